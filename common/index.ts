@@ -1,0 +1,4 @@
+// Small pieces shared by agent/, collector/ and sentinel-guard/ (logging, config, backoff).
+export * from './log.js';
+export * from './config.js';
+export * from './backoff.js';

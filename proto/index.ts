@@ -1,0 +1,57 @@
+// The gRPC contract: loads fleet.proto once and exposes the service definition,
+// the message types and helpers both sides share.
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { Value } from './types.js';
+
+export * from './types.js';
+export * from './schema.js';
+
+export const PROTOCOL_VERSION = 1;
+export const PROTO_PACKAGE = 'redisfleet.v1';
+
+// dist/proto/index.js -> <root>/proto/redisfleet/v1/fleet.proto
+const protoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
+export const PROTO_FILE = path.join(protoRoot, 'redisfleet', 'v1', 'fleet.proto');
+
+export const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  arrays: true,
+  objects: false,
+  oneofs: true,
+};
+
+let cached: grpc.ServiceClientConstructor | undefined;
+
+/** The `redisfleet.v1.Fleet` service constructor (also carries `.service` for servers). */
+export function fleetService(): grpc.ServiceClientConstructor {
+  if (cached) return cached;
+  const def = protoLoader.loadSync(PROTO_FILE, LOADER_OPTIONS);
+  const pkg = grpc.loadPackageDefinition(def) as unknown as {
+    redisfleet: { v1: { Fleet: grpc.ServiceClientConstructor } };
+  };
+  cached = pkg.redisfleet.v1.Fleet;
+  return cached;
+}
+
+/** Default largest message either side accepts (bytes). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+export function intValue(v: number): Value { return { int: Math.trunc(v) }; }
+export function floatValue(v: number): Value { return { float: v }; }
+export function strValue(v: string): Value { return { str: v }; }
+
+/** Plain JS value of a proto Value (proto-loader adds a `kind` discriminator on decode). */
+export function valueOf(v: Value | undefined): number | string | undefined {
+  if (!v) return undefined;
+  const k = (v as { kind?: string }).kind;
+  if (k === 'int' || (k === undefined && 'int' in v)) return (v as { int: number }).int;
+  if (k === 'float' || (k === undefined && 'float' in v)) return (v as { float: number }).float;
+  if (k === 'str' || (k === undefined && 'str' in v)) return (v as { str: string }).str;
+  return undefined;
+}

@@ -1,0 +1,228 @@
+// The one source of truth for the stored metric schema: every measurement the
+// collector writes (to InfluxDB or to the embedded store), its tags, and each
+// field's pinned type. Writers coerce to these types, so InfluxDB never sees a
+// field change type (the Telegraf #1929 / #5957 failure). docs/schema.md is
+// generated from this file (npm run schema-doc) and test/schema.test.ts keeps
+// them in step.
+
+export type FieldType = 'int' | 'float' | 'string';
+
+export interface FieldDef { type: FieldType; doc: string }
+
+export interface MeasurementDef {
+  name: string;
+  doc: string;
+  tags: string[];
+  fields: Record<string, FieldDef>;
+  /**
+   * Fields not listed here but present in the source: 'float' writes any other
+   * numeric value as a float (never int: "1" vs "0.81" must not flip the type),
+   * 'drop' ignores them.
+   */
+  otherNumericFields: 'float' | 'drop';
+}
+
+const i = (doc: string): FieldDef => ({ type: 'int', doc });
+const f = (doc: string): FieldDef => ({ type: 'float', doc });
+const s = (doc: string): FieldDef => ({ type: 'string', doc });
+
+/** Tags every host-scoped measurement carries. */
+export const HOST_TAGS = ['host', 'idc', 'city', 'env', 'module'] as const;
+/** Tags every Redis-instance measurement carries. */
+export const INSTANCE_TAGS = [...HOST_TAGS, 'instance', 'role', 'cluster', 'group'] as const;
+
+// INFO fields that are integers in every Redis version we know. Anything numeric
+// not listed (ratios, percentages, kbps, cpu seconds, new fields) is written as float.
+export const INFO_INT_FIELDS = [
+  // server
+  'uptime_in_seconds', 'uptime_in_days', 'hz', 'configured_hz', 'lru_clock', 'process_id', 'tcp_port', 'arch_bits', 'io_threads_active',
+  // clients
+  'connected_clients', 'cluster_connections', 'maxclients', 'client_recent_max_input_buffer', 'client_recent_max_output_buffer',
+  'blocked_clients', 'tracking_clients', 'clients_in_timeout_table', 'pubsub_clients', 'watching_clients', 'total_blocking_keys',
+  // memory
+  'used_memory', 'used_memory_rss', 'used_memory_peak', 'used_memory_overhead', 'used_memory_startup', 'used_memory_dataset',
+  'allocator_allocated', 'allocator_active', 'allocator_resident', 'total_system_memory', 'used_memory_lua', 'used_memory_vm_eval',
+  'used_memory_scripts_eval', 'number_of_cached_scripts', 'number_of_functions', 'number_of_libraries', 'used_memory_vm_functions',
+  'used_memory_vm_total', 'used_memory_functions', 'used_memory_scripts', 'maxmemory', 'allocator_frag_bytes', 'allocator_rss_bytes',
+  'rss_overhead_bytes', 'mem_fragmentation_bytes', 'mem_not_counted_for_evict', 'mem_replication_backlog', 'mem_total_replication_buffers',
+  'mem_clients_slaves', 'mem_clients_normal', 'mem_cluster_links', 'mem_aof_buffer', 'active_defrag_running', 'lazyfree_pending_objects',
+  'lazyfreed_objects',
+  // persistence
+  'loading', 'async_loading', 'current_cow_peak', 'current_cow_size', 'current_cow_size_age', 'current_save_keys_processed',
+  'current_save_keys_total', 'rdb_changes_since_last_save', 'rdb_bgsave_in_progress', 'rdb_last_save_time', 'rdb_last_bgsave_time_sec',
+  'rdb_current_bgsave_time_sec', 'rdb_saves', 'rdb_last_cow_size', 'rdb_last_load_keys_expired', 'rdb_last_load_keys_loaded',
+  'aof_enabled', 'aof_rewrite_in_progress', 'aof_rewrite_scheduled', 'aof_last_rewrite_time_sec', 'aof_current_rewrite_time_sec',
+  'aof_rewrites', 'aof_rewrites_consecutive_failures', 'aof_last_cow_size', 'module_fork_in_progress', 'module_fork_last_cow_size',
+  'aof_current_size', 'aof_base_size', 'aof_pending_rewrite', 'aof_buffer_length', 'aof_pending_bio_fsync', 'aof_delayed_fsync',
+  'loading_start_time', 'loading_total_bytes', 'loading_rdb_used_mem', 'loading_loaded_bytes', 'loading_eta_seconds',
+  // stats
+  'total_connections_received', 'total_commands_processed', 'instantaneous_ops_per_sec', 'total_net_input_bytes', 'total_net_output_bytes',
+  'total_net_repl_input_bytes', 'total_net_repl_output_bytes', 'rejected_connections', 'sync_full', 'sync_partial_ok', 'sync_partial_err',
+  'expired_keys', 'expired_time_cap_reached_count', 'expire_cycle_cpu_milliseconds', 'evicted_keys', 'evicted_clients',
+  'total_eviction_exceeded_time', 'current_eviction_exceeded_time', 'keyspace_hits', 'keyspace_misses', 'pubsub_channels',
+  'pubsub_patterns', 'pubsubshard_channels', 'latest_fork_usec', 'total_forks', 'migrate_cached_sockets', 'slave_expires_tracked_keys',
+  'active_defrag_hits', 'active_defrag_misses', 'active_defrag_key_hits', 'active_defrag_key_misses', 'total_active_defrag_time',
+  'current_active_defrag_time', 'tracking_total_keys', 'tracking_total_items', 'tracking_total_prefixes', 'unexpected_error_replies',
+  'total_error_replies', 'dump_payload_sanitizations', 'total_reads_processed', 'total_writes_processed', 'io_threaded_reads_processed',
+  'io_threaded_writes_processed', 'reply_buffer_shrinks', 'reply_buffer_expands',
+  // replication
+  'connected_slaves', 'master_repl_offset', 'second_repl_offset', 'repl_backlog_active', 'repl_backlog_size',
+  'repl_backlog_first_byte_offset', 'repl_backlog_histlen', 'master_port', 'master_last_io_seconds_ago', 'master_sync_in_progress',
+  'slave_read_repl_offset', 'slave_repl_offset', 'slave_priority', 'replica_priority', 'slave_read_only', 'replica_read_only',
+  'replica_announced', 'master_link_down_since_seconds', 'master_sync_total_bytes', 'master_sync_read_bytes', 'master_sync_left_bytes',
+  'master_sync_perc', 'master_sync_last_io_seconds_ago', 'min_slaves_good_slaves',
+  // cluster
+  'cluster_enabled',
+] as const;
+
+// INFO string fields worth keeping (others, like run_id or executable, are dropped).
+export const INFO_STRING_FIELDS = [
+  'redis_version', 'redis_mode', 'os', 'role', 'maxmemory_policy', 'rdb_last_bgsave_status', 'aof_last_bgrewrite_status',
+  'aof_last_write_status', 'master_link_status', 'master_host', 'master_failover_state', 'mem_allocator', 'config_file',
+] as const;
+
+const INFO_FLOAT_DOCS: Record<string, string> = {
+  mem_fragmentation_ratio: 'used_memory_rss / used_memory',
+  used_cpu_sys: 'system CPU seconds of the server (cumulative)',
+  used_cpu_user: 'user CPU seconds of the server (cumulative)',
+  instantaneous_input_kbps: 'Redis\'s own input kbps estimate',
+  instantaneous_output_kbps: 'Redis\'s own output kbps estimate',
+};
+
+function infoFields(): Record<string, FieldDef> {
+  const out: Record<string, FieldDef> = {};
+  for (const n of INFO_INT_FIELDS) out[n] = i('INFO field');
+  for (const n of INFO_STRING_FIELDS) out[n] = s('INFO field');
+  for (const [n, d] of Object.entries(INFO_FLOAT_DOCS)) out[n] = f(d);
+  return out;
+}
+
+export const MEASUREMENTS: Record<string, MeasurementDef> = {
+  host: {
+    name: 'host',
+    doc: 'One point per agent report: host metrics, capacity summary and the agent\'s own health.',
+    tags: [...HOST_TAGS],
+    otherNumericFields: 'drop',
+    fields: {
+      cpu_percent: f('CPU busy %, all cores, over the last interval'),
+      cpu_cores: i('logical CPUs'),
+      load1: f('1-minute load average'),
+      load5: f('5-minute load average'),
+      load15: f('15-minute load average'),
+      mem_total_bytes: i('MemTotal'),
+      mem_available_bytes: i('MemAvailable'),
+      swap_total_bytes: i('SwapTotal'),
+      swap_used_bytes: i('SwapTotal - SwapFree'),
+      disk_total_bytes: i('size of the data volume'),
+      disk_free_bytes: i('free bytes on the data volume (available to unprivileged users)'),
+      disk_read_bytes_per_sec: f('reads on the data volume\'s block device'),
+      disk_write_bytes_per_sec: f('writes on the data volume\'s block device'),
+      net_rx_bytes_per_sec: f('bytes received on the main interface'),
+      net_tx_bytes_per_sec: f('bytes sent on the main interface'),
+      instance_slots: i('configured instance slots'),
+      running_instances: i('Redis instances answering'),
+      maxmemory_reserved_bytes: i('sum of maxmemory of running instances'),
+      idle_instances: i('provisioned instances with no keys and no cluster'),
+      agent_buffered_reports: i('reports waiting in the agent\'s buffer'),
+      agent_dropped_reports: i('reports dropped from the agent\'s full buffer since it started'),
+      agent_tick_cpu_ms: f('agent CPU time spent on the last tick'),
+      agent_rss_bytes: i('agent resident memory'),
+    },
+  },
+  redis: {
+    name: 'redis',
+    doc: 'One point per instance per tick: every scalar INFO ALL field plus derived values. Counters are raw; rates are precomputed by the agent.',
+    tags: [...INSTANCE_TAGS],
+    otherNumericFields: 'float',
+    fields: {
+      up: i('1 when the instance answered INFO, else 0'),
+      error: s('why the instance is not up (empty when up)'),
+      ...infoFields(),
+      maxmemory: i('maxmemory in bytes (CONFIG GET when allowed, else INFO); 0 = no limit'),
+      maxclients: i('maxclients (CONFIG GET when allowed, else INFO)'),
+      ops_per_sec: f('commands/s over the last interval, from total_commands_processed'),
+      net_input_bytes_per_sec: f('from total_net_input_bytes'),
+      net_output_bytes_per_sec: f('from total_net_output_bytes'),
+      keyspace_hit_ratio: f('hits / (hits + misses) over the last interval; -1 without lookups'),
+      evicted_keys_per_sec: f('from evicted_keys'),
+      expired_keys_per_sec: f('from expired_keys'),
+      rejected_connections_per_sec: f('from rejected_connections'),
+      headroom_used_bytes: i('used_memory'),
+      headroom_limit_bytes: i('maxmemory, or the host\'s memory when maxmemory is 0'),
+      headroom_limit_source: s('maxmemory | host_memory'),
+      headroom_used_ratio: f('headroom_used_bytes / headroom_limit_bytes'),
+      unavailable: s('comma-separated sources Redis refused (CONFIG, SLOWLOG, LATENCY, ...)'),
+    },
+  },
+  redis_replica: {
+    name: 'redis_replica',
+    doc: 'On a master, one point per connected replica (INFO replication slaveN lines).',
+    tags: [...INSTANCE_TAGS, 'replica', 'state'],
+    otherNumericFields: 'drop',
+    fields: {
+      offset: i('replica\'s acknowledged offset'),
+      lag_seconds: i('seconds since the replica\'s last ack'),
+      lag_bytes: i('master_repl_offset - offset'),
+    },
+  },
+  redis_keyspace: {
+    name: 'redis_keyspace',
+    doc: 'One point per database with keys.',
+    tags: [...INSTANCE_TAGS, 'db'],
+    otherNumericFields: 'drop',
+    fields: { keys: i('keys'), expires: i('keys with a TTL'), avg_ttl: i('average TTL in ms') },
+  },
+  redis_cmdstat: {
+    name: 'redis_cmdstat',
+    doc: 'One point per command in INFO commandstats (raw counters).',
+    tags: [...INSTANCE_TAGS, 'command'],
+    otherNumericFields: 'drop',
+    fields: {
+      calls: i('calls'),
+      usec: i('total microseconds'),
+      usec_per_call: f('average microseconds per call'),
+      rejected_calls: i('calls rejected before execution'),
+      failed_calls: i('calls that failed during execution'),
+    },
+  },
+  redis_latency: {
+    name: 'redis_latency',
+    doc: 'Per-command latency percentiles from INFO latencystats (Redis 7+), microseconds.',
+    tags: [...INSTANCE_TAGS, 'command'],
+    otherNumericFields: 'drop',
+    fields: { p50: f('p50 µs'), p99: f('p99 µs'), p99_9: f('p99.9 µs') },
+  },
+  redis_errorstat: {
+    name: 'redis_errorstat',
+    doc: 'Error replies by error prefix (INFO errorstats).',
+    tags: [...INSTANCE_TAGS, 'error'],
+    otherNumericFields: 'drop',
+    fields: { count: i('error replies since start') },
+  },
+  redis_slowlog: {
+    name: 'redis_slowlog',
+    doc: 'One point per SLOWLOG entry, reported once. Time is the entry\'s own time (+ id ns, so two entries in one second do not collide).',
+    tags: [...INSTANCE_TAGS, 'command_name'],
+    otherNumericFields: 'drop',
+    fields: {
+      id: i('slowlog id'),
+      duration_usec: i('execution time'),
+      command: s('command with arguments, truncated, secrets masked'),
+      client: s('client address'),
+      client_name: s('client name'),
+    },
+  },
+  event: {
+    name: 'event',
+    doc: 'Discrete events from agents (instance down/up, forks, fences, Sentinel events).',
+    tags: [...HOST_TAGS, 'kind', 'instance'],
+    otherNumericFields: 'drop',
+    fields: { message: s('human-readable text'), attrs: s('JSON object of extra attributes') },
+  },
+};
+
+export function measurement(name: string): MeasurementDef {
+  const m = MEASUREMENTS[name];
+  if (!m) throw new Error(`unknown measurement ${name}`);
+  return m;
+}
