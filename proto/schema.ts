@@ -76,8 +76,9 @@ export const INFO_INT_FIELDS = [
 ] as const;
 
 // INFO string fields worth keeping (others, like run_id or executable, are dropped).
+// `role` is not here: it is a tag.
 export const INFO_STRING_FIELDS = [
-  'redis_version', 'redis_mode', 'os', 'role', 'maxmemory_policy', 'rdb_last_bgsave_status', 'aof_last_bgrewrite_status',
+  'redis_version', 'redis_mode', 'os', 'maxmemory_policy', 'rdb_last_bgsave_status', 'aof_last_bgrewrite_status',
   'aof_last_write_status', 'master_link_status', 'master_host', 'master_failover_state', 'mem_allocator', 'config_file',
 ] as const;
 
