@@ -1,0 +1,21 @@
+// What inputs write into during one tick; the tick loop turns it into a Report.
+import type { Event, HostMetrics, ProxySample, RedisSample } from '../proto/index.js';
+
+export class Accumulator {
+  host: HostMetrics | undefined;
+  readonly redis: RedisSample[] = [];
+  readonly proxies: ProxySample[] = [];
+  readonly events: Event[] = [];
+  /** Inputs that failed as a whole this tick (name → message); their data is missing. */
+  readonly errors = new Map<string, string>();
+
+  constructor(readonly tickStartMs: number) {}
+
+  setHost(metrics: HostMetrics): void { this.host = metrics; }
+  addRedis(sample: RedisSample): void { this.redis.push(sample); }
+  addProxy(sample: ProxySample): void { this.proxies.push(sample); }
+  addEvent(kind: string, instance: string, message: string, attrs: Record<string, string> = {}, timestampMs = Date.now()): void {
+    this.events.push({ timestampMs, kind, instance, message, attrs });
+  }
+  addError(input: string, message: string): void { this.errors.set(input, message); }
+}

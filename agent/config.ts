@@ -1,0 +1,190 @@
+// The agent's YAML config (docs: interfaces.md "Agent config"): schema, defaults and
+// the resolved form the agent runs on. Every problem is a ConfigError naming the key.
+import fs from 'node:fs';
+import os from 'node:os';
+import { ConfigError, parseDuration, parseHostPort, readSecret, readYamlFile, validate } from '../common/index.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../proto/index.js';
+
+export const AGENT_ROLES = ['redis', 'proxy', 'dashboard'] as const;
+export type AgentRole = (typeof AGENT_ROLES)[number];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const AGENT_DEFAULTS = {
+  interval: '10s',
+  minIntervalMs: 100,
+  dataPath: '/',
+  roles: ['redis'] as AgentRole[],
+  maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+  bufferMaxReports: 8640,
+  bufferMaxBytes: 268_435_456,
+  logLevel: 'info' as LogLevel,
+};
+
+export interface HostPort { host: string; port: number; address: string }
+
+export interface RedisInstanceConfig extends HostPort {
+  user?: string;
+  /** Never logged; only handed to the Redis client. */
+  password?: string;
+  cluster: string;
+  group: string;
+}
+
+export interface AgentConfig {
+  hostId: string;
+  labels: Record<string, string>;
+  roles: AgentRole[];
+  intervalMs: number;
+  dataPath: string;
+  instanceSlots: number;
+  collector: {
+    addresses: HostPort[];
+    /** Never logged; sent only as the gRPC authorization metadata. */
+    token: string;
+    maxMessageBytes: number;
+  };
+  buffer: { maxReports: number; maxBytes: number };
+  redis: RedisInstanceConfig[];
+  log: { level: LogLevel };
+}
+
+const str = { type: 'string', minLength: 1 };
+const duration = { type: ['string', 'number'] };
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['collector'],
+  properties: {
+    hostId: str,
+    labels: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
+    roles: { type: 'array', items: { enum: [...AGENT_ROLES] }, uniqueItems: true, default: AGENT_DEFAULTS.roles },
+    interval: { ...duration, default: AGENT_DEFAULTS.interval },
+    dataPath: { ...str, default: AGENT_DEFAULTS.dataPath },
+    instanceSlots: { type: 'integer', minimum: 0 },
+    collector: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['addresses'],
+      properties: {
+        addresses: { type: 'array', minItems: 1, items: { type: 'string' } },
+        tokenFile: str,
+        tokenEnv: str,
+        maxMessageBytes: { type: 'integer', minimum: 1024, default: AGENT_DEFAULTS.maxMessageBytes },
+      },
+    },
+    buffer: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxReports: { type: 'integer', minimum: 1, default: AGENT_DEFAULTS.bufferMaxReports },
+        maxBytes: { type: 'integer', minimum: 1024, default: AGENT_DEFAULTS.bufferMaxBytes },
+      },
+    },
+    redis: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['address'],
+        properties: {
+          address: { type: 'string' },
+          user: str,
+          passwordFile: str,
+          passwordEnv: str,
+          password: { type: 'string' },
+          cluster: { type: 'string', default: '' },
+          group: { type: 'string', default: '' },
+        },
+      },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { level: { enum: [...LOG_LEVELS], default: AGENT_DEFAULTS.logLevel } },
+    },
+  },
+};
+
+interface RawConfig {
+  hostId?: string;
+  labels: Record<string, string>;
+  roles: AgentRole[];
+  interval: string | number;
+  dataPath: string;
+  instanceSlots?: number;
+  collector: { addresses: string[]; tokenFile?: string; tokenEnv?: string; maxMessageBytes: number };
+  buffer: { maxReports: number; maxBytes: number };
+  redis: { address: string; user?: string; passwordFile?: string; passwordEnv?: string; password?: string; cluster: string; group: string }[];
+  log: { level: LogLevel };
+}
+
+function hostPort(v: string, key: string): HostPort {
+  const { host, port } = parseHostPort(v, key);
+  return { host, port, address: v.trim() };
+}
+
+/** Validates a parsed YAML document (defaults filled in) into the config the agent runs on. */
+export function resolveAgentConfig(data: unknown): AgentConfig {
+  const raw = validate<RawConfig>(schema, data ?? {});
+
+  const intervalMs = parseDuration(raw.interval, 'interval');
+  if (intervalMs < AGENT_DEFAULTS.minIntervalMs) throw new ConfigError('interval', `must be at least ${AGENT_DEFAULTS.minIntervalMs}ms`);
+
+  let dataStat: fs.Stats;
+  try {
+    dataStat = fs.statSync(raw.dataPath);
+  } catch (err) {
+    throw new ConfigError('dataPath', `cannot access ${raw.dataPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  if (!dataStat.isDirectory()) throw new ConfigError('dataPath', `${raw.dataPath} is not a directory`);
+
+  const addresses = raw.collector.addresses.map((a, i) => hostPort(a, `collector.addresses[${i}]`));
+  if (raw.collector.tokenFile === undefined && raw.collector.tokenEnv === undefined) {
+    throw new ConfigError('collector.tokenFile', 'is required (or collector.tokenEnv)');
+  }
+  if (raw.collector.tokenFile !== undefined && raw.collector.tokenEnv !== undefined) {
+    throw new ConfigError('collector', 'give only one of tokenFile or tokenEnv');
+  }
+  const tokenKey = raw.collector.tokenFile !== undefined ? 'collector.tokenFile' : 'collector.tokenEnv';
+  const token = readSecret({ file: raw.collector.tokenFile, env: raw.collector.tokenEnv }, tokenKey)!;
+
+  const seen = new Map<string, number>();
+  const redis = raw.redis.map((r, i): RedisInstanceConfig => {
+    const key = `redis[${i}]`;
+    const hp = hostPort(r.address, `${key}.address`);
+    const norm = `${hp.host.toLowerCase()}:${hp.port}`;
+    const first = seen.get(norm);
+    if (first !== undefined) throw new ConfigError(`${key}.address`, `duplicate of redis[${first}].address (${r.address})`);
+    seen.set(norm, i);
+    const forms = [['passwordFile', r.passwordFile], ['passwordEnv', r.passwordEnv], ['password', r.password]].filter(([, v]) => v !== undefined);
+    if (forms.length > 1) throw new ConfigError(key, 'give only one of passwordFile, passwordEnv or password');
+    const password = readSecret({ file: r.passwordFile, env: r.passwordEnv, value: r.password }, forms.length ? `${key}.${forms[0]![0]}` : `${key}.password`);
+    const inst: RedisInstanceConfig = { ...hp, cluster: r.cluster, group: r.group };
+    if (r.user !== undefined) inst.user = r.user;
+    if (password !== undefined) inst.password = password;
+    return inst;
+  });
+
+  return {
+    hostId: raw.hostId ?? os.hostname(),
+    labels: raw.labels,
+    roles: raw.roles,
+    intervalMs,
+    dataPath: raw.dataPath,
+    instanceSlots: raw.instanceSlots ?? redis.length,
+    collector: { addresses, token, maxMessageBytes: raw.collector.maxMessageBytes },
+    buffer: { maxReports: raw.buffer.maxReports, maxBytes: raw.buffer.maxBytes },
+    redis,
+    log: { level: raw.log.level },
+  };
+}
+
+/** Reads and validates the YAML file; throws ConfigError (see loadOrExit). */
+export function loadAgentConfig(file: string): AgentConfig {
+  return resolveAgentConfig(readYamlFile(file));
+}

@@ -1,0 +1,11 @@
+// The input registry. Adding an input = one new file in this folder + one line here.
+import type { InputFactory } from './input.js';
+import { hostInput } from './host.js';
+import { redisInput } from './redis.js';
+
+export type { Input, InputContext, InputFactory } from './input.js';
+
+export const INPUTS: Readonly<Record<string, InputFactory>> = {
+  host: hostInput,
+  redis: redisInput,
+};

@@ -1,0 +1,84 @@
+// Input "redis": every configured instance sampled concurrently each tick over its own
+// persistent connection. A down instance is a sample with up=false (and an event when
+// it changes), never an input failure.
+import { OnceLog, type Logger } from '../../common/index.js';
+import type { Accumulator } from '../accumulator.js';
+import { RedisInstance } from '../redis/instance.js';
+import type { Input, InputContext } from './input.js';
+
+/** CONFIG GET maxmemory/maxclients runs at (re)connect and then every this many ticks. */
+export const CONFIG_EVERY_TICKS = 30;
+
+export class RedisInput implements Input {
+  readonly name = 'redis';
+  private readonly instances: RedisInstance[];
+  private readonly once = new OnceLog();
+  private readonly downSince = new Map<string, number>();
+  private readonly logger: Logger;
+
+  constructor(ctx: InputContext) {
+    this.logger = ctx.logger.child({ input: 'redis' });
+    // Short enough that the tick finishes within the interval, long enough for a busy host.
+    const timeoutMs = Math.min(2000, Math.max(500, ctx.config.intervalMs));
+    this.instances = ctx.config.redis.map((cfg) => new RedisInstance(cfg, {
+      timeoutMs, configEveryTicks: CONFIG_EVERY_TICKS, maxReconnectDelayMs: 2000,
+    }));
+  }
+
+  async start(): Promise<void> {
+    for (const i of this.instances) i.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const i of this.instances) i.stop();
+  }
+
+  async gather(acc: Accumulator): Promise<void> {
+    const samples = await Promise.all(this.instances.map((i) => i.sample()));
+    for (let n = 0; n < samples.length; n++) {
+      const s = samples[n]!;
+      const inst = this.instances[n]!;
+      acc.addRedis(s);
+      this.noteState(acc, s.address, s.up, s.error, s.sampledAtMs);
+      if (s.up) this.noteConfig(inst);
+    }
+  }
+
+  private noteState(acc: Accumulator, address: string, up: boolean, error: string, atMs: number): void {
+    const key = `state:${address}`;
+    if (!up) {
+      const wasDown = this.downSince.has(address);
+      if (!wasDown) {
+        this.downSince.set(address, atMs);
+        acc.addEvent('instance.down', address, error, {}, atMs);
+      }
+      // Logged when it goes down, and again only if the reason changes.
+      if (this.once.enter(key, error)) this.logger.warn({ instance: address, error }, wasDown ? 'instance still down, reason changed' : 'instance down');
+      return;
+    }
+    const since = this.downSince.get(address);
+    if (since !== undefined) {
+      this.downSince.delete(address);
+      const downMs = Math.max(0, atMs - since);
+      acc.addEvent('instance.up', address, 'instance answers again', { downMs: String(downMs) }, atMs);
+      this.once.clear(key);
+      this.logger.info({ instance: address, downMs }, 'instance up');
+    }
+  }
+
+  private noteConfig(inst: RedisInstance): void {
+    const key = `config:${inst.address}`;
+    const state = inst.config;
+    if (state.kind === 'refused') {
+      if (this.once.enter(key, 'refused')) {
+        this.logger.warn({ instance: inst.address, error: state.error }, 'CONFIG GET refused; maxmemory/maxclients taken from INFO');
+      }
+    } else if (state.kind === 'ok' && this.once.clear(key)) {
+      this.logger.info({ instance: inst.address }, 'CONFIG GET works again');
+    }
+  }
+}
+
+export function redisInput(ctx: InputContext): Input | undefined {
+  return ctx.config.redis.length > 0 || ctx.config.roles.includes('redis') ? new RedisInput(ctx) : undefined;
+}

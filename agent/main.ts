@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// redis-fleet-agent --config <file.yaml>
+import { createLogger, ConfigError, loadOrExit } from '../common/index.js';
+import { loadAgentConfig } from './config.js';
+import { startAgent, DEFAULT_FLUSH_MS } from './agent.js';
+
+const PROGRAM = 'redis-fleet-agent';
+
+function configPath(argv: string[]): string {
+  const i = argv.indexOf('--config');
+  const eq = argv.find((a) => a.startsWith('--config='));
+  const file = eq ? eq.slice('--config='.length) : i >= 0 ? argv[i + 1] : undefined;
+  if (!file) throw new ConfigError('--config', 'missing: usage redis-fleet-agent --config <file.yaml>');
+  return file;
+}
+
+const config = loadOrExit(PROGRAM, () => loadAgentConfig(configPath(process.argv.slice(2))));
+const logger = createLogger(PROGRAM, config.log.level);
+
+const agent = await startAgent(config, logger);
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'stopping');
+  // Never hang on the way out: the flush is bounded, this is the backstop.
+  setTimeout(() => process.exit(0), DEFAULT_FLUSH_MS + 2000).unref();
+  try {
+    await agent.stop({ flushMs: DEFAULT_FLUSH_MS });
+  } finally {
+    process.exit(0);
+  }
+}
+process.on('SIGTERM', () => { void shutdown('SIGTERM'); });
+process.on('SIGINT', () => { void shutdown('SIGINT'); });

@@ -1,0 +1,195 @@
+// One monitored Redis instance: a persistent connection, and per tick one INFO ALL
+// (plus CONFIG GET maxmemory/maxclients every few ticks) turned into a RedisSample.
+import os from 'node:os';
+import { Redis } from 'ioredis';
+import type { RedisSample } from '../../proto/index.js';
+import type { RedisInstanceConfig } from '../config.js';
+import { describeRedisError, isReplyError } from './errors.js';
+import { infoNumber, parseInfo } from './info.js';
+import { computeHeadroom, computeRates, rateSnapshot, type RateSnapshot } from './rates.js';
+
+export const CLIENT_NAME = 'redis-fleet-agent';
+
+export interface InstanceOptions {
+  /** Bound on connecting and on every command: a hung instance cannot stall the tick. */
+  timeoutMs: number;
+  /** CONFIG GET runs at (re)connect and then every this many ticks. */
+  configEveryTicks: number;
+  /** Longest pause between reconnect attempts. */
+  maxReconnectDelayMs: number;
+}
+
+export type ConfigState =
+  | { kind: 'unknown' }
+  | { kind: 'ok'; maxmemory: number; maxclients: number }
+  | { kind: 'refused'; error: string };
+
+const noop = (): void => {};
+
+export class RedisInstance {
+  private readonly client: Redis;
+  /** Last connection-level error since the last good sample (the reason when not ready). */
+  private lastError: string | undefined;
+  private configDue = true;
+  private ticksSinceConfig = 0;
+  private configState: ConfigState = { kind: 'unknown' };
+  private prev: RateSnapshot | undefined;
+  private stopped = false;
+
+  constructor(readonly cfg: RedisInstanceConfig, private readonly opts: InstanceOptions) {
+    this.client = new Redis({
+      host: cfg.host,
+      port: cfg.port,
+      username: cfg.user,
+      password: cfg.password,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      enableReadyCheck: false, // a loading instance is up (loading:1), not "not ready"
+      connectTimeout: opts.timeoutMs,
+      commandTimeout: opts.timeoutMs,
+      maxRetriesPerRequest: 0,
+      retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times - 1, 16), opts.maxReconnectDelayMs),
+      connectionName: CLIENT_NAME, // CLIENT SETNAME, best-effort (ioredis ignores a refusal)
+      disableClientInfo: true,
+      autoResendUnfulfilledCommands: false,
+      autoResubscribe: false,
+    });
+    this.client.on('error', (err: unknown) => { this.lastError = describeRedisError(err, cfg.password); });
+    this.client.on('ready', () => { this.configDue = true; });
+  }
+
+  get address(): string { return this.cfg.address; }
+  get config(): ConfigState { return this.configState; }
+
+  start(): void {
+    this.client.connect().catch(noop);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.client.disconnect();
+  }
+
+  /** Resolves true once the connection is ready, false when it is not going to be within `ms`. */
+  private waitReady(ms: number): Promise<boolean> {
+    const c = this.client;
+    if (c.status === 'ready') return Promise.resolve(true);
+    if (this.stopped) return Promise.resolve(false);
+    if (c.status === 'wait' || c.status === 'end') c.connect().catch(noop);
+    else if (c.status === 'reconnecting' || c.status === 'close') return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        c.off('ready', onReady);
+        c.off('close', onClose);
+        resolve(ok);
+      };
+      const onReady = (): void => done(true);
+      const onClose = (): void => done(false);
+      const timer = setTimeout(() => done(false), ms);
+      c.once('ready', onReady);
+      c.once('close', onClose);
+    });
+  }
+
+  /** CONFIG GET maxmemory / maxclients; a ReplyError (renamed, NOPERM) means refused. */
+  private async readConfig(): Promise<void> {
+    try {
+      const [mm, mc] = await Promise.all([
+        this.client.call('CONFIG', 'GET', 'maxmemory') as Promise<string[]>,
+        this.client.call('CONFIG', 'GET', 'maxclients') as Promise<string[]>,
+      ]);
+      const maxmemory = Number(mm?.[1]);
+      const maxclients = Number(mc?.[1]);
+      if (!Number.isFinite(maxmemory) || !Number.isFinite(maxclients)) throw Object.assign(new Error('unexpected CONFIG GET reply'), { name: 'ReplyError' });
+      this.configState = { kind: 'ok', maxmemory, maxclients };
+      this.configDue = false;
+      this.ticksSinceConfig = 0;
+    } catch (err) {
+      if (isReplyError(err)) {
+        this.configState = { kind: 'refused', error: describeRedisError(err, this.cfg.password) };
+        this.configDue = false;
+        this.ticksSinceConfig = 0;
+      }
+      // Anything else (timeout, connection lost) is transient: try again next tick.
+    }
+  }
+
+  /** One sample; never throws. */
+  async sample(): Promise<RedisSample> {
+    const startMs = Date.now();
+    if (!(await this.waitReady(this.opts.timeoutMs))) {
+      return this.down(startMs, this.lastError ?? (this.client.status === 'connecting' || this.client.status === 'connect' ? 'connect timeout' : 'not connected'));
+    }
+    this.ticksSinceConfig++;
+    const wantConfig = this.configDue || this.ticksSinceConfig >= this.opts.configEveryTicks;
+    let text: string;
+    try {
+      const [info] = await Promise.all([this.client.info('all'), wantConfig ? this.readConfig() : undefined]);
+      text = info;
+    } catch (err) {
+      // A reply (NOAUTH, NOPERM, LOADING...) is the instance's own answer; a dropped
+      // connection is better explained by the error that dropped it (e.g. WRONGPASS).
+      const reason = isReplyError(err) ? describeRedisError(err, this.cfg.password) : (this.lastError ?? describeRedisError(err, this.cfg.password));
+      return this.down(startMs, reason);
+    }
+    const atMs = Date.now();
+    this.lastError = undefined;
+    const parsed = parseInfo(text);
+    const unavailable: string[] = [];
+    let maxmemory = infoNumber(parsed.info, 'maxmemory') ?? -1;
+    let maxclients = infoNumber(parsed.info, 'maxclients') ?? -1;
+    if (this.configState.kind === 'ok') {
+      maxmemory = this.configState.maxmemory;
+      maxclients = this.configState.maxclients;
+    } else if (this.configState.kind === 'refused') {
+      unavailable.push('CONFIG');
+    }
+    const snap = rateSnapshot(parsed.info, atMs);
+    const rates = computeRates(this.prev, snap);
+    this.prev = snap;
+    return {
+      address: this.cfg.address,
+      cluster: this.cfg.cluster,
+      group: this.cfg.group,
+      up: true,
+      error: '',
+      sampledAtMs: atMs,
+      role: parsed.role,
+      info: parsed.info,
+      replicas: parsed.replicas,
+      keyspace: parsed.keyspace,
+      commandstats: parsed.commandstats,
+      latencystats: parsed.latencystats,
+      errorstats: parsed.errorstats,
+      maxmemory,
+      maxclients,
+      rates,
+      headroom: computeHeadroom(infoNumber(parsed.info, 'used_memory') ?? 0, maxmemory, os.totalmem()),
+      unavailable,
+      slowlog: [],
+    };
+  }
+
+  private down(atMs: number, error: string): RedisSample {
+    return {
+      address: this.cfg.address,
+      cluster: this.cfg.cluster,
+      group: this.cfg.group,
+      up: false,
+      error,
+      sampledAtMs: atMs,
+      role: '',
+      info: {},
+      replicas: [],
+      keyspace: [],
+      commandstats: [],
+      latencystats: [],
+      errorstats: [],
+      maxmemory: -1,
+      maxclients: -1,
+      unavailable: [],
+      slowlog: [],
+    };
+  }
+}
