@@ -11,6 +11,7 @@ export class ReportBuffer {
   private items: BufferedReport[] = [];
   private head = 0;
   private totalBytes = 0;
+  private lastSeq = 0;
   /** Reports dropped since start (buffer full), oldest first. */
   dropped = 0;
 
@@ -24,8 +25,8 @@ export class ReportBuffer {
    * many were dropped; a report larger than the whole byte budget is itself dropped.
    */
   push(report: BufferedReport): number {
-    const last = this.last();
-    if (last && report.seq <= last.seq) throw new Error(`seq ${report.seq} not after ${last.seq}`);
+    if (report.seq <= this.lastSeq) throw new Error(`seq ${report.seq} not after ${this.lastSeq}`);
+    this.lastSeq = report.seq;
     if (report.bytes.length > this.maxBytes) {
       this.dropped++;
       return 1;
