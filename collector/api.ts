@@ -1,0 +1,88 @@
+// The collector's HTTP API (fastify): health, hosts, instances. JSON errors with
+// the right status, never a stack trace; request params/query checked by schema.
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from '../common/index.js';
+import type { ListenAddress } from './config.js';
+import type { MetricSink } from './sink.js';
+import type { FleetState } from './state.js';
+import { hostView, instanceStatus, instanceView } from './views.js';
+
+export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger }
+
+const text = { type: 'string', minLength: 1, maxLength: 512 } as const;
+
+interface InstancesQuery { host?: string; cluster?: string; role?: string; status?: 'up' | 'down' | 'host_down' }
+
+export function buildApi({ state, sink, logger }: ApiDeps): FastifyInstance {
+  const app = Fastify({
+    // warn and above only: request/response lines are info and not wanted here.
+    loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as unknown as FastifyBaseLogger,
+    // Unknown query parameters are errors (a typo in a filter must not silently match everything).
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err.validation) {
+      return reply.code(400).send({ error: 'invalid request', message: `${err.validationContext ?? 'request'}${err.message.replace(/^(querystring|params|body)/, '')}` });
+    }
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) req.log.error({ error: err.message, url: req.url }, 'request failed');
+    return reply.code(status).send({ error: status === 500 ? 'internal error' : err.message });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not found', method: req.method, path: req.url.split('?')[0] }));
+
+  app.get('/healthz', async () => ({
+    status: 'ok',
+    sink: sink.kind,
+    sinkQueue: sink.queueLength(),
+    sinkStats: sink.stats(),
+    hosts: state.hostCount,
+  }));
+
+  app.get('/api/v1/hosts', async () => {
+    const now = Date.now();
+    return { hosts: state.allHosts().sort((a, b) => a.id.localeCompare(b.id)).map((h) => hostView(state, h, now)) };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/v1/hosts/:id', {
+    schema: { params: { type: 'object', properties: { id: text }, required: ['id'] } },
+  }, async (req, reply) => {
+    const h = state.host(req.params.id);
+    if (!h) return reply.code(404).send({ error: 'host not found', id: req.params.id });
+    return hostView(state, h);
+  });
+
+  app.get<{ Querystring: InstancesQuery }>('/api/v1/instances', {
+    schema: {
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { host: text, cluster: text, role: text, status: { type: 'string', enum: ['up', 'down', 'host_down'] } },
+      },
+    },
+  }, async (req) => {
+    const q = req.query;
+    const now = Date.now();
+    const out = [];
+    for (const i of state.allInstances()) {
+      if (q.host !== undefined && i.host !== q.host) continue;
+      if (q.cluster !== undefined && i.sample.cluster !== q.cluster) continue;
+      if (q.role !== undefined && (!i.sample.up || i.sample.role !== q.role)) continue;
+      if (q.status !== undefined && instanceStatus(state, i, now) !== q.status) continue;
+      out.push(instanceView(state, i, now));
+    }
+    out.sort((a, b) => a.id.localeCompare(b.id));
+    return { instances: out };
+  });
+
+  return app;
+}
+
+/** Starts listening; returns the base URL (http://host:port). */
+export async function listenApi(app: FastifyInstance, listen: ListenAddress): Promise<string> {
+  await app.listen({ host: listen.host, port: listen.port });
+  const addr = app.server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' || addr.address.includes(':') ? `[${addr.address}]` : addr.address;
+  return `http://${host}:${addr.port}`;
+}

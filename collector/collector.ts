@@ -1,0 +1,114 @@
+// Wires the collector together: store, sink, state, gRPC server, HTTP API, timers.
+import { ConfigError, type Logger } from '../common/index.js';
+import { buildApi, listenApi } from './api.js';
+import { TokenChecker } from './auth.js';
+import type { CollectorConfig } from './config.js';
+import { FleetGrpcServer } from './grpc.js';
+import { EmbeddedHistory, type PointQuery } from './history.js';
+import { InfluxSink } from './influx.js';
+import { eventPoint, type Point } from './points.js';
+import type { MetricSink, SinkStats } from './sink.js';
+import { FleetState } from './state.js';
+import { Store } from './store.js';
+import { COLLECTOR_VERSION } from './version.js';
+
+export interface Collector {
+  /** host:port the gRPC server is bound to. */
+  grpcAddress: string;
+  /** Base URL of the HTTP API, e.g. http://127.0.0.1:7401 */
+  httpUrl: string;
+  sinkKind: 'influx' | 'embedded';
+  sinkStats(): SinkStats;
+  /** Waits until every accepted point is stored (true) or the timeout passes (false). */
+  drain(timeoutMs?: number): Promise<boolean>;
+  /** Points from the embedded history (throws when InfluxDB holds the metrics). */
+  queryPoints(q: PointQuery): Point[];
+  /** Graceful stop: streams ended, servers closed, state saved, queued points flushed (bounded). */
+  close(): Promise<void>;
+}
+
+const TRANSITION_CHECK_MS = 500;
+const PERSIST_MS = 1000;
+
+export async function startCollector(config: CollectorConfig, logger: Logger): Promise<Collector> {
+  const store = Store.open(config.store.path);
+  let history: EmbeddedHistory | undefined;
+  let influx: InfluxSink | undefined;
+  let sink: MetricSink;
+  if (config.influx) {
+    sink = influx = new InfluxSink(config.influx, logger);
+  } else {
+    sink = history = new EmbeddedHistory(store, { retentionMs: config.store.historyRetentionMs, maxPoints: config.store.maxHistoryPoints }, logger);
+  }
+
+  const state = new FleetState(store, {
+    hostDownAfterIntervals: config.hostDownAfterIntervals,
+    onTransition: (h, status, now) => {
+      const silentMs = now - h.lastSeenAt;
+      if (status === 'down') logger.warn({ host: h.id, silentMs, intervalMs: h.intervalMs }, 'host down: no report for too long');
+      else logger.info({ host: h.id }, 'host up again');
+      const message = status === 'down'
+        ? `no report for ${Math.round(silentMs / 1000)}s (${config.hostDownAfterIntervals} intervals of ${h.intervalMs}ms)`
+        : 'reports resumed';
+      sink.write([eventPoint({ hostId: h.id, labels: h.labels }, `host.${status}`, message, now)]);
+    },
+  }, logger);
+
+  const tokens = new TokenChecker(config.grpc.tokenFile, config.grpc.tokens, logger);
+  const grpcServer = new FleetGrpcServer(
+    { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes },
+    { state, sink, tokens, logger, collectorVersion: COLLECTOR_VERSION },
+  );
+  const api = buildApi({ state, sink, logger });
+
+  let grpcAddress: string;
+  let httpUrl: string;
+  try {
+    grpcAddress = await grpcServer.listen().catch((err: Error) => {
+      throw new ConfigError('grpc.listen', `cannot listen on ${config.grpc.listen.host}:${config.grpc.listen.port}: ${err.message}`);
+    });
+    httpUrl = await listenApi(api, config.http.listen).catch((err: NodeJS.ErrnoException) => {
+      throw new ConfigError('http.listen', `cannot listen on ${config.http.listen.host}:${config.http.listen.port}: ${err.code ?? err.message}`);
+    });
+  } catch (err) {
+    await grpcServer.close(0).catch(() => undefined);
+    await api.close().catch(() => undefined);
+    store.close();
+    throw err;
+  }
+
+  influx?.start();
+  history?.start();
+  const transitionTimer = setInterval(() => state.checkTransitions(), TRANSITION_CHECK_MS);
+  const persistTimer = setInterval(() => state.persist(), PERSIST_MS);
+  transitionTimer.unref();
+  persistTimer.unref();
+
+  logger.info({ grpc: grpcAddress, http: httpUrl, sink: sink.kind, store: config.store.path, version: COLLECTOR_VERSION }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    grpcAddress,
+    httpUrl,
+    sinkKind: sink.kind,
+    sinkStats: () => sink.stats(),
+    drain: (timeoutMs) => sink.drain(timeoutMs),
+    queryPoints(q) {
+      if (!history) throw new Error('queryPoints: the metrics are in InfluxDB, not in the embedded store');
+      return history.queryPoints(q);
+    },
+    close() {
+      closing ??= (async () => {
+        clearInterval(transitionTimer);
+        clearInterval(persistTimer);
+        await grpcServer.close();
+        await api.close();
+        state.persist();
+        await sink.close();
+        store.close();
+        logger.info('collector stopped');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,222 @@
+// The Fleet gRPC server: one bidi stream per agent. Auth on call metadata before
+// anything else; then hello -> welcome, report -> points to the sink -> ack.
+// Every protocol violation ends only that stream (a specific status), never the process.
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../common/index.js';
+import { fleetService, type Hello, type Report, type CollectorMessage } from '../proto/index.js';
+import type { TokenChecker } from './auth.js';
+import type { ListenAddress } from './config.js';
+import { reportPoints } from './points.js';
+import type { MetricSink } from './sink.js';
+import type { FleetState } from './state.js';
+import { helloProblem, reportProblem } from './validate.js';
+
+/** An AgentMessage as decoded by proto-loader, or a marker when the bytes were not one. */
+interface DecodedAgentMessage {
+  body?: 'hello' | 'report';
+  hello?: Hello;
+  report?: Report;
+  decodeError?: string;
+}
+
+type AgentCall = grpc.ServerDuplexStream<DecodedAgentMessage, CollectorMessage>;
+
+export interface GrpcDeps {
+  state: FleetState;
+  sink: MetricSink;
+  tokens: TokenChecker;
+  logger: Logger;
+  collectorVersion: string;
+}
+
+export interface GrpcOptions { listen: ListenAddress; maxMessageBytes: number; keepaliveTimeMs?: number; keepaliveTimeoutMs?: number }
+
+/**
+ * The service definition with a decoder that never throws: grpc-js would answer
+ * undecodable bytes with INTERNAL; we want INVALID_ARGUMENT naming the problem.
+ */
+function tolerantService(): grpc.ServiceDefinition {
+  const base = fleetService().service;
+  const connect = base.Connect!;
+  return {
+    ...base,
+    Connect: {
+      ...connect,
+      requestDeserialize: (buf: Buffer): DecodedAgentMessage => {
+        try {
+          return connect.requestDeserialize(buf) as DecodedAgentMessage;
+        } catch (err) {
+          return { decodeError: (err as Error).message };
+        }
+      },
+    },
+  };
+}
+
+/** One agent stream and its protocol state. */
+class AgentStream {
+  private hello: Hello | undefined;
+  private done = false;
+
+  constructor(
+    private readonly call: AgentCall,
+    private readonly server: FleetGrpcServer,
+    private readonly deps: GrpcDeps,
+    readonly peer: string,
+  ) {}
+
+  get hostId(): string | undefined { return this.hello?.hostId; }
+
+  start(): void {
+    const auth = this.deps.tokens.check(this.call.metadata.get('authorization')[0]?.toString());
+    if (!auth.ok) {
+      this.deps.logger.warn({ peer: this.peer, reason: auth.reason }, 'agent stream refused: unauthenticated');
+      this.fail(grpc.status.UNAUTHENTICATED, auth.reason);
+      return;
+    }
+    this.call.on('data', (m: DecodedAgentMessage) => this.onMessage(m));
+    this.call.on('end', () => this.finish('agent closed the stream'));
+    this.call.on('cancelled', () => this.finish('cancelled'));
+    this.call.on('close', () => this.finish('closed'));
+    this.call.on('error', (err) => this.finish(`error: ${err.message}`));
+  }
+
+  /** Ends the stream with a status (no-op when already ended). */
+  fail(code: grpc.status, details: string): void {
+    if (this.done) return;
+    this.finish(details);
+    this.call.emit('error', { code, details, metadata: new grpc.Metadata() } satisfies Partial<grpc.StatusObject>);
+  }
+
+  private onMessage(m: DecodedAgentMessage): void {
+    if (this.done) return;
+    try {
+      if (m.decodeError !== undefined) {
+        this.fail(grpc.status.INVALID_ARGUMENT, `malformed AgentMessage: ${m.decodeError}`);
+      } else if (m.body === 'hello' && m.hello) {
+        this.onHello(m.hello);
+      } else if (m.body === 'report' && m.report) {
+        this.onReport(m.report);
+      } else {
+        this.fail(grpc.status.INVALID_ARGUMENT, 'AgentMessage carries neither hello nor report');
+      }
+    } catch (err) {
+      this.deps.logger.error({ peer: this.peer, host: this.hostId, error: (err as Error).message, stack: (err as Error).stack },
+        'agent stream: internal error');
+      this.fail(grpc.status.INTERNAL, 'internal error in the collector (logged there)');
+    }
+  }
+
+  private onHello(h: Hello): void {
+    if (this.hello) {
+      this.fail(grpc.status.INVALID_ARGUMENT, 'hello sent twice on one stream');
+      return;
+    }
+    const problem = helloProblem(h);
+    if (problem) {
+      this.deps.logger.warn({ peer: this.peer, problem }, 'agent hello refused');
+      this.fail(grpc.status.INVALID_ARGUMENT, problem);
+      return;
+    }
+    this.hello = h;
+    this.server.register(this);
+    this.deps.state.hello(h);
+    this.deps.logger.info({ host: h.hostId, peer: this.peer, session: h.sessionId, agentVersion: h.agentVersion, intervalMs: h.intervalMs },
+      'agent connected');
+    this.call.write({ welcome: { collectorVersion: this.deps.collectorVersion, serverTimeMs: Date.now() } });
+  }
+
+  private onReport(r: Report): void {
+    const hello = this.hello;
+    if (!hello) {
+      const reason = 'report before hello: send hello first';
+      this.call.write({ reject: { seq: r.seq, reason } });
+      this.fail(grpc.status.INVALID_ARGUMENT, reason);
+      return;
+    }
+    const problem = reportProblem(r);
+    if (problem) {
+      this.deps.logger.warn({ host: hello.hostId, problem }, 'agent report refused');
+      this.call.write({ reject: { seq: r.seq, reason: problem } });
+      this.fail(grpc.status.INVALID_ARGUMENT, problem);
+      return;
+    }
+    this.deps.sink.write(reportPoints(r, hello));
+    this.deps.state.report(hello.hostId, r);
+    this.call.write({ ack: { sessionId: hello.sessionId, seq: r.seq } });
+  }
+
+  private finish(why: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.server.unregister(this, why);
+  }
+}
+
+export class FleetGrpcServer {
+  private readonly server: grpc.Server;
+  private readonly streams = new Set<AgentStream>();
+  private readonly byHost = new Map<string, AgentStream>();
+  private boundAddress = '';
+
+  constructor(private readonly opts: GrpcOptions, private readonly deps: GrpcDeps) {
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': opts.maxMessageBytes,
+      // Ping idle agents so a dead peer (pulled cable, frozen VM) ends its stream.
+      'grpc.keepalive_time_ms': opts.keepaliveTimeMs ?? 30_000,
+      'grpc.keepalive_timeout_ms': opts.keepaliveTimeoutMs ?? 10_000,
+      'grpc.keepalive_permit_without_calls': 1,
+    });
+    this.server.addService(tolerantService(), {
+      Connect: (call: AgentCall) => {
+        const s = new AgentStream(call, this, deps, call.getPeer());
+        this.streams.add(s);
+        s.start();
+      },
+    });
+  }
+
+  /** host:port actually bound. */
+  get address(): string { return this.boundAddress; }
+
+  get connectedHosts(): number { return this.byHost.size; }
+
+  async listen(): Promise<string> {
+    const { host, port } = this.opts.listen;
+    const hostPart = host.includes(':') ? `[${host}]` : host;
+    const bound = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(`${hostPart}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    });
+    this.boundAddress = `${hostPart}:${bound}`;
+    return this.boundAddress;
+  }
+
+  register(s: AgentStream): void {
+    const id = s.hostId!;
+    const old = this.byHost.get(id);
+    this.byHost.set(id, s);
+    this.deps.state.setConnected(id, true);
+    if (old && old !== s) {
+      this.deps.logger.info({ host: id, peer: s.peer, oldPeer: old.peer }, 'agent reconnected; replacing its previous stream');
+      old.fail(grpc.status.ABORTED, 'replaced by a newer stream from the same host');
+    }
+  }
+
+  unregister(s: AgentStream, why: string): void {
+    this.streams.delete(s);
+    const id = s.hostId;
+    if (id && this.byHost.get(id) === s) {
+      this.byHost.delete(id);
+      this.deps.state.setConnected(id, false);
+      this.deps.logger.info({ host: id, peer: s.peer, why }, 'agent disconnected');
+    }
+  }
+
+  async close(graceMs = 2000): Promise<void> {
+    for (const s of [...this.streams]) s.fail(grpc.status.UNAVAILABLE, 'collector shutting down');
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => { this.server.forceShutdown(); resolve(); }, graceMs);
+      this.server.tryShutdown(() => { clearTimeout(timer); resolve(); });
+    });
+  }
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// redis-fleet-collector --config <file.yaml>
+import { ConfigError, EX_CONFIG, createLogger, loadOrExit } from '../common/index.js';
+import { loadCollectorConfig, startCollector } from './index.js';
+
+const PROGRAM = 'redis-fleet-collector';
+
+function configPath(argv: string[]): string {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--config') {
+      const v = argv[i + 1];
+      if (!v) throw new ConfigError('--config', 'needs a file argument');
+      return v;
+    }
+    if (a.startsWith('--config=')) return a.slice('--config='.length);
+    throw new ConfigError('(arguments)', `unknown argument ${a} (usage: ${PROGRAM} --config <file.yaml>)`);
+  }
+  throw new ConfigError('--config', `is required (usage: ${PROGRAM} --config <file.yaml>)`);
+}
+
+const config = loadOrExit(PROGRAM, () => loadCollectorConfig(configPath(process.argv.slice(2))));
+const logger = createLogger(PROGRAM, config.log.level);
+
+let collector: Awaited<ReturnType<typeof startCollector>>;
+try {
+  collector = await startCollector(config, logger);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${PROGRAM}: config error: ${err.message}\n`);
+    process.exit(EX_CONFIG);
+  }
+  logger.fatal({ error: (err as Error).message }, 'collector failed to start');
+  process.exit(1);
+}
+
+let stopping = false;
+function stop(signal: string): void {
+  if (stopping) {
+    logger.warn({ signal }, 'second signal: exiting now');
+    process.exit(1);
+  }
+  stopping = true;
+  logger.info({ signal }, 'stopping');
+  collector.close().then(() => process.exit(0), (err: Error) => {
+    logger.error({ error: err.message }, 'error while stopping');
+    process.exit(1);
+  });
+}
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));

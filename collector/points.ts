@@ -1,0 +1,231 @@
+// Report -> points. proto/schema.ts is the only source of measurement, tag and
+// field names and of each field's pinned type: every value is coerced to that
+// type here, so no sink ever sees a field change type. Hot path: one pass over
+// each sample, tag objects shared between points of the same series shape.
+import {
+  HOST_TAGS, MEASUREMENTS, valueOf,
+  type FieldType, type MeasurementDef, type RedisRates, type Report, type RedisSample,
+} from '../proto/index.js';
+
+export type FieldValue = number | string;
+export type Tags = Record<string, string>;
+
+export interface Point {
+  measurement: string;
+  tags: Tags;
+  fields: Record<string, FieldValue>;
+  /** Unix milliseconds (all points are written with ms precision). */
+  time: number;
+}
+
+/** What the collector knows about the sending host from its hello. */
+export interface PointSource { hostId: string; labels: Record<string, string> }
+
+const M = {
+  host: MEASUREMENTS.host!,
+  redis: MEASUREMENTS.redis!,
+  replica: MEASUREMENTS.redis_replica!,
+  keyspace: MEASUREMENTS.redis_keyspace!,
+  cmdstat: MEASUREMENTS.redis_cmdstat!,
+  latency: MEASUREMENTS.redis_latency!,
+  errorstat: MEASUREMENTS.redis_errorstat!,
+  slowlog: MEASUREMENTS.redis_slowlog!,
+  event: MEASUREMENTS.event!,
+};
+
+/** schema field name -> the camelCase key of the proto message it comes from. */
+const camel = (s: string): string => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+const keyMap = (def: MeasurementDef, skip: (f: string) => boolean = () => false): [string, string][] =>
+  Object.keys(def.fields).filter((f) => !skip(f)).map((f) => [f, camel(f)]);
+
+const HEADROOM_PREFIX = 'headroom_';
+const AGENT_PREFIX = 'agent_';
+
+// Compile-time complete list of RedisRates keys: the redis fields named after one are rates.
+const RATE_SOURCE_KEYS: Record<keyof RedisRates, true> = {
+  valid: true, opsPerSec: true, netInputBytesPerSec: true, netOutputBytesPerSec: true, keyspaceHitRatio: true,
+  evictedKeysPerSec: true, expiredKeysPerSec: true, rejectedConnectionsPerSec: true,
+};
+const RATE_KEYS = keyMap(M.redis, (f) => f === 'valid' || !(camel(f) in RATE_SOURCE_KEYS));
+const HEADROOM_KEYS = Object.keys(M.redis.fields).filter((f) => f.startsWith(HEADROOM_PREFIX))
+  .map((f): [string, string] => [f, camel(f.slice(HEADROOM_PREFIX.length))]);
+// host: agent_* from AgentStats, the rest from HostMetrics or Capacity (disjoint names).
+const HOST_KEYS = keyMap(M.host, (f) => f.startsWith(AGENT_PREFIX));
+const AGENT_KEYS = Object.keys(M.host.fields).filter((f) => f.startsWith(AGENT_PREFIX))
+  .map((f): [string, string] => [f, camel(f.slice(AGENT_PREFIX.length))]);
+const REPLICA_KEYS = keyMap(M.replica);
+const KEYSPACE_KEYS = keyMap(M.keyspace);
+const CMDSTAT_KEYS = keyMap(M.cmdstat);
+const LATENCY_KEYS = keyMap(M.latency);
+const ERRORSTAT_KEYS = keyMap(M.errorstat);
+const SLOWLOG_KEYS = keyMap(M.slowlog);
+
+/** A value coerced to the field's pinned type, or undefined when it cannot be (NaN, Infinity, junk). */
+export function coerce(type: FieldType, v: unknown): FieldValue | undefined {
+  switch (type) {
+    case 'int':
+    case 'float': {
+      let n: number;
+      if (typeof v === 'number') n = v;
+      else if (typeof v === 'boolean') n = v ? 1 : 0;
+      else if (typeof v === 'string' && v.trim() !== '') n = Number(v);
+      else return undefined;
+      if (!Number.isFinite(n)) return undefined;
+      return type === 'int' ? Math.trunc(n) : n;
+    }
+    case 'string':
+      if (typeof v === 'string') return v;
+      if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean') return String(v);
+      return undefined;
+  }
+}
+
+/** Sets `fields[name]` per the schema: pinned type, or float for unlisted numbers when allowed. */
+function put(def: MeasurementDef, fields: Record<string, FieldValue>, name: string, v: unknown): void {
+  const fd = def.fields[name];
+  if (fd) {
+    const c = coerce(fd.type, v);
+    if (c !== undefined) fields[name] = c;
+  } else if (def.otherNumericFields === 'float' && typeof v === 'number' && Number.isFinite(v)) {
+    fields[name] = v;
+  }
+}
+
+function putAll(def: MeasurementDef, fields: Record<string, FieldValue>, keys: [string, string][], src: object): void {
+  const o = src as Record<string, unknown>;
+  for (let i = 0; i < keys.length; i++) {
+    const [name, key] = keys[i]!;
+    put(def, fields, name, o[key]);
+  }
+}
+
+// Tag values are free text from agents: no control characters (they would break
+// line protocol), and an empty tag is omitted rather than written.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/g;
+function setTag(tags: Tags, name: string, v: string | undefined): void {
+  if (!v) return;
+  CONTROL.lastIndex = 0;
+  const clean = CONTROL.test(v) ? v.replace(CONTROL, ' ').trim() : v;
+  if (clean) tags[name] = clean;
+}
+
+export function hostTags(src: PointSource): Tags {
+  const tags: Tags = {};
+  setTag(tags, 'host', src.hostId);
+  for (const t of HOST_TAGS) if (t !== 'host') setTag(tags, t, src.labels[t]);
+  return tags;
+}
+
+function instanceTags(base: Tags, s: RedisSample): Tags {
+  const tags: Tags = { ...base };
+  setTag(tags, 'instance', s.address);
+  if (s.up) setTag(tags, 'role', s.role);
+  setTag(tags, 'cluster', s.cluster);
+  setTag(tags, 'group', s.group);
+  return tags;
+}
+
+function withTag(base: Tags, name: string, v: string | undefined): Tags {
+  const tags: Tags = { ...base };
+  setTag(tags, name, v);
+  return tags;
+}
+
+function emit(out: Point[], measurement: string, tags: Tags, fields: Record<string, FieldValue>, time: number): void {
+  for (const _ in fields) {
+    out.push({ measurement, tags, fields, time });
+    return;
+  }
+}
+
+function redisPoints(s: RedisSample, base: Tags, reportTime: number, out: Point[]): void {
+  const time = s.sampledAtMs || reportTime;
+  const tags = instanceTags(base, s);
+  const fields: Record<string, FieldValue> = {};
+  const def = M.redis;
+  const info = s.info;
+  for (const k in info) put(def, fields, k, valueOf(info[k]));
+  put(def, fields, 'up', s.up ? 1 : 0);
+  put(def, fields, 'error', s.error);
+  if (s.maxmemory >= 0) put(def, fields, 'maxmemory', s.maxmemory);
+  if (s.maxclients >= 0) put(def, fields, 'maxclients', s.maxclients);
+  if (s.rates?.valid) putAll(def, fields, RATE_KEYS, s.rates);
+  // limitSource is '' when the agent could not work out a limit: no headroom then.
+  if (s.headroom?.limitSource) putAll(def, fields, HEADROOM_KEYS, s.headroom);
+  put(def, fields, 'unavailable', s.unavailable.join(','));
+  emit(out, def.name, tags, fields, time);
+
+  for (const r of s.replicas) {
+    const f: Record<string, FieldValue> = {};
+    putAll(M.replica, f, REPLICA_KEYS, r);
+    const rt = withTag(tags, 'replica', `${r.ip}:${r.port}`);
+    setTag(rt, 'state', r.state);
+    emit(out, M.replica.name, rt, f, time);
+  }
+  for (const k of s.keyspace) {
+    const f: Record<string, FieldValue> = {};
+    putAll(M.keyspace, f, KEYSPACE_KEYS, k);
+    emit(out, M.keyspace.name, withTag(tags, 'db', k.db), f, time);
+  }
+  for (const c of s.commandstats) {
+    const f: Record<string, FieldValue> = {};
+    putAll(M.cmdstat, f, CMDSTAT_KEYS, c);
+    emit(out, M.cmdstat.name, withTag(tags, 'command', c.command), f, time);
+  }
+  for (const l of s.latencystats) {
+    const f: Record<string, FieldValue> = {};
+    putAll(M.latency, f, LATENCY_KEYS, l);
+    emit(out, M.latency.name, withTag(tags, 'command', l.command), f, time);
+  }
+  for (const e of s.errorstats) {
+    const f: Record<string, FieldValue> = {};
+    putAll(M.errorstat, f, ERRORSTAT_KEYS, e);
+    emit(out, M.errorstat.name, withTag(tags, 'error', e.error), f, time);
+  }
+  for (const e of s.slowlog) {
+    const f: Record<string, FieldValue> = {};
+    putAll(M.slowlog, f, SLOWLOG_KEYS, e);
+    const sp = e.command.indexOf(' ');
+    const name = (sp < 0 ? e.command : e.command.slice(0, sp)).toLowerCase();
+    // ms precision everywhere: the entry's second plus (id % 1000) ms keeps entries
+    // logged within the same second apart.
+    emit(out, M.slowlog.name, withTag(tags, 'command_name', name), f, e.timestamp * 1000 + (e.id % 1000));
+  }
+}
+
+/**
+ * Every point of one report, appended to `out` (returned). Timestamps: the report's
+ * for `host`, each sample's sampledAtMs for instance points, the entry's own for
+ * slowlog entries and events.
+ */
+export function reportPoints(report: Report, src: PointSource, out: Point[] = []): Point[] {
+  const base = hostTags(src);
+  const time = report.timestampMs;
+
+  const hf: Record<string, FieldValue> = {};
+  if (report.host) putAll(M.host, hf, HOST_KEYS, report.host);
+  if (report.capacity) putAll(M.host, hf, HOST_KEYS, report.capacity);
+  if (report.agent) putAll(M.host, hf, AGENT_KEYS, report.agent);
+  emit(out, M.host.name, base, hf, time);
+
+  for (const s of report.redis) redisPoints(s, base, time, out);
+
+  for (const ev of report.events) {
+    const tags = withTag(base, 'kind', ev.kind);
+    setTag(tags, 'instance', ev.instance);
+    const f: Record<string, FieldValue> = {};
+    put(M.event, f, 'message', ev.message);
+    put(M.event, f, 'attrs', JSON.stringify(ev.attrs ?? {}));
+    emit(out, M.event.name, tags, f, ev.timestampMs || time);
+  }
+  return out;
+}
+
+/** A collector-side event (e.g. host.down) as a point of the `event` measurement. */
+export function eventPoint(src: PointSource, kind: string, message: string, time: number, attrs: Record<string, string> = {}): Point {
+  const f: Record<string, FieldValue> = {};
+  put(M.event, f, 'message', message);
+  put(M.event, f, 'attrs', JSON.stringify(attrs));
+  return { measurement: M.event.name, tags: withTag(hostTags(src), 'kind', kind), fields: f, time };
+}

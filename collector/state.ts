@@ -1,0 +1,149 @@
+// In-memory fleet state: hosts (from hello + latest report) and the latest sample
+// of every instance. Changes are marked dirty and persisted to the store in one
+// transaction per persist() call, so the API survives a collector restart.
+// A host is down when silent for hostDownAfterIntervals x its own interval.
+import type { Logger } from '../common/index.js';
+import type { Hello, Report } from '../proto/index.js';
+import type { HostRecord, HostStatus, InstanceRecord, Store } from './store.js';
+
+export type { HostRecord, HostStatus, InstanceRecord } from './store.js';
+
+export interface StateOptions {
+  hostDownAfterIntervals: number;
+  /** Called when a host's recorded status changes (up -> down by silence, down -> up on a report). */
+  onTransition?: (host: HostRecord, status: HostStatus, now: number) => void;
+}
+
+export const instanceId = (hostId: string, address: string): string => `${hostId}/${address}`;
+
+export class FleetState {
+  private readonly hosts = new Map<string, HostRecord>();
+  private readonly instances = new Map<string, InstanceRecord>();
+  private readonly connected = new Set<string>();
+  private readonly dirtyHosts = new Set<string>();
+  private readonly dirtyInstances = new Set<string>();
+  private readonly removedInstances = new Set<string>();
+
+  constructor(private readonly store: Store, private readonly opts: StateOptions, private readonly logger: Logger) {
+    for (const h of store.loadHosts()) this.hosts.set(h.id, h);
+    for (const i of store.loadInstances()) this.instances.set(i.id, i);
+  }
+
+  /** The host's status now, computed from its silence (the recorded one may lag by a timer tick). */
+  statusOf(h: HostRecord, now = Date.now()): HostStatus {
+    return now - h.lastSeenAt > this.opts.hostDownAfterIntervals * h.intervalMs ? 'down' : 'up';
+  }
+
+  hello(hello: Hello, now = Date.now()): HostRecord {
+    let h = this.hosts.get(hello.hostId);
+    if (!h) {
+      h = {
+        id: hello.hostId, labels: {}, roles: [], agentVersion: '', intervalMs: hello.intervalMs, sessionId: hello.sessionId,
+        lastSeq: 0, lastReportAt: null, lastSeenAt: now, reportTimeMs: 0, status: 'up', statusSince: now,
+        host: null, capacity: null, agent: null, instances: [],
+      };
+      this.hosts.set(h.id, h);
+    }
+    h.labels = { ...hello.labels };
+    h.roles = [...hello.roles];
+    h.agentVersion = hello.agentVersion;
+    h.intervalMs = hello.intervalMs;
+    if (h.sessionId !== hello.sessionId) {
+      h.sessionId = hello.sessionId;
+      h.lastSeq = 0;
+    }
+    this.seen(h, now);
+    this.dirtyHosts.add(h.id);
+    return h;
+  }
+
+  /** Applies a (validated) report from a host that said hello. Replays of older reports only bump lastSeq. */
+  report(hostId: string, r: Report, now = Date.now()): void {
+    const h = this.hosts.get(hostId);
+    if (!h) throw new Error(`report for unknown host ${hostId}`);
+    if (r.seq > h.lastSeq) h.lastSeq = r.seq;
+    h.lastReportAt = now;
+    this.seen(h, now);
+    this.dirtyHosts.add(h.id);
+    if (r.timestampMs < h.reportTimeMs) return;
+    h.reportTimeMs = r.timestampMs;
+    if (r.host) h.host = r.host;
+    if (r.capacity) h.capacity = r.capacity;
+    if (r.agent) h.agent = r.agent;
+
+    const present = new Set<string>();
+    for (const s of r.redis) {
+      const id = instanceId(hostId, s.address);
+      present.add(id);
+      // Slowlog entries are "new since the previous report": not part of a latest view.
+      this.instances.set(id, { id, host: hostId, address: s.address, receivedAt: now, sample: s.slowlog.length ? { ...s, slowlog: [] } : s });
+      this.dirtyInstances.add(id);
+      this.removedInstances.delete(id);
+    }
+    for (const address of h.instances) {
+      const id = instanceId(hostId, address);
+      if (!present.has(id)) {
+        this.instances.delete(id);
+        this.dirtyInstances.delete(id);
+        this.removedInstances.add(id);
+      }
+    }
+    h.instances = r.redis.map((s) => s.address);
+  }
+
+  setConnected(hostId: string, connected: boolean): void {
+    if (connected) this.connected.add(hostId);
+    else this.connected.delete(hostId);
+  }
+
+  isConnected(hostId: string): boolean { return this.connected.has(hostId); }
+
+  host(id: string): HostRecord | undefined { return this.hosts.get(id); }
+  allHosts(): HostRecord[] { return [...this.hosts.values()]; }
+  instancesOf(h: HostRecord): InstanceRecord[] {
+    const out: InstanceRecord[] = [];
+    for (const a of h.instances) {
+      const i = this.instances.get(instanceId(h.id, a));
+      if (i) out.push(i);
+    }
+    return out;
+  }
+  allInstances(): InstanceRecord[] { return [...this.instances.values()]; }
+  get hostCount(): number { return this.hosts.size; }
+
+  /** Records up -> down transitions of silent hosts (run by a timer). */
+  checkTransitions(now = Date.now()): void {
+    for (const h of this.hosts.values()) {
+      if (h.status === 'up' && this.statusOf(h, now) === 'down') this.transition(h, 'down', now);
+    }
+  }
+
+  /** Writes what changed since the last call. */
+  persist(): void {
+    if (!this.dirtyHosts.size && !this.dirtyInstances.size && !this.removedInstances.size) return;
+    const hosts: HostRecord[] = [];
+    for (const id of this.dirtyHosts) { const h = this.hosts.get(id); if (h) hosts.push(h); }
+    const instances: InstanceRecord[] = [];
+    for (const id of this.dirtyInstances) { const i = this.instances.get(id); if (i) instances.push(i); }
+    try {
+      this.store.saveState(hosts, instances, this.removedInstances);
+      this.dirtyHosts.clear();
+      this.dirtyInstances.clear();
+      this.removedInstances.clear();
+    } catch (err) {
+      this.logger.error({ error: (err as Error).message }, 'state: saving to the store failed; will retry');
+    }
+  }
+
+  private seen(h: HostRecord, now: number): void {
+    h.lastSeenAt = now;
+    if (h.status === 'down') this.transition(h, 'up', now);
+  }
+
+  private transition(h: HostRecord, status: HostStatus, now: number): void {
+    h.status = status;
+    h.statusSince = now;
+    this.dirtyHosts.add(h.id);
+    this.opts.onTransition?.(h, status, now);
+  }
+}

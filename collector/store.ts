@@ -1,0 +1,190 @@
+// The collector's SQLite file (WAL): fleet state (hosts, latest instance samples) so
+// the HTTP API survives a restart, and — when no InfluxDB is configured — the metric
+// history (see history.ts). One file, one connection, synchronous better-sqlite3.
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from '../common/index.js';
+import type { AgentStats, Capacity, HostMetrics, RedisSample } from '../proto/index.js';
+import { openDatabase, type Database, type Statement } from './sqlite.js';
+
+export type HostStatus = 'up' | 'down';
+
+/** Everything the collector keeps about one host (persisted as one row). */
+export interface HostRecord {
+  id: string;
+  labels: Record<string, string>;
+  roles: string[];
+  agentVersion: string;
+  intervalMs: number;
+  sessionId: string;
+  /** Highest seq seen in the current session. */
+  lastSeq: number;
+  /** When the collector received the latest report (ms), null before the first. */
+  lastReportAt: number | null;
+  /** When the host last said anything (hello or report), ms: the down check's clock. */
+  lastSeenAt: number;
+  /** The agent's timestamp of the latest report (ms), to ignore replays of older ones. */
+  reportTimeMs: number;
+  status: HostStatus;
+  statusSince: number;
+  host: HostMetrics | null;
+  capacity: Capacity | null;
+  agent: AgentStats | null;
+  /** Instance addresses in the latest report. */
+  instances: string[];
+}
+
+export interface InstanceRecord {
+  /** `<hostId>/<address>` */
+  id: string;
+  host: string;
+  address: string;
+  sample: RedisSample;
+  receivedAt: number;
+}
+
+const SCHEMA_VERSION = 1;
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS hosts (
+  id TEXT PRIMARY KEY,
+  labels TEXT NOT NULL,
+  roles TEXT NOT NULL,
+  agent_version TEXT NOT NULL,
+  interval_ms INTEGER NOT NULL,
+  session_id TEXT NOT NULL,
+  last_seq INTEGER NOT NULL,
+  last_report_at INTEGER,
+  last_seen_at INTEGER NOT NULL,
+  report_time_ms INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  status_since INTEGER NOT NULL,
+  host TEXT,
+  capacity TEXT,
+  agent TEXT,
+  instances TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS instances (
+  id TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  address TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  sample TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS instances_host ON instances(host);
+-- Metric history (embedded sink). A series is one measurement + tag set.
+CREATE TABLE IF NOT EXISTS series (
+  id INTEGER PRIMARY KEY,
+  measurement TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  UNIQUE (measurement, tags)
+);
+CREATE TABLE IF NOT EXISTS points (
+  id INTEGER PRIMARY KEY,
+  series INTEGER NOT NULL,
+  time INTEGER NOT NULL,
+  fields TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS points_series_time ON points(series, time);
+CREATE INDEX IF NOT EXISTS points_time ON points(time);
+`;
+
+interface HostRow {
+  id: string; labels: string; roles: string; agent_version: string; interval_ms: number; session_id: string;
+  last_seq: number; last_report_at: number | null; last_seen_at: number; report_time_ms: number;
+  status: string; status_since: number; host: string | null; capacity: string | null; agent: string | null; instances: string;
+}
+interface InstanceRow { id: string; host: string; address: string; received_at: number; sample: string }
+
+const parse = <T>(s: string | null): T | null => (s === null ? null : JSON.parse(s) as T);
+
+export class Store {
+  readonly db: Database;
+  private readonly upsertHost: Statement;
+  private readonly upsertInstance: Statement;
+  private readonly deleteInstance: Statement;
+
+  private constructor(db: Database, readonly file: string) {
+    this.db = db;
+    this.upsertHost = db.prepare(`INSERT OR REPLACE INTO hosts
+      (id, labels, roles, agent_version, interval_ms, session_id, last_seq, last_report_at, last_seen_at, report_time_ms,
+       status, status_since, host, capacity, agent, instances)
+      VALUES (@id, @labels, @roles, @agent_version, @interval_ms, @session_id, @last_seq, @last_report_at, @last_seen_at,
+       @report_time_ms, @status, @status_since, @host, @capacity, @agent, @instances)`);
+    this.upsertInstance = db.prepare('INSERT OR REPLACE INTO instances (id, host, address, received_at, sample) VALUES (?, ?, ?, ?, ?)');
+    this.deleteInstance = db.prepare('DELETE FROM instances WHERE id = ?');
+  }
+
+  /** Opens (creating if needed) the store; problems are ConfigErrors naming store.path. */
+  static open(file: string): Store {
+    if (file !== ':memory:') {
+      const dir = path.dirname(path.resolve(file));
+      if (!fs.existsSync(dir)) throw new ConfigError('store.path', `directory ${dir} does not exist`);
+    }
+    let db: Database;
+    try {
+      db = openDatabase(file);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.exec(DDL);
+      const v = db.prepare<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").get();
+      if (!v) db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+      else if (Number(v.value) > SCHEMA_VERSION) {
+        throw new ConfigError('store.path', `${file} was written by a newer collector (schema ${v.value}, this one knows ${SCHEMA_VERSION})`);
+      }
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError('store.path', `cannot open ${file}: ${(err as Error).message}`);
+    }
+    return new Store(db, file);
+  }
+
+  loadHosts(): HostRecord[] {
+    return this.db.prepare<HostRow>('SELECT * FROM hosts').all().map((r) => ({
+      id: r.id,
+      labels: JSON.parse(r.labels) as Record<string, string>,
+      roles: JSON.parse(r.roles) as string[],
+      agentVersion: r.agent_version,
+      intervalMs: r.interval_ms,
+      sessionId: r.session_id,
+      lastSeq: r.last_seq,
+      lastReportAt: r.last_report_at,
+      lastSeenAt: r.last_seen_at,
+      reportTimeMs: r.report_time_ms,
+      status: r.status === 'down' ? 'down' : 'up',
+      statusSince: r.status_since,
+      host: parse<HostMetrics>(r.host),
+      capacity: parse<Capacity>(r.capacity),
+      agent: parse<AgentStats>(r.agent),
+      instances: JSON.parse(r.instances) as string[],
+    }));
+  }
+
+  loadInstances(): InstanceRecord[] {
+    return this.db.prepare<InstanceRow>('SELECT * FROM instances').all().map((r) => ({
+      id: r.id, host: r.host, address: r.address, receivedAt: r.received_at, sample: JSON.parse(r.sample) as RedisSample,
+    }));
+  }
+
+  /** Writes changed hosts and instances (and removes vanished instances) in one transaction. */
+  saveState(hosts: Iterable<HostRecord>, instances: Iterable<InstanceRecord>, removedInstances: Iterable<string>): void {
+    this.db.transaction(() => {
+      for (const h of hosts) {
+        this.upsertHost.run({
+          id: h.id, labels: JSON.stringify(h.labels), roles: JSON.stringify(h.roles), agent_version: h.agentVersion,
+          interval_ms: h.intervalMs, session_id: h.sessionId, last_seq: h.lastSeq, last_report_at: h.lastReportAt,
+          last_seen_at: h.lastSeenAt, report_time_ms: h.reportTimeMs, status: h.status, status_since: h.statusSince,
+          host: h.host && JSON.stringify(h.host), capacity: h.capacity && JSON.stringify(h.capacity),
+          agent: h.agent && JSON.stringify(h.agent), instances: JSON.stringify(h.instances),
+        });
+      }
+      for (const i of instances) this.upsertInstance.run(i.id, i.host, i.address, i.receivedAt, JSON.stringify(i.sample));
+      for (const id of removedInstances) this.deleteInstance.run(id);
+    })();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,60 @@
+// Checks of agent messages beyond what protobuf decoding guarantees. Each problem
+// is one specific sentence naming the field, sent back as INVALID_ARGUMENT.
+import { PROTOCOL_VERSION, type Hello, type Report } from '../proto/index.js';
+
+const MAX_INTERVAL_MS = 86_400_000;
+const MIN_INTERVAL_MS = 100;
+// eslint-disable-next-line no-control-regex
+const BAD_ID_CHARS = /[\s/\u0000-\u001f\u007f]/;
+
+function text(value: string, field: string, max: number, required: boolean): string | null {
+  if (required && !value) return `${field} is empty`;
+  if (value.length > max) return `${field} is longer than ${max} characters`;
+  return null;
+}
+
+export function helloProblem(h: Hello): string | null {
+  const id = text(h.hostId, 'hello.hostId', 253, true);
+  if (id) return id;
+  if (BAD_ID_CHARS.test(h.hostId)) return 'hello.hostId must not contain "/", whitespace or control characters';
+  if (h.protocolVersion !== PROTOCOL_VERSION) {
+    return `hello.protocolVersion ${h.protocolVersion} is not supported (this collector speaks ${PROTOCOL_VERSION})`;
+  }
+  const session = text(h.sessionId, 'hello.sessionId', 128, true);
+  if (session) return session;
+  if (!(h.intervalMs >= MIN_INTERVAL_MS && h.intervalMs <= MAX_INTERVAL_MS)) {
+    return `hello.intervalMs must be between ${MIN_INTERVAL_MS} and ${MAX_INTERVAL_MS} (got ${h.intervalMs})`;
+  }
+  const version = text(h.agentVersion, 'hello.agentVersion', 64, false);
+  if (version) return version;
+  const labels = Object.entries(h.labels ?? {});
+  if (labels.length > 64) return `hello.labels has ${labels.length} entries (at most 64)`;
+  for (const [k, v] of labels) {
+    const p = text(k, 'hello.labels key', 128, true) ?? text(v, `hello.labels.${k}`, 256, false);
+    if (p) return p;
+  }
+  if (h.roles.length > 16) return `hello.roles has ${h.roles.length} entries (at most 16)`;
+  for (let i = 0; i < h.roles.length; i++) {
+    const p = text(h.roles[i]!, `hello.roles[${i}]`, 64, true);
+    if (p) return p;
+  }
+  return null;
+}
+
+export function reportProblem(r: Report): string | null {
+  if (!(r.seq >= 1)) return `report.seq must be >= 1 (got ${r.seq})`;
+  if (!(r.timestampMs > 0)) return `report.timestampMs must be > 0 (seq ${r.seq})`;
+  const seen = new Set<string>();
+  for (let i = 0; i < r.redis.length; i++) {
+    const a = r.redis[i]!.address;
+    const p = text(a, `report.redis[${i}].address`, 256, true);
+    if (p) return p;
+    if (seen.has(a)) return `report.redis[${i}].address ${a} appears twice`;
+    seen.add(a);
+  }
+  for (let i = 0; i < r.events.length; i++) {
+    const p = text(r.events[i]!.kind, `report.events[${i}].kind`, 128, true);
+    if (p) return p;
+  }
+  return null;
+}
