@@ -52,8 +52,11 @@ export class RedisInput implements Input {
         this.downSince.set(address, atMs);
         acc.addEvent('instance.down', address, error, {}, atMs);
       }
-      // Logged when it goes down, and again only if the reason changes.
-      if (this.once.enter(key, error)) this.logger.warn({ instance: address, error }, wasDown ? 'instance still down, reason changed' : 'instance down');
+      // Logged once when it goes down; a changed reason while down is only worth a debug line.
+      if (this.once.enter(key, error)) {
+        if (wasDown) this.logger.debug({ instance: address, error }, 'instance still down, reason changed');
+        else this.logger.warn({ instance: address, error }, 'instance down');
+      }
       return;
     }
     const since = this.downSince.get(address);

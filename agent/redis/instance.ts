@@ -56,6 +56,8 @@ export class RedisInstance {
     });
     this.client.on('error', (err: unknown) => { this.lastError = describeRedisError(err, cfg.password); });
     this.client.on('ready', () => { this.configDue = true; });
+    // A peer that just closes (killed, restarted) emits no error: say so until we know more.
+    this.client.on('close', () => { this.lastError ??= 'connection closed'; });
   }
 
   get address(): string { return this.cfg.address; }
