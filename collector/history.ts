@@ -62,6 +62,8 @@ export class EmbeddedHistory implements MetricSink {
   private closed = false;
   private readonly flushIntervalMs: number;
   private readonly batchSize: number;
+  /** Rows committed since the last prune; a tenth of maxPoints triggers one early. */
+  private sincePrune = 0;
 
   constructor(store: Store, private readonly opts: HistoryOptions, private readonly logger: Logger) {
     this.db = store.db;
@@ -144,6 +146,7 @@ export class EmbeddedHistory implements MetricSink {
   /** Deletes points older than the retention and beyond maxPoints (oldest inserted first). */
   prune(now = Date.now()): number {
     if (this.closed) return 0;
+    this.sincePrune = 0;
     let deleted = 0;
     try {
       const byAge = this.db.prepare(`DELETE FROM points WHERE id IN (SELECT id FROM points WHERE time < ? LIMIT ${PRUNE_CHUNK})`);
@@ -197,6 +200,8 @@ export class EmbeddedHistory implements MetricSink {
     try {
       this.commit(batch);
       this.counters.written += batch.length;
+      this.sincePrune += batch.length;
+      if (this.sincePrune >= Math.max(100, this.opts.maxPoints / 10)) this.prune();
       if (this.once.clear('commit')) this.logger.info('embedded history: commits resumed');
       this.once.clear('queue');
       return true;

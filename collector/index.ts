@@ -5,3 +5,4 @@ export type { Point, FieldValue, Tags } from './points.js';
 export type { PointQuery } from './history.js';
 export type { MetricSink, SinkStats } from './sink.js';
 export { COLLECTOR_VERSION } from './version.js';
+export { reportPoints, type PointSource } from './points.js';
