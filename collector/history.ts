@@ -62,8 +62,8 @@ export class EmbeddedHistory implements MetricSink {
   private closed = false;
   private readonly flushIntervalMs: number;
   private readonly batchSize: number;
-  /** Rows committed since the last prune; a tenth of maxPoints triggers one early. */
-  private sincePrune = 0;
+  private readonly maxIdStmt: Statement<{ m: number | null }>;
+  private readonly deleteUpTo: Statement;
 
   constructor(store: Store, private readonly opts: HistoryOptions, private readonly logger: Logger) {
     this.db = store.db;
@@ -73,6 +73,8 @@ export class EmbeddedHistory implements MetricSink {
     this.findSeries = this.db.prepare('SELECT id FROM series WHERE measurement = ? AND tags = ?');
     this.insertSeries = this.db.prepare('INSERT INTO series (measurement, tags) VALUES (?, ?)');
     this.insertPoint = this.db.prepare('INSERT OR REPLACE INTO points (series, time, fields) VALUES (?, ?, ?)');
+    this.maxIdStmt = this.db.prepare('SELECT max(id) AS m FROM points');
+    this.deleteUpTo = this.db.prepare(`DELETE FROM points WHERE id IN (SELECT id FROM points WHERE id <= ? ORDER BY id LIMIT ${PRUNE_CHUNK})`);
     this.commit = this.db.transaction((batch: Point[]) => {
       for (let i = 0; i < batch.length; i++) {
         const p = batch[i]!;
@@ -146,7 +148,6 @@ export class EmbeddedHistory implements MetricSink {
   /** Deletes points older than the retention and beyond maxPoints (oldest inserted first). */
   prune(now = Date.now()): number {
     if (this.closed) return 0;
-    this.sincePrune = 0;
     let deleted = 0;
     try {
       const byAge = this.db.prepare(`DELETE FROM points WHERE id IN (SELECT id FROM points WHERE time < ? LIMIT ${PRUNE_CHUNK})`);
@@ -154,19 +155,26 @@ export class EmbeddedHistory implements MetricSink {
         n = byAge.run(now - this.opts.retentionMs).changes;
         deleted += n;
       }
-      // Ids only grow, so the newest maxPoints rows are those above max(id) - maxPoints.
-      const maxId = this.db.prepare<{ m: number | null }>('SELECT max(id) AS m FROM points').get()?.m ?? 0;
-      const cut = maxId - this.opts.maxPoints;
-      if (cut > 0) {
-        const byCount = this.db.prepare(`DELETE FROM points WHERE id IN (SELECT id FROM points WHERE id <= ? ORDER BY id LIMIT ${PRUNE_CHUNK})`);
-        for (let n = PRUNE_CHUNK; n === PRUNE_CHUNK;) {
-          n = byCount.run(cut).changes;
-          deleted += n;
-        }
-      }
+      deleted += this.pruneByCount();
       if (deleted) this.logger.debug({ deleted }, 'embedded history pruned');
     } catch (err) {
       this.logger.error({ error: (err as Error).message }, 'embedded history: prune failed');
+    }
+    return deleted;
+  }
+
+  /**
+   * Keeps at most maxPoints rows: ids only grow, so the newest maxPoints rows are those above
+   * max(id) - maxPoints (replaced rows leave gaps, so slightly fewer may be kept). Cheap: rowid ranges.
+   */
+  private pruneByCount(): number {
+    let deleted = 0;
+    const maxId = this.maxIdStmt.get()?.m ?? 0;
+    const cut = maxId - this.opts.maxPoints;
+    if (cut <= 0) return 0;
+    for (let n = PRUNE_CHUNK; n === PRUNE_CHUNK;) {
+      n = this.deleteUpTo.run(cut).changes;
+      deleted += n;
     }
     return deleted;
   }
@@ -200,8 +208,11 @@ export class EmbeddedHistory implements MetricSink {
     try {
       this.commit(batch);
       this.counters.written += batch.length;
-      this.sincePrune += batch.length;
-      if (this.sincePrune >= Math.max(100, this.opts.maxPoints / 10)) this.prune();
+      try {
+        this.pruneByCount();
+      } catch (err) {
+        this.logger.error({ error: (err as Error).message }, 'embedded history: prune failed');
+      }
       if (this.once.clear('commit')) this.logger.info('embedded history: commits resumed');
       this.once.clear('queue');
       return true;

@@ -164,6 +164,14 @@ export class TestAgent {
     return waitUntil(() => this.received.find((m) => m.body === 'ack' && m.ack!.seq === seq) ?? this.failed(), `ack ${seq}`, timeoutMs, this.watch);
   }
 
+  /** Waits until `n` acks for `seq` arrived (replays are acked each time). */
+  acks(seq: number, n: number, timeoutMs = 10_000): Promise<Received[]> {
+    return waitUntil(() => {
+      const got = this.received.filter((m) => m.body === 'ack' && m.ack!.seq === seq);
+      return got.length >= n ? got : this.failed();
+    }, `${n} acks of ${seq}`, timeoutMs, this.watch);
+  }
+
   /** Resolves with the stream's final status. */
   ended(timeoutMs = 10_000): Promise<grpc.StatusObject> {
     return waitUntil(() => this.status, 'the stream status', timeoutMs, this.watch);
