@@ -1,5 +1,5 @@
 // Tests of the real-server harness itself: every server type starts, answers and is really cleaned up.
-import { test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -197,6 +197,45 @@ test('nutcracker proxies to its backend and its stats port names the pool and se
   assert.ok(JSON.parse(await readToEnd(nut.statsPort)).cache);
 });
 
+test('collector and agent run from dist/, talk to each other, and restart on the same addresses', async (t) => {
+  const h = await harness(t);
+  const redis = await h.redis();
+  const collector = await h.collector({ log: { level: 'info' } });
+  assert.match(collector.grpcAddress, /^127\.0\.0\.1:\d+$/);
+  assert.match(collector.httpUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal((await collector.api<{ status: string }>('/healthz')).status, 'ok');
+  assert.equal(fs.readFileSync(collector.tokenFile!, 'utf8').trim(), collector.tokens[0]);
+  const agent = await h.agent({ hostId: 'harness-h1', interval: '200ms', redis: [{ address: redis.address }] }, { collector });
+  assert.equal(agent.logs()[0]?.msg, 'agent started');
+  await waitFor(async () => (await collector.api<{ instances: Array<{ address: string; status: string }> }>('/api/v1/instances'))
+    .instances.some((i) => i.address === redis.address && i.status === 'up'), { what: 'the agent\'s redis to show up at the collector' });
+  const missing = await collector.request('/api/v1/hosts/nope');
+  assert.equal(missing.status, 404);
+  await assert.rejects(collector.api('/api/v1/hosts/nope'), /HTTP 404/);
+
+  const { grpcAddress, httpUrl } = collector;
+  const oldPid = collector.pid;
+  await collector.restart();
+  assert.notEqual(collector.pid, oldPid);
+  assert.deepEqual([collector.grpcAddress, collector.httpUrl], [grpcAddress, httpUrl]);
+  await waitFor(async () => (await collector.api<{ hosts: Array<{ id: string; connected: boolean }> }>('/api/v1/hosts'))
+    .hosts.some((x) => x.id === 'harness-h1' && x.connected), { timeoutMs: 20_000, what: 'the agent to reconnect after the restart' });
+  assert.equal(await agent.stop(), 0);
+  assert.equal(await agent.exitCode, 0);
+  assert.equal(await collector.stop(), 0);
+  await assert.rejects(collector.waitForLog('never logged', 100), /exited|timed out/);
+});
+
+test('runToExit returns the exit code and output of a program given a bad config', async (t) => {
+  const h = await harness(t);
+  const raw = await h.runToExit('collector', 'grpc: {listen: 127.0.0.1:0}\nbogusKey: 1\n');
+  assert.equal(raw.code, 78);
+  assert.match(raw.stderr, /^redis-fleet-collector: config error: bogusKey: /);
+  const obj = await h.runToExit('agent', { hostId: 'x', collector: { addresses: ['127.0.0.1:1'] } });
+  assert.equal(obj.code, 78);
+  assert.match(obj.stderr, /^redis-fleet-agent: config error: collector/);
+});
+
 test('close() kills every process group and removes the temp dirs, even with a frozen server', async (t) => {
   const h = await harness(t);
   const r = await h.redis();
@@ -213,6 +252,24 @@ test('close() kills every process group and removes the temp dirs, even with a f
   await assert.rejects(h.redis(), /closed/);
 });
 
+let suiteRedisPid = 0;
+describe('a harness scoped to a suite', async (suite) => {
+  const h = await harness(suite);
+  const r = await h.redis();
+  suiteRedisPid = r.pid;
+  it('serves every test of the suite', async () => {
+    assert.equal(await r.call('SET', 'shared', '1'), 'OK');
+  });
+  it('keeps state between them', async () => {
+    assert.equal(await r.call('GET', 'shared'), '1');
+  });
+});
+
+test('the suite harness closed when the suite ended', () => {
+  assert.ok(suiteRedisPid > 0);
+  assert.equal(alive(suiteRedisPid), false);
+});
+
 const harnessModule = fileURLToPath(new URL('./harness/index.js', import.meta.url));
 
 /** Runs a child node process that starts a redis via the harness, prints its pid and dir, then ends in `how`. */
@@ -227,7 +284,9 @@ async function crashChild(how: 'exit' | 'throw' | 'SIGTERM' | 'SIGKILL'): Promis
     if (how === 'throw') throw new Error('test file crashed');
     setInterval(() => {}, 1000);
   `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
   const exited = new Promise((resolve) => child.once('exit', resolve));

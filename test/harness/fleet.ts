@@ -46,7 +46,7 @@ export interface ProgramOptions {
 }
 
 export interface CollectorOptions extends ProgramOptions {
-  /** Tokens written to the token file when config.grpc.tokenFile is not set (default [DEFAULT_TOKEN]). */
+  /** Tokens written to the token file when config.grpc.tokenFile is not set (default [DEFAULT_TOKEN]); exposed as `collector.tokens`. */
   tokens?: string[];
 }
 
@@ -223,6 +223,7 @@ export class CollectorProcess extends FleetProcess {
   /** Base URL ("http://127.0.0.1:port") from the `listening` line. */
   httpUrl = '';
   readonly tokenFile: string | undefined;
+  /** Tokens the harness wrote to tokenFile (empty when the config named its own tokenFile). */
   readonly tokens: readonly string[];
   readonly config: Record<string, unknown>;
 
@@ -306,9 +307,10 @@ export async function startCollector(owner: Owner, config: Record<string, unknow
   const grpc = isObject(config.grpc) ? { ...config.grpc } : {};
   const http = isObject(config.http) ? { ...config.http } : {};
   const store = isObject(config.store) ? { ...config.store } : {};
-  const tokens = opts.tokens ?? [DEFAULT_TOKEN];
+  let tokens: string[] = [];
   let tokenFile: string | undefined;
   if (grpc.tokenFile === undefined) {
+    tokens = opts.tokens ?? [DEFAULT_TOKEN];
     tokenFile = path.join(dir, 'tokens');
     await fs.writeFile(tokenFile, tokens.join('\n') + '\n', { mode: 0o600 });
     grpc.tokenFile = tokenFile;
@@ -329,6 +331,9 @@ export async function startCollector(owner: Owner, config: Record<string, unknow
     const configPath = await writeConfig(dir, full);
     const collector = new CollectorProcess(owner, { kind: 'collector', script: PROGRAMS.collector, dir, configPath, args: opts.args, env: opts.env, tokenFile, tokens, config: full });
     if (opts.noWait) {
+      // Best guess until the `listening` line arrives (exact unless the config asked for port 0).
+      collector.grpcAddress = String(grpc.listen);
+      collector.httpUrl = `http://${String(http.listen)}`;
       collector.spawn();
       return collector;
     }
