@@ -78,10 +78,11 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
   let lastTickCpuMs = 0;
   let lastTickMs = 0;
 
-  const schedule = (): void => {
+  /** Next tick on an interval boundary at least `minGapMs` away. */
+  const schedule = (minGapMs = 0): void => {
     if (stopped) return;
     const now = Date.now();
-    const next = (Math.floor(now / interval) + 1) * interval;
+    const next = (Math.floor((now + minGapMs) / interval) + 1) * interval;
     timer = setTimeout(onTimer, next - now);
   };
 
@@ -142,9 +143,9 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
     hostId: config.hostId, sessionId, version: AGENT_VERSION, intervalMs: interval, inputs: inputs.map((i) => i.name),
     instances: config.redis.map((r) => r.address), collector: config.collector.addresses.map((a) => a.address),
   }, 'agent started');
-  // First tick right away, then on interval boundaries.
+  // First tick right away, then on interval boundaries (not one a few ms after the first).
   running = safeTick();
-  schedule();
+  schedule(interval / 2);
 
   return {
     sessionId,

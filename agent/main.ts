@@ -2,7 +2,7 @@
 // redis-fleet-agent --config <file.yaml>
 import { createLogger, ConfigError, loadOrExit } from '../common/index.js';
 import { loadAgentConfig } from './config.js';
-import { startAgent, DEFAULT_FLUSH_MS } from './agent.js';
+import { startAgent, DEFAULT_FLUSH_MS, type AgentHandle } from './agent.js';
 
 const PROGRAM = 'redis-fleet-agent';
 
@@ -17,20 +17,23 @@ function configPath(argv: string[]): string {
 const config = loadOrExit(PROGRAM, () => loadAgentConfig(configPath(process.argv.slice(2))));
 const logger = createLogger(PROGRAM, config.log.level);
 
-const agent = await startAgent(config, logger);
-
 let stopping = false;
+let agent: AgentHandle | undefined;
+
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'stopping');
   // Never hang on the way out: the flush is bounded, this is the backstop.
-  setTimeout(() => process.exit(0), DEFAULT_FLUSH_MS + 2000).unref();
+  setTimeout(() => process.exit(0), DEFAULT_FLUSH_MS + 3000).unref();
   try {
-    await agent.stop({ flushMs: DEFAULT_FLUSH_MS });
+    await agent?.stop({ flushMs: DEFAULT_FLUSH_MS });
   } finally {
     process.exit(0);
   }
 }
 process.on('SIGTERM', () => { void shutdown('SIGTERM'); });
 process.on('SIGINT', () => { void shutdown('SIGINT'); });
+
+// A signal during start exits at once (nothing buffered yet); after that it flushes.
+agent = await startAgent(config, logger);
