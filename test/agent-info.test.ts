@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import {
-  parseInfo, typeInfoValue, computeRates, computeHeadroom, rateSnapshot, computeCapacity,
+  parseInfo, typeInfoValue, computeRates, computeHeadroom, rateSnapshot, computeCapacity, describeRedisError,
   parseProcStat, cpuPercent, parseLoadavg, parseMeminfo, parseDiskstats, parseNetDev, defaultRouteInterface, mountFor,
 } from '../agent/index.js';
 import { valueOf, type RedisSample } from '../proto/index.js';
@@ -208,4 +208,13 @@ test('/proc parsers on captured text', () => {
 test('valueOf reads what the parser produces', () => {
   const p = parseInfo(master);
   assert.equal(valueOf(p.info.total_commands_processed), 1307);
+});
+
+test('Redis errors become short reasons and never carry the password', () => {
+  assert.equal(describeRedisError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })), 'connection refused');
+  assert.equal(describeRedisError(Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' })), 'connect timeout');
+  assert.equal(describeRedisError(new Error('Command timed out')), 'timeout (no reply)');
+  assert.equal(describeRedisError(new Error("Stream isn't writeable and enableOfflineQueue options is false")), 'connection closed');
+  assert.equal(describeRedisError(new Error('ERR invalid password hunter2 given'), 'hunter2'), 'ERR invalid password [redacted] given');
+  assert.equal(describeRedisError(new Error('x'.repeat(400))).length, 301);
 });

@@ -21,7 +21,7 @@ export function describeRedisError(err: unknown, secret?: string): string {
   let msg = (e?.code && BY_CODE[e.code]) || (e?.message ?? String(err));
   if (msg === 'Command timed out') msg = 'timeout (no reply)';
   else if (msg === 'Connection is closed.') msg = 'connection closed';
-  else if (msg.startsWith("Stream isn't writeable")) msg = 'not connected';
+  else if (msg.startsWith("Stream isn't writeable")) msg = 'connection closed'; // the socket went away under a ready client
   msg = msg.replace(/\s+/g, ' ').trim();
   if (msg.length > 300) msg = `${msg.slice(0, 300)}…`;
   return scrub(msg, secret);
