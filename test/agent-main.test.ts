@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { harness, waitFor, waitWhileRunning } from './harness/index.js';
 import { TestCollector, TEST_TOKEN } from './agent-support.js';
+import { valueOf } from '../proto/index.js';
 
 test('agent binary: samples Redis and the host, reports over gRPC, SIGTERM flushes and exits 0', async (t) => {
   const h = await harness(t);
@@ -34,6 +35,9 @@ test('agent binary: samples Redis and the host, reports over gRPC, SIGTERM flush
   const up = r.redis.find((s) => s.address === redis.address)!;
   assert.equal(up.up, true, up.error);
   assert.equal(up.cluster, 'c9');
+  assert.equal((up.info.used_memory as { kind?: string }).kind, 'int', 'ints stay ints on the wire');
+  assert.equal((up.info.mem_fragmentation_ratio as { kind?: string }).kind, 'float');
+  assert.equal(valueOf(up.info.tcp_port), redis.port);
   assert.equal(r.redis.find((s) => s.address === down.address)!.up, false);
   assert.equal(r.capacity!.instanceSlots, 4);
   assert.equal(r.capacity!.runningInstances, 1);
