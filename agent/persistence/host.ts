@@ -20,6 +20,7 @@ export function childPids(pid: number): number[] {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
+  if (!fs.existsSync(`/proc/${pid}`)) return []; // the process itself is gone
   const out: number[] = [];
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
