@@ -1,0 +1,212 @@
+// Foundation benchmark (run on demand: npm run bench -- foundation).
+//  1. Agent cost per instance-sample vs Debian's prometheus-redis-exporter per target-scrape, on the
+//     same 8 real Redis instances, in this run: process CPU, RSS, and Redis-side time (commandstats).
+//  2. Agent RSS with 32 instances.
+//  3. Collector sustained ingest (instance samples/s) from many concurrent agent streams speaking the
+//     real protocol, into InfluxDB and into the embedded store, with the collector's CPU; next to
+//     the ceiling of writing the same points straight to InfluxDB.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import * as grpc from '@grpc/grpc-js';
+import { harness, waitFor, freePort, type Harness, type RedisServer } from '../harness/index.js';
+import { parseInfo } from '../../agent/index.js';
+import { fleetService, type Report, type RedisSample } from '../../proto/index.js';
+import { cpuMs, memory, mb, fixed, table } from './lib.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const TICKS = Number(process.env.BENCH_TICKS ?? 30);
+const INGEST_SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 15);
+const STREAMS = Number(process.env.BENCH_STREAMS ?? 50);
+
+async function populate(rs: RedisServer[]): Promise<void> {
+  // Some keys and a mix of commands so INFO carries commandstats/latencystats like a real instance.
+  await Promise.all(rs.map(async (r) => {
+    const c = r.client();
+    await c.call('DEBUG', 'POPULATE', '20000');
+    const p = c.pipeline();
+    for (let i = 0; i < 200; i++) p.set(`k${i}`, 'v').get(`k${i}`).incr('n').lpush('l', i).hset('h', `f${i}`, i).sadd('s', i).zadd('z', i, `m${i}`);
+    await p.exec();
+  }));
+}
+
+/** Sum of usec over every command in commandstats, minus the INFO that reads it. */
+async function redisUsec(r: RedisServer): Promise<number> {
+  const text = await r.call('INFO', 'commandstats') as string;
+  let sum = 0;
+  for (const m of text.matchAll(/usec=(\d+),/g)) sum += Number(m[1]);
+  return sum;
+}
+
+async function agentPhase(h: Harness, rs: RedisServer[]) {
+  const collector = await h.collector();
+  for (const r of rs) await r.call('CONFIG', 'RESETSTAT');
+  const usec0 = await Promise.all(rs.map(redisUsec));
+  const agent = await h.agent({
+    hostId: 'bench', interval: '1s', redis: rs.map((r) => ({ address: r.address })),
+  }, { collector, env: { REDIS_FLEET_LOG_LEVEL: 'warn' } });
+  // Skip start-up: measure from the 3rd report on.
+  const seqOf = async () => ((await collector.api<{ lastSeq: number }>('/api/v1/hosts/bench')).lastSeq ?? 0);
+  await waitFor(async () => (await seqOf()) >= 3, { timeoutMs: 30_000, what: 'agent warm' });
+  const seq0 = await seqOf();
+  const cpu0 = cpuMs(agent.pid);
+  await waitFor(async () => (await seqOf()) >= seq0 + TICKS, { timeoutMs: TICKS * 1000 + 30_000, intervalMs: 250, what: `${TICKS} ticks` });
+  const cpu1 = cpuMs(agent.pid);
+  const seq1 = await seqOf();
+  const mem = memory(agent.pid);
+  await agent.stop();
+  const usec1 = await Promise.all(rs.map(redisUsec));
+  await collector.stop();
+  const ticks = seq1 - seq0;
+  const samples = (seq1 + 2) * rs.length; // every tick since start sampled every instance (Redis side counts all of them)
+  const redisUsecTotal = usec1.reduce((a, b, i) => a + b - usec0[i]!, 0);
+  return { cpuPerSample: (cpu1 - cpu0) / (ticks * rs.length), cpuPerTick: (cpu1 - cpu0) / ticks, rss: mem.rss, hwm: mem.hwm, redisUsecPerSample: redisUsecTotal / samples };
+}
+
+async function exporterPhase(h: Harness, rs: RedisServer[]) {
+  const port = await freePort();
+  for (const r of rs) await r.call('CONFIG', 'RESETSTAT');
+  const usec0 = await Promise.all(rs.map(redisUsec));
+  const exp = spawn('prometheus-redis-exporter', ['-web.listen-address', `127.0.0.1:${port}`, '-redis.addr', ''], { stdio: 'ignore' });
+  h.onClose(async () => { exp.kill('SIGKILL'); });
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/`).catch(() => null))?.ok, { what: 'exporter up' });
+  const scrapeAll = () => Promise.all(rs.map(async (r) => {
+    const res = await fetch(`http://127.0.0.1:${port}/scrape?target=redis://${r.address}`);
+    const body = await res.text();
+    if (!body.includes('redis_up 1')) throw new Error(`exporter scrape of ${r.address} failed`);
+  }));
+  for (let i = 0; i < 3; i++) await scrapeAll();
+  const cpu0 = cpuMs(exp.pid!);
+  for (let i = 0; i < TICKS; i++) await scrapeAll();
+  const cpu1 = cpuMs(exp.pid!);
+  const mem = memory(exp.pid!);
+  exp.kill('SIGTERM');
+  const usec1 = await Promise.all(rs.map(redisUsec));
+  const samples = (TICKS + 3) * rs.length;
+  const redisUsecTotal = usec1.reduce((a, b, i) => a + b - usec0[i]!, 0);
+  return { cpuPerSample: (cpu1 - cpu0) / (TICKS * rs.length), rss: mem.rss, hwm: mem.hwm, redisUsecPerSample: redisUsecTotal / samples };
+}
+
+// ---- collector ingest ----------------------------------------------------------------------
+
+function syntheticSamples(n: number): RedisSample[] {
+  const fixtures = path.join(root, '..', 'shared', 'fixtures', 'redis');
+  const master = parseInfo(fs.readFileSync(path.join(fixtures, 'info-all-master-7.0.15.txt'), 'utf8'));
+  const out: RedisSample[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push({
+      address: `10.0.0.1:${6379 + i}`, cluster: 'c1', group: `g${i}`, up: true, error: '', sampledAtMs: 0, role: master.role,
+      info: master.info, replicas: master.replicas, keyspace: master.keyspace, commandstats: master.commandstats,
+      latencystats: master.latencystats, errorstats: master.errorstats, maxmemory: 4 * 2 ** 30, maxclients: 10000,
+      rates: { valid: true, opsPerSec: 1000, netInputBytesPerSec: 1e5, netOutputBytesPerSec: 2e5, keyspaceHitRatio: 0.9, evictedKeysPerSec: 0, expiredKeysPerSec: 1, rejectedConnectionsPerSec: 0 },
+      headroom: { usedBytes: 5e6, limitBytes: 4 * 2 ** 30, limitSource: 'maxmemory', usedRatio: 0.001 },
+      unavailable: [], slowlog: [],
+    });
+  }
+  return out;
+}
+
+/** One synthetic agent: hello, then reports as fast as acks come back (a window of 4 in flight). */
+function reporter(address: string, token: string, hostId: string, samples: RedisSample[], until: number, t0: number): Promise<number> {
+  const Fleet = fleetService();
+  const client = new Fleet(address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 8 << 20 });
+  const md = new grpc.Metadata();
+  md.set('authorization', `Bearer ${token}`);
+  const call = (client as unknown as { Connect(md: grpc.Metadata): grpc.ClientDuplexStream<unknown, Record<string, unknown>> }).Connect(md);
+  let seq = 0; let acked = 0; let ts = t0;
+  const send = () => {
+    seq++; ts += 1000; // one "interval" per report: distinct timestamps, so nothing is overwritten
+    for (const s of samples) s.sampledAtMs = ts;
+    const report: Report = { seq, timestampMs: ts, redis: samples, proxies: [], events: [] };
+    call.write({ report });
+  };
+  return new Promise((resolve, reject) => {
+    call.on('data', (m) => {
+      if (m.welcome) { for (let i = 0; i < 4; i++) send(); return; }
+      if (m.ack) {
+        const a = (m.ack as { seq: number }).seq;
+        const newly = a - acked; acked = a;
+        if (Date.now() < until) for (let i = 0; i < newly; i++) send();
+        else if (acked === seq) { call.end(); client.close(); resolve(acked); }
+      }
+    });
+    call.on('error', (e) => { client.close(); if ((e as grpc.ServiceError).code === grpc.status.CANCELLED) resolve(acked); else reject(e); });
+    call.write({ hello: { hostId, labels: { idc: `idc${hostId.length % 3}` }, roles: ['redis'], agentVersion: 'bench', intervalMs: 10000, sessionId: `${hostId}-${Date.now()}`, protocolVersion: 1 } });
+  });
+}
+
+async function ingestPhase(h: Harness, mode: 'influx' | 'embedded', instancesPerReport: number) {
+  const influx = mode === 'influx' ? await h.influx() : undefined;
+  const collector = await h.collector(influx ? { influx: { url: influx.url, database: 'bench', batchSize: 5000, flushInterval: '200ms' } } : {}, { env: { REDIS_FLEET_LOG_LEVEL: 'warn' } });
+  const samples = syntheticSamples(instancesPerReport);
+  const t0 = Date.now() - 365 * 86_400_000; // a past year, one second apart per report
+  const cpu0 = cpuMs(collector.pid);
+  const start = Date.now();
+  const until = start + INGEST_SECONDS * 1000;
+  const acked = await Promise.all(Array.from({ length: STREAMS }, (_, i) => reporter(collector.grpcAddress, collector.tokens[0]!, `bench-${i}`, samples.map((s) => ({ ...s })), until, t0)));
+  // Wait for the sink to drain so the figure is what was stored, not only queued.
+  await waitFor(async () => (await collector.api<{ sinkQueue: number }>('/healthz')).sinkQueue === 0, { timeoutMs: 120_000, intervalMs: 100, what: 'sink drained' });
+  const wall = (Date.now() - start) / 1000;
+  const cpu = cpuMs(collector.pid) - cpu0;
+  const health = await collector.api<{ sinkStats: Record<string, number> }>('/healthz');
+  const mem = memory(collector.pid);
+  const reports = acked.reduce((a, b) => a + b, 0);
+  await collector.stop();
+  return { mode, reports, samplesPerSec: (reports * instancesPerReport) / wall, cpuPercent: (cpu / (wall * 1000)) * 100, rss: mem.hwm, sink: health.sinkStats, influx };
+}
+
+/** The ceiling: the same number of points per second written straight to InfluxDB over HTTP. */
+async function rawInfluxCeiling(h: Harness) {
+  const influx = await h.influx();
+  await influx.createDatabase('raw');
+  const fieldsPerPoint = Object.keys(syntheticSamples(1)[0]!.info).length;
+  const fields = Array.from({ length: fieldsPerPoint }, (_, i) => `f${i}=${i}i`).join(',');
+  const start = Date.now();
+  let points = 0;
+  while (Date.now() - start < 5000) {
+    const lines: string[] = [];
+    for (let i = 0; i < 5000; i++, points++) lines.push(`redis,host=h${points % 50},instance=i${points % 400} ${fields} ${1_600_000_000_000 + points}`);
+    await influx.write(lines.join('\n'), 'raw');
+  }
+  return { pointsPerSec: points / ((Date.now() - start) / 1000), fieldsPerPoint };
+}
+
+async function main() {
+  const h = await harness();
+  try {
+    const rs = await Promise.all(Array.from({ length: 8 }, () => h.redis()));
+    await populate(rs);
+    console.log(`# foundation benchmark: ${TICKS} ticks, 8 real Redis 7.0 instances, node ${process.version}, ${new Date().toISOString()}`);
+    const agent = await agentPhase(h, rs);
+    const exporter = await exporterPhase(h, rs);
+    console.log('\n## agent vs prometheus-redis-exporter 1.45 (same 8 instances, same run)');
+    console.log(table([
+      ['', 'redis-fleet agent', 'redis_exporter', 'ratio agent/exporter'],
+      ['CPU ms per instance-sample', fixed(agent.cpuPerSample, 3), fixed(exporter.cpuPerSample, 3), fixed(agent.cpuPerSample / exporter.cpuPerSample)],
+      ['Redis-side µs per sample', fixed(agent.redisUsecPerSample, 1), fixed(exporter.redisUsecPerSample, 1), fixed(agent.redisUsecPerSample / exporter.redisUsecPerSample)],
+      ['RSS (VmHWM)', mb(agent.hwm), mb(exporter.hwm), fixed(agent.hwm / exporter.hwm)],
+    ]));
+    console.log(`agent CPU per tick (8 instances + host): ${fixed(agent.cpuPerTick)} ms; RSS now ${mb(agent.rss)}`);
+
+    const more = await Promise.all(Array.from({ length: 24 }, () => h.redis()));
+    const agent32 = await agentPhase(h, [...rs, ...more]);
+    console.log(`agent with 32 instances: CPU per tick ${fixed(agent32.cpuPerTick)} ms, ${fixed(agent32.cpuPerSample, 3)} ms per instance-sample, RSS ${mb(agent32.rss)} (VmHWM ${mb(agent32.hwm)})`);
+    await Promise.all(more.map((r) => r.stop()));
+
+    console.log(`\n## collector ingest: ${STREAMS} concurrent agent streams, 8 instances per report, ${INGEST_SECONDS} s`);
+    const rows: (string | number)[][] = [['sink', 'instance samples/s', 'reports', 'collector CPU %', 'collector VmHWM', 'points written', 'dropped']];
+    for (const mode of ['embedded', 'influx'] as const) {
+      const r = await ingestPhase(h, mode, 8);
+      rows.push([mode, fixed(r.samplesPerSec, 0), r.reports, fixed(r.cpuPercent, 0), mb(r.rss), r.sink.written ?? '', (r.sink.droppedQueueFull ?? 0) + (r.sink.droppedRejected ?? 0)]);
+    }
+    console.log(table(rows));
+    const raw = await rawInfluxCeiling(h);
+    console.log(`peer ceiling: InfluxDB 1.6 alone takes ${fixed(raw.pointsPerSec, 0)} points/s of ${raw.fieldsPerPoint} int fields via /write (5,000-line batches)`);
+    console.log('(each instance sample is ~8–40 points: redis + cmdstat/latency/keyspace/replica rows)');
+  } finally {
+    await h.close();
+  }
+}
+
+main().catch((err) => { console.error(err); process.exit(1); });
