@@ -47,11 +47,11 @@ function schedule(
   t: TestContext,
   servers: RedisServer[],
   config: Partial<PersistenceConfig> = {},
-  extra: Pick<SchedulerOptions, 'readMemAvailable'> & { onEvent?: (e: Event) => void } = {},
+  extra: Pick<SchedulerOptions, 'readMemAvailable'> & { onEvent?: (e: Event) => void; logFiles?: Record<string, string> } = {},
 ): Run {
   const events: Event[] = [];
   const scheduler = new PersistenceScheduler({
-    instances: servers.map((r) => ({ address: r.address, client: r.client() })),
+    instances: servers.map((r) => ({ address: r.address, client: r.client(), logFile: extra.logFiles?.[r.address] })),
     config: { loopIntervalMs: 250, childPollIntervalMs: 40, ...config },
     logger,
     readMemAvailable: extra.readMemAvailable,
@@ -355,20 +355,27 @@ test('an instance that refuses CONFIG SET is reported as unmanaged, not crashed;
 test('a failed save is reported with Redis\'s own error, and retried after the configured delay', async (t) => {
   const h = await harness(t);
   const logDir = await h.tempDir('persist-log');
-  const r = await startRedis(h, { save: '1 1', args: ['--logfile', path.join(logDir, 'redis.log')] });
-  const run = schedule(t, [r], { retryAfterFailureMs: 500 });
+  // One instance names its log file (found with CONFIG GET logfile), one logs to stdout, which the
+  // harness captures: the scheduler is told where that ends up.
+  const named = await startRedis(h, { save: '1 1', args: ['--logfile', path.join(logDir, 'redis.log')] });
+  const stdout = await startRedis(h, { save: '1 1' });
+  const run = schedule(t, [named, stdout], { retryAfterFailureMs: 500 }, { logFiles: { [stdout.address]: stdout.logFile } });
   await run.scheduler.start();
   // The final RDB name is a directory: the child's rename fails.
-  fs.mkdirSync(path.join(r.dir, 'dump.rdb', 'x'), { recursive: true });
-  await write(r, 50);
-  const failed = await waitFor(() => run.agentEnds(r.address, 'rdb').find((e) => e.attrs.result === 'error'), { timeoutMs: 10_000, what: 'the failed save' });
-  assert.match(failed.attrs.error!, /^Error moving temp DB file temp-\d+\.rdb on the final destination dump\.rdb .*: Is a directory$/);
-  const last = run.scheduler.state().instances[r.address]!.lastFork!;
-  assert.equal(last.result, 'error');
-  assert.equal(last.error, failed.attrs.error);
-  fs.rmSync(path.join(r.dir, 'dump.rdb'), { recursive: true });
-  const ok = await waitFor(() => run.agentEnds(r.address, 'rdb').find((e) => e.attrs.result === 'ok'), { timeoutMs: 10_000, what: 'the retried save' });
-  assert.ok(ok.timestampMs - failed.timestampMs >= 500, 'retried no sooner than retryAfterFailureMs');
+  for (const r of [named, stdout]) fs.mkdirSync(path.join(r.dir, 'dump.rdb', 'x'), { recursive: true });
+  await Promise.all([write(named, 50), write(stdout, 50)]);
+  for (const r of [named, stdout]) {
+    const failed = await waitFor(() => run.agentEnds(r.address, 'rdb').find((e) => e.attrs.result === 'error'), { timeoutMs: 10_000, what: 'the failed save' });
+    assert.match(failed.attrs.error!, /^Error moving temp DB file temp-\d+\.rdb on the final destination dump\.rdb .*: Is a directory$/);
+    // (It may have been retried and failed again since: the state reports the latest.)
+    const last = run.scheduler.state().instances[r.address]!.lastFork!;
+    const latest = run.agentEnds(r.address, 'rdb').at(-1)!;
+    assert.equal(last.result, 'error');
+    assert.equal(last.error, latest.attrs.error);
+    fs.rmSync(path.join(r.dir, 'dump.rdb'), { recursive: true });
+    const ok = await waitFor(() => run.agentEnds(r.address, 'rdb').find((e) => e.attrs.result === 'ok'), { timeoutMs: 10_000, what: 'the retried save' });
+    assert.ok(ok.timestampMs - failed.timestampMs >= 500, 'retried no sooner than retryAfterFailureMs');
+  }
 });
 
 test('cron backups go to the replica when master and replica are both on this host', async (t) => {

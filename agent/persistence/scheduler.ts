@@ -66,6 +66,7 @@ export class PersistenceScheduler {
   private stopped = true;
   private timer?: NodeJS.Timeout;
   private inFlight?: Promise<void>;
+  private ticking = false;
   private cronTask?: ScheduledTask;
   private loops = 0;
   private lastFullAt = 0;
@@ -158,6 +159,7 @@ export class PersistenceScheduler {
     for (const s of this.slots) if (!want || want.has(s.address)) s.backupRequestedAt = now;
     this.log.info({ instances: addresses ?? 'all' }, 'persistence: backups requested');
     this.needFull = true;
+    this.wake();
   }
 
   state(): PersistenceState {
@@ -208,10 +210,20 @@ export class PersistenceScheduler {
     const busy = this.slots.some((s) => s.up && (s.activity?.running || s.activity?.pending));
     const delay = this.needFull ? Math.min(untilFull, this.config.childPollIntervalMs)
       : busy ? Math.min(untilFull, this.config.childPollIntervalMs) : untilFull;
-    this.timer = setTimeout(() => {
-      this.inFlight = this.loopOnce();
-      void this.inFlight.then(() => this.scheduleNext());
-    }, delay);
+    this.timer = setTimeout(() => this.runLoop(), delay);
+  }
+
+  private runLoop(): void {
+    this.ticking = true;
+    this.inFlight = this.loopOnce().finally(() => { this.ticking = false; });
+    void this.inFlight.then(() => this.scheduleNext());
+  }
+
+  /** Runs the loop now instead of at the next timer (new work was requested). */
+  private wake(): void {
+    if (this.stopped || this.ticking || !this.timer) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.runLoop(), 0);
   }
 
   private async loopOnce(): Promise<void> {
@@ -288,7 +300,9 @@ export class PersistenceScheduler {
       if (s.cow.rdb.length === 0 && info.rdbLastBgsaveTimeSec >= 0) s.cow = recordCow(s.cow, 'rdb', info.rdbLastCowSize, this.config.cowHistoryLength);
       if (s.cow.aof.length === 0 && info.aofLastRewriteTimeSec >= 0) s.cow = recordCow(s.cow, 'aof', info.aofLastCowSize, this.config.cowHistoryLength);
     }
-    if (s.logFile === undefined && !s.spec.optOut) {
+    if (s.logFile === undefined && s.spec.logFile !== undefined) {
+      s.logFile = s.spec.logFile;
+    } else if (s.logFile === undefined && !s.spec.optOut) {
       const loc = await readLogLocation(s.client, this.config.commandTimeoutMs);
       s.logFile = loc ? logPath(loc.logfile, loc.dir) : '';
     }

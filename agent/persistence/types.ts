@@ -66,6 +66,11 @@ export interface InstanceSpec {
   port?: number;
   user?: string;
   password?: string;
+  /**
+   * The instance's log file, when CONFIG GET logfile cannot tell (stdout captured elsewhere,
+   * CONFIG refused). Failed saves are reported with the warning lines Redis wrote there.
+   */
+  logFile?: string;
   /** Leave this instance's triggers alone; its forks still hold the host token. */
   optOut?: boolean;
   policyOverride?: Partial<PersistencePolicy>;
