@@ -203,6 +203,43 @@ test('a replica full sync started mid-cycle holds the token and the queue waits 
   assert.equal(seen.max, 1, 'never more than one fork child on the host');
 });
 
+test('forks the agent did not start (an operator\'s BGSAVE, CONFIG SET appendonly yes) are reported and hold the token', async (t) => {
+  const h = await harness(t);
+  const operator = await startRedis(h, { save: '3600 1' });
+  const other = await startRedis(h, { save: '1 1' });
+  const run = schedule(t, [operator, other]);
+  await run.scheduler.start();
+  await fill(operator, 10_000, 0);
+  await fill(other, 2000, 100);
+  await waitFor(() => run.agentEnds(other.address, 'rdb')[0], { timeoutMs: 10_000, what: 'the other instance\'s first save' });
+
+  const foreignToken = async (kind: string) => {
+    const st = await waitFor(() => {
+      const s = run.scheduler.state();
+      return s.tokenHolder === operator.address && s.token?.origin === 'foreign' && s.token.kind === kind && s;
+    }, { timeoutMs: 5000, intervalMs: 20, what: `the operator's ${kind} child to hold the token` });
+    assert.equal(st.instances[operator.address]!.running?.origin, 'foreign');
+    await write(other, 100); // due again: it must wait for the foreign child
+    await waitFor(() => run.events.find((e) => e.kind === 'fork.end' && e.instance === operator.address && e.attrs.kind === kind),
+      { timeoutMs: 10_000, what: `the ${kind} child to end` });
+  };
+  assert.equal(await operator.call('BGSAVE'), 'Background saving started');
+  await foreignToken('rdb');
+  assert.equal(await operator.call('CONFIG', 'SET', 'appendonly', 'yes'), 'OK');
+  await foreignToken('aof');
+
+  const starts = run.events.filter((e) => e.kind === 'fork.start' && e.instance === operator.address);
+  assert.deepEqual(starts.map((e) => [e.attrs.kind, e.attrs.origin]), [['rdb', 'foreign'], ['aof', 'foreign']]);
+  const ends = run.events.filter((e) => e.kind === 'fork.end' && e.instance === operator.address);
+  assert.deepEqual(ends.map((e) => e.attrs.result), ['ok', 'ok']);
+  for (const f of ends) {
+    const during = run.events.filter((e) => e.kind === 'fork.start' && e.attrs.origin === 'agent'
+      && e.timestampMs > starts.find((x) => x.attrs.kind === f.attrs.kind)!.timestampMs && e.timestampMs < f.timestampMs);
+    assert.deepEqual(during, [], `no fork of ours started while the operator's ${f.attrs.kind} child ran`);
+  }
+  await waitFor(() => run.agentEnds(other.address, 'rdb').length >= 2, { timeoutMs: 10_000, what: 'the waiting save to run afterwards' });
+});
+
 test('an instance restarted with its own triggers back on is taken over again; a config file keeps them off', async (t) => {
   const h = await harness(t);
   const statePath = path.join(await h.tempDir('persist-state'), 'policy.json');
@@ -346,6 +383,10 @@ test('an instance that refuses CONFIG SET is reported as unmanaged, not crashed;
   const end = await waitFor(() => events.find((e) => e.kind === 'fork.end' && e.instance === managed.address), { timeoutMs: 10_000, what: 'the managed instance saved' });
   assert.equal(end.attrs.result, 'ok');
   assert.equal(events.filter((e) => e.kind === 'persistence.unmanaged').length, 2, 'reported once, not every loop');
+  const drained = scheduler.drainEvents();
+  assert.deepEqual(drained.events, events, 'drainEvents hands over what onEvent saw');
+  assert.equal(drained.dropped, 0);
+  assert.deepEqual(scheduler.drainEvents().events, []);
   const proto = persistenceStateToProto(scheduler.state());
   assert.equal(valueOf(proto.fields[`${refuses.address}/managed`]), 0);
   assert.match(String(valueOf(proto.fields[`${refuses.address}/unmanaged_reason`])), /NOPERM/);

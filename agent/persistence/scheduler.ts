@@ -25,6 +25,8 @@ import type {
 
 /** How long to wait before asking an instance that refused CONFIG SET again (unless it restarts). */
 const TAKEOVER_RETRY_MS = 60_000;
+/** Events kept for drainEvents() between two drains (oldest dropped first). */
+const EVENT_BUFFER = 1000;
 
 interface Slot {
   spec: InstanceSpec;
@@ -74,6 +76,8 @@ export class PersistenceScheduler {
   private memAvailable = 0;
   private queue: QueueEntry[] = [];
   private readonly blocked = new Set<string>();
+  private pendingEvents: Event[] = [];
+  private droppedEvents = 0;
 
   constructor(opts: SchedulerOptions) {
     this.config = resolveConfig(opts.config ?? {});
@@ -160,6 +164,17 @@ export class PersistenceScheduler {
     this.log.info({ instances: addresses ?? 'all' }, 'persistence: backups requested');
     this.needFull = true;
     this.wake();
+  }
+
+  /**
+   * Events since the last call (also delivered to onEvent as they happen), for a caller that
+   * collects them once per report. At most 1000 are kept; older ones are dropped and counted.
+   */
+  drainEvents(): { events: Event[]; dropped: number } {
+    const out = { events: this.pendingEvents, dropped: this.droppedEvents };
+    this.pendingEvents = [];
+    this.droppedEvents = 0;
+    return out;
   }
 
   state(): PersistenceState {
@@ -545,6 +560,11 @@ export class PersistenceScheduler {
     for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== '') a[k] = String(v);
     const event: Event = { timestampMs: Date.now(), kind, instance, message, attrs: a };
     this.log.info({ event: kind, instance, attrs: a }, message);
+    this.pendingEvents.push(event);
+    if (this.pendingEvents.length > EVENT_BUFFER) {
+      this.pendingEvents.splice(0, this.pendingEvents.length - EVENT_BUFFER);
+      this.droppedEvents++;
+    }
     try {
       this.onEvent(event);
     } catch (err) {
