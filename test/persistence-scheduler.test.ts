@@ -306,11 +306,14 @@ test('memory admission blocks while the reserve cannot cover the COW estimate an
   assert.equal(run.events.filter((e) => e.kind === 'fork.start').length, 0);
   assert.equal(run.events.filter((e) => e.kind === 'fork.admission_blocked').length, 1, 'reported once per blocked episode');
 
-  mem = reserve + estimate; // exactly covered
+  // Covered now (with room: the RSS-based estimate is recomputed every loop and RSS moves a little;
+  // the exact boundary is in the pure admission test).
+  mem = reserve + Math.ceil(estimate * 1.2);
   const end = await waitFor(() => run.agentEnds(r.address, 'rdb')[0], { timeoutMs: 10_000, what: 'the save to run' });
   assert.equal(end.attrs.result, 'ok');
   const start = run.events.find((e) => e.kind === 'fork.start')!;
-  assert.equal(start.attrs.estimateBytes, String(estimate));
+  assert.ok(Number(start.attrs.estimateBytes) <= mem - reserve, 'started only once the estimate was covered');
+  assert.equal(start.attrs.estimateBasis, 'rss');
   const st = run.scheduler.state().instances[r.address]!;
   assert.equal(st.cowEstimateBytes, Math.ceil(st.lastFork!.cowBytes * 1.5), 'the next estimate comes from this save\'s COW');
 });
