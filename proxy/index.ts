@@ -41,4 +41,7 @@ export {
   type TwemproxyRateResult, type TwemproxyCounterRates, type TwemproxyServerRates,
 } from './twemproxy/rates.js';
 export { readTwemproxyStats, TwemproxyReadError, TWEMPROXY_MAX_STATS_BYTES, type TwemproxyReadOptions } from './twemproxy/read.js';
+export {
+  parseNutcrackerConfig, NUTCRACKER_DEFAULT_RETRY_TIMEOUT_MS, NUTCRACKER_DEFAULT_FAILURE_LIMIT, type NutcrackerPoolConfig,
+} from './twemproxy/config.js';
 export { TwemproxyPoller, pollTwemproxy, type TwemproxyPollerOptions, type TwemproxyPoll } from './twemproxy/poller.js';

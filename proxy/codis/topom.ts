@@ -347,7 +347,7 @@ export function parseTopomGroupInfo(input: unknown): TopomGroupInfo {
 
 export interface SentinelInfoSummary {
   tilt: boolean;
-  /** From the masterN lines: name=…,status=…,address=…,slaves=…,sentinels=… */
+  /** From the masterN lines (name=…,status=…,address=…,slaves=…,sentinels=…), by name. */
   masters: Array<{ name: string; status: string; address: string; slaves: number; sentinels: number }>;
   info: Record<string, string>;
 }
@@ -357,10 +357,10 @@ export function parseTopomSentinelInfo(input: unknown): SentinelInfoSummary {
   const r = asReader('topom sentinel info', input);
   const info: Record<string, string> = {};
   for (const [k, v] of Object.entries(r.value)) if (typeof v === 'string') info[k] = v;
-  const masters = Object.keys(info).filter((k) => /^master\d+$/.test(k)).sort((a, b) => Number(a.slice(6)) - Number(b.slice(6))).map((k) => {
+  const masters = Object.keys(info).filter((k) => /^master\d+$/.test(k)).map((k) => {
     const kv = Object.fromEntries(info[k]!.split(',').map((p) => { const i = p.indexOf('='); return [p.slice(0, i), p.slice(i + 1)]; }));
     return { name: kv.name ?? '', status: kv.status ?? '', address: kv.address ?? '', slaves: Number(kv.slaves ?? 0), sentinels: Number(kv.sentinels ?? 0) };
-  });
+  }).sort((a, b) => a.name.localeCompare(b.name));
   return { tilt: info.sentinel_tilt === '1', masters, info };
 }
 

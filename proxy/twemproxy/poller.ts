@@ -4,6 +4,7 @@
 // read again before statsIntervalMs has passed and hands back the previous sample.
 import type { ProxySample } from '../../proto/index.js';
 import { downSample, errorText } from '../fields.js';
+import type { NutcrackerPoolConfig } from './config.js';
 import { parseTwemproxyStats, type TwemproxyStats } from './parse.js';
 import { twemproxyRates, type TwemproxyRateResult } from './rates.js';
 import { readTwemproxyStats } from './read.js';
@@ -20,6 +21,8 @@ export interface TwemproxyPollerOptions {
   maxBytes?: number;
   /** ProxySample.name; default the document's `source`. */
   name?: string;
+  /** The proxy's pool config, for when-is-a-server-ejected and server addresses (see TwemproxySampleOptions). */
+  pools?: readonly NutcrackerPoolConfig[];
   /** Clock (ms); tests may inject one. */
   now?: () => number;
 }
@@ -78,16 +81,16 @@ export class TwemproxyPoller {
     }
     const rates = twemproxyRates(this.baseline?.stats, this.baseline?.atMs ?? 0, stats, atMs);
     this.baseline = { stats, atMs };
-    const sample = twemproxySample(stats, { address, name: this.options.name, rates });
+    const sample = twemproxySample(stats, { address, name: this.options.name, rates, pools: this.options.pools });
     return { sample, fresh: true, nextReadInMs: 0, stats, rates };
   }
 }
 
 /** One read of a nutcracker stats port as a ProxySample (no rates, no interval guard). Never throws. */
-export async function pollTwemproxy(opts: { address: string; timeoutMs: number; maxBytes?: number; name?: string }): Promise<ProxySample> {
+export async function pollTwemproxy(opts: { address: string; timeoutMs: number; maxBytes?: number; name?: string; pools?: readonly NutcrackerPoolConfig[] }): Promise<ProxySample> {
   try {
     const stats = parseTwemproxyStats(await readTwemproxyStats(opts.address, opts));
-    return twemproxySample(stats, { address: opts.address, name: opts.name });
+    return twemproxySample(stats, { address: opts.address, name: opts.name, pools: opts.pools });
   } catch (err) {
     return downSample('twemproxy', opts.address, opts.name ?? '', errorText(err));
   }

@@ -1,7 +1,8 @@
 // A nutcracker stats document (+ optional rates) → one ProxySample (kind "twemproxy"). Pure.
 import type { ProxyItem, ProxySample } from '../../proto/index.js';
 import { flag, float, int, str, type Fields } from '../fields.js';
-import type { TwemproxyStats } from './parse.js';
+import type { NutcrackerPoolConfig } from './config.js';
+import type { TwemproxyServer, TwemproxyStats } from './parse.js';
 import { poolTotals, type TwemproxyCounterRates, type TwemproxyRateResult } from './rates.js';
 
 function rateFields(f: Fields, rates: TwemproxyCounterRates | undefined): void {
@@ -15,6 +16,21 @@ export interface TwemproxySampleOptions {
   /** ProxySample.name; default the document's `source` (hostname). */
   name?: string;
   rates?: TwemproxyRateResult;
+  /**
+   * The proxy's pool config (parseNutcrackerConfig). With it, `ejected` means "out of the
+   * ring now" (ejected_at + server_retry_timeout still ahead) and servers get their
+   * `address`; without it, `ejected` means "ejected at some point since start", because
+   * nutcracker 0.5.0 never clears server_ejected_at.
+   */
+  pools?: readonly NutcrackerPoolConfig[];
+}
+
+/** Is `s` out of the ring at the document's timestamp? */
+function ejectedNow(s: TwemproxyServer, pool: NutcrackerPoolConfig | undefined, timestampSec: number): boolean {
+  if (!s.ejected) return false;
+  if (!pool) return true;
+  // The stamp is µs, the document time whole seconds: compare at the end of that second.
+  return s.ejectedAtMs + pool.serverRetryTimeoutMs > timestampSec * 1000 + 999;
 }
 
 export function twemproxySample(stats: TwemproxyStats, opts: TwemproxySampleOptions): ProxySample {
@@ -22,10 +38,12 @@ export function twemproxySample(stats: TwemproxyStats, opts: TwemproxySampleOpti
   const items: ProxyItem[] = [];
   let servers = 0;
   let ejected = 0;
+  const configs = new Map((opts.pools ?? []).map((p) => [p.name, p]));
   for (const pool of stats.pools) {
+    const cfg = configs.get(pool.name);
     const pf: Fields = {};
     for (const [k, v] of Object.entries(poolTotals(pool))) pf[k] = int(v);
-    const poolEjected = pool.servers.filter((s) => s.ejected).length;
+    const poolEjected = pool.servers.filter((s) => ejectedNow(s, cfg, stats.timestamp)).length;
     pf.servers = int(pool.servers.length);
     pf.servers_ejected = int(poolEjected);
     if (rates?.valid) rateFields(pf, rates.pools[pool.name]);
@@ -36,8 +54,10 @@ export function twemproxySample(stats: TwemproxyStats, opts: TwemproxySampleOpti
     for (const s of pool.servers) {
       const sf: Fields = {};
       for (const [k, v] of Object.entries(s.counters)) if (k !== 'server_ejected_at') sf[k] = int(v);
-      sf.ejected = flag(s.ejected);
+      sf.ejected = flag(ejectedNow(s, cfg, stats.timestamp));
       sf.ejected_at_ms = int(s.ejectedAtMs);
+      const address = cfg?.servers.find((c) => c.key === s.name)?.address;
+      if (address) sf.address = str(address);
       const sr = rates?.valid ? rates.servers[pool.name]?.[s.name] : undefined;
       if (sr) {
         rateFields(sf, sr.rates);
