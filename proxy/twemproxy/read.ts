@@ -23,7 +23,7 @@ export function splitAddress(address: string): { host: string; port: number } {
   return { host: (m[1] ?? m[2])!, port };
 }
 
-export function readTwemproxyStats(address: string, opts: TwemproxyReadOptions): Promise<Buffer> {
+export async function readTwemproxyStats(address: string, opts: TwemproxyReadOptions): Promise<Buffer> {
   const { host, port } = splitAddress(address);
   const maxBytes = opts.maxBytes ?? TWEMPROXY_MAX_STATS_BYTES;
   return new Promise((resolve, reject) => {
