@@ -139,6 +139,17 @@ test('a hang in the second request of xauth mode is cut by the same deadline', a
   assert.equal(s.error, 'GET /api/proxy/stats/<xauth>/5: timed out after 400 ms');
 });
 
+test('when one request of a poll fails, the other one is aborted rather than left running', async (t) => {
+  const admin = await codisAdmin(t, {
+    '/api/proxy/model': ok('proxy-model.json'),
+    [`/api/proxy/stats/${XAUTH_A}/5`]: badXAuth,
+    [`/api/proxy/slots/${XAUTH_A}`]: () => 'hang',
+  });
+  const s = await pollCodisProxy({ adminAddress: admin.address, productAuth: '', timeoutMs: 60_000 });
+  assert.equal(s.error, 'codis /api/proxy/stats/<xauth>/5: HTTP 800: invalid xauth, please check product name & auth');
+  await waitFor(() => admin.aborted.includes(`/api/proxy/slots/${XAUTH_A}`), { what: 'the hanging slots request to be aborted' });
+});
+
 test('transport and document errors: refused, not codis (404), malformed JSON, oversize, bad address', async (t) => {
   const admin = await codisAdmin(t, {
     '/proxy': () => ({ status: 200, body: '{"version": "x", "stats": ' }),

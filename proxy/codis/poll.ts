@@ -136,6 +136,8 @@ export async function fetchCodisProxy(opts: CodisPollOptions): Promise<CodisFetc
     return { mode: 'xauth', model, stats: parseCodisStats(statsText), slots: parseCodisSlots(slotsText), config: undefined, version: undefined };
   } finally {
     clearTimeout(timer);
+    // A sibling request still running after a failure must not outlive the poll.
+    controller.abort();
   }
 }
 
