@@ -160,6 +160,9 @@ export class FleetGrpcServer {
   private boundAddress = '';
 
   constructor(private readonly opts: GrpcOptions, private readonly deps: GrpcDeps) {
+    // grpc-js writes its own diagnostics to stderr; keep stderr for the one-line config errors.
+    const grpcLog = deps.logger.child({ component: 'grpc-js' });
+    grpc.setLogger({ error: (...args: unknown[]) => grpcLog.warn(args.map(String).join(' ')) } as unknown as Console);
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': opts.maxMessageBytes,
       // Ping idle agents so a dead peer (pulled cable, frozen VM) ends its stream.
@@ -185,7 +188,11 @@ export class FleetGrpcServer {
     const { host, port } = this.opts.listen;
     const hostPart = host.includes(':') ? `[${host}]` : host;
     const bound = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(`${hostPart}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+      this.server.bindAsync(`${hostPart}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => {
+        if (!err) return resolve(p);
+        const code = /\b(E[A-Z]{3,})\b/.exec(err.message)?.[1];
+        reject(new Error(code === 'EADDRINUSE' ? 'address already in use' : code ?? err.message));
+      });
     });
     this.boundAddress = `${hostPart}:${bound}`;
     return this.boundAddress;

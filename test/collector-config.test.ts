@@ -1,0 +1,117 @@
+// Collector configuration: defaults, secrets from files/env, and the one-line exit 78
+// of dist/collector/main.js for every kind of bad config.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { loadCollectorConfig, resolveCollectorConfig } from '../collector/index.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../proto/index.js';
+import { harness, waitFor, type Harness } from './harness/index.js';
+import { TestAgent, makeHello } from './collector-support.js';
+
+async function tokenFile(h: Harness, content = 'tok-one\n'): Promise<string> {
+  const file = path.join(await h.tempDir('collector-cfg'), 'tokens');
+  await fs.writeFile(file, content);
+  return file;
+}
+
+test('defaults are filled in and durations resolved', async (t) => {
+  const h = await harness(t);
+  const dir = await h.tempDir('collector-cfg');
+  const tokens = await tokenFile(h, '# rotation: old and new\nold-token\n\n  new-token  \n');
+  const file = path.join(dir, 'c.yaml');
+  await fs.writeFile(file, `grpc:\n  tokenFile: ${tokens}\n`);
+  const c = loadCollectorConfig(file);
+  assert.deepEqual(c.grpc, { listen: { host: '127.0.0.1', port: 7400 }, tokenFile: tokens, tokens: ['old-token', 'new-token'], maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES });
+  assert.deepEqual(c.http, { listen: { host: '127.0.0.1', port: 7401 } });
+  assert.deepEqual(c.store, { path: '/var/lib/redis-fleet/collector.db', historyRetentionMs: 86_400_000, maxHistoryPoints: 2_000_000 });
+  assert.equal(c.influx, undefined, 'no influx section: the embedded store holds the metrics');
+  assert.equal(c.hostDownAfterIntervals, 3);
+  assert.deepEqual(c.log, { level: 'info' });
+
+  process.env.RF_TEST_INFLUX_PW = 'pw-from-env';
+  const withInflux = resolveCollectorConfig({
+    grpc: { tokenFile: tokens, listen: '[::1]:0' },
+    influx: { username: 'writer', passwordEnv: 'RF_TEST_INFLUX_PW' },
+  });
+  assert.deepEqual(withInflux.grpc.listen, { host: '::1', port: 0 });
+  assert.deepEqual(withInflux.influx, {
+    url: 'http://127.0.0.1:8086', database: 'redisfleet', username: 'writer', password: 'pw-from-env',
+    batchSize: 5000, flushIntervalMs: 1000, maxQueuePoints: 500_000,
+  });
+  const pwFile = path.join(dir, 'influx.pass');
+  await fs.writeFile(pwFile, 'pw-from-file\nignored second line\n');
+  assert.equal(resolveCollectorConfig({ grpc: { tokenFile: tokens }, influx: { username: 'w', passwordFile: pwFile, flushInterval: 250 } }).influx?.password, 'pw-from-file');
+});
+
+test('bad configs exit 78 with one line naming the key', async (t) => {
+  const h = await harness(t);
+  const tokens = await tokenFile(h);
+  const empty = await tokenFile(h, '\n# nothing here\n');
+  const dir = await h.tempDir('collector-cfg');
+  const busy = net.createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  h.onClose(() => busy.close());
+  const busyPort = (busy.address() as net.AddressInfo).port;
+  const base = (extra: Record<string, unknown> = {}, grpcExtra: Record<string, unknown> = {}) => ({
+    grpc: { tokenFile: tokens, listen: '127.0.0.1:0', ...grpcExtra },
+    http: { listen: '127.0.0.1:0' },
+    store: { path: path.join(dir, 'c.db') },
+    ...extra,
+  });
+  const cases: Array<[string, Record<string, unknown> | string, RegExp]> = [
+    ['unknown top-level key', { ...base(), grpcc: {} }, /^grpcc: unknown key$/],
+    ['unknown nested key', base({ store: { pth: '/tmp/x.db' } }), /^store\.pth: unknown key$/],
+    ['unknown influx key', base({ influx: { batchsize: 10 } }), /^influx\.batchsize: unknown key$/],
+    ['missing token file key', { grpc: { listen: '127.0.0.1:0' } }, /^grpc\.tokenFile: is required$/],
+    ['token file missing', base({}, { tokenFile: path.join(dir, 'nope') }), /^grpc\.tokenFile: cannot read .*nope: ENOENT$/],
+    ['token file empty', base({}, { tokenFile: empty }), /^grpc\.tokenFile: file .* holds no token/],
+    ['bad duration', base({ store: { path: path.join(dir, 'c.db'), historyRetention: 'soon' } }), /^store\.historyRetention: must be a duration/],
+    ['bad listen', base({ http: { listen: 'nowhere' } }), /^http\.listen: must be host:port/],
+    ['bad number', base({ hostDownAfterIntervals: 0 }), /^hostDownAfterIntervals: must be >= 1$/],
+    ['bad log level', base({ log: { level: 'loud' } }), /^log\.level: must be one of/],
+    ['bad influx url', base({ influx: { url: 'ftp://db:21' } }), /^influx\.url: must use http or https/],
+    ['password without user', base({ influx: { password: 'x' } }), /^influx\.username: is required when a password is given$/],
+    ['store dir missing', base({ store: { path: path.join(dir, 'no/such/dir/c.db') } }), /^store\.path: directory .* does not exist$/],
+    ['grpc port in use', base({}, { listen: `127.0.0.1:${busyPort}` }), /^grpc\.listen: cannot listen on 127\.0\.0\.1:\d+: /],
+    ['not YAML', 'grpc: [unclosed', /^\(yaml\): not valid YAML/],
+  ];
+  for (const [name, config, expected] of cases) {
+    const r = await h.runToExit('collector', config);
+    assert.equal(r.code, 78, `${name}: exit code (stderr: ${r.stderr})`);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, `${name}: exactly one stderr line, got ${JSON.stringify(r.stderr)}`);
+    const prefix = 'redis-fleet-collector: config error: ';
+    assert.ok(lines[0]!.startsWith(prefix), `${name}: ${lines[0]}`);
+    assert.match(lines[0]!.slice(prefix.length), expected, name);
+  }
+  const noArgs = await h.runToExit('collector', base(), { args: [] });
+  assert.equal(noArgs.code, 78);
+  assert.match(noArgs.stderr, /^redis-fleet-collector: config error: --config: is required/);
+});
+
+test('the token file is re-read when it changes (rotation without restart)', async (t) => {
+  const h = await harness(t);
+  const c = await h.collector({}, { tokens: ['rotate-old-token'] });
+  const tryToken = async (token: string): Promise<boolean> => {
+    const a = new TestAgent(c.grpcAddress, token);
+    try {
+      a.send({ hello: makeHello('rotating') });
+      const welcomed = await Promise.race([
+        a.ended().then((s) => s.code !== grpc.status.UNAUTHENTICATED),
+        new Promise<boolean>((resolve) => { const timer = setInterval(() => { if (a.received.some((m) => m.body === 'welcome')) { clearInterval(timer); resolve(true); } }, 20); }),
+      ]);
+      return welcomed;
+    } finally {
+      a.close();
+    }
+  };
+  assert.equal(await tryToken('rotate-new-token'), false);
+  assert.equal(await tryToken('rotate-old-token'), true);
+  await fs.writeFile(c.tokenFile!, 'rotate-new-token\n');
+  await waitFor(() => tryToken('rotate-new-token'), { what: 'the new token accepted', timeoutMs: 15_000, intervalMs: 500 });
+  assert.equal(await tryToken('rotate-old-token'), false, 'the removed token no longer works');
+  await c.waitForLog('token file reloaded');
+});
