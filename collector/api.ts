@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from '../common/index.js';
 import type { ListenAddress } from './config.js';
-import type { MetricSink } from './sink.js';
+import { MEASUREMENTS } from '../proto/index.js';
+import type { MetricSink, PointQuery } from './sink.js';
 import type { FleetState } from './state.js';
 import { hostView, instanceStatus, instanceView } from './views.js';
 
@@ -76,7 +77,48 @@ export function buildApi({ state, sink, logger }: ApiDeps): FastifyInstance {
     return { instances: out };
   });
 
+  app.get<{ Querystring: Record<string, string> }>('/api/v1/query', {
+    schema: {
+      querystring: {
+        type: 'object',
+        required: ['measurement'],
+        properties: { measurement: text, from: text, to: text, limit: { type: 'integer', minimum: 1, maximum: MAX_QUERY_POINTS } },
+        additionalProperties: text,
+      },
+    },
+  }, async (req, reply) => {
+    const parsed = parsePointQuery(req.query);
+    if (typeof parsed === 'string') return reply.code(400).send({ error: 'invalid request', message: parsed });
+    try {
+      return { measurement: parsed.measurement, sink: sink.kind, points: await sink.query(parsed) };
+    } catch (err) {
+      req.log.warn({ error: (err as Error).message }, 'history query failed');
+      return reply.code(502).send({ error: 'history store unavailable', message: (err as Error).message });
+    }
+  });
+
   return app;
+}
+
+const MAX_QUERY_POINTS = 100_000;
+
+/** The query string of /api/v1/query as a PointQuery, or the message saying what is wrong. */
+function parsePointQuery(q: Record<string, string | number>): PointQuery | string {
+  const { measurement, from, to, limit, ...tags } = q;
+  const def = MEASUREMENTS[String(measurement)];
+  if (!def) return `measurement: unknown measurement ${JSON.stringify(measurement)} (known: ${Object.keys(MEASUREMENTS).join(', ')})`;
+  for (const k of Object.keys(tags)) {
+    if (!def.tags.includes(k)) return `${k}: not a tag of ${def.name} (tags: ${def.tags.join(', ')})`;
+  }
+  const out: PointQuery = { measurement: def.name, tags: tags as Record<string, string>, limit: limit === undefined ? 1000 : Number(limit) };
+  for (const [key, value] of [['from', from], ['to', to]] as const) {
+    if (value === undefined) continue;
+    const ms = /^\d+$/.test(String(value)) ? Number(value) : Date.parse(String(value));
+    if (!Number.isFinite(ms)) return `${key}: must be unix milliseconds or an ISO 8601 time (got ${JSON.stringify(value)})`;
+    out[key] = ms;
+  }
+  if (out.from !== undefined && out.to !== undefined && out.from > out.to) return 'from: must not be after to';
+  return out;
 }
 
 /** Starts listening; returns the base URL (http://host:port). */

@@ -5,7 +5,9 @@
 import { OnceLog, type Logger } from '../common/index.js';
 import { MEASUREMENTS } from '../proto/index.js';
 import type { FieldValue, Point, Tags } from './points.js';
-import { BoundedQueue, type MetricSink, type SinkStats } from './sink.js';
+import { BoundedQueue, type MetricSink, type PointQuery, type SinkStats } from './sink.js';
+
+export type { PointQuery } from './sink.js';
 import type { Database, Statement } from './sqlite.js';
 import type { Store } from './store.js';
 
@@ -18,17 +20,6 @@ export interface HistoryOptions {
   batchSize?: number;
   maxQueuePoints?: number;
   pruneIntervalMs?: number;
-}
-
-export interface PointQuery {
-  measurement: string;
-  /** Every given tag must match exactly. */
-  tags?: Record<string, string>;
-  /** Inclusive time range, unix ms. */
-  from?: number;
-  to?: number;
-  /** Default 10000. */
-  limit?: number;
 }
 
 const PRUNE_CHUNK = 20_000;
@@ -123,6 +114,8 @@ export class EmbeddedHistory implements MetricSink {
     clearTimeout(this.flushTimer);
     clearInterval(this.pruneTimer);
   }
+
+  async query(q: PointQuery): Promise<Point[]> { return this.queryPoints(q); }
 
   /** Points of one measurement, oldest first (tests and the API's history views). */
   queryPoints(q: PointQuery): Point[] {

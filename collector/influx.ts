@@ -6,8 +6,8 @@ import { FieldType, InfluxDB, type IPoolOptions, type ISchemaOptions } from 'inf
 import { Backoff, OnceLog, type Logger } from '../common/index.js';
 import { MEASUREMENTS, type FieldType as SchemaFieldType } from '../proto/index.js';
 import type { InfluxConfig } from './config.js';
-import type { Point } from './points.js';
-import { BoundedQueue, type MetricSink, type SinkStats } from './sink.js';
+import type { FieldValue, Point, Tags } from './points.js';
+import { BoundedQueue, type MetricSink, type PointQuery, type SinkStats } from './sink.js';
 
 const TYPE: Record<SchemaFieldType, FieldType> = {
   int: FieldType.INTEGER,
@@ -108,6 +108,33 @@ export class InfluxSink implements MetricSink {
       await new Promise((r) => setTimeout(r, 20));
     }
     return true;
+  }
+
+  /** InfluxQL over the same PointQuery the embedded store answers; tags come back per series. */
+  async query(q: PointQuery): Promise<Point[]> {
+    const where: string[] = [];
+    for (const [k, v] of Object.entries(q.tags ?? {})) where.push(`${ident(k)} = ${literal(v)}`);
+    if (q.from !== undefined) where.push(`time >= ${Math.trunc(q.from)}ms`);
+    if (q.to !== undefined) where.push(`time <= ${Math.trunc(q.to)}ms`);
+    const limit = q.limit ?? 10_000;
+    const influxql = `SELECT * FROM ${ident(q.measurement)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} GROUP BY * ORDER BY time ASC LIMIT ${limit}`;
+    const raw = await this.influx.queryRaw(influxql, { precision: 'ms' }) as { results?: { series?: RawSeries[]; error?: string }[] };
+    const result = raw.results?.[0];
+    if (result?.error) throw new Error(`influx: ${result.error}`);
+    const out: Point[] = [];
+    for (const series of result?.series ?? []) {
+      const tags: Tags = {};
+      for (const [k, v] of Object.entries(series.tags ?? {})) if (v !== '') tags[k] = v;
+      const timeAt = series.columns.indexOf('time');
+      for (const row of series.values) {
+        const fields: Record<string, FieldValue> = {};
+        series.columns.forEach((c, i) => { const v = row[i]; if (i !== timeAt && v !== null && v !== undefined) fields[c] = v as FieldValue; });
+        out.push({ measurement: q.measurement, tags, fields, time: Number(row[timeAt]) });
+      }
+    }
+    // GROUP BY * limits per series: merge into one time order and apply the limit overall.
+    out.sort((a, b) => a.time - b.time);
+    return out.slice(0, limit);
   }
 
   async close(): Promise<void> {
@@ -260,6 +287,11 @@ export class InfluxSink implements MetricSink {
     return delay;
   }
 }
+
+interface RawSeries { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }
+
+const ident = (name: string): string => `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+const literal = (value: string): string => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 function toIPoint(p: Point): { measurement: string; tags: Record<string, string>; fields: Record<string, number | string>; timestamp: number } {
   return { measurement: p.measurement, tags: p.tags, fields: p.fields, timestamp: p.time };

@@ -2,6 +2,17 @@
 // points (bounded, oldest dropped and counted) and stores them in the background.
 import type { Point } from './points.js';
 
+export interface PointQuery {
+  measurement: string;
+  /** Every given tag must match exactly. */
+  tags?: Record<string, string>;
+  /** Inclusive time range, unix ms. */
+  from?: number;
+  to?: number;
+  /** Default 10000. */
+  limit?: number;
+}
+
 export interface SinkStats {
   /** Points accepted by write() since start. */
   accepted: number;
@@ -22,6 +33,8 @@ export interface MetricSink {
   stats(): SinkStats;
   /** Resolves once everything queued is stored, or after `timeoutMs` (tests, shutdown). */
   drain(timeoutMs?: number): Promise<boolean>;
+  /** Stored points of one measurement, oldest first (the API's history view). */
+  query(q: PointQuery): Promise<Point[]>;
   /** Tries to store what is queued (bounded wait), then stops. */
   close(): Promise<void>;
 }

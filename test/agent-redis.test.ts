@@ -224,7 +224,15 @@ test('rates across a restart: valid, then invalid on the restarted counters, the
   }, { what: 'restarted instance up', timeoutMs: 15_000 });
   assert.notDeepEqual(after.info.run_id, runId);
   assert.equal(after.rates!.valid, false, 'counter reset is not a negative rate');
-  assert.equal(byAddress(await r.gather(), s.address).rates!.valid, true);
+  // Rates come back from the restarted counters (under a loaded CI machine the first of
+  // them can still fall inside the restart, e.g. a reconnect mid-tick, hence a few ticks).
+  const seen: string[] = [];
+  await waitFor(async () => {
+    const x = byAddress(await r.gather(), s.address);
+    seen.push(`up=${x.up} run_id=${String(x.info.run_id)} uptime=${String(x.info.uptime_in_seconds)} cmds=${String(x.info.total_commands_processed)} valid=${x.rates?.valid}`);
+    return x.rates?.valid === true;
+  }, { what: 'valid rates on the restarted counters', timeoutMs: 5_000, intervalMs: 50 });
+  assert.ok(seen.length <= 3, `valid again within three ticks: ${seen.join(' | ')}`);
 });
 
 test('an address where nothing listens is down with "connection refused" from the first tick', async (t) => {

@@ -97,14 +97,15 @@ test('the token file is re-read when it changes (rotation without restart)', asy
   const c = await h.collector({}, { tokens: ['rotate-old-token'] });
   const tryToken = async (token: string): Promise<boolean> => {
     const a = new TestAgent(c.grpcAddress, token);
+    let timer: NodeJS.Timeout | undefined;
     try {
       a.send({ hello: makeHello('rotating') });
-      const welcomed = await Promise.race([
+      return await Promise.race([
         a.ended().then((s) => s.code !== grpc.status.UNAUTHENTICATED),
-        new Promise<boolean>((resolve) => { const timer = setInterval(() => { if (a.received.some((m) => m.body === 'welcome')) { clearInterval(timer); resolve(true); } }, 20); }),
+        new Promise<boolean>((resolve) => { timer = setInterval(() => { if (a.received.some((m) => m.body === 'welcome')) resolve(true); }, 20); }),
       ]);
-      return welcomed;
     } finally {
+      clearInterval(timer); // the losing side of the race must not keep the process alive
       a.close();
     }
   };
