@@ -24,7 +24,12 @@ async function populate(rs: RedisServer[]): Promise<void> {
   // Some keys and a mix of commands so INFO carries commandstats/latencystats like a real instance.
   await Promise.all(rs.map(async (r) => {
     const c = r.client();
-    await c.call('DEBUG', 'POPULATE', '20000');
+    // 20,000 keys (DEBUG POPULATE is refused by Redis 7's default enable-debug-command no).
+    for (let b = 0; b < 20; b++) {
+      const fill = c.pipeline();
+      for (let i = 0; i < 1000; i++) fill.set(`key:${b * 1000 + i}`, 'value');
+      await fill.exec();
+    }
     const p = c.pipeline();
     for (let i = 0; i < 200; i++) p.set(`k${i}`, 'v').get(`k${i}`).incr('n').lpush('l', i).hset('h', `f${i}`, i).sadd('s', i).zadd('z', i, `m${i}`);
     await p.exec();
@@ -45,7 +50,7 @@ async function agentPhase(h: Harness, rs: RedisServer[]) {
   const usec0 = await Promise.all(rs.map(redisUsec));
   const agent = await h.agent({
     hostId: 'bench', interval: '1s', redis: rs.map((r) => ({ address: r.address })),
-  }, { collector, env: { REDIS_FLEET_LOG_LEVEL: 'warn' } });
+  }, { collector });
   // Skip start-up: measure from the 3rd report on.
   const seqOf = async () => ((await collector.api<{ lastSeq: number }>('/api/v1/hosts/bench')).lastSeq ?? 0);
   await waitFor(async () => (await seqOf()) >= 3, { timeoutMs: 30_000, what: 'agent warm' });
@@ -138,7 +143,7 @@ function reporter(address: string, token: string, hostId: string, samples: Redis
 
 async function ingestPhase(h: Harness, mode: 'influx' | 'embedded', instancesPerReport: number) {
   const influx = mode === 'influx' ? await h.influx() : undefined;
-  const collector = await h.collector(influx ? { influx: { url: influx.url, database: 'bench', batchSize: 5000, flushInterval: '200ms' } } : {}, { env: { REDIS_FLEET_LOG_LEVEL: 'warn' } });
+  const collector = await h.collector(influx ? { influx: { url: influx.url, database: 'bench', batchSize: 5000, flushInterval: '200ms' } } : {});
   const samples = syntheticSamples(instancesPerReport);
   const t0 = Date.now() - 365 * 86_400_000; // a past year, one second apart per report
   const cpu0 = cpuMs(collector.pid);
