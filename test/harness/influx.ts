@@ -4,6 +4,7 @@ import path from 'node:path';
 import { launch, type Owner } from './launch.js';
 import { freePort, LOOPBACK } from './ports.js';
 import type { ManagedProcess } from './process.js';
+import { HarnessServer } from './server.js';
 
 export const INFLUXD = '/usr/bin/influxd';
 
@@ -24,7 +25,7 @@ export interface InfluxQueryResult {
   error?: string;
 }
 
-export class InfluxServer {
+export class InfluxServer extends HarnessServer {
   readonly host = LOOPBACK;
   readonly port: number;
   /** The RPC (backup/restore) port, also private. */
@@ -33,34 +34,18 @@ export class InfluxServer {
   /** influxd writes its log to stderr; captured here. */
   readonly logFile: string;
   readonly configPath: string;
-  private proc: ManagedProcess;
-  private readonly owner: Owner;
-
   private constructor(owner: Owner, init: { port: number; rpcPort: number; dir: string; configPath: string; proc: ManagedProcess }) {
-    this.owner = owner;
+    super(owner, init.proc);
     this.port = init.port;
     this.rpcPort = init.rpcPort;
     this.dir = init.dir;
     this.configPath = init.configPath;
-    this.proc = init.proc;
     this.logFile = init.proc.logFile;
   }
 
   /** "http://127.0.0.1:port" */
   get url(): string {
     return `http://${this.host}:${this.port}`;
-  }
-
-  get pid(): number {
-    return this.proc.pid;
-  }
-
-  get running(): boolean {
-    return this.proc.running;
-  }
-
-  get process(): ManagedProcess {
-    return this.proc;
   }
 
   static async start(owner: Owner, opts: InfluxOptions = {}): Promise<InfluxServer> {
@@ -118,36 +103,15 @@ export class InfluxServer {
     if (res.status !== 204) throw new Error(`influx /write → HTTP ${res.status}: ${await res.text()}`);
   }
 
-  pause(): void {
-    this.proc.pause();
-  }
-
-  resume(): void {
-    this.proc.resume();
-  }
-
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    await this.proc.kill(signal);
-  }
-
-  async stop(): Promise<void> {
-    await this.proc.stop();
-  }
-
   /** Stops and starts again on the same ports with the same data. */
   async restart(): Promise<void> {
-    await this.proc.stop();
-    this.proc = await launch(this.owner, {
+    await this.stop();
+    await this.relaunch({
       name: 'influxd',
-      attempts: 1,
       timeoutMs: 30_000,
-      prepare: async () => ({ command: INFLUXD, args: ['run', '-config', this.configPath], cwd: this.dir, logFile: this.logFile }),
+      spawn: () => ({ command: INFLUXD, args: ['run', '-config', this.configPath], cwd: this.dir, logFile: this.logFile }),
       ready: () => pingOk(this.port),
     });
-  }
-
-  tail(lines = 40): string {
-    return this.proc.tail(lines);
   }
 }
 

@@ -7,6 +7,7 @@ import { launch, type Owner } from './launch.js';
 import { canConnect, freePort, LOOPBACK, readToEnd } from './ports.js';
 import { tailFile, type ManagedProcess } from './process.js';
 import { RedisServer } from './redis.js';
+import { HarnessServer } from './server.js';
 
 export const NUTCRACKER = '/usr/sbin/nutcracker';
 
@@ -40,7 +41,7 @@ export interface NutcrackerOptions {
   timeoutMs?: number;
 }
 
-export class NutcrackerServer {
+export class NutcrackerServer extends HarnessServer {
   readonly host = LOOPBACK;
   /** Listen port of every pool, by pool name. */
   readonly ports: Readonly<Record<string, number>>;
@@ -49,29 +50,13 @@ export class NutcrackerServer {
   readonly configPath: string;
   /** nutcracker's own log (-o). */
   readonly logFile: string;
-  private readonly proc: ManagedProcess;
-  private readonly owner: Owner;
-
   private constructor(owner: Owner, init: { ports: Record<string, number>; statsPort: number; dir: string; configPath: string; logFile: string; proc: ManagedProcess }) {
-    this.owner = owner;
+    super(owner, init.proc);
     this.ports = init.ports;
     this.statsPort = init.statsPort;
     this.dir = init.dir;
     this.configPath = init.configPath;
     this.logFile = init.logFile;
-    this.proc = init.proc;
-  }
-
-  get pid(): number {
-    return this.proc.pid;
-  }
-
-  get running(): boolean {
-    return this.proc.running;
-  }
-
-  get process(): ManagedProcess {
-    return this.proc;
   }
 
   get statsAddress(): string {
@@ -137,23 +122,7 @@ export class NutcrackerServer {
     return this.owner.trackClient(client);
   }
 
-  pause(): void {
-    this.proc.pause();
-  }
-
-  resume(): void {
-    this.proc.resume();
-  }
-
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    await this.proc.kill(signal);
-  }
-
-  async stop(): Promise<void> {
-    await this.proc.stop();
-  }
-
-  tail(lines = 40): string {
+  override tail(lines = 40): string {
     const out = this.proc.tail(lines);
     return `${tailFile(this.logFile, lines)}${out ? `\n--- output ---\n${out}` : ''}`;
   }

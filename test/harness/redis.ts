@@ -5,6 +5,7 @@ import { Redis, type RedisOptions as IORedisOptions } from 'ioredis';
 import { launch, type Owner } from './launch.js';
 import { freePort, LOOPBACK } from './ports.js';
 import type { ManagedProcess } from './process.js';
+import { HarnessServer } from './server.js';
 import { waitFor } from './wait.js';
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
@@ -70,7 +71,7 @@ export function parseInfo(text: string): Record<string, string> {
 
 const confValue = (v: string): string => (v === '' || /[\s"'\\]/.test(v) ? JSON.stringify(v) : v);
 
-export class RedisServer {
+export class RedisServer extends HarnessServer {
   readonly host = LOOPBACK;
   readonly port: number;
   readonly dir: string;
@@ -81,35 +82,18 @@ export class RedisServer {
   readonly password: string | undefined;
   /** The resolved options (args = the extra arguments). */
   readonly config: Readonly<RedisOptions> & { args: readonly string[] };
-  private proc: ManagedProcess;
-  private readonly owner: Owner;
-
   private constructor(owner: Owner, init: { port: number; dir: string; configPath?: string; proc: ManagedProcess; options: RedisOptions }) {
-    this.owner = owner;
+    super(owner, init.proc);
     this.port = init.port;
     this.dir = init.dir;
     this.logFile = init.proc.logFile;
     this.configPath = init.configPath;
     this.password = init.options.password;
     this.config = { ...init.options, args: init.options.args ?? [] };
-    this.proc = init.proc;
   }
 
   get address(): string {
     return `${this.host}:${this.port}`;
-  }
-
-  get pid(): number {
-    return this.proc.pid;
-  }
-
-  get running(): boolean {
-    return this.proc.running;
-  }
-
-  /** The current process (replaced by restart()). */
-  get process(): ManagedProcess {
-    return this.proc;
   }
 
   static async start(owner: Owner, options: RedisOptions = {}): Promise<RedisServer> {
@@ -147,7 +131,7 @@ export class RedisServer {
   }
 
   /** SIGTERM (or SHUTDOWN SAVE with save: true) and wait for the exit. */
-  async stop(opts: { save?: boolean; timeoutMs?: number } = {}): Promise<void> {
+  override async stop(opts: { save?: boolean; timeoutMs?: number } = {}): Promise<void> {
     if (!this.proc.running) return;
     if (opts.save) {
       this.proc.signal('SIGCONT');
@@ -155,21 +139,6 @@ export class RedisServer {
       if (await this.proc.waitExit(opts.timeoutMs ?? 10_000)) return;
     }
     await this.proc.stop(opts.timeoutMs ?? 10_000);
-  }
-
-  /** Sends `signal` to the process group and waits for the exit (SIGKILL after 10 s). */
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    await this.proc.kill(signal);
-  }
-
-  /** SIGSTOP. */
-  pause(): void {
-    this.proc.pause();
-  }
-
-  /** SIGCONT. */
-  resume(): void {
-    this.proc.resume();
   }
 
   /**
@@ -181,17 +150,12 @@ export class RedisServer {
     const args = this.configPath
       ? [this.configPath, ...this.config.args]
       : (await buildCommand(this.dir, this.port, { ...this.config, configFile: false })).args;
-    this.proc = await launch(this.owner, {
+    await this.relaunch({
       name: 'redis-server',
-      attempts: 1,
       timeoutMs: opts.timeoutMs ?? 20_000,
-      prepare: async () => ({ command: REDIS_SERVER, args, cwd: this.dir, logFile: this.logFile }),
+      spawn: () => ({ command: REDIS_SERVER, args, cwd: this.dir, logFile: this.logFile }),
       ready: () => ping(this.port, this.password),
     });
-  }
-
-  tail(lines = 40): string {
-    return this.proc.tail(lines);
   }
 }
 

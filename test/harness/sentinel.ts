@@ -6,6 +6,7 @@ import { Redis, type RedisOptions as IORedisOptions } from 'ioredis';
 import { launch, type Owner } from './launch.js';
 import { freePort, LOOPBACK } from './ports.js';
 import type { ManagedProcess } from './process.js';
+import { HarnessServer } from './server.js';
 import { redisCall, type RedisServer } from './redis.js';
 import { waitFor } from './wait.js';
 
@@ -34,7 +35,7 @@ export interface SentinelOptions {
 
 interface Peer { port: number; myid: string }
 
-export class SentinelServer {
+export class SentinelServer extends HarnessServer {
   readonly host = LOOPBACK;
   readonly port: number;
   readonly dir: string;
@@ -44,34 +45,18 @@ export class SentinelServer {
   /** Sentinel run id (`sentinel myid`). */
   readonly myid: string;
   readonly masters: readonly SentinelMasterSpec[];
-  private proc: ManagedProcess;
-  private readonly owner: Owner;
-
   private constructor(owner: Owner, init: { port: number; dir: string; configPath: string; myid: string; proc: ManagedProcess; masters: SentinelMasterSpec[] }) {
-    this.owner = owner;
+    super(owner, init.proc);
     this.port = init.port;
     this.dir = init.dir;
     this.configPath = init.configPath;
     this.myid = init.myid;
-    this.proc = init.proc;
     this.logFile = init.proc.logFile;
     this.masters = init.masters;
   }
 
   get address(): string {
     return `${this.host}:${this.port}`;
-  }
-
-  get pid(): number {
-    return this.proc.pid;
-  }
-
-  get running(): boolean {
-    return this.proc.running;
-  }
-
-  get process(): ManagedProcess {
-    return this.proc;
   }
 
   /** `peers` are other sentinels pre-seeded as known-sentinel (so they need no hello round to meet). */
@@ -131,36 +116,15 @@ export class SentinelServer {
     return pairs(await this.call('SENTINEL', 'master', name));
   }
 
-  pause(): void {
-    this.proc.pause();
-  }
-
-  resume(): void {
-    this.proc.resume();
-  }
-
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    await this.proc.kill(signal);
-  }
-
-  async stop(): Promise<void> {
-    await this.proc.stop();
-  }
-
   /** Starts again on the same port from its (possibly rewritten) config file. */
   async restart(): Promise<void> {
-    await this.proc.stop();
-    this.proc = await launch(this.owner, {
+    await this.stop();
+    await this.relaunch({
       name: 'redis-sentinel',
-      attempts: 1,
       timeoutMs: 20_000,
-      prepare: async () => ({ command: REDIS_SENTINEL, args: [this.configPath], cwd: this.dir, logFile: this.logFile }),
+      spawn: () => ({ command: REDIS_SENTINEL, args: [this.configPath], cwd: this.dir, logFile: this.logFile }),
       ready: async () => (await this.call('PING')) === 'PONG',
     });
-  }
-
-  tail(lines = 40): string {
-    return this.proc.tail(lines);
   }
 }
 

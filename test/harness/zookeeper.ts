@@ -4,6 +4,7 @@ import path from 'node:path';
 import { launch, type Owner } from './launch.js';
 import { freePort, LOOPBACK, readToEnd } from './ports.js';
 import type { ManagedProcess } from './process.js';
+import { HarnessServer } from './server.js';
 
 export const JAVA = '/usr/bin/java';
 // zookeeper.jar's manifest Class-Path pulls in its dependencies; slf4j-simple gives it a log (stderr).
@@ -19,24 +20,21 @@ export interface ZooKeeperOptions {
   timeoutMs?: number;
 }
 
-export class ZooKeeperServer {
+export class ZooKeeperServer extends HarnessServer {
   readonly host = LOOPBACK;
   readonly port: number;
   readonly dir: string;
   /** ZooKeeper's own log (stdout/stderr). */
   readonly logFile: string;
   readonly configPath: string;
-  private proc: ManagedProcess;
-  private readonly owner: Owner;
   private readonly args: string[];
 
   private constructor(owner: Owner, init: { port: number; dir: string; configPath: string; args: string[]; proc: ManagedProcess }) {
-    this.owner = owner;
+    super(owner, init.proc);
     this.port = init.port;
     this.dir = init.dir;
     this.configPath = init.configPath;
     this.args = init.args;
-    this.proc = init.proc;
     this.logFile = init.proc.logFile;
   }
 
@@ -47,18 +45,6 @@ export class ZooKeeperServer {
 
   get address(): string {
     return this.connectString;
-  }
-
-  get pid(): number {
-    return this.proc.pid;
-  }
-
-  get running(): boolean {
-    return this.proc.running;
-  }
-
-  get process(): ManagedProcess {
-    return this.proc;
   }
 
   static async start(owner: Owner, opts: ZooKeeperOptions = {}): Promise<ZooKeeperServer> {
@@ -89,36 +75,15 @@ export class ZooKeeperServer {
     return readToEnd(this.port, word);
   }
 
-  pause(): void {
-    this.proc.pause();
-  }
-
-  resume(): void {
-    this.proc.resume();
-  }
-
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    await this.proc.kill(signal);
-  }
-
-  async stop(): Promise<void> {
-    await this.proc.stop();
-  }
-
   /** Stops and starts again on the same port with the same data (znodes survive). */
   async restart(): Promise<void> {
-    await this.proc.stop();
-    this.proc = await launch(this.owner, {
+    await this.stop();
+    await this.relaunch({
       name: 'zookeeper',
-      attempts: 1,
       timeoutMs: 60_000,
-      prepare: async () => ({ command: JAVA, args: this.args, cwd: this.dir, logFile: this.logFile }),
+      spawn: () => ({ command: JAVA, args: this.args, cwd: this.dir, logFile: this.logFile }),
       ready: () => isServing(this.port),
     });
-  }
-
-  tail(lines = 40): string {
-    return this.proc.tail(lines);
   }
 }
 
