@@ -216,6 +216,26 @@ test('HTTP API: hosts, host by id, 404, instances with filters, 400 on bad filte
   const badParam = await c.request('/api/v1/instances?hots=storage-01');
   assert.equal(badParam.status, 400);
 
+  // History queries: the measurement and every tag filter are checked against the schema.
+  for (const [query, message] of [
+    ['measurement=redis_nope', /measurement: unknown measurement "redis_nope"/],
+    ['measurement=redis&hots=storage-01', /hots: not a tag of redis/],
+    ['measurement=redis&from=yesterday', /from: must be unix milliseconds or an ISO 8601 time/],
+    ['measurement=redis&from=2000&to=1000', /from: must not be after to/],
+    ['measurement=redis&limit=0', /limit/],
+    ['host=storage-01', /measurement/],
+  ] as const) {
+    const bad = await c.request(`/api/v1/query?${query}`);
+    assert.equal(bad.status, 400, query);
+    assert.match((bad.body as { message: string }).message, message, query);
+  }
+  const stored = await waitFor(async () => {
+    const r = await c.api(`/api/v1/query?measurement=host&host=storage-01&from=${new Date(0).toISOString()}`);
+    return r.points.length > 0 ? r : null;
+  }, { what: 'the host point of storage-01 in the embedded history' });
+  assert.equal(stored.sink, 'embedded');
+  assert.ok(stored.points.every((p: { tags: Record<string, string> }) => p.tags.host === 'storage-01'));
+
   const health = await c.api('/healthz');
   assert.equal(health.status, 'ok');
   assert.equal(health.sink, 'embedded');

@@ -86,6 +86,17 @@ describe('foundation end to end with InfluxDB', () => {
     }, { what: 'the replica series of the master' });
     assert.equal(replicaRows[0]!.replica, trio.replica.address);
 
+    // The history API answers from InfluxDB with the same tags and pinned types.
+    const history = await collector.api<{ sink: string; points: { time: number; tags: Record<string, string>; fields: Record<string, unknown> }[] }>(
+      `/api/v1/query?measurement=redis&instance=${encodeURIComponent(trio.master.address)}&limit=50`);
+    assert.equal(history.sink, 'influx');
+    assert.ok(history.points.length > 0, 'points of the master from InfluxDB');
+    assert.ok(history.points.every((p) => p.tags.instance === trio.master.address && p.tags.cluster === 'c1'));
+    assert.equal(typeof history.points[0]!.fields.used_memory, 'number');
+    assert.equal(typeof history.points[0]!.fields.redis_version, 'string');
+    const times = history.points.map((p) => p.time);
+    assert.deepEqual(times, [...times].sort((a, b) => a - b), 'oldest first');
+
     // The HTTP API shows the same three.
     const api = await waitFor(async () => ((await instances(collector)).length === 3 ? instances(collector) : null), { what: 'three instances in the API' });
     assert.deepEqual(api.map((i) => i.address).sort(), [trio.master.address, trio.replica.address, trio.standalone.address].sort());
