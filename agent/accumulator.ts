@@ -1,8 +1,9 @@
 // What inputs write into during one tick; the tick loop turns it into a Report.
-import type { Event, HostMetrics, ProxySample, RedisSample } from '../proto/index.js';
+import type { Event, HostMetrics, PersistenceState, ProxySample, RedisSample } from '../proto/index.js';
 
 export class Accumulator {
   host: HostMetrics | undefined;
+  persistence: PersistenceState | undefined;
   readonly redis: RedisSample[] = [];
   readonly proxies: ProxySample[] = [];
   readonly events: Event[] = [];
@@ -12,6 +13,7 @@ export class Accumulator {
   constructor(readonly tickStartMs: number) {}
 
   setHost(metrics: HostMetrics): void { this.host = metrics; }
+  setPersistence(state: PersistenceState): void { this.persistence = state; }
   addRedis(sample: RedisSample): void { this.redis.push(sample); }
   addProxy(sample: ProxySample): void { this.proxies.push(sample); }
   addEvent(kind: string, instance: string, message: string, attrs: Record<string, string> = {}, timestampMs = Date.now()): void {

@@ -124,6 +124,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
       capacity,
       redis: acc.redis,
       proxies: acc.proxies,
+      persistence: acc.persistence,
       events: acc.events,
       agent: {
         bufferedReports: linkStats.bufferedReports,

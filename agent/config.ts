@@ -4,6 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { ConfigError, parseDuration, parseHostPort, readSecret, readYamlFile, validate } from '../common/index.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../proto/index.js';
+import {
+  configFromYaml, instanceOptionsFromYaml, instancePersistenceYamlSchema, persistenceYamlSchema,
+  type InstancePersistenceYaml, type PersistenceConfig, type PersistencePolicy, type PersistenceYaml,
+} from './persistence/index.js';
 
 export const AGENT_ROLES = ['redis', 'proxy', 'dashboard'] as const;
 export type AgentRole = (typeof AGENT_ROLES)[number];
@@ -29,6 +33,16 @@ export interface RedisInstanceConfig extends HostPort {
   password?: string;
   cluster: string;
   group: string;
+  /** `redis[].persistence`: leave this instance's triggers alone, or override its policy. */
+  persistence?: { optOut: boolean; policyOverride: Partial<PersistencePolicy> };
+}
+
+export interface AgentPersistenceConfig {
+  /** Off unless `persistence.enabled: true`: taking over a Redis's save policy is opt-in per host. */
+  enabled: boolean;
+  /** On SIGTERM / stop(), hand every managed instance its own save / AOF-rewrite triggers back. */
+  restoreTriggersOnStop: boolean;
+  scheduler: PersistenceConfig;
 }
 
 export interface AgentConfig {
@@ -46,6 +60,7 @@ export interface AgentConfig {
   };
   buffer: { maxReports: number; maxBytes: number };
   redis: RedisInstanceConfig[];
+  persistence: AgentPersistenceConfig;
   log: { level: LogLevel };
 }
 
@@ -98,8 +113,14 @@ const schema = {
           password: { type: 'string' },
           cluster: { type: 'string', default: '' },
           group: { type: 'string', default: '' },
+          persistence: instancePersistenceYamlSchema,
         },
       },
+    },
+    persistence: {
+      ...persistenceYamlSchema,
+      default: {},
+      properties: { ...persistenceYamlSchema.properties, restoreTriggersOnStop: { type: 'boolean' } },
     },
     log: {
       type: 'object',
@@ -119,7 +140,11 @@ interface RawConfig {
   instanceSlots?: number;
   collector: { addresses: string[]; tokenFile?: string; tokenEnv?: string; maxMessageBytes: number };
   buffer: { maxReports: number; maxBytes: number };
-  redis: { address: string; user?: string; passwordFile?: string; passwordEnv?: string; password?: string; cluster: string; group: string }[];
+  redis: {
+    address: string; user?: string; passwordFile?: string; passwordEnv?: string; password?: string; cluster: string; group: string;
+    persistence?: InstancePersistenceYaml;
+  }[];
+  persistence: PersistenceYaml & { restoreTriggersOnStop?: boolean };
   log: { level: LogLevel };
 }
 
@@ -165,10 +190,15 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     if (forms.length > 1) throw new ConfigError(key, 'give only one of passwordFile, passwordEnv or password');
     const password = readSecret({ file: r.passwordFile, env: r.passwordEnv, value: r.password }, forms.length ? `${key}.${forms[0]![0]}` : `${key}.password`);
     const inst: RedisInstanceConfig = { ...hp, cluster: r.cluster, group: r.group };
+    if (r.persistence !== undefined) inst.persistence = instanceOptionsFromYaml(r.persistence, `${key}.persistence`);
     if (r.user !== undefined) inst.user = r.user;
     if (password !== undefined) inst.password = password;
     return inst;
   });
+
+  const { enabled = false, restoreTriggersOnStop = true, ...schedulerYaml } = raw.persistence;
+  const persistence: AgentPersistenceConfig = { enabled, restoreTriggersOnStop, scheduler: configFromYaml(schedulerYaml, 'persistence') };
+  if (enabled && !raw.roles.includes('redis')) throw new ConfigError('persistence.enabled', 'needs the redis role (roles does not include redis)');
 
   return {
     hostId: raw.hostId ?? os.hostname(),
@@ -180,6 +210,7 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     collector: { addresses, token, maxMessageBytes: raw.collector.maxMessageBytes },
     buffer: { maxReports: raw.buffer.maxReports, maxBytes: raw.buffer.maxBytes },
     redis,
+    persistence,
     log: { level: raw.log.level },
   };
 }

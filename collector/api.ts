@@ -7,15 +7,16 @@ import type { ListenAddress } from './config.js';
 import { MEASUREMENTS } from '../proto/index.js';
 import type { MetricSink, PointQuery } from './sink.js';
 import type { FleetState } from './state.js';
+import { registerPersistenceRoutes, type PersistenceViews } from './persistence-view.js';
 import { hostView, instanceStatus, instanceView } from './views.js';
 
-export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger }
+export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews }
 
 const text = { type: 'string', minLength: 1, maxLength: 512 } as const;
 
 interface InstancesQuery { host?: string; cluster?: string; role?: string; status?: 'up' | 'down' | 'host_down' }
 
-export function buildApi({ state, sink, logger }: ApiDeps): FastifyInstance {
+export function buildApi({ state, sink, logger, persistence }: ApiDeps): FastifyInstance {
   const app = Fastify({
     // warn and above only: request/response lines are info and not wanted here.
     loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as unknown as FastifyBaseLogger,
@@ -51,7 +52,7 @@ export function buildApi({ state, sink, logger }: ApiDeps): FastifyInstance {
   }, async (req, reply) => {
     const h = state.host(req.params.id);
     if (!h) return reply.code(404).send({ error: 'host not found', id: req.params.id });
-    return hostView(state, h);
+    return { ...hostView(state, h), persistence: persistence.hostBlock(h.id) };
   });
 
   app.get<{ Querystring: InstancesQuery }>('/api/v1/instances', {
@@ -96,6 +97,8 @@ export function buildApi({ state, sink, logger }: ApiDeps): FastifyInstance {
       return reply.code(502).send({ error: 'history store unavailable', message: (err as Error).message });
     }
   });
+
+  registerPersistenceRoutes(app, { state, views: persistence });
 
   return app;
 }

@@ -6,6 +6,7 @@ import type { CollectorConfig } from './config.js';
 import { FleetGrpcServer } from './grpc.js';
 import { EmbeddedHistory, type PointQuery } from './history.js';
 import { InfluxSink } from './influx.js';
+import { PersistenceViews } from './persistence-view.js';
 import { eventPoint, type Point } from './points.js';
 import type { MetricSink, SinkStats } from './sink.js';
 import { FleetState } from './state.js';
@@ -41,8 +42,10 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
     sink = history = new EmbeddedHistory(store, { retentionMs: config.store.historyRetentionMs, maxPoints: config.store.maxHistoryPoints }, logger);
   }
 
+  const persistence = new PersistenceViews();
   const state = new FleetState(store, {
     hostDownAfterIntervals: config.hostDownAfterIntervals,
+    onReport: (hostId, r, now) => persistence.update(hostId, r, now),
     onTransition: (h, status, now) => {
       const silentMs = now - h.lastSeenAt;
       if (status === 'down') logger.warn({ host: h.id, silentMs, intervalMs: h.intervalMs }, 'host down: no report for too long');
@@ -59,7 +62,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
     { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes },
     { state, sink, tokens, logger, collectorVersion: COLLECTOR_VERSION },
   );
-  const api = buildApi({ state, sink, logger });
+  const api = buildApi({ state, sink, logger, persistence });
 
   let grpcAddress: string;
   let httpUrl: string;

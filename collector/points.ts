@@ -3,7 +3,7 @@
 // type here, so no sink ever sees a field change type. Hot path: one pass over
 // each sample, tag objects shared between points of the same series shape.
 import {
-  HOST_TAGS, MEASUREMENTS, valueOf,
+  HOST_TAGS, MEASUREMENTS, parseQueueEntry, splitPersistenceFields, valueOf,
   type FieldType, type MeasurementDef, type RedisRates, type Report, type RedisSample,
 } from '../proto/index.js';
 
@@ -31,6 +31,7 @@ const M = {
   errorstat: MEASUREMENTS.redis_errorstat!,
   slowlog: MEASUREMENTS.redis_slowlog!,
   event: MEASUREMENTS.event!,
+  persistence: MEASUREMENTS.persistence!,
 };
 
 /** schema field name -> the camelCase key of the proto message it comes from. */
@@ -211,6 +212,8 @@ export function reportPoints(report: Report, src: PointSource, out: Point[] = []
 
   for (const s of report.redis) redisPoints(s, base, time, out);
 
+  if (report.persistence) persistencePoints(report, base, time, out);
+
   for (const ev of report.events) {
     const tags = withTag(base, 'kind', ev.kind);
     setTag(tags, 'instance', ev.instance);
@@ -220,6 +223,31 @@ export function reportPoints(report: Report, src: PointSource, out: Point[] = []
     emit(out, M.event.name, tags, f, ev.timestampMs || time);
   }
   return out;
+}
+
+/** One `persistence` point per instance of the report's scheduler state, tagged like its redis sample. */
+function persistencePoints(report: Report, base: Tags, time: number, out: Point[]): void {
+  const ps = report.persistence!;
+  const def = M.persistence;
+  const positions = new Map<string, number>();
+  (ps.queue ?? []).forEach((e, n) => {
+    const { address } = parseQueueEntry(e);
+    if (!positions.has(address)) positions.set(address, n + 1);
+  });
+  const samples = new Map(report.redis.map((s) => [s.address, s]));
+  for (const [address, raw] of splitPersistenceFields(ps).instances) {
+    const sample = samples.get(address);
+    const tags = sample ? instanceTags(base, sample) : withTag(base, 'instance', address);
+    const fields: Record<string, FieldValue> = {};
+    for (const k in raw) put(def, fields, k, valueOf(raw[k]));
+    const managed = valueOf(raw.managed) === 1;
+    const reason = valueOf(raw.unmanaged_reason);
+    put(def, fields, 'management', managed ? 'managed' : reason === 'opt-out' ? 'opt-out' : 'unmanaged');
+    put(def, fields, 'token', ps.tokenHolder === address ? 1 : 0);
+    put(def, fields, 'running', raw.running_kind ? 1 : 0);
+    put(def, fields, 'queue_position', positions.get(address) ?? 0);
+    emit(out, def.name, tags, fields, time);
+  }
 }
 
 /** A collector-side event (e.g. host.down) as a point of the `event` measurement. */

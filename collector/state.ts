@@ -12,6 +12,8 @@ export interface StateOptions {
   hostDownAfterIntervals: number;
   /** Called when a host's recorded status changes (up -> down by silence, down -> up on a report). */
   onTransition?: (host: HostRecord, status: HostStatus, now: number) => void;
+  /** Called with each report that is the host's newest (replays of older ones are not passed on). */
+  onReport?: (hostId: string, report: Report, now: number) => void;
 }
 
 export const instanceId = (hostId: string, address: string): string => `${hostId}/${address}`;
@@ -70,6 +72,7 @@ export class FleetState {
     if (r.host) h.host = r.host;
     if (r.capacity) h.capacity = r.capacity;
     if (r.agent) h.agent = r.agent;
+    this.opts.onReport?.(hostId, r, now);
 
     const present = new Set<string>();
     for (const s of r.redis) {

@@ -56,5 +56,26 @@ export function reportProblem(r: Report): string | null {
     const p = text(r.events[i]!.kind, `report.events[${i}].kind`, 128, true);
     if (p) return p;
   }
+  return r.persistence ? persistenceProblem(r.persistence) : null;
+}
+
+const MAX_PERSISTENCE_FIELDS = 20_000;
+const MAX_PERSISTENCE_QUEUE = 10_000;
+
+function persistenceProblem(p: NonNullable<Report['persistence']>): string | null {
+  const holder = text(p.tokenHolder ?? '', 'report.persistence.tokenHolder', 256, false);
+  if (holder) return holder;
+  const queue = p.queue ?? [];
+  if (queue.length > MAX_PERSISTENCE_QUEUE) return `report.persistence.queue has ${queue.length} entries (at most ${MAX_PERSISTENCE_QUEUE})`;
+  for (let i = 0; i < queue.length; i++) {
+    const q = text(queue[i]!, `report.persistence.queue[${i}]`, 300, true);
+    if (q) return q;
+  }
+  const keys = Object.keys(p.fields ?? {});
+  if (keys.length > MAX_PERSISTENCE_FIELDS) return `report.persistence.fields has ${keys.length} entries (at most ${MAX_PERSISTENCE_FIELDS})`;
+  for (const k of keys) {
+    const f = text(k, 'report.persistence.fields key', 320, true);
+    if (f) return f;
+  }
   return null;
 }

@@ -8,6 +8,7 @@ import type { Value } from './types.js';
 
 export * from './types.js';
 export * from './schema.js';
+export * from './persistence.js';
 
 export const PROTOCOL_VERSION = 1;
 export const PROTO_PACKAGE = 'redisfleet.v1';

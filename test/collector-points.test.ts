@@ -14,6 +14,7 @@ test('a full report yields every measurement, every listed field, with its pinne
     redis: [redisSample({ sampledAtMs: 1_795_345_417_123 })],
     events: [{ timestampMs: 1_795_345_416_000, kind: 'instance.down', instance: '127.0.0.1:17381', message: 'connection refused', attrs: { attempt: '3' } }],
   });
+  report.persistence = { tokenHolder: '', queue: [], fields: { '127.0.0.1:17379/managed': intValue(1) } }; // collector-persistence.test.ts has the rest
   const points = reportPoints(report, src);
   for (const def of Object.values(MEASUREMENTS)) {
     const ps = byMeasurement(points, def.name);

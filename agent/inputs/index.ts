@@ -1,6 +1,7 @@
 // The input registry. Adding an input = one new file in this folder + one line here.
 import type { InputFactory } from './input.js';
 import { hostInput } from './host.js';
+import { persistenceInput } from './persistence.js';
 import { redisInput } from './redis.js';
 
 export type { Input, InputContext, InputFactory } from './input.js';
@@ -8,4 +9,5 @@ export type { Input, InputContext, InputFactory } from './input.js';
 export const INPUTS: Readonly<Record<string, InputFactory>> = {
   host: hostInput,
   redis: redisInput,
+  persistence: persistenceInput,
 };

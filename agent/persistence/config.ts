@@ -146,7 +146,29 @@ export function configFromYaml(y: PersistenceYaml = {}, prefix = 'persistence'):
   const k = (n: string) => `${prefix}.${n}`;
   const dur = (v: string | number | undefined, n: string) => (v === undefined ? undefined : parseDuration(v, k(n)));
   const bytes = (v: string | number | undefined, n: string) => (v === undefined ? undefined : parseBytes(v, k(n)));
-  return resolveConfig({
+  try {
+    return resolveConfig(fromYaml(y, dur, bytes), prefix);
+  } catch (err) {
+    // resolveConfig names the resolved keys (loopIntervalMs); the operator wrote the YAML ones.
+    if (!(err instanceof ConfigError)) throw err;
+    const name = err.key.slice(prefix.length + 1);
+    const yamlName = YAML_NAMES[name];
+    throw yamlName ? new ConfigError(k(yamlName), err.problem) : err;
+  }
+}
+
+/** Resolved key → the YAML key it comes from, where they differ. */
+const YAML_NAMES: Record<string, string> = {
+  loopIntervalMs: 'loopInterval', childPollIntervalMs: 'childPollInterval', reserveBytes: 'reserve', floorBytes: 'floor',
+  maxRdbAgeMs: 'maxRdbAge', retryAfterFailureMs: 'retryAfterFailure', commandTimeoutMs: 'commandTimeout',
+};
+
+function fromYaml(
+  y: PersistenceYaml,
+  dur: (v: string | number | undefined, n: string) => number | undefined,
+  bytes: (v: string | number | undefined, n: string) => number | undefined,
+): Partial<PersistenceConfig> {
+  return {
     loopIntervalMs: dur(y.loopInterval, 'loopInterval'),
     childPollIntervalMs: dur(y.childPollInterval, 'childPollInterval'),
     cowSafetyFactor: y.cowSafetyFactor,
@@ -160,7 +182,7 @@ export function configFromYaml(y: PersistenceYaml = {}, prefix = 'persistence'):
     retryAfterFailureMs: dur(y.retryAfterFailure, 'retryAfterFailure'),
     commandTimeoutMs: dur(y.commandTimeout, 'commandTimeout'),
     statePath: y.statePath,
-  }, prefix);
+  };
 }
 
 /** A redis entry's `persistence:` → opt-out flag and policy override. */
