@@ -15,6 +15,7 @@ export { computeRates, computeHeadroom, rateSnapshot, INVALID_RATES } from './re
 export type { RateSnapshot } from './redis/rates.js';
 export { describeRedisError } from './redis/errors.js';
 export { CLIENT_NAME } from './redis/instance.js';
+export { formatSlowlogCommand, maskSecrets, parseSlowlogReply, SlowlogCursor } from './redis/slowlog.js';
 export { computeCapacity } from './capacity.js';
 export {
   parseProcStat, cpuPercent, parseLoadavg, parseMeminfo, parseDiskstats, parseNetDev, defaultRouteInterface, mountFor,

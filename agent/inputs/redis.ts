@@ -40,7 +40,7 @@ export class RedisInput implements Input {
       const inst = this.instances[n]!;
       acc.addRedis(s);
       this.noteState(acc, s.address, s.up, s.error, s.sampledAtMs);
-      if (s.up) this.noteConfig(inst);
+      if (s.up) { this.noteConfig(inst); this.noteSlowlog(inst); }
     }
   }
 
@@ -66,6 +66,16 @@ export class RedisInput implements Input {
       acc.addEvent('instance.up', address, 'instance answers again', { downMs: String(downMs) }, atMs);
       this.once.clear(key);
       this.logger.info({ instance: address, downMs }, 'instance up');
+    }
+  }
+
+  private noteSlowlog(inst: RedisInstance): void {
+    const key = `slowlog:${inst.address}`;
+    const error = inst.slowlogError;
+    if (error !== undefined) {
+      if (this.once.enter(key, 'refused')) this.logger.warn({ instance: inst.address, error }, 'SLOWLOG refused; slowlog entries unavailable');
+    } else if (this.once.clear(key)) {
+      this.logger.info({ instance: inst.address }, 'SLOWLOG works again');
     }
   }
 

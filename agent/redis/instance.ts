@@ -2,11 +2,12 @@
 // (plus CONFIG GET maxmemory/maxclients every few ticks) turned into a RedisSample.
 import os from 'node:os';
 import { Redis } from 'ioredis';
-import type { RedisSample } from '../../proto/index.js';
+import type { RedisSample, SlowlogEntry } from '../../proto/index.js';
 import type { RedisInstanceConfig } from '../config.js';
 import { describeRedisError, isReplyError } from './errors.js';
-import { infoNumber, parseInfo } from './info.js';
+import { infoNumber, infoString, parseInfo } from './info.js';
 import { computeHeadroom, computeRates, rateSnapshot, type RateSnapshot } from './rates.js';
+import { parseSlowlogReply, SlowlogCursor, SLOWLOG_FIRST_FETCH, SLOWLOG_MAX_FETCH } from './slowlog.js';
 
 export const CLIENT_NAME = 'redis-fleet-agent';
 
@@ -35,6 +36,9 @@ export class RedisInstance {
   private configState: ConfigState = { kind: 'unknown' };
   private prev: RateSnapshot | undefined;
   private stopped = false;
+  private readonly slowlogCursor = new SlowlogCursor();
+  /** SLOWLOG refused (renamed, NOPERM): the reason, retried with CONFIG GET's cadence. */
+  private slowlogRefused: string | undefined;
 
   constructor(readonly cfg: RedisInstanceConfig, private readonly opts: InstanceOptions) {
     this.client = new Redis({
@@ -62,6 +66,8 @@ export class RedisInstance {
 
   get address(): string { return this.cfg.address; }
   get config(): ConfigState { return this.configState; }
+  /** Why SLOWLOG is unavailable on this instance, or undefined when it works. */
+  get slowlogError(): string | undefined { return this.slowlogRefused; }
 
   start(): void {
     this.client.connect().catch(noop);
@@ -125,10 +131,17 @@ export class RedisInstance {
     }
     this.ticksSinceConfig++;
     const wantConfig = this.configDue || this.ticksSinceConfig >= this.opts.configEveryTicks;
+    const wantSlowlog = this.slowlogRefused === undefined || wantConfig;
     let text: string;
+    let slowlogRaw: unknown;
     try {
-      const [info] = await Promise.all([this.client.info('all'), wantConfig ? this.readConfig() : undefined]);
+      const [info, , raw] = await Promise.all([
+        this.client.info('all'),
+        wantConfig ? this.readConfig() : undefined,
+        wantSlowlog ? this.fetchSlowlog(SLOWLOG_FIRST_FETCH) : undefined,
+      ]);
       text = info;
+      slowlogRaw = raw;
     } catch (err) {
       // A reply (NOAUTH, NOPERM, LOADING...) is the instance's own answer; a dropped
       // connection is better explained by the error that dropped it (e.g. WRONGPASS).
@@ -147,6 +160,8 @@ export class RedisInstance {
     } else if (this.configState.kind === 'refused') {
       unavailable.push('CONFIG');
     }
+    if (this.slowlogRefused !== undefined) unavailable.push('SLOWLOG');
+    const slowlog = slowlogRaw === undefined ? [] : await this.newSlowlogEntries(slowlogRaw, infoString(parsed.info, 'run_id') ?? '');
     const snap = rateSnapshot(parsed.info, atMs);
     const rates = computeRates(this.prev, snap);
     this.prev = snap;
@@ -169,8 +184,29 @@ export class RedisInstance {
       rates,
       headroom: computeHeadroom(infoNumber(parsed.info, 'used_memory') ?? 0, maxmemory, os.totalmem()),
       unavailable,
-      slowlog: [],
+      slowlog,
     };
+  }
+
+  /** SLOWLOG GET n; undefined when refused (and remembered) or failed this tick. */
+  private async fetchSlowlog(n: number): Promise<unknown> {
+    try {
+      const reply = await this.client.call('SLOWLOG', 'GET', String(n));
+      this.slowlogRefused = undefined;
+      return reply;
+    } catch (err) {
+      if (isReplyError(err)) this.slowlogRefused = describeRedisError(err, this.cfg.password);
+      return undefined;
+    }
+  }
+
+  private async newSlowlogEntries(raw: unknown, runId: string): Promise<SlowlogEntry[]> {
+    let entries = parseSlowlogReply(raw);
+    if (this.slowlogCursor.needsMore(entries, SLOWLOG_FIRST_FETCH, runId)) {
+      const more = await this.fetchSlowlog(SLOWLOG_MAX_FETCH);
+      if (more !== undefined) entries = parseSlowlogReply(more);
+    }
+    return this.slowlogCursor.take(entries, runId);
   }
 
   private down(atMs: number, error: string): RedisSample {
