@@ -37,6 +37,12 @@ export interface RedisInstanceConfig extends HostPort {
   persistence?: { optOut: boolean; policyOverride: Partial<PersistencePolicy> };
 }
 
+export type ProxyConfig =
+  | { kind: 'codis'; adminAddress: string; name: string; productName?: string; /** Never logged. */ productAuth?: string; maxClients?: number; timeoutMs: number }
+  | { kind: 'twemproxy'; statsAddress: string; name: string; statsIntervalMs: number; configFile?: string; timeoutMs: number };
+
+export const NUTCRACKER_DEFAULT_STATS_INTERVAL = '30s';
+
 export interface AgentPersistenceConfig {
   /** Off unless `persistence.enabled: true`: taking over a Redis's save policy is opt-in per host. */
   enabled: boolean;
@@ -60,6 +66,7 @@ export interface AgentConfig {
   };
   buffer: { maxReports: number; maxBytes: number };
   redis: RedisInstanceConfig[];
+  proxies: ProxyConfig[];
   persistence: AgentPersistenceConfig;
   log: { level: LogLevel };
 }
@@ -117,6 +124,28 @@ const schema = {
         },
       },
     },
+    proxies: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['kind'],
+        properties: {
+          kind: { enum: ['codis', 'twemproxy'] },
+          name: str,
+          timeout: duration,
+          adminAddress: str,
+          productName: str,
+          productAuthFile: str,
+          productAuthEnv: str,
+          maxClients: { type: 'integer', minimum: 1 },
+          statsAddress: str,
+          statsInterval: duration,
+          configFile: str,
+        },
+      },
+    },
     persistence: {
       ...persistenceYamlSchema,
       default: {},
@@ -144,8 +173,50 @@ interface RawConfig {
     address: string; user?: string; passwordFile?: string; passwordEnv?: string; password?: string; cluster: string; group: string;
     persistence?: InstancePersistenceYaml;
   }[];
+  proxies: RawProxy[];
   persistence: PersistenceYaml & { restoreTriggersOnStop?: boolean };
   log: { level: LogLevel };
+}
+
+interface RawProxy {
+  kind: 'codis' | 'twemproxy'; name?: string; timeout?: string | number;
+  adminAddress?: string; productName?: string; productAuthFile?: string; productAuthEnv?: string; maxClients?: number;
+  statsAddress?: string; statsInterval?: string | number; configFile?: string;
+}
+
+const CODIS_ONLY = ['adminAddress', 'productName', 'productAuthFile', 'productAuthEnv', 'maxClients'] as const;
+const TWEMPROXY_ONLY = ['statsAddress', 'statsInterval', 'configFile'] as const;
+
+function resolveProxy(p: RawProxy, key: string, intervalMs: number): ProxyConfig {
+  const wrong = (p.kind === 'codis' ? TWEMPROXY_ONLY : CODIS_ONLY).find((k) => p[k] !== undefined);
+  if (wrong) throw new ConfigError(`${key}.${wrong}`, `does not apply to kind ${p.kind}`);
+  // A poll must end within the tick; the default leaves room for the rest of the tick.
+  const timeoutMs = p.timeout === undefined ? Math.min(2000, Math.max(500, intervalMs)) : parseDuration(p.timeout, `${key}.timeout`);
+  if (p.kind === 'codis') {
+    if (p.adminAddress === undefined) throw new ConfigError(`${key}.adminAddress`, 'is required for kind codis (the proxy\'s admin_addr)');
+    const adminAddress = hostPort(p.adminAddress, `${key}.adminAddress`).address;
+    if (p.productAuthFile !== undefined && p.productAuthEnv !== undefined) throw new ConfigError(key, 'give only one of productAuthFile or productAuthEnv');
+    const authKey = p.productAuthFile !== undefined ? `${key}.productAuthFile` : `${key}.productAuthEnv`;
+    const productAuth = readSecret({ file: p.productAuthFile, env: p.productAuthEnv }, authKey);
+    const c: ProxyConfig = { kind: 'codis', adminAddress, name: p.name ?? '', timeoutMs };
+    if (p.productName !== undefined) c.productName = p.productName;
+    if (productAuth !== undefined) c.productAuth = productAuth;
+    if (p.maxClients !== undefined) c.maxClients = p.maxClients;
+    return c;
+  }
+  if (p.statsAddress === undefined) throw new ConfigError(`${key}.statsAddress`, 'is required for kind twemproxy (nutcracker -a/-s, default port 22222)');
+  const statsAddress = hostPort(p.statsAddress, `${key}.statsAddress`).address;
+  const statsIntervalMs = parseDuration(p.statsInterval ?? NUTCRACKER_DEFAULT_STATS_INTERVAL, `${key}.statsInterval`);
+  const t: ProxyConfig = { kind: 'twemproxy', statsAddress, name: p.name ?? '', statsIntervalMs, timeoutMs };
+  if (p.configFile !== undefined) {
+    try {
+      fs.accessSync(p.configFile, fs.constants.R_OK);
+    } catch (err) {
+      throw new ConfigError(`${key}.configFile`, `cannot read ${p.configFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    t.configFile = p.configFile;
+  }
+  return t;
 }
 
 function hostPort(v: string, key: string): HostPort {
@@ -196,6 +267,17 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     return inst;
   });
 
+  const proxyAddresses = new Map<string, number>();
+  const proxies = raw.proxies.map((p, i) => {
+    const c = resolveProxy(p, `proxies[${i}]`, intervalMs);
+    const addr = c.kind === 'codis' ? c.adminAddress : c.statsAddress;
+    const first = proxyAddresses.get(addr);
+    if (first !== undefined) throw new ConfigError(`proxies[${i}]`, `same address as proxies[${first}] (${addr})`);
+    proxyAddresses.set(addr, i);
+    return c;
+  });
+  if (proxies.length > 0 && !raw.roles.includes('proxy')) throw new ConfigError('proxies', 'needs the proxy role (add proxy to roles)');
+
   const { enabled = false, restoreTriggersOnStop = true, ...schedulerYaml } = raw.persistence;
   const persistence: AgentPersistenceConfig = { enabled, restoreTriggersOnStop, scheduler: configFromYaml(schedulerYaml, 'persistence') };
   if (enabled && !raw.roles.includes('redis')) throw new ConfigError('persistence.enabled', 'needs the redis role (roles does not include redis)');
@@ -210,6 +292,7 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     collector: { addresses, token, maxMessageBytes: raw.collector.maxMessageBytes },
     buffer: { maxReports: raw.buffer.maxReports, maxBytes: raw.buffer.maxBytes },
     redis,
+    proxies,
     persistence,
     log: { level: raw.log.level },
   };

@@ -4,7 +4,7 @@
 // each sample, tag objects shared between points of the same series shape.
 import {
   HOST_TAGS, MEASUREMENTS, parseQueueEntry, splitPersistenceFields, valueOf,
-  type FieldType, type MeasurementDef, type RedisRates, type Report, type RedisSample,
+  type FieldType, type MeasurementDef, type ProxySample, type RedisRates, type Report, type RedisSample,
 } from '../proto/index.js';
 
 export type FieldValue = number | string;
@@ -32,6 +32,18 @@ const M = {
   slowlog: MEASUREMENTS.redis_slowlog!,
   event: MEASUREMENTS.event!,
   persistence: MEASUREMENTS.persistence!,
+  codis: MEASUREMENTS.codis_proxy!,
+  codisCmd: MEASUREMENTS.codis_proxy_cmd!,
+  codisGroup: MEASUREMENTS.codis_proxy_group!,
+  twemproxy: MEASUREMENTS.twemproxy!,
+  twemPool: MEASUREMENTS.twemproxy_pool!,
+  twemServer: MEASUREMENTS.twemproxy_server!,
+};
+
+/** ProxySample kind → its measurement, and item kind → the item measurement. */
+const PROXY_MEASUREMENTS: Record<string, { sample: MeasurementDef; items: Record<string, MeasurementDef> }> = {
+  codis: { sample: M.codis, items: { command: M.codisCmd, group: M.codisGroup } },
+  twemproxy: { sample: M.twemproxy, items: { pool: M.twemPool, server: M.twemServer } },
 };
 
 /** schema field name -> the camelCase key of the proto message it comes from. */
@@ -212,6 +224,8 @@ export function reportPoints(report: Report, src: PointSource, out: Point[] = []
 
   for (const s of report.redis) redisPoints(s, base, time, out);
 
+  for (const p of report.proxies) proxyPoints(p, base, time, out);
+
   if (report.persistence) persistencePoints(report, base, time, out);
 
   for (const ev of report.events) {
@@ -223,6 +237,28 @@ export function reportPoints(report: Report, src: PointSource, out: Point[] = []
     emit(out, M.event.name, tags, f, ev.timestampMs || time);
   }
   return out;
+}
+
+/** A proxy sample → its proxy-level point and one point per item (command, group, pool, server). */
+function proxyPoints(p: ProxySample, base: Tags, time: number, out: Point[]): void {
+  const defs = PROXY_MEASUREMENTS[p.kind];
+  if (!defs) return; // validated at ingest; an unknown kind from a newer agent is skipped
+  const tags = withTag(base, 'proxy', p.address);
+  setTag(tags, 'name', p.name);
+  const fields: Record<string, FieldValue> = {};
+  for (const k in p.fields) put(defs.sample, fields, k, valueOf(p.fields[k]));
+  put(defs.sample, fields, 'up', p.up ? 1 : 0);
+  put(defs.sample, fields, 'error', p.error);
+  emit(out, defs.sample.name, tags, fields, time);
+  for (const it of p.items) {
+    const def = defs.items[it.kind];
+    if (!def) continue;
+    const itTags: Tags = { ...tags };
+    for (const t of def.tags) if (!(t in itTags)) setTag(itTags, t, it.tags[t]);
+    const f: Record<string, FieldValue> = {};
+    for (const k in it.fields) put(def, f, k, valueOf(it.fields[k]));
+    emit(out, def.name, itTags, f, time);
+  }
 }
 
 /** One `persistence` point per instance of the report's scheduler state, tagged like its redis sample. */

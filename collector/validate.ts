@@ -52,6 +52,16 @@ export function reportProblem(r: Report): string | null {
     if (seen.has(a)) return `report.redis[${i}].address ${a} appears twice`;
     seen.add(a);
   }
+  const proxies = new Set<string>();
+  for (let i = 0; i < r.proxies.length; i++) {
+    const px = r.proxies[i]!;
+    if (px.kind !== 'codis' && px.kind !== 'twemproxy') return `report.proxies[${i}].kind must be codis or twemproxy (got ${JSON.stringify(px.kind.slice(0, 40))})`;
+    const p = text(px.address, `report.proxies[${i}].address`, 256, true) ?? text(px.name, `report.proxies[${i}].name`, 256, false);
+    if (p) return p;
+    if (proxies.has(px.address)) return `report.proxies[${i}].address ${px.address} appears twice`;
+    proxies.add(px.address);
+    if (px.items.length > MAX_PROXY_ITEMS) return `report.proxies[${i}].items has ${px.items.length} entries (at most ${MAX_PROXY_ITEMS})`;
+  }
   for (let i = 0; i < r.events.length; i++) {
     const p = text(r.events[i]!.kind, `report.events[${i}].kind`, 128, true);
     if (p) return p;
@@ -59,6 +69,7 @@ export function reportProblem(r: Report): string | null {
   return r.persistence ? persistenceProblem(r.persistence) : null;
 }
 
+const MAX_PROXY_ITEMS = 20_000;
 const MAX_PERSISTENCE_FIELDS = 20_000;
 const MAX_PERSISTENCE_QUEUE = 10_000;
 

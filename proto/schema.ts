@@ -31,6 +31,22 @@ export const HOST_TAGS = ['host', 'idc', 'city', 'env', 'module'] as const;
 /** Tags every Redis-instance measurement carries. */
 export const INSTANCE_TAGS = [...HOST_TAGS, 'instance', 'role', 'cluster', 'group'] as const;
 
+/** Tags every proxy measurement carries: the host's, the proxy's polled address and its name. */
+export const PROXY_TAGS = [...HOST_TAGS, 'proxy', 'name'] as const;
+
+const many = (mk: (doc: string) => FieldDef) => (names: readonly string[], doc: string): Record<string, FieldDef> =>
+  Object.fromEntries(names.map((n) => [n, mk(doc)]));
+const ints = many(i);
+const floats = many(f);
+const strings = many(s);
+/** A cumulative counter (int) and its rate (float, `<name>_per_sec`). */
+const counters = (names: readonly string[]): Record<string, FieldDef> => ({
+  ...ints(names, 'cumulative counter'),
+  ...floats(names.map((n) => `${n}_per_sec`), 'rate between two reads'),
+});
+const TWEM_SERVER_COUNTERS = ['server_eof', 'server_err', 'server_timedout', 'requests', 'request_bytes', 'responses', 'response_bytes'];
+const TWEM_GAUGES = ['server_connections', 'in_queue', 'in_queue_bytes', 'out_queue', 'out_queue_bytes'];
+
 // INFO fields that are integers in every Redis version we know. Anything numeric
 // not listed (ratios, percentages, kbps, cpu seconds, new fields) is written as float.
 export const INFO_INT_FIELDS = [
@@ -256,6 +272,85 @@ export const MEASUREMENTS: Record<string, MeasurementDef> = {
       last_fork_cow_bytes: i('its copy-on-write (rdb_last_cow_size / aof_last_cow_size)'),
       last_fork_result: s('ok | error | killed'),
       last_fork_error: s('Redis\'s own words when it failed'),
+    },
+  },
+  codis_proxy: {
+    name: 'codis_proxy',
+    doc: 'One codis-proxy per report (agent `proxies[]` kind codis), from its admin HTTP API. Counters are codis\'s own; `*_per_sec` are computed by the agent.',
+    tags: [...PROXY_TAGS],
+    otherNumericFields: 'drop',
+    fields: {
+      up: i('1 when the admin API answered'), error: s('why the poll failed'),
+      online: i('1 when the proxy is online'), closed: i('1 when the proxy is closed'),
+      ...ints(['ops_total', 'ops_fails', 'ops_redis_errors', 'ops_qps', 'sessions_total', 'sessions_alive', 'proxy_max_clients',
+        'rusage_mem', 'rusage_threads', 'rusage_cpu_time_ms', 'sentinels_switched', 'sentinels_servers', 'primary_only',
+        'runtime_gc_num', 'runtime_gc_total_pausems', 'runtime_num_procs', 'runtime_num_goroutines', 'runtime_num_cgo_call',
+        'runtime_num_mem_offheap', 'runtime_heap_alloc', 'runtime_heap_inuse', 'pid', 'slots_total', 'slots_assigned',
+        'slots_unassigned', 'slots_locked', 'slots_migrating', 'groups', 'rates_valid', 'counters_reset'], 'codis-proxy value'),
+      sessions_ratio: f('sessions_alive / proxy_max_clients'),
+      rusage_cpu: f('cores busy over ~1 s'),
+      ...floats(['ops_per_sec', 'fails_per_sec', 'redis_errors_per_sec', 'sessions_per_sec'], 'rate between two polls'),
+      ...strings(['token', 'start_time', 'product_name', 'proxy_addr', 'hostname', 'version'], 'codis-proxy model value'),
+    },
+  },
+  codis_proxy_cmd: {
+    name: 'codis_proxy_cmd',
+    doc: 'Per command of a codis-proxy (its cmd stats).',
+    tags: [...PROXY_TAGS, 'command'],
+    otherNumericFields: 'drop',
+    fields: {
+      ...ints(['calls', 'usec', 'fails', 'redis_errors'], 'cumulative since the proxy started'),
+      usec_per_call: f('cumulative average'),
+      ...floats(['calls_per_sec', 'fails_per_sec', 'redis_errors_per_sec', 'interval_usec_per_call'], 'between two polls'),
+    },
+  },
+  codis_proxy_group: {
+    name: 'codis_proxy_group',
+    doc: 'Per Codis group as the proxy routes it (slot table): the master it sends to, and the one its Sentinels name.',
+    tags: [...PROXY_TAGS, 'group'],
+    otherNumericFields: 'drop',
+    fields: {
+      master: s('the address most of the group\'s slots route to'),
+      sentinel_master: s('the master the proxy\'s Sentinels report'),
+      sentinel_agrees: i('1 when master = sentinel_master'),
+      ...ints(['slots', 'addresses', 'migrating_in', 'migrating_out', 'replicas'], 'slot table value'),
+    },
+  },
+  twemproxy: {
+    name: 'twemproxy',
+    doc: 'One twemproxy (nutcracker) per fresh stats read (agent `proxies[]` kind twemproxy); the stats port is read no faster than the proxy\'s stats interval.',
+    tags: [...PROXY_TAGS],
+    otherNumericFields: 'drop',
+    fields: {
+      up: i('1 when the stats port answered'), error: s('why the read failed'),
+      ...strings(['source', 'version'], 'nutcracker value'),
+      ...ints(['uptime', 'timestamp', 'total_connections', 'curr_connections', 'pools', 'servers', 'servers_ejected', 'rates_valid', 'counters_reset'], 'nutcracker value'),
+      ...floats(['connections_per_sec', 'requests_per_sec', 'request_bytes_per_sec', 'responses_per_sec', 'response_bytes_per_sec',
+        'errors_per_sec', 'server_ejects_per_sec'], 'proxy-wide rate between two reads'),
+    },
+  },
+  twemproxy_pool: {
+    name: 'twemproxy_pool',
+    doc: 'Per twemproxy pool: its own counters plus its servers\' counters summed; `<counter>_per_sec` for every counter.',
+    tags: [...PROXY_TAGS, 'pool'],
+    otherNumericFields: 'drop',
+    fields: {
+      ...counters([...TWEM_SERVER_COUNTERS, 'client_eof', 'client_err', 'server_ejects', 'forward_error', 'fragments']),
+      ...ints([...TWEM_GAUGES, 'client_connections', 'servers', 'servers_ejected'], 'gauge'),
+      errors_per_sec: f('client_err + forward_error + server_err + server_timedout per second'),
+    },
+  },
+  twemproxy_server: {
+    name: 'twemproxy_server',
+    doc: 'Per twemproxy backend server. `ejected` is 1 while the server is out of the ring (with the proxy config) or since its first ejection (without).',
+    tags: [...PROXY_TAGS, 'pool', 'server'],
+    otherNumericFields: 'drop',
+    fields: {
+      ...counters(TWEM_SERVER_COUNTERS),
+      ...ints(TWEM_GAUGES, 'gauge'),
+      ejected: i('1 when ejected'), ejected_at_ms: i('last ejection (unix ms), 0 = never'), newly_ejected: i('1 when ejected since the previous read'),
+      address: s('backend address (from the proxy config)'),
+      errors_per_sec: f('server_err + server_timedout per second'),
     },
   },
 };

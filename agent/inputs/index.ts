@@ -2,6 +2,7 @@
 import type { InputFactory } from './input.js';
 import { hostInput } from './host.js';
 import { persistenceInput } from './persistence.js';
+import { proxiesInput } from './proxies.js';
 import { redisInput } from './redis.js';
 
 export type { Input, InputContext, InputFactory } from './input.js';
@@ -10,4 +11,5 @@ export const INPUTS: Readonly<Record<string, InputFactory>> = {
   host: hostInput,
   redis: redisInput,
   persistence: persistenceInput,
+  proxies: proxiesInput,
 };
