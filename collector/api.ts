@@ -8,15 +8,16 @@ import { MEASUREMENTS } from '../proto/index.js';
 import type { MetricSink, PointQuery } from './sink.js';
 import type { FleetState } from './state.js';
 import { registerPersistenceRoutes, type PersistenceViews } from './persistence-view.js';
+import { registerProxyRoutes, type ProxyViews } from './proxy-view.js';
 import { hostView, instanceStatus, instanceView } from './views.js';
 
-export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews }
+export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews }
 
 const text = { type: 'string', minLength: 1, maxLength: 512 } as const;
 
 interface InstancesQuery { host?: string; cluster?: string; role?: string; status?: 'up' | 'down' | 'host_down' }
 
-export function buildApi({ state, sink, logger, persistence }: ApiDeps): FastifyInstance {
+export function buildApi({ state, sink, logger, persistence, proxies }: ApiDeps): FastifyInstance {
   const app = Fastify({
     // warn and above only: request/response lines are info and not wanted here.
     loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as unknown as FastifyBaseLogger,
@@ -99,6 +100,7 @@ export function buildApi({ state, sink, logger, persistence }: ApiDeps): Fastify
   });
 
   registerPersistenceRoutes(app, { state, views: persistence });
+  registerProxyRoutes(app, { state, views: proxies });
 
   return app;
 }

@@ -7,6 +7,7 @@ import { FleetGrpcServer } from './grpc.js';
 import { EmbeddedHistory, type PointQuery } from './history.js';
 import { InfluxSink } from './influx.js';
 import { PersistenceViews } from './persistence-view.js';
+import { ProxyViews } from './proxy-view.js';
 import { eventPoint, type Point } from './points.js';
 import type { MetricSink, SinkStats } from './sink.js';
 import { FleetState } from './state.js';
@@ -43,9 +44,13 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   }
 
   const persistence = new PersistenceViews();
+  const proxies = new ProxyViews();
   const state = new FleetState(store, {
     hostDownAfterIntervals: config.hostDownAfterIntervals,
-    onReport: (hostId, r, now) => persistence.update(hostId, r, now),
+    onReport: (hostId, r, now) => {
+      persistence.update(hostId, r, now);
+      proxies.update(hostId, r, now);
+    },
     onTransition: (h, status, now) => {
       const silentMs = now - h.lastSeenAt;
       if (status === 'down') logger.warn({ host: h.id, silentMs, intervalMs: h.intervalMs }, 'host down: no report for too long');
@@ -62,7 +67,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
     { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes },
     { state, sink, tokens, logger, collectorVersion: COLLECTOR_VERSION },
   );
-  const api = buildApi({ state, sink, logger, persistence });
+  const api = buildApi({ state, sink, logger, persistence, proxies });
 
   let grpcAddress: string;
   let httpUrl: string;

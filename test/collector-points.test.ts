@@ -4,6 +4,28 @@ import assert from 'node:assert/strict';
 import { reportPoints, type Point } from '../collector/index.js';
 import { MEASUREMENTS, HOST_TAGS, INSTANCE_TAGS, floatValue, intValue, strValue } from '../proto/index.js';
 import { makeReport, redisSample } from './collector-support.js';
+import fs from 'node:fs';
+import {
+  CodisRates, codisSample, parseCodisModel, parseCodisSlots, parseCodisStats, parseNutcrackerConfig, parseTwemproxyStats, twemproxyRates, twemproxySample,
+} from '../proxy/index.js';
+import type { ProxySample } from '../proto/index.js';
+
+const fixture = (f: string) => fs.readFileSync(`/work/shared/fixtures/${f}`, 'utf8');
+
+/** A codis and a twemproxy sample from the real captures, with rates (two reads). */
+function proxySamples(): ProxySample[] {
+  const codis = codisSample({
+    address: '127.0.0.1:11080', stats: parseCodisStats(fixture('codis/proxy-stats.json')),
+    model: parseCodisModel(fixture('codis/proxy-model.json')), slots: parseCodisSlots(fixture('codis/proxy-slots.json')),
+  });
+  const rates = new CodisRates();
+  rates.update(codis, 1_795_345_416_000);
+  const stats = parseTwemproxyStats(fixture('twemproxy/stats-two-pools-with-errors.json'));
+  const tw = twemproxySample(stats, {
+    address: '127.0.0.1:22222', rates: twemproxyRates(stats, 0, stats, 10_000), pools: parseNutcrackerConfig(fixture('twemproxy/nutcracker-two-pools.yml')),
+  });
+  return [rates.annotate(codis, 1_795_345_417_000), tw];
+}
 
 const src = { hostId: 'storage-01', labels: { idc: 'sz-a', city: 'sz', env: 'prod', module: '' } };
 const byMeasurement = (points: Point[], m: string) => points.filter((p) => p.measurement === m);
@@ -12,6 +34,7 @@ test('a full report yields every measurement, every listed field, with its pinne
   const report = makeReport(7, {
     timestampMs: 1_795_345_417_000,
     redis: [redisSample({ sampledAtMs: 1_795_345_417_123 })],
+    proxies: proxySamples(),
     events: [{ timestampMs: 1_795_345_416_000, kind: 'instance.down', instance: '127.0.0.1:17381', message: 'connection refused', attrs: { attempt: '3' } }],
   });
   report.persistence = { tokenHolder: '', queue: [], fields: { '127.0.0.1:17379/managed': intValue(1) } }; // collector-persistence.test.ts has the rest
@@ -34,6 +57,16 @@ test('a full report yields every measurement, every listed field, with its pinne
       }
     }
   }
+  // Nothing a proxy sample carries is dropped for want of a schema entry.
+  const items: Record<string, string> = { command: 'codis_proxy_cmd', group: 'codis_proxy_group', pool: 'twemproxy_pool', server: 'twemproxy_server' };
+  for (const px of report.proxies) {
+    const m = px.kind === 'codis' ? 'codis_proxy' : 'twemproxy';
+    for (const f of Object.keys(px.fields)) assert.ok(MEASUREMENTS[m]!.fields[f], `${m}.${f} is in the schema`);
+    for (const it of px.items) for (const f of Object.keys(it.fields)) assert.ok(MEASUREMENTS[items[it.kind]!]!.fields[f], `${items[it.kind]}.${f} is in the schema`);
+  }
+  const tw = byMeasurement(points, 'twemproxy_server');
+  assert.deepEqual(tw[0]!.tags.proxy, '127.0.0.1:22222');
+  assert.ok(tw.every((p) => p.tags.pool && p.tags.server));
   // Every non-INFO field the schema lists is produced from a full report (the name mapping is complete).
   const all = (m: string) => new Set(byMeasurement(points, m).flatMap((p) => Object.keys(p.fields)));
   for (const m of ['host', 'redis_replica', 'redis_keyspace', 'redis_cmdstat', 'redis_latency', 'redis_errorstat', 'redis_slowlog', 'event']) {

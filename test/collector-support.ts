@@ -65,7 +65,7 @@ export function redisSample(o: SampleOptions = {}): RedisSample {
   };
 }
 
-export interface ReportOptions { timestampMs?: number; redis?: RedisSample[]; events?: Report['events'] }
+export interface ReportOptions { timestampMs?: number; redis?: RedisSample[]; proxies?: Report['proxies']; events?: Report['events'] }
 
 export function makeReport(seq: number, o: ReportOptions = {}): Report {
   return {
@@ -78,7 +78,7 @@ export function makeReport(seq: number, o: ReportOptions = {}): Report {
     },
     capacity: { instanceSlots: 8, runningInstances: 1, maxmemoryReservedBytes: 268_435_456, idleInstances: 0, idleAddresses: [] },
     redis: o.redis ?? [redisSample()],
-    proxies: [],
+    proxies: o.proxies ?? [],
     events: o.events ?? [],
     agent: { bufferedReports: 0, droppedReports: 0, tickCpuMs: 1.25, rssBytes: 50_000_000, reconnects: 0 },
   };

@@ -87,6 +87,18 @@ test('agent reports a real nutcracker and a codis-proxy admin API: per-pool/serv
   const groups = await query(collector, { measurement: 'codis_proxy_group', proxy: codis.address });
   assert.ok(groups.some((p) => typeof p.fields.master === 'string' && String(p.fields.master).includes(':')), 'group → master route');
 
+  // The latest of each proxy in the HTTP API.
+  const api = await collector.api<{ proxies: { host: string; kind: string; address: string; name: string; up: boolean; fields: Record<string, unknown>; items: Record<string, { tags: Record<string, string> }[]> }[] }>(`/api/v1/proxies?host=${HOST}`);
+  assert.deepEqual(api.proxies.map((p) => [p.kind, p.address]).sort(), [['codis', codis.address], ['twemproxy', nut.statsAddress]].sort());
+  const tw = api.proxies.find((p) => p.kind === 'twemproxy')!;
+  assert.equal(tw.name, 'nut-main');
+  assert.deepEqual(tw.items.server!.map((s) => s.tags.server).sort(), ['a', 'b']);
+  assert.equal(typeof tw.fields.uptime, 'number');
+  const onlyCodis = await collector.api<{ proxies: unknown[] }>('/api/v1/proxies?kind=codis');
+  assert.equal(onlyCodis.proxies.length, 1);
+  const bad = await collector.request('/api/v1/proxies?kind=envoy');
+  assert.equal(bad.status, 400);
+
   // A killed backend is ejected: an event and ejected=1 on its server series.
   await a.kill();
   const ejected = await waitFor(async () => {
