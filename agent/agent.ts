@@ -8,6 +8,7 @@ import { Accumulator } from './accumulator.js';
 import { computeCapacity } from './capacity.js';
 import type { AgentConfig } from './config.js';
 import { INPUTS, type Input, type InputFactory } from './inputs/index.js';
+import { Targets } from './targets.js';
 import { CollectorLink, type LinkStats } from './transport/link.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -40,8 +41,9 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
   const sessionId = crypto.randomUUID();
   const registry = options.inputs ?? INPUTS;
   const inputs: Input[] = [];
+  const targets = new Targets(config.redis, config.proxies);
   for (const [name, factory] of Object.entries(registry)) {
-    const input = factory({ config, logger });
+    const input = factory({ config, logger, targets });
     if (input) inputs.push(input);
     else log.debug({ input: name }, 'input not applicable');
   }
@@ -114,7 +116,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
         if (once.enter(`input:${input.name}`, message)) log.error({ input: input.name, error: message }, 'input failed');
       }
     }));
-    const capacity = computeCapacity(config.instanceSlots, acc.redis, config.redis);
+    const capacity = computeCapacity(config.instanceSlots, acc.redis, targets.redis);
     const cpu = process.cpuUsage(cpu0);
     lastTickCpuMs = (cpu.user + cpu.system) / 1000;
     const linkStats = link.stats();

@@ -43,6 +43,26 @@ export type ProxyConfig =
 
 export const NUTCRACKER_DEFAULT_STATS_INTERVAL = '30s';
 
+export interface DiscoveryCredentialRule {
+  /** "6379-6390,7000"; absent = any port. */
+  ports?: string;
+  /** Discovered instances matching this rule get this cluster tag. */
+  cluster?: string;
+  user?: string;
+  /** Never logged. */
+  password?: string;
+}
+
+export interface DiscoveryConfig {
+  /** Scan /proc for local redis-server, redis-sentinel, nutcracker and codis-proxy (default true). */
+  enabled: boolean;
+  intervalMs: number;
+  /** First matching rule wins. */
+  credentials: DiscoveryCredentialRule[];
+}
+
+export const DISCOVERY_DEFAULT_INTERVAL = '5m';
+
 export interface AgentPersistenceConfig {
   /** Off unless `persistence.enabled: true`: taking over a Redis's save policy is opt-in per host. */
   enabled: boolean;
@@ -67,6 +87,7 @@ export interface AgentConfig {
   buffer: { maxReports: number; maxBytes: number };
   redis: RedisInstanceConfig[];
   proxies: ProxyConfig[];
+  discovery: DiscoveryConfig;
   persistence: AgentPersistenceConfig;
   log: { level: LogLevel };
 }
@@ -146,6 +167,24 @@ const schema = {
         },
       },
     },
+    discovery: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        interval: { ...duration, default: DISCOVERY_DEFAULT_INTERVAL },
+        credentials: {
+          type: 'array',
+          default: [],
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { ports: str, cluster: str, user: str, passwordFile: str, passwordEnv: str, password: { type: 'string' } },
+          },
+        },
+      },
+    },
     persistence: {
       ...persistenceYamlSchema,
       default: {},
@@ -174,6 +213,10 @@ interface RawConfig {
     persistence?: InstancePersistenceYaml;
   }[];
   proxies: RawProxy[];
+  discovery: {
+    enabled: boolean; interval: string | number;
+    credentials: { ports?: string; cluster?: string; user?: string; passwordFile?: string; passwordEnv?: string; password?: string }[];
+  };
   persistence: PersistenceYaml & { restoreTriggersOnStop?: boolean };
   log: { level: LogLevel };
 }
@@ -218,6 +261,8 @@ function resolveProxy(p: RawProxy, key: string, intervalMs: number): ProxyConfig
   }
   return t;
 }
+
+const PORT_LIST = /^\s*\d{1,5}(\s*-\s*\d{1,5})?(\s*,\s*\d{1,5}(\s*-\s*\d{1,5})?)*\s*$/;
 
 function hostPort(v: string, key: string): HostPort {
   const { host, port } = parseHostPort(v, key);
@@ -278,6 +323,24 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
   });
   if (proxies.length > 0 && !raw.roles.includes('proxy')) throw new ConfigError('proxies', 'needs the proxy role (add proxy to roles)');
 
+  const discovery: DiscoveryConfig = {
+    enabled: raw.discovery.enabled,
+    intervalMs: parseDuration(raw.discovery.interval, 'discovery.interval'),
+    credentials: raw.discovery.credentials.map((c, i) => {
+      const key = `discovery.credentials[${i}]`;
+      if (c.ports !== undefined && !PORT_LIST.test(c.ports)) throw new ConfigError(`${key}.ports`, `must be ports or ranges like "6379-6390,7000" (got ${JSON.stringify(c.ports)})`);
+      const forms = [['passwordFile', c.passwordFile], ['passwordEnv', c.passwordEnv], ['password', c.password]].filter(([, v]) => v !== undefined);
+      const password = readSecret({ file: c.passwordFile, env: c.passwordEnv, value: c.password }, forms.length ? `${key}.${forms[0]![0]}` : `${key}.password`);
+      const rule: DiscoveryCredentialRule = {};
+      if (c.ports !== undefined) rule.ports = c.ports;
+      if (c.cluster !== undefined) rule.cluster = c.cluster;
+      if (c.user !== undefined) rule.user = c.user;
+      if (password !== undefined) rule.password = password;
+      return rule;
+    }),
+  };
+  if (discovery.intervalMs < 10_000) throw new ConfigError('discovery.interval', 'must be at least 10s (a scan walks /proc; it is not a per-tick job)');
+
   const { enabled = false, restoreTriggersOnStop = true, ...schedulerYaml } = raw.persistence;
   const persistence: AgentPersistenceConfig = { enabled, restoreTriggersOnStop, scheduler: configFromYaml(schedulerYaml, 'persistence') };
   if (enabled && !raw.roles.includes('redis')) throw new ConfigError('persistence.enabled', 'needs the redis role (roles does not include redis)');
@@ -293,6 +356,7 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     buffer: { maxReports: raw.buffer.maxReports, maxBytes: raw.buffer.maxBytes },
     redis,
     proxies,
+    discovery,
     persistence,
     log: { level: raw.log.level },
   };

@@ -131,6 +131,7 @@ export function agentConfig(overrides: Record<string, unknown> & { collector?: R
   return resolveAgentConfig({
     hostId: 'test-host',
     interval: '200ms',
+    discovery: { enabled: false },
     ...rest,
     collector: { addresses: ['127.0.0.1:1'], tokenEnv: env, ...collector },
   });

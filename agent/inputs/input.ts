@@ -4,6 +4,7 @@
 import type { Logger } from '../../common/index.js';
 import type { Accumulator } from '../accumulator.js';
 import type { AgentConfig } from '../config.js';
+import type { Targets } from '../targets.js';
 
 export interface Input {
   readonly name: string;
@@ -17,6 +18,8 @@ export interface Input {
 export interface InputContext {
   config: AgentConfig;
   logger: Logger;
+  /** The Redis instances and proxies to sample (configured + discovered); default: the config's. */
+  targets?: Targets;
 }
 
 /** Builds the input for this agent, or returns undefined when it does not apply (e.g. role not configured). */

@@ -8,6 +8,7 @@ import { valueOf, type ProxySample } from '../../proto/index.js';
 import { CodisProxyPoller, parseNutcrackerConfig, TwemproxyPoller, type NutcrackerPoolConfig } from '../../proxy/index.js';
 import type { Accumulator } from '../accumulator.js';
 import type { ProxyConfig } from '../config.js';
+import { Targets } from '../targets.js';
 import type { Input, InputContext } from './input.js';
 
 interface PolledProxy {
@@ -19,14 +20,32 @@ interface PolledProxy {
 
 export class ProxiesInput implements Input {
   readonly name = 'proxies';
-  private readonly proxies: PolledProxy[];
+  private proxies: PolledProxy[];
   private readonly once = new OnceLog();
   private readonly downSince = new Map<string, number>();
   private readonly logger: Logger;
+  private readonly targets: Targets;
+  private generation: number;
 
   constructor(ctx: InputContext) {
     this.logger = ctx.logger.child({ input: 'proxies' });
-    this.proxies = ctx.config.proxies.map((c) => (c.kind === 'codis' ? this.codis(c) : this.twemproxy(c)));
+    this.targets = ctx.targets ?? new Targets(ctx.config.redis, ctx.config.proxies);
+    this.generation = this.targets.generation;
+    this.proxies = this.targets.proxies.map((c) => this.polled(c));
+  }
+
+  private polled(c: ProxyConfig): PolledProxy {
+    return c.kind === 'codis' ? this.codis(c) : this.twemproxy(c);
+  }
+
+  /** Pollers for proxies that appeared (discovery), none for those that went away. */
+  private sync(): void {
+    if (this.generation === this.targets.generation) return;
+    this.generation = this.targets.generation;
+    const have = new Map(this.proxies.map((p) => [p.address, p]));
+    this.proxies = this.targets.proxies.map((c) => have.get(c.kind === 'codis' ? c.adminAddress : c.statsAddress) ?? this.polled(c));
+    const now = new Set(this.proxies.map((p) => p.address));
+    for (const a of have.keys()) if (!now.has(a)) { this.downSince.delete(a); this.once.clear(`state:${a}`); }
   }
 
   private codis(c: Extract<ProxyConfig, { kind: 'codis' }>): PolledProxy {
@@ -67,6 +86,7 @@ export class ProxiesInput implements Input {
   }
 
   async gather(acc: Accumulator): Promise<void> {
+    this.sync();
     const samples = await Promise.all(this.proxies.map((p) => p.poll()));
     for (let n = 0; n < samples.length; n++) {
       const s = samples[n];
@@ -110,5 +130,5 @@ export class ProxiesInput implements Input {
 }
 
 export function proxiesInput(ctx: InputContext): Input | undefined {
-  return ctx.config.proxies.length > 0 ? new ProxiesInput(ctx) : undefined;
+  return ctx.config.proxies.length > 0 || ctx.config.discovery.enabled ? new ProxiesInput(ctx) : undefined;
 }

@@ -3,7 +3,8 @@
 // it changes), never an input failure.
 import { OnceLog, type Logger } from '../../common/index.js';
 import type { Accumulator } from '../accumulator.js';
-import { RedisInstance } from '../redis/instance.js';
+import { RedisInstance, type InstanceOptions } from '../redis/instance.js';
+import { Targets } from '../targets.js';
 import type { Input, InputContext } from './input.js';
 
 /** CONFIG GET maxmemory/maxclients runs at (re)connect and then every this many ticks. */
@@ -11,22 +12,49 @@ export const CONFIG_EVERY_TICKS = 30;
 
 export class RedisInput implements Input {
   readonly name = 'redis';
-  private readonly instances: RedisInstance[];
+  private instances: RedisInstance[];
   private readonly once = new OnceLog();
   private readonly downSince = new Map<string, number>();
   private readonly logger: Logger;
+  private readonly targets: Targets;
+  private readonly instanceOptions: InstanceOptions;
+  private generation: number;
+  private started = false;
 
   constructor(ctx: InputContext) {
     this.logger = ctx.logger.child({ input: 'redis' });
+    this.targets = ctx.targets ?? new Targets(ctx.config.redis, ctx.config.proxies);
     // Short enough that the tick finishes within the interval, long enough for a busy host.
     const timeoutMs = Math.min(2000, Math.max(500, ctx.config.intervalMs));
-    this.instances = ctx.config.redis.map((cfg) => new RedisInstance(cfg, {
-      timeoutMs, configEveryTicks: CONFIG_EVERY_TICKS, maxReconnectDelayMs: 2000,
-    }));
+    this.instanceOptions = { timeoutMs, configEveryTicks: CONFIG_EVERY_TICKS, maxReconnectDelayMs: 2000 };
+    this.generation = this.targets.generation;
+    this.instances = this.targets.redis.map((cfg) => new RedisInstance(cfg, this.instanceOptions));
   }
 
   async start(): Promise<void> {
+    this.started = true;
     for (const i of this.instances) i.start();
+  }
+
+  /** Opens connections to targets that appeared, closes those of targets that went away. */
+  private sync(): void {
+    if (this.generation === this.targets.generation) return;
+    this.generation = this.targets.generation;
+    const wanted = new Map(this.targets.redis.map((c) => [c.address, c]));
+    const next: RedisInstance[] = [];
+    for (const i of this.instances) {
+      if (wanted.has(i.address)) { next.push(i); wanted.delete(i.address); } else {
+        i.stop();
+        this.downSince.delete(i.address);
+        this.once.clear(`state:${i.address}`);
+      }
+    }
+    for (const cfg of wanted.values()) {
+      const i = new RedisInstance(cfg, this.instanceOptions);
+      if (this.started) i.start();
+      next.push(i);
+    }
+    this.instances = next;
   }
 
   async stop(): Promise<void> {
@@ -34,6 +62,7 @@ export class RedisInput implements Input {
   }
 
   async gather(acc: Accumulator): Promise<void> {
+    this.sync();
     const samples = await Promise.all(this.instances.map((i) => i.sample()));
     for (let n = 0; n < samples.length; n++) {
       const s = samples[n]!;
@@ -93,5 +122,5 @@ export class RedisInput implements Input {
 }
 
 export function redisInput(ctx: InputContext): Input | undefined {
-  return ctx.config.redis.length > 0 || ctx.config.roles.includes('redis') ? new RedisInput(ctx) : undefined;
+  return ctx.config.redis.length > 0 || ctx.config.roles.includes('redis') || ctx.config.discovery.enabled ? new RedisInput(ctx) : undefined;
 }

@@ -7,7 +7,7 @@ import type { RedisInstanceConfig } from '../config.js';
 import { describeRedisError, isReplyError } from './errors.js';
 import { infoNumber, infoString, parseInfo } from './info.js';
 import { computeHeadroom, computeRates, rateSnapshot, type RateSnapshot } from './rates.js';
-import { parseSlowlogReply, SlowlogCursor, SLOWLOG_FIRST_FETCH, SLOWLOG_MAX_FETCH } from './slowlog.js';
+import { parseSlowlogReply, SlowlogCursor } from './slowlog.js';
 
 export const CLIENT_NAME = 'redis-fleet-agent';
 
@@ -138,7 +138,7 @@ export class RedisInstance {
       const [info, , raw] = await Promise.all([
         this.client.info('all'),
         wantConfig ? this.readConfig() : undefined,
-        wantSlowlog ? this.fetchSlowlog(SLOWLOG_FIRST_FETCH) : undefined,
+        wantSlowlog ? this.fetchSlowlog(1) : undefined,
       ]);
       text = info;
       slowlogRaw = raw;
@@ -202,9 +202,12 @@ export class RedisInstance {
 
   private async newSlowlogEntries(raw: unknown, runId: string): Promise<SlowlogEntry[]> {
     let entries = parseSlowlogReply(raw);
-    if (this.slowlogCursor.needsMore(entries, SLOWLOG_FIRST_FETCH, runId)) {
-      const more = await this.fetchSlowlog(SLOWLOG_MAX_FETCH);
-      if (more !== undefined) entries = parseSlowlogReply(more);
+    const n = this.slowlogCursor.toFetch(entries[0], runId);
+    if (n === 0) return [];
+    if (n > 1) {
+      const more = await this.fetchSlowlog(n);
+      if (more === undefined) return []; // failed this tick: the cursor stays, next tick catches up
+      entries = parseSlowlogReply(more);
     }
     return this.slowlogCursor.take(entries, runId);
   }

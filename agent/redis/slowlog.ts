@@ -3,8 +3,10 @@
 // (new run_id), which resets the cursor.
 import type { SlowlogEntry } from '../../proto/index.js';
 
-/** Entries fetched per tick; when all of them are new, the agent fetches `SLOWLOG_MAX_FETCH`. */
-export const SLOWLOG_FIRST_FETCH = 16;
+/**
+ * Each tick reads only the newest entry (SLOWLOG GET 1: a tiny reply when nothing is new),
+ * then, when it is new, the entries since the cursor, at most this many.
+ */
 export const SLOWLOG_MAX_FETCH = 128;
 
 const MAX_ARGS = 16;
@@ -79,11 +81,12 @@ export class SlowlogCursor {
   private lastId = -1;
   private runId = '';
 
-  /** Whether a fetch of `fetched` entries may have missed new ones (all of them are new). */
-  needsMore(entries: readonly SlowlogEntry[], fetched: number, runId: string): boolean {
-    if (entries.length < fetched) return false;
-    const last = runId === this.runId ? this.lastId : -1;
-    return entries.every((e) => e.id > last);
+  /** How many entries to fetch given the newest one (0: nothing new; 1: the newest is all). */
+  toFetch(newest: SlowlogEntry | undefined, runId: string): number {
+    if (!newest) return 0;
+    const last = runId === this.runId && newest.id >= this.lastId ? this.lastId : -1;
+    if (newest.id <= last) return 0;
+    return last < 0 ? SLOWLOG_MAX_FETCH : Math.min(SLOWLOG_MAX_FETCH, newest.id - last);
   }
 
   /** The entries not reported yet, oldest first; advances the cursor. */
