@@ -49,6 +49,8 @@ test('minimal config gets the documented defaults', (t) => {
   assert.equal(c.collector.maxMessageBytes, 4_194_304);
   assert.deepEqual(c.buffer, { maxReports: AGENT_DEFAULTS.bufferMaxReports, maxBytes: AGENT_DEFAULTS.bufferMaxBytes });
   assert.deepEqual(c.redis, []);
+  assert.deepEqual(c.proxies, []);
+  assert.deepEqual(c.discovery, { enabled: true, intervalMs: 300_000, credentials: [] });
   assert.equal(c.log.level, 'info');
 });
 
@@ -127,6 +129,13 @@ test('every bad value names its key', (t) => {
     ['two password forms', (c) => { c.redis = [{ address: '127.0.0.1:6379', password: 'a', passwordEnv: 'B' }]; }, 'redis[0]', /only one/],
     ['missing password file', (c) => { c.redis = [{ address: '127.0.0.1:6379', passwordFile: path.join(dir, 'nope') }]; }, 'redis[0].passwordFile', /cannot read/],
     ['bad log level', (c) => { c.log = { level: 'loud' }; }, 'log.level', /one of/],
+    ['unknown proxy kind', (c) => { c.roles = ['proxy']; c.proxies = [{ kind: 'envoy' }]; }, 'proxies[0].kind', /one of codis, twemproxy/],
+    ['duplicate proxy', (c) => { c.roles = ['proxy']; c.proxies = [{ kind: 'twemproxy', statsAddress: '127.0.0.1:22222' }, { kind: 'twemproxy', statsAddress: '127.0.0.1:22222' }]; }, 'proxies[1]', /same address as proxies\[0\]/],
+    ['bad proxy timeout', (c) => { c.roles = ['proxy']; c.proxies = [{ kind: 'codis', adminAddress: '127.0.0.1:11080', timeout: 'soon' }]; }, 'proxies[0].timeout', /duration/],
+    ['missing product auth file', (c) => { c.roles = ['proxy']; c.proxies = [{ kind: 'codis', adminAddress: '127.0.0.1:11080', productAuthFile: path.join(dir, 'nope') }]; }, 'proxies[0].productAuthFile', /cannot read/],
+    ['discovery too often', (c) => { c.discovery = { interval: '1s' }; }, 'discovery.interval', /at least 10s/],
+    ['bad discovery ports', (c) => { c.discovery = { credentials: [{ ports: '6379-', password: 'x' }] }; }, 'discovery.credentials[0].ports', /ranges like/],
+    ['unknown discovery key', (c) => { c.discovery = { credentials: [{ port: '6379' }] }; }, 'discovery.credentials[0].port', /unknown key/],
   ];
   for (const [name, mutate, key, problem] of cases) {
     const c = base();
