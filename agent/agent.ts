@@ -9,6 +9,7 @@ import { computeCapacity } from './capacity.js';
 import type { AgentConfig } from './config.js';
 import { INPUTS, type Input, type InputFactory } from './inputs/index.js';
 import { Targets } from './targets.js';
+import { buildStatus, writeStatusFile } from './status.js';
 import { CollectorLink, type LinkStats } from './transport/link.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -72,6 +73,10 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
 
   const once = new OnceLog();
   const interval = config.intervalMs;
+  const statusCtx = {
+    hostId: config.hostId, version: AGENT_VERSION, sessionId, startedAt: Date.now(), intervalMs: interval, roles: config.roles,
+    inputs: inputs.map((i) => i.name), collectorAddresses: config.collector.addresses.map((a) => a.address),
+  };
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
@@ -137,6 +142,14 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
       },
     };
     link.submit(report);
+    if (config.statusFile) {
+      try {
+        writeStatusFile(config.statusFile, buildStatus(statusCtx, report, link.stats(), acc.errors));
+        if (once.clear('status-file')) log.info({ statusFile: config.statusFile }, 'status file written again');
+      } catch (err) {
+        if (once.enter('status-file', 'failed')) log.warn({ statusFile: config.statusFile, error: (err as Error).message }, 'cannot write the status file; `redis-fleet status` will be stale (set statusFile)');
+      }
+    }
     ticks++;
     lastTickMs = Date.now() - startMs;
     if (once.clear('overrun')) log.info({ skipped }, 'ticks back on time');

@@ -23,6 +23,7 @@ export const AGENT_DEFAULTS = {
   bufferMaxReports: 8640,
   bufferMaxBytes: 268_435_456,
   logLevel: 'info' as LogLevel,
+  statusFile: '/run/redis-fleet/agent-status.json',
 };
 
 export interface HostPort { host: string; port: number; address: string }
@@ -89,6 +90,8 @@ export interface AgentConfig {
   proxies: ProxyConfig[];
   discovery: DiscoveryConfig;
   persistence: AgentPersistenceConfig;
+  /** Rewritten after every tick for `redis-fleet status`; '' = off. */
+  statusFile: string;
   log: { level: LogLevel };
 }
 
@@ -106,6 +109,7 @@ const schema = {
     interval: { ...duration, default: AGENT_DEFAULTS.interval },
     dataPath: { ...str, default: AGENT_DEFAULTS.dataPath },
     instanceSlots: { type: 'integer', minimum: 0 },
+    statusFile: { type: 'string', default: AGENT_DEFAULTS.statusFile },
     collector: {
       type: 'object',
       additionalProperties: false,
@@ -206,6 +210,7 @@ interface RawConfig {
   interval: string | number;
   dataPath: string;
   instanceSlots?: number;
+  statusFile: string;
   collector: { addresses: string[]; tokenFile?: string; tokenEnv?: string; maxMessageBytes: number };
   buffer: { maxReports: number; maxBytes: number };
   redis: {
@@ -358,6 +363,7 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     proxies,
     discovery,
     persistence,
+    statusFile: raw.statusFile,
     log: { level: raw.log.level },
   };
 }

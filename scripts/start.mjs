@@ -168,6 +168,7 @@ async function main() {
     'labels: { env: dev }',
     'roles: [redis]',
     'interval: 10s',
+    `statusFile: ${path.join(runDir, 'agent-status.json')}`,
     'collector:', `  addresses: [${listening.grpc}]`, `  tokenFile: ${tokenFile}`,
     redis.length ? `redis:${yamlList(redis.map((a) => `address: ${a}`))}` : 'redis: []', '',
   ].join('\n'));
@@ -178,6 +179,7 @@ async function main() {
   say('running. Where to look:');
   say(`  fleet console / API   ${api}/api/v1/instances   ${api}/api/v1/hosts   ${api}/healthz`);
   say(`  logs                  ${path.relative(process.cwd(), runDir)}/collector.log, agent.log`);
+  say(`  this host             node dist/cli/main.js status --status-file ${path.relative(process.cwd(), path.join(runDir, 'agent-status.json'))}`);
   say(`  first samples arrive within one interval (10 s). Ctrl-C stops everything${demo ? ' (and the demo Redis)' : ''}.`);
 }
 

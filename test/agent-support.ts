@@ -132,6 +132,7 @@ export function agentConfig(overrides: Record<string, unknown> & { collector?: R
     hostId: 'test-host',
     interval: '200ms',
     discovery: { enabled: false },
+    statusFile: '',
     ...rest,
     collector: { addresses: ['127.0.0.1:1'], tokenEnv: env, ...collector },
   });

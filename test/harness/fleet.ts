@@ -365,7 +365,7 @@ export async function startAgent(owner: Owner, config: Record<string, unknown> =
     tokenFile = String(collector.tokenFile);
   }
   // Discovery would find every other test's redis-server on this machine: off unless asked for.
-  const full = { discovery: { enabled: false }, ...config, collector };
+  const full = { discovery: { enabled: false }, statusFile: path.join(dir, 'agent-status.json'), ...config, collector };
   const configPath = await writeConfig(dir, full);
   const agent = new AgentProcess(owner, { kind: 'agent', script: PROGRAMS.agent, dir, configPath, args: opts.args, env: opts.env, tokenFile, config: full });
   if (opts.noWait) agent.spawn();
