@@ -1,4 +1,5 @@
 // /proc/net/tcp and /proc/net/tcp6: the LISTEN sockets (state 0A) by socket inode.
+import fs from 'node:fs';
 import type { ListenSocket } from './types.js';
 
 const TCP_LISTEN = '0A';
@@ -46,20 +47,63 @@ function compressIPv6(groups: string[]): string {
   return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
 }
 
-/** LISTEN sockets of one /proc/net/tcp or tcp6 text, keyed by socket inode. */
-export function parseListenSockets(text: string, into: Map<number, ListenSocket> = new Map()): Map<number, ListenSocket> {
-  let start = text.indexOf('\n') + 1; // header line
-  while (start > 0 && start < text.length) {
+// SYN_RECV: kernels before 4.4 list the open requests of each listener among the listeners.
+const TCP_SYN_RECV = '03';
+
+/**
+ * Adds the LISTEN sockets of some /proc/net/tcp or tcp6 lines to `into`. Returns false once a line
+ * shows the listeners are over: the kernel walks its listening hash before the established one, so
+ * the first ESTABLISHED / TIME_WAIT / ... line ends them.
+ */
+function addListenLines(text: string, into: Map<number, ListenSocket>): boolean {
+  let start = 0;
+  while (start < text.length) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
-    const line = text.slice(start, end);
+    const m = LINE.exec(text.slice(start, end));
     start = end + 1;
-    const m = LINE.exec(line);
-    if (!m || m[3]!.toUpperCase() !== TCP_LISTEN) continue;
+    if (!m) continue; // the header
+    const state = m[3]!.toUpperCase();
+    if (state !== TCP_LISTEN) {
+      if (state === TCP_SYN_RECV) continue;
+      return false;
+    }
     const addr = decodeHexAddress(m[1]!);
     const inode = Number(m[4]);
     if (!addr || inode === 0) continue;
     into.set(inode, { ip: addr.ip, port: Number.parseInt(m[2]!, 16), family: addr.family, inode });
+  }
+  return true;
+}
+
+/** LISTEN sockets of a /proc/net/tcp or tcp6 text, keyed by socket inode (up to the first line past the listeners). */
+export function parseListenSockets(text: string, into: Map<number, ListenSocket> = new Map()): Map<number, ListenSocket> {
+  addListenLines(text, into);
+  return into;
+}
+
+const CHUNK = 16 * 1024;
+
+/**
+ * Reads a /proc/net/tcp{,6} file only as far as its listeners go. On a busy host the file has a line
+ * per connection (and per TIME_WAIT); every read makes the kernel walk its hash tables, so stopping
+ * early is what keeps a scan cheap there. Throws like fs.openSync (ENOENT without IPv6).
+ */
+export function readListenSockets(file: string, into: Map<number, ListenSocket> = new Map()): Map<number, ListenSocket> {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    let carry = '';
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, CHUNK, null);
+      if (n === 0) { addListenLines(carry, into); break; }
+      const text = carry + buf.toString('latin1', 0, n);
+      const lastNl = text.lastIndexOf('\n');
+      carry = text.slice(lastNl + 1);
+      if (!addListenLines(text.slice(0, lastNl + 1), into)) break;
+    }
+  } finally {
+    fs.closeSync(fd);
   }
   return into;
 }

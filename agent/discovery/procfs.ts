@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { identifyProcess, parseCodisProxyArgs, splitCmdline } from './identify.js';
-import { parseListenSockets } from './net-tcp.js';
+import { readListenSockets } from './net-tcp.js';
 import type { DiscoveredKind, ListenSocket } from './types.js';
 
 export interface ProcessRecord {
@@ -57,7 +57,8 @@ export async function readProcSnapshot(procRoot = '/proc'): Promise<ProcSnapshot
   const snap: ProcSnapshot = { processes: [], listenByNetns: new Map(), ownNetns: '', pids: 0, permissionDenied: 0, vanished: 0 };
   const own = attempt(() => fs.readlinkSync(path.join(procRoot, 'self/ns/net')));
   snap.ownNetns = own.ok ? own.value : '';
-  snap.listenByNetns.set(snap.ownNetns, readListenTables(path.join(procRoot, 'net')));
+  /** Where to read each namespace's tables: ours under /proc/net, a container's under one of its pids. */
+  const netDirs = new Map<string, string>([[snap.ownNetns, path.join(procRoot, 'net')]]);
 
   const pids = fs.readdirSync(procRoot).filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
   snap.pids = pids.length;
@@ -95,21 +96,23 @@ export async function readProcSnapshot(procRoot = '/proc'): Promise<ProcSnapshot
     }
     const ns = attempt(() => fs.readlinkSync(path.join(dir, 'ns/net')));
     record.netns = ns.ok ? ns.value : undefined;
-    if (record.netns !== undefined && !snap.listenByNetns.has(record.netns)) {
-      // A container sharing our pid namespace but not our network: its own tables are under its pid.
-      snap.listenByNetns.set(record.netns, readListenTables(path.join(dir, 'net')));
-    }
+    // A container sharing our pid namespace but not our network: its own tables are under its pid.
+    if (record.netns !== undefined && !netDirs.has(record.netns)) netDirs.set(record.netns, path.join(dir, 'net'));
     if (kind === 'codis-proxy') readCodisConfig(dir, record);
     snap.processes.push(record);
   }
+  // Read after the fd tables (and only when there is a candidate): each read of these files makes the
+  // kernel walk its whole TCP hash, the biggest single cost of a scan.
+  const namespaces = new Set(snap.processes.map((p) => p.netns ?? snap.ownNetns));
+  for (const netns of namespaces) snap.listenByNetns.set(netns, readListenTables(netDirs.get(netns)!));
+  if (!snap.listenByNetns.has(snap.ownNetns)) snap.listenByNetns.set(snap.ownNetns, new Map());
   return snap;
 }
 
 function readListenTables(netDir: string): Map<number, ListenSocket> {
   const listen = new Map<number, ListenSocket>();
   for (const file of ['tcp', 'tcp6']) {
-    const text = attempt(() => fs.readFileSync(path.join(netDir, file), 'latin1'));
-    if (text.ok) parseListenSockets(text.value, listen); // tcp6 is absent when IPv6 is disabled
+    attempt(() => readListenSockets(path.join(netDir, file), listen)); // tcp6 is absent when IPv6 is disabled
   }
   return listen;
 }
