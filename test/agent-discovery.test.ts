@@ -328,3 +328,30 @@ test('configured instances win: same port on loopback, wildcard or the bound add
   assert.deepEqual(merged.shadowed.map((s) => [s.instance.pid, s.by]), [[7873, 'localhost:16379'], [7875, '127.0.0.1:26380'], [8077, '0.0.0.0:16381'], [7972, '[::1]:26391']]);
   assert.deepEqual(merged.discovered.map((i) => i.pid), [8079, 7879]);
 });
+
+test('processes exiting during scans (short-lived redis-server --version runs) never break a scan nor hide a steady instance', async (t) => {
+  const h = await harness(t);
+  const steady = await h.redis();
+  let churning = true;
+  let spawned = 0;
+  const churn = (async () => {
+    while (churning) {
+      await Promise.all(Array.from({ length: 4 }, () => run('/usr/bin/redis-server', ['--version']).then(() => { spawned++; })));
+    }
+  })();
+  const stats = { scans: 0, vanished: 0 };
+  try {
+    while (stats.scans < 40 || spawned < 24) {
+      const found = await discoverLocal();
+      stats.scans++;
+      stats.vanished += found.stats.vanished;
+      assert.equal(byPid(found, steady.pid).address, steady.address);
+      assert.ok(found.instances.every((i) => i.ports.length > 0 && i.address !== ''), 'no half-read instance');
+    }
+  } finally {
+    churning = false;
+    await churn;
+  }
+  assert.ok(spawned > 0, 'the churn ran');
+  t.diagnostic(`${stats.scans} scans, ${spawned} short-lived redis-server processes, ${stats.vanished} seen vanishing mid-scan`);
+});
