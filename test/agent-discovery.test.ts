@@ -332,26 +332,23 @@ test('configured instances win: same port on loopback, wildcard or the bound add
 test('processes exiting during scans (short-lived redis-server --version runs) never break a scan nor hide a steady instance', async (t) => {
   const h = await harness(t);
   const steady = await h.redis();
-  let churning = true;
   let spawned = 0;
+  let churnDone = false;
+  // Six rounds of four redis-server processes that exit at once, while scans run back to back.
   const churn = (async () => {
-    while (churning) {
+    for (let round = 0; round < 6; round++) {
       await Promise.all(Array.from({ length: 4 }, () => run('/usr/bin/redis-server', ['--version']).then(() => { spawned++; })));
     }
-  })();
+  })().finally(() => { churnDone = true; });
   const stats = { scans: 0, vanished: 0 };
-  try {
-    while (stats.scans < 40 || spawned < 24) {
-      const found = await discoverLocal();
-      stats.scans++;
-      stats.vanished += found.stats.vanished;
-      assert.equal(byPid(found, steady.pid).address, steady.address);
-      assert.ok(found.instances.every((i) => i.ports.length > 0 && i.address !== ''), 'no half-read instance');
-    }
-  } finally {
-    churning = false;
-    await churn;
+  while (!churnDone) {
+    const found = await discoverLocal();
+    stats.scans++;
+    stats.vanished += found.stats.vanished;
+    assert.equal(byPid(found, steady.pid).address, steady.address);
+    assert.ok(found.instances.every((i) => i.ports.length > 0 && i.address !== ''), 'no half-read instance');
   }
-  assert.ok(spawned > 0, 'the churn ran');
+  await churn;
+  assert.equal(spawned, 24, 'the churn ran');
   t.diagnostic(`${stats.scans} scans, ${spawned} short-lived redis-server processes, ${stats.vanished} seen vanishing mid-scan`);
 });
