@@ -83,6 +83,7 @@ export function parseListenSockets(text: string, into: Map<number, ListenSocket>
 }
 
 const CHUNK = 16 * 1024;
+const chunk = Buffer.allocUnsafe(CHUNK);
 
 /**
  * Reads a /proc/net/tcp{,6} file only as far as its listeners go. On a busy host the file has a line
@@ -92,12 +93,11 @@ const CHUNK = 16 * 1024;
 export function readListenSockets(file: string, into: Map<number, ListenSocket> = new Map()): Map<number, ListenSocket> {
   const fd = fs.openSync(file, 'r');
   try {
-    const buf = Buffer.allocUnsafe(CHUNK);
     let carry = '';
     for (;;) {
-      const n = fs.readSync(fd, buf, 0, CHUNK, null);
+      const n = fs.readSync(fd, chunk, 0, CHUNK, null);
       if (n === 0) { addListenLines(carry, into); break; }
-      const text = carry + buf.toString('latin1', 0, n);
+      const text = carry + chunk.toString('latin1', 0, n);
       const lastNl = text.lastIndexOf('\n');
       carry = text.slice(lastNl + 1);
       if (!addListenLines(text.slice(0, lastNl + 1), into)) break;
