@@ -48,6 +48,21 @@ function attempt<T>(fn: () => T): ReadOutcome<T> {
 
 const SOCKET_LINK = /^socket:\[(\d+)\]$/;
 
+// One buffer for the small per-pid files: readFileSync's fstat and allocation cost three times the read.
+const small = Buffer.allocUnsafe(64 * 1024);
+
+/** A small procfs file (cmdline, comm); anything past 64 KiB is cut off, which no title or option needs. */
+function readSmall(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    let len = 0;
+    for (let n; len < small.length && (n = fs.readSync(fd, small, len, small.length - len, null)) > 0;) len += n;
+    return small.toString('latin1', 0, len);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export async function readProcSnapshot(procRoot = '/proc'): Promise<ProcSnapshot> {
   let ops = 0;
   const pace = async (n = 1): Promise<void> => {
@@ -67,11 +82,11 @@ export async function readProcSnapshot(procRoot = '/proc'): Promise<ProcSnapshot
   for (const pid of pids) {
     await pace(2);
     const dir = path.join(procRoot, String(pid));
-    const cmdline = attempt(() => fs.readFileSync(path.join(dir, 'cmdline'), 'latin1'));
+    const cmdline = attempt(() => readSmall(path.join(dir, 'cmdline')));
     if (!cmdline.ok) { skip(cmdline.reason); continue; }
     const argv = splitCmdline(cmdline.value);
     if (argv.length === 0) continue; // kernel thread or zombie
-    const commRead = attempt(() => fs.readFileSync(path.join(dir, 'comm'), 'latin1').trim());
+    const commRead = attempt(() => readSmall(path.join(dir, 'comm')).trim());
     if (!commRead.ok) { skip(commRead.reason); continue; }
     const kind = identifyProcess(argv, commRead.value);
     if (!kind) continue;
@@ -119,7 +134,7 @@ function readListenTables(netDir: string): Map<number, ListenSocket> {
   for (const t of TABLES) {
     // Reading tcp6 on a host without one IPv6 socket still walks the whole TCP hash (~5 ms here);
     // sockstat's in-use count (listeners included) says whether there is anything to find.
-    const stat = attempt(() => fs.readFileSync(path.join(netDir, t.sockstat), 'latin1'));
+    const stat = attempt(() => readSmall(path.join(netDir, t.sockstat)));
     if (stat.ok && new RegExp(`^${t.label}: inuse 0\\b`, 'm').test(stat.value)) continue;
     attempt(() => readListenSockets(path.join(netDir, t.file), listen)); // tcp6 is absent when IPv6 is disabled
   }
