@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -327,6 +328,15 @@ test('configured instances win: same port on loopback, wildcard or the bound add
   assert.deepEqual(merged.configured, configured, 'every configured instance is kept as given');
   assert.deepEqual(merged.shadowed.map((s) => [s.instance.pid, s.by]), [[7873, 'localhost:16379'], [7875, '127.0.0.1:26380'], [8077, '0.0.0.0:16381'], [7972, '[::1]:26391']]);
   assert.deepEqual(merged.discovered.map((i) => i.pid), [8079, 7879]);
+
+  // This host's own interface address reaches an instance bound to the wildcard (7875: 0.0.0.0 and ::).
+  const own = Object.values(os.networkInterfaces()).flat().find((a) => a && !a.internal && a.family === 'IPv4');
+  assert.ok(own, 'this machine has a non-loopback IPv4 address');
+  const byOwnIp = mergeWithConfigured([{ address: `${own.address}:16380` }, { address: `${own.address}:16379` }], instances);
+  assert.deepEqual(byOwnIp.shadowed.map((s) => s.instance.pid), [7875], '16379 is bound to loopback only, so that address is another instance');
+  // A container's (other network namespace) 127.0.0.1 is not ours.
+  const inContainer = instances.map((i) => (i.pid === 8077 ? { ...i, otherNetns: true } : i));
+  assert.ok(mergeWithConfigured([{ address: '127.0.0.1:16381' }], inContainer).discovered.some((i) => i.pid === 8077));
 });
 
 test('processes exiting during scans (short-lived redis-server --version runs) never break a scan nor hide a steady instance', async (t) => {

@@ -25,9 +25,11 @@ function splitAddress(address: string): { host: string; port: number } | undefin
 export function namesInstance(address: string, inst: DiscoveredInstance): boolean {
   const hp = splitAddress(address);
   if (!hp || !(inst.ports.includes(hp.port) || inst.port === hp.port)) return false;
-  if (isLoopback(hp.host) || isAnyAddress(hp.host)) return true;
-  if (hp.host === inst.host.toLowerCase()) return true;
-  return inst.listening.some((s) => s.port === hp.port && (s.ip.toLowerCase() === hp.host || (isAnyAddress(s.ip) && localAddresses().has(hp.host))));
+  // A container's loopback (another network namespace) is not ours: only its exact address names it.
+  if (!inst.otherNetns && (isLoopback(hp.host) || isAnyAddress(hp.host))) return true;
+  if (hp.host === inst.host.toLowerCase() && !inst.otherNetns) return true;
+  const ours = !inst.otherNetns && localAddresses();
+  return inst.listening.some((s) => s.port === hp.port && (s.ip.toLowerCase() === hp.host || (ours && isAnyAddress(s.ip) && ours.has(hp.host))));
 }
 
 /** This host's interface addresses: a wildcard bind is reachable on each of them. */
