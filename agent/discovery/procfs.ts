@@ -64,6 +64,8 @@ function readSmall(file: string): string {
 }
 
 export async function readProcSnapshot(procRoot = '/proc'): Promise<ProcSnapshot> {
+  // Always yield once, so even a small scan lets timers and I/O callbacks run (a caller scanning in a loop cannot starve them).
+  await yieldLoop();
   let ops = 0;
   const pace = async (n = 1): Promise<void> => {
     ops += n;
