@@ -40,14 +40,14 @@ test('status shows this host from the agent status file; collector views list th
   assert.ok(status.collector.lastSeq >= 1);
   const u = status.instances.find((i) => i.address === up.address)!;
   assert.deepEqual([u.up, u.maxmemoryBytes, u.cluster], [true, 64 * 1024 * 1024, 'c1']);
-  assert.match(status.instances.find((i) => i.address === down.address)!.error, /connection (closed|refused)/);
+  assert.match(status.instances.find((i) => i.address === down.address)!.error, /connection (closed|refused|reset)/);
 
   const human = await run(['status', '--status-file', statusFile]);
   assert.equal(human.code, 0, human.stderr);
   assert.match(human.stdout, /host cli-host/);
   assert.match(human.stdout, /collector connected/);
   assert.match(human.stdout, new RegExp(`${up.address.replace(/\./g, '\\.')}\\s+up\\s+master\\s+.*64\\.0 MiB\\s+c1`));
-  assert.match(human.stdout, new RegExp(`${down.address.replace(/\./g, '\\.')}\\s+DOWN.*connection (closed|refused)`));
+  assert.match(human.stdout, new RegExp(`${down.address.replace(/\./g, '\\.')}\\s+DOWN.*connection (closed|refused|reset)`));
 
   const missing = await run(['status', '--status-file', path.join(agent.dir, 'nope.json')]);
   assert.equal(missing.code, 69);
