@@ -1,5 +1,6 @@
 // The input registry. Adding an input = one new file in this folder + one line here.
 import type { InputFactory } from './input.js';
+import { discoveryInput } from './discovery.js';
 import { hostInput } from './host.js';
 import { persistenceInput } from './persistence.js';
 import { proxiesInput } from './proxies.js';
@@ -9,6 +10,7 @@ export type { Input, InputContext, InputFactory } from './input.js';
 
 export const INPUTS: Readonly<Record<string, InputFactory>> = {
   host: hostInput,
+  discovery: discoveryInput,
   redis: redisInput,
   persistence: persistenceInput,
   proxies: proxiesInput,
