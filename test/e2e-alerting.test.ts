@@ -1,0 +1,78 @@
+// Alerting end to end: a real redis-server, the real agent and collector, a real HTTP
+// receiver. Stop the instance → signed Alertmanager-v4 webhook "firing" with the right
+// labels; start it again → "resolved". Bad rules are refused on reload, old set kept.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { harness, waitFor } from './harness/index.js';
+import { receiver } from './alerting-support.js';
+
+const SECRET = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
+
+function verifyStandardWebhook(headers: Record<string, unknown>, raw: string): boolean {
+  const id = String(headers['webhook-id']);
+  const ts = String(headers['webhook-timestamp']);
+  const key = Buffer.from(SECRET.slice('whsec_'.length), 'base64');
+  const expected = `v1,${createHmac('sha256', key).update(`${id}.${ts}.${raw}`).digest('base64')}`;
+  return String(headers['webhook-signature']).split(' ').includes(expected) && Math.abs(Date.now() / 1000 - Number(ts)) < 300;
+}
+
+test('instance down fires a signed webhook with the right labels, recovery resolves it; bad rules are refused', async (t) => {
+  const h = await harness(t);
+  const redis = await h.redis();
+  const rx = await receiver(t);
+  const dir = await h.tempDir('rules');
+  const rulesFile = path.join(dir, 'rules.yaml');
+  await fs.writeFile(rulesFile, 'rules:\n  - name: ManyKeys\n    measurement: redis_keyspace\n    expr: keys\n    op: ">"\n    value: 1000000\n');
+  const collector = await h.collector({
+    alerting: {
+      ruleFiles: [rulesFile],
+      route: { receiver: 'ops', groupWait: '200ms', groupInterval: '500ms' },
+      receivers: [{ name: 'ops', webhook: [{ url: `${rx.url}/hook`, secret: SECRET }] }],
+    },
+  });
+  await h.agent({ hostId: 'alert-h1', interval: '200ms', redis: [{ address: redis.address, cluster: 'c1' }] }, { collector });
+  await waitFor(async () => (await collector.api('/api/v1/instances')).instances.length === 1, { what: 'instance reported' });
+
+  await redis.stop();
+  const firing = await waitFor(() => rx.got.find((r) => r.body?.status === 'firing' && r.body.commonLabels?.alertname === 'RedisInstanceDown'),
+    { timeoutMs: 15_000, what: 'firing notification' });
+  assert.equal(firing.body.version, '4');
+  assert.equal(firing.body.receiver, 'ops');
+  assert.equal(firing.body.notification_reason, 'first notification');
+  const alert = firing.body.alerts[0];
+  assert.equal(alert.labels.instance, redis.address);
+  assert.equal(alert.labels.host, 'alert-h1');
+  assert.equal(alert.labels.cluster, 'c1');
+  assert.equal(alert.labels.severity, 'critical');
+  assert.equal(alert.endsAt, '0001-01-01T00:00:00Z');
+  assert.ok(verifyStandardWebhook(firing.headers, firing.raw), 'Standard Webhooks signature verifies');
+
+  const api = await collector.api('/api/v1/alerts?state=firing');
+  assert.equal(api.alerts.length, 1);
+  assert.equal(api.alerts[0].fingerprint, alert.fingerprint);
+
+  await redis.restart({ save: false });
+  const resolved = await waitFor(() => rx.got.find((r) => r.body?.status === 'resolved' && r.body.alerts?.[0]?.fingerprint === alert.fingerprint),
+    { timeoutMs: 15_000, what: 'resolved notification' });
+  assert.notEqual(resolved.body.alerts[0].endsAt, '0001-01-01T00:00:00Z');
+  assert.equal(rx.got.filter((r) => r.body?.status === 'firing').length, 1, 'one firing notification, no duplicate');
+  const history = await collector.api(`/api/v1/alerts/history?fingerprint=${alert.fingerprint}`);
+  const events = history.history.map((e: { event: string }) => e.event);
+  assert.ok(events.includes('firing') && events.includes('resolved'), events.join(','));
+
+  // Bad rules: unknown metric refused with a clear message; the old set keeps running.
+  await fs.writeFile(rulesFile, 'rules:\n  - name: Typo\n    measurement: redis\n    expr: used_memroy\n    op: ">"\n    value: 1\n');
+  const bad = await collector.request('/api/v1/rules/reload', { method: 'POST' });
+  assert.equal(bad.status, 400);
+  assert.match(String((bad.body as { message: string }).message), /unknown metric "used_memroy"/);
+  const rules = await collector.api('/api/v1/rules');
+  assert.ok(rules.rules.some((r: { name: string }) => r.name === 'ManyKeys'), 'old rule set kept');
+  assert.ok(rules.rules.some((r: { name: string }) => r.name === 'RedisMemoryHigh'), 'built-ins listed');
+  await fs.writeFile(rulesFile, 'rules:\n  - name: Bad\n    measurement: redis\n    expr: used_memory\n    op: ">"\n    value: 1\n    for: 5 minutes\n');
+  const badFor = await collector.request('/api/v1/rules/reload', { method: 'POST' });
+  assert.equal(badFor.status, 400);
+  assert.match(String((badFor.body as { message: string }).message), /rules\[0\] \(Bad\)\.for: must be a duration/);
+});
