@@ -76,3 +76,47 @@ test('instance down fires a signed webhook with the right labels, recovery resol
   assert.equal(badFor.status, 400);
   assert.match(String((badFor.body as { message: string }).message), /rules\[0\] \(Bad\)\.for: must be a duration/);
 });
+
+test('collector SIGKILL while an alert fires and the receiver is down: after restart the outbox is delivered once, silence and ack intact', async (t) => {
+  const h = await harness(t);
+  const redis = await h.redis();
+  let up = false;
+  const rx = await receiver(t, () => (up ? { status: 200, body: 'ok' } : { status: 503, body: 'down' }));
+  const collector = await h.collector({
+    alerting: {
+      route: { receiver: 'ops', groupWait: '200ms', groupInterval: '500ms' },
+      receivers: [{ name: 'ops', webhook: [{ url: `${rx.url}/hook` }] }],
+    },
+  });
+  await h.agent({ hostId: 'alert-kill', interval: '200ms', redis: [{ address: redis.address }] }, { collector });
+  await waitFor(async () => (await collector.api('/api/v1/instances')).instances.length === 1, { what: 'instance reported' });
+  await redis.stop();
+  const alert = await waitFor(async () => (await collector.api('/api/v1/alerts?state=firing')).alerts[0], { timeoutMs: 15_000, what: 'firing alert' });
+  await waitFor(() => rx.got.length >= 1, { what: 'a delivery attempt (answered 503)' });
+  const ack = await collector.request(`/api/v1/alerts/${alert.id}/ack`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ by: 'alice', comment: 'looking' }) });
+  assert.equal(ack.status, 200);
+  const now = Date.now();
+  const sil = await collector.request('/api/v1/silences', {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ matchers: [{ name: 'alertname', value: 'RedisSlowFork', isRegex: false }], startsAt: new Date(now).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), createdBy: 'bob', comment: 'noisy' }),
+  });
+  assert.equal(sil.status, 200);
+  const silenceID = (sil.body as { silenceID: string }).silenceID;
+
+  await collector.kill('SIGKILL');
+  up = true;
+  const before = rx.got.length;
+  await collector.start();
+  const delivered = await waitFor(() => rx.got.slice(before).find((r) => r.body?.status === 'firing'), { timeoutMs: 15_000, what: 'outbox delivered after restart' });
+  assert.equal(delivered.body.alerts[0].fingerprint, alert.fingerprint);
+  // Let a few group intervals pass: the restored group must not notify again.
+  await waitFor(async () => (await collector.api('/api/v1/alerts/history?limit=100')).history.some((e: { event: string }) => e.event === 'delivered firing'), { what: 'delivery in history' });
+  const settled = Date.now();
+  await waitFor(() => Date.now() - settled > 2000, { timeoutMs: 5000, what: 'two seconds of group intervals' });
+  assert.equal(rx.got.filter((r) => r.at > 0 && r.body?.status === 'firing' && (r.headers as object) && rx.got.indexOf(r) >= before).length, 1, 'no duplicate firing notification');
+  const after = (await collector.api(`/api/v1/alerts?fingerprint=${alert.id}`)).alerts[0];
+  assert.equal(after.state, 'firing');
+  assert.equal(after.ack.by, 'alice');
+  const silences = await collector.api('/api/v1/silences');
+  assert.ok(silences.some((s: { id: string; status: { state: string } }) => s.id === silenceID && s.status.state === 'active'), 'silence intact');
+});
