@@ -3,6 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from '../common/index.js';
+import { registerAlertingRoutes, type Alerting } from './alerting/index.js';
 import type { ListenAddress } from './config.js';
 import { MEASUREMENTS } from '../proto/index.js';
 import type { MetricSink, PointQuery } from './sink.js';
@@ -11,13 +12,13 @@ import { registerPersistenceRoutes, type PersistenceViews } from './persistence-
 import { registerProxyRoutes, type ProxyViews } from './proxy-view.js';
 import { hostView, instanceStatus, instanceView } from './views.js';
 
-export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews }
+export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; alerting?: Alerting }
 
 const text = { type: 'string', minLength: 1, maxLength: 512 } as const;
 
 interface InstancesQuery { host?: string; cluster?: string; role?: string; status?: 'up' | 'down' | 'host_down' }
 
-export function buildApi({ state, sink, logger, persistence, proxies }: ApiDeps): FastifyInstance {
+export function buildApi({ state, sink, logger, persistence, proxies, alerting }: ApiDeps): FastifyInstance {
   const app = Fastify({
     // warn and above only: request/response lines are info and not wanted here.
     loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as unknown as FastifyBaseLogger,
@@ -101,6 +102,7 @@ export function buildApi({ state, sink, logger, persistence, proxies }: ApiDeps)
 
   registerPersistenceRoutes(app, { state, views: persistence });
   registerProxyRoutes(app, { state, views: proxies });
+  if (alerting) registerAlertingRoutes(app, alerting);
 
   return app;
 }

@@ -1,5 +1,6 @@
 // Wires the collector together: store, sink, state, gRPC server, HTTP API, timers.
 import { ConfigError, type Logger } from '../common/index.js';
+import { Alerting, RuleError } from './alerting/index.js';
 import { buildApi, listenApi } from './api.js';
 import { TokenChecker } from './auth.js';
 import type { CollectorConfig } from './config.js';
@@ -25,6 +26,8 @@ export interface Collector {
   drain(timeoutMs?: number): Promise<boolean>;
   /** Points from the embedded history (throws when InfluxDB holds the metrics). */
   queryPoints(q: PointQuery): Point[];
+  /** Re-reads the alert rule files (SIGHUP); a bad set is refused and the running one kept. */
+  reloadRules(): { ok: boolean; rules: number; error?: string };
   /** Graceful stop: streams ended, servers closed, state saved, queued points flushed (bounded). */
   close(): Promise<void>;
 }
@@ -41,6 +44,21 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
     sink = influx = new InfluxSink(config.influx, logger);
   } else {
     sink = history = new EmbeddedHistory(store, { retentionMs: config.store.historyRetentionMs, maxPoints: config.store.maxHistoryPoints }, logger);
+  }
+
+  let alerting: Alerting | undefined;
+  try {
+    alerting = config.alerting.enabled ? new Alerting(store, config.alerting, logger.child({ component: 'alerting' })) : undefined;
+  } catch (err) {
+    store.close();
+    if (err instanceof RuleError) throw new ConfigError('alerting.ruleFiles', err.message);
+    throw err;
+  }
+  if (alerting) {
+    // Every accepted point (agent reports, collector events) also feeds the rule evaluation.
+    const write = sink.write.bind(sink);
+    const feed = alerting;
+    sink.write = (points) => { write(points); feed.onPoints(points); };
   }
 
   const persistence = new PersistenceViews();
@@ -67,7 +85,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
     { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes },
     { state, sink, tokens, logger, collectorVersion: COLLECTOR_VERSION },
   );
-  const api = buildApi({ state, sink, logger, persistence, proxies });
+  const api = buildApi({ state, sink, logger, persistence, proxies, alerting });
 
   let grpcAddress: string;
   let httpUrl: string;
@@ -87,6 +105,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
 
   influx?.start();
   history?.start();
+  alerting?.start();
   const transitionTimer = setInterval(() => state.checkTransitions(), TRANSITION_CHECK_MS);
   const persistTimer = setInterval(() => state.persist(), PERSIST_MS);
   transitionTimer.unref();
@@ -105,12 +124,14 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
       if (!history) throw new Error('queryPoints: the metrics are in InfluxDB, not in the embedded store');
       return history.queryPoints(q);
     },
+    reloadRules: () => alerting?.reload() ?? { ok: false, rules: 0, error: 'alerting is disabled' },
     close() {
       closing ??= (async () => {
         clearInterval(transitionTimer);
         clearInterval(persistTimer);
         await grpcServer.close();
         await api.close();
+        await alerting?.close();
         state.persist();
         await sink.close();
         store.close();

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import type { LevelWithSilent } from 'pino';
 import { ConfigError, parseDuration, readSecret, readYamlFile, validate } from '../common/index.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../proto/index.js';
+import { resolveAlertingConfig, type AlertingConfig } from './alerting/index.js';
 
 export interface ListenAddress { host: string; port: number }
 
@@ -25,6 +26,8 @@ export interface CollectorConfig {
   influx?: InfluxConfig;
   hostDownAfterIntervals: number;
   log: { level: LevelWithSilent };
+  /** Rules, routes, receivers (collector/alerting/README.md). */
+  alerting: AlertingConfig;
 }
 
 /** The YAML as written (after defaults), before resolution. */
@@ -39,6 +42,7 @@ interface RawConfig {
   };
   hostDownAfterIntervals: number;
   log: { level: LevelWithSilent };
+  alerting?: unknown;
 }
 
 export const COLLECTOR_DEFAULTS = {
@@ -106,6 +110,7 @@ const schema = {
       },
     },
     hostDownAfterIntervals: { type: 'integer', minimum: 1, maximum: 1000, default: COLLECTOR_DEFAULTS.hostDownAfterIntervals },
+    alerting: { type: 'object' },
     log: {
       type: 'object',
       additionalProperties: false,
@@ -189,6 +194,7 @@ export function resolveCollectorConfig(data: unknown): CollectorConfig {
     influx: raw.influx ? resolveInflux(raw.influx) : undefined,
     hostDownAfterIntervals: raw.hostDownAfterIntervals,
     log: { level: raw.log.level },
+    alerting: resolveAlertingConfig(raw.alerting),
   };
 }
 

@@ -48,4 +48,6 @@ function stop(signal: string): void {
   });
 }
 process.on('SIGTERM', () => stop('SIGTERM'));
+// SIGHUP re-reads the alert rule files (a bad set is logged and refused; the old one keeps running).
+process.on('SIGHUP', () => { if (!stopping) collector.reloadRules(); });
 process.on('SIGINT', () => stop('SIGINT'));

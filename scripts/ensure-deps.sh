@@ -12,6 +12,7 @@ need_servers() {
   declare -A by_bin=(
     [redis-server]=redis-server [redis-sentinel]=redis-sentinel [nutcracker]=nutcracker
     [influxd]=influxdb [prometheus-redis-exporter]=prometheus-redis-exporter
+    [prometheus-alertmanager]=prometheus-alertmanager
   )
   for bin in "${!by_bin[@]}"; do command -v "$bin" >/dev/null 2>&1 || pkgs+=("${by_bin[$bin]}"); done
   [ -e /usr/share/zookeeper/bin/zkServer.sh ] || pkgs+=(zookeeper)
@@ -25,7 +26,7 @@ need_servers() {
   apt-get update -qq >/dev/null
   apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
   # The packages start their own services; the test bed runs its own instances instead.
-  for svc in redis-server redis-sentinel nutcracker influxdb zookeeper prometheus-redis-exporter; do
+  for svc in redis-server redis-sentinel nutcracker influxdb zookeeper prometheus-redis-exporter prometheus-alertmanager; do
     systemctl stop "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1 || true
   done
 }

@@ -13,3 +13,4 @@ export {
   CollectorProcess, AgentProcess, FleetProcess, DEFAULT_TOKEN, REPO_ROOT, PROGRAMS, waitWhileRunning,
   type CollectorOptions, type AgentOptions, type ProgramOptions, type RunResult, type LogLine, type LogMatcher, type FleetKind,
 } from './fleet.js';
+export { startAlertmanager, ALERTMANAGER, type AlertmanagerServer } from './alertmanager.js';

@@ -1,0 +1,87 @@
+// Label helpers: fingerprints, Alertmanager matchers (parse, validate, match), templates.
+import { createHash } from 'node:crypto';
+import type { Labels, Matcher } from './types.js';
+
+/** Alertmanager-style fingerprint: a hash of the sorted label pairs, 16 hex digits. */
+export function fingerprint(labels: Labels): string {
+  const h = createHash('sha256');
+  for (const k of Object.keys(labels).sort()) h.update(k).update('\xff').update(labels[k]!).update('\xff');
+  return h.digest('hex').slice(0, 16);
+}
+
+const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** A label name check; returns the problem or undefined. */
+export function labelNameProblem(name: string): string | undefined {
+  return LABEL_NAME.test(name) ? undefined : `label name ${JSON.stringify(name)} must match [A-Za-z_][A-Za-z0-9_]*`;
+}
+
+/** Compiles a matcher's regex (anchored, as Alertmanager does) or throws with the reason. */
+export function compileMatcher(m: Matcher): (v: string | undefined) => boolean {
+  const problem = labelNameProblem(m.name);
+  if (problem) throw new Error(problem);
+  let test: (v: string) => boolean;
+  if (m.isRegex) {
+    let re: RegExp;
+    try {
+      re = new RegExp(`^(?:${m.value})$`);
+    } catch (err) {
+      throw new Error(`matcher ${m.name}: bad regex ${JSON.stringify(m.value)}: ${(err as Error).message}`);
+    }
+    test = (v) => re.test(v);
+  } else {
+    test = (v) => v === m.value;
+  }
+  // A missing label matches as the empty string (Alertmanager semantics).
+  return m.isEqual ? (v) => test(v ?? '') : (v) => !test(v ?? '');
+}
+
+export type CompiledMatchers = (labels: Labels) => boolean;
+
+export function compileMatchers(ms: Matcher[]): CompiledMatchers {
+  const compiled = ms.map((m) => ({ name: m.name, test: compileMatcher(m) }));
+  return (labels) => compiled.every((c) => c.test(labels[c.name]));
+}
+
+const MATCHER_TEXT = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|(.*?))\s*$/;
+
+/** `name="value"`, `name!=value`, `name=~"re"`, `name!~re` → Matcher (throws naming the problem). */
+export function parseMatcher(text: string): Matcher {
+  const m = MATCHER_TEXT.exec(text);
+  if (!m) throw new Error(`bad matcher ${JSON.stringify(text)} (expected name=value, name!=value, name=~regex or name!~regex)`);
+  const op = m[2]!;
+  const value = m[3] !== undefined ? JSON.parse(`"${m[3]}"`) as string : m[4]!;
+  const matcher: Matcher = { name: m[1]!, value, isRegex: op === '=~' || op === '!~', isEqual: op === '=' || op === '=~' };
+  compileMatcher(matcher);
+  return matcher;
+}
+
+export function matcherText(m: Matcher): string {
+  const op = m.isRegex ? (m.isEqual ? '=~' : '!~') : (m.isEqual ? '=' : '!=');
+  return `${m.name}${op}${JSON.stringify(m.value)}`;
+}
+
+/** `{{ $labels.name }}`, `{{ $value }}` substitution (the only template forms supported). */
+export function renderTemplate(text: string, labels: Labels, value: number | string | null): string {
+  return text.replace(/\{\{\s*\$(labels\.([A-Za-z_][A-Za-z0-9_]*)|value)\s*\}\}/g, (_, what: string, name?: string) => {
+    if (what === 'value') return value === null ? '' : typeof value === 'number' ? formatNumber(value) : value;
+    return labels[name!] ?? '';
+  });
+}
+
+function formatNumber(n: number): string {
+  if (Number.isInteger(n)) return String(n);
+  return Math.abs(n) >= 100 ? n.toFixed(1) : n.toPrecision(4).replace(/\.?0+$/, '');
+}
+
+/** Labels common to every set (same value everywhere). */
+export function commonLabels(sets: Labels[]): Labels {
+  if (sets.length === 0) return {};
+  const out: Labels = { ...sets[0] };
+  for (const s of sets.slice(1)) for (const k of Object.keys(out)) if (s[k] !== out[k]) delete out[k];
+  return out;
+}
+
+export function sortedLabelString(labels: Labels): string {
+  return `{${Object.keys(labels).sort().map((k) => `${k}=${JSON.stringify(labels[k])}`).join(',')}}`;
+}

@@ -1,0 +1,254 @@
+// Rule evaluation on the live stream: every point the collector accepts passes through
+// onPoints() (fast alerting: a condition in a report is decided when the report
+// arrives); tick() runs the clock-driven parts (absence, event auto-resolve, stale series).
+import type { Point } from '../../points.js';
+import { AlertTable } from '../alerts.js';
+import type { Labels } from '../types.js';
+import { compare, evalExpr } from './expr.js';
+import type { Rule } from './rule.js';
+
+/** Tags that change with the instance's state: not part of an alert's identity. */
+const VOLATILE_TAGS = new Set(['role', 'state', 'kind']);
+
+/** A series that sent no point for this long resolves its threshold alerts (unless its host is silent). */
+export const STALE_SERIES_MS = 5 * 60_000;
+
+interface Series {
+  labels: Labels;
+  lastSeen: number;
+  /** Newest last: [time, value]. */
+  values: [number, number][];
+}
+
+interface RuleState {
+  rule: Rule;
+  series: Map<string, Series>;
+  lastEvalAt: number;
+}
+
+function identity(tags: Record<string, string>): Labels {
+  const out: Labels = {};
+  for (const k in tags) if (!VOLATILE_TAGS.has(k)) out[k] = tags[k]!;
+  return out;
+}
+
+const keyOf = (labels: Labels): string => JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
+
+export class Evaluator {
+  private states = new Map<string, RuleState>();
+  private byMeasurement = new Map<string, RuleState[]>();
+  private readonly silentHosts = new Set<string>();
+
+  constructor(private readonly alerts: AlertTable, rules: Rule[]) {
+    this.setRules(rules);
+  }
+
+  get rules(): Map<string, Rule> {
+    return new Map([...this.states].map(([n, s]) => [n, s.rule]));
+  }
+
+  lastEvalAt(name: string): number { return this.states.get(name)?.lastEvalAt ?? 0; }
+
+  /** Replaces the rule set; a rule kept with the same name keeps its series (window history). */
+  setRules(rules: Rule[]): void {
+    const next = new Map<string, RuleState>();
+    for (const r of rules) {
+      const old = this.states.get(r.name);
+      next.set(r.name, { rule: r, series: old && old.rule.measurement === r.measurement ? old.series : new Map(), lastEvalAt: old?.lastEvalAt ?? 0 });
+    }
+    this.states = next;
+    this.byMeasurement = new Map();
+    for (const s of next.values()) {
+      const list = this.byMeasurement.get(s.rule.measurement) ?? [];
+      list.push(s);
+      this.byMeasurement.set(s.rule.measurement, list);
+    }
+  }
+
+  onPoints(points: Point[], now = Date.now()): void {
+    for (const p of points) {
+      if (p.measurement === 'event') this.noteHostEvent(p);
+      const states = this.byMeasurement.get(p.measurement);
+      if (!states) continue;
+      for (const st of states) {
+        st.lastEvalAt = now;
+        if (st.rule.kind === 'event') this.onEvent(st, p, now);
+        else this.onSample(st, p, now);
+      }
+    }
+  }
+
+  tick(now = Date.now()): void {
+    for (const st of this.states.values()) {
+      const r = st.rule;
+      if (r.kind === 'absence') {
+        for (const s of st.series.values()) {
+          if (now - s.lastSeen >= r.forMs) this.alerts.observe(r, AlertTable.labelsFor(r, s.labels), true, Math.round((now - s.lastSeen) / 1000), now, 0);
+        }
+      } else if (r.kind === 'event') {
+        if (r.resolveAfterMs === undefined) continue;
+        for (const a of this.alerts.ofRule(r.name)) {
+          if (a.state === 'firing' && now - a.lastTrueAt >= r.resolveAfterMs) this.alerts.resolve(a, now, a.value, `no ${r.event} for ${r.resolveAfterMs / 1000}s`);
+        }
+      } else {
+        for (const [k, s] of st.series) {
+          if (now - s.lastSeen < STALE_SERIES_MS) continue;
+          if (s.labels.host && this.silentHosts.has(s.labels.host)) continue;
+          st.series.delete(k);
+          this.alerts.observe(r, AlertTable.labelsFor(r, s.labels), false, null, now);
+        }
+      }
+    }
+    this.alerts.promote(this.rules, now);
+  }
+
+  private noteHostEvent(p: Point): void {
+    const host = p.tags.host;
+    if (!host) return;
+    if (p.tags.kind === 'host.down') this.silentHosts.add(host);
+    else if (p.tags.kind === 'host.up') this.silentHosts.delete(host);
+  }
+
+  private series(st: RuleState, tags: Record<string, string>, now: number): Series {
+    const labels = identity(tags);
+    const k = keyOf(labels);
+    let s = st.series.get(k);
+    if (!s) {
+      s = { labels, lastSeen: now, values: [] };
+      st.series.set(k, s);
+    }
+    s.lastSeen = now;
+    return s;
+  }
+
+  private onSample(st: RuleState, p: Point, now: number): void {
+    const r = st.rule;
+    const s = this.series(st, p.tags, now);
+    const labels = AlertTable.labelsFor(r, s.labels);
+    if (r.kind === 'absence') {
+      // A point arrived: the series is present again.
+      this.alerts.observe(r, labels, false, null, now, 0);
+      return;
+    }
+    // A series outside the rule's `where` (e.g. a master that became a replica) is a false condition.
+    if (!r.matchWhere(p.tags)) {
+      this.alerts.observe(r, labels, false, null, now);
+      return;
+    }
+    const v = evalExpr(r.expr!, p.fields);
+    if (v === undefined) return;
+    if (r.kind === 'threshold') {
+      this.alerts.observe(r, labels, compare(v, r.op!, r.value!), v, now);
+      return;
+    }
+    if (typeof v !== 'number') return;
+    pushValue(s, r, p.time, v);
+    const d = fluctuation(r, s.values);
+    if (d) this.alerts.observe(r, labels, d.cond, d.value, now);
+  }
+
+  private onEvent(st: RuleState, p: Point, now: number): void {
+    const r = st.rule;
+    const kind = p.tags.kind;
+    if (kind !== r.event && kind !== r.resolvedBy) return;
+    if (!r.matchWhere(p.tags)) return;
+    const attrs = parseAttrs(p.fields.attrs);
+    const labels = identity(p.tags);
+    for (const a of r.attrs ?? []) if (attrs[a]) labels[a] = attrs[a]!;
+    if (kind === r.event) {
+      const message = typeof p.fields.message === 'string' ? p.fields.message : null;
+      this.alerts.observe(r, AlertTable.labelsFor(r, labels), true, message, now, 0);
+      return;
+    }
+    // The resolving event resolves every alert of the rule whose labels it names (attrs it lacks match all).
+    const want = AlertTable.labelsFor(r, labels);
+    for (const a of this.alerts.ofRule(r.name)) {
+      if (a.state !== 'firing') continue;
+      if (Object.entries(want).every(([k, v]) => a.labels[k] === v)) this.alerts.resolve(a, now, a.value, `${kind} received`);
+    }
+  }
+}
+
+function parseAttrs(v: unknown): Record<string, string> {
+  if (typeof v !== 'string' || !v) return {};
+  try {
+    const o = JSON.parse(v) as unknown;
+    return o && typeof o === 'object' ? o as Record<string, string> : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Keeps what the rule's function needs: N+1 newest points, or enough time to reach back `offset`. */
+function pushValue(s: Series, r: Rule, time: number, v: number): void {
+  const vals = s.values;
+  const last = vals[vals.length - 1];
+  if (last && time <= last[0]) {
+    if (time === last[0]) last[1] = v;
+    return; // out-of-order or duplicate timestamps are dropped (as Open-Falcon's judge does)
+  }
+  if (r.offsetMs !== undefined) {
+    // Down-sample to at most ~600 points per offset window so a 1d offset stays small.
+    const step = r.offsetMs / 600;
+    const prev = vals[vals.length - 2];
+    if (last && prev && last[0] - prev[0] < step) vals.pop();
+    vals.push([time, v]);
+    const keepFrom = time - r.offsetMs - Math.max(r.offsetMs * 0.1, 2 * step);
+    while (vals.length > 2 && vals[0]![0] < keepFrom && vals[1]![0] <= time - r.offsetMs) vals.shift();
+    return;
+  }
+  vals.push([time, v]);
+  const keep = r.points! + 1;
+  if (vals.length > keep) vals.splice(0, vals.length - keep);
+}
+
+/** Open-Falcon's window functions and the offset comparison; undefined = not enough data to decide. */
+export function fluctuation(r: Rule, vals: [number, number][]): { cond: boolean; value: number } | undefined {
+  const op = r.op!;
+  const target = r.value as number;
+  const newest = vals[vals.length - 1];
+  if (!newest) return undefined;
+  const [t, v] = newest;
+  const floor = r.minBaseline ?? 0;
+  if (r.func === 'offset_diff' || r.func === 'offset_pct') {
+    const at = t - r.offsetMs!;
+    let base: [number, number] | undefined;
+    for (const p of vals) { if (p[0] <= at) base = p; else break; }
+    // Missing baseline (a new series, a gap, a restart): no decision, never "fine" and never a fire.
+    const spacing = vals.length > 1 ? t - vals[vals.length - 2]![0] : 0;
+    if (!base || at - base[0] > Math.max(r.offsetMs! * 0.1, 2 * spacing)) return undefined;
+    if (r.func === 'offset_diff') return { cond: compare(v - base[1], op, target), value: v - base[1] };
+    if (Math.abs(base[1]) <= floor || base[1] === 0) return undefined;
+    const pct = ((v - base[1]) / base[1]) * 100;
+    return { cond: compare(pct, op, target), value: pct };
+  }
+  const n = r.points!;
+  if (r.func === 'diff' || r.func === 'pdiff') {
+    if (vals.length < n + 1) return undefined;
+    const older = vals.slice(vals.length - 1 - n, vals.length - 1);
+    let decided = false;
+    let first: number | undefined;
+    for (const [, o] of older) {
+      let d: number;
+      if (r.func === 'diff') d = v - o;
+      else {
+        if (o === 0 || Math.abs(o) <= floor) continue; // a zero baseline is skipped, never divided by
+        d = ((v - o) / o) * 100;
+      }
+      decided = true;
+      first ??= d;
+      if (compare(d, op, target)) return { cond: true, value: d };
+    }
+    return decided ? { cond: false, value: first! } : undefined;
+  }
+  if (vals.length < n) return undefined;
+  const win = vals.slice(vals.length - n).map((p) => p[1]);
+  switch (r.func) {
+    case 'all': return { cond: win.every((x) => compare(x, op, target)), value: v };
+    case 'max': { const m = Math.max(...win); return { cond: compare(m, op, target), value: m }; }
+    case 'min': { const m = Math.min(...win); return { cond: compare(m, op, target), value: m }; }
+    case 'sum': { const m = win.reduce((a, b) => a + b, 0); return { cond: compare(m, op, target), value: m }; }
+    case 'avg': { const m = win.reduce((a, b) => a + b, 0) / n; return { cond: compare(m, op, target), value: m }; }
+    default: return undefined;
+  }
+}
