@@ -143,3 +143,44 @@ test('a real Alertmanager receives our alerts through POST /api/v2/alerts, and t
   await redis.restart({ save: false });
   await waitFor(async () => !(await amAlerts()).some((a) => a.labels.alertname === 'RedisInstanceDown'), { timeoutMs: 15_000, what: 'alert resolved in Alertmanager' });
 });
+
+test('fluctuation: a step in ops/s fires a pdiff rule; a zero baseline neither crashes nor fires', async (t) => {
+  const h = await harness(t);
+  const redis = await h.redis();
+  const rx = await receiver(t);
+  const dir = await h.tempDir('rules');
+  const rulesFile = path.join(dir, 'rules.yaml');
+  await fs.writeFile(rulesFile, [
+    'rules:',
+    '  - { name: OpsStep, measurement: redis, expr: ops_per_sec, func: pdiff, points: 3, op: ">", value: 500 }',
+    '  - { name: EvictionStep, measurement: redis, expr: evicted_keys_per_sec, func: pdiff, points: 3, op: ">=", value: 0 }',
+    '',
+  ].join('\n'));
+  const collector = await h.collector({
+    alerting: {
+      ruleFiles: [rulesFile],
+      builtins: { enabled: false },
+      route: { receiver: 'ops', groupWait: '200ms', groupInterval: '500ms' },
+      receivers: [{ name: 'ops', webhook: [{ url: rx.url }] }],
+    },
+  });
+  await h.agent({ hostId: 'alert-step', interval: '200ms', redis: [{ address: redis.address }] }, { collector });
+  // Enough quiet points for a decision on the baseline.
+  await waitFor(async () => (await collector.api('/api/v1/query?measurement=redis&limit=100')).points.filter((p: { fields: Record<string, unknown> }) => p.fields.ops_per_sec !== undefined).length >= 5,
+    { what: 'five quiet ops/s points' });
+  const client = redis.client();
+  let stop = false;
+  const load = (async () => {
+    while (!stop) await Promise.all(Array.from({ length: 200 }, (_, i) => client.set(`k${i}`, 'v')));
+  })();
+  const fired = await waitFor(() => rx.got.find((r) => r.body?.commonLabels?.alertname === 'OpsStep'), { timeoutMs: 15_000, what: 'OpsStep notification' });
+  stop = true;
+  await load;
+  assert.equal(fired.body.alerts[0].labels.instance, redis.address);
+  const alerts = (await collector.api('/api/v1/alerts')).alerts as { name: string; value: number }[];
+  const step = alerts.find((a) => a.name === 'OpsStep');
+  assert.ok(step && step.value > 500, `pdiff value ${step?.value}`);
+  // evicted_keys_per_sec stays 0: every baseline is zero, so EvictionStep has no decision and never fires.
+  assert.ok(!alerts.some((a) => a.name === 'EvictionStep'), 'zero baseline did not fire');
+  assert.ok(collector.running, 'collector alive');
+});
