@@ -10,7 +10,7 @@ import { InfluxSink } from './influx.js';
 import { PersistenceViews } from './persistence-view.js';
 import { ProxyViews } from './proxy-view.js';
 import { eventPoint, type Point } from './points.js';
-import type { MetricSink, SinkStats } from './sink.js';
+import { observedSink, type MetricSink, type SinkStats } from './sink.js';
 import { FleetState } from './state.js';
 import { Store } from './store.js';
 import { COLLECTOR_VERSION } from './version.js';
@@ -54,12 +54,8 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
     if (err instanceof RuleError) throw new ConfigError('alerting.ruleFiles', err.message);
     throw err;
   }
-  if (alerting) {
-    // Every accepted point (agent reports, collector events) also feeds the rule evaluation.
-    const write = sink.write.bind(sink);
-    const feed = alerting;
-    sink.write = (points) => { write(points); feed.onPoints(points); };
-  }
+  // Every accepted point (agent reports, collector events) also feeds the rule evaluation.
+  if (alerting) sink = observedSink(sink, alerting.onPoints.bind(alerting));
 
   const persistence = new PersistenceViews();
   const proxies = new ProxyViews();

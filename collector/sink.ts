@@ -39,6 +39,19 @@ export interface MetricSink {
   close(): Promise<void>;
 }
 
+/** The same sink, and every batch it accepts also handed to `observe` (alert evaluation). */
+export function observedSink(sink: MetricSink, observe: (points: Point[]) => void): MetricSink {
+  return {
+    kind: sink.kind,
+    write(points) { sink.write(points); observe(points); },
+    queueLength: () => sink.queueLength(),
+    stats: () => sink.stats(),
+    drain: (timeoutMs) => sink.drain(timeoutMs),
+    query: (q) => sink.query(q),
+    close: () => sink.close(),
+  };
+}
+
 /** FIFO ring buffer with a hard cap: pushing onto a full queue drops the oldest entries. */
 export class BoundedQueue<T> {
   private buf: (T | undefined)[];

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { harness, startAlertmanager, waitFor } from './harness/index.js';
+import { harness, startAlertmanager, waitFor, type Harness } from './harness/index.js';
 import { receiver } from './alerting-support.js';
 
 const SECRET = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
@@ -19,13 +19,18 @@ function verifyStandardWebhook(headers: Record<string, unknown>, raw: string): b
   return String(headers['webhook-signature']).split(' ').includes(expected) && Math.abs(Date.now() / 1000 - Number(ts)) < 300;
 }
 
+/** A rule file in the harness's temp space, holding `text`. */
+async function writeRules(h: Harness, text: string): Promise<string> {
+  const file = path.join(await h.tempDir('rules'), 'rules.yaml');
+  await fs.writeFile(file, text);
+  return file;
+}
+
 test('instance down fires a signed webhook with the right labels, recovery resolves it; bad rules are refused', async (t) => {
   const h = await harness(t);
   const redis = await h.redis();
   const rx = await receiver(t);
-  const dir = await h.tempDir('rules');
-  const rulesFile = path.join(dir, 'rules.yaml');
-  await fs.writeFile(rulesFile, 'rules:\n  - name: ManyKeys\n    measurement: redis_keyspace\n    expr: keys\n    op: ">"\n    value: 1000000\n');
+  const rulesFile = await writeRules(h, 'rules:\n  - name: ManyKeys\n    measurement: redis_keyspace\n    expr: keys\n    op: ">"\n    value: 1000000\n');
   const collector = await h.collector({
     alerting: {
       ruleFiles: [rulesFile],
@@ -148,9 +153,7 @@ test('fluctuation: a step in ops/s fires a pdiff rule; a zero baseline neither c
   const h = await harness(t);
   const redis = await h.redis();
   const rx = await receiver(t);
-  const dir = await h.tempDir('rules');
-  const rulesFile = path.join(dir, 'rules.yaml');
-  await fs.writeFile(rulesFile, [
+  const rulesFile = await writeRules(h, [
     'rules:',
     '  - { name: OpsStep, measurement: redis, expr: ops_per_sec, func: pdiff, points: 3, op: ">", value: 500 }',
     '  - { name: EvictionStep, measurement: redis, expr: evicted_keys_per_sec, func: pdiff, points: 3, op: ">=", value: 0 }',

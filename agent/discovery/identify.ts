@@ -103,8 +103,11 @@ const NUTCRACKER_LONG: Record<string, string> = {
 export const NUTCRACKER_DEFAULT_STATS_PORT = 22222;
 export const NUTCRACKER_DEFAULT_STATS_ADDR = '0.0.0.0';
 
-/** nutcracker's options, parsed the way its getopt_long does (`-s 22222`, `-s22222`, `--stats-port=22222`, `-dc conf`). */
-export function parseNutcrackerArgs(argv: readonly string[]): NutcrackerArgs {
+/** nutcracker's stats interval when its command line does not say (its default, ms). */
+export const NUTCRACKER_DEFAULT_STATS_INTERVAL_MS = 30_000;
+
+/** nutcracker's option values by short name, parsed the way its getopt_long does (`-s 22222`, `-s22222`, `--stats-port=22222`, `-dc conf`). */
+function nutcrackerOptions(argv: readonly string[]): Map<string, string> {
   const values = new Map<string, string>();
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i]!;
@@ -125,6 +128,12 @@ export function parseNutcrackerArgs(argv: readonly string[]): NutcrackerArgs {
       }
     }
   }
+  return values;
+}
+
+/** nutcracker's options: stats address and port, config file. */
+export function parseNutcrackerArgs(argv: readonly string[]): NutcrackerArgs {
+  const values = nutcrackerOptions(argv);
   const port = Number(values.get('s'));
   const out: NutcrackerArgs = {
     statsAddr: values.get('a') ?? NUTCRACKER_DEFAULT_STATS_ADDR,
@@ -133,6 +142,12 @@ export function parseNutcrackerArgs(argv: readonly string[]): NutcrackerArgs {
   const conf = values.get('c');
   if (conf !== undefined) out.configFile = conf;
   return out;
+}
+
+/** `-i` / `--stats-interval` in ms, or nutcracker's default. */
+export function parseNutcrackerStatsInterval(argv: readonly string[]): number {
+  const ms = Number(nutcrackerOptions(argv).get('i'));
+  return Number.isInteger(ms) && ms > 0 ? ms : NUTCRACKER_DEFAULT_STATS_INTERVAL_MS;
 }
 
 export interface CodisProxyArgs {

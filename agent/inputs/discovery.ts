@@ -8,26 +8,9 @@ import type { Logger } from '../../common/index.js';
 import type { Event } from '../../proto/index.js';
 import type { Accumulator } from '../accumulator.js';
 import type { AgentConfig, ProxyConfig, RedisInstanceConfig } from '../config.js';
-import { Discovery, resolveCredentials, type Discovered, type DiscoveredInstance } from '../discovery/index.js';
+import { Discovery, parseNutcrackerStatsInterval, resolveCredentials, type Discovered, type DiscoveredInstance } from '../discovery/index.js';
 import type { Targets } from '../targets.js';
 import type { Input, InputContext } from './input.js';
-
-/** nutcracker's stats interval when its command line does not say (-i, ms). */
-const NUTCRACKER_DEFAULT_STATS_INTERVAL_MS = 30_000;
-
-/** `-i N` / `--stats-interval=N` from a nutcracker command line, in ms. */
-export function nutcrackerStatsIntervalMs(argv: readonly string[]): number {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    let v: string | undefined;
-    if (a === '-i' || a === '--stats-interval') v = argv[i + 1];
-    else if (a.startsWith('--stats-interval=')) v = a.slice('--stats-interval='.length);
-    else if (a.startsWith('-i') && a.length > 2) v = a.slice(2);
-    const n = Number(v);
-    if (v !== undefined && Number.isInteger(n) && n > 0) return n;
-  }
-  return NUTCRACKER_DEFAULT_STATS_INTERVAL_MS;
-}
 
 /** A config path as the process sees it: relative ones are relative to its working directory. */
 function resolveProcPath(pid: number, file: string | undefined): string | undefined {
@@ -88,7 +71,7 @@ export class DiscoveryInput implements Input {
       } else if (i.kind === 'sentinel') {
         sentinels.push(r.address);
       } else if (i.kind === 'nutcracker') {
-        const t: ProxyConfig = { kind: 'twemproxy', statsAddress: i.statsAddress, name: '', statsIntervalMs: nutcrackerStatsIntervalMs(i.argv), timeoutMs: this.timeoutMs };
+        const t: ProxyConfig = { kind: 'twemproxy', statsAddress: i.statsAddress, name: '', statsIntervalMs: parseNutcrackerStatsInterval(i.argv), timeoutMs: this.timeoutMs };
         const cf = resolveProcPath(i.pid, i.configFile);
         if (cf) t.configFile = cf;
         proxies.push(t);
