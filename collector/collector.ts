@@ -8,6 +8,7 @@ import { FleetGrpcServer } from './grpc.js';
 import { EmbeddedHistory, type PointQuery } from './history.js';
 import { InfluxSink } from './influx.js';
 import { PersistenceViews } from './persistence-view.js';
+import { GuardViews } from './guard-view.js';
 import { ProxyViews } from './proxy-view.js';
 import { eventPoint, type Point } from './points.js';
 import { observedSink, type MetricSink, type SinkStats } from './sink.js';
@@ -59,11 +60,13 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
 
   const persistence = new PersistenceViews();
   const proxies = new ProxyViews();
+  const guard = new GuardViews();
   const state = new FleetState(store, {
     hostDownAfterIntervals: config.hostDownAfterIntervals,
     onReport: (hostId, r, now) => {
       persistence.update(hostId, r, now);
       proxies.update(hostId, r, now);
+      guard.update(hostId, r, now);
     },
     onTransition: (h, status, now) => {
       const silentMs = now - h.lastSeenAt;
@@ -81,7 +84,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
     { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes },
     { state, sink, tokens, logger, collectorVersion: COLLECTOR_VERSION },
   );
-  const api = buildApi({ state, sink, logger, persistence, proxies, alerting });
+  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting });
 
   let grpcAddress: string;
   let httpUrl: string;

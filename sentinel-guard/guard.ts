@@ -181,8 +181,8 @@ export class SentinelGuard {
   /** Reads the intent file (fail closed: every instance in it counts as fenced), then loops. */
   async start(): Promise<void> {
     if (!this.stopped) return;
-    this.stopped = false;
     this.intent = this.intents.load();
+    this.stopped = false;
     const known = new Set(this.slots.map((s) => s.spec.address));
     for (const [addr, i] of this.intent) {
       if (!known.has(addr)) this.log.warn({ instance: addr }, 'guard: the intent file names an instance that is no longer configured; its fence is left as it is');
