@@ -45,6 +45,8 @@ function guardBlock(l: Latest) {
       lastOkAt: iso(h.num('zk_last_ok_ms')),
       lastError: h.str('zk_last_error'),
       clientsCreated: h.num('zk_clients_created'),
+      workersStarted: h.num('zk_workers_started'),
+      lastWorkerError: h.str('zk_last_worker_error'),
     },
     sentinels: { total: h.num('sentinels_total'), answeredLastRound: h.num('sentinels_answered'), lastRoundAt: iso(h.num('sentinel_round_ms')) },
     mode: h.str('mode'),

@@ -146,14 +146,15 @@ export interface GuardBudget {
 }
 
 /**
- * Worst case from a cut right after a good probe to a verified fence: `failures` probes one
- * interval apart, the last one running to its deadline, the failsafe round to the Sentinels,
+ * Worst case from a cut right after a good probe to a verified fence: `failures` probes, each one
+ * interval (or, when failing, one deadline) apart, plus one more deadline of slack, the failsafe round to the Sentinels,
  * then the fence itself. With failures = 1 and the Sentinel deadline ≤ the probe deadline this
  * is Patroni's `interval + 2 × deadline + fence` rule.
  */
 export function guardBudget(c: Pick<GuardConfig, 'zookeeper' | 'sentinels' | 'fence' | 'marginMs'>): GuardBudget {
   const terms = {
-    probes: c.zookeeper.failures * c.zookeeper.probeIntervalMs,
+    // A failing probe runs to its deadline, so probes come max(interval, deadline) apart.
+    probes: c.zookeeper.failures * Math.max(c.zookeeper.probeIntervalMs, c.zookeeper.probeTimeoutMs),
     probeDeadline: c.zookeeper.probeTimeoutMs,
     failsafeRound: c.sentinels.timeoutMs,
     fence: c.fence.timeoutMs,
@@ -231,7 +232,7 @@ export function guardConfigFromYaml(y: GuardYaml, prefix = 'guard'): GuardConfig
     if (b.worstCaseFenceMs >= b.limitMs) {
       const t = b.terms;
       throw new ConfigError(k('sentinels.downAfter'),
-        `timing budget cannot fence before a failover: failures × probeInterval (${t.probes} ms) + probeTimeout (${t.probeDeadline} ms)` +
+        `timing budget cannot fence before a failover: failures × max(probeInterval, probeTimeout) (${t.probes} ms) + probeTimeout (${t.probeDeadline} ms)` +
         ` + sentinels.timeout (${t.failsafeRound} ms) + fence.timeout (${t.fence} ms) = ${b.worstCaseFenceMs} ms, which must be below` +
         ` downAfter (${c.sentinels.downAfterMs} ms) − margin (${c.marginMs} ms) = ${b.limitMs} ms; shorten the probe or raise down-after-milliseconds`);
     }

@@ -115,7 +115,9 @@ export const aclFence: FenceMechanism = {
     const p = ctx.client.pipeline();
     for (const [u, rules] of Object.entries(intent.users ?? {})) {
       if (!live.has(u)) continue;
-      p.call('ACL', 'SETUSER', u, 'reset', ...parseAclLine(`user ${u} ${rules}`).rules);
+      // Not `reset`: it also flips flags the fence never touched (sanitize-payload). The fence only
+      // changed permissions and selectors, so those are rebuilt from the recorded rules.
+      p.call('ACL', 'SETUSER', u, 'clearselectors', 'resetkeys', 'resetchannels', '-@all', ...parseAclLine(`user ${u} ${rules}`).rules);
     }
     const res = (await p.exec()) ?? [];
     const failed = res.find(([e]) => e);

@@ -51,6 +51,9 @@ export interface GuardView {
   zkLastOkMs: number;
   zkLastError: string;
   zkClientsCreated: number;
+  /** ZooKeeper worker threads started (more than 1: the client library crashed or hung). */
+  zkWorkersStarted: number;
+  zkLastWorkerError: string;
   sentinelsTotal: number;
   sentinelsAnswered: number | null;
   sentinelRoundAtMs: number;
@@ -481,6 +484,8 @@ export class SentinelGuard {
       zkLastOkMs: this.zk.lastOkMs,
       zkLastError: this.zk.lastError,
       zkClientsCreated: this.zk.clientsCreated,
+      zkWorkersStarted: this.zk.workersStarted,
+      zkLastWorkerError: this.zk.lastWorkerError,
       sentinelsTotal: this.panel.total,
       sentinelsAnswered: this.lastRound ? this.lastRound.answers.size : null,
       sentinelRoundAtMs: this.lastRound?.atMs ?? 0,

@@ -9,6 +9,7 @@ export function guardViewToProto(v: GuardView, eventsDropped = 0): GuardState {
     zk_consecutive_failures: intValue(v.zkConsecutiveFailures),
     zk_last_ok_ms: intValue(v.zkLastOkMs),
     zk_clients_created: intValue(v.zkClientsCreated),
+    zk_workers_started: intValue(v.zkWorkersStarted),
     sentinels_total: intValue(v.sentinelsTotal),
     mode: strValue(v.mode),
     loops: intValue(v.loops),
@@ -16,6 +17,7 @@ export function guardViewToProto(v: GuardView, eventsDropped = 0): GuardState {
     budget_limit_ms: intValue(v.budgetLimitMs),
   };
   if (v.zkLastError) f.zk_last_error = strValue(v.zkLastError);
+  if (v.zkLastWorkerError) f.zk_last_worker_error = strValue(v.zkLastWorkerError);
   if (v.sentinelsAnswered !== null) f.sentinels_answered = intValue(v.sentinelsAnswered);
   if (v.sentinelRoundAtMs) f.sentinel_round_ms = intValue(v.sentinelRoundAtMs);
   if (v.budgetViolation) f.budget_violation = strValue(v.budgetViolation);
