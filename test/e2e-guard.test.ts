@@ -191,7 +191,7 @@ test('replaced master: fenced, the Sentinels fail over, on heal it becomes a rep
   s.master.resume();
   for (const r of s.relays) r.heal();
 
-  const unfenced = await waitFor(async () => { const e = await events(s.collector, host, 'guard.unfenced'); return e.length ? e : undefined; }, { timeoutMs: 40_000, what: 'guard.unfenced' });
+  const unfenced = await explained(s, host, () => waitFor(async () => { const e = await events(s.collector, host, 'guard.unfenced'); return e.length ? e : undefined; }, { timeoutMs: 40_000, what: 'guard.unfenced' }));
   const attrs = JSON.parse(unfenced[0]!.fields.attrs) as Record<string, string>;
   assert.equal(attrs.how, 'demoted');
   assert.equal(attrs.master, s.replica.address);
@@ -201,6 +201,13 @@ test('replaced master: fenced, the Sentinels fail over, on heal it becomes a rep
   // Unfenced as a replica: reads work, writes are READONLY.
   assert.equal(await outcome(oldApp.get('k')), 'OK:v');
   assert.match(await outcome(oldApp.set('k', 'x')), /^READONLY/);
+  // The Sentinel watch forwarded the failover (published during the cut, delivered on the heal).
+  const switched = await waitFor(async () => { const e = await events(s.collector, host, 'sentinel.+switch-master'); return e.length ? e : undefined; }, { what: 'sentinel.+switch-master stored' });
+  assert.equal(switched.length, 1, 'reported once, not once per Sentinel');
+  assert.equal(switched[0]!.tags.instance, s.replica.address);
+  assert.equal(JSON.parse(switched[0]!.fields.attrs).old, s.master.address);
+  assert.ok((await events(s.collector, host, 'sentinel.+odown')).length >= 1);
+  assert.ok((await events(s.collector, host, 'guard.demoted')).length + (await events(s.collector, host, 'sentinel.+convert-to-slave')).length >= 1);
   const rounds0 = samples.rounds;
   await waitFor(() => samples.rounds >= rounds0 + 10, { what: 'more samples after the unfence' });
   stop = true;

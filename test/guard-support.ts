@@ -55,7 +55,7 @@ export async function setGroupZnode(zk: ZooKeeperServer, servers: string[]): Pro
 
 export async function guardedSetup(t: TestContext, opts: { relays?: boolean; hostId: string; guard?: Record<string, unknown>; sentinelName?: boolean } = { hostId: 'guard' }): Promise<GuardedSetup> {
   const h = await harness(t);
-  const [zk, master] = await Promise.all([h.zookeeper(), h.redis({ password: 'default-pw', aclUsers: users })]);
+  const [zk, master] = await Promise.all([h.zookeeper(), h.redis({ password: 'default-pw', aclUsers: users, args: ['--masterauth', 'default-pw'] })]);
   const replica = await h.redisReplica(master, { aclUsers: users });
   const sentinels = await h.sentinels(3, [{ name: 'g1', master, downAfterMs: DOWN_AFTER_MS, failoverTimeoutMs: 6000 }]);
   await setGroupZnode(zk, [master.address, replica.address]);
@@ -82,7 +82,7 @@ export async function guardedSetup(t: TestContext, opts: { relays?: boolean; hos
     redis: [{ address: master.address, user: FLEET.name, password: FLEET.password, cluster: PRODUCT, group: '1', ...(opts.sentinelName ? { guard: { sentinelName: 'g1' } } : {}) }],
     guard: guardConfig,
   }, { collector });
-  const app = (server: RedisServer) => server.client({ username: APP.name, password: APP.password, maxRetriesPerRequest: 0, retryStrategy: () => 20 });
+  const app = (server: RedisServer) => server.client({ username: APP.name, password: APP.password, maxRetriesPerRequest: 0, commandTimeout: 500, retryStrategy: () => 20 });
   return { h, zk, master, replica, sentinels, collector, agent, stateDir, relays, app, guardConfig };
 }
 
