@@ -95,10 +95,17 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     .finally(() => clearTimeout(timer));
 }
 
+/** "7", "0007" or "group-0007" → 7. */
+export function codisGroupId(group: string): number | undefined {
+  const m = /^(?:group-)?(\d+)$/.exec(group);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** The znode naming the group's master: configured, or Codis's `/codis3/<product>/group/group-NNNN`. */
 export function masterZnodeFor(spec: Pick<GuardInstance, 'cluster' | 'group' | 'options'>): string | undefined {
   if (spec.options?.masterZnode) return spec.options.masterZnode;
-  if (spec.cluster && /^\d+$/.test(spec.group)) return `/codis3/${spec.cluster}/group/group-${spec.group.padStart(4, '0')}`;
+  const gid = codisGroupId(spec.group);
+  if (spec.cluster && gid !== undefined) return `/codis3/${spec.cluster}/group/group-${String(gid).padStart(4, '0')}`;
   return undefined;
 }
 
@@ -293,7 +300,7 @@ export class SentinelGuard {
       if (s.sentinelName || s.spec.options?.sentinelName) continue;
       const i = this.intent.get(s.spec.address);
       if (i?.sentinelName) s.sentinelName = i.sentinelName;
-      else if (s.spec.cluster && /^\d+$/.test(s.spec.group)) s.sentinelName = `${s.spec.cluster}-${Number(s.spec.group)}`; // Codis names masters <product>-<gid>
+      else if (s.spec.cluster && codisGroupId(s.spec.group) !== undefined) s.sentinelName = `${s.spec.cluster}-${codisGroupId(s.spec.group)}`; // Codis names masters <product>-<gid>
     }
   }
 

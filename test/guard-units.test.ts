@@ -99,6 +99,7 @@ test('Sentinel messages: the instance and master each event is about', () => {
 
 test('Codis group znode: default path and first server as the master', () => {
   assert.equal(masterZnodeFor({ cluster: 'demo', group: '7', options: undefined }), '/codis3/demo/group/group-0007');
+  assert.equal(masterZnodeFor({ cluster: 'orders', group: 'group-0012', options: undefined }), '/codis3/orders/group/group-0012');
   assert.equal(masterZnodeFor({ cluster: 'demo', group: 'x', options: undefined }), undefined);
   assert.equal(masterZnodeFor({ cluster: '', group: '', options: { masterZnode: '/my/master' } }), '/my/master');
   assert.equal(parseMasterZnode(Buffer.from('{"id":1,"servers":[{"server":"10.0.0.5:6379"},{"server":"10.0.0.6:6379"}]}')), '10.0.0.5:6379');
