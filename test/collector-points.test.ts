@@ -38,6 +38,7 @@ test('a full report yields every measurement, every listed field, with its pinne
     events: [{ timestampMs: 1_795_345_416_000, kind: 'instance.down', instance: '127.0.0.1:17381', message: 'connection refused', attrs: { attempt: '3' } }],
   });
   report.persistence = { tokenHolder: '', queue: [], fields: { '127.0.0.1:17379/managed': intValue(1) } }; // collector-persistence.test.ts has the rest
+  report.guard = { zkState: 'reachable', fields: { sentinels_total: intValue(3), '127.0.0.1:17379/phase': strValue('serving'), '127.0.0.1:17379/fenced': intValue(0) } }; // guard-units.test.ts has the rest
   const points = reportPoints(report, src);
   for (const def of Object.values(MEASUREMENTS)) {
     const ps = byMeasurement(points, def.name);
