@@ -9,16 +9,17 @@ import { MEASUREMENTS } from '../proto/index.js';
 import type { MetricSink, PointQuery } from './sink.js';
 import type { FleetState } from './state.js';
 import { registerPersistenceRoutes, type PersistenceViews } from './persistence-view.js';
+import { registerPlacementRoutes, type Placement } from './placement/index.js';
 import { registerProxyRoutes, type ProxyViews } from './proxy-view.js';
 import { hostView, instanceStatus, instanceView } from './views.js';
 
-export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; alerting?: Alerting }
+export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; alerting?: Alerting; placement?: Placement }
 
 const text = { type: 'string', minLength: 1, maxLength: 512 } as const;
 
 interface InstancesQuery { host?: string; cluster?: string; role?: string; status?: 'up' | 'down' | 'host_down' }
 
-export function buildApi({ state, sink, logger, persistence, proxies, alerting }: ApiDeps): FastifyInstance {
+export function buildApi({ state, sink, logger, persistence, proxies, alerting, placement }: ApiDeps): FastifyInstance {
   const app = Fastify({
     // warn and above only: request/response lines are info and not wanted here.
     loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as unknown as FastifyBaseLogger,
@@ -103,6 +104,7 @@ export function buildApi({ state, sink, logger, persistence, proxies, alerting }
   registerPersistenceRoutes(app, { state, views: persistence });
   registerProxyRoutes(app, { state, views: proxies });
   if (alerting) registerAlertingRoutes(app, alerting);
+  if (placement) registerPlacementRoutes(app, placement);
 
   return app;
 }

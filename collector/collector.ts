@@ -8,6 +8,7 @@ import { FleetGrpcServer } from './grpc.js';
 import { EmbeddedHistory, type PointQuery } from './history.js';
 import { InfluxSink } from './influx.js';
 import { PersistenceViews } from './persistence-view.js';
+import { Placement } from './placement/index.js';
 import { ProxyViews } from './proxy-view.js';
 import { eventPoint, type Point } from './points.js';
 import { observedSink, type MetricSink, type SinkStats } from './sink.js';
@@ -59,11 +60,13 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
 
   const persistence = new PersistenceViews();
   const proxies = new ProxyViews();
+  const placement = new Placement(config.placement, config.hostDownAfterIntervals, logger.child({ component: 'placement' }));
   const state = new FleetState(store, {
     hostDownAfterIntervals: config.hostDownAfterIntervals,
     onReport: (hostId, r, now) => {
       persistence.update(hostId, r, now);
       proxies.update(hostId, r, now);
+      placement.onReport(state.host(hostId)!, r.redis);
     },
     onTransition: (h, status, now) => {
       const silentMs = now - h.lastSeenAt;
@@ -75,13 +78,15 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
       sink.write([eventPoint({ hostId: h.id, labels: h.labels }, `host.${status}`, message, now)]);
     },
   }, logger);
+  // Hosts known from before a restart are in the table (unhealthy until they report again).
+  for (const h of state.allHosts()) placement.onReport(h, state.instancesOf(h).map((i) => i.sample));
 
   const tokens = new TokenChecker(config.grpc.tokenFile, config.grpc.tokens, logger);
   const grpcServer = new FleetGrpcServer(
     { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes },
     { state, sink, tokens, logger, collectorVersion: COLLECTOR_VERSION },
   );
-  const api = buildApi({ state, sink, logger, persistence, proxies, alerting });
+  const api = buildApi({ state, sink, logger, persistence, proxies, alerting, placement });
 
   let grpcAddress: string;
   let httpUrl: string;
