@@ -4,8 +4,9 @@
 //   2. Score the feasible hosts with each score plugin, normalise per plugin to 0..100
 //      (raw × 100 / max, reversed for lower-is-better: Kubernetes' DefaultNormalizeScore) and
 //      combine by weight.
-//   3. Pick members one at a time: fewest members so far in the host's spread domain first, then
-//      the highest total, ties uniformly at random (reservoir sampling). After a pick only that
+//   3. Pick members one at a time: a spread domain without a member of the same group first, then
+//      the domain with the fewest members so far, then the highest total; ties uniformly at
+//      random (reservoir sampling). After a pick only that
 //      host is filtered and scored again (with the member added), against the same maxima.
 // Nothing is reserved here: the caller holds the result or drops it.
 import type { PlacementContext } from './framework.js';
@@ -103,20 +104,26 @@ export function schedule(ctx: PlacementContext, profile: Profile): Outcome {
   const antiAffinity = request.antiAffinity === 'group';
   const members: MemberPlan[] = [];
 
+  // Members of the current group per domain: a group's members go to different domains first.
+  const groupDomainCount = new Int32Array(domainCount.length);
   for (let k = 0; k < request.count; k++) {
     const group = Math.floor(k / request.groupSize);
+    if (k % request.groupSize === 0) groupDomainCount.fill(0);
     let best = -1;
+    let bestGroupDomain = 0;
     let bestDomain = 0;
     let bestTotal = -Infinity;
     let ties = 0;
     for (let j = 0; j < nf; j++) {
       if (fits[j] === 0) continue;
       if (antiAffinity && lastGroup[j] === group) continue;
-      const d = domainOf ? domainCount[domainOf[feasible[j]!]!]! : 0;
+      const dom = domainOf ? domainOf[feasible[j]!]! : 0;
+      const g = groupDomainCount[dom]!;
+      const d = domainCount[dom]!;
       const t = total[j]!;
-      if (best < 0 || d < bestDomain || (d === bestDomain && t > bestTotal)) {
-        best = j; bestDomain = d; bestTotal = t; ties = 1;
-      } else if (d === bestDomain && t === bestTotal && Math.random() * ++ties < 1) {
+      if (best < 0 || g < bestGroupDomain || (g === bestGroupDomain && (d < bestDomain || (d === bestDomain && t > bestTotal)))) {
+        best = j; bestGroupDomain = g; bestDomain = d; bestTotal = t; ties = 1;
+      } else if (g === bestGroupDomain && d === bestDomain && t === bestTotal && Math.random() * ++ties < 1) {
         best = j;
       }
     }
@@ -132,7 +139,10 @@ export function schedule(ctx: PlacementContext, profile: Profile): Outcome {
     });
     ctx.take(row);
     lastGroup[best] = group;
-    if (domainOf) domainCount[domainOf[row]!]!++;
+    if (domainOf) {
+      domainCount[domainOf[row]!]!++;
+      groupDomainCount[domainOf[row]!]!++;
+    }
 
     // The host now carries the member: can it take another, and how does it score now?
     const reason = runFilters(row);
