@@ -111,7 +111,7 @@ function inProcess(specs: HostSpec[]) {
 async function endToEnd(specs: HostSpec[]) {
   const h = await harness();
   try {
-    const collector = await h.collector({ log: { level: 'warn' } });
+    const collector = await h.collector();
     const t0 = performance.now();
     let next = 0;
     // Each synthetic host: its own stream, hello, one report, acked, stream closed (the host stays
@@ -123,6 +123,8 @@ async function endToEnd(specs: HostSpec[]) {
       }
     }));
     const feedS = (performance.now() - t0) / 1000;
+    const known = (await collector.api('/api/v1/capacity?fresh=true')).totals.all.hosts;
+    if (known !== specs.length) throw new Error(`the collector has ${known} fresh hosts, expected ${specs.length}`);
     const out: Record<string, ReturnType<typeof stats>> = {};
     let n = 0;
     for (const [name, req] of Object.entries(REQUESTS)) {
