@@ -60,7 +60,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
 
   const persistence = new PersistenceViews();
   const proxies = new ProxyViews();
-  const placement = new Placement(config.placement, config.hostDownAfterIntervals, logger.child({ component: 'placement' }));
+  const placement = new Placement(config.placement, config.hostDownAfterIntervals, logger.child({ component: 'placement' }), store.db);
   const state = new FleetState(store, {
     hostDownAfterIntervals: config.hostDownAfterIntervals,
     onReport: (hostId, r, now) => {
@@ -78,8 +78,9 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
       sink.write([eventPoint({ hostId: h.id, labels: h.labels }, `host.${status}`, message, now)]);
     },
   }, logger);
-  // Hosts known from before a restart are in the table (unhealthy until they report again).
+  // Hosts known from before a restart are in the table (candidates while their last report is fresh).
   for (const h of state.allHosts()) placement.onReport(h, state.instancesOf(h).map((i) => i.sample));
+  placement.restore();
 
   const tokens = new TokenChecker(config.grpc.tokenFile, config.grpc.tokens, logger);
   const grpcServer = new FleetGrpcServer(

@@ -148,6 +148,32 @@ test('reservations expire unless confirmed; confirmed ones hold until released',
   assert.deepEqual(hostsOf(d), hostsOf(a));
 });
 
+test('holds and idempotent answers survive a collector restart', async (t) => {
+  const h = await harness(t);
+  const collector = await h.collector();
+  await startHosts(h, collector, [{ hostId: 'only', instanceSlots: 2, runningInstances: 0 }]);
+  const kept = await place(collector, { requestId: 'kept', role: 'redis', count: 1, memoryMb: 1024 });
+  const confirmed = await place(collector, { requestId: 'confirmed', role: 'redis', count: 1, memoryMb: 1024 });
+  assert.equal(confirmed.status, 200);
+  assert.equal((await placementAction(collector, 'confirmed', 'confirm')).body.state, 'confirmed');
+  const third = await place(collector, { requestId: rid(), role: 'redis', count: 1, memoryMb: 512 });
+  assert.equal(third.status, 409, 'both slots are held');
+
+  await collector.restart();
+  // The host's last report (60 s interval) is still fresh after the restart: it is in the table.
+  const replay = await place(collector, { requestId: 'kept', role: 'redis', count: 1, memoryMb: 1024 });
+  assert.equal(replay.replay, true);
+  assert.deepEqual(replay.body, kept.body);
+  assert.equal((await collector.api('/api/v1/placements/confirmed')).state, 'confirmed');
+  assert.deepEqual((await collector.api('/api/v1/placements')).placements.map((p: { requestId: string }) => p.requestId).sort(), ['confirmed', 'kept']);
+  const cap = (await collector.api('/api/v1/capacity?host=only')).hosts[0];
+  assert.deepEqual([cap.fresh, cap.instances.heldSlots, cap.memory.heldBytes], [true, 2, 2 * GB]);
+  const full = await place(collector, { requestId: rid(), role: 'redis', count: 1, memoryMb: 1024 });
+  assert.equal(full.body.message, '0/1 hosts: 1 no free instance slot');
+  assert.equal((await placementAction(collector, 'kept', 'release')).body.state, 'released');
+  assert.equal((await place(collector, { requestId: rid(), role: 'redis', count: 1, memoryMb: 1024 })).status, 200);
+});
+
 test('bad placement config exits 78 with one line naming the key', async (t) => {
   const h = await harness(t);
   const dir = await h.tempDir('placement-cfg');

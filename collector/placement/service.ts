@@ -3,6 +3,7 @@
 // one turn of the event loop: two concurrent requests can never both take the same capacity.
 import type { Logger } from '../../common/index.js';
 import type { RedisSample } from '../../proto/index.js';
+import type { Database } from '../sqlite.js';
 import type { HostRecord } from '../state.js';
 import type { PlacementConfig, PlacementRole } from './config.js';
 import { PlacementContext, type PlacementRequest } from './framework.js';
@@ -10,6 +11,7 @@ import { Holds, type Reservation } from './holds.js';
 import { scorePlugin } from './plugins/index.js';
 import { singlePluginProfile, type Profile } from './profiles.js';
 import { schedule, type MemberPlan, type Rejections } from './scheduler.js';
+import { PlacementStore } from './store.js';
 import { CapacityTable } from './table.js';
 
 export interface Answer { status: number; body: Record<string, unknown>; replay?: boolean }
@@ -28,9 +30,35 @@ export class Placement {
   readonly table: CapacityTable;
   readonly holds = new Holds();
   private readonly answers = new Map<string, Stored>();
+  private readonly store: PlacementStore | undefined;
 
-  constructor(readonly config: PlacementConfig, hostDownAfterIntervals: number, private readonly logger: Logger) {
+  /** With `db`, placements are kept in the collector's SQLite file (call restore() once the table is seeded). */
+  constructor(readonly config: PlacementConfig, hostDownAfterIntervals: number, private readonly logger: Logger, db?: Database) {
     this.table = new CapacityTable(hostDownAfterIntervals);
+    this.store = db ? new PlacementStore(db) : undefined;
+  }
+
+  /** Loads the stored placements and re-applies the holds of those still holding. */
+  restore(now = Date.now()): void {
+    if (!this.store) return;
+    let holding = 0;
+    for (const row of this.store.load()) {
+      const members = [];
+      for (const m of row.members) {
+        const r = this.table.rowOfHost(m.hostId);
+        if (r < 0) this.logger.warn({ requestId: row.requestId, host: m.hostId }, 'placement restore: host unknown; its member no longer holds');
+        else members.push({ ...m, row: r });
+      }
+      const reservation: Reservation = { requestId: row.requestId, state: row.state, holding: false, createdAt: row.createdAt, holdUntil: row.holdUntil, members };
+      if (row.holding) {
+        this.holds.hold(reservation);
+        holding++;
+      }
+      this.answers.set(row.requestId, { fingerprint: row.fingerprint, reservation, placement: row.placement });
+    }
+    if (this.answers.size) this.logger.info({ placements: this.answers.size, holding }, 'placements restored');
+    this.sweep(now);
+    this.evict(now);
   }
 
   /** Called with every host's newest report (and once per persisted host at start). */
@@ -83,6 +111,7 @@ export class Placement {
     const placement = this.placementBody(req, profile, outcome.members, outcome.firstPass, now);
     const entry: Stored = { fingerprint, reservation, placement };
     this.answers.set(req.requestId, entry);
+    this.persist(entry);
     this.evict(now);
     this.logger.info({ requestId: req.requestId, role: req.role, count: req.count, hosts: placement.hosts, strategy: profile.name }, 'placement reserved');
     return { status: 200, body: this.view(entry) };
@@ -107,6 +136,7 @@ export class Placement {
       r.state = 'confirmed';
       if (this.config.confirmedHoldMs > 0) this.holds.setHoldUntil(r, now + this.config.confirmedHoldMs);
       else this.holds.unhold(r, 'confirmed');
+      this.persist(stored);
       this.logger.info({ requestId }, 'placement confirmed');
     }
     return { status: 200, body: this.view(stored) };
@@ -120,6 +150,7 @@ export class Placement {
     const r = stored.reservation;
     if (r.state === 'reserved' || r.state === 'confirmed') {
       this.holds.unhold(r, 'released');
+      this.persist(stored);
       this.logger.info({ requestId }, 'placement released');
     }
     return { status: 200, body: this.view(stored) };
@@ -133,6 +164,8 @@ export class Placement {
 
   sweep(now: number): void {
     for (const r of this.holds.sweep(now)) {
+      const stored = this.answers.get(r.requestId);
+      if (stored) this.persist(stored);
       this.logger.info({ requestId: r.requestId, state: r.state }, r.state === 'expired' ? 'placement expired unconfirmed' : 'placement hold ended');
     }
   }
@@ -173,7 +206,27 @@ export class Placement {
       const old = this.answers.size > this.config.maxRequests || s.reservation.createdAt < now - this.config.requestRetentionMs;
       if (!old || s.reservation.holding) break;
       this.answers.delete(id);
+      try { this.store?.delete(id); } catch (err) { this.storeFailed(err); }
     }
+  }
+
+  private persist(s: Stored): void {
+    if (!this.store) return;
+    const r = s.reservation;
+    try {
+      this.store.save({
+        requestId: r.requestId, fingerprint: s.fingerprint, placement: s.placement, state: r.state, holding: r.holding,
+        createdAt: r.createdAt, holdUntil: r.holdUntil,
+        members: r.members.map((m) => ({ hostId: m.hostId, memoryBytes: m.memoryBytes, slot: m.slot, idleAddress: m.idleAddress })),
+      });
+    } catch (err) {
+      this.storeFailed(err);
+    }
+  }
+
+  // The placement stands in memory; only a restart would lose it.
+  private storeFailed(err: unknown): void {
+    this.logger.error({ error: (err as Error).message }, 'placement: saving to the store failed');
   }
 }
 
