@@ -166,7 +166,7 @@ export function schedule(ctx: PlacementContext, profile: Profile): Outcome {
 function explainStep(first: Rejections, nf: number, fits: Uint8Array, lost: (string | null)[], lastGroup: Int32Array, group: number): Rejections {
   const reasons = new Map(Object.entries(first.reasons));
   for (let j = 0; j < nf; j++) {
-    const reason = fits[j] === 0 ? lost[j]! : lastGroup[j] === group ? GROUP_CONFLICT : null;
+    const reason = fits[j] === 0 ? lost[j]! : group >= 0 && lastGroup[j] === group ? GROUP_CONFLICT : null;
     if (reason !== null) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
   }
   return { hosts: first.hosts, feasible: 0, reasons: sortedCounts(reasons) };
