@@ -3,6 +3,7 @@
 // and returns the per-host function the scan calls; the closure keeps the typed arrays it
 // needs in locals, so the scan does no lookups.
 import type { Holds } from './holds.js';
+import { scratch } from './scratch.js';
 import type { CapacityTable, IdleInstance } from './table.js';
 
 export interface PlacementRequest {
@@ -57,8 +58,8 @@ export class PlacementContext {
   ) {
     this.memoryBytes = request.memoryMb * 1024 * 1024;
     this.usesSlots = SLOT_ROLES.has(request.role);
-    this.extraMemory = new Float64Array(table.size);
-    this.extraSlots = new Float64Array(table.size);
+    this.extraMemory = scratch.get('f64', 'extraMemory', table.size);
+    this.extraSlots = scratch.get('f64', 'extraSlots', table.size);
     holds.ensureRows(table.size);
   }
 

@@ -11,6 +11,7 @@
 // Nothing is reserved here: the caller holds the result or drops it.
 import type { PlacementContext } from './framework.js';
 import type { Profile } from './profiles.js';
+import { scratch } from './scratch.js';
 import type { IdleInstance } from './table.js';
 
 export interface MemberPlan {
@@ -52,7 +53,7 @@ export function schedule(ctx: PlacementContext, profile: Profile): Outcome {
   };
 
   // 1. Filter.
-  const feasible = new Int32Array(n);
+  const feasible = scratch.get('i32', 'feasible', n);
   let nf = 0;
   const reasons = new Map<string, number>();
   for (let row = 0; row < n; row++) {
@@ -66,7 +67,7 @@ export function schedule(ctx: PlacementContext, profile: Profile): Outcome {
   // 2. Score and normalise.
   const scorers = profile.scores.map((s) => s.plugin.prepare(ctx));
   const nScores = scorers.length;
-  const raw = scorers.map(() => new Float64Array(nf));
+  const raw = scorers.map((_, i) => scratch.get('f64', `raw${i}`, nf));
   const max = new Float64Array(nScores);
   for (let s = 0; s < nScores; s++) {
     const score = scorers[s]!;
@@ -86,8 +87,12 @@ export function schedule(ctx: PlacementContext, profile: Profile): Outcome {
     const x = Math.min(100, Math.max(0, (v * 100) / m));
     return lower ? 100 - x : x;
   };
-  const norm = raw.map((r, s) => r.map((v) => normalise(s, v)));
-  const total = new Float64Array(nf);
+  const norm = raw.map((r, s) => {
+    const out = scratch.get('f64', `norm${s}`, nf);
+    for (let j = 0; j < nf; j++) out[j] = normalise(s, r[j]!);
+    return out;
+  });
+  const total = scratch.get('f64', 'total', nf);
   for (let s = 0; s < nScores; s++) {
     const w = profile.scores[s]!.weight;
     const col = norm[s]!;
@@ -98,9 +103,9 @@ export function schedule(ctx: PlacementContext, profile: Profile): Outcome {
   const spread = request.spreadBy !== undefined ? table.labelColumn(request.spreadBy) : undefined;
   const domainOf = spread?.ids;
   const domainCount = new Int32Array(spread ? spread.cardinality : 1);
-  const fits = new Uint8Array(nf).fill(1);
-  const lostReason: (string | null)[] = new Array<string | null>(nf).fill(null);
-  const lastGroup = new Int32Array(nf).fill(-1);
+  const fits = scratch.get('u8', 'fits', nf, 1);
+  const lostReason = new Map<number, string>(); // feasible index → why it cannot take another member
+  const lastGroup = scratch.get('i32', 'lastGroup', nf, -1);
   const antiAffinity = request.antiAffinity === 'group';
   const members: MemberPlan[] = [];
 
@@ -148,7 +153,7 @@ export function schedule(ctx: PlacementContext, profile: Profile): Outcome {
     const reason = runFilters(row);
     if (reason !== null) {
       fits[best] = 0;
-      lostReason[best] = reason;
+      lostReason.set(best, reason);
     } else {
       let t = 0;
       for (let s = 0; s < nScores; s++) {
@@ -163,10 +168,10 @@ export function schedule(ctx: PlacementContext, profile: Profile): Outcome {
 }
 
 /** Why nothing was left for a later member: the first pass's reasons plus what the earlier members used up. */
-function explainStep(first: Rejections, nf: number, fits: Uint8Array, lost: (string | null)[], lastGroup: Int32Array, group: number): Rejections {
+function explainStep(first: Rejections, nf: number, fits: Uint8Array, lost: Map<number, string>, lastGroup: Int32Array, group: number): Rejections {
   const reasons = new Map(Object.entries(first.reasons));
   for (let j = 0; j < nf; j++) {
-    const reason = fits[j] === 0 ? lost[j]! : group >= 0 && lastGroup[j] === group ? GROUP_CONFLICT : null;
+    const reason = fits[j] === 0 ? lost.get(j)! : group >= 0 && lastGroup[j] === group ? GROUP_CONFLICT : null;
     if (reason !== null) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
   }
   return { hosts: first.hosts, feasible: 0, reasons: sortedCounts(reasons) };
