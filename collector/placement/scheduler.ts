@@ -4,13 +4,14 @@
 //   2. Score the feasible hosts with each score plugin, normalise per plugin to 0..100
 //      (raw × 100 / max, reversed for lower-is-better: Kubernetes' DefaultNormalizeScore) and
 //      combine by weight.
-//   3. Pick members one at a time: a spread domain without a member of the same group first, then
-//      the domain with the fewest members so far, then the highest total; ties uniformly at
-//      random (reservoir sampling). After a pick only that
-//      host is filtered and scored again (with the member added), against the same maxima.
+//   3. Pick members one at a time (picker.ts): a spread domain without a member of the same group
+//      first, then the domain with the fewest members so far, then the highest total; ties
+//      uniformly at random (reservoir sampling). After a pick only that host is filtered and
+//      scored again (with the member added), against the same maxima.
 // Nothing is reserved here: the caller holds the result or drops it.
 import type { PlacementContext } from './framework.js';
 import type { Profile } from './profiles.js';
+import { Picker } from './picker.js';
 import { scratch } from './scratch.js';
 import type { IdleInstance } from './table.js';
 
@@ -101,37 +102,16 @@ export function schedule(ctx: PlacementContext, profile: Profile): Outcome {
 
   // 3. Pick members.
   const spread = request.spreadBy !== undefined ? table.labelColumn(request.spreadBy) : undefined;
-  const domainOf = spread?.ids;
-  const domainCount = new Int32Array(spread ? spread.cardinality : 1);
   const fits = scratch.get('u8', 'fits', nf, 1);
   const lostReason = new Map<number, string>(); // feasible index → why it cannot take another member
   const lastGroup = scratch.get('i32', 'lastGroup', nf, -1);
   const antiAffinity = request.antiAffinity === 'group';
+  const picker = new Picker(nf, feasible, spread?.ids, spread ? spread.cardinality : 1, total, fits, lastGroup, antiAffinity);
   const members: MemberPlan[] = [];
 
-  // Members of the current group per domain: a group's members go to different domains first.
-  const groupDomainCount = new Int32Array(domainCount.length);
   for (let k = 0; k < request.count; k++) {
     const group = Math.floor(k / request.groupSize);
-    if (k % request.groupSize === 0) groupDomainCount.fill(0);
-    let best = -1;
-    let bestGroupDomain = 0;
-    let bestDomain = 0;
-    let bestTotal = -Infinity;
-    let ties = 0;
-    for (let j = 0; j < nf; j++) {
-      if (fits[j] === 0) continue;
-      if (antiAffinity && lastGroup[j] === group) continue;
-      const dom = domainOf ? domainOf[feasible[j]!]! : 0;
-      const g = groupDomainCount[dom]!;
-      const d = domainCount[dom]!;
-      const t = total[j]!;
-      if (best < 0 || g < bestGroupDomain || (g === bestGroupDomain && (d < bestDomain || (d === bestDomain && t > bestTotal)))) {
-        best = j; bestGroupDomain = g; bestDomain = d; bestTotal = t; ties = 1;
-      } else if (g === bestGroupDomain && d === bestDomain && t === bestTotal && Math.random() * ++ties < 1) {
-        best = j;
-      }
-    }
+    const best = picker.pick(group);
     if (best < 0) return failure(request.count, k, explainStep(firstPass, nf, fits, lostReason, lastGroup, antiAffinity ? group : -1));
 
     const row = feasible[best]!;
@@ -144,10 +124,6 @@ export function schedule(ctx: PlacementContext, profile: Profile): Outcome {
     });
     ctx.take(row);
     lastGroup[best] = group;
-    if (domainOf) {
-      domainCount[domainOf[row]!]!++;
-      groupDomainCount[domainOf[row]!]!++;
-    }
 
     // The host now carries the member: can it take another, and how does it score now?
     const reason = runFilters(row);
@@ -163,6 +139,7 @@ export function schedule(ctx: PlacementContext, profile: Profile): Outcome {
       }
       total[best] = t;
     }
+    picker.took(best);
   }
   return { ok: true, members, firstPass };
 }
