@@ -1,9 +1,10 @@
 // What inputs write into during one tick; the tick loop turns it into a Report.
-import type { Event, HostMetrics, PersistenceState, ProxySample, RedisSample } from '../proto/index.js';
+import type { Event, GuardState, HostMetrics, PersistenceState, ProxySample, RedisSample } from '../proto/index.js';
 
 export class Accumulator {
   host: HostMetrics | undefined;
   persistence: PersistenceState | undefined;
+  guard: GuardState | undefined;
   readonly redis: RedisSample[] = [];
   readonly proxies: ProxySample[] = [];
   readonly events: Event[] = [];
@@ -14,6 +15,7 @@ export class Accumulator {
 
   setHost(metrics: HostMetrics): void { this.host = metrics; }
   setPersistence(state: PersistenceState): void { this.persistence = state; }
+  setGuard(state: GuardState): void { this.guard = state; }
   addRedis(sample: RedisSample): void { this.redis.push(sample); }
   addProxy(sample: ProxySample): void { this.proxies.push(sample); }
   addEvent(kind: string, instance: string, message: string, attrs: Record<string, string> = {}, timestampMs = Date.now()): void {

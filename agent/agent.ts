@@ -135,6 +135,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
       redis: acc.redis,
       proxies: acc.proxies,
       persistence: acc.persistence,
+      guard: acc.guard,
       events: acc.events,
       agent: {
         bufferedReports: linkStats.bufferedReports,

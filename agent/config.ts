@@ -8,6 +8,7 @@ import {
   configFromYaml, instanceOptionsFromYaml, instancePersistenceYamlSchema, persistenceYamlSchema,
   type InstancePersistenceYaml, type PersistenceConfig, type PersistencePolicy, type PersistenceYaml,
 } from './persistence/index.js';
+import { guardConfigFromYaml, guardYamlSchema, instanceGuardYamlSchema, type GuardConfig, type GuardYaml, type InstanceGuardOptions } from '../sentinel-guard/index.js';
 
 export const AGENT_ROLES = ['redis', 'proxy', 'dashboard'] as const;
 export type AgentRole = (typeof AGENT_ROLES)[number];
@@ -36,6 +37,8 @@ export interface RedisInstanceConfig extends HostPort {
   group: string;
   /** `redis[].persistence`: leave this instance's triggers alone, or override its policy. */
   persistence?: { optOut: boolean; policyOverride: Partial<PersistencePolicy> };
+  /** `redis[].guard`: Sentinel name / master znode / opt-out for sentinel-guard. */
+  guard?: InstanceGuardOptions;
 }
 
 export type ProxyConfig =
@@ -90,6 +93,8 @@ export interface AgentConfig {
   proxies: ProxyConfig[];
   discovery: DiscoveryConfig;
   persistence: AgentPersistenceConfig;
+  /** sentinel-guard (off unless guard.enabled). */
+  guard: GuardConfig;
   /** Rewritten after every tick for `redis-fleet status`; '' = off. */
   statusFile: string;
   log: { level: LogLevel };
@@ -146,6 +151,7 @@ const schema = {
           cluster: { type: 'string', default: '' },
           group: { type: 'string', default: '' },
           persistence: instancePersistenceYamlSchema,
+          guard: instanceGuardYamlSchema,
         },
       },
     },
@@ -194,6 +200,7 @@ const schema = {
       default: {},
       properties: { ...persistenceYamlSchema.properties, restoreTriggersOnStop: { type: 'boolean' } },
     },
+    guard: guardYamlSchema,
     log: {
       type: 'object',
       additionalProperties: false,
@@ -216,6 +223,7 @@ interface RawConfig {
   redis: {
     address: string; user?: string; passwordFile?: string; passwordEnv?: string; password?: string; cluster: string; group: string;
     persistence?: InstancePersistenceYaml;
+    guard?: InstanceGuardOptions;
   }[];
   proxies: RawProxy[];
   discovery: {
@@ -223,6 +231,7 @@ interface RawConfig {
     credentials: { ports?: string; cluster?: string; user?: string; passwordFile?: string; passwordEnv?: string; password?: string }[];
   };
   persistence: PersistenceYaml & { restoreTriggersOnStop?: boolean };
+  guard: GuardYaml;
   log: { level: LogLevel };
 }
 
@@ -312,6 +321,7 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     const password = readSecret({ file: r.passwordFile, env: r.passwordEnv, value: r.password }, forms.length ? `${key}.${forms[0]![0]}` : `${key}.password`);
     const inst: RedisInstanceConfig = { ...hp, cluster: r.cluster, group: r.group };
     if (r.persistence !== undefined) inst.persistence = instanceOptionsFromYaml(r.persistence, `${key}.persistence`);
+    if (r.guard !== undefined) inst.guard = r.guard;
     if (r.user !== undefined) inst.user = r.user;
     if (password !== undefined) inst.password = password;
     return inst;
@@ -350,6 +360,10 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
   const persistence: AgentPersistenceConfig = { enabled, restoreTriggersOnStop, scheduler: configFromYaml(schedulerYaml, 'persistence') };
   if (enabled && !raw.roles.includes('redis')) throw new ConfigError('persistence.enabled', 'needs the redis role (roles does not include redis)');
 
+  const guard = guardConfigFromYaml(raw.guard, 'guard');
+  if (guard.enabled && !raw.roles.includes('redis')) throw new ConfigError('guard.enabled', 'needs the redis role (roles does not include redis)');
+  if (guard.enabled && redis.length === 0) throw new ConfigError('guard.enabled', 'needs at least one redis[] entry to guard (discovered instances are not fenced)');
+
   return {
     hostId: raw.hostId ?? os.hostname(),
     labels: raw.labels,
@@ -363,6 +377,7 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     proxies,
     discovery,
     persistence,
+    guard,
     statusFile: raw.statusFile,
     log: { level: raw.log.level },
   };

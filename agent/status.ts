@@ -3,7 +3,7 @@
 // the persistence queue. Works while the collector is away. No secrets in it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { valueOf, type Report } from '../proto/index.js';
+import { splitPersistenceFields, valueOf, type Report } from '../proto/index.js';
 import type { LinkStats } from './transport/link.js';
 
 export interface AgentStatus {
@@ -21,7 +21,13 @@ export interface AgentStatus {
   instances: { address: string; up: boolean; role: string; error: string; usedMemoryBytes: number | null; maxmemoryBytes: number; cluster: string; group: string; unavailable: string[] }[];
   proxies: { kind: string; address: string; name: string; up: boolean; error: string }[];
   persistence: { tokenHolder: string; queue: string[] } | null;
-  guard: Record<string, unknown> | null;
+  guard: {
+    zkState: string;
+    zkConsecutiveFailures: number | null;
+    sentinelsAnswered: number | null;
+    sentinelsTotal: number | null;
+    instances: { address: string; phase: string; fenced: boolean; fencedSince: string | null; fenceReason: string; fenceMode: string; waitingFor: string; error: string }[];
+  } | null;
 }
 
 export interface StatusContext {
@@ -52,7 +58,26 @@ export function buildStatus(ctx: StatusContext, report: Omit<Report, 'seq'>, lin
     })),
     proxies: report.proxies.map((p) => ({ kind: p.kind, address: p.address, name: p.name, up: p.up, error: p.error })),
     persistence: report.persistence ? { tokenHolder: report.persistence.tokenHolder, queue: report.persistence.queue } : null,
-    guard: null,
+    guard: report.guard ? guardStatus(report.guard) : null,
+  };
+}
+
+function guardStatus(g: NonNullable<Report['guard']>): NonNullable<AgentStatus['guard']> {
+  const { host, instances } = splitPersistenceFields(g);
+  const num = (f: Record<string, unknown>, k: string) => { const v = valueOf(f[k] as never); return typeof v === 'number' ? v : null; };
+  const str = (f: Record<string, unknown>, k: string) => { const v = valueOf(f[k] as never); return v === undefined ? '' : String(v); };
+  return {
+    zkState: g.zkState,
+    zkConsecutiveFailures: num(host, 'zk_consecutive_failures'),
+    sentinelsAnswered: num(host, 'sentinels_answered'),
+    sentinelsTotal: num(host, 'sentinels_total'),
+    instances: [...instances.entries()].map(([address, f]) => {
+      const since = num(f, 'fenced_since_ms');
+      return {
+        address, phase: str(f, 'phase'), fenced: num(f, 'fenced') === 1, fencedSince: since ? new Date(since).toISOString() : null,
+        fenceReason: str(f, 'fence_reason'), fenceMode: str(f, 'fence_mode'), waitingFor: str(f, 'waiting_for'), error: str(f, 'error'),
+      };
+    }),
   };
 }
 

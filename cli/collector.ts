@@ -56,6 +56,18 @@ const VIEWS: Record<string, { path: string; render(d: Json): string }> = {
     render: (d) => table(['HOST', 'STATUS', 'TOKEN', 'QUEUE'], list(d, 'hosts').map((h) => [str(h.host), str(h.status), str(h.tokenHolder) || 'free',
       (h.queue as Json[] | undefined)?.map((q) => `${str(q.kind)}@${str(q.instance)}`).join(' ') ?? ''])),
   },
+  guard: {
+    path: '/api/v1/guard',
+    render: (d) => `fenced instances: ${str(d.fencedInstances)}\n` + table(['HOST', 'ZOOKEEPER', 'SENTINELS', 'INSTANCE', 'PHASE', 'FENCED SINCE', 'WHY / WAITING FOR'], list(d, 'hosts').flatMap((h) => {
+      const zk = (h.zookeeper ?? {}) as Json;
+      const se = (h.sentinels ?? {}) as Json;
+      return list(h, 'instances').map((i) => {
+        const f = (i.fence ?? null) as Json | null;
+        return [str(h.host), str(zk.state), `${str(se.answeredLastRound)}/${str(se.total)}`, str(i.address), i.fenced ? str(i.phase).toUpperCase() : str(i.phase),
+          f ? ago(str(f.since) || null) : '', [f ? str(f.reason) : '', str(i.waitingFor)].filter(Boolean).join(' | ')];
+      });
+    })),
+  },
   alerts: {
     path: '/api/v1/alerts',
     render: (d) => table(['ID', 'STATE', 'SEVERITY', 'ALERT', 'LABELS', 'SINCE', 'ACK'], list(d, 'alerts').map((a) => [
@@ -75,7 +87,7 @@ const VIEWS: Record<string, { path: string; render(d: Json): string }> = {
 };
 
 export const COLLECTOR_USAGE = `redis-fleet collector [--url URL] [--json] <command>
-  hosts | instances | proxies | persistence | alerts | silences | rules
+  hosts | instances | proxies | persistence | guard | alerts | silences | rules
   ack <alert-id> [--comment TEXT] [--by NAME]
   silence add <name=value|name=~regex>... --duration 2h [--comment TEXT] [--by NAME]
   silence expire <silence-id>`;

@@ -24,7 +24,16 @@ export function formatStatus(s: AgentStatus, now = Date.now()): string {
   if (s.persistence) {
     lines.push('', `persistence: fork token ${s.persistence.tokenHolder || 'free'}; queue ${s.persistence.queue.length ? s.persistence.queue.join(', ') : 'empty'}`);
   }
-  if (s.guard) lines.push('', `guard: ${JSON.stringify(s.guard)}`);
+  if (s.guard) {
+    const g = s.guard;
+    lines.push('', `guard: ZooKeeper ${g.zkState}${g.zkConsecutiveFailures ? ` (${g.zkConsecutiveFailures} probes failed)` : ''}; Sentinels answered ${g.sentinelsAnswered ?? '-'}/${g.sentinelsTotal ?? '-'}`);
+    if (g.instances.length) {
+      lines.push(table(['ADDRESS', 'PHASE', 'FENCED SINCE', 'MODE', 'WHY / WAITING FOR'], g.instances.map((i) => [
+        i.address, i.fenced ? i.phase.toUpperCase() : i.phase, i.fencedSince ? ago(i.fencedSince, now) : '', i.fenceMode,
+        [i.fenced ? i.fenceReason : '', i.waitingFor, i.error].filter(Boolean).join(' | '),
+      ])));
+    }
+  }
   return lines.join('\n');
 }
 

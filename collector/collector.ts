@@ -8,6 +8,7 @@ import { FleetGrpcServer } from './grpc.js';
 import { EmbeddedHistory, type PointQuery } from './history.js';
 import { InfluxSink } from './influx.js';
 import { PersistenceViews } from './persistence-view.js';
+import { GuardViews } from './guard-view.js';
 import { Placement } from './placement/index.js';
 import { ProxyViews } from './proxy-view.js';
 import { eventPoint, type Point } from './points.js';
@@ -60,12 +61,14 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
 
   const persistence = new PersistenceViews();
   const proxies = new ProxyViews();
+  const guard = new GuardViews();
   const placement = new Placement(config.placement, config.hostDownAfterIntervals, logger.child({ component: 'placement' }), store.db);
   const state = new FleetState(store, {
     hostDownAfterIntervals: config.hostDownAfterIntervals,
     onReport: (hostId, r, now) => {
       persistence.update(hostId, r, now);
       proxies.update(hostId, r, now);
+      guard.update(hostId, r, now);
       placement.onReport(state.host(hostId)!, r.redis);
     },
     onTransition: (h, status, now) => {
@@ -87,7 +90,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
     { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes },
     { state, sink, tokens, logger, collectorVersion: COLLECTOR_VERSION },
   );
-  const api = buildApi({ state, sink, logger, persistence, proxies, alerting, placement });
+  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement });
 
   let grpcAddress: string;
   let httpUrl: string;

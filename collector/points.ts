@@ -32,6 +32,7 @@ const M = {
   slowlog: MEASUREMENTS.redis_slowlog!,
   event: MEASUREMENTS.event!,
   persistence: MEASUREMENTS.persistence!,
+  guard: MEASUREMENTS.guard!,
   codis: MEASUREMENTS.codis_proxy!,
   codisCmd: MEASUREMENTS.codis_proxy_cmd!,
   codisGroup: MEASUREMENTS.codis_proxy_group!,
@@ -227,6 +228,7 @@ export function reportPoints(report: Report, src: PointSource, out: Point[] = []
   for (const p of report.proxies) proxyPoints(p, base, time, out);
 
   if (report.persistence) persistencePoints(report, base, time, out);
+  if (report.guard) guardPoints(report, base, time, out);
 
   for (const ev of report.events) {
     const tags = withTag(base, 'kind', ev.kind);
@@ -282,6 +284,23 @@ function persistencePoints(report: Report, base: Tags, time: number, out: Point[
     put(def, fields, 'token', ps.tokenHolder === address ? 1 : 0);
     put(def, fields, 'running', raw.running_kind ? 1 : 0);
     put(def, fields, 'queue_position', positions.get(address) ?? 0);
+    emit(out, def.name, tags, fields, time);
+  }
+}
+
+/** One `guard` point per guarded instance, tagged like its redis sample, with the host-wide ZooKeeper / Sentinel view. */
+function guardPoints(report: Report, base: Tags, time: number, out: Point[]): void {
+  const g = report.guard!;
+  const def = M.guard;
+  const { host, instances } = splitPersistenceFields(g);
+  const samples = new Map(report.redis.map((s) => [s.address, s]));
+  for (const [address, raw] of instances) {
+    const sample = samples.get(address);
+    const tags = sample ? instanceTags(base, sample) : withTag(base, 'instance', address);
+    const fields: Record<string, FieldValue> = {};
+    for (const k in raw) put(def, fields, k, valueOf(raw[k]));
+    put(def, fields, 'zk_state', g.zkState);
+    for (const k of ['zk_consecutive_failures', 'sentinels_answered', 'sentinels_total']) if (host[k]) put(def, fields, k, valueOf(host[k]));
     emit(out, def.name, tags, fields, time);
   }
 }

@@ -1,6 +1,7 @@
 // The input registry. Adding an input = one new file in this folder + one line here.
 import type { InputFactory } from './input.js';
 import { discoveryInput } from './discovery.js';
+import { guardInput } from './guard.js';
 import { hostInput } from './host.js';
 import { persistenceInput } from './persistence.js';
 import { proxiesInput } from './proxies.js';
@@ -14,4 +15,5 @@ export const INPUTS: Readonly<Record<string, InputFactory>> = {
   redis: redisInput,
   persistence: persistenceInput,
   proxies: proxiesInput,
+  guard: guardInput,
 };

@@ -6,6 +6,7 @@ import type { Owner } from './launch.js';
 import { NutcrackerServer, type NutcrackerOptions } from './nutcracker.js';
 import { makeTempDir, removeTempDir, type ManagedProcess } from './process.js';
 import { RedisServer, waitForReplicaLink, type RedisOptions } from './redis.js';
+import { TcpRelay } from './relay.js';
 import { SentinelServer, startSentinels, type SentinelMasterSpec, type SentinelOptions } from './sentinel.js';
 import { ZooKeeperServer, type ZooKeeperOptions } from './zookeeper.js';
 
@@ -74,6 +75,14 @@ export class Harness implements Owner {
   async influx(opts?: InfluxOptions): Promise<InfluxServer> {
     this.assertOpen();
     return InfluxServer.start(this, opts);
+  }
+
+  /** A TCP relay to `target` whose link the test can cut() and heal() (closed with the harness). */
+  async relay(target: { host: string; port: number }): Promise<TcpRelay> {
+    this.assertOpen();
+    const r = await TcpRelay.start(target);
+    this.onClose(() => r.close());
+    return r;
   }
 
   async nutcracker(opts: NutcrackerOptions): Promise<NutcrackerServer> {

@@ -6,6 +6,7 @@ export { freePort, waitForPort, canConnect, readToEnd, LOOPBACK } from './ports.
 export { ManagedProcess, spawnManaged, makeTempDir, removeTempDir, tailFile, livePids, type ExitInfo, type SpawnOptions } from './process.js';
 export { RedisServer, redisCall, parseInfo, waitForReplicaLink, type RedisOptions, type AclUser } from './redis.js';
 export { SentinelServer, type SentinelOptions, type SentinelMasterSpec } from './sentinel.js';
+export { TcpRelay } from './relay.js';
 export { ZooKeeperServer, type ZooKeeperOptions } from './zookeeper.js';
 export { InfluxServer, type InfluxOptions, type InfluxQueryResult } from './influx.js';
 export { NutcrackerServer, type NutcrackerOptions, type NutcrackerPool, type NutcrackerBackend } from './nutcracker.js';
