@@ -9,6 +9,7 @@ import { EmbeddedHistory, type PointQuery } from './history.js';
 import { InfluxSink } from './influx.js';
 import { PersistenceViews } from './persistence-view.js';
 import { GuardViews } from './guard-view.js';
+import { Placement } from './placement/index.js';
 import { ProxyViews } from './proxy-view.js';
 import { eventPoint, type Point } from './points.js';
 import { observedSink, type MetricSink, type SinkStats } from './sink.js';
@@ -61,12 +62,14 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   const persistence = new PersistenceViews();
   const proxies = new ProxyViews();
   const guard = new GuardViews();
+  const placement = new Placement(config.placement, config.hostDownAfterIntervals, logger.child({ component: 'placement' }), store.db);
   const state = new FleetState(store, {
     hostDownAfterIntervals: config.hostDownAfterIntervals,
     onReport: (hostId, r, now) => {
       persistence.update(hostId, r, now);
       proxies.update(hostId, r, now);
       guard.update(hostId, r, now);
+      placement.onReport(state.host(hostId)!, r.redis);
     },
     onTransition: (h, status, now) => {
       const silentMs = now - h.lastSeenAt;
@@ -78,13 +81,16 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
       sink.write([eventPoint({ hostId: h.id, labels: h.labels }, `host.${status}`, message, now)]);
     },
   }, logger);
+  // Hosts known from before a restart are in the table (candidates while their last report is fresh).
+  for (const h of state.allHosts()) placement.onReport(h, state.instancesOf(h).map((i) => i.sample));
+  placement.restore();
 
   const tokens = new TokenChecker(config.grpc.tokenFile, config.grpc.tokens, logger);
   const grpcServer = new FleetGrpcServer(
     { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes },
     { state, sink, tokens, logger, collectorVersion: COLLECTOR_VERSION },
   );
-  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting });
+  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement });
 
   let grpcAddress: string;
   let httpUrl: string;

@@ -6,6 +6,7 @@ import type { LevelWithSilent } from 'pino';
 import { ConfigError, parseDuration, readSecret, readYamlFile, validate } from '../common/index.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../proto/index.js';
 import { resolveAlertingConfig, type AlertingConfig } from './alerting/index.js';
+import { resolvePlacementConfig, type PlacementConfig } from './placement/index.js';
 
 export interface ListenAddress { host: string; port: number }
 
@@ -28,6 +29,8 @@ export interface CollectorConfig {
   log: { level: LevelWithSilent };
   /** Rules, routes, receivers (collector/alerting/README.md). */
   alerting: AlertingConfig;
+  /** Reservations, per-role thresholds, profiles (docs/placement.md). */
+  placement: PlacementConfig;
 }
 
 /** The YAML as written (after defaults), before resolution. */
@@ -43,6 +46,7 @@ interface RawConfig {
   hostDownAfterIntervals: number;
   log: { level: LevelWithSilent };
   alerting?: unknown;
+  placement?: unknown;
 }
 
 export const COLLECTOR_DEFAULTS = {
@@ -111,6 +115,7 @@ const schema = {
     },
     hostDownAfterIntervals: { type: 'integer', minimum: 1, maximum: 1000, default: COLLECTOR_DEFAULTS.hostDownAfterIntervals },
     alerting: { type: 'object' },
+    placement: { type: 'object' },
     log: {
       type: 'object',
       additionalProperties: false,
@@ -195,6 +200,7 @@ export function resolveCollectorConfig(data: unknown): CollectorConfig {
     hostDownAfterIntervals: raw.hostDownAfterIntervals,
     log: { level: raw.log.level },
     alerting: resolveAlertingConfig(raw.alerting),
+    placement: resolvePlacementConfig(raw.placement),
   };
 }
 
