@@ -59,7 +59,7 @@ function guardBlock(l: Latest) {
       return {
         address,
         phase: r.str('phase'),
-        role: r.str('role'),
+        role: r.str('seen_role'),
         fenced,
         fence: fenced ? { since: iso(r.num('fenced_since_ms')), reason: r.str('fence_reason'), mode: r.str('fence_mode') } : null,
         sentinelName: r.str('sentinel_name'),

@@ -281,7 +281,7 @@ export const MEASUREMENTS: Record<string, MeasurementDef> = {
     otherNumericFields: 'drop',
     fields: {
       phase: s('serving | failsafe (ZooKeeper down, Sentinel majority confirms) | fenced | demoting | replica | down | opt-out'),
-      role: s('master | slave | unknown, as the guard last saw it'),
+      seen_role: s('master | slave | unknown, as the guard last saw it (ROLE)'),
       fenced: i('1 while the guard holds a fence on this instance'),
       fenced_since_ms: i('when the fence was applied (unix ms)'),
       fence_reason: s('why it was fenced'),

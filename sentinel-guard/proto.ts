@@ -25,7 +25,7 @@ export function guardViewToProto(v: GuardView, eventsDropped = 0): GuardState {
   for (const i of v.instances) {
     const put = (name: string, val: Value) => { f[`${i.address}/${name}`] = val; };
     put('phase', strValue(i.phase));
-    put('role', strValue(i.role));
+    put('seen_role', strValue(i.role));
     put('fenced', intValue(i.fenced ? 1 : 0));
     if (i.fencedSinceMs) put('fenced_since_ms', intValue(i.fencedSinceMs));
     if (i.fenceReason) put('fence_reason', strValue(i.fenceReason));
