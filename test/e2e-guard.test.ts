@@ -80,7 +80,8 @@ test('silent partition (ZooKeeper and a Sentinel majority frozen): fenced within
 
 test('ZooKeeper-only outage: frozen, then killed, while the Sentinel majority confirms → nothing fenced, failsafe reported', async (t) => {
   const host = 'guard-zk-only';
-  const s = await guardedSetup(t, { hostId: host });
+  // Also: the static backstop, and a config that believes down-after is longer than the Sentinels run it.
+  const s = await guardedSetup(t, { hostId: host, guard: { backstop: { minReplicasToWrite: 1, minReplicasMaxLag: '10s' } }, claimedDownAfterMs: DOWN_AFTER_MS + 1000 });
   const app = s.app(s.master);
   let writes = 0;
   const failures: string[] = [];
@@ -116,6 +117,9 @@ test('ZooKeeper-only outage: frozen, then killed, while the Sentinel majority co
   stop = true;
   await writer;
   assert.deepEqual(failures, [], 'no write was refused');
+  assert.deepEqual(await s.master.call('CONFIG', 'GET', 'min-replicas-*'), ['min-replicas-to-write', '1', 'min-replicas-max-lag', '10']);
+  const violation = await waitFor(async () => { const e = await events(s.collector, host, 'guard.budget_violation'); return e.length ? e : undefined; }, { what: 'guard.budget_violation' });
+  assert.match(violation[0]!.fields.message, new RegExp(`down-after-milliseconds ${DOWN_AFTER_MS}, below guard.sentinels.downAfter \\(${DOWN_AFTER_MS + 1000}\\)`));
   assert.ok(writes > 50, `the writer made ${writes} writes`);
   assert.equal((await events(s.collector, host, 'guard.fenced')).length, 0);
 });

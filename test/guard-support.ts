@@ -53,7 +53,11 @@ export async function setGroupZnode(zk: ZooKeeperServer, servers: string[]): Pro
   }
 }
 
-export async function guardedSetup(t: TestContext, opts: { relays?: boolean; hostId: string; guard?: Record<string, unknown>; sentinelName?: boolean } = { hostId: 'guard' }): Promise<GuardedSetup> {
+export async function guardedSetup(t: TestContext, opts: {
+  relays?: boolean; hostId: string; guard?: Record<string, unknown>; sentinelName?: boolean;
+  /** guard.sentinels.downAfter when it should differ from what the Sentinels really run. */
+  claimedDownAfterMs?: number;
+} = { hostId: 'guard' }): Promise<GuardedSetup> {
   const h = await harness(t);
   const [zk, master] = await Promise.all([h.zookeeper(), h.redis({ password: 'default-pw', aclUsers: users, args: ['--masterauth', 'default-pw'] })]);
   const replica = await h.redisReplica(master, { aclUsers: users });
@@ -70,12 +74,13 @@ export async function guardedSetup(t: TestContext, opts: { relays?: boolean; hos
     enabled: true,
     stateDir,
     zookeeper: { servers: opts.relays ? relays[0]!.address : zk.connectString, probeInterval: '250ms', probeTimeout: '250ms', failures: 3, sessionTimeout: '4s' },
-    sentinels: { addresses: opts.relays ? relays.slice(1).map((r) => r.address) : sentinels.map((s) => s.address), timeout: '250ms', downAfter: DOWN_AFTER_MS },
+    sentinels: { addresses: opts.relays ? relays.slice(1).map((r) => r.address) : sentinels.map((s) => s.address), timeout: '250ms', downAfter: opts.claimedDownAfterMs ?? DOWN_AFTER_MS },
     fence: { timeout: '500ms' },
     hysteresis: '1s',
     margin: '500ms',
     ...opts.guard,
   };
+
   const agent = await h.agent({
     hostId: opts.hostId,
     interval: '500ms',
