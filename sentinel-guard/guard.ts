@@ -241,8 +241,9 @@ export class SentinelGuard {
     await Promise.all(this.slots.filter((s) => s.phase !== 'opt-out').map((s) => this.pollRole(s)));
 
     const fencedOrPending = this.slots.some((s) => this.intent.has(s.spec.address));
-    const needNames = this.slots.some((s) => s.role === 'master' && !s.sentinelName);
-    const refresh = now0 - this.lastNameRefreshMs >= NAME_REFRESH_MS || needNames;
+    // Names are learned on the first loop and refreshed every 30 s, not every loop: an instance no
+    // Sentinel monitors (an idle one) must not cost a round per second on every host.
+    const refresh = now0 - this.lastNameRefreshMs >= NAME_REFRESH_MS;
     let round: SentinelRound | undefined;
     if (this.zkState !== 'reachable' || fencedOrPending || refresh) {
       round = await this.panel.round();
@@ -322,7 +323,8 @@ export class SentinelGuard {
   private cutOff(s: Slot, round: SentinelRound | undefined): { cut: boolean; why: string } {
     if (this.zkState === 'reachable') return { cut: false, why: 'ZooKeeper reachable' };
     if (!round) return { cut: true, why: 'no Sentinel round' };
-    const v = failsafeVerdict(round, s.sentinelName, s.spec.address, this.config.sentinels.announceHost);
+    const name = s.sentinelName ?? nameFor(round, s.spec.address, this.config.sentinels.announceHost);
+    const v = failsafeVerdict(round, name, s.spec.address, this.config.sentinels.announceHost);
     return v.ok ? { cut: false, why: v.detail } : { cut: true, why: v.reason };
   }
 

@@ -131,7 +131,9 @@ export function nameFor(round: SentinelRound, address: string, announceHost?: st
 export function failsafeVerdict(round: SentinelRound, name: string | undefined, address: string, announceHost?: string): Verdict {
   const answered = round.answers.size;
   if (answered < round.majority) return { ok: false, reason: `only ${answered}/${round.total} Sentinels answered (need ${round.majority})` };
-  if (!name) return { ok: false, reason: 'no Sentinel monitors this instance' };
+  // A master no answering Sentinel monitors cannot be failed over by them: the majority is
+  // reachable, so this host is not cut off, and there is no race to fence against.
+  if (!name) return { ok: true, detail: `${answered}/${round.total} Sentinels answered and none monitors this instance` };
   const epochs = new Set<number>();
   for (const [sentinel, masters] of round.answers) {
     const v = masters.get(name);
