@@ -1,5 +1,6 @@
 // The gRPC contract: loads fleet.proto once and exposes the service definition,
 // the message types and helpers both sides share.
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -38,6 +39,26 @@ export function fleetService(): grpc.ServiceClientConstructor {
   };
   cached = pkg.redisfleet.v1.Fleet;
   return cached;
+}
+
+interface PbType { encode(m: unknown): { finish(): Uint8Array } }
+let agentMessageType: PbType | undefined;
+
+/**
+ * Encodes an AgentMessage straight from a well-typed plain object. proto-loader's serializer runs
+ * protobufjs `fromObject` first, which copies every message (a map entry per INFO field): direct
+ * `encode` gives the same bytes at ~1/3 of the CPU (test/proto.test.ts checks the bytes are equal).
+ * A value of the wrong runtime type makes it throw; callers fall back to the serializer.
+ */
+export function encodeAgentMessage(msg: unknown): Buffer {
+  if (!agentMessageType) {
+    // The protobufjs proto-loader itself uses, so both parse fleet.proto the same way.
+    const require = createRequire(createRequire(import.meta.url).resolve('@grpc/proto-loader'));
+    const protobuf = require('protobufjs') as { loadSync(file: string): { lookupType(name: string): PbType } };
+    agentMessageType = protobuf.loadSync(PROTO_FILE).lookupType(`${PROTO_PACKAGE}.AgentMessage`);
+  }
+  const bytes = agentMessageType.encode(msg).finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Default largest message either side accepts (bytes). */

@@ -69,3 +69,20 @@ test('hello and the collector messages decode to their oneof branch', () => {
   assert.equal(ack.body, 'ack');
   assert.equal(ack.ack.seq, 9);
 });
+
+test('the agent\'s direct encoder gives the serializer\'s exact bytes for a full report', async () => {
+  const { encodeAgentMessage } = await import('../proto/index.js');
+  const { makeReport, redisSample } = await import('./collector-support.js');
+  const full = makeReport(9, { redis: [redisSample({ address: '127.0.0.1:6379' }), redisSample({ address: '127.0.0.1:6380', up: false } as never)] });
+  full.persistence = { tokenHolder: '127.0.0.1:6379', queue: ['rdb@127.0.0.1:6380'], fields: { forks_running: intValue(1), '127.0.0.1:6379/policy_save': strValue('3600 1') } };
+  full.guard = { zkState: 'unreachable', fields: { '127.0.0.1:6379/fenced': intValue(1), zk_last_error: strValue('no answer') } };
+  full.events = [{ timestampMs: 1, kind: 'guard.fenced', instance: '127.0.0.1:6379', message: 'fenced', attrs: { mode: 'acl' } }];
+  for (const msg of [{ report: full }, { report }]) {
+    const direct = encodeAgentMessage(msg);
+    assert.ok(direct.length > 100);
+    assert.deepEqual(direct, connect.requestSerialize(msg));
+    assert.deepEqual(connect.requestDeserialize(direct), connect.requestDeserialize(connect.requestSerialize(msg)));
+  }
+  // A wrong runtime type is refused (the link then falls back to the serializer), not silently mis-encoded.
+  assert.throws(() => encodeAgentMessage({ report: { ...report, redis: [{ ...report.redis[0]!, address: 5 }] } }));
+});

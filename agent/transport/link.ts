@@ -5,7 +5,7 @@
 // unacked is sent again in order. Sampling never waits for any of this.
 import * as grpc from '@grpc/grpc-js';
 import { Backoff, OnceLog, type Logger } from '../../common/index.js';
-import { fleetService, type CollectorMessage, type Hello, type Report } from '../../proto/index.js';
+import { encodeAgentMessage, fleetService, type CollectorMessage, type Hello, type Report } from '../../proto/index.js';
 import type { HostPort } from '../config.js';
 import { ReportBuffer } from './buffer.js';
 
@@ -75,6 +75,16 @@ export class CollectorLink {
 
   get sessionId(): string { return this.opts.hello.sessionId; }
 
+  /** The fast encoder; proto-loader's serializer (which coerces types) if it refuses the object. */
+  private encode(msg: unknown): Buffer {
+    try {
+      return encodeAgentMessage(msg);
+    } catch (err) {
+      if (this.once.enter('encode', 'fallback')) this.log.warn({ err: (err as Error).message }, 'fast report encoding failed; using the proto-loader serializer');
+      return this.codec.requestSerialize(msg);
+    }
+  }
+
   stats(): LinkStats {
     return {
       bufferedReports: this.buffer.size,
@@ -99,7 +109,7 @@ export class CollectorLink {
    */
   submit(report: Omit<Report, 'seq'>): number | undefined {
     const seq = this.nextSeq;
-    const bytes = this.codec.requestSerialize({ report: { ...report, seq } });
+    const bytes = this.encode({ report: { ...report, seq } });
     if (bytes.length > this.opts.maxMessageBytes) {
       this.oversizeDropped++;
       if (this.once.enter('oversize', 'dropping')) {
