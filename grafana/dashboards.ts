@@ -81,8 +81,8 @@ function tagValues(name: string, meas: Meas, tag: string, narrow: Record<string,
 interface DashboardSpec { uid: string; title: string; description: string; tags: string[]; vars: VarSpec[]; panels: PanelSpec[] }
 
 // --- fleet overview -----------------------------------------------------------------------------
-const FLEET_HOST = { idc: 'idc' };
-const FLEET_REDIS = { idc: 'idc', cluster: 'cluster' };
+const FLEET_HOST = { idc: 'idc', host: 'host' };
+const FLEET_REDIS = { idc: 'idc', cluster: 'cluster', host: 'host' };
 const PROBLEM_KINDS = ['instance.down', 'host.down', 'proxy.down', 'proxy.server_ejected', 'guard.fenced', 'guard.fence_failed',
   'guard.budget_violation', 'guard.zk_unreachable', 'fork.memory_floor', 'fork.admission_blocked', 'sentinel.+odown', 'sentinel.+switch-master'];
 const problemRegex = `/^(${PROBLEM_KINDS.map((k) => k.replace(/[.+]/g, (c) => `\\${c}`)).join('|')})$/`;
@@ -95,6 +95,7 @@ const fleet: DashboardSpec = {
   vars: [
     tagValues('idc', host, 'idc'),
     tagValues('cluster', redis, 'cluster', { idc: 'idc' }),
+    tagValues('host', host, 'host', { idc: 'idc' }),
   ],
   panels: [
     stat('Hosts reporting', [{ query: `SELECT count("last") FROM (SELECT last(${host.f('cpu_cores')}) FROM ${host} WHERE ${host.where(FLEET_HOST)} AND ${T} GROUP BY ${host.t('host')})` }]),
@@ -118,7 +119,7 @@ const fleet: DashboardSpec = {
 };
 
 // --- Redis instance -----------------------------------------------------------------------------
-const INST = { cluster: 'cluster', host: 'host', instance: 'instance' };
+const INST = { idc: 'idc', cluster: 'cluster', host: 'host', instance: 'instance' };
 const BY_INST = `GROUP BY ${BY_TIME}, "instance" fill(none)`;
 const inst = (meas: Meas, sel: string, extra = ''): string => `SELECT ${sel} FROM ${meas} WHERE ${meas.where(INST)} AND ${T}${extra} ${BY_INST}`;
 
@@ -128,9 +129,10 @@ const instance: DashboardSpec = {
   description: 'One or more Redis instances: ops, clients, memory, hit ratio, evictions, replication, latency, slowlog, forks and persistence.',
   tags: ['redis-fleet'],
   vars: [
-    tagValues('cluster', redis, 'cluster'),
-    tagValues('host', redis, 'host', { cluster: 'cluster' }),
-    tagValues('instance', redis, 'instance', { cluster: 'cluster', host: 'host' }),
+    tagValues('idc', redis, 'idc'),
+    tagValues('cluster', redis, 'cluster', { idc: 'idc' }),
+    tagValues('host', redis, 'host', { idc: 'idc', cluster: 'cluster' }),
+    tagValues('instance', redis, 'instance', { idc: 'idc', cluster: 'cluster', host: 'host' }),
   ],
   panels: [
     ts('Ops/s', 'ops', [{ query: inst(redis, `mean(${redis.f('ops_per_sec')})`), alias: '$tag_instance' }]),
@@ -152,7 +154,7 @@ const instance: DashboardSpec = {
     ]),
     ts('Replication: replica lag behind the master', 'bytes', [{ query: `SELECT max(${replica.f('lag_bytes')}) FROM ${replica} WHERE ${replica.where(INST)} AND ${T} GROUP BY ${BY_TIME}, ${replica.t('instance')}, ${replica.t('replica')} fill(none)`, alias: '$tag_instance → $tag_replica' }],
       'master_repl_offset − the replica\'s acknowledged offset, from the master (redis_replica)'),
-    ts('Replication offsets of the cluster (master vs replicas)', 'bytes', [{ query: `SELECT max(${redis.f('master_repl_offset')}) FROM ${redis} WHERE ${redis.where({ cluster: 'cluster' })} AND ${T} GROUP BY ${BY_TIME}, ${redis.t('instance')}, ${redis.t('role')} fill(none)`, alias: '$tag_role $tag_instance' }]),
+    ts('Replication offsets of the cluster (master vs replicas)', 'bytes', [{ query: `SELECT max(${redis.f('master_repl_offset')}) FROM ${redis} WHERE ${redis.where({ idc: 'idc', cluster: 'cluster' })} AND ${T} GROUP BY ${BY_TIME}, ${redis.t('instance')}, ${redis.t('role')} fill(none)`, alias: '$tag_role $tag_instance' }]),
     ts('Latency percentiles by command', 'µs', [
       { query: `SELECT max(${latency.f('p50')}) FROM ${latency} WHERE ${latency.where(INST)} AND ${T} GROUP BY ${BY_TIME}, ${latency.t('instance')}, ${latency.t('command')} fill(none)`, alias: '$tag_command p50' },
       { query: `SELECT max(${latency.f('p99')}) FROM ${latency} WHERE ${latency.where(INST)} AND ${T} GROUP BY ${BY_TIME}, ${latency.t('instance')}, ${latency.t('command')} fill(none)`, alias: '$tag_command p99' },
