@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // redis-fleet-agent --config <file.yaml>
-import { createLogger, ConfigError, loadOrExit } from '../common/index.js';
+import { createLogger, ConfigError, loadOrExit, progressed, startSdNotify } from '../common/index.js';
 import { loadAgentConfig } from './config.js';
 import { startAgent, DEFAULT_FLUSH_MS, type AgentHandle } from './agent.js';
 
@@ -37,3 +37,7 @@ process.on('SIGINT', () => { void shutdown('SIGINT'); });
 
 // A signal during start exits at once (nothing buffered yet); after that it flushes.
 agent = await startAgent(config, logger);
+// systemd (Type=notify): READY=1 now; WATCHDOG=1 only while ticks complete (none for 3 intervals,
+// at least 15 s, and the pings stop, so WatchdogSec restarts a hung agent).
+const started = agent;
+startSdNotify({ logger, status: `ticking every ${config.intervalMs} ms`, healthy: progressed(() => started.stats().ticks, Math.max(3 * config.intervalMs, 15_000)) });

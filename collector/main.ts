@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // redis-fleet-collector --config <file.yaml>
-import { ConfigError, EX_CONFIG, createLogger, loadOrExit } from '../common/index.js';
+import { ConfigError, EX_CONFIG, createLogger, loadOrExit, startSdNotify } from '../common/index.js';
 import { loadCollectorConfig, startCollector } from './index.js';
 
 const PROGRAM = 'redis-fleet-collector';
@@ -33,6 +33,9 @@ try {
   logger.fatal({ error: (err as Error).message }, 'collector failed to start');
   process.exit(1);
 }
+
+// systemd (Type=notify): READY=1 once listening; WATCHDOG=1 while the HTTP API answers /healthz.
+startSdNotify({ logger, status: `grpc ${collector.grpcAddress}, http ${collector.httpUrl}`, healthy: async () => (await fetch(`${collector.httpUrl}/healthz`, { signal: AbortSignal.timeout(5000) })).ok });
 
 let stopping = false;
 function stop(signal: string): void {
