@@ -258,3 +258,27 @@ test('delivery outcomes: 5xx and 429 retried with the same webhook-id, 400 final
   assert.deepEqual(delivered, ['ops/webhook[0]', 'ops/wecom[1]']);
   assert.equal(alerting.outbox.stats.retries, 3, 'two for the webhook (503, 429), one for the throttled robot');
 });
+
+test('an alert notified, then muted by inhibition, then unmuted is not notified again as new (the mute does not reset the nlog)', async (t) => {
+  const rx = await receiver(t);
+  const alerting = await engine(t, {
+    builtins: { enabled: true, disable: ['RedisClientsHigh'] },
+    route: { receiver: 'ops', groupBy: ['alertname', 'host'], ...fast },
+    receivers: [{ name: 'ops', webhook: [{ url: `${rx.url}/ops` }] }],
+  });
+  alerting.onPoints([redisPoint({ host: 'h1', instance: 'i1', tier: 'warn' }, 500)]);
+  await waitFor(() => rx.got.some((r) => r.body.commonLabels.alertname === 'Warn'), { what: 'Warn notified' });
+  // The host goes silent (e.g. right after a collector restart, before the agent reconnects): Warn is inhibited…
+  alerting.onPoints([hostEvent('h1', 'host.down')]);
+  await waitFor(() => rx.got.some((r) => r.body.commonLabels.alertname === 'HostSilent' && r.body.status === 'firing'), { what: 'HostSilent notified' });
+  const warnGroupFlushes = () => rx.got.filter((r) => r.body.commonLabels.alertname === 'Warn').length;
+  // …across several group intervals, then the host is back.
+  const flushedAt = Date.now();
+  await waitFor(() => Date.now() - flushedAt > 3 * 200, { what: 'three group intervals' });
+  alerting.onPoints([hostEvent('h1', 'host.up')]);
+  await waitFor(() => rx.got.some((r) => r.body.commonLabels.alertname === 'HostSilent' && r.body.status === 'resolved'), { what: 'HostSilent resolved' });
+  const settled = Date.now();
+  await waitFor(() => Date.now() - settled > 3 * 200, { what: 'three more group intervals' });
+  assert.equal(warnGroupFlushes(), 1, 'Warn was told once: neither "all alerts resolved" while muted nor a new "first notification" after');
+  assert.equal(alerting.alerts.all().find((a) => a.labels.alertname === 'Warn')?.state, 'firing');
+});
