@@ -5,7 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { createLogger } from '../common/index.js';
+import { Alerting, resolveAlertingConfig } from '../collector/alerting/index.js';
+import { Store } from '../collector/store.js';
 import { harness, waitFor } from './harness/index.js';
 import { openDatabase } from '../collector/sqlite.js';
 import { receiver } from './alerting-support.js';
@@ -59,4 +63,35 @@ test('collector SIGKILL: a diff rule keeps its baseline window across the restar
   // Bounded: each window keeps points + 1 values.
   await waitFor(() => stored()[0]?.every(([, v]) => v > 1), { what: 'the window moved on past the baseline' });
   assert.ok(stored()[0]!.length <= 4);
+});
+
+test('a restored window outlives a collector outage longer than the 5 min stale-series limit', async (t) => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rf-windows-'));
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  const rules = path.join(dir, 'rules.yaml');
+  await fs.writeFile(rules, 'rules:\n  - { name: KeysJump, measurement: redis_keyspace, expr: keys, func: diff, points: 3, op: ">", value: 500 }\n');
+  const config = resolveAlertingConfig({ builtins: { enabled: false }, ruleFiles: [rules] });
+  const logger = createLogger('test', 'silent');
+  const tags = { host: 'h1', instance: '127.0.0.1:6379', db: 'db0' };
+  const point = (keys: number, time: number) => ({ measurement: 'redis_keyspace', tags, fields: { keys }, time });
+  const t0 = Date.now() - 20 * 60_000;
+  let store = Store.open(path.join(dir, 'collector.db'));
+  const first = new Alerting(store, config, logger);
+  first.onPoints([point(1, t0), point(1, t0 + 1000), point(1, t0 + 2000), point(1, t0 + 3000)]);
+  first.tick();
+  await first.close();
+  // The collector was down for 20 minutes: the window's last point is that old.
+  store.db.prepare('UPDATE alert_windows SET last_seen = ?').run(t0 + 3000);
+  store.close();
+
+  store = Store.open(path.join(dir, 'collector.db'));
+  const second = new Alerting(store, config, logger);
+  t.after(async () => { await second.close(); store.close(); });
+  assert.equal(second.restoredWindows, 1);
+  second.tick();
+  assert.equal(store.db.prepare<{ n: number }>('SELECT COUNT(*) AS n FROM alert_windows').get()!.n, 1, 'the first tick after the restart keeps the window');
+  second.onPoints([point(1001, Date.now())]);
+  const a = second.alerts.all().find((x) => x.labels.alertname === 'KeysJump');
+  assert.equal(a?.state, 'firing');
+  assert.equal(a?.value, 1000);
 });

@@ -76,12 +76,13 @@ export class Evaluator {
   }
 
   /** Windows loaded from the store after a restart: kept when the rule still has the same shape. */
-  restoreWindows(rows: { rule: string; series: string; shape: string; labels: Labels; lastSeen: number; values: [number, number][] }[]): number {
+  restoreWindows(rows: { rule: string; series: string; shape: string; labels: Labels; lastSeen: number; values: [number, number][] }[], now = Date.now()): number {
     let n = 0;
     for (const w of rows) {
       const st = this.states.get(w.rule);
       if (!st || st.rule.kind !== 'fluctuation' || windowShape(st.rule) !== w.shape || st.series.has(w.series)) continue;
-      st.series.set(w.series, { labels: w.labels, lastSeen: w.lastSeen, values: w.values });
+      // The collector's own downtime is not the series' silence: it gets the full stale grace again.
+      st.series.set(w.series, { labels: w.labels, lastSeen: Math.max(w.lastSeen, now), values: w.values });
       n++;
     }
     return n;
