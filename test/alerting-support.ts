@@ -1,12 +1,12 @@
 // A real HTTP receiver on loopback for alerting tests: records every request, answers
-// with a status/body the test chooses.
+// with a status/body the test chooses (per request: the answer sees what it got).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
 
 export interface Received { path: string; headers: http.IncomingHttpHeaders; raw: string; body: any; at: number }
 
-export async function receiver(t: TestContext, answer: () => { status: number; body: string } = () => ({ status: 200, body: 'ok' })) {
+export async function receiver(t: TestContext, answer: (req: Received) => { status: number; body: string } = () => ({ status: 200, body: 'ok' })) {
   const got: Received[] = [];
   const server = http.createServer((req, res) => {
     let raw = '';
@@ -14,8 +14,9 @@ export async function receiver(t: TestContext, answer: () => { status: number; b
     req.on('end', () => {
       let body: unknown;
       try { body = JSON.parse(raw); } catch { body = raw; }
-      got.push({ path: req.url ?? '', headers: req.headers, raw, body, at: Date.now() });
-      const a = answer();
+      const rec: Received = { path: req.url ?? '', headers: req.headers, raw, body, at: Date.now() };
+      got.push(rec);
+      const a = answer(rec);
       res.writeHead(a.status, { 'content-type': 'application/json' }).end(a.body);
     });
   });

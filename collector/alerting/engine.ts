@@ -16,6 +16,8 @@ import type { Ack } from './types.js';
 
 const NLOG_RETENTION_MS = 5 * 86_400_000;
 const PRUNE_EVERY_MS = 10 * 60_000;
+/** At most this many fluctuation windows are kept in the store (the most recently seen win). */
+export const MAX_STORED_WINDOWS = 20_000;
 
 export interface ReloadResult { ok: boolean; rules: number; error?: string }
 
@@ -29,6 +31,8 @@ export class Alerting {
   private inhibitor: Inhibitor;
   private timer: NodeJS.Timeout | undefined;
   private lastPrune = 0;
+  /** Fluctuation windows brought back from the store at startup. */
+  readonly restoredWindows: number;
   lastReload: { at: number; ok: boolean; error?: string } = { at: Date.now(), ok: true };
 
   /** Throws RuleError when the initial rule set is bad (the caller turns it into a config error). */
@@ -39,6 +43,8 @@ export class Alerting {
     this.silences = new Silences(this.store);
     this.inhibitor = new Inhibitor(compileInhibitRules(config.inhibitRules, 'alerting.inhibitRules'));
     this.evaluator = new Evaluator(this.alerts, rules);
+    this.store.pruneWindows(this.fluctuationRules(), MAX_STORED_WINDOWS);
+    this.restoredWindows = this.evaluator.restoreWindows(this.store.loadWindows());
     const integrations = [...config.receivers.values()].flat();
     this.dropOrphanOutbox(new Set(integrations.map((i) => i.name)));
     this.outbox = new Outbox(this.store, integrations, { maxRetryAgeMs: config.delivery.maxRetryAgeMs }, logger);
@@ -56,7 +62,7 @@ export class Alerting {
     this.outbox.start();
     this.timer = setInterval(() => this.tick(), this.config.evaluationIntervalMs);
     this.timer.unref();
-    this.logger.info({ rules: this.evaluator.rules.size, active: this.alerts.all().length, outbox: this.store.outboxLength() }, 'alerting started');
+    this.logger.info({ rules: this.evaluator.rules.size, windows: this.restoredWindows, active: this.alerts.all().length, outbox: this.store.outboxLength() }, 'alerting started');
   }
 
   /** Every accepted point (reports, collector events) passes through here. Never throws. */
@@ -72,10 +78,12 @@ export class Alerting {
     try {
       this.evaluator.tick(now);
       this.alerts.flush();
+      this.flushWindows();
       if (now - this.lastPrune > PRUNE_EVERY_MS) {
         this.lastPrune = now;
         this.store.prune(now, this.config.historyRetentionMs, NLOG_RETENTION_MS);
         this.silences.prune(now - this.config.historyRetentionMs);
+        this.store.pruneWindows(this.fluctuationRules(), MAX_STORED_WINDOWS);
       }
     } catch (err) {
       this.logger.error({ error: (err as Error).message }, 'alerting timer failed');
@@ -95,6 +103,8 @@ export class Alerting {
       return { ok: false, rules: this.evaluator.rules.size, error };
     }
     this.evaluator.setRules(rules);
+    this.flushWindows();
+    this.store.pruneWindows(this.fluctuationRules(), MAX_STORED_WINDOWS);
     this.alerts.resolveOrphans(this.evaluator.rules, now);
     this.lastReload = { at: now, ok: true };
     this.logger.info({ rules: rules.length }, 'rules reloaded');
@@ -139,6 +149,23 @@ export class Alerting {
     this.dispatcher.close();
     await this.outbox.close();
     this.alerts.flush();
+    this.flushWindows();
+  }
+
+  private fluctuationRules(): string[] {
+    return [...this.evaluator.rules.values()].filter((r) => r.kind === 'fluctuation').map((r) => r.name);
+  }
+
+  /** Writes the fluctuation windows that changed since the last tick (one transaction). */
+  private flushWindows(): void {
+    const changes = this.evaluator.takeWindowChanges();
+    if (!changes.length) return;
+    this.store.transaction(() => {
+      for (const c of changes) {
+        if (c.values) this.store.saveWindow({ ...c, values: c.values });
+        else this.store.deleteWindow(c.rule, c.series);
+      }
+    });
   }
 
   private dropOrphanOutbox(names: Set<string>): void {

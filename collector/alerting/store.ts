@@ -30,7 +30,14 @@ CREATE TABLE IF NOT EXISTS alert_outbox (
   attempts INTEGER NOT NULL, notification TEXT NOT NULL, last_error TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS alert_outbox_due ON alert_outbox(integration, next_at);
+CREATE TABLE IF NOT EXISTS alert_windows (
+  rule TEXT NOT NULL, series TEXT NOT NULL, shape TEXT NOT NULL, labels TEXT NOT NULL, last_seen INTEGER NOT NULL,
+  vals TEXT NOT NULL, PRIMARY KEY (rule, series)
+);
 `;
+
+/** One fluctuation window as persisted: `shape` ties it to the rule's measurement/expr/func/points/offset. */
+export interface WindowRow { rule: string; series: string; shape: string; labels: Labels; lastSeen: number; values: [number, number][] }
 
 export interface Silence {
   id: string;
@@ -92,6 +99,8 @@ export class AlertingStore {
       nextDue: p('SELECT MIN(next_at) AS t FROM alert_outbox'),
       deleteOutbox: p('DELETE FROM alert_outbox WHERE id = ?'),
       retryOutbox: p('UPDATE alert_outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?'),
+      upsertWindow: p('INSERT OR REPLACE INTO alert_windows (rule, series, shape, labels, last_seen, vals) VALUES (?,?,?,?,?,?)'),
+      deleteWindow: p('DELETE FROM alert_windows WHERE rule = ? AND series = ?'),
     };
   }
 
@@ -189,6 +198,31 @@ export class AlertingStore {
 
   retryOutbox(ids: number[], nextAt: number, error: string): void {
     this.transaction(() => { for (const id of ids) this.s.retryOutbox!.run(nextAt, error, id); });
+  }
+
+  // --- fluctuation windows ---
+  loadWindows(): WindowRow[] {
+    type Row = { rule: string; series: string; shape: string; labels: string; last_seen: number; vals: string };
+    return this.db.prepare<Row>('SELECT * FROM alert_windows').all().map((r) => ({
+      rule: r.rule, series: r.series, shape: r.shape, labels: JSON.parse(r.labels) as Labels, lastSeen: r.last_seen,
+      values: JSON.parse(r.vals) as [number, number][],
+    }));
+  }
+
+  saveWindow(w: WindowRow): void {
+    this.s.upsertWindow!.run(w.rule, w.series, w.shape, json(w.labels), w.lastSeen, json(w.values));
+  }
+
+  deleteWindow(rule: string, series: string): void { this.s.deleteWindow!.run(rule, series); }
+
+  /** Keeps the windows of these rules only, and at most `max` series (the most recently seen). */
+  pruneWindows(rules: string[], max: number): void {
+    this.db.prepare(`DELETE FROM alert_windows WHERE rule NOT IN (SELECT value FROM json_each(?))`).run(json(rules));
+    this.db.prepare(`DELETE FROM alert_windows WHERE rowid IN (SELECT rowid FROM alert_windows ORDER BY last_seen DESC LIMIT -1 OFFSET ?)`).run(max);
+  }
+
+  windowCount(): number {
+    return (this.db.prepare<{ n: number }>('SELECT COUNT(*) AS n FROM alert_windows').get())!.n;
   }
 
   /** Drops old history, long-expired silences and stale nlog entries. */

@@ -115,6 +115,10 @@ export class Dispatcher {
     const inhibitor = this.deps.inhibitor();
     const visible = alerts.filter((a) => this.deps.silences.silencedBy(a.labels, now).length === 0
       && (a.state !== 'firing' || inhibitor.inhibitedBy(a.labels, firingAll) === undefined));
+    // Alertmanager's mute stages end the pipeline when they filter out every alert: the nlog is
+    // left alone, so an alert muted for a while (e.g. inhibited by HostSilent) is not "resolved"
+    // and then notified again as new once the mute ends.
+    const allMuted = visible.length === 0 && alerts.length > 0;
     const firing = visible.filter((a) => a.state === 'firing');
     const resolved = visible.filter((a) => a.state === 'resolved');
     const receiver = g.route.receiver;
@@ -124,7 +128,7 @@ export class Dispatcher {
     const resolvedSet = new Set(resolved.map((a) => a.fingerprint));
     const unacked = new Set(firing.filter((a) => !a.ack).map((a) => a.fingerprint));
     const entry = this.deps.store.nlog(g.key, receiver);
-    const reason = notifyReason(entry, firingSet, resolvedSet, unacked, sendResolved, g.route.repeatIntervalMs, now);
+    const reason = allMuted ? undefined : notifyReason(entry, firingSet, resolvedSet, unacked, sendResolved, g.route.repeatIntervalMs, now);
 
     if (reason) {
       // Resolved alerts go out only if this receiver was told they fired.

@@ -32,12 +32,21 @@ function identity(tags: Record<string, string>): Labels {
   return out;
 }
 
+/** What a persisted window must match to be reused: the same function over the same values. */
+export function windowShape(r: Rule): string {
+  return JSON.stringify([r.measurement, r.expr?.text, r.func, r.points ?? null, r.offsetMs ?? null, r.where.map((m) => [m.name, m.value, m.isRegex, m.isEqual])]);
+}
+
+export interface WindowChange { rule: string; series: string; shape: string; labels: Labels; lastSeen: number; values: [number, number][] | null }
+
 const keyOf = (labels: Labels): string => JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
 
 export class Evaluator {
   private states = new Map<string, RuleState>();
   private byMeasurement = new Map<string, RuleState[]>();
   private readonly silentHosts = new Set<string>();
+  /** Fluctuation windows changed (or dropped) since the last takeWindowChanges(): `rule\0series`. */
+  private readonly changedWindows = new Set<string>();
 
   constructor(private readonly alerts: AlertTable, rules: Rule[]) {
     this.setRules(rules);
@@ -54,7 +63,8 @@ export class Evaluator {
     const next = new Map<string, RuleState>();
     for (const r of rules) {
       const old = this.states.get(r.name);
-      next.set(r.name, { rule: r, series: old && old.rule.measurement === r.measurement ? old.series : new Map(), lastEvalAt: old?.lastEvalAt ?? 0 });
+      const keep = old && old.rule.measurement === r.measurement && (r.kind !== 'fluctuation' || windowShape(old.rule) === windowShape(r));
+      next.set(r.name, { rule: r, series: keep ? old.series : new Map(), lastEvalAt: old?.lastEvalAt ?? 0 });
     }
     this.states = next;
     this.byMeasurement = new Map();
@@ -63,6 +73,34 @@ export class Evaluator {
       list.push(s);
       this.byMeasurement.set(s.rule.measurement, list);
     }
+  }
+
+  /** Windows loaded from the store after a restart: kept when the rule still has the same shape. */
+  restoreWindows(rows: { rule: string; series: string; shape: string; labels: Labels; lastSeen: number; values: [number, number][] }[], now = Date.now()): number {
+    let n = 0;
+    for (const w of rows) {
+      const st = this.states.get(w.rule);
+      if (!st || st.rule.kind !== 'fluctuation' || windowShape(st.rule) !== w.shape || st.series.has(w.series)) continue;
+      // The collector's own downtime is not the series' silence: it gets the full stale grace again.
+      st.series.set(w.series, { labels: w.labels, lastSeen: Math.max(w.lastSeen, now), values: w.values });
+      n++;
+    }
+    return n;
+  }
+
+  /** The windows to write (values) or delete (null) since the last call. */
+  takeWindowChanges(): WindowChange[] {
+    const out: WindowChange[] = [];
+    for (const id of this.changedWindows) {
+      const i = id.indexOf('\0');
+      const rule = id.slice(0, i);
+      const series = id.slice(i + 1);
+      const st = this.states.get(rule);
+      const s = st?.series.get(series);
+      out.push({ rule, series, shape: st ? windowShape(st.rule) : '', labels: s?.labels ?? {}, lastSeen: s?.lastSeen ?? 0, values: s && st?.rule.kind === 'fluctuation' ? [...s.values] : null });
+    }
+    this.changedWindows.clear();
+    return out;
   }
 
   onPoints(points: Point[], now = Date.now()): void {
@@ -95,6 +133,7 @@ export class Evaluator {
           if (now - s.lastSeen < STALE_SERIES_MS) continue;
           if (s.labels.host && this.silentHosts.has(s.labels.host)) continue;
           st.series.delete(k);
+          if (r.kind === 'fluctuation') this.changedWindows.add(`${r.name}\0${k}`);
           this.alerts.observe(r, AlertTable.labelsFor(r, s.labels), false, null, now);
         }
       }
@@ -112,6 +151,7 @@ export class Evaluator {
   private series(st: RuleState, tags: Record<string, string>, now: number): Series {
     const labels = identity(tags);
     const k = keyOf(labels);
+    if (st.rule.kind === 'fluctuation') this.changedWindows.add(`${st.rule.name}\0${k}`);
     let s = st.series.get(k);
     if (!s) {
       s = { labels, lastSeen: now, values: [] };
