@@ -16,6 +16,9 @@ export interface StateOptions {
   onReport?: (hostId: string, report: Report, now: number) => void;
 }
 
+/** The agents' maximum reconnect backoff (agent/transport): a restarted collector waits this long before counting silence. */
+export const RECONNECT_GRACE_MS = 10_000;
+
 export const instanceId = (hostId: string, address: string): string => `${hostId}/${address}`;
 
 export class FleetState {
@@ -25,15 +28,25 @@ export class FleetState {
   private readonly dirtyHosts = new Set<string>();
   private readonly dirtyInstances = new Set<string>();
   private readonly removedInstances = new Set<string>();
+  private readonly startedAt = Date.now();
+  /** Hosts up in the store when this collector started and not heard from since. */
+  private readonly restored = new Set<string>();
 
   constructor(private readonly store: Store, private readonly opts: StateOptions, private readonly logger: Logger) {
-    for (const h of store.loadHosts()) this.hosts.set(h.id, h);
+    for (const h of store.loadHosts()) {
+      this.hosts.set(h.id, h);
+      if (h.status === 'up') this.restored.add(h.id);
+    }
     for (const i of store.loadInstances()) this.instances.set(i.id, i);
   }
 
   /** The host's status now, computed from its silence (the recorded one may lag by a timer tick). */
   statusOf(h: HostRecord, now = Date.now()): HostStatus {
-    return now - h.lastSeenAt > this.opts.hostDownAfterIntervals * h.intervalMs ? 'down' : 'up';
+    // After a collector restart, an agent that was up needs time to notice and reconnect (its
+    // backoff reaches 10 s while we were away): its silence counts from then, not from before.
+    const grace = this.restored.has(h.id) ? this.startedAt + RECONNECT_GRACE_MS : 0;
+    const seen = Math.max(h.lastSeenAt, grace);
+    return now - seen > this.opts.hostDownAfterIntervals * h.intervalMs ? 'down' : 'up';
   }
 
   hello(hello: Hello, now = Date.now()): HostRecord {
@@ -140,6 +153,7 @@ export class FleetState {
 
   private seen(h: HostRecord, now: number): void {
     h.lastSeenAt = now;
+    this.restored.delete(h.id);
     if (h.status === 'down') this.transition(h, 'up', now);
   }
 

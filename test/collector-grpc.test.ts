@@ -294,3 +294,22 @@ test('state survives a collector restart (same store file); SIGTERM exits 0', as
   assert.deepEqual((await c.api('/api/v1/instances?host=h-persist')).instances.map((i: { address: string }) => i.address), ['127.0.0.1:6379']);
   assert.equal((await c.api('/api/v1/hosts/h-persist')).lastSeq, 1, 'a new session restarts seq');
 });
+
+test('after a collector restart, a host that was up gets the agents\' reconnect grace before silence counts', async (t) => {
+  const h = await harness(t);
+  const c = await h.collector();
+  const a = agentOf(h, c);
+  await a.hello(makeHello('h-grace', { intervalMs: 200 }));
+  await a.report(makeReport(1));
+  await waitFor(async () => (await c.api('/api/v1/hosts/h-grace')).status === 'up', { what: 'host up' });
+  a.close();
+  await c.stop();
+  await c.start();
+  const restartedAt = Date.now();
+  // 3 intervals of 200 ms would have passed long ago; the grace keeps it up (no false HostSilent)...
+  await waitFor(() => Date.now() - restartedAt > 2000, { what: 'two seconds after the restart' });
+  assert.equal((await c.api('/api/v1/hosts/h-grace')).status, 'up');
+  // ...and a host that really stays silent is down once the grace and its 3 intervals are over.
+  await waitFor(async () => (await c.api('/api/v1/hosts/h-grace')).status === 'down', { what: 'host down after the grace', timeoutMs: 20_000 });
+  assert.ok(Date.now() - restartedAt >= 10_000, `down ${Date.now() - restartedAt} ms after the restart`);
+});
