@@ -44,6 +44,14 @@ test('silent partition (ZooKeeper and a Sentinel majority frozen): fenced within
   assert.match(view.instances[0]!.fence!.reason, /ZooKeeper unreachable.*only 1\/3 Sentinels answered/);
   assert.ok(Date.parse(view.instances[0]!.fence!.since) >= cutAt);
 
+  // The built-in alerts keyed on the guard's events fire.
+  const firing = async (name: string) => ((await s.collector.api('/api/v1/alerts?state=firing')).alerts as Array<{ labels: Record<string, string> }>)
+    .filter((a) => a.labels.alertname === name && a.labels.host === host);
+  const fencedAlert = await waitFor(async () => (await firing('InstanceFenced'))[0], { what: 'InstanceFenced firing' });
+  assert.equal(fencedAlert.labels.instance, s.master.address);
+  assert.equal(fencedAlert.labels.severity, 'critical');
+  assert.ok((await firing('GuardZooKeeperUnreachable')).length === 1);
+
   // The Sentinel that still sees the master never marks it down: the ACL fence is invisible to it.
   const watcher = s.sentinels[2]!;
   const watchUntil = Date.now() + 3 * DOWN_AFTER_MS;
@@ -74,6 +82,7 @@ test('silent partition (ZooKeeper and a Sentinel majority frozen): fenced within
   assert.ok((await events(s.collector, host, 'guard.zk_unreachable')).length >= 1);
   const after = await waitFor(async () => { const v = await guardView(s.collector, host); return v && !v.instances[0]!.fenced && v.zookeeper.state === 'reachable' ? v : undefined; }, { what: 'API back to serving' });
   assert.equal(after.instances[0]!.phase, 'serving');
+  await waitFor(async () => (await firing('InstanceFenced')).length === 0 && (await firing('GuardZooKeeperUnreachable')).length === 0, { what: 'the guard alerts resolved' });
   // No secret in what the agent logged.
   assert.ok(!JSON.stringify(s.agent.logs()).includes(APP.password));
 });
