@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
-import { harness, waitFor } from './harness/index.js';
+import { harness, waitFor, type Harness } from './harness/index.js';
 import { REPO_ROOT } from './harness/fleet.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -97,6 +97,7 @@ test('fleet console: instances, alert ack and silence from the page reach the AP
   await ackDialog.waitFor({ state: 'visible' });
   await ackDialog.locator('input[name=by]').fill('alice');
   await ackDialog.locator('input[name=comment]').fill('looking <now>');
+  await page.screenshot({ path: path.join(REPO_ROOT, 'docs', 'console-ack.png'), fullPage: false });
   await ackDialog.locator('button[type=submit]').click();
   await ackDialog.waitFor({ state: 'hidden' });
   const acked = await waitFor(async () => {
@@ -135,5 +136,28 @@ test('fleet console: instances, alert ack and silence from the page reach the AP
   await collector.start();
   await page.locator('#banner').waitFor({ state: 'hidden', timeout: 15_000 });
 
+  assert.deepEqual(problems, []);
+});
+
+test('fleet console with InfluxDB as the store: the page shows the sink and the instances', async (t) => {
+  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install chromium`);
+  const h: Harness = await harness(t);
+  const redis = await h.redis();
+  const influx = await h.influx();
+  const collector = await h.collector({ influx: { url: influx.url, database: 'redisfleet', flushInterval: '200ms' } });
+  await h.agent({ hostId: 'console-influx', interval: '300ms', redis: [{ address: redis.address, cluster: 'c1' }] }, { collector });
+  await waitFor(async () => (await collector.api('/api/v1/instances')).instances.some((i: { status: string }) => i.status === 'up'), { what: 'instance up in the API' });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  await page.goto(`${collector.httpUrl}/console`);
+  assert.match(await cells(page, `#instances tr[data-instance="${redis.address}"]`), new RegExp(`^console-influx \\| ${redis.address.replace(/\./g, '\\.')} \\| master \\| up \\| c1 \\|`));
+  assert.equal(await text(page, '#sink'), 'store: InfluxDB');
+  // The trailing-slash form redirects to the page (its relative URLs assume /console).
+  const slash = await page.goto(`${collector.httpUrl}/console/`);
+  assert.equal(new URL(slash!.url()).pathname, '/console');
+  await page.locator(`#instances tr[data-instance="${redis.address}"]`).waitFor({ timeout: 15_000 });
   assert.deepEqual(problems, []);
 });

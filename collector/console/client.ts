@@ -11,6 +11,8 @@ export const CONSOLE_JS = String.raw`(function () {
   var OPERATOR_KEY = 'redis-fleet.operator';
   var last = { ok: 0, data: null, error: null, failingSince: 0 };
   var timer = null;
+  var generation = 0;
+  var REQUEST_TIMEOUT_MS = 10000;
 
   // ---------- helpers ----------
   function $(id) { return document.getElementById(id); }
@@ -72,7 +74,7 @@ export const CONSOLE_JS = String.raw`(function () {
     init = init || {};
     var headers = { accept: 'application/json' };
     if (init.body !== undefined) headers['content-type'] = 'application/json';
-    return fetch(new URL(path, base), { method: init.method || 'GET', headers: headers, body: init.body === undefined ? undefined : JSON.stringify(init.body), credentials: 'same-origin', cache: 'no-store' })
+    return fetch(new URL(path, base), { method: init.method || 'GET', headers: headers, body: init.body === undefined ? undefined : JSON.stringify(init.body), credentials: 'same-origin', cache: 'no-store', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
       .then(function (res) {
         return res.text().then(function (t) {
           var body = null;
@@ -88,12 +90,16 @@ export const CONSOLE_JS = String.raw`(function () {
     silences: 'api/v1/silences', guard: 'api/v1/guard', persistence: 'api/v1/persistence', capacity: 'api/v1/capacity',
   };
 
+  // One poll loop: an immediate poll (after an action) supersedes the one in flight, whose
+  // answer is then dropped so an older answer never overwrites a newer one.
   function poll() {
     clearTimeout(timer);
+    var mine = ++generation;
     var names = Object.keys(SOURCES);
     return Promise.all(names.map(function (n) {
       return request(SOURCES[n]).then(function (r) { return r; }, function (err) { return { network: true, error: err }; });
     })).then(function (results) {
+      if (mine !== generation) return;
       var data = {};
       var unreachable = null;
       names.forEach(function (n, i) {
@@ -114,10 +120,11 @@ export const CONSOLE_JS = String.raw`(function () {
       }
       showStatus();
     }).catch(function (err) {
+      if (mine !== generation) return;
       last.error = 'console error: ' + (err && err.message || err);
       if (!last.failingSince) last.failingSince = Date.now();
       showStatus();
-    }).then(function () { timer = setTimeout(poll, refreshMs); });
+    }).then(function () { if (mine === generation) timer = setTimeout(poll, refreshMs); });
   }
 
   function showStatus() {
