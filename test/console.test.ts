@@ -24,6 +24,16 @@ async function cells(page: Page, row: string): Promise<string> {
   return (await page.locator(row).first().locator('td').allTextContents()).join(' | ');
 }
 
+/** Waits until the cells of the first row matching `row` match `re` (the page refreshes every second); returns them. */
+async function rowMatching(page: Page, row: string, re: RegExp): Promise<string> {
+  let seen = '';
+  try {
+    return await waitFor(async () => { seen = await cells(page, row); return re.test(seen) ? seen : null; }, { timeoutMs: 15_000, what: `${row} matching ${re}` });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last seen: ${seen}`);
+  }
+}
+
 /** The text of the locator's first match, whitespace collapsed. */
 async function text(page: Page, selector: string): Promise<string> {
   return ((await page.locator(selector).first().textContent()) ?? '').replace(/\s+/g, ' ').trim();
@@ -71,11 +81,11 @@ test('fleet console: instances, alert ack and silence from the page reach the AP
     assert.match(cells[7]!, /free \(\d+(\.\d+)?% used\)/, `headroom cell of ${server.address}: ${cells[7]}`);
     assert.ok(await page.locator(`${row} meter`).count() === 1, 'a headroom meter');
   }
-  assert.match(await cells(page, '#hosts tr[data-host="console-h1"]'), /^console-h1 \| up \| redis \| env=test idc=sz-a owner=.* \| connected \|/);
-  assert.match(await cells(page, '#persistence tr[data-host="console-h1"]'), /^console-h1 \| up \| free \| empty \| 0 \| .+ \| 3 \/ 3 \| none \|/);
-  assert.match(await cells(page, '#capacity tr[data-host="console-h1"]'), /^console-h1 \| redis \| env=test idc=sz-a \| fresh \|/);
+  await rowMatching(page, '#hosts tr[data-host="console-h1"]', /^console-h1 \| up \| redis \| env=test idc=sz-a owner=.* \| connected \|/);
+  await rowMatching(page, '#persistence tr[data-host="console-h1"]', /^console-h1 \| up \| free \| empty \| 0 \| .+ \| 3 \/ 3 \| none \|/);
+  await rowMatching(page, '#capacity tr[data-host="console-h1"]', /^console-h1 \| redis \| env=test idc=sz-a \| fresh \|/);
   assert.match(await text(page, '#guard'), /No host runs sentinel-guard/);
-  assert.match(await text(page, '#updated'), /^updated \ds ago$/);
+  assert.match(await text(page, '#updated'), /^updated \d+s ago$/);
   assert.equal(await page.locator('#banner').isVisible(), false);
   // Text from the API is text: the hostile label shows literally and runs nothing.
   assert.ok((await text(page, '#hosts')).includes(HOSTILE), 'label shown as text');
