@@ -7,6 +7,7 @@ header { display: flex; align-items: baseline; gap: 24px; padding: 10px 16px; ba
 header h1 { font-size: 16px; margin: 0; }
 header .meta { margin-left: auto; color: #c8ced6; }
 #summary span { margin-right: 16px; }
+body.stale main { opacity: 0.55; }
 .banner { margin: 8px 16px; padding: 8px 12px; border-radius: 4px; background: #fde8e6; border: 1px solid var(--bad); color: var(--bad); font-weight: 600; }
 main { padding: 0 16px 24px; }
 section { background: var(--card); border: 1px solid var(--line); border-radius: 6px; margin-top: 12px; padding: 8px 12px; overflow-x: auto; }
