@@ -12,6 +12,7 @@ import { registerPersistenceRoutes, type PersistenceViews } from './persistence-
 import { registerGuardRoutes, type GuardViews } from './guard-view.js';
 import { registerPlacementRoutes, type Placement } from './placement/index.js';
 import { registerProxyRoutes, type ProxyViews } from './proxy-view.js';
+import { registerConsoleRoutes } from './console/index.js';
 import { hostView, instanceStatus, instanceView } from './views.js';
 
 export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; guard: GuardViews; alerting?: Alerting; placement?: Placement }
@@ -107,6 +108,7 @@ export function buildApi({ state, sink, logger, persistence, proxies, guard, ale
   registerGuardRoutes(app, { state, views: guard });
   if (alerting) registerAlertingRoutes(app, alerting);
   if (placement) registerPlacementRoutes(app, placement);
+  registerConsoleRoutes(app);
 
   return app;
 }

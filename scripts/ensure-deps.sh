@@ -12,7 +12,7 @@ need_servers() {
   declare -A by_bin=(
     [redis-server]=redis-server [redis-sentinel]=redis-sentinel [nutcracker]=nutcracker
     [influxd]=influxdb [prometheus-redis-exporter]=prometheus-redis-exporter
-    [prometheus-alertmanager]=prometheus-alertmanager
+    [prometheus-alertmanager]=prometheus-alertmanager [chromium]=chromium
   )
   for bin in "${!by_bin[@]}"; do command -v "$bin" >/dev/null 2>&1 || pkgs+=("${by_bin[$bin]}"); done
   [ -e /usr/share/zookeeper/bin/zkServer.sh ] || pkgs+=(zookeeper)

@@ -177,7 +177,8 @@ async function main() {
 
   const api = listening.http.replace(/\/$/, '');
   say('running. Where to look:');
-  say(`  fleet console / API   ${api}/api/v1/instances   ${api}/api/v1/hosts   ${api}/healthz`);
+  say(`  fleet console         ${api}/console`);
+  say(`  HTTP API              ${api}/api/v1/instances   ${api}/api/v1/hosts   ${api}/healthz`);
   say(`  logs                  ${path.relative(process.cwd(), runDir)}/collector.log, agent.log`);
   say(`  this host             node dist/cli/main.js status --status-file ${path.relative(process.cwd(), path.join(runDir, 'agent-status.json'))}`);
   say(`  first samples arrive within one interval (10 s). Ctrl-C stops everything${demo ? ' (and the demo Redis)' : ''}.`);
