@@ -3,10 +3,12 @@
 // collector (embedded store). The page shows the instances with role and headroom; an alert
 // fired by a stopped instance is acknowledged and silenced by clicking in the page, and both
 // reach the API; a collector outage shows the error banner and clears when it is back.
-// Screenshots go to docs/console-*.png (referenced from README.md).
+// Screenshots go to the test's temp dir; with RF_SCREENSHOTS=1 to docs/console-*.png (referenced from
+// README.md), so a normal run leaves the checkout unchanged.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { harness, waitFor, type Harness } from './harness/index.js';
@@ -38,6 +40,10 @@ async function rowMatching(page: Page, row: string, re: RegExp): Promise<string>
 async function text(page: Page, selector: string): Promise<string> {
   return ((await page.locator(selector).first().textContent()) ?? '').replace(/\s+/g, ' ').trim();
 }
+
+const shotDir = process.env.RF_SCREENSHOTS === '1' ? path.join(REPO_ROOT, 'docs') : fs.mkdtempSync(path.join(os.tmpdir(), 'rf-console-shots-'));
+const shot = (name: string) => path.join(shotDir, name);
+if (process.env.RF_SCREENSHOTS !== '1') process.on('exit', () => fs.rmSync(shotDir, { recursive: true, force: true }));
 
 test('fleet console: instances, alert ack and silence from the page reach the API, outage banner', async (t) => {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install chromium (scripts/ensure-deps.sh servers does it as root)`);
@@ -92,7 +98,7 @@ test('fleet console: instances, alert ack and silence from the page reach the AP
   assert.equal(await page.evaluate('window.__xss'), undefined);
   assert.equal(await page.locator('#hosts img').count(), 0);
   fs.mkdirSync(path.join(REPO_ROOT, 'docs'), { recursive: true });
-  await page.screenshot({ path: path.join(REPO_ROOT, 'docs', 'console-fleet.png'), fullPage: true });
+  await page.screenshot({ path: shot('console-fleet.png'), fullPage: true });
 
   // Stop the standalone: RedisInstanceDown fires and shows in the page with an Ack button.
   await standalone.stop();
@@ -107,7 +113,7 @@ test('fleet console: instances, alert ack and silence from the page reach the AP
   await ackDialog.waitFor({ state: 'visible' });
   await ackDialog.locator('input[name=by]').fill('alice');
   await ackDialog.locator('input[name=comment]').fill('looking <now>');
-  await page.screenshot({ path: path.join(REPO_ROOT, 'docs', 'console-ack.png'), fullPage: false });
+  await page.screenshot({ path: shot('console-ack.png'), fullPage: false });
   await ackDialog.locator('button[type=submit]').click();
   await ackDialog.waitFor({ state: 'hidden' });
   const acked = await waitFor(async () => {
@@ -136,13 +142,13 @@ test('fleet console: instances, alert ack and silence from the page reach the AP
   assert.ok(silence.matchers.every((m) => !m.isRegex));
   await page.locator(`#silences tr[data-silence="${silence.id}"]`).waitFor({ timeout: 10_000 });
   await page.locator('#alerts tr[data-alertname="RedisInstanceDown"]:has-text("suppressed (silenced)")').waitFor({ timeout: 10_000 });
-  await page.screenshot({ path: path.join(REPO_ROOT, 'docs', 'console-alerts.png'), fullPage: true });
+  await page.screenshot({ path: shot('console-alerts.png'), fullPage: true });
 
   // Collector outage: the banner says so, and clears when the collector is back.
   await collector.kill('SIGKILL');
   await page.locator('#banner:has-text("Collector unreachable")').waitFor({ timeout: 10_000 });
   assert.match(await text(page, '#banner'), /Showing data from \d+s ago/);
-  await page.screenshot({ path: path.join(REPO_ROOT, 'docs', 'console-unreachable.png'), fullPage: false });
+  await page.screenshot({ path: shot('console-unreachable.png'), fullPage: false });
   await collector.start();
   await page.locator('#banner').waitFor({ state: 'hidden', timeout: 15_000 });
 
