@@ -3,7 +3,7 @@
 // the persistence queue. Works while the collector is away. No secrets in it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { splitPersistenceFields, valueOf, type Report } from '../proto/index.js';
+import { fieldReader, splitInstanceFields, valueOf, type Report } from '../proto/index.js';
 import type { LinkStats } from './transport/link.js';
 
 export interface AgentStatus {
@@ -63,19 +63,19 @@ export function buildStatus(ctx: StatusContext, report: Omit<Report, 'seq'>, lin
 }
 
 function guardStatus(g: NonNullable<Report['guard']>): NonNullable<AgentStatus['guard']> {
-  const { host, instances } = splitPersistenceFields(g);
-  const num = (f: Record<string, unknown>, k: string) => { const v = valueOf(f[k] as never); return typeof v === 'number' ? v : null; };
-  const str = (f: Record<string, unknown>, k: string) => { const v = valueOf(f[k] as never); return v === undefined ? '' : String(v); };
+  const { host, instances } = splitInstanceFields(g);
+  const h = fieldReader(host);
   return {
     zkState: g.zkState,
-    zkConsecutiveFailures: num(host, 'zk_consecutive_failures'),
-    sentinelsAnswered: num(host, 'sentinels_answered'),
-    sentinelsTotal: num(host, 'sentinels_total'),
+    zkConsecutiveFailures: h.num('zk_consecutive_failures'),
+    sentinelsAnswered: h.num('sentinels_answered'),
+    sentinelsTotal: h.num('sentinels_total'),
     instances: [...instances.entries()].map(([address, f]) => {
-      const since = num(f, 'fenced_since_ms');
+      const r = fieldReader(f);
+      const since = r.num('fenced_since_ms');
       return {
-        address, phase: str(f, 'phase'), fenced: num(f, 'fenced') === 1, fencedSince: since ? new Date(since).toISOString() : null,
-        fenceReason: str(f, 'fence_reason'), fenceMode: str(f, 'fence_mode'), waitingFor: str(f, 'waiting_for'), error: str(f, 'error'),
+        address, phase: r.str('phase') ?? '', fenced: r.flag('fenced'), fencedSince: since ? new Date(since).toISOString() : null,
+        fenceReason: r.str('fence_reason') ?? '', fenceMode: r.str('fence_mode') ?? '', waitingFor: r.str('waiting_for') ?? '', error: r.str('error') ?? '',
       };
     }),
   };

@@ -3,7 +3,7 @@
 // GET /api/v1/hosts/:id and GET /api/v1/guard (?host=, ?fenced=true for fenced instances only).
 // Fence and restore history is in the `event` measurement (kind guard.*, sentinel.*).
 import type { FastifyInstance } from 'fastify';
-import { splitPersistenceFields, valueOf, type GuardState, type Report, type Value } from '../proto/index.js';
+import { fieldReader, splitInstanceFields, type GuardState, type Report } from '../proto/index.js';
 import type { FleetState } from './state.js';
 
 interface Latest { receivedAt: number; reportTimeMs: number; state: GuardState }
@@ -26,16 +26,9 @@ export class GuardViews {
 
 const iso = (ms: number | null): string | null => (ms ? new Date(ms).toISOString() : null);
 
-function reader(f: Record<string, Value> | undefined) {
-  return {
-    num: (k: string): number | null => { const v = valueOf(f?.[k]); return typeof v === 'number' ? v : null; },
-    str: (k: string): string | null => { const v = valueOf(f?.[k]); return v === undefined ? null : String(v); },
-  };
-}
-
 function guardBlock(l: Latest) {
-  const { host, instances } = splitPersistenceFields(l.state);
-  const h = reader(host);
+  const { host, instances } = splitInstanceFields(l.state);
+  const h = fieldReader(host);
   return {
     reportedAt: iso(l.reportTimeMs),
     zookeeper: {
@@ -54,7 +47,7 @@ function guardBlock(l: Latest) {
     budget: { worstCaseFenceMs: h.num('budget_worst_case_ms'), limitMs: h.num('budget_limit_ms'), violation: h.str('budget_violation') },
     eventsDropped: h.num('events_dropped') ?? 0,
     instances: [...instances.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([address, f]) => {
-      const r = reader(f);
+      const r = fieldReader(f);
       const fenced = r.num('fenced') === 1;
       return {
         address,

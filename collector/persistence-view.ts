@@ -2,7 +2,7 @@
 // after a collector restart it is back with the next report) and its HTTP views:
 // the `persistence` block of GET /api/v1/hosts/:id and GET /api/v1/persistence.
 import type { FastifyInstance } from 'fastify';
-import { parseQueueEntry, splitPersistenceFields, valueOf, type PersistenceState, type Report, type Value } from '../proto/index.js';
+import { parseQueueEntry, fieldReader, splitInstanceFields, type PersistenceState, type Report, type Value } from '../proto/index.js';
 import type { FleetState } from './state.js';
 
 interface Latest { receivedAt: number; reportTimeMs: number; state: PersistenceState }
@@ -27,17 +27,9 @@ export class PersistenceViews {
 
 const iso = (ms: number | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
 
-function reader(f: Record<string, Value> | undefined) {
-  return {
-    num: (k: string): number | null => { const v = valueOf(f?.[k]); return typeof v === 'number' ? v : null; },
-    str: (k: string): string | null => { const v = valueOf(f?.[k]); return v === undefined ? null : String(v); },
-    flag: (k: string): boolean => valueOf(f?.[k]) === 1,
-  };
-}
-
 function persistenceBlock(l: Latest) {
-  const { host, instances } = splitPersistenceFields(l.state);
-  const h = reader(host);
+  const { host, instances } = splitInstanceFields(l.state);
+  const h = fieldReader(host);
   const holder = l.state.tokenHolder || null;
   return {
     reportedAt: iso(l.reportTimeMs),
@@ -53,7 +45,7 @@ function persistenceBlock(l: Latest) {
 }
 
 function instanceBlock(address: string, f: Record<string, Value>) {
-  const r = reader(f);
+  const r = fieldReader(f);
   const managed = r.flag('managed');
   const reason = r.str('unmanaged_reason');
   return {

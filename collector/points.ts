@@ -3,7 +3,7 @@
 // type here, so no sink ever sees a field change type. Hot path: one pass over
 // each sample, tag objects shared between points of the same series shape.
 import {
-  HOST_TAGS, MEASUREMENTS, parseQueueEntry, splitPersistenceFields, valueOf,
+  HOST_TAGS, MEASUREMENTS, parseQueueEntry, splitInstanceFields, valueOf,
   type FieldType, type MeasurementDef, type ProxySample, type RedisRates, type Report, type RedisSample,
 } from '../proto/index.js';
 
@@ -273,7 +273,7 @@ function persistencePoints(report: Report, base: Tags, time: number, out: Point[
     if (!positions.has(address)) positions.set(address, n + 1);
   });
   const samples = new Map(report.redis.map((s) => [s.address, s]));
-  for (const [address, raw] of splitPersistenceFields(ps).instances) {
+  for (const [address, raw] of splitInstanceFields(ps).instances) {
     const sample = samples.get(address);
     const tags = sample ? instanceTags(base, sample) : withTag(base, 'instance', address);
     const fields: Record<string, FieldValue> = {};
@@ -292,7 +292,7 @@ function persistencePoints(report: Report, base: Tags, time: number, out: Point[
 function guardPoints(report: Report, base: Tags, time: number, out: Point[]): void {
   const g = report.guard!;
   const def = M.guard;
-  const { host, instances } = splitPersistenceFields(g);
+  const { host, instances } = splitInstanceFields(g);
   const samples = new Map(report.redis.map((s) => [s.address, s]));
   for (const [address, raw] of instances) {
     const sample = samples.get(address);

@@ -3,3 +3,4 @@ export * from './log.js';
 export * from './config.js';
 export * from './backoff.js';
 export * from './sd-notify.js';
+export * from './timeout.js';

@@ -77,3 +77,12 @@ export function valueOf(v: Value | undefined): number | string | undefined {
   if (k === 'str' || (k === undefined && 'str' in v)) return (v as { str: string }).str;
   return undefined;
 }
+
+/** Typed reads of one block of fields: null (never undefined) when a field is absent. */
+export function fieldReader(f: Record<string, Value> | undefined) {
+  return {
+    num: (k: string): number | null => { const v = valueOf(f?.[k]); return typeof v === 'number' ? v : null; },
+    str: (k: string): string | null => { const v = valueOf(f?.[k]); return v === undefined ? null : String(v); },
+    flag: (k: string): boolean => valueOf(f?.[k]) === 1,
+  };
+}

@@ -1,17 +1,17 @@
-// The PersistenceState message's `fields` convention, shared by the agent that writes it and the
-// collector that reads it: host-wide keys are plain (`forks_running`), per-instance keys are
+// The `fields` convention of the PersistenceState and GuardState messages, shared by the agent that
+// writes them and the collector that reads them: host-wide keys are plain (`forks_running`), per-instance keys are
 // `<address>/<field>`, split at the LAST '/' (an address never ends in one). Queue entries are
 // `<kind>@<address>`, in start order.
-import type { PersistenceState, Value } from './types.js';
+import type { Value } from './types.js';
 
-export interface PersistenceFields {
+export interface InstanceFields {
   host: Record<string, Value>;
   /** address → its fields (names without the address). */
   instances: Map<string, Record<string, Value>>;
 }
 
-export function splitPersistenceFields(state: Pick<PersistenceState, 'fields'>): PersistenceFields {
-  const out: PersistenceFields = { host: {}, instances: new Map() };
+export function splitInstanceFields(state: { fields?: Record<string, Value> }): InstanceFields {
+  const out: InstanceFields = { host: {}, instances: new Map() };
   for (const [key, value] of Object.entries(state.fields ?? {})) {
     const slash = key.lastIndexOf('/');
     if (slash < 0) {

@@ -40,7 +40,4 @@ export function itemKey(item: ProxyItem): string {
   return `${item.kind}|${Object.keys(item.tags).sort().map((k) => `${k}=${item.tags[k]}`).join(',')}`;
 }
 
-/** Error text of anything thrown. */
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { errorText } from '../common/index.js';

@@ -3,11 +3,11 @@
 // place (a Redis restart drops it) and, once the host has not been cut off for the hysteresis
 // window, restore each instance to its rightful role from ZooKeeper and the Sentinel majority.
 import { Redis } from 'ioredis';
-import type { Logger } from '../common/index.js';
+import { OnceLog, errorText, withTimeout, type Logger } from '../common/index.js';
 import { guardBudget, type GuardConfig, type InstanceGuardOptions } from './config.js';
-import { FENCES, NOWHERE, replicatesFrom, type FenceContext, type FenceMechanism } from './fence.js';
+import { FENCES, replicatesFrom, type FenceContext, type FenceMechanism } from './fence.js';
 import { IntentStore, type FenceIntent } from './intent.js';
-import { SentinelPanel, failsafeVerdict, nameFor, pointsAt, rightfulMaster, type SentinelRound } from './sentinels.js';
+import { SentinelPanel, failsafeVerdict, isThisInstance, nameFor, rightfulMaster, splitAddress, type SentinelRound } from './sentinels.js';
 import { SentinelWatch, type SentinelEvent } from './sentinel-watch.js';
 import { ZooKeeperProbe } from './zk-probe.js';
 
@@ -85,16 +85,6 @@ interface Slot {
 const MAX_EVENTS = 1000;
 const NAME_REFRESH_MS = 30_000;
 
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no reply within ${ms} ms`)), ms); })])
-    .finally(() => clearTimeout(timer));
-}
-
 /** "7", "0007" or "group-0007" → 7. */
 export function codisGroupId(group: string): number | undefined {
   const m = /^(?:group-)?(\d+)$/.exec(group);
@@ -140,7 +130,7 @@ export class SentinelGuard {
   private running: Promise<void> | undefined;
   private stopped = true;
   private budgetViolation: string | undefined;
-  private readonly saidOnce = new Set<string>();
+  private readonly once = new OnceLog();
 
   constructor(private readonly config: GuardConfig, instances: GuardInstance[], logger: Logger) {
     this.log = logger;
@@ -157,18 +147,14 @@ export class SentinelGuard {
         // Reconnect fast: a restarted Redis must be re-fenced before it serves clients for long.
         retryStrategy: (n: number) => Math.min(20 * n, 500), connectionName: 'redis-fleet-guard',
       });
-      client.on('error', (err: Error) => this.once(`conn:${spec.address}`, () => this.log.warn({ instance: spec.address, err: err.message }, 'guard: connection error')));
-      client.on('ready', () => this.saidOnce.delete(`conn:${spec.address}`));
+      client.on('error', (err: Error) => {
+        if (this.once.enter(`conn:${spec.address}`, 'down')) this.log.warn({ instance: spec.address, err: err.message }, 'guard: connection error');
+      });
+      client.on('ready', () => this.once.clear(`conn:${spec.address}`));
       const slot: Slot = { spec, client, phase: spec.options?.optOut ? 'opt-out' : 'down', role: 'unknown', master: null, linkUp: false, okSinceMs: null };
       if (spec.options?.sentinelName) slot.sentinelName = spec.options.sentinelName;
       return slot;
     });
-  }
-
-  private once(key: string, say: () => void): void {
-    if (this.saidOnce.has(key)) return;
-    this.saidOnce.add(key);
-    say();
   }
 
   private emit(kind: string, instance: string, message: string, attrs: Record<string, string> = {}, timestampMs = Date.now()): void {
@@ -208,7 +194,7 @@ export class SentinelGuard {
   private loop(): void {
     if (this.stopped) return;
     const t0 = Date.now();
-    this.running = this.tick().catch((err) => this.log.error({ err: errText(err) }, 'guard loop failed')).finally(() => {
+    this.running = this.tick().catch((err) => this.log.error({ err: errorText(err) }, 'guard loop failed')).finally(() => {
       this.running = undefined;
       if (this.stopped) return;
       this.timer = setTimeout(() => this.loop(), Math.max(0, this.config.zookeeper.probeIntervalMs - (Date.now() - t0)));
@@ -253,8 +239,8 @@ export class SentinelGuard {
       this.checkDownAfter(round);
     }
     await Promise.all(this.slots.filter((s) => s.phase !== 'opt-out').map((s) => this.evaluate(s, round).catch((err) => {
-      s.error = errText(err);
-      this.once(`eval:${s.spec.address}:${s.error}`, () => this.log.error({ instance: s.spec.address, err: s.error }, 'guard: evaluating instance failed'));
+      s.error = errorText(err);
+      if (this.once.enter(`eval:${s.spec.address}`, s.error)) this.log.error({ instance: s.spec.address, err: s.error }, 'guard: evaluating instance failed');
     })));
   }
 
@@ -285,7 +271,7 @@ export class SentinelGuard {
       s.role = 'unknown';
       s.master = null;
       s.linkUp = false;
-      s.error = errText(err);
+      s.error = errorText(err);
     }
   }
 
@@ -312,10 +298,10 @@ export class SentinelGuard {
         if (!names.has(v.name) || v.downAfterMs <= 0 || v.downAfterMs >= this.config.sentinels.downAfterMs) continue;
         const msg = `Sentinel ${sentinel} runs ${v.name} with down-after-milliseconds ${v.downAfterMs}, below guard.sentinels.downAfter (${this.config.sentinels.downAfterMs}): the fence may come after a failover`;
         this.budgetViolation = msg;
-        this.once(`downafter:${sentinel}:${v.name}:${v.downAfterMs}`, () => {
+        if (this.once.enter(`downafter:${sentinel}:${v.name}`, String(v.downAfterMs))) {
           this.log.error({ sentinel, master: v.name, downAfterMs: v.downAfterMs }, msg);
           this.emit('guard.budget_violation', '', msg, { sentinel, master: v.name });
-        });
+        }
       }
     }
   }
@@ -373,18 +359,19 @@ export class SentinelGuard {
       this.intents.save(this.intent);
       await withTimeout(this.fence.apply(ctx, intent), this.config.fence.timeoutMs, 'fence');
     } catch (err) {
-      const msg = errText(err);
+      const msg = errorText(err);
       s.error = msg;
-      this.once(`fencefail:${addr}:${msg}`, () => {
+      if (this.once.enter(`fencefail:${addr}`, msg)) {
         this.log.error({ instance: addr, err: msg, mode: this.fence.mode }, 'guard: FENCE FAILED; the master may still accept writes');
         this.emit('guard.fence_failed', addr, `fence failed: ${msg}`, { mode: this.fence.mode });
-      });
+      }
       s.phase = this.intent.has(addr) ? 'fenced' : s.phase;
       return;
     }
     s.phase = 'fenced';
     s.okSinceMs = null;
     s.error = undefined;
+    this.once.clear(`fencefail:${addr}`);
     const ms = Date.now() - t0;
     const users = intent.users ? Object.keys(intent.users).length : 0;
     if (refence) {
@@ -423,7 +410,7 @@ export class SentinelGuard {
     if (!rm.clean) { s.waitingFor = `Sentinels are still failing over ${s.sentinelName}`; return; }
 
     const announce = this.config.sentinels.announceHost;
-    const me = pointsAt({ name: '', address: rm.address, flags: [], configEpoch: 0, downAfterMs: 0 }, addr, announce);
+    const me = isThisInstance(rm.address, addr, announce);
     let zkMaster: string | null | undefined;
     const znode = masterZnodeFor(s.spec);
     if (znode && this.zkState === 'reachable') {
@@ -433,7 +420,7 @@ export class SentinelGuard {
     }
 
     if (me) {
-      if (zkMaster && !pointsAt({ name: '', address: zkMaster, flags: [], configEpoch: 0, downAfterMs: 0 }, addr, announce)) {
+      if (zkMaster && !isThisInstance(zkMaster, addr, announce)) {
         s.waitingFor = `the Sentinels name this instance master of ${s.sentinelName} but ZooKeeper (${znode}) names ${zkMaster}`;
         return;
       }
@@ -450,8 +437,8 @@ export class SentinelGuard {
       return;
     }
     if (s.master !== rm.address) {
-      const [host, port] = [rm.address.slice(0, rm.address.lastIndexOf(':')), rm.address.slice(rm.address.lastIndexOf(':') + 1)];
-      await s.client.call('REPLICAOF', host, port);
+      const [host, port] = splitAddress(rm.address);
+      await s.client.call('REPLICAOF', host, String(port));
       s.phase = 'demoting';
       this.log.warn({ instance: addr, master: rm.address }, 'guard: this master was replaced while fenced; making it a replica of the new master (fence stays until the link is up)');
       this.emit('guard.demoted', addr, `replaced by ${rm.address} (epoch ${rm.configEpoch}); REPLICAOF issued, fence kept until the link is up`, { master: rm.address });
@@ -480,7 +467,7 @@ export class SentinelGuard {
       await s.client.call('CONFIG', 'SET', 'min-replicas-to-write', String(b.minReplicasToWrite), 'min-replicas-max-lag', String(b.minReplicasMaxLagS));
       this.log.info({ instance: s.spec.address, ...b }, 'guard: backstop min-replicas-to-write set');
     } catch (err) {
-      this.once(`backstop:${s.spec.address}`, () => this.log.warn({ instance: s.spec.address, err: errText(err) }, 'guard: cannot set the min-replicas backstop (CONFIG refused?); continuing without it'));
+      if (this.once.enter(`backstop:${s.spec.address}`, 'refused')) this.log.warn({ instance: s.spec.address, err: errorText(err) }, 'guard: cannot set the min-replicas backstop (CONFIG refused?); continuing without it');
     }
   }
 
@@ -518,4 +505,3 @@ export class SentinelGuard {
   }
 }
 
-export { NOWHERE };

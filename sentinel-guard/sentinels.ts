@@ -3,6 +3,7 @@
 // the failsafe (a majority confirms this instance as a clean master) and the rightful master of a
 // group (highest config epoch among a majority).
 import { Redis } from 'ioredis';
+import { errorText, withTimeout } from '../common/index.js';
 
 export interface MasterView {
   name: string;
@@ -80,18 +81,11 @@ export class SentinelPanel {
   async round(): Promise<SentinelRound> {
     const round: SentinelRound = { atMs: Date.now(), total: this.total, majority: majorityOf(this.total), answers: new Map(), errors: new Map() };
     await Promise.all([...this.clients.entries()].map(async ([addr, c]) => {
-      let timer: NodeJS.Timeout | undefined;
       try {
         if (c.status === 'wait' || c.status === 'end') void c.connect().catch(() => {});
-        const reply = await Promise.race([
-          c.call('SENTINEL', 'masters'),
-          new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs); }),
-        ]);
-        round.answers.set(addr, parseMasters(reply));
+        round.answers.set(addr, parseMasters(await withTimeout(c.call('SENTINEL', 'masters'), this.opts.timeoutMs, 'SENTINEL masters')));
       } catch (err) {
-        round.errors.set(addr, err instanceof Error ? err.message : String(err));
-      } finally {
-        clearTimeout(timer);
+        round.errors.set(addr, errorText(err));
       }
     }));
     return round;
@@ -107,13 +101,15 @@ export function splitAddress(a: string): [string, number] {
   return [a.slice(0, i), Number(a.slice(i + 1))];
 }
 
-/** Does `view` point at this instance? The Sentinels may know the host by another IP (announceHost). */
-export function pointsAt(view: MasterView, address: string, announceHost?: string): boolean {
-  if (view.address === address) return true;
+/** Is `seen` (an address a Sentinel or ZooKeeper names) this instance? They may know the host by another IP (announceHost). */
+export function isThisInstance(seen: string, address: string, announceHost?: string): boolean {
+  if (seen === address) return true;
   if (!announceHost) return false;
   const [, port] = splitAddress(address);
-  return view.address === `${announceHost}:${port}`;
+  return seen === `${announceHost}:${port}`;
 }
+
+const pointsAt = (view: MasterView, address: string, announceHost?: string) => isThisInstance(view.address, address, announceHost);
 
 /** The master name the Sentinels use for this instance, from any answer (used while healthy to learn it). */
 export function nameFor(round: SentinelRound, address: string, announceHost?: string): string | undefined {

@@ -1,8 +1,17 @@
 // A real HTTP receiver on loopback for alerting tests: records every request, answers
 // with a status/body the test chooses (per request: the answer sees what it got).
+import fs from 'node:fs/promises';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
+
+/** Writes a rule file into a harness temp dir and returns its path. */
+export async function writeRules(h: { tempDir(kind: string): Promise<string> }, text: string): Promise<string> {
+  const file = path.join(await h.tempDir('rules'), 'rules.yaml');
+  await fs.writeFile(file, text);
+  return file;
+}
 
 export interface Received { path: string; headers: http.IncomingHttpHeaders; raw: string; body: any; at: number }
 

@@ -12,14 +12,13 @@ import { Alerting, resolveAlertingConfig } from '../collector/alerting/index.js'
 import { Store } from '../collector/store.js';
 import { harness, waitFor } from './harness/index.js';
 import { openDatabase } from '../collector/sqlite.js';
-import { receiver } from './alerting-support.js';
+import { receiver, writeRules } from './alerting-support.js';
 
 test('collector SIGKILL: a diff rule keeps its baseline window across the restart and fires on the step', async (t) => {
   const h = await harness(t);
   const redis = await h.redis();
   const rx = await receiver(t);
-  const rulesFile = path.join(await h.tempDir('rules'), 'rules.yaml');
-  await fs.writeFile(rulesFile, [
+  const rulesFile = await writeRules(h, [
     'rules:',
     '  - { name: KeysJump, measurement: redis_keyspace, expr: keys, func: diff, points: 3, op: ">", value: 500 }',
     '',

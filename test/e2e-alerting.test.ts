@@ -5,9 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import fs from 'node:fs/promises';
-import path from 'node:path';
-import { harness, startAlertmanager, waitFor, type Harness } from './harness/index.js';
-import { receiver } from './alerting-support.js';
+import { harness, startAlertmanager, waitFor } from './harness/index.js';
+import { receiver, writeRules } from './alerting-support.js';
 
 const SECRET = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
 
@@ -20,12 +19,6 @@ function verifyStandardWebhook(headers: Record<string, unknown>, raw: string): b
 }
 
 /** A rule file in the harness's temp space, holding `text`. */
-async function writeRules(h: Harness, text: string): Promise<string> {
-  const file = path.join(await h.tempDir('rules'), 'rules.yaml');
-  await fs.writeFile(file, text);
-  return file;
-}
-
 test('instance down fires a signed webhook with the right labels, recovery resolves it; bad rules are refused', async (t) => {
   const h = await harness(t);
   const redis = await h.redis();

@@ -4,19 +4,8 @@ import { parseInfo } from './info.js';
 import type { ObservedTriggers } from './policy.js';
 import type { PersistenceInfo } from './types.js';
 
-export class TimeoutError extends Error {}
-
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`${what}: no reply within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
-
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { TimeoutError, withTimeout, errorText } from '../../common/index.js';
+import { withTimeout, errorText } from '../../common/index.js';
 
 export interface Poll {
   info: PersistenceInfo;
