@@ -9,8 +9,9 @@ import {
   parseProcStat, cpuPercent, parseLoadavg, parseMeminfo, parseDiskstats, parseNetDev, defaultRouteInterface, mountFor,
 } from '../agent/index.js';
 import { valueOf, type RedisSample } from '../proto/index.js';
+import { fixturePath } from './fixtures.js';
 
-const FIXTURES = '/work/shared/fixtures/redis';
+const FIXTURES = fixturePath('redis');
 const master = fs.readFileSync(`${FIXTURES}/info-all-master-7.0.15.txt`, 'utf8');
 const replica = fs.readFileSync(`${FIXTURES}/info-all-replica-7.0.15.txt`, 'utf8');
 

@@ -9,8 +9,9 @@ import {
   CodisRates, codisSample, parseCodisModel, parseCodisSlots, parseCodisStats, parseNutcrackerConfig, parseTwemproxyStats, twemproxyRates, twemproxySample,
 } from '../proxy/index.js';
 import type { ProxySample } from '../proto/index.js';
+import { readFixture } from './fixtures.js';
 
-const fixture = (f: string) => fs.readFileSync(`/work/shared/fixtures/${f}`, 'utf8');
+const fixture = (f: string) => readFixture(...f.split("/"));
 
 /** A codis and a twemproxy sample from the real captures, with rates (two reads). */
 function proxySamples(): ProxySample[] {

@@ -1,5 +1,5 @@
 // Shared by the collector tests: a real gRPC agent client (grpc-js + the v1 contract)
-// and report builders fed from the real INFO ALL captures in /work/shared/fixtures.
+// and report builders fed from the real INFO ALL captures in test/fixtures.
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -7,8 +7,9 @@ import {
   fleetService, intValue, floatValue, strValue, PROTOCOL_VERSION,
   type AgentMessage, type Hello, type Report, type RedisSample, type Value,
 } from '../proto/index.js';
+import { fixturePath } from './fixtures.js';
 
-const FIXTURES = '/work/shared/fixtures/redis';
+const FIXTURES = fixturePath('redis');
 
 /** An INFO ALL capture as the agent's typed map (ints, floats, strings), without the per-row sections. */
 export function infoFixture(kind: 'master' | 'replica'): Record<string, Value> {

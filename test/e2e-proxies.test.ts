@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { harness, waitFor, type CollectorProcess } from './harness/index.js';
+import { readFixture } from './fixtures.js';
 
 const HOST = 'proxy-e2e';
 const STATS_INTERVAL_MS = 300;
@@ -21,7 +22,7 @@ async function query(c: CollectorProcess, params: Record<string, string>): Promi
 
 /** codis-proxy's open-mode admin API: GET /proxy answers the captured overview document. */
 async function codisAdmin(t: TestContext): Promise<{ address: string; close(): Promise<void> }> {
-  const body = fs.readFileSync('/work/shared/fixtures/codis/proxy-overview.json', 'utf8');
+  const body = readFixture('codis', 'proxy-overview.json');
   const server = http.createServer((req, res) => {
     if (req.url === '/proxy') res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(body);
     else res.writeHead(404).end('404 page not found');

@@ -16,6 +16,7 @@ import { MEASUREMENTS, PROTOCOL_VERSION, intValue, strValue } from '../proto/ind
 import { renderAll } from '../grafana/dashboards.js';
 import { harness, waitFor, DEFAULT_TOKEN, type InfluxServer } from './harness/index.js';
 import { TestAgent, makeReport, redisSample } from './collector-support.js';
+import { readFixture } from './fixtures.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DASH_DIR = path.join(REPO, 'grafana/dashboards');
@@ -153,7 +154,7 @@ describe('grafana dashboards', () => {
     const a = await h.redis();
     const b = await h.redis();
     const nut = await h.nutcracker({ pools: { main: { servers: [{ server: a, name: 'a' }, { server: b, name: 'b' }] } }, statsIntervalMs: 300 });
-    const overview = fs.readFileSync('/work/shared/fixtures/codis/proxy-overview.json', 'utf8');
+    const overview = readFixture('codis', 'proxy-overview.json');
     const admin = http.createServer((req, res) => {
       if (req.url === '/proxy') res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(overview);
       else res.writeHead(404).end('404 page not found');

@@ -11,8 +11,9 @@ import { gzipSync } from 'node:zlib';
 import { CodisProxyPoller, pollCodisProxy } from '../proxy/index.js';
 import { valueOf, type ProxySample } from '../proto/index.js';
 import { waitFor } from './harness/index.js';
+import { fixturePath } from './fixtures.js';
 
-const DIR = '/work/shared/fixtures/codis';
+const DIR = fixturePath('codis');
 const read = (f: string): string => fs.readFileSync(path.join(DIR, f), 'utf8');
 const field = (s: ProxySample, k: string) => valueOf(s.fields[k]);
 

@@ -1,4 +1,4 @@
-// codis parsers, sample builder and rates on every real capture in /work/shared/fixtures/codis.
+// codis parsers, sample builder and rates on every real capture in test/fixtures/codis.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,8 +11,9 @@ import {
   type CodisStats, type TopomStats,
 } from '../proxy/index.js';
 import { valueOf, type ProxyItem, type ProxySample } from '../proto/index.js';
+import { fixturePath } from './fixtures.js';
 
-const DIR = '/work/shared/fixtures/codis';
+const DIR = fixturePath('codis');
 const read = (f: string): string => fs.readFileSync(path.join(DIR, f), 'utf8');
 /** Body of a captured HTTP request (headers, blank line, body). */
 const httpBody = (f: string): string => {

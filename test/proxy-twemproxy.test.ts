@@ -1,5 +1,5 @@
 // twemproxy parser, sample builder, rates and config on every capture in
-// /work/shared/fixtures/twemproxy, plus the stats-port reader's limits on loopback sockets.
+// test/fixtures/twemproxy, plus the stats-port reader's limits on loopback sockets.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -11,8 +11,9 @@ import {
   readTwemproxyStats, twemproxyRates, twemproxySample, type TwemproxyStats,
 } from '../proxy/index.js';
 import { valueOf, type ProxyItem, type ProxySample } from '../proto/index.js';
+import { fixturePath } from './fixtures.js';
 
-const DIR = '/work/shared/fixtures/twemproxy';
+const DIR = fixturePath('twemproxy');
 const read = (f: string): string => fs.readFileSync(path.join(DIR, f), 'utf8');
 const field = (s: ProxySample | ProxyItem, k: string) => valueOf(s.fields[k]);
 const item = (s: ProxySample, kind: string, tags: Record<string, string>): ProxyItem => {
