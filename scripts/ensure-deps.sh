@@ -12,21 +12,29 @@ need_servers() {
   declare -A by_bin=(
     [redis-server]=redis-server [redis-sentinel]=redis-sentinel [nutcracker]=nutcracker
     [influxd]=influxdb [prometheus-redis-exporter]=prometheus-redis-exporter
-    [prometheus-alertmanager]=prometheus-alertmanager [chromium]=chromium
+    [prometheus-alertmanager]=prometheus-alertmanager [amtool]=prometheus-alertmanager [chromium]=chromium
+    [victoria-metrics]=victoria-metrics [openssl]=openssl
   )
   for bin in "${!by_bin[@]}"; do command -v "$bin" >/dev/null 2>&1 || pkgs+=("${by_bin[$bin]}"); done
   [ -e /usr/share/zookeeper/bin/zkServer.sh ] || pkgs+=(zookeeper)
+  compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || pkgs+=(postgresql)
   if [ ${#pkgs[@]} -eq 0 ]; then return 0; fi
   if [ "$(id -u)" != 0 ]; then
     echo "redis-fleet: missing Debian packages: ${pkgs[*]} (run as root, or: sudo apt-get install ${pkgs[*]})" >&2
     return 1
   fi
-  echo "redis-fleet: installing Debian packages: ${pkgs[*]}" >&2
+  # Deduplicate (one package can provide several binaries).
+  mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
+  echo "redis-fleet: installing Debian packages (apt, once; a few minutes on a fresh machine): ${pkgs[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  local t0=$SECONDS
+  echo "redis-fleet: apt-get update" >&2
   apt-get update -qq >/dev/null
+  echo "redis-fleet: apt-get install ${#pkgs[@]} packages" >&2
   apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+  echo "redis-fleet: Debian packages installed in $((SECONDS - t0)) s" >&2
   # The packages start their own services; the test bed runs its own instances instead.
-  for svc in redis-server redis-sentinel nutcracker influxdb zookeeper prometheus-redis-exporter prometheus-alertmanager; do
+  for svc in redis-server redis-sentinel nutcracker influxdb zookeeper prometheus-redis-exporter prometheus-alertmanager postgresql victoria-metrics; do
     systemctl stop "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1 || true
   done
 }
