@@ -67,7 +67,7 @@ export const COLLECTOR_DEFAULTS = {
 
 const duration = { type: ['string', 'number'] };
 
-const schema = {
+export const collectorConfigSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['grpc'],
@@ -184,7 +184,7 @@ function resolveInflux(raw: NonNullable<RawConfig['influx']>): InfluxConfig {
 
 /** Validates an already parsed config object (throws ConfigError naming the key). */
 export function resolveCollectorConfig(data: unknown): CollectorConfig {
-  const raw = validate<RawConfig>(schema, data ?? {});
+  const raw = validate<RawConfig>(collectorConfigSchema, data ?? {});
   const retention = parseDuration(raw.store.historyRetention, 'store.historyRetention');
   if (retention < 60_000) throw new ConfigError('store.historyRetention', 'must be at least 1m');
   return {
