@@ -87,7 +87,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
 
   const tokens = new TokenChecker(config.grpc.tokenFile, config.grpc.tokens, logger);
   const grpcServer = new FleetGrpcServer(
-    { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes },
+    { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes, tls: config.grpc.tls },
     { state, sink, tokens, logger, collectorVersion: COLLECTOR_VERSION },
   );
   const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement });
