@@ -382,7 +382,7 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     intervalMs,
     dataPath: raw.dataPath,
     instanceSlots: raw.instanceSlots ?? redis.length,
-    collector: { addresses, token, maxMessageBytes: raw.collector.maxMessageBytes, tls },
+    collector: { addresses, token, maxMessageBytes: raw.collector.maxMessageBytes, ...(tls ? { tls } : {}) },
     buffer: { maxReports: raw.buffer.maxReports, maxBytes: raw.buffer.maxBytes },
     redis,
     proxies,

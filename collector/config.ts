@@ -252,6 +252,11 @@ function resolveInflux(raw: NonNullable<RawConfig['influx']>): InfluxConfig {
   };
 }
 
+/** `{ [key]: value }`, or nothing when the value is undefined (so configs without the key compare equal). */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : { [key]: value } as Record<K, V>;
+}
+
 /** Validates an already parsed config object (throws ConfigError naming the key). */
 export function resolveCollectorConfig(data: unknown): CollectorConfig {
   const raw = validate<RawConfig>(schema, data ?? {});
@@ -265,9 +270,9 @@ export function resolveCollectorConfig(data: unknown): CollectorConfig {
       tokenFile: raw.grpc.tokenFile,
       tokens: readTokenFile(raw.grpc.tokenFile),
       maxMessageBytes: raw.grpc.maxMessageBytes,
-      tls: resolveGrpcTls(raw.grpc, grpcListen),
+      ...optional('tls', resolveGrpcTls(raw.grpc, grpcListen)),
     },
-    http: { listen: httpListen, tls: resolveHttpTls(raw.http, httpListen) },
+    http: { listen: httpListen, ...optional('tls', resolveHttpTls(raw.http, httpListen)) },
     store: { path: raw.store.path, historyRetentionMs: retention, maxHistoryPoints: raw.store.maxHistoryPoints },
     influx: raw.influx ? resolveInflux(raw.influx) : undefined,
     hostDownAfterIntervals: raw.hostDownAfterIntervals,
