@@ -160,3 +160,89 @@ test('mutual TLS: no client certificate, or one from another CA, is refused with
   assert.match(String(line.reason), /not signed by the CA in grpc\.tls\.clientCaFile \(unknown CA/);
   await c.waitForLog((l) => l.msg === 'agent refused: client certificate' && /unknown CA/.test(String(l.reason)));
 });
+
+test('rotation: an expired certificate replaced on disk is used for new connections, no restart', async (t) => {
+  const { h, redis } = await setup(t);
+  const dir = fs.mkdtempSync(path.join(pkiDir, 'rotate-'));
+  const live = { cert: path.join(dir, 'collector.crt'), key: path.join(dir, 'collector.key') };
+  fs.copyFileSync(pki.expiredServer.cert, live.cert);
+  fs.copyFileSync(pki.expiredServer.key, live.key);
+  const c = await h.collector({ grpc: grpcTls(live) });
+  const pid = c.pid;
+  const a = await h.agent(agentConfig(redis, 'tls-rotate', { caFile: pki.ca.cert }), { collector: c });
+  await a.waitForLog({ msg: AGENT_TLS_FAILED, tlsError: 'expired' }, 30_000);
+  // Certificate first, key a moment later (as a copy would): the half-written pair is refused and the old one kept.
+  fs.copyFileSync(pki.server.cert, live.cert);
+  await c.waitForLog('gRPC TLS files changed but do not load; keeping the previous certificate', 30_000);
+  fs.copyFileSync(pki.server.key, live.key);
+  await c.waitForLog('gRPC TLS certificate re-read; new connections use it', 30_000);
+  await hostUp(c, 'tls-rotate');
+  await a.waitForLog('TLS to the collector works again');
+  assert.equal(c.pid, pid, 'same collector process');
+  // Everything buffered while the certificate was expired arrives (seq 1 onwards, nothing dropped).
+  const st = await waitFor(() => { const s = readStatus(a); return s?.collector.connected && s.collector.bufferedReports < 5 ? s : undefined; }, { what: 'buffer drained', timeoutMs: 30_000 });
+  assert.equal(st.collector.droppedReports, 0);
+  assert.equal(st.collector.lastError, '');
+});
+
+/** GET over HTTPS trusting `ca`; returns the status and the serial number of the certificate the server showed. */
+function httpsGet(url: string, ca: string): Promise<{ status: number; serial: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { ca: fs.readFileSync(ca), agent: false, timeout: 10_000 }, (res) => {
+      const serial = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().serialNumber;
+      let body = '';
+      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, serial, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+test('HTTPS API (http.tls): served with the certificate, re-read on rotation without a restart', async (t) => {
+  const h = await harness(t);
+  const dir = fs.mkdtempSync(path.join(pkiDir, 'https-'));
+  const live = { cert: path.join(dir, 'api.crt'), key: path.join(dir, 'api.key') };
+  fs.copyFileSync(pki.server.cert, live.cert);
+  fs.copyFileSync(pki.server.key, live.key);
+  const c = await h.collector({ http: { tls: { certFile: live.cert, keyFile: live.key } } });
+  assert.match(c.httpUrl, /^https:\/\/127\.0\.0\.1:\d+$/);
+  const first = await httpsGet(`${c.httpUrl}/healthz`, pki.ca.cert);
+  assert.equal(first.status, 200);
+  // Plain HTTP on the HTTPS port gets no API answer.
+  const plain = await fetch(c.httpUrl.replace('https:', 'http:') + '/healthz', { signal: AbortSignal.timeout(10_000) }).then((r) => r.status, (e: Error) => e.message);
+  assert.notEqual(plain, 200);
+  // An untrusting client is refused by its own TLS check.
+  await assert.rejects(httpsGet(`${c.httpUrl}/healthz`, pki.otherCa.cert), /self[- ]signed|unable to (verify|get)/);
+
+  const next = pki.ca.issue({ cn: 'collector-next', san: ['DNS:localhost', 'IP:127.0.0.1'], name: 'server-next' });
+  fs.copyFileSync(next.key, live.key);
+  fs.copyFileSync(next.cert, live.cert);
+  await c.waitForLog('HTTPS certificate re-read; new connections use it', 30_000);
+  const after = await waitFor(async () => { const r = await httpsGet(`${c.httpUrl}/healthz`, pki.ca.cert); return r.serial !== first.serial ? r : undefined; }, { what: 'the new certificate served', timeoutMs: 30_000 });
+  assert.equal(after.status, 200);
+  assert.equal(after.serial, new (await import('node:crypto')).X509Certificate(fs.readFileSync(next.cert)).serialNumber);
+});
+
+test('listening beyond loopback without TLS: exit 78 with one line naming the key, unless insecure: true', async (t) => {
+  const h = await harness(t);
+  const tokenFile = path.join(pkiDir, 'tokens');
+  fs.writeFileSync(tokenFile, 'rf-tls-test-token\n');
+  const grpcOpen = await h.runToExit('collector', { grpc: { listen: '0.0.0.0:0', tokenFile } });
+  assert.equal(grpcOpen.code, 78);
+  assert.match(grpcOpen.stderr, /^redis-fleet-collector: config error: grpc\.tls: is required to listen on 0\.0\.0\.0:0 \(not loopback\).*grpc\.insecure: true.*\n$/);
+  const httpOpen = await h.runToExit('collector', { grpc: { listen: '127.0.0.1:0', tokenFile }, http: { listen: '0.0.0.0:0' } });
+  assert.equal(httpOpen.code, 78);
+  assert.match(httpOpen.stderr, /^redis-fleet-collector: config error: http\.tls: is required to listen on 0\.0\.0\.0:0 \(not loopback\).*http\.insecure: true.*\n$/);
+  // Explicitly insecure, or with TLS, the same addresses are accepted.
+  assert.equal(resolveCollectorConfig({ grpc: { listen: '0.0.0.0:7400', tokenFile, insecure: true }, http: { listen: '[::]:7401', insecure: true } }).grpc.tls, undefined);
+  const withTls = resolveCollectorConfig({
+    grpc: { listen: '0.0.0.0:7400', tokenFile, tls: { certFile: pki.server.cert, keyFile: pki.server.key, clientCaFile: pki.ca.cert } },
+    http: { listen: '0.0.0.0:7401', tls: { certFile: pki.server.cert, keyFile: pki.server.key } },
+  });
+  assert.equal(withTls.grpc.tls?.mutual, true);
+  // A key that does not belong to the certificate is named.
+  const mismatched = await h.runToExit('collector', { grpc: { listen: '127.0.0.1:0', tokenFile, tls: { certFile: pki.server.cert, keyFile: pki.wrongCaServer.key } } });
+  assert.equal(mismatched.code, 78);
+  assert.match(mismatched.stderr, /config error: grpc\.tls\.keyFile: .* does not match the certificate in .*server\.crt \(grpc\.tls\.certFile\)\n$/);
+});
