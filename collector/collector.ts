@@ -3,6 +3,7 @@ import { ConfigError, type Logger } from '../common/index.js';
 import { Alerting, RuleError } from './alerting/index.js';
 import { buildApi, listenApi } from './api.js';
 import { TokenChecker } from './auth.js';
+import { ApiTokens, SqliteAuditStore } from './access/index.js';
 import type { CollectorConfig } from './config.js';
 import { FleetGrpcServer } from './grpc.js';
 import { EmbeddedHistory, type PointQuery } from './history.js';
@@ -90,7 +91,10 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
     { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes },
     { state, sink, tokens, logger, collectorVersion: COLLECTOR_VERSION },
   );
-  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement });
+  const apiTokens = new ApiTokens(config.http.tokenFile, config.http.apiTokens, logger);
+  if (!config.http.tokenFile) logger.warn('no http.tokenFile: every /api call is refused (see README, API tokens)');
+  const audit = new SqliteAuditStore(store.db, config.http.audit);
+  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, access: { tokens: apiTokens, audit } });
 
   let grpcAddress: string;
   let httpUrl: string;
@@ -104,6 +108,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   } catch (err) {
     await grpcServer.close(0).catch(() => undefined);
     await api.close().catch(() => undefined);
+    apiTokens.close();
     store.close();
     throw err;
   }
@@ -136,6 +141,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
         clearInterval(persistTimer);
         await grpcServer.close();
         await api.close();
+        apiTokens.close();
         await alerting?.close();
         state.persist();
         await sink.close();

@@ -7,6 +7,7 @@ import { ConfigError, parseDuration, readSecret, readYamlFile, validate } from '
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../proto/index.js';
 import { resolveAlertingConfig, type AlertingConfig } from './alerting/index.js';
 import { resolvePlacementConfig, type PlacementConfig } from './placement/index.js';
+import { readApiTokenFile, type ApiTokenEntry } from './access/index.js';
 
 export interface ListenAddress { host: string; port: number }
 
@@ -22,7 +23,13 @@ export interface InfluxConfig {
 
 export interface CollectorConfig {
   grpc: { listen: ListenAddress; tokenFile: string; tokens: string[]; maxMessageBytes: number };
-  http: { listen: ListenAddress };
+  http: {
+    listen: ListenAddress;
+    /** API tokens (collector/access/tokens.ts); without a file every /api call is refused. */
+    tokenFile?: string;
+    apiTokens: ApiTokenEntry[];
+    audit: { retentionMs: number; maxEntries: number };
+  };
   store: { path: string; historyRetentionMs: number; maxHistoryPoints: number };
   influx?: InfluxConfig;
   hostDownAfterIntervals: number;
@@ -36,7 +43,7 @@ export interface CollectorConfig {
 /** The YAML as written (after defaults), before resolution. */
 interface RawConfig {
   grpc: { listen: string; tokenFile: string; maxMessageBytes: number };
-  http: { listen: string };
+  http: { listen: string; tokenFile?: string; audit: { retention: string | number; maxEntries: number } };
   store: { path: string; historyRetention: string | number; maxHistoryPoints: number };
   influx?: {
     url: string; database: string; username?: string;
@@ -63,6 +70,8 @@ export const COLLECTOR_DEFAULTS = {
   maxQueuePoints: 500_000,
   hostDownAfterIntervals: 3,
   logLevel: 'info',
+  auditRetention: '90d',
+  auditMaxEntries: 100_000,
 } as const;
 
 const duration = { type: ['string', 'number'] };
@@ -86,7 +95,19 @@ const schema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      properties: { listen: { type: 'string', default: COLLECTOR_DEFAULTS.httpListen } },
+      properties: {
+        listen: { type: 'string', default: COLLECTOR_DEFAULTS.httpListen },
+        tokenFile: { type: 'string', minLength: 1 },
+        audit: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            retention: { ...duration, default: COLLECTOR_DEFAULTS.auditRetention },
+            maxEntries: { type: 'integer', minimum: 100, default: COLLECTOR_DEFAULTS.auditMaxEntries },
+          },
+        },
+      },
     },
     store: {
       type: 'object',
@@ -194,7 +215,12 @@ export function resolveCollectorConfig(data: unknown): CollectorConfig {
       tokens: readTokenFile(raw.grpc.tokenFile),
       maxMessageBytes: raw.grpc.maxMessageBytes,
     },
-    http: { listen: parseListen(raw.http.listen, 'http.listen') },
+    http: {
+      listen: parseListen(raw.http.listen, 'http.listen'),
+      tokenFile: raw.http.tokenFile,
+      apiTokens: raw.http.tokenFile === undefined ? [] : readApiTokenFile(raw.http.tokenFile),
+      audit: { retentionMs: parseDuration(raw.http.audit.retention, 'http.audit.retention'), maxEntries: raw.http.audit.maxEntries },
+    },
     store: { path: raw.store.path, historyRetentionMs: retention, maxHistoryPoints: raw.store.maxHistoryPoints },
     influx: raw.influx ? resolveInflux(raw.influx) : undefined,
     hostDownAfterIntervals: raw.hostDownAfterIntervals,
