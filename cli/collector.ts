@@ -1,7 +1,7 @@
 // `redis-fleet collector ...`: the collector's HTTP API for people (tables) and scripts (--json).
 import { ago, bytes, table } from './table.js';
 
-export interface CollectorCli { url: string; json: boolean }
+export interface CollectorCli { url: string; json: boolean; token?: string }
 
 type Json = Record<string, unknown>;
 
@@ -14,7 +14,7 @@ async function call(c: CollectorCli, method: string, path: string, body?: unknow
   try {
     res = await fetch(new URL(path, c.url), {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(c.token ? { authorization: `Bearer ${c.token}` } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(10_000),
     });

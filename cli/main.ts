@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // redis-fleet: the operator's command line. status (this host), check-config, collector ...
+import fs from 'node:fs';
 import { AGENT_DEFAULTS } from '../agent/index.js';
 import { checkConfig } from './check-config.js';
 import { ApiError, collectorCommand, COLLECTOR_USAGE } from './collector.js';
@@ -35,8 +36,10 @@ async function main(argv: string[]): Promise<number> {
       return print(checkConfig(rest[0]!, rest[1]!, json));
     case 'collector': {
       const url = take(rest, '--url') ?? process.env.REDIS_FLEET_URL ?? 'http://127.0.0.1:7401';
+      const tokenFile = take(rest, '--token-file');
+      const token = tokenFile ? fs.readFileSync(tokenFile, 'utf8').trim() : process.env.REDIS_FLEET_TOKEN;
       try {
-        process.stdout.write(await collectorCommand({ url, json }, rest) + '\n');
+        process.stdout.write(await collectorCommand({ url, json, token }, rest) + '\n');
         return 0;
       } catch (err) {
         if (!(err instanceof ApiError)) throw err;
