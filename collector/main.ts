@@ -1,25 +1,12 @@
 #!/usr/bin/env node
 // redis-fleet-collector --config <file.yaml>
-import { ConfigError, EX_CONFIG, createLogger, loadOrExit, startSdNotify } from '../common/index.js';
-import { loadCollectorConfig, startCollector } from './index.js';
+import { ConfigError, EX_CONFIG, createLogger, daemonConfigPath, loadOrExit, startSdNotify } from '../common/index.js';
+import { COLLECTOR_VERSION, loadCollectorConfig, startCollector } from './index.js';
 
 const PROGRAM = 'redis-fleet-collector';
 
-function configPath(argv: string[]): string {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--config') {
-      const v = argv[i + 1];
-      if (!v) throw new ConfigError('--config', 'needs a file argument');
-      return v;
-    }
-    if (a.startsWith('--config=')) return a.slice('--config='.length);
-    throw new ConfigError('(arguments)', `unknown argument ${a} (usage: ${PROGRAM} --config <file.yaml>)`);
-  }
-  throw new ConfigError('--config', `is required (usage: ${PROGRAM} --config <file.yaml>)`);
-}
-
-const config = loadOrExit(PROGRAM, () => loadCollectorConfig(configPath(process.argv.slice(2))));
+const configFile = daemonConfigPath(PROGRAM, COLLECTOR_VERSION, process.argv.slice(2));
+const config = loadOrExit(PROGRAM, () => loadCollectorConfig(configFile));
 const logger = createLogger(PROGRAM, config.log.level);
 
 let collector: Awaited<ReturnType<typeof startCollector>>;
