@@ -10,7 +10,8 @@ export interface ApiTokenEntry { name: string; role: ApiRole; hash: string }
 export interface ApiIdentity { name: string; role: ApiRole }
 
 export const TOKEN_PREFIX = 'rfapi_';
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+/** A token's name: who holds it (shown in the audit log). */
+export const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 const HASH = /^sha256:[0-9a-f]{64}$/;
 
 /** A new random token (shown once, then only its hash is kept). */
@@ -30,7 +31,7 @@ export function parseApiTokens(text: string, file: string, key = 'http.tokenFile
     const [name = '', role = '', hash = '', ...extra] = t.split(/\s+/);
     const where = `${file} line ${i + 1}`;
     if (extra.length || !hash) throw new ConfigError(key, `${where}: expected "name role sha256:<hex>"`);
-    if (!NAME.test(name)) throw new ConfigError(key, `${where}: name must be letters, digits, . _ @ - (got ${JSON.stringify(name)})`);
+    if (!TOKEN_NAME.test(name)) throw new ConfigError(key, `${where}: name must be letters, digits, . _ @ - (got ${JSON.stringify(name)})`);
     if (!isApiRole(role)) throw new ConfigError(key, `${where}: role must be viewer, operator or admin (got ${JSON.stringify(role)})`);
     if (!HASH.test(hash)) throw new ConfigError(key, `${where}: the token must be stored as sha256:<64 hex digits> (see redis-fleet token create)`);
     if (names.has(name)) throw new ConfigError(key, `${where}: name ${name} is used twice`);
