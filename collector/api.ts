@@ -14,15 +14,16 @@ import { registerGuardRoutes, type GuardViews } from './guard-view.js';
 import { registerPlacementRoutes, type Placement } from './placement/index.js';
 import { registerProxyRoutes, type ProxyViews } from './proxy-view.js';
 import { registerConsoleRoutes } from './console/index.js';
+import { registerAccess, type ApiTokens, type AuditStore } from './access/index.js';
 import { hostView, instanceStatus, instanceView } from './views.js';
 
-export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; guard: GuardViews; alerting?: Alerting; placement?: Placement }
+export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; guard: GuardViews; alerting?: Alerting; placement?: Placement; access: { tokens: ApiTokens; audit: AuditStore } }
 
 const text = { type: 'string', minLength: 1, maxLength: 512 } as const;
 
 interface InstancesQuery { host?: string; cluster?: string; role?: string; status?: 'up' | 'down' | 'host_down' }
 
-export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement }: ApiDeps, server: { https?: SecureContextOptions } = {}): FastifyInstance {
+export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, access }: ApiDeps, server: { https?: SecureContextOptions } = {}): FastifyInstance {
   const app = (Fastify as unknown as (o: object) => FastifyInstance)({
     // HTTPS (http.tls): the certificate is swapped in place on rotation (see api-tls.ts).
     ...(server.https ? { https: server.https } : {}),
@@ -41,6 +42,8 @@ export function buildApi({ state, sink, logger, persistence, proxies, guard, ale
     return reply.code(status).send({ error: status === 500 ? 'internal error' : err.message });
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not found', method: req.method, path: req.url.split('?')[0] }));
+  // Before any route: every /api route needs a token (collector/access/hook.ts).
+  registerAccess(app, { ...access, logger });
 
   app.get('/healthz', async () => ({
     status: 'ok',

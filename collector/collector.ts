@@ -4,6 +4,7 @@ import { Alerting, RuleError } from './alerting/index.js';
 import { buildApi, listenApi } from './api.js';
 import { ApiTls } from './api-tls.js';
 import { TokenChecker } from './auth.js';
+import { ApiTokens, SqliteAuditStore } from './access/index.js';
 import type { CollectorConfig } from './config.js';
 import { FleetGrpcServer } from './grpc.js';
 import { EmbeddedHistory, type PointQuery } from './history.js';
@@ -91,8 +92,11 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
     { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes, tls: config.grpc.tls },
     { state, sink, tokens, logger, collectorVersion: COLLECTOR_VERSION },
   );
+  const apiTokens = new ApiTokens(config.http.tokenFile, config.http.apiTokens, logger);
+  if (!config.http.tokenFile) logger.warn('no http.tokenFile: every /api call is refused (see README, API tokens)');
+  const audit = new SqliteAuditStore(store.db, config.http.audit);
   const apiTls = config.http.tls ? new ApiTls(config.http.tls, logger) : undefined;
-  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement }, { https: apiTls?.options() });
+  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, access: { tokens: apiTokens, audit } }, { https: apiTls?.options() });
   apiTls?.watch(api.server);
 
   let grpcAddress: string;
@@ -107,6 +111,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   } catch (err) {
     await grpcServer.close(0).catch(() => undefined);
     await api.close().catch(() => undefined);
+    apiTokens.close();
     store.close();
     throw err;
   }
@@ -140,6 +145,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
         await grpcServer.close();
         apiTls?.close();
         await api.close();
+        apiTokens.close();
         await alerting?.close();
         state.persist();
         await sink.close();

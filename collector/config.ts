@@ -7,6 +7,7 @@ import { ConfigError, parseDuration, readSecret, readYamlFile, readTlsPem, valid
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../proto/index.js';
 import { resolveAlertingConfig, type AlertingConfig } from './alerting/index.js';
 import { resolvePlacementConfig, type PlacementConfig } from './placement/index.js';
+import { readApiTokenFile, type ApiTokenEntry } from './access/index.js';
 
 export interface ListenAddress { host: string; port: number }
 
@@ -33,7 +34,14 @@ export interface InfluxConfig {
 
 export interface CollectorConfig {
   grpc: { listen: ListenAddress; tokenFile: string; tokens: string[]; maxMessageBytes: number; tls?: GrpcTlsConfig };
-  http: { listen: ListenAddress; tls?: HttpTlsConfig };
+  http: {
+    listen: ListenAddress;
+    tls?: HttpTlsConfig;
+    /** API tokens (collector/access/tokens.ts); without a file every /api call is refused. */
+    tokenFile?: string;
+    apiTokens: ApiTokenEntry[];
+    audit: { retentionMs: number; maxEntries: number };
+  };
   store: { path: string; historyRetentionMs: number; maxHistoryPoints: number };
   influx?: InfluxConfig;
   hostDownAfterIntervals: number;
@@ -50,7 +58,10 @@ interface RawConfig {
     listen: string; tokenFile: string; maxMessageBytes: number; insecure: boolean;
     tls?: { certFile: string; keyFile: string; clientCaFile?: string; hostIdMap?: Record<string, string> };
   };
-  http: { listen: string; insecure: boolean; tls?: { certFile: string; keyFile: string } };
+  http: {
+    listen: string; insecure: boolean; tls?: { certFile: string; keyFile: string };
+    tokenFile?: string; audit: { retention: string | number; maxEntries: number };
+  };
   store: { path: string; historyRetention: string | number; maxHistoryPoints: number };
   influx?: {
     url: string; database: string; username?: string;
@@ -77,6 +88,8 @@ export const COLLECTOR_DEFAULTS = {
   maxQueuePoints: 500_000,
   hostDownAfterIntervals: 3,
   logLevel: 'info',
+  auditRetention: '90d',
+  auditMaxEntries: 100_000,
 } as const;
 
 const duration = { type: ['string', 'number'] };
@@ -120,6 +133,16 @@ export const collectorConfigSchema = {
           additionalProperties: false,
           required: ['certFile', 'keyFile'],
           properties: { certFile: { type: 'string', minLength: 1 }, keyFile: { type: 'string', minLength: 1 } },
+        },
+        tokenFile: { type: 'string', minLength: 1 },
+        audit: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            retention: { ...duration, default: COLLECTOR_DEFAULTS.auditRetention },
+            maxEntries: { type: 'integer', minimum: 100, default: COLLECTOR_DEFAULTS.auditMaxEntries },
+          },
         },
       },
     },
@@ -272,7 +295,13 @@ export function resolveCollectorConfig(data: unknown): CollectorConfig {
       maxMessageBytes: raw.grpc.maxMessageBytes,
       ...optional('tls', resolveGrpcTls(raw.grpc, grpcListen)),
     },
-    http: { listen: httpListen, ...optional('tls', resolveHttpTls(raw.http, httpListen)) },
+    http: {
+      listen: httpListen,
+      ...optional('tls', resolveHttpTls(raw.http, httpListen)),
+      tokenFile: raw.http.tokenFile,
+      apiTokens: raw.http.tokenFile === undefined ? [] : readApiTokenFile(raw.http.tokenFile),
+      audit: { retentionMs: parseDuration(raw.http.audit.retention, 'http.audit.retention'), maxEntries: raw.http.audit.maxEntries },
+    },
     store: { path: raw.store.path, historyRetentionMs: retention, maxHistoryPoints: raw.store.maxHistoryPoints },
     influx: raw.influx ? resolveInflux(raw.influx) : undefined,
     hostDownAfterIntervals: raw.hostDownAfterIntervals,

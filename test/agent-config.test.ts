@@ -166,8 +166,8 @@ test('the binary: bad config → one stderr line naming the key, exit 78, no age
     assert.ok(!r.stderr.includes('never-printed-token'));
   }
   const noArg = spawnSync(process.execPath, [MAIN], { encoding: 'utf8', timeout: 20_000 });
-  assert.equal(noArg.status, 78);
-  assert.match(noArg.stderr, /^redis-fleet-agent: config error: --config: missing/);
+  assert.equal(noArg.status, 64, 'no --config is a usage error');
+  assert.match(noArg.stderr, /^redis-fleet-agent: --config is required\nusage: redis-fleet-agent --config <file.yaml>/);
 });
 
 test('the binary: every schema problem of a file at once, one stderr line each, exit 78', (t) => {
