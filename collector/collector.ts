@@ -11,6 +11,7 @@ import { PersistenceViews } from './persistence-view.js';
 import { GuardViews } from './guard-view.js';
 import { Placement } from './placement/index.js';
 import { ProxyViews } from './proxy-view.js';
+import { CodisViews } from './codis-view.js';
 import { eventPoint, type Point } from './points.js';
 import { observedSink, type MetricSink, type SinkStats } from './sink.js';
 import { FleetState } from './state.js';
@@ -62,6 +63,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   const persistence = new PersistenceViews();
   const proxies = new ProxyViews();
   const guard = new GuardViews();
+  const codis = new CodisViews();
   const placement = new Placement(config.placement, config.hostDownAfterIntervals, logger.child({ component: 'placement' }), store.db);
   const state = new FleetState(store, {
     hostDownAfterIntervals: config.hostDownAfterIntervals,
@@ -69,6 +71,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
       persistence.update(hostId, r, now);
       proxies.update(hostId, r, now);
       guard.update(hostId, r, now);
+      codis.update(hostId, r, now);
       placement.onReport(state.host(hostId)!, r.redis);
     },
     onTransition: (h, status, now) => {
@@ -90,7 +93,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
     { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes },
     { state, sink, tokens, logger, collectorVersion: COLLECTOR_VERSION },
   );
-  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement });
+  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, codis });
 
   let grpcAddress: string;
   let httpUrl: string;
