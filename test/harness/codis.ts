@@ -179,6 +179,8 @@ export class CodisProduct {
         await admin('--slots-assign', `--beg=${beg}`, `--end=${end}`, `--gid=${g + 1}`, '--confirm');
       }
     }
+    // Setting up (slots assigned to groups with replicas) leaves groups out_of_sync: start clean.
+    await admin('--resync-group', '--all');
     if (sentinels.length) {
       for (const s of sentinels) await admin('--sentinel-add', `--addr=${s.address}`);
       // codis-admin --sentinel-resync fails now and then with "use of closed network connection"
@@ -189,6 +191,20 @@ export class CodisProduct {
     const p = new CodisProduct(owner, product, auth, dashboard, groups, proxies, sentinels, coordinatorDir);
     await p.waitReady(timeoutMs);
     return p;
+  }
+
+  /**
+   * Another codis-proxy of this product. register: false starts it without --dashboard, so
+   * nobody onlines it: it stays offline ("ERR router is not online") until `--create-proxy`.
+   */
+  async addProxy(opts: { register?: boolean; timeoutMs?: number } = {}): Promise<CodisProxyProcess> {
+    const register = opts.register ?? true;
+    const proxy = await startProxy(this.owner, { product: this.product, auth: this.productAuth, dashboard: register ? this.dashboard.address : undefined, timeoutMs: opts.timeoutMs ?? 30_000 });
+    if (register) {
+      (this.proxies as CodisProxyProcess[]).push(proxy);
+      await this.waitReady(opts.timeoutMs);
+    }
+    return proxy;
   }
 
   /** Waits until the dashboard sees every proxy online and every server answering. */
@@ -292,14 +308,14 @@ async function startDashboard(owner: Owner, o: { product: string; auth: string |
   return new CodisProcess(owner, proc, 'dashboard', port, dir, { args: [`--config=${conf}`, '--log-level=INFO', '--remove-lock'], logFile }, ready);
 }
 
-async function startProxy(owner: Owner, o: { product: string; auth: string | undefined; dashboard: string; timeoutMs: number }): Promise<CodisProxyProcess> {
+async function startProxy(owner: Owner, o: { product: string; auth: string | undefined; dashboard: string | undefined; timeoutMs: number }): Promise<CodisProxyProcess> {
   const dir = await owner.tempDir('codis-proxy');
   const conf = path.join(dir, 'proxy.toml');
   const logFile = path.join(dir, 'proxy.out');
   let adminPort = 0;
   let proxyPort = 0;
   const ready = () => getJson(`http://${LOOPBACK}:${adminPort}/proxy/model`).then(() => true);
-  const args = () => [`--config=${conf}`, `--dashboard=${o.dashboard}`, '--log-level=INFO'];
+  const args = () => [`--config=${conf}`, ...(o.dashboard ? [`--dashboard=${o.dashboard}`] : []), '--log-level=INFO'];
   const proc = await launch(owner, {
     name: 'codis-proxy', timeoutMs: o.timeoutMs,
     prepare: async () => {
