@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderSchemaMarkdown } from '../proto/schema-doc.js';
 import { MEASUREMENTS, INFO_INT_FIELDS, INFO_STRING_FIELDS } from '../proto/index.js';
+import { fixturePath } from './fixtures.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -25,7 +26,7 @@ test('every field has exactly one type and no INFO field is both int and string'
 });
 
 test('the INFO fixtures only hold fields whose type matches the pinned one', () => {
-  const fixtures = path.join(root, '..', 'shared', 'fixtures', 'redis');
+  const fixtures = fixturePath('redis');
   const ints = new Set<string>(INFO_INT_FIELDS);
   let checked = 0;
   for (const f of fs.readdirSync(fixtures).filter((n) => n.endsWith('.txt'))) {
