@@ -4,9 +4,11 @@
 // measurements and the built-in Codis rules, notified to a real HTTP receiver.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { harness, waitFor, type CodisProduct, type CollectorProcess, type Harness } from './harness/index.js';
+import { promisify } from 'node:util';
+import { harness, REPO_ROOT, waitFor, type CodisProduct, type CollectorProcess, type Harness } from './harness/index.js';
 import { receiver, type Received } from './alerting-support.js';
 
 const INTERVAL = '300ms';
@@ -72,6 +74,11 @@ test('the dashboard: groups and proxies as it sees them; an out-of-sync group al
   // A replica joining the read pool of an in-use group leaves the group out of sync until a resync.
   await codis.admin('--replica-groups', '--gid=1', `--addr=${codis.groups[0]!.replicas[0]!.address}`, '--enable');
   await waitFor(async () => (await codisView(collector, 'rf-sync'))?.groups[0]?.out_of_sync === 1, { what: 'group 1 out of sync in the view', timeoutMs: 20_000 });
+  // What an operator types: redis-fleet collector codis.
+  const cli = await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'dist/cli/main.js'), 'collector', '--url', collector.httpUrl, 'codis']);
+  assert.match(cli.stdout, /^product rf-sync: dashboards \S+ up \| slots unassigned 0 \| migration queue 0 /);
+  assert.match(cli.stdout, new RegExp(`\\n1 +${codis.groups[0]!.master.address.replace(/\./g, '\\.')} +2 +0 +512 +OUT OF SYNC\\n2 .* ok\\n`));
+  assert.match(cli.stdout, new RegExp(`${codis.proxies[0]!.adminAddress.replace(/\./g, '\\.')} +online`));
   const alert = await waitFor(() => firing(rx.got, 'CodisGroupOutOfSync'), { what: 'CodisGroupOutOfSync notified', timeoutMs: 20_000 });
   const labels = alert.body.alerts[0].labels as Record<string, string>;
   assert.deepEqual([labels.group, labels.product, labels.dashboard, labels.severity], ['1', 'rf-sync', codis.dashboardAddress, 'warning']);
