@@ -169,3 +169,37 @@ test('a wrong product auth is ProxyMisconfigured (warning), not ProxyDown; every
   assert.ok(!JSON.stringify(await collector.api('/api/v1/proxies')).includes('wrong-pass'), 'the secret is never shown');
   assert.ok(!JSON.stringify(agent.logs()).includes('wrong-pass'), 'nor logged');
 });
+
+test('discovery: local codis-servers get the group their dashboard gives them; a credentials rule is a discovered proxy\'s product auth', { timeout: 180_000 }, async (t) => {
+  const h = await harness(t);
+  const codis = await h.codis({ product: 'rf-disc', productAuth: 'disc-pass', groups: 2, replicas: 1 });
+  const collector = await h.collector();
+  const proxyPort = codis.proxies[0]!.adminPort;
+  const ports = codis.servers.map((s) => s.port).join(',');
+  await h.agent({
+    hostId: 'codis-disc', interval: INTERVAL, roles: ['redis', 'proxy', 'dashboard'],
+    // Only this product's ports: other tests' servers on this machine are discovered too, without credentials.
+    // The proxy's rule has a wrong password on purpose: refused by the proxy, it shows the rule's password is what the agent sends.
+    discovery: { enabled: true, credentials: [{ ports: String(proxyPort), password: 'not-disc-pass' }, { ports, cluster: 'rf-disc', password: 'disc-pass' }] },
+    dashboards: [{ adminAddress: codis.dashboardAddress, productName: 'rf-disc', timeout: '2s' }],
+  }, { collector });
+
+  const byPort = (port: number) => (i: { address: string }) => i.address.endsWith(`:${port}`);
+  const instances = await waitFor(async () => {
+    const all = (await collector.api<{ instances: Array<{ address: string; group: string; cluster: string; status: string }> }>('/api/v1/instances')).instances;
+    const ours = codis.servers.map((s) => all.find(byPort(s.port)));
+    return ours.every((i) => i && i.group !== '' && i.status === 'up') ? ours : undefined;
+  }, { what: 'the discovered codis-servers sampled with their group', timeoutMs: 60_000 });
+  assert.deepEqual(instances.map((i) => [i!.group, i!.cluster]), codis.groups.flatMap((g) => [[String(g.id), 'rf-disc'], [String(g.id), 'rf-disc']]));
+
+  const proxy = await waitFor(async () => {
+    const all = (await collector.api<{ proxies: Array<{ address: string; up: boolean; fields: Record<string, unknown> }> }>('/api/v1/proxies')).proxies;
+    return all.find((p) => p.address.endsWith(`:${proxyPort}`) && p.up);
+  }, { what: 'the discovered codis-proxy polled', timeoutMs: 60_000 });
+  const checked = await waitFor(async () => {
+    const all = (await collector.api<{ proxies: Array<{ address: string; up: boolean; fields: Record<string, unknown> }> }>('/api/v1/proxies')).proxies;
+    return all.find((p) => p.address.endsWith(`:${proxyPort}`) && p.fields.misconfigured === 1);
+  }, { what: 'the discovered proxy checked with the rule\'s password', timeoutMs: 20_000 });
+  assert.match(String(checked.fields.misconfigured_reason), /^product auth rejected/);
+  assert.equal(proxy.fields.state, 'online');
+});

@@ -5,6 +5,7 @@ import { OnceLog, type Logger } from '../../common/index.js';
 import { valueOf } from '../../proto/index.js';
 import { CodisDashboardPoller } from '../../proxy/index.js';
 import type { Accumulator } from '../accumulator.js';
+import type { CodisMembership, Targets } from '../targets.js';
 import type { Input, InputContext } from './input.js';
 
 export class DashboardsInput implements Input {
@@ -13,8 +14,10 @@ export class DashboardsInput implements Input {
   private readonly once = new OnceLog();
   private readonly downSince = new Map<string, number>();
   private readonly logger: Logger;
+  private readonly targets: Targets | undefined;
 
   constructor(ctx: InputContext) {
+    this.targets = ctx.targets;
     this.logger = ctx.logger.child({ input: 'dashboards' });
     this.pollers = ctx.config.dashboards.map((d) => new CodisDashboardPoller({
       adminAddress: d.adminAddress, productName: d.productName, name: d.name || undefined, timeoutMs: d.timeoutMs,
@@ -24,6 +27,12 @@ export class DashboardsInput implements Input {
   async gather(acc: Accumulator): Promise<void> {
     const samples = await Promise.all(this.pollers.map((p) => p.poll()));
     const now = Date.now();
+    // Discovered codis-servers get the group the dashboard puts them in.
+    if (this.targets && samples.some((s) => s.up)) {
+      const servers: CodisMembership[] = samples.flatMap((s) => s.items.filter((i) => i.kind === 'server')
+        .map((i) => ({ address: i.tags.server ?? '', product: s.product, group: i.tags.group ?? '' })));
+      this.targets.setCodisMembership(servers);
+    }
     for (const s of samples) {
       acc.addDashboard(s);
       const key = s.address;
