@@ -16,3 +16,4 @@ export {
 } from './fleet.js';
 export { startAlertmanager, ALERTMANAGER, type AlertmanagerServer } from './alertmanager.js';
 export { CodisProduct, CodisProcess, CodisProxyProcess, codisAdmin, CODIS_BIN, type CodisOptions, type CodisGroup } from './codis.js';
+export { TestCa, makePki, type TestPki, type CertPair, type CertOptions } from './certs.js';
