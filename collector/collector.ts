@@ -13,6 +13,7 @@ import { PersistenceViews } from './persistence-view.js';
 import { GuardViews } from './guard-view.js';
 import { Placement } from './placement/index.js';
 import { ProxyViews } from './proxy-view.js';
+import { CodisViews } from './codis-view.js';
 import { eventPoint, type Point } from './points.js';
 import { observedSink, type MetricSink, type SinkStats } from './sink.js';
 import { FleetState } from './state.js';
@@ -64,6 +65,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   const persistence = new PersistenceViews();
   const proxies = new ProxyViews();
   const guard = new GuardViews();
+  const codis = new CodisViews();
   const placement = new Placement(config.placement, config.hostDownAfterIntervals, logger.child({ component: 'placement' }), store.db);
   const state = new FleetState(store, {
     hostDownAfterIntervals: config.hostDownAfterIntervals,
@@ -71,6 +73,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
       persistence.update(hostId, r, now);
       proxies.update(hostId, r, now);
       guard.update(hostId, r, now);
+      codis.update(hostId, r, now);
       placement.onReport(state.host(hostId)!, r.redis);
     },
     onTransition: (h, status, now) => {
@@ -96,7 +99,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   if (!config.http.tokenFile) logger.warn('no http.tokenFile: every /api call is refused (see README, API tokens)');
   const audit = new SqliteAuditStore(store.db, config.http.audit);
   const apiTls = config.http.tls ? new ApiTls(config.http.tls, logger) : undefined;
-  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, access: { tokens: apiTokens, audit } }, { https: apiTls?.options() });
+  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, codis, access: { tokens: apiTokens, audit } }, { https: apiTls?.options() });
   apiTls?.watch(api.server);
 
   let grpcAddress: string;
