@@ -37,13 +37,22 @@ export interface Collector {
 const TRANSITION_CHECK_MS = 500;
 const PERSIST_MS = 1000;
 
-export async function startCollector(config: CollectorConfig, logger: Logger): Promise<Collector> {
+/** Internal options (no config key): the benchmark's peer runs the old ack-on-queue behaviour. */
+export interface CollectorInternals { ackOnQueue?: boolean }
+
+export async function startCollector(config: CollectorConfig, logger: Logger, internals: CollectorInternals = {}): Promise<Collector> {
   const store = Store.open(config.store.path);
   let history: EmbeddedHistory | undefined;
   let influx: InfluxSink | undefined;
   let sink: MetricSink;
   if (config.influx) {
-    sink = influx = new InfluxSink(config.influx, logger);
+    const { path: dir, maxBytes, segmentBytes } = config.spool;
+    try {
+      sink = influx = new InfluxSink(config.influx, logger, internals.ackOnQueue ? { ackOnQueue: true } : { spool: { dir, maxBytes, segmentBytes } });
+    } catch (err) {
+      store.close();
+      throw new ConfigError('spool.path', `cannot open ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
   } else {
     sink = history = new EmbeddedHistory(store, { retentionMs: config.store.historyRetentionMs, maxPoints: config.store.maxHistoryPoints }, logger);
   }

@@ -24,7 +24,8 @@ const logger = createLogger(PROGRAM, config.log.level);
 
 let collector: Awaited<ReturnType<typeof startCollector>>;
 try {
-  collector = await startCollector(config, logger);
+  // Internal, for the acks benchmark's peer only (test/bench/acks.bench.ts): the old ack-on-queue behaviour.
+  collector = await startCollector(config, logger, { ackOnQueue: process.env.REDIS_FLEET_INTERNAL_ACK_ON_QUEUE === '1' });
 } catch (err) {
   if (err instanceof ConfigError) {
     process.stderr.write(`${PROGRAM}: config error: ${err.message}\n`);
