@@ -117,6 +117,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
     throw err;
   }
 
+  state.listening();
   influx?.start();
   history?.start();
   alerting?.start();

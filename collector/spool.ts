@@ -216,7 +216,7 @@ export class Spool {
   /** The segment the next record of `size` bytes goes to (a new one past segmentBytes). */
   private segmentFor(size: number): { seg: Segment; created: boolean } {
     const last = this.segments[this.segments.length - 1];
-    if (last && (last.size + size <= this.opts.segmentBytes || last.records.length === 0)) return { seg: last, created: false };
+    if (last && (last.size + size <= this.opts.segmentBytes || last.size === 0)) return { seg: last, created: false };
     const n = this.nextN++;
     const file = path.join(this.opts.dir, segmentName(n));
     const fd = fs.openSync(file, 'a+');

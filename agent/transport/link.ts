@@ -116,7 +116,7 @@ export class CollectorLink {
     if (bytes.length > limit) {
       this.oversizeDropped++;
       if (this.once.enter('oversize', 'dropping')) {
-        this.log.warn({ bytes: bytes.length, maxMessageBytes: limit }, 'report larger than maxMessageBytes (the collector\'s or ours) dropped');
+        this.log.warn({ bytes: bytes.length, maxMessageBytes: limit }, 'report larger than maxMessageBytes dropped');
       }
       return undefined;
     }
