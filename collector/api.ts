@@ -14,14 +14,15 @@ import { registerPlacementRoutes, type Placement } from './placement/index.js';
 import { registerProxyRoutes, type ProxyViews } from './proxy-view.js';
 import { registerConsoleRoutes } from './console/index.js';
 import { hostView, instanceStatus, instanceView } from './views.js';
+import type { StorageWatch } from './storage-watch.js';
 
-export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; guard: GuardViews; alerting?: Alerting; placement?: Placement }
+export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; guard: GuardViews; alerting?: Alerting; placement?: Placement; storage?: StorageWatch }
 
 const text = { type: 'string', minLength: 1, maxLength: 512 } as const;
 
 interface InstancesQuery { host?: string; cluster?: string; role?: string; status?: 'up' | 'down' | 'host_down' }
 
-export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement }: ApiDeps): FastifyInstance {
+export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, storage }: ApiDeps): FastifyInstance {
   const app = Fastify({
     // warn and above only: request/response lines are info and not wanted here.
     loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as unknown as FastifyBaseLogger,
@@ -41,6 +42,8 @@ export function buildApi({ state, sink, logger, persistence, proxies, guard, ale
 
   app.get('/healthz', async () => ({
     status: 'ok',
+    // degraded (still HTTP 200): spooling, no room (agents buffer), or points dropped lately.
+    ...storage?.health(),
     sink: sink.kind,
     sinkQueue: sink.queueLength(),
     sinkStats: sink.stats(),

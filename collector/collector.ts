@@ -14,6 +14,7 @@ import { ProxyViews } from './proxy-view.js';
 import { eventPoint, type Point } from './points.js';
 import { observedSink, type MetricSink, type SinkStats } from './sink.js';
 import { FleetState } from './state.js';
+import { StorageWatch } from './storage-watch.js';
 import { Store } from './store.js';
 import { COLLECTOR_VERSION } from './version.js';
 
@@ -65,6 +66,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
     if (err instanceof RuleError) throw new ConfigError('alerting.ruleFiles', err.message);
     throw err;
   }
+  const rawSink = sink;
   // Every accepted point (agent reports, collector events) also feeds the rule evaluation.
   if (alerting) sink = observedSink(sink, alerting.onPoints.bind(alerting));
 
@@ -99,7 +101,12 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
     { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes },
     { state, sink, tokens, logger, collectorVersion: COLLECTOR_VERSION },
   );
-  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement });
+  // The collector's own storage events reach the alerts even when the sink has no room for them.
+  const storage = new StorageWatch(rawSink, grpcServer, (points) => {
+    alerting?.onPoints(points);
+    rawSink.write(points, () => undefined);
+  }, logger);
+  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, storage });
 
   let grpcAddress: string;
   let httpUrl: string;
@@ -118,6 +125,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
   }
 
   state.listening();
+  storage.start();
   influx?.start();
   history?.start();
   alerting?.start();
@@ -144,6 +152,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
       closing ??= (async () => {
         clearInterval(transitionTimer);
         clearInterval(persistTimer);
+        storage.stop();
         await grpcServer.close();
         await api.close();
         await alerting?.close();

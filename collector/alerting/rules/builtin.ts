@@ -54,6 +54,13 @@ export const BUILTIN_RULES: RawRule[] = [
     annotations: { summary: 'codis-proxy {{ $labels.proxy }} has {{ $value }} of its client limit in use' } },
   { name: 'CodisStaleRoute', measurement: 'codis_proxy_group', expr: 'sentinel_agrees', op: '==', value: 0, for: '30s', labels: crit,
     annotations: { summary: 'codis-proxy {{ $labels.proxy }} routes group {{ $labels.group }} to a master its Sentinels disagree with (stale route)' } },
+  // --- the collector's own storage path (collector/storage-watch.ts) ---
+  { name: 'CollectorSpooling', event: 'collector.spooling', resolvedBy: 'collector.spool_drained', labels: warn,
+    annotations: { summary: 'InfluxDB does not take points; the collector spools them to disk ({{ $labels.host }})' } },
+  { name: 'CollectorBackpressure', event: 'collector.backpressure', resolvedBy: 'collector.backpressure_cleared', labels: crit,
+    annotations: { summary: 'the collector has no room to store reports: it stops acking and agents buffer' } },
+  { name: 'MetricsDropped', event: 'collector.points_dropped', resolveAfter: '15m', labels: crit,
+    annotations: { summary: 'the collector dropped points or ended agent streams for lack of room (counts in /healthz drops)' } },
 ];
 
 /** Default inhibitions: a silent host mutes its instances' alerts, a down instance mutes its other alerts. */
