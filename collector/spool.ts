@@ -37,6 +37,8 @@ interface Segment {
   records: RecordRef[];
   /** Index of the first record not yet consumed. */
   head: number;
+  /** A group commit is writing to it: it must not be deleted even when fully consumed. */
+  busy?: boolean;
 }
 
 interface PendingAppend { record: Buffer; points: number; done: () => void }
@@ -159,7 +161,7 @@ export class Spool {
       const active = this.segments.length === 1;
       if (seg.head < seg.records.length) break;
       // The active segment goes too once everything is consumed and nothing is being written to it.
-      if (active && (this.writing || this.pending.length)) break;
+      if (seg.busy || (active && (this.writing || this.pending.length))) break;
       this.segments.shift();
       this.totalBytes -= seg.size;
       fs.close(seg.fd, () => { fs.unlink(seg.file, () => undefined); });
@@ -248,7 +250,10 @@ export class Spool {
         // Reserve the space so the next record's segment choice sees it.
         seg.size += p.record.length;
       }
-      for (const t of touched) t.seg.size = t.start;
+      for (const t of touched) {
+        t.seg.size = t.start;
+        t.seg.busy = true;
+      }
       for (const t of touched) {
         await writevAll(t.seg.fd, t.bufs, t.start);
         await datasync(t.seg.fd);
@@ -256,6 +261,7 @@ export class Spool {
       }
       if (created) await syncDir(this.opts.dir);
     } catch (err) {
+      for (const t of touched) t.seg.busy = false;
       await this.writeFailed(err, batch, touched);
       return;
     }
@@ -263,6 +269,7 @@ export class Spool {
       const len = t.refs.length ? t.refs[t.refs.length - 1]!.offset + t.refs[t.refs.length - 1]!.length - t.start : 0;
       t.seg.size = t.start + len;
       t.seg.records.push(...t.refs);
+      t.seg.busy = false;
       this.totalBytes += len;
       this.recordCount += t.refs.length;
       this.pointCount += t.points;

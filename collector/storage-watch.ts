@@ -21,8 +21,9 @@ export interface BackpressureSource {
 
 export interface StorageHealth {
   status: 'ok' | 'degraded';
-  storage: StorageState & { pausedStreams: number };
-  drops: { rejected: number; noRoom: number; streamsEnded: number; lastAt: string | null };
+  /** pausedStreams: waiting for room now; streamsEnded: ended with UNAVAILABLE after waiting too long (nothing lost: the agents resend). */
+  storage: StorageState & { pausedStreams: number; streamsEnded: number };
+  drops: { rejected: number; noRoom: number; lastAt: string | null };
 }
 
 export class StorageWatch {
@@ -67,10 +68,10 @@ export class StorageWatch {
         ? eventPoint(COLLECTOR_SOURCE, 'collector.backpressure', `no room to store reports (${st.reason ?? 'buffers full'}); agents keep buffering`, now)
         : eventPoint(COLLECTOR_SOURCE, 'collector.backpressure_cleared', 'storage has room again', now));
     }
-    const dropped = stats.droppedRejected + stats.droppedNoRoom + this.streams.backpressureEnds;
+    const dropped = stats.droppedRejected + stats.droppedNoRoom;
     if (dropped > this.dropped) {
-      const attrs = { rejected: String(stats.droppedRejected), no_room: String(stats.droppedNoRoom), streams_ended: String(this.streams.backpressureEnds) };
-      events.push(eventPoint(COLLECTOR_SOURCE, 'collector.points_dropped', `${dropped - this.dropped} more points or streams dropped`, now, attrs));
+      const attrs = { rejected: String(stats.droppedRejected), no_room: String(stats.droppedNoRoom) };
+      events.push(eventPoint(COLLECTOR_SOURCE, 'collector.points_dropped', `${dropped - this.dropped} more points dropped`, now, attrs));
       this.lastDropAt = now;
     }
     this.dropped = dropped;
@@ -84,11 +85,10 @@ export class StorageWatch {
     const recentDrop = this.lastDropAt > 0 && now - this.lastDropAt < DROP_MEMORY_MS;
     return {
       status: st.state !== 'ok' || paused > 0 || recentDrop ? 'degraded' : 'ok',
-      storage: { ...st, pausedStreams: paused },
+      storage: { ...st, pausedStreams: paused, streamsEnded: this.streams.backpressureEnds },
       drops: {
         rejected: stats.droppedRejected,
         noRoom: stats.droppedNoRoom,
-        streamsEnded: this.streams.backpressureEnds,
         lastAt: this.lastDropAt ? new Date(this.lastDropAt).toISOString() : null,
       },
     };

@@ -233,7 +233,7 @@ export class CollectorLink {
     if (n === 0) return;
     this.oversizeDropped += n;
     if (this.once.enter('oversize', 'dropping')) {
-      this.log.warn({ dropped: n, maxMessageBytes: this.collectorMaxBytes }, 'buffered reports larger than the collector\'s maxMessageBytes dropped');
+      this.log.warn({ dropped: n, maxMessageBytes: this.collectorMaxBytes }, 'report larger than maxMessageBytes dropped');
     }
   }
 

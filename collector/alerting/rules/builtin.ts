@@ -60,7 +60,7 @@ export const BUILTIN_RULES: RawRule[] = [
   { name: 'CollectorBackpressure', event: 'collector.backpressure', resolvedBy: 'collector.backpressure_cleared', labels: crit,
     annotations: { summary: 'the collector has no room to store reports: it stops acking and agents buffer' } },
   { name: 'MetricsDropped', event: 'collector.points_dropped', resolveAfter: '15m', labels: crit,
-    annotations: { summary: 'the collector dropped points or ended agent streams for lack of room (counts in /healthz drops)' } },
+    annotations: { summary: 'the collector dropped points (counts in /healthz drops)' } },
 ];
 
 /** Default inhibitions: a silent host mutes its instances' alerts, a down instance mutes its other alerts. */
