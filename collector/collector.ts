@@ -55,7 +55,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
       throw new ConfigError('spool.path', `cannot open ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   } else {
-    sink = history = new EmbeddedHistory(store, { retentionMs: config.store.historyRetentionMs, maxPoints: config.store.maxHistoryPoints }, logger);
+    sink = history = new EmbeddedHistory(store, { retentionMs: config.store.historyRetentionMs, maxPoints: config.store.maxHistoryPoints, ackOnQueue: internals.ackOnQueue }, logger);
   }
 
   let alerting: Alerting | undefined;

@@ -21,6 +21,8 @@ export interface HistoryOptions {
   batchSize?: number;
   maxQueuePoints?: number;
   pruneIntervalMs?: number;
+  /** Internal, for the benchmark's peer only: the old behaviour (ack once queued, synchronous=NORMAL). */
+  ackOnQueue?: boolean;
 }
 
 const PRUNE_CHUNK = 20_000;
@@ -69,7 +71,7 @@ export class EmbeddedHistory implements MetricSink {
     this.batchSize = opts.batchSize ?? 5000;
     this.maxQueuePoints = opts.maxQueuePoints ?? 500_000;
     // Acks mean committed: a commit must survive a power loss, not only a crash (WAL + NORMAL does not).
-    this.db.pragma('synchronous = FULL');
+    if (!opts.ackOnQueue) this.db.pragma('synchronous = FULL');
     this.findSeries = this.db.prepare('SELECT id FROM series WHERE measurement = ? AND tags = ?');
     this.insertSeries = this.db.prepare('INSERT INTO series (measurement, tags) VALUES (?, ?)');
     this.insertPoint = this.db.prepare('INSERT OR REPLACE INTO points (series, time, fields) VALUES (?, ?, ?)');
@@ -100,7 +102,12 @@ export class EmbeddedHistory implements MetricSink {
       return false;
     }
     this.noRoomSince = 0;
-    this.queue.push({ points, onStored });
+    if (this.opts.ackOnQueue) {
+      this.queue.push({ points });
+      onStored?.();
+    } else {
+      this.queue.push({ points, onStored });
+    }
     this.queued += points.length;
     this.counters.accepted += points.length;
     if (this.queued >= this.batchSize) this.scheduleFlush(0);
