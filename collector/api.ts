@@ -17,14 +17,15 @@ import { registerCodisRoutes, type CodisViews } from './codis-view.js';
 import { registerConsoleRoutes } from './console/index.js';
 import { registerAccess, type ApiTokens, type AuditStore } from './access/index.js';
 import { hostView, instanceStatus, instanceView } from './views.js';
+import type { StorageWatch } from './storage-watch.js';
 
-export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; guard: GuardViews; alerting?: Alerting; placement?: Placement; access: { tokens: ApiTokens; audit: AuditStore }; codis?: CodisViews }
+export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; guard: GuardViews; alerting?: Alerting; placement?: Placement; access: { tokens: ApiTokens; audit: AuditStore }; codis?: CodisViews; storage?: StorageWatch }
 
 const text = { type: 'string', minLength: 1, maxLength: 512 } as const;
 
 interface InstancesQuery { host?: string; cluster?: string; role?: string; status?: 'up' | 'down' | 'host_down' }
 
-export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, access, codis }: ApiDeps, server: { https?: SecureContextOptions } = {}): FastifyInstance {
+export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, access, codis, storage }: ApiDeps, server: { https?: SecureContextOptions } = {}): FastifyInstance {
   const app = (Fastify as unknown as (o: object) => FastifyInstance)({
     // HTTPS (http.tls): the certificate is swapped in place on rotation (see api-tls.ts).
     ...(server.https ? { https: server.https } : {}),
@@ -48,6 +49,8 @@ export function buildApi({ state, sink, logger, persistence, proxies, guard, ale
 
   app.get('/healthz', async () => ({
     status: 'ok',
+    // degraded (still HTTP 200): spooling, no room (agents buffer), or points dropped lately.
+    ...storage?.health(),
     sink: sink.kind,
     sinkQueue: sink.queueLength(),
     sinkStats: sink.stats(),

@@ -14,7 +14,7 @@ export interface Hello {
   protocolVersion: number;
 }
 
-export interface Welcome { collectorVersion: string; serverTimeMs: number }
+export interface Welcome { collectorVersion: string; serverTimeMs: number; maxMessageBytes?: number }
 export interface Ack { sessionId: string; seq: number }
 export interface Reject { seq: number; reason: string }
 export interface Directive { id: string; kind: string; args: Record<string, string> }

@@ -73,6 +73,13 @@ export const BUILTIN_RULES: RawRule[] = [
     annotations: { summary: 'codis-proxy {{ $labels.proxy }} has {{ $value }} slots without a backend' } },
   { name: 'ProxyMisconfigured', measurement: 'codis_proxy', expr: 'misconfigured', op: '==', value: 1, labels: warn,
     annotations: { summary: 'codis-proxy {{ $labels.proxy }} answers but refuses our product auth or serves another product' } },
+  // --- the collector's own storage path (collector/storage-watch.ts) ---
+  { name: 'CollectorSpooling', event: 'collector.spooling', resolvedBy: 'collector.spool_drained', labels: warn,
+    annotations: { summary: 'InfluxDB does not take points; the collector spools them to disk ({{ $labels.host }})' } },
+  { name: 'CollectorBackpressure', event: 'collector.backpressure', resolvedBy: 'collector.backpressure_cleared', labels: crit,
+    annotations: { summary: 'the collector has no room to store reports: it stops acking and agents buffer' } },
+  { name: 'MetricsDropped', event: 'collector.points_dropped', resolveAfter: '15m', labels: crit,
+    annotations: { summary: 'the collector dropped points (counts in /healthz drops)' } },
 ];
 
 /** Default inhibitions: a silent host mutes its instances' alerts, a down instance mutes its other alerts. */
