@@ -137,6 +137,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
       persistence: acc.persistence,
       guard: acc.guard,
       events: acc.events,
+      sentinels: acc.sentinels,
       agent: {
         bufferedReports: linkStats.bufferedReports,
         droppedReports: linkStats.droppedReports,

@@ -45,6 +45,13 @@ export type ProxyConfig =
   | { kind: 'codis'; adminAddress: string; name: string; productName?: string; /** Never logged. */ productAuth?: string; maxClients?: number; timeoutMs: number }
   | { kind: 'twemproxy'; statsAddress: string; name: string; statsIntervalMs: number; configFile?: string; timeoutMs: number };
 
+/** `sentinels[]`: a Sentinel the agent subscribes to and samples (with or without the guard). */
+export interface SentinelConfig {
+  address: string;
+  /** Never logged; the Sentinel's requirepass. */
+  password?: string;
+}
+
 export const NUTCRACKER_DEFAULT_STATS_INTERVAL = '30s';
 
 export interface DiscoveryCredentialRule {
@@ -91,6 +98,8 @@ export interface AgentConfig {
   buffer: { maxReports: number; maxBytes: number };
   redis: RedisInstanceConfig[];
   proxies: ProxyConfig[];
+  /** Sentinels to watch and sample (discovered ones are added at run time). */
+  sentinels: SentinelConfig[];
   discovery: DiscoveryConfig;
   persistence: AgentPersistenceConfig;
   /** sentinel-guard (off unless guard.enabled). */
@@ -177,6 +186,16 @@ const schema = {
         },
       },
     },
+    sentinels: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['address'],
+        properties: { address: str, passwordFile: str, passwordEnv: str, password: { type: 'string' } },
+      },
+    },
     discovery: {
       type: 'object',
       additionalProperties: false,
@@ -226,6 +245,7 @@ interface RawConfig {
     guard?: InstanceGuardOptions;
   }[];
   proxies: RawProxy[];
+  sentinels: { address: string; passwordFile?: string; passwordEnv?: string; password?: string }[];
   discovery: {
     enabled: boolean; interval: string | number;
     credentials: { ports?: string; cluster?: string; user?: string; passwordFile?: string; passwordEnv?: string; password?: string }[];
@@ -338,6 +358,19 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
   });
   if (proxies.length > 0 && !raw.roles.includes('proxy')) throw new ConfigError('proxies', 'needs the proxy role (add proxy to roles)');
 
+  const sentinelAddresses = new Map<string, number>();
+  const sentinels = raw.sentinels.map((r, i): SentinelConfig => {
+    const key = `sentinels[${i}]`;
+    const { address } = hostPort(r.address, `${key}.address`);
+    const first = sentinelAddresses.get(address);
+    if (first !== undefined) throw new ConfigError(`${key}.address`, `duplicate of sentinels[${first}].address (${address})`);
+    sentinelAddresses.set(address, i);
+    const forms = [['passwordFile', r.passwordFile], ['passwordEnv', r.passwordEnv], ['password', r.password]].filter(([, v]) => v !== undefined);
+    if (forms.length > 1) throw new ConfigError(key, 'give only one of passwordFile, passwordEnv or password');
+    const password = readSecret({ file: r.passwordFile, env: r.passwordEnv, value: r.password }, forms.length ? `${key}.${forms[0]![0]}` : `${key}.password`);
+    return password === undefined ? { address } : { address, password };
+  });
+
   const discovery: DiscoveryConfig = {
     enabled: raw.discovery.enabled,
     intervalMs: parseDuration(raw.discovery.interval, 'discovery.interval'),
@@ -375,6 +408,7 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     buffer: { maxReports: raw.buffer.maxReports, maxBytes: raw.buffer.maxBytes },
     redis,
     proxies,
+    sentinels,
     discovery,
     persistence,
     guard,

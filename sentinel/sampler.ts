@@ -5,7 +5,7 @@ import { errorText, withTimeout } from '../common/index.js';
 import type { SentinelMasterState, SentinelSample } from '../proto/index.js';
 import { parseCkquorum, parseMasters, splitAddress } from './parse.js';
 
-export interface SamplerTarget { address: string; discovered: boolean }
+export interface SamplerTarget { address: string; discovered: boolean; /** Never logged. */ password?: string }
 
 export interface SamplerOptions {
   password?: string;
@@ -28,10 +28,11 @@ export class SentinelSampler {
     for (const [addr, c] of this.clients) if (!wanted.has(addr)) { c.client.disconnect(); this.clients.delete(addr); }
     for (const [addr, target] of wanted) {
       const have = this.clients.get(addr);
-      if (have) { have.target = target; continue; }
+      if (have && have.target.password === target.password) { have.target = target; continue; }
+      have?.client.disconnect();
       const [host, port] = splitAddress(addr);
       const client = new Redis({
-        host, port, password: this.opts.password, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0,
+        host, port, password: target.password ?? this.opts.password, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0,
         connectTimeout: this.opts.timeoutMs, commandTimeout: this.opts.timeoutMs, enableReadyCheck: false, disableClientInfo: true,
         retryStrategy: (n: number) => Math.min(100 * n, 2000), connectionName: this.opts.connectionName ?? 'redis-fleet-agent',
       });

@@ -13,6 +13,8 @@ const DEDUPE_MS = 60_000;
 
 export interface WatchOptions {
   password?: string;
+  /** A per-Sentinel password (wins over `password`). */
+  passwordFor?: (address: string) => string | undefined;
   /** CLIENT SETNAME of the subscriber connections. */
   connectionName?: string;
   onEvent: (e: SentinelEvent) => void;
@@ -42,7 +44,7 @@ export class SentinelWatch {
   private open(addr: string): void {
     const [host, port] = splitAddress(addr);
     const sub = new Redis({
-      host, port, password: this.opts.password, lazyConnect: true, maxRetriesPerRequest: null, enableReadyCheck: false,
+      host, port, password: this.opts.passwordFor?.(addr) ?? this.opts.password, lazyConnect: true, maxRetriesPerRequest: null, enableReadyCheck: false,
       retryStrategy: (n: number) => Math.min(200 * n, 5000), connectionName: this.opts.connectionName ?? 'redis-fleet-guard-watch',
     });
     sub.on('error', () => { /* a Sentinel down is seen by the rounds / samples */ });

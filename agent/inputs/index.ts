@@ -6,6 +6,7 @@ import { hostInput } from './host.js';
 import { persistenceInput } from './persistence.js';
 import { proxiesInput } from './proxies.js';
 import { redisInput } from './redis.js';
+import { sentinelsInput } from './sentinels.js';
 
 export type { Input, InputContext, InputFactory } from './input.js';
 
@@ -16,4 +17,5 @@ export const INPUTS: Readonly<Record<string, InputFactory>> = {
   persistence: persistenceInput,
   proxies: proxiesInput,
   guard: guardInput,
+  sentinels: sentinelsInput,
 };
