@@ -80,6 +80,12 @@ const VIEWS: Record<string, { path: string; render(d: Json): string }> = {
       str(s.id), str((s.status as Json | undefined)?.state ?? s.state), (s.matchers as Json[] | undefined)?.map((m) => `${str(m.name)}${m.isRegex ? '=~' : '='}${str(m.value)}`).join(',') ?? '',
       str(s.endsAt), str(s.createdBy), str(s.comment)])),
   },
+  failovers: {
+    path: '/api/v1/failovers',
+    render: (d) => table(['WHEN', 'CLUSTER', 'GROUP', 'MASTER NAME', 'OLD MASTER', 'NEW MASTER', 'SOURCE', 'SEEN BY'], list(d, 'failovers').map((f) => [
+      str(f.at), str(f.cluster), str(f.group), str(f.masterName), str(f.oldMaster), str(f.newMaster), str(f.source), str((f.seenBy as string[] | undefined)?.join(',')),
+    ])),
+  },
   rules: {
     path: '/api/v1/rules',
     render: (d) => table(['RULE', 'KIND', 'SEVERITY', 'STATE'], list(d, 'rules').map((r) => [str(r.name), str(r.kind), str(r.severity ?? (r.labels as Json | undefined)?.severity), str(r.state ?? r.health)])),
@@ -87,7 +93,7 @@ const VIEWS: Record<string, { path: string; render(d: Json): string }> = {
 };
 
 export const COLLECTOR_USAGE = `redis-fleet collector [--url URL] [--json] <command>
-  hosts | instances | proxies | persistence | guard | alerts | silences | rules
+  hosts | instances | proxies | persistence | guard | failovers | alerts | silences | rules
   ack <alert-id> [--comment TEXT] [--by NAME]
   silence add <name=value|name=~regex>... --duration 2h [--comment TEXT] [--by NAME]
   silence expire <silence-id>`;

@@ -9,6 +9,7 @@ import { EmbeddedHistory, type PointQuery } from './history.js';
 import { InfluxSink } from './influx.js';
 import { PersistenceViews } from './persistence-view.js';
 import { GuardViews } from './guard-view.js';
+import { FailoverTracker } from './failover/index.js';
 import { Placement } from './placement/index.js';
 import { ProxyViews } from './proxy-view.js';
 import { eventPoint, type Point } from './points.js';
@@ -62,6 +63,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   const persistence = new PersistenceViews();
   const proxies = new ProxyViews();
   const guard = new GuardViews();
+  const failovers = new FailoverTracker(store.db);
   const placement = new Placement(config.placement, config.hostDownAfterIntervals, logger.child({ component: 'placement' }), store.db);
   const state = new FleetState(store, {
     hostDownAfterIntervals: config.hostDownAfterIntervals,
@@ -69,6 +71,8 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
       persistence.update(hostId, r, now);
       proxies.update(hostId, r, now);
       guard.update(hostId, r, now);
+      const folded = failovers.onReport({ hostId, labels: state.host(hostId)!.labels }, r, now);
+      if (folded.length) sink.write(folded);
       placement.onReport(state.host(hostId)!, r.redis);
     },
     onTransition: (h, status, now) => {
@@ -90,7 +94,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
     { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes },
     { state, sink, tokens, logger, collectorVersion: COLLECTOR_VERSION },
   );
-  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement });
+  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, failovers });
 
   let grpcAddress: string;
   let httpUrl: string;
