@@ -12,7 +12,8 @@ export class Accumulator {
   /** Inputs that failed as a whole this tick (name → message); their data is missing. */
   readonly errors = new Map<string, string>();
 
-  constructor(readonly tickStartMs: number) {}
+  /** `deadlineMs`: when the tick's report is due; a source not answered by then is reported down (agent.ts). */
+  constructor(readonly tickStartMs: number, readonly deadlineMs = Number.POSITIVE_INFINITY) {}
 
   setHost(metrics: HostMetrics): void { this.host = metrics; }
   setPersistence(state: PersistenceState): void { this.persistence = state; }

@@ -42,17 +42,18 @@ export class SentinelSampler {
     }
   }
 
-  /** Every Sentinel sampled concurrently; never throws. */
-  async sample(): Promise<SentinelSample[]> {
-    return Promise.all([...this.clients.values()].map((e) => this.one(e)));
+  /** Every Sentinel sampled concurrently, each answering by `deadlineMs` or reported down; never throws. */
+  async sample(deadlineMs = Number.POSITIVE_INFINITY): Promise<SentinelSample[]> {
+    return Promise.all([...this.clients.values()].map((e) => this.one(e, deadlineMs)));
   }
 
-  private async one(e: { client: Redis; target: SamplerTarget; lastError?: string }): Promise<SentinelSample> {
+  private async one(e: { client: Redis; target: SamplerTarget; lastError?: string }, deadlineMs: number): Promise<SentinelSample> {
     const startMs = Date.now();
+    const ms = Math.max(1, Math.min(this.opts.timeoutMs, deadlineMs - startMs));
     const base = { address: e.target.address, discovered: e.target.discovered, sampledAtMs: startMs };
     const c = e.client;
     try {
-      if (c.status === 'wait' || c.status === 'end') await withTimeout(c.connect(), this.opts.timeoutMs, 'connect');
+      if (c.status === 'wait' || c.status === 'end') await withTimeout(c.connect(), ms, 'connect');
       const read = async (): Promise<SentinelSample> => {
         const [reply, info] = await Promise.all([c.call('SENTINEL', 'masters'), c.info('sentinel')]);
         const masters = [...parseMasters(reply).values()];
@@ -68,7 +69,7 @@ export class SentinelSampler {
           }),
         };
       };
-      const s = await withTimeout(read(), this.opts.timeoutMs, 'SENTINEL masters');
+      const s = await withTimeout(read(), ms, 'SENTINEL masters');
       e.lastError = undefined;
       return s;
     } catch (err) {

@@ -71,6 +71,15 @@ test('a failover back later, and one outside the window, are new failovers; a st
   // A down sample carries no role: no change.
   const down = { ...sample(B, 'master', late + 1), up: false, role: '' };
   assert.equal(g.onReport('h1', { redis: [down], events: [] }, late + 1).roleChanges.length, 0);
+
+  // A promotion seen in samples before any +switch-master is named after the Sentinel samples.
+  const k = new FailoverFolder();
+  const sentinel = {
+    address: '127.0.0.1:26379', up: true, error: '', sampledAtMs: T0, tilt: false, discovered: false,
+    masters: [{ name: 'mymaster', address: A, flags: 'master', replicas: 1, sentinels: 3, quorum: 2, quorumReachable: true, quorumDetail: 'OK', configEpoch: 1 }],
+  };
+  k.onReport('h1', { redis: [sample(B, 'slave', T0, A)], events: [], sentinels: [sentinel] }, T0);
+  assert.equal(k.onReport('h2', { redis: [sample(B, 'master', T0 + 1000)], events: [] }, T0 + 1000).created[0]!.masterName, 'mymaster');
 });
 
 test('tracker: one redis.failover event without a host tag, role_change events with one, the log in SQLite across a restart', () => {

@@ -69,7 +69,7 @@ export class SentinelsInput implements Input {
     for (const e of this.pending.splice(0)) {
       acc.addEvent(`sentinel.${e.channel}`, e.instance, `${e.channel} ${e.payload}`, { sentinel: e.sentinel, ...e.attrs }, e.timestampMs);
     }
-    for (const s of await this.sampler.sample()) acc.addSentinel(s);
+    for (const s of await this.sampler.sample(acc.deadlineMs)) acc.addSentinel(s);
   }
 
   async stop(): Promise<void> {

@@ -46,11 +46,13 @@ export const FOLD_DEFAULTS = {
 
 interface KnownRole { role: string; master: string; cluster: string; group: string; at: number }
 
-type FoldReport = Pick<Report, 'redis' | 'events'>;
+type FoldReport = Pick<Report, 'redis' | 'events' | 'sentinels'>;
 
 export class FailoverFolder {
   private readonly recentFailovers: Failover[] = [];
   private readonly roles = new Map<string, KnownRole>();
+  /** Master address → the name Sentinels monitor it by (from Sentinel samples). */
+  private readonly sentinelNames = new Map<string, string>();
 
   constructor(private readonly opts = FOLD_DEFAULTS, initial: Failover[] = []) {
     this.recentFailovers.push(...initial);
@@ -59,6 +61,7 @@ export class FailoverFolder {
   onReport(hostId: string, r: FoldReport, now = Date.now()): FoldResult {
     const out: FoldResult = { created: [], updated: [], roleChanges: [] };
     this.prune(now);
+    for (const s of r.sentinels ?? []) for (const m of s.masters) this.sentinelNames.set(m.address, m.name);
     for (const s of r.redis) {
       if (!s.up || !s.role) continue;
       const info = fieldReader(s.info);
@@ -72,7 +75,8 @@ export class FailoverFolder {
       if (!prev || prev.role === role || at < prev.at) continue;
       out.roleChanges.push({ at, host: hostId, address: s.address, from: prev.role, to: role, cluster, group, master });
       if (prev.role === 'slave' && role === 'master' && at - prev.at <= this.opts.roleMemoryMs) {
-        this.fold(out, hostId, { at, cluster, group, masterName: '', oldMaster: prev.master, newMaster: s.address, source: 'role' });
+        const masterName = this.sentinelNames.get(prev.master) ?? this.sentinelNames.get(s.address) ?? '';
+        this.fold(out, hostId, { at, cluster, group, masterName, oldMaster: prev.master, newMaster: s.address, source: 'role' });
       }
     }
     for (const e of r.events) {
