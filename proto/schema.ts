@@ -407,6 +407,18 @@ export const MEASUREMENTS: Record<string, MeasurementDef> = {
       config_epoch: i('config epoch of the master'),
     },
   },
+  redis_repl_offset: {
+    name: 'redis_repl_offset',
+    doc: 'Computed by the collector: per master and replica sharing a master_replid (sampled by any agents), the difference of their replication offsets, written when either side reports.',
+    tags: ['cluster', 'group', 'master', 'replica'],
+    otherNumericFields: 'drop',
+    fields: {
+      master_offset: i('the master\'s master_repl_offset'),
+      replica_offset: i('the replica\'s slave_repl_offset'),
+      diff_bytes: i('master_offset - replica_offset: how far the replica is behind, in bytes'),
+      sample_gap_ms: i('time between the two samples compared'),
+    },
+  },
 };
 
 export function measurement(name: string): MeasurementDef {

@@ -2,7 +2,7 @@
 // samples become one failover; role changes are events; the log survives in SQLite.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FailoverFolder, FailoverTracker, FOLD_DEFAULTS } from '../collector/failover/index.js';
+import { FailoverFolder, FailoverTracker, FOLD_DEFAULTS, OFFSET_PAIR_MAX_AGE_MS, ReplOffsets } from '../collector/failover/index.js';
 import { openDatabase } from '../collector/sqlite.js';
 import type { Event, RedisSample } from '../proto/index.js';
 
@@ -105,4 +105,26 @@ test('tracker: one redis.failover event without a host tag, role_change events w
   assert.equal(more.length, 0);
   assert.deepEqual(again.store.list()[0]!.seenBy, ['h1', 'h2']);
   db.close();
+});
+
+test('offset difference: master and replica from different agents paired by master_replid; another replid, stale sides and down samples are not', () => {
+  const off = new ReplOffsets();
+  const withRepl = (s: RedisSample, replid: string, offset: number): RedisSample => ({
+    ...s, info: { ...s.info, master_replid: { str: replid }, [s.role === 'slave' ? 'slave_repl_offset' : 'master_repl_offset']: { int: offset } },
+  });
+  assert.deepEqual(off.onSamples([withRepl(sample(A, 'master', T0), 'r1', 5000)], T0), [], 'no replica yet');
+  const pts = off.onSamples([withRepl(sample(B, 'slave', T0 + 300, A), 'r1', 4200)], T0 + 300);
+  assert.deepEqual(pts, [{
+    measurement: 'redis_repl_offset', tags: { master: A, replica: B, cluster: 'c1', group: 'g-1' }, time: T0 + 300,
+    fields: { master_offset: 5000, replica_offset: 4200, diff_bytes: 800, sample_gap_ms: 300 },
+  }]);
+  // The master's next sample pairs with the replica's latest.
+  assert.equal(off.onSamples([withRepl(sample(A, 'master', T0 + 1000), 'r1', 6000)], T0 + 1000)[0]!.fields.diff_bytes, 1800);
+  // A replica of another history (after a failover elsewhere) is not compared with this master.
+  const C = '10.0.0.3:6379';
+  assert.deepEqual(off.onSamples([withRepl(sample(C, 'slave', T0 + 1100, A), 'r2', 10)], T0 + 1100), []);
+  // Down samples are ignored; a master not heard of for longer than the pairing age is not paired.
+  assert.deepEqual(off.onSamples([{ ...sample(A, 'master', T0 + 1200), up: false }], T0 + 1200), []);
+  const late = T0 + 1000 + OFFSET_PAIR_MAX_AGE_MS + 1;
+  assert.deepEqual(off.onSamples([withRepl(sample(B, 'slave', late, A), 'r1', 6000)], late), []);
 });

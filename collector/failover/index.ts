@@ -7,7 +7,9 @@ import { eventPoint, type Point, type PointSource } from '../points.js';
 import type { Database } from '../sqlite.js';
 import { FailoverFolder, FOLD_DEFAULTS, type Failover } from './fold.js';
 import { FailoverStore } from './store.js';
+import { ReplOffsets } from './offsets.js';
 
+export { ReplOffsets, OFFSET_PAIR_MAX_AGE_MS } from './offsets.js';
 export { FailoverFolder, FOLD_DEFAULTS, type Failover, type FoldResult, type RoleChange } from './fold.js';
 
 const PRUNE_EVERY_MS = 3_600_000;
@@ -32,6 +34,7 @@ export function failoverAttrs(f: Failover): Record<string, string> {
 export class FailoverTracker {
   readonly store: FailoverStore;
   private readonly folder: FailoverFolder;
+  private readonly offsets = new ReplOffsets();
   private lastPrune = 0;
 
   constructor(db: Database, now = Date.now()) {
@@ -39,10 +42,10 @@ export class FailoverTracker {
     this.folder = new FailoverFolder(FOLD_DEFAULTS, this.store.list({ since: now - 2 * FOLD_DEFAULTS.windowMs, limit: 1000 }).reverse());
   }
 
-  /** One agent report → the collector's events about it (new failovers, role changes). */
+  /** One agent report → the collector's points about it (new failovers, role changes, offset differences). */
   onReport(src: PointSource, r: Report, now = Date.now()): Point[] {
     const res = this.folder.onReport(src.hostId, r, now);
-    const points: Point[] = [];
+    const points: Point[] = this.offsets.onSamples(r.redis, now);
     for (const f of res.created) {
       this.store.add(f);
       const name = f.masterName || f.group || f.cluster || f.newMaster;
