@@ -88,8 +88,8 @@ test('bad configs exit 78 with one line naming the key', async (t) => {
     assert.match(lines[0]!.slice(prefix.length), expected, name);
   }
   const noArgs = await h.runToExit('collector', base(), { args: [] });
-  assert.equal(noArgs.code, 78);
-  assert.match(noArgs.stderr, /^redis-fleet-collector: config error: --config: is required/);
+  assert.equal(noArgs.code, 64, 'no --config is a usage error');
+  assert.match(noArgs.stderr, /^redis-fleet-collector: --config is required\nusage: redis-fleet-collector --config <file.yaml>/);
 });
 
 test('the token file is re-read when it changes (rotation without restart)', async (t) => {
