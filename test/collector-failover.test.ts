@@ -62,6 +62,14 @@ test('a failover back later, and one outside the window, are new failovers; a st
   assert.equal(f.onReport('h1', { redis: [], events: [switchMaster(T0 + 5000, B, A)] }, T0 + 5000).created.length, 1, 'back to A: another failover');
   assert.equal(f.onReport('h1', { redis: [], events: [switchMaster(T0 + FOLD_DEFAULTS.windowMs + 10_000, A, B)] }, T0 + FOLD_DEFAULTS.windowMs + 10_000).created.length, 1);
 
+  // Back and forth within the window: three failovers; a slow agent's report of the first still folds into it.
+  const ab = new FailoverFolder();
+  assert.equal(ab.onReport('h1', { redis: [], events: [switchMaster(T0, A, B)] }, T0).created.length, 1);
+  assert.equal(ab.onReport('h1', { redis: [], events: [switchMaster(T0 + 10_000, B, A)] }, T0 + 10_000).created.length, 1);
+  assert.equal(ab.onReport('h1', { redis: [], events: [switchMaster(T0 + 20_000, A, B)] }, T0 + 20_000).created.length, 1);
+  const slow = ab.onReport('h2', { redis: [], events: [switchMaster(T0 + 50, A, B)] }, T0 + 21_000);
+  assert.deepEqual([slow.created.length, slow.updated.map((x) => x.at)], [0, [T0]]);
+
   const g = new FailoverFolder();
   g.onReport('h1', { redis: [sample(B, 'slave', T0, A)], events: [] }, T0);
   const late = T0 + FOLD_DEFAULTS.roleMemoryMs + 1;

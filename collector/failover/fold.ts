@@ -96,8 +96,11 @@ export class FailoverFolder {
   recent(): Failover[] { return [...this.recentFailovers]; }
 
   private fold(out: FoldResult, hostId: string, seen: Omit<Failover, 'id' | 'seenBy' | 'sentinelAt' | 'roleAt'>): void {
+    const compatible = (a: string, b: string): boolean => !a || !b || a === b;
+    // Failing over away from x's new master since x (a fail-back) makes a failover to it again a new one.
+    const superseded = (x: Failover): boolean => this.recentFailovers.some((y) => y.oldMaster === x.newMaster && y.at > x.at && y.at <= seen.at);
     const f = this.recentFailovers.find((x) => x.newMaster === seen.newMaster && Math.abs(seen.at - x.at) <= this.opts.windowMs
-      && (!x.masterName || !seen.masterName || x.masterName === seen.masterName));
+      && compatible(x.masterName, seen.masterName) && compatible(x.oldMaster, seen.oldMaster) && !superseded(x));
     const stamp = seen.source === 'sentinel' ? 'sentinelAt' : 'roleAt';
     if (!f) {
       const created: Failover = { ...seen, id: 0, seenBy: [hostId], sentinelAt: null, roleAt: null };
