@@ -5,6 +5,7 @@
 // restart; and the refusal to listen beyond loopback without TLS.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
@@ -12,7 +13,7 @@ import path from 'node:path';
 import type { AgentStatus } from '../agent/index.js';
 import { resolveCollectorConfig } from '../collector/index.js';
 import {
-  harness, makePki, waitFor, waitWhileRunning, type AgentProcess, type CertPair, type CollectorProcess, type Harness, type LogLine, type LogMatcher, type RedisServer, type TestPki,
+  harness, makePki, REPO_ROOT, waitFor, waitWhileRunning, type AgentProcess, type CertPair, type CollectorProcess, type Harness, type LogLine, type LogMatcher, type RedisServer, type TestPki,
 } from './harness/index.js';
 
 let pki: TestPki;
@@ -97,6 +98,9 @@ test('wrong CA: "unknown CA" on the agent, "does not trust this certificate" on 
   const c = await h.collector({ grpc: grpcTls(pki.wrongCaServer) });
   const a = await h.agent(agentConfig(redis, 'tls-wrong-ca', { caFile: pki.ca.cert }), { collector: c });
   await expectFailure(c, a, 'unknown-ca', /^TLS: unknown CA/, { msg: EARLY_CLOSE, tlsError: 'unknown-ca' });
+  // `redis-fleet status` on the host says why the collector is not connected.
+  const cli = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist/cli/main.js'), 'status', '--status-file', path.join(a.dir, 'agent-status.json')], { encoding: 'utf8' });
+  assert.match(cli.stdout, /collector NOT CONNECTED .*\ncollector error: TLS: unknown CA: the collector's certificate is not signed by a CA in collector\.tls\.caFile\n/);
 });
 
 test('expired collector certificate: "has expired" on both sides', async (t) => {
