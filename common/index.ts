@@ -5,3 +5,4 @@ export * from './backoff.js';
 export * from './sd-notify.js';
 export * from './timeout.js';
 export * from './tls.js';
+export { editorSchema } from './editor-schema.js';
