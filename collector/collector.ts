@@ -119,7 +119,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   transitionTimer.unref();
   persistTimer.unref();
 
-  logger.info({ grpc: grpcAddress, http: httpUrl, sink: sink.kind, store: config.store.path, version: COLLECTOR_VERSION }, 'listening');
+  logger.info({ grpc: grpcAddress, grpcTls: config.grpc.tls ? (config.grpc.tls.mutual ? 'mutual' : 'on') : 'off', http: httpUrl, sink: sink.kind, store: config.store.path, version: COLLECTOR_VERSION }, 'listening');
 
   let closing: Promise<void> | undefined;
   return {

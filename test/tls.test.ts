@@ -88,7 +88,8 @@ test('good certificate: the agent verifies the collector against caFile and repo
   const c = await h.collector({ grpc: grpcTls(pki.server) });
   const a = await h.agent(agentConfig(redis, 'tls-good', { caFile: pki.ca.cert }), { collector: c });
   await hostUp(c, 'tls-good');
-  await a.waitForLog('connected to collector');
+  assert.equal((await a.waitForLog('connected to collector')).tls, true);
+  assert.equal((await c.waitForLog('listening')).grpcTls, 'on');
   assert.equal(count(a, AGENT_TLS_FAILED), 0);
   assert.equal(c.logs().filter((l) => l.level as number >= 50).length, 0, 'no error on the collector');
 });
