@@ -251,3 +251,32 @@ test('listening beyond loopback without TLS: exit 78 with one line naming the ke
   assert.equal(mismatched.code, 78);
   assert.match(mismatched.stderr, /config error: grpc\.tls\.keyFile: .* does not match the certificate in .*server\.crt \(grpc\.tls\.certFile\)\n$/);
 });
+
+test('malformed bytes on the gRPC port (TLS and plaintext): the connection is dropped, the collector serves on', async (t) => {
+  const { h, redis } = await setup(t);
+  const tlsCollector = await h.collector({ grpc: grpcTls(pki.server) });
+  const plainCollector = await h.collector();
+  const net = await import('node:net');
+  const garbage = [
+    Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0xff, 0xff, 0xff, 0xff]), // a truncated, nonsensical ClientHello
+    Buffer.from([0x16, 0x03, 0x03, 0xff, 0xff, ...Buffer.alloc(64, 0x41)]),
+    Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
+    Buffer.alloc(256, 0x00),
+  ];
+  for (const c of [tlsCollector, plainCollector]) {
+    const [host, port] = [c.grpcAddress.replace(/:\d+$/, ''), Number(c.grpcAddress.split(':').pop())];
+    for (const bytes of garbage) {
+      await new Promise<void>((resolve) => {
+        const s = net.connect({ host, port }, () => s.end(bytes));
+        s.on('error', () => resolve());
+        s.on('close', () => resolve());
+        s.resume();
+      });
+    }
+  }
+  await h.agent(agentConfig(redis, 'after-garbage-tls', { caFile: pki.ca.cert }), { collector: tlsCollector });
+  await h.agent(agentConfig(redis, 'after-garbage-plain'), { collector: plainCollector });
+  await hostUp(tlsCollector, 'after-garbage-tls');
+  await hostUp(plainCollector, 'after-garbage-plain');
+  assert.ok(tlsCollector.running && plainCollector.running);
+});
