@@ -149,7 +149,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
   transitionTimer.unref();
   persistTimer.unref();
 
-  logger.info({ grpc: grpcAddress, http: httpUrl, sink: sink.kind, store: config.store.path, version: COLLECTOR_VERSION }, 'listening');
+  logger.info({ grpc: grpcAddress, grpcTls: config.grpc.tls ? (config.grpc.tls.mutual ? 'mutual' : 'on') : 'off', http: httpUrl, sink: sink.kind, store: config.store.path, version: COLLECTOR_VERSION }, 'listening');
 
   let closing: Promise<void> | undefined;
   return {
