@@ -2,6 +2,7 @@
 import { ConfigError, type Logger } from '../common/index.js';
 import { Alerting, RuleError } from './alerting/index.js';
 import { buildApi, listenApi } from './api.js';
+import { ApiTls } from './api-tls.js';
 import { TokenChecker } from './auth.js';
 import { ApiTokens, SqliteAuditStore } from './access/index.js';
 import type { CollectorConfig } from './config.js';
@@ -88,13 +89,15 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
 
   const tokens = new TokenChecker(config.grpc.tokenFile, config.grpc.tokens, logger);
   const grpcServer = new FleetGrpcServer(
-    { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes },
+    { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes, tls: config.grpc.tls },
     { state, sink, tokens, logger, collectorVersion: COLLECTOR_VERSION },
   );
   const apiTokens = new ApiTokens(config.http.tokenFile, config.http.apiTokens, logger);
   if (!config.http.tokenFile) logger.warn('no http.tokenFile: every /api call is refused (see README, API tokens)');
   const audit = new SqliteAuditStore(store.db, config.http.audit);
-  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, access: { tokens: apiTokens, audit } });
+  const apiTls = config.http.tls ? new ApiTls(config.http.tls, logger) : undefined;
+  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, access: { tokens: apiTokens, audit } }, { https: apiTls?.options() });
+  apiTls?.watch(api.server);
 
   let grpcAddress: string;
   let httpUrl: string;
@@ -140,6 +143,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
         clearInterval(transitionTimer);
         clearInterval(persistTimer);
         await grpcServer.close();
+        apiTls?.close();
         await api.close();
         apiTokens.close();
         await alerting?.close();
