@@ -18,7 +18,7 @@ const VERSION = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json')
 type Run = { code: number; stdout: string; stderr: string };
 const node = async (script: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<Run> => {
   try {
-    const r = await promisify(execFile)(process.execPath, [script, ...args], { env: { ...process.env, ...env }, timeout: 20_000, cwd });
+    const r = await promisify(execFile)(process.execPath, [script, ...args], { env: { ...process.env, ...env }, timeout: 60_000, cwd });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
