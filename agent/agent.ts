@@ -62,6 +62,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
     addresses: config.collector.addresses,
     token: config.collector.token,
     maxMessageBytes: config.collector.maxMessageBytes,
+    tls: config.collector.tls,
     buffer: config.buffer,
     hello: {
       hostId: config.hostId, labels: config.labels, roles: config.roles, agentVersion: AGENT_VERSION,
@@ -134,6 +135,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
       capacity,
       redis: acc.redis,
       proxies: acc.proxies,
+      dashboards: acc.dashboards,
       persistence: acc.persistence,
       guard: acc.guard,
       events: acc.events,

@@ -2,7 +2,9 @@
 import { ConfigError, type Logger } from '../common/index.js';
 import { Alerting, RuleError } from './alerting/index.js';
 import { buildApi, listenApi } from './api.js';
+import { ApiTls } from './api-tls.js';
 import { TokenChecker } from './auth.js';
+import { ApiTokens, SqliteAuditStore } from './access/index.js';
 import type { CollectorConfig } from './config.js';
 import { FleetGrpcServer } from './grpc.js';
 import { EmbeddedHistory, type PointQuery } from './history.js';
@@ -11,6 +13,7 @@ import { PersistenceViews } from './persistence-view.js';
 import { GuardViews } from './guard-view.js';
 import { Placement } from './placement/index.js';
 import { ProxyViews } from './proxy-view.js';
+import { CodisViews } from './codis-view.js';
 import { eventPoint, type Point } from './points.js';
 import { observedSink, type MetricSink, type SinkStats } from './sink.js';
 import { FleetState } from './state.js';
@@ -73,6 +76,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
   const persistence = new PersistenceViews();
   const proxies = new ProxyViews();
   const guard = new GuardViews();
+  const codis = new CodisViews();
   const placement = new Placement(config.placement, config.hostDownAfterIntervals, logger.child({ component: 'placement' }), store.db);
   const state = new FleetState(store, {
     hostDownAfterIntervals: config.hostDownAfterIntervals,
@@ -80,6 +84,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
       persistence.update(hostId, r, now);
       proxies.update(hostId, r, now);
       guard.update(hostId, r, now);
+      codis.update(hostId, r, now);
       placement.onReport(state.host(hostId)!, r.redis);
     },
     onTransition: (h, status, now) => {
@@ -98,7 +103,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
 
   const tokens = new TokenChecker(config.grpc.tokenFile, config.grpc.tokens, logger);
   const grpcServer = new FleetGrpcServer(
-    { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes },
+    { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes, tls: config.grpc.tls },
     { state, sink, tokens, logger, collectorVersion: COLLECTOR_VERSION },
   );
   // The collector's own storage events reach the alerts even when the sink has no room for them.
@@ -106,7 +111,12 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
     alerting?.onPoints(points);
     rawSink.write(points, () => undefined);
   }, logger);
-  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, storage });
+  const apiTokens = new ApiTokens(config.http.tokenFile, config.http.apiTokens, logger);
+  if (!config.http.tokenFile) logger.warn('no http.tokenFile: every /api call is refused (see README, API tokens)');
+  const audit = new SqliteAuditStore(store.db, config.http.audit);
+  const apiTls = config.http.tls ? new ApiTls(config.http.tls, logger) : undefined;
+  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, codis, storage, access: { tokens: apiTokens, audit } }, { https: apiTls?.options() });
+  apiTls?.watch(api.server);
 
   let grpcAddress: string;
   let httpUrl: string;
@@ -120,6 +130,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
   } catch (err) {
     await grpcServer.close(0).catch(() => undefined);
     await api.close().catch(() => undefined);
+    apiTokens.close();
     store.close();
     throw err;
   }
@@ -154,7 +165,9 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
         clearInterval(persistTimer);
         storage.stop();
         await grpcServer.close();
+        apiTls?.close();
         await api.close();
+        apiTokens.close();
         await alerting?.close();
         state.persist();
         await sink.close();

@@ -8,7 +8,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/index.js';
 import { fleetService, type Hello, type Report, type CollectorMessage } from '../proto/index.js';
 import type { TokenChecker } from './auth.js';
-import type { ListenAddress } from './config.js';
+import type { GrpcTlsConfig, ListenAddress } from './config.js';
+import { GrpcListener } from './grpc-listener.js';
 import { reportPoints, type Point } from './points.js';
 import type { MetricSink } from './sink.js';
 import type { FleetState } from './state.js';
@@ -33,7 +34,7 @@ export interface GrpcDeps {
 }
 
 export interface GrpcOptions {
-  listen: ListenAddress; maxMessageBytes: number; keepaliveTimeMs?: number; keepaliveTimeoutMs?: number;
+  listen: ListenAddress; maxMessageBytes: number; keepaliveTimeMs?: number; keepaliveTimeoutMs?: number; tls?: GrpcTlsConfig;
   /** How long a stream may wait for room in the sink before it is ended with UNAVAILABLE (default 30 s). */
   backpressureLimitMs?: number;
 }
@@ -141,6 +142,12 @@ class AgentStream {
       this.fail(grpc.status.INVALID_ARGUMENT, problem);
       return;
     }
+    const bound = this.server.hostIdRefusal(this.peer, h.hostId);
+    if (bound) {
+      this.deps.logger.warn({ peer: this.peer, host: h.hostId, problem: bound }, 'agent hello refused: client certificate bound to another host id');
+      this.fail(grpc.status.PERMISSION_DENIED, bound);
+      return;
+    }
     this.hello = h;
     this.server.register(this);
     this.deps.state.hello(h);
@@ -240,6 +247,7 @@ export class FleetGrpcServer {
   private readonly byHost = new Map<string, AgentStream>();
   private readonly paused = new Set<AgentStream>();
   private boundAddress = '';
+  private readonly listener: GrpcListener;
   /** Streams ended because the sink had no room, since start. */
   backpressureEnds = 0;
 
@@ -258,9 +266,19 @@ export class FleetGrpcServer {
       Connect: (call: AgentCall) => {
         const s = new AgentStream(call, this, deps, call.getPeer());
         this.streams.add(s);
-        s.start();
+        const refusal = this.listener.admit(s.peer);
+        if (refusal) s.fail(refusal.code, refusal.details);
+        else s.start();
       },
     });
+    this.listener = new GrpcListener(opts.listen, this.server, opts.tls, deps.logger);
+  }
+
+  /** With mutual TLS: why `hostId` may not be reported over this connection (undefined = it may). */
+  hostIdRefusal(peer: string, hostId: string): string | undefined {
+    const allowed = this.listener.allowedHostIds(peer);
+    if (!allowed || allowed.hostIds.includes(hostId)) return undefined;
+    return `TLS: the client certificate (${allowed.identities.join(', ') || 'no identity'}) may report as host ${allowed.hostIds.join(', ') || '(none)'}, not ${hostId} (grpc.tls.hostIdMap)`;
   }
 
   get maxMessageBytes(): number { return this.opts.maxMessageBytes; }
@@ -279,16 +297,7 @@ export class FleetGrpcServer {
   get connectedHosts(): number { return this.byHost.size; }
 
   async listen(): Promise<string> {
-    const { host, port } = this.opts.listen;
-    const hostPart = host.includes(':') ? `[${host}]` : host;
-    const bound = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(`${hostPart}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => {
-        if (!err) return resolve(p);
-        const code = /\b(E[A-Z]{3,})\b/.exec(err.message)?.[1];
-        reject(new Error(code === 'EADDRINUSE' ? 'address already in use' : code ?? err.message));
-      });
-    });
-    this.boundAddress = `${hostPart}:${bound}`;
+    this.boundAddress = await this.listener.listen();
     return this.boundAddress;
   }
 
@@ -314,6 +323,7 @@ export class FleetGrpcServer {
   }
 
   async close(graceMs = 2000): Promise<void> {
+    this.listener.close();
     for (const s of [...this.streams]) s.fail(grpc.status.UNAVAILABLE, 'collector shutting down');
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => { this.server.forceShutdown(); resolve(); }, graceMs);

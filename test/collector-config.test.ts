@@ -25,7 +25,7 @@ test('defaults are filled in and durations resolved', async (t) => {
   await fs.writeFile(file, `grpc:\n  tokenFile: ${tokens}\n`);
   const c = loadCollectorConfig(file);
   assert.deepEqual(c.grpc, { listen: { host: '127.0.0.1', port: 7400 }, tokenFile: tokens, tokens: ['old-token', 'new-token'], maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES });
-  assert.deepEqual(c.http, { listen: { host: '127.0.0.1', port: 7401 } });
+  assert.deepEqual(c.http, { listen: { host: '127.0.0.1', port: 7401 }, tokenFile: undefined, apiTokens: [], audit: { retentionMs: 90 * 86_400_000, maxEntries: 100_000 } });
   assert.deepEqual(c.store, { path: '/var/lib/redis-fleet/collector.db', historyRetentionMs: 86_400_000, maxHistoryPoints: 2_000_000 });
   assert.equal(c.influx, undefined, 'no influx section: the embedded store holds the metrics');
   assert.equal(c.hostDownAfterIntervals, 3);
@@ -93,8 +93,8 @@ test('bad configs exit 78 with one line naming the key', async (t) => {
     assert.match(lines[0]!.slice(prefix.length), expected, name);
   }
   const noArgs = await h.runToExit('collector', base(), { args: [] });
-  assert.equal(noArgs.code, 78);
-  assert.match(noArgs.stderr, /^redis-fleet-collector: config error: --config: is required/);
+  assert.equal(noArgs.code, 64, 'no --config is a usage error');
+  assert.match(noArgs.stderr, /^redis-fleet-collector: --config is required\nusage: redis-fleet-collector --config <file.yaml>/);
 });
 
 test('the token file is re-read when it changes (rotation without restart)', async (t) => {
