@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // redis-fleet-collector --config <file.yaml>
-import { ConfigError, EX_CONFIG, createLogger, daemonConfigPath, loadOrExit, startSdNotify } from '../common/index.js';
+import { ConfigError, EX_CONFIG, configErrorLines, createLogger, daemonConfigPath, loadOrExit, startSdNotify } from '../common/index.js';
 import http from 'node:http';
 import https from 'node:https';
 import { COLLECTOR_VERSION, loadCollectorConfig, startCollector } from './index.js';
@@ -23,10 +23,11 @@ function answers(url: string): Promise<boolean> {
 
 let collector: Awaited<ReturnType<typeof startCollector>>;
 try {
-  collector = await startCollector(config, logger);
+  // Internal, for the acks benchmark's peer only (test/bench/acks.bench.ts): the old ack-on-queue behaviour.
+  collector = await startCollector(config, logger, { ackOnQueue: process.env.REDIS_FLEET_INTERNAL_ACK_ON_QUEUE === '1' });
 } catch (err) {
   if (err instanceof ConfigError) {
-    process.stderr.write(`${PROGRAM}: config error: ${err.message}\n`);
+    for (const line of configErrorLines(err)) process.stderr.write(`${PROGRAM}: config error: ${line}\n`);
     process.exit(EX_CONFIG);
   }
   logger.fatal({ error: (err as Error).message }, 'collector failed to start');

@@ -30,6 +30,11 @@ test('defaults are filled in and durations resolved', async (t) => {
   assert.equal(c.influx, undefined, 'no influx section: the embedded store holds the metrics');
   assert.equal(c.hostDownAfterIntervals, 3);
   assert.deepEqual(c.log, { level: 'info' });
+  assert.deepEqual(c.spool, { path: '/var/lib/redis-fleet/collector.db.spool', maxBytes: 1024 ** 3, segmentBytes: 64 * 1024 ** 2 });
+  assert.deepEqual(resolveCollectorConfig({ grpc: { tokenFile: tokens }, spool: { path: '/data/spool', maxBytes: '2gb', segmentBytes: '16mb' } }).spool,
+    { path: '/data/spool', maxBytes: 2 * 1024 ** 3, segmentBytes: 16 * 1024 ** 2 });
+  assert.throws(() => resolveCollectorConfig({ grpc: { tokenFile: tokens }, spool: { maxBytes: 'lots' } }), /^ConfigError: spool\.maxBytes: must be a size/);
+  assert.throws(() => resolveCollectorConfig({ grpc: { tokenFile: tokens }, spool: { maxBytes: '1mb', segmentBytes: '4mb' } }), /^ConfigError: spool\.maxBytes: must be at least spool\.segmentBytes/);
 
   process.env.RF_TEST_INFLUX_PW = 'pw-from-env';
   const withInflux = resolveCollectorConfig({
@@ -39,7 +44,7 @@ test('defaults are filled in and durations resolved', async (t) => {
   assert.deepEqual(withInflux.grpc.listen, { host: '::1', port: 0 });
   assert.deepEqual(withInflux.influx, {
     url: 'http://127.0.0.1:8086', database: 'redisfleet', username: 'writer', password: 'pw-from-env',
-    batchSize: 5000, flushIntervalMs: 1000, maxQueuePoints: 500_000,
+    batchSize: 5000, flushIntervalMs: 200, maxQueuePoints: 500_000,
   });
   const pwFile = path.join(dir, 'influx.pass');
   await fs.writeFile(pwFile, 'pw-from-file\nignored second line\n');
