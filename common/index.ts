@@ -4,5 +4,6 @@ export * from './config.js';
 export * from './backoff.js';
 export * from './sd-notify.js';
 export * from './timeout.js';
-export * from './tls.js';
 export { editorSchema } from './editor-schema.js';
+export * from './tls.js';
+export * from './args.js';
