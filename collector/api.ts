@@ -11,19 +11,22 @@ import type { MetricSink, PointQuery } from './sink.js';
 import type { FleetState } from './state.js';
 import { registerPersistenceRoutes, type PersistenceViews } from './persistence-view.js';
 import { registerGuardRoutes, type GuardViews } from './guard-view.js';
+import { registerFailoverRoutes, type FailoverTracker } from './failover/index.js';
 import { registerPlacementRoutes, type Placement } from './placement/index.js';
 import { registerProxyRoutes, type ProxyViews } from './proxy-view.js';
 import { registerCodisRoutes, type CodisViews } from './codis-view.js';
 import { registerConsoleRoutes } from './console/index.js';
+import { registerAccess, type ApiTokens, type AuditStore } from './access/index.js';
 import { hostView, instanceStatus, instanceView } from './views.js';
+import type { StorageWatch } from './storage-watch.js';
 
-export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; guard: GuardViews; alerting?: Alerting; placement?: Placement; codis?: CodisViews }
+export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; guard: GuardViews; alerting?: Alerting; placement?: Placement; access: { tokens: ApiTokens; audit: AuditStore }; codis?: CodisViews; storage?: StorageWatch; failovers?: FailoverTracker }
 
 const text = { type: 'string', minLength: 1, maxLength: 512 } as const;
 
 interface InstancesQuery { host?: string; cluster?: string; role?: string; status?: 'up' | 'down' | 'host_down' }
 
-export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, codis }: ApiDeps, server: { https?: SecureContextOptions } = {}): FastifyInstance {
+export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, access, codis, storage, failovers }: ApiDeps, server: { https?: SecureContextOptions } = {}): FastifyInstance {
   const app = (Fastify as unknown as (o: object) => FastifyInstance)({
     // HTTPS (http.tls): the certificate is swapped in place on rotation (see api-tls.ts).
     ...(server.https ? { https: server.https } : {}),
@@ -42,9 +45,13 @@ export function buildApi({ state, sink, logger, persistence, proxies, guard, ale
     return reply.code(status).send({ error: status === 500 ? 'internal error' : err.message });
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not found', method: req.method, path: req.url.split('?')[0] }));
+  // Before any route: every /api route needs a token (collector/access/hook.ts).
+  registerAccess(app, { ...access, logger });
 
   app.get('/healthz', async () => ({
     status: 'ok',
+    // degraded (still HTTP 200): spooling, no room (agents buffer), or points dropped lately.
+    ...storage?.health(),
     sink: sink.kind,
     sinkQueue: sink.queueLength(),
     sinkStats: sink.stats(),
@@ -113,6 +120,7 @@ export function buildApi({ state, sink, logger, persistence, proxies, guard, ale
   if (codis) registerCodisRoutes(app, { state, views: codis });
   if (alerting) registerAlertingRoutes(app, alerting);
   if (placement) registerPlacementRoutes(app, placement);
+  if (failovers) registerFailoverRoutes(app, failovers);
   registerConsoleRoutes(app);
 
   return app;

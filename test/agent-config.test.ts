@@ -118,6 +118,10 @@ test('every bad value names its key', (t) => {
     ['bad collector address', (c) => { (c.collector as Record<string, unknown>).addresses = ['127.0.0.1:7400', 'nohostport']; }, 'collector.addresses[1]', /host:port/],
     ['empty addresses', (c) => { (c.collector as Record<string, unknown>).addresses = []; }, 'collector.addresses', /fewer than 1/],
     ['bad interval', (c) => { c.interval = 'often'; }, 'interval', /duration/],
+    ['bad sentinel address', (c) => { c.sentinels = [{ address: 'nohostport' }]; }, 'sentinels[0].address', /host:port/],
+    ['duplicate sentinel', (c) => { c.sentinels = [{ address: '127.0.0.1:26379' }, { address: '127.0.0.1:26379' }]; }, 'sentinels[1].address', /duplicate of sentinels\[0\]/],
+    ['sentinel password twice', (c) => { c.sentinels = [{ address: '127.0.0.1:26379', password: 'x', passwordEnv: 'X' }]; }, 'sentinels[0]', /only one of/],
+    ['unset sentinel password env', (c) => { c.sentinels = [{ address: '127.0.0.1:26379', passwordEnv: 'AGENT_TEST_UNSET_VAR' }]; }, 'sentinels[0].passwordEnv', /not set/],
     ['interval too short', (c) => { c.interval = '50ms'; }, 'interval', /at least 100ms/],
     ['bad role', (c) => { c.roles = ['redis', 'cache']; }, 'roles[1]', /one of redis, proxy, dashboard/],
     ['bad label value', (c) => { c.labels = { idc: 5 }; }, 'labels.idc', /string/],
@@ -171,8 +175,8 @@ test('the binary: bad config → one stderr line naming the key, exit 78, no age
     assert.ok(!r.stderr.includes('never-printed-token'));
   }
   const noArg = spawnSync(process.execPath, [MAIN], { encoding: 'utf8', timeout: 20_000 });
-  assert.equal(noArg.status, 78);
-  assert.match(noArg.stderr, /^redis-fleet-agent: config error: --config: missing/);
+  assert.equal(noArg.status, 64, 'no --config is a usage error');
+  assert.match(noArg.stderr, /^redis-fleet-agent: --config is required\nusage: redis-fleet-agent --config <file.yaml>/);
 });
 
 test('the binary: every schema problem of a file at once, one stderr line each, exit 78', (t) => {

@@ -43,8 +43,10 @@ export const BUILTIN_RULES: RawRule[] = [
     annotations: { summary: 'the guard on {{ $labels.host }} cannot reach ZooKeeper' } },
   { name: 'InstanceFenced', event: 'guard.fenced', resolvedBy: 'guard.unfenced', labels: crit,
     annotations: { summary: '{{ $labels.instance }} on {{ $labels.host }} was fenced' } },
-  { name: 'SentinelSwitchMaster', event: 'sentinel.+switch-master', resolveAfter: '30m', labels: { severity: 'page' },
-    annotations: { summary: 'Sentinel failover: {{ $labels.instance }} switched master' } },
+  // One per failover however many agents saw it: the collector folds every +switch-master and
+  // promotion seen in samples into one `redis.failover` event (collector/failover/).
+  { name: 'RedisFailover', event: 'redis.failover', attrs: ['cluster', 'group', 'master', 'old', 'new', 'when'], resolveAfter: '5m', labels: crit,
+    annotations: { summary: '{{ $value }} at {{ $labels.when }}' } },
   // --- proxies ---
   { name: 'ProxyDown', event: 'proxy.down', resolvedBy: 'proxy.up', labels: crit,
     annotations: { summary: 'proxy {{ $labels.instance }} on {{ $labels.host }} does not answer' } },
@@ -73,6 +75,13 @@ export const BUILTIN_RULES: RawRule[] = [
     annotations: { summary: 'codis-proxy {{ $labels.proxy }} has {{ $value }} slots without a backend' } },
   { name: 'ProxyMisconfigured', measurement: 'codis_proxy', expr: 'misconfigured', op: '==', value: 1, labels: warn,
     annotations: { summary: 'codis-proxy {{ $labels.proxy }} answers but refuses our product auth or serves another product' } },
+  // --- the collector's own storage path (collector/storage-watch.ts) ---
+  { name: 'CollectorSpooling', event: 'collector.spooling', resolvedBy: 'collector.spool_drained', labels: warn,
+    annotations: { summary: 'InfluxDB does not take points; the collector spools them to disk ({{ $labels.host }})' } },
+  { name: 'CollectorBackpressure', event: 'collector.backpressure', resolvedBy: 'collector.backpressure_cleared', labels: crit,
+    annotations: { summary: 'the collector has no room to store reports: it stops acking and agents buffer' } },
+  { name: 'MetricsDropped', event: 'collector.points_dropped', resolveAfter: '15m', labels: crit,
+    annotations: { summary: 'the collector dropped points (counts in /healthz drops)' } },
 ];
 
 /** Default inhibitions: a silent host mutes its instances' alerts, a down instance mutes its other alerts. */
