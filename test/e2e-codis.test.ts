@@ -75,7 +75,8 @@ test('the dashboard: groups and proxies as it sees them; an out-of-sync group al
   await codis.admin('--replica-groups', '--gid=1', `--addr=${codis.groups[0]!.replicas[0]!.address}`, '--enable');
   await waitFor(async () => (await codisView(collector, 'rf-sync'))?.groups[0]?.out_of_sync === 1, { what: 'group 1 out of sync in the view', timeoutMs: 20_000 });
   // What an operator types: redis-fleet collector codis.
-  const cli = await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'dist/cli/main.js'), 'collector', '--url', collector.httpUrl, 'codis']);
+  const cli = await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'dist/cli/main.js'), 'collector', '--url', collector.httpUrl, 'codis'],
+    { env: { ...process.env, REDIS_FLEET_TOKEN: collector.apiTokens.viewer } });
   assert.match(cli.stdout, /^product rf-sync: dashboards \S+ up \| slots unassigned 0 \| migration queue 0 /);
   assert.match(cli.stdout, new RegExp(`\\n1 +${codis.groups[0]!.master.address.replace(/\./g, '\\.')} +2 +0 +512 +OUT OF SYNC\\n2 .* ok\\n`));
   assert.match(cli.stdout, new RegExp(`${codis.proxies[0]!.adminAddress.replace(/\./g, '\\.')} +online`));
