@@ -10,8 +10,12 @@ import { resolvePlacementConfig, type PlacementConfig } from './placement/index.
 
 export interface ListenAddress { host: string; port: number }
 
+/** The engine behind the `influx` sink: both take line protocol at POST /write (collector/victoria.ts). */
+export type InfluxFlavor = 'influxdb' | 'victoriametrics';
+
 export interface InfluxConfig {
   url: string;
+  flavor: InfluxFlavor;
   database: string;
   username?: string;
   password?: string;
@@ -39,7 +43,7 @@ interface RawConfig {
   http: { listen: string };
   store: { path: string; historyRetention: string | number; maxHistoryPoints: number };
   influx?: {
-    url: string; database: string; username?: string;
+    url: string; flavor: InfluxFlavor; database: string; username?: string;
     passwordFile?: string; passwordEnv?: string; password?: string;
     batchSize: number; flushInterval: string | number; maxQueuePoints: number;
   };
@@ -103,6 +107,7 @@ const schema = {
       additionalProperties: false,
       properties: {
         url: { type: 'string', default: COLLECTOR_DEFAULTS.influxUrl },
+        flavor: { enum: ['influxdb', 'victoriametrics'], default: 'influxdb' },
         database: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9_.-]+$', default: COLLECTOR_DEFAULTS.influxDatabase },
         username: { type: 'string', minLength: 1 },
         passwordFile: { type: 'string', minLength: 1 },
@@ -173,6 +178,7 @@ function resolveInflux(raw: NonNullable<RawConfig['influx']>): InfluxConfig {
   }
   return {
     url: raw.url,
+    flavor: raw.flavor,
     database: raw.database,
     username: raw.username,
     password,

@@ -7,6 +7,7 @@ import { Backoff, OnceLog, type Logger } from '../common/index.js';
 import { MEASUREMENTS, type FieldType as SchemaFieldType } from '../proto/index.js';
 import type { InfluxConfig } from './config.js';
 import type { FieldValue, Point, Tags } from './points.js';
+import { victoriaQuery } from './victoria.js';
 import { BoundedQueue, type MetricSink, type PointQuery, type SinkStats } from './sink.js';
 
 const TYPE: Record<SchemaFieldType, FieldType> = {
@@ -112,6 +113,7 @@ export class InfluxSink implements MetricSink {
 
   /** InfluxQL over the same PointQuery the embedded store answers; tags come back per series. */
   async query(q: PointQuery): Promise<Point[]> {
+    if (this.cfg.flavor === 'victoriametrics') return victoriaQuery(this.cfg, q);
     const where: string[] = [];
     for (const [k, v] of Object.entries(q.tags ?? {})) where.push(`${ident(k)} = ${literal(v)}`);
     if (q.from !== undefined) where.push(`time >= ${Math.trunc(q.from)}ms`);

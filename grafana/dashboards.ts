@@ -491,10 +491,10 @@ const promProxy: DashboardSpec = {
     ts('codis-proxy per-command latency', 'µs', [{ query: `max ${pCodisCmd.by('proxy', 'command')} (${pCodisCmd.m('usec_per_call', PROXY)})`, alias: '{{command}}' }],
       'average µs per call (cumulative); interval_usec_per_call is the same between two polls'),
     ts('codis-proxy calls/s by command', 'ops', [{ query: `sum ${pCodisCmd.by('proxy', 'command')} (rate(${pCodisCmd.m('calls', PROXY)}[${RATE}]))`, alias: '{{command}}' }]),
-    table('codis-proxy groups (slot table vs Sentinels)', [
-      { query: `max ${pCodisGroup.by('proxy', 'group')} (${pCodisGroup.m('sentinel_agrees', PROXY)})`, alias: 'agrees' },
+    table('codis-proxy groups (slot table)', [
       { query: `max ${pCodisGroup.by('proxy', 'group')} (${pCodisGroup.m('slots', PROXY)})`, alias: 'slots' },
-    ], { description: 'the master addresses are strings: in the InfluxDB dashboards only' }),
+      { query: `max ${pCodisGroup.by('proxy', 'group')} (${pCodisGroup.m('replicas', PROXY)})`, alias: 'replicas' },
+    ], { description: 'the master addresses (slot table vs Sentinels) are strings: in the InfluxDB dashboards only' }),
     ts('twemproxy requests/s', 'ops', [{ query: pProxy(pTwem, 'requests_per_sec'), alias: '{{name}} {{proxy}}' }]),
     ts('twemproxy errors /s', 'short', [{ query: pProxy(pTwem, 'errors_per_sec'), alias: '{{name}}' }]),
     ts('twemproxy client connections', 'short', [{ query: pProxy(pTwem, 'curr_connections'), alias: '{{name}}' }]),

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { MEASUREMENTS } from '../proto/index.js';
 import { renderAll } from '../grafana/dashboards.js';
 import { harness, waitFor, type InfluxServer } from './harness/index.js';
-import { feedGrafanaStack } from './grafana-stack.js';
+import { datasourceProblems, escapeRegex, feedGrafanaStack } from './grafana-stack.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DASH_DIR = path.join(REPO, 'grafana/dashboards');
@@ -45,30 +45,6 @@ function queries(d: Dashboard): { where: string; query: string; alias?: string; 
   ];
 }
 
-/**
- * Every datasource reference in a dashboard (panels, targets, variables, annotations) names the
- * `DS` variable; `DS` is a datasource variable of the type whose __inputs entry a UI import fills.
- */
-export function datasourceProblems(d: { __inputs: { name: string; type: string; pluginId: string }[]; templating: { list: { name: string; type: string; query: unknown; current?: { value: unknown } }[] } }, type: string): string[] {
-  const problems: string[] = [];
-  const walk = (o: unknown, at: string): void => {
-    if (Array.isArray(o)) { o.forEach((x, i) => walk(x, `${at}[${i}]`)); return; }
-    if (!o || typeof o !== 'object') return;
-    const r = o as Record<string, unknown>;
-    if (r.datasource !== undefined) {
-      const ds = r.datasource as { type?: string; uid?: string };
-      if (ds.type !== 'grafana' && (ds.uid !== '${DS}' || ds.type !== type)) problems.push(`${at}: datasource ${JSON.stringify(ds)}`);
-    }
-    for (const [k, v] of Object.entries(r)) if (k !== 'datasource') walk(v, `${at}.${k}`);
-  };
-  walk(d, '');
-  const dsVar = d.templating.list.find((v) => v.name === 'DS');
-  if (!dsVar || dsVar.type !== 'datasource' || dsVar.query !== type) problems.push(`no datasource variable DS of type ${type}`);
-  const input = d.__inputs.find((i) => i.type === 'datasource' && i.pluginId === type);
-  if (!input) problems.push(`no __inputs datasource entry for ${type}`);
-  else if (dsVar?.current?.value !== `\${${input.name}}`) problems.push(`DS does not default to \${${input.name}}`);
-  return problems;
-}
 
 const BUILTIN_VARS = new Set(['timeFilter', '__interval']);
 const FUNCTIONS = /\b([a-z_]+)\(/g;
@@ -104,8 +80,6 @@ export function schemaProblems(query: string, alias: string | undefined, vars: S
   for (const m of query.matchAll(/\$(\w+)/g)) if (!BUILTIN_VARS.has(m[1]!) && !vars.has(m[1]!)) problems.push(`variable $${m[1]} is not defined`);
   return problems;
 }
-
-const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 /** Grafana's substitution as the test pins it: 1 h range, 10 s interval, regex variables. */
 function substitute(query: string, values: Record<string, string>): string {

@@ -97,3 +97,31 @@ export async function feedGrafanaStack(t: TestContext, h: Harness, collector: Co
   await standalone.kill();
   return { master, replica };
 }
+
+/**
+ * Every datasource reference in a dashboard (panels, targets, variables, annotations) names the
+ * `DS` variable; `DS` is a datasource variable of the type whose __inputs entry a UI import fills.
+ */
+export function datasourceProblems(d: { __inputs: { name: string; type: string; pluginId: string }[]; templating: { list: { name: string; type: string; query: unknown; current?: { value: unknown } }[] } }, type: string): string[] {
+  const problems: string[] = [];
+  const walk = (o: unknown, at: string): void => {
+    if (Array.isArray(o)) { o.forEach((x, i) => walk(x, `${at}[${i}]`)); return; }
+    if (!o || typeof o !== 'object') return;
+    const r = o as Record<string, unknown>;
+    if (r.datasource !== undefined) {
+      const ds = r.datasource as { type?: string; uid?: string };
+      if (ds.type !== 'grafana' && (ds.uid !== '${DS}' || ds.type !== type)) problems.push(`${at}: datasource ${JSON.stringify(ds)}`);
+    }
+    for (const [k, v] of Object.entries(r)) if (k !== 'datasource') walk(v, `${at}.${k}`);
+  };
+  walk(d, '');
+  const dsVar = d.templating.list.find((v) => v.name === 'DS');
+  if (!dsVar || dsVar.type !== 'datasource' || dsVar.query !== type) problems.push(`no datasource variable DS of type ${type}`);
+  const input = d.__inputs.find((i) => i.type === 'datasource' && i.pluginId === type);
+  if (!input) problems.push(`no __inputs datasource entry for ${type}`);
+  else if (dsVar?.current?.value !== `\${${input.name}}`) problems.push(`DS does not default to \${${input.name}}`);
+  return problems;
+}
+
+/** A value as a regex matching exactly it (Grafana's regex formatting of a variable). */
+export const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
