@@ -62,6 +62,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
     addresses: config.collector.addresses,
     token: config.collector.token,
     maxMessageBytes: config.collector.maxMessageBytes,
+    tls: config.collector.tls,
     buffer: config.buffer,
     hello: {
       hostId: config.hostId, labels: config.labels, roles: config.roles, agentVersion: AGENT_VERSION,

@@ -2,7 +2,7 @@
 // the resolved form the agent runs on. Every problem is a ConfigError naming the key.
 import fs from 'node:fs';
 import os from 'node:os';
-import { ConfigError, parseDuration, parseHostPort, readSecret, readYamlFile, validate } from '../common/index.js';
+import { ConfigError, parseDuration, parseHostPort, readSecret, readTlsPem, readYamlFile, validate, type TlsFiles } from '../common/index.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../proto/index.js';
 import {
   configFromYaml, instanceOptionsFromYaml, instancePersistenceYamlSchema, persistenceYamlSchema,
@@ -87,6 +87,8 @@ export interface AgentConfig {
     /** Never logged; sent only as the gRPC authorization metadata. */
     token: string;
     maxMessageBytes: number;
+    /** TLS to the collector (collector.tls); files re-read on change. */
+    tls?: { files: TlsFiles; serverName?: string };
   };
   buffer: { maxReports: number; maxBytes: number };
   redis: RedisInstanceConfig[];
@@ -103,7 +105,7 @@ export interface AgentConfig {
 const str = { type: 'string', minLength: 1 };
 const duration = { type: ['string', 'number'] };
 
-const schema = {
+export const agentConfigSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['collector'],
@@ -124,6 +126,11 @@ const schema = {
         tokenFile: str,
         tokenEnv: str,
         maxMessageBytes: { type: 'integer', minimum: 1024, default: AGENT_DEFAULTS.maxMessageBytes },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { caFile: str, certFile: str, keyFile: str, serverName: str },
+        },
       },
     },
     buffer: {
@@ -218,7 +225,10 @@ interface RawConfig {
   dataPath: string;
   instanceSlots?: number;
   statusFile: string;
-  collector: { addresses: string[]; tokenFile?: string; tokenEnv?: string; maxMessageBytes: number };
+  collector: {
+    addresses: string[]; tokenFile?: string; tokenEnv?: string; maxMessageBytes: number;
+    tls?: { caFile?: string; certFile?: string; keyFile?: string; serverName?: string };
+  };
   buffer: { maxReports: number; maxBytes: number };
   redis: {
     address: string; user?: string; passwordFile?: string; passwordEnv?: string; password?: string; cluster: string; group: string;
@@ -285,7 +295,7 @@ function hostPort(v: string, key: string): HostPort {
 
 /** Validates a parsed YAML document (defaults filled in) into the config the agent runs on. */
 export function resolveAgentConfig(data: unknown): AgentConfig {
-  const raw = validate<RawConfig>(schema, data ?? {});
+  const raw = validate<RawConfig>(agentConfigSchema, data ?? {});
 
   const intervalMs = parseDuration(raw.interval, 'interval');
   if (intervalMs < AGENT_DEFAULTS.minIntervalMs) throw new ConfigError('interval', `must be at least ${AGENT_DEFAULTS.minIntervalMs}ms`);
@@ -307,6 +317,7 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
   }
   const tokenKey = raw.collector.tokenFile !== undefined ? 'collector.tokenFile' : 'collector.tokenEnv';
   const token = readSecret({ file: raw.collector.tokenFile, env: raw.collector.tokenEnv }, tokenKey)!;
+  const tls = resolveCollectorTls(raw.collector.tls);
 
   const seen = new Map<string, number>();
   const redis = raw.redis.map((r, i): RedisInstanceConfig => {
@@ -371,7 +382,7 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     intervalMs,
     dataPath: raw.dataPath,
     instanceSlots: raw.instanceSlots ?? redis.length,
-    collector: { addresses, token, maxMessageBytes: raw.collector.maxMessageBytes },
+    collector: { addresses, token, maxMessageBytes: raw.collector.maxMessageBytes, ...(tls ? { tls } : {}) },
     buffer: { maxReports: raw.buffer.maxReports, maxBytes: raw.buffer.maxBytes },
     redis,
     proxies,
@@ -381,6 +392,20 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     statusFile: raw.statusFile,
     log: { level: raw.log.level },
   };
+}
+
+function resolveCollectorTls(raw: RawConfig['collector']['tls']): AgentConfig['collector']['tls'] {
+  if (!raw) return undefined;
+  if ((raw.certFile === undefined) !== (raw.keyFile === undefined)) {
+    throw new ConfigError(raw.certFile === undefined ? 'collector.tls.certFile' : 'collector.tls.keyFile', 'is required with the other one (a client certificate needs both)');
+  }
+  const files: TlsFiles = {
+    ca: raw.caFile !== undefined ? { file: raw.caFile, key: 'collector.tls.caFile' } : undefined,
+    cert: raw.certFile !== undefined ? { file: raw.certFile, key: 'collector.tls.certFile' } : undefined,
+    key: raw.keyFile !== undefined ? { file: raw.keyFile, key: 'collector.tls.keyFile' } : undefined,
+  };
+  readTlsPem(files);
+  return { files, serverName: raw.serverName };
 }
 
 /** Reads and validates the YAML file; throws ConfigError (see loadOrExit). */

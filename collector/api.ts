@@ -1,6 +1,7 @@
 // The collector's HTTP API (fastify): health, hosts, instances. JSON errors with
 // the right status, never a stack trace; request params/query checked by schema.
 import type { AddressInfo } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from '../common/index.js';
 import { registerAlertingRoutes, type Alerting } from './alerting/index.js';
@@ -21,8 +22,10 @@ const text = { type: 'string', minLength: 1, maxLength: 512 } as const;
 
 interface InstancesQuery { host?: string; cluster?: string; role?: string; status?: 'up' | 'down' | 'host_down' }
 
-export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement }: ApiDeps): FastifyInstance {
-  const app = Fastify({
+export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement }: ApiDeps, server: { https?: SecureContextOptions } = {}): FastifyInstance {
+  const app = (Fastify as unknown as (o: object) => FastifyInstance)({
+    // HTTPS (http.tls): the certificate is swapped in place on rotation (see api-tls.ts).
+    ...(server.https ? { https: server.https } : {}),
     // warn and above only: request/response lines are info and not wanted here.
     loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as unknown as FastifyBaseLogger,
     // Unknown query parameters are errors (a typo in a filter must not silently match everything).
@@ -139,5 +142,5 @@ export async function listenApi(app: FastifyInstance, listen: ListenAddress): Pr
   await app.listen({ host: listen.host, port: listen.port });
   const addr = app.server.address() as AddressInfo;
   const host = addr.family === 'IPv6' || addr.address.includes(':') ? `[${addr.address}]` : addr.address;
-  return `http://${host}:${addr.port}`;
+  return `${'setSecureContext' in app.server ? 'https' : 'http'}://${host}:${addr.port}`;
 }

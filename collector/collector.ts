@@ -2,6 +2,7 @@
 import { ConfigError, type Logger } from '../common/index.js';
 import { Alerting, RuleError } from './alerting/index.js';
 import { buildApi, listenApi } from './api.js';
+import { ApiTls } from './api-tls.js';
 import { TokenChecker } from './auth.js';
 import type { CollectorConfig } from './config.js';
 import { FleetGrpcServer } from './grpc.js';
@@ -87,10 +88,12 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
 
   const tokens = new TokenChecker(config.grpc.tokenFile, config.grpc.tokens, logger);
   const grpcServer = new FleetGrpcServer(
-    { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes },
+    { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes, tls: config.grpc.tls },
     { state, sink, tokens, logger, collectorVersion: COLLECTOR_VERSION },
   );
-  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement });
+  const apiTls = config.http.tls ? new ApiTls(config.http.tls, logger) : undefined;
+  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement }, { https: apiTls?.options() });
+  apiTls?.watch(api.server);
 
   let grpcAddress: string;
   let httpUrl: string;
@@ -135,6 +138,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
         clearInterval(transitionTimer);
         clearInterval(persistTimer);
         await grpcServer.close();
+        apiTls?.close();
         await api.close();
         await alerting?.close();
         state.persist();

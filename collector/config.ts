@@ -3,7 +3,7 @@
 // listen addresses to host/port, the token file and the InfluxDB password read.
 import fs from 'node:fs';
 import type { LevelWithSilent } from 'pino';
-import { ConfigError, parseDuration, readSecret, readYamlFile, validate } from '../common/index.js';
+import { ConfigError, parseDuration, readSecret, readYamlFile, readTlsPem, validate, type TlsFiles } from '../common/index.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../proto/index.js';
 import { resolveAlertingConfig, type AlertingConfig } from './alerting/index.js';
 import { resolvePlacementConfig, type PlacementConfig } from './placement/index.js';
@@ -12,6 +12,17 @@ export interface ListenAddress { host: string; port: number }
 
 /** The engine behind the `influx` sink: both take line protocol at POST /write (collector/victoria.ts). */
 export type InfluxFlavor = 'influxdb' | 'victoriametrics';
+
+/** gRPC TLS (docs/security.md): files re-read on change; clientCa makes it mutual TLS. */
+export interface GrpcTlsConfig {
+  files: TlsFiles;
+  /** Set when grpc.tls.clientCaFile is: agents must present a certificate signed by it. */
+  mutual: boolean;
+  /** Certificate identity (CN, DNS or URI SAN) → the host id it may report as; unlisted identities report as themselves. */
+  hostIdMap: Record<string, string>;
+}
+
+export interface HttpTlsConfig { files: TlsFiles }
 
 export interface InfluxConfig {
   url: string;
@@ -25,8 +36,8 @@ export interface InfluxConfig {
 }
 
 export interface CollectorConfig {
-  grpc: { listen: ListenAddress; tokenFile: string; tokens: string[]; maxMessageBytes: number };
-  http: { listen: ListenAddress };
+  grpc: { listen: ListenAddress; tokenFile: string; tokens: string[]; maxMessageBytes: number; tls?: GrpcTlsConfig };
+  http: { listen: ListenAddress; tls?: HttpTlsConfig };
   store: { path: string; historyRetentionMs: number; maxHistoryPoints: number };
   influx?: InfluxConfig;
   hostDownAfterIntervals: number;
@@ -39,8 +50,11 @@ export interface CollectorConfig {
 
 /** The YAML as written (after defaults), before resolution. */
 interface RawConfig {
-  grpc: { listen: string; tokenFile: string; maxMessageBytes: number };
-  http: { listen: string };
+  grpc: {
+    listen: string; tokenFile: string; maxMessageBytes: number; insecure: boolean;
+    tls?: { certFile: string; keyFile: string; clientCaFile?: string; hostIdMap?: Record<string, string> };
+  };
+  http: { listen: string; insecure: boolean; tls?: { certFile: string; keyFile: string } };
   store: { path: string; historyRetention: string | number; maxHistoryPoints: number };
   influx?: {
     url: string; flavor: InfluxFlavor; database: string; username?: string;
@@ -71,7 +85,7 @@ export const COLLECTOR_DEFAULTS = {
 
 const duration = { type: ['string', 'number'] };
 
-const schema = {
+export const collectorConfigSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['grpc'],
@@ -84,13 +98,34 @@ const schema = {
         listen: { type: 'string', default: COLLECTOR_DEFAULTS.grpcListen },
         tokenFile: { type: 'string', minLength: 1 },
         maxMessageBytes: { type: 'integer', minimum: 1024, maximum: 2 ** 31 - 1, default: COLLECTOR_DEFAULTS.maxMessageBytes },
+        insecure: { type: 'boolean', default: false },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['certFile', 'keyFile'],
+          properties: {
+            certFile: { type: 'string', minLength: 1 },
+            keyFile: { type: 'string', minLength: 1 },
+            clientCaFile: { type: 'string', minLength: 1 },
+            hostIdMap: { type: 'object', additionalProperties: { type: 'string', minLength: 1 } },
+          },
+        },
       },
     },
     http: {
       type: 'object',
       additionalProperties: false,
       default: {},
-      properties: { listen: { type: 'string', default: COLLECTOR_DEFAULTS.httpListen } },
+      properties: {
+        listen: { type: 'string', default: COLLECTOR_DEFAULTS.httpListen },
+        insecure: { type: 'boolean', default: false },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['certFile', 'keyFile'],
+          properties: { certFile: { type: 'string', minLength: 1 }, keyFile: { type: 'string', minLength: 1 } },
+        },
+      },
     },
     store: {
       type: 'object',
@@ -162,6 +197,41 @@ export function readTokenFile(file: string, key = 'grpc.tokenFile'): string[] {
   return tokens;
 }
 
+/** Loopback addresses: plaintext there is fine (only this host can connect). */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || /^::ffff:127\./i.test(host);
+}
+
+function resolveGrpcTls(raw: RawConfig['grpc'], listen: ListenAddress): GrpcTlsConfig | undefined {
+  if (!raw.tls) {
+    if (!raw.insecure && !isLoopback(listen.host)) {
+      throw new ConfigError('grpc.tls', `is required to listen on ${raw.listen} (not loopback): set grpc.tls.certFile/keyFile, or grpc.insecure: true to accept plaintext`);
+    }
+    return undefined;
+  }
+  const t = raw.tls;
+  const files: TlsFiles = {
+    cert: { file: t.certFile, key: 'grpc.tls.certFile' },
+    key: { file: t.keyFile, key: 'grpc.tls.keyFile' },
+    ca: t.clientCaFile !== undefined ? { file: t.clientCaFile, key: 'grpc.tls.clientCaFile' } : undefined,
+  };
+  readTlsPem(files);
+  if (t.hostIdMap && t.clientCaFile === undefined) throw new ConfigError('grpc.tls.hostIdMap', 'needs grpc.tls.clientCaFile (mutual TLS)');
+  return { files, mutual: t.clientCaFile !== undefined, hostIdMap: t.hostIdMap ?? {} };
+}
+
+function resolveHttpTls(raw: RawConfig['http'], listen: ListenAddress): HttpTlsConfig | undefined {
+  if (!raw.tls) {
+    if (!raw.insecure && !isLoopback(listen.host)) {
+      throw new ConfigError('http.tls', `is required to listen on ${raw.listen} (not loopback): set http.tls.certFile/keyFile, or http.insecure: true to serve plain HTTP`);
+    }
+    return undefined;
+  }
+  const files: TlsFiles = { cert: { file: raw.tls.certFile, key: 'http.tls.certFile' }, key: { file: raw.tls.keyFile, key: 'http.tls.keyFile' } };
+  readTlsPem(files);
+  return { files };
+}
+
 function resolveInflux(raw: NonNullable<RawConfig['influx']>): InfluxConfig {
   let url: URL;
   try {
@@ -188,19 +258,27 @@ function resolveInflux(raw: NonNullable<RawConfig['influx']>): InfluxConfig {
   };
 }
 
+/** `{ [key]: value }`, or nothing when the value is undefined (so configs without the key compare equal). */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : { [key]: value } as Record<K, V>;
+}
+
 /** Validates an already parsed config object (throws ConfigError naming the key). */
 export function resolveCollectorConfig(data: unknown): CollectorConfig {
-  const raw = validate<RawConfig>(schema, data ?? {});
+  const raw = validate<RawConfig>(collectorConfigSchema, data ?? {});
   const retention = parseDuration(raw.store.historyRetention, 'store.historyRetention');
   if (retention < 60_000) throw new ConfigError('store.historyRetention', 'must be at least 1m');
+  const grpcListen = parseListen(raw.grpc.listen, 'grpc.listen');
+  const httpListen = parseListen(raw.http.listen, 'http.listen');
   return {
     grpc: {
-      listen: parseListen(raw.grpc.listen, 'grpc.listen'),
+      listen: grpcListen,
       tokenFile: raw.grpc.tokenFile,
       tokens: readTokenFile(raw.grpc.tokenFile),
       maxMessageBytes: raw.grpc.maxMessageBytes,
+      ...optional('tls', resolveGrpcTls(raw.grpc, grpcListen)),
     },
-    http: { listen: parseListen(raw.http.listen, 'http.listen') },
+    http: { listen: httpListen, ...optional('tls', resolveHttpTls(raw.http, httpListen)) },
     store: { path: raw.store.path, historyRetentionMs: retention, maxHistoryPoints: raw.store.maxHistoryPoints },
     influx: raw.influx ? resolveInflux(raw.influx) : undefined,
     hostDownAfterIntervals: raw.hostDownAfterIntervals,

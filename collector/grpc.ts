@@ -5,7 +5,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/index.js';
 import { fleetService, type Hello, type Report, type CollectorMessage } from '../proto/index.js';
 import type { TokenChecker } from './auth.js';
-import type { ListenAddress } from './config.js';
+import type { GrpcTlsConfig, ListenAddress } from './config.js';
+import { GrpcListener } from './grpc-listener.js';
 import { reportPoints } from './points.js';
 import type { MetricSink } from './sink.js';
 import type { FleetState } from './state.js';
@@ -29,7 +30,7 @@ export interface GrpcDeps {
   collectorVersion: string;
 }
 
-export interface GrpcOptions { listen: ListenAddress; maxMessageBytes: number; keepaliveTimeMs?: number; keepaliveTimeoutMs?: number }
+export interface GrpcOptions { listen: ListenAddress; maxMessageBytes: number; keepaliveTimeMs?: number; keepaliveTimeoutMs?: number; tls?: GrpcTlsConfig }
 
 /**
  * The service definition with a decoder that never throws: grpc-js would answer
@@ -118,6 +119,12 @@ class AgentStream {
       this.fail(grpc.status.INVALID_ARGUMENT, problem);
       return;
     }
+    const bound = this.server.hostIdRefusal(this.peer, h.hostId);
+    if (bound) {
+      this.deps.logger.warn({ peer: this.peer, host: h.hostId, problem: bound }, 'agent hello refused: client certificate bound to another host id');
+      this.fail(grpc.status.PERMISSION_DENIED, bound);
+      return;
+    }
     this.hello = h;
     this.server.register(this);
     this.deps.state.hello(h);
@@ -158,6 +165,7 @@ export class FleetGrpcServer {
   private readonly streams = new Set<AgentStream>();
   private readonly byHost = new Map<string, AgentStream>();
   private boundAddress = '';
+  private readonly listener: GrpcListener;
 
   constructor(private readonly opts: GrpcOptions, private readonly deps: GrpcDeps) {
     // grpc-js writes its own diagnostics to stderr; keep stderr for the one-line config errors.
@@ -174,9 +182,19 @@ export class FleetGrpcServer {
       Connect: (call: AgentCall) => {
         const s = new AgentStream(call, this, deps, call.getPeer());
         this.streams.add(s);
-        s.start();
+        const refusal = this.listener.admit(s.peer);
+        if (refusal) s.fail(refusal.code, refusal.details);
+        else s.start();
       },
     });
+    this.listener = new GrpcListener(opts.listen, this.server, opts.tls, deps.logger);
+  }
+
+  /** With mutual TLS: why `hostId` may not be reported over this connection (undefined = it may). */
+  hostIdRefusal(peer: string, hostId: string): string | undefined {
+    const allowed = this.listener.allowedHostIds(peer);
+    if (!allowed || allowed.hostIds.includes(hostId)) return undefined;
+    return `TLS: the client certificate (${allowed.identities.join(', ') || 'no identity'}) may report as host ${allowed.hostIds.join(', ') || '(none)'}, not ${hostId} (grpc.tls.hostIdMap)`;
   }
 
   /** host:port actually bound. */
@@ -185,16 +203,7 @@ export class FleetGrpcServer {
   get connectedHosts(): number { return this.byHost.size; }
 
   async listen(): Promise<string> {
-    const { host, port } = this.opts.listen;
-    const hostPart = host.includes(':') ? `[${host}]` : host;
-    const bound = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(`${hostPart}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => {
-        if (!err) return resolve(p);
-        const code = /\b(E[A-Z]{3,})\b/.exec(err.message)?.[1];
-        reject(new Error(code === 'EADDRINUSE' ? 'address already in use' : code ?? err.message));
-      });
-    });
-    this.boundAddress = `${hostPart}:${bound}`;
+    this.boundAddress = await this.listener.listen();
     return this.boundAddress;
   }
 
@@ -220,6 +229,7 @@ export class FleetGrpcServer {
   }
 
   async close(graceMs = 2000): Promise<void> {
+    this.listener.close();
     for (const s of [...this.streams]) s.fail(grpc.status.UNAVAILABLE, 'collector shutting down');
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => { this.server.forceShutdown(); resolve(); }, graceMs);

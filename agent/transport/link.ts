@@ -4,7 +4,7 @@
 // with backoff, trying the configured addresses in turn, and whatever is still
 // unacked is sent again in order. Sampling never waits for any of this.
 import * as grpc from '@grpc/grpc-js';
-import { Backoff, OnceLog, type Logger } from '../../common/index.js';
+import { Backoff, OnceLog, TlsMaterial, classifyTlsError, type Logger, type TlsFailure, type TlsFiles } from '../../common/index.js';
 import { encodeAgentMessage, fleetService, type CollectorMessage, type Hello, type Report } from '../../proto/index.js';
 import type { HostPort } from '../config.js';
 import { ReportBuffer } from './buffer.js';
@@ -20,6 +20,8 @@ export interface LinkOptions {
   /** How long to wait for Welcome after Hello before trying the next address. */
   welcomeTimeoutMs?: number;
   backoff?: { baseMs: number; maxMs: number };
+  /** TLS to the collector (collector.tls); plaintext when absent. */
+  tls?: { files: TlsFiles; serverName?: string };
 }
 
 export interface LinkStats {
@@ -31,6 +33,8 @@ export interface LinkStats {
   reconnects: number;
   connected: boolean;
   lastSeq: number;
+  /** Why the last attempt to reach the collector failed ('' while connected). */
+  lastError: string;
 }
 
 type Codec = {
@@ -40,6 +44,27 @@ type Codec = {
 };
 
 type DecodedCollectorMessage = CollectorMessage & { body?: string };
+
+const TLS_TEXT: Record<TlsFailure, string> = {
+  'expired': 'the collector\'s certificate has expired',
+  'not-yet-valid': 'the collector\'s certificate is not valid yet',
+  'unknown-ca': 'unknown CA: the collector\'s certificate is not signed by a CA in collector.tls.caFile',
+  'name-mismatch': 'name mismatch: the collector\'s certificate does not cover the name the agent connects to (collector.tls.serverName)',
+  'not-tls': 'the collector does not speak TLS on this port (plaintext collector? set grpc.tls on the collector, or remove collector.tls)',
+  'peer-refused-cert': 'the collector refused this agent\'s client certificate (collector.tls.certFile)',
+  'no-client-cert': 'the collector requires a client certificate (collector.tls.certFile/keyFile)',
+};
+
+/** A specific TLS reason for a failed stream ("TLS: ..."), or undefined when TLS was not the problem. */
+export function tlsProblem(details: string, usingTls: boolean): { kind: string; text: string } | undefined {
+  // The collector's own refusals (plaintext on its TLS port, client certificate) start with "TLS: ".
+  if (details.startsWith('TLS: ')) return { kind: 'collector-refused', text: details };
+  if (!usingTls) return undefined;
+  const kind = classifyTlsError(details);
+  if (!kind) return undefined;
+  const extra = kind === 'name-mismatch' ? ` — ${/Hostname\/IP does not match[^(]*/.exec(details)?.[0]?.trim() ?? details}` : '';
+  return { kind, text: `TLS: ${TLS_TEXT[kind]}${extra}` };
+}
 
 function target(a: HostPort): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
@@ -65,12 +90,33 @@ export class CollectorLink {
   private retryTimer: NodeJS.Timeout | undefined;
   private failReason: string | undefined;
   private flushWaiters: (() => void)[] = [];
+  private lastError = '';
+  private readonly tls: TlsMaterial | undefined;
+  private creds: { version: number; creds: grpc.ChannelCredentials } | undefined;
 
   constructor(private readonly opts: LinkOptions) {
     this.codec = (fleetService() as unknown as { service: { Connect: Codec } }).service.Connect;
     this.buffer = new ReportBuffer(opts.buffer.maxReports, opts.buffer.maxBytes);
     this.backoff = new Backoff(opts.backoff?.baseMs ?? 250, opts.backoff?.maxMs ?? 10_000);
     this.log = opts.logger.child({ component: 'transport' });
+    if (opts.tls) {
+      const files = opts.tls.files;
+      this.tls = new TlsMaterial(files, {
+        onReload: (pem) => this.log.info({ names: pem.names, notAfter: pem.notAfter?.toISOString() }, 'collector.tls files re-read; the next connection uses them'),
+        onError: (err) => this.log.error({ error: err.message }, 'collector.tls files changed but do not load; keeping the previous ones'),
+      });
+    }
+  }
+
+  /** Plaintext, or TLS credentials built from the current files (rebuilt when they changed). */
+  private credentials(): grpc.ChannelCredentials {
+    if (!this.tls) return grpc.credentials.createInsecure();
+    const pem = this.tls.current();
+    if (this.creds?.version !== pem.version) {
+      const buf = (s: string | undefined) => (s === undefined ? null : Buffer.from(s));
+      this.creds = { version: pem.version, creds: grpc.credentials.createSsl(buf(pem.ca), buf(pem.key), buf(pem.cert)) };
+    }
+    return this.creds.creds;
   }
 
   get sessionId(): string { return this.opts.hello.sessionId; }
@@ -94,6 +140,7 @@ export class CollectorLink {
       reconnects: this.reconnects,
       connected: this.state === 'live',
       lastSeq: this.nextSeq - 1,
+      lastError: this.state === 'live' ? '' : this.lastError,
     };
   }
 
@@ -169,7 +216,9 @@ export class CollectorLink {
     this.state = 'connecting';
     this.failReason = undefined;
     const Client = fleetService();
-    const client = new Client(target(address), grpc.credentials.createInsecure(), {
+    const serverName = this.opts.tls?.serverName;
+    const client = new Client(target(address), this.credentials(), {
+      ...(serverName ? { 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName } : {}),
       'grpc.max_send_message_length': this.opts.maxMessageBytes,
       'grpc.max_receive_message_length': this.opts.maxMessageBytes,
       'grpc.keepalive_time_ms': 30_000,
@@ -207,6 +256,8 @@ export class CollectorLink {
       this.backoff.reset();
       if (this.once.clear('auth')) this.log.info({ address: address.address }, 'collector accepted the token');
       this.once.clear('link');
+      if (this.once.clear('tls')) this.log.info({ address: address.address }, 'TLS to the collector works again');
+      this.lastError = '';
       this.log.info({ address: address.address, collectorVersion: m.welcome.collectorVersion, resending: this.buffer.size }, 'connected to collector');
       this.pump();
     } else if (kind === 'ack' && m.ack) {
@@ -246,7 +297,13 @@ export class CollectorLink {
     this.client?.close();
     this.client = undefined;
     const details = (st.details ?? '').split(this.opts.token).join('[redacted]');
-    if (st.code === grpc.status.UNAUTHENTICATED) {
+    const tls = tlsProblem(details, this.tls !== undefined);
+    this.lastError = tls?.text ?? this.failReason ?? `${grpc.status[st.code] ?? st.code}: ${details}`;
+    if (tls) {
+      if (this.once.enter('tls', tls.text)) {
+        this.log.error({ address: address.address, tlsError: tls.kind, reason: tls.text, buffered: this.buffer.size }, 'TLS to the collector failed; buffering reports and retrying');
+      }
+    } else if (st.code === grpc.status.UNAUTHENTICATED) {
       if (this.once.enter('auth', 'rejected')) {
         this.log.error({ address: address.address, code: 'UNAUTHENTICATED', details }, 'collector rejected the token; retrying with backoff');
       }

@@ -16,3 +16,4 @@ export {
   type CollectorOptions, type AgentOptions, type ProgramOptions, type RunResult, type LogLine, type LogMatcher, type FleetKind,
 } from './fleet.js';
 export { startAlertmanager, ALERTMANAGER, type AlertmanagerServer } from './alertmanager.js';
+export { TestCa, makePki, type TestPki, type CertPair, type CertOptions } from './certs.js';
