@@ -135,6 +135,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
       capacity,
       redis: acc.redis,
       proxies: acc.proxies,
+      dashboards: acc.dashboards,
       persistence: acc.persistence,
       guard: acc.guard,
       events: acc.events,

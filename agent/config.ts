@@ -45,6 +45,9 @@ export type ProxyConfig =
   | { kind: 'codis'; adminAddress: string; name: string; productName?: string; /** Never logged. */ productAuth?: string; maxClients?: number; timeoutMs: number }
   | { kind: 'twemproxy'; statsAddress: string; name: string; statsIntervalMs: number; configFile?: string; timeoutMs: number };
 
+/** A codis-dashboard to poll (`dashboards[]`). */
+export interface DashboardConfig { adminAddress: string; name: string; productName?: string; timeoutMs: number }
+
 export const NUTCRACKER_DEFAULT_STATS_INTERVAL = '30s';
 
 export interface DiscoveryCredentialRule {
@@ -93,6 +96,7 @@ export interface AgentConfig {
   buffer: { maxReports: number; maxBytes: number };
   redis: RedisInstanceConfig[];
   proxies: ProxyConfig[];
+  dashboards: DashboardConfig[];
   discovery: DiscoveryConfig;
   persistence: AgentPersistenceConfig;
   /** sentinel-guard (off unless guard.enabled). */
@@ -184,6 +188,16 @@ export const agentConfigSchema = {
         },
       },
     },
+    dashboards: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['adminAddress'],
+        properties: { adminAddress: str, name: str, productName: str, timeout: duration },
+      },
+    },
     discovery: {
       type: 'object',
       additionalProperties: false,
@@ -236,6 +250,7 @@ interface RawConfig {
     guard?: InstanceGuardOptions;
   }[];
   proxies: RawProxy[];
+  dashboards: { adminAddress: string; name?: string; productName?: string; timeout?: string | number }[];
   discovery: {
     enabled: boolean; interval: string | number;
     credentials: { ports?: string; cluster?: string; user?: string; passwordFile?: string; passwordEnv?: string; password?: string }[];
@@ -349,6 +364,21 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
   });
   if (proxies.length > 0 && !raw.roles.includes('proxy')) throw new ConfigError('proxies', 'needs the proxy role (add proxy to roles)');
 
+  const dashboardAddresses = new Map<string, number>();
+  const dashboards = raw.dashboards.map((d, i): DashboardConfig => {
+    const key = `dashboards[${i}]`;
+    const adminAddress = hostPort(d.adminAddress, `${key}.adminAddress`).address;
+    const first = dashboardAddresses.get(adminAddress);
+    if (first !== undefined) throw new ConfigError(`${key}.adminAddress`, `same address as dashboards[${first}] (${adminAddress})`);
+    dashboardAddresses.set(adminAddress, i);
+    // GET /topom is ~150 KB for a full product: the same bounded default as a proxy poll.
+    const timeoutMs = d.timeout === undefined ? Math.min(2000, Math.max(500, intervalMs)) : parseDuration(d.timeout, `${key}.timeout`);
+    const c: DashboardConfig = { adminAddress, name: d.name ?? '', timeoutMs };
+    if (d.productName !== undefined) c.productName = d.productName;
+    return c;
+  });
+  if (dashboards.length > 0 && !raw.roles.includes('dashboard')) throw new ConfigError('dashboards', 'needs the dashboard role (add dashboard to roles)');
+
   const discovery: DiscoveryConfig = {
     enabled: raw.discovery.enabled,
     intervalMs: parseDuration(raw.discovery.interval, 'discovery.interval'),
@@ -386,6 +416,7 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     buffer: { maxReports: raw.buffer.maxReports, maxBytes: raw.buffer.maxBytes },
     redis,
     proxies,
+    dashboards,
     discovery,
     persistence,
     guard,

@@ -1,6 +1,7 @@
 // What the agent samples: the configured Redis instances and proxies, plus whatever
 // discovery found on the host. Configured entries always win (same port = same target).
 // Inputs compare `generation` each tick and start/stop connections for what changed.
+import os from 'node:os';
 import type { ProxyConfig, RedisInstanceConfig } from './config.js';
 
 export interface TargetChange { added: string[]; removed: string[] }
@@ -8,10 +9,23 @@ export interface TargetChange { added: string[]; removed: string[] }
 /** The port a target is known by on this host (addresses differ: 0.0.0.0, 127.0.0.1, the host's IP). */
 const portOf = (address: string): string => address.slice(address.lastIndexOf(':') + 1);
 const proxyAddress = (p: ProxyConfig): string => (p.kind === 'codis' ? p.adminAddress : p.statsAddress);
+const hostOf = (address: string): string => address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+
+/** The names this host answers to: a codis-dashboard lists servers by whichever of them it was given. */
+function localHosts(): Set<string> {
+  const out = new Set(['127.0.0.1', 'localhost', '::1', '0.0.0.0', '::', os.hostname()]);
+  for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) out.add(a.address);
+  return out;
+}
+
+/** A codis-server as a codis-dashboard lists it: its product and group. */
+export interface CodisMembership { address: string; product: string; group: string }
 
 export class Targets {
   private discoveredRedis: RedisInstanceConfig[] = [];
   private discoveredProxies: ProxyConfig[] = [];
+  /** port → product/group of the local codis-servers the dashboards list. */
+  private codisGroups = new Map<string, CodisMembership>();
   /** Bumped whenever the set changes. */
   generation = 0;
 
@@ -37,7 +51,30 @@ export class Targets {
     const removed = [...before].filter((a) => !after.has(a));
     this.discoveredRedis = nextRedis;
     this.discoveredProxies = nextProxies;
+    this.applyCodisGroups();
     if (added.length || removed.length) this.generation++;
     return { added, removed };
+  }
+
+  /**
+   * The group (and product, when no cluster is known) of discovered codis-servers, from what the
+   * dashboards list: a server on this host is matched by port. Configured entries keep their own.
+   */
+  setCodisMembership(servers: readonly CodisMembership[]): void {
+    const local = localHosts();
+    const next = new Map<string, CodisMembership>();
+    for (const m of servers) if (local.has(hostOf(m.address))) next.set(portOf(m.address), m);
+    this.codisGroups = next;
+    this.applyCodisGroups();
+  }
+
+  private applyCodisGroups(): void {
+    for (const r of this.discoveredRedis) {
+      const m = this.codisGroups.get(portOf(r.address));
+      if (!m) continue;
+      // Sampled instances read their config at sample time: the next sample carries the tags.
+      r.group = m.group;
+      if (!r.cluster) r.cluster = m.product;
+    }
   }
 }

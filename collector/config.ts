@@ -3,10 +3,11 @@
 // listen addresses to host/port, the token file and the InfluxDB password read.
 import fs from 'node:fs';
 import type { LevelWithSilent } from 'pino';
-import { ConfigError, parseDuration, readSecret, readYamlFile, readTlsPem, validate, type TlsFiles } from '../common/index.js';
+import { ConfigError, parseBytes, parseDuration, readSecret, readYamlFile, readTlsPem, validate, type TlsFiles } from '../common/index.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../proto/index.js';
 import { resolveAlertingConfig, type AlertingConfig } from './alerting/index.js';
 import { resolvePlacementConfig, type PlacementConfig } from './placement/index.js';
+import { readApiTokenFile, type ApiTokenEntry } from './access/index.js';
 
 export interface ListenAddress { host: string; port: number }
 
@@ -37,9 +38,18 @@ export interface InfluxConfig {
 
 export interface CollectorConfig {
   grpc: { listen: ListenAddress; tokenFile: string; tokens: string[]; maxMessageBytes: number; tls?: GrpcTlsConfig };
-  http: { listen: ListenAddress; tls?: HttpTlsConfig };
+  http: {
+    listen: ListenAddress;
+    tls?: HttpTlsConfig;
+    /** API tokens (collector/access/tokens.ts); without a file every /api call is refused. */
+    tokenFile?: string;
+    apiTokens: ApiTokenEntry[];
+    audit: { retentionMs: number; maxEntries: number };
+  };
   store: { path: string; historyRetentionMs: number; maxHistoryPoints: number };
   influx?: InfluxConfig;
+  /** Disk spool for points InfluxDB cannot take yet (collector/spool.ts). */
+  spool: { path: string; maxBytes: number; segmentBytes: number };
   hostDownAfterIntervals: number;
   log: { level: LevelWithSilent };
   /** Rules, routes, receivers (collector/alerting/README.md). */
@@ -54,13 +64,17 @@ interface RawConfig {
     listen: string; tokenFile: string; maxMessageBytes: number; insecure: boolean;
     tls?: { certFile: string; keyFile: string; clientCaFile?: string; hostIdMap?: Record<string, string> };
   };
-  http: { listen: string; insecure: boolean; tls?: { certFile: string; keyFile: string } };
+  http: {
+    listen: string; insecure: boolean; tls?: { certFile: string; keyFile: string };
+    tokenFile?: string; audit: { retention: string | number; maxEntries: number };
+  };
   store: { path: string; historyRetention: string | number; maxHistoryPoints: number };
   influx?: {
     url: string; flavor: InfluxFlavor; database: string; username?: string;
     passwordFile?: string; passwordEnv?: string; password?: string;
     batchSize: number; flushInterval: string | number; maxQueuePoints: number;
   };
+  spool: { path?: string; maxBytes: string | number; segmentBytes: string | number };
   hostDownAfterIntervals: number;
   log: { level: LevelWithSilent };
   alerting?: unknown;
@@ -77,10 +91,14 @@ export const COLLECTOR_DEFAULTS = {
   influxUrl: 'http://127.0.0.1:8086',
   influxDatabase: 'redisfleet',
   batchSize: 5000,
-  flushInterval: '1s',
+  flushInterval: '200ms',
   maxQueuePoints: 500_000,
   hostDownAfterIntervals: 3,
+  spoolMaxBytes: '1gb',
+  spoolSegmentBytes: '64mb',
   logLevel: 'info',
+  auditRetention: '90d',
+  auditMaxEntries: 100_000,
 } as const;
 
 const duration = { type: ['string', 'number'] };
@@ -125,6 +143,16 @@ export const collectorConfigSchema = {
           required: ['certFile', 'keyFile'],
           properties: { certFile: { type: 'string', minLength: 1 }, keyFile: { type: 'string', minLength: 1 } },
         },
+        tokenFile: { type: 'string', minLength: 1 },
+        audit: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            retention: { ...duration, default: COLLECTOR_DEFAULTS.auditRetention },
+            maxEntries: { type: 'integer', minimum: 100, default: COLLECTOR_DEFAULTS.auditMaxEntries },
+          },
+        },
       },
     },
     store: {
@@ -151,6 +179,16 @@ export const collectorConfigSchema = {
         batchSize: { type: 'integer', minimum: 1, maximum: 100_000, default: COLLECTOR_DEFAULTS.batchSize },
         flushInterval: { ...duration, default: COLLECTOR_DEFAULTS.flushInterval },
         maxQueuePoints: { type: 'integer', minimum: 1, default: COLLECTOR_DEFAULTS.maxQueuePoints },
+      },
+    },
+    spool: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        path: { type: 'string', minLength: 1 },
+        maxBytes: { type: ['string', 'number'], default: COLLECTOR_DEFAULTS.spoolMaxBytes },
+        segmentBytes: { type: ['string', 'number'], default: COLLECTOR_DEFAULTS.spoolSegmentBytes },
       },
     },
     hostDownAfterIntervals: { type: 'integer', minimum: 1, maximum: 1000, default: COLLECTOR_DEFAULTS.hostDownAfterIntervals },
@@ -258,6 +296,14 @@ function resolveInflux(raw: NonNullable<RawConfig['influx']>): InfluxConfig {
   };
 }
 
+function resolveSpool(raw: RawConfig['spool'], storePath: string): CollectorConfig['spool'] {
+  const maxBytes = parseBytes(raw.maxBytes, 'spool.maxBytes');
+  const segmentBytes = parseBytes(raw.segmentBytes, 'spool.segmentBytes');
+  if (segmentBytes < 64 * 1024) throw new ConfigError('spool.segmentBytes', 'must be at least 64kb');
+  if (maxBytes < segmentBytes) throw new ConfigError('spool.maxBytes', `must be at least spool.segmentBytes (${segmentBytes} bytes)`);
+  return { path: raw.path ?? `${storePath}.spool`, maxBytes, segmentBytes };
+}
+
 /** `{ [key]: value }`, or nothing when the value is undefined (so configs without the key compare equal). */
 function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
   return value === undefined ? {} : { [key]: value } as Record<K, V>;
@@ -278,9 +324,16 @@ export function resolveCollectorConfig(data: unknown): CollectorConfig {
       maxMessageBytes: raw.grpc.maxMessageBytes,
       ...optional('tls', resolveGrpcTls(raw.grpc, grpcListen)),
     },
-    http: { listen: httpListen, ...optional('tls', resolveHttpTls(raw.http, httpListen)) },
+    http: {
+      listen: httpListen,
+      ...optional('tls', resolveHttpTls(raw.http, httpListen)),
+      tokenFile: raw.http.tokenFile,
+      apiTokens: raw.http.tokenFile === undefined ? [] : readApiTokenFile(raw.http.tokenFile),
+      audit: { retentionMs: parseDuration(raw.http.audit.retention, 'http.audit.retention'), maxEntries: raw.http.audit.maxEntries },
+    },
     store: { path: raw.store.path, historyRetentionMs: retention, maxHistoryPoints: raw.store.maxHistoryPoints },
     influx: raw.influx ? resolveInflux(raw.influx) : undefined,
+    spool: resolveSpool(raw.spool, raw.store.path),
     hostDownAfterIntervals: raw.hostDownAfterIntervals,
     log: { level: raw.log.level },
     alerting: resolveAlertingConfig(raw.alerting),

@@ -1,27 +1,14 @@
 #!/usr/bin/env node
 // redis-fleet-collector --config <file.yaml>
-import { ConfigError, EX_CONFIG, createLogger, loadOrExit, startSdNotify } from '../common/index.js';
+import { ConfigError, EX_CONFIG, configErrorLines, createLogger, daemonConfigPath, loadOrExit, startSdNotify } from '../common/index.js';
 import http from 'node:http';
 import https from 'node:https';
-import { loadCollectorConfig, startCollector } from './index.js';
+import { COLLECTOR_VERSION, loadCollectorConfig, startCollector } from './index.js';
 
 const PROGRAM = 'redis-fleet-collector';
 
-function configPath(argv: string[]): string {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--config') {
-      const v = argv[i + 1];
-      if (!v) throw new ConfigError('--config', 'needs a file argument');
-      return v;
-    }
-    if (a.startsWith('--config=')) return a.slice('--config='.length);
-    throw new ConfigError('(arguments)', `unknown argument ${a} (usage: ${PROGRAM} --config <file.yaml>)`);
-  }
-  throw new ConfigError('--config', `is required (usage: ${PROGRAM} --config <file.yaml>)`);
-}
-
-const config = loadOrExit(PROGRAM, () => loadCollectorConfig(configPath(process.argv.slice(2))));
+const configFile = daemonConfigPath(PROGRAM, COLLECTOR_VERSION, process.argv.slice(2));
+const config = loadOrExit(PROGRAM, () => loadCollectorConfig(configFile));
 const logger = createLogger(PROGRAM, config.log.level);
 
 /** Whether our own API answers 2xx (HTTPS: our own certificate, so it is not verified here). */
@@ -36,10 +23,11 @@ function answers(url: string): Promise<boolean> {
 
 let collector: Awaited<ReturnType<typeof startCollector>>;
 try {
-  collector = await startCollector(config, logger);
+  // Internal, for the acks benchmark's peer only (test/bench/acks.bench.ts): the old ack-on-queue behaviour.
+  collector = await startCollector(config, logger, { ackOnQueue: process.env.REDIS_FLEET_INTERNAL_ACK_ON_QUEUE === '1' });
 } catch (err) {
   if (err instanceof ConfigError) {
-    process.stderr.write(`${PROGRAM}: config error: ${err.message}\n`);
+    for (const line of configErrorLines(err)) process.stderr.write(`${PROGRAM}: config error: ${line}\n`);
     process.exit(EX_CONFIG);
   }
   logger.fatal({ error: (err as Error).message }, 'collector failed to start');

@@ -6,3 +6,4 @@ export * from './sd-notify.js';
 export * from './timeout.js';
 export { editorSchema } from './editor-schema.js';
 export * from './tls.js';
+export * from './args.js';

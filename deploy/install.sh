@@ -161,6 +161,9 @@ if [ ! -e "$ETC/agent.token" ]; then
 else
   head -n1 "$ETC/agent.token" | write_once "$ETC/tokens" 0600 "$USER_NAME:$USER_NAME"
 fi
+# API tokens (hashed; none until an operator makes one, so the API refuses everything meanwhile).
+printf '# name role sha256:<hex> — redis-fleet token create NAME viewer|operator|admin --file %s\n' "/etc/redis-fleet/api-tokens" \
+  | write_once "$ETC/api-tokens" 0600 "$USER_NAME:$USER_NAME"
 # --- TLS (only with --tls-generate; existing files are kept) ------------------------------------
 TLS=$ETC/tls
 if [ $TLS_GENERATE = 1 ]; then
@@ -240,6 +243,7 @@ grpc:
 $GRPC_TLS
 http:
   listen: 127.0.0.1:7401
+  tokenFile: /etc/redis-fleet/api-tokens   # redis-fleet token create NAME viewer|operator|admin --file /etc/redis-fleet/api-tokens
 store:
   path: /var/lib/redis-fleet/collector.db
 log: { level: info }

@@ -115,6 +115,8 @@ describe('deploy/install.sh', () => {
     assert.equal(fs.readFileSync(path.join(root, 'etc/redis-fleet/tokens'), 'utf8'), token);
     assert.equal(mode(path.join(root, 'etc/redis-fleet/agent.token')), '600');
     assert.equal(mode(path.join(root, 'etc/redis-fleet/tokens')), '600');
+    assert.equal(mode(path.join(root, 'etc/redis-fleet/api-tokens')), '600');
+    assert.match(fs.readFileSync(path.join(root, 'etc/redis-fleet/api-tokens'), 'utf8'), /^# name role sha256:<hex> — redis-fleet token create/);
     assert.equal(mode(path.join(root, 'etc/redis-fleet')), '750');
     assert.equal(mode(path.join(root, 'etc/redis-fleet/agent.yaml')), '640');
     assert.equal(mode(path.join(root, 'var/lib/redis-fleet')), '750');
@@ -168,6 +170,7 @@ describe('deploy/install.sh', () => {
     const exampleCa = TestCa.create(tlsDir, 'ca');
     exampleCa.issue({ cn: 'collector', san: ['DNS:localhost'], name: 'collector' });
     exampleCa.issue({ cn: 'agent', usage: 'client', name: 'agent' });
+    fs.copyFileSync(path.join(root, 'etc/redis-fleet/api-tokens'), path.join(cfgDir, 'api-tokens'));
     fs.writeFileSync(path.join(cfgDir, 'nutcracker.yml'), 'sessions:\n  listen: 127.0.0.1:22121\n  auto_eject_hosts: true\n  server_retry_timeout: 30000\n  servers:\n    - 127.0.0.1:6379:1\n');
     const rewrite = (src: string, dst: string): string => {
       fs.writeFileSync(dst, fs.readFileSync(src, 'utf8').replaceAll('/etc/redis-fleet/', `${cfgDir}/`).replaceAll('/etc/nutcracker/nutcracker.yml', path.join(cfgDir, 'nutcracker.yml')).replaceAll('/var/lib/redis-fleet', path.join(cfgDir, 'state')));

@@ -78,6 +78,8 @@ export class DiscoveryInput implements Input {
       } else if (i.kind === 'codis-proxy' && i.adminAddress) {
         const c: ProxyConfig = { kind: 'codis', adminAddress: i.adminAddress, name: '', timeoutMs: this.timeoutMs };
         if (i.productName) c.productName = i.productName;
+        // A credentials rule matching the proxy (by port or product) gives its product auth.
+        if (r.password !== undefined) c.productAuth = r.password;
         proxies.push(c);
       }
     }
