@@ -36,6 +36,11 @@ export interface AgentRunStats extends LinkStats {
 }
 
 export const DEFAULT_FLUSH_MS = 2000;
+
+/** When a tick's samples are due: early enough that the tick never runs into the next one. */
+export function tickDeadline(startMs: number, intervalMs: number): number {
+  return startMs + Math.max(50, intervalMs - Math.min(1000, intervalMs * 0.2));
+}
 /** The status file is rewritten after a tick at most this often (a rename costs ~1 ms here). */
 const STATUS_MIN_INTERVAL_MS = 5000;
 
@@ -114,7 +119,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
   const tick = async (): Promise<void> => {
     const startMs = Date.now();
     const cpu0 = process.cpuUsage();
-    const acc = new Accumulator(startMs);
+    const acc = new Accumulator(startMs, tickDeadline(startMs, interval));
     await Promise.all(inputs.map(async (input) => {
       try {
         await input.gather(acc);
@@ -139,6 +144,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
       persistence: acc.persistence,
       guard: acc.guard,
       events: acc.events,
+      sentinels: acc.sentinels,
       agent: {
         bufferedReports: linkStats.bufferedReports,
         droppedReports: linkStats.droppedReports,

@@ -47,6 +47,12 @@ export type ProxyConfig =
 
 /** A codis-dashboard to poll (`dashboards[]`). */
 export interface DashboardConfig { adminAddress: string; name: string; productName?: string; timeoutMs: number }
+/** `sentinels[]`: a Sentinel the agent subscribes to and samples (with or without the guard). */
+export interface SentinelConfig {
+  address: string;
+  /** Never logged; the Sentinel's requirepass. */
+  password?: string;
+}
 
 export const NUTCRACKER_DEFAULT_STATS_INTERVAL = '30s';
 
@@ -97,6 +103,8 @@ export interface AgentConfig {
   redis: RedisInstanceConfig[];
   proxies: ProxyConfig[];
   dashboards: DashboardConfig[];
+  /** Sentinels to watch and sample (discovered ones are added at run time). */
+  sentinels: SentinelConfig[];
   discovery: DiscoveryConfig;
   persistence: AgentPersistenceConfig;
   /** sentinel-guard (off unless guard.enabled). */
@@ -198,6 +206,16 @@ export const agentConfigSchema = {
         properties: { adminAddress: str, name: str, productName: str, timeout: duration },
       },
     },
+    sentinels: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['address'],
+        properties: { address: str, passwordFile: str, passwordEnv: str, password: { type: 'string' } },
+      },
+    },
     discovery: {
       type: 'object',
       additionalProperties: false,
@@ -251,6 +269,7 @@ interface RawConfig {
   }[];
   proxies: RawProxy[];
   dashboards: { adminAddress: string; name?: string; productName?: string; timeout?: string | number }[];
+  sentinels: { address: string; passwordFile?: string; passwordEnv?: string; password?: string }[];
   discovery: {
     enabled: boolean; interval: string | number;
     credentials: { ports?: string; cluster?: string; user?: string; passwordFile?: string; passwordEnv?: string; password?: string }[];
@@ -378,6 +397,18 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     return c;
   });
   if (dashboards.length > 0 && !raw.roles.includes('dashboard')) throw new ConfigError('dashboards', 'needs the dashboard role (add dashboard to roles)');
+  const sentinelAddresses = new Map<string, number>();
+  const sentinels = raw.sentinels.map((r, i): SentinelConfig => {
+    const key = `sentinels[${i}]`;
+    const { address } = hostPort(r.address, `${key}.address`);
+    const first = sentinelAddresses.get(address);
+    if (first !== undefined) throw new ConfigError(`${key}.address`, `duplicate of sentinels[${first}].address (${address})`);
+    sentinelAddresses.set(address, i);
+    const forms = [['passwordFile', r.passwordFile], ['passwordEnv', r.passwordEnv], ['password', r.password]].filter(([, v]) => v !== undefined);
+    if (forms.length > 1) throw new ConfigError(key, 'give only one of passwordFile, passwordEnv or password');
+    const password = readSecret({ file: r.passwordFile, env: r.passwordEnv, value: r.password }, forms.length ? `${key}.${forms[0]![0]}` : `${key}.password`);
+    return password === undefined ? { address } : { address, password };
+  });
 
   const discovery: DiscoveryConfig = {
     enabled: raw.discovery.enabled,
@@ -417,6 +448,7 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     redis,
     proxies,
     dashboards,
+    sentinels,
     discovery,
     persistence,
     guard,

@@ -28,6 +28,10 @@ export class Targets {
   private codisGroups = new Map<string, CodisMembership>();
   /** Bumped whenever the set changes. */
   generation = 0;
+  /** Sentinels found on this host ("host:port" → the password of the matching credentials rule). */
+  discoveredSentinels = new Map<string, string | undefined>();
+  /** Bumped whenever the discovered Sentinels change. */
+  sentinelGeneration = 0;
 
   constructor(readonly configuredRedis: readonly RedisInstanceConfig[], readonly configuredProxies: readonly ProxyConfig[]) {}
 
@@ -37,6 +41,14 @@ export class Targets {
   /** Whether `address` came from discovery (not from the config). */
   isDiscovered(address: string): boolean {
     return this.discoveredRedis.some((r) => r.address === address) || this.discoveredProxies.some((p) => proxyAddress(p) === address);
+  }
+
+  /** Replaces the discovered Sentinels. */
+  setDiscoveredSentinels(sentinels: ReadonlyMap<string, string | undefined>): void {
+    const same = sentinels.size === this.discoveredSentinels.size && [...sentinels].every(([a, p]) => this.discoveredSentinels.has(a) && this.discoveredSentinels.get(a) === p);
+    if (same) return;
+    this.discoveredSentinels = new Map(sentinels);
+    this.sentinelGeneration++;
   }
 
   /** Replaces the discovered set; entries on a configured port are ignored. Returns what changed. */

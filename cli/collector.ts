@@ -94,6 +94,12 @@ const VIEWS: Record<string, { path: string; render(d: Json): string }> = {
       str(s.id), str((s.status as Json | undefined)?.state ?? s.state), (s.matchers as Json[] | undefined)?.map((m) => `${str(m.name)}${m.isRegex ? '=~' : '='}${str(m.value)}`).join(',') ?? '',
       str(s.endsAt), str(s.createdBy), str(s.comment)])),
   },
+  failovers: {
+    path: '/api/v1/failovers',
+    render: (d) => table(['WHEN', 'CLUSTER', 'GROUP', 'MASTER NAME', 'OLD MASTER', 'NEW MASTER', 'SOURCE', 'SEEN BY'], list(d, 'failovers').map((f) => [
+      str(f.at), str(f.cluster), str(f.group), str(f.masterName), str(f.oldMaster), str(f.newMaster), str(f.source), str((f.seenBy as string[] | undefined)?.join(',')),
+    ])),
+  },
   capacity: {
     path: '/api/v1/capacity',
     render: (d) => table(['HOST', 'ROLES', 'FRESH', 'CPU', 'MEM AVAILABLE', 'UNRESERVED', 'DISK FREE', 'INSTANCES/SLOTS', 'FREE SLOTS'], list(d, 'hosts').map((h) => {
@@ -135,7 +141,7 @@ function placementText(p: Json): string {
 }
 
 export const COLLECTOR_USAGE = `redis-fleet collector [--url URL] [--token-file FILE] [--json] <command>
-  hosts | instances | proxies | codis | persistence | guard | alerts | silences | rules | whoami
+  hosts | instances | proxies | codis | persistence | guard | failovers | alerts | silences | rules | whoami
   capacity [--host H] [--role R] [--fresh] [label=value ...]      (labels: ${CAPACITY_LABELS.join(', ')})
   placements [list] | placements show|confirm|release <request-id>
   placements place <request-id> --role redis|proxy|dashboard --count N --memory-mb MB

@@ -11,6 +11,7 @@ import type { MetricSink, PointQuery } from './sink.js';
 import type { FleetState } from './state.js';
 import { registerPersistenceRoutes, type PersistenceViews } from './persistence-view.js';
 import { registerGuardRoutes, type GuardViews } from './guard-view.js';
+import { registerFailoverRoutes, type FailoverTracker } from './failover/index.js';
 import { registerPlacementRoutes, type Placement } from './placement/index.js';
 import { registerProxyRoutes, type ProxyViews } from './proxy-view.js';
 import { registerCodisRoutes, type CodisViews } from './codis-view.js';
@@ -19,13 +20,13 @@ import { registerAccess, type ApiTokens, type AuditStore } from './access/index.
 import { hostView, instanceStatus, instanceView } from './views.js';
 import type { StorageWatch } from './storage-watch.js';
 
-export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; guard: GuardViews; alerting?: Alerting; placement?: Placement; access: { tokens: ApiTokens; audit: AuditStore }; codis?: CodisViews; storage?: StorageWatch }
+export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; guard: GuardViews; alerting?: Alerting; placement?: Placement; access: { tokens: ApiTokens; audit: AuditStore }; codis?: CodisViews; storage?: StorageWatch; failovers?: FailoverTracker }
 
 const text = { type: 'string', minLength: 1, maxLength: 512 } as const;
 
 interface InstancesQuery { host?: string; cluster?: string; role?: string; status?: 'up' | 'down' | 'host_down' }
 
-export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, access, codis, storage }: ApiDeps, server: { https?: SecureContextOptions } = {}): FastifyInstance {
+export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, access, codis, storage, failovers }: ApiDeps, server: { https?: SecureContextOptions } = {}): FastifyInstance {
   const app = (Fastify as unknown as (o: object) => FastifyInstance)({
     // HTTPS (http.tls): the certificate is swapped in place on rotation (see api-tls.ts).
     ...(server.https ? { https: server.https } : {}),
@@ -119,6 +120,7 @@ export function buildApi({ state, sink, logger, persistence, proxies, guard, ale
   if (codis) registerCodisRoutes(app, { state, views: codis });
   if (alerting) registerAlertingRoutes(app, alerting);
   if (placement) registerPlacementRoutes(app, placement);
+  if (failovers) registerFailoverRoutes(app, failovers);
   registerConsoleRoutes(app);
 
   return app;

@@ -11,6 +11,7 @@ import { EmbeddedHistory, type PointQuery } from './history.js';
 import { InfluxSink } from './influx.js';
 import { PersistenceViews } from './persistence-view.js';
 import { GuardViews } from './guard-view.js';
+import { FailoverTracker } from './failover/index.js';
 import { Placement } from './placement/index.js';
 import { ProxyViews } from './proxy-view.js';
 import { CodisViews } from './codis-view.js';
@@ -77,6 +78,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
   const proxies = new ProxyViews();
   const guard = new GuardViews();
   const codis = new CodisViews();
+  const failovers = new FailoverTracker(store.db);
   const placement = new Placement(config.placement, config.hostDownAfterIntervals, logger.child({ component: 'placement' }), store.db);
   const state = new FleetState(store, {
     hostDownAfterIntervals: config.hostDownAfterIntervals,
@@ -85,6 +87,8 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
       proxies.update(hostId, r, now);
       guard.update(hostId, r, now);
       codis.update(hostId, r, now);
+      const folded = failovers.onReport({ hostId, labels: state.host(hostId)!.labels }, r, now);
+      if (folded.length) sink.write(folded);
       placement.onReport(state.host(hostId)!, r.redis);
     },
     onTransition: (h, status, now) => {
@@ -115,7 +119,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
   if (!config.http.tokenFile) logger.warn('no http.tokenFile: every /api call is refused (see README, API tokens)');
   const audit = new SqliteAuditStore(store.db, config.http.audit);
   const apiTls = config.http.tls ? new ApiTls(config.http.tls, logger) : undefined;
-  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, codis, storage, access: { tokens: apiTokens, audit } }, { https: apiTls?.options() });
+  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, codis, storage, failovers, access: { tokens: apiTokens, audit } }, { https: apiTls?.options() });
   apiTls?.watch(api.server);
 
   let grpcAddress: string;
@@ -145,7 +149,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
   transitionTimer.unref();
   persistTimer.unref();
 
-  logger.info({ grpc: grpcAddress, http: httpUrl, sink: sink.kind, store: config.store.path, version: COLLECTOR_VERSION }, 'listening');
+  logger.info({ grpc: grpcAddress, grpcTls: config.grpc.tls ? (config.grpc.tls.mutual ? 'mutual' : 'on') : 'off', http: httpUrl, sink: sink.kind, store: config.store.path, version: COLLECTOR_VERSION }, 'listening');
 
   let closing: Promise<void> | undefined;
   return {

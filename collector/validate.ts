@@ -72,6 +72,13 @@ export function reportProblem(r: Report): string | null {
     dashboards.add(d.address);
     if (d.items.length > MAX_PROXY_ITEMS) return `report.dashboards[${i}].items has ${d.items.length} entries (at most ${MAX_PROXY_ITEMS})`;
   }
+  const sentinels = r.sentinels ?? [];
+  if (sentinels.length > MAX_SENTINELS) return `report.sentinels has ${sentinels.length} entries (at most ${MAX_SENTINELS})`;
+  for (let i = 0; i < sentinels.length; i++) {
+    const p = text(sentinels[i]!.address, `report.sentinels[${i}].address`, 256, true);
+    if (p) return p;
+    if (sentinels[i]!.masters.length > MAX_SENTINEL_MASTERS) return `report.sentinels[${i}].masters has ${sentinels[i]!.masters.length} entries (at most ${MAX_SENTINEL_MASTERS})`;
+  }
   for (let i = 0; i < r.events.length; i++) {
     const p = text(r.events[i]!.kind, `report.events[${i}].kind`, 128, true);
     if (p) return p;
@@ -80,6 +87,8 @@ export function reportProblem(r: Report): string | null {
 }
 
 const MAX_PROXY_ITEMS = 20_000;
+const MAX_SENTINELS = 256;
+const MAX_SENTINEL_MASTERS = 10_000;
 const MAX_PERSISTENCE_FIELDS = 20_000;
 const MAX_PERSISTENCE_QUEUE = 10_000;
 

@@ -39,6 +39,7 @@ const m = (name: string): Meas => new Meas(name);
 const host = m('host');
 const redis = m('redis');
 const replica = m('redis_replica');
+const replOffset = m('redis_repl_offset');
 const keyspace = m('redis_keyspace');
 const cmdstat = m('redis_cmdstat');
 const latency = m('redis_latency');
@@ -157,6 +158,8 @@ const instance: DashboardSpec = {
     ts('Replication: replica lag behind the master', 'bytes', [{ query: `SELECT max(${replica.f('lag_bytes')}) FROM ${replica} WHERE ${replica.where(INST)} AND ${T} GROUP BY ${BY_TIME}, ${replica.t('instance')}, ${replica.t('replica')} fill(none)`, alias: '$tag_instance → $tag_replica' }],
       'master_repl_offset − the replica\'s acknowledged offset, from the master (redis_replica)'),
     ts('Replication offsets of the cluster (master vs replicas)', 'bytes', [{ query: `SELECT max(${redis.f('master_repl_offset')}) FROM ${redis} WHERE ${redis.where({ idc: 'idc', cluster: 'cluster' })} AND ${T} GROUP BY ${BY_TIME}, ${redis.t('instance')}, ${redis.t('role')} fill(none)`, alias: '$tag_role $tag_instance' }]),
+    ts('Replication: master − replica offset per group', 'bytes', [{ query: `SELECT max(${replOffset.f('diff_bytes')}) FROM ${replOffset} WHERE ${replOffset.where({ cluster: 'cluster' })} AND ${T} GROUP BY ${BY_TIME}, ${replOffset.t('group')}, ${replOffset.t('replica')} fill(none)`, alias: '$tag_group $tag_replica' }],
+      'the master\'s master_repl_offset − the replica\'s slave_repl_offset, paired by master_replid in the collector (redis_repl_offset): the curve to watch during a resync or after a failover'),
     ts('Latency percentiles by command', 'µs', [
       { query: `SELECT max(${latency.f('p50')}) FROM ${latency} WHERE ${latency.where(INST)} AND ${T} GROUP BY ${BY_TIME}, ${latency.t('instance')}, ${latency.t('command')} fill(none)`, alias: '$tag_command p50' },
       { query: `SELECT max(${latency.f('p99')}) FROM ${latency} WHERE ${latency.where(INST)} AND ${T} GROUP BY ${BY_TIME}, ${latency.t('instance')}, ${latency.t('command')} fill(none)`, alias: '$tag_command p99' },

@@ -452,6 +452,49 @@ export const MEASUREMENTS: Record<string, MeasurementDef> = {
       errors_per_sec: f('server_err + server_timedout per second'),
     },
   },
+  sentinel: {
+    name: 'sentinel',
+    doc: 'One Sentinel per report (agent `sentinels[]`, discovered, or the guard\'s): INFO sentinel and SENTINEL masters. Sentinel\'s own events are `event` points (kind sentinel.+switch-master, sentinel.+sdown, sentinel.+odown, sentinel.+failover-end, sentinel.-failover-abort-*, sentinel.+tilt, ...).',
+    tags: [...HOST_TAGS, 'sentinel'],
+    otherNumericFields: 'drop',
+    fields: {
+      up: i('1 when the Sentinel answered in time'),
+      error: s('why it did not'),
+      tilt: i('1 while the Sentinel is in TILT mode'),
+      discovered: i('1 when found on the host rather than configured'),
+      masters: i('masters it monitors'),
+    },
+  },
+  sentinel_master: {
+    name: 'sentinel_master',
+    doc: 'Per master a Sentinel monitors, as that Sentinel sees it (SENTINEL masters, SENTINEL CKQUORUM).',
+    tags: [...HOST_TAGS, 'sentinel', 'master_name'],
+    otherNumericFields: 'drop',
+    fields: {
+      master: s('the master address this Sentinel names'),
+      flags: s('comma-separated flags (master, s_down, o_down, failover_in_progress, ...)'),
+      down: i('1 when flagged s_down or o_down'),
+      failover_in_progress: i('1 while a failover runs'),
+      replicas: i('replicas known (num-slaves)'),
+      sentinels: i('Sentinels known, this one included'),
+      quorum: i('configured quorum'),
+      quorum_reachable: i('1 when SENTINEL CKQUORUM says the quorum and a majority are reachable'),
+      quorum_detail: s('CKQUORUM\'s own words'),
+      config_epoch: i('config epoch of the master'),
+    },
+  },
+  redis_repl_offset: {
+    name: 'redis_repl_offset',
+    doc: 'Computed by the collector: per master and replica sharing a master_replid (sampled by any agents), the difference of their replication offsets, written when either side reports.',
+    tags: ['cluster', 'group', 'master', 'replica'],
+    otherNumericFields: 'drop',
+    fields: {
+      master_offset: i('the master\'s master_repl_offset'),
+      replica_offset: i('the replica\'s slave_repl_offset'),
+      diff_bytes: i('master_offset - replica_offset: how far the replica is behind, in bytes'),
+      sample_gap_ms: i('time between the two samples compared'),
+    },
+  },
 };
 
 export function measurement(name: string): MeasurementDef {

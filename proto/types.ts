@@ -184,6 +184,29 @@ export interface Report {
   guard?: GuardState;
   events: Event[];
   agent?: AgentStats;
+  sentinels?: SentinelSample[];
+}
+
+export interface SentinelMasterState {
+  name: string;
+  address: string;
+  flags: string;
+  replicas: number;
+  sentinels: number;
+  quorum: number;
+  quorumReachable: boolean;
+  quorumDetail: string;
+  configEpoch: number;
+}
+
+export interface SentinelSample {
+  address: string;
+  up: boolean;
+  error: string;
+  sampledAtMs: number;
+  tilt: boolean;
+  discovered: boolean;
+  masters: SentinelMasterState[];
 }
 
 export type AgentMessage = { hello: Hello } | { report: Report };

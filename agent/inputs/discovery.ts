@@ -58,6 +58,7 @@ export class DiscoveryInput implements Input {
     const redis: RedisInstanceConfig[] = [];
     const proxies: ProxyConfig[] = [];
     const sentinels: string[] = [];
+    const sentinelPasswords = new Map<string, string | undefined>();
     const kindOf = new Map<string, DiscoveredInstance['kind']>();
     for (const r of resolved) {
       const i = r.instance;
@@ -70,6 +71,7 @@ export class DiscoveryInput implements Input {
         redis.push(c);
       } else if (i.kind === 'sentinel') {
         sentinels.push(r.address);
+        sentinelPasswords.set(r.address, r.password);
       } else if (i.kind === 'nutcracker') {
         const t: ProxyConfig = { kind: 'twemproxy', statsAddress: i.statsAddress, name: '', statsIntervalMs: parseNutcrackerStatsInterval(i.argv), timeoutMs: this.timeoutMs };
         const cf = resolveProcPath(i.pid, i.configFile);
@@ -84,6 +86,7 @@ export class DiscoveryInput implements Input {
       }
     }
     const change = this.targets.setDiscovered(redis, proxies);
+    this.targets.setDiscoveredSentinels(sentinelPasswords);
     const now = Date.now();
     for (const a of change.added) this.pending.push({ timestampMs: now, kind: 'discovery.added', instance: a, message: `found a local ${kindOf.get(a) ?? 'process'}`, attrs: { kind: kindOf.get(a) ?? '' } });
     for (const a of change.removed) this.pending.push({ timestampMs: now, kind: 'discovery.removed', instance: a, message: 'no longer found on this host', attrs: {} });

@@ -7,6 +7,7 @@ import { hostInput } from './host.js';
 import { persistenceInput } from './persistence.js';
 import { proxiesInput } from './proxies.js';
 import { redisInput } from './redis.js';
+import { sentinelsInput } from './sentinels.js';
 
 export type { Input, InputContext, InputFactory } from './input.js';
 
@@ -18,4 +19,5 @@ export const INPUTS: Readonly<Record<string, InputFactory>> = {
   proxies: proxiesInput,
   guard: guardInput,
   dashboards: dashboardsInput,
+  sentinels: sentinelsInput,
 };

@@ -263,7 +263,7 @@ export class CollectorLink {
       this.once.clear('link');
       if (this.once.clear('tls')) this.log.info({ address: address.address }, 'TLS to the collector works again');
       this.lastError = '';
-      this.log.info({ address: address.address, collectorVersion: m.welcome.collectorVersion, resending: this.buffer.size }, 'connected to collector');
+      this.log.info({ address: address.address, tls: this.tls !== undefined, collectorVersion: m.welcome.collectorVersion, resending: this.buffer.size }, 'connected to collector');
       this.pump();
     } else if (kind === 'ack' && m.ack) {
       if (m.ack.sessionId && m.ack.sessionId !== this.sessionId) return;

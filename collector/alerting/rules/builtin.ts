@@ -43,8 +43,10 @@ export const BUILTIN_RULES: RawRule[] = [
     annotations: { summary: 'the guard on {{ $labels.host }} cannot reach ZooKeeper' } },
   { name: 'InstanceFenced', event: 'guard.fenced', resolvedBy: 'guard.unfenced', labels: crit,
     annotations: { summary: '{{ $labels.instance }} on {{ $labels.host }} was fenced' } },
-  { name: 'SentinelSwitchMaster', event: 'sentinel.+switch-master', resolveAfter: '30m', labels: { severity: 'page' },
-    annotations: { summary: 'Sentinel failover: {{ $labels.instance }} switched master' } },
+  // One per failover however many agents saw it: the collector folds every +switch-master and
+  // promotion seen in samples into one `redis.failover` event (collector/failover/).
+  { name: 'RedisFailover', event: 'redis.failover', attrs: ['cluster', 'group', 'master', 'old', 'new', 'when'], resolveAfter: '5m', labels: crit,
+    annotations: { summary: '{{ $value }} at {{ $labels.when }}' } },
   // --- proxies ---
   { name: 'ProxyDown', event: 'proxy.down', resolvedBy: 'proxy.up', labels: crit,
     annotations: { summary: 'proxy {{ $labels.instance }} on {{ $labels.host }} does not answer' } },
