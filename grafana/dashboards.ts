@@ -309,6 +309,7 @@ const pm = (name: string): PromMeas => new PromMeas(name);
 const pHost = pm('host');
 const pRedis = pm('redis');
 const pReplica = pm('redis_replica');
+const pReplOffset = pm('redis_repl_offset');
 const pKeyspace = pm('redis_keyspace');
 const pCmdstat = pm('redis_cmdstat');
 const pLatency = pm('redis_latency');
@@ -405,6 +406,8 @@ const promInstance: DashboardSpec = {
     ts('Replication: replica lag behind the master', 'bytes', [{ query: `max ${pReplica.by('instance', 'replica')} (${pReplica.m('lag_bytes', INST)})`, alias: '{{instance}} → {{replica}}' }],
       'master_repl_offset − the replica\'s acknowledged offset, from the master (redis_replica)'),
     ts('Replication offsets of the cluster (master vs replicas)', 'bytes', [{ query: `max ${pRedis.by('instance', 'role')} (${pRedis.m('master_repl_offset', { idc: 'idc', cluster: 'cluster' })})`, alias: '{{role}} {{instance}}' }]),
+    ts('Replication: master − replica offset per group', 'bytes', [{ query: `max ${pReplOffset.by('group', 'replica')} (${pReplOffset.m('diff_bytes', { cluster: 'cluster' })})`, alias: '{{group}} {{replica}}' }],
+      'the master\'s master_repl_offset − the replica\'s slave_repl_offset, paired by master_replid in the collector (redis_repl_offset)'),
     ts('Latency percentiles by command', 'µs', [
       { query: `max ${pLatency.by('instance', 'command')} (${pLatency.m('p50', INST)})`, alias: '{{command}} p50' },
       { query: `max ${pLatency.by('instance', 'command')} (${pLatency.m('p99', INST)})`, alias: '{{command}} p99' },
