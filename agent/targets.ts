@@ -2,7 +2,7 @@
 // discovery found on the host. Configured entries always win (same port = same target).
 // Inputs compare `generation` each tick and start/stop connections for what changed.
 import os from 'node:os';
-import type { ProxyConfig, RedisInstanceConfig } from './config.js';
+import type { DashboardConfig, ProxyConfig, RedisInstanceConfig } from './config.js';
 
 export interface TargetChange { added: string[]; removed: string[] }
 
@@ -24,6 +24,7 @@ export interface CodisMembership { address: string; product: string; group: stri
 export class Targets {
   private discoveredRedis: RedisInstanceConfig[] = [];
   private discoveredProxies: ProxyConfig[] = [];
+  private discoveredDashboards: DashboardConfig[] = [];
   /** port → product/group of the local codis-servers the dashboards list. */
   private codisGroups = new Map<string, CodisMembership>();
   /** Bumped whenever the set changes. */
@@ -33,10 +34,12 @@ export class Targets {
   /** Bumped whenever the discovered Sentinels change. */
   sentinelGeneration = 0;
 
-  constructor(readonly configuredRedis: readonly RedisInstanceConfig[], readonly configuredProxies: readonly ProxyConfig[]) {}
+  constructor(readonly configuredRedis: readonly RedisInstanceConfig[], readonly configuredProxies: readonly ProxyConfig[],
+    readonly configuredDashboards: readonly DashboardConfig[] = []) {}
 
   get redis(): RedisInstanceConfig[] { return [...this.configuredRedis, ...this.discoveredRedis]; }
   get proxies(): ProxyConfig[] { return [...this.configuredProxies, ...this.discoveredProxies]; }
+  get dashboards(): DashboardConfig[] { return [...this.configuredDashboards, ...this.discoveredDashboards]; }
 
   /** Whether `address` came from discovery (not from the config). */
   isDiscovered(address: string): boolean {
@@ -52,13 +55,18 @@ export class Targets {
   }
 
   /** Replaces the discovered set; entries on a configured port are ignored. Returns what changed. */
-  setDiscovered(redis: readonly RedisInstanceConfig[], proxies: readonly ProxyConfig[]): TargetChange {
+  setDiscovered(redis: readonly RedisInstanceConfig[], proxies: readonly ProxyConfig[], dashboards: readonly DashboardConfig[] = []): TargetChange {
     const takenRedis = new Set(this.configuredRedis.map((r) => portOf(r.address)));
     const takenProxy = new Set(this.configuredProxies.map((p) => portOf(proxyAddress(p))));
     const nextRedis = redis.filter((r) => !takenRedis.has(portOf(r.address)));
     const nextProxies = proxies.filter((p) => !takenProxy.has(portOf(proxyAddress(p))));
     const before = new Set([...this.discoveredRedis.map((r) => r.address), ...this.discoveredProxies.map(proxyAddress)]);
     const after = new Set([...nextRedis.map((r) => r.address), ...nextProxies.map(proxyAddress)]);
+    const takenDashboard = new Set(this.configuredDashboards.map((d) => portOf(d.adminAddress)));
+    const nextDashboards = dashboards.filter((d) => !takenDashboard.has(portOf(d.adminAddress)));
+    for (const d of this.discoveredDashboards) before.add(d.adminAddress);
+    for (const d of nextDashboards) after.add(d.adminAddress);
+    this.discoveredDashboards = nextDashboards;
     const added = [...after].filter((a) => !before.has(a));
     const removed = [...before].filter((a) => !after.has(a));
     this.discoveredRedis = nextRedis;

@@ -3,21 +3,13 @@
 // the dashboard, its groups and servers, the migration queue, Sentinels and proxies) and the
 // `codis` block of GET /api/v1/hosts/:id.
 import type { FastifyInstance } from 'fastify';
-import { fieldReader, valueOf, type DashboardSample, type ProxyItem, type Report, type Value } from '../proto/index.js';
+import { fieldReader, type DashboardSample, type ProxyItem, type Report } from '../proto/index.js';
+import { plain } from './proxy-view.js';
 import type { FleetState } from './state.js';
 
 interface Latest { host: string; receivedAt: number; reportTimeMs: number; sample: DashboardSample }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-
-const plain = (f: Record<string, Value>): Record<string, number | string> => {
-  const out: Record<string, number | string> = {};
-  for (const k of Object.keys(f).sort()) {
-    const v = valueOf(f[k]);
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
-};
 
 export class CodisViews {
   /** host → dashboard address → latest */

@@ -176,19 +176,21 @@ class AgentStream {
   }
 
   /** Hands the points to the sink; without room, pauses the stream and retries. */
-  private submit(seq: number, points: Point[]): boolean {
+  private submit(seq: number, points: Point[]): void {
+    if (this.tryWrite(seq, points)) return;
+    this.blocked = { seq, points, since: Date.now() };
+    this.call.pause();
+    this.server.noteBackpressure(this, true);
+    this.retryTimer = setTimeout(() => this.retryBlocked(), BACKPRESSURE_RETRY_MS);
+  }
+
+  /** One write attempt; the report joins the in-order ack queue only when the sink took it. */
+  private tryWrite(seq: number, points: Point[]): boolean {
     const slot: Unacked = { seq, stored: false };
     this.unacked.push(slot);
     // onStored may run synchronously (nothing to store): the slot is in place first.
     if (this.deps.sink.write(points, () => { slot.stored = true; this.sendAcks(); })) return true;
     this.unacked.pop();
-    if (!this.blocked) {
-      this.blocked = { seq, points, since: Date.now() };
-      this.call.pause();
-      this.server.noteBackpressure(this, true);
-    }
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.retryBlocked(), BACKPRESSURE_RETRY_MS);
     return false;
   }
 
@@ -201,21 +203,15 @@ class AgentStream {
       this.fail(grpc.status.UNAVAILABLE, 'collector storage full: no room for reports now; keep buffering and retry');
       return;
     }
-    if (!this.submitBlocked(b)) return;
+    if (!this.tryWrite(b.seq, b.points)) {
+      this.retryTimer = setTimeout(() => this.retryBlocked(), BACKPRESSURE_RETRY_MS);
+      return;
+    }
     this.blocked = undefined;
     this.server.noteBackpressure(this, false);
     // Messages that arrived while blocked, in order (one may block again).
     while (this.backlog.length && !this.blocked && !this.done) this.onMessage(this.backlog.shift()!);
     if (!this.blocked && !this.done) this.call.resume();
-  }
-
-  private submitBlocked(b: { seq: number; points: Point[] }): boolean {
-    const slot: Unacked = { seq: b.seq, stored: false };
-    this.unacked.push(slot);
-    if (this.deps.sink.write(b.points, () => { slot.stored = true; this.sendAcks(); })) return true;
-    this.unacked.pop();
-    this.retryTimer = setTimeout(() => this.retryBlocked(), BACKPRESSURE_RETRY_MS);
-    return false;
   }
 
   /** Acks every stored report at the front, in arrival order. */

@@ -73,6 +73,7 @@ export class Spool {
   private recordCount = 0;
   private pointCount = 0;
   private idleWaiters: (() => void)[] = [];
+  private readonly removing = new Set<Promise<void>>();
   /** fdatasync calls since open (group commit: far fewer than appends). */
   syncs = 0;
 
@@ -164,7 +165,7 @@ export class Spool {
       if (seg.busy || (active && (this.writing || this.pending.length))) break;
       this.segments.shift();
       this.totalBytes -= seg.size;
-      fs.close(seg.fd, () => { fs.unlink(seg.file, () => undefined); });
+      this.remove(seg);
     }
   }
 
@@ -176,11 +177,20 @@ export class Spool {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.idle();
+    // A failing disk never gets idle: what is still pending was never acked (the agents resend it).
+    if (!this.failing) await this.idle();
     this.closed = true;
     clearTimeout(this.retryTimer);
     for (const seg of this.segments) fs.closeSync(seg.fd);
     this.segments.length = 0;
+    await Promise.all(this.removing);
+  }
+
+  /** Closes and deletes a segment file in the background (close() waits for it). */
+  private remove(seg: Segment): void {
+    const p = new Promise<void>((resolve) => fs.close(seg.fd, () => fs.unlink(seg.file, () => resolve())));
+    this.removing.add(p);
+    void p.then(() => this.removing.delete(p));
   }
 
   private load(n: number, file: string): void {
@@ -302,8 +312,7 @@ export class Spool {
     }
     // Segments created for this batch and left empty are dropped from the list (their files stay empty).
     while (this.segments.length > 1 && this.segments[this.segments.length - 1]!.records.length === 0) {
-      const seg = this.segments.pop()!;
-      fs.close(seg.fd, () => { fs.unlink(seg.file, () => undefined); });
+      this.remove(this.segments.pop()!);
     }
     this.pending = batch.concat(this.pending);
     this.pendingBytes += this.writingBytes;

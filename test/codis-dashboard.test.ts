@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { valueOf, type DashboardSample } from '../proto/index.js';
 import { CodisDashboardPoller, dashboardSample, parseTopomOverview, parseTopomStats, pollCodisDashboard } from '../proxy/index.js';
+import { Targets } from '../agent/index.js';
+import { identifyProcess } from '../agent/discovery/index.js';
 import { readFixture } from './fixtures.js';
 
 const read = (f: string) => readFixture('codis', f);
@@ -134,4 +136,30 @@ test('a dashboard that errors, answers garbage or is not there: up=false with th
   assert.deepEqual([garbage.product, garbage.name, garbage.fields, garbage.items], ['p', 'main', {}, []]);
   const bad = await pollCodisDashboard({ adminAddress: 'nohost', timeoutMs: 5000 });
   assert.equal(bad.error, 'bad admin address "nohost" (want host:port)');
+});
+
+test('discovery knows a codis-dashboard process; Targets gives discovered local codis-servers their dashboard group', () => {
+  assert.equal(identifyProcess(['/opt/codis/bin/codis-dashboard', '--config=dashboard.toml', '--log=dashboard.log'], 'codis-dashboard'), 'codis-dashboard');
+  assert.equal(identifyProcess(['/opt/codis/bin/codis-proxy', '--config=proxy.toml'], 'codis-proxy'), 'codis-proxy');
+
+  const configured = { host: '127.0.0.1', port: 6379, address: '127.0.0.1:6379', cluster: 'mine', group: 'g-own' };
+  const targets = new Targets([configured], []);
+  const discovered = [
+    { host: '127.0.0.1', port: 6380, address: '127.0.0.1:6380', cluster: '', group: '' },
+    { host: '127.0.0.1', port: 6381, address: '127.0.0.1:6381', cluster: 'rule-cluster', group: '' },
+    { host: '127.0.0.1', port: 6382, address: '127.0.0.1:6382', cluster: '', group: '' },
+  ];
+  targets.setDiscovered(discovered, []);
+  targets.setCodisMembership([
+    { address: '127.0.0.1:6379', product: 'p', group: '9' }, // configured: keeps its own
+    { address: '127.0.0.1:6380', product: 'p', group: '1' },
+    { address: 'localhost:6381', product: 'p', group: '2' },
+    { address: '203.0.113.7:6382', product: 'p', group: '3' }, // same port on another host: not this one
+  ]);
+  assert.deepEqual(targets.redis.map((r) => [r.address, r.cluster, r.group]), [
+    ['127.0.0.1:6379', 'mine', 'g-own'], ['127.0.0.1:6380', 'p', '1'], ['127.0.0.1:6381', 'rule-cluster', '2'], ['127.0.0.1:6382', '', ''],
+  ]);
+  // A rescan brings fresh configs: the group the dashboard gave is applied again at once.
+  targets.setDiscovered([{ host: '127.0.0.1', port: 6380, address: '127.0.0.1:6380', cluster: '', group: '' }], []);
+  assert.deepEqual(targets.redis.map((r) => r.group), ['g-own', '1']);
 });

@@ -136,3 +136,18 @@ test('spool: bounded by maxBytes — append says no room, and has room again onc
   assert.deepEqual(texts, Array.from({ length: 11 }, (_, i) => line(i).toString()).slice(recs.length));
   await s.close();
 });
+
+test('spool: consuming everything while a group commit spans into a new segment keeps the records being written', async (t) => {
+  const dir = tempDir(t);
+  const recLen = encodeRecord(1, line(0)).length;
+  const s = Spool.open({ dir, maxBytes: 1 << 20, segmentBytes: recLen * 3 }, silent);
+  await appendAll(s, 0, 2);
+  // Three more: the first completes segment 1, the other two open segment 2, all in one commit.
+  const durable = appendAll(s, 2, 3);
+  await new Promise((resolve) => setImmediate(resolve)); // the commit has started writing
+  s.consume(s.records); // the two durable records: segment 1 looks fully consumed
+  await durable;
+  assert.equal(s.records, 3);
+  assert.deepEqual(await readAllText(s), [2, 3, 4].map((i) => line(i).toString()));
+  await s.close();
+});

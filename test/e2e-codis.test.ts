@@ -48,7 +48,7 @@ async function codisView(c: CollectorProcess, product: string): Promise<CodisVie
 
 const dashboardAgent = (codis: CodisProduct, hostId: string) => ({
   hostId, interval: INTERVAL, roles: ['dashboard'], discovery: { enabled: false },
-  dashboards: [{ adminAddress: codis.dashboardAddress, productName: codis.product, timeout: '2s' }],
+  dashboards: [{ adminAddress: codis.dashboardAddress, productName: codis.product, timeout: '5s' }],
 });
 
 test('the dashboard: groups and proxies as it sees them; an out-of-sync group alerts and the resync resolves it', { timeout: 180_000 }, async (t) => {
@@ -126,7 +126,7 @@ test('an offline codis-proxy (never onlined) alerts CodisProxyOffline; onlined b
   const { collector, rx } = await setup(h, t, {});
   await h.agent({
     hostId: 'codis-proxy-1', interval: INTERVAL, roles: ['proxy'], discovery: { enabled: false },
-    proxies: [{ kind: 'codis', adminAddress: lonely.adminAddress, productName: 'rf-offline', timeout: '2s' }],
+    proxies: [{ kind: 'codis', adminAddress: lonely.adminAddress, productName: 'rf-offline', timeout: '5s' }],
   }, { collector });
 
   const alert = await waitFor(() => firing(rx.got, 'CodisProxyOffline'), { what: 'CodisProxyOffline notified', timeoutMs: 20_000 });
@@ -150,7 +150,7 @@ test('a wrong product auth is ProxyMisconfigured (warning), not ProxyDown; every
   const { collector, rx } = await setup(h, t, {});
   const agent = await h.agent({
     hostId: 'codis-proxy-2', interval: INTERVAL, roles: ['proxy'], discovery: { enabled: false },
-    proxies: [{ kind: 'codis', adminAddress: codis.proxies[0]!.adminAddress, productName: 'rf-auth', productAuthFile: wrong, timeout: '2s' }],
+    proxies: [{ kind: 'codis', adminAddress: codis.proxies[0]!.adminAddress, productName: 'rf-auth', productAuthFile: wrong, timeout: '5s' }],
   }, { collector });
 
   const alert = await waitFor(() => firing(rx.got, 'ProxyMisconfigured'), { what: 'ProxyMisconfigured notified', timeoutMs: 20_000 });
@@ -164,13 +164,14 @@ test('a wrong product auth is ProxyMisconfigured (warning), not ProxyDown; every
   assert.match(String(p.fields.version), /3\.2\.2/);
   assert.equal(p.fields.state, 'online');
   const alerts = (await collector.api<{ alerts: Array<{ labels: Record<string, string> }> }>('/api/v1/alerts')).alerts;
-  assert.deepEqual(alerts.filter((a) => a.labels.alertname === 'ProxyDown'), [], 'the proxy answers: no ProxyDown');
-  assert.equal(firing(rx.got, 'ProxyDown'), undefined);
+  const downs = (await collector.api<{ points: Array<{ fields: Record<string, unknown> }> }>('/api/v1/query?measurement=event&kind=proxy.down')).points;
+  assert.deepEqual(alerts.filter((a) => a.labels.alertname === 'ProxyDown'), [], `the proxy answers: no ProxyDown (proxy.down events: ${JSON.stringify(downs.map((p) => p.fields.message))})`);
+  assert.equal(firing(rx.got, 'ProxyDown'), undefined, `proxy.down events: ${JSON.stringify(downs.map((p) => p.fields.message))}`);
   assert.ok(!JSON.stringify(await collector.api('/api/v1/proxies')).includes('wrong-pass'), 'the secret is never shown');
   assert.ok(!JSON.stringify(agent.logs()).includes('wrong-pass'), 'nor logged');
 });
 
-test('discovery: local codis-servers get the group their dashboard gives them; a credentials rule is a discovered proxy\'s product auth', { timeout: 180_000 }, async (t) => {
+test('discovery: the local codis-dashboard is polled; codis-servers get the group it gives them; a credentials rule is a discovered proxy\'s product auth', { timeout: 180_000 }, async (t) => {
   const h = await harness(t);
   const codis = await h.codis({ product: 'rf-disc', productAuth: 'disc-pass', groups: 2, replicas: 1 });
   const collector = await h.collector();
@@ -181,8 +182,13 @@ test('discovery: local codis-servers get the group their dashboard gives them; a
     // Only this product's ports: other tests' servers on this machine are discovered too, without credentials.
     // The proxy's rule has a wrong password on purpose: refused by the proxy, it shows the rule's password is what the agent sends.
     discovery: { enabled: true, credentials: [{ ports: String(proxyPort), password: 'not-disc-pass' }, { ports, cluster: 'rf-disc', password: 'disc-pass' }] },
-    dashboards: [{ adminAddress: codis.dashboardAddress, productName: 'rf-disc', timeout: '2s' }],
+    // No dashboards[]: the dashboard role plus discovery finds the local codis-dashboard.
   }, { collector });
+  const view = await waitFor(async () => {
+    const v = await codisView(collector, 'rf-disc');
+    return v?.dashboards.some((d) => d.address.endsWith(`:${codis.dashboard.port}`) && d.up) ? v : undefined;
+  }, { what: 'the discovered dashboard polled', timeoutMs: 60_000 });
+  assert.equal(view.groups.length, 2);
 
   const byPort = (port: number) => (i: { address: string }) => i.address.endsWith(`:${port}`);
   const instances = await waitFor(async () => {

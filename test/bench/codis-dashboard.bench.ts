@@ -14,20 +14,12 @@ import os from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { pollCodisDashboard } from '../../proxy/index.js';
 import { codisAdmin, harness, redisCall } from '../harness/index.js';
-import { fixed, table } from './lib.js';
+import { fixed, selfAndChildrenCpuMs as cpu, table } from './lib.js';
 
 const GROUPS = Number(process.env.CODIS_BENCH_GROUPS ?? 4);
 const PROXIES = Number(process.env.CODIS_BENCH_PROXIES ?? 2);
 const SENTINELS = Number(process.env.CODIS_BENCH_SENTINELS ?? 3);
 const RUNS = Number(process.env.CODIS_BENCH_RUNS ?? 30);
-const CLK_TCK = 100;
-
-function cpu(): { self: number; children: number } {
-  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-  return { self: ((f[11]! + f[12]!) * 1000) / CLK_TCK, children: ((f[13]! + f[14]!) * 1000) / CLK_TCK };
-}
-
 /** Wire bytes of one GET (body as sent, headers excluded), with or without gzip. */
 function wireBytes(url: string, gzip: boolean): Promise<{ wire: number; body: number }> {
   return new Promise((resolve, reject) => {

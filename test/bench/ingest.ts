@@ -26,8 +26,8 @@ export function syntheticSamples(n: number): RedisSample[] {
   return out;
 }
 
-/** One synthetic agent: hello, then reports as fast as acks come back (a window of 4 in flight). */
-export function reporter(address: string, token: string, hostId: string, samples: RedisSample[], until: number, t0: number): Promise<number> {
+/** One synthetic agent: hello, then reports as fast as acks come back (`window` in flight, default 4). */
+export function reporter(address: string, token: string, hostId: string, samples: RedisSample[], until: number, t0: number, window = 4): Promise<number> {
   const Fleet = fleetService();
   const client = new Fleet(address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 8 << 20 });
   const md = new grpc.Metadata();
@@ -42,7 +42,7 @@ export function reporter(address: string, token: string, hostId: string, samples
   };
   return new Promise((resolve, reject) => {
     call.on('data', (m) => {
-      if (m.welcome) { for (let i = 0; i < 4; i++) send(); return; }
+      if (m.welcome) { for (let i = 0; i < window; i++) send(); return; }
       if (m.ack) {
         const a = (m.ack as { seq: number }).seq;
         const newly = a - acked; acked = a;
