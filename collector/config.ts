@@ -11,6 +11,9 @@ import { readApiTokenFile, type ApiTokenEntry } from './access/index.js';
 
 export interface ListenAddress { host: string; port: number }
 
+/** The engine behind the `influx` sink: both take line protocol at POST /write (collector/victoria.ts). */
+export type InfluxFlavor = 'influxdb' | 'victoriametrics';
+
 /** gRPC TLS (docs/security.md): files re-read on change; clientCa makes it mutual TLS. */
 export interface GrpcTlsConfig {
   files: TlsFiles;
@@ -24,6 +27,7 @@ export interface HttpTlsConfig { files: TlsFiles }
 
 export interface InfluxConfig {
   url: string;
+  flavor: InfluxFlavor;
   database: string;
   username?: string;
   password?: string;
@@ -66,7 +70,7 @@ interface RawConfig {
   };
   store: { path: string; historyRetention: string | number; maxHistoryPoints: number };
   influx?: {
-    url: string; database: string; username?: string;
+    url: string; flavor: InfluxFlavor; database: string; username?: string;
     passwordFile?: string; passwordEnv?: string; password?: string;
     batchSize: number; flushInterval: string | number; maxQueuePoints: number;
   };
@@ -166,6 +170,7 @@ export const collectorConfigSchema = {
       additionalProperties: false,
       properties: {
         url: { type: 'string', default: COLLECTOR_DEFAULTS.influxUrl },
+        flavor: { enum: ['influxdb', 'victoriametrics'], default: 'influxdb' },
         database: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9_.-]+$', default: COLLECTOR_DEFAULTS.influxDatabase },
         username: { type: 'string', minLength: 1 },
         passwordFile: { type: 'string', minLength: 1 },
@@ -281,6 +286,7 @@ function resolveInflux(raw: NonNullable<RawConfig['influx']>): InfluxConfig {
   }
   return {
     url: raw.url,
+    flavor: raw.flavor,
     database: raw.database,
     username: raw.username,
     password,

@@ -10,6 +10,7 @@ import type { InfluxConfig } from './config.js';
 import { InfluxWriter, type WriteOutcome } from './influx-write.js';
 import { encodeLines } from './line-protocol.js';
 import type { FieldValue, Point, Tags } from './points.js';
+import { victoriaQuery } from './victoria.js';
 import { Fifo, type MetricSink, type PointQuery, type SinkStats, type StorageState } from './sink.js';
 import { Spool, type SpoolOptions } from './spool.js';
 
@@ -148,6 +149,7 @@ export class InfluxSink implements MetricSink {
 
   /** InfluxQL over the same PointQuery the embedded store answers; tags come back per series. */
   async query(q: PointQuery): Promise<Point[]> {
+    if (this.cfg.flavor === 'victoriametrics') return victoriaQuery(this.cfg, q);
     const where: string[] = [];
     for (const [k, v] of Object.entries(q.tags ?? {})) where.push(`${ident(k)} = ${literal(v)}`);
     if (q.from !== undefined) where.push(`time >= ${Math.trunc(q.from)}ms`);

@@ -249,6 +249,7 @@ export function reportPoints(report: Report, src: PointSource, out: Point[] = []
     const f: Record<string, FieldValue> = {};
     put(M.event, f, 'message', ev.message);
     put(M.event, f, 'attrs', JSON.stringify(ev.attrs ?? {}));
+    put(M.event, f, 'count', 1);
     emit(out, M.event.name, tags, f, ev.timestampMs || time);
   }
   return out;
@@ -363,5 +364,6 @@ export function eventPoint(src: PointSource, kind: string, message: string, time
   const f: Record<string, FieldValue> = {};
   put(M.event, f, 'message', message);
   put(M.event, f, 'attrs', JSON.stringify(attrs));
+  put(M.event, f, 'count', 1);
   return { measurement: M.event.name, tags: withTag(hostTags(src), 'kind', kind), fields: f, time };
 }

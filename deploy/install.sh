@@ -96,12 +96,12 @@ for d in "$SRC"/dist/*/; do
 done
 # "/." follows a node_modules that is itself a symlink; links inside stay links.
 cp -R --no-preserve=ownership,timestamps "$SRC/node_modules/." "$P/node_modules/"
-rm -rf "$P/node_modules/.bin" "$P/node_modules/typescript" "$P/node_modules/@types"
+rm -rf "$P/node_modules/.bin" "$P/node_modules/typescript" "$P/node_modules/@types" "$P/node_modules/@grafana"
 install -m 0644 "$SRC/package.json" "$P/package.json"
 [ -f "$SRC/README.md" ] && install -m 0644 "$SRC/README.md" "$P/README.md"
 if [ -d "$SRC/grafana" ]; then
   mkdir -p "$P/grafana"
-  for d in dashboards provisioning; do
+  for d in dashboards dashboards-prometheus provisioning; do
     [ -d "$SRC/grafana/$d" ] && cp -R --no-preserve=ownership,timestamps "$SRC/grafana/$d" "$P/grafana/$d"
   done
   [ -f "$SRC/grafana/README.md" ] && install -m 0644 "$SRC/grafana/README.md" "$P/grafana/README.md"

@@ -237,7 +237,11 @@ export const MEASUREMENTS: Record<string, MeasurementDef> = {
     doc: 'Discrete events from agents (instance down/up, forks, fences, Sentinel events).',
     tags: [...HOST_TAGS, 'kind', 'instance'],
     otherNumericFields: 'drop',
-    fields: { message: s('human-readable text'), attrs: s('JSON object of extra attributes') },
+    fields: {
+      message: s('human-readable text'),
+      attrs: s('JSON object of extra attributes'),
+      count: i('always 1: numeric-only engines (VictoriaMetrics: `event_count`) store the event through it'),
+    },
   },
   persistence: {
     name: 'persistence',

@@ -43,12 +43,13 @@ test('defaults are filled in and durations resolved', async (t) => {
   });
   assert.deepEqual(withInflux.grpc.listen, { host: '::1', port: 0 });
   assert.deepEqual(withInflux.influx, {
-    url: 'http://127.0.0.1:8086', database: 'redisfleet', username: 'writer', password: 'pw-from-env',
+    url: 'http://127.0.0.1:8086', flavor: 'influxdb', database: 'redisfleet', username: 'writer', password: 'pw-from-env',
     batchSize: 5000, flushIntervalMs: 200, maxQueuePoints: 500_000,
   });
   const pwFile = path.join(dir, 'influx.pass');
   await fs.writeFile(pwFile, 'pw-from-file\nignored second line\n');
   assert.equal(resolveCollectorConfig({ grpc: { tokenFile: tokens }, influx: { username: 'w', passwordFile: pwFile, flushInterval: 250 } }).influx?.password, 'pw-from-file');
+  assert.equal(resolveCollectorConfig({ grpc: { tokenFile: tokens }, influx: { url: 'http://vm:8428', flavor: 'victoriametrics' } }).influx?.flavor, 'victoriametrics');
 });
 
 test('bad configs exit 78 with one line naming the key', async (t) => {
@@ -81,6 +82,7 @@ test('bad configs exit 78 with one line naming the key', async (t) => {
     ['bad number', base({ hostDownAfterIntervals: 0 }), /^hostDownAfterIntervals: must be >= 1$/],
     ['bad log level', base({ log: { level: 'loud' } }), /^log\.level: must be one of/],
     ['bad influx url', base({ influx: { url: 'ftp://db:21' } }), /^influx\.url: must use http or https/],
+    ['bad influx flavor', base({ influx: { flavor: 'prometheus' } }), /^influx\.flavor: must be one of/],
     ['password without user', base({ influx: { password: 'x' } }), /^influx\.username: is required when a password is given$/],
     ['store dir missing', base({ store: { path: path.join(dir, 'no/such/dir/c.db') } }), /^store\.path: directory .* does not exist$/],
     ['grpc port in use', base({}, { listen: `127.0.0.1:${busyPort}` }), /^grpc\.listen: cannot listen on 127\.0\.0\.1:\d+: /],

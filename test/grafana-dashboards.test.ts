@@ -6,17 +6,13 @@
 // real gRPC protocol).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MEASUREMENTS, PROTOCOL_VERSION, intValue, strValue } from '../proto/index.js';
+import { MEASUREMENTS } from '../proto/index.js';
 import { renderAll } from '../grafana/dashboards.js';
-import { harness, waitFor, DEFAULT_TOKEN, type InfluxServer } from './harness/index.js';
-import { TestAgent, makeReport, redisSample } from './collector-support.js';
-import { readFixture } from './fixtures.js';
+import { harness, waitFor, type InfluxServer } from './harness/index.js';
+import { datasourceProblems, escapeRegex, feedGrafanaStack } from './grafana-stack.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DASH_DIR = path.join(REPO, 'grafana/dashboards');
@@ -26,7 +22,9 @@ interface Target { refId: string; query: string; rawQuery: boolean; alias?: stri
 interface Dashboard {
   uid: string;
   title: string;
-  templating: { list: { name: string; query: string; allValue?: string }[] };
+  __inputs: { name: string; type: string; pluginId: string }[];
+  templating: { list: { name: string; type: string; query: string; allValue?: string; current?: { value: unknown } }[] };
+  annotations: { list: { name: string; builtIn?: number; query?: string; datasource: { type: string; uid: string } }[] };
   panels: { title: string; datasource: { uid: string }; targets: Target[] }[];
 }
 
@@ -35,13 +33,18 @@ function dashboards(): Dashboard[] {
     .map((f) => JSON.parse(fs.readFileSync(path.join(DASH_DIR, f), 'utf8')) as Dashboard);
 }
 
-/** Every query of a dashboard: panel targets and variable queries, with where they come from. */
-function queries(d: Dashboard): { where: string; query: string }[] {
+/** The query variables (the datasource variable `DS` has no query). */
+const queryVars = (d: Dashboard) => d.templating.list.filter((v) => v.type === 'query');
+
+/** Every query of a dashboard: panel targets, variable queries and event annotations, with where they come from. */
+function queries(d: Dashboard): { where: string; query: string; alias?: string; annotation?: boolean }[] {
   return [
-    ...d.templating.list.map((v) => ({ where: `${d.uid} variable $${v.name}`, query: v.query })),
+    ...queryVars(d).map((v) => ({ where: `${d.uid} variable $${v.name}`, query: v.query })),
     ...d.panels.flatMap((p) => p.targets.map((t) => ({ where: `${d.uid} panel "${p.title}" ${t.refId}`, query: t.query, alias: t.alias }))),
+    ...d.annotations.list.filter((a) => !a.builtIn).map((a) => ({ where: `${d.uid} annotation "${a.name}"`, query: a.query!, annotation: true })),
   ];
 }
+
 
 const BUILTIN_VARS = new Set(['timeFilter', '__interval']);
 const FUNCTIONS = /\b([a-z_]+)\(/g;
@@ -78,8 +81,6 @@ export function schemaProblems(query: string, alias: string | undefined, vars: S
   return problems;
 }
 
-const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-
 /** Grafana's substitution as the test pins it: 1 h range, 10 s interval, regex variables. */
 function substitute(query: string, values: Record<string, string>): string {
   return query
@@ -98,9 +99,9 @@ async function seriesOf(influx: InfluxServer, q: string): Promise<{ n: number; e
 describe('grafana dashboards', () => {
   test('grafana/dashboards/*.json are generated from grafana/dashboards.ts (node dist/grafana/generate.js)', () => {
     const want = renderAll();
-    const onDisk = fs.readdirSync(DASH_DIR).filter((f) => f.endsWith('.json')).sort();
+    const onDisk = ['dashboards', 'dashboards-prometheus'].flatMap((dir) => fs.readdirSync(path.join(REPO, 'grafana', dir)).filter((f) => f.endsWith('.json')).map((f) => `${dir}/${f}`)).sort();
     assert.deepEqual(onDisk, Object.keys(want).sort());
-    for (const [name, text] of Object.entries(want)) assert.equal(fs.readFileSync(path.join(DASH_DIR, name), 'utf8'), text, name);
+    for (const [name, text] of Object.entries(want)) assert.equal(fs.readFileSync(path.join(REPO, 'grafana', name), 'utf8'), text, name);
   });
 
   test('every measurement, field, tag and variable a query names exists (proto/schema.ts, the dashboard)', () => {
@@ -108,15 +109,14 @@ describe('grafana dashboards', () => {
     assert.deepEqual(ds.map((d) => d.uid).sort(), ['redis-fleet-host', 'redis-fleet-instance', 'redis-fleet-overview', 'redis-fleet-proxy']);
     let checked = 0;
     for (const d of ds) {
-      const vars = new Set(d.templating.list.map((v) => v.name));
+      const vars = new Set(queryVars(d).map((v) => v.name));
       const want = { 'redis-fleet-overview': ['idc', 'cluster', 'host'], 'redis-fleet-instance': ['idc', 'cluster', 'host', 'instance'], 'redis-fleet-host': ['idc', 'host'], 'redis-fleet-proxy': ['idc', 'host'] }[d.uid] ?? [];
       assert.deepEqual([...vars].sort(), [...want].sort(), `${d.uid}: variables`);
-      for (const p of d.panels) {
-        assert.equal(p.datasource.uid, 'redis-fleet-influxdb', `${d.uid} "${p.title}": the provisioned datasource`);
-        for (const t of p.targets) assert.equal(t.rawQuery, true);
-      }
+      assert.deepEqual(datasourceProblems(d, 'influxdb'), [], `${d.uid}: the datasource variable`);
+      for (const p of d.panels) for (const t of p.targets) assert.equal(t.rawQuery, true);
+      assert.deepEqual(d.annotations.list.filter((a) => !a.builtIn).map((a) => a.name), ['Failovers', 'Fences', 'Forks', 'Down / up'], `${d.uid}: event annotations`);
       for (const q of queries(d)) {
-        assert.deepEqual(schemaProblems(q.query, (q as { alias?: string }).alias, vars), [], `${q.where}: ${q.query}`);
+        assert.deepEqual(schemaProblems(q.query, q.alias, vars), [], `${q.where}: ${q.query}`);
         checked++;
       }
     }
@@ -128,6 +128,10 @@ describe('grafana dashboards', () => {
     assert.match(schemaProblems('SELECT mean("up") FROM "redis" WHERE "hostname" =~ /^$host$/', undefined, vars).join(), /hostname is neither/);
     assert.match(schemaProblems('SELECT mean("up") FROM "redis" WHERE "host" =~ /^$hots$/', '$tag_pool', vars).join(), /\$hots is not defined.*|alias \$tag_pool/);
     assert.deepEqual(schemaProblems('SELECT count("last") FROM (SELECT last("up") FROM "redis" WHERE $timeFilter GROUP BY "instance")', '$tag_instance', vars), []);
+    const good = { __inputs: [{ name: 'DS_X', type: 'datasource', pluginId: 'influxdb' }], templating: { list: [{ name: 'DS', type: 'datasource', query: 'influxdb', current: { value: '${DS_X}' } }] } };
+    assert.deepEqual(datasourceProblems(good, 'influxdb'), []);
+    assert.match(datasourceProblems({ ...good, panels: [{ datasource: { type: 'influxdb', uid: 'redis-fleet-influxdb' } }] } as typeof good, 'influxdb').join(), /panels\[0\]: datasource/);
+    assert.match(datasourceProblems({ ...good, __inputs: [] }, 'influxdb').join(), /no __inputs/);
   });
 
   test('every panel target and variable query returns series from the real stack in InfluxDB', async (t) => {
@@ -135,82 +139,8 @@ describe('grafana dashboards', () => {
     const influx = await h.influx();
     const collector = await h.collector({ influx: { url: influx.url, database: DB, flushInterval: '200ms' } });
 
-    // Storage host: master + replica (c1/g1), a standalone (c2) that goes down.
-    const master = await h.redis();
-    const replica = await h.redisReplica(master);
-    const standalone = await h.redis();
-    const mc = master.client();
-    await mc.config('SET', 'slowlog-log-slower-than', '0');
-    await h.agent({
-      hostId: 'gf-redis', interval: '500ms', labels: { idc: 'sz-a', city: 'sz', env: 'test' },
-      redis: [
-        { address: master.address, cluster: 'c1', group: 'g1' },
-        { address: replica.address, cluster: 'c1', group: 'g1' },
-        { address: standalone.address, cluster: 'c2', group: 'g9' },
-      ],
-    }, { collector });
-
-    // Proxy host: a real nutcracker over two Redis, and a codis-proxy and codis-dashboard admin API (captured overviews).
-    const a = await h.redis();
-    const b = await h.redis();
-    const nut = await h.nutcracker({ pools: { main: { servers: [{ server: a, name: 'a' }, { server: b, name: 'b' }] } }, statsIntervalMs: 300 });
-    const overview = readFixture('codis', 'proxy-overview.json');
-    const topom = readFixture('codis', 'topom-overview.json');
-    const admin = http.createServer((req, res) => {
-      if (req.url === '/proxy') res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(overview);
-      else if (req.url === '/topom') res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(topom);
-      else res.writeHead(404).end('404 page not found');
-    });
-    await new Promise<void>((resolve) => admin.listen(0, '127.0.0.1', resolve));
-    t.after(() => new Promise<void>((resolve) => { admin.closeAllConnections(); admin.close(() => resolve()); }));
-    await h.agent({
-      hostId: 'gf-proxy', interval: '500ms', roles: ['proxy', 'dashboard'], labels: { idc: 'sz-a', city: 'sz', env: 'test' },
-      proxies: [
-        { kind: 'twemproxy', statsAddress: nut.statsAddress, statsInterval: '300ms', configFile: nut.configPath, name: 'nut-main' },
-        { kind: 'codis', adminAddress: `127.0.0.1:${(admin.address() as AddressInfo).port}`, name: 'codis-orders' },
-      ],
-      dashboards: [{ adminAddress: `127.0.0.1:${(admin.address() as AddressInfo).port}`, timeout: '5s' }],
-    }, { collector });
-
-    // A guarded host with a fenced master (synthetic reporter, real gRPC): the guard measurement.
-    const guarded = new TestAgent(collector.grpcAddress, collector.tokens[0] ?? DEFAULT_TOKEN);
-    t.after(() => guarded.close());
-    await guarded.hello({ hostId: 'gf-guard', labels: { idc: 'sz-a', city: 'sz', env: 'test', module: '' }, roles: ['redis'], agentVersion: '0.0.0-synthetic', intervalMs: 1000, sessionId: crypto.randomUUID(), protocolVersion: PROTOCOL_VERSION });
-    const fencedAddr = '127.0.0.1:17379';
-    const guardReport = (seq: number) => {
-      const r = makeReport(seq, { redis: [redisSample({ address: fencedAddr, cluster: 'c1', group: 'g2' })] });
-      r.guard = { zkState: 'unreachable', fields: {
-        sentinels_total: intValue(3), sentinels_answered: intValue(1), zk_consecutive_failures: intValue(4),
-        [`${fencedAddr}/phase`]: strValue('fenced'), [`${fencedAddr}/fenced`]: intValue(1), [`${fencedAddr}/fenced_since_ms`]: intValue(Date.now()),
-        [`${fencedAddr}/fence_reason`]: strValue('ZooKeeper unreachable and no Sentinel majority'), [`${fencedAddr}/fence_mode`]: strValue('acl'),
-        [`${fencedAddr}/waiting_for`]: strValue('ZooKeeper'), [`${fencedAddr}/seen_role`]: strValue('master'),
-      } };
-      return r;
-    };
-    await guarded.report(guardReport(1));
-
-    // Traffic: hits and misses on the master (hit ratio, commandstats, latency, slowlog), through the proxy.
-    const nc = nut.client('main');
-    let seq = 1;
-    let traffic = true;
-    const load = (async () => {
-      let i = 0;
-      while (traffic) {
-        await mc.set(`k${i % 50}`, 'v').catch(() => undefined);
-        await mc.get(`k${i % 50}`).catch(() => undefined);
-        await mc.get(`missing${i}`).catch(() => undefined);
-        await nc.set(`n${i % 50}`, 'v').catch(() => undefined);
-        await nc.get(`n${i % 50}`).catch(() => undefined);
-        if (i % 10 === 0) await guarded.report(guardReport(++seq)).catch(() => undefined);
-        i++;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    })();
-    t.after(async () => { traffic = false; await load; });
-    await mc.bgsave();
-    // The standalone goes down: an instance.down event (Problem events, Recent events).
-    await waitFor(async () => (await influx.rows(`SELECT count(used_memory) FROM redis WHERE "instance" = '${standalone.address}'`, DB)).length > 0, { timeoutMs: 30_000, what: 'the standalone in InfluxDB' });
-    await standalone.kill();
+    const { master, replica } = await feedGrafanaStack(t, h, collector,
+      async (address) => (await influx.rows(`SELECT count(used_memory) FROM redis WHERE "instance" = '${address}'`, DB)).length > 0);
 
     // The run's values per variable; several are one Grafana multi-value selection, formatted as Grafana does for regex: (a|b).
     const values: Record<string, Record<string, string[]>> = {
@@ -226,9 +156,10 @@ describe('grafana dashboards', () => {
     const runs: { where: string; q: string }[] = [];
     for (const d of ds) {
       assert.ok(values[d.uid], `values for ${d.uid}`);
-      const all = Object.fromEntries(d.templating.list.map((v) => [v.name, v.allValue ?? '.*']));
+      const all = Object.fromEntries(queryVars(d).map((v) => [v.name, v.allValue ?? '.*']));
       for (const q of queries(d)) {
-        runs.push({ where: `${q.where} [selected]`, q: substitute(q.query, selected(d.uid)) });
+        // Annotations are dashboard-wide: checked with All (the events come from more hosts than one selection).
+        if (!q.annotation) runs.push({ where: `${q.where} [selected]`, q: substitute(q.query, selected(d.uid)) });
         runs.push({ where: `${q.where} [All]`, q: substitute(q.query, all) });
       }
     }
@@ -251,7 +182,7 @@ describe('grafana dashboards', () => {
 
     // The variable queries offer the run's values.
     for (const d of ds) {
-      for (const v of d.templating.list) {
+      for (const v of queryVars(d)) {
         const offered = (await influx.rows(substitute(v.query, selected(d.uid)), DB)).map((r) => String(r.value));
         for (const want of values[d.uid]![v.name]!) assert.ok(offered.includes(want), `${d.uid} $${v.name} offers ${want} (got ${offered.join(', ')})`);
       }

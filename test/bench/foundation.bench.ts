@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { harness, waitFor, freePort, type Harness, type RedisServer } from '../harness/index.js';
 import { cpuMs, memory, mb, fixed, table } from './lib.js';
-import { reporter, syntheticSamples } from './ingest.js';
+import { collectorIngest, syntheticSamples } from './ingest.js';
 
 const TICKS = Number(process.env.BENCH_TICKS ?? 30);
 const WARM_TICKS = Number(process.env.BENCH_WARM_TICKS ?? 10);
@@ -93,22 +93,8 @@ async function exporterPhase(h: Harness, rs: RedisServer[]) {
 
 async function ingestPhase(h: Harness, mode: 'influx' | 'embedded', instancesPerReport: number) {
   const influx = mode === 'influx' ? await h.influx() : undefined;
-  const collector = await h.collector(influx ? { influx: { url: influx.url, database: 'bench', batchSize: 5000, flushInterval: '200ms' } } : {});
-  const samples = syntheticSamples(instancesPerReport);
-  const t0 = Date.now() - 365 * 86_400_000; // a past year, one second apart per report
-  const cpu0 = cpuMs(collector.pid);
-  const start = Date.now();
-  const until = start + INGEST_SECONDS * 1000;
-  const acked = await Promise.all(Array.from({ length: STREAMS }, (_, i) => reporter(collector.grpcAddress, collector.tokens[0]!, `bench-${i}`, samples.map((s) => ({ ...s })), until, t0)));
-  // Wait for the sink to drain so the figure is what was stored, not only queued.
-  await waitFor(async () => (await collector.api<{ sinkQueue: number }>('/healthz')).sinkQueue === 0, { timeoutMs: 120_000, intervalMs: 100, what: 'sink drained' });
-  const wall = (Date.now() - start) / 1000;
-  const cpu = cpuMs(collector.pid) - cpu0;
-  const health = await collector.api<{ sinkStats: Record<string, number> }>('/healthz');
-  const mem = memory(collector.pid);
-  const reports = acked.reduce((a, b) => a + b, 0);
-  await collector.stop();
-  return { mode, reports, samplesPerSec: (reports * instancesPerReport) / wall, cpuPercent: (cpu / (wall * 1000)) * 100, rss: mem.hwm, sink: health.sinkStats, influx };
+  const config = influx ? { influx: { url: influx.url, database: 'bench', batchSize: 5000, flushInterval: '200ms' } } : {};
+  return { mode, ...(await collectorIngest(h, config, instancesPerReport, STREAMS, INGEST_SECONDS)), influx };
 }
 
 /** The ceiling: the same number of points per second written straight to InfluxDB over HTTP. */

@@ -3,6 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { waitFor, type Harness } from '../harness/index.js';
+import { cpuMs, memory } from './lib.js';
 import { parseInfo } from '../../agent/index.js';
 import { fleetService, type Report, type RedisSample } from '../../proto/index.js';
 import { fixturePath } from '../fixtures.js';
@@ -53,3 +55,22 @@ export function reporter(address: string, token: string, hostId: string, samples
   });
 }
 
+/** A collector with `config` taking `streams` synthetic agents' reports (`instancesPerReport` each) for `seconds`: instance samples/s stored, its CPU and memory. */
+export async function collectorIngest(h: Harness, config: Record<string, unknown>, instancesPerReport: number, streams: number, seconds: number) {
+  const collector = await h.collector(config);
+  const samples = syntheticSamples(instancesPerReport);
+  const t0 = Date.now() - 365 * 86_400_000; // a past year, one second apart per report
+  const cpu0 = cpuMs(collector.pid);
+  const start = Date.now();
+  const until = start + seconds * 1000;
+  const acked = await Promise.all(Array.from({ length: streams }, (_, i) => reporter(collector.grpcAddress, collector.tokens[0]!, `bench-${i}`, samples.map((s) => ({ ...s })), until, t0)));
+  // Wait for the sink to drain so the figure is what was stored, not only queued.
+  await waitFor(async () => (await collector.api<{ sinkQueue: number }>('/healthz')).sinkQueue === 0, { timeoutMs: 120_000, intervalMs: 100, what: 'sink drained' });
+  const wall = (Date.now() - start) / 1000;
+  const cpu = cpuMs(collector.pid) - cpu0;
+  const health = await collector.api<{ sinkStats: Record<string, number> }>('/healthz');
+  const mem = memory(collector.pid);
+  const reports = acked.reduce((a, b) => a + b, 0);
+  await collector.stop();
+  return { reports, cpuMs: cpu, samplesPerSec: (reports * instancesPerReport) / wall, cpuPercent: (cpu / (wall * 1000)) * 100, rss: mem.hwm, sink: health.sinkStats };
+}

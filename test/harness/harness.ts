@@ -3,6 +3,7 @@ import { after as suiteAfter, type SuiteContext, type TestContext } from 'node:t
 import { CodisProduct, type CodisOptions } from './codis.js';
 import { startAgent, startCollector, runToExit, type AgentOptions, type AgentProcess, type CollectorOptions, type CollectorProcess, type FleetKind, type RunResult } from './fleet.js';
 import { InfluxServer, type InfluxOptions } from './influx.js';
+import { VictoriaServer, type VictoriaOptions } from './victoria.js';
 import type { Owner } from './launch.js';
 import { NutcrackerServer, type NutcrackerOptions } from './nutcracker.js';
 import { makeTempDir, removeTempDir, type ManagedProcess } from './process.js';
@@ -76,6 +77,11 @@ export class Harness implements Owner {
   async influx(opts?: InfluxOptions): Promise<InfluxServer> {
     this.assertOpen();
     return InfluxServer.start(this, opts);
+  }
+
+  async victoria(opts?: VictoriaOptions): Promise<VictoriaServer> {
+    this.assertOpen();
+    return VictoriaServer.start(this, opts);
   }
 
   /** A TCP relay to `target` whose link the test can cut() and heal() (closed with the harness). */

@@ -9,6 +9,7 @@ export { SentinelServer, type SentinelOptions, type SentinelMasterSpec } from '.
 export { TcpRelay } from './relay.js';
 export { ZooKeeperServer, type ZooKeeperOptions } from './zookeeper.js';
 export { InfluxServer, type InfluxOptions, type InfluxQueryResult } from './influx.js';
+export { VictoriaServer, VICTORIA_METRICS, type VictoriaOptions, type PromSeries } from './victoria.js';
 export { NutcrackerServer, type NutcrackerOptions, type NutcrackerPool, type NutcrackerBackend } from './nutcracker.js';
 export {
   CollectorProcess, AgentProcess, FleetProcess, DEFAULT_TOKEN, REPO_ROOT, PROGRAMS, waitWhileRunning,

@@ -1,0 +1,64 @@
+// VictoriaMetrics behind the `influx` sink (`influx.flavor: victoriametrics`). Writes need nothing
+// of their own: VictoriaMetrics takes the same line protocol at POST /write (the `db` query arg
+// becomes a `db` label) and answers CREATE DATABASE with a stub, so InfluxSink writes to it as is.
+// It stores one series per numeric field, `<measurement>_<field>`, with the tags as labels; string
+// fields are not kept (https://docs.victoriametrics.com/#how-to-send-data-from-influxdb-compatible-agents-such-as-telegraf).
+// Reads (the API's history view) go through /api/v1/export and are put back together as points.
+import { MEASUREMENTS } from '../proto/index.js';
+import type { InfluxConfig } from './config.js';
+import type { FieldValue, Point, Tags } from './points.js';
+import type { PointQuery } from './sink.js';
+
+interface ExportLine { metric: Record<string, string>; values: (number | null)[]; timestamps: number[] }
+
+/** Measurement names, longest first. */
+const BY_LENGTH = Object.keys(MEASUREMENTS).sort((a, b) => b.length - a.length);
+
+/**
+ * The measurement and field a VictoriaMetrics metric name stands for. Names are ambiguous
+ * (`redis_keyspace_hit_ratio` could be redis.keyspace_hit_ratio or redis_keyspace.hit_ratio): the
+ * measurement that lists the field wins, else the longest one that keeps unlisted numeric fields.
+ */
+export function splitMetricName(name: string): { measurement: string; field: string } | undefined {
+  const candidates = BY_LENGTH.filter((m) => name.startsWith(`${m}_`) && name.length > m.length + 1)
+    .map((m) => ({ measurement: m, field: name.slice(m.length + 1) }));
+  return candidates.find((c) => MEASUREMENTS[c.measurement]!.fields[c.field] !== undefined)
+    ?? candidates.find((c) => MEASUREMENTS[c.measurement]!.otherNumericFields === 'float');
+}
+
+const quote = (v: string): string => JSON.stringify(v);
+
+/** The PointQuery the embedded store and InfluxDB answer, over VictoriaMetrics' export API. */
+export async function victoriaQuery(cfg: InfluxConfig, q: PointQuery, timeoutMs = 10_000): Promise<Point[]> {
+  if (!/^\w+$/.test(q.measurement)) return [];
+  const matchers = [`__name__=~${quote(`${q.measurement}_.+`)}`];
+  for (const [k, v] of Object.entries(q.tags ?? {})) matchers.push(`${k}=${quote(v)}`);
+  const params = new URLSearchParams({ 'match[]': `{${matchers.join(',')}}` });
+  if (q.from !== undefined) params.set('start', String(q.from / 1000));
+  if (q.to !== undefined) params.set('end', String(q.to / 1000));
+  const headers: Record<string, string> = {};
+  if (cfg.username !== undefined) headers.authorization = `Basic ${Buffer.from(`${cfg.username}:${cfg.password ?? ''}`).toString('base64')}`;
+  const res = await fetch(new URL(`api/v1/export?${params}`, cfg.url.endsWith('/') ? cfg.url : `${cfg.url}/`), { headers, signal: AbortSignal.timeout(timeoutMs) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`victoriametrics: HTTP ${res.status}: ${text.trim().slice(0, 300)}`);
+  // One point per (labels, timestamp), as the line protocol wrote it.
+  const points = new Map<string, Point>();
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const e = JSON.parse(line) as ExportLine;
+    const { __name__: name, db: _db, ...labels } = e.metric;
+    const split = name ? splitMetricName(name) : undefined;
+    if (!split || split.measurement !== q.measurement) continue;
+    const tags: Tags = {};
+    for (const k of Object.keys(labels).sort()) tags[k] = labels[k]!;
+    const key = JSON.stringify(tags);
+    e.timestamps.forEach((t, i) => {
+      const v = e.values[i];
+      if (v === null || v === undefined) return;
+      let p = points.get(`${key}@${t}`);
+      if (!p) points.set(`${key}@${t}`, p = { measurement: q.measurement, tags, fields: {}, time: t });
+      p.fields[split.field] = v as FieldValue;
+    });
+  }
+  return [...points.values()].sort((a, b) => a.time - b.time).slice(0, q.limit ?? 10_000);
+}
