@@ -1,5 +1,5 @@
 // What inputs write into during one tick; the tick loop turns it into a Report.
-import type { Event, GuardState, HostMetrics, PersistenceState, ProxySample, RedisSample, SentinelSample } from '../proto/index.js';
+import type { DashboardSample, Event, GuardState, HostMetrics, PersistenceState, ProxySample, RedisSample, SentinelSample } from '../proto/index.js';
 
 export class Accumulator {
   host: HostMetrics | undefined;
@@ -7,6 +7,7 @@ export class Accumulator {
   guard: GuardState | undefined;
   readonly redis: RedisSample[] = [];
   readonly proxies: ProxySample[] = [];
+  readonly dashboards: DashboardSample[] = [];
   readonly sentinels: SentinelSample[] = [];
   readonly events: Event[] = [];
   /** Inputs that failed as a whole this tick (name → message); their data is missing. */
@@ -20,6 +21,7 @@ export class Accumulator {
   setGuard(state: GuardState): void { this.guard = state; }
   addRedis(sample: RedisSample): void { this.redis.push(sample); }
   addProxy(sample: ProxySample): void { this.proxies.push(sample); }
+  addDashboard(sample: DashboardSample): void { this.dashboards.push(sample); }
   addSentinel(sample: SentinelSample): void { this.sentinels.push(sample); }
   addEvent(kind: string, instance: string, message: string, attrs: Record<string, string> = {}, timestampMs = Date.now()): void {
     this.events.push({ timestampMs, kind, instance, message, attrs });

@@ -49,7 +49,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
   const sessionId = crypto.randomUUID();
   const registry = options.inputs ?? INPUTS;
   const inputs: Input[] = [];
-  const targets = new Targets(config.redis, config.proxies);
+  const targets = new Targets(config.redis, config.proxies, config.dashboards);
   for (const [name, factory] of Object.entries(registry)) {
     const input = factory({ config, logger, targets });
     if (input) inputs.push(input);
@@ -140,6 +140,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
       capacity,
       redis: acc.redis,
       proxies: acc.proxies,
+      dashboards: acc.dashboards,
       persistence: acc.persistence,
       guard: acc.guard,
       events: acc.events,

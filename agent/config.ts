@@ -45,6 +45,8 @@ export type ProxyConfig =
   | { kind: 'codis'; adminAddress: string; name: string; productName?: string; /** Never logged. */ productAuth?: string; maxClients?: number; timeoutMs: number }
   | { kind: 'twemproxy'; statsAddress: string; name: string; statsIntervalMs: number; configFile?: string; timeoutMs: number };
 
+/** A codis-dashboard to poll (`dashboards[]`). */
+export interface DashboardConfig { adminAddress: string; name: string; productName?: string; timeoutMs: number }
 /** `sentinels[]`: a Sentinel the agent subscribes to and samples (with or without the guard). */
 export interface SentinelConfig {
   address: string;
@@ -100,6 +102,7 @@ export interface AgentConfig {
   buffer: { maxReports: number; maxBytes: number };
   redis: RedisInstanceConfig[];
   proxies: ProxyConfig[];
+  dashboards: DashboardConfig[];
   /** Sentinels to watch and sample (discovered ones are added at run time). */
   sentinels: SentinelConfig[];
   discovery: DiscoveryConfig;
@@ -193,6 +196,16 @@ export const agentConfigSchema = {
         },
       },
     },
+    dashboards: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['adminAddress'],
+        properties: { adminAddress: str, name: str, productName: str, timeout: duration },
+      },
+    },
     sentinels: {
       type: 'array',
       default: [],
@@ -255,6 +268,7 @@ interface RawConfig {
     guard?: InstanceGuardOptions;
   }[];
   proxies: RawProxy[];
+  dashboards: { adminAddress: string; name?: string; productName?: string; timeout?: string | number }[];
   sentinels: { address: string; passwordFile?: string; passwordEnv?: string; password?: string }[];
   discovery: {
     enabled: boolean; interval: string | number;
@@ -374,6 +388,20 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
   });
   if (proxies.length > 0 && !raw.roles.includes('proxy')) throw new ConfigError('proxies', 'needs the proxy role (add proxy to roles)');
 
+  const dashboardAddresses = new Map<string, number>();
+  const dashboards = raw.dashboards.map((d, i): DashboardConfig => {
+    const key = `dashboards[${i}]`;
+    const adminAddress = hostPort(d.adminAddress, `${key}.adminAddress`).address;
+    const first = dashboardAddresses.get(adminAddress);
+    if (first !== undefined) throw new ConfigError(`${key}.adminAddress`, `same address as dashboards[${first}] (${adminAddress})`);
+    dashboardAddresses.set(adminAddress, i);
+    // GET /topom is ~150 KB for a full product: the same bounded default as a proxy poll.
+    const timeoutMs = d.timeout === undefined ? Math.min(2000, Math.max(500, intervalMs)) : parseDuration(d.timeout, `${key}.timeout`);
+    const c: DashboardConfig = { adminAddress, name: d.name ?? '', timeoutMs };
+    if (d.productName !== undefined) c.productName = d.productName;
+    return c;
+  });
+  if (dashboards.length > 0 && !raw.roles.includes('dashboard')) throw new ConfigError('dashboards', 'needs the dashboard role (add dashboard to roles)');
   const sentinelAddresses = new Map<string, number>();
   const sentinels = raw.sentinels.map((r, i): SentinelConfig => {
     const key = `sentinels[${i}]`;
@@ -422,6 +450,7 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     buffer: { maxReports: raw.buffer.maxReports, maxBytes: raw.buffer.maxBytes },
     redis,
     proxies,
+    dashboards,
     sentinels,
     discovery,
     persistence,

@@ -51,6 +51,20 @@ const VIEWS: Record<string, { path: string; render(d: Json): string }> = {
     path: '/api/v1/proxies',
     render: (d) => table(['HOST', 'KIND', 'ADDRESS', 'NAME', 'UP', 'ERROR'], list(d, 'proxies').map((p) => [str(p.host), str(p.kind), str(p.address), str(p.name), p.up ? 'up' : 'DOWN', str(p.error)])),
   },
+  codis: {
+    path: '/api/v1/codis',
+    render: (d) => list(d, 'clusters').map((c) => {
+      const m = (c.migration ?? {}) as Json;
+      const slots = (c.slots ?? {}) as Json;
+      const head = `product ${str(c.product)}: dashboards ${list(c, 'dashboards').map((x) => `${str(x.address)} ${x.up ? (x.misconfigured ? 'MISCONFIGURED' : 'up') : 'DOWN'}`).join(', ')}`
+        + ` | slots unassigned ${str(slots.unassigned)} | migration queue ${str(m.queue)} (pending ${str(m.pending)}, preparing ${str(m.preparing)},`
+        + ` migrating ${str(m.migrating)}${m.disabled ? ', DISABLED' : ''}${Number(m.stalledSeconds) > 0 ? `, no progress for ${Number(m.stalledSeconds).toFixed(0)}s` : ''})`;
+      const groups = table(['GROUP', 'MASTER', 'SERVERS', 'UNREACHABLE', 'SLOTS', 'SYNC'], list(c, 'groups').map((g) => [
+        str(g.id), str(g.master), str(g.servers === undefined ? '' : (g.servers as Json[]).length), str(g.servers_unreachable), str(g.slots), g.out_of_sync ? 'OUT OF SYNC' : 'ok']));
+      const proxies = table(['PROXY', 'STATE', 'SESSIONS', 'QPS', 'ERROR'], list(c, 'proxies').map((p) => [str(p.address), str(p.state), str(p.sessions_alive), str(p.ops_qps), str(p.error)]));
+      return `${head}\n${groups}\n${proxies}`;
+    }).join('\n\n'),
+  },
   persistence: {
     path: '/api/v1/persistence',
     render: (d) => table(['HOST', 'STATUS', 'TOKEN', 'QUEUE'], list(d, 'hosts').map((h) => [str(h.host), str(h.status), str(h.tokenHolder) || 'free',
@@ -127,7 +141,7 @@ function placementText(p: Json): string {
 }
 
 export const COLLECTOR_USAGE = `redis-fleet collector [--url URL] [--token-file FILE] [--json] <command>
-  hosts | instances | proxies | persistence | guard | failovers | alerts | silences | rules | whoami
+  hosts | instances | proxies | codis | persistence | guard | failovers | alerts | silences | rules | whoami
   capacity [--host H] [--role R] [--fresh] [label=value ...]      (labels: ${CAPACITY_LABELS.join(', ')})
   placements [list] | placements show|confirm|release <request-id>
   placements place <request-id> --role redis|proxy|dashboard --count N --memory-mb MB

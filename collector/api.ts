@@ -14,17 +14,19 @@ import { registerGuardRoutes, type GuardViews } from './guard-view.js';
 import { registerFailoverRoutes, type FailoverTracker } from './failover/index.js';
 import { registerPlacementRoutes, type Placement } from './placement/index.js';
 import { registerProxyRoutes, type ProxyViews } from './proxy-view.js';
+import { registerCodisRoutes, type CodisViews } from './codis-view.js';
 import { registerConsoleRoutes } from './console/index.js';
 import { registerAccess, type ApiTokens, type AuditStore } from './access/index.js';
 import { hostView, instanceStatus, instanceView } from './views.js';
+import type { StorageWatch } from './storage-watch.js';
 
-export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; guard: GuardViews; alerting?: Alerting; placement?: Placement; access: { tokens: ApiTokens; audit: AuditStore }; failovers?: FailoverTracker }
+export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; guard: GuardViews; alerting?: Alerting; placement?: Placement; access: { tokens: ApiTokens; audit: AuditStore }; codis?: CodisViews; storage?: StorageWatch; failovers?: FailoverTracker }
 
 const text = { type: 'string', minLength: 1, maxLength: 512 } as const;
 
 interface InstancesQuery { host?: string; cluster?: string; role?: string; status?: 'up' | 'down' | 'host_down' }
 
-export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, access, failovers }: ApiDeps, server: { https?: SecureContextOptions } = {}): FastifyInstance {
+export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, access, codis, storage, failovers }: ApiDeps, server: { https?: SecureContextOptions } = {}): FastifyInstance {
   const app = (Fastify as unknown as (o: object) => FastifyInstance)({
     // HTTPS (http.tls): the certificate is swapped in place on rotation (see api-tls.ts).
     ...(server.https ? { https: server.https } : {}),
@@ -48,6 +50,8 @@ export function buildApi({ state, sink, logger, persistence, proxies, guard, ale
 
   app.get('/healthz', async () => ({
     status: 'ok',
+    // degraded (still HTTP 200): spooling, no room (agents buffer), or points dropped lately.
+    ...storage?.health(),
     sink: sink.kind,
     sinkQueue: sink.queueLength(),
     sinkStats: sink.stats(),
@@ -64,7 +68,7 @@ export function buildApi({ state, sink, logger, persistence, proxies, guard, ale
   }, async (req, reply) => {
     const h = state.host(req.params.id);
     if (!h) return reply.code(404).send({ error: 'host not found', id: req.params.id });
-    return { ...hostView(state, h), persistence: persistence.hostBlock(h.id), guard: guard.hostBlock(h.id) };
+    return { ...hostView(state, h), persistence: persistence.hostBlock(h.id), guard: guard.hostBlock(h.id), codis: codis?.hostBlock(h.id) ?? null };
   });
 
   app.get<{ Querystring: InstancesQuery }>('/api/v1/instances', {
@@ -113,6 +117,7 @@ export function buildApi({ state, sink, logger, persistence, proxies, guard, ale
   registerPersistenceRoutes(app, { state, views: persistence });
   registerProxyRoutes(app, { state, views: proxies });
   registerGuardRoutes(app, { state, views: guard });
+  if (codis) registerCodisRoutes(app, { state, views: codis });
   if (alerting) registerAlertingRoutes(app, alerting);
   if (placement) registerPlacementRoutes(app, placement);
   if (failovers) registerFailoverRoutes(app, failovers);

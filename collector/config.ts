@@ -3,7 +3,7 @@
 // listen addresses to host/port, the token file and the InfluxDB password read.
 import fs from 'node:fs';
 import type { LevelWithSilent } from 'pino';
-import { ConfigError, parseDuration, readSecret, readYamlFile, readTlsPem, validate, type TlsFiles } from '../common/index.js';
+import { ConfigError, parseBytes, parseDuration, readSecret, readYamlFile, readTlsPem, validate, type TlsFiles } from '../common/index.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../proto/index.js';
 import { resolveAlertingConfig, type AlertingConfig } from './alerting/index.js';
 import { resolvePlacementConfig, type PlacementConfig } from './placement/index.js';
@@ -44,6 +44,8 @@ export interface CollectorConfig {
   };
   store: { path: string; historyRetentionMs: number; maxHistoryPoints: number };
   influx?: InfluxConfig;
+  /** Disk spool for points InfluxDB cannot take yet (collector/spool.ts). */
+  spool: { path: string; maxBytes: number; segmentBytes: number };
   hostDownAfterIntervals: number;
   log: { level: LevelWithSilent };
   /** Rules, routes, receivers (collector/alerting/README.md). */
@@ -68,6 +70,7 @@ interface RawConfig {
     passwordFile?: string; passwordEnv?: string; password?: string;
     batchSize: number; flushInterval: string | number; maxQueuePoints: number;
   };
+  spool: { path?: string; maxBytes: string | number; segmentBytes: string | number };
   hostDownAfterIntervals: number;
   log: { level: LevelWithSilent };
   alerting?: unknown;
@@ -84,9 +87,11 @@ export const COLLECTOR_DEFAULTS = {
   influxUrl: 'http://127.0.0.1:8086',
   influxDatabase: 'redisfleet',
   batchSize: 5000,
-  flushInterval: '1s',
+  flushInterval: '200ms',
   maxQueuePoints: 500_000,
   hostDownAfterIntervals: 3,
+  spoolMaxBytes: '1gb',
+  spoolSegmentBytes: '64mb',
   logLevel: 'info',
   auditRetention: '90d',
   auditMaxEntries: 100_000,
@@ -169,6 +174,16 @@ export const collectorConfigSchema = {
         batchSize: { type: 'integer', minimum: 1, maximum: 100_000, default: COLLECTOR_DEFAULTS.batchSize },
         flushInterval: { ...duration, default: COLLECTOR_DEFAULTS.flushInterval },
         maxQueuePoints: { type: 'integer', minimum: 1, default: COLLECTOR_DEFAULTS.maxQueuePoints },
+      },
+    },
+    spool: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        path: { type: 'string', minLength: 1 },
+        maxBytes: { type: ['string', 'number'], default: COLLECTOR_DEFAULTS.spoolMaxBytes },
+        segmentBytes: { type: ['string', 'number'], default: COLLECTOR_DEFAULTS.spoolSegmentBytes },
       },
     },
     hostDownAfterIntervals: { type: 'integer', minimum: 1, maximum: 1000, default: COLLECTOR_DEFAULTS.hostDownAfterIntervals },
@@ -275,6 +290,14 @@ function resolveInflux(raw: NonNullable<RawConfig['influx']>): InfluxConfig {
   };
 }
 
+function resolveSpool(raw: RawConfig['spool'], storePath: string): CollectorConfig['spool'] {
+  const maxBytes = parseBytes(raw.maxBytes, 'spool.maxBytes');
+  const segmentBytes = parseBytes(raw.segmentBytes, 'spool.segmentBytes');
+  if (segmentBytes < 64 * 1024) throw new ConfigError('spool.segmentBytes', 'must be at least 64kb');
+  if (maxBytes < segmentBytes) throw new ConfigError('spool.maxBytes', `must be at least spool.segmentBytes (${segmentBytes} bytes)`);
+  return { path: raw.path ?? `${storePath}.spool`, maxBytes, segmentBytes };
+}
+
 /** `{ [key]: value }`, or nothing when the value is undefined (so configs without the key compare equal). */
 function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
   return value === undefined ? {} : { [key]: value } as Record<K, V>;
@@ -304,6 +327,7 @@ export function resolveCollectorConfig(data: unknown): CollectorConfig {
     },
     store: { path: raw.store.path, historyRetentionMs: retention, maxHistoryPoints: raw.store.maxHistoryPoints },
     influx: raw.influx ? resolveInflux(raw.influx) : undefined,
+    spool: resolveSpool(raw.spool, raw.store.path),
     hostDownAfterIntervals: raw.hostDownAfterIntervals,
     log: { level: raw.log.level },
     alerting: resolveAlertingConfig(raw.alerting),

@@ -23,7 +23,8 @@ function answers(url: string): Promise<boolean> {
 
 let collector: Awaited<ReturnType<typeof startCollector>>;
 try {
-  collector = await startCollector(config, logger);
+  // Internal, for the acks benchmark's peer only (test/bench/acks.bench.ts): the old ack-on-queue behaviour.
+  collector = await startCollector(config, logger, { ackOnQueue: process.env.REDIS_FLEET_INTERNAL_ACK_ON_QUEUE === '1' });
 } catch (err) {
   if (err instanceof ConfigError) {
     for (const line of configErrorLines(err)) process.stderr.write(`${PROGRAM}: config error: ${line}\n`);

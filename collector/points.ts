@@ -4,7 +4,7 @@
 // each sample, tag objects shared between points of the same series shape.
 import {
   HOST_TAGS, MEASUREMENTS, parseQueueEntry, splitInstanceFields, valueOf,
-  type FieldType, type MeasurementDef, type ProxySample, type RedisRates, type Report, type RedisSample, type SentinelSample,
+  type DashboardSample, type FieldType, type MeasurementDef, type ProxySample, type RedisRates, type Report, type RedisSample, type SentinelSample,
 } from '../proto/index.js';
 
 export type FieldValue = number | string;
@@ -36,6 +36,7 @@ const M = {
   codis: MEASUREMENTS.codis_proxy!,
   codisCmd: MEASUREMENTS.codis_proxy_cmd!,
   codisGroup: MEASUREMENTS.codis_proxy_group!,
+  dashboard: MEASUREMENTS.codis_dashboard!,
   twemproxy: MEASUREMENTS.twemproxy!,
   twemPool: MEASUREMENTS.twemproxy_pool!,
   twemServer: MEASUREMENTS.twemproxy_server!,
@@ -47,6 +48,14 @@ const M = {
 const PROXY_MEASUREMENTS: Record<string, { sample: MeasurementDef; items: Record<string, MeasurementDef> }> = {
   codis: { sample: M.codis, items: { command: M.codisCmd, group: M.codisGroup } },
   twemproxy: { sample: M.twemproxy, items: { pool: M.twemPool, server: M.twemServer } },
+};
+
+/** DashboardSample item kind → its measurement. */
+const DASHBOARD_ITEMS: Record<string, MeasurementDef> = {
+  group: MEASUREMENTS.codis_dashboard_group!,
+  server: MEASUREMENTS.codis_dashboard_server!,
+  sentinel: MEASUREMENTS.codis_dashboard_sentinel!,
+  proxy: MEASUREMENTS.codis_dashboard_proxy!,
 };
 
 /** schema field name -> the camelCase key of the proto message it comes from. */
@@ -228,6 +237,7 @@ export function reportPoints(report: Report, src: PointSource, out: Point[] = []
   for (const s of report.redis) redisPoints(s, base, time, out);
 
   for (const p of report.proxies) proxyPoints(p, base, time, out);
+  for (const d of report.dashboards ?? []) dashboardPoints(d, base, time, out);
 
   if (report.persistence) persistencePoints(report, base, time, out);
   if (report.guard) guardPoints(report, base, time, out);
@@ -250,6 +260,17 @@ function proxyPoints(p: ProxySample, base: Tags, time: number, out: Point[]): vo
   if (!defs) return; // validated at ingest; an unknown kind from a newer agent is skipped
   const tags = withTag(base, 'proxy', p.address);
   setTag(tags, 'name', p.name);
+  samplePoints(p, tags, defs, time, out);
+}
+
+/** A codis-dashboard sample → its `codis_dashboard` point and one point per group, server, Sentinel and proxy. */
+function dashboardPoints(d: DashboardSample, base: Tags, time: number, out: Point[]): void {
+  const tags = withTag(base, 'dashboard', d.address);
+  setTag(tags, 'product', d.product);
+  samplePoints(d, tags, { sample: M.dashboard, items: DASHBOARD_ITEMS }, time, out);
+}
+
+function samplePoints(p: ProxySample | DashboardSample, tags: Tags, defs: { sample: MeasurementDef; items: Record<string, MeasurementDef> }, time: number, out: Point[]): void {
   const fields: Record<string, FieldValue> = {};
   for (const k in p.fields) put(defs.sample, fields, k, valueOf(p.fields[k]));
   put(defs.sample, fields, 'up', p.up ? 1 : 0);

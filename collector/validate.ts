@@ -62,6 +62,16 @@ export function reportProblem(r: Report): string | null {
     proxies.add(px.address);
     if (px.items.length > MAX_PROXY_ITEMS) return `report.proxies[${i}].items has ${px.items.length} entries (at most ${MAX_PROXY_ITEMS})`;
   }
+  const dashboards = new Set<string>();
+  for (let i = 0; i < (r.dashboards ?? []).length; i++) {
+    const d = r.dashboards![i]!;
+    const p = text(d.address, `report.dashboards[${i}].address`, 256, true) ?? text(d.product, `report.dashboards[${i}].product`, 256, false)
+      ?? text(d.name, `report.dashboards[${i}].name`, 256, false);
+    if (p) return p;
+    if (dashboards.has(d.address)) return `report.dashboards[${i}].address ${d.address} appears twice`;
+    dashboards.add(d.address);
+    if (d.items.length > MAX_PROXY_ITEMS) return `report.dashboards[${i}].items has ${d.items.length} entries (at most ${MAX_PROXY_ITEMS})`;
+  }
   const sentinels = r.sentinels ?? [];
   if (sentinels.length > MAX_SENTINELS) return `report.sentinels has ${sentinels.length} entries (at most ${MAX_SENTINELS})`;
   for (let i = 0; i < sentinels.length; i++) {

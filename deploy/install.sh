@@ -161,9 +161,6 @@ if [ ! -e "$ETC/agent.token" ]; then
 else
   head -n1 "$ETC/agent.token" | write_once "$ETC/tokens" 0600 "$USER_NAME:$USER_NAME"
 fi
-# API tokens (hashed; none until an operator makes one, so the API refuses everything meanwhile).
-printf '# name role sha256:<hex> — redis-fleet token create NAME viewer|operator|admin --file %s\n' "/etc/redis-fleet/api-tokens" \
-  | write_once "$ETC/api-tokens" 0600 "$USER_NAME:$USER_NAME"
 # --- TLS (only with --tls-generate; existing files are kept) ------------------------------------
 TLS=$ETC/tls
 if [ $TLS_GENERATE = 1 ]; then
@@ -216,6 +213,9 @@ else
   GRPC_TLS="  # tls: { certFile: ..., keyFile: ..., clientCaFile: ... }"
 fi
 
+# API tokens (hashed; none until an operator makes one, so the API refuses everything meanwhile).
+printf '# name role sha256:<hex> — redis-fleet token create NAME viewer|operator|admin --file %s\n' "/etc/redis-fleet/api-tokens" \
+  | write_once "$ETC/api-tokens" 0600 "$USER_NAME:$USER_NAME"
 write_once "$ETC/agent.yaml" 0640 "root:$USER_NAME" <<EOF
 # redis-fleet agent (installed default; examples in $PREFIX/share/examples/).
 # Check: redis-fleet check-config agent /etc/redis-fleet/agent.yaml

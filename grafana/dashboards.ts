@@ -47,6 +47,8 @@ const guard = m('guard');
 const codis = m('codis_proxy');
 const codisCmd = m('codis_proxy_cmd');
 const codisGroup = m('codis_proxy_group');
+const codisDash = m('codis_dashboard');
+const codisDashGroup = m('codis_dashboard_group');
 const twem = m('twemproxy');
 const twemPool = m('twemproxy_pool');
 const twemServer = m('twemproxy_server');
@@ -254,6 +256,16 @@ const proxyDash: DashboardSpec = {
       'average µs per call (cumulative); interval_usec_per_call is the same between two polls'),
     ts('codis-proxy calls/s by command', 'ops', [{ query: `SELECT non_negative_derivative(max(${codisCmd.f('calls')}), 1s) FROM ${codisCmd} WHERE ${codisCmd.where(PROXY)} AND ${T} GROUP BY ${BY_TIME}, ${codisCmd.t('proxy')}, ${codisCmd.t('command')} fill(none)`, alias: '$tag_command' }]),
     table('codis-proxy groups (slot table vs Sentinels)', [{ query: `SELECT last(${codisGroup.f('master')}) AS "master", last(${codisGroup.f('sentinel_master')}) AS "sentinel_master", last(${codisGroup.f('sentinel_agrees')}) AS "agrees", last(${codisGroup.f('slots')}) AS "slots" FROM ${codisGroup} WHERE ${codisGroup.where(PROXY)} AND ${T} GROUP BY ${codisGroup.t('proxy')}, ${codisGroup.t('group')}` }]),
+    // codis-dashboard (agent dashboards[]): the product as its dashboard sees it.
+    ts('codis-dashboard migration queue', 'short', ['pending', 'preparing', 'migrating'].map((st) => ({
+      query: `SELECT max(${codisDash.f(`migration_${st}`)}) FROM ${codisDash} WHERE ${codisDash.where(PROXY)} AND ${T} GROUP BY ${BY_TIME}, ${codisDash.t('product')} fill(none)`, alias: `$tag_product ${st}`,
+    })), 'slots per migration state; migration_stalled_seconds says how long the queue has not moved (CodisMigrationStuck)'),
+    ts('codis-dashboard groups out of sync, servers / proxies unreachable', 'short', [
+      { query: `SELECT max(${codisDash.f('groups_out_of_sync')}) FROM ${codisDash} WHERE ${codisDash.where(PROXY)} AND ${T} GROUP BY ${BY_TIME}, ${codisDash.t('product')} fill(none)`, alias: '$tag_product groups out of sync' },
+      { query: `SELECT max(${codisDash.f('servers_unreachable')}) FROM ${codisDash} WHERE ${codisDash.where(PROXY)} AND ${T} GROUP BY ${BY_TIME}, ${codisDash.t('product')} fill(none)`, alias: '$tag_product servers unreachable' },
+      { query: `SELECT max(${codisDash.f('proxies_unreachable')}) + max(${codisDash.f('proxies_offline')}) FROM ${codisDash} WHERE ${codisDash.where(PROXY)} AND ${T} GROUP BY ${BY_TIME}, ${codisDash.t('product')} fill(none)`, alias: '$tag_product proxies not online' },
+    ]),
+    table('codis-dashboard groups', [{ query: `SELECT last(${codisDashGroup.f('master')}) AS "master", last(${codisDashGroup.f('servers')}) AS "servers", last(${codisDashGroup.f('servers_unreachable')}) AS "unreachable", last(${codisDashGroup.f('slots')}) AS "slots", last(${codisDashGroup.f('out_of_sync')}) AS "out_of_sync" FROM ${codisDashGroup} WHERE ${codisDashGroup.where(PROXY)} AND ${T} GROUP BY ${codisDashGroup.t('product')}, ${codisDashGroup.t('group')}` }]),
     ts('twemproxy requests/s', 'ops', [{ query: proxyQ(twem, `mean(${twem.f('requests_per_sec')})`), alias: '$tag_name $tag_proxy' }]),
     ts('twemproxy errors /s', 'short', [{ query: proxyQ(twem, `mean(${twem.f('errors_per_sec')})`), alias: '$tag_name' }]),
     ts('twemproxy client connections', 'short', [{ query: proxyQ(twem, `max(${twem.f('curr_connections')})`), alias: '$tag_name' }]),

@@ -16,25 +16,29 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { parseArgs as utilParseArgs } from 'node:util';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const runDir = path.resolve(process.env.REDIS_FLEET_RUN_DIR ?? path.join(root, '.run'));
 const rel = (p) => { const r = path.relative(process.cwd(), p); return r.startsWith('..') ? p : r || '.'; };
 const say = (msg) => process.stdout.write(`redis-fleet: ${msg}\n`);
 
+const USAGE = 'usage: npm start [-- --redis host:port ...]';
+
+/** Strict, like the CLI and the daemons: an unknown flag is exit 64 with the usage. */
 function parseArgs(argv) {
-  const redis = [];
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--redis' && argv[i + 1]) redis.push(argv[++i]);
-    else if (argv[i] === '--help' || argv[i] === '-h') {
-      process.stdout.write('usage: npm start [-- --redis host:port ...]\n');
-      process.exit(0);
-    } else {
-      process.stderr.write(`redis-fleet: unknown argument ${argv[i]} (try --help)\n`);
-      process.exit(64);
-    }
+  let parsed;
+  try {
+    parsed = utilParseArgs({ args: argv, options: { redis: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+  } catch (err) {
+    process.stderr.write(`redis-fleet: ${err.message.split(/\.\s/)[0]}\n${USAGE}\n`);
+    process.exit(64);
   }
-  return { redis };
+  if (parsed.values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  return { redis: parsed.values.redis ?? [] };
 }
 
 const SOURCE_DIRS = ['common', 'proto', 'agent', 'collector', 'proxy', 'sentinel-guard', 'grafana', 'cli', 'test'];

@@ -18,7 +18,7 @@ const VERSION = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json')
 type Run = { code: number; stdout: string; stderr: string };
 const node = async (script: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<Run> => {
   try {
-    const r = await promisify(execFile)(process.execPath, [script, ...args], { env: { ...process.env, ...env }, timeout: 20_000, cwd });
+    const r = await promisify(execFile)(process.execPath, [script, ...args], { env: { ...process.env, ...env }, timeout: 60_000, cwd });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -126,7 +126,7 @@ test('collector capacity, placements place/list/show/confirm/release, audit and 
   const capacity = await waitFor(async () => {
     const r = await cli([...as.viewer!, 'capacity']);
     return r.code === 0 && r.stdout.includes('cap-b') ? r.stdout : undefined;
-  }, { what: 'both hosts in collector capacity' });
+  }, { what: 'both hosts in collector capacity', timeoutMs: 60_000 });
   assert.match(capacity.split('\n')[0]!, /^HOST\s+ROLES\s+FRESH\s+CPU/);
   assert.match(capacity, /^cap-a\s+redis\s+fresh\s+16 \(20%\)/m);
   const filtered = await cli([...as.viewer!, '--json', 'capacity', 'idc=sz-b']);

@@ -5,6 +5,7 @@
 // restart; and the refusal to listen beyond loopback without TLS.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
@@ -12,7 +13,7 @@ import path from 'node:path';
 import type { AgentStatus } from '../agent/index.js';
 import { resolveCollectorConfig } from '../collector/index.js';
 import {
-  harness, makePki, waitFor, waitWhileRunning, type AgentProcess, type CertPair, type CollectorProcess, type Harness, type LogLine, type LogMatcher, type RedisServer, type TestPki,
+  harness, makePki, REPO_ROOT, waitFor, waitWhileRunning, type AgentProcess, type CertPair, type CollectorProcess, type Harness, type LogLine, type LogMatcher, type RedisServer, type TestPki,
 } from './harness/index.js';
 
 let pki: TestPki;
@@ -87,7 +88,8 @@ test('good certificate: the agent verifies the collector against caFile and repo
   const c = await h.collector({ grpc: grpcTls(pki.server) });
   const a = await h.agent(agentConfig(redis, 'tls-good', { caFile: pki.ca.cert }), { collector: c });
   await hostUp(c, 'tls-good');
-  await a.waitForLog('connected to collector');
+  assert.equal((await a.waitForLog('connected to collector')).tls, true);
+  assert.equal((await c.waitForLog('listening')).grpcTls, 'on');
   assert.equal(count(a, AGENT_TLS_FAILED), 0);
   assert.equal(c.logs().filter((l) => l.level as number >= 50).length, 0, 'no error on the collector');
 });
@@ -97,6 +99,9 @@ test('wrong CA: "unknown CA" on the agent, "does not trust this certificate" on 
   const c = await h.collector({ grpc: grpcTls(pki.wrongCaServer) });
   const a = await h.agent(agentConfig(redis, 'tls-wrong-ca', { caFile: pki.ca.cert }), { collector: c });
   await expectFailure(c, a, 'unknown-ca', /^TLS: unknown CA/, { msg: EARLY_CLOSE, tlsError: 'unknown-ca' });
+  // `redis-fleet status` on the host says why the collector is not connected.
+  const cli = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist/cli/main.js'), 'status', '--status-file', path.join(a.dir, 'agent-status.json')], { encoding: 'utf8' });
+  assert.match(cli.stdout, /collector NOT CONNECTED .*\ncollector error: TLS: unknown CA: the collector's certificate is not signed by a CA in collector\.tls\.caFile\n/);
 });
 
 test('expired collector certificate: "has expired" on both sides', async (t) => {
@@ -245,4 +250,33 @@ test('listening beyond loopback without TLS: exit 78 with one line naming the ke
   const mismatched = await h.runToExit('collector', { grpc: { listen: '127.0.0.1:0', tokenFile, tls: { certFile: pki.server.cert, keyFile: pki.wrongCaServer.key } } });
   assert.equal(mismatched.code, 78);
   assert.match(mismatched.stderr, /config error: grpc\.tls\.keyFile: .* does not match the certificate in .*server\.crt \(grpc\.tls\.certFile\)\n$/);
+});
+
+test('malformed bytes on the gRPC port (TLS and plaintext): the connection is dropped, the collector serves on', async (t) => {
+  const { h, redis } = await setup(t);
+  const tlsCollector = await h.collector({ grpc: grpcTls(pki.server) });
+  const plainCollector = await h.collector();
+  const net = await import('node:net');
+  const garbage = [
+    Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0xff, 0xff, 0xff, 0xff]), // a truncated, nonsensical ClientHello
+    Buffer.from([0x16, 0x03, 0x03, 0xff, 0xff, ...Buffer.alloc(64, 0x41)]),
+    Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
+    Buffer.alloc(256, 0x00),
+  ];
+  for (const c of [tlsCollector, plainCollector]) {
+    const [host, port] = [c.grpcAddress.replace(/:\d+$/, ''), Number(c.grpcAddress.split(':').pop())];
+    for (const bytes of garbage) {
+      await new Promise<void>((resolve) => {
+        const s = net.connect({ host, port }, () => s.end(bytes));
+        s.on('error', () => resolve());
+        s.on('close', () => resolve());
+        s.resume();
+      });
+    }
+  }
+  await h.agent(agentConfig(redis, 'after-garbage-tls', { caFile: pki.ca.cert }), { collector: tlsCollector });
+  await h.agent(agentConfig(redis, 'after-garbage-plain'), { collector: plainCollector });
+  await hostUp(tlsCollector, 'after-garbage-tls');
+  await hostUp(plainCollector, 'after-garbage-plain');
+  assert.ok(tlsCollector.running && plainCollector.running);
 });

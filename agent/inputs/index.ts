@@ -1,5 +1,6 @@
 // The input registry. Adding an input = one new file in this folder + one line here.
 import type { InputFactory } from './input.js';
+import { dashboardsInput } from './dashboards.js';
 import { discoveryInput } from './discovery.js';
 import { guardInput } from './guard.js';
 import { hostInput } from './host.js';
@@ -17,5 +18,6 @@ export const INPUTS: Readonly<Record<string, InputFactory>> = {
   persistence: persistenceInput,
   proxies: proxiesInput,
   guard: guardInput,
+  dashboards: dashboardsInput,
   sentinels: sentinelsInput,
 };

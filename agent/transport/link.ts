@@ -77,6 +77,8 @@ export class CollectorLink {
   private readonly once = new OnceLog();
   private readonly log: Logger;
   private nextSeq = 1;
+  /** The collector's limit from its Welcome (0 until one said so). */
+  private collectorMaxBytes = 0;
   private oversizeDropped = 0;
   private reconnects = 0;
   private state: 'idle' | 'connecting' | 'live' | 'waiting' | 'stopped' = 'idle';
@@ -157,10 +159,11 @@ export class CollectorLink {
   submit(report: Omit<Report, 'seq'>): number | undefined {
     const seq = this.nextSeq;
     const bytes = this.encode({ report: { ...report, seq } });
-    if (bytes.length > this.opts.maxMessageBytes) {
+    const limit = this.collectorMaxBytes ? Math.min(this.collectorMaxBytes, this.opts.maxMessageBytes) : this.opts.maxMessageBytes;
+    if (bytes.length > limit) {
       this.oversizeDropped++;
       if (this.once.enter('oversize', 'dropping')) {
-        this.log.warn({ bytes: bytes.length, maxMessageBytes: this.opts.maxMessageBytes }, 'report larger than maxMessageBytes dropped');
+        this.log.warn({ bytes: bytes.length, maxMessageBytes: limit }, 'report larger than maxMessageBytes dropped');
       }
       return undefined;
     }
@@ -247,18 +250,20 @@ export class CollectorLink {
   }
 
   private onMessage(msg: DecodedCollectorMessage, address: HostPort): void {
-    const m = msg as { body?: string; welcome?: { collectorVersion: string }; ack?: { sessionId: string; seq: number }; reject?: { seq: number; reason: string } };
+    const m = msg as { body?: string; welcome?: { collectorVersion: string; maxMessageBytes?: number }; ack?: { sessionId: string; seq: number }; reject?: { seq: number; reason: string } };
     const kind = m.body ?? (m.welcome ? 'welcome' : m.ack ? 'ack' : m.reject ? 'reject' : '');
     if (kind === 'welcome' && m.welcome) {
       if (this.state !== 'connecting') return;
       clearTimeout(this.welcomeTimer);
       this.state = 'live';
       this.backoff.reset();
+      this.collectorMaxBytes = Number(m.welcome.maxMessageBytes ?? 0);
+      this.dropOversized();
       if (this.once.clear('auth')) this.log.info({ address: address.address }, 'collector accepted the token');
       this.once.clear('link');
       if (this.once.clear('tls')) this.log.info({ address: address.address }, 'TLS to the collector works again');
       this.lastError = '';
-      this.log.info({ address: address.address, collectorVersion: m.welcome.collectorVersion, resending: this.buffer.size }, 'connected to collector');
+      this.log.info({ address: address.address, tls: this.tls !== undefined, collectorVersion: m.welcome.collectorVersion, resending: this.buffer.size }, 'connected to collector');
       this.pump();
     } else if (kind === 'ack' && m.ack) {
       if (m.ack.sessionId && m.ack.sessionId !== this.sessionId) return;
@@ -269,6 +274,17 @@ export class CollectorLink {
       if (this.buffer.size === 0) for (const w of this.flushWaiters.splice(0)) w();
     } else if (kind === 'reject' && m.reject) {
       this.log.warn({ seq: m.reject.seq, reason: m.reject.reason }, 'collector rejected a message');
+    }
+  }
+
+  /** Drops (counting) buffered reports the collector said it would refuse: they could never be acked. */
+  private dropOversized(): void {
+    if (!this.collectorMaxBytes || this.collectorMaxBytes >= this.opts.maxMessageBytes) return;
+    const n = this.buffer.dropLargerThan(this.collectorMaxBytes);
+    if (n === 0) return;
+    this.oversizeDropped += n;
+    if (this.once.enter('oversize', 'dropping')) {
+      this.log.warn({ dropped: n, maxMessageBytes: this.collectorMaxBytes }, 'report larger than maxMessageBytes dropped');
     }
   }
 
