@@ -327,6 +327,13 @@ function hostPort(v: string, key: string): HostPort {
   return { host, port, address: v.trim() };
 }
 
+/** The one password of `passwordFile` / `passwordEnv` / `password` under `key` (giving two is an error). */
+function passwordOf(r: { passwordFile?: string; passwordEnv?: string; password?: string }, key: string): string | undefined {
+  const forms = [['passwordFile', r.passwordFile], ['passwordEnv', r.passwordEnv], ['password', r.password]].filter(([, v]) => v !== undefined);
+  if (forms.length > 1) throw new ConfigError(key, 'give only one of passwordFile, passwordEnv or password');
+  return readSecret({ file: r.passwordFile, env: r.passwordEnv, value: r.password }, forms.length ? `${key}.${forms[0]![0]}` : `${key}.password`);
+}
+
 /** Validates a parsed YAML document (defaults filled in) into the config the agent runs on. */
 export function resolveAgentConfig(data: unknown): AgentConfig {
   const raw = validate<RawConfig>(agentConfigSchema, data ?? {});
@@ -361,9 +368,7 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     const first = seen.get(norm);
     if (first !== undefined) throw new ConfigError(`${key}.address`, `duplicate of redis[${first}].address (${r.address})`);
     seen.set(norm, i);
-    const forms = [['passwordFile', r.passwordFile], ['passwordEnv', r.passwordEnv], ['password', r.password]].filter(([, v]) => v !== undefined);
-    if (forms.length > 1) throw new ConfigError(key, 'give only one of passwordFile, passwordEnv or password');
-    const password = readSecret({ file: r.passwordFile, env: r.passwordEnv, value: r.password }, forms.length ? `${key}.${forms[0]![0]}` : `${key}.password`);
+    const password = passwordOf(r, key);
     const inst: RedisInstanceConfig = { ...hp, cluster: r.cluster, group: r.group };
     if (r.persistence !== undefined) inst.persistence = instanceOptionsFromYaml(r.persistence, `${key}.persistence`);
     if (r.guard !== undefined) inst.guard = r.guard;
@@ -404,9 +409,7 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     const first = sentinelAddresses.get(address);
     if (first !== undefined) throw new ConfigError(`${key}.address`, `duplicate of sentinels[${first}].address (${address})`);
     sentinelAddresses.set(address, i);
-    const forms = [['passwordFile', r.passwordFile], ['passwordEnv', r.passwordEnv], ['password', r.password]].filter(([, v]) => v !== undefined);
-    if (forms.length > 1) throw new ConfigError(key, 'give only one of passwordFile, passwordEnv or password');
-    const password = readSecret({ file: r.passwordFile, env: r.passwordEnv, value: r.password }, forms.length ? `${key}.${forms[0]![0]}` : `${key}.password`);
+    const password = passwordOf(r, key);
     return password === undefined ? { address } : { address, password };
   });
 

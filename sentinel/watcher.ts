@@ -9,7 +9,9 @@ export const SENTINEL_CHANNELS = [
   '-failover-abort-not-elected', '-failover-abort-no-good-slave',
 ] as const;
 const SHARED = new Set(['+switch-master', '+failover-end', '+convert-to-slave']);
-const DEDUPE_MS = 60_000;
+// The same event from every Sentinel arrives within about a second; a real fail-back to the same
+// master (the same payload) takes longer than this.
+const DEDUPE_MS = 5_000;
 
 export interface WatchOptions {
   password?: string;

@@ -53,7 +53,7 @@ test('a master SIGSTOPped: one RedisFailover page within one interval + 2 s of +
     assert.equal(p.fields.quorum_reachable, 1, String(p.fields.quorum_detail));
     assert.match(String(p.fields.flags), /^master$/);
   }
-  const s0 = (await points(collector, 'sentinel', { host: 'sent-a2', sentinel: sentinels[0]!.address })).at(-1);
+  const s0 = await waitFor(async () => (await points(collector, 'sentinel', { host: 'sent-a2', sentinel: sentinels[0]!.address })).at(-1), { what: 'sent-a2\'s sentinel point' });
   assert.deepEqual(s0 && [s0.fields.up, s0.fields.tilt, s0.fields.masters, s0.fields.discovered], [1, 0, 1, 0], JSON.stringify(s0));
 
   // The test's own subscriber gives the time Sentinel published +switch-master.

@@ -1,5 +1,5 @@
 // Input "sentinels": subscribes to every Sentinel the agent knows (sentinels[], discovered on
-// this host, the guard's) and samples them each tick. Sentinel's own events become agent events
+// this host) and samples them each tick. Sentinel's own events become agent events
 // `sentinel.<channel>` (+switch-master, +sdown, +odown, +failover-end, -failover-abort-*, +tilt);
 // the guard forwards the events of its own Sentinels itself, so those are not watched twice.
 import type { Logger } from '../../common/index.js';
@@ -40,7 +40,11 @@ export class SentinelsInput implements Input {
     this.sync();
   }
 
-  /** The Sentinels to sample (configured, the guard's, discovered); configured entries win. */
+  /**
+   * The Sentinels to watch and sample: configured and discovered (configured entries win). The
+   * guard's own Sentinels are left to the guard (it watches them and asks them every loop); list
+   * them in sentinels[] too to sample them.
+   */
   private sync(): void {
     if (this.generation === this.targets.sentinelGeneration) return;
     this.generation = this.targets.sentinelGeneration;
@@ -52,7 +56,6 @@ export class SentinelsInput implements Input {
       list.push(t);
     };
     for (const s of this.config.sentinels) add({ address: s.address, discovered: false, password: s.password });
-    if (this.config.guard?.enabled) for (const a of this.config.guard.sentinels.addresses) add({ address: a, discovered: false, password: this.config.guard.sentinels.password });
     for (const [a, password] of this.targets.discoveredSentinels) add({ address: a, discovered: true, password });
     this.passwords = new Map(list.map((t) => [t.address, t.password]));
     this.sampler.setTargets(list);
@@ -80,6 +83,6 @@ export class SentinelsInput implements Input {
 
 export function sentinelsInput(ctx: InputContext): Input | undefined {
   const { config } = ctx;
-  if (config.sentinels.length === 0 && !config.discovery.enabled && !config.guard?.enabled) return undefined;
+  if (config.sentinels.length === 0 && !config.discovery.enabled) return undefined;
   return new SentinelsInput(config, ctx.logger, ctx.targets ?? new Targets(config.redis, config.proxies));
 }

@@ -4,22 +4,13 @@
 // (groupWait 1s). Measured here, trial by trial, at a random phase of the sampling interval.
 // Next to it, what Prometheus + Alertmanager need with their defaults, computed from their
 // documented timers (no Prometheus binary on this machine to measure).
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { harness, waitFor } from '../harness/index.js';
-import { percentile, table } from './lib.js';
+import { percentile, table, webhookReceiver } from './lib.js';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 5);
 const INTERVAL_S = 10;
 
-const got: { at: number; body: any }[] = [];
-const server = http.createServer((req, res) => {
-  let raw = '';
-  req.on('data', (c) => { raw += c; });
-  req.on('end', () => { got.push({ at: Date.now(), body: JSON.parse(raw) }); res.end('ok'); });
-});
-await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+const { url, got, close } = await webhookReceiver();
 
 const h = await harness();
 try {
@@ -56,5 +47,5 @@ try {
   ]));
 } finally {
   await h.close();
-  server.close();
+  close();
 }

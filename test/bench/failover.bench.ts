@@ -5,24 +5,15 @@
 // the notification of the old rule (SentinelSwitchMaster: an event rule on
 // `sentinel.+switch-master`, the event sentinel-guard forwarded; loaded here from a rule file, with
 // resolveAfter 15s instead of 30m so that failing back to an earlier master pages again).
-import http from 'node:http';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { harness, waitFor, type RedisServer } from '../harness/index.js';
-import { percentile, table } from './lib.js';
+import { percentile, table, webhookReceiver } from './lib.js';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 5);
 const INTERVAL_S = Number(process.env.BENCH_INTERVAL_S ?? 10);
 
-const got: { at: number; body: any }[] = [];
-const server = http.createServer((req, res) => {
-  let raw = '';
-  req.on('data', (c) => { raw += c; });
-  req.on('end', () => { got.push({ at: Date.now(), body: JSON.parse(raw) }); res.end('ok'); });
-});
-await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+const { url, got, close } = await webhookReceiver();
 
 const h = await harness();
 try {
@@ -56,7 +47,10 @@ try {
     master.pause();
     await waitFor(() => switches.length > nSwitch, { timeoutMs: 60_000, intervalMs: 10, what: '+switch-master' });
     const t0 = switches[nSwitch]!;
-    const n1 = await waitFor(() => firstFiring('RedisFailover', before), { timeoutMs: 60_000, intervalMs: 10, what: 'RedisFailover' });
+    const n1 = await waitFor(() => firstFiring('RedisFailover', before), { timeoutMs: 60_000, intervalMs: 10, what: 'RedisFailover' }).catch(async (err: Error) => {
+      console.log(JSON.stringify({ failovers: await collector.api('/api/v1/failovers'), alerts: await collector.api('/api/v1/alerts'), got: got.slice(before).map((g) => g.body.alerts.map((x: any) => [x.status, x.labels])) }, null, 1));
+      throw err;
+    });
     const n2 = await waitFor(() => firstFiring('SentinelSwitchMaster', before), { timeoutMs: 60_000, intervalMs: 10, what: 'SentinelSwitchMaster' });
     fresh.push(n1.at - t0);
     old.push(n2.at - t0);
@@ -80,5 +74,5 @@ try {
   ]));
 } finally {
   await h.close();
-  server.close();
+  close();
 }

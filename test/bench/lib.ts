@@ -40,3 +40,17 @@ export function table(rows: (string | number)[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
   return rows.map((r) => r.map((v, c) => String(v).padEnd(widths[c]!)).join('  ')).join('\n');
 }
+
+/** A real HTTP receiver on loopback recording every JSON body with its arrival time. */
+export async function webhookReceiver(): Promise<{ url: string; got: { at: number; body: any }[]; close(): void }> {
+  const http = await import('node:http');
+  const got: { at: number; body: any }[] = [];
+  const server = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => { raw += c; });
+    req.on('end', () => { got.push({ at: Date.now(), body: JSON.parse(raw) }); res.end('ok'); });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, got, close: () => server.close() };
+}
