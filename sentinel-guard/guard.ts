@@ -9,7 +9,7 @@ import { FENCES, replicatesFrom, type FenceContext, type FenceMechanism } from '
 import { IntentStore, type FenceIntent } from './intent.js';
 import { SentinelPanel, failsafeVerdict, isThisInstance, nameFor, rightfulMaster, splitAddress, type SentinelRound } from './sentinels.js';
 import { SentinelWatch, type SentinelEvent } from './sentinel-watch.js';
-import { ZooKeeperProbe } from './zk-probe.js';
+import { ZooKeeperProbe } from '../common/zookeeper/index.js';
 
 export interface GuardInstance {
   address: string;
