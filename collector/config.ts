@@ -7,6 +7,7 @@ import { ConfigError, parseDuration, readSecret, readYamlFile, validate } from '
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../proto/index.js';
 import { resolveAlertingConfig, type AlertingConfig } from './alerting/index.js';
 import { resolvePlacementConfig, type PlacementConfig } from './placement/index.js';
+import { resolveClusterConfig, type ClusterConfig } from './cluster/config.js';
 
 export interface ListenAddress { host: string; port: number }
 
@@ -31,6 +32,8 @@ export interface CollectorConfig {
   alerting: AlertingConfig;
   /** Reservations, per-role thresholds, profiles (docs/placement.md). */
   placement: PlacementConfig;
+  /** Several collectors on shared PostgreSQL with a ZooKeeper-elected leader (collector/cluster/README.md). */
+  cluster?: ClusterConfig;
 }
 
 /** The YAML as written (after defaults), before resolution. */
@@ -47,6 +50,7 @@ interface RawConfig {
   log: { level: LevelWithSilent };
   alerting?: unknown;
   placement?: unknown;
+  cluster?: unknown;
 }
 
 export const COLLECTOR_DEFAULTS = {
@@ -116,6 +120,7 @@ const schema = {
     hostDownAfterIntervals: { type: 'integer', minimum: 1, maximum: 1000, default: COLLECTOR_DEFAULTS.hostDownAfterIntervals },
     alerting: { type: 'object' },
     placement: { type: 'object' },
+    cluster: { type: 'object' },
     log: {
       type: 'object',
       additionalProperties: false,
@@ -187,9 +192,10 @@ export function resolveCollectorConfig(data: unknown): CollectorConfig {
   const raw = validate<RawConfig>(schema, data ?? {});
   const retention = parseDuration(raw.store.historyRetention, 'store.historyRetention');
   if (retention < 60_000) throw new ConfigError('store.historyRetention', 'must be at least 1m');
+  const grpcListen = parseListen(raw.grpc.listen, 'grpc.listen');
   return {
     grpc: {
-      listen: parseListen(raw.grpc.listen, 'grpc.listen'),
+      listen: grpcListen,
       tokenFile: raw.grpc.tokenFile,
       tokens: readTokenFile(raw.grpc.tokenFile),
       maxMessageBytes: raw.grpc.maxMessageBytes,
@@ -201,6 +207,7 @@ export function resolveCollectorConfig(data: unknown): CollectorConfig {
     log: { level: raw.log.level },
     alerting: resolveAlertingConfig(raw.alerting),
     placement: resolvePlacementConfig(raw.placement),
+    cluster: raw.cluster === undefined ? undefined : resolveClusterConfig(raw.cluster, grpcListen.port),
   };
 }
 
