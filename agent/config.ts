@@ -105,7 +105,7 @@ export interface AgentConfig {
 const str = { type: 'string', minLength: 1 };
 const duration = { type: ['string', 'number'] };
 
-const schema = {
+export const agentConfigSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['collector'],
@@ -288,7 +288,7 @@ function hostPort(v: string, key: string): HostPort {
 
 /** Validates a parsed YAML document (defaults filled in) into the config the agent runs on. */
 export function resolveAgentConfig(data: unknown): AgentConfig {
-  const raw = validate<RawConfig>(schema, data ?? {});
+  const raw = validate<RawConfig>(agentConfigSchema, data ?? {});
 
   const intervalMs = parseDuration(raw.interval, 'interval');
   if (intervalMs < AGENT_DEFAULTS.minIntervalMs) throw new ConfigError('interval', `must be at least ${AGENT_DEFAULTS.minIntervalMs}ms`);

@@ -1,6 +1,6 @@
 // Public surface of the agent: config, start/stop, and the pure pieces other folders
 // and tests use. Everything else in agent/ is internal.
-export { loadAgentConfig, resolveAgentConfig, AGENT_DEFAULTS, AGENT_ROLES } from './config.js';
+export { loadAgentConfig, resolveAgentConfig, agentConfigSchema, AGENT_DEFAULTS, AGENT_ROLES } from './config.js';
 export { buildStatus, readStatusFile, writeStatusFile, type AgentStatus } from './status.js';
 export { Targets } from './targets.js';
 export type { AgentConfig, RedisInstanceConfig, HostPort, AgentRole, LogLevel } from './config.js';

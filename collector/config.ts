@@ -71,7 +71,7 @@ export const COLLECTOR_DEFAULTS = {
 
 const duration = { type: ['string', 'number'] };
 
-const schema = {
+export const collectorConfigSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['grpc'],
@@ -189,7 +189,7 @@ function resolveInflux(raw: NonNullable<RawConfig['influx']>): InfluxConfig {
 
 /** Validates an already parsed config object (throws ConfigError naming the key). */
 export function resolveCollectorConfig(data: unknown): CollectorConfig {
-  const raw = validate<RawConfig>(schema, data ?? {});
+  const raw = validate<RawConfig>(collectorConfigSchema, data ?? {});
   const retention = parseDuration(raw.store.historyRetention, 'store.historyRetention');
   if (retention < 60_000) throw new ConfigError('store.historyRetention', 'must be at least 1m');
   const grpcListen = parseListen(raw.grpc.listen, 'grpc.listen');

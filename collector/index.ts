@@ -1,6 +1,6 @@
 // Public surface of the collector.
 export { startCollector, type Collector } from './collector.js';
-export { loadCollectorConfig, resolveCollectorConfig, COLLECTOR_DEFAULTS, type CollectorConfig, type InfluxConfig } from './config.js';
+export { loadCollectorConfig, resolveCollectorConfig, collectorConfigSchema, COLLECTOR_DEFAULTS, type CollectorConfig, type InfluxConfig } from './config.js';
 export type { Point, FieldValue, Tags } from './points.js';
 export type { PointQuery } from './history.js';
 export type { MetricSink, SinkStats } from './sink.js';

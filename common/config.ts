@@ -14,6 +14,42 @@ export class ConfigError extends Error {
   }
 }
 
+/** Several problems found at once (every schema error, every section that failed): one line each. */
+export class ConfigErrors extends ConfigError {
+  constructor(readonly all: ConfigError[]) {
+    super(all[0]!.key, all[0]!.problem);
+    this.name = 'ConfigErrors';
+  }
+}
+
+/** The one-line messages of a config error, one per problem. */
+export function configErrorLines(err: ConfigError): string[] {
+  return err instanceof ConfigErrors ? err.all.map((e) => e.message) : [err.message];
+}
+
+/**
+ * Collects the problems of independent parts of a config, so a file with a mistake in each of
+ * three sections reports all three at once: run each part through `check`, then `done()` throws.
+ */
+export class ConfigProblems {
+  private readonly found: ConfigError[] = [];
+
+  check<T>(part: () => T): T | undefined {
+    try {
+      return part();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      this.found.push(...(err instanceof ConfigErrors ? err.all : [err]));
+      return undefined;
+    }
+  }
+
+  done(): void {
+    if (this.found.length === 1) throw this.found[0]!;
+    if (this.found.length > 1) throw new ConfigErrors(this.found);
+  }
+}
+
 export function readYamlFile(file: string): unknown {
   let text: string;
   try {
@@ -30,7 +66,7 @@ export function readYamlFile(file: string): unknown {
   }
 }
 
-const ajv = new Ajv({ allErrors: false, useDefaults: true, strict: false });
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
 
 function keyOf(e: ErrorObject): string {
   const parts = e.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
@@ -56,12 +92,17 @@ function problemOf(e: ErrorObject): string {
   }
 }
 
-/** Validates (and fills defaults into) `data`; throws a ConfigError naming the first bad key. */
+/** Validates (and fills defaults into) `data`; throws every bad key at once (one problem per key). */
 export function validate<T>(schema: Schema | JSONSchemaType<T>, data: unknown): T {
   const check = ajv.compile(schema);
   if (!check(data)) {
-    const e = check.errors![0]!;
-    throw new ConfigError(keyOf(e), problemOf(e));
+    const byKey = new Map<string, ConfigError>();
+    for (const e of check.errors!) {
+      const key = keyOf(e);
+      if (!byKey.has(key)) byKey.set(key, new ConfigError(key, problemOf(e)));
+    }
+    const all = [...byKey.values()];
+    throw all.length === 1 ? all[0]! : new ConfigErrors(all);
   }
   return data as T;
 }
@@ -125,7 +166,7 @@ export function loadOrExit<T>(program: string, load: () => T): T {
     return load();
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`${program}: config error: ${err.message}\n`);
+      for (const line of configErrorLines(err)) process.stderr.write(`${program}: config error: ${line}\n`);
       process.exit(EX_CONFIG);
     }
     throw err;

@@ -4,3 +4,4 @@ export * from './config.js';
 export * from './backoff.js';
 export * from './sd-notify.js';
 export * from './timeout.js';
+export { editorSchema } from './editor-schema.js';

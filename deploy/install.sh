@@ -14,6 +14,7 @@
 # What it puts in place (paths under --root):
 #   P/dist, P/node_modules (without dev dependencies), P/package.json, P/README.md, P/grafana,
 #   P/share/examples/*.yaml                      the example configs (always refreshed)
+#   P/share/schema/*.schema.json                 JSON Schema of each config file, for editors
 #   /usr/local/bin/redis-fleet{,-agent,-collector}  launchers
 #   /etc/systemd/system/redis-fleet-{agent,collector}.service
 #   /etc/systemd/system/{redis-server,redis-server@,redis@}.service.d/redis-fleet.conf
@@ -73,8 +74,8 @@ own() { if [ $OWN = 1 ]; then chown "$@"; fi; }
 # --- the program ------------------------------------------------------------------------------
 # Replaced whole each time, so a second run gives the same tree (no stale files from an older build).
 install -d -m 0755 "$P"
-rm -rf "$P/dist" "$P/node_modules" "$P/grafana" "$P/share/examples"
-mkdir -p "$P/dist" "$P/node_modules" "$P/share/examples"
+rm -rf "$P/dist" "$P/node_modules" "$P/grafana" "$P/share/examples" "$P/share/schema"
+mkdir -p "$P/dist" "$P/node_modules" "$P/share/examples" "$P/share/schema"
 for d in "$SRC"/dist/*/; do
   name=$(basename "$d")
   [ "$name" = test ] && continue          # the compiled test suite is not part of the program
@@ -93,6 +94,7 @@ if [ -d "$SRC/grafana" ]; then
   [ -f "$SRC/grafana/README.md" ] && install -m 0644 "$SRC/grafana/README.md" "$P/grafana/README.md"
 fi
 install -m 0644 "$SRC"/deploy/examples/*.yaml "$P/share/examples/"
+install -m 0644 "$SRC"/deploy/schema/*.schema.json "$P/share/schema/"
 chmod -R u+rwX,go+rX,go-w "$P"
 
 # --- launchers --------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // Renders docs/schema.md from proto/schema.ts (npm run schema-doc).
 import { MEASUREMENTS, INFO_INT_FIELDS, INFO_STRING_FIELDS } from './schema.js';
+import { NAME_MAPPINGS } from './schema-mapping.js';
 
 export function renderSchemaMarkdown(): string {
   const out: string[] = [
@@ -27,5 +28,19 @@ export function renderSchemaMarkdown(): string {
     }
     out.push('');
   }
+  out.push(
+    '## Names in redis_exporter and Telegraf',
+    '',
+    'Coming from a Prometheus redis_exporter or a Telegraf `inputs.redis` setup: where the names you know land here',
+    '(from `proto/schema-mapping.ts`; every exporter name is checked against a real redis_exporter 1.45 capture).',
+    'Our instance tags are `instance` (host:port), `role`, `cluster`, `group` plus the host\'s; the exporter\'s are',
+    '`instance`/`addr`, Telegraf\'s `server`, `port`, `replication_role`.',
+    '',
+    '| redis-fleet | redis_exporter | Telegraf | note |',
+    '| --- | --- | --- | --- |',
+  );
+  const cell = (v: string) => (v ? `\`${v}\`` : '—');
+  for (const m of NAME_MAPPINGS) out.push(`| ${cell(m.ours)} | ${cell(m.exporter)} | ${cell(m.telegraf)} | ${m.note.replace(/\|/g, '\\|')} |`);
+  out.push('');
   return out.join('\n');
 }

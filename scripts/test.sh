@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh servers
+echo "redis-fleet: lint (eslint)" >&2
+npx eslint .
 files=$(find dist/test -name '*.test.js' | sort)
 if [ -n "${TEST_FILTER:-}" ]; then files=$(echo "$files" | grep -E "$TEST_FILTER" || true); fi
 [ -n "$files" ] || { echo "no test files found" >&2; exit 1; }

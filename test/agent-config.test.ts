@@ -169,3 +169,22 @@ test('the binary: bad config → one stderr line naming the key, exit 78, no age
   assert.equal(noArg.status, 78);
   assert.match(noArg.stderr, /^redis-fleet-agent: config error: --config: missing/);
 });
+
+test('the binary: every schema problem of a file at once, one stderr line each, exit 78', (t) => {
+  const dir = tempDir(t);
+  const tok = tokenFile(dir, 'never-printed-token');
+  const file = path.join(dir, 'three.yaml');
+  fs.writeFileSync(file, [
+    `collector: { addresses: [127.0.0.1:7400], tokenFile: ${tok}, bogusCollectorKey: 1 }`,
+    'redis:',
+    '  - address: 127.0.0.1:6379',
+    '    weight: 3',
+    'bogusTopKey: true',
+    '',
+  ].join('\n'));
+  const r = spawnSync(process.execPath, [MAIN, '--config', file], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 78, r.stderr);
+  const keys = r.stderr.trim().split('\n').map((l) => /^redis-fleet-agent: config error: (\S+): /.exec(l)?.[1] ?? `unparsed: ${l}`);
+  assert.deepEqual(keys.sort(), ['bogusTopKey', 'collector.bogusCollectorKey', 'redis[0].weight']);
+  assert.equal(r.stdout, '', 'nothing logged: the agent never started');
+});

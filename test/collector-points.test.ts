@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { reportPoints, type Point } from '../collector/index.js';
 import { MEASUREMENTS, HOST_TAGS, INSTANCE_TAGS, floatValue, intValue, strValue } from '../proto/index.js';
 import { makeReport, redisSample } from './collector-support.js';
-import fs from 'node:fs';
 import {
   CodisRates, codisSample, parseCodisModel, parseCodisSlots, parseCodisStats, parseNutcrackerConfig, parseTwemproxyStats, twemproxyRates, twemproxySample,
 } from '../proxy/index.js';

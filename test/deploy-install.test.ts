@@ -103,7 +103,7 @@ describe('deploy/install.sh', () => {
     const p = path.join(root, PREFIX.slice(1));
     for (const f of ['dist/agent/main.js', 'dist/collector/main.js', 'dist/cli/main.js', 'dist/common/sd-notify.js', 'package.json',
       'node_modules/ioredis/package.json', 'node_modules/better-sqlite3/package.json', 'share/examples/agent-storage-host.yaml',
-      'share/examples/agent-proxy-host.yaml', 'share/examples/collector-influx.yaml', 'grafana/provisioning/datasources/influxdb.yaml']) {
+      'share/examples/agent-proxy-host.yaml', 'share/examples/collector-influx.yaml', 'grafana/provisioning/datasources/influxdb.yaml', 'share/schema/agent.schema.json', 'share/schema/collector.schema.json']) {
       assert.ok(fs.existsSync(path.join(p, f)), `${PREFIX}/${f}`);
     }
     assert.ok(!fs.existsSync(path.join(p, 'dist/test')), 'no compiled tests');

@@ -5,7 +5,6 @@
 // ejection and proxy down/up events, bad proxy config exits 78.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { harness, waitFor, type CollectorProcess } from './harness/index.js';

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   parseInfo, forkActivity, tokenHolder, forksRunning, dueJobs, orderQueue, estimateCow, admits, pickNext, observeForks,
   classifyStartReply, mastersBackedUpByReplica, parseSavePoints, formatSavePoints, learnTriggers, effectivePolicy,
@@ -16,9 +15,9 @@ import { failureFromLog, logPath } from '../agent/persistence/redis-log.js';
 import { PolicyStore } from '../agent/persistence/policy-store.js';
 import { fleetService, valueOf, type AgentMessage, type Report } from '../proto/index.js';
 import { ConfigError } from '../common/index.js';
+import { readFixture } from './fixtures.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const fixture = (f: string) => fs.readFileSync(path.join(root, '..', 'shared', 'fixtures', 'redis', f), 'utf8');
+const fixture = (f: string) => readFixture('redis', f);
 
 const NOW = 1_795_400_000_000;
 const BASE: Record<string, string | number> = {

@@ -7,15 +7,14 @@
 //     the ceiling of writing the same points straight to InfluxDB.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { harness, waitFor, freePort, type Harness, type RedisServer } from '../harness/index.js';
 import { parseInfo } from '../../agent/index.js';
 import { fleetService, type Report, type RedisSample } from '../../proto/index.js';
 import { cpuMs, memory, mb, fixed, table } from './lib.js';
+import { fixturePath } from '../fixtures.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const TICKS = Number(process.env.BENCH_TICKS ?? 30);
 const WARM_TICKS = Number(process.env.BENCH_WARM_TICKS ?? 10);
 const INGEST_SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 15);
@@ -98,7 +97,7 @@ async function exporterPhase(h: Harness, rs: RedisServer[]) {
 // ---- collector ingest ----------------------------------------------------------------------
 
 function syntheticSamples(n: number): RedisSample[] {
-  const fixtures = path.join(root, '..', 'shared', 'fixtures', 'redis');
+  const fixtures = fixturePath('redis');
   const master = parseInfo(fs.readFileSync(path.join(fixtures, 'info-all-master-7.0.15.txt'), 'utf8'));
   const out: RedisSample[] = [];
   for (let i = 0; i < n; i++) {
