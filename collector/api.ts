@@ -15,13 +15,17 @@ import { registerProxyRoutes, type ProxyViews } from './proxy-view.js';
 import { registerConsoleRoutes } from './console/index.js';
 import { hostView, instanceStatus, instanceView } from './views.js';
 
-export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; guard: GuardViews; alerting?: Alerting; placement?: Placement }
+export interface ApiDeps {
+  state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; guard: GuardViews; alerting?: Alerting; placement?: Placement;
+  /** A cluster member (collector/cluster/): its view on /healthz and /api/v1/cluster. */
+  cluster?: { view(): { leader: boolean } };
+}
 
 const text = { type: 'string', minLength: 1, maxLength: 512 } as const;
 
 interface InstancesQuery { host?: string; cluster?: string; role?: string; status?: 'up' | 'down' | 'host_down' }
 
-export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement }: ApiDeps): FastifyInstance {
+export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, cluster }: ApiDeps): FastifyInstance {
   const app = Fastify({
     // warn and above only: request/response lines are info and not wanted here.
     loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as unknown as FastifyBaseLogger,
@@ -45,7 +49,10 @@ export function buildApi({ state, sink, logger, persistence, proxies, guard, ale
     sinkQueue: sink.queueLength(),
     sinkStats: sink.stats(),
     hosts: state.hostCount,
+    ...(cluster ? { leader: cluster.view().leader, cluster: cluster.view() } : {}),
   }));
+
+  app.get('/api/v1/cluster', async (_req, reply) => (cluster ? cluster.view() : reply.code(404).send({ error: 'not a cluster member', message: 'this collector has no cluster section' })));
 
   app.get('/api/v1/hosts', async () => {
     const now = Date.now();

@@ -1,6 +1,7 @@
 // Wires the collector together: store, sink, state, gRPC server, HTTP API, timers.
 import { ConfigError, type Logger } from '../common/index.js';
 import { Alerting, RuleError } from './alerting/index.js';
+import { ClusterMember } from './cluster/index.js';
 import { buildApi, listenApi } from './api.js';
 import { TokenChecker } from './auth.js';
 import type { CollectorConfig } from './config.js';
@@ -39,6 +40,14 @@ const PERSIST_MS = 1000;
 
 export async function startCollector(config: CollectorConfig, logger: Logger): Promise<Collector> {
   const store = Store.open(config.store.path);
+  let cluster: ClusterMember | undefined;
+  try {
+    cluster = config.cluster ? await ClusterMember.open(config.cluster, logger) : undefined;
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  const clusterAlerting = cluster && { store: cluster.alerting, active: () => cluster.isLeader, epoch: () => cluster.epoch };
   let history: EmbeddedHistory | undefined;
   let influx: InfluxSink | undefined;
   let sink: MetricSink;
@@ -50,9 +59,10 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
 
   let alerting: Alerting | undefined;
   try {
-    alerting = config.alerting.enabled ? new Alerting(store, config.alerting, logger.child({ component: 'alerting' })) : undefined;
+    alerting = config.alerting.enabled ? new Alerting(store, config.alerting, logger.child({ component: 'alerting' }), clusterAlerting) : undefined;
   } catch (err) {
     store.close();
+    await cluster?.close();
     if (err instanceof RuleError) throw new ConfigError('alerting.ruleFiles', err.message);
     throw err;
   }
@@ -62,9 +72,11 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   const persistence = new PersistenceViews();
   const proxies = new ProxyViews();
   const guard = new GuardViews();
-  const placement = new Placement(config.placement, config.hostDownAfterIntervals, logger.child({ component: 'placement' }), store.db);
+  const placement = new Placement(config.placement, config.hostDownAfterIntervals, logger.child({ component: 'placement' }), store.db, cluster?.placements);
   const state = new FleetState(store, {
     hostDownAfterIntervals: config.hostDownAfterIntervals,
+    shared: cluster !== undefined,
+    onRemote: (h, instances) => placement.onReport(h, instances.map((i) => i.sample)),
     onReport: (hostId, r, now) => {
       persistence.update(hostId, r, now);
       proxies.update(hostId, r, now);
@@ -84,13 +96,20 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   // Hosts known from before a restart are in the table (candidates while their last report is fresh).
   for (const h of state.allHosts()) placement.onReport(h, state.instancesOf(h).map((i) => i.sample));
   placement.restore();
+  try {
+    await cluster?.start({ state, alerting, placement });
+  } catch (err) {
+    await cluster?.close();
+    store.close();
+    throw err;
+  }
 
   const tokens = new TokenChecker(config.grpc.tokenFile, config.grpc.tokens, logger);
   const grpcServer = new FleetGrpcServer(
     { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes },
     { state, sink, tokens, logger, collectorVersion: COLLECTOR_VERSION },
   );
-  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement });
+  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, cluster });
 
   let grpcAddress: string;
   let httpUrl: string;
@@ -104,6 +123,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   } catch (err) {
     await grpcServer.close(0).catch(() => undefined);
     await api.close().catch(() => undefined);
+    await cluster?.close();
     store.close();
     throw err;
   }
@@ -111,12 +131,13 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   influx?.start();
   history?.start();
   alerting?.start();
-  const transitionTimer = setInterval(() => state.checkTransitions(), TRANSITION_CHECK_MS);
+  // Host-silence detection is a fleet-wide duty: in a cluster, the leader's.
+  const transitionTimer = setInterval(() => { if (!cluster || cluster.isLeader) state.checkTransitions(); }, TRANSITION_CHECK_MS);
   const persistTimer = setInterval(() => state.persist(), PERSIST_MS);
   transitionTimer.unref();
   persistTimer.unref();
 
-  logger.info({ grpc: grpcAddress, http: httpUrl, sink: sink.kind, store: config.store.path, version: COLLECTOR_VERSION }, 'listening');
+  logger.info({ grpc: grpcAddress, http: httpUrl, sink: sink.kind, store: config.store.path, version: COLLECTOR_VERSION, cluster: cluster?.id }, 'listening');
 
   let closing: Promise<void> | undefined;
   return {
@@ -138,6 +159,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
         await api.close();
         await alerting?.close();
         state.persist();
+        await cluster?.close();
         await sink.close();
         store.close();
         logger.info('collector stopped');
