@@ -32,7 +32,7 @@ export class LeaderElection {
   private leaderId: string | null = null;
   private members: string[] = [];
   private stopped = false;
-  private checking = false;
+  private checking: Promise<void> | undefined;
   private recheck = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly requestMs: number;
@@ -61,6 +61,7 @@ export class LeaderElection {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    await this.checking;
     const s = this.session;
     const z = this.znode;
     this.session = undefined;
@@ -78,25 +79,28 @@ export class LeaderElection {
     void this.setLeader(false, this.epochNow);
   }
 
-  private async check(): Promise<void> {
-    if (this.stopped) return;
-    if (this.checking) { this.recheck = true; return; }
-    this.checking = true;
-    try {
-      do {
-        this.recheck = false;
-        await this.checkOnce();
-      } while (this.recheck && !this.stopped);
-    } catch (err) {
-      this.opts.logger.warn({ error: errorText(err) }, 'cluster: leader election step failed; retrying');
-      this.session?.discard();
-    } finally {
-      this.checking = false;
-    }
+  private check(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.checking) { this.recheck = true; return this.checking; }
+    this.checking = (async () => {
+      try {
+        do {
+          this.recheck = false;
+          await this.checkOnce();
+        } while (this.recheck && !this.stopped);
+      } catch (err) {
+        if (!this.stopped) this.opts.logger.warn({ error: errorText(err) }, 'cluster: leader election step failed; retrying');
+        this.session?.discard();
+      } finally {
+        this.checking = undefined;
+      }
+    })();
+    return this.checking;
   }
 
   private async checkOnce(): Promise<void> {
     const { path, id } = this.opts;
+    if (this.stopped) return;
     if (!this.session) {
       const session: ZkSession = new ZkSession({ servers: this.opts.servers, sessionTimeoutMs: this.opts.sessionTimeoutMs, onDiscard: () => this.lost(session) });
       this.session = session;
@@ -105,6 +109,7 @@ export class LeaderElection {
       this.opts.logger.info({ znode: this.znode }, 'cluster: joined the leader election');
     }
     const session = this.session;
+    if (this.stopped) return;
     const mine = this.znode!.slice(path.length + 1);
     const children = (await session.getChildren(path, this.requestMs)).filter((c) => !Number.isNaN(seqOf(c))).sort((a, b) => seqOf(a) - seqOf(b));
     const members: string[] = [];
