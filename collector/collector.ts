@@ -76,6 +76,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   const state = new FleetState(store, {
     hostDownAfterIntervals: config.hostDownAfterIntervals,
     shared: cluster !== undefined,
+    remoteSlackMs: config.cluster ? 2 * (PERSIST_MS + config.cluster.syncIntervalMs) : undefined,
     onRemote: (h, instances) => placement.onReport(h, instances.map((i) => i.sample)),
     onReport: (hostId, r, now) => {
       persistence.update(hostId, r, now);

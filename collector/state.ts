@@ -16,6 +16,8 @@ export interface StateOptions {
   onReport?: (hostId: string, report: Report, now: number) => void;
   /** A cluster member: what persist() writes is also kept for the shared store (takeSharedChanges). */
   shared?: boolean;
+  /** A host connected to another collector is seen here this late (persist + sync): added to its silence budget. */
+  remoteSlackMs?: number;
   /** A host another collector wrote (cluster): its record and latest samples were taken over. */
   onRemote?: (host: HostRecord, instances: InstanceRecord[]) => void;
 }
@@ -56,7 +58,8 @@ export class FleetState {
     // backoff reaches 10 s while we were away): its silence counts from then, not from before.
     const grace = this.restored.has(h.id) ? this.startedAt + RECONNECT_GRACE_MS : 0;
     const seen = Math.max(h.lastSeenAt, grace);
-    return now - seen > this.opts.hostDownAfterIntervals * h.intervalMs ? 'down' : 'up';
+    const slack = this.opts.remoteSlackMs && !this.connected.has(h.id) ? this.opts.remoteSlackMs : 0;
+    return now - seen > this.opts.hostDownAfterIntervals * h.intervalMs + slack ? 'down' : 'up';
   }
 
   hello(hello: Hello, now = Date.now()): HostRecord {

@@ -81,6 +81,10 @@ test('HA: leader SIGKILLed during a firing alert → one notification, agents ba
   await waitFor(async () => (await survivor.api('/api/v1/alerts?state=firing')).alerts.some((x: { fingerprint: string }) => x.fingerprint === fingerprint),
     { what: 'the firing alert on the follower too', timeoutMs: 10_000 });
 
+  // The page went out and the leader recorded it (a kill between the receiver's 200 and that
+  // record is the at-least-once window docs/scale-out.md describes: the next leader sends again).
+  await waitFor(async () => Number((await pg.query<{ n: string }>('SELECT COUNT(*) AS n FROM alert_outbox'))[0]!.n) === 0,
+    { what: 'the delivery recorded', timeoutMs: 10_000 });
   // SIGKILL the leader while the alert fires.
   const killedAt = Date.now();
   await leader.kill('SIGKILL');
