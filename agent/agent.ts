@@ -36,6 +36,11 @@ export interface AgentRunStats extends LinkStats {
 }
 
 export const DEFAULT_FLUSH_MS = 2000;
+
+/** When a tick's samples are due: early enough that the tick never runs into the next one. */
+export function tickDeadline(startMs: number, intervalMs: number): number {
+  return startMs + Math.max(50, intervalMs - Math.min(1000, intervalMs * 0.2));
+}
 /** The status file is rewritten after a tick at most this often (a rename costs ~1 ms here). */
 const STATUS_MIN_INTERVAL_MS = 5000;
 
@@ -44,7 +49,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
   const sessionId = crypto.randomUUID();
   const registry = options.inputs ?? INPUTS;
   const inputs: Input[] = [];
-  const targets = new Targets(config.redis, config.proxies);
+  const targets = new Targets(config.redis, config.proxies, config.dashboards);
   for (const [name, factory] of Object.entries(registry)) {
     const input = factory({ config, logger, targets });
     if (input) inputs.push(input);
@@ -63,6 +68,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
     failbackMs: config.collector.failbackMs,
     token: config.collector.token,
     maxMessageBytes: config.collector.maxMessageBytes,
+    tls: config.collector.tls,
     buffer: config.buffer,
     hello: {
       hostId: config.hostId, labels: config.labels, roles: config.roles, agentVersion: AGENT_VERSION,
@@ -114,7 +120,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
   const tick = async (): Promise<void> => {
     const startMs = Date.now();
     const cpu0 = process.cpuUsage();
-    const acc = new Accumulator(startMs);
+    const acc = new Accumulator(startMs, tickDeadline(startMs, interval));
     await Promise.all(inputs.map(async (input) => {
       try {
         await input.gather(acc);
@@ -135,9 +141,11 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
       capacity,
       redis: acc.redis,
       proxies: acc.proxies,
+      dashboards: acc.dashboards,
       persistence: acc.persistence,
       guard: acc.guard,
       events: acc.events,
+      sentinels: acc.sentinels,
       agent: {
         bufferedReports: linkStats.bufferedReports,
         droppedReports: linkStats.droppedReports,

@@ -2,7 +2,7 @@
 // the resolved form the agent runs on. Every problem is a ConfigError naming the key.
 import fs from 'node:fs';
 import os from 'node:os';
-import { ConfigError, parseDuration, parseHostPort, readSecret, readYamlFile, validate } from '../common/index.js';
+import { ConfigError, parseDuration, parseHostPort, readSecret, readTlsPem, readYamlFile, validate, type TlsFiles } from '../common/index.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../proto/index.js';
 import {
   configFromYaml, instanceOptionsFromYaml, instancePersistenceYamlSchema, persistenceYamlSchema,
@@ -44,6 +44,15 @@ export interface RedisInstanceConfig extends HostPort {
 export type ProxyConfig =
   | { kind: 'codis'; adminAddress: string; name: string; productName?: string; /** Never logged. */ productAuth?: string; maxClients?: number; timeoutMs: number }
   | { kind: 'twemproxy'; statsAddress: string; name: string; statsIntervalMs: number; configFile?: string; timeoutMs: number };
+
+/** A codis-dashboard to poll (`dashboards[]`). */
+export interface DashboardConfig { adminAddress: string; name: string; productName?: string; timeoutMs: number }
+/** `sentinels[]`: a Sentinel the agent subscribes to and samples (with or without the guard). */
+export interface SentinelConfig {
+  address: string;
+  /** Never logged; the Sentinel's requirepass. */
+  password?: string;
+}
 
 export const NUTCRACKER_DEFAULT_STATS_INTERVAL = '30s';
 
@@ -89,10 +98,15 @@ export interface AgentConfig {
     /** Never logged; sent only as the gRPC authorization metadata. */
     token: string;
     maxMessageBytes: number;
+    /** TLS to the collector (collector.tls); files re-read on change. */
+    tls?: { files: TlsFiles; serverName?: string };
   };
   buffer: { maxReports: number; maxBytes: number };
   redis: RedisInstanceConfig[];
   proxies: ProxyConfig[];
+  dashboards: DashboardConfig[];
+  /** Sentinels to watch and sample (discovered ones are added at run time). */
+  sentinels: SentinelConfig[];
   discovery: DiscoveryConfig;
   persistence: AgentPersistenceConfig;
   /** sentinel-guard (off unless guard.enabled). */
@@ -127,6 +141,11 @@ export const agentConfigSchema = {
         tokenFile: str,
         tokenEnv: str,
         maxMessageBytes: { type: 'integer', minimum: 1024, default: AGENT_DEFAULTS.maxMessageBytes },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { caFile: str, certFile: str, keyFile: str, serverName: str },
+        },
       },
     },
     buffer: {
@@ -180,6 +199,26 @@ export const agentConfigSchema = {
         },
       },
     },
+    dashboards: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['adminAddress'],
+        properties: { adminAddress: str, name: str, productName: str, timeout: duration },
+      },
+    },
+    sentinels: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['address'],
+        properties: { address: str, passwordFile: str, passwordEnv: str, password: { type: 'string' } },
+      },
+    },
     discovery: {
       type: 'object',
       additionalProperties: false,
@@ -221,7 +260,10 @@ interface RawConfig {
   dataPath: string;
   instanceSlots?: number;
   statusFile: string;
-  collector: { addresses?: string[]; address?: string; failback: string | number; tokenFile?: string; tokenEnv?: string; maxMessageBytes: number };
+  collector: {
+    addresses?: string[]; address?: string; failback: string | number; tokenFile?: string; tokenEnv?: string; maxMessageBytes: number;
+    tls?: { caFile?: string; certFile?: string; keyFile?: string; serverName?: string };
+  };
   buffer: { maxReports: number; maxBytes: number };
   redis: {
     address: string; user?: string; passwordFile?: string; passwordEnv?: string; password?: string; cluster: string; group: string;
@@ -229,6 +271,8 @@ interface RawConfig {
     guard?: InstanceGuardOptions;
   }[];
   proxies: RawProxy[];
+  dashboards: { adminAddress: string; name?: string; productName?: string; timeout?: string | number }[];
+  sentinels: { address: string; passwordFile?: string; passwordEnv?: string; password?: string }[];
   discovery: {
     enabled: boolean; interval: string | number;
     credentials: { ports?: string; cluster?: string; user?: string; passwordFile?: string; passwordEnv?: string; password?: string }[];
@@ -320,6 +364,7 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
   }
   const tokenKey = raw.collector.tokenFile !== undefined ? 'collector.tokenFile' : 'collector.tokenEnv';
   const token = readSecret({ file: raw.collector.tokenFile, env: raw.collector.tokenEnv }, tokenKey)!;
+  const tls = resolveCollectorTls(raw.collector.tls);
 
   const seen = new Map<string, number>();
   const redis = raw.redis.map((r, i): RedisInstanceConfig => {
@@ -350,6 +395,33 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     return c;
   });
   if (proxies.length > 0 && !raw.roles.includes('proxy')) throw new ConfigError('proxies', 'needs the proxy role (add proxy to roles)');
+
+  const dashboardAddresses = new Map<string, number>();
+  const dashboards = raw.dashboards.map((d, i): DashboardConfig => {
+    const key = `dashboards[${i}]`;
+    const adminAddress = hostPort(d.adminAddress, `${key}.adminAddress`).address;
+    const first = dashboardAddresses.get(adminAddress);
+    if (first !== undefined) throw new ConfigError(`${key}.adminAddress`, `same address as dashboards[${first}] (${adminAddress})`);
+    dashboardAddresses.set(adminAddress, i);
+    // GET /topom is ~150 KB for a full product: the same bounded default as a proxy poll.
+    const timeoutMs = d.timeout === undefined ? Math.min(2000, Math.max(500, intervalMs)) : parseDuration(d.timeout, `${key}.timeout`);
+    const c: DashboardConfig = { adminAddress, name: d.name ?? '', timeoutMs };
+    if (d.productName !== undefined) c.productName = d.productName;
+    return c;
+  });
+  if (dashboards.length > 0 && !raw.roles.includes('dashboard')) throw new ConfigError('dashboards', 'needs the dashboard role (add dashboard to roles)');
+  const sentinelAddresses = new Map<string, number>();
+  const sentinels = raw.sentinels.map((r, i): SentinelConfig => {
+    const key = `sentinels[${i}]`;
+    const { address } = hostPort(r.address, `${key}.address`);
+    const first = sentinelAddresses.get(address);
+    if (first !== undefined) throw new ConfigError(`${key}.address`, `duplicate of sentinels[${first}].address (${address})`);
+    sentinelAddresses.set(address, i);
+    const forms = [['passwordFile', r.passwordFile], ['passwordEnv', r.passwordEnv], ['password', r.password]].filter(([, v]) => v !== undefined);
+    if (forms.length > 1) throw new ConfigError(key, 'give only one of passwordFile, passwordEnv or password');
+    const password = readSecret({ file: r.passwordFile, env: r.passwordEnv, value: r.password }, forms.length ? `${key}.${forms[0]![0]}` : `${key}.password`);
+    return password === undefined ? { address } : { address, password };
+  });
 
   const discovery: DiscoveryConfig = {
     enabled: raw.discovery.enabled,
@@ -384,16 +456,32 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     intervalMs,
     dataPath: raw.dataPath,
     instanceSlots: raw.instanceSlots ?? redis.length,
-    collector: { addresses, failbackMs, token, maxMessageBytes: raw.collector.maxMessageBytes },
+    collector: { addresses, failbackMs, token, maxMessageBytes: raw.collector.maxMessageBytes, ...(tls ? { tls } : {}) },
     buffer: { maxReports: raw.buffer.maxReports, maxBytes: raw.buffer.maxBytes },
     redis,
     proxies,
+    dashboards,
+    sentinels,
     discovery,
     persistence,
     guard,
     statusFile: raw.statusFile,
     log: { level: raw.log.level },
   };
+}
+
+function resolveCollectorTls(raw: RawConfig['collector']['tls']): AgentConfig['collector']['tls'] {
+  if (!raw) return undefined;
+  if ((raw.certFile === undefined) !== (raw.keyFile === undefined)) {
+    throw new ConfigError(raw.certFile === undefined ? 'collector.tls.certFile' : 'collector.tls.keyFile', 'is required with the other one (a client certificate needs both)');
+  }
+  const files: TlsFiles = {
+    ca: raw.caFile !== undefined ? { file: raw.caFile, key: 'collector.tls.caFile' } : undefined,
+    cert: raw.certFile !== undefined ? { file: raw.certFile, key: 'collector.tls.certFile' } : undefined,
+    key: raw.keyFile !== undefined ? { file: raw.keyFile, key: 'collector.tls.keyFile' } : undefined,
+  };
+  readTlsPem(files);
+  return { files, serverName: raw.serverName };
 }
 
 /** Reads and validates the YAML file; throws ConfigError (see loadOrExit). */

@@ -1,20 +1,14 @@
 #!/usr/bin/env node
 // redis-fleet-agent --config <file.yaml>
-import { createLogger, ConfigError, loadOrExit, progressed, startSdNotify } from '../common/index.js';
+import { createLogger, daemonConfigPath, loadOrExit, progressed, startSdNotify } from '../common/index.js';
+import { AGENT_VERSION } from './version.js';
 import { loadAgentConfig } from './config.js';
 import { startAgent, DEFAULT_FLUSH_MS, type AgentHandle } from './agent.js';
 
 const PROGRAM = 'redis-fleet-agent';
 
-function configPath(argv: string[]): string {
-  const i = argv.indexOf('--config');
-  const eq = argv.find((a) => a.startsWith('--config='));
-  const file = eq ? eq.slice('--config='.length) : i >= 0 ? argv[i + 1] : undefined;
-  if (!file) throw new ConfigError('--config', 'missing: usage redis-fleet-agent --config <file.yaml>');
-  return file;
-}
-
-const config = loadOrExit(PROGRAM, () => loadAgentConfig(configPath(process.argv.slice(2))));
+const configFile = daemonConfigPath(PROGRAM, AGENT_VERSION, process.argv.slice(2));
+const config = loadOrExit(PROGRAM, () => loadAgentConfig(configFile));
 const logger = createLogger(PROGRAM, config.log.level);
 
 let stopping = false;

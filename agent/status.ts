@@ -17,7 +17,7 @@ export interface AgentStatus {
   roles: string[];
   inputs: string[];
   inputErrors: Record<string, string>;
-  collector: { addresses: string[]; connected: boolean; lastSeq: number; bufferedReports: number; droppedReports: number; reconnects: number; lastReportAt: string };
+  collector: { addresses: string[]; connected: boolean; lastSeq: number; bufferedReports: number; droppedReports: number; reconnects: number; lastReportAt: string; lastError: string };
   instances: { address: string; up: boolean; role: string; error: string; usedMemoryBytes: number | null; maxmemoryBytes: number; cluster: string; group: string; unavailable: string[] }[];
   proxies: { kind: string; address: string; name: string; up: boolean; error: string }[];
   persistence: { tokenHolder: string; queue: string[] } | null;
@@ -50,7 +50,7 @@ export function buildStatus(ctx: StatusContext, report: Omit<Report, 'seq'>, lin
     inputErrors: Object.fromEntries(inputErrors),
     collector: {
       addresses: ctx.collectorAddresses, connected: link.connected, lastSeq: link.lastSeq, bufferedReports: link.bufferedReports,
-      droppedReports: link.droppedReports, reconnects: link.reconnects, lastReportAt: new Date(report.timestampMs).toISOString(),
+      droppedReports: link.droppedReports, reconnects: link.reconnects, lastReportAt: new Date(report.timestampMs).toISOString(), lastError: link.lastError,
     },
     instances: report.redis.map((r) => ({
       address: r.address, up: r.up, role: r.role, error: r.error, usedMemoryBytes: used(r), maxmemoryBytes: r.maxmemory,

@@ -8,6 +8,7 @@ export function formatStatus(s: AgentStatus, now = Date.now()): string {
     `host ${s.hostId}  agent ${s.version} (pid ${s.pid})  roles ${s.roles.join(',')}  updated ${ago(s.updatedAt, now)}${stale ? '  STALE: the agent has not ticked for a while' : ''}`,
     `collector ${s.collector.connected ? 'connected' : 'NOT CONNECTED'} (${s.collector.addresses.join(', ')})  last report seq ${s.collector.lastSeq} at ${ago(s.collector.lastReportAt, now)}  buffered ${s.collector.bufferedReports}  dropped ${s.collector.droppedReports}`,
   ];
+  if (!s.collector.connected && s.collector.lastError) lines.push(`collector error: ${s.collector.lastError}`);
   const errs = Object.entries(s.inputErrors);
   if (errs.length) lines.push(`input errors: ${errs.map(([k, v]) => `${k}: ${v}`).join('; ')}`);
   lines.push('', `instances (${s.instances.length})`);

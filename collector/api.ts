@@ -1,6 +1,7 @@
 // The collector's HTTP API (fastify): health, hosts, instances. JSON errors with
 // the right status, never a stack trace; request params/query checked by schema.
 import type { AddressInfo } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from '../common/index.js';
 import { registerAlertingRoutes, type Alerting } from './alerting/index.js';
@@ -10,13 +11,18 @@ import type { MetricSink, PointQuery } from './sink.js';
 import type { FleetState } from './state.js';
 import { registerPersistenceRoutes, type PersistenceViews } from './persistence-view.js';
 import { registerGuardRoutes, type GuardViews } from './guard-view.js';
+import { registerFailoverRoutes, type FailoverTracker } from './failover/index.js';
 import { registerPlacementRoutes, type Placement } from './placement/index.js';
 import { registerProxyRoutes, type ProxyViews } from './proxy-view.js';
+import { registerCodisRoutes, type CodisViews } from './codis-view.js';
 import { registerConsoleRoutes } from './console/index.js';
+import { registerAccess, type ApiTokens, type AuditStore } from './access/index.js';
 import { hostView, instanceStatus, instanceView } from './views.js';
+import type { StorageWatch } from './storage-watch.js';
 
 export interface ApiDeps {
   state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; guard: GuardViews; alerting?: Alerting; placement?: Placement;
+  access: { tokens: ApiTokens; audit: AuditStore }; codis?: CodisViews; storage?: StorageWatch; failovers?: FailoverTracker;
   /** A cluster member (collector/cluster/): its view on /healthz and /api/v1/cluster. */
   cluster?: { view(): { leader: boolean } };
 }
@@ -25,8 +31,10 @@ const text = { type: 'string', minLength: 1, maxLength: 512 } as const;
 
 interface InstancesQuery { host?: string; cluster?: string; role?: string; status?: 'up' | 'down' | 'host_down' }
 
-export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, cluster }: ApiDeps): FastifyInstance {
-  const app = Fastify({
+export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, access, codis, storage, failovers, cluster }: ApiDeps, server: { https?: SecureContextOptions } = {}): FastifyInstance {
+  const app = (Fastify as unknown as (o: object) => FastifyInstance)({
+    // HTTPS (http.tls): the certificate is swapped in place on rotation (see api-tls.ts).
+    ...(server.https ? { https: server.https } : {}),
     // warn and above only: request/response lines are info and not wanted here.
     loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as unknown as FastifyBaseLogger,
     // Unknown query parameters are errors (a typo in a filter must not silently match everything).
@@ -42,9 +50,13 @@ export function buildApi({ state, sink, logger, persistence, proxies, guard, ale
     return reply.code(status).send({ error: status === 500 ? 'internal error' : err.message });
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not found', method: req.method, path: req.url.split('?')[0] }));
+  // Before any route: every /api route needs a token (collector/access/hook.ts).
+  registerAccess(app, { ...access, logger });
 
   app.get('/healthz', async () => ({
     status: 'ok',
+    // degraded (still HTTP 200): spooling, no room (agents buffer), or points dropped lately.
+    ...storage?.health(),
     sink: sink.kind,
     sinkQueue: sink.queueLength(),
     sinkStats: sink.stats(),
@@ -64,7 +76,7 @@ export function buildApi({ state, sink, logger, persistence, proxies, guard, ale
   }, async (req, reply) => {
     const h = state.host(req.params.id);
     if (!h) return reply.code(404).send({ error: 'host not found', id: req.params.id });
-    return { ...hostView(state, h), persistence: persistence.hostBlock(h.id), guard: guard.hostBlock(h.id) };
+    return { ...hostView(state, h), persistence: persistence.hostBlock(h.id), guard: guard.hostBlock(h.id), codis: codis?.hostBlock(h.id) ?? null };
   });
 
   app.get<{ Querystring: InstancesQuery }>('/api/v1/instances', {
@@ -113,8 +125,10 @@ export function buildApi({ state, sink, logger, persistence, proxies, guard, ale
   registerPersistenceRoutes(app, { state, views: persistence });
   registerProxyRoutes(app, { state, views: proxies });
   registerGuardRoutes(app, { state, views: guard });
+  if (codis) registerCodisRoutes(app, { state, views: codis });
   if (alerting) registerAlertingRoutes(app, alerting);
   if (placement) registerPlacementRoutes(app, placement);
+  if (failovers) registerFailoverRoutes(app, failovers);
   registerConsoleRoutes(app);
 
   return app;
@@ -146,5 +160,5 @@ export async function listenApi(app: FastifyInstance, listen: ListenAddress): Pr
   await app.listen({ host: listen.host, port: listen.port });
   const addr = app.server.address() as AddressInfo;
   const host = addr.family === 'IPv6' || addr.address.includes(':') ? `[${addr.address}]` : addr.address;
-  return `http://${host}:${addr.port}`;
+  return `${'setSecureContext' in app.server ? 'https' : 'http'}://${host}:${addr.port}`;
 }

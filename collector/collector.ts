@@ -3,18 +3,23 @@ import { ConfigError, type Logger } from '../common/index.js';
 import { Alerting, RuleError } from './alerting/index.js';
 import { ClusterMember } from './cluster/index.js';
 import { buildApi, listenApi } from './api.js';
+import { ApiTls } from './api-tls.js';
 import { TokenChecker } from './auth.js';
+import { ApiTokens, SqliteAuditStore } from './access/index.js';
 import type { CollectorConfig } from './config.js';
 import { FleetGrpcServer } from './grpc.js';
 import { EmbeddedHistory, type PointQuery } from './history.js';
 import { InfluxSink } from './influx.js';
 import { PersistenceViews } from './persistence-view.js';
 import { GuardViews } from './guard-view.js';
+import { FailoverTracker } from './failover/index.js';
 import { Placement } from './placement/index.js';
 import { ProxyViews } from './proxy-view.js';
+import { CodisViews } from './codis-view.js';
 import { eventPoint, type Point } from './points.js';
 import { observedSink, type MetricSink, type SinkStats } from './sink.js';
 import { FleetState } from './state.js';
+import { StorageWatch } from './storage-watch.js';
 import { Store } from './store.js';
 import { COLLECTOR_VERSION } from './version.js';
 
@@ -38,7 +43,10 @@ export interface Collector {
 const TRANSITION_CHECK_MS = 500;
 const PERSIST_MS = 1000;
 
-export async function startCollector(config: CollectorConfig, logger: Logger): Promise<Collector> {
+/** Internal options (no config key): the benchmark's peer runs the old ack-on-queue behaviour. */
+export interface CollectorInternals { ackOnQueue?: boolean }
+
+export async function startCollector(config: CollectorConfig, logger: Logger, internals: CollectorInternals = {}): Promise<Collector> {
   const store = Store.open(config.store.path);
   let cluster: ClusterMember | undefined;
   try {
@@ -52,9 +60,15 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   let influx: InfluxSink | undefined;
   let sink: MetricSink;
   if (config.influx) {
-    sink = influx = new InfluxSink(config.influx, logger);
+    const { path: dir, maxBytes, segmentBytes } = config.spool;
+    try {
+      sink = influx = new InfluxSink(config.influx, logger, internals.ackOnQueue ? { ackOnQueue: true } : { spool: { dir, maxBytes, segmentBytes } });
+    } catch (err) {
+      store.close();
+      throw new ConfigError('spool.path', `cannot open ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
   } else {
-    sink = history = new EmbeddedHistory(store, { retentionMs: config.store.historyRetentionMs, maxPoints: config.store.maxHistoryPoints }, logger);
+    sink = history = new EmbeddedHistory(store, { retentionMs: config.store.historyRetentionMs, maxPoints: config.store.maxHistoryPoints, ackOnQueue: internals.ackOnQueue }, logger);
   }
 
   let alerting: Alerting | undefined;
@@ -66,6 +80,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
     if (err instanceof RuleError) throw new ConfigError('alerting.ruleFiles', err.message);
     throw err;
   }
+  const rawSink = sink;
   // Every accepted point (agent reports, collector events) also feeds the rule evaluation.
   if (alerting) sink = observedSink(sink, alerting.onPoints.bind(alerting));
 
@@ -73,6 +88,8 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   const proxies = new ProxyViews();
   const guard = new GuardViews();
   const placement = new Placement(config.placement, config.hostDownAfterIntervals, logger.child({ component: 'placement' }), store.db, cluster?.placements);
+  const codis = new CodisViews();
+  const failovers = new FailoverTracker(store.db);
   const state = new FleetState(store, {
     hostDownAfterIntervals: config.hostDownAfterIntervals,
     shared: cluster !== undefined,
@@ -82,6 +99,9 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
       persistence.update(hostId, r, now);
       proxies.update(hostId, r, now);
       guard.update(hostId, r, now);
+      codis.update(hostId, r, now);
+      const folded = failovers.onReport({ hostId, labels: state.host(hostId)!.labels }, r, now);
+      if (folded.length) sink.write(folded);
       placement.onReport(state.host(hostId)!, r.redis);
     },
     onTransition: (h, status, now) => {
@@ -107,10 +127,20 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
 
   const tokens = new TokenChecker(config.grpc.tokenFile, config.grpc.tokens, logger);
   const grpcServer = new FleetGrpcServer(
-    { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes },
+    { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes, tls: config.grpc.tls },
     { state, sink, tokens, logger, collectorVersion: COLLECTOR_VERSION },
   );
-  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, cluster });
+  // The collector's own storage events reach the alerts even when the sink has no room for them.
+  const storage = new StorageWatch(rawSink, grpcServer, (points) => {
+    alerting?.onPoints(points);
+    rawSink.write(points, () => undefined);
+  }, logger);
+  const apiTokens = new ApiTokens(config.http.tokenFile, config.http.apiTokens, logger);
+  if (!config.http.tokenFile) logger.warn('no http.tokenFile: every /api call is refused (see README, API tokens)');
+  const audit = new SqliteAuditStore(store.db, config.http.audit);
+  const apiTls = config.http.tls ? new ApiTls(config.http.tls, logger) : undefined;
+  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, codis, storage, failovers, access: { tokens: apiTokens, audit }, cluster }, { https: apiTls?.options() });
+  apiTls?.watch(api.server);
 
   let grpcAddress: string;
   let httpUrl: string;
@@ -125,10 +155,13 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
     await grpcServer.close(0).catch(() => undefined);
     await api.close().catch(() => undefined);
     await cluster?.close();
+    apiTokens.close();
     store.close();
     throw err;
   }
 
+  state.listening();
+  storage.start();
   influx?.start();
   history?.start();
   alerting?.start();
@@ -139,6 +172,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   persistTimer.unref();
 
   logger.info({ grpc: grpcAddress, http: httpUrl, sink: sink.kind, store: config.store.path, version: COLLECTOR_VERSION, cluster: cluster?.id }, 'listening');
+  logger.info({ grpc: grpcAddress, grpcTls: config.grpc.tls ? (config.grpc.tls.mutual ? 'mutual' : 'on') : 'off', http: httpUrl, sink: sink.kind, store: config.store.path, version: COLLECTOR_VERSION }, 'listening');
 
   let closing: Promise<void> | undefined;
   return {
@@ -156,8 +190,11 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
       closing ??= (async () => {
         clearInterval(transitionTimer);
         clearInterval(persistTimer);
+        storage.stop();
         await grpcServer.close();
+        apiTls?.close();
         await api.close();
+        apiTokens.close();
         await alerting?.close();
         state.persist();
         await cluster?.close();

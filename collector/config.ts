@@ -3,13 +3,25 @@
 // listen addresses to host/port, the token file and the InfluxDB password read.
 import fs from 'node:fs';
 import type { LevelWithSilent } from 'pino';
-import { ConfigError, parseDuration, readSecret, readYamlFile, validate } from '../common/index.js';
+import { ConfigError, parseBytes, parseDuration, readSecret, readYamlFile, readTlsPem, validate, type TlsFiles } from '../common/index.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../proto/index.js';
 import { resolveAlertingConfig, type AlertingConfig } from './alerting/index.js';
 import { resolvePlacementConfig, type PlacementConfig } from './placement/index.js';
 import { resolveClusterConfig, type ClusterConfig } from './cluster/config.js';
+import { readApiTokenFile, type ApiTokenEntry } from './access/index.js';
 
 export interface ListenAddress { host: string; port: number }
+
+/** gRPC TLS (docs/security.md): files re-read on change; clientCa makes it mutual TLS. */
+export interface GrpcTlsConfig {
+  files: TlsFiles;
+  /** Set when grpc.tls.clientCaFile is: agents must present a certificate signed by it. */
+  mutual: boolean;
+  /** Certificate identity (CN, DNS or URI SAN) → the host id it may report as; unlisted identities report as themselves. */
+  hostIdMap: Record<string, string>;
+}
+
+export interface HttpTlsConfig { files: TlsFiles }
 
 export interface InfluxConfig {
   url: string;
@@ -22,10 +34,19 @@ export interface InfluxConfig {
 }
 
 export interface CollectorConfig {
-  grpc: { listen: ListenAddress; tokenFile: string; tokens: string[]; maxMessageBytes: number };
-  http: { listen: ListenAddress };
+  grpc: { listen: ListenAddress; tokenFile: string; tokens: string[]; maxMessageBytes: number; tls?: GrpcTlsConfig };
+  http: {
+    listen: ListenAddress;
+    tls?: HttpTlsConfig;
+    /** API tokens (collector/access/tokens.ts); without a file every /api call is refused. */
+    tokenFile?: string;
+    apiTokens: ApiTokenEntry[];
+    audit: { retentionMs: number; maxEntries: number };
+  };
   store: { path: string; historyRetentionMs: number; maxHistoryPoints: number };
   influx?: InfluxConfig;
+  /** Disk spool for points InfluxDB cannot take yet (collector/spool.ts). */
+  spool: { path: string; maxBytes: number; segmentBytes: number };
   hostDownAfterIntervals: number;
   log: { level: LevelWithSilent };
   /** Rules, routes, receivers (collector/alerting/README.md). */
@@ -38,14 +59,21 @@ export interface CollectorConfig {
 
 /** The YAML as written (after defaults), before resolution. */
 interface RawConfig {
-  grpc: { listen: string; tokenFile: string; maxMessageBytes: number };
-  http: { listen: string };
+  grpc: {
+    listen: string; tokenFile: string; maxMessageBytes: number; insecure: boolean;
+    tls?: { certFile: string; keyFile: string; clientCaFile?: string; hostIdMap?: Record<string, string> };
+  };
+  http: {
+    listen: string; insecure: boolean; tls?: { certFile: string; keyFile: string };
+    tokenFile?: string; audit: { retention: string | number; maxEntries: number };
+  };
   store: { path: string; historyRetention: string | number; maxHistoryPoints: number };
   influx?: {
     url: string; database: string; username?: string;
     passwordFile?: string; passwordEnv?: string; password?: string;
     batchSize: number; flushInterval: string | number; maxQueuePoints: number;
   };
+  spool: { path?: string; maxBytes: string | number; segmentBytes: string | number };
   hostDownAfterIntervals: number;
   log: { level: LevelWithSilent };
   alerting?: unknown;
@@ -63,10 +91,14 @@ export const COLLECTOR_DEFAULTS = {
   influxUrl: 'http://127.0.0.1:8086',
   influxDatabase: 'redisfleet',
   batchSize: 5000,
-  flushInterval: '1s',
+  flushInterval: '200ms',
   maxQueuePoints: 500_000,
   hostDownAfterIntervals: 3,
+  spoolMaxBytes: '1gb',
+  spoolSegmentBytes: '64mb',
   logLevel: 'info',
+  auditRetention: '90d',
+  auditMaxEntries: 100_000,
 } as const;
 
 const duration = { type: ['string', 'number'] };
@@ -84,13 +116,44 @@ export const collectorConfigSchema = {
         listen: { type: 'string', default: COLLECTOR_DEFAULTS.grpcListen },
         tokenFile: { type: 'string', minLength: 1 },
         maxMessageBytes: { type: 'integer', minimum: 1024, maximum: 2 ** 31 - 1, default: COLLECTOR_DEFAULTS.maxMessageBytes },
+        insecure: { type: 'boolean', default: false },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['certFile', 'keyFile'],
+          properties: {
+            certFile: { type: 'string', minLength: 1 },
+            keyFile: { type: 'string', minLength: 1 },
+            clientCaFile: { type: 'string', minLength: 1 },
+            hostIdMap: { type: 'object', additionalProperties: { type: 'string', minLength: 1 } },
+          },
+        },
       },
     },
     http: {
       type: 'object',
       additionalProperties: false,
       default: {},
-      properties: { listen: { type: 'string', default: COLLECTOR_DEFAULTS.httpListen } },
+      properties: {
+        listen: { type: 'string', default: COLLECTOR_DEFAULTS.httpListen },
+        insecure: { type: 'boolean', default: false },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['certFile', 'keyFile'],
+          properties: { certFile: { type: 'string', minLength: 1 }, keyFile: { type: 'string', minLength: 1 } },
+        },
+        tokenFile: { type: 'string', minLength: 1 },
+        audit: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            retention: { ...duration, default: COLLECTOR_DEFAULTS.auditRetention },
+            maxEntries: { type: 'integer', minimum: 100, default: COLLECTOR_DEFAULTS.auditMaxEntries },
+          },
+        },
+      },
     },
     store: {
       type: 'object',
@@ -115,6 +178,16 @@ export const collectorConfigSchema = {
         batchSize: { type: 'integer', minimum: 1, maximum: 100_000, default: COLLECTOR_DEFAULTS.batchSize },
         flushInterval: { ...duration, default: COLLECTOR_DEFAULTS.flushInterval },
         maxQueuePoints: { type: 'integer', minimum: 1, default: COLLECTOR_DEFAULTS.maxQueuePoints },
+      },
+    },
+    spool: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        path: { type: 'string', minLength: 1 },
+        maxBytes: { type: ['string', 'number'], default: COLLECTOR_DEFAULTS.spoolMaxBytes },
+        segmentBytes: { type: ['string', 'number'], default: COLLECTOR_DEFAULTS.spoolSegmentBytes },
       },
     },
     hostDownAfterIntervals: { type: 'integer', minimum: 1, maximum: 1000, default: COLLECTOR_DEFAULTS.hostDownAfterIntervals },
@@ -162,6 +235,41 @@ export function readTokenFile(file: string, key = 'grpc.tokenFile'): string[] {
   return tokens;
 }
 
+/** Loopback addresses: plaintext there is fine (only this host can connect). */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || /^::ffff:127\./i.test(host);
+}
+
+function resolveGrpcTls(raw: RawConfig['grpc'], listen: ListenAddress): GrpcTlsConfig | undefined {
+  if (!raw.tls) {
+    if (!raw.insecure && !isLoopback(listen.host)) {
+      throw new ConfigError('grpc.tls', `is required to listen on ${raw.listen} (not loopback): set grpc.tls.certFile/keyFile, or grpc.insecure: true to accept plaintext`);
+    }
+    return undefined;
+  }
+  const t = raw.tls;
+  const files: TlsFiles = {
+    cert: { file: t.certFile, key: 'grpc.tls.certFile' },
+    key: { file: t.keyFile, key: 'grpc.tls.keyFile' },
+    ca: t.clientCaFile !== undefined ? { file: t.clientCaFile, key: 'grpc.tls.clientCaFile' } : undefined,
+  };
+  readTlsPem(files);
+  if (t.hostIdMap && t.clientCaFile === undefined) throw new ConfigError('grpc.tls.hostIdMap', 'needs grpc.tls.clientCaFile (mutual TLS)');
+  return { files, mutual: t.clientCaFile !== undefined, hostIdMap: t.hostIdMap ?? {} };
+}
+
+function resolveHttpTls(raw: RawConfig['http'], listen: ListenAddress): HttpTlsConfig | undefined {
+  if (!raw.tls) {
+    if (!raw.insecure && !isLoopback(listen.host)) {
+      throw new ConfigError('http.tls', `is required to listen on ${raw.listen} (not loopback): set http.tls.certFile/keyFile, or http.insecure: true to serve plain HTTP`);
+    }
+    return undefined;
+  }
+  const files: TlsFiles = { cert: { file: raw.tls.certFile, key: 'http.tls.certFile' }, key: { file: raw.tls.keyFile, key: 'http.tls.keyFile' } };
+  readTlsPem(files);
+  return { files };
+}
+
 function resolveInflux(raw: NonNullable<RawConfig['influx']>): InfluxConfig {
   let url: URL;
   try {
@@ -187,22 +295,44 @@ function resolveInflux(raw: NonNullable<RawConfig['influx']>): InfluxConfig {
   };
 }
 
+function resolveSpool(raw: RawConfig['spool'], storePath: string): CollectorConfig['spool'] {
+  const maxBytes = parseBytes(raw.maxBytes, 'spool.maxBytes');
+  const segmentBytes = parseBytes(raw.segmentBytes, 'spool.segmentBytes');
+  if (segmentBytes < 64 * 1024) throw new ConfigError('spool.segmentBytes', 'must be at least 64kb');
+  if (maxBytes < segmentBytes) throw new ConfigError('spool.maxBytes', `must be at least spool.segmentBytes (${segmentBytes} bytes)`);
+  return { path: raw.path ?? `${storePath}.spool`, maxBytes, segmentBytes };
+}
+
+/** `{ [key]: value }`, or nothing when the value is undefined (so configs without the key compare equal). */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : { [key]: value } as Record<K, V>;
+}
+
 /** Validates an already parsed config object (throws ConfigError naming the key). */
 export function resolveCollectorConfig(data: unknown): CollectorConfig {
   const raw = validate<RawConfig>(collectorConfigSchema, data ?? {});
   const retention = parseDuration(raw.store.historyRetention, 'store.historyRetention');
   if (retention < 60_000) throw new ConfigError('store.historyRetention', 'must be at least 1m');
   const grpcListen = parseListen(raw.grpc.listen, 'grpc.listen');
+  const httpListen = parseListen(raw.http.listen, 'http.listen');
   return {
     grpc: {
       listen: grpcListen,
       tokenFile: raw.grpc.tokenFile,
       tokens: readTokenFile(raw.grpc.tokenFile),
       maxMessageBytes: raw.grpc.maxMessageBytes,
+      ...optional('tls', resolveGrpcTls(raw.grpc, grpcListen)),
     },
-    http: { listen: parseListen(raw.http.listen, 'http.listen') },
+    http: {
+      listen: httpListen,
+      ...optional('tls', resolveHttpTls(raw.http, httpListen)),
+      tokenFile: raw.http.tokenFile,
+      apiTokens: raw.http.tokenFile === undefined ? [] : readApiTokenFile(raw.http.tokenFile),
+      audit: { retentionMs: parseDuration(raw.http.audit.retention, 'http.audit.retention'), maxEntries: raw.http.audit.maxEntries },
+    },
     store: { path: raw.store.path, historyRetentionMs: retention, maxHistoryPoints: raw.store.maxHistoryPoints },
     influx: raw.influx ? resolveInflux(raw.influx) : undefined,
+    spool: resolveSpool(raw.spool, raw.store.path),
     hostDownAfterIntervals: raw.hostDownAfterIntervals,
     log: { level: raw.log.level },
     alerting: resolveAlertingConfig(raw.alerting),

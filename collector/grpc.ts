@@ -1,12 +1,16 @@
 // The Fleet gRPC server: one bidi stream per agent. Auth on call metadata before
-// anything else; then hello -> welcome, report -> points to the sink -> ack.
+// anything else; then hello -> welcome, report -> points to the sink -> ack once
+// stored, in order per stream (ack N only when every report up to N is stored).
+// When the sink has no room the stream stops reading (backpressure); past a bound it
+// ends with UNAVAILABLE so the agent keeps buffering and retries.
 // Every protocol violation ends only that stream (a specific status), never the process.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/index.js';
 import { fleetService, type Hello, type Report, type CollectorMessage } from '../proto/index.js';
 import type { TokenChecker } from './auth.js';
-import type { ListenAddress } from './config.js';
-import { reportPoints } from './points.js';
+import type { GrpcTlsConfig, ListenAddress } from './config.js';
+import { GrpcListener } from './grpc-listener.js';
+import { reportPoints, type Point } from './points.js';
 import type { MetricSink } from './sink.js';
 import type { FleetState } from './state.js';
 import { helloProblem, reportProblem } from './validate.js';
@@ -29,7 +33,17 @@ export interface GrpcDeps {
   collectorVersion: string;
 }
 
-export interface GrpcOptions { listen: ListenAddress; maxMessageBytes: number; keepaliveTimeMs?: number; keepaliveTimeoutMs?: number }
+export interface GrpcOptions {
+  listen: ListenAddress; maxMessageBytes: number; keepaliveTimeMs?: number; keepaliveTimeoutMs?: number; tls?: GrpcTlsConfig;
+  /** How long a stream may wait for room in the sink before it is ended with UNAVAILABLE (default 30 s). */
+  backpressureLimitMs?: number;
+}
+
+const BACKPRESSURE_RETRY_MS = 100;
+const DEFAULT_BACKPRESSURE_LIMIT_MS = 30_000;
+
+/** A report taken by the sink, waiting for its points to be stored. */
+interface Unacked { seq: number; stored: boolean }
 
 /**
  * The service definition with a decoder that never throws: grpc-js would answer
@@ -57,6 +71,12 @@ function tolerantService(): grpc.ServiceDefinition {
 class AgentStream {
   private hello: Hello | undefined;
   private done = false;
+  private readonly unacked: Unacked[] = [];
+  private unackedHead = 0;
+  /** A report the sink had no room for (retried), and the messages that arrived after it. */
+  private blocked: { seq: number; points: Point[]; since: number } | undefined;
+  private readonly backlog: DecodedAgentMessage[] = [];
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly call: AgentCall,
@@ -90,6 +110,10 @@ class AgentStream {
 
   private onMessage(m: DecodedAgentMessage): void {
     if (this.done) return;
+    if (this.blocked) {
+      this.backlog.push(m);
+      return;
+    }
     try {
       if (m.decodeError !== undefined) {
         this.fail(grpc.status.INVALID_ARGUMENT, `malformed AgentMessage: ${m.decodeError}`);
@@ -118,12 +142,18 @@ class AgentStream {
       this.fail(grpc.status.INVALID_ARGUMENT, problem);
       return;
     }
+    const bound = this.server.hostIdRefusal(this.peer, h.hostId);
+    if (bound) {
+      this.deps.logger.warn({ peer: this.peer, host: h.hostId, problem: bound }, 'agent hello refused: client certificate bound to another host id');
+      this.fail(grpc.status.PERMISSION_DENIED, bound);
+      return;
+    }
     this.hello = h;
     this.server.register(this);
     this.deps.state.hello(h);
     this.deps.logger.info({ host: h.hostId, peer: this.peer, session: h.sessionId, agentVersion: h.agentVersion, intervalMs: h.intervalMs },
       'agent connected');
-    this.call.write({ welcome: { collectorVersion: this.deps.collectorVersion, serverTimeMs: Date.now() } });
+    this.call.write({ welcome: { collectorVersion: this.deps.collectorVersion, serverTimeMs: Date.now(), maxMessageBytes: this.server.maxMessageBytes } });
   }
 
   private onReport(r: Report): void {
@@ -141,14 +171,72 @@ class AgentStream {
       this.fail(grpc.status.INVALID_ARGUMENT, problem);
       return;
     }
-    this.deps.sink.write(reportPoints(r, hello));
     this.deps.state.report(hello.hostId, r);
-    this.call.write({ ack: { sessionId: hello.sessionId, seq: r.seq } });
+    this.submit(r.seq, reportPoints(r, hello));
+  }
+
+  /** Hands the points to the sink; without room, pauses the stream and retries. */
+  private submit(seq: number, points: Point[]): void {
+    if (this.tryWrite(seq, points)) return;
+    this.blocked = { seq, points, since: Date.now() };
+    this.call.pause();
+    this.server.noteBackpressure(this, true);
+    this.retryTimer = setTimeout(() => this.retryBlocked(), BACKPRESSURE_RETRY_MS);
+  }
+
+  /** One write attempt; the report joins the in-order ack queue only when the sink took it. */
+  private tryWrite(seq: number, points: Point[]): boolean {
+    const slot: Unacked = { seq, stored: false };
+    this.unacked.push(slot);
+    // onStored may run synchronously (nothing to store): the slot is in place first.
+    if (this.deps.sink.write(points, () => { slot.stored = true; this.sendAcks(); })) return true;
+    this.unacked.pop();
+    return false;
+  }
+
+  private retryBlocked(): void {
+    const b = this.blocked;
+    if (!b || this.done) return;
+    if (Date.now() - b.since >= this.server.backpressureLimitMs) {
+      this.deps.logger.warn({ host: this.hostId, waitedMs: Date.now() - b.since }, 'agent stream ended: no room to store its reports (the agent keeps buffering and retries)');
+      this.server.backpressureEnds++;
+      this.fail(grpc.status.UNAVAILABLE, 'collector storage full: no room for reports now; keep buffering and retry');
+      return;
+    }
+    if (!this.tryWrite(b.seq, b.points)) {
+      this.retryTimer = setTimeout(() => this.retryBlocked(), BACKPRESSURE_RETRY_MS);
+      return;
+    }
+    this.blocked = undefined;
+    this.server.noteBackpressure(this, false);
+    // Messages that arrived while blocked, in order (one may block again).
+    while (this.backlog.length && !this.blocked && !this.done) this.onMessage(this.backlog.shift()!);
+    if (!this.blocked && !this.done) this.call.resume();
+  }
+
+  /** Acks every stored report at the front, in arrival order. */
+  private sendAcks(): void {
+    const sessionId = this.hello?.sessionId ?? '';
+    while (this.unackedHead < this.unacked.length && this.unacked[this.unackedHead]!.stored) {
+      const seq = this.unacked[this.unackedHead++]!.seq;
+      if (!this.done) this.call.write({ ack: { sessionId, seq } });
+    }
+    if (this.unackedHead === this.unacked.length) {
+      this.unacked.length = 0;
+      this.unackedHead = 0;
+    } else if (this.unackedHead > 1024) {
+      this.unacked.splice(0, this.unackedHead);
+      this.unackedHead = 0;
+    }
   }
 
   private finish(why: string): void {
     if (this.done) return;
     this.done = true;
+    clearTimeout(this.retryTimer);
+    if (this.blocked) this.server.noteBackpressure(this, false);
+    this.blocked = undefined;
+    this.backlog.length = 0;
     this.server.unregister(this, why);
   }
 }
@@ -157,7 +245,11 @@ export class FleetGrpcServer {
   private readonly server: grpc.Server;
   private readonly streams = new Set<AgentStream>();
   private readonly byHost = new Map<string, AgentStream>();
+  private readonly paused = new Set<AgentStream>();
   private boundAddress = '';
+  private readonly listener: GrpcListener;
+  /** Streams ended because the sink had no room, since start. */
+  backpressureEnds = 0;
 
   constructor(private readonly opts: GrpcOptions, private readonly deps: GrpcDeps) {
     // grpc-js writes its own diagnostics to stderr; keep stderr for the one-line config errors.
@@ -174,9 +266,29 @@ export class FleetGrpcServer {
       Connect: (call: AgentCall) => {
         const s = new AgentStream(call, this, deps, call.getPeer());
         this.streams.add(s);
-        s.start();
+        const refusal = this.listener.admit(s.peer);
+        if (refusal) s.fail(refusal.code, refusal.details);
+        else s.start();
       },
     });
+    this.listener = new GrpcListener(opts.listen, this.server, opts.tls, deps.logger);
+  }
+
+  /** With mutual TLS: why `hostId` may not be reported over this connection (undefined = it may). */
+  hostIdRefusal(peer: string, hostId: string): string | undefined {
+    const allowed = this.listener.allowedHostIds(peer);
+    if (!allowed || allowed.hostIds.includes(hostId)) return undefined;
+    return `TLS: the client certificate (${allowed.identities.join(', ') || 'no identity'}) may report as host ${allowed.hostIds.join(', ') || '(none)'}, not ${hostId} (grpc.tls.hostIdMap)`;
+  }
+
+  get maxMessageBytes(): number { return this.opts.maxMessageBytes; }
+  get backpressureLimitMs(): number { return this.opts.backpressureLimitMs ?? DEFAULT_BACKPRESSURE_LIMIT_MS; }
+  /** Streams currently paused because the sink has no room. */
+  get pausedStreams(): number { return this.paused.size; }
+
+  noteBackpressure(s: AgentStream, on: boolean): void {
+    if (on) this.paused.add(s);
+    else this.paused.delete(s);
   }
 
   /** host:port actually bound. */
@@ -185,16 +297,7 @@ export class FleetGrpcServer {
   get connectedHosts(): number { return this.byHost.size; }
 
   async listen(): Promise<string> {
-    const { host, port } = this.opts.listen;
-    const hostPart = host.includes(':') ? `[${host}]` : host;
-    const bound = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(`${hostPart}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => {
-        if (!err) return resolve(p);
-        const code = /\b(E[A-Z]{3,})\b/.exec(err.message)?.[1];
-        reject(new Error(code === 'EADDRINUSE' ? 'address already in use' : code ?? err.message));
-      });
-    });
-    this.boundAddress = `${hostPart}:${bound}`;
+    this.boundAddress = await this.listener.listen();
     return this.boundAddress;
   }
 
@@ -220,6 +323,7 @@ export class FleetGrpcServer {
   }
 
   async close(graceMs = 2000): Promise<void> {
+    this.listener.close();
     for (const s of [...this.streams]) s.fail(grpc.status.UNAVAILABLE, 'collector shutting down');
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => { this.server.forceShutdown(); resolve(); }, graceMs);

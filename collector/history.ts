@@ -1,11 +1,12 @@
 // Embedded metric history in the store's SQLite file, used when no InfluxDB is
-// configured. Points are queued (write() never touches the disk), committed in
-// batched transactions with INSERT OR REPLACE keyed by (series, time) so replayed
+// configured. Points are queued (write() never touches the disk; a full queue says
+// no room), committed in batched transactions (synchronous=FULL: a commit is on disk
+// when it returns, and only then are the reports acked) with INSERT OR REPLACE keyed by (series, time) so replayed
 // reports are idempotent, and pruned by age and by count in small chunks.
 import { OnceLog, type Logger } from '../common/index.js';
 import { MEASUREMENTS } from '../proto/index.js';
 import type { FieldValue, Point, Tags } from './points.js';
-import { BoundedQueue, type MetricSink, type PointQuery, type SinkStats } from './sink.js';
+import { Fifo, type MetricSink, type PointQuery, type SinkStats, type StorageState } from './sink.js';
 
 export type { PointQuery } from './sink.js';
 import type { Database, Statement } from './sqlite.js';
@@ -20,9 +21,13 @@ export interface HistoryOptions {
   batchSize?: number;
   maxQueuePoints?: number;
   pruneIntervalMs?: number;
+  /** Internal, for the benchmark's peer only: the old behaviour (ack once queued, synchronous=NORMAL). */
+  ackOnQueue?: boolean;
 }
 
 const PRUNE_CHUNK = 20_000;
+
+interface Entry { points: Point[]; onStored?: () => void }
 
 /** The tag set in a canonical order (the schema's, else sorted), as stored in series.tags. */
 function canonicalTags(measurement: string, tags: Tags): string {
@@ -40,13 +45,17 @@ function canonicalTags(measurement: string, tags: Tags): string {
 export class EmbeddedHistory implements MetricSink {
   readonly kind = 'embedded';
   private readonly db: Database;
-  private readonly queue: BoundedQueue<Point>;
+  private readonly queue = new Fifo<Entry>();
+  private queued = 0;
+  private readonly maxQueuePoints: number;
+  private noRoomSince = 0;
+  private lastError: string | undefined;
   private readonly seriesIds = new Map<string, number>();
   private readonly findSeries: Statement<{ id: number }>;
   private readonly insertSeries: Statement;
   private readonly insertPoint: Statement;
   private readonly commit: (batch: Point[]) => void;
-  private readonly counters: SinkStats = { accepted: 0, written: 0, droppedQueueFull: 0, droppedRejected: 0 };
+  private readonly counters: SinkStats = { accepted: 0, written: 0, spooled: 0, droppedRejected: 0, droppedNoRoom: 0 };
   private readonly once = new OnceLog();
   private flushTimer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
@@ -60,7 +69,9 @@ export class EmbeddedHistory implements MetricSink {
     this.db = store.db;
     this.flushIntervalMs = opts.flushIntervalMs ?? 200;
     this.batchSize = opts.batchSize ?? 5000;
-    this.queue = new BoundedQueue<Point>(opts.maxQueuePoints ?? 500_000);
+    this.maxQueuePoints = opts.maxQueuePoints ?? 500_000;
+    // Acks mean committed: a commit must survive a power loss, not only a crash (WAL + NORMAL does not).
+    if (!opts.ackOnQueue) this.db.pragma('synchronous = FULL');
     this.findSeries = this.db.prepare('SELECT id FROM series WHERE measurement = ? AND tags = ?');
     this.insertSeries = this.db.prepare('INSERT INTO series (measurement, tags) VALUES (?, ?)');
     this.insertPoint = this.db.prepare('INSERT OR REPLACE INTO points (series, time, fields) VALUES (?, ?, ?)');
@@ -80,27 +91,43 @@ export class EmbeddedHistory implements MetricSink {
     this.pruneTimer.unref();
   }
 
-  write(points: Point[]): void {
-    if (this.closed) return;
-    let dropped = 0;
-    for (let i = 0; i < points.length; i++) dropped += this.queue.push(points[i]!);
-    this.counters.accepted += points.length;
-    if (dropped) {
-      this.counters.droppedQueueFull += dropped;
-      if (this.once.enter('queue', 'full')) this.logger.warn({ dropped }, 'embedded history: queue full, dropping the oldest points');
+  write(points: Point[], onStored?: () => void): boolean {
+    if (this.closed) return false;
+    if (this.queued + points.length > this.maxQueuePoints && this.queued > 0) {
+      this.noRoomSince ||= Date.now();
+      if (!onStored) this.counters.droppedNoRoom += points.length;
+      if (this.once.enter('queue', 'full')) {
+        this.logger.error({ maxQueuePoints: this.maxQueuePoints }, 'embedded history: queue full; reports are not acked (agents keep them) until commits catch up');
+      }
+      return false;
     }
-    if (this.queue.length >= this.batchSize) this.scheduleFlush(0);
+    this.noRoomSince = 0;
+    if (this.opts.ackOnQueue) {
+      this.queue.push({ points });
+      onStored?.();
+    } else {
+      this.queue.push({ points, onStored });
+    }
+    this.queued += points.length;
+    this.counters.accepted += points.length;
+    if (this.queued >= this.batchSize) this.scheduleFlush(0);
     else if (!this.flushTimer) this.scheduleFlush(this.flushIntervalMs);
+    return true;
   }
 
-  queueLength(): number { return this.queue.length; }
+  queueLength(): number { return this.queued; }
   stats(): SinkStats { return { ...this.counters }; }
+
+  storage(): StorageState {
+    if (this.noRoomSince) return { state: 'full', reason: this.lastError ?? 'commits are behind' };
+    return { state: 'ok' };
+  }
 
   async drain(timeoutMs = 10_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (this.queue.length > 0) {
+    while (this.queued > 0) {
       this.flush();
-      if (this.queue.length === 0) break;
+      if (this.queued === 0) break;
       if (Date.now() >= deadline) return false;
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -189,18 +216,26 @@ export class EmbeddedHistory implements MetricSink {
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       const ok = this.flush();
-      if (this.queue.length > 0) this.scheduleFlush(!ok ? 1000 : this.queue.length >= this.batchSize ? 0 : this.flushIntervalMs);
+      if (this.queued > 0) this.scheduleFlush(!ok ? 1000 : this.queued >= this.batchSize ? 0 : this.flushIntervalMs);
     }, delayMs);
     this.flushTimer.unref();
   }
 
-  /** Commits one batch; false when the commit failed (the batch is back in the queue). */
+  /** Commits one batch, then acks its reports; false when the commit failed (the batch stays queued). */
   private flush(): boolean {
-    if (this.closed || this.queue.length === 0) return true;
-    const batch = this.queue.take(this.batchSize);
+    if (this.closed || this.queued === 0) return true;
+    const entries: Entry[] = [];
+    const batch: Point[] = [];
+    for (let e = this.queue.peek(); e && (batch.length === 0 || batch.length + e.points.length <= this.batchSize); e = this.queue.peek()) {
+      entries.push(this.queue.shift()!);
+      for (let i = 0; i < e.points.length; i++) batch.push(e.points[i]!);
+    }
     try {
       this.commit(batch);
+      this.queued -= batch.length;
       this.counters.written += batch.length;
+      this.lastError = undefined;
+      for (const e of entries) e.onStored?.();
       try {
         this.pruneByCount();
       } catch (err) {
@@ -211,18 +246,18 @@ export class EmbeddedHistory implements MetricSink {
       return true;
     } catch (err) {
       // SQLITE_BUSY/FULL/IOERR are transient or operator problems: keep the batch and retry.
-      const lost = this.queue.unshiftAll(batch);
-      this.counters.droppedQueueFull += lost;
+      this.queue.unshiftAll(entries);
       this.seriesIds.clear(); // ids inserted by the rolled-back transaction are gone
+      this.lastError = (err as Error).message;
       if (this.once.enter('commit', 'failing')) {
-        this.logger.error({ error: (err as Error).message, queued: this.queue.length }, 'embedded history: commit failed; retrying');
+        this.logger.error({ error: (err as Error).message, queued: this.queued }, 'embedded history: commit failed; retrying');
       }
       return false;
     }
   }
 
   private flushAll(): void {
-    for (let guard = 0; this.queue.length > 0 && guard < 1000; guard++) {
+    for (let guard = 0; this.queued > 0 && guard < 1000; guard++) {
       if (!this.flush()) break;
     }
   }

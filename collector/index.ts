@@ -6,3 +6,4 @@ export type { PointQuery } from './history.js';
 export type { MetricSink, SinkStats } from './sink.js';
 export { COLLECTOR_VERSION } from './version.js';
 export { reportPoints, type PointSource } from './points.js';
+export { API_ROLES, isApiRole, formatTokenLine, generateApiToken, hashApiToken, parseApiTokens, TOKEN_NAME, type ApiRole } from './access/index.js';

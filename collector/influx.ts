@@ -1,19 +1,17 @@
-// InfluxDB 1.x sink (the `influx` package). Ingest only ever touches the bounded
-// queue; a background loop creates the database (retrying until InfluxDB answers),
-// writes batches of batchSize every flushInterval with ms precision, retries failed
-// batches with backoff, and drops (counting) batches InfluxDB refuses as invalid.
-import { FieldType, InfluxDB, type IPoolOptions, type ISchemaOptions } from 'influx';
+// InfluxDB 1.x sink. A report's points are encoded to line protocol once, wait in
+// memory (bounded) for the next batch (batchSize points or flushInterval), and are
+// acked once InfluxDB answered 2xx. When InfluxDB is away or behind, points go to the
+// disk spool instead (acked once fsync'd) and drain from it, oldest first, when it
+// answers again. A background loop creates the database (retrying until InfluxDB
+// answers); batches InfluxDB refuses as invalid (400) are dropped and counted.
+import { InfluxDB, type IPoolOptions } from 'influx';
 import { Backoff, OnceLog, type Logger } from '../common/index.js';
-import { MEASUREMENTS, type FieldType as SchemaFieldType } from '../proto/index.js';
 import type { InfluxConfig } from './config.js';
+import { InfluxWriter, type WriteOutcome } from './influx-write.js';
+import { encodeLines } from './line-protocol.js';
 import type { FieldValue, Point, Tags } from './points.js';
-import { BoundedQueue, type MetricSink, type PointQuery, type SinkStats } from './sink.js';
-
-const TYPE: Record<SchemaFieldType, FieldType> = {
-  int: FieldType.INTEGER,
-  float: FieldType.FLOAT,
-  string: FieldType.STRING,
-};
+import { Fifo, type MetricSink, type PointQuery, type SinkStats, type StorageState } from './sink.js';
+import { Spool, type SpoolOptions } from './spool.js';
 
 // The pool must not park the host on its own timers: our loop owns retries.
 const noPoolBackoff: NonNullable<IPoolOptions['backoff']> = {
@@ -50,33 +48,49 @@ export function influxClient(cfg: InfluxConfig, requestTimeoutMs = 10_000): Infl
   });
 }
 
+export interface InfluxSinkOptions {
+  /** The disk spool (required unless ackOnQueue). */
+  spool?: SpoolOptions;
+  /**
+   * Internal, for the benchmark's peer only (no config key): the old behaviour, acking
+   * as soon as the points are queued in memory and dropping the oldest when it is full.
+   */
+  ackOnQueue?: boolean;
+}
+
+interface Entry { lines: Buffer; points: number; onStored?: () => void }
+
 export class InfluxSink implements MetricSink {
   readonly kind = 'influx';
   private readonly influx: InfluxDB;
-  private readonly queue: BoundedQueue<Point>;
+  private readonly writer: InfluxWriter;
+  private readonly memory = new Fifo<Entry>();
+  private readonly spool: Spool | undefined;
+  private memPoints = 0;
   private inflight = 0;
   private dbReady = false;
   private closed = false;
   private flushing = false;
+  /** Points go to the spool (InfluxDB away or behind) until it has drained. */
+  private spooling = false;
+  private failing = false;
+  private lastError: string | undefined;
+  private noRoomSince = 0;
   private retryAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private dbTimer: NodeJS.Timeout | undefined;
   private readonly backoff = new Backoff(250, 10_000);
   private readonly dbBackoff = new Backoff(250, 5_000);
   private readonly once = new OnceLog();
-  private readonly counters: SinkStats = { accepted: 0, written: 0, droppedQueueFull: 0, droppedRejected: 0 };
-  private droppedSinceLog = 0;
-  /** Field names registered with the client per measurement that accepts unlisted (float) fields. */
-  private readonly extraFields = new Map<string, Record<string, FieldType>>();
+  private readonly counters: SinkStats = { accepted: 0, written: 0, spooled: 0, droppedRejected: 0, droppedNoRoom: 0 };
 
-  constructor(private readonly cfg: InfluxConfig, private readonly logger: Logger) {
+  constructor(private readonly cfg: InfluxConfig, private readonly logger: Logger, private readonly opts: InfluxSinkOptions = {}) {
     this.influx = influxClient(cfg);
-    this.queue = new BoundedQueue<Point>(cfg.maxQueuePoints);
-    for (const def of Object.values(MEASUREMENTS)) {
-      const fields: Record<string, FieldType> = {};
-      for (const [name, fd] of Object.entries(def.fields)) fields[name] = TYPE[fd.type];
-      if (def.otherNumericFields === 'float') this.extraFields.set(def.name, fields);
-      this.influx.addSchema({ measurement: def.name, tags: [...def.tags], fields });
+    this.writer = new InfluxWriter(cfg);
+    if (!opts.ackOnQueue) {
+      if (!opts.spool) throw new Error('InfluxSink: a spool is required for durable acks');
+      this.spool = Spool.open(opts.spool, logger);
+      this.spooling = this.spool.records > 0;
     }
   }
 
@@ -86,19 +100,41 @@ export class InfluxSink implements MetricSink {
     this.schedule(this.cfg.flushIntervalMs);
   }
 
-  write(points: Point[]): void {
-    if (this.closed) return;
-    let dropped = 0;
-    for (let i = 0; i < points.length; i++) dropped += this.queue.push(points[i]!);
-    this.counters.accepted += points.length;
-    if (dropped) this.noteDropped(dropped);
-    if (this.queue.length >= this.cfg.batchSize && !this.flushing && this.dbReady && Date.now() >= this.retryAt) {
-      this.schedule(0);
+  write(points: Point[], onStored?: () => void): boolean {
+    if (this.closed) return false;
+    const { lines, points: n } = encodeLines(points);
+    if (n === 0) {
+      onStored?.();
+      return true;
     }
+    if (this.opts.ackOnQueue) return this.writeAckOnQueue(lines, n, onStored);
+    const entry: Entry = { lines, points: n, onStored };
+    const memoryRoom = this.memPoints + n <= this.cfg.maxQueuePoints;
+    if (!this.spooling && this.dbReady && !this.failing && memoryRoom) {
+      this.enqueue(entry);
+    } else if (this.toSpool(entry)) {
+      // acked once fsync'd
+    } else if (memoryRoom) {
+      this.enqueue(entry); // the spool is full: waits in memory, acked once written
+    } else {
+      this.noRoom(n, onStored);
+      return false;
+    }
+    this.noRoomSince = 0;
+    this.counters.accepted += n;
+    return true;
   }
 
-  queueLength(): number { return this.queue.length + this.inflight; }
+  queueLength(): number { return this.memPoints + this.inflight + (this.spool?.points ?? 0); }
   stats(): SinkStats { return { ...this.counters }; }
+
+  storage(): StorageState {
+    const spool = this.spool && { bytes: this.spool.bytes, maxBytes: this.spool.maxBytes, points: this.spool.points, broken: this.spool.broken };
+    const reason = this.lastError ?? (this.dbReady ? undefined : 'the database is not ready yet');
+    if (this.noRoomSince) return { state: 'full', reason: spool?.broken ? 'the spool cannot write to its disk' : reason, spool };
+    if (this.spooling || (this.spool && !this.spool.empty)) return { state: 'spooling', reason, spool };
+    return { state: 'ok', spool };
+  }
 
   async drain(timeoutMs = 10_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
@@ -137,21 +173,72 @@ export class InfluxSink implements MetricSink {
     return out.slice(0, limit);
   }
 
+  /** Stores what it can (bounded wait); what InfluxDB did not take goes to the spool. */
   async close(): Promise<void> {
     if (this.closed) return;
-    const left = this.dbReady ? await this.drain(5_000) : this.queueLength() === 0;
+    if (this.dbReady) await this.drain(5_000);
     this.closed = true;
     clearTimeout(this.timer);
     clearTimeout(this.dbTimer);
-    if (!left) this.logger.warn({ points: this.queueLength() }, 'influx: points still queued at shutdown are lost');
+    while (this.flushing) await new Promise((r) => setTimeout(r, 20));
+    if (this.spool) {
+      this.spillMemory();
+      await this.spool.close();
+    }
+    this.writer.close();
+    if (this.memPoints > 0) {
+      this.logger.warn({ points: this.memPoints }, this.opts.ackOnQueue
+        ? 'influx: points still queued at shutdown are lost'
+        : 'influx: points in memory at shutdown were never acked; the agents send them again');
+    }
   }
 
-  private noteDropped(n: number): void {
-    this.counters.droppedQueueFull += n;
-    this.droppedSinceLog += n;
-    if (this.once.enter('queue', 'full')) {
-      this.logger.warn({ maxQueuePoints: this.cfg.maxQueuePoints }, 'influx: queue full, dropping the oldest points until InfluxDB catches up');
+  private enqueue(e: Entry): void {
+    this.memory.push(e);
+    this.memPoints += e.points;
+    if (this.memPoints >= this.cfg.batchSize && !this.flushing && this.dbReady && Date.now() >= this.retryAt) this.schedule(0);
+  }
+
+  /** Appends to the spool (acked once fsync'd); false when it has no room. */
+  private toSpool(e: Entry): boolean {
+    if (!this.spool || !this.spool.append(e.points, e.lines, () => e.onStored?.())) return false;
+    this.counters.spooled += e.points;
+    if (!this.spooling) {
+      this.spooling = true;
+      this.logger.warn({ reason: this.lastError ?? (this.dbReady ? 'InfluxDB is behind' : 'the database is not ready yet'), dir: this.opts.spool!.dir },
+        'influx: spooling to disk until InfluxDB takes points again (acks continue once fsync\'d)');
     }
+    return true;
+  }
+
+  /** Moves what waits in memory to the spool while it has room. */
+  private spillMemory(): void {
+    for (let e = this.memory.peek(); e; e = this.memory.peek()) {
+      if (!this.toSpool(e)) break;
+      this.memory.shift();
+      this.memPoints -= e.points;
+    }
+  }
+
+  private noRoom(n: number, onStored: (() => void) | undefined): void {
+    this.noRoomSince ||= Date.now();
+    if (!onStored) this.counters.droppedNoRoom += n;
+    if (this.once.enter('room', 'full')) {
+      this.logger.error({ spool: this.spool && { bytes: this.spool.bytes, maxBytes: this.spool.maxBytes }, maxQueuePoints: this.cfg.maxQueuePoints },
+        'influx: the spool and the memory queue are full; reports are not acked (agents keep them) until InfluxDB takes points again');
+    }
+  }
+
+  private writeAckOnQueue(lines: Buffer, n: number, onStored: (() => void) | undefined): boolean {
+    while (this.memPoints + n > this.cfg.maxQueuePoints && this.memory.length) {
+      const old = this.memory.shift()!;
+      this.memPoints -= old.points;
+      this.counters.droppedNoRoom += old.points;
+    }
+    this.enqueue({ lines, points: n });
+    this.counters.accepted += n;
+    onStored?.();
+    return true;
   }
 
   private schedule(delayMs: number): void {
@@ -173,9 +260,10 @@ export class InfluxSink implements MetricSink {
           const names = await this.influx.getDatabaseNames().catch(() => [] as string[]);
           if (names.includes(this.cfg.database)) return this.databaseReady();
         }
+        this.lastError = serverMessage(err);
         if (this.once.enter('db', 'failing')) {
-          this.logger.warn({ url: this.cfg.url, database: this.cfg.database, error: serverMessage(err) },
-            'influx: cannot create/check the database yet; retrying in the background (points are queued)');
+          this.logger.warn({ url: this.cfg.url, database: this.cfg.database, error: this.lastError },
+            'influx: cannot create/check the database yet; retrying in the background (points are spooled)');
         }
         if (this.closed) return;
         this.dbTimer = setTimeout(() => this.ensureDatabase(), this.dbBackoff.next());
@@ -189,101 +277,115 @@ export class InfluxSink implements MetricSink {
     this.dbReady = true;
     this.dbBackoff.reset();
     this.once.clear('db');
+    this.lastError = undefined;
     this.logger.info({ url: this.cfg.url, database: this.cfg.database }, 'influx: database ready');
     this.schedule(0);
   }
 
-  /** Registers unlisted numeric fields (written as float) with the client's schema. */
-  private registerExtraFields(batch: Point[]): void {
-    for (let i = 0; i < batch.length; i++) {
-      const p = batch[i]!;
-      const known = this.extraFields.get(p.measurement);
-      if (!known) continue;
-      let added = false;
-      for (const f in p.fields) {
-        if (known[f] === undefined) { known[f] = FieldType.FLOAT; added = true; }
-      }
-      if (added) {
-        const def = MEASUREMENTS[p.measurement]!;
-        const schema: ISchemaOptions = { measurement: def.name, tags: [...def.tags], fields: { ...known } };
-        this.influx.addSchema(schema);
-      }
-    }
-  }
-
   private async flush(): Promise<void> {
     if (this.closed || this.flushing) return;
-    if (!this.dbReady || this.queue.length === 0) {
-      this.schedule(this.cfg.flushIntervalMs);
+    if (!this.dbReady || Date.now() < this.retryAt) {
+      // InfluxDB cannot take points now: what waits in memory goes to disk (and is acked).
+      if (this.spool) this.spillMemory();
+      this.schedule(this.dbReady ? Math.max(10, this.retryAt - Date.now()) : this.cfg.flushIntervalMs);
       return;
     }
     this.flushing = true;
-    const batch = this.queue.take(this.cfg.batchSize);
-    this.inflight = batch.length;
     let next = this.cfg.flushIntervalMs;
     try {
-      let request: Promise<void> | undefined;
-      try {
-        this.registerExtraFields(batch);
-        request = this.influx.writePoints(batch.map(toIPoint), { precision: 'ms' });
-      } catch (err) {
-        // The client refused to encode a point: a bug on our side, never worth a retry.
-        this.rejected(undefined, (err as Error).message, batch, batch.length);
-      }
-      if (request) await this.written(request, batch.length);
-      if (this.queue.length >= this.cfg.batchSize) next = 0;
+      if (this.memory.length) next = await this.flushMemory();
+      else if (this.spool && this.spool.records > 0) next = await this.flushSpool();
     } catch (err) {
-      next = this.handleWriteError(err, batch);
+      this.logger.error({ error: (err as Error).message }, 'influx: flush failed');
     } finally {
       this.inflight = 0;
       this.flushing = false;
     }
+    if (this.spooling && this.spool?.empty && this.memory.length === 0) {
+      this.spooling = false;
+      this.once.clear('room');
+      this.logger.info({ spooled: this.counters.spooled }, 'influx: spool drained; writing straight to InfluxDB again');
+    }
     this.schedule(next);
   }
 
-  /** Awaits a batch write and records the success. */
-  private async written(request: Promise<void>, n: number): Promise<void> {
-    await request;
-    this.counters.written += n;
-    this.backoff.reset();
-    this.retryAt = 0;
-    if (this.once.clear('write')) this.logger.info({ queued: this.queue.length }, 'influx: writes resumed');
-    if (this.droppedSinceLog && this.once.clear('queue')) {
-      this.logger.warn({ dropped: this.droppedSinceLog }, 'influx: queue drained below its limit; points were dropped meanwhile');
-      this.droppedSinceLog = 0;
+  /** One batch from memory; returns the delay before the next flush. */
+  private async flushMemory(): Promise<number> {
+    const batch: Entry[] = [];
+    let points = 0;
+    for (let e = this.memory.peek(); e && (batch.length === 0 || points + e.points <= this.cfg.batchSize); e = this.memory.peek()) {
+      batch.push(this.memory.shift()!);
+      points += e.points;
     }
+    this.memPoints -= points;
+    this.inflight = points;
+    const out = await this.writer.write(batch.map((e) => e.lines));
+    if (this.outcome(out, points)) {
+      for (const e of batch) e.onStored?.();
+      return this.memPoints >= this.cfg.batchSize || (this.spool?.records ?? 0) > 0 ? 0 : this.cfg.flushIntervalMs;
+    }
+    this.memory.unshiftAll(batch);
+    this.memPoints += points;
+    if (this.spool) this.spillMemory();
+    return this.retryDelay();
   }
 
-  private rejected(status: number | undefined, error: string, batch: Point[], dropped: number): void {
-    this.counters.droppedRejected += dropped;
-    this.counters.written += batch.length - dropped;
-    this.logger.error({ status, error, points: batch.length, dropped }, 'influx: write rejected as invalid; batch dropped, not retried');
-  }
-
-  /** Returns the delay before the next flush. */
-  private handleWriteError(err: unknown, batch: Point[]): number {
-    const status = statusOf(err);
-    if (status === 400) {
-      // Invalid data (e.g. a field type conflict): retrying cannot help. InfluxDB keeps
-      // the valid points of a partial write and says how many it dropped.
-      const message = serverMessage(err);
-      const m = /dropped=(\d+)/.exec(message);
-      this.rejected(status, message, batch, m ? Math.min(Number(m[1]), batch.length) : batch.length);
+  /** One batch from the spool, oldest first; consumed once InfluxDB took it. */
+  private async flushSpool(): Promise<number> {
+    const recs = await this.spool!.read(this.cfg.batchSize);
+    const points = recs.reduce((a, r) => a + r.points, 0);
+    this.inflight = 0;
+    const out = await this.writer.write(recs.map((r) => r.lines));
+    if (this.outcome(out, points)) {
+      this.spool!.consume(recs.length);
       return 0;
     }
-    const lost = this.queue.unshiftAll(batch);
-    if (lost) this.noteDropped(lost);
-    if (status === 404 && /database not found/i.test(serverMessage(err))) {
+    return this.retryDelay();
+  }
+
+  /**
+   * True when the batch is done with: stored (2xx) or refused as invalid (400, dropped
+   * and counted: retrying cannot help). False when it must be retried.
+   */
+  private outcome(out: WriteOutcome, points: number): boolean {
+    if (out.status >= 200 && out.status < 300) {
+      this.counters.written += points;
+      this.backoff.reset();
+      this.retryAt = 0;
+      this.lastError = undefined;
+      if (this.failing) {
+        this.failing = false;
+        this.logger.info({ queued: this.queueLength() }, 'influx: writes resumed');
+      }
+      this.once.clear('write');
+      return true;
+    }
+    if (out.status === 400) {
+      // Invalid data (e.g. a field type conflict). InfluxDB keeps the valid points of a
+      // partial write and says how many it dropped.
+      const m = /dropped=(\d+)/.exec(out.error ?? '');
+      const dropped = m ? Math.min(Number(m[1]), points) : points;
+      this.counters.droppedRejected += dropped;
+      this.counters.written += points - dropped;
+      this.logger.error({ status: 400, error: out.error, points, dropped }, 'influx: write rejected as invalid; batch dropped, not retried');
+      return true;
+    }
+    this.lastError = out.status ? `HTTP ${out.status}: ${out.error}` : out.error;
+    if (out.status === 404 && /database not found/i.test(out.error ?? '')) {
       this.dbReady = false;
       this.ensureDatabase();
-      return this.cfg.flushIntervalMs;
     }
+    this.failing = true;
+    if (this.once.enter('write', 'failing')) {
+      this.logger.warn({ status: out.status || undefined, error: out.error, queued: this.queueLength() },
+        'influx: write failed; retrying with backoff (points are spooled to disk meanwhile)');
+    }
+    return false;
+  }
+
+  private retryDelay(): number {
     const delay = this.backoff.next();
     this.retryAt = Date.now() + delay;
-    if (this.once.enter('write', 'failing')) {
-      this.logger.warn({ status, error: serverMessage(err), queued: this.queueLength() },
-        'influx: write failed; retrying with backoff (ingest continues, points are queued)');
-    }
     return delay;
   }
 }
@@ -293,6 +395,4 @@ interface RawSeries { name: string; tags?: Record<string, string>; columns: stri
 const ident = (name: string): string => `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 const literal = (value: string): string => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
-function toIPoint(p: Point): { measurement: string; tags: Record<string, string>; fields: Record<string, number | string>; timestamp: number } {
-  return { measurement: p.measurement, tags: p.tags, fields: p.fields, timestamp: p.time };
-}
+

@@ -1,33 +1,33 @@
 #!/usr/bin/env node
 // redis-fleet-collector --config <file.yaml>
-import { ConfigError, EX_CONFIG, createLogger, loadOrExit, startSdNotify } from '../common/index.js';
-import { loadCollectorConfig, startCollector } from './index.js';
+import { ConfigError, EX_CONFIG, configErrorLines, createLogger, daemonConfigPath, loadOrExit, startSdNotify } from '../common/index.js';
+import http from 'node:http';
+import https from 'node:https';
+import { COLLECTOR_VERSION, loadCollectorConfig, startCollector } from './index.js';
 
 const PROGRAM = 'redis-fleet-collector';
 
-function configPath(argv: string[]): string {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--config') {
-      const v = argv[i + 1];
-      if (!v) throw new ConfigError('--config', 'needs a file argument');
-      return v;
-    }
-    if (a.startsWith('--config=')) return a.slice('--config='.length);
-    throw new ConfigError('(arguments)', `unknown argument ${a} (usage: ${PROGRAM} --config <file.yaml>)`);
-  }
-  throw new ConfigError('--config', `is required (usage: ${PROGRAM} --config <file.yaml>)`);
-}
-
-const config = loadOrExit(PROGRAM, () => loadCollectorConfig(configPath(process.argv.slice(2))));
+const configFile = daemonConfigPath(PROGRAM, COLLECTOR_VERSION, process.argv.slice(2));
+const config = loadOrExit(PROGRAM, () => loadCollectorConfig(configFile));
 const logger = createLogger(PROGRAM, config.log.level);
+
+/** Whether our own API answers 2xx (HTTPS: our own certificate, so it is not verified here). */
+function answers(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const get = url.startsWith('https:') ? https.get : http.get;
+    const req = get(url, { timeout: 5000, rejectUnauthorized: false }, (res) => { res.resume(); resolve((res.statusCode ?? 500) < 300); });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
 
 let collector: Awaited<ReturnType<typeof startCollector>>;
 try {
-  collector = await startCollector(config, logger);
+  // Internal, for the acks benchmark's peer only (test/bench/acks.bench.ts): the old ack-on-queue behaviour.
+  collector = await startCollector(config, logger, { ackOnQueue: process.env.REDIS_FLEET_INTERNAL_ACK_ON_QUEUE === '1' });
 } catch (err) {
   if (err instanceof ConfigError) {
-    process.stderr.write(`${PROGRAM}: config error: ${err.message}\n`);
+    for (const line of configErrorLines(err)) process.stderr.write(`${PROGRAM}: config error: ${line}\n`);
     process.exit(EX_CONFIG);
   }
   logger.fatal({ error: (err as Error).message }, 'collector failed to start');
@@ -35,7 +35,7 @@ try {
 }
 
 // systemd (Type=notify): READY=1 once listening; WATCHDOG=1 while the HTTP API answers /healthz.
-startSdNotify({ logger, status: `grpc ${collector.grpcAddress}, http ${collector.httpUrl}`, healthy: async () => (await fetch(`${collector.httpUrl}/healthz`, { signal: AbortSignal.timeout(5000) })).ok });
+startSdNotify({ logger, status: `grpc ${collector.grpcAddress}, http ${collector.httpUrl}`, healthy: () => answers(`${collector.httpUrl}/healthz`) });
 
 let stopping = false;
 function stop(signal: string): void {

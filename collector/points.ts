@@ -4,7 +4,7 @@
 // each sample, tag objects shared between points of the same series shape.
 import {
   HOST_TAGS, MEASUREMENTS, parseQueueEntry, splitInstanceFields, valueOf,
-  type FieldType, type MeasurementDef, type ProxySample, type RedisRates, type Report, type RedisSample,
+  type DashboardSample, type FieldType, type MeasurementDef, type ProxySample, type RedisRates, type Report, type RedisSample, type SentinelSample,
 } from '../proto/index.js';
 
 export type FieldValue = number | string;
@@ -36,15 +36,26 @@ const M = {
   codis: MEASUREMENTS.codis_proxy!,
   codisCmd: MEASUREMENTS.codis_proxy_cmd!,
   codisGroup: MEASUREMENTS.codis_proxy_group!,
+  dashboard: MEASUREMENTS.codis_dashboard!,
   twemproxy: MEASUREMENTS.twemproxy!,
   twemPool: MEASUREMENTS.twemproxy_pool!,
   twemServer: MEASUREMENTS.twemproxy_server!,
+  sentinel: MEASUREMENTS.sentinel!,
+  sentinelMaster: MEASUREMENTS.sentinel_master!,
 };
 
 /** ProxySample kind → its measurement, and item kind → the item measurement. */
 const PROXY_MEASUREMENTS: Record<string, { sample: MeasurementDef; items: Record<string, MeasurementDef> }> = {
   codis: { sample: M.codis, items: { command: M.codisCmd, group: M.codisGroup } },
   twemproxy: { sample: M.twemproxy, items: { pool: M.twemPool, server: M.twemServer } },
+};
+
+/** DashboardSample item kind → its measurement. */
+const DASHBOARD_ITEMS: Record<string, MeasurementDef> = {
+  group: MEASUREMENTS.codis_dashboard_group!,
+  server: MEASUREMENTS.codis_dashboard_server!,
+  sentinel: MEASUREMENTS.codis_dashboard_sentinel!,
+  proxy: MEASUREMENTS.codis_dashboard_proxy!,
 };
 
 /** schema field name -> the camelCase key of the proto message it comes from. */
@@ -226,9 +237,11 @@ export function reportPoints(report: Report, src: PointSource, out: Point[] = []
   for (const s of report.redis) redisPoints(s, base, time, out);
 
   for (const p of report.proxies) proxyPoints(p, base, time, out);
+  for (const d of report.dashboards ?? []) dashboardPoints(d, base, time, out);
 
   if (report.persistence) persistencePoints(report, base, time, out);
   if (report.guard) guardPoints(report, base, time, out);
+  for (const s of report.sentinels ?? []) sentinelPoints(s, base, time, out);
 
   for (const ev of report.events) {
     const tags = withTag(base, 'kind', ev.kind);
@@ -247,6 +260,17 @@ function proxyPoints(p: ProxySample, base: Tags, time: number, out: Point[]): vo
   if (!defs) return; // validated at ingest; an unknown kind from a newer agent is skipped
   const tags = withTag(base, 'proxy', p.address);
   setTag(tags, 'name', p.name);
+  samplePoints(p, tags, defs, time, out);
+}
+
+/** A codis-dashboard sample → its `codis_dashboard` point and one point per group, server, Sentinel and proxy. */
+function dashboardPoints(d: DashboardSample, base: Tags, time: number, out: Point[]): void {
+  const tags = withTag(base, 'dashboard', d.address);
+  setTag(tags, 'product', d.product);
+  samplePoints(d, tags, { sample: M.dashboard, items: DASHBOARD_ITEMS }, time, out);
+}
+
+function samplePoints(p: ProxySample | DashboardSample, tags: Tags, defs: { sample: MeasurementDef; items: Record<string, MeasurementDef> }, time: number, out: Point[]): void {
   const fields: Record<string, FieldValue> = {};
   for (const k in p.fields) put(defs.sample, fields, k, valueOf(p.fields[k]));
   put(defs.sample, fields, 'up', p.up ? 1 : 0);
@@ -302,6 +326,35 @@ function guardPoints(report: Report, base: Tags, time: number, out: Point[]): vo
     put(def, fields, 'zk_state', g.zkState);
     for (const k of ['zk_consecutive_failures', 'sentinels_answered', 'sentinels_total']) if (host[k]) put(def, fields, k, valueOf(host[k]));
     emit(out, def.name, tags, fields, time);
+  }
+}
+
+/** One `sentinel` point per sampled Sentinel and one `sentinel_master` point per master it monitors. */
+function sentinelPoints(s: SentinelSample, base: Tags, reportTime: number, out: Point[]): void {
+  const time = s.sampledAtMs || reportTime;
+  const tags = withTag(base, 'sentinel', s.address);
+  const f: Record<string, FieldValue> = {};
+  put(M.sentinel, f, 'up', s.up ? 1 : 0);
+  put(M.sentinel, f, 'error', s.error);
+  put(M.sentinel, f, 'tilt', s.tilt ? 1 : 0);
+  put(M.sentinel, f, 'discovered', s.discovered ? 1 : 0);
+  put(M.sentinel, f, 'masters', s.masters.length);
+  emit(out, M.sentinel.name, tags, f, time);
+  const def = M.sentinelMaster;
+  for (const m of s.masters) {
+    const flags = m.flags.split(',');
+    const mf: Record<string, FieldValue> = {};
+    put(def, mf, 'master', m.address);
+    put(def, mf, 'flags', m.flags);
+    put(def, mf, 'down', flags.includes('s_down') || flags.includes('o_down') ? 1 : 0);
+    put(def, mf, 'failover_in_progress', flags.includes('failover_in_progress') ? 1 : 0);
+    put(def, mf, 'replicas', m.replicas);
+    put(def, mf, 'sentinels', m.sentinels);
+    put(def, mf, 'quorum', m.quorum);
+    put(def, mf, 'quorum_reachable', m.quorumReachable ? 1 : 0);
+    put(def, mf, 'quorum_detail', m.quorumDetail);
+    put(def, mf, 'config_epoch', m.configEpoch);
+    emit(out, def.name, withTag(tags, 'master_name', m.name), mf, time);
   }
 }
 

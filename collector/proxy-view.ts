@@ -8,7 +8,8 @@ import type { FleetState } from './state.js';
 
 interface Latest { host: string; receivedAt: number; reportTimeMs: number; sample: ProxySample }
 
-const plain = (f: Record<string, Value>): Record<string, number | string> => {
+/** A fields map as plain values, keys sorted (also used by codis-view.ts). */
+export const plain = (f: Record<string, Value>): Record<string, number | string> => {
   const out: Record<string, number | string> = {};
   for (const k of Object.keys(f).sort()) {
     const v = valueOf(f[k]);

@@ -1,5 +1,7 @@
-// Where points go. write() never blocks and never throws: the sink queues the
-// points (bounded, oldest dropped and counted) and stores them in the background.
+// Where points go. write() never blocks and never throws: the sink takes the points
+// when a buffer has room (else says no: backpressure), stores them in the background,
+// and calls onStored once they are stored (InfluxDB answered 2xx, the SQLite
+// transaction committed, or they are fsync'd in the disk spool).
 import type { Point } from './points.js';
 
 export interface PointQuery {
@@ -18,16 +20,32 @@ export interface SinkStats {
   accepted: number;
   /** Points stored (written to InfluxDB or committed to SQLite). */
   written: number;
-  /** Points dropped because the queue was full (oldest first). */
-  droppedQueueFull: number;
+  /** Points put in the disk spool since start (InfluxDB away or behind). */
+  spooled: number;
   /** Points dropped because the backend refused them as invalid (e.g. HTTP 400). */
   droppedRejected: number;
+  /** Points written without a way to retry (collector events) while no buffer had room. */
+  droppedNoRoom: number;
+}
+
+/** What the storage path is doing, for /healthz and the built-in alerts. */
+export interface StorageState {
+  /** ok: storing as it comes; spooling: InfluxDB away or behind, points go to disk; full: no buffer has room (backpressure). */
+  state: 'ok' | 'spooling' | 'full';
+  /** Why, in words (the backend's last error), when not ok. */
+  reason?: string;
+  spool?: { bytes: number; maxBytes: number; points: number; broken: boolean };
 }
 
 export interface MetricSink {
   readonly kind: 'influx' | 'embedded';
-  /** Queues the points; returns once they are accepted (never waits on the backend). */
-  write(points: Point[]): void;
+  /**
+   * Takes the points (never waits on the backend); `onStored` runs once they are stored.
+   * Returns false when no buffer has room: the caller keeps them and tries again later.
+   * Without `onStored` nobody can retry, so refused points are dropped and counted.
+   */
+  write(points: Point[], onStored?: () => void): boolean;
+  storage(): StorageState;
   /** Points accepted but not yet stored. */
   queueLength(): number;
   stats(): SinkStats;
@@ -39,11 +57,16 @@ export interface MetricSink {
   close(): Promise<void>;
 }
 
-/** The same sink, and every batch it accepts also handed to `observe` (alert evaluation). */
+/** The same sink, and every batch it takes also handed to `observe` (alert evaluation). */
 export function observedSink(sink: MetricSink, observe: (points: Point[]) => void): MetricSink {
   return {
     kind: sink.kind,
-    write(points) { sink.write(points); observe(points); },
+    write(points, onStored) {
+      const ok = sink.write(points, onStored);
+      if (ok) observe(points);
+      return ok;
+    },
+    storage: () => sink.storage(),
     queueLength: () => sink.queueLength(),
     stats: () => sink.stats(),
     drain: (timeoutMs) => sink.drain(timeoutMs),
@@ -52,67 +75,31 @@ export function observedSink(sink: MetricSink, observe: (points: Point[]) => voi
   };
 }
 
-/** FIFO ring buffer with a hard cap: pushing onto a full queue drops the oldest entries. */
-export class BoundedQueue<T> {
-  private buf: (T | undefined)[];
+/** FIFO with O(1) push and shift (an array with a moving head); nothing is ever dropped. */
+export class Fifo<T> {
+  private items: (T | undefined)[] = [];
   private head = 0;
-  private size = 0;
 
-  constructor(readonly max: number, initial = 1024) {
-    this.buf = new Array<T | undefined>(Math.min(max, initial));
-  }
+  get length(): number { return this.items.length - this.head; }
 
-  get length(): number { return this.size; }
+  push(v: T): void { this.items.push(v); }
 
-  /** Appends; returns how many of the oldest entries were dropped to make room. */
-  push(v: T): number {
-    let dropped = 0;
-    if (this.size === this.max) {
-      this.buf[this.head] = undefined;
-      this.head = (this.head + 1) % this.buf.length;
-      this.size--;
-      dropped = 1;
-    } else if (this.size === this.buf.length) {
-      this.grow();
+  peek(): T | undefined { return this.items[this.head]; }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const v = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
     }
-    this.buf[(this.head + this.size) % this.buf.length] = v;
-    this.size++;
-    return dropped;
+    return v;
   }
 
-  /** Removes and returns up to n oldest entries. */
-  take(n: number): T[] {
-    const k = Math.min(n, this.size);
-    const out = new Array<T>(k);
-    for (let i = 0; i < k; i++) {
-      out[i] = this.buf[this.head] as T;
-      this.buf[this.head] = undefined;
-      this.head = (this.head + 1) % this.buf.length;
-    }
-    this.size -= k;
-    return out;
-  }
-
-  /** Puts entries back at the front (a failed batch keeps its place); beyond the cap the oldest are dropped. */
-  unshiftAll(items: T[]): number {
-    let room = this.max - this.size;
-    let dropped = 0;
-    // Walk backwards so items keep their order in front of the queue.
-    for (let i = items.length - 1; i >= 0; i--) {
-      if (room === 0) { dropped = i + 1; break; }
-      if (this.size === this.buf.length) this.grow();
-      this.head = (this.head - 1 + this.buf.length) % this.buf.length;
-      this.buf[this.head] = items[i];
-      this.size++;
-      room--;
-    }
-    return dropped;
-  }
-
-  private grow(): void {
-    const next = new Array<T | undefined>(Math.min(this.max, Math.max(16, this.buf.length * 2)));
-    for (let i = 0; i < this.size; i++) next[i] = this.buf[(this.head + i) % this.buf.length];
-    this.buf = next;
+  /** Puts entries back at the front, in their order (a failed batch keeps its place). */
+  unshiftAll(list: T[]): void {
+    this.items = (list as (T | undefined)[]).concat(this.items.slice(this.head));
     this.head = 0;
   }
 }

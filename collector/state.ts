@@ -37,7 +37,10 @@ export class FleetState {
   private readonly dirtyHosts = new Set<string>();
   private readonly dirtyInstances = new Set<string>();
   private readonly removedInstances = new Set<string>();
-  private readonly startedAt = Date.now();
+  private startedAt = Date.now();
+
+  /** The reconnect grace starts when agents can reach us again (the gRPC port is bound), not at construction. */
+  listening(now = Date.now()): void { this.startedAt = now; }
   /** Hosts up in the store when this collector started and not heard from since. */
   private readonly restored = new Set<string>();
   private readonly sharedHosts = new Set<string>();

@@ -62,6 +62,23 @@ export function reportProblem(r: Report): string | null {
     proxies.add(px.address);
     if (px.items.length > MAX_PROXY_ITEMS) return `report.proxies[${i}].items has ${px.items.length} entries (at most ${MAX_PROXY_ITEMS})`;
   }
+  const dashboards = new Set<string>();
+  for (let i = 0; i < (r.dashboards ?? []).length; i++) {
+    const d = r.dashboards![i]!;
+    const p = text(d.address, `report.dashboards[${i}].address`, 256, true) ?? text(d.product, `report.dashboards[${i}].product`, 256, false)
+      ?? text(d.name, `report.dashboards[${i}].name`, 256, false);
+    if (p) return p;
+    if (dashboards.has(d.address)) return `report.dashboards[${i}].address ${d.address} appears twice`;
+    dashboards.add(d.address);
+    if (d.items.length > MAX_PROXY_ITEMS) return `report.dashboards[${i}].items has ${d.items.length} entries (at most ${MAX_PROXY_ITEMS})`;
+  }
+  const sentinels = r.sentinels ?? [];
+  if (sentinels.length > MAX_SENTINELS) return `report.sentinels has ${sentinels.length} entries (at most ${MAX_SENTINELS})`;
+  for (let i = 0; i < sentinels.length; i++) {
+    const p = text(sentinels[i]!.address, `report.sentinels[${i}].address`, 256, true);
+    if (p) return p;
+    if (sentinels[i]!.masters.length > MAX_SENTINEL_MASTERS) return `report.sentinels[${i}].masters has ${sentinels[i]!.masters.length} entries (at most ${MAX_SENTINEL_MASTERS})`;
+  }
   for (let i = 0; i < r.events.length; i++) {
     const p = text(r.events[i]!.kind, `report.events[${i}].kind`, 128, true);
     if (p) return p;
@@ -70,6 +87,8 @@ export function reportProblem(r: Report): string | null {
 }
 
 const MAX_PROXY_ITEMS = 20_000;
+const MAX_SENTINELS = 256;
+const MAX_SENTINEL_MASTERS = 10_000;
 const MAX_PERSISTENCE_FIELDS = 20_000;
 const MAX_PERSISTENCE_QUEUE = 10_000;
 

@@ -120,6 +120,19 @@ export function parseDuration(v: unknown, key: string): number {
   throw new ConfigError(key, `must be a duration like 500ms, 10s, 5m (got ${JSON.stringify(v)})`);
 }
 
+/** "512mb", "2gb", "64k" or a number of bytes → bytes (units are binary: 1k = 1024). */
+export function parseBytes(v: unknown, key: string): number {
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return Math.round(v);
+  if (typeof v === 'string') {
+    const m = /^(\d+(?:\.\d+)?)\s*(b|k|kb|m|mb|g|gb)?$/i.exec(v.trim());
+    if (m) {
+      const unit = (m[2] ?? 'b').toLowerCase()[0] as 'b' | 'k' | 'm' | 'g';
+      return Math.round(Number(m[1]) * { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit]);
+    }
+  }
+  throw new ConfigError(key, `must be a size like 512mb, 2gb or a number of bytes (got ${JSON.stringify(v)})`);
+}
+
 /** host:port (IPv6 as [::1]:port) → parts, or a ConfigError for `key`. */
 export function parseHostPort(v: unknown, key: string): { host: string; port: number } {
   if (typeof v === 'string') {

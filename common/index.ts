@@ -5,3 +5,5 @@ export * from './backoff.js';
 export * from './sd-notify.js';
 export * from './timeout.js';
 export { editorSchema } from './editor-schema.js';
+export * from './tls.js';
+export * from './args.js';

@@ -4,12 +4,18 @@
 #
 #   deploy/install.sh [--root DIR] [--prefix /opt/redis-fleet] [--node /usr/bin/node]
 #                     [--enable agent|collector]...
+#                     [--tls-generate [--tls-name NAME]... [--tls-agent HOST]...]
 #
 #   --root DIR   install into DIR instead of / (also DESTDIR=DIR); no user is created, nothing is
 #                chowned and systemctl is not called there (for packaging and tests)
 #   --prefix P   where the program goes (default /opt/redis-fleet)
 #   --node N     the node binary the units run (default: `command -v node`)
 #   --enable U   systemctl enable --now redis-fleet-U (only with the real root)
+#   --tls-generate  make a self-signed CA and certificates with openssl in /etc/redis-fleet/tls
+#                (only the missing files): ca.crt/ca.key, collector.crt/key (this host's name,
+#                localhost, 127.0.0.1 and every --tls-name), agent.crt/key for this host (CN = its
+#                host name = the agent's hostId) and agent-HOST.crt/key per --tls-agent HOST to copy
+#                to that host; the default configs written then use TLS and mutual TLS
 #
 # What it puts in place (paths under --root):
 #   P/dist, P/node_modules (without dev dependencies), P/package.json, P/README.md, P/grafana,
@@ -21,6 +27,7 @@
 #                                                Redis starts after the agent (sentinel-guard)
 #   /etc/redis-fleet/{agent,collector}.yaml      only when absent (yours are never overwritten)
 #   /etc/redis-fleet/agent.token, tokens         a generated token, only when absent, mode 0600
+#   /etc/redis-fleet/tls/                        with --tls-generate: CA and certificates (keys 0640)
 #   /var/lib/redis-fleet{,/guard}                state, owned by the redis-fleet user
 # deploy/uninstall.sh removes all of it except /etc/redis-fleet and /var/lib/redis-fleet
 # (--purge removes those and the user too).
@@ -33,6 +40,9 @@ PREFIX=/opt/redis-fleet
 NODE=$(command -v node || true)
 ENABLE=()
 USER_NAME=redis-fleet
+TLS_GENERATE=0
+TLS_NAMES=()
+TLS_AGENTS=()
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -43,7 +53,10 @@ while [ $# -gt 0 ]; do
     --node) NODE=$2; shift 2 ;;
     --node=*) NODE=${1#--node=}; shift ;;
     --enable) ENABLE+=("$2"); shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    --tls-generate) TLS_GENERATE=1; shift ;;
+    --tls-name) TLS_NAMES+=("$2"); shift 2 ;;
+    --tls-agent) TLS_AGENTS+=("$2"); shift 2 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown argument $1" >&2; exit 64 ;;
   esac
 done
@@ -148,6 +161,61 @@ if [ ! -e "$ETC/agent.token" ]; then
 else
   head -n1 "$ETC/agent.token" | write_once "$ETC/tokens" 0600 "$USER_NAME:$USER_NAME"
 fi
+# --- TLS (only with --tls-generate; existing files are kept) ------------------------------------
+TLS=$ETC/tls
+if [ $TLS_GENERATE = 1 ]; then
+  command -v openssl >/dev/null || { echo "install.sh: --tls-generate needs openssl" >&2; exit 69; }
+  install -d -m 0750 "$TLS"
+  own "root:$USER_NAME" "$TLS"
+  THIS_HOST=$(hostname)
+  serial() { echo "0x$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"; }
+  if [ ! -e "$TLS/ca.crt" ]; then
+    (umask 077; openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TLS/ca.key" -out "$TLS/ca.crt" \
+      -days 3650 -set_serial "$(serial)" -subj "/CN=redis-fleet CA ($THIS_HOST)" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null)
+    chmod 0644 "$TLS/ca.crt"
+    say "wrote $TLS/ca.crt (CA key $TLS/ca.key, mode 0600: keep it, or move it off this host)"
+  fi
+  issue() { # stem, CN, serverAuth|clientAuth, subjectAltName
+    local stem=$TLS/$1 ext
+    [ -e "$stem.crt" ] && return 0
+    [ -e "$TLS/ca.key" ] || { echo "install.sh: $TLS/ca.key is gone: cannot issue $stem.crt" >&2; exit 66; }
+    ext=$(mktemp)
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=%s\nsubjectAltName=%s\n' "$3" "$4" > "$ext"
+    (umask 027; openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$stem.key" -out "$stem.csr" -subj "/CN=$2" 2>/dev/null)
+    openssl x509 -req -in "$stem.csr" -CA "$TLS/ca.crt" -CAkey "$TLS/ca.key" -set_serial "$(serial)" -days 825 -extfile "$ext" -out "$stem.crt" 2>/dev/null
+    rm -f "$stem.csr" "$ext"
+    chmod 0640 "$stem.key"; chmod 0644 "$stem.crt"
+    own "root:$USER_NAME" "$stem.key" "$stem.crt"
+    say "wrote $stem.crt (CN $2, $4)"
+  }
+  SAN="DNS:$THIS_HOST,DNS:localhost,IP:127.0.0.1"
+  for n in "${TLS_NAMES[@]}"; do
+    if [[ $n =~ ^[0-9.]+$ || $n == *:* ]]; then SAN="$SAN,IP:$n"; else SAN="$SAN,DNS:$n"; fi
+  done
+  issue collector "$THIS_HOST" serverAuth "$SAN"
+  issue agent "$THIS_HOST" clientAuth "DNS:$THIS_HOST"
+  for h in "${TLS_AGENTS[@]}"; do issue "agent-$h" "$h" clientAuth "DNS:$h"; done
+fi
+if [ -e "$TLS/collector.crt" ]; then
+  AGENT_TLS="  tls:                 # the collector's CA; this host's certificate (CN = hostId) for mutual TLS
+    caFile: /etc/redis-fleet/tls/ca.crt
+    certFile: /etc/redis-fleet/tls/agent.crt
+    keyFile: /etc/redis-fleet/tls/agent.key"
+  GRPC_LISTEN="listen: 0.0.0.0:7400"
+  GRPC_TLS="  tls:                 # TLS, and mutual TLS: an agent reports only as the host id its certificate names
+    certFile: /etc/redis-fleet/tls/collector.crt
+    keyFile: /etc/redis-fleet/tls/collector.key
+    clientCaFile: /etc/redis-fleet/tls/ca.crt"
+else
+  AGENT_TLS="  # tls: { caFile: ..., certFile: ..., keyFile: ... }   (install.sh --tls-generate)"
+  GRPC_LISTEN="listen: 127.0.0.1:7400   # plaintext, so this host only; for a fleet: install.sh --tls-generate (docs/security.md)"
+  GRPC_TLS="  # tls: { certFile: ..., keyFile: ..., clientCaFile: ... }"
+fi
+
+# API tokens (hashed; none until an operator makes one, so the API refuses everything meanwhile).
+printf '# name role sha256:<hex> — redis-fleet token create NAME viewer|operator|admin --file %s\n' "/etc/redis-fleet/api-tokens" \
+  | write_once "$ETC/api-tokens" 0600 "$USER_NAME:$USER_NAME"
 write_once "$ETC/agent.yaml" 0640 "root:$USER_NAME" <<EOF
 # redis-fleet agent (installed default; examples in $PREFIX/share/examples/).
 # Check: redis-fleet check-config agent /etc/redis-fleet/agent.yaml
@@ -157,6 +225,7 @@ interval: 10s
 collector:
   addresses: [127.0.0.1:7400]
   tokenFile: /etc/redis-fleet/agent.token
+$AGENT_TLS
 discovery:
   enabled: true          # local redis-server, redis-sentinel, nutcracker, codis-proxy from /proc
 statusFile: /run/redis-fleet/agent-status.json
@@ -169,10 +238,12 @@ write_once "$ETC/collector.yaml" 0640 "root:$USER_NAME" <<EOF
 # $PREFIX/share/examples/collector-influx.yaml).
 # Check: redis-fleet check-config collector /etc/redis-fleet/collector.yaml
 grpc:
-  listen: 0.0.0.0:7400
+  $GRPC_LISTEN
   tokenFile: /etc/redis-fleet/tokens
+$GRPC_TLS
 http:
   listen: 127.0.0.1:7401
+  tokenFile: /etc/redis-fleet/api-tokens   # redis-fleet token create NAME viewer|operator|admin --file /etc/redis-fleet/api-tokens
 store:
   path: /var/lib/redis-fleet/collector.db
 log: { level: info }

@@ -37,6 +37,7 @@ const m = (name: string): Meas => new Meas(name);
 const host = m('host');
 const redis = m('redis');
 const replica = m('redis_replica');
+const replOffset = m('redis_repl_offset');
 const keyspace = m('redis_keyspace');
 const cmdstat = m('redis_cmdstat');
 const latency = m('redis_latency');
@@ -46,6 +47,8 @@ const guard = m('guard');
 const codis = m('codis_proxy');
 const codisCmd = m('codis_proxy_cmd');
 const codisGroup = m('codis_proxy_group');
+const codisDash = m('codis_dashboard');
+const codisDashGroup = m('codis_dashboard_group');
 const twem = m('twemproxy');
 const twemPool = m('twemproxy_pool');
 const twemServer = m('twemproxy_server');
@@ -155,6 +158,8 @@ const instance: DashboardSpec = {
     ts('Replication: replica lag behind the master', 'bytes', [{ query: `SELECT max(${replica.f('lag_bytes')}) FROM ${replica} WHERE ${replica.where(INST)} AND ${T} GROUP BY ${BY_TIME}, ${replica.t('instance')}, ${replica.t('replica')} fill(none)`, alias: '$tag_instance → $tag_replica' }],
       'master_repl_offset − the replica\'s acknowledged offset, from the master (redis_replica)'),
     ts('Replication offsets of the cluster (master vs replicas)', 'bytes', [{ query: `SELECT max(${redis.f('master_repl_offset')}) FROM ${redis} WHERE ${redis.where({ idc: 'idc', cluster: 'cluster' })} AND ${T} GROUP BY ${BY_TIME}, ${redis.t('instance')}, ${redis.t('role')} fill(none)`, alias: '$tag_role $tag_instance' }]),
+    ts('Replication: master − replica offset per group', 'bytes', [{ query: `SELECT max(${replOffset.f('diff_bytes')}) FROM ${replOffset} WHERE ${replOffset.where({ cluster: 'cluster' })} AND ${T} GROUP BY ${BY_TIME}, ${replOffset.t('group')}, ${replOffset.t('replica')} fill(none)`, alias: '$tag_group $tag_replica' }],
+      'the master\'s master_repl_offset − the replica\'s slave_repl_offset, paired by master_replid in the collector (redis_repl_offset): the curve to watch during a resync or after a failover'),
     ts('Latency percentiles by command', 'µs', [
       { query: `SELECT max(${latency.f('p50')}) FROM ${latency} WHERE ${latency.where(INST)} AND ${T} GROUP BY ${BY_TIME}, ${latency.t('instance')}, ${latency.t('command')} fill(none)`, alias: '$tag_command p50' },
       { query: `SELECT max(${latency.f('p99')}) FROM ${latency} WHERE ${latency.where(INST)} AND ${T} GROUP BY ${BY_TIME}, ${latency.t('instance')}, ${latency.t('command')} fill(none)`, alias: '$tag_command p99' },
@@ -251,6 +256,16 @@ const proxyDash: DashboardSpec = {
       'average µs per call (cumulative); interval_usec_per_call is the same between two polls'),
     ts('codis-proxy calls/s by command', 'ops', [{ query: `SELECT non_negative_derivative(max(${codisCmd.f('calls')}), 1s) FROM ${codisCmd} WHERE ${codisCmd.where(PROXY)} AND ${T} GROUP BY ${BY_TIME}, ${codisCmd.t('proxy')}, ${codisCmd.t('command')} fill(none)`, alias: '$tag_command' }]),
     table('codis-proxy groups (slot table vs Sentinels)', [{ query: `SELECT last(${codisGroup.f('master')}) AS "master", last(${codisGroup.f('sentinel_master')}) AS "sentinel_master", last(${codisGroup.f('sentinel_agrees')}) AS "agrees", last(${codisGroup.f('slots')}) AS "slots" FROM ${codisGroup} WHERE ${codisGroup.where(PROXY)} AND ${T} GROUP BY ${codisGroup.t('proxy')}, ${codisGroup.t('group')}` }]),
+    // codis-dashboard (agent dashboards[]): the product as its dashboard sees it.
+    ts('codis-dashboard migration queue', 'short', ['pending', 'preparing', 'migrating'].map((st) => ({
+      query: `SELECT max(${codisDash.f(`migration_${st}`)}) FROM ${codisDash} WHERE ${codisDash.where(PROXY)} AND ${T} GROUP BY ${BY_TIME}, ${codisDash.t('product')} fill(none)`, alias: `$tag_product ${st}`,
+    })), 'slots per migration state; migration_stalled_seconds says how long the queue has not moved (CodisMigrationStuck)'),
+    ts('codis-dashboard groups out of sync, servers / proxies unreachable', 'short', [
+      { query: `SELECT max(${codisDash.f('groups_out_of_sync')}) FROM ${codisDash} WHERE ${codisDash.where(PROXY)} AND ${T} GROUP BY ${BY_TIME}, ${codisDash.t('product')} fill(none)`, alias: '$tag_product groups out of sync' },
+      { query: `SELECT max(${codisDash.f('servers_unreachable')}) FROM ${codisDash} WHERE ${codisDash.where(PROXY)} AND ${T} GROUP BY ${BY_TIME}, ${codisDash.t('product')} fill(none)`, alias: '$tag_product servers unreachable' },
+      { query: `SELECT max(${codisDash.f('proxies_unreachable')}) + max(${codisDash.f('proxies_offline')}) FROM ${codisDash} WHERE ${codisDash.where(PROXY)} AND ${T} GROUP BY ${BY_TIME}, ${codisDash.t('product')} fill(none)`, alias: '$tag_product proxies not online' },
+    ]),
+    table('codis-dashboard groups', [{ query: `SELECT last(${codisDashGroup.f('master')}) AS "master", last(${codisDashGroup.f('servers')}) AS "servers", last(${codisDashGroup.f('servers_unreachable')}) AS "unreachable", last(${codisDashGroup.f('slots')}) AS "slots", last(${codisDashGroup.f('out_of_sync')}) AS "out_of_sync" FROM ${codisDashGroup} WHERE ${codisDashGroup.where(PROXY)} AND ${T} GROUP BY ${codisDashGroup.t('product')}, ${codisDashGroup.t('group')}` }]),
     ts('twemproxy requests/s', 'ops', [{ query: proxyQ(twem, `mean(${twem.f('requests_per_sec')})`), alias: '$tag_name $tag_proxy' }]),
     ts('twemproxy errors /s', 'short', [{ query: proxyQ(twem, `mean(${twem.f('errors_per_sec')})`), alias: '$tag_name' }]),
     ts('twemproxy client connections', 'short', [{ query: proxyQ(twem, `max(${twem.f('curr_connections')})`), alias: '$tag_name' }]),

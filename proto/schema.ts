@@ -34,6 +34,9 @@ export const INSTANCE_TAGS = [...HOST_TAGS, 'instance', 'role', 'cluster', 'grou
 /** Tags every proxy measurement carries: the host's, the proxy's polled address and its name. */
 export const PROXY_TAGS = [...HOST_TAGS, 'proxy', 'name'] as const;
 
+/** Tags every codis-dashboard measurement carries: the host's, the dashboard's polled address and its product. */
+export const DASHBOARD_TAGS = [...HOST_TAGS, 'dashboard', 'product'] as const;
+
 const many = (mk: (doc: string) => FieldDef) => (names: readonly string[], doc: string): Record<string, FieldDef> =>
   Object.fromEntries(names.map((n) => [n, mk(doc)]));
 const ints = many(i);
@@ -314,6 +317,9 @@ export const MEASUREMENTS: Record<string, MeasurementDef> = {
       rusage_cpu: f('cores busy over ~1 s'),
       ...floats(['ops_per_sec', 'fails_per_sec', 'redis_errors_per_sec', 'sessions_per_sec'], 'rate between two polls'),
       ...strings(['token', 'start_time', 'product_name', 'proxy_addr', 'hostname', 'version'], 'codis-proxy model value'),
+      state: s('online | offline (clients get "ERR router is not online") | closed'),
+      misconfigured: i('1 when the proxy answers but refuses our product auth or serves another product'),
+      misconfigured_reason: s('why the proxy is misconfigured (auth rejected, product mismatch)'),
     },
   },
   codis_proxy_cmd: {
@@ -337,6 +343,72 @@ export const MEASUREMENTS: Record<string, MeasurementDef> = {
       sentinel_master: s('the master the proxy\'s Sentinels report'),
       sentinel_agrees: i('1 when master = sentinel_master'),
       ...ints(['slots', 'addresses', 'migrating_in', 'migrating_out', 'replicas'], 'slot table value'),
+    },
+  },
+  codis_dashboard: {
+    name: 'codis_dashboard',
+    doc: 'One codis-dashboard (topom) per report (agent `dashboards[]`): the product as the dashboard sees it, from one `GET /topom`.',
+    tags: [...DASHBOARD_TAGS],
+    otherNumericFields: 'drop',
+    fields: {
+      up: i('1 when the admin API answered'), error: s('why the poll failed'),
+      misconfigured: i('1 when the dashboard answers but serves another product or is not online (no product lock)'),
+      misconfigured_reason: s('why the dashboard is misconfigured'),
+      closed: i('1 when the dashboard is closed'),
+      ...ints(['groups', 'groups_out_of_sync', 'groups_promoting', 'servers', 'servers_unreachable', 'sentinels', 'sentinels_unreachable',
+        'sentinels_out_of_sync', 'proxies', 'proxies_online', 'proxies_offline', 'proxies_closed', 'proxies_unreachable',
+        'slots_assigned', 'slots_unassigned'], 'count as the dashboard reports it'),
+      ...ints(['migration_pending', 'migration_preparing', 'migration_prepared', 'migration_migrating', 'migration_finished', 'migration_queue'],
+        'slots per migration state (the queue; migration_queue = all of them)'),
+      migration_disabled: i('1 when slot actions are disabled'), migration_interval_us: i('pause between migration steps (µs)'),
+      migration_progress: s('the dashboard\'s last progress line ("[OK] Slot[0622]@DB[0]=1")'),
+      migration_stalled_seconds: f('seconds the non-empty migration queue has not changed (0 when empty or moving)'),
+      ...strings(['version', 'token', 'start_time'], 'dashboard model value'),
+    },
+  },
+  codis_dashboard_group: {
+    name: 'codis_dashboard_group',
+    doc: 'Per Codis group as the dashboard stores it.',
+    tags: [...DASHBOARD_TAGS, 'group'],
+    otherNumericFields: 'drop',
+    fields: {
+      out_of_sync: i('1 when the stored group differs from what proxies and servers were told (after a failover; cleared by group resync)'),
+      promoting: i('1 while a promotion is in progress'), promoting_state: s('preparing | prepared | finished'),
+      master: s('servers[0], the dashboard\'s master'),
+      ...ints(['servers', 'servers_unreachable', 'slots', 'sync_pending', 'sync_syncing', 'sync_failed'], 'group value (sync_*: servers per replication-sync action state)'),
+    },
+  },
+  codis_dashboard_server: {
+    name: 'codis_dashboard_server',
+    doc: 'Per group server as the dashboard reaches it (its INFO poll every second).',
+    tags: [...DASHBOARD_TAGS, 'group', 'server'],
+    otherNumericFields: 'drop',
+    fields: {
+      up: i('1 when the dashboard\'s last INFO of the server worked'), timeout: i('1 when the dashboard timed out on it'),
+      error: s('the dashboard\'s error for this server'), is_master: i('1 for servers[0]'),
+      ...strings(['info_role', 'master_addr', 'master_link_status', 'sync_action'], 'server value as the dashboard reports it'),
+    },
+  },
+  codis_dashboard_sentinel: {
+    name: 'codis_dashboard_sentinel',
+    doc: 'Per Sentinel the dashboard is configured with.',
+    tags: [...DASHBOARD_TAGS, 'sentinel'],
+    otherNumericFields: 'drop',
+    fields: {
+      up: i('1 when the dashboard\'s last poll of the Sentinel worked'), timeout: i('1 when the dashboard timed out on it'),
+      error: s('the dashboard\'s error for this Sentinel'), masters: i('product masters it monitors'),
+    },
+  },
+  codis_dashboard_proxy: {
+    name: 'codis_dashboard_proxy',
+    doc: 'Per codis-proxy as the dashboard sees it (`proxy` = the proxy\'s admin address).',
+    tags: [...DASHBOARD_TAGS, 'proxy'],
+    otherNumericFields: 'drop',
+    fields: {
+      state: s('online | offline | closed | error | timeout | missing'),
+      up: i('1 when the dashboard reached the proxy'), online: i('1 when online'), error: s('the dashboard\'s error for this proxy'),
+      ...ints(['sessions_alive', 'ops_qps', 'ops_fails'], 'proxy value from the dashboard\'s poll'),
+      ...strings(['token', 'proxy_addr'], 'proxy model value'),
     },
   },
   twemproxy: {
@@ -374,6 +446,49 @@ export const MEASUREMENTS: Record<string, MeasurementDef> = {
       ejected: i('1 when ejected'), ejected_at_ms: i('last ejection (unix ms), 0 = never'), newly_ejected: i('1 when ejected since the previous read'),
       address: s('backend address (from the proxy config)'),
       errors_per_sec: f('server_err + server_timedout per second'),
+    },
+  },
+  sentinel: {
+    name: 'sentinel',
+    doc: 'One Sentinel per report (agent `sentinels[]`, discovered, or the guard\'s): INFO sentinel and SENTINEL masters. Sentinel\'s own events are `event` points (kind sentinel.+switch-master, sentinel.+sdown, sentinel.+odown, sentinel.+failover-end, sentinel.-failover-abort-*, sentinel.+tilt, ...).',
+    tags: [...HOST_TAGS, 'sentinel'],
+    otherNumericFields: 'drop',
+    fields: {
+      up: i('1 when the Sentinel answered in time'),
+      error: s('why it did not'),
+      tilt: i('1 while the Sentinel is in TILT mode'),
+      discovered: i('1 when found on the host rather than configured'),
+      masters: i('masters it monitors'),
+    },
+  },
+  sentinel_master: {
+    name: 'sentinel_master',
+    doc: 'Per master a Sentinel monitors, as that Sentinel sees it (SENTINEL masters, SENTINEL CKQUORUM).',
+    tags: [...HOST_TAGS, 'sentinel', 'master_name'],
+    otherNumericFields: 'drop',
+    fields: {
+      master: s('the master address this Sentinel names'),
+      flags: s('comma-separated flags (master, s_down, o_down, failover_in_progress, ...)'),
+      down: i('1 when flagged s_down or o_down'),
+      failover_in_progress: i('1 while a failover runs'),
+      replicas: i('replicas known (num-slaves)'),
+      sentinels: i('Sentinels known, this one included'),
+      quorum: i('configured quorum'),
+      quorum_reachable: i('1 when SENTINEL CKQUORUM says the quorum and a majority are reachable'),
+      quorum_detail: s('CKQUORUM\'s own words'),
+      config_epoch: i('config epoch of the master'),
+    },
+  },
+  redis_repl_offset: {
+    name: 'redis_repl_offset',
+    doc: 'Computed by the collector: per master and replica sharing a master_replid (sampled by any agents), the difference of their replication offsets, written when either side reports.',
+    tags: ['cluster', 'group', 'master', 'replica'],
+    otherNumericFields: 'drop',
+    fields: {
+      master_offset: i('the master\'s master_repl_offset'),
+      replica_offset: i('the replica\'s slave_repl_offset'),
+      diff_bytes: i('master_offset - replica_offset: how far the replica is behind, in bytes'),
+      sample_gap_ms: i('time between the two samples compared'),
     },
   },
 };

@@ -14,7 +14,7 @@ export interface Hello {
   protocolVersion: number;
 }
 
-export interface Welcome { collectorVersion: string; serverTimeMs: number }
+export interface Welcome { collectorVersion: string; serverTimeMs: number; maxMessageBytes?: number }
 export interface Ack { sessionId: string; seq: number }
 export interface Reject { seq: number; reason: string }
 export interface Directive { id: string; kind: string; args: Record<string, string> }
@@ -136,6 +136,17 @@ export interface ProxySample {
   items: ProxyItem[];
 }
 
+/** One codis-dashboard poll (items: group | server | sentinel | proxy rows). */
+export interface DashboardSample {
+  address: string;
+  product: string;
+  name: string;
+  up: boolean;
+  error: string;
+  fields: Record<string, Value>;
+  items: ProxyItem[];
+}
+
 export interface PersistenceState {
   tokenHolder: string;
   queue: string[];
@@ -167,10 +178,35 @@ export interface Report {
   capacity?: Capacity;
   redis: RedisSample[];
   proxies: ProxySample[];
+  /** Absent from agents that predate it. */
+  dashboards?: DashboardSample[];
   persistence?: PersistenceState;
   guard?: GuardState;
   events: Event[];
   agent?: AgentStats;
+  sentinels?: SentinelSample[];
+}
+
+export interface SentinelMasterState {
+  name: string;
+  address: string;
+  flags: string;
+  replicas: number;
+  sentinels: number;
+  quorum: number;
+  quorumReachable: boolean;
+  quorumDetail: string;
+  configEpoch: number;
+}
+
+export interface SentinelSample {
+  address: string;
+  up: boolean;
+  error: string;
+  sampledAtMs: number;
+  tilt: boolean;
+  discovered: boolean;
+  masters: SentinelMasterState[];
 }
 
 export type AgentMessage = { hello: Hello } | { report: Report };

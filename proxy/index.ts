@@ -29,6 +29,9 @@ export {
   type TopomSlotMapping, type TopomModel, type TopomOverview, type TopomGroupInfo, type SentinelInfoSummary,
   type SentinelMajority, type TopomTargetState,
 } from './codis/topom.js';
+export {
+  dashboardSample, pollCodisDashboard, CodisDashboardPoller, MIGRATION_STATES, type CodisDashboardOptions,
+} from './codis/dashboard.js';
 
 // --- twemproxy ---
 export {

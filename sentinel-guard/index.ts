@@ -6,6 +6,6 @@ export {
   type FenceMode, type GuardBudget, type GuardConfig, type GuardYaml, type InstanceGuardOptions,
 } from './config.js';
 export { parseAclLine, NOWHERE } from './fence.js';
-export { parseSentinelMessage, SENTINEL_CHANNELS } from './sentinel-watch.js';
+export { parseSentinelMessage, SENTINEL_CHANNELS } from '../sentinel/index.js';
 export { failsafeVerdict, rightfulMaster, parseMasters, majorityOf, type SentinelRound } from './sentinels.js';
 export { guardViewToProto } from './proto.js';

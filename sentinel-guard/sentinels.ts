@@ -4,14 +4,9 @@
 // group (highest config epoch among a majority).
 import { Redis } from 'ioredis';
 import { errorText, withTimeout } from '../common/index.js';
+import { parseMasters, splitAddress, type MasterView } from '../sentinel/index.js';
 
-export interface MasterView {
-  name: string;
-  address: string;
-  flags: string[];
-  configEpoch: number;
-  downAfterMs: number;
-}
+export { parseMasters, splitAddress, type MasterView };
 
 export interface SentinelRound {
   atMs: number;
@@ -27,30 +22,6 @@ export type Verdict = { ok: true; detail: string } | { ok: false; reason: string
 
 export function majorityOf(n: number): number {
   return Math.floor(n / 2) + 1;
-}
-
-function pairs(reply: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!Array.isArray(reply)) return out;
-  for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = String(reply[i + 1]);
-  return out;
-}
-
-export function parseMasters(reply: unknown): Map<string, MasterView> {
-  const out = new Map<string, MasterView>();
-  if (!Array.isArray(reply)) return out;
-  for (const entry of reply) {
-    const m = pairs(entry);
-    if (!m.name) continue;
-    out.set(m.name, {
-      name: m.name,
-      address: `${m.ip}:${m.port}`,
-      flags: (m.flags ?? '').split(',').filter(Boolean),
-      configEpoch: Number(m['config-epoch'] ?? 0),
-      downAfterMs: Number(m['down-after-milliseconds'] ?? 0),
-    });
-  }
-  return out;
 }
 
 const isClean = (v: MasterView) => v.flags.length === 1 && v.flags[0] === 'master';
@@ -94,11 +65,6 @@ export class SentinelPanel {
   close(): void {
     for (const c of this.clients.values()) c.disconnect();
   }
-}
-
-export function splitAddress(a: string): [string, number] {
-  const i = a.lastIndexOf(':');
-  return [a.slice(0, i), Number(a.slice(i + 1))];
 }
 
 /** Is `seen` (an address a Sentinel or ZooKeeper names) this instance? They may know the host by another IP (announceHost). */

@@ -118,6 +118,10 @@ test('every bad value names its key', (t) => {
     ['bad collector address', (c) => { (c.collector as Record<string, unknown>).addresses = ['127.0.0.1:7400', 'nohostport']; }, 'collector.addresses[1]', /host:port/],
     ['empty addresses', (c) => { (c.collector as Record<string, unknown>).addresses = []; }, 'collector.addresses', /fewer than 1/],
     ['bad interval', (c) => { c.interval = 'often'; }, 'interval', /duration/],
+    ['bad sentinel address', (c) => { c.sentinels = [{ address: 'nohostport' }]; }, 'sentinels[0].address', /host:port/],
+    ['duplicate sentinel', (c) => { c.sentinels = [{ address: '127.0.0.1:26379' }, { address: '127.0.0.1:26379' }]; }, 'sentinels[1].address', /duplicate of sentinels\[0\]/],
+    ['sentinel password twice', (c) => { c.sentinels = [{ address: '127.0.0.1:26379', password: 'x', passwordEnv: 'X' }]; }, 'sentinels[0]', /only one of/],
+    ['unset sentinel password env', (c) => { c.sentinels = [{ address: '127.0.0.1:26379', passwordEnv: 'AGENT_TEST_UNSET_VAR' }]; }, 'sentinels[0].passwordEnv', /not set/],
     ['interval too short', (c) => { c.interval = '50ms'; }, 'interval', /at least 100ms/],
     ['bad role', (c) => { c.roles = ['redis', 'cache']; }, 'roles[1]', /one of redis, proxy, dashboard/],
     ['bad label value', (c) => { c.labels = { idc: 5 }; }, 'labels.idc', /string/],
@@ -133,6 +137,11 @@ test('every bad value names its key', (t) => {
     ['duplicate proxy', (c) => { c.roles = ['proxy']; c.proxies = [{ kind: 'twemproxy', statsAddress: '127.0.0.1:22222' }, { kind: 'twemproxy', statsAddress: '127.0.0.1:22222' }]; }, 'proxies[1]', /same address as proxies\[0\]/],
     ['bad proxy timeout', (c) => { c.roles = ['proxy']; c.proxies = [{ kind: 'codis', adminAddress: '127.0.0.1:11080', timeout: 'soon' }]; }, 'proxies[0].timeout', /duration/],
     ['missing product auth file', (c) => { c.roles = ['proxy']; c.proxies = [{ kind: 'codis', adminAddress: '127.0.0.1:11080', productAuthFile: path.join(dir, 'nope') }]; }, 'proxies[0].productAuthFile', /cannot read/],
+    ['dashboard without the role', (c) => { c.dashboards = [{ adminAddress: '127.0.0.1:18080' }]; }, 'dashboards', /needs the dashboard role/],
+    ['bad dashboard address', (c) => { c.roles = ['dashboard']; c.dashboards = [{ adminAddress: '127.0.0.1' }]; }, 'dashboards[0].adminAddress', /host:port/],
+    ['duplicate dashboard', (c) => { c.roles = ['dashboard']; c.dashboards = [{ adminAddress: '127.0.0.1:18080' }, { adminAddress: '127.0.0.1:18080' }]; }, 'dashboards[1].adminAddress', /same address as dashboards\[0\]/],
+    ['bad dashboard timeout', (c) => { c.roles = ['dashboard']; c.dashboards = [{ adminAddress: '127.0.0.1:18080', timeout: 'soon' }]; }, 'dashboards[0].timeout', /duration/],
+    ['unknown dashboard key', (c) => { c.roles = ['dashboard']; c.dashboards = [{ adminAddress: '127.0.0.1:18080', productAuth: 'x' }]; }, 'dashboards[0].productAuth', /unknown key/],
     ['discovery too often', (c) => { c.discovery = { interval: '1s' }; }, 'discovery.interval', /at least 10s/],
     ['bad discovery ports', (c) => { c.discovery = { credentials: [{ ports: '6379-', password: 'x' }] }; }, 'discovery.credentials[0].ports', /ranges like/],
     ['unknown discovery key', (c) => { c.discovery = { credentials: [{ port: '6379' }] }; }, 'discovery.credentials[0].port', /unknown key/],
@@ -166,8 +175,8 @@ test('the binary: bad config → one stderr line naming the key, exit 78, no age
     assert.ok(!r.stderr.includes('never-printed-token'));
   }
   const noArg = spawnSync(process.execPath, [MAIN], { encoding: 'utf8', timeout: 20_000 });
-  assert.equal(noArg.status, 78);
-  assert.match(noArg.stderr, /^redis-fleet-agent: config error: --config: missing/);
+  assert.equal(noArg.status, 64, 'no --config is a usage error');
+  assert.match(noArg.stderr, /^redis-fleet-agent: --config is required\nusage: redis-fleet-agent --config <file.yaml>/);
 });
 
 test('the binary: every schema problem of a file at once, one stderr line each, exit 78', (t) => {

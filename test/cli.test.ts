@@ -13,7 +13,7 @@ import { harness, waitFor, REPO_ROOT } from './harness/index.js';
 const CLI = path.join(REPO_ROOT, 'dist/cli/main.js');
 const run = async (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> => {
   try {
-    const r = await promisify(execFile)(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 20_000 });
+    const r = await promisify(execFile)(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 60_000 });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -54,11 +54,11 @@ test('status shows this host from the agent status file; collector views list th
   assert.match(missing.stderr, /cannot read the agent status file .*is the agent running/);
 
   const instances = await waitFor(async () => {
-    const r = await run(['collector', '--url', collector.httpUrl, 'instances']);
+    const r = await run(['collector', '--url', collector.httpUrl, 'instances'], { REDIS_FLEET_TOKEN: collector.apiTokens.viewer });
     return r.code === 0 && r.stdout.includes(up.address) && r.stdout.includes(down.address) ? r.stdout : undefined;
-  }, { what: 'collector instances listing both' });
+  }, { what: 'collector instances listing both', timeoutMs: 60_000 });
   assert.match(instances.split('\n')[0]!, /^HOST\s+INSTANCE\s+STATUS/);
-  const hosts = await run(['collector', '--url', collector.httpUrl, '--json', 'hosts']);
+  const hosts = await run(['collector', '--url', collector.httpUrl, '--json', 'hosts'], { REDIS_FLEET_TOKEN: collector.apiTokens.viewer });
   assert.equal(hosts.code, 0, hosts.stderr);
   assert.deepEqual((JSON.parse(hosts.stdout) as { hosts: { id: string }[] }).hosts.map((x) => x.id), ['cli-host']);
 

@@ -5,7 +5,7 @@ import { reportPoints, type Point } from '../collector/index.js';
 import { MEASUREMENTS, HOST_TAGS, INSTANCE_TAGS, floatValue, intValue, strValue } from '../proto/index.js';
 import { makeReport, redisSample } from './collector-support.js';
 import {
-  CodisRates, codisSample, parseCodisModel, parseCodisSlots, parseCodisStats, parseNutcrackerConfig, parseTwemproxyStats, twemproxyRates, twemproxySample,
+  CodisRates, codisSample, dashboardSample, parseTopomOverview, parseCodisModel, parseCodisSlots, parseCodisStats, parseNutcrackerConfig, parseTwemproxyStats, twemproxyRates, twemproxySample,
 } from '../proxy/index.js';
 import type { ProxySample } from '../proto/index.js';
 import { readFixture } from './fixtures.js';
@@ -39,8 +39,15 @@ test('a full report yields every measurement, every listed field, with its pinne
   });
   report.persistence = { tokenHolder: '', queue: [], fields: { '127.0.0.1:17379/managed': intValue(1) } }; // collector-persistence.test.ts has the rest
   report.guard = { zkState: 'reachable', fields: { sentinels_total: intValue(3), '127.0.0.1:17379/phase': strValue('serving'), '127.0.0.1:17379/fenced': intValue(0) } }; // guard-units.test.ts has the rest
+  report.sentinels = [{
+    address: '127.0.0.1:26379', up: true, error: '', sampledAtMs: 1_795_345_417_050, tilt: false, discovered: false,
+    masters: [{ name: 'c1-g1', address: '127.0.0.1:17379', flags: 'master', replicas: 1, sentinels: 3, quorum: 2, quorumReachable: true, quorumDetail: 'OK 3 usable Sentinels', configEpoch: 4 }],
+  }]; // sentinel-parse.test.ts has the rest
+  report.dashboards = [dashboardSample({ address: '127.0.0.1:18080' }, parseTopomOverview(fixture('codis/topom-overview.json')))]; // codis-dashboard.test.ts has the rest
   const points = reportPoints(report, src);
-  for (const def of Object.values(MEASUREMENTS)) {
+  // Measurements the collector computes across reports (collector/failover/) come from elsewhere.
+  const computed = new Set(['redis_repl_offset']);
+  for (const def of Object.values(MEASUREMENTS).filter((d) => !computed.has(d.name))) {
     const ps = byMeasurement(points, def.name);
     assert.ok(ps.length > 0, `no ${def.name} point`);
     for (const p of ps) {

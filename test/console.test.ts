@@ -2,7 +2,9 @@
 // against a real stack: redis-server master + replica + standalone, the real agent and
 // collector (embedded store). The page shows the instances with role and headroom; an alert
 // fired by a stopped instance is acknowledged and silenced by clicking in the page, and both
-// reach the API; a collector outage shows the error banner and clears when it is back.
+// reach the API; a collector outage shows the error banner and clears when it is back. The page
+// asks for an API token first (a wrong one is refused, a viewer's may look but not ack) and a
+// #token= link signs in and leaves the address bar.
 // Screenshots go to the test's temp dir; with RF_SCREENSHOTS=1 to docs/console-*.png (referenced from
 // README.md), so a normal run leaves the checkout unchanged.
 import { test } from 'node:test';
@@ -75,6 +77,18 @@ test('fleet console: instances, alert ack and silence from the page reach the AP
   assert.equal(res?.status(), 200);
   assert.match(String(res?.headers()['content-security-policy']), /script-src 'self'/);
 
+  // Sign in: the page asks for a token; a wrong one is refused with the collector's reason.
+  const tokenDialog = page.locator('#token-dialog');
+  await tokenDialog.waitFor({ state: 'visible', timeout: 15_000 });
+  assert.equal(await text(page, '#token-error'), 'This collector needs an API token.');
+  await tokenDialog.locator('input[name=token]').fill('rfapi_wrong');
+  await tokenDialog.locator('button[type=submit]').click();
+  await page.locator('#token-error:has-text("Token refused: unknown or revoked token")').waitFor({ timeout: 10_000 });
+  await tokenDialog.locator('input[name=token]').fill(collector.apiTokens.viewer!);
+  await tokenDialog.locator('button[type=submit]').click();
+  await tokenDialog.waitFor({ state: 'hidden' });
+  await page.locator('#who:has-text("signed in as test-viewer (viewer)")').waitFor({ timeout: 10_000 });
+
   // Every instance, with its role and its memory headroom.
   for (const [server, role] of [[master, 'master'], [replica, 'slave'], [standalone, 'master']] as const) {
     const row = `#instances tr[data-instance="${server.address}"]`;
@@ -108,8 +122,20 @@ test('fleet console: instances, alert ack and silence from the page reach the AP
   const fingerprint = await alertRow.getAttribute('data-fingerprint');
   assert.ok(fingerprint);
 
-  await alertRow.locator('button.ack').click();
+  // A viewer may look but not acknowledge: the dialog says why.
   const ackDialog = page.locator('#ack-dialog');
+  await alertRow.locator('button.ack').click();
+  await ackDialog.waitFor({ state: 'visible' });
+  await ackDialog.locator('input[name=by]').fill('alice');
+  await ackDialog.locator('button[type=submit]').click();
+  await page.locator('#ack-error:has-text("token \\"test-viewer\\" has role viewer; POST /api/v1/alerts/:id/ack needs operator")').waitFor({ timeout: 10_000 });
+  await ackDialog.locator('button.cancel').click();
+  // A link with #token= signs in as its holder and the token leaves the address bar.
+  await page.goto(`${collector.httpUrl}/console?refresh=1000#token=${encodeURIComponent(collector.apiTokens.operator!)}`);
+  await page.locator('#who:has-text("signed in as test-operator (operator)")').waitFor({ timeout: 10_000 });
+  assert.ok(!page.url().includes('token'), `token left in the URL: ${page.url()}`);
+
+  await alertRow.locator('button.ack').click();
   await ackDialog.waitFor({ state: 'visible' });
   await ackDialog.locator('input[name=by]').fill('alice');
   await ackDialog.locator('input[name=comment]').fill('looking <now>');
@@ -125,6 +151,8 @@ test('fleet console: instances, alert ack and silence from the page reach the AP
   assert.equal(acked.state, 'firing');
   await page.locator('#alerts tr[data-alertname="RedisInstanceDown"]:has-text("by alice")').waitFor({ timeout: 10_000 });
   assert.equal(await alertRow.locator('button.ack').count(), 0, 'no Ack button on an acknowledged alert');
+  const audit = (await collector.api<{ entries: { token: string; route: string; status: number }[] }>('/api/v1/audit')).entries;
+  assert.deepEqual(audit.map((e) => [e.token, e.route, e.status]), [['test-operator', '/api/v1/alerts/:id/ack', 200], ['test-viewer', '/api/v1/alerts/:id/ack', 403]]);
 
   // Silence it from the page: alertname + instance + host, 2 hours.
   await alertRow.locator('button.silence').click();
@@ -168,7 +196,7 @@ test('fleet console with InfluxDB as the store: the page shows the sink and the 
   const page = await browser.newPage();
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  await page.goto(`${collector.httpUrl}/console`);
+  await page.goto(`${collector.httpUrl}/console#token=${collector.apiTokens.viewer!}`);
   assert.match(await cells(page, `#instances tr[data-instance="${redis.address}"]`), new RegExp(`^console-influx \\| ${redis.address.replace(/\./g, '\\.')} \\| master \\| up \\| c1 \\|`));
   assert.equal(await text(page, '#sink'), 'store: InfluxDB');
   // The trailing-slash form redirects to the page (its relative URLs assume /console).

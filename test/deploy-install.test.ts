@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { harness, TestCa, waitFor } from './harness/index.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const INSTALL = path.join(REPO, 'deploy/install.sh');
@@ -114,6 +115,8 @@ describe('deploy/install.sh', () => {
     assert.equal(fs.readFileSync(path.join(root, 'etc/redis-fleet/tokens'), 'utf8'), token);
     assert.equal(mode(path.join(root, 'etc/redis-fleet/agent.token')), '600');
     assert.equal(mode(path.join(root, 'etc/redis-fleet/tokens')), '600');
+    assert.equal(mode(path.join(root, 'etc/redis-fleet/api-tokens')), '600');
+    assert.match(fs.readFileSync(path.join(root, 'etc/redis-fleet/api-tokens'), 'utf8'), /^# name role sha256:<hex> — redis-fleet token create/);
     assert.equal(mode(path.join(root, 'etc/redis-fleet')), '750');
     assert.equal(mode(path.join(root, 'etc/redis-fleet/agent.yaml')), '640');
     assert.equal(mode(path.join(root, 'var/lib/redis-fleet')), '750');
@@ -161,6 +164,13 @@ describe('deploy/install.sh', () => {
     const cfgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-install-cfg-'));
     t.after(() => fs.rmSync(cfgDir, { recursive: true, force: true }));
     for (const secret of ['agent.token', 'tokens', 'redis.pass', 'influx.pass', 'codis-orders.auth']) fs.writeFileSync(path.join(cfgDir, secret), 'secret\n', { mode: 0o600 });
+    // The examples use TLS (/etc/redis-fleet/tls, as install.sh --tls-generate names the files).
+    const tlsDir = path.join(cfgDir, 'tls');
+    fs.mkdirSync(tlsDir);
+    const exampleCa = TestCa.create(tlsDir, 'ca');
+    exampleCa.issue({ cn: 'collector', san: ['DNS:localhost'], name: 'collector' });
+    exampleCa.issue({ cn: 'agent', usage: 'client', name: 'agent' });
+    fs.copyFileSync(path.join(root, 'etc/redis-fleet/api-tokens'), path.join(cfgDir, 'api-tokens'));
     fs.writeFileSync(path.join(cfgDir, 'nutcracker.yml'), 'sessions:\n  listen: 127.0.0.1:22121\n  auto_eject_hosts: true\n  server_retry_timeout: 30000\n  servers:\n    - 127.0.0.1:6379:1\n');
     const rewrite = (src: string, dst: string): string => {
       fs.writeFileSync(dst, fs.readFileSync(src, 'utf8').replaceAll('/etc/redis-fleet/', `${cfgDir}/`).replaceAll('/etc/nutcracker/nutcracker.yml', path.join(cfgDir, 'nutcracker.yml')).replaceAll('/var/lib/redis-fleet', path.join(cfgDir, 'state')));
@@ -198,6 +208,43 @@ describe('deploy/install.sh', () => {
     run(UNINSTALL, ['--root', root, '--purge']);
     const files = [...tree(root)].filter(([, v]) => !v.startsWith('d'));
     assert.deepEqual(files, [], 'nothing of ours left after --purge');
+  });
+
+  test('--tls-generate: a CA, the collector and per-host agent certificates; the installed configs run with mutual TLS', async (t) => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-install-tls-'));
+    t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+    const args = ['--root', root, '--node', process.execPath, '--tls-generate', '--tls-name', 'collector.example.net', '--tls-agent', 'db-1'];
+    run(INSTALL, args);
+    const tlsDir = path.join(root, 'etc/redis-fleet/tls');
+    const before = tree(tlsDir);
+    assert.doesNotMatch(run(INSTALL, args), /wrote /, 'the second run keeps every certificate');
+    assert.deepEqual(tree(tlsDir), before);
+    const mode = (f: string) => (fs.statSync(path.join(tlsDir, f)).mode & 0o777).toString(8);
+    assert.deepEqual(['ca.key', 'collector.key', 'agent.key', 'agent-db-1.key', 'ca.crt', 'collector.crt'].map(mode), ['600', '640', '640', '640', '644', '644']);
+    const verify = spawnSync('openssl', ['verify', '-CAfile', path.join(tlsDir, 'ca.crt'), ...['collector', 'agent', 'agent-db-1'].map((n) => path.join(tlsDir, `${n}.crt`))], { encoding: 'utf8' });
+    assert.equal(verify.status, 0, verify.stderr);
+    const x509 = (n: string) => new crypto.X509Certificate(fs.readFileSync(path.join(tlsDir, `${n}.crt`)));
+    assert.equal(x509('agent-db-1').subject, 'CN=db-1');
+    assert.equal(x509('agent').subject, `CN=${os.hostname()}`);
+    assert.match(x509('collector').subjectAltName ?? '', /DNS:localhost.*IP Address:127\.0\.0\.1.*DNS:collector\.example\.net/);
+
+    // The written configs (paths into the root, free loopback ports): the agent, whose hostId is
+    // the host name its certificate carries, reports over mutual TLS.
+    const etc = (f: string) => fs.readFileSync(path.join(root, 'etc/redis-fleet', f), 'utf8').replaceAll('/etc/redis-fleet/', `${root}/etc/redis-fleet/`).replaceAll('/var/lib/redis-fleet', path.join(root, 'var/lib/redis-fleet'));
+    const { parse } = await import('yaml');
+    const collectorCfg = parse(etc('collector.yaml'));
+    const agentCfg = parse(etc('agent.yaml'));
+    assert.equal(collectorCfg.grpc.listen, '0.0.0.0:7400', 'with TLS the collector serves the fleet');
+    assert.ok(collectorCfg.grpc.tls.clientCaFile && agentCfg.collector.tls.certFile);
+    const h = await harness(t);
+    const redis = await h.redis();
+    delete collectorCfg.grpc.listen;
+    delete collectorCfg.http;
+    const c = await h.collector(collectorCfg);
+    agentCfg.collector.addresses = [c.grpcAddress];
+    const a = await h.agent({ ...agentCfg, interval: '200ms', statusFile: '', discovery: { enabled: false }, redis: [{ address: redis.address }] }, { collector: c });
+    await waitFor(async () => (await c.request(`/api/v1/hosts/${os.hostname()}`)).status === 200, { what: 'the installed agent reporting over mutual TLS', timeoutMs: 30_000 });
+    assert.ok(a.running);
   });
 
   test('refuses to run as a non-root install on / and without a build; bad arguments are usage errors', () => {

@@ -150,23 +150,26 @@ describe('grafana dashboards', () => {
       ],
     }, { collector });
 
-    // Proxy host: a real nutcracker over two Redis, and a codis-proxy admin API (captured overview).
+    // Proxy host: a real nutcracker over two Redis, and a codis-proxy and codis-dashboard admin API (captured overviews).
     const a = await h.redis();
     const b = await h.redis();
     const nut = await h.nutcracker({ pools: { main: { servers: [{ server: a, name: 'a' }, { server: b, name: 'b' }] } }, statsIntervalMs: 300 });
     const overview = readFixture('codis', 'proxy-overview.json');
+    const topom = readFixture('codis', 'topom-overview.json');
     const admin = http.createServer((req, res) => {
       if (req.url === '/proxy') res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(overview);
+      else if (req.url === '/topom') res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(topom);
       else res.writeHead(404).end('404 page not found');
     });
     await new Promise<void>((resolve) => admin.listen(0, '127.0.0.1', resolve));
     t.after(() => new Promise<void>((resolve) => { admin.closeAllConnections(); admin.close(() => resolve()); }));
     await h.agent({
-      hostId: 'gf-proxy', interval: '500ms', roles: ['proxy'], labels: { idc: 'sz-a', city: 'sz', env: 'test' },
+      hostId: 'gf-proxy', interval: '500ms', roles: ['proxy', 'dashboard'], labels: { idc: 'sz-a', city: 'sz', env: 'test' },
       proxies: [
         { kind: 'twemproxy', statsAddress: nut.statsAddress, statsInterval: '300ms', configFile: nut.configPath, name: 'nut-main' },
         { kind: 'codis', adminAddress: `127.0.0.1:${(admin.address() as AddressInfo).port}`, name: 'codis-orders' },
       ],
+      dashboards: [{ adminAddress: `127.0.0.1:${(admin.address() as AddressInfo).port}`, timeout: '5s' }],
     }, { collector });
 
     // A guarded host with a fenced master (synthetic reporter, real gRPC): the guard measurement.

@@ -57,7 +57,7 @@ test('ACL LIST lines: rules kept in order, selectors stay one token', () => {
   assert.throws(() => parseAclLine('garbage'), /unexpected ACL LIST line/);
 });
 
-const view = (address: string, flags = 'master', epoch = 3) => ({ name: 'g1', address, flags: flags.split(','), configEpoch: epoch, downAfterMs: 30_000 });
+const view = (address: string, flags = 'master', epoch = 3) => ({ name: 'g1', address, flags: flags.split(','), configEpoch: epoch, downAfterMs: 30_000, replicas: 1, otherSentinels: 2, quorum: 2 });
 function round(answers: Array<ReturnType<typeof view> | null>, total = answers.length): SentinelRound {
   const r: SentinelRound = { atMs: 0, total, majority: Math.floor(total / 2) + 1, answers: new Map(), errors: new Map() };
   answers.forEach((v, i) => {

@@ -62,12 +62,19 @@ async function codisAdmin(t: TestContext, routes: Record<string, () => Reply>): 
 const ok = (file: string) => (): Reply => ({ status: 200, body: read(file) });
 const badXAuth = (): Reply => ({ status: 800, body: read('proxy-error-bad-xauth.json') });
 
-/** The xauth API of scenario A's proxy: the right xauth gets data, any other one HTTP 800. */
-function xauthRoutes(stats: () => Reply = ok('proxy-stats.json')): Record<string, () => Reply> {
+/** Scenario A's overview with `stats` / `model` swapped in (so a test can change them between polls). */
+function overview(stats: string = read('proxy-stats.json'), model: string = read('proxy-model.json')): string {
+  const ov = JSON.parse(read('proxy-overview.json')) as Record<string, unknown>;
+  ov.stats = JSON.parse(stats);
+  ov.model = JSON.parse(model);
+  return JSON.stringify(ov);
+}
+
+/** Scenario A's proxy: GET /proxy answers without auth; xping with the right xauth gets "OK", any other HTTP 800. */
+function xauthRoutes(proxy: () => Reply = () => ({ status: 200, body: overview() })): Record<string, () => Reply> {
   return {
-    '/api/proxy/model': ok('proxy-model.json'),
-    [`/api/proxy/stats/${XAUTH_A}/5`]: stats,
-    [`/api/proxy/slots/${XAUTH_A}`]: ok('proxy-slots-standalone.json'),
+    '/proxy': proxy,
+    [`/api/proxy/xping/${XAUTH_A}`]: () => ({ status: 200, body: '"OK"' }),
   };
 }
 
@@ -86,43 +93,49 @@ test('open mode: one GET /proxy gives stats, model, config and the slot table', 
   assert.deepEqual(s.items.filter((i) => i.kind === 'group').map((g) => [g.tags.group, valueOf(g.fields.master)]), [['1', '127.0.0.1:16379']]);
 });
 
-test('xauth mode: model for the token, then stats (cmd + runtime) and slots with the computed xauth', async (t) => {
+test('xauth mode: GET /proxy (no auth: config, version, max clients) then xping with the computed xauth', async (t) => {
   const admin = await codisAdmin(t, xauthRoutes());
-  const s = await pollCodisProxy({ adminAddress: admin.address, productName: 'codis-fixture-a', productAuth: '', timeoutMs: 5000, maxClients: 8 });
+  const s = await pollCodisProxy({ adminAddress: admin.address, productName: 'codis-fixture-a', productAuth: '', timeoutMs: 5000 });
   assert.equal(s.error, '');
-  assert.deepEqual(admin.paths.slice(0, 1), ['/api/proxy/model']);
-  assert.deepEqual(admin.paths.slice(1).sort(), [`/api/proxy/slots/${XAUTH_A}`, `/api/proxy/stats/${XAUTH_A}/5`]);
+  assert.deepEqual(admin.paths, ['/proxy', `/api/proxy/xping/${XAUTH_A}`]);
   assert.equal(field(s, 'ops_total'), 17845);
-  assert.equal(field(s, 'runtime_gc_num'), 2);
+  assert.equal(field(s, 'misconfigured'), 0);
+  assert.equal(field(s, 'misconfigured_reason'), undefined);
   assert.equal(s.items.filter((i) => i.kind === 'command').length, 18);
   assert.equal(field(s, 'slots_unassigned'), 24);
-  assert.equal(field(s, 'proxy_max_clients'), 8, 'from the option: xauth mode cannot read the config');
+  assert.equal(field(s, 'proxy_max_clients'), 8, 'from the config, read without auth');
   assert.equal(field(s, 'sessions_ratio'), 1);
+  assert.match(String(field(s, 'version')), /@3\.2\.2-/);
+  assert.equal(field(s, 'state'), 'online');
   assert.equal(field(s, 'token'), 'eb9f3d61799cbde5d498c361aec518d3');
 });
 
-test('a wrong product_auth gets codis\'s HTTP 800 error body: reported with its cause, xauth not shown', async (t) => {
+test('a wrong product_auth: the proxy answers, so it is up and misconfigured with codis\'s cause; xauth not shown', async (t) => {
   const admin = await codisAdmin(t, xauthRoutes());
   // Like codis: any other xauth is refused with HTTP 800 and {"Cause": ..., "Stack": null}.
-  admin.fallback = (p) => (/^\/api\/proxy\/(stats|slots)\//.test(p) ? badXAuth() : undefined);
+  admin.fallback = (p) => (p.startsWith('/api/proxy/xping/') ? badXAuth() : undefined);
   const s = await pollCodisProxy({ adminAddress: admin.address, productAuth: 'not-the-password', timeoutMs: 5000 });
-  assert.equal(s.up, false);
-  assert.match(s.error, /^codis \/api\/proxy\/(stats|slots)\/<xauth>(\/5)?: HTTP 800: invalid xauth, please check product name & auth$/);
-  const sent = admin.paths.find((p) => p.startsWith('/api/proxy/stats/'));
+  assert.equal(s.up, true);
+  assert.equal(s.error, '');
+  assert.equal(field(s, 'misconfigured'), 1);
+  assert.equal(field(s, 'misconfigured_reason'), 'product auth rejected: invalid xauth, please check product name & auth');
+  const sent = admin.paths.find((p) => p.startsWith('/api/proxy/xping/'));
   assert.ok(sent);
   const xauth = sent.split('/')[4]!;
   assert.match(xauth, /^[0-9a-f]{32}$/);
   assert.notEqual(xauth, XAUTH_A);
-  assert.ok(!s.error.includes(xauth), 'the xauth never appears in the error');
-  assert.deepEqual([s.kind, s.fields, s.items], ['codis', {}, []]);
+  assert.ok(!JSON.stringify(s).includes(xauth), 'the xauth never appears in the sample');
+  assert.equal(field(s, 'proxy_max_clients'), 8, 'every field is still there');
 });
 
-test('a proxy of another product is an error naming both products', async (t) => {
+test('a proxy of another product is misconfigured, naming both products (no xping is sent)', async (t) => {
   const admin = await codisAdmin(t, { '/proxy': ok('proxy-overview.json') });
-  const s = await pollCodisProxy({ adminAddress: admin.address, productName: 'codis-prod', timeoutMs: 5000 });
-  assert.equal(s.up, false);
-  assert.equal(s.error, 'proxy serves product "codis-fixture-a", expected "codis-prod"');
+  const s = await pollCodisProxy({ adminAddress: admin.address, productName: 'codis-prod', productAuth: 'x', timeoutMs: 5000 });
+  assert.equal(s.up, true);
+  assert.equal(field(s, 'misconfigured'), 1);
+  assert.equal(field(s, 'misconfigured_reason'), 'proxy serves product "codis-fixture-a", expected "codis-prod"');
   assert.equal(s.name, 'codis-prod');
+  assert.deepEqual(admin.paths, ['/proxy']);
 });
 
 test('the deadline covers the whole poll: a hanging admin API times out and the request is aborted', async (t) => {
@@ -133,22 +146,12 @@ test('the deadline covers the whole poll: a hanging admin API times out and the 
   await waitFor(() => admin.aborted.includes('/proxy'), { what: 'the server to see the request aborted' });
 });
 
-test('a hang in the second request of xauth mode is cut by the same deadline', async (t) => {
-  const admin = await codisAdmin(t, xauthRoutes(() => 'hang'));
+test('a hang in the second request of xauth mode is cut by the same deadline (a proxy that stops answering is down)', async (t) => {
+  const admin = await codisAdmin(t, { ...xauthRoutes(), [`/api/proxy/xping/${XAUTH_A}`]: () => 'hang' });
   const s = await pollCodisProxy({ adminAddress: admin.address, productAuth: '', timeoutMs: 400 });
   assert.equal(s.up, false);
-  assert.equal(s.error, 'GET /api/proxy/stats/<xauth>/5: timed out after 400 ms');
-});
-
-test('when one request of a poll fails, the other one is aborted rather than left running', async (t) => {
-  const admin = await codisAdmin(t, {
-    '/api/proxy/model': ok('proxy-model.json'),
-    [`/api/proxy/stats/${XAUTH_A}/5`]: badXAuth,
-    [`/api/proxy/slots/${XAUTH_A}`]: () => 'hang',
-  });
-  const s = await pollCodisProxy({ adminAddress: admin.address, productAuth: '', timeoutMs: 60_000 });
-  assert.equal(s.error, 'codis /api/proxy/stats/<xauth>/5: HTTP 800: invalid xauth, please check product name & auth');
-  await waitFor(() => admin.aborted.includes(`/api/proxy/slots/${XAUTH_A}`), { what: 'the hanging slots request to be aborted' });
+  assert.equal(s.error, 'GET /api/proxy/xping/<xauth>: timed out after 400 ms');
+  await waitFor(() => admin.aborted.includes(`/api/proxy/xping/${XAUTH_A}`), { what: 'the hanging xping to be aborted' });
 });
 
 test('transport and document errors: refused, not codis (404), malformed JSON, oversize, bad address', async (t) => {
@@ -158,8 +161,9 @@ test('transport and document errors: refused, not codis (404), malformed JSON, o
   const malformed = await pollCodisProxy({ adminAddress: admin.address, timeoutMs: 5000 });
   assert.match(malformed.error, /^codis overview: malformed JSON \(.+\); 26 bytes starting "\{\\"version\\": \\"x\\", \\"stats\\": "$/);
 
+  admin.routes.delete('/proxy');
   const notCodis = await pollCodisProxy({ adminAddress: admin.address, productAuth: '', timeoutMs: 5000 });
-  assert.equal(notCodis.error, 'codis /api/proxy/model: HTTP 404: 404 page not found');
+  assert.equal(notCodis.error, 'codis /proxy: HTTP 404: 404 page not found');
 
   admin.routes.set('/proxy', ok('proxy-overview.json'));
   const big = await pollCodisProxy({ adminAddress: admin.address, timeoutMs: 5000, maxBodyBytes: 50_000 });
@@ -181,10 +185,7 @@ test('transport and document errors: refused, not codis (404), malformed JSON, o
 test('CodisProxyPoller: rates between polls, a restart of the proxy resets them', async (t) => {
   let statsFile = 'proxy-stats-idle.json';
   let model = read('proxy-model.json');
-  const admin = await codisAdmin(t, {
-    ...xauthRoutes(() => ({ status: 200, body: read(statsFile) })),
-    '/api/proxy/model': () => ({ status: 200, body: model }),
-  });
+  const admin = await codisAdmin(t, xauthRoutes(() => ({ status: 200, body: overview(read(statsFile), model) })));
   const poller = new CodisProxyPoller({ adminAddress: admin.address, productAuth: '', timeoutMs: 5000 });
   const first = await poller.poll();
   assert.equal(first.error, '');

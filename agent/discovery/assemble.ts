@@ -4,7 +4,7 @@ import { connectableHostPort, connectHost, formatAddress, isAnyAddress, pickConn
 import { parseCodisProxyToml } from './codis-config.js';
 import { parseCodisProxyArgs, parseNutcrackerArgs, parseRedisTitle } from './identify.js';
 import type { ProcessRecord, ProcSnapshot } from './procfs.js';
-import type { DiscoveredCodisProxy, DiscoveredInstance, DiscoveredNutcracker, DiscoveredRedis, ListenSocket } from './types.js';
+import type { DiscoveredCodisDashboard, DiscoveredCodisProxy, DiscoveredInstance, DiscoveredNutcracker, DiscoveredRedis, ListenSocket } from './types.js';
 
 export interface Assembled {
   instances: DiscoveredInstance[];
@@ -12,7 +12,7 @@ export interface Assembled {
   withoutListeners: number;
 }
 
-const KIND_ORDER = { redis: 0, sentinel: 1, nutcracker: 2, 'codis-proxy': 3 } as const;
+const KIND_ORDER = { redis: 0, sentinel: 1, nutcracker: 2, 'codis-proxy': 3, 'codis-dashboard': 4 } as const;
 
 export function assembleInstances(snap: ProcSnapshot): Assembled {
   const claimed = new Set<string>();
@@ -39,6 +39,7 @@ export function assembleInstances(snap: ProcSnapshot): Assembled {
     };
     const inst = rec.kind === 'nutcracker' ? nutcracker(rec, base)
       : rec.kind === 'codis-proxy' ? codisProxy(rec, base)
+        : rec.kind === 'codis-dashboard' ? codisDashboard(rec, base)
         : redisLike(rec, base);
     if (inst) instances.push(inst);
     else withoutListeners++;
@@ -87,16 +88,37 @@ function nutcracker(rec: ProcessRecord, base: Base): DiscoveredNutcracker | unde
   return out;
 }
 
-function codisProxy(rec: ProcessRecord, base: Base): DiscoveredCodisProxy | undefined {
-  const args = parseCodisProxyArgs(rec.argv);
-  const toml = rec.configText !== undefined ? parseCodisProxyToml(rec.configText) : {};
-  const dial = (addr: string | undefined): { host: string; port: number } | undefined => {
+/** A TOML address as this host dials it: a wildcard bind on whichever loopback family actually listens. */
+function dialer(base: Base) {
+  return (addr: string | undefined): { host: string; port: number } | undefined => {
     const hp = addr === undefined ? undefined : connectableHostPort(addr);
     if (!hp) return undefined;
-    // A wildcard bind is dialled on whichever loopback family actually listens.
     const seen = base.socketsVisible ? pickConnectHost(base.listening, hp.port) : undefined;
     return { host: seen && (hp.host === '127.0.0.1' || hp.host === '::1') ? seen : hp.host, port: hp.port };
   };
+}
+
+/** codis-dashboard: its admin_addr (from --config's TOML; the same flat keys as codis-proxy's) and product. */
+function codisDashboard(rec: ProcessRecord, base: Base): DiscoveredCodisDashboard | undefined {
+  const args = parseCodisProxyArgs(rec.argv);
+  const toml = rec.configText !== undefined ? parseCodisProxyToml(rec.configText) : {};
+  const admin = dialer(base)(toml.admin_addr);
+  const fallbackPort = base.ports[0];
+  const primary = admin ?? (fallbackPort !== undefined ? { host: pickConnectHost(base.listening, fallbackPort)!, port: fallbackPort } : undefined);
+  if (!primary) return undefined;
+  const out: DiscoveredCodisDashboard = { ...base, kind: 'codis-dashboard', host: primary.host, port: primary.port, address: formatAddress(primary.host, primary.port) };
+  out.adminAddress = out.address;
+  if (args.configFile !== undefined) out.configFile = args.configFile;
+  const product = args.productName ?? toml.product_name;
+  if (product !== undefined && product !== '') { out.productName = product; out.cluster = product; }
+  if (rec.configError !== undefined) out.configError = rec.configError;
+  return out;
+}
+
+function codisProxy(rec: ProcessRecord, base: Base): DiscoveredCodisProxy | undefined {
+  const args = parseCodisProxyArgs(rec.argv);
+  const toml = rec.configText !== undefined ? parseCodisProxyToml(rec.configText) : {};
+  const dial = dialer(base);
   const admin = dial(toml.admin_addr);
   const proxy = toml.proto_type === undefined || toml.proto_type.startsWith('tcp') ? dial(toml.proxy_addr) : undefined;
   const fallbackPort = base.ports[0];

@@ -7,6 +7,7 @@ const REDIS_NAMES = new Set(['redis-server', 'codis-server', 'valkey-server', 'k
 const SENTINEL_NAMES = new Set(['redis-sentinel', 'valkey-sentinel']);
 const NUTCRACKER_NAMES = new Set(['nutcracker', 'twemproxy']);
 const CODIS_PROXY_NAMES = new Set(['codis-proxy']);
+const CODIS_DASHBOARD_NAMES = new Set(['codis-dashboard']);
 /** Titles Redis gives its fork children; they hold the parent's sockets for a moment and are not instances. */
 const REDIS_CHILD_TITLE = /^redis-(rdb-bgsave|aof-rewrite|rdb-to-slaves|module-fork)$/;
 
@@ -38,6 +39,7 @@ export function identifyProcess(argv: readonly string[], comm: string): Discover
   }
   if (has(NUTCRACKER_NAMES)) return 'nutcracker';
   if (has(CODIS_PROXY_NAMES)) return 'codis-proxy';
+  if (has(CODIS_DASHBOARD_NAMES)) return 'codis-dashboard';
   return undefined;
 }
 
@@ -156,7 +158,7 @@ export interface CodisProxyArgs {
   productName?: string;
 }
 
-/** codis-proxy's docopt options: `--config=proxy.toml` (also `--config proxy.toml`, `-c proxy.toml`). */
+/** codis-proxy's (and codis-dashboard's) docopt options: `--config=proxy.toml` (also `--config proxy.toml`, `-c proxy.toml`). */
 export function parseCodisProxyArgs(argv: readonly string[]): CodisProxyArgs {
   const out: CodisProxyArgs = {};
   const conf = optionValue(argv, ['--config', '-c']);

@@ -115,7 +115,7 @@ export async function readProcSnapshot(procRoot = '/proc'): Promise<ProcSnapshot
     record.netns = ns.ok ? ns.value : undefined;
     // A container sharing our pid namespace but not our network: its own tables are under its pid.
     if (record.netns !== undefined && !netDirs.has(record.netns)) netDirs.set(record.netns, path.join(dir, 'net'));
-    if (kind === 'codis-proxy') readCodisConfig(dir, record);
+    if (kind === 'codis-proxy' || kind === 'codis-dashboard') readCodisConfig(dir, record);
     snap.processes.push(record);
   }
   // Read after the fd tables (and only when there is a candidate): each read of these files makes the

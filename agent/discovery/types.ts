@@ -1,7 +1,7 @@
 // What a local scan finds. `address` is always something this host can connect to
 // (wildcard binds are turned into loopback), in the `host:port` / `[v6]:port` form config uses.
 
-export type DiscoveredKind = 'redis' | 'sentinel' | 'nutcracker' | 'codis-proxy';
+export type DiscoveredKind = 'redis' | 'sentinel' | 'nutcracker' | 'codis-proxy' | 'codis-dashboard';
 
 export interface ListenSocket {
   /** The bound IP as the kernel reports it: '0.0.0.0' and '::' mean every address. */
@@ -63,7 +63,16 @@ export interface DiscoveredCodisProxy extends DiscoveredBase {
   configError?: string;
 }
 
-export type DiscoveredInstance = DiscoveredRedis | DiscoveredNutcracker | DiscoveredCodisProxy;
+export interface DiscoveredCodisDashboard extends DiscoveredBase {
+  kind: 'codis-dashboard';
+  configFile?: string;
+  /** Connectable form of the TOML's admin_addr, when the file was readable. */
+  adminAddress?: string;
+  productName?: string;
+  configError?: string;
+}
+
+export type DiscoveredInstance = DiscoveredRedis | DiscoveredNutcracker | DiscoveredCodisProxy | DiscoveredCodisDashboard;
 
 export interface ScanStats {
   /** Numeric entries under /proc. */

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Logger } from '../../common/index.js';
 import type { Event } from '../../proto/index.js';
 import type { Accumulator } from '../accumulator.js';
-import type { AgentConfig, ProxyConfig, RedisInstanceConfig } from '../config.js';
+import type { AgentConfig, DashboardConfig, ProxyConfig, RedisInstanceConfig } from '../config.js';
 import { Discovery, parseNutcrackerStatsInterval, resolveCredentials, type Discovered, type DiscoveredInstance } from '../discovery/index.js';
 import type { Targets } from '../targets.js';
 import type { Input, InputContext } from './input.js';
@@ -58,6 +58,8 @@ export class DiscoveryInput implements Input {
     const redis: RedisInstanceConfig[] = [];
     const proxies: ProxyConfig[] = [];
     const sentinels: string[] = [];
+    const sentinelPasswords = new Map<string, string | undefined>();
+    const dashboards: DashboardConfig[] = [];
     const kindOf = new Map<string, DiscoveredInstance['kind']>();
     for (const r of resolved) {
       const i = r.instance;
@@ -70,6 +72,7 @@ export class DiscoveryInput implements Input {
         redis.push(c);
       } else if (i.kind === 'sentinel') {
         sentinels.push(r.address);
+        sentinelPasswords.set(r.address, r.password);
       } else if (i.kind === 'nutcracker') {
         const t: ProxyConfig = { kind: 'twemproxy', statsAddress: i.statsAddress, name: '', statsIntervalMs: parseNutcrackerStatsInterval(i.argv), timeoutMs: this.timeoutMs };
         const cf = resolveProcPath(i.pid, i.configFile);
@@ -78,10 +81,18 @@ export class DiscoveryInput implements Input {
       } else if (i.kind === 'codis-proxy' && i.adminAddress) {
         const c: ProxyConfig = { kind: 'codis', adminAddress: i.adminAddress, name: '', timeoutMs: this.timeoutMs };
         if (i.productName) c.productName = i.productName;
+        // A credentials rule matching the proxy (by port or product) gives its product auth.
+        if (r.password !== undefined) c.productAuth = r.password;
         proxies.push(c);
+      } else if (i.kind === 'codis-dashboard' && i.adminAddress) {
+        // GET /topom of a full product is ~200 KB of JSON: at short intervals allow it 2 s anyway.
+        const d: DashboardConfig = { adminAddress: i.adminAddress, name: '', timeoutMs: Math.max(2000, this.timeoutMs) };
+        if (i.productName) d.productName = i.productName;
+        dashboards.push(d);
       }
     }
-    const change = this.targets.setDiscovered(redis, proxies);
+    const change = this.targets.setDiscovered(redis, proxies, dashboards);
+    this.targets.setDiscoveredSentinels(sentinelPasswords);
     const now = Date.now();
     for (const a of change.added) this.pending.push({ timestampMs: now, kind: 'discovery.added', instance: a, message: `found a local ${kindOf.get(a) ?? 'process'}`, attrs: { kind: kindOf.get(a) ?? '' } });
     for (const a of change.removed) this.pending.push({ timestampMs: now, kind: 'discovery.removed', instance: a, message: 'no longer found on this host', attrs: {} });

@@ -63,7 +63,7 @@ export class RedisInput implements Input {
 
   async gather(acc: Accumulator): Promise<void> {
     this.sync();
-    const samples = await Promise.all(this.instances.map((i) => i.sample()));
+    const samples = await Promise.all(this.instances.map((i) => i.sampleBy(acc.deadlineMs)));
     for (let n = 0; n < samples.length; n++) {
       const s = samples[n]!;
       const inst = this.instances[n]!;

@@ -1,9 +1,10 @@
 // Scheduler configuration: defaults, validation with errors naming the key, and the YAML form
 // the agent's config file can embed (`persistence:` at the top, `persistence:` per redis entry).
 import cron from 'node-cron';
-import { ConfigError, parseDuration } from '../../common/index.js';
+import { ConfigError, parseBytes, parseDuration } from '../../common/index.js';
 import { parseSavePoints } from './policy.js';
 import type { PersistenceConfig, PersistencePolicy } from './types.js';
+export { parseBytes };
 
 const MiB = 1024 * 1024;
 
@@ -63,19 +64,6 @@ export function resolveConfig(partial: Partial<PersistenceConfig> = {}, prefix =
     throw new ConfigError(k('statePath'), 'must be a file path');
   }
   return c;
-}
-
-/** "512mb", "2gb", "64k" or a number of bytes → bytes. */
-export function parseBytes(v: unknown, key: string): number {
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return Math.round(v);
-  if (typeof v === 'string') {
-    const m = /^(\d+(?:\.\d+)?)\s*(b|k|kb|m|mb|g|gb)?$/i.exec(v.trim());
-    if (m) {
-      const unit = (m[2] ?? 'b').toLowerCase()[0] as 'b' | 'k' | 'm' | 'g';
-      return Math.round(Number(m[1]) * { b: 1, k: 1024, m: MiB, g: 1024 * MiB }[unit]);
-    }
-  }
-  throw new ConfigError(key, `must be a size like 512mb, 2gb or a number of bytes (got ${JSON.stringify(v)})`);
 }
 
 const durationOrMs = { anyOf: [{ type: 'string' }, { type: 'number', minimum: 0 }] };

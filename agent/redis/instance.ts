@@ -4,6 +4,7 @@ import os from 'node:os';
 import { Redis } from 'ioredis';
 import type { RedisSample, SlowlogEntry } from '../../proto/index.js';
 import type { RedisInstanceConfig } from '../config.js';
+import { TimeoutError, withTimeout } from '../../common/index.js';
 import { describeRedisError, isReplyError } from './errors.js';
 import { infoNumber, infoString, parseInfo } from './info.js';
 import { computeHeadroom, computeRates, rateSnapshot, type RateSnapshot } from './rates.js';
@@ -39,6 +40,7 @@ export class RedisInstance {
   private readonly slowlogCursor = new SlowlogCursor();
   /** SLOWLOG refused (renamed, NOPERM): the reason, retried with CONFIG GET's cadence. */
   private slowlogRefused: string | undefined;
+  private inFlight: Promise<RedisSample> | undefined;
 
   constructor(readonly cfg: RedisInstanceConfig, private readonly opts: InstanceOptions) {
     this.client = new Redis({
@@ -124,11 +126,56 @@ export class RedisInstance {
     }
   }
 
-  /** One sample; never throws. */
+  /**
+   * The sample, or a down one at `deadlineMs` when the instance has not answered by then (frozen,
+   * SIGSTOPped): the tick's report goes out on time with everyone else's samples. A sample still
+   * running from an earlier tick is not started twice.
+   */
+  async sampleBy(deadlineMs: number): Promise<RedisSample> {
+    const startMs = Date.now();
+    if (this.inFlight) return this.down(startMs, 'no reply: the previous sample is still waiting');
+    const p = this.sample().finally(() => { this.inFlight = undefined; });
+    this.inFlight = p;
+    const left = deadlineMs - startMs;
+    if (!Number.isFinite(left)) return p;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<RedisSample>((resolve) => {
+      // setImmediate: after a stalled event loop, a reply already in the socket is read (poll
+      // phase) before the deadline counts as missed (timers run first).
+      timer = setTimeout(() => setImmediate(() => resolve(this.down(startMs, `no reply within ${Math.max(0, left)} ms (the tick's deadline)`))), Math.max(0, left));
+    });
+    return Promise.race([p, late]).finally(() => clearTimeout(timer));
+  }
+
+  /** Opens a connection now instead of at ioredis's next retry. */
+  private reconnectNow(ms: number): Promise<boolean> {
+    const c = this.client;
+    if (!this.stopped && (c.status === 'reconnecting' || c.status === 'end')) c.connect().catch(noop);
+    return this.waitReady(ms);
+  }
+
+  /**
+   * One sample; never throws. A lost connection (Sentinel's CLIENT KILL on reconfigure, a restart
+   * in between) is not yet "down": one fresh connection and one more try within the same budget.
+   */
   async sample(): Promise<RedisSample> {
     const startMs = Date.now();
-    if (!(await this.waitReady(this.opts.timeoutMs))) {
-      return this.down(startMs, this.lastError ?? (this.client.status === 'connecting' || this.client.status === 'connect' ? 'connect timeout' : 'not connected'));
+    const first = await this.sampleOnce(startMs, this.opts.timeoutMs);
+    if (first.sample.up || !first.connectionLost) return first.sample;
+    const left = startMs + this.opts.timeoutMs - Date.now();
+    if (left < 20) return first.sample;
+    try {
+      return await withTimeout(this.reconnectNow(left).then((ok) => (ok ? this.sampleOnce(startMs, left).then((r) => r.sample) : first.sample)), left, 'INFO');
+    } catch (err) {
+      return err instanceof TimeoutError ? this.down(startMs, `no reply within ${this.opts.timeoutMs} ms`) : first.sample;
+    }
+  }
+
+  private async sampleOnce(startMs: number, waitMs: number): Promise<{ sample: RedisSample; connectionLost: boolean }> {
+    if (!(await this.waitReady(waitMs))) {
+      const st = this.client.status;
+      const sample = this.down(startMs, this.lastError ?? (st === 'connecting' || st === 'connect' ? 'connect timeout' : 'not connected'));
+      return { sample, connectionLost: st === 'reconnecting' || st === 'close' || st === 'end' };
     }
     this.ticksSinceConfig++;
     const wantConfig = this.configDue || this.ticksSinceConfig >= this.opts.configEveryTicks;
@@ -147,7 +194,8 @@ export class RedisInstance {
       // A reply (NOAUTH, NOPERM, LOADING...) is the instance's own answer; a dropped
       // connection is better explained by the error that dropped it (e.g. WRONGPASS).
       const reason = isReplyError(err) ? describeRedisError(err, this.cfg.password) : (this.lastError ?? describeRedisError(err, this.cfg.password));
-      return this.down(startMs, reason);
+      const st = this.client.status;
+      return { sample: this.down(startMs, reason), connectionLost: !isReplyError(err) && st !== 'ready' && st !== 'connect' && st !== 'connecting' };
     }
     const atMs = Date.now();
     this.lastError = undefined;
@@ -166,7 +214,7 @@ export class RedisInstance {
     const snap = rateSnapshot(parsed.info, atMs);
     const rates = computeRates(this.prev, snap);
     this.prev = snap;
-    return {
+    return { connectionLost: false, sample: {
       address: this.cfg.address,
       cluster: this.cfg.cluster,
       group: this.cfg.group,
@@ -186,7 +234,7 @@ export class RedisInstance {
       headroom: computeHeadroom(infoNumber(parsed.info, 'used_memory') ?? 0, maxmemory, os.totalmem()),
       unavailable,
       slowlog,
-    };
+    } };
   }
 
   /** SLOWLOG GET n; undefined when refused (and remembered) or failed this tick. */

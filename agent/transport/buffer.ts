@@ -64,6 +64,17 @@ export class ReportBuffer {
     return this.items[lo];
   }
 
+  /** Removes (counting as dropped) every report larger than `maxBytes`; returns how many. */
+  dropLargerThan(maxBytes: number): number {
+    const keep = this.items.slice(this.head).filter((r) => r.bytes.length <= maxBytes);
+    const n = this.size - keep.length;
+    if (n === 0) return 0;
+    this.items = keep;
+    this.head = 0;
+    this.totalBytes = keep.reduce((a, r) => a + r.bytes.length, 0);
+    return n;
+  }
+
   first(): BufferedReport | undefined { return this.size > 0 ? this.items[this.head] : undefined; }
   last(): BufferedReport | undefined { return this.size > 0 ? this.items[this.items.length - 1] : undefined; }
 

@@ -7,7 +7,7 @@
 // `failbackMs` and taken back when it answers. Sampling never waits for any of this.
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { Backoff, OnceLog, type Logger } from '../../common/index.js';
+import { Backoff, OnceLog, TlsMaterial, classifyTlsError, type Logger, type TlsFailure, type TlsFiles } from '../../common/index.js';
 import { encodeAgentMessage, fleetService, type CollectorMessage, type Hello, type Report } from '../../proto/index.js';
 import type { HostPort } from '../config.js';
 import { ReportBuffer } from './buffer.js';
@@ -29,6 +29,8 @@ export interface LinkOptions {
   backoff?: { baseMs: number; maxMs: number };
   /** On a fallback address, probe the preferred one this often and move back when it answers. */
   failbackMs?: number;
+  /** TLS to the collector (collector.tls); plaintext when absent. */
+  tls?: { files: TlsFiles; serverName?: string };
 }
 
 export interface LinkStats {
@@ -42,6 +44,8 @@ export interface LinkStats {
   lastSeq: number;
   /** The collector the stream is (or was last) open to. */
   address: string;
+  /** Why the last attempt to reach the collector failed ('' while connected). */
+  lastError: string;
 }
 
 type Codec = {
@@ -51,6 +55,27 @@ type Codec = {
 };
 
 type DecodedCollectorMessage = CollectorMessage & { body?: string };
+
+const TLS_TEXT: Record<TlsFailure, string> = {
+  'expired': 'the collector\'s certificate has expired',
+  'not-yet-valid': 'the collector\'s certificate is not valid yet',
+  'unknown-ca': 'unknown CA: the collector\'s certificate is not signed by a CA in collector.tls.caFile',
+  'name-mismatch': 'name mismatch: the collector\'s certificate does not cover the name the agent connects to (collector.tls.serverName)',
+  'not-tls': 'the collector does not speak TLS on this port (plaintext collector? set grpc.tls on the collector, or remove collector.tls)',
+  'peer-refused-cert': 'the collector refused this agent\'s client certificate (collector.tls.certFile)',
+  'no-client-cert': 'the collector requires a client certificate (collector.tls.certFile/keyFile)',
+};
+
+/** A specific TLS reason for a failed stream ("TLS: ..."), or undefined when TLS was not the problem. */
+export function tlsProblem(details: string, usingTls: boolean): { kind: string; text: string } | undefined {
+  // The collector's own refusals (plaintext on its TLS port, client certificate) start with "TLS: ".
+  if (details.startsWith('TLS: ')) return { kind: 'collector-refused', text: details };
+  if (!usingTls) return undefined;
+  const kind = classifyTlsError(details);
+  if (!kind) return undefined;
+  const extra = kind === 'name-mismatch' ? ` — ${/Hostname\/IP does not match[^(]*/.exec(details)?.[0]?.trim() ?? details}` : '';
+  return { kind, text: `TLS: ${TLS_TEXT[kind]}${extra}` };
+}
 
 function target(a: HostPort): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
@@ -63,6 +88,8 @@ export class CollectorLink {
   private readonly once = new OnceLog();
   private readonly log: Logger;
   private nextSeq = 1;
+  /** The collector's limit from its Welcome (0 until one said so). */
+  private collectorMaxBytes = 0;
   private oversizeDropped = 0;
   private reconnects = 0;
   private state: 'idle' | 'connecting' | 'live' | 'waiting' | 'stopped' = 'idle';
@@ -80,6 +107,9 @@ export class CollectorLink {
   private retryTimer: NodeJS.Timeout | undefined;
   private failReason: string | undefined;
   private flushWaiters: (() => void)[] = [];
+  private lastError = '';
+  private readonly tls: TlsMaterial | undefined;
+  private creds: { version: number; creds: grpc.ChannelCredentials } | undefined;
 
   constructor(private readonly opts: LinkOptions) {
     this.codec = (fleetService() as unknown as { service: { Connect: Codec } }).service.Connect;
@@ -87,6 +117,24 @@ export class CollectorLink {
     this.backoff = new Backoff(opts.backoff?.baseMs ?? 250, opts.backoff?.maxMs ?? 10_000);
     this.log = opts.logger.child({ component: 'transport' });
     this.order = rendezvousOrder(opts.hello.hostId, opts.addresses);
+    if (opts.tls) {
+      const files = opts.tls.files;
+      this.tls = new TlsMaterial(files, {
+        onReload: (pem) => this.log.info({ names: pem.names, notAfter: pem.notAfter?.toISOString() }, 'collector.tls files re-read; the next connection uses them'),
+        onError: (err) => this.log.error({ error: err.message }, 'collector.tls files changed but do not load; keeping the previous ones'),
+      });
+    }
+  }
+
+  /** Plaintext, or TLS credentials built from the current files (rebuilt when they changed). */
+  private credentials(): grpc.ChannelCredentials {
+    if (!this.tls) return grpc.credentials.createInsecure();
+    const pem = this.tls.current();
+    if (this.creds?.version !== pem.version) {
+      const buf = (s: string | undefined) => (s === undefined ? null : Buffer.from(s));
+      this.creds = { version: pem.version, creds: grpc.credentials.createSsl(buf(pem.ca), buf(pem.key), buf(pem.cert)) };
+    }
+    return this.creds.creds;
   }
 
   /** The addresses in this host's order of preference. */
@@ -114,6 +162,7 @@ export class CollectorLink {
       connected: this.state === 'live',
       lastSeq: this.nextSeq - 1,
       address: this.order[this.addrIndex]!.address,
+      lastError: this.state === 'live' ? '' : this.lastError,
     };
   }
 
@@ -130,10 +179,11 @@ export class CollectorLink {
   submit(report: Omit<Report, 'seq'>): number | undefined {
     const seq = this.nextSeq;
     const bytes = this.encode({ report: { ...report, seq } });
-    if (bytes.length > this.opts.maxMessageBytes) {
+    const limit = this.collectorMaxBytes ? Math.min(this.collectorMaxBytes, this.opts.maxMessageBytes) : this.opts.maxMessageBytes;
+    if (bytes.length > limit) {
       this.oversizeDropped++;
       if (this.once.enter('oversize', 'dropping')) {
-        this.log.warn({ bytes: bytes.length, maxMessageBytes: this.opts.maxMessageBytes }, 'report larger than maxMessageBytes dropped');
+        this.log.warn({ bytes: bytes.length, maxMessageBytes: limit }, 'report larger than maxMessageBytes dropped');
       }
       return undefined;
     }
@@ -190,7 +240,9 @@ export class CollectorLink {
     this.state = 'connecting';
     this.failReason = undefined;
     const Client = fleetService();
-    const client = new Client(target(address), grpc.credentials.createInsecure(), {
+    const serverName = this.opts.tls?.serverName;
+    const client = new Client(target(address), this.credentials(), {
+      ...(serverName ? { 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName } : {}),
       'grpc.max_send_message_length': this.opts.maxMessageBytes,
       'grpc.max_receive_message_length': this.opts.maxMessageBytes,
       'grpc.keepalive_time_ms': 30_000,
@@ -219,7 +271,7 @@ export class CollectorLink {
   }
 
   private onMessage(msg: DecodedCollectorMessage, address: HostPort): void {
-    const m = msg as { body?: string; welcome?: { collectorVersion: string }; ack?: { sessionId: string; seq: number }; reject?: { seq: number; reason: string } };
+    const m = msg as { body?: string; welcome?: { collectorVersion: string; maxMessageBytes?: number }; ack?: { sessionId: string; seq: number }; reject?: { seq: number; reason: string } };
     const kind = m.body ?? (m.welcome ? 'welcome' : m.ack ? 'ack' : m.reject ? 'reject' : '');
     if (kind === 'welcome' && m.welcome) {
       if (this.state !== 'connecting') return;
@@ -228,9 +280,13 @@ export class CollectorLink {
       this.backoff.reset();
       this.roundFailures = 0;
       if (this.addrIndex > 0) this.armFailback();
+      this.collectorMaxBytes = Number(m.welcome.maxMessageBytes ?? 0);
+      this.dropOversized();
       if (this.once.clear('auth')) this.log.info({ address: address.address }, 'collector accepted the token');
       this.once.clear('link');
-      this.log.info({ address: address.address, collectorVersion: m.welcome.collectorVersion, resending: this.buffer.size }, 'connected to collector');
+      if (this.once.clear('tls')) this.log.info({ address: address.address }, 'TLS to the collector works again');
+      this.lastError = '';
+      this.log.info({ address: address.address, tls: this.tls !== undefined, collectorVersion: m.welcome.collectorVersion, resending: this.buffer.size }, 'connected to collector');
       this.pump();
     } else if (kind === 'ack' && m.ack) {
       if (m.ack.sessionId && m.ack.sessionId !== this.sessionId) return;
@@ -241,6 +297,17 @@ export class CollectorLink {
       if (this.buffer.size === 0) for (const w of this.flushWaiters.splice(0)) w();
     } else if (kind === 'reject' && m.reject) {
       this.log.warn({ seq: m.reject.seq, reason: m.reject.reason }, 'collector rejected a message');
+    }
+  }
+
+  /** Drops (counting) buffered reports the collector said it would refuse: they could never be acked. */
+  private dropOversized(): void {
+    if (!this.collectorMaxBytes || this.collectorMaxBytes >= this.opts.maxMessageBytes) return;
+    const n = this.buffer.dropLargerThan(this.collectorMaxBytes);
+    if (n === 0) return;
+    this.oversizeDropped += n;
+    if (this.once.enter('oversize', 'dropping')) {
+      this.log.warn({ dropped: n, maxMessageBytes: this.collectorMaxBytes }, 'report larger than maxMessageBytes dropped');
     }
   }
 
@@ -269,7 +336,13 @@ export class CollectorLink {
     this.client?.close();
     this.client = undefined;
     const details = (st.details ?? '').split(this.opts.token).join('[redacted]');
-    if (st.code === grpc.status.UNAUTHENTICATED) {
+    const tls = tlsProblem(details, this.tls !== undefined);
+    this.lastError = tls?.text ?? this.failReason ?? `${grpc.status[st.code] ?? st.code}: ${details}`;
+    if (tls) {
+      if (this.once.enter('tls', tls.text)) {
+        this.log.error({ address: address.address, tlsError: tls.kind, reason: tls.text, buffered: this.buffer.size }, 'TLS to the collector failed; buffering reports and retrying');
+      }
+    } else if (st.code === grpc.status.UNAUTHENTICATED) {
       if (this.once.enter('auth', 'rejected')) {
         this.log.error({ address: address.address, code: 'UNAUTHENTICATED', details }, 'collector rejected the token; retrying with backoff');
       }

@@ -13,6 +13,13 @@ function parseTime(v: string | undefined, key: string): number | undefined | str
   return Number.isFinite(ms) ? ms : `${key}: must be unix milliseconds or an ISO 8601 time (got ${JSON.stringify(v)})`;
 }
 
+/** "silence abc: alertname=X,instance=~a.*" for the audit log. */
+function silenceSummary(b: PostableSilence | undefined): string {
+  if (!b?.matchers) return 'silence';
+  const matchers = b.matchers.map((m) => `${m.name}${m.isEqual === false ? '!' : ''}${m.isRegex ? '=~' : '='}${m.value}`).join(',');
+  return `silence ${b.id ? `${b.id} ` : ''}${matchers} until ${b.endsAt}`;
+}
+
 export function registerAlertingRoutes(app: FastifyInstance, alerting: Alerting): void {
   app.get<{ Querystring: { state?: string; alertname?: string; fingerprint?: string } }>('/api/v1/alerts', {
     schema: { querystring: { type: 'object', additionalProperties: false, properties: { state: { type: 'string', enum: ['pending', 'firing', 'resolved'] }, alertname: text, fingerprint: text } } },
@@ -38,6 +45,7 @@ export function registerAlertingRoutes(app: FastifyInstance, alerting: Alerting)
   });
 
   app.post<{ Params: { id: string }; Body: { by: string; comment?: string } }>('/api/v1/alerts/:id/ack', {
+    config: { access: 'operator', audit: (req) => `alert ${(req.params as { id: string }).id}` },
     schema: {
       params: { type: 'object', properties: { id: text }, required: ['id'] },
       body: { type: 'object', additionalProperties: false, required: ['by'], properties: { by: text, comment: { type: 'string', maxLength: 2000 } } },
@@ -59,6 +67,7 @@ export function registerAlertingRoutes(app: FastifyInstance, alerting: Alerting)
   });
 
   app.post<{ Body: PostableSilence }>('/api/v1/silences', {
+    config: { access: 'operator', audit: (req) => silenceSummary(req.body as PostableSilence) },
     schema: {
       body: {
         type: 'object', additionalProperties: false, required: ['matchers', 'startsAt', 'endsAt', 'createdBy', 'comment'],
@@ -86,6 +95,7 @@ export function registerAlertingRoutes(app: FastifyInstance, alerting: Alerting)
   });
 
   app.delete<{ Params: { id: string } }>('/api/v1/silences/:id', {
+    config: { access: 'operator', audit: (req) => `silence ${(req.params as { id: string }).id}` },
     schema: { params: { type: 'object', properties: { id: text }, required: ['id'] } },
   }, async (req, reply) => {
     const s = alerting.silences.expire(req.params.id);
@@ -94,7 +104,7 @@ export function registerAlertingRoutes(app: FastifyInstance, alerting: Alerting)
 
   app.get('/api/v1/rules', async () => ({ rules: alerting.rulesView(), lastReload: { ...alerting.lastReload, at: new Date(alerting.lastReload.at).toISOString() } }));
 
-  app.post('/api/v1/rules/reload', async (_req, reply) => {
+  app.post('/api/v1/rules/reload', { config: { access: 'admin', audit: () => 'alert rules' } }, async (_req, reply) => {
     const r = alerting.reload();
     if (!r.ok) return reply.code(400).send({ error: 'rules refused; the previous rules keep running', message: r.error });
     return { status: 'reloaded', rules: r.rules };

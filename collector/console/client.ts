@@ -2,6 +2,8 @@
 // renders it. Every API value becomes a text node or an attribute value set through the DOM,
 // never HTML. API paths are relative to the page, so the console also works behind a reverse
 // proxy that mounts the collector under a path prefix (and forwards its auth cookies/headers).
+// The API token is asked for once and kept in sessionStorage (this tab, until it is closed);
+// a link ending in #token=<token> signs in and the token is removed from the address bar.
 // Kept free of backticks and "${" so it can live in this template string verbatim.
 export const CONSOLE_JS = String.raw`(function () {
   'use strict';
@@ -9,6 +11,8 @@ export const CONSOLE_JS = String.raw`(function () {
   var query = new URLSearchParams(location.search);
   var refreshMs = Math.max(1000, Number(query.get('refresh')) || 5000);
   var OPERATOR_KEY = 'redis-fleet.operator';
+  var TOKEN_KEY = 'redis-fleet.token';
+  var signingIn = false;
   var last = { ok: 0, data: null, error: null, failingSince: 0 };
   var timer = null;
   var generation = 0;
@@ -69,10 +73,44 @@ export const CONSOLE_JS = String.raw`(function () {
   function td(v, cls) { return el('td', { class: cls }, v === '' || v === undefined || v === null ? '—' : v); }
   function num(v) { return td(v, 'num'); }
 
+  // ---------- API token ----------
+  function token() { try { return sessionStorage.getItem(TOKEN_KEY) || ''; } catch (e) { return ''; } }
+  function setToken(t) { try { if (t) sessionStorage.setItem(TOKEN_KEY, t); else sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* storage off */ } }
+  // #token=<t>: sign in with it, then drop it from the address bar (and so from the history).
+  function tokenFromLink() {
+    var m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+    if (!m) return false;
+    setToken(decodeURIComponent(m[1]));
+    history.replaceState(null, '', location.pathname + location.search);
+    return true;
+  }
+  function signIn(why) {
+    clearTimeout(timer);
+    generation++;
+    signingIn = true;
+    $('who').textContent = 'not signed in';
+    formError('token-error', why);
+    var d = $('token-dialog');
+    if (!d.open) d.showModal();
+    $('token-form').elements.token.focus();
+  }
+  function whoami() {
+    return request('api/v1/whoami').then(function (r) {
+      if (r.ok && r.body) $('who').textContent = 'signed in as ' + r.body.name + ' (' + r.body.role + ')';
+    }, function () { /* the poll reports it */ });
+  }
+  function signedIn() {
+    signingIn = false;
+    if ($('token-dialog').open) $('token-dialog').close();
+    whoami();
+    poll();
+  }
+
   // ---------- API ----------
   function request(path, init) {
     init = init || {};
     var headers = { accept: 'application/json' };
+    if (token()) headers.authorization = 'Bearer ' + token();
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     return fetch(new URL(path, base), { method: init.method || 'GET', headers: headers, body: init.body === undefined ? undefined : JSON.stringify(init.body), credentials: 'same-origin', cache: 'no-store', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
       .then(function (res) {
@@ -83,7 +121,11 @@ export const CONSOLE_JS = String.raw`(function () {
         });
       });
   }
-  function apiError(r) { return (r.body && (r.body.message || r.body.error)) || ('HTTP ' + r.status); }
+  function apiError(r) {
+    var why = (r.body && (r.body.message || r.body.error)) || ('HTTP ' + r.status);
+    if (r.status === 403) return why + ' (sign in with a stronger token to do this)';
+    return why;
+  }
 
   var SOURCES = {
     health: 'healthz', hosts: 'api/v1/hosts', instances: 'api/v1/instances', alerts: 'api/v1/alerts',
@@ -100,6 +142,8 @@ export const CONSOLE_JS = String.raw`(function () {
       return request(SOURCES[n]).then(function (r) { return r; }, function (err) { return { network: true, error: err }; });
     })).then(function (results) {
       if (mine !== generation) return;
+      var denied = results.filter(function (r) { return r.status === 401; })[0];
+      if (denied) { signIn(token() ? 'Token refused: ' + apiError(denied) : 'This collector needs an API token.'); return; }
       var data = {};
       var unreachable = null;
       names.forEach(function (n, i) {
@@ -124,7 +168,7 @@ export const CONSOLE_JS = String.raw`(function () {
       last.error = 'console error: ' + (err && err.message || err);
       if (!last.failingSince) last.failingSince = Date.now();
       showStatus();
-    }).then(function () { if (mine === generation) timer = setTimeout(poll, refreshMs); });
+    }).then(function () { if (mine === generation && !signingIn) timer = setTimeout(poll, refreshMs); });
   }
 
   function showStatus() {
@@ -351,6 +395,7 @@ export const CONSOLE_JS = String.raw`(function () {
       remember(by);
       submitting(f, true);
       request('api/v1/alerts/' + encodeURIComponent(a.id) + '/ack', { method: 'POST', body: { by: by, comment: f.elements.comment.value } }).then(function (r) {
+        if (r.status === 401) { $('ack-dialog').close(); signIn('Token refused: ' + apiError(r)); return; }
         if (!r.ok) { formError('ack-error', 'Not acknowledged: ' + apiError(r)); return; }
         $('ack-dialog').close();
         poll();
@@ -372,16 +417,30 @@ export const CONSOLE_JS = String.raw`(function () {
       };
       submitting(f, true);
       request('api/v1/silences', { method: 'POST', body: body }).then(function (r) {
+        if (r.status === 401) { $('silence-dialog').close(); signIn('Token refused: ' + apiError(r)); return; }
         if (!r.ok) { formError('silence-error', 'Not created: ' + apiError(r)); return; }
         $('silence-dialog').close();
         poll();
       }, function (err) { formError('silence-error', 'Collector unreachable: ' + err.message); }).then(function () { submitting(f, false); });
     });
-    document.addEventListener('visibilitychange', function () { if (!document.hidden) poll(); });
+    $('token-form').addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var t = ev.target.elements.token.value.trim();
+      if (!t) { formError('token-error', 'Paste an API token (redis-fleet token create NAME ROLE makes one).'); return; }
+      setToken(t);
+      ev.target.elements.token.value = '';
+      signedIn();
+    });
+    // The sign-in dialog cannot be dismissed: there is nothing to show without a token.
+    $('token-dialog').addEventListener('cancel', function (ev) { ev.preventDefault(); });
+    $('signout').addEventListener('click', function () { setToken(''); signIn('Signed out.'); });
+    window.addEventListener('hashchange', function () { if (tokenFromLink()) signedIn(); });
+    document.addEventListener('visibilitychange', function () { if (!document.hidden && !signingIn) poll(); });
     setInterval(showStatus, 1000);
   }
 
   wire();
-  poll();
+  tokenFromLink();
+  if (token()) signedIn(); else signIn('This collector needs an API token.');
 })();
 `;

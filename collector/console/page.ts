@@ -14,7 +14,7 @@ export const CONSOLE_HTML = `<!doctype html>
 <header>
   <h1>redis-fleet</h1>
   <div id="summary" data-testid="summary"></div>
-  <div class="meta"><span id="sink"></span> · <span id="updated" data-testid="updated">loading…</span></div>
+  <div class="meta"><span id="sink"></span> · <span id="updated" data-testid="updated">loading…</span> · <span id="who" data-testid="who"></span> <button type="button" id="signout" class="link">sign out</button></div>
 </header>
 <div id="banner" class="banner" role="alert" data-testid="banner" hidden></div>
 <main>
@@ -48,6 +48,15 @@ export const CONSOLE_HTML = `<!doctype html>
     <label>Comment <input name="comment" required maxlength="2000"></label>
     <p class="form-error" id="silence-error" hidden></p>
     <div class="buttons"><button type="submit" data-testid="silence-submit">Create silence</button> <button type="button" class="cancel">Cancel</button></div>
+  </form>
+</dialog>
+<dialog id="token-dialog" data-testid="token-dialog">
+  <form id="token-form">
+    <h3>Sign in</h3>
+    <p class="muted">The collector's API needs a token (<code>redis-fleet token create NAME ROLE</code>; <code>npm start</code> prints a link that signs in). It is kept for this browser tab only.</p>
+    <label>API token <input name="token" type="password" autocomplete="off" spellcheck="false" maxlength="512"></label>
+    <p class="form-error" id="token-error" hidden></p>
+    <div class="buttons"><button type="submit" data-testid="token-submit">Sign in</button></div>
   </form>
 </dialog>
 </body>

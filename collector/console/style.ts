@@ -32,4 +32,5 @@ dialog .matcher { display: flex; gap: 6px; align-items: center; margin: 2px 0; }
 dialog .matcher input { display: inline; width: auto; }
 .form-error { color: var(--bad); }
 .buttons { margin-top: 10px; }
+button.link { background: none; border: none; color: inherit; text-decoration: underline; padding: 0; }
 `;

@@ -87,6 +87,7 @@ export function registerPlacementRoutes(app: FastifyInstance, placement: Placeme
   }, async (req) => capacityView(placement, req.query));
 
   app.post<{ Body: PlacementBody }>('/api/v1/placements', {
+    config: { access: 'operator', audit: (req) => { const b = req.body as PlacementBody | undefined; return `placement ${b?.requestId} (${b?.count} ${b?.role}, ${b?.memoryMb} MB)`; } },
     schemaErrorFormatter: namedFieldError,
     schema: { body: placementBodySchema },
   }, async (req, reply) => {
@@ -104,10 +105,12 @@ export function registerPlacementRoutes(app: FastifyInstance, placement: Placeme
   }, async (req, reply) => send(reply, await placement.get(req.params.requestId)));
 
   app.post<{ Params: { requestId: string } }>('/api/v1/placements/:requestId/confirm', {
+    config: { access: 'operator', audit: (req) => `placement ${(req.params as { requestId: string }).requestId}` },
     schemaErrorFormatter: namedFieldError, schema: { params: requestIdParams },
   }, async (req, reply) => send(reply, await placement.confirm(req.params.requestId)));
 
   app.post<{ Params: { requestId: string } }>('/api/v1/placements/:requestId/release', {
+    config: { access: 'operator', audit: (req) => `placement ${(req.params as { requestId: string }).requestId}` },
     schemaErrorFormatter: namedFieldError, schema: { params: requestIdParams },
   }, async (req, reply) => send(reply, await placement.release(req.params.requestId)));
 }

@@ -1,15 +1,15 @@
 // Polling a codis-proxy admin API with Node's fetch under one deadline.
 //
-// Open mode (no productAuth): one `GET /proxy` — config, model, full stats and the slot
-// table in one consistent document (gzip-compressed on the wire).
-// xauth mode (productAuth given, even ''): `GET /api/proxy/model` for the token, then
-// `GET /api/proxy/stats/<xauth>/5` (cmd + runtime) and `GET /api/proxy/slots/<xauth>`.
-// A wrong product name or auth is refused by the proxy with HTTP 800. The config, and so
-// proxy_max_clients, is only readable in open mode; pass `maxClients` otherwise.
+// Every poll reads `GET /proxy` — config, model, full stats and the slot table in one
+// consistent document (gzip-compressed on the wire); it needs no auth, so version, max
+// clients and the sessions ratio are there in product-auth mode too.
+// xauth mode (productAuth given, even ''): then `GET /api/proxy/xping/<xauth>` checks our
+// product name + auth against the proxy. A proxy that answers but refuses them (HTTP 800), or
+// serves another product, is `misconfigured` — a configuration problem, not a proxy down.
 import type { ProxySample } from '../../proto/index.js';
-import { downSample, errorText } from '../fields.js';
+import { downSample, errorText, flag, str } from '../fields.js';
 import {
-  CodisApiError, parseCodisError, parseCodisModel, parseCodisOverview, parseCodisSlots, parseCodisStats, redactXAuth,
+  CodisApiError, parseCodisError, parseCodisOverview, redactXAuth,
   type CodisProxyConfig, type CodisProxyModel, type CodisSlot, type CodisStats,
 } from './parse.js';
 import { CodisRates } from './rates.js';
@@ -21,13 +21,13 @@ export const CODIS_MAX_BODY_BYTES = 8 * 1024 * 1024;
 export interface CodisPollOptions {
   /** admin_addr of the proxy, host:port. */
   adminAddress: string;
-  /** Expected product; a proxy serving another product is reported as an error. Defaults to the model's. */
+  /** Expected product; a proxy serving another product is `misconfigured`. Defaults to the model's. */
   productName?: string;
-  /** product_auth (a secret). When set, even to '', the xauth API is used. */
+  /** product_auth (a secret). When set, even to '', it is checked with the proxy's xping. */
   productAuth?: string;
   /** Deadline for the whole poll (all requests). */
   timeoutMs: number;
-  /** proxy_max_clients when the config cannot be read (xauth mode). */
+  /** proxy_max_clients when the config cannot be read (the config wins). */
   maxClients?: number;
   /** Largest response body accepted (default 8 MiB). */
   maxBodyBytes?: number;
@@ -40,6 +40,8 @@ export interface CodisFetchResult {
   slots: CodisSlot[] | undefined;
   config: CodisProxyConfig | undefined;
   version: string | undefined;
+  /** Why the proxy refuses our product name / auth, '' when it does not. */
+  misconfigured: string;
 }
 
 /** A transport failure or deadline: message names the request, never the xauth. */
@@ -47,7 +49,7 @@ export class CodisRequestError extends Error {
   override name = 'CodisRequestError';
 }
 
-function baseUrl(address: string): string {
+export function baseUrl(address: string): string {
   const a = address.trim();
   // A bare IPv6 address with a port needs brackets in a URL.
   const hostPort = /^[^[\]]*:[^[\]]*:\d+$/.test(a) ? `[${a.slice(0, a.lastIndexOf(':'))}]${a.slice(a.lastIndexOf(':'))}` : a;
@@ -75,10 +77,10 @@ async function readCapped(res: Response, maxBytes: number, shown: string): Promi
   return Buffer.concat(chunks).toString('utf8');
 }
 
-interface Deadline { signal: AbortSignal; timeoutMs: number }
+export interface Deadline { signal: AbortSignal; timeoutMs: number }
 
 /** GET `path` and return the body of a 200; any other status is a CodisApiError with codis's Cause. */
-async function get(base: string, path: string, shown: string, deadline: Deadline, maxBytes: number): Promise<string> {
+export async function get(base: string, path: string, shown: string, deadline: Deadline, maxBytes: number): Promise<string> {
   let res: Response;
   try {
     res = await fetch(base + path, { signal: deadline.signal, headers: { accept: 'application/json' }, redirect: 'manual' });
@@ -105,10 +107,9 @@ function transportError(err: unknown, shown: string, deadline: Deadline): CodisR
   return new CodisRequestError(`GET ${shown}: ${redactXAuth(detail)}`);
 }
 
-function checkProduct(model: CodisProxyModel, expected: string | undefined): void {
-  if (expected !== undefined && expected !== '' && model.productName !== expected) {
-    throw new CodisRequestError(`proxy serves product ${JSON.stringify(model.productName)}, expected ${JSON.stringify(expected)}`);
-  }
+function productMismatch(model: CodisProxyModel, expected: string | undefined): string {
+  return expected !== undefined && expected !== '' && model.productName !== expected
+    ? `proxy serves product ${JSON.stringify(model.productName)}, expected ${JSON.stringify(expected)}` : '';
 }
 
 /** Fetch and parse what a sample needs. Throws CodisApiError, CodisRequestError or ProxyParseError. */
@@ -119,24 +120,26 @@ export async function fetchCodisProxy(opts: CodisPollOptions): Promise<CodisFetc
   const timer = setTimeout(() => controller.abort(), opts.timeoutMs);
   const deadline: Deadline = { signal: controller.signal, timeoutMs: opts.timeoutMs };
   try {
-    if (opts.productAuth === undefined) {
-      const overview = parseCodisOverview(await get(base, '/proxy', '/proxy', deadline, maxBytes));
-      if (!overview.model) throw new CodisRequestError('GET /proxy: the overview has no model');
-      if (!overview.stats) throw new CodisRequestError('GET /proxy: the overview has no stats');
-      checkProduct(overview.model, opts.productName);
-      return { mode: 'open', model: overview.model, stats: overview.stats, slots: overview.slots, config: overview.config, version: overview.version || undefined };
+    const overview = parseCodisOverview(await get(base, '/proxy', '/proxy', deadline, maxBytes));
+    if (!overview.model) throw new CodisRequestError('GET /proxy: the overview has no model');
+    if (!overview.stats) throw new CodisRequestError('GET /proxy: the overview has no stats');
+    const model = overview.model;
+    let misconfigured = productMismatch(model, opts.productName);
+    if (opts.productAuth !== undefined && !misconfigured) {
+      const xauth = codisProxyXAuth(opts.productName || model.productName, opts.productAuth, model.token);
+      try {
+        await get(base, `/api/proxy/xping/${xauth}`, '/api/proxy/xping/<xauth>', deadline, maxBytes);
+      } catch (err) {
+        if (!(err instanceof CodisApiError)) throw err;
+        misconfigured = `product auth rejected: ${err.reason}`;
+      }
     }
-    const model = parseCodisModel(await get(base, '/api/proxy/model', '/api/proxy/model', deadline, maxBytes));
-    checkProduct(model, opts.productName);
-    const xauth = codisProxyXAuth(opts.productName || model.productName, opts.productAuth, model.token);
-    const [statsText, slotsText] = await Promise.all([
-      get(base, `/api/proxy/stats/${xauth}/5`, '/api/proxy/stats/<xauth>/5', deadline, maxBytes),
-      get(base, `/api/proxy/slots/${xauth}`, '/api/proxy/slots/<xauth>', deadline, maxBytes),
-    ]);
-    return { mode: 'xauth', model, stats: parseCodisStats(statsText), slots: parseCodisSlots(slotsText), config: undefined, version: undefined };
+    return {
+      mode: opts.productAuth === undefined ? 'open' : 'xauth', model, stats: overview.stats, slots: overview.slots, config: overview.config,
+      version: overview.version || undefined, misconfigured,
+    };
   } finally {
     clearTimeout(timer);
-    // A sibling request still running after a failure must not outlive the poll.
     controller.abort();
   }
 }
@@ -148,7 +151,11 @@ export async function fetchCodisProxy(opts: CodisPollOptions): Promise<CodisFetc
 export async function pollCodisProxy(opts: CodisPollOptions): Promise<ProxySample> {
   try {
     const r = await fetchCodisProxy(opts);
-    return codisSample({ address: opts.adminAddress, stats: r.stats, model: r.model, slots: r.slots, config: r.config, version: r.version, maxClients: opts.maxClients });
+    const s = codisSample({ address: opts.adminAddress, stats: r.stats, model: r.model, slots: r.slots, config: r.config, version: r.version, maxClients: opts.maxClients });
+    s.fields.misconfigured = flag(r.misconfigured !== '');
+    if (r.misconfigured) s.fields.misconfigured_reason = str(redactXAuth(r.misconfigured));
+    if (opts.productName && r.misconfigured) s.name = opts.productName;
+    return s;
   } catch (err) {
     return downSample('codis', opts.adminAddress, opts.productName ?? '', redactXAuth(errorText(err)));
   }

@@ -24,6 +24,7 @@ export function codisSample(input: CodisSampleInput): ProxySample {
   const f: Fields = {
     online: flag(stats.online),
     closed: flag(stats.closed),
+    state: str(stats.closed ? 'closed' : stats.online ? 'online' : 'offline'),
     ops_total: int(stats.ops.total),
     ops_fails: int(stats.ops.fails),
     ops_redis_errors: int(stats.ops.redisErrors),

@@ -5,15 +5,10 @@
 //  3. Collector sustained ingest (instance samples/s) from many concurrent agent streams speaking the
 //     real protocol, into InfluxDB and into the embedded store, with the collector's CPU; next to
 //     the ceiling of writing the same points straight to InfluxDB.
-import fs from 'node:fs';
-import path from 'node:path';
 import { spawn } from 'node:child_process';
-import * as grpc from '@grpc/grpc-js';
 import { harness, waitFor, freePort, type Harness, type RedisServer } from '../harness/index.js';
-import { parseInfo } from '../../agent/index.js';
-import { fleetService, type Report, type RedisSample } from '../../proto/index.js';
 import { cpuMs, memory, mb, fixed, table } from './lib.js';
-import { fixturePath } from '../fixtures.js';
+import { reporter, syntheticSamples } from './ingest.js';
 
 const TICKS = Number(process.env.BENCH_TICKS ?? 30);
 const WARM_TICKS = Number(process.env.BENCH_WARM_TICKS ?? 10);
@@ -96,52 +91,6 @@ async function exporterPhase(h: Harness, rs: RedisServer[]) {
 
 // ---- collector ingest ----------------------------------------------------------------------
 
-function syntheticSamples(n: number): RedisSample[] {
-  const fixtures = fixturePath('redis');
-  const master = parseInfo(fs.readFileSync(path.join(fixtures, 'info-all-master-7.0.15.txt'), 'utf8'));
-  const out: RedisSample[] = [];
-  for (let i = 0; i < n; i++) {
-    out.push({
-      address: `10.0.0.1:${6379 + i}`, cluster: 'c1', group: `g${i}`, up: true, error: '', sampledAtMs: 0, role: master.role,
-      info: master.info, replicas: master.replicas, keyspace: master.keyspace, commandstats: master.commandstats,
-      latencystats: master.latencystats, errorstats: master.errorstats, maxmemory: 4 * 2 ** 30, maxclients: 10000,
-      rates: { valid: true, opsPerSec: 1000, netInputBytesPerSec: 1e5, netOutputBytesPerSec: 2e5, keyspaceHitRatio: 0.9, evictedKeysPerSec: 0, expiredKeysPerSec: 1, rejectedConnectionsPerSec: 0 },
-      headroom: { usedBytes: 5e6, limitBytes: 4 * 2 ** 30, limitSource: 'maxmemory', usedRatio: 0.001 },
-      unavailable: [], slowlog: [],
-    });
-  }
-  return out;
-}
-
-/** One synthetic agent: hello, then reports as fast as acks come back (a window of 4 in flight). */
-function reporter(address: string, token: string, hostId: string, samples: RedisSample[], until: number, t0: number): Promise<number> {
-  const Fleet = fleetService();
-  const client = new Fleet(address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 8 << 20 });
-  const md = new grpc.Metadata();
-  md.set('authorization', `Bearer ${token}`);
-  const call = (client as unknown as { Connect(md: grpc.Metadata): grpc.ClientDuplexStream<unknown, Record<string, unknown>> }).Connect(md);
-  let seq = 0; let acked = 0; let ts = t0;
-  const send = () => {
-    seq++; ts += 1000; // one "interval" per report: distinct timestamps, so nothing is overwritten
-    for (const s of samples) s.sampledAtMs = ts;
-    const report: Report = { seq, timestampMs: ts, redis: samples, proxies: [], events: [] };
-    call.write({ report });
-  };
-  return new Promise((resolve, reject) => {
-    call.on('data', (m) => {
-      if (m.welcome) { for (let i = 0; i < 4; i++) send(); return; }
-      if (m.ack) {
-        const a = (m.ack as { seq: number }).seq;
-        const newly = a - acked; acked = a;
-        if (Date.now() < until) for (let i = 0; i < newly; i++) send();
-        else if (acked === seq) { call.end(); client.close(); resolve(acked); }
-      }
-    });
-    call.on('error', (e) => { client.close(); if ((e as grpc.ServiceError).code === grpc.status.CANCELLED) resolve(acked); else reject(e); });
-    call.write({ hello: { hostId, labels: { idc: `idc${hostId.length % 3}` }, roles: ['redis'], agentVersion: 'bench', intervalMs: 10000, sessionId: `${hostId}-${Date.now()}`, protocolVersion: 1 } });
-  });
-}
-
 async function ingestPhase(h: Harness, mode: 'influx' | 'embedded', instancesPerReport: number) {
   const influx = mode === 'influx' ? await h.influx() : undefined;
   const collector = await h.collector(influx ? { influx: { url: influx.url, database: 'bench', batchSize: 5000, flushInterval: '200ms' } } : {});
@@ -204,7 +153,7 @@ async function main() {
     const rows: (string | number)[][] = [['sink', 'instance samples/s', 'reports', 'collector CPU %', 'collector VmHWM', 'points written', 'dropped']];
     for (const mode of ['embedded', 'influx'] as const) {
       const r = await ingestPhase(h, mode, 8);
-      rows.push([mode, fixed(r.samplesPerSec, 0), r.reports, fixed(r.cpuPercent, 0), mb(r.rss), r.sink.written ?? '', (r.sink.droppedQueueFull ?? 0) + (r.sink.droppedRejected ?? 0)]);
+      rows.push([mode, fixed(r.samplesPerSec, 0), r.reports, fixed(r.cpuPercent, 0), mb(r.rss), r.sink.written ?? '', (r.sink.droppedNoRoom ?? 0) + (r.sink.droppedRejected ?? 0)]);
     }
     console.log(table(rows));
     const raw = await rawInfluxCeiling(h);

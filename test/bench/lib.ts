@@ -10,6 +10,13 @@ export function cpuMs(pid: number): number {
   return ((Number(rest[11]) + Number(rest[12])) * 1000) / CLK_TCK;
 }
 
+/** This process's CPU ms and that of its reaped children (/proc/self/stat utime+stime, cutime+cstime). */
+export function selfAndChildrenCpuMs(): { self: number; children: number } {
+  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  return { self: ((f[11]! + f[12]!) * 1000) / CLK_TCK, children: ((f[13]! + f[14]!) * 1000) / CLK_TCK };
+}
+
 /** Resident set size (VmRSS) and its high-water mark (VmHWM) in bytes. */
 export function memory(pid: number): { rss: number; hwm: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -2,6 +2,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 import type { Owner } from './launch.js';
 import { freePort, LOOPBACK } from './ports.js';
@@ -20,6 +21,11 @@ export const PROGRAMS: Record<FleetKind, string> = {
 
 /** Token the harness writes to token files when the test gives none. */
 export const DEFAULT_TOKEN = 'rf-test-token-0123456789abcdef';
+
+/** API roles; the harness writes one token per role to http.tokenFile (as `test-<role>`) unless the config names its own. */
+export type ApiRole = 'viewer' | 'operator' | 'admin';
+/** Which token request()/api() send: a role's harness token (default admin), none, or a given one. */
+export interface AsWho { as?: ApiRole | 'anonymous'; token?: string }
 
 /** A parsed stdout line: pino JSON, or `{msg, raw: true}` for anything that is not JSON. */
 export type LogLine = Record<string, unknown> & { msg?: unknown; level?: unknown };
@@ -226,12 +232,23 @@ export class CollectorProcess extends FleetProcess {
   /** Tokens the harness wrote to tokenFile (empty when the config named its own tokenFile). */
   readonly tokens: readonly string[];
   readonly config: Record<string, unknown>;
+  /** The HTTP API token of each role, in the harness-written http.tokenFile (empty when the config named its own). */
+  readonly apiTokens: Partial<Record<ApiRole, string>>;
+  readonly apiTokenFile: string | undefined;
 
-  constructor(owner: Owner, init: ConstructorParameters<typeof FleetProcess>[1] & { tokenFile?: string; tokens: string[]; config: Record<string, unknown> }) {
+  constructor(owner: Owner, init: ConstructorParameters<typeof FleetProcess>[1] & { tokenFile?: string; tokens: string[]; config: Record<string, unknown>; apiTokens?: Partial<Record<ApiRole, string>>; apiTokenFile?: string }) {
     super(owner, init);
     this.tokenFile = init.tokenFile;
     this.tokens = init.tokens;
     this.config = init.config;
+    this.apiTokens = init.apiTokens ?? {};
+    this.apiTokenFile = init.apiTokenFile;
+  }
+
+  /** The `authorization` header for `who` (none for anonymous or an unknown role). */
+  authHeader(who: AsWho = {}): Record<string, string> {
+    const token = who.token ?? (who.as === 'anonymous' ? undefined : this.apiTokens[who.as ?? 'admin']);
+    return token === undefined ? {} : { authorization: `Bearer ${token}` };
   }
 
   /** Starts (or restarts after stop) and waits for the `listening` line. */
@@ -248,10 +265,12 @@ export class CollectorProcess extends FleetProcess {
     await this.start(timeoutMs);
   }
 
-  /** GET (or `init`) httpUrl+path; returns status and parsed JSON body (raw text if not JSON). */
-  async request(urlPath: string, init?: RequestInit): Promise<{ status: number; headers: Headers; body: unknown; text: string }> {
+  /** GET (or `init`) httpUrl+path as `init.as` (default the admin token); returns status and parsed JSON body (raw text if not JSON). */
+  async request(urlPath: string, init: RequestInit & AsWho = {}): Promise<{ status: number; headers: Headers; body: unknown; text: string }> {
     if (!this.httpUrl) throw new Error('collector has no http URL (not started?)');
-    const res = await fetch(this.httpUrl + urlPath, { signal: AbortSignal.timeout(10_000), ...init });
+    const { as, token, ...rest } = init;
+    const headers = { ...this.authHeader({ as, token }), ...(rest.headers as Record<string, string> | undefined) };
+    const res = await fetch(this.httpUrl + urlPath, { signal: AbortSignal.timeout(10_000), ...rest, headers });
     const text = await res.text();
     let body: unknown = text;
     try { body = JSON.parse(text); } catch { /* not JSON */ }
@@ -259,8 +278,8 @@ export class CollectorProcess extends FleetProcess {
   }
 
   /** GET httpUrl+path → parsed JSON; throws (naming status and body) unless 2xx. */
-  async api<T = any>(urlPath: string): Promise<T> {
-    const res = await this.request(urlPath);
+  async api<T = any>(urlPath: string, who: AsWho = {}): Promise<T> {
+    const res = await this.request(urlPath, who);
     if (res.status < 200 || res.status > 299) throw new Error(`GET ${urlPath} → HTTP ${res.status}: ${res.text}`);
     return res.body as T;
   }
@@ -318,6 +337,16 @@ export async function startCollector(owner: Owner, config: Record<string, unknow
     tokenFile = String(grpc.tokenFile);
   }
   if (store.path === undefined) store.path = path.join(dir, 'collector.db');
+  const apiTokens: Partial<Record<ApiRole, string>> = {};
+  if (http.tokenFile === undefined) {
+    const lines = (['viewer', 'operator', 'admin'] as const).map((role) => {
+      apiTokens[role] = `rfapi_test_${role}_${path.basename(dir).replace(/[^A-Za-z0-9]/g, '')}`;
+      return `test-${role} ${role} sha256:${createHash('sha256').update(apiTokens[role]!).digest('hex')}`;
+    });
+    http.tokenFile = path.join(dir, 'api-tokens');
+    await fs.writeFile(String(http.tokenFile), lines.join('\n') + '\n', { mode: 0o600 });
+  }
+  const apiTokenFile = String(http.tokenFile);
   // Ports the harness picks are fixed in the config, so restart() comes back on the same addresses.
   const pickGrpc = grpc.listen === undefined;
   const pickHttp = http.listen === undefined;
@@ -329,7 +358,7 @@ export async function startCollector(owner: Owner, config: Record<string, unknow
   for (let attempt = 1; ; attempt++) {
     const full = { ...config, grpc, http, store };
     const configPath = await writeConfig(dir, full);
-    const collector = new CollectorProcess(owner, { kind: 'collector', script: PROGRAMS.collector, dir, configPath, args: opts.args, env: opts.env, tokenFile, tokens, config: full });
+    const collector = new CollectorProcess(owner, { kind: 'collector', script: PROGRAMS.collector, dir, configPath, args: opts.args, env: opts.env, tokenFile, tokens, config: full, apiTokens, apiTokenFile });
     if (opts.noWait) {
       // Best guess until the `listening` line arrives (exact unless the config asked for port 0).
       collector.grpcAddress = String(grpc.listen);

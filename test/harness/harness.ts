@@ -1,5 +1,6 @@
 // The per-test Harness: owns every server, program, client and temp dir it starts, and closes them all.
 import { after as suiteAfter, type SuiteContext, type TestContext } from 'node:test';
+import { CodisProduct, type CodisOptions } from './codis.js';
 import { startAgent, startCollector, runToExit, type AgentOptions, type AgentProcess, type CollectorOptions, type CollectorProcess, type FleetKind, type RunResult } from './fleet.js';
 import { InfluxServer, type InfluxOptions } from './influx.js';
 import type { Owner } from './launch.js';
@@ -94,6 +95,12 @@ export class Harness implements Owner {
   async nutcracker(opts: NutcrackerOptions): Promise<NutcrackerServer> {
     this.assertOpen();
     return NutcrackerServer.start(this, opts);
+  }
+
+  /** A real Codis 3.2 product: dashboard (filesystem coordinator), groups, proxies, optional Sentinels. */
+  async codis(opts?: CodisOptions): Promise<CodisProduct> {
+    this.assertOpen();
+    return CodisProduct.start(this, opts);
   }
 
   // --- our programs ---

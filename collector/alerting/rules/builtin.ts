@@ -43,8 +43,10 @@ export const BUILTIN_RULES: RawRule[] = [
     annotations: { summary: 'the guard on {{ $labels.host }} cannot reach ZooKeeper' } },
   { name: 'InstanceFenced', event: 'guard.fenced', resolvedBy: 'guard.unfenced', labels: crit,
     annotations: { summary: '{{ $labels.instance }} on {{ $labels.host }} was fenced' } },
-  { name: 'SentinelSwitchMaster', event: 'sentinel.+switch-master', resolveAfter: '30m', labels: { severity: 'page' },
-    annotations: { summary: 'Sentinel failover: {{ $labels.instance }} switched master' } },
+  // One per failover however many agents saw it: the collector folds every +switch-master and
+  // promotion seen in samples into one `redis.failover` event (collector/failover/).
+  { name: 'RedisFailover', event: 'redis.failover', attrs: ['cluster', 'group', 'master', 'old', 'new', 'when'], resolveAfter: '5m', labels: crit,
+    annotations: { summary: '{{ $value }} at {{ $labels.when }}' } },
   // --- proxies ---
   { name: 'ProxyDown', event: 'proxy.down', resolvedBy: 'proxy.up', labels: crit,
     annotations: { summary: 'proxy {{ $labels.instance }} on {{ $labels.host }} does not answer' } },
@@ -54,6 +56,32 @@ export const BUILTIN_RULES: RawRule[] = [
     annotations: { summary: 'codis-proxy {{ $labels.proxy }} has {{ $value }} of its client limit in use' } },
   { name: 'CodisStaleRoute', measurement: 'codis_proxy_group', expr: 'sentinel_agrees', op: '==', value: 0, for: '30s', labels: crit,
     annotations: { summary: 'codis-proxy {{ $labels.proxy }} routes group {{ $labels.group }} to a master its Sentinels disagree with (stale route)' } },
+  // --- codis (dashboard and proxy states) ---
+  { name: 'CodisDashboardDown', event: 'dashboard.down', resolvedBy: 'dashboard.up', labels: crit,
+    annotations: { summary: 'codis-dashboard {{ $labels.instance }} on {{ $labels.host }} does not answer' } },
+  { name: 'CodisDashboardMisconfigured', measurement: 'codis_dashboard', expr: 'misconfigured', op: '==', value: 1, labels: warn,
+    annotations: { summary: 'codis-dashboard {{ $labels.dashboard }} answers but serves another product or is not online' } },
+  { name: 'CodisGroupOutOfSync', measurement: 'codis_dashboard_group', expr: 'out_of_sync', op: '==', value: 1, for: '2m', labels: warn,
+    annotations: { summary: 'Codis {{ $labels.product }} group {{ $labels.group }} is out of sync (a failover left it; resync the group)' } },
+  { name: 'CodisServerUnreachable', measurement: 'codis_dashboard_server', expr: 'up', op: '==', value: 0, for: '30s', labels: crit,
+    annotations: { summary: 'codis-dashboard of {{ $labels.product }} cannot reach group {{ $labels.group }} server {{ $labels.server }}' } },
+  { name: 'CodisMigrationStuck', measurement: 'codis_dashboard', expr: 'migration_stalled_seconds', op: '>', value: 300, labels: warn,
+    annotations: { summary: 'Codis {{ $labels.product }}: the slot-migration queue has not moved for {{ $value }} s' } },
+  { name: 'CodisProxyOffline', measurement: 'codis_proxy', expr: 'online', op: '==', value: 0, labels: crit,
+    annotations: { summary: 'codis-proxy {{ $labels.proxy }} is not online: every client gets "ERR router is not online"' } },
+  { name: 'CodisProxyClosed', measurement: 'codis_proxy', expr: 'closed', op: '==', value: 1, labels: crit,
+    annotations: { summary: 'codis-proxy {{ $labels.proxy }} is closed' } },
+  { name: 'CodisProxySlotsUnassigned', measurement: 'codis_proxy', expr: 'slots_unassigned', op: '>', value: 0, for: '30s', labels: crit,
+    annotations: { summary: 'codis-proxy {{ $labels.proxy }} has {{ $value }} slots without a backend' } },
+  { name: 'ProxyMisconfigured', measurement: 'codis_proxy', expr: 'misconfigured', op: '==', value: 1, labels: warn,
+    annotations: { summary: 'codis-proxy {{ $labels.proxy }} answers but refuses our product auth or serves another product' } },
+  // --- the collector's own storage path (collector/storage-watch.ts) ---
+  { name: 'CollectorSpooling', event: 'collector.spooling', resolvedBy: 'collector.spool_drained', labels: warn,
+    annotations: { summary: 'InfluxDB does not take points; the collector spools them to disk ({{ $labels.host }})' } },
+  { name: 'CollectorBackpressure', event: 'collector.backpressure', resolvedBy: 'collector.backpressure_cleared', labels: crit,
+    annotations: { summary: 'the collector has no room to store reports: it stops acking and agents buffer' } },
+  { name: 'MetricsDropped', event: 'collector.points_dropped', resolveAfter: '15m', labels: crit,
+    annotations: { summary: 'the collector dropped points (counts in /healthz drops)' } },
 ];
 
 /** Default inhibitions: a silent host mutes its instances' alerts, a down instance mutes its other alerts. */

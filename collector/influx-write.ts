@@ -1,0 +1,55 @@
+// POST /write of ready-made line protocol to InfluxDB 1.x over a keep-alive agent.
+// The outcome is a status and InfluxDB's own message; nothing here retries.
+import http from 'node:http';
+import https from 'node:https';
+import type { InfluxConfig } from './config.js';
+
+export interface WriteOutcome {
+  /** HTTP status, or 0 when no answer came (connection refused, timeout). */
+  status: number;
+  /** InfluxDB's message (its JSON `error`), or the network error. */
+  error?: string;
+}
+
+export class InfluxWriter {
+  private readonly url: URL;
+  private readonly agent: http.Agent;
+  private readonly auth: string | undefined;
+
+  constructor(cfg: InfluxConfig, private readonly timeoutMs = 10_000) {
+    const base = cfg.url.replace(/\/$/, '');
+    this.url = new URL(`${base}/write`);
+    this.url.searchParams.set('db', cfg.database);
+    this.url.searchParams.set('precision', 'ms');
+    this.agent = this.url.protocol === 'https:' ? new https.Agent({ keepAlive: true, maxSockets: 4 }) : new http.Agent({ keepAlive: true, maxSockets: 4 });
+    if (cfg.username !== undefined) this.auth = `Basic ${Buffer.from(`${cfg.username}:${cfg.password ?? ''}`).toString('base64')}`;
+  }
+
+  write(body: Buffer[]): Promise<WriteOutcome> {
+    const length = body.reduce((a, b) => a + b.length, 0);
+    const mod = this.url.protocol === 'https:' ? https : http;
+    return new Promise((resolve) => {
+      const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'content-length': length };
+      if (this.auth) headers.authorization = this.auth;
+      const req = mod.request(this.url, { method: 'POST', agent: this.agent, headers, timeout: this.timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) return resolve({ status });
+          const text = Buffer.concat(chunks).toString('utf8');
+          let error = text.trim() || `HTTP ${status}`;
+          try { error = (JSON.parse(text) as { error?: string }).error ?? error; } catch { /* not JSON */ }
+          resolve({ status, error });
+        });
+        res.on('error', (err) => resolve({ status: 0, error: err.message }));
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs}ms`)));
+      req.on('error', (err: NodeJS.ErrnoException) => resolve({ status: 0, error: err.code ?? err.message }));
+      for (const b of body) req.write(b);
+      req.end();
+    });
+  }
+
+  close(): void { this.agent.destroy(); }
+}

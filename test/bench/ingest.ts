@@ -1,0 +1,55 @@
+// Synthetic agent streams for the collector ingest benchmarks (foundation, acks): real
+// protocol over gRPC, a fixture INFO per instance, a window of reports in flight.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { parseInfo } from '../../agent/index.js';
+import { fleetService, type Report, type RedisSample } from '../../proto/index.js';
+import { fixturePath } from '../fixtures.js';
+
+export function syntheticSamples(n: number): RedisSample[] {
+  const fixtures = fixturePath('redis');
+  const master = parseInfo(fs.readFileSync(path.join(fixtures, 'info-all-master-7.0.15.txt'), 'utf8'));
+  const out: RedisSample[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push({
+      address: `10.0.0.1:${6379 + i}`, cluster: 'c1', group: `g${i}`, up: true, error: '', sampledAtMs: 0, role: master.role,
+      info: master.info, replicas: master.replicas, keyspace: master.keyspace, commandstats: master.commandstats,
+      latencystats: master.latencystats, errorstats: master.errorstats, maxmemory: 4 * 2 ** 30, maxclients: 10000,
+      rates: { valid: true, opsPerSec: 1000, netInputBytesPerSec: 1e5, netOutputBytesPerSec: 2e5, keyspaceHitRatio: 0.9, evictedKeysPerSec: 0, expiredKeysPerSec: 1, rejectedConnectionsPerSec: 0 },
+      headroom: { usedBytes: 5e6, limitBytes: 4 * 2 ** 30, limitSource: 'maxmemory', usedRatio: 0.001 },
+      unavailable: [], slowlog: [],
+    });
+  }
+  return out;
+}
+
+/** One synthetic agent: hello, then reports as fast as acks come back (`window` in flight, default 4). */
+export function reporter(address: string, token: string, hostId: string, samples: RedisSample[], until: number, t0: number, window = 4): Promise<number> {
+  const Fleet = fleetService();
+  const client = new Fleet(address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 8 << 20 });
+  const md = new grpc.Metadata();
+  md.set('authorization', `Bearer ${token}`);
+  const call = (client as unknown as { Connect(md: grpc.Metadata): grpc.ClientDuplexStream<unknown, Record<string, unknown>> }).Connect(md);
+  let seq = 0; let acked = 0; let ts = t0;
+  const send = () => {
+    seq++; ts += 1000; // one "interval" per report: distinct timestamps, so nothing is overwritten
+    for (const s of samples) s.sampledAtMs = ts;
+    const report: Report = { seq, timestampMs: ts, redis: samples, proxies: [], events: [] };
+    call.write({ report });
+  };
+  return new Promise((resolve, reject) => {
+    call.on('data', (m) => {
+      if (m.welcome) { for (let i = 0; i < window; i++) send(); return; }
+      if (m.ack) {
+        const a = (m.ack as { seq: number }).seq;
+        const newly = a - acked; acked = a;
+        if (Date.now() < until) for (let i = 0; i < newly; i++) send();
+        else if (acked === seq) { call.end(); client.close(); resolve(acked); }
+      }
+    });
+    call.on('error', (e) => { client.close(); if ((e as grpc.ServiceError).code === grpc.status.CANCELLED) resolve(acked); else reject(e); });
+    call.write({ hello: { hostId, labels: { idc: `idc${hostId.length % 3}` }, roles: ['redis'], agentVersion: 'bench', intervalMs: 10000, sessionId: `${hostId}-${Date.now()}`, protocolVersion: 1 } });
+  });
+}
+
