@@ -65,6 +65,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
 
   const link = new CollectorLink({
     addresses: config.collector.addresses,
+    failbackMs: config.collector.failbackMs,
     token: config.collector.token,
     maxMessageBytes: config.collector.maxMessageBytes,
     tls: config.collector.tls,

@@ -93,6 +93,8 @@ export interface AgentConfig {
   instanceSlots: number;
   collector: {
     addresses: HostPort[];
+    /** A fallback collector keeps the host this long before the preferred one is tried again. */
+    failbackMs: number;
     /** Never logged; sent only as the gRPC authorization metadata. */
     token: string;
     maxMessageBytes: number;
@@ -132,9 +134,10 @@ export const agentConfigSchema = {
     collector: {
       type: 'object',
       additionalProperties: false,
-      required: ['addresses'],
       properties: {
         addresses: { type: 'array', minItems: 1, items: { type: 'string' } },
+        address: { type: 'string' },
+        failback: { ...duration, default: '5m' },
         tokenFile: str,
         tokenEnv: str,
         maxMessageBytes: { type: 'integer', minimum: 1024, default: AGENT_DEFAULTS.maxMessageBytes },
@@ -258,7 +261,7 @@ interface RawConfig {
   instanceSlots?: number;
   statusFile: string;
   collector: {
-    addresses: string[]; tokenFile?: string; tokenEnv?: string; maxMessageBytes: number;
+    addresses?: string[]; address?: string; failback: string | number; tokenFile?: string; tokenEnv?: string; maxMessageBytes: number;
     tls?: { caFile?: string; certFile?: string; keyFile?: string; serverName?: string };
   };
   buffer: { maxReports: number; maxBytes: number };
@@ -349,7 +352,17 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
   }
   if (!dataStat.isDirectory()) throw new ConfigError('dataPath', `${raw.dataPath} is not a directory`);
 
-  const addresses = raw.collector.addresses.map((a, i) => hostPort(a, `collector.addresses[${i}]`));
+  if (raw.collector.addresses === undefined && raw.collector.address === undefined) {
+    throw new ConfigError('collector.addresses', 'is required (or collector.address)');
+  }
+  if (raw.collector.addresses !== undefined && raw.collector.address !== undefined) {
+    throw new ConfigError('collector', 'give only one of addresses or address');
+  }
+  const addresses = raw.collector.addresses !== undefined
+    ? raw.collector.addresses.map((a, i) => hostPort(a, `collector.addresses[${i}]`))
+    : [hostPort(raw.collector.address!, 'collector.address')];
+  if (new Set(addresses.map((a) => a.address)).size !== addresses.length) throw new ConfigError('collector.addresses', 'lists an address twice');
+  const failbackMs = parseDuration(raw.collector.failback, 'collector.failback');
   if (raw.collector.tokenFile === undefined && raw.collector.tokenEnv === undefined) {
     throw new ConfigError('collector.tokenFile', 'is required (or collector.tokenEnv)');
   }
@@ -446,7 +459,7 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     intervalMs,
     dataPath: raw.dataPath,
     instanceSlots: raw.instanceSlots ?? redis.length,
-    collector: { addresses, token, maxMessageBytes: raw.collector.maxMessageBytes, ...(tls ? { tls } : {}) },
+    collector: { addresses, failbackMs, token, maxMessageBytes: raw.collector.maxMessageBytes, ...(tls ? { tls } : {}) },
     buffer: { maxReports: raw.buffer.maxReports, maxBytes: raw.buffer.maxBytes },
     redis,
     proxies,

@@ -20,13 +20,18 @@ import { registerAccess, type ApiTokens, type AuditStore } from './access/index.
 import { hostView, instanceStatus, instanceView } from './views.js';
 import type { StorageWatch } from './storage-watch.js';
 
-export interface ApiDeps { state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; guard: GuardViews; alerting?: Alerting; placement?: Placement; access: { tokens: ApiTokens; audit: AuditStore }; codis?: CodisViews; storage?: StorageWatch; failovers?: FailoverTracker }
+export interface ApiDeps {
+  state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; guard: GuardViews; alerting?: Alerting; placement?: Placement;
+  access: { tokens: ApiTokens; audit: AuditStore }; codis?: CodisViews; storage?: StorageWatch; failovers?: FailoverTracker;
+  /** A cluster member (collector/cluster/): its view on /healthz and /api/v1/cluster. */
+  cluster?: { view(): { leader: boolean } };
+}
 
 const text = { type: 'string', minLength: 1, maxLength: 512 } as const;
 
 interface InstancesQuery { host?: string; cluster?: string; role?: string; status?: 'up' | 'down' | 'host_down' }
 
-export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, access, codis, storage, failovers }: ApiDeps, server: { https?: SecureContextOptions } = {}): FastifyInstance {
+export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, access, codis, storage, failovers, cluster }: ApiDeps, server: { https?: SecureContextOptions } = {}): FastifyInstance {
   const app = (Fastify as unknown as (o: object) => FastifyInstance)({
     // HTTPS (http.tls): the certificate is swapped in place on rotation (see api-tls.ts).
     ...(server.https ? { https: server.https } : {}),
@@ -56,7 +61,10 @@ export function buildApi({ state, sink, logger, persistence, proxies, guard, ale
     sinkQueue: sink.queueLength(),
     sinkStats: sink.stats(),
     hosts: state.hostCount,
+    ...(cluster ? { leader: cluster.view().leader, cluster: cluster.view() } : {}),
   }));
+
+  app.get('/api/v1/cluster', async (_req, reply) => (cluster ? cluster.view() : reply.code(404).send({ error: 'not a cluster member', message: 'this collector has no cluster section' })));
 
   app.get('/api/v1/hosts', async () => {
     const now = Date.now();

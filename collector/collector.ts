@@ -1,6 +1,7 @@
 // Wires the collector together: store, sink, state, gRPC server, HTTP API, timers.
 import { ConfigError, type Logger } from '../common/index.js';
 import { Alerting, RuleError } from './alerting/index.js';
+import { ClusterMember } from './cluster/index.js';
 import { buildApi, listenApi } from './api.js';
 import { ApiTls } from './api-tls.js';
 import { TokenChecker } from './auth.js';
@@ -47,6 +48,14 @@ export interface CollectorInternals { ackOnQueue?: boolean }
 
 export async function startCollector(config: CollectorConfig, logger: Logger, internals: CollectorInternals = {}): Promise<Collector> {
   const store = Store.open(config.store.path);
+  let cluster: ClusterMember | undefined;
+  try {
+    cluster = config.cluster ? await ClusterMember.open(config.cluster, logger) : undefined;
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  const clusterAlerting = cluster && { store: cluster.alerting, active: () => cluster.isLeader, epoch: () => cluster.epoch };
   let history: EmbeddedHistory | undefined;
   let influx: InfluxSink | undefined;
   let sink: MetricSink;
@@ -64,9 +73,10 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
 
   let alerting: Alerting | undefined;
   try {
-    alerting = config.alerting.enabled ? new Alerting(store, config.alerting, logger.child({ component: 'alerting' })) : undefined;
+    alerting = config.alerting.enabled ? new Alerting(store, config.alerting, logger.child({ component: 'alerting' }), clusterAlerting) : undefined;
   } catch (err) {
     store.close();
+    await cluster?.close();
     if (err instanceof RuleError) throw new ConfigError('alerting.ruleFiles', err.message);
     throw err;
   }
@@ -77,11 +87,14 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
   const persistence = new PersistenceViews();
   const proxies = new ProxyViews();
   const guard = new GuardViews();
+  const placement = new Placement(config.placement, config.hostDownAfterIntervals, logger.child({ component: 'placement' }), store.db, cluster?.placements);
   const codis = new CodisViews();
   const failovers = new FailoverTracker(store.db);
-  const placement = new Placement(config.placement, config.hostDownAfterIntervals, logger.child({ component: 'placement' }), store.db);
   const state = new FleetState(store, {
     hostDownAfterIntervals: config.hostDownAfterIntervals,
+    shared: cluster !== undefined,
+    remoteSlackMs: config.cluster ? 2 * (PERSIST_MS + config.cluster.syncIntervalMs) : undefined,
+    onRemote: (h, instances) => placement.onReport(h, instances.map((i) => i.sample)),
     onReport: (hostId, r, now) => {
       persistence.update(hostId, r, now);
       proxies.update(hostId, r, now);
@@ -104,6 +117,13 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
   // Hosts known from before a restart are in the table (candidates while their last report is fresh).
   for (const h of state.allHosts()) placement.onReport(h, state.instancesOf(h).map((i) => i.sample));
   placement.restore();
+  try {
+    await cluster?.start({ state, alerting, placement });
+  } catch (err) {
+    await cluster?.close();
+    store.close();
+    throw err;
+  }
 
   const tokens = new TokenChecker(config.grpc.tokenFile, config.grpc.tokens, logger);
   const grpcServer = new FleetGrpcServer(
@@ -119,7 +139,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
   if (!config.http.tokenFile) logger.warn('no http.tokenFile: every /api call is refused (see README, API tokens)');
   const audit = new SqliteAuditStore(store.db, config.http.audit);
   const apiTls = config.http.tls ? new ApiTls(config.http.tls, logger) : undefined;
-  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, codis, storage, failovers, access: { tokens: apiTokens, audit } }, { https: apiTls?.options() });
+  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, codis, storage, failovers, access: { tokens: apiTokens, audit }, cluster }, { https: apiTls?.options() });
   apiTls?.watch(api.server);
 
   let grpcAddress: string;
@@ -134,6 +154,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
   } catch (err) {
     await grpcServer.close(0).catch(() => undefined);
     await api.close().catch(() => undefined);
+    await cluster?.close();
     apiTokens.close();
     store.close();
     throw err;
@@ -144,11 +165,13 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
   influx?.start();
   history?.start();
   alerting?.start();
-  const transitionTimer = setInterval(() => state.checkTransitions(), TRANSITION_CHECK_MS);
+  // Host-silence detection is a fleet-wide duty: in a cluster, the leader's.
+  const transitionTimer = setInterval(() => { if (!cluster || cluster.isLeader) state.checkTransitions(); }, TRANSITION_CHECK_MS);
   const persistTimer = setInterval(() => state.persist(), PERSIST_MS);
   transitionTimer.unref();
   persistTimer.unref();
 
+  logger.info({ grpc: grpcAddress, http: httpUrl, sink: sink.kind, store: config.store.path, version: COLLECTOR_VERSION, cluster: cluster?.id }, 'listening');
   logger.info({ grpc: grpcAddress, grpcTls: config.grpc.tls ? (config.grpc.tls.mutual ? 'mutual' : 'on') : 'off', http: httpUrl, sink: sink.kind, store: config.store.path, version: COLLECTOR_VERSION }, 'listening');
 
   let closing: Promise<void> | undefined;
@@ -174,6 +197,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
         apiTokens.close();
         await alerting?.close();
         state.persist();
+        await cluster?.close();
         await sink.close();
         store.close();
         logger.info('collector stopped');

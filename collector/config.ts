@@ -7,6 +7,7 @@ import { ConfigError, parseBytes, parseDuration, readSecret, readYamlFile, readT
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../proto/index.js';
 import { resolveAlertingConfig, type AlertingConfig } from './alerting/index.js';
 import { resolvePlacementConfig, type PlacementConfig } from './placement/index.js';
+import { resolveClusterConfig, type ClusterConfig } from './cluster/config.js';
 import { readApiTokenFile, type ApiTokenEntry } from './access/index.js';
 
 export interface ListenAddress { host: string; port: number }
@@ -56,6 +57,8 @@ export interface CollectorConfig {
   alerting: AlertingConfig;
   /** Reservations, per-role thresholds, profiles (docs/placement.md). */
   placement: PlacementConfig;
+  /** Several collectors on shared PostgreSQL with a ZooKeeper-elected leader (collector/cluster/README.md). */
+  cluster?: ClusterConfig;
 }
 
 /** The YAML as written (after defaults), before resolution. */
@@ -79,6 +82,7 @@ interface RawConfig {
   log: { level: LevelWithSilent };
   alerting?: unknown;
   placement?: unknown;
+  cluster?: unknown;
 }
 
 export const COLLECTOR_DEFAULTS = {
@@ -194,6 +198,7 @@ export const collectorConfigSchema = {
     hostDownAfterIntervals: { type: 'integer', minimum: 1, maximum: 1000, default: COLLECTOR_DEFAULTS.hostDownAfterIntervals },
     alerting: { type: 'object' },
     placement: { type: 'object' },
+    cluster: { type: 'object' },
     log: {
       type: 'object',
       additionalProperties: false,
@@ -338,6 +343,7 @@ export function resolveCollectorConfig(data: unknown): CollectorConfig {
     log: { level: raw.log.level },
     alerting: resolveAlertingConfig(raw.alerting),
     placement: resolvePlacementConfig(raw.placement),
+    cluster: raw.cluster === undefined ? undefined : resolveClusterConfig(raw.cluster, grpcListen.port),
   };
 }
 

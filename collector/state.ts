@@ -14,7 +14,16 @@ export interface StateOptions {
   onTransition?: (host: HostRecord, status: HostStatus, now: number) => void;
   /** Called with each report that is the host's newest (replays of older ones are not passed on). */
   onReport?: (hostId: string, report: Report, now: number) => void;
+  /** A cluster member: what persist() writes is also kept for the shared store (takeSharedChanges). */
+  shared?: boolean;
+  /** A host connected to another collector is seen here this late (persist + sync): added to its silence budget. */
+  remoteSlackMs?: number;
+  /** A host another collector wrote (cluster): its record and latest samples were taken over. */
+  onRemote?: (host: HostRecord, instances: InstanceRecord[]) => void;
 }
+
+/** What changed here since the last takeSharedChanges() (a cluster member writes it to the shared store). */
+export interface SharedChanges { hosts: HostRecord[]; instances: InstanceRecord[]; removed: string[] }
 
 /** The agents' maximum reconnect backoff (agent/transport): a restarted collector waits this long before counting silence. */
 export const RECONNECT_GRACE_MS = 10_000;
@@ -34,6 +43,9 @@ export class FleetState {
   listening(now = Date.now()): void { this.startedAt = now; }
   /** Hosts up in the store when this collector started and not heard from since. */
   private readonly restored = new Set<string>();
+  private readonly sharedHosts = new Set<string>();
+  private readonly sharedInstances = new Set<string>();
+  private readonly sharedRemoved = new Set<string>();
 
   constructor(private readonly store: Store, private readonly opts: StateOptions, private readonly logger: Logger) {
     for (const h of store.loadHosts()) {
@@ -49,7 +61,8 @@ export class FleetState {
     // backoff reaches 10 s while we were away): its silence counts from then, not from before.
     const grace = this.restored.has(h.id) ? this.startedAt + RECONNECT_GRACE_MS : 0;
     const seen = Math.max(h.lastSeenAt, grace);
-    return now - seen > this.opts.hostDownAfterIntervals * h.intervalMs ? 'down' : 'up';
+    const slack = this.opts.remoteSlackMs && !this.connected.has(h.id) ? this.opts.remoteSlackMs : 0;
+    return now - seen > this.opts.hostDownAfterIntervals * h.intervalMs + slack ? 'down' : 'up';
   }
 
   hello(hello: Hello, now = Date.now()): HostRecord {
@@ -144,6 +157,11 @@ export class FleetState {
     for (const id of this.dirtyHosts) { const h = this.hosts.get(id); if (h) hosts.push(h); }
     const instances: InstanceRecord[] = [];
     for (const id of this.dirtyInstances) { const i = this.instances.get(id); if (i) instances.push(i); }
+    if (this.opts.shared) {
+      for (const id of this.dirtyHosts) this.sharedHosts.add(id);
+      for (const id of this.dirtyInstances) { this.sharedInstances.add(id); this.sharedRemoved.delete(id); }
+      for (const id of this.removedInstances) { this.sharedRemoved.add(id); this.sharedInstances.delete(id); }
+    }
     try {
       this.store.saveState(hosts, instances, this.removedInstances);
       this.dirtyHosts.clear();
@@ -152,6 +170,49 @@ export class FleetState {
     } catch (err) {
       this.logger.error({ error: (err as Error).message }, 'state: saving to the store failed; will retry');
     }
+  }
+
+  /** The changes since the last call, for the shared store; give them back with requeueShared() if that write fails. */
+  takeSharedChanges(): SharedChanges {
+    const out: SharedChanges = { hosts: [], instances: [], removed: [...this.sharedRemoved] };
+    for (const id of this.sharedHosts) { const h = this.hosts.get(id); if (h) out.hosts.push(h); }
+    for (const id of this.sharedInstances) { const i = this.instances.get(id); if (i) out.instances.push(i); }
+    this.sharedHosts.clear();
+    this.sharedInstances.clear();
+    this.sharedRemoved.clear();
+    return out;
+  }
+
+  requeueShared(c: SharedChanges): void {
+    for (const h of c.hosts) this.sharedHosts.add(h.id);
+    for (const i of c.instances) if (!this.sharedRemoved.has(i.id)) this.sharedInstances.add(i.id);
+    for (const id of c.removed) if (!this.instances.has(id)) this.sharedRemoved.add(id);
+  }
+
+  /**
+   * Hosts and samples other collectors wrote (cluster). A host connected here is ours: its rows
+   * from elsewhere are older news. Others replace what we hold when at least as recent.
+   */
+  mergeRemote(hosts: HostRecord[], instances: InstanceRecord[]): void {
+    const taken = new Map<string, HostRecord>();
+    for (const r of hosts) {
+      if (this.connected.has(r.id)) continue;
+      const h = this.hosts.get(r.id);
+      if (h && (h.lastSeenAt > r.lastSeenAt || (h.lastSeenAt === r.lastSeenAt && h.statusSince > r.statusSince))) continue;
+      if (h) for (const a of h.instances) if (!r.instances.includes(a)) this.instances.delete(instanceId(r.id, a));
+      this.hosts.set(r.id, r);
+      this.restored.delete(r.id);
+      taken.set(r.id, r);
+    }
+    for (const i of instances) {
+      if (this.connected.has(i.host)) continue;
+      const cur = this.instances.get(i.id);
+      if (cur && cur.receivedAt > i.receivedAt) continue;
+      this.instances.set(i.id, i);
+      const h = this.hosts.get(i.host);
+      if (h && !taken.has(h.id)) taken.set(h.id, h);
+    }
+    for (const h of taken.values()) this.opts.onRemote?.(h, this.instancesOf(h));
   }
 
   private seen(h: HostRecord, now: number): void {

@@ -188,3 +188,30 @@ export class Store {
     if (this.db.open) this.db.close();
   }
 }
+
+/** What another collector changed since a cursor (rows this collector wrote are left out). */
+export interface FleetChanges { hosts: HostRecord[]; instances: InstanceRecord[]; cursor: number }
+
+/**
+ * Hosts and their latest samples: the embedded SQLite file (one collector) or PostgreSQL
+ * (a cluster: store-pg.ts). Async so that both fit; the SQLite one answers at once.
+ */
+export interface FleetStore {
+  readonly kind: 'sqlite' | 'postgres';
+  loadHosts(): Promise<HostRecord[]>;
+  loadInstances(): Promise<InstanceRecord[]>;
+  /** Changed hosts and instances, and vanished instances, in one transaction. */
+  saveState(hosts: HostRecord[], instances: InstanceRecord[], removedInstances: string[]): Promise<void>;
+  /** Rows written by other collectors after `cursor` (0: everything). */
+  changedSince(cursor: number): Promise<FleetChanges>;
+}
+
+/** The embedded store behind the FleetStore interface (one writer: nothing changes behind its back). */
+export class SqliteFleetStore implements FleetStore {
+  readonly kind = 'sqlite';
+  constructor(readonly store: Store) {}
+  async loadHosts(): Promise<HostRecord[]> { return this.store.loadHosts(); }
+  async loadInstances(): Promise<InstanceRecord[]> { return this.store.loadInstances(); }
+  async saveState(hosts: HostRecord[], instances: InstanceRecord[], removed: string[]): Promise<void> { this.store.saveState(hosts, instances, removed); }
+  async changedSince(cursor: number): Promise<FleetChanges> { return { hosts: [], instances: [], cursor }; }
+}

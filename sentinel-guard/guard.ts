@@ -8,8 +8,8 @@ import { guardBudget, type GuardConfig, type InstanceGuardOptions } from './conf
 import { FENCES, replicatesFrom, type FenceContext, type FenceMechanism } from './fence.js';
 import { IntentStore, type FenceIntent } from './intent.js';
 import { SentinelPanel, failsafeVerdict, isThisInstance, nameFor, rightfulMaster, splitAddress, type SentinelRound } from './sentinels.js';
+import { ZooKeeperProbe } from '../common/zookeeper/index.js';
 import { SentinelWatch, type SentinelEvent } from '../sentinel/index.js';
-import { ZooKeeperProbe } from './zk-probe.js';
 
 export interface GuardInstance {
   address: string;

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startAgent, CollectorLink, type AgentHandle } from '../agent/index.js';
 import { PROTOCOL_VERSION } from '../proto/index.js';
+import { rendezvousOrder } from '../agent/transport/rendezvous.js';
 import { freePort, waitFor } from './harness/index.js';
 import { TestCollector, agentConfig, memoryLogger, TEST_TOKEN, type ReceivedReport, type TestCollectorOptions } from './agent-support.js';
 
@@ -137,7 +138,11 @@ test('several addresses: a dead one and a silent one are skipped, the live one g
   const silentPort = (silent.address() as net.AddressInfo).port;
   const c = await collector(t);
   const log = memoryLogger();
-  await agent(t, { collector: { addresses: [`127.0.0.1:${dead}`, `127.0.0.1:${silentPort}`, c.address] } }, log);
+  const addresses = [`127.0.0.1:${dead}`, `127.0.0.1:${silentPort}`, c.address];
+  // The addresses are tried in the host's rendezvous order: pick a host id that ranks the live one last.
+  const hostId = Array.from({ length: 100 }, (_, i) => `h-${i}`)
+    .find((id) => rendezvousOrder(id, addresses.map((address) => ({ address }))).at(-1)!.address === c.address)!;
+  await agent(t, { hostId, collector: { addresses } }, log);
   await waitFor(() => c.reports.length >= 3, { what: 'reports via the third address', timeoutMs: 15_000 });
   assertInOrderNoGap(c.reports);
   assert.equal(c.reports[0]!.seq, 1, 'nothing lost while trying the other addresses');

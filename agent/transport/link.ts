@@ -1,13 +1,20 @@
 // The agent's one long-lived bidi stream to the collector: Hello, wait for Welcome,
 // then every buffered report in seq order and each new one as it comes. Acks
 // (cumulative) free the buffer; on any failure the stream is dropped and re-opened
-// with backoff, trying the configured addresses in turn, and whatever is still
-// unacked is sent again in order. Sampling never waits for any of this.
+// trying the configured addresses in this host's rendezvous order (the next one at once
+// after a failure, backoff only once every address failed), and whatever is still unacked
+// is sent again in order. On a fallback address, the preferred one is probed every
+// `failbackMs` and taken back when it answers. Sampling never waits for any of this.
+import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { Backoff, OnceLog, TlsMaterial, classifyTlsError, type Logger, type TlsFailure, type TlsFiles } from '../../common/index.js';
 import { encodeAgentMessage, fleetService, type CollectorMessage, type Hello, type Report } from '../../proto/index.js';
 import type { HostPort } from '../config.js';
 import { ReportBuffer } from './buffer.js';
+import { rendezvousOrder } from './rendezvous.js';
+
+/** How long a fallback collector keeps the host before the preferred one is tried again (collector.failback). */
+export const DEFAULT_FAILBACK_MS = 5 * 60_000;
 
 export interface LinkOptions {
   addresses: HostPort[];
@@ -20,6 +27,8 @@ export interface LinkOptions {
   /** How long to wait for Welcome after Hello before trying the next address. */
   welcomeTimeoutMs?: number;
   backoff?: { baseMs: number; maxMs: number };
+  /** On a fallback address, probe the preferred one this often and move back when it answers. */
+  failbackMs?: number;
   /** TLS to the collector (collector.tls); plaintext when absent. */
   tls?: { files: TlsFiles; serverName?: string };
 }
@@ -33,6 +42,8 @@ export interface LinkStats {
   reconnects: number;
   connected: boolean;
   lastSeq: number;
+  /** The collector the stream is (or was last) open to. */
+  address: string;
   /** Why the last attempt to reach the collector failed ('' while connected). */
   lastError: string;
 }
@@ -83,6 +94,10 @@ export class CollectorLink {
   private reconnects = 0;
   private state: 'idle' | 'connecting' | 'live' | 'waiting' | 'stopped' = 'idle';
   private addrIndex = 0;
+  /** Addresses tried without reaching live since the last success (backoff once all failed). */
+  private roundFailures = 0;
+  private readonly order: HostPort[];
+  private failbackTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
   private client: grpc.Client | undefined;
   private call: grpc.ClientDuplexStream<Buffer, DecodedCollectorMessage> | undefined;
@@ -101,6 +116,7 @@ export class CollectorLink {
     this.buffer = new ReportBuffer(opts.buffer.maxReports, opts.buffer.maxBytes);
     this.backoff = new Backoff(opts.backoff?.baseMs ?? 250, opts.backoff?.maxMs ?? 10_000);
     this.log = opts.logger.child({ component: 'transport' });
+    this.order = rendezvousOrder(opts.hello.hostId, opts.addresses);
     if (opts.tls) {
       const files = opts.tls.files;
       this.tls = new TlsMaterial(files, {
@@ -120,6 +136,9 @@ export class CollectorLink {
     }
     return this.creds.creds;
   }
+
+  /** The addresses in this host's order of preference. */
+  get preference(): string[] { return this.order.map((a) => a.address); }
 
   get sessionId(): string { return this.opts.hello.sessionId; }
 
@@ -142,6 +161,7 @@ export class CollectorLink {
       reconnects: this.reconnects,
       connected: this.state === 'live',
       lastSeq: this.nextSeq - 1,
+      address: this.order[this.addrIndex]!.address,
       lastError: this.state === 'live' ? '' : this.lastError,
     };
   }
@@ -197,6 +217,7 @@ export class CollectorLink {
     this.state = 'stopped';
     clearTimeout(this.welcomeTimer);
     clearTimeout(this.retryTimer);
+    clearTimeout(this.failbackTimer);
     const { call, client } = this;
     this.call = undefined;
     this.client = undefined;
@@ -215,7 +236,7 @@ export class CollectorLink {
   private connect(): void {
     if (this.state === 'stopped') return;
     const attempt = ++this.attempt;
-    const address = this.opts.addresses[this.addrIndex]!;
+    const address = this.order[this.addrIndex]!;
     this.state = 'connecting';
     this.failReason = undefined;
     const Client = fleetService();
@@ -257,6 +278,8 @@ export class CollectorLink {
       clearTimeout(this.welcomeTimer);
       this.state = 'live';
       this.backoff.reset();
+      this.roundFailures = 0;
+      if (this.addrIndex > 0) this.armFailback();
       this.collectorMaxBytes = Number(m.welcome.maxMessageBytes ?? 0);
       this.dropOversized();
       if (this.once.clear('auth')) this.log.info({ address: address.address }, 'collector accepted the token');
@@ -328,8 +351,52 @@ export class CollectorLink {
       this.log.warn({ address: address.address, reason, buffered: this.buffer.size }, 'collector unreachable; buffering reports and retrying');
     }
     this.state = 'waiting';
-    this.addrIndex = (this.addrIndex + 1) % this.opts.addresses.length;
-    const delay = this.backoff.next();
+    clearTimeout(this.failbackTimer);
+    if (wasLive) this.roundFailures = 0;
+    this.roundFailures++;
+    this.addrIndex = (this.addrIndex + 1) % this.order.length;
+    // The next address at once (failover); backoff only after a whole round failed, then from the preferred one.
+    let delay = 0;
+    if (this.roundFailures >= this.order.length) {
+      this.roundFailures = 0;
+      this.addrIndex = 0;
+      delay = this.backoff.next();
+    }
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
+
+  private armFailback(): void {
+    clearTimeout(this.failbackTimer);
+    this.failbackTimer = setTimeout(() => void this.failback(), this.opts.failbackMs ?? DEFAULT_FAILBACK_MS);
+    this.failbackTimer.unref();
+  }
+
+  /** On a fallback address: move back to the preferred collector when its port answers. */
+  private async failback(): Promise<void> {
+    if (this.state !== 'live' || this.addrIndex === 0) return;
+    const preferred = this.order[0]!;
+    const reachable = await canConnect(preferred, 1000);
+    if (this.state !== 'live' || this.addrIndex === 0) return;
+    if (!reachable) { this.armFailback(); return; }
+    this.log.info({ from: this.order[this.addrIndex]!.address, to: preferred.address }, 'failing back to the preferred collector');
+    const { call, client } = this;
+    this.attempt++; // the old stream's events are ignored from here on
+    this.call = undefined;
+    this.client = undefined;
+    call?.cancel();
+    client?.close();
+    this.addrIndex = 0;
+    this.roundFailures = 0;
+    this.connect();
+  }
+}
+
+function canConnect(a: HostPort, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: a.host, port: a.port });
+    const done = (ok: boolean) => { sock.destroy(); resolve(ok); };
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
 }

@@ -4,7 +4,7 @@
 // at once; the last-true time and value of an unchanged alert are written in batches.
 import { fingerprint, renderTemplate } from './labels.js';
 import type { Rule } from './rules/rule.js';
-import type { AlertingStore, StoredAlert } from './store.js';
+import type { SqliteAlertingStore, StoredAlert } from './store.js';
 import type { Ack, Labels } from './types.js';
 
 export interface AlertListener {
@@ -17,7 +17,7 @@ export class AlertTable {
   private readonly dirty = new Set<string>();
   listener: AlertListener | undefined;
 
-  constructor(private readonly store: AlertingStore) {
+  constructor(private readonly store: SqliteAlertingStore) {
     for (const a of store.loadAlerts()) this.alerts.set(a.fingerprint, a);
   }
 
@@ -111,6 +111,25 @@ export class AlertTable {
     this.alerts.delete(fp);
     this.dirty.delete(fp);
     this.store.deleteAlert(fp);
+  }
+
+  /** An alert as another collector of the cluster wrote it (newer than ours wins). */
+  merge(a: StoredAlert, now: number): void {
+    const mine = this.alerts.get(a.fingerprint);
+    if (mine && mine.updatedAt > a.updatedAt) return;
+    this.alerts.set(a.fingerprint, a);
+    this.dirty.delete(a.fingerprint);
+    this.store.merge(() => this.store.saveAlert(a));
+    if (a.state !== 'pending' && (!mine || mine.state !== a.state || (mine.ack === null) !== (a.ack === null))) this.listener?.changed(a, now);
+  }
+
+  /** Another collector dropped the alert (a pending one went away, or a resolved one was forgotten). */
+  mergeDelete(fp: string): void {
+    const a = this.alerts.get(fp);
+    if (!a || a.state === 'firing') return;
+    this.alerts.delete(fp);
+    this.dirty.delete(fp);
+    this.store.merge(() => this.store.deleteAlert(fp));
   }
 
   /** Alerts of rules that no longer exist (after a reload) resolve. */

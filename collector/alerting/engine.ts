@@ -11,7 +11,7 @@ import { compileInhibitRules, Inhibitor } from './inhibit/index.js';
 import { Outbox } from './nlog/index.js';
 import { Evaluator, loadRules, ruleView, RuleError, type Rule } from './rules/index.js';
 import { Silences } from './silences/index.js';
-import { AlertingStore, type HistoryQuery, type StoredAlert } from './store.js';
+import { SqliteAlertingStore, sqliteAlertingStore, type AlertingStore, type HistoryQuery, type StoredAlert } from './store.js';
 import type { Ack } from './types.js';
 
 const NLOG_RETENTION_MS = 5 * 86_400_000;
@@ -21,8 +21,13 @@ export const MAX_STORED_WINDOWS = 20_000;
 
 export interface ReloadResult { ok: boolean; rules: number; error?: string }
 
+/** A cluster member: the shared store for the nlog and outbox, and whether (and under which epoch) it leads. */
+export interface AlertingCluster { store: AlertingStore; active(): boolean; epoch(): number }
+
 export class Alerting {
-  readonly store: AlertingStore;
+  readonly store: SqliteAlertingStore;
+  /** Where the nlog and the outbox live: the local file, or the cluster's PostgreSQL. */
+  readonly shared: AlertingStore;
   readonly alerts: AlertTable;
   readonly silences: Silences;
   readonly evaluator: Evaluator;
@@ -36,8 +41,9 @@ export class Alerting {
   lastReload: { at: number; ok: boolean; error?: string } = { at: Date.now(), ok: true };
 
   /** Throws RuleError when the initial rule set is bad (the caller turns it into a config error). */
-  constructor(store: Store, readonly config: AlertingConfig, private readonly logger: Logger) {
-    this.store = new AlertingStore(store.db);
+  constructor(store: Store, readonly config: AlertingConfig, private readonly logger: Logger, readonly cluster?: AlertingCluster) {
+    this.store = new SqliteAlertingStore(store.db);
+    this.shared = cluster?.store ?? sqliteAlertingStore(this.store);
     const rules = loadRules(config);
     this.alerts = new AlertTable(this.store);
     this.silences = new Silences(this.store);
@@ -47,10 +53,10 @@ export class Alerting {
     this.restoredWindows = this.evaluator.restoreWindows(this.store.loadWindows());
     const integrations = [...config.receivers.values()].flat();
     this.dropOrphanOutbox(new Set(integrations.map((i) => i.name)));
-    this.outbox = new Outbox(this.store, integrations, { maxRetryAgeMs: config.delivery.maxRetryAgeMs }, logger);
+    this.outbox = new Outbox(this.shared, this.store, integrations, { maxRetryAgeMs: config.delivery.maxRetryAgeMs }, logger, cluster);
     this.dispatcher = new Dispatcher(config.route, config.receivers, {
-      alerts: this.alerts, silences: this.silences, inhibitor: () => this.inhibitor, store: this.store, outbox: this.outbox,
-      externalUrl: config.externalUrl, logger,
+      alerts: this.alerts, silences: this.silences, inhibitor: () => this.inhibitor, store: this.shared, outbox: this.outbox,
+      externalUrl: config.externalUrl, logger, active: cluster ? () => cluster.active() : undefined,
     });
     this.alerts.listener = { changed: (a, now) => this.dispatcher.add(a, now) };
   }
@@ -82,6 +88,7 @@ export class Alerting {
       if (now - this.lastPrune > PRUNE_EVERY_MS) {
         this.lastPrune = now;
         this.store.prune(now, this.config.historyRetentionMs, NLOG_RETENTION_MS);
+        if (this.cluster?.active()) this.shared.prune(now, NLOG_RETENTION_MS).catch((err: unknown) => this.logger.warn({ error: (err as Error).message }, 'shared alerting prune failed'));
         this.silences.prune(now - this.config.historyRetentionMs);
         this.store.pruneWindows(this.fluctuationRules(), MAX_STORED_WINDOWS);
       }

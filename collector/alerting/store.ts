@@ -76,8 +76,20 @@ export interface StoredAlert extends Alert { lastTrueAt: number }
 
 const json = (v: unknown): string => JSON.stringify(v);
 
-export class AlertingStore {
+/** Told of every alert and silence write (a cluster shares them); not called for writes of merged rows. */
+export interface WriteObserver { alert(fp: string): void; silence(s: Silence): void }
+
+export class SqliteAlertingStore {
   private readonly s: Record<string, Statement>;
+  observer: WriteObserver | undefined;
+  /** Set while rows from another collector are applied (they are not echoed back). */
+  private merging = false;
+
+  /** Applies rows that came from another collector without telling the observer. */
+  merge<T>(fn: () => T): T {
+    this.merging = true;
+    try { return fn(); } finally { this.merging = false; }
+  }
 
   constructor(readonly db: Database) {
     db.exec(DDL);
@@ -121,9 +133,13 @@ export class AlertingStore {
   saveAlert(a: StoredAlert): void {
     this.s.upsertAlert!.run(a.fingerprint, a.rule, a.state, json(a.labels), json(a.annotations), a.activeAt, a.startsAt, a.endsAt,
       a.lastTrueAt, a.value === null ? null : json(a.value), a.updatedAt, a.ack ? json(a.ack) : null);
+    if (!this.merging) this.observer?.alert(a.fingerprint);
   }
 
-  deleteAlert(fp: string): void { this.s.deleteAlert!.run(fp); }
+  deleteAlert(fp: string): void {
+    this.s.deleteAlert!.run(fp);
+    if (!this.merging) this.observer?.alert(fp);
+  }
 
   // --- history ---
   addHistory(at: number, a: { fingerprint: string; labels: Labels; value?: number | string | null }, event: string, detail = ''): void {
@@ -157,6 +173,7 @@ export class AlertingStore {
 
   saveSilence(s: Silence): void {
     this.s.upsertSilence!.run(s.id, json(s.matchers), s.startsAt, s.endsAt, s.createdBy, s.comment, s.updatedAt);
+    if (!this.merging) this.observer?.silence(s);
   }
 
   // --- notification log ---
@@ -231,4 +248,60 @@ export class AlertingStore {
     this.s.pruneSilences!.run(now - historyRetentionMs);
     this.s.pruneNlog!.run(now - nlogRetentionMs);
   }
+}
+
+/** One notification queued for one integration. */
+export interface Queued { integration: string; notification: Notification }
+
+/** Another collector's alert changes since a cursor (acks are part of an alert). */
+export interface AlertChanges { alerts: StoredAlert[]; deleted: string[]; silences: Silence[]; cursor: number }
+
+/**
+ * What collectors share of the alerting state: alerts (with their acks), silences, the
+ * notification log and the outbox. The embedded single-node store (sqliteAlertingStore) and
+ * PostgreSQL (store-pg.ts) implement it. `epoch` is the leader's (0 on a single node): a claim
+ * of the outbox under an epoch that is no longer the leader's takes nothing.
+ */
+export interface AlertingStore {
+  readonly kind: 'sqlite' | 'postgres';
+  loadAlerts(): Promise<StoredAlert[]>;
+  /** Upserts `alerts` and marks `deleted` gone, written as `writer`. */
+  saveAlerts(alerts: StoredAlert[], deleted: string[]): Promise<void>;
+  loadSilences(): Promise<Silence[]>;
+  saveSilence(s: Silence): Promise<void>;
+  /** Rows other collectors wrote after `cursor`. */
+  changedSince(cursor: number): Promise<AlertChanges>;
+  nlog(groupKey: string, receiver: string): Promise<NlogEntry | undefined>;
+  /** The nlog entry and the notifications it decided, in one transaction. */
+  notify(entry: NlogEntry, queued: Queued[], at: number): Promise<void>;
+  /** Due outbox rows of `integration`, claimed for the leader of `epoch`. */
+  claimDue(integration: string, now: number, epoch: number, limit?: number): Promise<OutboxEntry[]>;
+  nextDueAt(): Promise<number | undefined>;
+  deleteOutbox(ids: number[]): Promise<void>;
+  retryOutbox(ids: number[], nextAt: number, error: string): Promise<void>;
+  /** Gives claimed rows back unsent (claimable again at once). */
+  releaseOutbox(ids: number[]): Promise<void>;
+  outboxLength(): Promise<number>;
+  prune(now: number, nlogRetentionMs: number): Promise<void>;
+}
+
+/** The embedded store behind the AlertingStore interface (one collector: no epochs, no other writers). */
+export function sqliteAlertingStore(s: SqliteAlertingStore): AlertingStore {
+  return {
+    kind: 'sqlite',
+    loadAlerts: async () => s.loadAlerts(),
+    saveAlerts: async (alerts, deleted) => s.transaction(() => { for (const a of alerts) s.saveAlert(a); for (const fp of deleted) s.deleteAlert(fp); }),
+    loadSilences: async () => s.loadSilences(),
+    saveSilence: async (x) => s.saveSilence(x),
+    changedSince: async (cursor) => ({ alerts: [], deleted: [], silences: [], cursor }),
+    nlog: async (g, r) => s.nlog(g, r),
+    notify: async (entry, queued, at) => s.transaction(() => { s.setNlog(entry); for (const q of queued) s.enqueue(q.integration, q.notification, at); }),
+    claimDue: async (integration, now, _epoch, limit) => s.due(integration, now, limit),
+    nextDueAt: async () => s.nextDueAt(),
+    deleteOutbox: async (ids) => s.deleteOutbox(ids),
+    retryOutbox: async (ids, nextAt, error) => s.retryOutbox(ids, nextAt, error),
+    releaseOutbox: async () => undefined,
+    outboxLength: async () => s.outboxLength(),
+    prune: async (now, nlogRetentionMs) => s.prune(now, Number.MAX_SAFE_INTEGER, nlogRetentionMs),
+  };
 }

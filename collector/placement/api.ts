@@ -95,22 +95,22 @@ export function registerPlacementRoutes(app: FastifyInstance, placement: Placeme
     if (body.spreadBy !== undefined && body.labels?.[body.spreadBy] !== undefined) {
       return reply.code(400).send({ error: 'invalid request', message: `body/spreadBy: ${body.spreadBy} is pinned by body/labels/${body.spreadBy}, so there is nothing to spread over` });
     }
-    return send(reply, placement.place(toRequest(body)));
+    return send(reply, await placement.place(toRequest(body)));
   });
 
-  app.get('/api/v1/placements', async () => ({ placements: placement.active() }));
+  app.get('/api/v1/placements', async () => ({ placements: await placement.active() }));
 
   app.get<{ Params: { requestId: string } }>('/api/v1/placements/:requestId', {
     schemaErrorFormatter: namedFieldError, schema: { params: requestIdParams },
-  }, async (req, reply) => send(reply, placement.get(req.params.requestId)));
+  }, async (req, reply) => send(reply, await placement.get(req.params.requestId)));
 
   app.post<{ Params: { requestId: string } }>('/api/v1/placements/:requestId/confirm', {
     config: { access: 'operator', audit: (req) => `placement ${(req.params as { requestId: string }).requestId}` },
     schemaErrorFormatter: namedFieldError, schema: { params: requestIdParams },
-  }, async (req, reply) => send(reply, placement.confirm(req.params.requestId)));
+  }, async (req, reply) => send(reply, await placement.confirm(req.params.requestId)));
 
   app.post<{ Params: { requestId: string } }>('/api/v1/placements/:requestId/release', {
     config: { access: 'operator', audit: (req) => `placement ${(req.params as { requestId: string }).requestId}` },
     schemaErrorFormatter: namedFieldError, schema: { params: requestIdParams },
-  }, async (req, reply) => send(reply, placement.release(req.params.requestId)));
+  }, async (req, reply) => send(reply, await placement.release(req.params.requestId)));
 }

@@ -1,6 +1,8 @@
 // The placement service: the capacity table, the reservations, and the answers kept for
-// idempotent replay. Every method is synchronous, so a placement is computed and reserved in
-// one turn of the event loop: two concurrent requests can never both take the same capacity.
+// idempotent replay. On one collector every decision is synchronous, so a placement is computed
+// and reserved in one turn of the event loop: two concurrent requests can never both take the
+// same capacity. In a cluster (a shared PlacementStore), each decision runs inside the store's
+// exclusive transaction, after bringing this collector's reservations up to the shared ones.
 import type { Logger } from '../../common/index.js';
 import type { RedisSample } from '../../proto/index.js';
 import type { Database } from '../sqlite.js';
@@ -11,7 +13,7 @@ import { Holds, type Reservation } from './holds.js';
 import { scorePlugin } from './plugins/index.js';
 import { singlePluginProfile, type Profile } from './profiles.js';
 import { schedule, type MemberPlan, type Rejections } from './scheduler.js';
-import { PlacementStore } from './store.js';
+import { SqlitePlacementStore, type PlacementRow, type PlacementStore, type PlacementTx } from './store.js';
 import { CapacityTable } from './table.js';
 
 export interface Answer { status: number; body: Record<string, unknown>; replay?: boolean }
@@ -30,35 +32,96 @@ export class Placement {
   readonly table: CapacityTable;
   readonly holds = new Holds();
   private readonly answers = new Map<string, Stored>();
-  private readonly store: PlacementStore | undefined;
+  private readonly store: SqlitePlacementStore | undefined;
 
-  /** With `db`, placements are kept in the collector's SQLite file (call restore() once the table is seeded). */
-  constructor(readonly config: PlacementConfig, hostDownAfterIntervals: number, private readonly logger: Logger, db?: Database) {
+  /**
+   * With `db`, placements are kept in the collector's SQLite file (call restore() once the table is
+   * seeded); with `shared`, in the cluster's store (restoreShared()).
+   */
+  constructor(readonly config: PlacementConfig, hostDownAfterIntervals: number, private readonly logger: Logger, db?: Database, private readonly shared?: PlacementStore) {
     this.table = new CapacityTable(hostDownAfterIntervals);
-    this.store = db ? new PlacementStore(db) : undefined;
+    this.store = db && !shared ? new SqlitePlacementStore(db) : undefined;
   }
 
   /** Loads the stored placements and re-applies the holds of those still holding. */
   restore(now = Date.now()): void {
     if (!this.store) return;
-    let holding = 0;
-    for (const row of this.store.load()) {
-      const members = [];
-      for (const m of row.members) {
-        const r = this.table.rowOfHost(m.hostId);
-        if (r < 0) this.logger.warn({ requestId: row.requestId, host: m.hostId }, 'placement restore: host unknown; its member no longer holds');
-        else members.push({ ...m, row: r });
-      }
-      const reservation: Reservation = { requestId: row.requestId, state: row.state, holding: false, createdAt: row.createdAt, holdUntil: row.holdUntil, members };
-      if (row.holding) {
-        this.holds.hold(reservation);
-        holding++;
-      }
-      this.answers.set(row.requestId, { fingerprint: row.fingerprint, reservation, placement: row.placement });
-    }
-    if (this.answers.size) this.logger.info({ placements: this.answers.size, holding }, 'placements restored');
+    this.restoreRows(this.store.load(), now);
+  }
+
+  /** restore() from the cluster's store. */
+  async restoreShared(now = Date.now()): Promise<void> {
+    if (this.shared) this.restoreRows(await this.shared.load(), now);
+  }
+
+  private restoreRows(rows: PlacementRow[], now: number): void {
+    for (const row of rows) this.apply(row, true);
+    if (this.answers.size) this.logger.info({ placements: this.answers.size, holding: this.holds.activeCount }, 'placements restored');
     this.sweep(now);
     this.evict(now);
+  }
+
+  /** Takes a stored row as the truth for its placement (holds re-applied when they changed). */
+  private apply(row: PlacementRow, warn = false): void {
+    const cur = this.answers.get(row.requestId);
+    if (cur) {
+      const r = cur.reservation;
+      if (r.state === row.state && r.holding === row.holding && r.holdUntil === row.holdUntil) return;
+      if (r.holding) this.holds.unhold(r, row.state);
+    }
+    const members = [];
+    for (const m of row.members) {
+      const r = this.table.rowOfHost(m.hostId);
+      if (r < 0) {
+        if (warn) this.logger.warn({ requestId: row.requestId, host: m.hostId }, 'placement restore: host unknown; its member no longer holds');
+      } else members.push({ ...m, row: r });
+    }
+    const reservation: Reservation = { requestId: row.requestId, state: row.state, holding: false, createdAt: row.createdAt, holdUntil: row.holdUntil, members };
+    if (row.holding) this.holds.hold(reservation);
+    this.answers.set(row.requestId, { fingerprint: row.fingerprint, reservation, placement: row.placement });
+  }
+
+  /** Brings this collector's reservations up to the shared ones (inside the exclusive transaction). */
+  private async sync(tx: PlacementTx, ids: string[]): Promise<void> {
+    const byId = new Map((await tx.holding()).map((r) => [r.requestId, r]));
+    const missing = new Set(ids.filter((id) => !byId.has(id)));
+    for (const r of this.holds.active()) if (!byId.has(r.requestId)) missing.add(r.requestId);
+    for (const r of await tx.get([...missing])) byId.set(r.requestId, r);
+    // Held here but unknown to the shared store (its write failed): it holds nothing.
+    for (const r of this.holds.active()) if (!byId.has(r.requestId)) { this.holds.unhold(r, 'released'); this.answers.delete(r.requestId); }
+    for (const row of byId.values()) this.apply(row);
+  }
+
+  /** Runs a decision: at once on one collector; in a cluster under the shared lock, saving what it changed. */
+  private async decide(ids: string[], fn: () => Answer): Promise<Answer> {
+    const shared = this.shared;
+    if (!shared) return fn();
+    return shared.exclusive(async (tx) => {
+      await this.sync(tx, ids);
+      const before = ids.map((id) => this.snapshot(id));
+      const answer = fn();
+      for (const [k, id] of ids.entries()) {
+        const s = this.answers.get(id);
+        if (s && this.snapshot(id) !== before[k]) await tx.save(this.rowOf(s));
+      }
+      return answer;
+    });
+  }
+
+  private snapshot(id: string): string {
+    const s = this.answers.get(id);
+    return s ? `${s.reservation.state}/${s.reservation.holding}/${s.reservation.holdUntil}` : '';
+  }
+
+  /** Placement expiry, a cluster leader's duty: the shared holds whose time is up end for everyone. */
+  async expireShared(now = Date.now()): Promise<number> {
+    if (!this.shared) return 0;
+    const rows = await this.shared.expire(now);
+    for (const row of rows) {
+      this.apply(row);
+      this.logger.info({ requestId: row.requestId, state: row.state }, row.state === 'expired' ? 'placement expired unconfirmed' : 'placement hold ended');
+    }
+    return rows.length;
   }
 
   /** Called with every host's newest report (and once per persisted host at start). */
@@ -77,7 +140,32 @@ export class Placement {
 
   strategies(): string[] { return Object.keys(this.config.profiles); }
 
-  place(req: PlacementRequest, now = Date.now()): Answer {
+  place(req: PlacementRequest, now = Date.now()): Promise<Answer> {
+    return this.decide([req.requestId], () => this.placeNow(req, now));
+  }
+
+  get(requestId: string, now = Date.now()): Promise<Answer> {
+    return this.decide([requestId], () => this.getNow(requestId, now));
+  }
+
+  /** The deploy went ahead: keep holding for confirmedHold so reports can catch up. */
+  confirm(requestId: string, now = Date.now()): Promise<Answer> {
+    return this.decide([requestId], () => this.confirmNow(requestId, now));
+  }
+
+  /** Gives a placement's hold back (the deploy was abandoned or is done and reported). */
+  release(requestId: string, now = Date.now()): Promise<Answer> {
+    return this.decide([requestId], () => this.releaseNow(requestId, now));
+  }
+
+  /** Placements that still hold capacity. */
+  async active(now = Date.now()): Promise<Record<string, unknown>[]> {
+    if (this.shared) await this.shared.exclusive((tx) => this.sync(tx, []));
+    this.sweep(now);
+    return this.holds.active().map((r) => this.view(this.answers.get(r.requestId)!));
+  }
+
+  private placeNow(req: PlacementRequest, now: number): Answer {
     this.sweep(now);
     const fingerprint = fingerprintOf(req);
     const stored = this.answers.get(req.requestId);
@@ -117,14 +205,13 @@ export class Placement {
     return { status: 200, body: this.view(entry) };
   }
 
-  get(requestId: string, now = Date.now()): Answer {
+  private getNow(requestId: string, now: number): Answer {
     this.sweep(now);
     const stored = this.answers.get(requestId);
     return stored ? { status: 200, body: this.view(stored) } : notFound(requestId);
   }
 
-  /** The deploy went ahead: keep holding for confirmedHold so reports can catch up. */
-  confirm(requestId: string, now = Date.now()): Answer {
+  private confirmNow(requestId: string, now: number): Answer {
     this.sweep(now);
     const stored = this.answers.get(requestId);
     if (!stored) return notFound(requestId);
@@ -142,8 +229,7 @@ export class Placement {
     return { status: 200, body: this.view(stored) };
   }
 
-  /** Gives a placement's hold back (the deploy was abandoned or is done and reported). */
-  release(requestId: string, now = Date.now()): Answer {
+  private releaseNow(requestId: string, now: number): Answer {
     this.sweep(now);
     const stored = this.answers.get(requestId);
     if (!stored) return notFound(requestId);
@@ -154,12 +240,6 @@ export class Placement {
       this.logger.info({ requestId }, 'placement released');
     }
     return { status: 200, body: this.view(stored) };
-  }
-
-  /** Placements that still hold capacity. */
-  active(now = Date.now()): Record<string, unknown>[] {
-    this.sweep(now);
-    return this.holds.active().map((r) => this.view(this.answers.get(r.requestId)!));
   }
 
   sweep(now: number): void {
@@ -210,15 +290,19 @@ export class Placement {
     }
   }
 
+  private rowOf(s: Stored): PlacementRow {
+    const r = s.reservation;
+    return {
+      requestId: r.requestId, fingerprint: s.fingerprint, placement: s.placement, state: r.state, holding: r.holding,
+      createdAt: r.createdAt, holdUntil: r.holdUntil,
+      members: r.members.map((m) => ({ hostId: m.hostId, memoryBytes: m.memoryBytes, slot: m.slot, idleAddress: m.idleAddress })),
+    };
+  }
+
   private persist(s: Stored): void {
     if (!this.store) return;
-    const r = s.reservation;
     try {
-      this.store.save({
-        requestId: r.requestId, fingerprint: s.fingerprint, placement: s.placement, state: r.state, holding: r.holding,
-        createdAt: r.createdAt, holdUntil: r.holdUntil,
-        members: r.members.map((m) => ({ hostId: m.hostId, memoryBytes: m.memoryBytes, slot: m.slot, idleAddress: m.idleAddress })),
-      });
+      this.store.save(this.rowOf(s));
     } catch (err) {
       this.storeFailed(err);
     }

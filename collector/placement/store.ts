@@ -35,7 +35,7 @@ interface RawRow {
   request_id: string; fingerprint: string; placement: string; state: string; holding: number; created_at: number; hold_until: number; members: string;
 }
 
-export class PlacementStore {
+export class SqlitePlacementStore {
   private readonly upsert: Statement;
   private readonly remove: Statement;
   private readonly all: Statement<RawRow>;
@@ -62,4 +62,27 @@ export class PlacementStore {
       members: JSON.parse(r.members) as StoredMember[],
     }));
   }
+}
+
+/** What a placement decision reads and writes while it holds the cluster-wide placement lock. */
+export interface PlacementTx {
+  /** Every placement still holding capacity. */
+  holding(): Promise<PlacementRow[]>;
+  get(requestIds: string[]): Promise<PlacementRow[]>;
+  save(r: PlacementRow): Promise<void>;
+}
+
+/**
+ * Placements and their reservations shared by the collectors of a cluster (PostgreSQL:
+ * store-pg.ts). `exclusive` runs one decision at a time across every collector — a database
+ * transaction holding a row lock, never a lock in one process's memory — so two collectors
+ * cannot both hand out the same capacity.
+ */
+export interface PlacementStore {
+  readonly kind: 'sqlite' | 'postgres';
+  load(): Promise<PlacementRow[]>;
+  delete(requestId: string): Promise<void>;
+  exclusive<T>(fn: (tx: PlacementTx) => Promise<T>): Promise<T>;
+  /** Ends the holds whose time is up (reserved → expired; confirmed stays confirmed); returns the changed rows. */
+  expire(now: number): Promise<PlacementRow[]>;
 }

@@ -71,7 +71,7 @@ function stats(ms: number[]) {
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1]! };
 }
 
-function inProcess(specs: HostSpec[]) {
+async function inProcess(specs: HostSpec[]) {
   const placement = new Placement(resolvePlacementConfig({}), 3, createLogger('bench', 'silent'));
   const now = Date.now();
   const inputs = specs.map((s) => {
@@ -96,11 +96,11 @@ function inProcess(specs: HostSpec[]) {
     for (let i = 0; i < ITERATIONS + 200; i++) {
       const request: PlacementRequest = { requestId: `b-${n++}`, strategy: undefined, spreadBy: undefined, ...req };
       const start = performance.now();
-      const a = placement.place(request);
+      const a = await placement.place(request);
       const took = performance.now() - start;
       if (a.status !== 200) throw new Error(`${name}: ${JSON.stringify(a.body)}`);
       feasible = (a.body.candidates as { feasible: number }).feasible;
-      placement.release(request.requestId);
+      await placement.release(request.requestId);
       if (i >= 200) times.push(took); // the first 200 warm the JIT up
     }
     out[name] = { ...stats(times), feasible };
@@ -149,7 +149,7 @@ async function endToEnd(specs: HostSpec[]) {
 async function main() {
   const specs = fleetSpecs(HOSTS);
   console.log(`${HOSTS.toLocaleString('en-US')} hosts; every host filtered and scored; ${ITERATIONS} placements per request in process, ${HTTP_ITERATIONS} over HTTP`);
-  const p = inProcess(specs);
+  const p = await inProcess(specs);
   console.log(`table: ${fixed(p.loadMs, 1)} ms to load ${HOSTS} hosts; ${fixed(p.updateUs, 2)} µs per report for a known host`);
   console.log('\n## scheduler in process (Placement.place: filter, score, pick, reserve)');
   const rows: (string | number)[][] = [['request', 'feasible hosts', 'p50 ms', 'p99 ms', 'max ms', 'p99 per member ms']];

@@ -11,6 +11,7 @@ import { RedisServer, waitForReplicaLink, type RedisOptions } from './redis.js';
 import { TcpRelay } from './relay.js';
 import { SentinelServer, startSentinels, type SentinelMasterSpec, type SentinelOptions } from './sentinel.js';
 import { ZooKeeperServer, type ZooKeeperOptions } from './zookeeper.js';
+import { PostgresServer, type PostgresOptions } from './postgres.js';
 
 export class Harness implements Owner {
   private readonly processes: ManagedProcess[] = [];
@@ -72,6 +73,11 @@ export class Harness implements Owner {
   async zookeeper(opts?: ZooKeeperOptions): Promise<ZooKeeperServer> {
     this.assertOpen();
     return ZooKeeperServer.start(this, opts);
+  }
+
+  async postgres(opts?: PostgresOptions): Promise<PostgresServer> {
+    this.assertOpen();
+    return PostgresServer.start(this, opts);
   }
 
   async influx(opts?: InfluxOptions): Promise<InfluxServer> {

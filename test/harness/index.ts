@@ -8,6 +8,7 @@ export { RedisServer, redisCall, parseInfo, waitForReplicaLink, type RedisOption
 export { SentinelServer, type SentinelOptions, type SentinelMasterSpec } from './sentinel.js';
 export { TcpRelay } from './relay.js';
 export { ZooKeeperServer, type ZooKeeperOptions } from './zookeeper.js';
+export { PostgresServer, postgresBin, type PostgresOptions } from './postgres.js';
 export { InfluxServer, type InfluxOptions, type InfluxQueryResult } from './influx.js';
 export { VictoriaServer, VICTORIA_METRICS, type VictoriaOptions, type PromSeries } from './victoria.js';
 export { NutcrackerServer, type NutcrackerOptions, type NutcrackerPool, type NutcrackerBackend } from './nutcracker.js';

@@ -47,8 +47,18 @@ export class Dispatcher {
   constructor(
     private route: RouteConfig,
     private receivers: Map<string, Integration[]>,
-    private readonly deps: { alerts: AlertTable; silences: Silences; inhibitor: () => Inhibitor; store: AlertingStore; outbox: Outbox; externalUrl: string; logger: Logger },
+    private readonly deps: {
+      alerts: AlertTable; silences: Silences; inhibitor: () => Inhibitor; store: AlertingStore; outbox: Outbox; externalUrl: string; logger: Logger;
+      /** In a cluster, only the leader notifies; followers keep their groups ready for a takeover. */
+      active?: () => boolean;
+    },
   ) {}
+
+  /** This collector became the leader: every group is looked at now (the shared nlog says what was sent). */
+  resume(now: number): void {
+    this.restore(now);
+    for (const g of this.groups.values()) this.schedule(g, now);
+  }
 
   /** Puts every firing or resolved alert (e.g. loaded after a restart) into its groups. */
   restore(now: number): void {
@@ -96,15 +106,17 @@ export class Dispatcher {
   private flushSafely(g: Group): void {
     g.timer = undefined;
     if (this.closed) return;
-    try {
-      this.flush(g, Date.now());
-    } catch (err) {
-      this.deps.logger.error({ group: g.key, error: (err as Error).message }, 'alert group flush failed; retrying at the next interval');
-      this.schedule(g, Date.now() + g.route.groupIntervalMs);
+    if (this.deps.active && !this.deps.active()) {
+      this.schedule(g, Date.now() + Math.min(g.route.groupIntervalMs, 1000));
+      return;
     }
+    this.flush(g, Date.now()).catch((err: unknown) => {
+      this.deps.logger.error({ group: g.key, error: (err as Error).message }, 'alert group flush failed; retrying at the next interval');
+      if (!this.closed) this.schedule(g, Date.now() + g.route.groupIntervalMs);
+    });
   }
 
-  private flush(g: Group, now: number): void {
+  private async flush(g: Group, now: number): Promise<void> {
     const alerts: StoredAlert[] = [];
     for (const fp of g.fingerprints) {
       const a = this.deps.alerts.get(fp);
@@ -127,7 +139,8 @@ export class Dispatcher {
     const firingSet = new Set(firing.map((a) => a.fingerprint));
     const resolvedSet = new Set(resolved.map((a) => a.fingerprint));
     const unacked = new Set(firing.filter((a) => !a.ack).map((a) => a.fingerprint));
-    const entry = this.deps.store.nlog(g.key, receiver);
+    const entry = await this.deps.store.nlog(g.key, receiver);
+    if (this.closed) return;
     const reason = allMuted ? undefined : notifyReason(entry, firingSet, resolvedSet, unacked, sendResolved, g.route.repeatIntervalMs, now);
 
     if (reason) {
@@ -135,10 +148,8 @@ export class Dispatcher {
       const told = new Set(entry?.firing ?? []);
       const resolvedToSend = resolved.filter((a) => told.has(a.fingerprint));
       const n = this.notification(g, receiver, firing, resolvedToSend, reason);
-      this.deps.store.transaction(() => {
-        this.deps.store.setNlog({ groupKey: g.key, receiver, firing: [...firingSet], resolved: resolvedToSend.map((a) => a.fingerprint), at: now });
-        if (n.alerts.length) this.deps.outbox.enqueue(integrations, n, now);
-      });
+      const queued = n.alerts.length ? this.deps.outbox.queue(integrations, n) : [];
+      await this.deps.store.notify({ groupKey: g.key, receiver, firing: [...firingSet], resolved: resolvedToSend.map((a) => a.fingerprint), at: now }, queued, now);
       this.deps.outbox.kick(0);
       this.deps.logger.info({ group: g.key, receiver, reason, firing: firing.length, resolved: resolvedToSend.length }, 'alert group notified');
     }
@@ -152,7 +163,7 @@ export class Dispatcher {
     if (g.fingerprints.size === 0) {
       this.groups.delete(g.key);
       // Nothing left to tell this receiver: the next alert of this group is a first notification.
-      if (entry || reason) this.deps.store.setNlog({ groupKey: g.key, receiver, firing: [], resolved: [], at: now });
+      if (entry || reason) await this.deps.store.notify({ groupKey: g.key, receiver, firing: [], resolved: [], at: now }, [], now);
       return;
     }
     this.schedule(g, now + g.route.groupIntervalMs);

@@ -7,7 +7,7 @@ import type { Logger } from '../../../common/index.js';
 import { commonLabels } from '../labels.js';
 import type { Integration } from '../config.js';
 import { DeliveryError } from '../notifiers/index.js';
-import type { AlertingStore, NlogEntry, OutboxEntry } from '../store.js';
+import type { AlertingStore, SqliteAlertingStore, NlogEntry, OutboxEntry, Queued } from '../store.js';
 import type { Notification } from '../types.js';
 
 export type NotifyReason = 'first notification' | 'new alerts added' | 'all alerts resolved' | 'some alerts resolved' | 'repeat interval elapsed';
@@ -79,20 +79,27 @@ export class Outbox {
   readonly stats: DeliveryStats = { delivered: 0, failed: 0, retries: 0, digests: 0 };
   private readonly inflight = new Set<Promise<void>>();
 
-  constructor(private readonly store: AlertingStore, integrations: Integration[], private readonly opts: { maxRetryAgeMs: number }, private readonly logger: Logger) {
+  /**
+   * `store` holds the outbox (the local file, or PostgreSQL in a cluster), `local` the alert history.
+   * In a cluster only the leader delivers (`leader.active()`), claiming rows under its epoch.
+   */
+  constructor(
+    private readonly store: AlertingStore, private readonly local: SqliteAlertingStore, integrations: Integration[],
+    private readonly opts: { maxRetryAgeMs: number }, private readonly logger: Logger,
+    private readonly leader: { active(): boolean; epoch(): number } = { active: () => true, epoch: () => 0 },
+  ) {
     for (const i of integrations) this.integrations.set(i.name, i);
   }
 
-  /** Queues `n` for every integration of its receiver (call inside the flush transaction). */
-  enqueue(integrations: Integration[], n: Notification, now: number): number {
-    let queued = 0;
+  /** `n` for every integration of its receiver, to commit with the nlog entry (AlertingStore.notify). */
+  queue(integrations: Integration[], n: Notification): Queued[] {
+    const out: Queued[] = [];
     for (const i of integrations) {
       const msg = i.sendResolved ? n : { ...n, alerts: n.alerts.filter((a) => a.status === 'firing') };
       if (msg.alerts.length === 0) continue;
-      this.store.enqueue(i.name, msg, now);
-      queued++;
+      out.push({ integration: i.name, notification: msg });
     }
-    return queued;
+    return out;
   }
 
   start(): void { this.kick(0); }
@@ -111,22 +118,38 @@ export class Outbox {
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, graceMs).unref())]);
   }
 
+  private working = false;
+
   private work(): void {
+    if (this.working) { this.kick(50); return; }
+    this.working = true;
+    this.workOnce().catch((err: unknown) => {
+      this.logger.error({ error: (err as Error).message }, 'outbox: reading the store failed; retrying');
+      this.kick(1000);
+    }).finally(() => { this.working = false; });
+  }
+
+  private async workOnce(): Promise<void> {
+    // Not the leader (a cluster follower): only the leader delivers; look again later.
+    if (!this.leader.active()) { this.kick(1000); return; }
     const now = Date.now();
     let nextIn = Infinity;
     for (const i of this.integrations.values()) {
       if (this.busy.has(i.name)) continue;
       let bucket = this.buckets.get(i.name);
       if (i.ratePerMinute && !bucket) this.buckets.set(i.name, bucket = new TokenBucket(i.ratePerMinute, now));
-      const due = this.store.due(i.name, now);
-      if (due.length === 0) continue;
       if (bucket && bucket.available(now) < 1) { nextIn = Math.min(nextIn, bucket.waitMs(now)); continue; }
+      const due = await this.store.claimDue(i.name, now, this.leader.epoch(), bucket && i.mergeable ? 100 : 1);
+      if (due.length === 0 || this.closed) continue;
       // A rate-limited chat channel with a backlog gets one digest; others get one message per notification, in order.
       const batch = bucket && i.mergeable && due.length > 1 && bucket.available(now) < due.length ? due : [due[0]!];
+      // Claimed but not sent now: released at once for the next round.
+      const rest = due.filter((e) => !batch.includes(e));
+      if (rest.length) await this.store.releaseOutbox(rest.map((e) => e.id));
       bucket?.take(now);
       this.deliver(i, batch);
     }
-    const dueAt = this.store.nextDueAt();
+    const dueAt = await this.store.nextDueAt();
     if (dueAt !== undefined) nextIn = Math.min(nextIn, Math.max(50, dueAt - Date.now()));
     if (nextIn !== Infinity) this.kick(nextIn);
   }
@@ -135,28 +158,30 @@ export class Outbox {
     this.busy.add(i.name);
     const n = batch.length > 1 ? mergeNotifications(batch.map((e) => e.notification)) : batch[0]!.notification;
     const id = `msg_${batch[0]!.id}_${batch.length}`;
-    const p = i.notifier.send(n, { id, now: Date.now(), timeoutMs: i.timeoutMs }).then(() => {
-      this.store.deleteOutbox(batch.map((e) => e.id));
+    const p = i.notifier.send(n, { id, now: Date.now(), timeoutMs: i.timeoutMs }).then(async () => {
+      await this.store.deleteOutbox(batch.map((e) => e.id));
       this.stats.delivered++;
       if (batch.length > 1) this.stats.digests++;
       this.logger.info({ integration: i.name, groupKey: n.groupKey, status: n.status, alerts: n.alerts.length, digestOf: n.digestOf }, 'notification delivered');
       this.history(batch, 'delivered', i.name);
-    }, (err: Error) => {
+    }, async (err: Error) => {
       const now = Date.now();
       const retryable = err instanceof DeliveryError ? err.retryable : true;
       const oldest = Math.min(...batch.map((e) => e.createdAt));
       if (retryable && now - oldest < this.opts.maxRetryAgeMs) {
         const attempts = Math.max(...batch.map((e) => e.attempts)) + 1;
         const backoff = Math.min(60_000, 500 * 2 ** Math.min(attempts - 1, 7));
-        this.store.retryOutbox(batch.map((e) => e.id), now + backoff, err.message);
+        await this.store.retryOutbox(batch.map((e) => e.id), now + backoff, err.message);
         this.stats.retries++;
         this.logger.warn({ integration: i.name, attempts, retryInMs: backoff, error: err.message }, 'notification failed; will retry');
       } else {
-        this.store.deleteOutbox(batch.map((e) => e.id));
+        await this.store.deleteOutbox(batch.map((e) => e.id));
         this.stats.failed++;
         this.logger.error({ integration: i.name, error: err.message, retryable }, 'notification failed; giving up');
         this.history(batch, 'delivery failed', `${i.name}: ${err.message}`);
       }
+    }).catch((err: unknown) => {
+      this.logger.error({ integration: i.name, error: (err as Error).message }, 'outbox: recording a delivery failed');
     }).finally(() => {
       this.busy.delete(i.name);
       this.inflight.delete(p);
@@ -168,8 +193,8 @@ export class Outbox {
   private history(batch: OutboxEntry[], event: string, detail: string): void {
     const at = Date.now();
     try {
-      this.store.transaction(() => {
-        for (const e of batch) for (const a of e.notification.alerts) this.store.addHistory(at, { fingerprint: a.fingerprint, labels: a.labels }, `${event} ${a.status}`, detail);
+      this.local.transaction(() => {
+        for (const e of batch) for (const a of e.notification.alerts) this.local.addHistory(at, { fingerprint: a.fingerprint, labels: a.labels }, `${event} ${a.status}`, detail);
       });
     } catch (err) {
       this.logger.warn({ error: (err as Error).message }, 'alert history write failed');

@@ -2,7 +2,7 @@
 // expires now (the silence stays listed as expired until pruned with the history).
 import { randomUUID } from 'node:crypto';
 import { compileMatcher, compileMatchers, type CompiledMatchers } from '../labels.js';
-import type { AlertingStore, Silence } from '../store.js';
+import type { SqliteAlertingStore, Silence } from '../store.js';
 import type { Labels, Matcher } from '../types.js';
 
 export type SilenceState = 'pending' | 'active' | 'expired';
@@ -28,7 +28,7 @@ export function silenceState(s: Silence, now: number): SilenceState {
 export class Silences {
   private readonly silences = new Map<string, { s: Silence; match: CompiledMatchers }>();
 
-  constructor(private readonly store: AlertingStore) {
+  constructor(private readonly store: SqliteAlertingStore) {
     for (const s of store.loadSilences()) this.silences.set(s.id, { s, match: compileMatchers(s.matchers) });
   }
 
@@ -85,6 +85,14 @@ export class Silences {
       this.store.saveSilence(e.s);
     }
     return e.s;
+  }
+
+  /** A silence as another collector of the cluster wrote it. */
+  merge(s: Silence): void {
+    const old = this.silences.get(s.id);
+    if (old && old.s.updatedAt >= s.updatedAt) return;
+    this.store.merge(() => this.store.saveSilence(s));
+    this.silences.set(s.id, { s, match: compileMatchers(s.matchers) });
   }
 
   /** Forgets silences expired before `before` (the store prunes its rows separately). */

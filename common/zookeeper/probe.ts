@@ -1,8 +1,8 @@
 // ZooKeeper reachability by our own active probe: one `exists(probePath)` with a hard deadline per
-// guard loop, run in a worker thread (zk-worker.ts) so that the ZooKeeper client library can never
+// guard loop, run in a worker thread (worker.ts) so that the ZooKeeper client library can never
 // take the agent down. A worker that dies or stops answering is replaced; that probe fails.
 import { Worker } from 'node:worker_threads';
-import type { ZkReply, ZkRequest } from './zk-worker.js';
+import type { ZkReply, ZkRequest } from './worker.js';
 
 export interface ZkProbeResult { ok: boolean; ms: number; error?: string }
 
@@ -30,7 +30,7 @@ export class ZooKeeperProbe {
 
   private current(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(new URL('./zk-worker.js', import.meta.url), { workerData: { servers: this.opts.servers, sessionTimeoutMs: this.opts.sessionTimeoutMs } });
+    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { servers: this.opts.servers, sessionTimeoutMs: this.opts.sessionTimeoutMs } });
     this.workersStarted++;
     this.clientsBefore += this.workerClients;
     this.workerClients = 0;

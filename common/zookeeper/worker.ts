@@ -2,7 +2,7 @@
 // socket handler (seen: "Unknown code" while a frozen server's backlog drained), which would kill
 // the agent; here it only ends this worker, and the guard starts a new one.
 import { parentPort, workerData } from 'node:worker_threads';
-import { ZkSession } from './zk-session.js';
+import { ZkSession } from './session.js';
 
 export interface ZkRequest { id: number; op: 'exists' | 'getData'; path: string; timeoutMs: number }
 export interface ZkReply { id: number; ok: boolean; data?: Uint8Array | null; error?: string; clientsCreated: number }
