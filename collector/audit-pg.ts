@@ -1,18 +1,7 @@
-// The API audit log on the cluster's PostgreSQL, so every collector's entries are in one place.
-// The shape is the apiauth work's AuditStore (collector/access/audit.ts: append / list / prune);
-// the types are repeated here until that lands on this branch, then imported from there.
+// The API audit log on the cluster's PostgreSQL, so every collector's entries are in one place
+// (the same AuditStore as the embedded SqliteAuditStore, collector/access/audit.ts).
+import type { AuditEntry, AuditLimits, AuditQuery, AuditStore } from './access/index.js';
 import type { PgPool } from './pg.js';
-
-export interface AuditEntry { at: number; token: string; role: string; method: string; route: string; target: string; status: number; remote: string }
-export interface AuditQuery { limit: number; token?: string; since?: number }
-export interface AuditLimits { retentionMs: number; maxEntries: number }
-export interface AuditStore {
-  append(e: AuditEntry): Promise<void>;
-  /** Newest first. */
-  list(q: AuditQuery): Promise<(AuditEntry & { id: number })[]>;
-  /** Drops what is past the limits; returns how many entries went. */
-  prune(now: number): Promise<number>;
-}
 
 export class PgAuditStore implements AuditStore {
   constructor(private readonly pool: PgPool, private readonly limits: AuditLimits) {}
@@ -20,6 +9,7 @@ export class PgAuditStore implements AuditStore {
   async append(e: AuditEntry): Promise<void> {
     await this.pool.query('INSERT INTO audit_log (at, token, role, method, route, target, status, remote) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
       [e.at, e.token, e.role, e.method, e.route, e.target, e.status, e.remote]);
+    await this.prune(e.at);
   }
 
   async list(q: AuditQuery): Promise<(AuditEntry & { id: number })[]> {

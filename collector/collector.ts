@@ -6,6 +6,7 @@ import { buildApi, listenApi } from './api.js';
 import { ApiTls } from './api-tls.js';
 import { TokenChecker } from './auth.js';
 import { ApiTokens, SqliteAuditStore } from './access/index.js';
+import { PgAuditStore } from './audit-pg.js';
 import type { CollectorConfig } from './config.js';
 import { FleetGrpcServer } from './grpc.js';
 import { EmbeddedHistory, type PointQuery } from './history.js';
@@ -137,7 +138,8 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
   }, logger);
   const apiTokens = new ApiTokens(config.http.tokenFile, config.http.apiTokens, logger);
   if (!config.http.tokenFile) logger.warn('no http.tokenFile: every /api call is refused (see README, API tokens)');
-  const audit = new SqliteAuditStore(store.db, config.http.audit);
+  // In a cluster the audit log is shared, so GET /api/v1/audit on any collector lists every entry.
+  const audit = cluster ? new PgAuditStore(cluster.pool, config.http.audit) : new SqliteAuditStore(store.db, config.http.audit);
   const apiTls = config.http.tls ? new ApiTls(config.http.tls, logger) : undefined;
   const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, codis, storage, failovers, access: { tokens: apiTokens, audit }, cluster }, { https: apiTls?.options() });
   apiTls?.watch(api.server);
