@@ -81,13 +81,16 @@ export class RedisInstance {
     this.client.disconnect();
   }
 
-  /** Resolves true once the connection is ready, false when it is not going to be within `ms`. */
-  private waitReady(ms: number): Promise<boolean> {
+  /**
+   * Resolves true once the connection is ready, false when it is not going to be within `ms`.
+   * `throughRetry`: wait for ioredis's own pending reconnect instead of giving up on it.
+   */
+  private waitReady(ms: number, throughRetry = false): Promise<boolean> {
     const c = this.client;
     if (c.status === 'ready') return Promise.resolve(true);
     if (this.stopped) return Promise.resolve(false);
     if (c.status === 'wait' || c.status === 'end') c.connect().catch(noop);
-    else if (c.status === 'reconnecting' || c.status === 'close') return Promise.resolve(false);
+    else if (!throughRetry && (c.status === 'reconnecting' || c.status === 'close')) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = (ok: boolean): void => {
         clearTimeout(timer);
@@ -147,11 +150,16 @@ export class RedisInstance {
     return Promise.race([p, late]).finally(() => clearTimeout(timer));
   }
 
-  /** Opens a connection now instead of at ioredis's next retry. */
+  /**
+   * A connection within `ms`: opened now when ioredis has given up ('end'), else its own pending
+   * retry (the first one comes 100 ms after a lost connection). Calling connect() while a retry is
+   * pending would leave ioredis's retry timer running beside a second socket, which then
+   * reconnects forever, even after stop().
+   */
   private reconnectNow(ms: number): Promise<boolean> {
     const c = this.client;
-    if (!this.stopped && (c.status === 'reconnecting' || c.status === 'end')) c.connect().catch(noop);
-    return this.waitReady(ms);
+    if (!this.stopped && c.status === 'end') c.connect().catch(noop);
+    return this.waitReady(ms, true);
   }
 
   /**
