@@ -33,6 +33,9 @@ export interface AgentRunStats extends LinkStats {
   skippedTicks: number;
   lastTickCpuMs: number;
   lastTickMs: number;
+  /** Redis instances by their sample in the last tick. */
+  instancesUp: number;
+  instancesDown: number;
 }
 
 export const DEFAULT_FLUSH_MS = 2000;
@@ -94,6 +97,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
   let skipped = 0;
   let lastTickCpuMs = 0;
   let lastTickMs = 0;
+  let instancesUp = 0;
+  let instancesDown = 0;
 
   /** Next tick on an interval boundary at least `minGapMs` away. */
   const schedule = (minGapMs = 0): void => {
@@ -134,6 +139,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
     const capacity = computeCapacity(config.instanceSlots, acc.redis, targets.redis);
     const cpu = process.cpuUsage(cpu0);
     lastTickCpuMs = (cpu.user + cpu.system) / 1000;
+    instancesUp = acc.redis.filter((s) => s.up).length;
+    instancesDown = acc.redis.length - instancesUp;
     const linkStats = link.stats();
     const report: Omit<Report, 'seq'> = {
       timestampMs: startMs,
@@ -179,7 +186,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
 
   return {
     sessionId,
-    stats: () => ({ ...link.stats(), ticks, skippedTicks: skipped, lastTickCpuMs, lastTickMs }),
+    stats: () => ({ ...link.stats(), ticks, skippedTicks: skipped, lastTickCpuMs, lastTickMs, instancesUp, instancesDown }),
     async stop(opts = {}) {
       if (stopped) return;
       stopped = true;

@@ -113,6 +113,8 @@ export interface AgentConfig {
   guard: GuardConfig;
   /** Rewritten after every tick for `redis-fleet status`; '' = off. */
   statusFile: string;
+  /** The agent's own health for Prometheus (agent/metrics.ts); absent = off. */
+  metrics?: { listen: { host: string; port: number }; token: string };
   log: { level: LogLevel };
 }
 
@@ -131,6 +133,7 @@ export const agentConfigSchema = {
     dataPath: { ...str, default: AGENT_DEFAULTS.dataPath },
     instanceSlots: { type: 'integer', minimum: 0 },
     statusFile: { type: 'string', default: AGENT_DEFAULTS.statusFile },
+    metrics: { type: 'object', additionalProperties: false, default: {}, properties: { listen: str, tokenFile: str } },
     collector: {
       type: 'object',
       additionalProperties: false,
@@ -260,6 +263,7 @@ interface RawConfig {
   dataPath: string;
   instanceSlots?: number;
   statusFile: string;
+  metrics: { listen?: string; tokenFile?: string };
   collector: {
     addresses?: string[]; address?: string; failback: string | number; tokenFile?: string; tokenEnv?: string; maxMessageBytes: number;
     tls?: { caFile?: string; certFile?: string; keyFile?: string; serverName?: string };
@@ -469,8 +473,20 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     persistence,
     guard,
     statusFile: raw.statusFile,
+    ...resolveMetrics(raw.metrics),
     log: { level: raw.log.level },
   };
+}
+
+function resolveMetrics(raw: RawConfig['metrics']): Pick<AgentConfig, 'metrics'> {
+  if (raw.listen === undefined) {
+    if (raw.tokenFile !== undefined) throw new ConfigError('metrics.tokenFile', 'needs metrics.listen (metrics are off without it)');
+    return {};
+  }
+  const listen = parseHostPort(raw.listen, 'metrics.listen');
+  // Every port is authenticated: no token, no /metrics.
+  if (raw.tokenFile === undefined) throw new ConfigError('metrics.tokenFile', 'is required with metrics.listen (scrapers send "Authorization: Bearer <token>")');
+  return { metrics: { listen, token: readSecret({ file: raw.tokenFile }, 'metrics.tokenFile')! } };
 }
 
 function resolveCollectorTls(raw: RawConfig['collector']['tls']): AgentConfig['collector']['tls'] {

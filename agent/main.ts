@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // redis-fleet-agent --config <file.yaml>
-import { createLogger, daemonConfigPath, loadOrExit, progressed, startSdNotify } from '../common/index.js';
+import { ConfigError, createLogger, daemonConfigPath, loadOrExit, progressed, startSdNotify } from '../common/index.js';
 import { AGENT_VERSION } from './version.js';
 import { loadAgentConfig } from './config.js';
 import { startAgent, DEFAULT_FLUSH_MS, type AgentHandle } from './agent.js';
+import { agentMetrics, serveAgentMetrics } from './metrics.js';
 
 const PROGRAM = 'redis-fleet-agent';
 
@@ -35,3 +36,12 @@ agent = await startAgent(config, logger);
 // at least 15 s, and the pings stop, so WatchdogSec restarts a hung agent).
 const started = agent;
 startSdNotify({ logger, status: `ticking every ${config.intervalMs} ms`, healthy: progressed(() => started.stats().ticks, Math.max(3 * config.intervalMs, 15_000)) });
+
+if (config.metrics) {
+  const { listen } = config.metrics;
+  const served = await serveAgentMetrics(agentMetrics(started), config.metrics, logger).catch((err: NodeJS.ErrnoException) => {
+    loadOrExit(PROGRAM, () => { throw new ConfigError('metrics.listen', `cannot listen on ${listen.host}:${listen.port}: ${err.code ?? err.message}`); });
+    throw err;
+  });
+  logger.info({ metrics: `http://${served.address}/metrics` }, 'metrics listening');
+}

@@ -19,19 +19,23 @@ import { registerConsoleRoutes } from './console/index.js';
 import { registerAccess, type ApiTokens, type AuditStore } from './access/index.js';
 import { hostView, instanceStatus, instanceView } from './views.js';
 import type { StorageWatch } from './storage-watch.js';
+import { registerMetricsRoute } from './metrics.js';
+import type { Registry } from 'prom-client';
 
 export interface ApiDeps {
   state: FleetState; sink: MetricSink; logger: Logger; persistence: PersistenceViews; proxies: ProxyViews; guard: GuardViews; alerting?: Alerting; placement?: Placement;
   access: { tokens: ApiTokens; audit: AuditStore }; codis?: CodisViews; storage?: StorageWatch; failovers?: FailoverTracker;
   /** A cluster member (collector/cluster/): its view on /healthz and /api/v1/cluster. */
   cluster?: { view(): { leader: boolean } };
+  /** The collector's own health for Prometheus (GET /metrics, collector/metrics.ts). */
+  metrics?: Registry;
 }
 
 const text = { type: 'string', minLength: 1, maxLength: 512 } as const;
 
 interface InstancesQuery { host?: string; cluster?: string; role?: string; status?: 'up' | 'down' | 'host_down' }
 
-export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, access, codis, storage, failovers, cluster }: ApiDeps, server: { https?: SecureContextOptions } = {}): FastifyInstance {
+export function buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, access, codis, storage, failovers, cluster, metrics }: ApiDeps, server: { https?: SecureContextOptions } = {}): FastifyInstance {
   const app = (Fastify as unknown as (o: object) => FastifyInstance)({
     // HTTPS (http.tls): the certificate is swapped in place on rotation (see api-tls.ts).
     ...(server.https ? { https: server.https } : {}),
@@ -129,6 +133,7 @@ export function buildApi({ state, sink, logger, persistence, proxies, guard, ale
   if (alerting) registerAlertingRoutes(app, alerting);
   if (placement) registerPlacementRoutes(app, placement);
   if (failovers) registerFailoverRoutes(app, failovers);
+  if (metrics) registerMetricsRoute(app, metrics);
   registerConsoleRoutes(app);
 
   return app;

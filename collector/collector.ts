@@ -21,6 +21,7 @@ import { eventPoint, type Point } from './points.js';
 import { observedSink, type MetricSink, type SinkStats } from './sink.js';
 import { FleetState } from './state.js';
 import { StorageWatch } from './storage-watch.js';
+import { collectorMetrics } from './metrics.js';
 import { Store } from './store.js';
 import { COLLECTOR_VERSION } from './version.js';
 
@@ -141,7 +142,8 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
   // In a cluster the audit log is shared, so GET /api/v1/audit on any collector lists every entry.
   const audit = cluster ? new PgAuditStore(cluster.pool, config.http.audit) : new SqliteAuditStore(store.db, config.http.audit);
   const apiTls = config.http.tls ? new ApiTls(config.http.tls, logger) : undefined;
-  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, codis, storage, failovers, access: { tokens: apiTokens, audit }, cluster }, { https: apiTls?.options() });
+  const metrics = collectorMetrics({ sink, grpc: grpcServer, hosts: () => state.hostCount, alerting, cluster });
+  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, codis, storage, failovers, access: { tokens: apiTokens, audit }, cluster, metrics }, { https: apiTls?.options() });
   apiTls?.watch(api.server);
 
   let grpcAddress: string;

@@ -172,6 +172,9 @@ class AgentStream {
       return;
     }
     this.deps.state.report(hello.hostId, r);
+    const ingest = this.server.ingest;
+    ingest.reports++;
+    ingest.samples += r.redis.length + r.proxies.length + (r.sentinels?.length ?? 0) + (r.dashboards?.length ?? 0);
     this.submit(r.seq, reportPoints(r, hello));
   }
 
@@ -219,7 +222,10 @@ class AgentStream {
     const sessionId = this.hello?.sessionId ?? '';
     while (this.unackedHead < this.unacked.length && this.unacked[this.unackedHead]!.stored) {
       const seq = this.unacked[this.unackedHead++]!.seq;
-      if (!this.done) this.call.write({ ack: { sessionId, seq } });
+      if (!this.done) {
+        this.call.write({ ack: { sessionId, seq } });
+        this.server.ingest.acked++;
+      }
     }
     if (this.unackedHead === this.unacked.length) {
       this.unacked.length = 0;
@@ -250,6 +256,8 @@ export class FleetGrpcServer {
   private readonly listener: GrpcListener;
   /** Streams ended because the sink had no room, since start. */
   backpressureEnds = 0;
+  /** Since start: valid reports taken, reports acked, instance samples (Redis, proxy, Sentinel, dashboard) in them. */
+  readonly ingest = { reports: 0, acked: 0, samples: 0 };
 
   constructor(private readonly opts: GrpcOptions, private readonly deps: GrpcDeps) {
     // grpc-js writes its own diagnostics to stderr; keep stderr for the one-line config errors.

@@ -1,5 +1,5 @@
-// Who may call what: an onRequest hook checks the bearer token of every /api call (loopback
-// included; /healthz and the console's static files stay open) against the route's
+// Who may call what: an onRequest hook checks the bearer token of every /api call and of
+// /metrics (loopback included; /healthz and the console's static files stay open) against the route's
 // `config.access` (default: viewer for GET, admin for anything else), and an onSend hook
 // writes each mutating call to the audit log. 401 = no valid token, 403 = a token too weak.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -51,7 +51,7 @@ export function registerAccess(app: FastifyInstance, deps: { tokens: ApiTokens; 
 
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0]!;
-    if (!path.startsWith('/api/')) return;
+    if (!path.startsWith('/api/') && path !== '/metrics') return;
     if (tokens.count === 0) return deny(reply, 401, 'no API tokens are configured (http.tokenFile): every /api call is refused');
     const token = bearer(req);
     if (typeof token !== 'string') return deny(reply, 401, token.problem);
