@@ -18,7 +18,16 @@ export class AlertTable {
   listener: AlertListener | undefined;
 
   constructor(private readonly store: SqliteAlertingStore) {
-    for (const a of store.loadAlerts()) this.alerts.set(a.fingerprint, a);
+    for (const a of store.loadAlerts()) {
+      // Stores written before fingerprints became Alertmanager's FNV-1a keyed alerts by a sha256 prefix.
+      const fp = fingerprint(a.labels);
+      if (fp !== a.fingerprint) {
+        store.deleteAlert(a.fingerprint);
+        a.fingerprint = fp;
+        store.saveAlert(a);
+      }
+      this.alerts.set(fp, a);
+    }
   }
 
   get(fp: string): StoredAlert | undefined { return this.alerts.get(fp); }
