@@ -8,6 +8,9 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fingerprint } from '../collector/alerting/index.js';
+import { AlertTable } from '../collector/alerting/alerts.js';
+import { SqliteAlertingStore } from '../collector/alerting/store.js';
+import { openDatabase } from '../collector/sqlite.js';
 import { harness, waitFor } from './harness/index.js';
 import { receiver } from './alerting-support.js';
 
@@ -23,6 +26,20 @@ test('fingerprint is prometheus/common FNV-1a 64 of the sorted labels (vectors f
   // Key order does not matter; a value moved to another name does.
   assert.equal(fingerprint({ b: '1', a: '2' }), fingerprint({ a: '2', b: '1' }));
   assert.notEqual(fingerprint({ a: '1', b: '2' }), fingerprint({ a: '2', b: '1' }));
+});
+
+test('an alert stored under an older (sha256-prefix) id is re-keyed to its AM fingerprint on load', () => {
+  const db = openDatabase(':memory:');
+  const store = new SqliteAlertingStore(db);
+  const labels = { alertname: 'RedisInstanceDown', instance: '10.0.0.1:6379' };
+  store.saveAlert({
+    fingerprint: '0123456789abcdef', labels, annotations: {}, state: 'firing', rule: 'RedisInstanceDown', activeAt: 1, startsAt: 2, endsAt: 0,
+    value: null, updatedAt: 2, ack: null, lastTrueAt: 2,
+  });
+  const table = new AlertTable(store);
+  assert.deepEqual(table.all().map((a) => a.fingerprint), [fingerprint(labels)]);
+  assert.deepEqual(new SqliteAlertingStore(db).loadAlerts().map((a) => [a.fingerprint, a.startsAt]), [[fingerprint(labels), 2]], 'the row moved, nothing else changed');
+  db.close();
 });
 
 function amtool(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
