@@ -136,6 +136,14 @@ test('amtool against the collector: silence add/query/expire and alert query; no
   const gone = await amtool([...as(viewer), 'silence', 'query', '-o', 'json']);
   assert.deepEqual(JSON.parse(gone.stdout), [], 'an expired silence is not listed by default');
 
+  // Malformed input is a 400/404 naming it; the collector keeps serving.
+  const bad = await collector.request(`/api/v2/alerts?filter=${encodeURIComponent('not a matcher')}`);
+  assert.equal(bad.status, 400);
+  assert.match(String((bad.body as { message: string }).message), /bad matcher/);
+  assert.equal((await collector.request('/api/v2/silence/no-such-id', { method: 'DELETE', as: 'operator' })).status, 404);
+  const groups = await collector.api('/api/v2/alerts/groups');
+  assert.deepEqual(groups.map((g: { receiver: { name: string }; alerts: { fingerprint: string }[] }) => [g.receiver.name, g.alerts.map((a) => a.fingerprint)]),
+    [['ops', [firing.fingerprint]]]);
   const status = await collector.api('/api/v2/status');
   assert.equal(status.cluster.status, 'disabled');
   assert.equal(typeof status.versionInfo.version, 'string');
