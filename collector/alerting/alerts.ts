@@ -124,6 +124,8 @@ export class AlertTable {
 
   /** An alert as another collector of the cluster wrote it (newer than ours wins). */
   merge(a: StoredAlert, now: number): void {
+    // A collector not yet upgraded writes sha256-prefix ids; the alert is the same one.
+    a.fingerprint = fingerprint(a.labels);
     const mine = this.alerts.get(a.fingerprint);
     if (mine && mine.updatedAt > a.updatedAt) return;
     this.alerts.set(a.fingerprint, a);
