@@ -113,6 +113,13 @@ test('amtool against the collector: silence add/query/expire and alert query; no
   assert.equal(other.code, 0, other.stderr);
   assert.deepEqual(JSON.parse(other.stdout), [], 'the filter selects by matcher');
 
+  // amtool update keeps the id when the matchers stay (its -q output is a Go pointer, so not compared).
+  const upd = await amtool([...as(operator), 'silence', 'update', '-q', id, '--duration', '3h']);
+  assert.equal(upd.code, 0, upd.stderr);
+  const updated = await collector.api(`/api/v1/silences/${id}`);
+  const hours3 = (Date.parse(updated.endsAt) - Date.parse(updated.startsAt)) / 3_600_000;
+  assert.ok(Math.abs(hours3 - 3) < 0.01, `updated to 3h (got ${hours3}h)`);
+
   const alerts = await amtool([...as(viewer), 'alert', 'query', '-o', 'json', '--silenced', 'alertname=RedisInstanceDown']);
   assert.equal(alerts.code, 0, alerts.stderr);
   const listed = JSON.parse(alerts.stdout) as { fingerprint: string; labels: Record<string, string>; status: { state: string; silencedBy: string[] }; receivers: { name: string }[] }[];
