@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from '../common/index.js';
-import { registerAlertingRoutes, type Alerting } from './alerting/index.js';
+import { registerAlertingRoutes, registerAlertmanagerV2Routes, type Alerting } from './alerting/index.js';
 import type { ListenAddress } from './config.js';
 import { MEASUREMENTS } from '../proto/index.js';
 import type { MetricSink, PointQuery } from './sink.js';
@@ -131,6 +131,7 @@ export function buildApi({ state, sink, logger, persistence, proxies, guard, ale
   registerGuardRoutes(app, { state, views: guard });
   if (codis) registerCodisRoutes(app, { state, views: codis });
   if (alerting) registerAlertingRoutes(app, alerting);
+  if (alerting) registerAlertmanagerV2Routes(app, alerting);
   if (placement) registerPlacementRoutes(app, placement);
   if (failovers) registerFailoverRoutes(app, failovers);
   if (metrics) registerMetricsRoute(app, metrics);

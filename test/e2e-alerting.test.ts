@@ -134,12 +134,14 @@ test('a real Alertmanager receives our alerts through POST /api/v2/alerts, and t
   await h.agent({ hostId: 'alert-am', interval: '200ms', redis: [{ address: redis.address }] }, { collector });
   await waitFor(async () => (await collector.api('/api/v1/instances')).instances.length === 1, { what: 'instance reported' });
   await redis.stop();
-  type AmAlert = { labels: Record<string, string>; status: { state: string }; endsAt: string };
+  type AmAlert = { labels: Record<string, string>; status: { state: string }; endsAt: string; fingerprint: string };
   const amAlerts = async () => (await (await fetch(`${am.url}/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true`)).json()) as AmAlert[];
   const got = await waitFor(async () => (await amAlerts()).find((a) => a.labels.alertname === 'RedisInstanceDown'), { timeoutMs: 15_000, what: 'alert in Alertmanager' });
   assert.equal(got.labels.instance, redis.address);
   assert.equal(got.labels.host, 'alert-am');
   assert.equal(got.status.state, 'active');
+  const ours = (await collector.api('/api/v1/alerts?state=firing&alertname=RedisInstanceDown')).alerts[0];
+  assert.equal(ours.fingerprint, got.fingerprint, 'the collector\'s fingerprint is the one Alertmanager computes');
   await redis.restart({ save: false });
   await waitFor(async () => !(await amAlerts()).some((a) => a.labels.alertname === 'RedisInstanceDown'), { timeoutMs: 15_000, what: 'alert resolved in Alertmanager' });
 });

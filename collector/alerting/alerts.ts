@@ -18,7 +18,16 @@ export class AlertTable {
   listener: AlertListener | undefined;
 
   constructor(private readonly store: SqliteAlertingStore) {
-    for (const a of store.loadAlerts()) this.alerts.set(a.fingerprint, a);
+    for (const a of store.loadAlerts()) {
+      // Stores written before fingerprints became Alertmanager's FNV-1a keyed alerts by a sha256 prefix.
+      const fp = fingerprint(a.labels);
+      if (fp !== a.fingerprint) {
+        store.deleteAlert(a.fingerprint);
+        a.fingerprint = fp;
+        store.saveAlert(a);
+      }
+      this.alerts.set(fp, a);
+    }
   }
 
   get(fp: string): StoredAlert | undefined { return this.alerts.get(fp); }
@@ -115,6 +124,8 @@ export class AlertTable {
 
   /** An alert as another collector of the cluster wrote it (newer than ours wins). */
   merge(a: StoredAlert, now: number): void {
+    // A collector not yet upgraded writes sha256-prefix ids; the alert is the same one.
+    a.fingerprint = fingerprint(a.labels);
     const mine = this.alerts.get(a.fingerprint);
     if (mine && mine.updatedAt > a.updatedAt) return;
     this.alerts.set(a.fingerprint, a);

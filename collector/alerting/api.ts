@@ -1,10 +1,10 @@
 // HTTP routes of the alerting module (registered by collector/api.ts):
 // alerts (+history, ack), silences (Alertmanager v2 shape), rules (+reload).
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Alerting } from './engine.js';
 import { silenceView, SilenceError, type PostableSilence } from './silences/index.js';
 
-const text = { type: 'string', minLength: 1, maxLength: 512 } as const;
+export const text = { type: 'string', minLength: 1, maxLength: 512 } as const;
 const time = { type: 'string', minLength: 1, maxLength: 64 } as const;
 
 function parseTime(v: string | undefined, key: string): number | undefined | string {
@@ -14,10 +14,36 @@ function parseTime(v: string | undefined, key: string): number | undefined | str
 }
 
 /** "silence abc: alertname=X,instance=~a.*" for the audit log. */
-function silenceSummary(b: PostableSilence | undefined): string {
+export function silenceSummary(b: PostableSilence | undefined): string {
   if (!b?.matchers) return 'silence';
   const matchers = b.matchers.map((m) => `${m.name}${m.isEqual === false ? '!' : ''}${m.isRegex ? '=~' : '='}${m.value}`).join(',');
   return `silence ${b.id ? `${b.id} ` : ''}${matchers} until ${b.endsAt}`;
+}
+
+/** Alertmanager's PostableSilence (v1 and v2 routes). */
+export const POSTABLE_SILENCE = {
+  type: 'object', additionalProperties: false, required: ['matchers', 'startsAt', 'endsAt', 'createdBy', 'comment'],
+  properties: {
+    id: text,
+    matchers: {
+      type: 'array', minItems: 1, maxItems: 64,
+      items: {
+        type: 'object', additionalProperties: false, required: ['name', 'value', 'isRegex'],
+        properties: { name: text, value: { type: 'string', maxLength: 1024 }, isRegex: { type: 'boolean' }, isEqual: { type: 'boolean' } },
+      },
+    },
+    startsAt: time, endsAt: time, createdBy: text, comment: { type: 'string', maxLength: 2000 },
+  },
+} as const;
+
+/** Creates or updates a silence → `{silenceID}`; 400/404 naming the problem. */
+export function upsertSilence(alerting: Alerting, body: PostableSilence, reply: FastifyReply): { silenceID: string } | FastifyReply {
+  try {
+    return { silenceID: alerting.silences.upsert(body).id };
+  } catch (err) {
+    if (err instanceof SilenceError) return reply.code(err.status).send({ error: err.status === 404 ? 'silence not found' : 'invalid silence', message: err.message });
+    throw err;
+  }
 }
 
 export function registerAlertingRoutes(app: FastifyInstance, alerting: Alerting): void {
@@ -68,31 +94,8 @@ export function registerAlertingRoutes(app: FastifyInstance, alerting: Alerting)
 
   app.post<{ Body: PostableSilence }>('/api/v1/silences', {
     config: { access: 'operator', audit: (req) => silenceSummary(req.body as PostableSilence) },
-    schema: {
-      body: {
-        type: 'object', additionalProperties: false, required: ['matchers', 'startsAt', 'endsAt', 'createdBy', 'comment'],
-        properties: {
-          id: text,
-          matchers: {
-            type: 'array', minItems: 1, maxItems: 64,
-            items: {
-              type: 'object', additionalProperties: false, required: ['name', 'value', 'isRegex'],
-              properties: { name: text, value: { type: 'string', maxLength: 1024 }, isRegex: { type: 'boolean' }, isEqual: { type: 'boolean' } },
-            },
-          },
-          startsAt: time, endsAt: time, createdBy: text, comment: { type: 'string', maxLength: 2000 },
-        },
-      },
-    },
-  }, async (req, reply) => {
-    try {
-      const s = alerting.silences.upsert(req.body);
-      return { silenceID: s.id };
-    } catch (err) {
-      if (err instanceof SilenceError) return reply.code(err.status).send({ error: err.status === 404 ? 'silence not found' : 'invalid silence', message: err.message });
-      throw err;
-    }
-  });
+    schema: { body: POSTABLE_SILENCE },
+  }, async (req, reply) => upsertSilence(alerting, req.body, reply));
 
   app.delete<{ Params: { id: string } }>('/api/v1/silences/:id', {
     config: { access: 'operator', audit: (req) => `silence ${(req.params as { id: string }).id}` },

@@ -1,12 +1,29 @@
 // Label helpers: fingerprints, Alertmanager matchers (parse, validate, match), templates.
-import { createHash } from 'node:crypto';
 import type { Labels, Matcher } from './types.js';
 
-/** Alertmanager-style fingerprint: a hash of the sorted label pairs, 16 hex digits. */
+/**
+ * Alertmanager's alert fingerprint: FNV-1a 64 over the label names and values sorted by name,
+ * each followed by the separator byte 0xff, as 16 hex digits (prometheus/common
+ * model.LabelSet.Fingerprint, https://github.com/prometheus/common/blob/main/model/signature.go).
+ * The 64-bit state is kept as two 32-bit halves; the FNV prime is 2^40 + 0x1b3.
+ */
 export function fingerprint(labels: Labels): string {
-  const h = createHash('sha256');
-  for (const k of Object.keys(labels).sort()) h.update(k).update('\xff').update(labels[k]!).update('\xff');
-  return h.digest('hex').slice(0, 16);
+  let hi = 0xcbf29ce4;
+  let lo = 0x84222325;
+  const add = (byte: number): void => {
+    lo = (lo ^ byte) >>> 0;
+    const low = lo * 0x1b3;
+    const carry = Math.floor(low / 0x1_0000_0000);
+    hi = (hi * 0x1b3 + carry + ((lo << 8) >>> 0)) % 0x1_0000_0000;
+    lo = low % 0x1_0000_0000;
+  };
+  for (const k of Object.keys(labels).sort()) {
+    for (const b of Buffer.from(k, 'utf8')) add(b);
+    add(0xff);
+    for (const b of Buffer.from(labels[k]!, 'utf8')) add(b);
+    add(0xff);
+  }
+  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
 }
 
 const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

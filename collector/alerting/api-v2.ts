@@ -1,0 +1,120 @@
+// Alertmanager API v2 paths over the alerting module, so `amtool` works against the collector
+// (https://github.com/prometheus/alertmanager/blob/main/api/v2/openapi.yaml): thin adapters
+// onto the silences and alerts the v1 routes serve.
+import type { FastifyInstance } from 'fastify';
+import { COLLECTOR_VERSION } from '../version.js';
+import { POSTABLE_SILENCE, silenceSummary, text, upsertSilence } from './api.js';
+import { matchRoutes } from './dispatch/index.js';
+import type { Alerting } from './engine.js';
+import { compileMatchers, parseMatcher, type CompiledMatchers } from './labels.js';
+import { silenceView, type PostableSilence } from './silences/index.js';
+import type { Labels } from './types.js';
+
+/** Alertmanager's "no end yet" time, as the notifiers send it. */
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+const STARTED_AT = new Date().toISOString();
+
+const filterSchema = { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 1024 } } as const;
+
+/** `filter` matchers (`name="value"`, `name=~re`, …) → a label-set test, or the problem. */
+function filterOf(filter: string[] | undefined): CompiledMatchers | string {
+  try {
+    return compileMatchers((filter ?? []).map((f) => parseMatcher(f)));
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/** Alertmanager's silence filter: every filter matcher matches the silence's equality matchers taken as labels. */
+function silenceLabels(matchers: { name: string; value: string; isRegex: boolean; isEqual: boolean }[]): Labels {
+  const out: Labels = {};
+  for (const m of matchers) if (!m.isRegex && m.isEqual) out[m.name] = m.value;
+  return out;
+}
+
+interface AlertsQuery { filter?: string[]; active?: boolean; silenced?: boolean; inhibited?: boolean; unprocessed?: boolean; receiver?: string }
+
+export function registerAlertmanagerV2Routes(app: FastifyInstance, alerting: Alerting): void {
+  app.get<{ Querystring: { filter?: string[] } }>('/api/v2/silences', {
+    schema: { querystring: { type: 'object', additionalProperties: false, properties: { filter: filterSchema } } },
+  }, async (req, reply) => {
+    const match = filterOf(req.query.filter);
+    if (typeof match === 'string') return reply.code(400).send({ error: 'invalid filter', message: match });
+    return alerting.silences.list().filter((s) => match(silenceLabels(s.matchers))).map((s) => silenceView(s));
+  });
+
+  app.post<{ Body: PostableSilence }>('/api/v2/silences', {
+    config: { access: 'operator', audit: (req) => silenceSummary(req.body as PostableSilence) },
+    schema: { body: POSTABLE_SILENCE },
+  }, async (req, reply) => upsertSilence(alerting, req.body, reply));
+
+  const idParams = { type: 'object', properties: { id: text }, required: ['id'] } as const;
+  app.get<{ Params: { id: string } }>('/api/v2/silence/:id', { schema: { params: idParams } }, async (req, reply) => {
+    const s = alerting.silences.get(req.params.id);
+    return s ? silenceView(s) : reply.code(404).send({ error: 'silence not found', id: req.params.id });
+  });
+
+  app.delete<{ Params: { id: string } }>('/api/v2/silence/:id', {
+    config: { access: 'operator', audit: (req) => `silence ${(req.params as { id: string }).id}` },
+    schema: { params: idParams },
+  }, async (req, reply) => (alerting.silences.expire(req.params.id) ? reply.code(200).send() : reply.code(404).send({ error: 'silence not found', id: req.params.id })));
+
+  const alertsQuery = {
+    type: 'object', additionalProperties: false,
+    properties: {
+      filter: filterSchema, active: { type: 'boolean' }, silenced: { type: 'boolean' }, inhibited: { type: 'boolean' },
+      unprocessed: { type: 'boolean' }, receiver: { type: 'string', maxLength: 1024 },
+    },
+  } as const;
+
+  /** Firing alerts in AM's GettableAlert shape, filtered as AM does; a string is the problem with the query. */
+  const gettableAlerts = (q: AlertsQuery): Record<string, unknown>[] | string => {
+    const match = filterOf(q.filter);
+    if (typeof match === 'string') return match;
+    let receiver: RegExp | undefined;
+    try {
+      receiver = q.receiver ? new RegExp(`^(?:${q.receiver})$`) : undefined;
+    } catch (err) {
+      return `receiver: bad regex: ${(err as Error).message}`;
+    }
+    const now = Date.now();
+    const out: Record<string, unknown>[] = [];
+    for (const a of alerting.alerts.firing()) {
+      if (!match(a.labels)) continue;
+      const receivers = [...new Set(matchRoutes(alerting.config.route, a.labels).map((r) => r.receiver))];
+      if (receiver && !receivers.some((r) => receiver.test(r))) continue;
+      const mute = alerting.dispatcher.muteState(a, now);
+      const state = mute.silencedBy.length || mute.inhibitedBy.length ? 'suppressed' : 'active';
+      if (state === 'active' && q.active === false) continue;
+      if (mute.silencedBy.length && q.silenced === false) continue;
+      if (mute.inhibitedBy.length && q.inhibited === false) continue;
+      out.push({
+        labels: a.labels, annotations: a.annotations, fingerprint: a.fingerprint, generatorURL: '',
+        startsAt: new Date(a.startsAt).toISOString(), endsAt: ZERO_TIME, updatedAt: new Date(a.updatedAt).toISOString(),
+        status: { state, ...mute }, receivers: receivers.map((name) => ({ name })),
+      });
+    }
+    return out.sort((x, y) => String(x.startsAt).localeCompare(String(y.startsAt)));
+  };
+
+  app.get<{ Querystring: AlertsQuery }>('/api/v2/alerts', { schema: { querystring: alertsQuery } }, async (req, reply) => {
+    const alerts = gettableAlerts(req.query);
+    return typeof alerts === 'string' ? reply.code(400).send({ error: 'invalid query', message: alerts }) : alerts;
+  });
+
+  // One group per receiver (labels {}): enough for `amtool alert query` views, not AM's per-route group_by.
+  app.get<{ Querystring: AlertsQuery }>('/api/v2/alerts/groups', { schema: { querystring: alertsQuery } }, async (req, reply) => {
+    const alerts = gettableAlerts(req.query);
+    if (typeof alerts === 'string') return reply.code(400).send({ error: 'invalid query', message: alerts });
+    const groups = new Map<string, Record<string, unknown>[]>();
+    for (const a of alerts) for (const r of a.receivers as { name: string }[]) groups.set(r.name, [...(groups.get(r.name) ?? []), a]);
+    return [...groups].map(([name, list]) => ({ labels: {}, receiver: { name }, alerts: list }));
+  });
+
+  app.get('/api/v2/status', async () => ({
+    cluster: { status: 'disabled', peers: [] },
+    config: { original: '' },
+    uptime: STARTED_AT,
+    versionInfo: { version: COLLECTOR_VERSION, branch: '', revision: '', buildUser: '', buildDate: '', goVersion: '' },
+  }));
+}
