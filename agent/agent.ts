@@ -74,8 +74,13 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
     tls: config.collector.tls,
     buffer: config.buffer,
     hello: {
-      hostId: config.hostId, labels: config.labels, roles: config.roles, agentVersion: AGENT_VERSION,
-      intervalMs: config.intervalMs, sessionId, protocolVersion: PROTOCOL_VERSION,
+      hostId: config.hostId,
+      labels: config.labels,
+      roles: config.roles,
+      agentVersion: AGENT_VERSION,
+      intervalMs: config.intervalMs,
+      sessionId,
+      protocolVersion: PROTOCOL_VERSION,
     },
     logger,
     welcomeTimeoutMs: options.welcomeTimeoutMs,
@@ -87,8 +92,14 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
   const interval = config.intervalMs;
   let statusWrittenAt = 0;
   const statusCtx = {
-    hostId: config.hostId, version: AGENT_VERSION, sessionId, startedAt: Date.now(), intervalMs: interval, roles: config.roles,
-    inputs: inputs.map((i) => i.name), collectorAddresses: config.collector.addresses.map((a) => a.address),
+    hostId: config.hostId,
+    version: AGENT_VERSION,
+    sessionId,
+    startedAt: Date.now(),
+    intervalMs: interval,
+    roles: config.roles,
+    inputs: inputs.map((i) => i.name),
+    collectorAddresses: config.collector.addresses.map((a) => a.address),
   };
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -118,24 +129,31 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
     running = safeTick();
   };
 
-  const safeTick = (): Promise<void> => tick()
-    .catch((err: unknown) => { log.error({ error: (err as Error).message }, 'tick failed'); })
-    .finally(() => { running = undefined; });
+  const safeTick = (): Promise<void> =>
+    tick()
+      .catch((err: unknown) => {
+        log.error({ error: (err as Error).message }, 'tick failed');
+      })
+      .finally(() => {
+        running = undefined;
+      });
 
   const tick = async (): Promise<void> => {
     const startMs = Date.now();
     const cpu0 = process.cpuUsage();
     const acc = new Accumulator(startMs, tickDeadline(startMs, interval));
-    await Promise.all(inputs.map(async (input) => {
-      try {
-        await input.gather(acc);
-        if (once.clear(`input:${input.name}`)) log.info({ input: input.name }, 'input works again');
-      } catch (err) {
-        const message = (err as Error).message;
-        acc.addError(input.name, message);
-        if (once.enter(`input:${input.name}`, message)) log.error({ input: input.name, error: message }, 'input failed');
-      }
-    }));
+    await Promise.all(
+      inputs.map(async (input) => {
+        try {
+          await input.gather(acc);
+          if (once.clear(`input:${input.name}`)) log.info({ input: input.name }, 'input works again');
+        } catch (err) {
+          const message = (err as Error).message;
+          acc.addError(input.name, message);
+          if (once.enter(`input:${input.name}`, message)) log.error({ input: input.name, error: message }, 'input failed');
+        }
+      }),
+    );
     const capacity = computeCapacity(config.instanceSlots, acc.redis, targets.redis);
     const cpu = process.cpuUsage(cpu0);
     lastTickCpuMs = (cpu.user + cpu.system) / 1000;
@@ -168,7 +186,11 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
         writeStatusFile(config.statusFile, buildStatus(statusCtx, report, link.stats(), acc.errors));
         if (once.clear('status-file')) log.info({ statusFile: config.statusFile }, 'status file written again');
       } catch (err) {
-        if (once.enter('status-file', 'failed')) log.warn({ statusFile: config.statusFile, error: (err as Error).message }, 'cannot write the status file; `redis-fleet status` will be stale (set statusFile)');
+        if (once.enter('status-file', 'failed'))
+          log.warn(
+            { statusFile: config.statusFile, error: (err as Error).message },
+            'cannot write the status file; `redis-fleet status` will be stale (set statusFile)',
+          );
       }
     }
     ticks++;
@@ -176,10 +198,18 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
     if (once.clear('overrun')) log.info({ skipped }, 'ticks back on time');
   };
 
-  log.info({
-    hostId: config.hostId, sessionId, version: AGENT_VERSION, intervalMs: interval, inputs: inputs.map((i) => i.name),
-    instances: config.redis.map((r) => r.address), collector: config.collector.addresses.map((a) => a.address),
-  }, 'agent started');
+  log.info(
+    {
+      hostId: config.hostId,
+      sessionId,
+      version: AGENT_VERSION,
+      intervalMs: interval,
+      inputs: inputs.map((i) => i.name),
+      instances: config.redis.map((r) => r.address),
+      collector: config.collector.addresses.map((a) => a.address),
+    },
+    'agent started',
+  );
   // First tick right away, then on interval boundaries (not one a few ms after the first).
   running = safeTick();
   schedule(interval / 2);

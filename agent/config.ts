@@ -2,13 +2,35 @@
 // the resolved form the agent runs on. Every problem is a ConfigError naming the key.
 import fs from 'node:fs';
 import os from 'node:os';
-import { ConfigError, parseDuration, parseHostPort, readSecret, readTlsPem, readYamlFile, validate, type TlsFiles } from '../common/index.js';
+import {
+  ConfigError,
+  parseDuration,
+  parseHostPort,
+  readSecret,
+  readTlsPem,
+  readYamlFile,
+  validate,
+  type TlsFiles,
+} from '../common/index.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../proto/index.js';
 import {
-  configFromYaml, instanceOptionsFromYaml, instancePersistenceYamlSchema, persistenceYamlSchema,
-  type InstancePersistenceYaml, type PersistenceConfig, type PersistencePolicy, type PersistenceYaml,
+  configFromYaml,
+  instanceOptionsFromYaml,
+  instancePersistenceYamlSchema,
+  persistenceYamlSchema,
+  type InstancePersistenceYaml,
+  type PersistenceConfig,
+  type PersistencePolicy,
+  type PersistenceYaml,
 } from './persistence/index.js';
-import { guardConfigFromYaml, guardYamlSchema, instanceGuardYamlSchema, type GuardConfig, type GuardYaml, type InstanceGuardOptions } from '../sentinel-guard/index.js';
+import {
+  guardConfigFromYaml,
+  guardYamlSchema,
+  instanceGuardYamlSchema,
+  type GuardConfig,
+  type GuardYaml,
+  type InstanceGuardOptions,
+} from '../sentinel-guard/index.js';
 
 export const AGENT_ROLES = ['redis', 'proxy', 'dashboard'] as const;
 export type AgentRole = (typeof AGENT_ROLES)[number];
@@ -27,7 +49,11 @@ export const AGENT_DEFAULTS = {
   statusFile: '/run/redis-fleet/agent-status.json',
 };
 
-export interface HostPort { host: string; port: number; address: string }
+export interface HostPort {
+  host: string;
+  port: number;
+  address: string;
+}
 
 export interface RedisInstanceConfig extends HostPort {
   user?: string;
@@ -42,11 +68,24 @@ export interface RedisInstanceConfig extends HostPort {
 }
 
 export type ProxyConfig =
-  | { kind: 'codis'; adminAddress: string; name: string; productName?: string; /** Never logged. */ productAuth?: string; maxClients?: number; timeoutMs: number }
+  | {
+      kind: 'codis';
+      adminAddress: string;
+      name: string;
+      productName?: string;
+      /** Never logged. */ productAuth?: string;
+      maxClients?: number;
+      timeoutMs: number;
+    }
   | { kind: 'twemproxy'; statsAddress: string; name: string; statsIntervalMs: number; configFile?: string; timeoutMs: number };
 
 /** A codis-dashboard to poll (`dashboards[]`). */
-export interface DashboardConfig { adminAddress: string; name: string; productName?: string; timeoutMs: number }
+export interface DashboardConfig {
+  adminAddress: string;
+  name: string;
+  productName?: string;
+  timeoutMs: number;
+}
 /** `sentinels[]`: a Sentinel the agent subscribes to and samples (with or without the guard). */
 export interface SentinelConfig {
   address: string;
@@ -265,12 +304,23 @@ interface RawConfig {
   statusFile: string;
   metrics: { listen?: string; tokenFile?: string };
   collector: {
-    addresses?: string[]; address?: string; failback: string | number; tokenFile?: string; tokenEnv?: string; maxMessageBytes: number;
+    addresses?: string[];
+    address?: string;
+    failback: string | number;
+    tokenFile?: string;
+    tokenEnv?: string;
+    maxMessageBytes: number;
     tls?: { caFile?: string; certFile?: string; keyFile?: string; serverName?: string };
   };
   buffer: { maxReports: number; maxBytes: number };
   redis: {
-    address: string; user?: string; passwordFile?: string; passwordEnv?: string; password?: string; cluster: string; group: string;
+    address: string;
+    user?: string;
+    passwordFile?: string;
+    passwordEnv?: string;
+    password?: string;
+    cluster: string;
+    group: string;
     persistence?: InstancePersistenceYaml;
     guard?: InstanceGuardOptions;
   }[];
@@ -278,7 +328,8 @@ interface RawConfig {
   dashboards: { adminAddress: string; name?: string; productName?: string; timeout?: string | number }[];
   sentinels: { address: string; passwordFile?: string; passwordEnv?: string; password?: string }[];
   discovery: {
-    enabled: boolean; interval: string | number;
+    enabled: boolean;
+    interval: string | number;
     credentials: { ports?: string; cluster?: string; user?: string; passwordFile?: string; passwordEnv?: string; password?: string }[];
   };
   persistence: PersistenceYaml & { restoreTriggersOnStop?: boolean };
@@ -287,9 +338,17 @@ interface RawConfig {
 }
 
 interface RawProxy {
-  kind: 'codis' | 'twemproxy'; name?: string; timeout?: string | number;
-  adminAddress?: string; productName?: string; productAuthFile?: string; productAuthEnv?: string; maxClients?: number;
-  statsAddress?: string; statsInterval?: string | number; configFile?: string;
+  kind: 'codis' | 'twemproxy';
+  name?: string;
+  timeout?: string | number;
+  adminAddress?: string;
+  productName?: string;
+  productAuthFile?: string;
+  productAuthEnv?: string;
+  maxClients?: number;
+  statsAddress?: string;
+  statsInterval?: string | number;
+  configFile?: string;
 }
 
 const CODIS_ONLY = ['adminAddress', 'productName', 'productAuthFile', 'productAuthEnv', 'maxClients'] as const;
@@ -301,9 +360,10 @@ function resolveProxy(p: RawProxy, key: string, intervalMs: number): ProxyConfig
   // A poll must end within the tick; the default leaves room for the rest of the tick.
   const timeoutMs = p.timeout === undefined ? Math.min(2000, Math.max(500, intervalMs)) : parseDuration(p.timeout, `${key}.timeout`);
   if (p.kind === 'codis') {
-    if (p.adminAddress === undefined) throw new ConfigError(`${key}.adminAddress`, 'is required for kind codis (the proxy\'s admin_addr)');
+    if (p.adminAddress === undefined) throw new ConfigError(`${key}.adminAddress`, "is required for kind codis (the proxy's admin_addr)");
     const adminAddress = hostPort(p.adminAddress, `${key}.adminAddress`).address;
-    if (p.productAuthFile !== undefined && p.productAuthEnv !== undefined) throw new ConfigError(key, 'give only one of productAuthFile or productAuthEnv');
+    if (p.productAuthFile !== undefined && p.productAuthEnv !== undefined)
+      throw new ConfigError(key, 'give only one of productAuthFile or productAuthEnv');
     const authKey = p.productAuthFile !== undefined ? `${key}.productAuthFile` : `${key}.productAuthEnv`;
     const productAuth = readSecret({ file: p.productAuthFile, env: p.productAuthEnv }, authKey);
     const c: ProxyConfig = { kind: 'codis', adminAddress, name: p.name ?? '', timeoutMs };
@@ -312,7 +372,8 @@ function resolveProxy(p: RawProxy, key: string, intervalMs: number): ProxyConfig
     if (p.maxClients !== undefined) c.maxClients = p.maxClients;
     return c;
   }
-  if (p.statsAddress === undefined) throw new ConfigError(`${key}.statsAddress`, 'is required for kind twemproxy (nutcracker -a/-s, default port 22222)');
+  if (p.statsAddress === undefined)
+    throw new ConfigError(`${key}.statsAddress`, 'is required for kind twemproxy (nutcracker -a/-s, default port 22222)');
   const statsAddress = hostPort(p.statsAddress, `${key}.statsAddress`).address;
   const statsIntervalMs = parseDuration(p.statsInterval ?? NUTCRACKER_DEFAULT_STATS_INTERVAL, `${key}.statsInterval`);
   const t: ProxyConfig = { kind: 'twemproxy', statsAddress, name: p.name ?? '', statsIntervalMs, timeoutMs };
@@ -336,9 +397,16 @@ function hostPort(v: string, key: string): HostPort {
 
 /** The one password of `passwordFile` / `passwordEnv` / `password` under `key` (giving two is an error). */
 function passwordOf(r: { passwordFile?: string; passwordEnv?: string; password?: string }, key: string): string | undefined {
-  const forms = [['passwordFile', r.passwordFile], ['passwordEnv', r.passwordEnv], ['password', r.password]].filter(([, v]) => v !== undefined);
+  const forms = [
+    ['passwordFile', r.passwordFile],
+    ['passwordEnv', r.passwordEnv],
+    ['password', r.password],
+  ].filter(([, v]) => v !== undefined);
   if (forms.length > 1) throw new ConfigError(key, 'give only one of passwordFile, passwordEnv or password');
-  return readSecret({ file: r.passwordFile, env: r.passwordEnv, value: r.password }, forms.length ? `${key}.${forms[0]![0]}` : `${key}.password`);
+  return readSecret(
+    { file: r.passwordFile, env: r.passwordEnv, value: r.password },
+    forms.length ? `${key}.${forms[0]![0]}` : `${key}.password`,
+  );
 }
 
 /** Validates a parsed YAML document (defaults filled in) into the config the agent runs on. */
@@ -362,10 +430,12 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
   if (raw.collector.addresses !== undefined && raw.collector.address !== undefined) {
     throw new ConfigError('collector', 'give only one of addresses or address');
   }
-  const addresses = raw.collector.addresses !== undefined
-    ? raw.collector.addresses.map((a, i) => hostPort(a, `collector.addresses[${i}]`))
-    : [hostPort(raw.collector.address!, 'collector.address')];
-  if (new Set(addresses.map((a) => a.address)).size !== addresses.length) throw new ConfigError('collector.addresses', 'lists an address twice');
+  const addresses =
+    raw.collector.addresses !== undefined
+      ? raw.collector.addresses.map((a, i) => hostPort(a, `collector.addresses[${i}]`))
+      : [hostPort(raw.collector.address!, 'collector.address')];
+  if (new Set(addresses.map((a) => a.address)).size !== addresses.length)
+    throw new ConfigError('collector.addresses', 'lists an address twice');
   const failbackMs = parseDuration(raw.collector.failback, 'collector.failback');
   if (raw.collector.tokenFile === undefined && raw.collector.tokenEnv === undefined) {
     throw new ConfigError('collector.tokenFile', 'is required (or collector.tokenEnv)');
@@ -418,7 +488,8 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     if (d.productName !== undefined) c.productName = d.productName;
     return c;
   });
-  if (dashboards.length > 0 && !raw.roles.includes('dashboard')) throw new ConfigError('dashboards', 'needs the dashboard role (add dashboard to roles)');
+  if (dashboards.length > 0 && !raw.roles.includes('dashboard'))
+    throw new ConfigError('dashboards', 'needs the dashboard role (add dashboard to roles)');
   const sentinelAddresses = new Map<string, number>();
   const sentinels = raw.sentinels.map((r, i): SentinelConfig => {
     const key = `sentinels[${i}]`;
@@ -435,9 +506,17 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
     intervalMs: parseDuration(raw.discovery.interval, 'discovery.interval'),
     credentials: raw.discovery.credentials.map((c, i) => {
       const key = `discovery.credentials[${i}]`;
-      if (c.ports !== undefined && !PORT_LIST.test(c.ports)) throw new ConfigError(`${key}.ports`, `must be ports or ranges like "6379-6390,7000" (got ${JSON.stringify(c.ports)})`);
-      const forms = [['passwordFile', c.passwordFile], ['passwordEnv', c.passwordEnv], ['password', c.password]].filter(([, v]) => v !== undefined);
-      const password = readSecret({ file: c.passwordFile, env: c.passwordEnv, value: c.password }, forms.length ? `${key}.${forms[0]![0]}` : `${key}.password`);
+      if (c.ports !== undefined && !PORT_LIST.test(c.ports))
+        throw new ConfigError(`${key}.ports`, `must be ports or ranges like "6379-6390,7000" (got ${JSON.stringify(c.ports)})`);
+      const forms = [
+        ['passwordFile', c.passwordFile],
+        ['passwordEnv', c.passwordEnv],
+        ['password', c.password],
+      ].filter(([, v]) => v !== undefined);
+      const password = readSecret(
+        { file: c.passwordFile, env: c.passwordEnv, value: c.password },
+        forms.length ? `${key}.${forms[0]![0]}` : `${key}.password`,
+      );
       const rule: DiscoveryCredentialRule = {};
       if (c.ports !== undefined) rule.ports = c.ports;
       if (c.cluster !== undefined) rule.cluster = c.cluster;
@@ -446,15 +525,19 @@ export function resolveAgentConfig(data: unknown): AgentConfig {
       return rule;
     }),
   };
-  if (discovery.intervalMs < 10_000) throw new ConfigError('discovery.interval', 'must be at least 10s (a scan walks /proc; it is not a per-tick job)');
+  if (discovery.intervalMs < 10_000)
+    throw new ConfigError('discovery.interval', 'must be at least 10s (a scan walks /proc; it is not a per-tick job)');
 
   const { enabled = false, restoreTriggersOnStop = true, ...schedulerYaml } = raw.persistence;
   const persistence: AgentPersistenceConfig = { enabled, restoreTriggersOnStop, scheduler: configFromYaml(schedulerYaml, 'persistence') };
-  if (enabled && !raw.roles.includes('redis')) throw new ConfigError('persistence.enabled', 'needs the redis role (roles does not include redis)');
+  if (enabled && !raw.roles.includes('redis'))
+    throw new ConfigError('persistence.enabled', 'needs the redis role (roles does not include redis)');
 
   const guard = guardConfigFromYaml(raw.guard, 'guard');
-  if (guard.enabled && !raw.roles.includes('redis')) throw new ConfigError('guard.enabled', 'needs the redis role (roles does not include redis)');
-  if (guard.enabled && redis.length === 0) throw new ConfigError('guard.enabled', 'needs at least one redis[] entry to guard (discovered instances are not fenced)');
+  if (guard.enabled && !raw.roles.includes('redis'))
+    throw new ConfigError('guard.enabled', 'needs the redis role (roles does not include redis)');
+  if (guard.enabled && redis.length === 0)
+    throw new ConfigError('guard.enabled', 'needs at least one redis[] entry to guard (discovered instances are not fenced)');
 
   return {
     hostId: raw.hostId ?? os.hostname(),
@@ -485,14 +568,18 @@ function resolveMetrics(raw: RawConfig['metrics']): Pick<AgentConfig, 'metrics'>
   }
   const listen = parseHostPort(raw.listen, 'metrics.listen');
   // Every port is authenticated: no token, no /metrics.
-  if (raw.tokenFile === undefined) throw new ConfigError('metrics.tokenFile', 'is required with metrics.listen (scrapers send "Authorization: Bearer <token>")');
+  if (raw.tokenFile === undefined)
+    throw new ConfigError('metrics.tokenFile', 'is required with metrics.listen (scrapers send "Authorization: Bearer <token>")');
   return { metrics: { listen, token: readSecret({ file: raw.tokenFile }, 'metrics.tokenFile')! } };
 }
 
 function resolveCollectorTls(raw: RawConfig['collector']['tls']): AgentConfig['collector']['tls'] {
   if (!raw) return undefined;
   if ((raw.certFile === undefined) !== (raw.keyFile === undefined)) {
-    throw new ConfigError(raw.certFile === undefined ? 'collector.tls.certFile' : 'collector.tls.keyFile', 'is required with the other one (a client certificate needs both)');
+    throw new ConfigError(
+      raw.certFile === undefined ? 'collector.tls.certFile' : 'collector.tls.keyFile',
+      'is required with the other one (a client certificate needs both)',
+    );
   }
   const files: TlsFiles = {
     ca: raw.caFile !== undefined ? { file: raw.caFile, key: 'collector.tls.caFile' } : undefined,

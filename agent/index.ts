@@ -20,7 +20,14 @@ export { CLIENT_NAME } from './redis/instance.js';
 export { formatSlowlogCommand, maskSecrets, parseSlowlogReply, SlowlogCursor } from './redis/slowlog.js';
 export { computeCapacity } from './capacity.js';
 export {
-  parseProcStat, cpuPercent, parseLoadavg, parseMeminfo, parseDiskstats, parseNetDev, defaultRouteInterface, mountFor,
+  parseProcStat,
+  cpuPercent,
+  parseLoadavg,
+  parseMeminfo,
+  parseDiskstats,
+  parseNetDev,
+  defaultRouteInterface,
+  mountFor,
 } from './host/proc.js';
 export { ReportBuffer } from './transport/buffer.js';
 export type { BufferedReport } from './transport/buffer.js';

@@ -27,20 +27,30 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(0);
   }
 }
-process.on('SIGTERM', () => { void shutdown('SIGTERM'); });
-process.on('SIGINT', () => { void shutdown('SIGINT'); });
+process.on('SIGTERM', () => {
+  void shutdown('SIGTERM');
+});
+process.on('SIGINT', () => {
+  void shutdown('SIGINT');
+});
 
 // A signal during start exits at once (nothing buffered yet); after that it flushes.
 agent = await startAgent(config, logger);
 // systemd (Type=notify): READY=1 now; WATCHDOG=1 only while ticks complete (none for 3 intervals,
 // at least 15 s, and the pings stop, so WatchdogSec restarts a hung agent).
 const started = agent;
-startSdNotify({ logger, status: `ticking every ${config.intervalMs} ms`, healthy: progressed(() => started.stats().ticks, Math.max(3 * config.intervalMs, 15_000)) });
+startSdNotify({
+  logger,
+  status: `ticking every ${config.intervalMs} ms`,
+  healthy: progressed(() => started.stats().ticks, Math.max(3 * config.intervalMs, 15_000)),
+});
 
 if (config.metrics) {
   const { listen } = config.metrics;
   const served = await serveAgentMetrics(agentMetrics(started), config.metrics, logger).catch((err: NodeJS.ErrnoException) => {
-    loadOrExit(PROGRAM, () => { throw new ConfigError('metrics.listen', `cannot listen on ${listen.host}:${listen.port}: ${err.code ?? err.message}`); });
+    loadOrExit(PROGRAM, () => {
+      throw new ConfigError('metrics.listen', `cannot listen on ${listen.host}:${listen.port}: ${err.code ?? err.message}`);
+    });
     throw err;
   });
   logger.info({ metrics: `http://${served.address}/metrics` }, 'metrics listening');

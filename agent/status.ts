@@ -17,8 +17,27 @@ export interface AgentStatus {
   roles: string[];
   inputs: string[];
   inputErrors: Record<string, string>;
-  collector: { addresses: string[]; connected: boolean; lastSeq: number; bufferedReports: number; droppedReports: number; reconnects: number; lastReportAt: string; lastError: string };
-  instances: { address: string; up: boolean; role: string; error: string; usedMemoryBytes: number | null; maxmemoryBytes: number; cluster: string; group: string; unavailable: string[] }[];
+  collector: {
+    addresses: string[];
+    connected: boolean;
+    lastSeq: number;
+    bufferedReports: number;
+    droppedReports: number;
+    reconnects: number;
+    lastReportAt: string;
+    lastError: string;
+  };
+  instances: {
+    address: string;
+    up: boolean;
+    role: string;
+    error: string;
+    usedMemoryBytes: number | null;
+    maxmemoryBytes: number;
+    cluster: string;
+    group: string;
+    unavailable: string[];
+  }[];
   proxies: { kind: string; address: string; name: string; up: boolean; error: string }[];
   persistence: { tokenHolder: string; queue: string[] } | null;
   guard: {
@@ -26,17 +45,42 @@ export interface AgentStatus {
     zkConsecutiveFailures: number | null;
     sentinelsAnswered: number | null;
     sentinelsTotal: number | null;
-    instances: { address: string; phase: string; fenced: boolean; fencedSince: string | null; fenceReason: string; fenceMode: string; waitingFor: string; error: string }[];
+    instances: {
+      address: string;
+      phase: string;
+      fenced: boolean;
+      fencedSince: string | null;
+      fenceReason: string;
+      fenceMode: string;
+      waitingFor: string;
+      error: string;
+    }[];
   } | null;
 }
 
 export interface StatusContext {
-  hostId: string; version: string; sessionId: string; startedAt: number; intervalMs: number; roles: string[]; inputs: string[]; collectorAddresses: string[];
+  hostId: string;
+  version: string;
+  sessionId: string;
+  startedAt: number;
+  intervalMs: number;
+  roles: string[];
+  inputs: string[];
+  collectorAddresses: string[];
 }
 
 /** The status after one tick, from the report it produced. */
-export function buildStatus(ctx: StatusContext, report: Omit<Report, 'seq'>, link: LinkStats, inputErrors: Map<string, string>, now = Date.now()): AgentStatus {
-  const used = (i: Report['redis'][number]) => { const v = valueOf(i.info.used_memory); return typeof v === 'number' ? v : null; };
+export function buildStatus(
+  ctx: StatusContext,
+  report: Omit<Report, 'seq'>,
+  link: LinkStats,
+  inputErrors: Map<string, string>,
+  now = Date.now(),
+): AgentStatus {
+  const used = (i: Report['redis'][number]) => {
+    const v = valueOf(i.info.used_memory);
+    return typeof v === 'number' ? v : null;
+  };
   return {
     hostId: ctx.hostId,
     version: ctx.version,
@@ -49,12 +93,25 @@ export function buildStatus(ctx: StatusContext, report: Omit<Report, 'seq'>, lin
     inputs: ctx.inputs,
     inputErrors: Object.fromEntries(inputErrors),
     collector: {
-      addresses: ctx.collectorAddresses, connected: link.connected, lastSeq: link.lastSeq, bufferedReports: link.bufferedReports,
-      droppedReports: link.droppedReports, reconnects: link.reconnects, lastReportAt: new Date(report.timestampMs).toISOString(), lastError: link.lastError,
+      addresses: ctx.collectorAddresses,
+      connected: link.connected,
+      lastSeq: link.lastSeq,
+      bufferedReports: link.bufferedReports,
+      droppedReports: link.droppedReports,
+      reconnects: link.reconnects,
+      lastReportAt: new Date(report.timestampMs).toISOString(),
+      lastError: link.lastError,
     },
     instances: report.redis.map((r) => ({
-      address: r.address, up: r.up, role: r.role, error: r.error, usedMemoryBytes: used(r), maxmemoryBytes: r.maxmemory,
-      cluster: r.cluster, group: r.group, unavailable: r.unavailable,
+      address: r.address,
+      up: r.up,
+      role: r.role,
+      error: r.error,
+      usedMemoryBytes: used(r),
+      maxmemoryBytes: r.maxmemory,
+      cluster: r.cluster,
+      group: r.group,
+      unavailable: r.unavailable,
     })),
     proxies: report.proxies.map((p) => ({ kind: p.kind, address: p.address, name: p.name, up: p.up, error: p.error })),
     persistence: report.persistence ? { tokenHolder: report.persistence.tokenHolder, queue: report.persistence.queue } : null,
@@ -74,8 +131,14 @@ function guardStatus(g: NonNullable<Report['guard']>): NonNullable<AgentStatus['
       const r = fieldReader(f);
       const since = r.num('fenced_since_ms');
       return {
-        address, phase: r.str('phase') ?? '', fenced: r.flag('fenced'), fencedSince: since ? new Date(since).toISOString() : null,
-        fenceReason: r.str('fence_reason') ?? '', fenceMode: r.str('fence_mode') ?? '', waitingFor: r.str('waiting_for') ?? '', error: r.str('error') ?? '',
+        address,
+        phase: r.str('phase') ?? '',
+        fenced: r.flag('fenced'),
+        fencedSince: since ? new Date(since).toISOString() : null,
+        fenceReason: r.str('fence_reason') ?? '',
+        fenceMode: r.str('fence_mode') ?? '',
+        waitingFor: r.str('waiting_for') ?? '',
+        error: r.str('error') ?? '',
       };
     }),
   };

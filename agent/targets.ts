@@ -4,7 +4,10 @@
 import os from 'node:os';
 import type { DashboardConfig, ProxyConfig, RedisInstanceConfig } from './config.js';
 
-export interface TargetChange { added: string[]; removed: string[] }
+export interface TargetChange {
+  added: string[];
+  removed: string[];
+}
 
 /** The port a target is known by on this host (addresses differ: 0.0.0.0, 127.0.0.1, the host's IP). */
 const portOf = (address: string): string => address.slice(address.lastIndexOf(':') + 1);
@@ -19,7 +22,11 @@ function localHosts(): Set<string> {
 }
 
 /** A codis-server as a codis-dashboard lists it: its product and group. */
-export interface CodisMembership { address: string; product: string; group: string }
+export interface CodisMembership {
+  address: string;
+  product: string;
+  group: string;
+}
 
 export class Targets {
   private discoveredRedis: RedisInstanceConfig[] = [];
@@ -34,12 +41,21 @@ export class Targets {
   /** Bumped whenever the discovered Sentinels change. */
   sentinelGeneration = 0;
 
-  constructor(readonly configuredRedis: readonly RedisInstanceConfig[], readonly configuredProxies: readonly ProxyConfig[],
-    readonly configuredDashboards: readonly DashboardConfig[] = []) {}
+  constructor(
+    readonly configuredRedis: readonly RedisInstanceConfig[],
+    readonly configuredProxies: readonly ProxyConfig[],
+    readonly configuredDashboards: readonly DashboardConfig[] = [],
+  ) {}
 
-  get redis(): RedisInstanceConfig[] { return [...this.configuredRedis, ...this.discoveredRedis]; }
-  get proxies(): ProxyConfig[] { return [...this.configuredProxies, ...this.discoveredProxies]; }
-  get dashboards(): DashboardConfig[] { return [...this.configuredDashboards, ...this.discoveredDashboards]; }
+  get redis(): RedisInstanceConfig[] {
+    return [...this.configuredRedis, ...this.discoveredRedis];
+  }
+  get proxies(): ProxyConfig[] {
+    return [...this.configuredProxies, ...this.discoveredProxies];
+  }
+  get dashboards(): DashboardConfig[] {
+    return [...this.configuredDashboards, ...this.discoveredDashboards];
+  }
 
   /** Whether `address` came from discovery (not from the config). */
   isDiscovered(address: string): boolean {
@@ -48,14 +64,20 @@ export class Targets {
 
   /** Replaces the discovered Sentinels. */
   setDiscoveredSentinels(sentinels: ReadonlyMap<string, string | undefined>): void {
-    const same = sentinels.size === this.discoveredSentinels.size && [...sentinels].every(([a, p]) => this.discoveredSentinels.has(a) && this.discoveredSentinels.get(a) === p);
+    const same =
+      sentinels.size === this.discoveredSentinels.size &&
+      [...sentinels].every(([a, p]) => this.discoveredSentinels.has(a) && this.discoveredSentinels.get(a) === p);
     if (same) return;
     this.discoveredSentinels = new Map(sentinels);
     this.sentinelGeneration++;
   }
 
   /** Replaces the discovered set; entries on a configured port are ignored. Returns what changed. */
-  setDiscovered(redis: readonly RedisInstanceConfig[], proxies: readonly ProxyConfig[], dashboards: readonly DashboardConfig[] = []): TargetChange {
+  setDiscovered(
+    redis: readonly RedisInstanceConfig[],
+    proxies: readonly ProxyConfig[],
+    dashboards: readonly DashboardConfig[] = [],
+  ): TargetChange {
     const takenRedis = new Set(this.configuredRedis.map((r) => portOf(r.address)));
     const takenProxy = new Set(this.configuredProxies.map((p) => portOf(proxyAddress(p))));
     const nextRedis = redis.filter((r) => !takenRedis.has(portOf(r.address)));

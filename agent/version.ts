@@ -7,9 +7,11 @@ function readVersion(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   for (const p of [path.join(here, '..', '..', 'package.json'), path.join(here, '..', 'package.json')]) {
     try {
-      const v = (JSON.parse(fs.readFileSync(p, 'utf8')) as { name?: string; version?: string });
+      const v = JSON.parse(fs.readFileSync(p, 'utf8')) as { name?: string; version?: string };
       if (v.name === 'redis-fleet' && v.version) return v.version;
-    } catch { /* try the next */ }
+    } catch {
+      /* try the next */
+    }
   }
   return '0.0.0';
 }

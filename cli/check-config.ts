@@ -10,20 +10,51 @@ export function checkConfig(kind: string, file: string, json: boolean): { out: s
     if (kind === 'agent') {
       const c = loadAgentConfig(file);
       const summary = {
-        ok: true, kind, file, hostId: c.hostId, roles: c.roles, intervalMs: c.intervalMs, redis: c.redis.length, proxies: c.proxies.length,
-        discovery: c.discovery.enabled, persistence: c.persistence.enabled, collector: c.collector.addresses.map((a) => a.address),
+        ok: true,
+        kind,
+        file,
+        hostId: c.hostId,
+        roles: c.roles,
+        intervalMs: c.intervalMs,
+        redis: c.redis.length,
+        proxies: c.proxies.length,
+        discovery: c.discovery.enabled,
+        persistence: c.persistence.enabled,
+        collector: c.collector.addresses.map((a) => a.address),
       };
-      return { out: json ? JSON.stringify(summary) : `${file}: ok (agent ${c.hostId}: ${c.redis.length} redis, ${c.proxies.length} proxies, discovery ${c.discovery.enabled ? 'on' : 'off'}, persistence scheduler ${c.persistence.enabled ? 'on' : 'off'}, interval ${c.intervalMs} ms)`, code: 0 };
+      return {
+        out: json
+          ? JSON.stringify(summary)
+          : `${file}: ok (agent ${c.hostId}: ${c.redis.length} redis, ${c.proxies.length} proxies, discovery ${c.discovery.enabled ? 'on' : 'off'}, persistence scheduler ${c.persistence.enabled ? 'on' : 'off'}, interval ${c.intervalMs} ms)`,
+        code: 0,
+      };
     }
     if (kind === 'collector') {
       const c = loadCollectorConfig(file);
-      const summary = { ok: true, kind, file, grpc: `${c.grpc.listen.host}:${c.grpc.listen.port}`, http: `${c.http.listen.host}:${c.http.listen.port}`, sink: c.influx ? 'influx' : 'embedded' };
-      return { out: json ? JSON.stringify(summary) : `${file}: ok (collector: gRPC ${summary.grpc}, HTTP ${summary.http}, metrics in ${summary.sink === 'influx' ? 'InfluxDB' : 'the embedded store'})`, code: 0 };
+      const summary = {
+        ok: true,
+        kind,
+        file,
+        grpc: `${c.grpc.listen.host}:${c.grpc.listen.port}`,
+        http: `${c.http.listen.host}:${c.http.listen.port}`,
+        sink: c.influx ? 'influx' : 'embedded',
+      };
+      return {
+        out: json
+          ? JSON.stringify(summary)
+          : `${file}: ok (collector: gRPC ${summary.grpc}, HTTP ${summary.http}, metrics in ${summary.sink === 'influx' ? 'InfluxDB' : 'the embedded store'})`,
+        code: 0,
+      };
     }
     return { out: `redis-fleet: check-config: unknown kind ${JSON.stringify(kind)} (agent or collector)`, code: 64 };
   } catch (err) {
     if (err instanceof ConfigError) {
-      return { out: json ? JSON.stringify({ ok: false, kind, file, key: err.key, problem: err.problem }) : `${file}: config error: ${err.key}: ${err.problem}`, code: 78 };
+      return {
+        out: json
+          ? JSON.stringify({ ok: false, kind, file, key: err.key, problem: err.problem })
+          : `${file}: config error: ${err.key}: ${err.problem}`,
+        code: 78,
+      };
     }
     throw err;
   }

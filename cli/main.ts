@@ -26,7 +26,9 @@ const COMMANDS: Record<string, { usage: string; options: OptionSpec }> = {
 };
 
 const USAGE = `usage:
-  ${Object.values(COMMANDS).map((c) => indent(c.usage)).join('\n  ')}
+  ${Object.values(COMMANDS)
+    .map((c) => indent(c.usage))
+    .join('\n  ')}
   redis-fleet --help | --version
 The collector URL defaults to $REDIS_FLEET_URL or http://127.0.0.1:7401.
 Exit codes: 0 ok, 1 the collector refused, 64 bad command line, 69 unreachable, 77 token missing or too weak, 78 bad config.`;

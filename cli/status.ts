@@ -13,26 +13,55 @@ export function formatStatus(s: AgentStatus, now = Date.now()): string {
   if (errs.length) lines.push(`input errors: ${errs.map(([k, v]) => `${k}: ${v}`).join('; ')}`);
   lines.push('', `instances (${s.instances.length})`);
   if (s.instances.length) {
-    lines.push(table(['ADDRESS', 'UP', 'ROLE', 'USED', 'MAXMEMORY', 'CLUSTER', 'NOTE'], s.instances.map((i) => [
-      i.address, i.up ? 'up' : 'DOWN', i.role, bytes(i.usedMemoryBytes), i.maxmemoryBytes > 0 ? bytes(i.maxmemoryBytes) : 'none', i.cluster,
-      i.up ? (i.unavailable.length ? `unavailable: ${i.unavailable.join(',')}` : '') : i.error,
-    ])));
+    lines.push(
+      table(
+        ['ADDRESS', 'UP', 'ROLE', 'USED', 'MAXMEMORY', 'CLUSTER', 'NOTE'],
+        s.instances.map((i) => [
+          i.address,
+          i.up ? 'up' : 'DOWN',
+          i.role,
+          bytes(i.usedMemoryBytes),
+          i.maxmemoryBytes > 0 ? bytes(i.maxmemoryBytes) : 'none',
+          i.cluster,
+          i.up ? (i.unavailable.length ? `unavailable: ${i.unavailable.join(',')}` : '') : i.error,
+        ]),
+      ),
+    );
   }
   if (s.proxies.length) {
     lines.push('', `proxies (${s.proxies.length})`);
-    lines.push(table(['KIND', 'ADDRESS', 'NAME', 'UP', 'ERROR'], s.proxies.map((p) => [p.kind, p.address, p.name, p.up ? 'up' : 'DOWN', p.error])));
+    lines.push(
+      table(
+        ['KIND', 'ADDRESS', 'NAME', 'UP', 'ERROR'],
+        s.proxies.map((p) => [p.kind, p.address, p.name, p.up ? 'up' : 'DOWN', p.error]),
+      ),
+    );
   }
   if (s.persistence) {
-    lines.push('', `persistence: fork token ${s.persistence.tokenHolder || 'free'}; queue ${s.persistence.queue.length ? s.persistence.queue.join(', ') : 'empty'}`);
+    lines.push(
+      '',
+      `persistence: fork token ${s.persistence.tokenHolder || 'free'}; queue ${s.persistence.queue.length ? s.persistence.queue.join(', ') : 'empty'}`,
+    );
   }
   if (s.guard) {
     const g = s.guard;
-    lines.push('', `guard: ZooKeeper ${g.zkState}${g.zkConsecutiveFailures ? ` (${g.zkConsecutiveFailures} probes failed)` : ''}; Sentinels answered ${g.sentinelsAnswered ?? '-'}/${g.sentinelsTotal ?? '-'}`);
+    lines.push(
+      '',
+      `guard: ZooKeeper ${g.zkState}${g.zkConsecutiveFailures ? ` (${g.zkConsecutiveFailures} probes failed)` : ''}; Sentinels answered ${g.sentinelsAnswered ?? '-'}/${g.sentinelsTotal ?? '-'}`,
+    );
     if (g.instances.length) {
-      lines.push(table(['ADDRESS', 'PHASE', 'FENCED SINCE', 'MODE', 'WHY / WAITING FOR'], g.instances.map((i) => [
-        i.address, i.fenced ? i.phase.toUpperCase() : i.phase, i.fencedSince ? ago(i.fencedSince, now) : '', i.fenceMode,
-        [i.fenced ? i.fenceReason : '', i.waitingFor, i.error].filter(Boolean).join(' | '),
-      ])));
+      lines.push(
+        table(
+          ['ADDRESS', 'PHASE', 'FENCED SINCE', 'MODE', 'WHY / WAITING FOR'],
+          g.instances.map((i) => [
+            i.address,
+            i.fenced ? i.phase.toUpperCase() : i.phase,
+            i.fencedSince ? ago(i.fencedSince, now) : '',
+            i.fenceMode,
+            [i.fenced ? i.fenceReason : '', i.waitingFor, i.error].filter(Boolean).join(' | '),
+          ]),
+        ),
+      );
     }
   }
   return lines.join('\n');

@@ -32,7 +32,8 @@ function writeAtomically(file: string, text: string): void {
 
 export function tokenCommand(args: string[], file: string | undefined, json: boolean): TokenResult {
   const [action, ...rest] = args;
-  if (!file) return { out: '', err: `redis-fleet: token: --file FILE is needed (the collector's http.tokenFile)\n${TOKEN_USAGE}`, code: 64 };
+  if (!file)
+    return { out: '', err: `redis-fleet: token: --file FILE is needed (the collector's http.tokenFile)\n${TOKEN_USAGE}`, code: 64 };
   let text: string;
   let entries;
   try {
@@ -44,21 +45,41 @@ export function tokenCommand(args: string[], file: string | undefined, json: boo
   }
   if (action === 'list' && rest.length === 0) {
     const rows = entries.map((e) => ({ name: e.name, role: e.role }));
-    return { out: json ? JSON.stringify(rows, null, 2) : table(['NAME', 'ROLE'], rows.map((r) => [r.name, r.role])), code: 0 };
+    return {
+      out: json
+        ? JSON.stringify(rows, null, 2)
+        : table(
+            ['NAME', 'ROLE'],
+            rows.map((r) => [r.name, r.role]),
+          ),
+      code: 0,
+    };
   }
   if (action === 'create' && rest.length === 2) {
     const [name, role] = rest as [string, string];
-    if (!isApiRole(role)) return { out: '', err: `redis-fleet: token create: role must be one of ${API_ROLES.join(', ')} (got ${JSON.stringify(role)})`, code: 64 };
-    if (entries.some((e) => e.name === name)) return { out: '', err: `redis-fleet: token create: ${name} already has a token in ${file} (revoke it first)`, code: 65 };
-    if (!TOKEN_NAME.test(name)) return { out: '', err: `redis-fleet: token create: a name is 1-64 letters, digits, . _ @ - (got ${JSON.stringify(name)})`, code: 64 };
+    if (!isApiRole(role))
+      return {
+        out: '',
+        err: `redis-fleet: token create: role must be one of ${API_ROLES.join(', ')} (got ${JSON.stringify(role)})`,
+        code: 64,
+      };
+    if (entries.some((e) => e.name === name))
+      return { out: '', err: `redis-fleet: token create: ${name} already has a token in ${file} (revoke it first)`, code: 65 };
+    if (!TOKEN_NAME.test(name))
+      return { out: '', err: `redis-fleet: token create: a name is 1-64 letters, digits, . _ @ - (got ${JSON.stringify(name)})`, code: 64 };
     const token = generateApiToken();
     const line = formatTokenLine({ name, role, hash: hashApiToken(token) });
     writeAtomically(file, `${text}${text && !text.endsWith('\n') ? '\n' : ''}${line}\n`);
-    return { out: json ? JSON.stringify({ name, role, token }) : token, err: `${name} (${role}) added to ${file}; the collector takes it within a second. The token is shown only now:`, code: 0 };
+    return {
+      out: json ? JSON.stringify({ name, role, token }) : token,
+      err: `${name} (${role}) added to ${file}; the collector takes it within a second. The token is shown only now:`,
+      code: 0,
+    };
   }
   if (action === 'revoke' && rest.length === 1) {
     const name = rest[0]!;
-    if (!entries.some((e) => e.name === name)) return { out: '', err: `redis-fleet: token revoke: no token named ${name} in ${file}`, code: 1 };
+    if (!entries.some((e) => e.name === name))
+      return { out: '', err: `redis-fleet: token revoke: no token named ${name} in ${file}`, code: 1 };
     const kept = text.split(/\r?\n/).filter((l) => l.trim().split(/\s+/)[0] !== name || l.trim().startsWith('#'));
     writeAtomically(file, kept.join('\n'));
     return { out: `revoked ${name}; the collector refuses its token within a second`, code: 0 };

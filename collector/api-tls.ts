@@ -17,7 +17,10 @@ export class ApiTls {
       checkMs: 0,
       onReload: (pem) => {
         this.server?.setSecureContext(this.options());
-        log.info({ certFile: config.files.cert!.file, names: pem.names, notAfter: pem.notAfter?.toISOString() }, 'HTTPS certificate re-read; new connections use it');
+        log.info(
+          { certFile: config.files.cert!.file, names: pem.names, notAfter: pem.notAfter?.toISOString() },
+          'HTTPS certificate re-read; new connections use it',
+        );
       },
       onError: (err) => log.error({ error: err.message }, 'HTTPS certificate files changed but do not load; keeping the previous ones'),
     });

@@ -22,7 +22,11 @@ export class TokenChecker {
     private readonly recheckMs = 5000,
   ) {
     this.digests = tokens.map(digest);
-    try { this.mtimeMs = fs.statSync(file).mtimeMs; } catch { /* checked at load */ }
+    try {
+      this.mtimeMs = fs.statSync(file).mtimeMs;
+    } catch {
+      /* checked at load */
+    }
   }
 
   /** `header` is the raw `authorization` metadata value (or undefined). */
@@ -47,7 +51,10 @@ export class TokenChecker {
     try {
       mtimeMs = fs.statSync(this.file).mtimeMs;
     } catch (err) {
-      this.logger.warn({ file: this.file, code: (err as NodeJS.ErrnoException).code }, 'token file unreadable; keeping the tokens loaded before');
+      this.logger.warn(
+        { file: this.file, code: (err as NodeJS.ErrnoException).code },
+        'token file unreadable; keeping the tokens loaded before',
+      );
       return;
     }
     if (mtimeMs === this.mtimeMs) return;

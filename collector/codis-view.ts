@@ -7,7 +7,12 @@ import { fieldReader, type DashboardSample, type ProxyItem, type Report } from '
 import { plain } from './proxy-view.js';
 import type { FleetState } from './state.js';
 
-interface Latest { host: string; receivedAt: number; reportTimeMs: number; sample: DashboardSample }
+interface Latest {
+  host: string;
+  receivedAt: number;
+  reportTimeMs: number;
+  sample: DashboardSample;
+}
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -27,8 +32,14 @@ export class CodisViews {
   }
 
   all(): Latest[] {
-    return [...this.latest.values()].flatMap((m) => [...m.values()])
-      .sort((a, b) => a.sample.product.localeCompare(b.sample.product) || a.sample.address.localeCompare(b.sample.address) || a.host.localeCompare(b.host));
+    return [...this.latest.values()]
+      .flatMap((m) => [...m.values()])
+      .sort(
+        (a, b) =>
+          a.sample.product.localeCompare(b.sample.product) ||
+          a.sample.address.localeCompare(b.sample.address) ||
+          a.host.localeCompare(b.host),
+      );
   }
 
   /** What GET /api/v1/hosts/:id shows of the dashboards this host polls (null when none). */
@@ -66,11 +77,13 @@ function clusterView(l: Latest, all: Latest[], statusOf: (host: string) => strin
   return {
     product: s.product,
     dashboards: all.map((d) => dashboardView(d, statusOf(d.host))),
-    groups: byKind(s.items, 'group').map((g) => ({
-      id: Number(g.tags.group),
-      ...plain(g.fields),
-      servers: servers.filter((x) => x.tags.group === g.tags.group).map((x) => ({ address: x.tags.server, ...plain(x.fields) })),
-    })).sort((a, b) => a.id - b.id),
+    groups: byKind(s.items, 'group')
+      .map((g) => ({
+        id: Number(g.tags.group),
+        ...plain(g.fields),
+        servers: servers.filter((x) => x.tags.group === g.tags.group).map((x) => ({ address: x.tags.server, ...plain(x.fields) })),
+      }))
+      .sort((a, b) => a.id - b.id),
     migration: {
       queue: f.num('migration_queue'),
       pending: f.num('migration_pending'),
@@ -90,27 +103,35 @@ function clusterView(l: Latest, all: Latest[], statusOf: (host: string) => strin
 
 /** GET /api/v1/codis[?product=]: every Codis product the agents' dashboards describe. */
 export function registerCodisRoutes(app: FastifyInstance, deps: { state: FleetState; views: CodisViews }): void {
-  app.get<{ Querystring: { product?: string } }>('/api/v1/codis', {
-    schema: {
-      querystring: { type: 'object', additionalProperties: false, properties: { product: { type: 'string', minLength: 1, maxLength: 512 } } },
+  app.get<{ Querystring: { product?: string } }>(
+    '/api/v1/codis',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { product: { type: 'string', minLength: 1, maxLength: 512 } },
+        },
+      },
     },
-  }, async (req) => {
-    const now = Date.now();
-    const statusOf = (host: string) => {
-      const h = deps.state.host(host);
-      return h ? deps.state.statusOf(h, now) : 'down';
-    };
-    const byProduct = new Map<string, Latest[]>();
-    for (const l of deps.views.all()) {
-      const key = l.sample.product || l.sample.address;
-      if (req.query.product !== undefined && key !== req.query.product) continue;
-      byProduct.set(key, [...(byProduct.get(key) ?? []), l]);
-    }
-    const clusters = [...byProduct.values()].map((ls) => {
-      // The freshest answering sample describes the product; a down dashboard only lists itself.
-      const best = [...ls].sort((a, b) => Number(b.sample.up) - Number(a.sample.up) || b.reportTimeMs - a.reportTimeMs)[0]!;
-      return clusterView(best, ls, statusOf);
-    });
-    return { clusters };
-  });
+    async (req) => {
+      const now = Date.now();
+      const statusOf = (host: string) => {
+        const h = deps.state.host(host);
+        return h ? deps.state.statusOf(h, now) : 'down';
+      };
+      const byProduct = new Map<string, Latest[]>();
+      for (const l of deps.views.all()) {
+        const key = l.sample.product || l.sample.address;
+        if (req.query.product !== undefined && key !== req.query.product) continue;
+        byProduct.set(key, [...(byProduct.get(key) ?? []), l]);
+      }
+      const clusters = [...byProduct.values()].map((ls) => {
+        // The freshest answering sample describes the product; a down dashboard only lists itself.
+        const best = [...ls].sort((a, b) => Number(b.sample.up) - Number(a.sample.up) || b.reportTimeMs - a.reportTimeMs)[0]!;
+        return clusterView(best, ls, statusOf);
+      });
+      return { clusters };
+    },
+  );
 }

@@ -46,7 +46,9 @@ const TRANSITION_CHECK_MS = 500;
 const PERSIST_MS = 1000;
 
 /** Internal options (no config key): the benchmark's peer runs the old ack-on-queue behaviour. */
-export interface CollectorInternals { ackOnQueue?: boolean }
+export interface CollectorInternals {
+  ackOnQueue?: boolean;
+}
 
 export async function startCollector(config: CollectorConfig, logger: Logger, internals: CollectorInternals = {}): Promise<Collector> {
   const store = Store.open(config.store.path);
@@ -64,18 +66,28 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
   if (config.influx) {
     const { path: dir, maxBytes, segmentBytes } = config.spool;
     try {
-      sink = influx = new InfluxSink(config.influx, logger, internals.ackOnQueue ? { ackOnQueue: true } : { spool: { dir, maxBytes, segmentBytes } });
+      sink = influx = new InfluxSink(
+        config.influx,
+        logger,
+        internals.ackOnQueue ? { ackOnQueue: true } : { spool: { dir, maxBytes, segmentBytes } },
+      );
     } catch (err) {
       store.close();
       throw new ConfigError('spool.path', `cannot open ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   } else {
-    sink = history = new EmbeddedHistory(store, { retentionMs: config.store.historyRetentionMs, maxPoints: config.store.maxHistoryPoints, ackOnQueue: internals.ackOnQueue }, logger);
+    sink = history = new EmbeddedHistory(
+      store,
+      { retentionMs: config.store.historyRetentionMs, maxPoints: config.store.maxHistoryPoints, ackOnQueue: internals.ackOnQueue },
+      logger,
+    );
   }
 
   let alerting: Alerting | undefined;
   try {
-    alerting = config.alerting.enabled ? new Alerting(store, config.alerting, logger.child({ component: 'alerting' }), clusterAlerting) : undefined;
+    alerting = config.alerting.enabled
+      ? new Alerting(store, config.alerting, logger.child({ component: 'alerting' }), clusterAlerting)
+      : undefined;
   } catch (err) {
     store.close();
     await cluster?.close();
@@ -89,35 +101,54 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
   const persistence = new PersistenceViews();
   const proxies = new ProxyViews();
   const guard = new GuardViews();
-  const placement = new Placement(config.placement, config.hostDownAfterIntervals, logger.child({ component: 'placement' }), store.db, cluster?.placements);
+  const placement = new Placement(
+    config.placement,
+    config.hostDownAfterIntervals,
+    logger.child({ component: 'placement' }),
+    store.db,
+    cluster?.placements,
+  );
   const codis = new CodisViews();
   const failovers = new FailoverTracker(store.db);
-  const state = new FleetState(store, {
-    hostDownAfterIntervals: config.hostDownAfterIntervals,
-    shared: cluster !== undefined,
-    remoteSlackMs: config.cluster ? 2 * (PERSIST_MS + config.cluster.syncIntervalMs) : undefined,
-    onRemote: (h, instances) => placement.onReport(h, instances.map((i) => i.sample)),
-    onReport: (hostId, r, now) => {
-      persistence.update(hostId, r, now);
-      proxies.update(hostId, r, now);
-      guard.update(hostId, r, now);
-      codis.update(hostId, r, now);
-      const folded = failovers.onReport({ hostId, labels: state.host(hostId)!.labels }, r, now);
-      if (folded.length) sink.write(folded);
-      placement.onReport(state.host(hostId)!, r.redis);
+  const state = new FleetState(
+    store,
+    {
+      hostDownAfterIntervals: config.hostDownAfterIntervals,
+      shared: cluster !== undefined,
+      remoteSlackMs: config.cluster ? 2 * (PERSIST_MS + config.cluster.syncIntervalMs) : undefined,
+      onRemote: (h, instances) =>
+        placement.onReport(
+          h,
+          instances.map((i) => i.sample),
+        ),
+      onReport: (hostId, r, now) => {
+        persistence.update(hostId, r, now);
+        proxies.update(hostId, r, now);
+        guard.update(hostId, r, now);
+        codis.update(hostId, r, now);
+        const folded = failovers.onReport({ hostId, labels: state.host(hostId)!.labels }, r, now);
+        if (folded.length) sink.write(folded);
+        placement.onReport(state.host(hostId)!, r.redis);
+      },
+      onTransition: (h, status, now) => {
+        const silentMs = now - h.lastSeenAt;
+        if (status === 'down') logger.warn({ host: h.id, silentMs, intervalMs: h.intervalMs }, 'host down: no report for too long');
+        else logger.info({ host: h.id }, 'host up again');
+        const message =
+          status === 'down'
+            ? `no report for ${Math.round(silentMs / 1000)}s (${config.hostDownAfterIntervals} intervals of ${h.intervalMs}ms)`
+            : 'reports resumed';
+        sink.write([eventPoint({ hostId: h.id, labels: h.labels }, `host.${status}`, message, now)]);
+      },
     },
-    onTransition: (h, status, now) => {
-      const silentMs = now - h.lastSeenAt;
-      if (status === 'down') logger.warn({ host: h.id, silentMs, intervalMs: h.intervalMs }, 'host down: no report for too long');
-      else logger.info({ host: h.id }, 'host up again');
-      const message = status === 'down'
-        ? `no report for ${Math.round(silentMs / 1000)}s (${config.hostDownAfterIntervals} intervals of ${h.intervalMs}ms)`
-        : 'reports resumed';
-      sink.write([eventPoint({ hostId: h.id, labels: h.labels }, `host.${status}`, message, now)]);
-    },
-  }, logger);
+    logger,
+  );
   // Hosts known from before a restart are in the table (candidates while their last report is fresh).
-  for (const h of state.allHosts()) placement.onReport(h, state.instancesOf(h).map((i) => i.sample));
+  for (const h of state.allHosts())
+    placement.onReport(
+      h,
+      state.instancesOf(h).map((i) => i.sample),
+    );
   placement.restore();
   try {
     await cluster?.start({ state, alerting, placement });
@@ -133,17 +164,40 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
     { state, sink, tokens, logger, collectorVersion: COLLECTOR_VERSION },
   );
   // The collector's own storage events reach the alerts even when the sink has no room for them.
-  const storage = new StorageWatch(rawSink, grpcServer, (points) => {
-    alerting?.onPoints(points);
-    rawSink.write(points, () => undefined);
-  }, logger);
+  const storage = new StorageWatch(
+    rawSink,
+    grpcServer,
+    (points) => {
+      alerting?.onPoints(points);
+      rawSink.write(points, () => undefined);
+    },
+    logger,
+  );
   const apiTokens = new ApiTokens(config.http.tokenFile, config.http.apiTokens, logger);
   if (!config.http.tokenFile) logger.warn('no http.tokenFile: every /api call is refused (see README, API tokens)');
   // In a cluster the audit log is shared, so GET /api/v1/audit on any collector lists every entry.
   const audit = cluster ? new PgAuditStore(cluster.pool, config.http.audit) : new SqliteAuditStore(store.db, config.http.audit);
   const apiTls = config.http.tls ? new ApiTls(config.http.tls, logger) : undefined;
   const metrics = collectorMetrics({ sink, grpc: grpcServer, hosts: () => state.hostCount, alerting, cluster });
-  const api = buildApi({ state, sink, logger, persistence, proxies, guard, alerting, placement, codis, storage, failovers, access: { tokens: apiTokens, audit }, cluster, metrics }, { https: apiTls?.options() });
+  const api = buildApi(
+    {
+      state,
+      sink,
+      logger,
+      persistence,
+      proxies,
+      guard,
+      alerting,
+      placement,
+      codis,
+      storage,
+      failovers,
+      access: { tokens: apiTokens, audit },
+      cluster,
+      metrics,
+    },
+    { https: apiTls?.options() },
+  );
   apiTls?.watch(api.server);
 
   let grpcAddress: string;
@@ -153,7 +207,10 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
       throw new ConfigError('grpc.listen', `cannot listen on ${config.grpc.listen.host}:${config.grpc.listen.port}: ${err.message}`);
     });
     httpUrl = await listenApi(api, config.http.listen).catch((err: NodeJS.ErrnoException) => {
-      throw new ConfigError('http.listen', `cannot listen on ${config.http.listen.host}:${config.http.listen.port}: ${err.code ?? err.message}`);
+      throw new ConfigError(
+        'http.listen',
+        `cannot listen on ${config.http.listen.host}:${config.http.listen.port}: ${err.code ?? err.message}`,
+      );
     });
   } catch (err) {
     await grpcServer.close(0).catch(() => undefined);
@@ -170,13 +227,28 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
   history?.start();
   alerting?.start();
   // Host-silence detection is a fleet-wide duty: in a cluster, the leader's.
-  const transitionTimer = setInterval(() => { if (!cluster || cluster.isLeader) state.checkTransitions(); }, TRANSITION_CHECK_MS);
+  const transitionTimer = setInterval(() => {
+    if (!cluster || cluster.isLeader) state.checkTransitions();
+  }, TRANSITION_CHECK_MS);
   const persistTimer = setInterval(() => state.persist(), PERSIST_MS);
   transitionTimer.unref();
   persistTimer.unref();
 
-  logger.info({ grpc: grpcAddress, http: httpUrl, sink: sink.kind, store: config.store.path, version: COLLECTOR_VERSION, cluster: cluster?.id }, 'listening');
-  logger.info({ grpc: grpcAddress, grpcTls: config.grpc.tls ? (config.grpc.tls.mutual ? 'mutual' : 'on') : 'off', http: httpUrl, sink: sink.kind, store: config.store.path, version: COLLECTOR_VERSION }, 'listening');
+  logger.info(
+    { grpc: grpcAddress, http: httpUrl, sink: sink.kind, store: config.store.path, version: COLLECTOR_VERSION, cluster: cluster?.id },
+    'listening',
+  );
+  logger.info(
+    {
+      grpc: grpcAddress,
+      grpcTls: config.grpc.tls ? (config.grpc.tls.mutual ? 'mutual' : 'on') : 'off',
+      http: httpUrl,
+      sink: sink.kind,
+      store: config.store.path,
+      version: COLLECTOR_VERSION,
+    },
+    'listening',
+  );
 
   let closing: Promise<void> | undefined;
   return {

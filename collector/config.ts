@@ -10,7 +10,10 @@ import { resolvePlacementConfig, type PlacementConfig } from './placement/index.
 import { resolveClusterConfig, type ClusterConfig } from './cluster/config.js';
 import { readApiTokenFile, type ApiTokenEntry } from './access/index.js';
 
-export interface ListenAddress { host: string; port: number }
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
 
 /** The engine behind the `influx` sink: both take line protocol at POST /write (collector/victoria.ts). */
 export type InfluxFlavor = 'influxdb' | 'victoriametrics';
@@ -24,7 +27,9 @@ export interface GrpcTlsConfig {
   hostIdMap: Record<string, string>;
 }
 
-export interface HttpTlsConfig { files: TlsFiles }
+export interface HttpTlsConfig {
+  files: TlsFiles;
+}
 
 export interface InfluxConfig {
   url: string;
@@ -64,18 +69,31 @@ export interface CollectorConfig {
 /** The YAML as written (after defaults), before resolution. */
 interface RawConfig {
   grpc: {
-    listen: string; tokenFile: string; maxMessageBytes: number; insecure: boolean;
+    listen: string;
+    tokenFile: string;
+    maxMessageBytes: number;
+    insecure: boolean;
     tls?: { certFile: string; keyFile: string; clientCaFile?: string; hostIdMap?: Record<string, string> };
   };
   http: {
-    listen: string; insecure: boolean; tls?: { certFile: string; keyFile: string };
-    tokenFile?: string; audit: { retention: string | number; maxEntries: number };
+    listen: string;
+    insecure: boolean;
+    tls?: { certFile: string; keyFile: string };
+    tokenFile?: string;
+    audit: { retention: string | number; maxEntries: number };
   };
   store: { path: string; historyRetention: string | number; maxHistoryPoints: number };
   influx?: {
-    url: string; flavor: InfluxFlavor; database: string; username?: string;
-    passwordFile?: string; passwordEnv?: string; password?: string;
-    batchSize: number; flushInterval: string | number; maxQueuePoints: number;
+    url: string;
+    flavor: InfluxFlavor;
+    database: string;
+    username?: string;
+    passwordFile?: string;
+    passwordEnv?: string;
+    password?: string;
+    batchSize: number;
+    flushInterval: string | number;
+    maxQueuePoints: number;
   };
   spool: { path?: string; maxBytes: string | number; segmentBytes: string | number };
   hostDownAfterIntervals: number;
@@ -248,7 +266,10 @@ export function isLoopback(host: string): boolean {
 function resolveGrpcTls(raw: RawConfig['grpc'], listen: ListenAddress): GrpcTlsConfig | undefined {
   if (!raw.tls) {
     if (!raw.insecure && !isLoopback(listen.host)) {
-      throw new ConfigError('grpc.tls', `is required to listen on ${raw.listen} (not loopback): set grpc.tls.certFile/keyFile, or grpc.insecure: true to accept plaintext`);
+      throw new ConfigError(
+        'grpc.tls',
+        `is required to listen on ${raw.listen} (not loopback): set grpc.tls.certFile/keyFile, or grpc.insecure: true to accept plaintext`,
+      );
     }
     return undefined;
   }
@@ -266,11 +287,17 @@ function resolveGrpcTls(raw: RawConfig['grpc'], listen: ListenAddress): GrpcTlsC
 function resolveHttpTls(raw: RawConfig['http'], listen: ListenAddress): HttpTlsConfig | undefined {
   if (!raw.tls) {
     if (!raw.insecure && !isLoopback(listen.host)) {
-      throw new ConfigError('http.tls', `is required to listen on ${raw.listen} (not loopback): set http.tls.certFile/keyFile, or http.insecure: true to serve plain HTTP`);
+      throw new ConfigError(
+        'http.tls',
+        `is required to listen on ${raw.listen} (not loopback): set http.tls.certFile/keyFile, or http.insecure: true to serve plain HTTP`,
+      );
     }
     return undefined;
   }
-  const files: TlsFiles = { cert: { file: raw.tls.certFile, key: 'http.tls.certFile' }, key: { file: raw.tls.keyFile, key: 'http.tls.keyFile' } };
+  const files: TlsFiles = {
+    cert: { file: raw.tls.certFile, key: 'http.tls.certFile' },
+    key: { file: raw.tls.keyFile, key: 'http.tls.keyFile' },
+  };
   readTlsPem(files);
   return { files };
 }
@@ -311,7 +338,7 @@ function resolveSpool(raw: RawConfig['spool'], storePath: string): CollectorConf
 
 /** `{ [key]: value }`, or nothing when the value is undefined (so configs without the key compare equal). */
 function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
-  return value === undefined ? {} : { [key]: value } as Record<K, V>;
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
 /** Validates an already parsed config object (throws ConfigError naming the key). */

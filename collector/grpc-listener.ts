@@ -24,7 +24,10 @@ interface PeerInfo {
   servername: string;
 }
 
-export interface Refusal { code: grpc.status; details: string }
+export interface Refusal {
+  code: grpc.status;
+  details: string;
+}
 
 const TLS_HANDSHAKE = 0x16;
 const FIRST_BYTE_TIMEOUT_MS = 10_000;
@@ -45,15 +48,20 @@ export function sniOf(buf: Buffer): string {
       if (type === 0 && buf[p + 6] === 0) return buf.toString('latin1', p + 9, p + 9 + buf.readUInt16BE(p + 7));
       p += 4 + len;
     }
-  } catch { /* a truncated hello: no name */ }
+  } catch {
+    /* a truncated hello: no name */
+  }
   return '';
 }
 
 function certErrorText(code: string): string {
   switch (code) {
-    case 'CERT_HAS_EXPIRED': return 'the agent\'s client certificate has expired';
-    case 'CERT_NOT_YET_VALID': return 'the agent\'s client certificate is not valid yet';
-    default: return `the agent's client certificate is not signed by the CA in grpc.tls.clientCaFile (unknown CA: ${code})`;
+    case 'CERT_HAS_EXPIRED':
+      return "the agent's client certificate has expired";
+    case 'CERT_NOT_YET_VALID':
+      return "the agent's client certificate is not valid yet";
+    default:
+      return `the agent's client certificate is not signed by the CA in grpc.tls.clientCaFile (unknown CA: ${code})`;
   }
 }
 
@@ -69,18 +77,27 @@ export class GrpcListener {
   private readonly tlsServer: tls.Server | undefined;
   private pem: TlsPem | undefined;
 
-  constructor(private readonly listenOn: ListenAddress, server: grpc.Server, private readonly tlsConfig: GrpcTlsConfig | undefined, logger: Logger) {
+  constructor(
+    private readonly listenOn: ListenAddress,
+    server: grpc.Server,
+    private readonly tlsConfig: GrpcTlsConfig | undefined,
+    logger: Logger,
+  ) {
     this.log = logger.child({ component: 'grpc-listener' });
     this.injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     if (tlsConfig) {
       this.material = new TlsMaterial(tlsConfig.files, {
         onReload: (pem) => {
-          this.log.info({ certFile: tlsConfig.files.cert!.file, names: pem.names, notAfter: pem.notAfter?.toISOString() }, 'gRPC TLS certificate re-read; new connections use it');
+          this.log.info(
+            { certFile: tlsConfig.files.cert!.file, names: pem.names, notAfter: pem.notAfter?.toISOString() },
+            'gRPC TLS certificate re-read; new connections use it',
+          );
           this.tlsServer?.setSecureContext(this.contextOptions(pem));
           this.pem = pem;
           this.checkExpiry(pem);
         },
-        onError: (err) => this.log.error({ error: err.message }, 'gRPC TLS files changed but do not load; keeping the previous certificate'),
+        onError: (err) =>
+          this.log.error({ error: err.message }, 'gRPC TLS files changed but do not load; keeping the previous certificate'),
       });
       this.pem = this.material.current();
       this.checkExpiry(this.pem);
@@ -103,8 +120,10 @@ export class GrpcListener {
 
   private checkExpiry(pem: TlsPem): void {
     if (pem.notAfter && pem.notAfter.getTime() < Date.now()) {
-      this.log.error({ certFile: this.tlsConfig!.files.cert!.file, notAfter: pem.notAfter.toISOString() },
-        'the gRPC TLS certificate has expired: agents will refuse it (replace grpc.tls.certFile/keyFile; re-read without restart)');
+      this.log.error(
+        { certFile: this.tlsConfig!.files.cert!.file, notAfter: pem.notAfter.toISOString() },
+        'the gRPC TLS certificate has expired: agents will refuse it (replace grpc.tls.certFile/keyFile; re-read without restart)',
+      );
     }
   }
 
@@ -112,9 +131,12 @@ export class GrpcListener {
     const { host, port } = this.listenOn;
     await new Promise<void>((resolve, reject) => {
       this.netServer.once('error', reject);
-      this.netServer.listen({ host, port }, () => { this.netServer.off('error', reject); resolve(); });
+      this.netServer.listen({ host, port }, () => {
+        this.netServer.off('error', reject);
+        resolve();
+      });
     }).catch((err: NodeJS.ErrnoException) => {
-      throw new Error(err.code === 'EADDRINUSE' ? 'address already in use' : err.code ?? err.message);
+      throw new Error(err.code === 'EADDRINUSE' ? 'address already in use' : (err.code ?? err.message));
     });
     const addr = this.netServer.address() as net.AddressInfo;
     return `${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
@@ -122,7 +144,9 @@ export class GrpcListener {
 
   private onConnection(socket: net.Socket): void {
     this.pending.add(socket);
-    socket.on('error', () => { /* reported by whoever owns the socket next, or irrelevant */ });
+    socket.on('error', () => {
+      /* reported by whoever owns the socket next, or irrelevant */
+    });
     socket.setTimeout(FIRST_BYTE_TIMEOUT_MS, () => socket.destroy());
     socket.once('close', () => this.pending.delete(socket));
     socket.once('data', (chunk: Buffer) => {
@@ -141,7 +165,10 @@ export class GrpcListener {
           return;
         }
         if (this.once.enter(`plain:${ip}`, 'plaintext')) {
-          this.log.error({ peer: ip }, 'plaintext client on the TLS gRPC port: the agent needs collector.tls (caFile) to reach this collector');
+          this.log.error(
+            { peer: ip },
+            'plaintext client on the TLS gRPC port: the agent needs collector.tls (caFile) to reach this collector',
+          );
         }
         this.track(socket, { tls: false, plaintextOnTls: true, identities: [], certError: '', hasCert: false, calls: 0, servername: '' });
         this.injector.injectConnection(socket);
@@ -149,7 +176,10 @@ export class GrpcListener {
       }
       if (looksTls) {
         if (this.once.enter(`tls:${ip}`, 'tls')) {
-          this.log.error({ peer: ip }, 'TLS client on the plaintext gRPC port: set grpc.tls on the collector, or remove collector.tls from the agent');
+          this.log.error(
+            { peer: ip },
+            'TLS client on the plaintext gRPC port: set grpc.tls on the collector, or remove collector.tls from the agent',
+          );
         }
         socket.destroy();
         return;
@@ -185,7 +215,9 @@ export class GrpcListener {
     const cert = s.getPeerCertificate();
     const hasCert = !!cert && Object.keys(cert).length > 0;
     const info: PeerInfo = {
-      tls: true, plaintextOnTls: false, hasCert,
+      tls: true,
+      plaintextOnTls: false,
+      hasCert,
       identities: hasCert ? certIdentities(cert) : [],
       certError: hasCert && !s.authorized ? String(s.authorizationError ?? 'not authorized') : '',
       calls: 0,
@@ -196,7 +228,9 @@ export class GrpcListener {
     this.track(s, info, () => {
       if (info.calls === 0 && Date.now() - openedAt < FIRST_BYTE_TIMEOUT_MS) this.earlyClose(ip, info.servername);
     });
-    s.on('error', () => { /* the HTTP/2 session reports what matters */ });
+    s.on('error', () => {
+      /* the HTTP/2 session reports what matters */
+    });
     this.injector.injectConnection(s);
   }
 
@@ -213,7 +247,7 @@ export class GrpcListener {
       reason = `name mismatch: the agent asked for ${servername}, which this certificate does not cover (${pem.names.join(', ')})`;
     } else {
       kind = 'unknown-ca';
-      reason = 'the agent probably does not trust this certificate (unknown CA: check the agent\'s collector.tls.caFile)';
+      reason = "the agent probably does not trust this certificate (unknown CA: check the agent's collector.tls.caFile)";
     }
     if (this.once.enter(`refused:${ip}`, kind)) {
       this.log.error({ peer: ip, tlsError: kind, reason }, 'agent closed the connection after the TLS handshake without a call');
@@ -223,7 +257,10 @@ export class GrpcListener {
   private covers(name: string): boolean {
     const names = this.pem!.names;
     const cn = names.find((n) => n.startsWith('CN='))?.slice(3);
-    const subjectaltname = names.filter((n) => !n.startsWith('CN=')).map((n) => n.replace(/^IP:/, 'IP Address:')).join(', ');
+    const subjectaltname = names
+      .filter((n) => !n.startsWith('CN='))
+      .map((n) => n.replace(/^IP:/, 'IP Address:'))
+      .join(', ');
     return tls.checkServerIdentity(name, { subject: { CN: cn }, subjectaltname } as unknown as tls.PeerCertificate) === undefined;
   }
 
@@ -247,14 +284,19 @@ export class GrpcListener {
     info.calls++;
     const ip = peer.replace(/:\d+$/, '');
     if (info.plaintextOnTls) {
-      return { code: grpc.status.UNAVAILABLE, details: 'TLS: this collector requires TLS on its gRPC port (set collector.tls.caFile on the agent)' };
+      return {
+        code: grpc.status.UNAVAILABLE,
+        details: 'TLS: this collector requires TLS on its gRPC port (set collector.tls.caFile on the agent)',
+      };
     }
     if (this.tlsConfig?.mutual) {
       let details = '';
-      if (!info.hasCert) details = 'TLS: no client certificate: this collector requires one (mutual TLS; set collector.tls.certFile/keyFile on the agent)';
+      if (!info.hasCert)
+        details = 'TLS: no client certificate: this collector requires one (mutual TLS; set collector.tls.certFile/keyFile on the agent)';
       else if (info.certError) details = `TLS: ${certErrorText(info.certError)}`;
       if (details) {
-        if (this.once.enter(`cert:${ip}`, details)) this.log.error({ peer: ip, identities: info.identities, reason: details.slice(5) }, 'agent refused: client certificate');
+        if (this.once.enter(`cert:${ip}`, details))
+          this.log.error({ peer: ip, identities: info.identities, reason: details.slice(5) }, 'agent refused: client certificate');
         return { code: grpc.status.UNAUTHENTICATED, details };
       }
     }

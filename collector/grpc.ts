@@ -34,7 +34,11 @@ export interface GrpcDeps {
 }
 
 export interface GrpcOptions {
-  listen: ListenAddress; maxMessageBytes: number; keepaliveTimeMs?: number; keepaliveTimeoutMs?: number; tls?: GrpcTlsConfig;
+  listen: ListenAddress;
+  maxMessageBytes: number;
+  keepaliveTimeMs?: number;
+  keepaliveTimeoutMs?: number;
+  tls?: GrpcTlsConfig;
   /** How long a stream may wait for room in the sink before it is ended with UNAVAILABLE (default 30 s). */
   backpressureLimitMs?: number;
 }
@@ -43,7 +47,10 @@ const BACKPRESSURE_RETRY_MS = 100;
 const DEFAULT_BACKPRESSURE_LIMIT_MS = 30_000;
 
 /** A report taken by the sink, waiting for its points to be stored. */
-interface Unacked { seq: number; stored: boolean }
+interface Unacked {
+  seq: number;
+  stored: boolean;
+}
 
 /**
  * The service definition with a decoder that never throws: grpc-js would answer
@@ -85,7 +92,9 @@ class AgentStream {
     readonly peer: string,
   ) {}
 
-  get hostId(): string | undefined { return this.hello?.hostId; }
+  get hostId(): string | undefined {
+    return this.hello?.hostId;
+  }
 
   start(): void {
     const auth = this.deps.tokens.check(this.call.metadata.get('authorization')[0]?.toString());
@@ -125,8 +134,10 @@ class AgentStream {
         this.fail(grpc.status.INVALID_ARGUMENT, 'AgentMessage carries neither hello nor report');
       }
     } catch (err) {
-      this.deps.logger.error({ peer: this.peer, host: this.hostId, error: (err as Error).message, stack: (err as Error).stack },
-        'agent stream: internal error');
+      this.deps.logger.error(
+        { peer: this.peer, host: this.hostId, error: (err as Error).message, stack: (err as Error).stack },
+        'agent stream: internal error',
+      );
       this.fail(grpc.status.INTERNAL, 'internal error in the collector (logged there)');
     }
   }
@@ -144,16 +155,23 @@ class AgentStream {
     }
     const bound = this.server.hostIdRefusal(this.peer, h.hostId);
     if (bound) {
-      this.deps.logger.warn({ peer: this.peer, host: h.hostId, problem: bound }, 'agent hello refused: client certificate bound to another host id');
+      this.deps.logger.warn(
+        { peer: this.peer, host: h.hostId, problem: bound },
+        'agent hello refused: client certificate bound to another host id',
+      );
       this.fail(grpc.status.PERMISSION_DENIED, bound);
       return;
     }
     this.hello = h;
     this.server.register(this);
     this.deps.state.hello(h);
-    this.deps.logger.info({ host: h.hostId, peer: this.peer, session: h.sessionId, agentVersion: h.agentVersion, intervalMs: h.intervalMs },
-      'agent connected');
-    this.call.write({ welcome: { collectorVersion: this.deps.collectorVersion, serverTimeMs: Date.now(), maxMessageBytes: this.server.maxMessageBytes } });
+    this.deps.logger.info(
+      { host: h.hostId, peer: this.peer, session: h.sessionId, agentVersion: h.agentVersion, intervalMs: h.intervalMs },
+      'agent connected',
+    );
+    this.call.write({
+      welcome: { collectorVersion: this.deps.collectorVersion, serverTimeMs: Date.now(), maxMessageBytes: this.server.maxMessageBytes },
+    });
   }
 
   private onReport(r: Report): void {
@@ -192,7 +210,13 @@ class AgentStream {
     const slot: Unacked = { seq, stored: false };
     this.unacked.push(slot);
     // onStored may run synchronously (nothing to store): the slot is in place first.
-    if (this.deps.sink.write(points, () => { slot.stored = true; this.sendAcks(); })) return true;
+    if (
+      this.deps.sink.write(points, () => {
+        slot.stored = true;
+        this.sendAcks();
+      })
+    )
+      return true;
     this.unacked.pop();
     return false;
   }
@@ -201,7 +225,10 @@ class AgentStream {
     const b = this.blocked;
     if (!b || this.done) return;
     if (Date.now() - b.since >= this.server.backpressureLimitMs) {
-      this.deps.logger.warn({ host: this.hostId, waitedMs: Date.now() - b.since }, 'agent stream ended: no room to store its reports (the agent keeps buffering and retries)');
+      this.deps.logger.warn(
+        { host: this.hostId, waitedMs: Date.now() - b.since },
+        'agent stream ended: no room to store its reports (the agent keeps buffering and retries)',
+      );
       this.server.backpressureEnds++;
       this.fail(grpc.status.UNAVAILABLE, 'collector storage full: no room for reports now; keep buffering and retry');
       return;
@@ -259,7 +286,10 @@ export class FleetGrpcServer {
   /** Since start: valid reports taken, reports acked, instance samples (Redis, proxy, Sentinel, dashboard) in them. */
   readonly ingest = { reports: 0, acked: 0, samples: 0 };
 
-  constructor(private readonly opts: GrpcOptions, private readonly deps: GrpcDeps) {
+  constructor(
+    private readonly opts: GrpcOptions,
+    private readonly deps: GrpcDeps,
+  ) {
     // grpc-js writes its own diagnostics to stderr; keep stderr for the one-line config errors.
     const grpcLog = deps.logger.child({ component: 'grpc-js' });
     grpc.setLogger({ error: (...args: unknown[]) => grpcLog.warn(args.map(String).join(' ')) } as unknown as Console);
@@ -289,10 +319,16 @@ export class FleetGrpcServer {
     return `TLS: the client certificate (${allowed.identities.join(', ') || 'no identity'}) may report as host ${allowed.hostIds.join(', ') || '(none)'}, not ${hostId} (grpc.tls.hostIdMap)`;
   }
 
-  get maxMessageBytes(): number { return this.opts.maxMessageBytes; }
-  get backpressureLimitMs(): number { return this.opts.backpressureLimitMs ?? DEFAULT_BACKPRESSURE_LIMIT_MS; }
+  get maxMessageBytes(): number {
+    return this.opts.maxMessageBytes;
+  }
+  get backpressureLimitMs(): number {
+    return this.opts.backpressureLimitMs ?? DEFAULT_BACKPRESSURE_LIMIT_MS;
+  }
   /** Streams currently paused because the sink has no room. */
-  get pausedStreams(): number { return this.paused.size; }
+  get pausedStreams(): number {
+    return this.paused.size;
+  }
 
   noteBackpressure(s: AgentStream, on: boolean): void {
     if (on) this.paused.add(s);
@@ -300,9 +336,13 @@ export class FleetGrpcServer {
   }
 
   /** host:port actually bound. */
-  get address(): string { return this.boundAddress; }
+  get address(): string {
+    return this.boundAddress;
+  }
 
-  get connectedHosts(): number { return this.byHost.size; }
+  get connectedHosts(): number {
+    return this.byHost.size;
+  }
 
   async listen(): Promise<string> {
     this.boundAddress = await this.listener.listen();
@@ -334,8 +374,14 @@ export class FleetGrpcServer {
     this.listener.close();
     for (const s of [...this.streams]) s.fail(grpc.status.UNAVAILABLE, 'collector shutting down');
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => { this.server.forceShutdown(); resolve(); }, graceMs);
-      this.server.tryShutdown(() => { clearTimeout(timer); resolve(); });
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
   }
 }

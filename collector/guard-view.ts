@@ -6,7 +6,11 @@ import type { FastifyInstance } from 'fastify';
 import { fieldReader, splitInstanceFields, type GuardState, type Report } from '../proto/index.js';
 import type { FleetState } from './state.js';
 
-interface Latest { receivedAt: number; reportTimeMs: number; state: GuardState }
+interface Latest {
+  receivedAt: number;
+  reportTimeMs: number;
+  state: GuardState;
+}
 
 export class GuardViews {
   private readonly latest = new Map<string, Latest>();
@@ -16,7 +20,9 @@ export class GuardViews {
     else this.latest.delete(hostId);
   }
 
-  hostIds(): string[] { return [...this.latest.keys()].sort(); }
+  hostIds(): string[] {
+    return [...this.latest.keys()].sort();
+  }
 
   hostBlock(hostId: string): ReturnType<typeof guardBlock> | null {
     const l = this.latest.get(hostId);
@@ -41,52 +47,63 @@ function guardBlock(l: Latest) {
       workersStarted: h.num('zk_workers_started'),
       lastWorkerError: h.str('zk_last_worker_error'),
     },
-    sentinels: { total: h.num('sentinels_total'), answeredLastRound: h.num('sentinels_answered'), lastRoundAt: iso(h.num('sentinel_round_ms')) },
+    sentinels: {
+      total: h.num('sentinels_total'),
+      answeredLastRound: h.num('sentinels_answered'),
+      lastRoundAt: iso(h.num('sentinel_round_ms')),
+    },
     mode: h.str('mode'),
     loops: h.num('loops'),
     budget: { worstCaseFenceMs: h.num('budget_worst_case_ms'), limitMs: h.num('budget_limit_ms'), violation: h.str('budget_violation') },
     eventsDropped: h.num('events_dropped') ?? 0,
-    instances: [...instances.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([address, f]) => {
-      const r = fieldReader(f);
-      const fenced = r.num('fenced') === 1;
-      return {
-        address,
-        phase: r.str('phase'),
-        role: r.str('seen_role'),
-        fenced,
-        fence: fenced ? { since: iso(r.num('fenced_since_ms')), reason: r.str('fence_reason'), mode: r.str('fence_mode') } : null,
-        sentinelName: r.str('sentinel_name'),
-        sentinelMaster: r.str('sentinel_master'),
-        zkMaster: r.str('zk_master'),
-        waitingFor: r.str('waiting_for'),
-        error: r.str('error'),
-      };
-    }),
+    instances: [...instances.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([address, f]) => {
+        const r = fieldReader(f);
+        const fenced = r.num('fenced') === 1;
+        return {
+          address,
+          phase: r.str('phase'),
+          role: r.str('seen_role'),
+          fenced,
+          fence: fenced ? { since: iso(r.num('fenced_since_ms')), reason: r.str('fence_reason'), mode: r.str('fence_mode') } : null,
+          sentinelName: r.str('sentinel_name'),
+          sentinelMaster: r.str('sentinel_master'),
+          zkMaster: r.str('zk_master'),
+          waitingFor: r.str('waiting_for'),
+          error: r.str('error'),
+        };
+      }),
   };
 }
 
 export function registerGuardRoutes(app: FastifyInstance, deps: { state: FleetState; views: GuardViews }): void {
-  app.get<{ Querystring: { host?: string; fenced?: boolean } }>('/api/v1/guard', {
-    schema: {
-      querystring: {
-        type: 'object', additionalProperties: false,
-        properties: { host: { type: 'string', minLength: 1, maxLength: 512 }, fenced: { type: 'boolean' } },
+  app.get<{ Querystring: { host?: string; fenced?: boolean } }>(
+    '/api/v1/guard',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { host: { type: 'string', minLength: 1, maxLength: 512 }, fenced: { type: 'boolean' } },
+        },
       },
     },
-  }, async (req) => {
-    const now = Date.now();
-    const hosts = [];
-    let fencedTotal = 0;
-    for (const id of deps.views.hostIds()) {
-      if (req.query.host !== undefined && id !== req.query.host) continue;
-      const block = deps.views.hostBlock(id)!;
-      const fenced = block.instances.filter((i) => i.fenced).length;
-      fencedTotal += fenced;
-      if (req.query.fenced === true && fenced === 0) continue;
-      const h = deps.state.host(id);
-      const instances = req.query.fenced === true ? block.instances.filter((i) => i.fenced) : block.instances;
-      hosts.push({ host: id, status: h ? deps.state.statusOf(h, now) : 'down', ...block, instances });
-    }
-    return { fencedInstances: fencedTotal, hosts };
-  });
+    async (req) => {
+      const now = Date.now();
+      const hosts = [];
+      let fencedTotal = 0;
+      for (const id of deps.views.hostIds()) {
+        if (req.query.host !== undefined && id !== req.query.host) continue;
+        const block = deps.views.hostBlock(id)!;
+        const fenced = block.instances.filter((i) => i.fenced).length;
+        fencedTotal += fenced;
+        if (req.query.fenced === true && fenced === 0) continue;
+        const h = deps.state.host(id);
+        const instances = req.query.fenced === true ? block.instances.filter((i) => i.fenced) : block.instances;
+        hosts.push({ host: id, status: h ? deps.state.statusOf(h, now) : 'down', ...block, instances });
+      }
+      return { fencedInstances: fencedTotal, hosts };
+    },
+  );
 }

@@ -27,7 +27,10 @@ export interface HistoryOptions {
 
 const PRUNE_CHUNK = 20_000;
 
-interface Entry { points: Point[]; onStored?: () => void }
+interface Entry {
+  points: Point[];
+  onStored?: () => void;
+}
 
 /** The tag set in a canonical order (the schema's, else sorted), as stored in series.tags. */
 function canonicalTags(measurement: string, tags: Tags): string {
@@ -65,7 +68,11 @@ export class EmbeddedHistory implements MetricSink {
   private readonly maxIdStmt: Statement<{ m: number | null }>;
   private readonly deleteUpTo: Statement;
 
-  constructor(store: Store, private readonly opts: HistoryOptions, private readonly logger: Logger) {
+  constructor(
+    store: Store,
+    private readonly opts: HistoryOptions,
+    private readonly logger: Logger,
+  ) {
     this.db = store.db;
     this.flushIntervalMs = opts.flushIntervalMs ?? 200;
     this.batchSize = opts.batchSize ?? 5000;
@@ -76,7 +83,9 @@ export class EmbeddedHistory implements MetricSink {
     this.insertSeries = this.db.prepare('INSERT INTO series (measurement, tags) VALUES (?, ?)');
     this.insertPoint = this.db.prepare('INSERT OR REPLACE INTO points (series, time, fields) VALUES (?, ?, ?)');
     this.maxIdStmt = this.db.prepare('SELECT max(id) AS m FROM points');
-    this.deleteUpTo = this.db.prepare(`DELETE FROM points WHERE id IN (SELECT id FROM points WHERE id <= ? ORDER BY id LIMIT ${PRUNE_CHUNK})`);
+    this.deleteUpTo = this.db.prepare(
+      `DELETE FROM points WHERE id IN (SELECT id FROM points WHERE id <= ? ORDER BY id LIMIT ${PRUNE_CHUNK})`,
+    );
     this.commit = this.db.transaction((batch: Point[]) => {
       for (let i = 0; i < batch.length; i++) {
         const p = batch[i]!;
@@ -97,7 +106,10 @@ export class EmbeddedHistory implements MetricSink {
       this.noRoomSince ||= Date.now();
       if (!onStored) this.counters.droppedNoRoom += points.length;
       if (this.once.enter('queue', 'full')) {
-        this.logger.error({ maxQueuePoints: this.maxQueuePoints }, 'embedded history: queue full; reports are not acked (agents keep them) until commits catch up');
+        this.logger.error(
+          { maxQueuePoints: this.maxQueuePoints },
+          'embedded history: queue full; reports are not acked (agents keep them) until commits catch up',
+        );
       }
       return false;
     }
@@ -115,8 +127,12 @@ export class EmbeddedHistory implements MetricSink {
     return true;
   }
 
-  queueLength(): number { return this.queued; }
-  stats(): SinkStats { return { ...this.counters }; }
+  queueLength(): number {
+    return this.queued;
+  }
+  stats(): SinkStats {
+    return { ...this.counters };
+  }
 
   storage(): StorageState {
     if (this.noRoomSince) return { state: 'full', reason: this.lastError ?? 'commits are behind' };
@@ -142,7 +158,9 @@ export class EmbeddedHistory implements MetricSink {
     clearInterval(this.pruneTimer);
   }
 
-  async query(q: PointQuery): Promise<Point[]> { return this.queryPoints(q); }
+  async query(q: PointQuery): Promise<Point[]> {
+    return this.queryPoints(q);
+  }
 
   /** Points of one measurement, oldest first (tests and the API's history views). */
   queryPoints(q: PointQuery): Point[] {
@@ -153,16 +171,25 @@ export class EmbeddedHistory implements MetricSink {
       sql += ' AND json_extract(s.tags, ?) = ?';
       args.push(`$.${JSON.stringify(k)}`, v);
     }
-    if (q.from !== undefined) { sql += ' AND p.time >= ?'; args.push(q.from); }
-    if (q.to !== undefined) { sql += ' AND p.time <= ?'; args.push(q.to); }
+    if (q.from !== undefined) {
+      sql += ' AND p.time >= ?';
+      args.push(q.from);
+    }
+    if (q.to !== undefined) {
+      sql += ' AND p.time <= ?';
+      args.push(q.to);
+    }
     sql += ' ORDER BY p.time, p.series LIMIT ?';
     args.push(q.limit ?? 10_000);
-    return this.db.prepare<{ tags: string; time: number; fields: string }>(sql).all(...args).map((r) => ({
-      measurement: q.measurement,
-      tags: JSON.parse(r.tags) as Tags,
-      fields: JSON.parse(r.fields) as Record<string, FieldValue>,
-      time: r.time,
-    }));
+    return this.db
+      .prepare<{ tags: string; time: number; fields: string }>(sql)
+      .all(...args)
+      .map((r) => ({
+        measurement: q.measurement,
+        tags: JSON.parse(r.tags) as Tags,
+        fields: JSON.parse(r.fields) as Record<string, FieldValue>,
+        time: r.time,
+      }));
   }
 
   /** Deletes points older than the retention and beyond maxPoints (oldest inserted first). */

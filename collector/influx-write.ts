@@ -16,12 +16,18 @@ export class InfluxWriter {
   private readonly agent: http.Agent;
   private readonly auth: string | undefined;
 
-  constructor(cfg: InfluxConfig, private readonly timeoutMs = 10_000) {
+  constructor(
+    cfg: InfluxConfig,
+    private readonly timeoutMs = 10_000,
+  ) {
     const base = cfg.url.replace(/\/$/, '');
     this.url = new URL(`${base}/write`);
     this.url.searchParams.set('db', cfg.database);
     this.url.searchParams.set('precision', 'ms');
-    this.agent = this.url.protocol === 'https:' ? new https.Agent({ keepAlive: true, maxSockets: 4 }) : new http.Agent({ keepAlive: true, maxSockets: 4 });
+    this.agent =
+      this.url.protocol === 'https:'
+        ? new https.Agent({ keepAlive: true, maxSockets: 4 })
+        : new http.Agent({ keepAlive: true, maxSockets: 4 });
     if (cfg.username !== undefined) this.auth = `Basic ${Buffer.from(`${cfg.username}:${cfg.password ?? ''}`).toString('base64')}`;
   }
 
@@ -39,7 +45,11 @@ export class InfluxWriter {
           if (status >= 200 && status < 300) return resolve({ status });
           const text = Buffer.concat(chunks).toString('utf8');
           let error = text.trim() || `HTTP ${status}`;
-          try { error = (JSON.parse(text) as { error?: string }).error ?? error; } catch { /* not JSON */ }
+          try {
+            error = (JSON.parse(text) as { error?: string }).error ?? error;
+          } catch {
+            /* not JSON */
+          }
           resolve({ status, error });
         });
         res.on('error', (err) => resolve({ status: 0, error: err.message }));
@@ -51,5 +61,7 @@ export class InfluxWriter {
     });
   }
 
-  close(): void { this.agent.destroy(); }
+  close(): void {
+    this.agent.destroy();
+  }
 }

@@ -17,11 +17,17 @@ import { Spool, type SpoolOptions } from './spool.js';
 // The pool must not park the host on its own timers: our loop owns retries.
 const noPoolBackoff: NonNullable<IPoolOptions['backoff']> = {
   getDelay: () => 0,
-  next() { return this; },
-  reset() { return this; },
+  next() {
+    return this;
+  },
+  reset() {
+    return this;
+  },
 };
 
-interface HttpError extends Error { res?: { statusCode?: number } }
+interface HttpError extends Error {
+  res?: { statusCode?: number };
+}
 const statusOf = (err: unknown): number | undefined => (err as HttpError)?.res?.statusCode;
 
 /** InfluxDB's own message from a RequestError ("A 400 Bad Request error occurred: {"error":"..."}"). */
@@ -31,7 +37,9 @@ function serverMessage(err: unknown): string {
   try {
     const j = JSON.parse(body) as { error?: string };
     if (typeof j.error === 'string') return j.error;
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return body.trim() || msg;
 }
 
@@ -59,7 +67,11 @@ export interface InfluxSinkOptions {
   ackOnQueue?: boolean;
 }
 
-interface Entry { lines: Buffer; points: number; onStored?: () => void }
+interface Entry {
+  lines: Buffer;
+  points: number;
+  onStored?: () => void;
+}
 
 export class InfluxSink implements MetricSink {
   readonly kind = 'influx';
@@ -85,7 +97,11 @@ export class InfluxSink implements MetricSink {
   private readonly once = new OnceLog();
   private readonly counters: SinkStats = { accepted: 0, written: 0, spooled: 0, droppedRejected: 0, droppedNoRoom: 0 };
 
-  constructor(private readonly cfg: InfluxConfig, private readonly logger: Logger, private readonly opts: InfluxSinkOptions = {}) {
+  constructor(
+    private readonly cfg: InfluxConfig,
+    private readonly logger: Logger,
+    private readonly opts: InfluxSinkOptions = {},
+  ) {
     this.influx = influxClient(cfg);
     this.writer = new InfluxWriter(cfg);
     if (!opts.ackOnQueue) {
@@ -126,11 +142,20 @@ export class InfluxSink implements MetricSink {
     return true;
   }
 
-  queueLength(): number { return this.memPoints + this.inflight + (this.spool?.points ?? 0); }
-  stats(): SinkStats { return { ...this.counters }; }
+  queueLength(): number {
+    return this.memPoints + this.inflight + (this.spool?.points ?? 0);
+  }
+  stats(): SinkStats {
+    return { ...this.counters };
+  }
 
   storage(): StorageState {
-    const spool = this.spool && { bytes: this.spool.bytes, maxBytes: this.spool.maxBytes, points: this.spool.points, broken: this.spool.broken };
+    const spool = this.spool && {
+      bytes: this.spool.bytes,
+      maxBytes: this.spool.maxBytes,
+      points: this.spool.points,
+      broken: this.spool.broken,
+    };
     const reason = this.lastError ?? (this.dbReady ? undefined : 'the database is not ready yet');
     if (this.noRoomSince) return { state: 'full', reason: spool?.broken ? 'the spool cannot write to its disk' : reason, spool };
     if (this.spooling || (this.spool && !this.spool.empty)) return { state: 'spooling', reason, spool };
@@ -156,7 +181,7 @@ export class InfluxSink implements MetricSink {
     if (q.to !== undefined) where.push(`time <= ${Math.trunc(q.to)}ms`);
     const limit = q.limit ?? 10_000;
     const influxql = `SELECT * FROM ${ident(q.measurement)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} GROUP BY * ORDER BY time ASC LIMIT ${limit}`;
-    const raw = await this.influx.queryRaw(influxql, { precision: 'ms' }) as { results?: { series?: RawSeries[]; error?: string }[] };
+    const raw = (await this.influx.queryRaw(influxql, { precision: 'ms' })) as { results?: { series?: RawSeries[]; error?: string }[] };
     const result = raw.results?.[0];
     if (result?.error) throw new Error(`influx: ${result.error}`);
     const out: Point[] = [];
@@ -166,7 +191,10 @@ export class InfluxSink implements MetricSink {
       const timeAt = series.columns.indexOf('time');
       for (const row of series.values) {
         const fields: Record<string, FieldValue> = {};
-        series.columns.forEach((c, i) => { const v = row[i]; if (i !== timeAt && v !== null && v !== undefined) fields[c] = v as FieldValue; });
+        series.columns.forEach((c, i) => {
+          const v = row[i];
+          if (i !== timeAt && v !== null && v !== undefined) fields[c] = v as FieldValue;
+        });
         out.push({ measurement: q.measurement, tags, fields, time: Number(row[timeAt]) });
       }
     }
@@ -189,9 +217,12 @@ export class InfluxSink implements MetricSink {
     }
     this.writer.close();
     if (this.memPoints > 0) {
-      this.logger.warn({ points: this.memPoints }, this.opts.ackOnQueue
-        ? 'influx: points still queued at shutdown are lost'
-        : 'influx: points in memory at shutdown were never acked; the agents send them again');
+      this.logger.warn(
+        { points: this.memPoints },
+        this.opts.ackOnQueue
+          ? 'influx: points still queued at shutdown are lost'
+          : 'influx: points in memory at shutdown were never acked; the agents send them again',
+      );
     }
   }
 
@@ -207,8 +238,10 @@ export class InfluxSink implements MetricSink {
     this.counters.spooled += e.points;
     if (!this.spooling) {
       this.spooling = true;
-      this.logger.warn({ reason: this.lastError ?? (this.dbReady ? 'InfluxDB is behind' : 'the database is not ready yet'), dir: this.opts.spool!.dir },
-        'influx: spooling to disk until InfluxDB takes points again (acks continue once fsync\'d)');
+      this.logger.warn(
+        { reason: this.lastError ?? (this.dbReady ? 'InfluxDB is behind' : 'the database is not ready yet'), dir: this.opts.spool!.dir },
+        "influx: spooling to disk until InfluxDB takes points again (acks continue once fsync'd)",
+      );
     }
     return true;
   }
@@ -226,8 +259,10 @@ export class InfluxSink implements MetricSink {
     this.noRoomSince ||= Date.now();
     if (!onStored) this.counters.droppedNoRoom += n;
     if (this.once.enter('room', 'full')) {
-      this.logger.error({ spool: this.spool && { bytes: this.spool.bytes, maxBytes: this.spool.maxBytes }, maxQueuePoints: this.cfg.maxQueuePoints },
-        'influx: the spool and the memory queue are full; reports are not acked (agents keep them) until InfluxDB takes points again');
+      this.logger.error(
+        { spool: this.spool && { bytes: this.spool.bytes, maxBytes: this.spool.maxBytes }, maxQueuePoints: this.cfg.maxQueuePoints },
+        'influx: the spool and the memory queue are full; reports are not acked (agents keep them) until InfluxDB takes points again',
+      );
     }
   }
 
@@ -246,7 +281,9 @@ export class InfluxSink implements MetricSink {
   private schedule(delayMs: number): void {
     if (this.closed) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => { void this.flush(); }, delayMs);
+    this.timer = setTimeout(() => {
+      void this.flush();
+    }, delayMs);
     this.timer.unref();
   }
 
@@ -264,8 +301,10 @@ export class InfluxSink implements MetricSink {
         }
         this.lastError = serverMessage(err);
         if (this.once.enter('db', 'failing')) {
-          this.logger.warn({ url: this.cfg.url, database: this.cfg.database, error: this.lastError },
-            'influx: cannot create/check the database yet; retrying in the background (points are spooled)');
+          this.logger.warn(
+            { url: this.cfg.url, database: this.cfg.database, error: this.lastError },
+            'influx: cannot create/check the database yet; retrying in the background (points are spooled)',
+          );
         }
         if (this.closed) return;
         this.dbTimer = setTimeout(() => this.ensureDatabase(), this.dbBackoff.next());
@@ -369,7 +408,10 @@ export class InfluxSink implements MetricSink {
       const dropped = m ? Math.min(Number(m[1]), points) : points;
       this.counters.droppedRejected += dropped;
       this.counters.written += points - dropped;
-      this.logger.error({ status: 400, error: out.error, points, dropped }, 'influx: write rejected as invalid; batch dropped, not retried');
+      this.logger.error(
+        { status: 400, error: out.error, points, dropped },
+        'influx: write rejected as invalid; batch dropped, not retried',
+      );
       return true;
     }
     this.lastError = out.status ? `HTTP ${out.status}: ${out.error}` : out.error;
@@ -379,8 +421,10 @@ export class InfluxSink implements MetricSink {
     }
     this.failing = true;
     if (this.once.enter('write', 'failing')) {
-      this.logger.warn({ status: out.status || undefined, error: out.error, queued: this.queueLength() },
-        'influx: write failed; retrying with backoff (points are spooled to disk meanwhile)');
+      this.logger.warn(
+        { status: out.status || undefined, error: out.error, queued: this.queueLength() },
+        'influx: write failed; retrying with backoff (points are spooled to disk meanwhile)',
+      );
     }
     return false;
   }
@@ -392,9 +436,12 @@ export class InfluxSink implements MetricSink {
   }
 }
 
-interface RawSeries { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }
+interface RawSeries {
+  name: string;
+  tags?: Record<string, string>;
+  columns: string[];
+  values: unknown[][];
+}
 
 const ident = (name: string): string => `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 const literal = (value: string): string => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-
-

@@ -15,7 +15,10 @@ const logger = createLogger(PROGRAM, config.log.level);
 function answers(url: string): Promise<boolean> {
   return new Promise((resolve) => {
     const get = url.startsWith('https:') ? https.get : http.get;
-    const req = get(url, { timeout: 5000, rejectUnauthorized: false }, (res) => { res.resume(); resolve((res.statusCode ?? 500) < 300); });
+    const req = get(url, { timeout: 5000, rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve((res.statusCode ?? 500) < 300);
+    });
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(false));
   });
@@ -35,7 +38,11 @@ try {
 }
 
 // systemd (Type=notify): READY=1 once listening; WATCHDOG=1 while the HTTP API answers /healthz.
-startSdNotify({ logger, status: `grpc ${collector.grpcAddress}, http ${collector.httpUrl}`, healthy: () => answers(`${collector.httpUrl}/healthz`) });
+startSdNotify({
+  logger,
+  status: `grpc ${collector.grpcAddress}, http ${collector.httpUrl}`,
+  healthy: () => answers(`${collector.httpUrl}/healthz`),
+});
 
 let stopping = false;
 function stop(signal: string): void {
@@ -45,12 +52,17 @@ function stop(signal: string): void {
   }
   stopping = true;
   logger.info({ signal }, 'stopping');
-  collector.close().then(() => process.exit(0), (err: Error) => {
-    logger.error({ error: err.message }, 'error while stopping');
-    process.exit(1);
-  });
+  collector.close().then(
+    () => process.exit(0),
+    (err: Error) => {
+      logger.error({ error: err.message }, 'error while stopping');
+      process.exit(1);
+    },
+  );
 }
 process.on('SIGTERM', () => stop('SIGTERM'));
 // SIGHUP re-reads the alert rule files (a bad set is logged and refused; the old one keeps running).
-process.on('SIGHUP', () => { if (!stopping) collector.reloadRules(); });
+process.on('SIGHUP', () => {
+  if (!stopping) collector.reloadRules();
+});
 process.on('SIGINT', () => stop('SIGINT'));

@@ -22,11 +22,26 @@ type Read = () => number;
 
 /** A counter whose value is read at scrape time from a running total kept elsewhere. */
 function counter(registry: Registry, name: string, help: string, read: Read): void {
-  new Counter({ name: PREFIX + name, help, registers: [registry], collect() { this.reset(); this.inc(read()); } });
+  new Counter({
+    name: PREFIX + name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
 }
 
 function gauge(registry: Registry, name: string, help: string, read: Read): void {
-  new Gauge({ name: PREFIX + name, help, registers: [registry], collect() { this.set(read()); } });
+  new Gauge({
+    name: PREFIX + name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
 }
 
 /** One registry per collector instance (not prom-client's global one): two collectors in a process stay apart. */
@@ -39,7 +54,12 @@ export function collectorMetrics(src: MetricsSources): Registry {
   gauge(r, 'hosts', 'Hosts known to the collector (connected or not).', src.hosts);
   counter(r, 'reports_received_total', 'Valid agent reports received.', () => grpc.ingest.reports);
   counter(r, 'reports_acked_total', 'Agent reports acked (stored).', () => grpc.ingest.acked);
-  counter(r, 'ingest_samples_total', 'Instance samples (Redis, proxy, Sentinel, dashboard) in received reports.', () => grpc.ingest.samples);
+  counter(
+    r,
+    'ingest_samples_total',
+    'Instance samples (Redis, proxy, Sentinel, dashboard) in received reports.',
+    () => grpc.ingest.samples,
+  );
 
   counter(r, 'sink_points_accepted_total', 'Points the sink accepted.', () => sink.stats().accepted);
   counter(r, 'sink_points_written_total', 'Points stored (InfluxDB answered, or SQLite committed).', () => sink.stats().written);
@@ -49,15 +69,20 @@ export function collectorMetrics(src: MetricsSources): Registry {
   gauge(r, 'spool_max_bytes', 'Bound of the disk spool (spool.maxBytes; 0 without InfluxDB).', () => sink.storage().spool?.maxBytes ?? 0);
   gauge(r, 'spool_points', 'Points in the disk spool.', () => sink.storage().spool?.points ?? 0);
   new Gauge({
-    name: `${PREFIX}storage_state`, help: 'The storage path: 1 for the current state (ok, spooling, full).', labelNames: ['state'], registers: [r],
+    name: `${PREFIX}storage_state`,
+    help: 'The storage path: 1 for the current state (ok, spooling, full).',
+    labelNames: ['state'],
+    registers: [r],
     collect() {
       const now = sink.storage().state;
       for (const s of ['ok', 'spooling', 'full'] as const) this.set({ state: s }, s === now ? 1 : 0);
     },
   });
   new Counter({
-    name: `${PREFIX}points_dropped_total`, help: 'Points dropped, by reason (rejected: the backend refused them; no_room: no buffer had room).',
-    labelNames: ['reason'], registers: [r],
+    name: `${PREFIX}points_dropped_total`,
+    help: 'Points dropped, by reason (rejected: the backend refused them; no_room: no buffer had room).',
+    labelNames: ['reason'],
+    registers: [r],
     collect() {
       const st = sink.stats();
       this.reset();
@@ -73,7 +98,12 @@ export function collectorMetrics(src: MetricsSources): Registry {
     gauge(r, 'alerts_firing', 'Alerts firing now.', () => alerting.alerts.firing().length);
     const stats = alerting.outbox.stats;
     counter(r, 'notifications_delivered_total', 'Notifications delivered to a receiver integration.', () => stats.delivered);
-    counter(r, 'notifications_failed_total', 'Notifications given up on (refused for good, or still failing past alerting.delivery.maxRetryAge).', () => stats.failed);
+    counter(
+      r,
+      'notifications_failed_total',
+      'Notifications given up on (refused for good, or still failing past alerting.delivery.maxRetryAge).',
+      () => stats.failed,
+    );
     counter(r, 'notifications_retries_total', 'Failed delivery attempts that will be retried.', () => stats.retries);
   }
   const cluster = src.cluster;

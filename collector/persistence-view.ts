@@ -5,7 +5,11 @@ import type { FastifyInstance } from 'fastify';
 import { parseQueueEntry, fieldReader, splitInstanceFields, type PersistenceState, type Report, type Value } from '../proto/index.js';
 import type { FleetState } from './state.js';
 
-interface Latest { receivedAt: number; reportTimeMs: number; state: PersistenceState }
+interface Latest {
+  receivedAt: number;
+  reportTimeMs: number;
+  state: PersistenceState;
+}
 
 export class PersistenceViews {
   private readonly latest = new Map<string, Latest>();
@@ -16,7 +20,9 @@ export class PersistenceViews {
     else this.latest.delete(hostId);
   }
 
-  hostIds(): string[] { return [...this.latest.keys()].sort(); }
+  hostIds(): string[] {
+    return [...this.latest.keys()].sort();
+  }
 
   /** The host's block, or null when its agent runs no persistence scheduler. */
   hostBlock(hostId: string): ReturnType<typeof persistenceBlock> | null {
@@ -34,8 +40,19 @@ function persistenceBlock(l: Latest) {
   return {
     reportedAt: iso(l.reportTimeMs),
     tokenHolder: holder,
-    token: holder ? { instance: holder, kind: h.str('token_kind'), origin: h.str('token_origin'), since: iso(h.num('token_since_ms') ?? 0), pending: h.flag('token_pending') } : null,
-    queue: (l.state.queue ?? []).map((e) => { const q = parseQueueEntry(e); return { kind: q.kind, instance: q.address }; }),
+    token: holder
+      ? {
+          instance: holder,
+          kind: h.str('token_kind'),
+          origin: h.str('token_origin'),
+          since: iso(h.num('token_since_ms') ?? 0),
+          pending: h.flag('token_pending'),
+        }
+      : null,
+    queue: (l.state.queue ?? []).map((e) => {
+      const q = parseQueueEntry(e);
+      return { kind: q.kind, instance: q.address };
+    }),
     forksRunning: h.num('forks_running'),
     memAvailableBytes: h.num('mem_available_bytes'),
     loops: h.num('loops'),
@@ -67,28 +84,52 @@ function instanceBlock(address: string, f: Record<string, Value>) {
     aofGrowthPercent: r.num('aof_growth_percent'),
     queued: r.str('queued')?.split(',') ?? [],
     admissionBlocked: r.flag('admission_blocked'),
-    running: r.str('running_kind') === null ? null : {
-      kind: r.str('running_kind'), origin: r.str('running_origin'), since: iso(r.num('running_since_ms') ?? 0), cowBytes: r.num('running_cow_bytes'),
-    },
-    lastFork: r.str('last_fork_kind') === null ? null : {
-      kind: r.str('last_fork_kind'), origin: r.str('last_fork_origin'), startedAt: iso(r.num('last_fork_started_ms') ?? 0),
-      durationMs: r.num('last_fork_duration_ms'), cowBytes: r.num('last_fork_cow_bytes'), result: r.str('last_fork_result'), error: r.str('last_fork_error'),
-    },
+    running:
+      r.str('running_kind') === null
+        ? null
+        : {
+            kind: r.str('running_kind'),
+            origin: r.str('running_origin'),
+            since: iso(r.num('running_since_ms') ?? 0),
+            cowBytes: r.num('running_cow_bytes'),
+          },
+    lastFork:
+      r.str('last_fork_kind') === null
+        ? null
+        : {
+            kind: r.str('last_fork_kind'),
+            origin: r.str('last_fork_origin'),
+            startedAt: iso(r.num('last_fork_started_ms') ?? 0),
+            durationMs: r.num('last_fork_duration_ms'),
+            cowBytes: r.num('last_fork_cow_bytes'),
+            result: r.str('last_fork_result'),
+            error: r.str('last_fork_error'),
+          },
   };
 }
 
 /** GET /api/v1/persistence[?host=id]: every host's token holder, queue and per-instance last fork. */
 export function registerPersistenceRoutes(app: FastifyInstance, deps: { state: FleetState; views: PersistenceViews }): void {
-  app.get<{ Querystring: { host?: string } }>('/api/v1/persistence', {
-    schema: { querystring: { type: 'object', additionalProperties: false, properties: { host: { type: 'string', minLength: 1, maxLength: 512 } } } },
-  }, async (req) => {
-    const now = Date.now();
-    const hosts = [];
-    for (const id of deps.views.hostIds()) {
-      if (req.query.host !== undefined && id !== req.query.host) continue;
-      const h = deps.state.host(id);
-      hosts.push({ host: id, status: h ? deps.state.statusOf(h, now) : 'down', ...deps.views.hostBlock(id)! });
-    }
-    return { hosts };
-  });
+  app.get<{ Querystring: { host?: string } }>(
+    '/api/v1/persistence',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { host: { type: 'string', minLength: 1, maxLength: 512 } },
+        },
+      },
+    },
+    async (req) => {
+      const now = Date.now();
+      const hosts = [];
+      for (const id of deps.views.hostIds()) {
+        if (req.query.host !== undefined && id !== req.query.host) continue;
+        const h = deps.state.host(id);
+        hosts.push({ host: id, status: h ? deps.state.statusOf(h, now) : 'down', ...deps.views.hostBlock(id)! });
+      }
+      return { hosts };
+    },
+  );
 }

@@ -70,8 +70,14 @@ pg.types.setTypeParser(20, (v) => Number(v));
 /** Connects, creates the schema (under an advisory lock: collectors may start together) and checks its version. */
 export async function openPostgres(config: PostgresConfig, logger: Logger): Promise<PgPool> {
   const pool = new pg.Pool({
-    host: config.host, port: config.port, database: config.database, user: config.user, password: config.password,
-    max: config.poolSize, connectionTimeoutMillis: config.connectTimeoutMs, idleTimeoutMillis: 30_000,
+    host: config.host,
+    port: config.port,
+    database: config.database,
+    user: config.user,
+    password: config.password,
+    max: config.poolSize,
+    connectionTimeoutMillis: config.connectTimeoutMs,
+    idleTimeoutMillis: 30_000,
     application_name: 'redis-fleet-collector',
   });
   pool.on('error', (err) => logger.warn({ error: errorText(err) }, 'postgres: idle connection failed'));
@@ -82,7 +88,10 @@ export async function openPostgres(config: PostgresConfig, logger: Logger): Prom
       const v = await c.query<{ value: string }>("SELECT value FROM rf_meta WHERE key = 'schema_version'");
       if (!v.rowCount) await c.query("INSERT INTO rf_meta (key, value) VALUES ('schema_version', $1)", [String(PG_SCHEMA_VERSION)]);
       else if (Number(v.rows[0]!.value) > PG_SCHEMA_VERSION) {
-        throw new ConfigError('cluster.postgres', `database ${config.database} was written by a newer collector (schema ${v.rows[0]!.value}, this one knows ${PG_SCHEMA_VERSION})`);
+        throw new ConfigError(
+          'cluster.postgres',
+          `database ${config.database} was written by a newer collector (schema ${v.rows[0]!.value}, this one knows ${PG_SCHEMA_VERSION})`,
+        );
       }
     });
   } catch (err) {

@@ -3,8 +3,19 @@
 // type here, so no sink ever sees a field change type. Hot path: one pass over
 // each sample, tag objects shared between points of the same series shape.
 import {
-  HOST_TAGS, MEASUREMENTS, parseQueueEntry, splitInstanceFields, valueOf,
-  type DashboardSample, type FieldType, type MeasurementDef, type ProxySample, type RedisRates, type Report, type RedisSample, type SentinelSample,
+  HOST_TAGS,
+  MEASUREMENTS,
+  parseQueueEntry,
+  splitInstanceFields,
+  valueOf,
+  type DashboardSample,
+  type FieldType,
+  type MeasurementDef,
+  type ProxySample,
+  type RedisRates,
+  type Report,
+  type RedisSample,
+  type SentinelSample,
 } from '../proto/index.js';
 
 export type FieldValue = number | string;
@@ -19,7 +30,10 @@ export interface Point {
 }
 
 /** What the collector knows about the sending host from its hello. */
-export interface PointSource { hostId: string; labels: Record<string, string> }
+export interface PointSource {
+  hostId: string;
+  labels: Record<string, string>;
+}
 
 const M = {
   host: MEASUREMENTS.host!,
@@ -61,22 +75,32 @@ const DASHBOARD_ITEMS: Record<string, MeasurementDef> = {
 /** schema field name -> the camelCase key of the proto message it comes from. */
 const camel = (s: string): string => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 const keyMap = (def: MeasurementDef, skip: (f: string) => boolean = () => false): [string, string][] =>
-  Object.keys(def.fields).filter((f) => !skip(f)).map((f) => [f, camel(f)]);
+  Object.keys(def.fields)
+    .filter((f) => !skip(f))
+    .map((f) => [f, camel(f)]);
 
 const HEADROOM_PREFIX = 'headroom_';
 const AGENT_PREFIX = 'agent_';
 
 // Compile-time complete list of RedisRates keys: the redis fields named after one are rates.
 const RATE_SOURCE_KEYS: Record<keyof RedisRates, true> = {
-  valid: true, opsPerSec: true, netInputBytesPerSec: true, netOutputBytesPerSec: true, keyspaceHitRatio: true,
-  evictedKeysPerSec: true, expiredKeysPerSec: true, rejectedConnectionsPerSec: true,
+  valid: true,
+  opsPerSec: true,
+  netInputBytesPerSec: true,
+  netOutputBytesPerSec: true,
+  keyspaceHitRatio: true,
+  evictedKeysPerSec: true,
+  expiredKeysPerSec: true,
+  rejectedConnectionsPerSec: true,
 };
 const RATE_KEYS = keyMap(M.redis, (f) => f === 'valid' || !(camel(f) in RATE_SOURCE_KEYS));
-const HEADROOM_KEYS = Object.keys(M.redis.fields).filter((f) => f.startsWith(HEADROOM_PREFIX))
+const HEADROOM_KEYS = Object.keys(M.redis.fields)
+  .filter((f) => f.startsWith(HEADROOM_PREFIX))
   .map((f): [string, string] => [f, camel(f.slice(HEADROOM_PREFIX.length))]);
 // host: agent_* from AgentStats, the rest from HostMetrics or Capacity (disjoint names).
 const HOST_KEYS = keyMap(M.host, (f) => f.startsWith(AGENT_PREFIX));
-const AGENT_KEYS = Object.keys(M.host.fields).filter((f) => f.startsWith(AGENT_PREFIX))
+const AGENT_KEYS = Object.keys(M.host.fields)
+  .filter((f) => f.startsWith(AGENT_PREFIX))
   .map((f): [string, string] => [f, camel(f.slice(AGENT_PREFIX.length))]);
 const REPLICA_KEYS = keyMap(M.replica);
 const KEYSPACE_KEYS = keyMap(M.keyspace);
@@ -271,7 +295,13 @@ function dashboardPoints(d: DashboardSample, base: Tags, time: number, out: Poin
   samplePoints(d, tags, { sample: M.dashboard, items: DASHBOARD_ITEMS }, time, out);
 }
 
-function samplePoints(p: ProxySample | DashboardSample, tags: Tags, defs: { sample: MeasurementDef; items: Record<string, MeasurementDef> }, time: number, out: Point[]): void {
+function samplePoints(
+  p: ProxySample | DashboardSample,
+  tags: Tags,
+  defs: { sample: MeasurementDef; items: Record<string, MeasurementDef> },
+  time: number,
+  out: Point[],
+): void {
   const fields: Record<string, FieldValue> = {};
   for (const k in p.fields) put(defs.sample, fields, k, valueOf(p.fields[k]));
   put(defs.sample, fields, 'up', p.up ? 1 : 0);
@@ -325,7 +355,8 @@ function guardPoints(report: Report, base: Tags, time: number, out: Point[]): vo
     const fields: Record<string, FieldValue> = {};
     for (const k in raw) put(def, fields, k, valueOf(raw[k]));
     put(def, fields, 'zk_state', g.zkState);
-    for (const k of ['zk_consecutive_failures', 'sentinels_answered', 'sentinels_total']) if (host[k]) put(def, fields, k, valueOf(host[k]));
+    for (const k of ['zk_consecutive_failures', 'sentinels_answered', 'sentinels_total'])
+      if (host[k]) put(def, fields, k, valueOf(host[k]));
     emit(out, def.name, tags, fields, time);
   }
 }

@@ -6,7 +6,12 @@ import type { FastifyInstance } from 'fastify';
 import { valueOf, type ProxySample, type Report, type Value } from '../proto/index.js';
 import type { FleetState } from './state.js';
 
-interface Latest { host: string; receivedAt: number; reportTimeMs: number; sample: ProxySample }
+interface Latest {
+  host: string;
+  receivedAt: number;
+  reportTimeMs: number;
+  sample: ProxySample;
+}
 
 /** A fields map as plain values, keys sorted (also used by codis-view.ts). */
 export const plain = (f: Record<string, Value>): Record<string, number | string> => {
@@ -33,7 +38,8 @@ export class ProxyViews {
   }
 
   all(): Latest[] {
-    return [...this.latest.values()].flatMap((m) => [...m.values()])
+    return [...this.latest.values()]
+      .flatMap((m) => [...m.values()])
       .sort((a, b) => a.host.localeCompare(b.host) || a.sample.address.localeCompare(b.sample.address));
   }
 }
@@ -56,27 +62,45 @@ function proxyView(l: Latest, status: string) {
   };
 }
 
-interface ProxiesQuery { host?: string; kind?: 'codis' | 'twemproxy'; up?: boolean }
+interface ProxiesQuery {
+  host?: string;
+  kind?: 'codis' | 'twemproxy';
+  up?: boolean;
+}
 
 /** GET /api/v1/proxies[?host=&kind=&up=]: the latest sample of every proxy the agents poll. */
 export function registerProxyRoutes(app: FastifyInstance, deps: { state: FleetState; views: ProxyViews }): void {
-  app.get<{ Querystring: ProxiesQuery }>('/api/v1/proxies', {
-    schema: {
-      querystring: {
-        type: 'object',
-        additionalProperties: false,
-        properties: { host: { type: 'string', minLength: 1, maxLength: 512 }, kind: { enum: ['codis', 'twemproxy'] }, up: { type: 'boolean' } },
+  app.get<{ Querystring: ProxiesQuery }>(
+    '/api/v1/proxies',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            host: { type: 'string', minLength: 1, maxLength: 512 },
+            kind: { enum: ['codis', 'twemproxy'] },
+            up: { type: 'boolean' },
+          },
+        },
       },
     },
-  }, async (req) => {
-    const now = Date.now();
-    const q = req.query;
-    const proxies = deps.views.all()
-      .filter((l) => (q.host === undefined || l.host === q.host) && (q.kind === undefined || l.sample.kind === q.kind) && (q.up === undefined || l.sample.up === q.up))
-      .map((l) => {
-        const h = deps.state.host(l.host);
-        return proxyView(l, h ? deps.state.statusOf(h, now) : 'down');
-      });
-    return { proxies };
-  });
+    async (req) => {
+      const now = Date.now();
+      const q = req.query;
+      const proxies = deps.views
+        .all()
+        .filter(
+          (l) =>
+            (q.host === undefined || l.host === q.host) &&
+            (q.kind === undefined || l.sample.kind === q.kind) &&
+            (q.up === undefined || l.sample.up === q.up),
+        )
+        .map((l) => {
+          const h = deps.state.host(l.host);
+          return proxyView(l, h ? deps.state.statusOf(h, now) : 'down');
+        });
+      return { proxies };
+    },
+  );
 }

@@ -80,11 +80,17 @@ export class Fifo<T> {
   private items: (T | undefined)[] = [];
   private head = 0;
 
-  get length(): number { return this.items.length - this.head; }
+  get length(): number {
+    return this.items.length - this.head;
+  }
 
-  push(v: T): void { this.items.push(v); }
+  push(v: T): void {
+    this.items.push(v);
+  }
 
-  peek(): T | undefined { return this.items[this.head]; }
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
 
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;

@@ -20,13 +20,20 @@ export interface SpoolOptions {
 }
 
 /** A stored record read back: `points` points of line protocol. */
-export interface SpoolRecord { points: number; lines: Buffer }
+export interface SpoolRecord {
+  points: number;
+  lines: Buffer;
+}
 
 const HEADER = 8;
 const COUNT = 4;
 const SEGMENT_RE = /^seg-(\d{16})\.log$/;
 
-interface RecordRef { offset: number; length: number; points: number }
+interface RecordRef {
+  offset: number;
+  length: number;
+  points: number;
+}
 
 interface Segment {
   n: number;
@@ -41,7 +48,11 @@ interface Segment {
   busy?: boolean;
 }
 
-interface PendingAppend { record: Buffer; points: number; done: () => void }
+interface PendingAppend {
+  record: Buffer;
+  points: number;
+  done: () => void;
+}
 
 const segmentName = (n: number): string => `seg-${String(n).padStart(16, '0')}.log`;
 
@@ -77,29 +88,51 @@ export class Spool {
   /** fdatasync calls since open (group commit: far fewer than appends). */
   syncs = 0;
 
-  private constructor(private readonly opts: SpoolOptions, private readonly logger: Logger) {}
+  private constructor(
+    private readonly opts: SpoolOptions,
+    private readonly logger: Logger,
+  ) {}
 
   /** Opens (creating) the directory and replays what a previous run left, truncating a torn tail. */
   static open(opts: SpoolOptions, logger: Logger): Spool {
     const s = new Spool(opts, logger);
     fs.mkdirSync(opts.dir, { recursive: true });
-    const names = fs.readdirSync(opts.dir).filter((f) => SEGMENT_RE.test(f)).sort();
+    const names = fs
+      .readdirSync(opts.dir)
+      .filter((f) => SEGMENT_RE.test(f))
+      .sort();
     for (const name of names) s.load(Number(SEGMENT_RE.exec(name)![1]), path.join(opts.dir, name));
-    if (s.recordCount) logger.info({ dir: opts.dir, records: s.recordCount, points: s.pointCount, bytes: s.totalBytes }, 'spool: replaying points a previous run left');
+    if (s.recordCount)
+      logger.info(
+        { dir: opts.dir, records: s.recordCount, points: s.pointCount, bytes: s.totalBytes },
+        'spool: replaying points a previous run left',
+      );
     return s;
   }
 
   /** Bytes on disk plus bytes accepted but not yet written. */
-  get bytes(): number { return this.totalBytes + this.pendingBytes + this.writingBytes; }
-  get maxBytes(): number { return this.opts.maxBytes; }
+  get bytes(): number {
+    return this.totalBytes + this.pendingBytes + this.writingBytes;
+  }
+  get maxBytes(): number {
+    return this.opts.maxBytes;
+  }
   /** Durable records not yet consumed. */
-  get records(): number { return this.recordCount; }
+  get records(): number {
+    return this.recordCount;
+  }
   /** Points in records not yet consumed, durable or on their way to disk. */
-  get points(): number { return this.pointCount + this.pendingPoints + this.writingPoints; }
+  get points(): number {
+    return this.pointCount + this.pendingPoints + this.writingPoints;
+  }
   /** Nothing stored and nothing on its way to disk. */
-  get empty(): boolean { return this.recordCount === 0 && this.pending.length === 0 && !this.writing; }
+  get empty(): boolean {
+    return this.recordCount === 0 && this.pending.length === 0 && !this.writing;
+  }
   /** True while the disk refuses writes (records wait in memory, the spool says it has no room). */
-  get broken(): boolean { return this.failing; }
+  get broken(): boolean {
+    return this.failing;
+  }
 
   hasRoom(payloadBytes: number): boolean {
     return !this.failing && !this.closed && this.bytes + HEADER + COUNT + payloadBytes <= this.opts.maxBytes;
@@ -117,7 +150,9 @@ export class Spool {
     this.pendingPoints += points;
     if (!this.writing && !this.failing) {
       this.writing = true;
-      setImmediate(() => { void this.commit(); });
+      setImmediate(() => {
+        void this.commit();
+      });
     }
     return true;
   }
@@ -129,7 +164,7 @@ export class Spool {
     for (const seg of this.segments) {
       let i = seg.head;
       const first = i;
-      while (i < seg.records.length && (out.length === 0 && i === first || points + seg.records[i]!.points <= maxPoints)) {
+      while (i < seg.records.length && ((out.length === 0 && i === first) || points + seg.records[i]!.points <= maxPoints)) {
         points += seg.records[i]!.points;
         i++;
       }
@@ -210,7 +245,10 @@ export class Spool {
     }
     if (at < data.length) {
       fs.truncateSync(file, at);
-      this.logger.warn({ file, keptBytes: at, droppedBytes: data.length - at }, 'spool: torn tail truncated (a write cut short by a crash; it was never acked)');
+      this.logger.warn(
+        { file, keptBytes: at, droppedBytes: data.length - at },
+        'spool: torn tail truncated (a write cut short by a crash; it was never acked)',
+      );
     }
     if (records.length === 0) {
       fs.unlinkSync(file);
@@ -252,7 +290,7 @@ export class Spool {
         const { seg, created: c } = this.segmentFor(p.record.length);
         created ||= c;
         let t = touched[touched.length - 1];
-        if (!t || t.seg !== seg) touched.push(t = { seg, start: seg.size, bufs: [], refs: [], points: 0 });
+        if (!t || t.seg !== seg) touched.push((t = { seg, start: seg.size, bufs: [], refs: [], points: 0 }));
         const offset = t.start + t.bufs.reduce((a, b) => a + b.length, 0);
         t.bufs.push(p.record);
         t.refs.push({ offset, length: p.record.length, points: p.points });
@@ -297,7 +335,9 @@ export class Spool {
 
   private next(): void {
     if (this.pending.length && !this.closed) {
-      setImmediate(() => { void this.commit(); });
+      setImmediate(() => {
+        void this.commit();
+      });
       return;
     }
     this.writing = false;
@@ -308,7 +348,11 @@ export class Spool {
   private async writeFailed(err: unknown, batch: PendingAppend[], touched: { seg: Segment; start: number }[]): Promise<void> {
     for (const t of touched) {
       t.seg.size = t.start;
-      try { fs.ftruncateSync(t.seg.fd, t.start); } catch { /* retried with the next attempt */ }
+      try {
+        fs.ftruncateSync(t.seg.fd, t.start);
+      } catch {
+        /* retried with the next attempt */
+      }
     }
     // Segments created for this batch and left empty are dropped from the list (their files stay empty).
     while (this.segments.length > 1 && this.segments[this.segments.length - 1]!.records.length === 0) {
@@ -321,16 +365,23 @@ export class Spool {
     this.writingPoints = 0;
     if (!this.failing) {
       this.failing = true;
-      this.logger.error({ dir: this.opts.dir, error: errorText(err) }, 'spool: write failed; the spool takes nothing new until it works again (agents keep their reports)');
+      this.logger.error(
+        { dir: this.opts.dir, error: errorText(err) },
+        'spool: write failed; the spool takes nothing new until it works again (agents keep their reports)',
+      );
     }
     if (this.closed) return;
-    this.retryTimer = setTimeout(() => { void this.commit(); }, this.backoff.next());
+    this.retryTimer = setTimeout(() => {
+      void this.commit();
+    }, this.backoff.next());
     this.retryTimer.unref();
   }
 }
 
 function readAt(fd: number, buf: Buffer, position: number): Promise<{ bytesRead: number }> {
-  return new Promise((resolve, reject) => fs.read(fd, buf, 0, buf.length, position, (err, bytesRead) => (err ? reject(err) : resolve({ bytesRead }))));
+  return new Promise((resolve, reject) =>
+    fs.read(fd, buf, 0, buf.length, position, (err, bytesRead) => (err ? reject(err) : resolve({ bytesRead }))),
+  );
 }
 
 async function writevAll(fd: number, bufs: Buffer[], position: number): Promise<void> {
@@ -342,7 +393,10 @@ async function writevAll(fd: number, bufs: Buffer[], position: number): Promise<
     let skip = written;
     const rest: Buffer[] = [];
     for (const b of list) {
-      if (skip >= b.length) { skip -= b.length; continue; }
+      if (skip >= b.length) {
+        skip -= b.length;
+        continue;
+      }
       rest.push(skip ? b.subarray(skip) : b);
       skip = 0;
     }
@@ -356,5 +410,9 @@ function datasync(fd: number): Promise<void> {
 
 async function syncDir(dir: string): Promise<void> {
   const h = await fsp.open(dir, 'r');
-  try { await h.sync(); } finally { await h.close(); }
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
 }

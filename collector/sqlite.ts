@@ -2,7 +2,10 @@
 // dependency): this is the small typed slice of its API the collector uses.
 import { createRequire } from 'node:module';
 
-export interface RunResult { changes: number; lastInsertRowid: number | bigint }
+export interface RunResult {
+  changes: number;
+  lastInsertRowid: number | bigint;
+}
 
 export interface Statement<R = unknown> {
   run(...params: unknown[]): RunResult;

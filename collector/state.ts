@@ -23,7 +23,11 @@ export interface StateOptions {
 }
 
 /** What changed here since the last takeSharedChanges() (a cluster member writes it to the shared store). */
-export interface SharedChanges { hosts: HostRecord[]; instances: InstanceRecord[]; removed: string[] }
+export interface SharedChanges {
+  hosts: HostRecord[];
+  instances: InstanceRecord[];
+  removed: string[];
+}
 
 /** The agents' maximum reconnect backoff (agent/transport): a restarted collector waits this long before counting silence. */
 export const RECONNECT_GRACE_MS = 10_000;
@@ -40,14 +44,20 @@ export class FleetState {
   private startedAt = Date.now();
 
   /** The reconnect grace starts when agents can reach us again (the gRPC port is bound), not at construction. */
-  listening(now = Date.now()): void { this.startedAt = now; }
+  listening(now = Date.now()): void {
+    this.startedAt = now;
+  }
   /** Hosts up in the store when this collector started and not heard from since. */
   private readonly restored = new Set<string>();
   private readonly sharedHosts = new Set<string>();
   private readonly sharedInstances = new Set<string>();
   private readonly sharedRemoved = new Set<string>();
 
-  constructor(private readonly store: Store, private readonly opts: StateOptions, private readonly logger: Logger) {
+  constructor(
+    private readonly store: Store,
+    private readonly opts: StateOptions,
+    private readonly logger: Logger,
+  ) {
     for (const h of store.loadHosts()) {
       this.hosts.set(h.id, h);
       if (h.status === 'up') this.restored.add(h.id);
@@ -69,9 +79,22 @@ export class FleetState {
     let h = this.hosts.get(hello.hostId);
     if (!h) {
       h = {
-        id: hello.hostId, labels: {}, roles: [], agentVersion: '', intervalMs: hello.intervalMs, sessionId: hello.sessionId,
-        lastSeq: 0, lastReportAt: null, lastSeenAt: now, reportTimeMs: 0, status: 'up', statusSince: now,
-        host: null, capacity: null, agent: null, instances: [],
+        id: hello.hostId,
+        labels: {},
+        roles: [],
+        agentVersion: '',
+        intervalMs: hello.intervalMs,
+        sessionId: hello.sessionId,
+        lastSeq: 0,
+        lastReportAt: null,
+        lastSeenAt: now,
+        reportTimeMs: 0,
+        status: 'up',
+        statusSince: now,
+        host: null,
+        capacity: null,
+        agent: null,
+        instances: [],
       };
       this.hosts.set(h.id, h);
     }
@@ -108,7 +131,13 @@ export class FleetState {
       const id = instanceId(hostId, s.address);
       present.add(id);
       // Slowlog entries are "new since the previous report": not part of a latest view.
-      this.instances.set(id, { id, host: hostId, address: s.address, receivedAt: now, sample: s.slowlog.length ? { ...s, slowlog: [] } : s });
+      this.instances.set(id, {
+        id,
+        host: hostId,
+        address: s.address,
+        receivedAt: now,
+        sample: s.slowlog.length ? { ...s, slowlog: [] } : s,
+      });
       this.dirtyInstances.add(id);
       this.removedInstances.delete(id);
     }
@@ -128,10 +157,16 @@ export class FleetState {
     else this.connected.delete(hostId);
   }
 
-  isConnected(hostId: string): boolean { return this.connected.has(hostId); }
+  isConnected(hostId: string): boolean {
+    return this.connected.has(hostId);
+  }
 
-  host(id: string): HostRecord | undefined { return this.hosts.get(id); }
-  allHosts(): HostRecord[] { return [...this.hosts.values()]; }
+  host(id: string): HostRecord | undefined {
+    return this.hosts.get(id);
+  }
+  allHosts(): HostRecord[] {
+    return [...this.hosts.values()];
+  }
   instancesOf(h: HostRecord): InstanceRecord[] {
     const out: InstanceRecord[] = [];
     for (const a of h.instances) {
@@ -140,8 +175,12 @@ export class FleetState {
     }
     return out;
   }
-  allInstances(): InstanceRecord[] { return [...this.instances.values()]; }
-  get hostCount(): number { return this.hosts.size; }
+  allInstances(): InstanceRecord[] {
+    return [...this.instances.values()];
+  }
+  get hostCount(): number {
+    return this.hosts.size;
+  }
 
   /** Records up -> down transitions of silent hosts (run by a timer). */
   checkTransitions(now = Date.now()): void {
@@ -154,13 +193,25 @@ export class FleetState {
   persist(): void {
     if (!this.dirtyHosts.size && !this.dirtyInstances.size && !this.removedInstances.size) return;
     const hosts: HostRecord[] = [];
-    for (const id of this.dirtyHosts) { const h = this.hosts.get(id); if (h) hosts.push(h); }
+    for (const id of this.dirtyHosts) {
+      const h = this.hosts.get(id);
+      if (h) hosts.push(h);
+    }
     const instances: InstanceRecord[] = [];
-    for (const id of this.dirtyInstances) { const i = this.instances.get(id); if (i) instances.push(i); }
+    for (const id of this.dirtyInstances) {
+      const i = this.instances.get(id);
+      if (i) instances.push(i);
+    }
     if (this.opts.shared) {
       for (const id of this.dirtyHosts) this.sharedHosts.add(id);
-      for (const id of this.dirtyInstances) { this.sharedInstances.add(id); this.sharedRemoved.delete(id); }
-      for (const id of this.removedInstances) { this.sharedRemoved.add(id); this.sharedInstances.delete(id); }
+      for (const id of this.dirtyInstances) {
+        this.sharedInstances.add(id);
+        this.sharedRemoved.delete(id);
+      }
+      for (const id of this.removedInstances) {
+        this.sharedRemoved.add(id);
+        this.sharedInstances.delete(id);
+      }
     }
     try {
       this.store.saveState(hosts, instances, this.removedInstances);
@@ -175,8 +226,14 @@ export class FleetState {
   /** The changes since the last call, for the shared store; give them back with requeueShared() if that write fails. */
   takeSharedChanges(): SharedChanges {
     const out: SharedChanges = { hosts: [], instances: [], removed: [...this.sharedRemoved] };
-    for (const id of this.sharedHosts) { const h = this.hosts.get(id); if (h) out.hosts.push(h); }
-    for (const id of this.sharedInstances) { const i = this.instances.get(id); if (i) out.instances.push(i); }
+    for (const id of this.sharedHosts) {
+      const h = this.hosts.get(id);
+      if (h) out.hosts.push(h);
+    }
+    for (const id of this.sharedInstances) {
+      const i = this.instances.get(id);
+      if (i) out.instances.push(i);
+    }
     this.sharedHosts.clear();
     this.sharedInstances.clear();
     this.sharedRemoved.clear();

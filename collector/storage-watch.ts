@@ -45,7 +45,9 @@ export class StorageWatch {
     this.timer.unref();
   }
 
-  stop(): void { clearInterval(this.timer); }
+  stop(): void {
+    clearInterval(this.timer);
+  }
 
   /** One look: emits an event per change (spooling, backpressure, new drops). */
   check(now = Date.now()): void {
@@ -56,17 +58,35 @@ export class StorageWatch {
     const events: Point[] = [];
     if (spooling !== this.spooling) {
       this.spooling = spooling;
-      events.push(spooling
-        ? eventPoint(COLLECTOR_SOURCE, 'collector.spooling', `InfluxDB does not take points (${st.reason ?? 'behind'}); spooling to disk`, now)
-        : eventPoint(COLLECTOR_SOURCE, 'collector.spool_drained', 'the spool has drained into InfluxDB', now));
+      events.push(
+        spooling
+          ? eventPoint(
+              COLLECTOR_SOURCE,
+              'collector.spooling',
+              `InfluxDB does not take points (${st.reason ?? 'behind'}); spooling to disk`,
+              now,
+            )
+          : eventPoint(COLLECTOR_SOURCE, 'collector.spool_drained', 'the spool has drained into InfluxDB', now),
+      );
     }
     if (full !== this.full) {
       this.full = full;
-      if (full) this.logger.error({ reason: st.reason, pausedStreams: this.streams.pausedStreams }, 'storage full: agent streams paused, reports not acked (agents keep buffering)');
+      if (full)
+        this.logger.error(
+          { reason: st.reason, pausedStreams: this.streams.pausedStreams },
+          'storage full: agent streams paused, reports not acked (agents keep buffering)',
+        );
       else this.logger.info('storage has room again: agent streams resumed');
-      events.push(full
-        ? eventPoint(COLLECTOR_SOURCE, 'collector.backpressure', `no room to store reports (${st.reason ?? 'buffers full'}); agents keep buffering`, now)
-        : eventPoint(COLLECTOR_SOURCE, 'collector.backpressure_cleared', 'storage has room again', now));
+      events.push(
+        full
+          ? eventPoint(
+              COLLECTOR_SOURCE,
+              'collector.backpressure',
+              `no room to store reports (${st.reason ?? 'buffers full'}); agents keep buffering`,
+              now,
+            )
+          : eventPoint(COLLECTOR_SOURCE, 'collector.backpressure_cleared', 'storage has room again', now),
+      );
     }
     const dropped = stats.droppedRejected + stats.droppedNoRoom;
     if (dropped > this.dropped) {

@@ -91,13 +91,32 @@ CREATE INDEX IF NOT EXISTS points_time ON points(time);
 `;
 
 interface HostRow {
-  id: string; labels: string; roles: string; agent_version: string; interval_ms: number; session_id: string;
-  last_seq: number; last_report_at: number | null; last_seen_at: number; report_time_ms: number;
-  status: string; status_since: number; host: string | null; capacity: string | null; agent: string | null; instances: string;
+  id: string;
+  labels: string;
+  roles: string;
+  agent_version: string;
+  interval_ms: number;
+  session_id: string;
+  last_seq: number;
+  last_report_at: number | null;
+  last_seen_at: number;
+  report_time_ms: number;
+  status: string;
+  status_since: number;
+  host: string | null;
+  capacity: string | null;
+  agent: string | null;
+  instances: string;
 }
-interface InstanceRow { id: string; host: string; address: string; received_at: number; sample: string }
+interface InstanceRow {
+  id: string;
+  host: string;
+  address: string;
+  received_at: number;
+  sample: string;
+}
 
-const parse = <T>(s: string | null): T | null => (s === null ? null : JSON.parse(s) as T);
+const parse = <T>(s: string | null): T | null => (s === null ? null : (JSON.parse(s) as T));
 
 export class Store {
   readonly db: Database;
@@ -105,7 +124,10 @@ export class Store {
   private readonly upsertInstance: Statement;
   private readonly deleteInstance: Statement;
 
-  private constructor(db: Database, readonly file: string) {
+  private constructor(
+    db: Database,
+    readonly file: string,
+  ) {
     this.db = db;
     this.upsertHost = db.prepare(`INSERT OR REPLACE INTO hosts
       (id, labels, roles, agent_version, interval_ms, session_id, last_seq, last_report_at, last_seen_at, report_time_ms,
@@ -131,7 +153,10 @@ export class Store {
       const v = db.prepare<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").get();
       if (!v) db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
       else if (Number(v.value) > SCHEMA_VERSION) {
-        throw new ConfigError('store.path', `${file} was written by a newer collector (schema ${v.value}, this one knows ${SCHEMA_VERSION})`);
+        throw new ConfigError(
+          'store.path',
+          `${file} was written by a newer collector (schema ${v.value}, this one knows ${SCHEMA_VERSION})`,
+        );
       }
     } catch (err) {
       if (err instanceof ConfigError) throw err;
@@ -141,30 +166,40 @@ export class Store {
   }
 
   loadHosts(): HostRecord[] {
-    return this.db.prepare<HostRow>('SELECT * FROM hosts').all().map((r) => ({
-      id: r.id,
-      labels: JSON.parse(r.labels) as Record<string, string>,
-      roles: JSON.parse(r.roles) as string[],
-      agentVersion: r.agent_version,
-      intervalMs: r.interval_ms,
-      sessionId: r.session_id,
-      lastSeq: r.last_seq,
-      lastReportAt: r.last_report_at,
-      lastSeenAt: r.last_seen_at,
-      reportTimeMs: r.report_time_ms,
-      status: r.status === 'down' ? 'down' : 'up',
-      statusSince: r.status_since,
-      host: parse<HostMetrics>(r.host),
-      capacity: parse<Capacity>(r.capacity),
-      agent: parse<AgentStats>(r.agent),
-      instances: JSON.parse(r.instances) as string[],
-    }));
+    return this.db
+      .prepare<HostRow>('SELECT * FROM hosts')
+      .all()
+      .map((r) => ({
+        id: r.id,
+        labels: JSON.parse(r.labels) as Record<string, string>,
+        roles: JSON.parse(r.roles) as string[],
+        agentVersion: r.agent_version,
+        intervalMs: r.interval_ms,
+        sessionId: r.session_id,
+        lastSeq: r.last_seq,
+        lastReportAt: r.last_report_at,
+        lastSeenAt: r.last_seen_at,
+        reportTimeMs: r.report_time_ms,
+        status: r.status === 'down' ? 'down' : 'up',
+        statusSince: r.status_since,
+        host: parse<HostMetrics>(r.host),
+        capacity: parse<Capacity>(r.capacity),
+        agent: parse<AgentStats>(r.agent),
+        instances: JSON.parse(r.instances) as string[],
+      }));
   }
 
   loadInstances(): InstanceRecord[] {
-    return this.db.prepare<InstanceRow>('SELECT * FROM instances').all().map((r) => ({
-      id: r.id, host: r.host, address: r.address, receivedAt: r.received_at, sample: JSON.parse(r.sample) as RedisSample,
-    }));
+    return this.db
+      .prepare<InstanceRow>('SELECT * FROM instances')
+      .all()
+      .map((r) => ({
+        id: r.id,
+        host: r.host,
+        address: r.address,
+        receivedAt: r.received_at,
+        sample: JSON.parse(r.sample) as RedisSample,
+      }));
   }
 
   /** Writes changed hosts and instances (and removes vanished instances) in one transaction. */
@@ -172,11 +207,22 @@ export class Store {
     this.db.transaction(() => {
       for (const h of hosts) {
         this.upsertHost.run({
-          id: h.id, labels: JSON.stringify(h.labels), roles: JSON.stringify(h.roles), agent_version: h.agentVersion,
-          interval_ms: h.intervalMs, session_id: h.sessionId, last_seq: h.lastSeq, last_report_at: h.lastReportAt,
-          last_seen_at: h.lastSeenAt, report_time_ms: h.reportTimeMs, status: h.status, status_since: h.statusSince,
-          host: h.host && JSON.stringify(h.host), capacity: h.capacity && JSON.stringify(h.capacity),
-          agent: h.agent && JSON.stringify(h.agent), instances: JSON.stringify(h.instances),
+          id: h.id,
+          labels: JSON.stringify(h.labels),
+          roles: JSON.stringify(h.roles),
+          agent_version: h.agentVersion,
+          interval_ms: h.intervalMs,
+          session_id: h.sessionId,
+          last_seq: h.lastSeq,
+          last_report_at: h.lastReportAt,
+          last_seen_at: h.lastSeenAt,
+          report_time_ms: h.reportTimeMs,
+          status: h.status,
+          status_since: h.statusSince,
+          host: h.host && JSON.stringify(h.host),
+          capacity: h.capacity && JSON.stringify(h.capacity),
+          agent: h.agent && JSON.stringify(h.agent),
+          instances: JSON.stringify(h.instances),
         });
       }
       for (const i of instances) this.upsertInstance.run(i.id, i.host, i.address, i.receivedAt, JSON.stringify(i.sample));
@@ -190,7 +236,11 @@ export class Store {
 }
 
 /** What another collector changed since a cursor (rows this collector wrote are left out). */
-export interface FleetChanges { hosts: HostRecord[]; instances: InstanceRecord[]; cursor: number }
+export interface FleetChanges {
+  hosts: HostRecord[];
+  instances: InstanceRecord[];
+  cursor: number;
+}
 
 /**
  * Hosts and their latest samples: the embedded SQLite file (one collector) or PostgreSQL
@@ -210,8 +260,16 @@ export interface FleetStore {
 export class SqliteFleetStore implements FleetStore {
   readonly kind = 'sqlite';
   constructor(readonly store: Store) {}
-  async loadHosts(): Promise<HostRecord[]> { return this.store.loadHosts(); }
-  async loadInstances(): Promise<InstanceRecord[]> { return this.store.loadInstances(); }
-  async saveState(hosts: HostRecord[], instances: InstanceRecord[], removed: string[]): Promise<void> { this.store.saveState(hosts, instances, removed); }
-  async changedSince(cursor: number): Promise<FleetChanges> { return { hosts: [], instances: [], cursor }; }
+  async loadHosts(): Promise<HostRecord[]> {
+    return this.store.loadHosts();
+  }
+  async loadInstances(): Promise<InstanceRecord[]> {
+    return this.store.loadInstances();
+  }
+  async saveState(hosts: HostRecord[], instances: InstanceRecord[], removed: string[]): Promise<void> {
+    this.store.saveState(hosts, instances, removed);
+  }
+  async changedSince(cursor: number): Promise<FleetChanges> {
+    return { hosts: [], instances: [], cursor };
+  }
 }

@@ -55,7 +55,8 @@ export function reportProblem(r: Report): string | null {
   const proxies = new Set<string>();
   for (let i = 0; i < r.proxies.length; i++) {
     const px = r.proxies[i]!;
-    if (px.kind !== 'codis' && px.kind !== 'twemproxy') return `report.proxies[${i}].kind must be codis or twemproxy (got ${JSON.stringify(px.kind.slice(0, 40))})`;
+    if (px.kind !== 'codis' && px.kind !== 'twemproxy')
+      return `report.proxies[${i}].kind must be codis or twemproxy (got ${JSON.stringify(px.kind.slice(0, 40))})`;
     const p = text(px.address, `report.proxies[${i}].address`, 256, true) ?? text(px.name, `report.proxies[${i}].name`, 256, false);
     if (p) return p;
     if (proxies.has(px.address)) return `report.proxies[${i}].address ${px.address} appears twice`;
@@ -65,8 +66,10 @@ export function reportProblem(r: Report): string | null {
   const dashboards = new Set<string>();
   for (let i = 0; i < (r.dashboards ?? []).length; i++) {
     const d = r.dashboards![i]!;
-    const p = text(d.address, `report.dashboards[${i}].address`, 256, true) ?? text(d.product, `report.dashboards[${i}].product`, 256, false)
-      ?? text(d.name, `report.dashboards[${i}].name`, 256, false);
+    const p =
+      text(d.address, `report.dashboards[${i}].address`, 256, true) ??
+      text(d.product, `report.dashboards[${i}].product`, 256, false) ??
+      text(d.name, `report.dashboards[${i}].name`, 256, false);
     if (p) return p;
     if (dashboards.has(d.address)) return `report.dashboards[${i}].address ${d.address} appears twice`;
     dashboards.add(d.address);
@@ -77,7 +80,8 @@ export function reportProblem(r: Report): string | null {
   for (let i = 0; i < sentinels.length; i++) {
     const p = text(sentinels[i]!.address, `report.sentinels[${i}].address`, 256, true);
     if (p) return p;
-    if (sentinels[i]!.masters.length > MAX_SENTINEL_MASTERS) return `report.sentinels[${i}].masters has ${sentinels[i]!.masters.length} entries (at most ${MAX_SENTINEL_MASTERS})`;
+    if (sentinels[i]!.masters.length > MAX_SENTINEL_MASTERS)
+      return `report.sentinels[${i}].masters has ${sentinels[i]!.masters.length} entries (at most ${MAX_SENTINEL_MASTERS})`;
   }
   for (let i = 0; i < r.events.length; i++) {
     const p = text(r.events[i]!.kind, `report.events[${i}].kind`, 128, true);
@@ -96,13 +100,15 @@ function persistenceProblem(p: NonNullable<Report['persistence']>): string | nul
   const holder = text(p.tokenHolder ?? '', 'report.persistence.tokenHolder', 256, false);
   if (holder) return holder;
   const queue = p.queue ?? [];
-  if (queue.length > MAX_PERSISTENCE_QUEUE) return `report.persistence.queue has ${queue.length} entries (at most ${MAX_PERSISTENCE_QUEUE})`;
+  if (queue.length > MAX_PERSISTENCE_QUEUE)
+    return `report.persistence.queue has ${queue.length} entries (at most ${MAX_PERSISTENCE_QUEUE})`;
   for (let i = 0; i < queue.length; i++) {
     const q = text(queue[i]!, `report.persistence.queue[${i}]`, 300, true);
     if (q) return q;
   }
   const keys = Object.keys(p.fields ?? {});
-  if (keys.length > MAX_PERSISTENCE_FIELDS) return `report.persistence.fields has ${keys.length} entries (at most ${MAX_PERSISTENCE_FIELDS})`;
+  if (keys.length > MAX_PERSISTENCE_FIELDS)
+    return `report.persistence.fields has ${keys.length} entries (at most ${MAX_PERSISTENCE_FIELDS})`;
   for (const k of keys) {
     const f = text(k, 'report.persistence.fields key', 320, true);
     if (f) return f;

@@ -9,7 +9,11 @@ import type { InfluxConfig } from './config.js';
 import type { FieldValue, Point, Tags } from './points.js';
 import type { PointQuery } from './sink.js';
 
-interface ExportLine { metric: Record<string, string>; values: (number | null)[]; timestamps: number[] }
+interface ExportLine {
+  metric: Record<string, string>;
+  values: (number | null)[];
+  timestamps: number[];
+}
 
 /** Measurement names, longest first. */
 const BY_LENGTH = Object.keys(MEASUREMENTS).sort((a, b) => b.length - a.length);
@@ -20,10 +24,14 @@ const BY_LENGTH = Object.keys(MEASUREMENTS).sort((a, b) => b.length - a.length);
  * measurement that lists the field wins, else the longest one that keeps unlisted numeric fields.
  */
 export function splitMetricName(name: string): { measurement: string; field: string } | undefined {
-  const candidates = BY_LENGTH.filter((m) => name.startsWith(`${m}_`) && name.length > m.length + 1)
-    .map((m) => ({ measurement: m, field: name.slice(m.length + 1) }));
-  return candidates.find((c) => MEASUREMENTS[c.measurement]!.fields[c.field] !== undefined)
-    ?? candidates.find((c) => MEASUREMENTS[c.measurement]!.otherNumericFields === 'float');
+  const candidates = BY_LENGTH.filter((m) => name.startsWith(`${m}_`) && name.length > m.length + 1).map((m) => ({
+    measurement: m,
+    field: name.slice(m.length + 1),
+  }));
+  return (
+    candidates.find((c) => MEASUREMENTS[c.measurement]!.fields[c.field] !== undefined) ??
+    candidates.find((c) => MEASUREMENTS[c.measurement]!.otherNumericFields === 'float')
+  );
 }
 
 const quote = (v: string): string => JSON.stringify(v);
@@ -37,8 +45,12 @@ export async function victoriaQuery(cfg: InfluxConfig, q: PointQuery, timeoutMs 
   if (q.from !== undefined) params.set('start', String(q.from / 1000));
   if (q.to !== undefined) params.set('end', String(q.to / 1000));
   const headers: Record<string, string> = {};
-  if (cfg.username !== undefined) headers.authorization = `Basic ${Buffer.from(`${cfg.username}:${cfg.password ?? ''}`).toString('base64')}`;
-  const res = await fetch(new URL(`api/v1/export?${params}`, cfg.url.endsWith('/') ? cfg.url : `${cfg.url}/`), { headers, signal: AbortSignal.timeout(timeoutMs) });
+  if (cfg.username !== undefined)
+    headers.authorization = `Basic ${Buffer.from(`${cfg.username}:${cfg.password ?? ''}`).toString('base64')}`;
+  const res = await fetch(new URL(`api/v1/export?${params}`, cfg.url.endsWith('/') ? cfg.url : `${cfg.url}/`), {
+    headers,
+    signal: AbortSignal.timeout(timeoutMs),
+  });
   const text = await res.text();
   if (!res.ok) throw new Error(`victoriametrics: HTTP ${res.status}: ${text.trim().slice(0, 300)}`);
   // One point per (labels, timestamp), as the line protocol wrote it.
@@ -56,7 +68,7 @@ export async function victoriaQuery(cfg: InfluxConfig, q: PointQuery, timeoutMs 
       const v = e.values[i];
       if (v === null || v === undefined) return;
       let p = points.get(`${key}@${t}`);
-      if (!p) points.set(`${key}@${t}`, p = { measurement: q.measurement, tags, fields: {}, time: t });
+      if (!p) points.set(`${key}@${t}`, (p = { measurement: q.measurement, tags, fields: {}, time: t }));
       p.fields[split.field] = v as FieldValue;
     });
   }

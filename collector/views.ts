@@ -59,7 +59,12 @@ function replication(s: RedisSample) {
     masterReplOffset: num(s, 'master_repl_offset'),
     connectedSlaves: num(s, 'connected_slaves'),
     replicas: s.replicas.map((r) => ({
-      id: r.id, address: `${r.ip}:${r.port}`, state: r.state, offset: r.offset, lagSeconds: r.lagSeconds, lagBytes: r.lagBytes,
+      id: r.id,
+      address: `${r.ip}:${r.port}`,
+      state: r.state,
+      offset: r.offset,
+      lagSeconds: r.lagSeconds,
+      lagBytes: r.lagBytes,
     })),
   };
 }
@@ -80,7 +85,12 @@ export function instanceView(state: FleetState, i: InstanceRecord, now = Date.no
     usedMemory: num(s, 'used_memory'),
     maxmemory,
     headroom: s.headroom?.limitSource
-      ? { usedBytes: s.headroom.usedBytes, limitBytes: s.headroom.limitBytes, limitSource: s.headroom.limitSource, usedRatio: s.headroom.usedRatio }
+      ? {
+          usedBytes: s.headroom.usedBytes,
+          limitBytes: s.headroom.limitBytes,
+          limitSource: s.headroom.limitSource,
+          usedRatio: s.headroom.usedRatio,
+        }
       : null,
     clients: num(s, 'connected_clients'),
     maxclients,

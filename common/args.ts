@@ -9,11 +9,18 @@ export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: st
 export type OptionValues = Record<string, string | boolean | string[] | undefined>;
 
 export class UsageError extends Error {
-  constructor(message: string) { super(message); this.name = 'UsageError'; }
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
 }
 
 /** Strict parse; errors become a one-line UsageError ("unknown option --bogus"). */
-export function parseCommandLine(argv: string[], options: OptionSpec, allowPositionals = true): { values: OptionValues; positionals: string[] } {
+export function parseCommandLine(
+  argv: string[],
+  options: OptionSpec,
+  allowPositionals = true,
+): { values: OptionValues; positionals: string[] } {
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals }) as { values: OptionValues; positionals: string[] };
   } catch (err) {
@@ -36,7 +43,11 @@ export function daemonConfigPath(program: string, version: string, argv: string[
   };
   let values: OptionValues;
   try {
-    ({ values } = parseCommandLine(argv, { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } }, false));
+    ({ values } = parseCommandLine(
+      argv,
+      { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
+      false,
+    ));
   } catch (err) {
     return fail((err as Error).message);
   }

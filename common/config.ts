@@ -8,7 +8,10 @@ import { Ajv, type ErrorObject, type JSONSchemaType, type Schema } from 'ajv';
 export const EX_CONFIG = 78;
 
 export class ConfigError extends Error {
-  constructor(readonly key: string, readonly problem: string) {
+  constructor(
+    readonly key: string,
+    readonly problem: string,
+  ) {
     super(`${key || '(root)'}: ${problem}`);
     this.name = 'ConfigError';
   }
@@ -69,7 +72,10 @@ export function readYamlFile(file: string): unknown {
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
 
 function keyOf(e: ErrorObject): string {
-  const parts = e.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = e.instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   let key = '';
   for (const p of parts) key += /^\d+$/.test(p) ? `[${p}]` : key ? `.${p}` : p;
   if (e.keyword === 'additionalProperties') {
@@ -85,10 +91,14 @@ function keyOf(e: ErrorObject): string {
 
 function problemOf(e: ErrorObject): string {
   switch (e.keyword) {
-    case 'additionalProperties': return 'unknown key';
-    case 'required': return 'is required';
-    case 'enum': return `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map(String).join(', ')}`;
-    default: return e.message ?? 'is invalid';
+    case 'additionalProperties':
+      return 'unknown key';
+    case 'required':
+      return 'is required';
+    case 'enum':
+      return `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map(String).join(', ')}`;
+    default:
+      return e.message ?? 'is invalid';
   }
 }
 
@@ -149,10 +159,7 @@ export function parseHostPort(v: unknown, key: string): { host: string; port: nu
  * A secret from exactly one of: a file (first line, trimmed), an environment variable,
  * or inline (discouraged; allowed for tests). Never logged.
  */
-export function readSecret(
-  src: { file?: string; env?: string; value?: string },
-  key: string,
-): string | undefined {
+export function readSecret(src: { file?: string; env?: string; value?: string }, key: string): string | undefined {
   const given = [src.file, src.env, src.value].filter((x) => x !== undefined).length;
   if (given > 1) throw new ConfigError(key, 'give only one of the file, env or inline forms');
   if (src.file !== undefined) {

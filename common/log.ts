@@ -4,8 +4,17 @@ export type { Logger };
 
 // Keys that may hold secrets anywhere in a logged object.
 const REDACT = [
-  'password', '*.password', '*.*.password', 'token', '*.token', 'authorization', '*.authorization',
-  'secret', '*.secret', 'headers.authorization', '*.headers.authorization',
+  'password',
+  '*.password',
+  '*.*.password',
+  'token',
+  '*.token',
+  'authorization',
+  '*.authorization',
+  'secret',
+  '*.secret',
+  'headers.authorization',
+  '*.headers.authorization',
 ];
 
 /** JSON, one line per entry, to stdout; `name` says which process wrote it. */
@@ -36,5 +45,7 @@ export class OnceLog {
   clear(key: string): boolean {
     return this.active.delete(key);
   }
-  has(key: string): boolean { return this.active.has(key); }
+  has(key: string): boolean {
+    return this.active.has(key);
+  }
 }

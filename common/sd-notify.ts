@@ -58,7 +58,10 @@ export function progressed(counter: () => number, staleMs: number, now: () => nu
   let changedAt = now();
   return () => {
     const v = counter();
-    if (v !== seen) { seen = v; changedAt = now(); }
+    if (v !== seen) {
+      seen = v;
+      changedAt = now();
+    }
     return now() - changedAt < staleMs;
   };
 }
@@ -79,7 +82,10 @@ export function startSdNotify(opts: SdNotifyOptions): SdNotifier {
     via = 'perl';
     helper.stderr?.setEncoding('utf8').on('data', (d: string) => log.warn({ error: d.trim() }, 'sd_notify helper'));
     helper.on('error', (err) => log.warn({ error: err.message }, 'sd_notify helper failed'));
-    helper.on('exit', (code, signal) => { if (helper) log.warn({ code, signal }, 'sd_notify helper exited'); helper = undefined; });
+    helper.on('exit', (code, signal) => {
+      if (helper) log.warn({ code, signal }, 'sd_notify helper exited');
+      helper = undefined;
+    });
     helper.stdin?.on('error', () => undefined);
     // The helper must never keep the program alive.
     helper.unref();
@@ -88,14 +94,20 @@ export function startSdNotify(opts: SdNotifyOptions): SdNotifier {
   } else if (hasProgram('systemd-notify')) {
     via = 'systemd-notify';
   } else {
-    log.warn({ notifySocket: socketPath }, 'NOTIFY_SOCKET is set but neither perl nor systemd-notify is installed: systemd will not see READY=1');
+    log.warn(
+      { notifySocket: socketPath },
+      'NOTIFY_SOCKET is set but neither perl nor systemd-notify is installed: systemd will not see READY=1',
+    );
   }
 
   const send = (message: string): void => {
     if (via === 'perl') {
       helper?.stdin?.write(`${Buffer.from(message, 'utf8').toString('hex')}\n`);
     } else if (via === 'systemd-notify') {
-      const child = spawn('systemd-notify', [`--pid=${process.pid}`, ...message.split('\n').filter(Boolean)], { env: childEnv, stdio: 'ignore' });
+      const child = spawn('systemd-notify', [`--pid=${process.pid}`, ...message.split('\n').filter(Boolean)], {
+        env: childEnv,
+        stdio: 'ignore',
+      });
       child.on('error', () => undefined);
       child.unref();
     }
@@ -110,23 +122,29 @@ export function startSdNotify(opts: SdNotifyOptions): SdNotifier {
   const ping = async (): Promise<void> => {
     let ok = false;
     try {
-      ok = await Promise.race([
-        Promise.resolve(healthy()),
-        new Promise<boolean>((r) => setTimeout(() => r(false), 10_000).unref()),
-      ]);
-    } catch { ok = false; }
+      ok = await Promise.race([Promise.resolve(healthy()), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000).unref())]);
+    } catch {
+      ok = false;
+    }
     if (ok) {
       if (unhealthyLogged) log.info('watchdog: healthy again, pinging systemd');
       unhealthyLogged = false;
       send('WATCHDOG=1');
     } else if (!unhealthyLogged) {
       unhealthyLogged = true;
-      log.error({ watchdogEveryMs: everyMs }, 'watchdog: the loop made no progress; not pinging systemd (it restarts the unit after WatchdogSec)');
+      log.error(
+        { watchdogEveryMs: everyMs },
+        'watchdog: the loop made no progress; not pinging systemd (it restarts the unit after WatchdogSec)',
+      );
     }
   };
   send(`READY=1\nMAINPID=${process.pid}${opts.status ? `\nSTATUS=${opts.status}` : ''}`);
   if (everyMs > 0) {
-    const loop = (): void => { void ping().finally(() => { if (timer) timer = setTimeout(loop, everyMs).unref(); }); };
+    const loop = (): void => {
+      void ping().finally(() => {
+        if (timer) timer = setTimeout(loop, everyMs).unref();
+      });
+    };
     timer = setTimeout(loop, everyMs).unref();
   }
   log.info({ via, watchdogEveryMs: everyMs }, 'sd_notify: READY=1 sent');

@@ -7,7 +7,10 @@ import type { PeerCertificate } from 'node:tls';
 import { ConfigError } from './config.js';
 
 /** One file of the material and the config key that names it (for error texts). */
-export interface TlsFile { file: string; key: string }
+export interface TlsFile {
+  file: string;
+  key: string;
+}
 
 export interface TlsFiles {
   cert?: TlsFile;
@@ -90,7 +93,10 @@ export function readTlsPem(files: TlsFiles, version = 1): TlsPem {
 
 function x509Names(x: crypto.X509Certificate): string[] {
   const cn = /(?:^|\n)CN=([^\n]+)/.exec(x.subject)?.[1];
-  const sans = (x.subjectAltName ?? '').split(/,\s*/).filter(Boolean).map((s) => s.replace(/^IP Address:/, 'IP:'));
+  const sans = (x.subjectAltName ?? '')
+    .split(/,\s*/)
+    .filter(Boolean)
+    .map((s) => s.replace(/^IP Address:/, 'IP:'));
   return [...(cn ? [`CN=${cn}`] : []), ...sans];
 }
 
@@ -168,16 +174,23 @@ export function certIdentities(cert: Pick<PeerCertificate, 'subject' | 'subjecta
 /** The kinds of TLS failure the operator is told about, each with its own wording. */
 export type TlsFailure = 'unknown-ca' | 'expired' | 'not-yet-valid' | 'name-mismatch' | 'not-tls' | 'peer-refused-cert' | 'no-client-cert';
 
-const CA_CODES = /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_SIGNATURE_FAILURE|unable to verify the first certificate|self[- ]signed certificate|unable to get (local )?issuer certificate|certificate signature failure/i;
+const CA_CODES =
+  /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_SIGNATURE_FAILURE|unable to verify the first certificate|self[- ]signed certificate|unable to get (local )?issuer certificate|certificate signature failure/i;
 
 /** Classifies a Node/OpenSSL TLS error text or code (undefined when it is not a TLS problem we know). */
 export function classifyTlsError(text: string): TlsFailure | undefined {
-  if (/alert (unknown ca|bad certificate|certificate expired|certificate revoked|certificate unknown)|alert handshake failure/i.test(text)) return 'peer-refused-cert';
+  if (/alert (unknown ca|bad certificate|certificate expired|certificate revoked|certificate unknown)|alert handshake failure/i.test(text))
+    return 'peer-refused-cert';
   if (/alert certificate required|peer did not return a certificate/i.test(text)) return 'no-client-cert';
   if (/CERT_HAS_EXPIRED|certificate has expired/i.test(text)) return 'expired';
   if (/CERT_NOT_YET_VALID|certificate is not yet valid/i.test(text)) return 'not-yet-valid';
   if (/ERR_TLS_CERT_ALTNAME_INVALID|does not match certificate's altnames|Hostname\/IP does not match/i.test(text)) return 'name-mismatch';
   if (CA_CODES.test(text)) return 'unknown-ca';
-  if (/wrong version number|packet length too long|unknown protocol|disconnected before secure TLS connection|record layer failure|http request/i.test(text)) return 'not-tls';
+  if (
+    /wrong version number|packet length too long|unknown protocol|disconnected before secure TLS connection|record layer failure|http request/i.test(
+      text,
+    )
+  )
+    return 'not-tls';
   return undefined;
 }

@@ -41,7 +41,9 @@ export function fleetService(): grpc.ServiceClientConstructor {
   return cached;
 }
 
-interface PbType { encode(m: unknown): { finish(): Uint8Array } }
+interface PbType {
+  encode(m: unknown): { finish(): Uint8Array };
+}
 let agentMessageType: PbType | undefined;
 
 /**
@@ -64,9 +66,15 @@ export function encodeAgentMessage(msg: unknown): Buffer {
 /** Default largest message either side accepts (bytes). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
-export function intValue(v: number): Value { return { int: Math.trunc(v) }; }
-export function floatValue(v: number): Value { return { float: v }; }
-export function strValue(v: string): Value { return { str: v }; }
+export function intValue(v: number): Value {
+  return { int: Math.trunc(v) };
+}
+export function floatValue(v: number): Value {
+  return { float: v };
+}
+export function strValue(v: string): Value {
+  return { str: v };
+}
 
 /** Plain JS value of a proto Value (proto-loader adds a `kind` discriminator on decode). */
 export function valueOf(v: Value | undefined): number | string | undefined {
@@ -81,8 +89,14 @@ export function valueOf(v: Value | undefined): number | string | undefined {
 /** Typed reads of one block of fields: null (never undefined) when a field is absent. */
 export function fieldReader(f: Record<string, Value> | undefined) {
   return {
-    num: (k: string): number | null => { const v = valueOf(f?.[k]); return typeof v === 'number' ? v : null; },
-    str: (k: string): string | null => { const v = valueOf(f?.[k]); return v === undefined ? null : String(v); },
+    num: (k: string): number | null => {
+      const v = valueOf(f?.[k]);
+      return typeof v === 'number' ? v : null;
+    },
+    str: (k: string): string | null => {
+      const v = valueOf(f?.[k]);
+      return v === undefined ? null : String(v);
+    },
     flag: (k: string): boolean => valueOf(f?.[k]) === 1,
   };
 }

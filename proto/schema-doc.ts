@@ -19,12 +19,17 @@ export function renderSchemaMarkdown(): string {
     }
     const infoInt = new Set<string>(INFO_INT_FIELDS);
     const infoStr = new Set<string>(INFO_STRING_FIELDS);
-    const listed = Object.entries(m.fields).filter(([n, d]) => !(m.name === 'redis' && d.doc === 'INFO field' && (infoInt.has(n) || infoStr.has(n))));
+    const listed = Object.entries(m.fields).filter(
+      ([n, d]) => !(m.name === 'redis' && d.doc === 'INFO field' && (infoInt.has(n) || infoStr.has(n))),
+    );
     out.push('| field | type | meaning |', '| --- | --- | --- |');
     for (const [name, def] of listed) out.push(`| \`${name}\` | ${def.type} | ${def.doc.replace(/\|/g, '\\|')} |`);
     if (m.name === 'redis') {
       out.push('', `INFO fields pinned as **int** (${INFO_INT_FIELDS.length}): ${INFO_INT_FIELDS.map((n) => `\`${n}\``).join(', ')}.`);
-      out.push('', `INFO fields kept as **string**: ${INFO_STRING_FIELDS.map((n) => `\`${n}\``).join(', ')}. Other string INFO fields are not stored.`);
+      out.push(
+        '',
+        `INFO fields kept as **string**: ${INFO_STRING_FIELDS.map((n) => `\`${n}\``).join(', ')}. Other string INFO fields are not stored.`,
+      );
     }
     out.push('');
   }
@@ -33,14 +38,15 @@ export function renderSchemaMarkdown(): string {
     '',
     'Coming from a Prometheus redis_exporter or a Telegraf `inputs.redis` setup: where the names you know land here',
     '(from `proto/schema-mapping.ts`; every exporter name is checked against a real redis_exporter 1.45 capture).',
-    'Our instance tags are `instance` (host:port), `role`, `cluster`, `group` plus the host\'s; the exporter\'s are',
-    '`instance`/`addr`, Telegraf\'s `server`, `port`, `replication_role`.',
+    "Our instance tags are `instance` (host:port), `role`, `cluster`, `group` plus the host's; the exporter's are",
+    "`instance`/`addr`, Telegraf's `server`, `port`, `replication_role`.",
     '',
     '| redis-fleet | redis_exporter | Telegraf | note |',
     '| --- | --- | --- | --- |',
   );
   const cell = (v: string) => (v ? `\`${v}\`` : '—');
-  for (const m of NAME_MAPPINGS) out.push(`| ${cell(m.ours)} | ${cell(m.exporter)} | ${cell(m.telegraf)} | ${m.note.replace(/\|/g, '\\|')} |`);
+  for (const m of NAME_MAPPINGS)
+    out.push(`| ${cell(m.ours)} | ${cell(m.exporter)} | ${cell(m.telegraf)} | ${m.note.replace(/\|/g, '\\|')} |`);
   out.push('');
   return out.join('\n');
 }

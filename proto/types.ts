@@ -14,10 +14,24 @@ export interface Hello {
   protocolVersion: number;
 }
 
-export interface Welcome { collectorVersion: string; serverTimeMs: number; maxMessageBytes?: number }
-export interface Ack { sessionId: string; seq: number }
-export interface Reject { seq: number; reason: string }
-export interface Directive { id: string; kind: string; args: Record<string, string> }
+export interface Welcome {
+  collectorVersion: string;
+  serverTimeMs: number;
+  maxMessageBytes?: number;
+}
+export interface Ack {
+  sessionId: string;
+  seq: number;
+}
+export interface Reject {
+  seq: number;
+  reason: string;
+}
+export interface Directive {
+  id: string;
+  kind: string;
+  args: Record<string, string>;
+}
 
 export interface HostMetrics {
   cpuPercent: number;
@@ -57,7 +71,12 @@ export interface ReplicaInfo {
   lagBytes: number;
 }
 
-export interface KeyspaceInfo { db: string; keys: number; expires: number; avgTtl: number }
+export interface KeyspaceInfo {
+  db: string;
+  keys: number;
+  expires: number;
+  avgTtl: number;
+}
 
 export interface CommandStat {
   command: string;
@@ -68,8 +87,16 @@ export interface CommandStat {
   failedCalls: number;
 }
 
-export interface LatencyStat { command: string; p50: number; p99: number; p999: number }
-export interface ErrorStat { error: string; count: number }
+export interface LatencyStat {
+  command: string;
+  p50: number;
+  p99: number;
+  p999: number;
+}
+export interface ErrorStat {
+  error: string;
+  count: number;
+}
 
 export interface RedisRates {
   valid: boolean;
@@ -153,7 +180,10 @@ export interface PersistenceState {
   fields: Record<string, Value>;
 }
 
-export interface GuardState { zkState: string; fields: Record<string, Value> }
+export interface GuardState {
+  zkState: string;
+  fields: Record<string, Value>;
+}
 
 export interface Event {
   timestampMs: number;
@@ -210,8 +240,4 @@ export interface SentinelSample {
 }
 
 export type AgentMessage = { hello: Hello } | { report: Report };
-export type CollectorMessage =
-  | { welcome: Welcome }
-  | { ack: Ack }
-  | { directive: Directive }
-  | { reject: Reject };
+export type CollectorMessage = { welcome: Welcome } | { ack: Ack } | { directive: Directive } | { reject: Reject };

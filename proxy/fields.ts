@@ -37,7 +37,10 @@ export function cloneSample(sample: ProxySample): ProxySample {
 
 /** Key of an item inside a sample: kind plus sorted tags. */
 export function itemKey(item: ProxyItem): string {
-  return `${item.kind}|${Object.keys(item.tags).sort().map((k) => `${k}=${item.tags[k]}`).join(',')}`;
+  return `${item.kind}|${Object.keys(item.tags)
+    .sort()
+    .map((k) => `${k}=${item.tags[k]}`)
+    .join(',')}`;
 }
 
 export { errorText } from '../common/index.js';

@@ -3,7 +3,11 @@
 
 export class ProxyParseError extends Error {
   override name = 'ProxyParseError';
-  constructor(readonly document: string, readonly path: string, readonly problem: string) {
+  constructor(
+    readonly document: string,
+    readonly path: string,
+    readonly problem: string,
+  ) {
     super(path ? `${document}: ${path}: ${problem}` : `${document}: ${problem}`);
   }
 }
@@ -36,7 +40,11 @@ export function isObject(v: unknown): v is JsonObject {
 
 /** A view of one JSON object inside a document; getters throw ProxyParseError with the full key path. */
 export class JsonReader {
-  private constructor(readonly document: string, readonly path: string, readonly value: JsonObject) {}
+  private constructor(
+    readonly document: string,
+    readonly path: string,
+    readonly value: JsonObject,
+  ) {}
 
   static root(document: string, v: unknown): JsonReader {
     if (!isObject(v)) throw new ProxyParseError(document, '', `expected a JSON object, got ${describe(v)}`);

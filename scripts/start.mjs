@@ -20,7 +20,10 @@ import { parseArgs as utilParseArgs } from 'node:util';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const runDir = path.resolve(process.env.REDIS_FLEET_RUN_DIR ?? path.join(root, '.run'));
-const rel = (p) => { const r = path.relative(process.cwd(), p); return r.startsWith('..') ? p : r || '.'; };
+const rel = (p) => {
+  const r = path.relative(process.cwd(), p);
+  return r.startsWith('..') ? p : r || '.';
+};
 const say = (msg) => process.stdout.write(`redis-fleet: ${msg}\n`);
 
 const USAGE = 'usage: npm start [-- --redis host:port ...]';
@@ -29,7 +32,12 @@ const USAGE = 'usage: npm start [-- --redis host:port ...]';
 function parseArgs(argv) {
   let parsed;
   try {
-    parsed = utilParseArgs({ args: argv, options: { redis: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    parsed = utilParseArgs({
+      args: argv,
+      options: { redis: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    });
   } catch (err) {
     process.stderr.write(`redis-fleet: ${err.message.split(/\.\s/)[0]}\n${USAGE}\n`);
     process.exit(64);
@@ -61,14 +69,23 @@ function newestSource() {
 
 /** Why a build is needed, or null when dist/ is newer than every source (tsc rewrites every output). */
 function buildReason() {
-  const built = OUTPUTS.map((f) => { try { return fs.statSync(path.join(root, f)).mtimeMs; } catch { return -1; } });
+  const built = OUTPUTS.map((f) => {
+    try {
+      return fs.statSync(path.join(root, f)).mtimeMs;
+    } catch {
+      return -1;
+    }
+  });
   if (built.some((t) => t < 0)) return 'dist/ is missing';
   return newestSource() > Math.min(...built) ? 'sources changed since the last build' : null;
 }
 
 function ensureBuilt() {
   const step = (what) => {
-    const r = spawnSync('bash', [path.join(root, 'scripts', 'ensure-deps.sh'), what], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    const r = spawnSync('bash', [path.join(root, 'scripts', 'ensure-deps.sh'), what], {
+      cwd: root,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     if (r.status !== 0) {
       process.stderr.write('redis-fleet: install/build failed (see above)\n');
       process.exit(r.status ?? 1);
@@ -109,7 +126,7 @@ async function listenAddress(what, preferred) {
   const m = /^(.*):(\d+)$/.exec(preferred);
   const host = m ? m[1] : '127.0.0.1';
   const port = m ? Number(m[2]) : 0;
-  if (port === 0 || await portFree(host, port)) return { address: `${host}:${port}`, moved: false };
+  if (port === 0 || (await portFree(host, port))) return { address: `${host}:${port}`, moved: false };
   return { address: `${host}:0`, moved: true, taken: `${host}:${port}`, what };
 }
 
@@ -118,7 +135,10 @@ function redisAnswers(host, port, timeoutMs = 700) {
   return new Promise((resolve) => {
     const sock = net.connect({ host, port });
     let buf = '';
-    const done = (v) => { sock.destroy(); resolve(v); };
+    const done = (v) => {
+      sock.destroy();
+      resolve(v);
+    };
     sock.setTimeout(timeoutMs, () => done(false));
     sock.on('error', () => done(false));
     sock.on('connect', () => sock.write('PING\r\n'));
@@ -134,7 +154,10 @@ function freePort() {
     const srv = net.createServer();
     srv.unref();
     srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
   });
 }
 
@@ -172,11 +195,14 @@ function shutdown(code = 0) {
   stopping = true;
   for (const { child } of children.reverse()) if (child.exitCode === null) child.kill('SIGTERM');
   setTimeout(() => process.exit(code), 3000).unref();
-  Promise.all(children.map(({ child }) => child.exitCode !== null ? null : new Promise((r) => child.once('exit', r))))
-    .then(() => process.exit(code));
+  Promise.all(children.map(({ child }) => (child.exitCode !== null ? null : new Promise((r) => child.once('exit', r))))).then(() =>
+    process.exit(code),
+  );
 }
 
-function yamlList(items) { return items.map((s) => `\n  - ${s}`).join(''); }
+function yamlList(items) {
+  return items.map((s) => `\n  - ${s}`).join('');
+}
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
@@ -198,9 +224,12 @@ async function main() {
       const port = await freePort();
       const dir = path.join(runDir, 'demo-redis');
       fs.mkdirSync(dir, { recursive: true });
-      demo = startChild('demo redis-server', 'redis-server',
+      demo = startChild(
+        'demo redis-server',
+        'redis-server',
         ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory', '256mb'],
-        path.join(runDir, 'demo-redis.log'));
+        path.join(runDir, 'demo-redis.log'),
+      );
       for (let i = 0; i < 50 && !(await redisAnswers('127.0.0.1', port)); i++) await new Promise((r) => setTimeout(r, 100));
       redis = [`127.0.0.1:${port}`];
       say(`no Redis on 6379: started a throwaway demo redis-server on 127.0.0.1:${port} (stops with this command)`);
@@ -208,7 +237,7 @@ async function main() {
       say('no Redis answers on 127.0.0.1:6379 and redis-server is not installed.');
       say('  to monitor an instance:   npm start -- --redis HOST:PORT   (repeat for more)');
       say('  or install one:           apt-get install redis-server');
-      say('the agent still reports this host\'s metrics meanwhile.');
+      say("the agent still reports this host's metrics meanwhile.");
     }
   }
 
@@ -217,36 +246,61 @@ async function main() {
   const grpcListen = grpc.address;
   const httpListen = http.address;
   const collectorCfg = path.join(runDir, 'collector.yaml');
-  fs.writeFileSync(collectorCfg, [
-    '# written by npm start; the embedded store keeps state and history in .run/collector.db',
-    'grpc:', `  listen: ${grpcListen}`, `  tokenFile: ${tokenFile}`,
-    'http:', `  listen: ${httpListen}`, `  tokenFile: ${api.apiTokens}`,
-    'store:', `  path: ${path.join(runDir, 'collector.db')}`, '',
-  ].join('\n'));
+  fs.writeFileSync(
+    collectorCfg,
+    [
+      '# written by npm start; the embedded store keeps state and history in .run/collector.db',
+      'grpc:',
+      `  listen: ${grpcListen}`,
+      `  tokenFile: ${tokenFile}`,
+      'http:',
+      `  listen: ${httpListen}`,
+      `  tokenFile: ${api.apiTokens}`,
+      'store:',
+      `  path: ${path.join(runDir, 'collector.db')}`,
+      '',
+    ].join('\n'),
+  );
 
   say('starting the collector');
-  const collector = startChild('collector', process.execPath, [path.join(root, 'dist/collector/main.js'), '--config', collectorCfg], path.join(runDir, 'collector.log'));
+  const collector = startChild(
+    'collector',
+    process.execPath,
+    [path.join(root, 'dist/collector/main.js'), '--config', collectorCfg],
+    path.join(runDir, 'collector.log'),
+  );
   const listening = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('collector did not start within 30 s; see .run/collector.log')), 30_000);
     collector.lines.on('line', (l) => {
       try {
         const j = JSON.parse(l);
-        if (j.msg === 'listening') { clearTimeout(timer); resolve(j); }
-      } catch { /* not JSON */ }
+        if (j.msg === 'listening') {
+          clearTimeout(timer);
+          resolve(j);
+        }
+      } catch {
+        /* not JSON */
+      }
     });
   });
 
   const agentCfg = path.join(runDir, 'agent.yaml');
-  fs.writeFileSync(agentCfg, [
-    '# written by npm start',
-    `hostId: ${os.hostname()}`,
-    'labels: { env: dev }',
-    'roles: [redis]',
-    'interval: 10s',
-    `statusFile: ${path.join(runDir, 'agent-status.json')}`,
-    'collector:', `  addresses: [${listening.grpc}]`, `  tokenFile: ${tokenFile}`,
-    redis.length ? `redis:${yamlList(redis.map((a) => `address: ${a}`))}` : 'redis: []', '',
-  ].join('\n'));
+  fs.writeFileSync(
+    agentCfg,
+    [
+      '# written by npm start',
+      `hostId: ${os.hostname()}`,
+      'labels: { env: dev }',
+      'roles: [redis]',
+      'interval: 10s',
+      `statusFile: ${path.join(runDir, 'agent-status.json')}`,
+      'collector:',
+      `  addresses: [${listening.grpc}]`,
+      `  tokenFile: ${tokenFile}`,
+      redis.length ? `redis:${yamlList(redis.map((a) => `address: ${a}`))}` : 'redis: []',
+      '',
+    ].join('\n'),
+  );
   say('starting the agent');
   startChild('agent', process.execPath, [path.join(root, 'dist/agent/main.js'), '--config', agentCfg], path.join(runDir, 'agent.log'));
 
@@ -261,7 +315,9 @@ async function main() {
   say('running. Where to look:');
   say(`  fleet console         ${url}/console#token=${api.token}`);
   say(`                        (this link signs in as the operator token in ${rel(api.tokenFile)}; it is not stored in the address bar)`);
-  say(`  HTTP API              ${url}/api/v1/instances   ${url}/api/v1/hosts   ${url}/healthz   (Authorization: Bearer $(cat ${rel(api.tokenFile)}))`);
+  say(
+    `  HTTP API              ${url}/api/v1/instances   ${url}/api/v1/hosts   ${url}/healthz   (Authorization: Bearer $(cat ${rel(api.tokenFile)}))`,
+  );
   say(`  the CLI               ${cli} collector${cliUrl} --token-file ${rel(api.tokenFile)} hosts`);
   say(`                        ${cli} collector${cliUrl} --token-file ${rel(api.tokenFile)} instances`);
   say(`  more API tokens       ${cli} token create NAME viewer|operator|admin --file ${rel(api.apiTokens)}`);
@@ -282,7 +338,9 @@ async function firstReport(url, token) {
         say(`first report received from ${first.id}`);
         return;
       }
-    } catch { /* the collector is starting or busy: try again */ }
+    } catch {
+      /* the collector is starting or busy: try again */
+    }
     await new Promise((r) => setTimeout(r, 1000));
   }
   if (!stopping) say(`no report after 2 minutes: see ${rel(runDir)}/agent.log`);
@@ -290,4 +348,7 @@ async function firstReport(url, token) {
 
 process.on('SIGINT', () => shutdown(0));
 process.on('SIGTERM', () => shutdown(0));
-main().catch((err) => { process.stderr.write(`redis-fleet: ${err.message}\n`); shutdown(1); });
+main().catch((err) => {
+  process.stderr.write(`redis-fleet: ${err.message}\n`);
+  shutdown(1);
+});

@@ -26,7 +26,9 @@ function usesHarness(file, seen = new Set()) {
 }
 
 const testDir = join(root, 'dist/test');
-const all = readdirSync(testDir).filter((f) => f.endsWith('.test.js')).sort();
+const all = readdirSync(testDir)
+  .filter((f) => f.endsWith('.test.js'))
+  .sort();
 const unit = all.filter((f) => !usesHarness(join(testDir, f)));
 console.error(`redis-fleet: ${unit.length} of ${all.length} test files are unit tests (they start no server)`);
 const run = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...unit.map((f) => join(testDir, f))], { stdio: 'inherit' });

@@ -86,8 +86,12 @@ export const guardYamlSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        servers: str, probePath: str, probeInterval: duration, probeTimeout: duration,
-        failures: { type: 'integer', minimum: 1, maximum: 100 }, sessionTimeout: duration,
+        servers: str,
+        probePath: str,
+        probeInterval: duration,
+        probeTimeout: duration,
+        failures: { type: 'integer', minimum: 1, maximum: 100 },
+        sessionTimeout: duration,
       },
     },
     sentinels: {
@@ -95,8 +99,11 @@ export const guardYamlSchema = {
       additionalProperties: false,
       properties: {
         addresses: { type: 'array', items: { type: 'string' } },
-        passwordFile: str, passwordEnv: str,
-        timeout: duration, downAfter: duration, announceHost: str,
+        passwordFile: str,
+        passwordEnv: str,
+        timeout: duration,
+        downAfter: duration,
+        announceHost: str,
       },
     },
     fence: {
@@ -129,8 +136,22 @@ export const instanceGuardYamlSchema = {
 export interface GuardYaml {
   enabled?: boolean;
   stateDir?: string;
-  zookeeper?: { servers?: string; probePath?: string; probeInterval?: string | number; probeTimeout?: string | number; failures?: number; sessionTimeout?: string | number };
-  sentinels?: { addresses?: string[]; passwordFile?: string; passwordEnv?: string; timeout?: string | number; downAfter?: string | number; announceHost?: string };
+  zookeeper?: {
+    servers?: string;
+    probePath?: string;
+    probeInterval?: string | number;
+    probeTimeout?: string | number;
+    failures?: number;
+    sessionTimeout?: string | number;
+  };
+  sentinels?: {
+    addresses?: string[];
+    passwordFile?: string;
+    passwordEnv?: string;
+    timeout?: string | number;
+    downAfter?: string | number;
+    announceHost?: string;
+  };
   fence?: { mode?: FenceMode; timeout?: string | number; exemptUsers?: string[]; pubsub?: boolean };
   backstop?: { minReplicasToWrite: number; minReplicasMaxLag?: string | number };
   hysteresis?: string | number;
@@ -172,7 +193,8 @@ export function guardConfigFromYaml(y: GuardYaml, prefix = 'guard'): GuardConfig
   const fe = y.fence ?? {};
   const enabled = y.enabled ?? false;
 
-  if (enabled && !zk.servers) throw new ConfigError(k('zookeeper.servers'), 'is required when guard.enabled is true (the ZooKeeper connect string)');
+  if (enabled && !zk.servers)
+    throw new ConfigError(k('zookeeper.servers'), 'is required when guard.enabled is true (the ZooKeeper connect string)');
   if (zk.servers) {
     const [hosts] = zk.servers.split('/', 1);
     hosts!.split(',').forEach((hp, i) => parseHostPort(hp, `${k('zookeeper.servers')}[${i}]`));
@@ -182,11 +204,18 @@ export function guardConfigFromYaml(y: GuardYaml, prefix = 'guard'): GuardConfig
     return `${host}:${port}`;
   });
   if (enabled && addresses.length === 0) {
-    throw new ConfigError(k('sentinels.addresses'), 'is required when guard.enabled is true (every Sentinel of the failover authority; the failsafe needs a majority of them)');
+    throw new ConfigError(
+      k('sentinels.addresses'),
+      'is required when guard.enabled is true (every Sentinel of the failover authority; the failsafe needs a majority of them)',
+    );
   }
   if (new Set(addresses).size !== addresses.length) throw new ConfigError(k('sentinels.addresses'), 'lists a Sentinel twice');
-  if (se.passwordFile !== undefined && se.passwordEnv !== undefined) throw new ConfigError(k('sentinels'), 'give only one of passwordFile or passwordEnv');
-  const password = readSecret({ file: se.passwordFile, env: se.passwordEnv }, se.passwordFile !== undefined ? k('sentinels.passwordFile') : k('sentinels.passwordEnv'));
+  if (se.passwordFile !== undefined && se.passwordEnv !== undefined)
+    throw new ConfigError(k('sentinels'), 'give only one of passwordFile or passwordEnv');
+  const password = readSecret(
+    { file: se.passwordFile, env: se.passwordEnv },
+    se.passwordFile !== undefined ? k('sentinels.passwordFile') : k('sentinels.passwordEnv'),
+  );
 
   const c: GuardConfig = {
     enabled,
@@ -225,16 +254,19 @@ export function guardConfigFromYaml(y: GuardYaml, prefix = 'guard'): GuardConfig
   if (c.zookeeper.probeTimeoutMs < 10) throw new ConfigError(k('zookeeper.probeTimeout'), 'must be at least 10ms');
   if (c.sentinels.timeoutMs < 10) throw new ConfigError(k('sentinels.timeout'), 'must be at least 10ms');
   if (c.fence.timeoutMs < 10) throw new ConfigError(k('fence.timeout'), 'must be at least 10ms');
-  if (c.zookeeper.sessionTimeoutMs < 2 * c.zookeeper.probeTimeoutMs) throw new ConfigError(k('zookeeper.sessionTimeout'), 'must be at least 2× zookeeper.probeTimeout');
+  if (c.zookeeper.sessionTimeoutMs < 2 * c.zookeeper.probeTimeoutMs)
+    throw new ConfigError(k('zookeeper.sessionTimeout'), 'must be at least 2× zookeeper.probeTimeout');
 
   if (enabled) {
     const b = guardBudget(c);
     if (b.worstCaseFenceMs >= b.limitMs) {
       const t = b.terms;
-      throw new ConfigError(k('sentinels.downAfter'),
+      throw new ConfigError(
+        k('sentinels.downAfter'),
         `timing budget cannot fence before a failover: failures × max(probeInterval, probeTimeout) (${t.probes} ms) + probeTimeout (${t.probeDeadline} ms)` +
-        ` + sentinels.timeout (${t.failsafeRound} ms) + fence.timeout (${t.fence} ms) = ${b.worstCaseFenceMs} ms, which must be below` +
-        ` downAfter (${c.sentinels.downAfterMs} ms) − margin (${c.marginMs} ms) = ${b.limitMs} ms; shorten the probe or raise down-after-milliseconds`);
+          ` + sentinels.timeout (${t.failsafeRound} ms) + fence.timeout (${t.fence} ms) = ${b.worstCaseFenceMs} ms, which must be below` +
+          ` downAfter (${c.sentinels.downAfterMs} ms) − margin (${c.marginMs} ms) = ${b.limitMs} ms; shorten the probe or raise down-after-milliseconds`,
+      );
     }
   }
   return c;

@@ -53,7 +53,12 @@ export function parseAclLine(line: string): { name: string; rules: string[] } {
 
 async function aclList(client: Redis): Promise<Map<string, string[]>> {
   const lines = (await client.call('ACL', 'LIST')) as string[];
-  return new Map(lines.map((l) => { const p = parseAclLine(l); return [p.name, p.rules]; }));
+  return new Map(
+    lines.map((l) => {
+      const p = parseAclLine(l);
+      return [p.name, p.rules];
+    }),
+  );
 }
 
 async function canRun(client: Redis, user: string, ...cmd: string[]): Promise<boolean> {
@@ -153,7 +158,8 @@ export const replicaofFence: FenceMechanism = {
     await ctx.client.call('CONFIG', 'SET', 'replica-serve-stale-data', 'no');
     await ctx.client.call('REPLICAOF', NOWHERE.host, String(NOWHERE.port));
     const { master } = await replicatesFrom(ctx.client);
-    if (master !== `${NOWHERE.host}:${NOWHERE.port}`) throw new Error(`REPLICAOF ${NOWHERE.host} ${NOWHERE.port} did not take (replicates from ${master ?? 'nobody'})`);
+    if (master !== `${NOWHERE.host}:${NOWHERE.port}`)
+      throw new Error(`REPLICAOF ${NOWHERE.host} ${NOWHERE.port} did not take (replicates from ${master ?? 'nobody'})`);
   },
 
   async gap(ctx) {

@@ -24,7 +24,13 @@ export interface GuardInstance {
   options?: InstanceGuardOptions;
 }
 
-export interface GuardEvent { timestampMs: number; kind: string; instance: string; message: string; attrs: Record<string, string> }
+export interface GuardEvent {
+  timestampMs: number;
+  kind: string;
+  instance: string;
+  message: string;
+  attrs: Record<string, string>;
+}
 
 export type ZkState = 'unknown' | 'reachable' | 'unreachable';
 export type Phase = 'serving' | 'failsafe' | 'fenced' | 'demoting' | 'replica' | 'down' | 'opt-out';
@@ -132,33 +138,67 @@ export class SentinelGuard {
   private budgetViolation: string | undefined;
   private readonly once = new OnceLog();
 
-  constructor(private readonly config: GuardConfig, instances: GuardInstance[], logger: Logger) {
+  constructor(
+    private readonly config: GuardConfig,
+    instances: GuardInstance[],
+    logger: Logger,
+  ) {
     this.log = logger;
     this.fence = FENCES[config.fence.mode];
-    this.zk = new ZooKeeperProbe({ servers: config.zookeeper.servers, probePath: config.zookeeper.probePath, sessionTimeoutMs: config.zookeeper.sessionTimeoutMs });
-    this.panel = new SentinelPanel(config.sentinels.addresses, { password: config.sentinels.password, timeoutMs: config.sentinels.timeoutMs });
-    this.watch = new SentinelWatch(config.sentinels.addresses, { password: config.sentinels.password, onEvent: (e) => this.onSentinelEvent(e) });
+    this.zk = new ZooKeeperProbe({
+      servers: config.zookeeper.servers,
+      probePath: config.zookeeper.probePath,
+      sessionTimeoutMs: config.zookeeper.sessionTimeoutMs,
+    });
+    this.panel = new SentinelPanel(config.sentinels.addresses, {
+      password: config.sentinels.password,
+      timeoutMs: config.sentinels.timeoutMs,
+    });
+    this.watch = new SentinelWatch(config.sentinels.addresses, {
+      password: config.sentinels.password,
+      onEvent: (e) => this.onSentinelEvent(e),
+    });
     this.intents = new IntentStore(config.stateDir);
     this.slots = instances.map((spec) => {
       const client = new Redis({
-        host: spec.host, port: spec.port, username: spec.user, password: spec.password,
-        lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, enableReadyCheck: false,
-        connectTimeout: Math.max(config.fence.timeoutMs, 200), commandTimeout: config.fence.timeoutMs,
+        host: spec.host,
+        port: spec.port,
+        username: spec.user,
+        password: spec.password,
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        enableReadyCheck: false,
+        connectTimeout: Math.max(config.fence.timeoutMs, 200),
+        commandTimeout: config.fence.timeoutMs,
         // Reconnect fast: a restarted Redis must be re-fenced before it serves clients for long.
-        retryStrategy: (n: number) => Math.min(20 * n, 500), connectionName: 'redis-fleet-guard',
+        retryStrategy: (n: number) => Math.min(20 * n, 500),
+        connectionName: 'redis-fleet-guard',
       });
       client.on('error', (err: Error) => {
-        if (this.once.enter(`conn:${spec.address}`, 'down')) this.log.warn({ instance: spec.address, err: err.message }, 'guard: connection error');
+        if (this.once.enter(`conn:${spec.address}`, 'down'))
+          this.log.warn({ instance: spec.address, err: err.message }, 'guard: connection error');
       });
       client.on('ready', () => this.once.clear(`conn:${spec.address}`));
-      const slot: Slot = { spec, client, phase: spec.options?.optOut ? 'opt-out' : 'down', role: 'unknown', master: null, linkUp: false, okSinceMs: null };
+      const slot: Slot = {
+        spec,
+        client,
+        phase: spec.options?.optOut ? 'opt-out' : 'down',
+        role: 'unknown',
+        master: null,
+        linkUp: false,
+        okSinceMs: null,
+      };
       if (spec.options?.sentinelName) slot.sentinelName = spec.options.sentinelName;
       return slot;
     });
   }
 
   private emit(kind: string, instance: string, message: string, attrs: Record<string, string> = {}, timestampMs = Date.now()): void {
-    if (this.events.length >= MAX_EVENTS) { this.events.shift(); this.dropped++; }
+    if (this.events.length >= MAX_EVENTS) {
+      this.events.shift();
+      this.dropped++;
+    }
     this.events.push({ timestampMs, kind, instance, message, attrs });
   }
 
@@ -181,24 +221,44 @@ export class SentinelGuard {
     this.stopped = false;
     const known = new Set(this.slots.map((s) => s.spec.address));
     for (const [addr, i] of this.intent) {
-      if (!known.has(addr)) this.log.warn({ instance: addr }, 'guard: the intent file names an instance that is no longer configured; its fence is left as it is');
-      else this.log.warn({ instance: addr, fencedAt: new Date(i.fencedAtMs).toISOString(), reason: i.reason, mode: i.mode }, 'guard: found a fence from a previous run; re-evaluating');
+      if (!known.has(addr))
+        this.log.warn(
+          { instance: addr },
+          'guard: the intent file names an instance that is no longer configured; its fence is left as it is',
+        );
+      else
+        this.log.warn(
+          { instance: addr, fencedAt: new Date(i.fencedAtMs).toISOString(), reason: i.reason, mode: i.mode },
+          'guard: found a fence from a previous run; re-evaluating',
+        );
     }
     await Promise.all([...this.slots.map((s) => s.client.connect().catch(() => {})), this.panel.connect()]);
     await this.watch.start();
     const b = guardBudget(this.config);
-    this.log.info({ instances: this.slots.length, mode: this.fence.mode, sentinels: this.panel.total, worstCaseFenceMs: b.worstCaseFenceMs, limitMs: b.limitMs, intentFile: this.intents.file }, 'guard started');
+    this.log.info(
+      {
+        instances: this.slots.length,
+        mode: this.fence.mode,
+        sentinels: this.panel.total,
+        worstCaseFenceMs: b.worstCaseFenceMs,
+        limitMs: b.limitMs,
+        intentFile: this.intents.file,
+      },
+      'guard started',
+    );
     this.loop();
   }
 
   private loop(): void {
     if (this.stopped) return;
     const t0 = Date.now();
-    this.running = this.tick().catch((err) => this.log.error({ err: errorText(err) }, 'guard loop failed')).finally(() => {
-      this.running = undefined;
-      if (this.stopped) return;
-      this.timer = setTimeout(() => this.loop(), Math.max(0, this.config.zookeeper.probeIntervalMs - (Date.now() - t0)));
-    });
+    this.running = this.tick()
+      .catch((err) => this.log.error({ err: errorText(err) }, 'guard loop failed'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.stopped) return;
+        this.timer = setTimeout(() => this.loop(), Math.max(0, this.config.zookeeper.probeIntervalMs - (Date.now() - t0)));
+      });
   }
 
   /** Runs the next loop now (a +switch-master arrived). */
@@ -238,10 +298,17 @@ export class SentinelGuard {
       this.learnNames(round);
       this.checkDownAfter(round);
     }
-    await Promise.all(this.slots.filter((s) => s.phase !== 'opt-out').map((s) => this.evaluate(s, round).catch((err) => {
-      s.error = errorText(err);
-      if (this.once.enter(`eval:${s.spec.address}`, s.error)) this.log.error({ instance: s.spec.address, err: s.error }, 'guard: evaluating instance failed');
-    })));
+    await Promise.all(
+      this.slots
+        .filter((s) => s.phase !== 'opt-out')
+        .map((s) =>
+          this.evaluate(s, round).catch((err) => {
+            s.error = errorText(err);
+            if (this.once.enter(`eval:${s.spec.address}`, s.error))
+              this.log.error({ instance: s.spec.address, err: s.error }, 'guard: evaluating instance failed');
+          }),
+        ),
+    );
   }
 
   private updateZkState(ok: boolean): void {
@@ -287,7 +354,8 @@ export class SentinelGuard {
       if (s.sentinelName || s.spec.options?.sentinelName) continue;
       const i = this.intent.get(s.spec.address);
       if (i?.sentinelName) s.sentinelName = i.sentinelName;
-      else if (s.spec.cluster && codisGroupId(s.spec.group) !== undefined) s.sentinelName = `${s.spec.cluster}-${codisGroupId(s.spec.group)}`; // Codis names masters <product>-<gid>
+      else if (s.spec.cluster && codisGroupId(s.spec.group) !== undefined)
+        s.sentinelName = `${s.spec.cluster}-${codisGroupId(s.spec.group)}`; // Codis names masters <product>-<gid>
     }
   }
 
@@ -325,16 +393,28 @@ export class SentinelGuard {
     const intent = this.intent.get(addr);
     if (intent) return this.evaluateFenced(s, intent, round);
     s.waitingFor = undefined;
-    if (s.role === 'unknown') { s.phase = 'down'; return; }
-    if (s.role !== 'master') { s.phase = 'replica'; return; }
+    if (s.role === 'unknown') {
+      s.phase = 'down';
+      return;
+    }
+    if (s.role !== 'master') {
+      s.phase = 'replica';
+      return;
+    }
     if (this.config.backstop) await this.applyBackstop(s);
     // Fencing needs `failures` probes failed in a row; before that ZooKeeper is not unreachable.
-    if (this.zkState !== 'unreachable') { s.phase = 'serving'; return; }
+    if (this.zkState !== 'unreachable') {
+      s.phase = 'serving';
+      return;
+    }
     const c = this.cutOff(s, round);
     if (!c.cut) {
       if (this.zkState === 'unreachable') {
         if (s.phase !== 'failsafe') {
-          this.log.warn({ instance: addr, detail: c.why }, 'guard: ZooKeeper unreachable but the Sentinel majority confirms this master; not fencing (failsafe)');
+          this.log.warn(
+            { instance: addr, detail: c.why },
+            'guard: ZooKeeper unreachable but the Sentinel majority confirms this master; not fencing (failsafe)',
+          );
           this.emit('guard.failsafe', addr, `not fenced: ZooKeeper unreachable but ${c.why}`, { sentinel_name: s.sentinelName ?? '' });
         }
         s.phase = 'failsafe';
@@ -379,13 +459,21 @@ export class SentinelGuard {
       this.emit('guard.fenced', addr, `fenced again: ${reason}`, { mode: intent.mode, refence: '1', apply_ms: String(ms) });
     } else {
       this.log.warn({ instance: addr, reason, mode: intent.mode, users, ms }, 'guard: master fenced');
-      this.emit('guard.fenced', addr, `fenced (${intent.mode}): ${reason}`, { mode: intent.mode, apply_ms: String(ms), users: String(users) });
+      this.emit('guard.fenced', addr, `fenced (${intent.mode}): ${reason}`, {
+        mode: intent.mode,
+        apply_ms: String(ms),
+        users: String(users),
+      });
     }
   }
 
   private async evaluateFenced(s: Slot, intent: FenceIntent, round: SentinelRound | undefined): Promise<void> {
     const addr = s.spec.address;
-    if (s.role === 'unknown') { s.phase = 'fenced'; s.waitingFor = `instance unreachable: ${s.error ?? ''}`; return; }
+    if (s.role === 'unknown') {
+      s.phase = 'fenced';
+      s.waitingFor = `instance unreachable: ${s.error ?? ''}`;
+      return;
+    }
     if (!s.sentinelName && intent.sentinelName) s.sentinelName = intent.sentinelName;
     if (s.phase !== 'demoting') s.phase = 'fenced';
 
@@ -397,17 +485,36 @@ export class SentinelGuard {
 
     const c = this.cutOff(s, round);
     const now = Date.now();
-    if (c.cut) { s.okSinceMs = null; s.waitingFor = `host still cut off: ${c.why}`; return; }
+    if (c.cut) {
+      s.okSinceMs = null;
+      s.waitingFor = `host still cut off: ${c.why}`;
+      return;
+    }
     s.okSinceMs ??= now;
     const waited = now - s.okSinceMs;
-    if (waited < this.config.hysteresisMs) { s.waitingFor = `hysteresis: not cut off for ${waited} of ${this.config.hysteresisMs} ms`; return; }
-    if (!round) { s.waitingFor = 'no Sentinel round'; return; }
-    if (!s.sentinelName) { s.waitingFor = 'the Sentinel master name of this instance is unknown (set redis[].guard.sentinelName)'; return; }
+    if (waited < this.config.hysteresisMs) {
+      s.waitingFor = `hysteresis: not cut off for ${waited} of ${this.config.hysteresisMs} ms`;
+      return;
+    }
+    if (!round) {
+      s.waitingFor = 'no Sentinel round';
+      return;
+    }
+    if (!s.sentinelName) {
+      s.waitingFor = 'the Sentinel master name of this instance is unknown (set redis[].guard.sentinelName)';
+      return;
+    }
 
     const rm = rightfulMaster(round, s.sentinelName);
-    if (!rm.known) { s.waitingFor = rm.reason; return; }
+    if (!rm.known) {
+      s.waitingFor = rm.reason;
+      return;
+    }
     s.sentinelMaster = rm.address;
-    if (!rm.clean) { s.waitingFor = `Sentinels are still failing over ${s.sentinelName}`; return; }
+    if (!rm.clean) {
+      s.waitingFor = `Sentinels are still failing over ${s.sentinelName}`;
+      return;
+    }
 
     const announce = this.config.sentinels.announceHost;
     const me = isThisInstance(rm.address, addr, announce);
@@ -424,24 +531,37 @@ export class SentinelGuard {
         s.waitingFor = `the Sentinels name this instance master of ${s.sentinelName} but ZooKeeper (${znode}) names ${zkMaster}`;
         return;
       }
-      const how = zkMaster ? `ZooKeeper and ${rm.voters} Sentinels (epoch ${rm.configEpoch}) name it master` : this.zkState === 'reachable'
-        ? `${rm.voters} Sentinels (epoch ${rm.configEpoch}) name it master`
-        : `ZooKeeper still unreachable but ${c.why}`;
+      const how = zkMaster
+        ? `ZooKeeper and ${rm.voters} Sentinels (epoch ${rm.configEpoch}) name it master`
+        : this.zkState === 'reachable'
+          ? `${rm.voters} Sentinels (epoch ${rm.configEpoch}) name it master`
+          : `ZooKeeper still unreachable but ${c.why}`;
       await this.lift(s, intent, true, `restored: ${how}`, { how: 'restored' });
       return;
     }
 
     // Another instance is the master: this one must follow it before the fence comes off.
     if (s.master === rm.address && s.linkUp) {
-      await this.lift(s, intent, false, `unfenced as a replica of ${rm.address} (replaced by a failover; link up)`, { how: 'demoted', master: rm.address });
+      await this.lift(s, intent, false, `unfenced as a replica of ${rm.address} (replaced by a failover; link up)`, {
+        how: 'demoted',
+        master: rm.address,
+      });
       return;
     }
     if (s.master !== rm.address) {
       const [host, port] = splitAddress(rm.address);
       await s.client.call('REPLICAOF', host, String(port));
       s.phase = 'demoting';
-      this.log.warn({ instance: addr, master: rm.address }, 'guard: this master was replaced while fenced; making it a replica of the new master (fence stays until the link is up)');
-      this.emit('guard.demoted', addr, `replaced by ${rm.address} (epoch ${rm.configEpoch}); REPLICAOF issued, fence kept until the link is up`, { master: rm.address });
+      this.log.warn(
+        { instance: addr, master: rm.address },
+        'guard: this master was replaced while fenced; making it a replica of the new master (fence stays until the link is up)',
+      );
+      this.emit(
+        'guard.demoted',
+        addr,
+        `replaced by ${rm.address} (epoch ${rm.configEpoch}); REPLICAOF issued, fence kept until the link is up`,
+        { master: rm.address },
+      );
     }
     s.waitingFor = `replication link to ${rm.address} is not up yet`;
   }
@@ -464,10 +584,21 @@ export class SentinelGuard {
     try {
       const r = (await s.client.call('CONFIG', 'GET', 'min-replicas-to-write')) as string[];
       if (Number(r[1]) === b.minReplicasToWrite) return;
-      await s.client.call('CONFIG', 'SET', 'min-replicas-to-write', String(b.minReplicasToWrite), 'min-replicas-max-lag', String(b.minReplicasMaxLagS));
+      await s.client.call(
+        'CONFIG',
+        'SET',
+        'min-replicas-to-write',
+        String(b.minReplicasToWrite),
+        'min-replicas-max-lag',
+        String(b.minReplicasMaxLagS),
+      );
       this.log.info({ instance: s.spec.address, ...b }, 'guard: backstop min-replicas-to-write set');
     } catch (err) {
-      if (this.once.enter(`backstop:${s.spec.address}`, 'refused')) this.log.warn({ instance: s.spec.address, err: errorText(err) }, 'guard: cannot set the min-replicas backstop (CONFIG refused?); continuing without it');
+      if (this.once.enter(`backstop:${s.spec.address}`, 'refused'))
+        this.log.warn(
+          { instance: s.spec.address, err: errorText(err) },
+          'guard: cannot set the min-replicas backstop (CONFIG refused?); continuing without it',
+        );
     }
   }
 
@@ -493,7 +624,11 @@ export class SentinelGuard {
       instances: this.slots.map((s) => {
         const i = this.intent.get(s.spec.address);
         const v: InstanceView = { address: s.spec.address, phase: s.phase, role: s.role, fenced: !!i };
-        if (i) { v.fencedSinceMs = i.fencedAtMs; v.fenceReason = i.reason; v.fenceMode = i.mode; }
+        if (i) {
+          v.fencedSinceMs = i.fencedAtMs;
+          v.fenceReason = i.reason;
+          v.fenceMode = i.mode;
+        }
         if (s.sentinelName) v.sentinelName = s.sentinelName;
         if (s.sentinelMaster) v.sentinelMaster = s.sentinelMaster;
         if (s.zkMaster) v.zkMaster = s.zkMaster;
@@ -504,4 +639,3 @@ export class SentinelGuard {
     };
   }
 }
-

@@ -17,7 +17,10 @@ export interface FenceIntent {
   staleData?: string;
 }
 
-interface IntentFile { version: 1; instances: Record<string, FenceIntent> }
+interface IntentFile {
+  version: 1;
+  instances: Record<string, FenceIntent>;
+}
 
 export class IntentStore {
   readonly file: string;
@@ -36,7 +39,8 @@ export class IntentStore {
       throw err;
     }
     const data = JSON.parse(text) as IntentFile;
-    if (data?.version !== 1 || typeof data.instances !== 'object') throw new Error(`${this.file}: not a fence intent file (version ${String(data?.version)})`);
+    if (data?.version !== 1 || typeof data.instances !== 'object')
+      throw new Error(`${this.file}: not a fence intent file (version ${String(data?.version)})`);
     return new Map(Object.entries(data.instances));
   }
 
@@ -53,6 +57,10 @@ export class IntentStore {
     }
     fs.renameSync(tmp, this.file);
     const dirFd = fs.openSync(path.dirname(this.file), 'r');
-    try { fs.fsyncSync(dirFd); } finally { fs.closeSync(dirFd); }
+    try {
+      fs.fsyncSync(dirFd);
+    } finally {
+      fs.closeSync(dirFd);
+    }
   }
 }

@@ -23,7 +23,9 @@ export function guardViewToProto(v: GuardView, eventsDropped = 0): GuardState {
   if (v.budgetViolation) f.budget_violation = strValue(v.budgetViolation);
   if (eventsDropped) f.events_dropped = intValue(eventsDropped);
   for (const i of v.instances) {
-    const put = (name: string, val: Value) => { f[`${i.address}/${name}`] = val; };
+    const put = (name: string, val: Value) => {
+      f[`${i.address}/${name}`] = val;
+    };
     put('phase', strValue(i.phase));
     put('seen_role', strValue(i.role));
     put('fenced', intValue(i.fenced ? 1 : 0));

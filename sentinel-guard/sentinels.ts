@@ -29,20 +29,35 @@ const isClean = (v: MasterView) => v.flags.length === 1 && v.flags[0] === 'maste
 export class SentinelPanel {
   private readonly clients = new Map<string, Redis>();
 
-  constructor(private readonly addresses: string[], private readonly opts: { password?: string; timeoutMs: number }) {
+  constructor(
+    private readonly addresses: string[],
+    private readonly opts: { password?: string; timeoutMs: number },
+  ) {
     for (const a of addresses) {
       const [host, port] = splitAddress(a);
       const c = new Redis({
-        host, port, password: opts.password, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0,
-        connectTimeout: Math.max(opts.timeoutMs, 200), commandTimeout: opts.timeoutMs, enableReadyCheck: false,
-        retryStrategy: (n: number) => Math.min(100 * n, 2000), connectionName: 'redis-fleet-guard',
+        host,
+        port,
+        password: opts.password,
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        connectTimeout: Math.max(opts.timeoutMs, 200),
+        commandTimeout: opts.timeoutMs,
+        enableReadyCheck: false,
+        retryStrategy: (n: number) => Math.min(100 * n, 2000),
+        connectionName: 'redis-fleet-guard',
       });
-      c.on('error', () => { /* reported through the round's errors */ });
+      c.on('error', () => {
+        /* reported through the round's errors */
+      });
       this.clients.set(a, c);
     }
   }
 
-  get total(): number { return this.addresses.length; }
+  get total(): number {
+    return this.addresses.length;
+  }
 
   async connect(): Promise<void> {
     await Promise.all([...this.clients.values()].map((c) => c.connect().catch(() => {})));
@@ -50,15 +65,23 @@ export class SentinelPanel {
 
   /** Asks every Sentinel `SENTINEL masters`; answers after the deadline do not count. */
   async round(): Promise<SentinelRound> {
-    const round: SentinelRound = { atMs: Date.now(), total: this.total, majority: majorityOf(this.total), answers: new Map(), errors: new Map() };
-    await Promise.all([...this.clients.entries()].map(async ([addr, c]) => {
-      try {
-        if (c.status === 'wait' || c.status === 'end') void c.connect().catch(() => {});
-        round.answers.set(addr, parseMasters(await withTimeout(c.call('SENTINEL', 'masters'), this.opts.timeoutMs, 'SENTINEL masters')));
-      } catch (err) {
-        round.errors.set(addr, errorText(err));
-      }
-    }));
+    const round: SentinelRound = {
+      atMs: Date.now(),
+      total: this.total,
+      majority: majorityOf(this.total),
+      answers: new Map(),
+      errors: new Map(),
+    };
+    await Promise.all(
+      [...this.clients.entries()].map(async ([addr, c]) => {
+        try {
+          if (c.status === 'wait' || c.status === 'end') void c.connect().catch(() => {});
+          round.answers.set(addr, parseMasters(await withTimeout(c.call('SENTINEL', 'masters'), this.opts.timeoutMs, 'SENTINEL masters')));
+        } catch (err) {
+          round.errors.set(addr, errorText(err));
+        }
+      }),
+    );
     return round;
   }
 
@@ -92,7 +115,8 @@ export function nameFor(round: SentinelRound, address: string, announceHost?: st
  */
 export function failsafeVerdict(round: SentinelRound, name: string | undefined, address: string, announceHost?: string): Verdict {
   const answered = round.answers.size;
-  if (answered < round.majority) return { ok: false, reason: `only ${answered}/${round.total} Sentinels answered (need ${round.majority})` };
+  if (answered < round.majority)
+    return { ok: false, reason: `only ${answered}/${round.total} Sentinels answered (need ${round.majority})` };
   // A master no answering Sentinel monitors cannot be failed over by them: the majority is
   // reachable, so this host is not cut off, and there is no race to fence against.
   if (!name) return { ok: true, detail: `${answered}/${round.total} Sentinels answered and none monitors this instance` };
@@ -109,12 +133,12 @@ export function failsafeVerdict(round: SentinelRound, name: string | undefined, 
 }
 
 export type RightfulMaster =
-  | { known: true; address: string; configEpoch: number; clean: boolean; voters: number }
-  | { known: false; reason: string };
+  { known: true; address: string; configEpoch: number; clean: boolean; voters: number } | { known: false; reason: string };
 
 /** The group's master by the Sentinel majority: the view with the highest config epoch. */
 export function rightfulMaster(round: SentinelRound, name: string): RightfulMaster {
-  if (round.answers.size < round.majority) return { known: false, reason: `only ${round.answers.size}/${round.total} Sentinels answered (need ${round.majority})` };
+  if (round.answers.size < round.majority)
+    return { known: false, reason: `only ${round.answers.size}/${round.total} Sentinels answered (need ${round.majority})` };
   let best: MasterView | undefined;
   let voters = 0;
   let conflict = false;
@@ -122,10 +146,15 @@ export function rightfulMaster(round: SentinelRound, name: string): RightfulMast
     const v = masters.get(name);
     if (!v) continue;
     voters++;
-    if (!best || v.configEpoch > best.configEpoch) { best = v; conflict = false; } else if (v.configEpoch === best.configEpoch && v.address !== best.address) conflict = true;
+    if (!best || v.configEpoch > best.configEpoch) {
+      best = v;
+      conflict = false;
+    } else if (v.configEpoch === best.configEpoch && v.address !== best.address) conflict = true;
   }
   if (!best) return { known: false, reason: `no answering Sentinel monitors ${name}` };
   if (conflict) return { known: false, reason: `Sentinels name different masters of ${name} at config epoch ${best.configEpoch}` };
-  const clean = !best.flags.some((f) => f === 'failover_in_progress' || f === 'o_down' || f === 's_down' || f.startsWith('promoted') || f === 'disconnected');
+  const clean = !best.flags.some(
+    (f) => f === 'failover_in_progress' || f === 'o_down' || f === 's_down' || f.startsWith('promoted') || f === 'disconnected',
+  );
   return { known: true, address: best.address, configEpoch: best.configEpoch, clean, voters };
 }

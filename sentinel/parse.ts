@@ -80,7 +80,7 @@ export function parseSentinelMessage(channel: string, payload: string): Pick<Sen
   }
   if (w.length >= 4) {
     const at = w.indexOf('@');
-    const masterName = w[0] === 'master' ? w[1]! : at >= 0 ? w[at + 1] ?? '' : '';
+    const masterName = w[0] === 'master' ? w[1]! : at >= 0 ? (w[at + 1] ?? '') : '';
     return { instance: `${w[2]}:${w[3]}`, masterName, attrs: { type: w[0]!, name: w[1]!, ...(masterName ? { master: masterName } : {}) } };
   }
   return { instance: '', masterName: '', attrs: {} };

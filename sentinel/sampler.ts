@@ -5,7 +5,11 @@ import { errorText, withTimeout } from '../common/index.js';
 import type { SentinelMasterState, SentinelSample } from '../proto/index.js';
 import { parseCkquorum, parseMasters, splitAddress } from './parse.js';
 
-export interface SamplerTarget { address: string; discovered: boolean; /** Never logged. */ password?: string }
+export interface SamplerTarget {
+  address: string;
+  discovered: boolean;
+  /** Never logged. */ password?: string;
+}
 
 export interface SamplerOptions {
   password?: string;
@@ -16,28 +20,51 @@ export interface SamplerOptions {
 export class SentinelSampler {
   private readonly clients = new Map<string, { client: Redis; target: SamplerTarget; lastError?: string }>();
 
-  constructor(targets: SamplerTarget[], private readonly opts: SamplerOptions) {
+  constructor(
+    targets: SamplerTarget[],
+    private readonly opts: SamplerOptions,
+  ) {
     this.setTargets(targets);
   }
 
-  get addresses(): string[] { return [...this.clients.keys()]; }
+  get addresses(): string[] {
+    return [...this.clients.keys()];
+  }
 
   /** Opens clients for new Sentinels, closes those no longer wanted. */
   setTargets(targets: SamplerTarget[]): void {
     const wanted = new Map(targets.map((t) => [t.address, t]));
-    for (const [addr, c] of this.clients) if (!wanted.has(addr)) { c.client.disconnect(); this.clients.delete(addr); }
+    for (const [addr, c] of this.clients)
+      if (!wanted.has(addr)) {
+        c.client.disconnect();
+        this.clients.delete(addr);
+      }
     for (const [addr, target] of wanted) {
       const have = this.clients.get(addr);
-      if (have && have.target.password === target.password) { have.target = target; continue; }
+      if (have && have.target.password === target.password) {
+        have.target = target;
+        continue;
+      }
       have?.client.disconnect();
       const [host, port] = splitAddress(addr);
       const client = new Redis({
-        host, port, password: target.password ?? this.opts.password, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0,
-        connectTimeout: this.opts.timeoutMs, commandTimeout: this.opts.timeoutMs, enableReadyCheck: false, disableClientInfo: true,
-        retryStrategy: (n: number) => Math.min(100 * n, 2000), connectionName: this.opts.connectionName ?? 'redis-fleet-agent',
+        host,
+        port,
+        password: target.password ?? this.opts.password,
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        connectTimeout: this.opts.timeoutMs,
+        commandTimeout: this.opts.timeoutMs,
+        enableReadyCheck: false,
+        disableClientInfo: true,
+        retryStrategy: (n: number) => Math.min(100 * n, 2000),
+        connectionName: this.opts.connectionName ?? 'redis-fleet-agent',
       });
       const entry: { client: Redis; target: SamplerTarget; lastError?: string } = { client, target };
-      client.on('error', (err: Error) => { entry.lastError = err.message; });
+      client.on('error', (err: Error) => {
+        entry.lastError = err.message;
+      });
       this.clients.set(addr, entry);
     }
   }
@@ -57,14 +84,27 @@ export class SentinelSampler {
       const read = async (): Promise<SentinelSample> => {
         const [reply, info] = await Promise.all([c.call('SENTINEL', 'masters'), c.info('sentinel')]);
         const masters = [...parseMasters(reply).values()];
-        const quorum = await Promise.all(masters.map((m) => (c.call('SENTINEL', 'CKQUORUM', m.name) as Promise<unknown>).catch((err: unknown) => err)));
+        const quorum = await Promise.all(
+          masters.map((m) => (c.call('SENTINEL', 'CKQUORUM', m.name) as Promise<unknown>).catch((err: unknown) => err)),
+        );
         return {
-          ...base, up: true, error: '', sampledAtMs: Date.now(), tilt: /\bsentinel_tilt:1\b/.test(info),
+          ...base,
+          up: true,
+          error: '',
+          sampledAtMs: Date.now(),
+          tilt: /\bsentinel_tilt:1\b/.test(info),
           masters: masters.map((m, n): SentinelMasterState => {
             const q = parseCkquorum(quorum[n]);
             return {
-              name: m.name, address: m.address, flags: m.flags.join(','), replicas: m.replicas, sentinels: m.otherSentinels + 1,
-              quorum: m.quorum, quorumReachable: q.reachable, quorumDetail: q.detail, configEpoch: m.configEpoch,
+              name: m.name,
+              address: m.address,
+              flags: m.flags.join(','),
+              replicas: m.replicas,
+              sentinels: m.otherSentinels + 1,
+              quorum: m.quorum,
+              quorumReachable: q.reachable,
+              quorumDetail: q.detail,
+              configEpoch: m.configEpoch,
             };
           }),
         };

@@ -5,8 +5,17 @@ import { Redis } from 'ioredis';
 import { parseSentinelMessage, splitAddress, type SentinelEvent } from './parse.js';
 
 export const SENTINEL_CHANNELS = [
-  '+switch-master', '+sdown', '-sdown', '+odown', '-odown', '+failover-end', '+convert-to-slave', '+tilt', '-tilt',
-  '-failover-abort-not-elected', '-failover-abort-no-good-slave',
+  '+switch-master',
+  '+sdown',
+  '-sdown',
+  '+odown',
+  '-odown',
+  '+failover-end',
+  '+convert-to-slave',
+  '+tilt',
+  '-tilt',
+  '-failover-abort-not-elected',
+  '-failover-abort-no-good-slave',
 ] as const;
 const SHARED = new Set(['+switch-master', '+failover-end', '+convert-to-slave']);
 // The same event from every Sentinel arrives within about a second; a real fail-back to the same
@@ -27,7 +36,10 @@ export class SentinelWatch {
   private readonly recent = new Map<string, number>();
   private started = false;
 
-  constructor(private addresses: string[], private readonly opts: WatchOptions) {}
+  constructor(
+    private addresses: string[],
+    private readonly opts: WatchOptions,
+  ) {}
 
   async start(): Promise<void> {
     this.started = true;
@@ -39,21 +51,36 @@ export class SentinelWatch {
     const wanted = new Set(addresses);
     this.addresses = [...wanted];
     if (!this.started) return;
-    for (const [addr, sub] of this.subs) if (!wanted.has(addr)) { sub.disconnect(); this.subs.delete(addr); }
+    for (const [addr, sub] of this.subs)
+      if (!wanted.has(addr)) {
+        sub.disconnect();
+        this.subs.delete(addr);
+      }
     for (const addr of wanted) if (!this.subs.has(addr)) this.open(addr);
   }
 
   private open(addr: string): void {
     const [host, port] = splitAddress(addr);
     const sub = new Redis({
-      host, port, password: this.opts.passwordFor?.(addr) ?? this.opts.password, lazyConnect: true, maxRetriesPerRequest: null, enableReadyCheck: false,
-      retryStrategy: (n: number) => Math.min(200 * n, 5000), connectionName: this.opts.connectionName ?? 'redis-fleet-guard-watch',
+      host,
+      port,
+      password: this.opts.passwordFor?.(addr) ?? this.opts.password,
+      lazyConnect: true,
+      maxRetriesPerRequest: null,
+      enableReadyCheck: false,
+      retryStrategy: (n: number) => Math.min(200 * n, 5000),
+      connectionName: this.opts.connectionName ?? 'redis-fleet-guard-watch',
     });
-    sub.on('error', () => { /* a Sentinel down is seen by the rounds / samples */ });
+    sub.on('error', () => {
+      /* a Sentinel down is seen by the rounds / samples */
+    });
     sub.on('message', (channel: string, payload: string) => this.handle(addr, channel, payload));
     this.subs.set(addr, sub);
     // subscribe() is replayed by ioredis on every reconnect.
-    sub.connect().then(() => sub.subscribe(...SENTINEL_CHANNELS)).catch(() => {});
+    sub
+      .connect()
+      .then(() => sub.subscribe(...SENTINEL_CHANNELS))
+      .catch(() => {});
   }
 
   private handle(sentinel: string, channel: string, payload: string): void {

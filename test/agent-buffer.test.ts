@@ -51,7 +51,10 @@ test('many pushes and acks keep order and byte accounting exact', () => {
   let acked = 0;
   for (let i = 1; i <= 20_000; i++) {
     b.push(r(i, 1 + (i % 7)));
-    if (i % 3 === 0) { acked = i - 2; b.ack(acked); }
+    if (i % 3 === 0) {
+      acked = i - 2;
+      b.ack(acked);
+    }
   }
   const seqs = b.seqs();
   for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], seqs[i - 1]! + 1);

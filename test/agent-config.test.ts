@@ -60,9 +60,14 @@ test('full config from YAML: secrets from file, env and inline; slots default to
   fs.writeFileSync(pass, 's3cret-file\n');
   process.env.AGENT_TEST_PASS = 's3cret-env';
   process.env.AGENT_TEST_TOKEN = 'tok-env';
-  t.after(() => { delete process.env.AGENT_TEST_PASS; delete process.env.AGENT_TEST_TOKEN; });
+  t.after(() => {
+    delete process.env.AGENT_TEST_PASS;
+    delete process.env.AGENT_TEST_TOKEN;
+  });
   const file = path.join(dir, 'agent.yaml');
-  fs.writeFileSync(file, `
+  fs.writeFileSync(
+    file,
+    `
 hostId: storage-01
 labels: { idc: sz-a, env: prod }
 roles: [redis, proxy]
@@ -84,7 +89,8 @@ redis:
   - address: 127.0.0.1:6381
     password: inline
 log: { level: debug }
-`);
+`,
+  );
   const c = loadAgentConfig(file);
   assert.equal(c.hostId, 'storage-01');
   assert.deepEqual(c.labels, { idc: 'sz-a', env: 'prod' });
@@ -96,7 +102,15 @@ log: { level: debug }
   assert.deepEqual(c.collector.addresses[1], { host: '::1', port: 7401, address: '[::1]:7401' });
   assert.equal(c.collector.maxMessageBytes, 65536);
   assert.deepEqual(c.buffer, { maxReports: 10, maxBytes: AGENT_DEFAULTS.bufferMaxBytes });
-  assert.deepEqual(c.redis[0], { host: '127.0.0.1', port: 6379, address: '127.0.0.1:6379', user: 'fleet-agent', password: 's3cret-file', cluster: 'c1', group: 'g1' });
+  assert.deepEqual(c.redis[0], {
+    host: '127.0.0.1',
+    port: 6379,
+    address: '127.0.0.1:6379',
+    user: 'fleet-agent',
+    password: 's3cret-file',
+    cluster: 'c1',
+    group: 'g1',
+  });
   assert.equal(c.redis[1]!.password, 's3cret-env');
   assert.equal(c.redis[1]!.cluster, '');
   assert.equal(c.redis[2]!.password, 'inline');
@@ -108,43 +122,318 @@ test('every bad value names its key', (t) => {
   const tok = tokenFile(dir);
   const base = (): Record<string, unknown> => ({ collector: { addresses: ['127.0.0.1:7400'], tokenFile: tok } });
   const cases: [string, (c: Record<string, unknown>) => void, string, RegExp][] = [
-    ['unknown top-level key', (c) => { c.intervals = '10s'; }, 'intervals', /unknown key/],
-    ['unknown nested key', (c) => { (c.collector as Record<string, unknown>).adresses = []; }, 'collector.adresses', /unknown key/],
-    ['unknown instance key', (c) => { c.redis = [{ address: '127.0.0.1:1', pasword: 'x' }]; }, 'redis[0].pasword', /unknown key/],
-    ['missing collector', (c) => { delete c.collector; }, 'collector', /required/],
-    ['no token', (c) => { delete (c.collector as Record<string, unknown>).tokenFile; }, 'collector.tokenFile', /required/],
-    ['unreadable token file', (c) => { (c.collector as Record<string, unknown>).tokenFile = path.join(dir, 'nope'); }, 'collector.tokenFile', /ENOENT/],
-    ['unset token env', (c) => { c.collector = { addresses: ['127.0.0.1:1'], tokenEnv: 'AGENT_TEST_UNSET_VAR' }; }, 'collector.tokenEnv', /not set/],
-    ['bad collector address', (c) => { (c.collector as Record<string, unknown>).addresses = ['127.0.0.1:7400', 'nohostport']; }, 'collector.addresses[1]', /host:port/],
-    ['empty addresses', (c) => { (c.collector as Record<string, unknown>).addresses = []; }, 'collector.addresses', /fewer than 1/],
-    ['bad interval', (c) => { c.interval = 'often'; }, 'interval', /duration/],
-    ['bad sentinel address', (c) => { c.sentinels = [{ address: 'nohostport' }]; }, 'sentinels[0].address', /host:port/],
-    ['duplicate sentinel', (c) => { c.sentinels = [{ address: '127.0.0.1:26379' }, { address: '127.0.0.1:26379' }]; }, 'sentinels[1].address', /duplicate of sentinels\[0\]/],
-    ['sentinel password twice', (c) => { c.sentinels = [{ address: '127.0.0.1:26379', password: 'x', passwordEnv: 'X' }]; }, 'sentinels[0]', /only one of/],
-    ['unset sentinel password env', (c) => { c.sentinels = [{ address: '127.0.0.1:26379', passwordEnv: 'AGENT_TEST_UNSET_VAR' }]; }, 'sentinels[0].passwordEnv', /not set/],
-    ['interval too short', (c) => { c.interval = '50ms'; }, 'interval', /at least 100ms/],
-    ['bad role', (c) => { c.roles = ['redis', 'cache']; }, 'roles[1]', /one of redis, proxy, dashboard/],
-    ['bad label value', (c) => { c.labels = { idc: 5 }; }, 'labels.idc', /string/],
-    ['negative slots', (c) => { c.instanceSlots = -1; }, 'instanceSlots', />= 0/],
-    ['bad buffer', (c) => { c.buffer = { maxReports: 0 }; }, 'buffer.maxReports', />= 1/],
-    ['missing dataPath', (c) => { c.dataPath = path.join(dir, 'missing'); }, 'dataPath', /ENOENT/],
-    ['bad instance address', (c) => { c.redis = [{ address: '127.0.0.1:6379' }, { address: '127.0.0.1:99999' }]; }, 'redis[1].address', /host:port/],
-    ['duplicate instance', (c) => { c.redis = [{ address: '127.0.0.1:6379' }, { address: '127.0.0.1:6380' }, { address: 'LOCALHOST:6380' }, { address: 'localhost:6380' }]; }, 'redis[3].address', /duplicate of redis\[2\]/],
-    ['two password forms', (c) => { c.redis = [{ address: '127.0.0.1:6379', password: 'a', passwordEnv: 'B' }]; }, 'redis[0]', /only one/],
-    ['missing password file', (c) => { c.redis = [{ address: '127.0.0.1:6379', passwordFile: path.join(dir, 'nope') }]; }, 'redis[0].passwordFile', /cannot read/],
-    ['bad log level', (c) => { c.log = { level: 'loud' }; }, 'log.level', /one of/],
-    ['unknown proxy kind', (c) => { c.roles = ['proxy']; c.proxies = [{ kind: 'envoy' }]; }, 'proxies[0].kind', /one of codis, twemproxy/],
-    ['duplicate proxy', (c) => { c.roles = ['proxy']; c.proxies = [{ kind: 'twemproxy', statsAddress: '127.0.0.1:22222' }, { kind: 'twemproxy', statsAddress: '127.0.0.1:22222' }]; }, 'proxies[1]', /same address as proxies\[0\]/],
-    ['bad proxy timeout', (c) => { c.roles = ['proxy']; c.proxies = [{ kind: 'codis', adminAddress: '127.0.0.1:11080', timeout: 'soon' }]; }, 'proxies[0].timeout', /duration/],
-    ['missing product auth file', (c) => { c.roles = ['proxy']; c.proxies = [{ kind: 'codis', adminAddress: '127.0.0.1:11080', productAuthFile: path.join(dir, 'nope') }]; }, 'proxies[0].productAuthFile', /cannot read/],
-    ['dashboard without the role', (c) => { c.dashboards = [{ adminAddress: '127.0.0.1:18080' }]; }, 'dashboards', /needs the dashboard role/],
-    ['bad dashboard address', (c) => { c.roles = ['dashboard']; c.dashboards = [{ adminAddress: '127.0.0.1' }]; }, 'dashboards[0].adminAddress', /host:port/],
-    ['duplicate dashboard', (c) => { c.roles = ['dashboard']; c.dashboards = [{ adminAddress: '127.0.0.1:18080' }, { adminAddress: '127.0.0.1:18080' }]; }, 'dashboards[1].adminAddress', /same address as dashboards\[0\]/],
-    ['bad dashboard timeout', (c) => { c.roles = ['dashboard']; c.dashboards = [{ adminAddress: '127.0.0.1:18080', timeout: 'soon' }]; }, 'dashboards[0].timeout', /duration/],
-    ['unknown dashboard key', (c) => { c.roles = ['dashboard']; c.dashboards = [{ adminAddress: '127.0.0.1:18080', productAuth: 'x' }]; }, 'dashboards[0].productAuth', /unknown key/],
-    ['discovery too often', (c) => { c.discovery = { interval: '1s' }; }, 'discovery.interval', /at least 10s/],
-    ['bad discovery ports', (c) => { c.discovery = { credentials: [{ ports: '6379-', password: 'x' }] }; }, 'discovery.credentials[0].ports', /ranges like/],
-    ['unknown discovery key', (c) => { c.discovery = { credentials: [{ port: '6379' }] }; }, 'discovery.credentials[0].port', /unknown key/],
+    [
+      'unknown top-level key',
+      (c) => {
+        c.intervals = '10s';
+      },
+      'intervals',
+      /unknown key/,
+    ],
+    [
+      'unknown nested key',
+      (c) => {
+        (c.collector as Record<string, unknown>).adresses = [];
+      },
+      'collector.adresses',
+      /unknown key/,
+    ],
+    [
+      'unknown instance key',
+      (c) => {
+        c.redis = [{ address: '127.0.0.1:1', pasword: 'x' }];
+      },
+      'redis[0].pasword',
+      /unknown key/,
+    ],
+    [
+      'missing collector',
+      (c) => {
+        delete c.collector;
+      },
+      'collector',
+      /required/,
+    ],
+    [
+      'no token',
+      (c) => {
+        delete (c.collector as Record<string, unknown>).tokenFile;
+      },
+      'collector.tokenFile',
+      /required/,
+    ],
+    [
+      'unreadable token file',
+      (c) => {
+        (c.collector as Record<string, unknown>).tokenFile = path.join(dir, 'nope');
+      },
+      'collector.tokenFile',
+      /ENOENT/,
+    ],
+    [
+      'unset token env',
+      (c) => {
+        c.collector = { addresses: ['127.0.0.1:1'], tokenEnv: 'AGENT_TEST_UNSET_VAR' };
+      },
+      'collector.tokenEnv',
+      /not set/,
+    ],
+    [
+      'bad collector address',
+      (c) => {
+        (c.collector as Record<string, unknown>).addresses = ['127.0.0.1:7400', 'nohostport'];
+      },
+      'collector.addresses[1]',
+      /host:port/,
+    ],
+    [
+      'empty addresses',
+      (c) => {
+        (c.collector as Record<string, unknown>).addresses = [];
+      },
+      'collector.addresses',
+      /fewer than 1/,
+    ],
+    [
+      'bad interval',
+      (c) => {
+        c.interval = 'often';
+      },
+      'interval',
+      /duration/,
+    ],
+    [
+      'bad sentinel address',
+      (c) => {
+        c.sentinels = [{ address: 'nohostport' }];
+      },
+      'sentinels[0].address',
+      /host:port/,
+    ],
+    [
+      'duplicate sentinel',
+      (c) => {
+        c.sentinels = [{ address: '127.0.0.1:26379' }, { address: '127.0.0.1:26379' }];
+      },
+      'sentinels[1].address',
+      /duplicate of sentinels\[0\]/,
+    ],
+    [
+      'sentinel password twice',
+      (c) => {
+        c.sentinels = [{ address: '127.0.0.1:26379', password: 'x', passwordEnv: 'X' }];
+      },
+      'sentinels[0]',
+      /only one of/,
+    ],
+    [
+      'unset sentinel password env',
+      (c) => {
+        c.sentinels = [{ address: '127.0.0.1:26379', passwordEnv: 'AGENT_TEST_UNSET_VAR' }];
+      },
+      'sentinels[0].passwordEnv',
+      /not set/,
+    ],
+    [
+      'interval too short',
+      (c) => {
+        c.interval = '50ms';
+      },
+      'interval',
+      /at least 100ms/,
+    ],
+    [
+      'bad role',
+      (c) => {
+        c.roles = ['redis', 'cache'];
+      },
+      'roles[1]',
+      /one of redis, proxy, dashboard/,
+    ],
+    [
+      'bad label value',
+      (c) => {
+        c.labels = { idc: 5 };
+      },
+      'labels.idc',
+      /string/,
+    ],
+    [
+      'negative slots',
+      (c) => {
+        c.instanceSlots = -1;
+      },
+      'instanceSlots',
+      />= 0/,
+    ],
+    [
+      'bad buffer',
+      (c) => {
+        c.buffer = { maxReports: 0 };
+      },
+      'buffer.maxReports',
+      />= 1/,
+    ],
+    [
+      'missing dataPath',
+      (c) => {
+        c.dataPath = path.join(dir, 'missing');
+      },
+      'dataPath',
+      /ENOENT/,
+    ],
+    [
+      'bad instance address',
+      (c) => {
+        c.redis = [{ address: '127.0.0.1:6379' }, { address: '127.0.0.1:99999' }];
+      },
+      'redis[1].address',
+      /host:port/,
+    ],
+    [
+      'duplicate instance',
+      (c) => {
+        c.redis = [
+          { address: '127.0.0.1:6379' },
+          { address: '127.0.0.1:6380' },
+          { address: 'LOCALHOST:6380' },
+          { address: 'localhost:6380' },
+        ];
+      },
+      'redis[3].address',
+      /duplicate of redis\[2\]/,
+    ],
+    [
+      'two password forms',
+      (c) => {
+        c.redis = [{ address: '127.0.0.1:6379', password: 'a', passwordEnv: 'B' }];
+      },
+      'redis[0]',
+      /only one/,
+    ],
+    [
+      'missing password file',
+      (c) => {
+        c.redis = [{ address: '127.0.0.1:6379', passwordFile: path.join(dir, 'nope') }];
+      },
+      'redis[0].passwordFile',
+      /cannot read/,
+    ],
+    [
+      'bad log level',
+      (c) => {
+        c.log = { level: 'loud' };
+      },
+      'log.level',
+      /one of/,
+    ],
+    [
+      'unknown proxy kind',
+      (c) => {
+        c.roles = ['proxy'];
+        c.proxies = [{ kind: 'envoy' }];
+      },
+      'proxies[0].kind',
+      /one of codis, twemproxy/,
+    ],
+    [
+      'duplicate proxy',
+      (c) => {
+        c.roles = ['proxy'];
+        c.proxies = [
+          { kind: 'twemproxy', statsAddress: '127.0.0.1:22222' },
+          { kind: 'twemproxy', statsAddress: '127.0.0.1:22222' },
+        ];
+      },
+      'proxies[1]',
+      /same address as proxies\[0\]/,
+    ],
+    [
+      'bad proxy timeout',
+      (c) => {
+        c.roles = ['proxy'];
+        c.proxies = [{ kind: 'codis', adminAddress: '127.0.0.1:11080', timeout: 'soon' }];
+      },
+      'proxies[0].timeout',
+      /duration/,
+    ],
+    [
+      'missing product auth file',
+      (c) => {
+        c.roles = ['proxy'];
+        c.proxies = [{ kind: 'codis', adminAddress: '127.0.0.1:11080', productAuthFile: path.join(dir, 'nope') }];
+      },
+      'proxies[0].productAuthFile',
+      /cannot read/,
+    ],
+    [
+      'dashboard without the role',
+      (c) => {
+        c.dashboards = [{ adminAddress: '127.0.0.1:18080' }];
+      },
+      'dashboards',
+      /needs the dashboard role/,
+    ],
+    [
+      'bad dashboard address',
+      (c) => {
+        c.roles = ['dashboard'];
+        c.dashboards = [{ adminAddress: '127.0.0.1' }];
+      },
+      'dashboards[0].adminAddress',
+      /host:port/,
+    ],
+    [
+      'duplicate dashboard',
+      (c) => {
+        c.roles = ['dashboard'];
+        c.dashboards = [{ adminAddress: '127.0.0.1:18080' }, { adminAddress: '127.0.0.1:18080' }];
+      },
+      'dashboards[1].adminAddress',
+      /same address as dashboards\[0\]/,
+    ],
+    [
+      'bad dashboard timeout',
+      (c) => {
+        c.roles = ['dashboard'];
+        c.dashboards = [{ adminAddress: '127.0.0.1:18080', timeout: 'soon' }];
+      },
+      'dashboards[0].timeout',
+      /duration/,
+    ],
+    [
+      'unknown dashboard key',
+      (c) => {
+        c.roles = ['dashboard'];
+        c.dashboards = [{ adminAddress: '127.0.0.1:18080', productAuth: 'x' }];
+      },
+      'dashboards[0].productAuth',
+      /unknown key/,
+    ],
+    [
+      'discovery too often',
+      (c) => {
+        c.discovery = { interval: '1s' };
+      },
+      'discovery.interval',
+      /at least 10s/,
+    ],
+    [
+      'bad discovery ports',
+      (c) => {
+        c.discovery = { credentials: [{ ports: '6379-', password: 'x' }] };
+      },
+      'discovery.credentials[0].ports',
+      /ranges like/,
+    ],
+    [
+      'unknown discovery key',
+      (c) => {
+        c.discovery = { credentials: [{ port: '6379' }] };
+      },
+      'discovery.credentials[0].port',
+      /unknown key/,
+    ],
   ];
   for (const [name, mutate, key, problem] of cases) {
     const c = base();
@@ -158,9 +447,19 @@ test('every bad value names its key', (t) => {
 test('the binary: bad config → one stderr line naming the key, exit 78, no agent started', (t) => {
   const dir = tempDir(t);
   const tok = tokenFile(dir, 'never-printed-token');
-  const write = (name: string, text: string): string => { const f = path.join(dir, name); fs.writeFileSync(f, text); return f; };
+  const write = (name: string, text: string): string => {
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, text);
+    return f;
+  };
   const cases: [string, string][] = [
-    [write('a.yaml', `collector: { addresses: [127.0.0.1:7400], tokenFile: ${tok} }\nredis:\n  - address: 127.0.0.1:6379\n  - address: 127.0.0.1:nope\n`), 'redis[1].address'],
+    [
+      write(
+        'a.yaml',
+        `collector: { addresses: [127.0.0.1:7400], tokenFile: ${tok} }\nredis:\n  - address: 127.0.0.1:6379\n  - address: 127.0.0.1:nope\n`,
+      ),
+      'redis[1].address',
+    ],
     [write('b.yaml', `collector: { addresses: [127.0.0.1:7400], tokenFile: ${tok} }\nbogus: 1\n`), 'bogus'],
     [write('c.yaml', 'collector: [unclosed\n'), '(yaml)'],
     [path.join(dir, 'missing.yaml'), '(file)'],
@@ -183,17 +482,23 @@ test('the binary: every schema problem of a file at once, one stderr line each, 
   const dir = tempDir(t);
   const tok = tokenFile(dir, 'never-printed-token');
   const file = path.join(dir, 'three.yaml');
-  fs.writeFileSync(file, [
-    `collector: { addresses: [127.0.0.1:7400], tokenFile: ${tok}, bogusCollectorKey: 1 }`,
-    'redis:',
-    '  - address: 127.0.0.1:6379',
-    '    weight: 3',
-    'bogusTopKey: true',
-    '',
-  ].join('\n'));
+  fs.writeFileSync(
+    file,
+    [
+      `collector: { addresses: [127.0.0.1:7400], tokenFile: ${tok}, bogusCollectorKey: 1 }`,
+      'redis:',
+      '  - address: 127.0.0.1:6379',
+      '    weight: 3',
+      'bogusTopKey: true',
+      '',
+    ].join('\n'),
+  );
   const r = spawnSync(process.execPath, [MAIN, '--config', file], { encoding: 'utf8', timeout: 20_000 });
   assert.equal(r.status, 78, r.stderr);
-  const keys = r.stderr.trim().split('\n').map((l) => /^redis-fleet-agent: config error: (\S+): /.exec(l)?.[1] ?? `unparsed: ${l}`);
+  const keys = r.stderr
+    .trim()
+    .split('\n')
+    .map((l) => /^redis-fleet-agent: config error: (\S+): /.exec(l)?.[1] ?? `unparsed: ${l}`);
   assert.deepEqual(keys.sort(), ['bogusTopKey', 'collector.bogusCollectorKey', 'redis[0].weight']);
   assert.equal(r.stdout, '', 'nothing logged: the agent never started');
 });

@@ -11,9 +11,25 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
-  Discovery, assembleInstances, decodeHexAddress, discoverLocal, identifyProcess, mergeWithConfigured, parseCodisProxyArgs,
-  parseCodisProxyToml, parseListenSockets, parseNutcrackerArgs, parsePortRanges, parseRedisTitle, resolveCredentials, splitCmdline,
-  type Discovered, type DiscoveredInstance, type DiscoveredNutcracker, type DiscoveredCodisProxy, type ProcSnapshot,
+  Discovery,
+  assembleInstances,
+  decodeHexAddress,
+  discoverLocal,
+  identifyProcess,
+  mergeWithConfigured,
+  parseCodisProxyArgs,
+  parseCodisProxyToml,
+  parseListenSockets,
+  parseNutcrackerArgs,
+  parsePortRanges,
+  parseRedisTitle,
+  resolveCredentials,
+  splitCmdline,
+  type Discovered,
+  type DiscoveredInstance,
+  type DiscoveredNutcracker,
+  type DiscoveredCodisProxy,
+  type ProcSnapshot,
 } from '../agent/discovery/index.js';
 import { canConnect, freePort, harness, spawnManaged, waitFor } from './harness/index.js';
 
@@ -29,7 +45,11 @@ function byPid(found: Discovered, pid: number): DiscoveredInstance {
 function selfSigned(dir: string): { cert: string; key: string } {
   const cert = path.join(dir, 'cert.pem');
   const key = path.join(dir, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'],
+    { stdio: 'ignore' },
+  );
   return { cert, key };
 }
 
@@ -39,7 +59,9 @@ test('real redis-servers, a sentinel and a nutcracker are found with kind, pid a
   const { cert, key } = selfSigned(tlsDir);
   const tlsPort = await freePort();
   const plain = await h.redis();
-  const withTls = await h.redis({ args: ['--tls-port', String(tlsPort), '--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', cert] });
+  const withTls = await h.redis({
+    args: ['--tls-port', String(tlsPort), '--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', cert],
+  });
   const sentinel = await h.sentinel({ masters: [{ name: 'm', master: plain }] });
   const nut = await h.nutcracker({ pools: { main: { servers: [plain] } } });
 
@@ -49,13 +71,19 @@ test('real redis-servers, a sentinel and a nutcracker are found with kind, pid a
   const b = byPid(found, withTls.pid);
   assert.equal(b.kind, 'redis');
   assert.equal(b.address, withTls.address, 'the plain port is the one to dial, whichever of the two is lower');
-  assert.deepEqual(b.ports, [withTls.port, tlsPort].sort((x, y) => x - y));
+  assert.deepEqual(
+    b.ports,
+    [withTls.port, tlsPort].sort((x, y) => x - y),
+  );
   const s = byPid(found, sentinel.pid);
   assert.deepEqual([s.kind, s.address, s.ports], ['sentinel', sentinel.address, [sentinel.port]]);
   const n = byPid(found, nut.pid) as DiscoveredNutcracker;
   assert.deepEqual([n.kind, n.statsAddress, n.statsPort, n.address], ['nutcracker', nut.statsAddress, nut.statsPort, nut.statsAddress]);
   assert.deepEqual(n.clientAddresses, [nut.address('main')]);
-  assert.deepEqual(n.ports, [nut.port('main'), nut.statsPort].sort((x, y) => x - y));
+  assert.deepEqual(
+    n.ports,
+    [nut.port('main'), nut.statsPort].sort((x, y) => x - y),
+  );
   assert.equal(n.configFile, nut.configPath);
   assert.ok(found.stats.pids >= 4 && found.stats.candidates >= 4);
   // Every address discovery hands out answers.
@@ -66,10 +94,16 @@ test('real redis-servers, a sentinel and a nutcracker are found with kind, pid a
   t.after(() => discovery.stop());
   const first = await discovery.start();
   for (const pid of [plain.pid, withTls.pid, sentinel.pid, nut.pid]) byPid(first, pid);
-  assert.ok(changes[0]?.added.some((i) => i.pid === plain.pid), 'the first scan reports everything as added');
+  assert.ok(
+    changes[0]?.added.some((i) => i.pid === plain.pid),
+    'the first scan reports everything as added',
+  );
   const stoppedPid = withTls.pid;
   await withTls.stop();
-  const removal = await waitFor(() => changes.find((c) => c.removed.some((i) => i.pid === stoppedPid)), { timeoutMs: 10_000, what: 'the periodic re-scan to report the stopped redis removed' });
+  const removal = await waitFor(() => changes.find((c) => c.removed.some((i) => i.pid === stoppedPid)), {
+    timeoutMs: 10_000,
+    what: 'the periodic re-scan to report the stopped redis removed',
+  });
   assert.ok(!removal.removed.some((i) => i.pid === plain.pid), 'only the stopped one is removed');
   assert.ok(!discovery.current!.instances.some((i) => i.pid === stoppedPid));
   byPid(discovery.current!, plain.pid);
@@ -99,92 +133,150 @@ test('a codis-proxy process (stand-in: no codis-proxy binary here) is found with
   const dir = await h.tempDir('codis-proxy');
   const adminPort = await freePort();
   const proxyPort = await freePort();
-  fs.writeFileSync(path.join(dir, 'proxy.toml'), [
-    '# codis-proxy config (excerpt of the shipped proxy.toml)',
-    'product_name = "codis-demo"',
-    'product_auth = ""',
-    'proto_type = "tcp4"',
-    `admin_addr = "0.0.0.0:${adminPort}"`,
-    `proxy_addr = "127.0.0.1:${proxyPort}"  # RESP`,
-    'jodis_name = ""',
-  ].join('\n') + '\n');
+  fs.writeFileSync(
+    path.join(dir, 'proxy.toml'),
+    [
+      '# codis-proxy config (excerpt of the shipped proxy.toml)',
+      'product_name = "codis-demo"',
+      'product_auth = ""',
+      'proto_type = "tcp4"',
+      `admin_addr = "0.0.0.0:${adminPort}"`,
+      `proxy_addr = "127.0.0.1:${proxyPort}"  # RESP`,
+      'jodis_name = ""',
+    ].join('\n') + '\n',
+  );
   // A real process named codis-proxy (node through a symlink of that name) listening on the TOML's
   // two ports, started with a relative --config path the way codis's own scripts do.
   fs.symlinkSync(process.execPath, path.join(dir, 'codis-proxy'));
-  fs.writeFileSync(path.join(dir, 'listen.mjs'), [
-    "import net from 'node:net';",
-    `net.createServer((c) => c.end()).listen(${adminPort}, '0.0.0.0');`,
-    `net.createServer((c) => c.end()).listen(${proxyPort}, '127.0.0.1');`,
-  ].join('\n'));
-  const proc = spawnManaged({ name: 'codis-proxy', command: path.join(dir, 'codis-proxy'), args: ['listen.mjs', '--ncpu=2', '--config=proxy.toml', '--log=proxy.log'], cwd: dir, logFile: path.join(dir, 'out.log') });
+  fs.writeFileSync(
+    path.join(dir, 'listen.mjs'),
+    [
+      "import net from 'node:net';",
+      `net.createServer((c) => c.end()).listen(${adminPort}, '0.0.0.0');`,
+      `net.createServer((c) => c.end()).listen(${proxyPort}, '127.0.0.1');`,
+    ].join('\n'),
+  );
+  const proc = spawnManaged({
+    name: 'codis-proxy',
+    command: path.join(dir, 'codis-proxy'),
+    args: ['listen.mjs', '--ncpu=2', '--config=proxy.toml', '--log=proxy.log'],
+    cwd: dir,
+    logFile: path.join(dir, 'out.log'),
+  });
   h.adopt(proc);
   await waitFor(async () => (await canConnect(adminPort)) && canConnect(proxyPort), { what: 'the codis-proxy stand-in to listen' });
 
   const c = byPid(await discoverLocal(), proc.pid) as DiscoveredCodisProxy;
   assert.equal(c.kind, 'codis-proxy');
   assert.equal(c.comm, 'codis-proxy');
-  assert.deepEqual([c.address, c.adminAddress, c.proxyAddress], [`127.0.0.1:${adminPort}`, `127.0.0.1:${adminPort}`, `127.0.0.1:${proxyPort}`]);
+  assert.deepEqual(
+    [c.address, c.adminAddress, c.proxyAddress],
+    [`127.0.0.1:${adminPort}`, `127.0.0.1:${adminPort}`, `127.0.0.1:${proxyPort}`],
+  );
   assert.deepEqual([c.productName, c.cluster, c.configFile, c.configError], ['codis-demo', 'codis-demo', 'proxy.toml', undefined]);
-  assert.deepEqual(c.ports, [adminPort, proxyPort].sort((x, y) => x - y));
+  assert.deepEqual(
+    c.ports,
+    [adminPort, proxyPort].sort((x, y) => x - y),
+  );
 });
 
 // --- captured on this machine (redis-server 7.0.15, kernel procfs), 2026-12-02 ---
-const TCP4_CAPTURE = [
-  '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
-  '   0: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1063 1 00000000040c2a71 100 0 0 10 0',
-  '   1: 0100007F:3FFB 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 20214 1 000000008b801824 100 0 0 10 0',
-  '   2: 00000000:670C 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 20221 1 000000005dc15948 100 0 0 10 0',
-  '   3: 00000000:6717 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 18835 1 0000000045450c5e 100 0 0 10 0',
-  '   4: 0100007F:6716 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 20218 1 0000000019861c1b 100 0 0 10 0',
-  '   5: 00000000:3FFF 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 18888 1 00000000d9cd16a8 100 0 0 10 0',
-  '   6: 00000000:3FFE 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 18883 1 00000000be5531e9 100 0 0 10 0',
-  '   7: 00000000:3FFD 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 18881 1 000000003350cd97 100 0 0 10 0',
-  '   8: 00000000:3FFC 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 20212 1 0000000026caaa86 100 0 0 10 0',
-  '   9: 0100007F:3FFB 0100007F:B2FA 01 00000000:00000000 02:0000709D 00000000     0        0 18842 2 000000004fbcf208 20 4 31 18 -1',
-  '  10: 0100007F:3FFB 0100007F:B72C 01 00000000:00000000 02:00006D18 00000000     0        0 20228 2 0000000094165011 20 4 29 18 -1',
-  '  11: 0100007F:C614 0100007F:6717 01 00000000:00000000 00:00000000 00000000     0        0 20679 2 000000001d7d60c3 20 4 30 18 -1',
-  '  12: 0100007F:6717 0100007F:C614 01 00000000:00000000 02:0000716C 00000000     0        0 20680 3 00000000a07b51fd 20 4 31 18 -1',
-  '  13: 0100007F:6716 0100007F:992C 01 00000000:00000000 02:00007114 00000000     0        0 20573 3 00000000a029afba 20 4 31 18 -1',
-  '  14: 0100007F:B2F2 0100007F:3FFB 01 00000000:00000000 00:00000000 00000000     0        0 18839 2 00000000b3c3f035 20 4 18 18 -1',
-  '  15: 0100007F:B2FA 0100007F:3FFB 01 00000000:00000000 00:00000000 00000000     0        0 18840 1 00000000854e2576 20 4 30 11 -1',
-  '  16: 0100007F:B72C 0100007F:3FFB 01 00000000:00000000 00:00000000 00000000     0        0 20227 1 00000000edbb2035 20 4 16 18 -1',
-  '  17: 0100007F:B73C 0100007F:3FFB 01 00000000:00000000 00:00000000 00000000     0        0 20230 1 00000000bd8d3300 20 4 30 11 -1',
-  '  18: 0100007F:3FFB 0100007F:B2F2 01 00000000:00000000 02:0000709D 00000000     0        0 18841 3 00000000f399c9c8 20 4 31 18 -1',
-  '  19: 0100007F:992C 0100007F:6716 01 00000000:00000000 00:00000000 00000000     0        0 20572 2 00000000c0f472cd 20 4 30 18 -1',
-  '  20: 0100007F:3FFB 0100007F:B73C 01 00000000:00000000 02:00006D18 00000000     0        0 20231 2 000000009f28b243 20 4 31 18 -1',
-].join('\n') + '\n';
+const TCP4_CAPTURE =
+  [
+    '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+    '   0: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1063 1 00000000040c2a71 100 0 0 10 0',
+    '   1: 0100007F:3FFB 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 20214 1 000000008b801824 100 0 0 10 0',
+    '   2: 00000000:670C 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 20221 1 000000005dc15948 100 0 0 10 0',
+    '   3: 00000000:6717 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 18835 1 0000000045450c5e 100 0 0 10 0',
+    '   4: 0100007F:6716 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 20218 1 0000000019861c1b 100 0 0 10 0',
+    '   5: 00000000:3FFF 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 18888 1 00000000d9cd16a8 100 0 0 10 0',
+    '   6: 00000000:3FFE 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 18883 1 00000000be5531e9 100 0 0 10 0',
+    '   7: 00000000:3FFD 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 18881 1 000000003350cd97 100 0 0 10 0',
+    '   8: 00000000:3FFC 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 20212 1 0000000026caaa86 100 0 0 10 0',
+    '   9: 0100007F:3FFB 0100007F:B2FA 01 00000000:00000000 02:0000709D 00000000     0        0 18842 2 000000004fbcf208 20 4 31 18 -1',
+    '  10: 0100007F:3FFB 0100007F:B72C 01 00000000:00000000 02:00006D18 00000000     0        0 20228 2 0000000094165011 20 4 29 18 -1',
+    '  11: 0100007F:C614 0100007F:6717 01 00000000:00000000 00:00000000 00000000     0        0 20679 2 000000001d7d60c3 20 4 30 18 -1',
+    '  12: 0100007F:6717 0100007F:C614 01 00000000:00000000 02:0000716C 00000000     0        0 20680 3 00000000a07b51fd 20 4 31 18 -1',
+    '  13: 0100007F:6716 0100007F:992C 01 00000000:00000000 02:00007114 00000000     0        0 20573 3 00000000a029afba 20 4 31 18 -1',
+    '  14: 0100007F:B2F2 0100007F:3FFB 01 00000000:00000000 00:00000000 00000000     0        0 18839 2 00000000b3c3f035 20 4 18 18 -1',
+    '  15: 0100007F:B2FA 0100007F:3FFB 01 00000000:00000000 00:00000000 00000000     0        0 18840 1 00000000854e2576 20 4 30 11 -1',
+    '  16: 0100007F:B72C 0100007F:3FFB 01 00000000:00000000 00:00000000 00000000     0        0 20227 1 00000000edbb2035 20 4 16 18 -1',
+    '  17: 0100007F:B73C 0100007F:3FFB 01 00000000:00000000 00:00000000 00000000     0        0 20230 1 00000000bd8d3300 20 4 30 11 -1',
+    '  18: 0100007F:3FFB 0100007F:B2F2 01 00000000:00000000 02:0000709D 00000000     0        0 18841 3 00000000f399c9c8 20 4 31 18 -1',
+    '  19: 0100007F:992C 0100007F:6716 01 00000000:00000000 00:00000000 00000000     0        0 20572 2 00000000c0f472cd 20 4 30 18 -1',
+    '  20: 0100007F:3FFB 0100007F:B73C 01 00000000:00000000 02:00006D18 00000000     0        0 20231 2 000000009f28b243 20 4 31 18 -1',
+  ].join('\n') + '\n';
 
-const TCP6_CAPTURE = [
-  '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
-  '   0: 00000000000000000000000001000000:3FFB 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 20215 1 00000000ed27e542 100 0 0 10 0',
-  '   1: 00000000000000000000000000000000:670C 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 20222 1 00000000db0e6201 100 0 0 10 0',
-  '   2: 00000000000000000000000000000000:6717 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 18836 1 00000000fc633594 100 0 0 10 0',
-  '   3: 00000000000000000000000000000000:3FFF 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 18889 1 00000000e41b5a4f 100 0 0 10 0',
-  '   4: 00000000000000000000000000000000:3FFE 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 18884 1 000000005694bee6 100 0 0 10 0',
-  '   5: 00000000000000000000000000000000:3FFD 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 18882 1 00000000ba3884e1 100 0 0 10 0',
-  '   6: 00000000000000000000000000000000:3FFC 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 20213 1 000000001407858d 100 0 0 10 0',
-].join('\n') + '\n';
+const TCP6_CAPTURE =
+  [
+    '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+    '   0: 00000000000000000000000001000000:3FFB 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 20215 1 00000000ed27e542 100 0 0 10 0',
+    '   1: 00000000000000000000000000000000:670C 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 20222 1 00000000db0e6201 100 0 0 10 0',
+    '   2: 00000000000000000000000000000000:6717 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 18836 1 00000000fc633594 100 0 0 10 0',
+    '   3: 00000000000000000000000000000000:3FFF 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 18889 1 00000000e41b5a4f 100 0 0 10 0',
+    '   4: 00000000000000000000000000000000:3FFE 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 18884 1 000000005694bee6 100 0 0 10 0',
+    '   5: 00000000000000000000000000000000:3FFD 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 18882 1 00000000ba3884e1 100 0 0 10 0',
+    '   6: 00000000000000000000000000000000:3FFC 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 20213 1 000000001407858d 100 0 0 10 0',
+  ].join('\n') + '\n';
 
 // A redis bound to "fd00::2 127.0.0.1" (a non-loopback IPv6 address in the kernel's word order).
-const TCP6_GLOBAL_CAPTURE = [
-  '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
-  '   0: 000000FD000000000000000002000000:4000 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 19118 1 000000005694bee6 100 0 0 10 0',
-].join('\n') + '\n';
-const TCP4_GLOBAL_CAPTURE = [
-  '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
-  '   1: 0100007F:4000 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 19119 1 00000000be5531e9 100 0 0 10 0',
-].join('\n') + '\n';
+const TCP6_GLOBAL_CAPTURE =
+  [
+    '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+    '   0: 000000FD000000000000000002000000:4000 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 19118 1 000000005694bee6 100 0 0 10 0',
+  ].join('\n') + '\n';
+const TCP4_GLOBAL_CAPTURE =
+  [
+    '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+    '   1: 0100007F:4000 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 19119 1 00000000be5531e9 100 0 0 10 0',
+  ].join('\n') + '\n';
 
 /** Redis pads its rewritten title with NULs up to the original argv's length. */
 const title = (t: string, pad: number): string => t + '\0'.repeat(pad);
 // pid, /proc/<pid>/cmdline, comm, the socket inodes of /proc/<pid>/fd, and what each was started as.
 const CAPTURED_PROCESSES: Array<{ pid: number; cmdline: string; comm: string; inodes: number[]; started: string }> = [
-  { pid: 7873, cmdline: title('redis-server 127.0.0.1:16379', 60), comm: 'redis-server', inodes: [18841, 18842, 20214, 20215, 20228, 20231], started: '--port 16379 --bind "127.0.0.1 ::1" (two replicas connected)' },
-  { pid: 7875, cmdline: title('redis-server *:16380 [cluster]', 106), comm: 'redis-server', inodes: [20222, 20212, 20213, 20221], started: '--port 16380 --bind "* -::*" --cluster-enabled yes' },
-  { pid: 7879, cmdline: title('redis-server 127.0.0.1:26390 [sentinel]', 4), comm: 'redis-server', inodes: [20679, 20218, 20227, 20230, 20573], started: 'redis-server s.conf --sentinel' },
-  { pid: 7972, cmdline: title('redis-sentinel *:26391 [sentinel]', 2), comm: 'redis-sentinel', inodes: [20572, 20680, 18835, 18836, 18839, 18840], started: 'redis-sentinel s3.conf' },
-  { pid: 8077, cmdline: title('redis-server *:16381', 118), comm: 'redis-server', inodes: [18881, 18882, 18883, 18884], started: '--port 16381 --tls-port 16382' },
-  { pid: 8079, cmdline: title('redis-server *:16383', 115), comm: 'redis-server', inodes: [18888, 18889], started: '--port 0 --tls-port 16383' },
+  {
+    pid: 7873,
+    cmdline: title('redis-server 127.0.0.1:16379', 60),
+    comm: 'redis-server',
+    inodes: [18841, 18842, 20214, 20215, 20228, 20231],
+    started: '--port 16379 --bind "127.0.0.1 ::1" (two replicas connected)',
+  },
+  {
+    pid: 7875,
+    cmdline: title('redis-server *:16380 [cluster]', 106),
+    comm: 'redis-server',
+    inodes: [20222, 20212, 20213, 20221],
+    started: '--port 16380 --bind "* -::*" --cluster-enabled yes',
+  },
+  {
+    pid: 7879,
+    cmdline: title('redis-server 127.0.0.1:26390 [sentinel]', 4),
+    comm: 'redis-server',
+    inodes: [20679, 20218, 20227, 20230, 20573],
+    started: 'redis-server s.conf --sentinel',
+  },
+  {
+    pid: 7972,
+    cmdline: title('redis-sentinel *:26391 [sentinel]', 2),
+    comm: 'redis-sentinel',
+    inodes: [20572, 20680, 18835, 18836, 18839, 18840],
+    started: 'redis-sentinel s3.conf',
+  },
+  {
+    pid: 8077,
+    cmdline: title('redis-server *:16381', 118),
+    comm: 'redis-server',
+    inodes: [18881, 18882, 18883, 18884],
+    started: '--port 16381 --tls-port 16382',
+  },
+  {
+    pid: 8079,
+    cmdline: title('redis-server *:16383', 115),
+    comm: 'redis-server',
+    inodes: [18888, 18889],
+    started: '--port 0 --tls-port 16383',
+  },
 ];
 
 function capturedSnapshot(): ProcSnapshot {
@@ -195,7 +287,10 @@ function capturedSnapshot(): ProcSnapshot {
       return { pid: p.pid, kind: identifyProcess(argv, p.comm)!, argv, comm: p.comm, socketInodes: p.inodes, netns: 'net:[4026531840]' };
     }),
     listenByNetns: new Map([['net:[4026531840]', listen]]),
-    ownNetns: 'net:[4026531840]', pids: 6, permissionDenied: 0, vanished: 0,
+    ownNetns: 'net:[4026531840]',
+    pids: 6,
+    permissionDenied: 0,
+    vanished: 0,
   };
 }
 
@@ -224,7 +319,11 @@ test('process titles (captured): kinds, listen address and mode; fork children a
   assert.deepEqual(parseRedisTitle(['redis-server fd00::2:16384']), { host: 'fd00::2', port: 16384, mode: '' });
   assert.deepEqual(parseRedisTitle(['redis-sentinel *:26391 [sentinel]']), { host: '*', port: 26391, mode: 'sentinel' });
   // Before the rewrite, or with set-proc-title no: the original command line.
-  assert.deepEqual(parseRedisTitle(['/usr/bin/redis-server', '/etc/redis/redis.conf', '--port', '6380']), { host: '*', port: 6380, mode: '' });
+  assert.deepEqual(parseRedisTitle(['/usr/bin/redis-server', '/etc/redis/redis.conf', '--port', '6380']), {
+    host: '*',
+    port: 6380,
+    mode: '',
+  });
   assert.equal(identifyProcess(['/usr/bin/redis-server', '/etc/redis/sentinel.conf', '--sentinel'], 'redis-server'), 'sentinel');
   assert.equal(identifyProcess(['redis-server unixsocket:/run/redis.sock'], 'redis-server'), 'redis');
   assert.equal(parseRedisTitle(['redis-server unixsocket:/run/redis.sock']), undefined);
@@ -237,18 +336,47 @@ test('process titles (captured): kinds, listen address and mode; fork children a
 });
 
 test('nutcracker and codis-proxy arguments, codis-proxy TOML', () => {
-  assert.deepEqual(parseNutcrackerArgs(['/usr/sbin/nutcracker', '-c', '/etc/n.yml', '-s', '22223', '-a', '127.0.0.1', '-i', '1000']), { configFile: '/etc/n.yml', statsPort: 22223, statsAddr: '127.0.0.1' });
-  assert.deepEqual(parseNutcrackerArgs(['nutcracker', '-dc', 'conf/n.yml', '-s22224']), { configFile: 'conf/n.yml', statsPort: 22224, statsAddr: '0.0.0.0' });
-  assert.deepEqual(parseNutcrackerArgs(['nutcracker', '--conf-file=/a.yml', '--stats-port', '3000', '--stats-addr=::1']), { configFile: '/a.yml', statsPort: 3000, statsAddr: '::1' });
+  assert.deepEqual(parseNutcrackerArgs(['/usr/sbin/nutcracker', '-c', '/etc/n.yml', '-s', '22223', '-a', '127.0.0.1', '-i', '1000']), {
+    configFile: '/etc/n.yml',
+    statsPort: 22223,
+    statsAddr: '127.0.0.1',
+  });
+  assert.deepEqual(parseNutcrackerArgs(['nutcracker', '-dc', 'conf/n.yml', '-s22224']), {
+    configFile: 'conf/n.yml',
+    statsPort: 22224,
+    statsAddr: '0.0.0.0',
+  });
+  assert.deepEqual(parseNutcrackerArgs(['nutcracker', '--conf-file=/a.yml', '--stats-port', '3000', '--stats-addr=::1']), {
+    configFile: '/a.yml',
+    statsPort: 3000,
+    statsAddr: '::1',
+  });
   assert.deepEqual(parseNutcrackerArgs(['nutcracker']), { statsPort: 22222, statsAddr: '0.0.0.0' }, 'nutcracker defaults');
   assert.deepEqual(parseNutcrackerArgs(['nutcracker', '-v', '11', '-s', 'x']), { statsPort: 22222, statsAddr: '0.0.0.0' });
-  assert.deepEqual(parseCodisProxyArgs(['codis-proxy', '--ncpu=4', '--config=proxy.toml', '--log=proxy.log', '--product_name=p1']), { configFile: 'proxy.toml', productName: 'p1' });
+  assert.deepEqual(parseCodisProxyArgs(['codis-proxy', '--ncpu=4', '--config=proxy.toml', '--log=proxy.log', '--product_name=p1']), {
+    configFile: 'proxy.toml',
+    productName: 'p1',
+  });
   assert.deepEqual(parseCodisProxyArgs(['codis-proxy', '-c', '/etc/codis/proxy.toml']), { configFile: '/etc/codis/proxy.toml' });
   assert.deepEqual(parseCodisProxyArgs(['codis-proxy']), {});
-  assert.deepEqual(parseCodisProxyToml([
-    '##################################################', '# Set Codis Product Name/Auth.', 'product_name = "codis-demo"', 'product_auth = ""', '',
-    "admin_addr = '0.0.0.0:11080'", 'proto_type = "tcp4"', 'proxy_addr = "0.0.0.0:19000"   # data port', 'proxy_max_clients = 1000', '[ignored]', 'product_name = "nope"',
-  ].join('\n')), { product_name: 'codis-demo', admin_addr: '0.0.0.0:11080', proto_type: 'tcp4', proxy_addr: '0.0.0.0:19000' });
+  assert.deepEqual(
+    parseCodisProxyToml(
+      [
+        '##################################################',
+        '# Set Codis Product Name/Auth.',
+        'product_name = "codis-demo"',
+        'product_auth = ""',
+        '',
+        "admin_addr = '0.0.0.0:11080'",
+        'proto_type = "tcp4"',
+        'proxy_addr = "0.0.0.0:19000"   # data port',
+        'proxy_max_clients = 1000',
+        '[ignored]',
+        'product_name = "nope"',
+      ].join('\n'),
+    ),
+    { product_name: 'codis-demo', admin_addr: '0.0.0.0:11080', proto_type: 'tcp4', proxy_addr: '0.0.0.0:19000' },
+  );
 });
 
 test('captured processes and sockets assemble into instances: loopback chosen for wildcards, plain port before TLS and cluster-bus ports', () => {
@@ -266,40 +394,70 @@ test('captured processes and sockets assemble into instances: loopback chosen fo
   ]);
   const cluster = instances.find((i) => i.pid === 7875)!;
   assert.equal(cluster.kind === 'redis' && cluster.mode, 'cluster');
-  assert.deepEqual(cluster.listening.map((s) => `${s.ip}/${s.port}`), ['0.0.0.0/16380', '::/16380', '0.0.0.0/26380', '::/26380']);
+  assert.deepEqual(
+    cluster.listening.map((s) => `${s.ip}/${s.port}`),
+    ['0.0.0.0/16380', '::/16380', '0.0.0.0/26380', '::/26380'],
+  );
 
   // fd00::2 + 127.0.0.1 → loopback; fd00::2 alone → that address, bracketed.
   const v6Listen = parseListenSockets(TCP6_GLOBAL_CAPTURE, parseListenSockets(TCP4_GLOBAL_CAPTURE));
   const v6Proc = (inodes: number[]) => ({
-    processes: [{ pid: 8250, kind: 'redis' as const, argv: ['redis-server fd00::2:16384'], comm: 'redis-server', socketInodes: inodes, netns: 'n' }],
-    listenByNetns: new Map([['n', v6Listen]]), ownNetns: 'n', pids: 1, permissionDenied: 0, vanished: 0,
+    processes: [
+      { pid: 8250, kind: 'redis' as const, argv: ['redis-server fd00::2:16384'], comm: 'redis-server', socketInodes: inodes, netns: 'n' },
+    ],
+    listenByNetns: new Map([['n', v6Listen]]),
+    ownNetns: 'n',
+    pids: 1,
+    permissionDenied: 0,
+    vanished: 0,
   });
   assert.equal(assembleInstances(v6Proc([19118, 19119])).instances[0]!.address, '127.0.0.1:16384');
   assert.equal(assembleInstances(v6Proc([19118])).instances[0]!.address, '[fd00::2]:16384');
   // A TLS port below the plain one: the title's port still wins over the lowest.
   const tlsLow = capturedSnapshot();
   tlsLow.processes = [{ ...tlsLow.processes[4]!, argv: ['redis-server *:16382'] }];
-  assert.deepEqual(assembleInstances(tlsLow).instances.map((i) => [i.address, i.ports]), [['127.0.0.1:16382', [16381, 16382]]]);
+  assert.deepEqual(
+    assembleInstances(tlsLow).instances.map((i) => [i.address, i.ports]),
+    [['127.0.0.1:16382', [16381, 16382]]],
+  );
   // A fork child holding its parent's listener (higher pid) adds nothing; a zombie (no sockets) is no instance.
   const snap = capturedSnapshot();
-  snap.processes.push({ ...snap.processes[0]!, pid: 9000 }, { pid: 9001, kind: 'redis', argv: ['redis-server'], comm: 'redis-server', socketInodes: [], netns: 'net:[4026531840]' });
+  snap.processes.push(
+    { ...snap.processes[0]!, pid: 9000 },
+    { pid: 9001, kind: 'redis', argv: ['redis-server'], comm: 'redis-server', socketInodes: [], netns: 'net:[4026531840]' },
+  );
   const withChild = assembleInstances(snap);
   assert.equal(withChild.instances.length, 6);
   assert.equal(withChild.withoutListeners, 2);
 });
 
 test('credentials: the first rule matching by port range or cluster wins; malformed ranges are refused', () => {
-  assert.deepEqual(parsePortRanges('6379-6390, 7000'), [[6379, 6390], [7000, 7000]]);
-  for (const bad of ['', '6390-6379', '70000', 'a-b', '1,,2']) assert.throws(() => parsePortRanges(bad, 'discovery.credentials[0].ports'), /discovery\.credentials\[0\]\.ports/);
-  const { instances } = assembleInstances(capturedSnapshot());
-  const codis = { ...instances[0]!, kind: 'codis-proxy', pid: 1, port: 11080, address: '127.0.0.1:11080', ports: [11080, 19000], cluster: 'codis-demo' } as DiscoveredCodisProxy;
-  const targets = resolveCredentials([...instances, codis], [
-    { ports: '16379-16380', user: 'mon', password: 'p1' },
-    { ports: '16380,16381', password: 'never: 16380 already matched' },
-    { cluster: 'codis-demo', password: 'codis-auth' },
-    { ports: '26380-26399', cluster: 'sentinels-a' },
-    { password: 'default' },
+  assert.deepEqual(parsePortRanges('6379-6390, 7000'), [
+    [6379, 6390],
+    [7000, 7000],
   ]);
+  for (const bad of ['', '6390-6379', '70000', 'a-b', '1,,2'])
+    assert.throws(() => parsePortRanges(bad, 'discovery.credentials[0].ports'), /discovery\.credentials\[0\]\.ports/);
+  const { instances } = assembleInstances(capturedSnapshot());
+  const codis = {
+    ...instances[0]!,
+    kind: 'codis-proxy',
+    pid: 1,
+    port: 11080,
+    address: '127.0.0.1:11080',
+    ports: [11080, 19000],
+    cluster: 'codis-demo',
+  } as DiscoveredCodisProxy;
+  const targets = resolveCredentials(
+    [...instances, codis],
+    [
+      { ports: '16379-16380', user: 'mon', password: 'p1' },
+      { ports: '16380,16381', password: 'never: 16380 already matched' },
+      { cluster: 'codis-demo', password: 'codis-auth' },
+      { ports: '26380-26399', cluster: 'sentinels-a' },
+      { password: 'default' },
+    ],
+  );
   const byAddress = Object.fromEntries(targets.map((t) => [t.address, [t.rule, t.user, t.password, t.cluster]]));
   assert.deepEqual(byAddress, {
     '127.0.0.1:16379': [0, 'mon', 'p1', ''],
@@ -326,14 +484,31 @@ test('configured instances win: same port on loopback, wildcard or the bound add
   ];
   const merged = mergeWithConfigured(configured, { instances });
   assert.deepEqual(merged.configured, configured, 'every configured instance is kept as given');
-  assert.deepEqual(merged.shadowed.map((s) => [s.instance.pid, s.by]), [[7873, 'localhost:16379'], [7875, '127.0.0.1:26380'], [8077, '0.0.0.0:16381'], [7972, '[::1]:26391']]);
-  assert.deepEqual(merged.discovered.map((i) => i.pid), [8079, 7879]);
+  assert.deepEqual(
+    merged.shadowed.map((s) => [s.instance.pid, s.by]),
+    [
+      [7873, 'localhost:16379'],
+      [7875, '127.0.0.1:26380'],
+      [8077, '0.0.0.0:16381'],
+      [7972, '[::1]:26391'],
+    ],
+  );
+  assert.deepEqual(
+    merged.discovered.map((i) => i.pid),
+    [8079, 7879],
+  );
 
   // This host's own interface address reaches an instance bound to the wildcard (7875: 0.0.0.0 and ::).
-  const own = Object.values(os.networkInterfaces()).flat().find((a) => a && !a.internal && a.family === 'IPv4');
+  const own = Object.values(os.networkInterfaces())
+    .flat()
+    .find((a) => a && !a.internal && a.family === 'IPv4');
   assert.ok(own, 'this machine has a non-loopback IPv4 address');
   const byOwnIp = mergeWithConfigured([{ address: `${own.address}:16380` }, { address: `${own.address}:16379` }], instances);
-  assert.deepEqual(byOwnIp.shadowed.map((s) => s.instance.pid), [7875], '16379 is bound to loopback only, so that address is another instance');
+  assert.deepEqual(
+    byOwnIp.shadowed.map((s) => s.instance.pid),
+    [7875],
+    '16379 is bound to loopback only, so that address is another instance',
+  );
   // A container's (other network namespace) 127.0.0.1 is not ours.
   const inContainer = instances.map((i) => (i.pid === 8077 ? { ...i, otherNetns: true } : i));
   assert.ok(mergeWithConfigured([{ address: '127.0.0.1:16381' }], inContainer).discovered.some((i) => i.pid === 8077));
@@ -347,16 +522,27 @@ test('processes exiting during scans (short-lived redis-server --version runs) n
   // Six rounds of four redis-server processes that exit at once, while scans run back to back.
   const churn = (async () => {
     for (let round = 0; round < 6; round++) {
-      await Promise.all(Array.from({ length: 4 }, () => run('/usr/bin/redis-server', ['--version']).then(() => { spawned++; })));
+      await Promise.all(
+        Array.from({ length: 4 }, () =>
+          run('/usr/bin/redis-server', ['--version']).then(() => {
+            spawned++;
+          }),
+        ),
+      );
     }
-  })().finally(() => { churnDone = true; });
+  })().finally(() => {
+    churnDone = true;
+  });
   const stats = { scans: 0, vanished: 0 };
   while (!churnDone) {
     const found = await discoverLocal();
     stats.scans++;
     stats.vanished += found.stats.vanished;
     assert.equal(byPid(found, steady.pid).address, steady.address);
-    assert.ok(found.instances.every((i) => i.ports.length > 0 && i.address !== ''), 'no half-read instance');
+    assert.ok(
+      found.instances.every((i) => i.ports.length > 0 && i.address !== ''),
+      'no half-read instance',
+    );
   }
   await churn;
   assert.equal(spawned, 24, 'the churn ran');

@@ -15,7 +15,11 @@ test('rendezvous order: spreads hosts evenly, is stable, and losing one collecto
   for (const h of hosts) {
     const order = rendezvousOrder(h, collectors).map((c) => c.address);
     assert.equal(new Set(order).size, 3);
-    assert.deepEqual(rendezvousOrder(h, [...collectors].reverse()).map((c) => c.address), order, 'order independent of the list order');
+    assert.deepEqual(
+      rendezvousOrder(h, [...collectors].reverse()).map((c) => c.address),
+      order,
+      'order independent of the list order',
+    );
     first.set(h, order[0]!);
     count.set(order[0]!, (count.get(order[0]!) ?? 0) + 1);
   }
@@ -43,19 +47,34 @@ async function hostOn(c: CollectorProcess, hostId: string): Promise<{ connected:
 test('agent fails over to the next collector within seconds when its collector is SIGKILLed', async (t) => {
   const h = await harness(t);
   const [c1, c2] = await Promise.all([h.collector(), h.collector()]);
-  const byAddress = new Map([[c1.grpcAddress, c1], [c2.grpcAddress, c2]]);
+  const byAddress = new Map([
+    [c1.grpcAddress, c1],
+    [c2.grpcAddress, c2],
+  ]);
   const hostId = 'failover-host';
   const order = rendezvousOrder(hostId, [c1.grpcAddress, c2.grpcAddress].map(addr)).map((a) => byAddress.get(a.address)!);
   const [preferred, fallback] = order as [CollectorProcess, CollectorProcess];
-  const agent = await h.agent({ hostId, interval: '200ms', roles: ['redis'], redis: [], collector: { addresses: [c1.grpcAddress, c2.grpcAddress] } });
-  await waitFor(async () => (await hostOn(preferred, hostId))?.connected === true, { what: 'the host on its preferred collector', timeoutMs: 20_000 });
+  const agent = await h.agent({
+    hostId,
+    interval: '200ms',
+    roles: ['redis'],
+    redis: [],
+    collector: { addresses: [c1.grpcAddress, c2.grpcAddress] },
+  });
+  await waitFor(async () => (await hostOn(preferred, hostId))?.connected === true, {
+    what: 'the host on its preferred collector',
+    timeoutMs: 20_000,
+  });
   assert.equal(await hostOn(fallback, hostId), undefined, 'the other collector never saw the host');
 
   const killedAt = Date.now();
   await preferred.kill('SIGKILL');
   const line = await agent.waitForLog((l) => l.msg === 'connected to collector' && l.address === fallback.grpcAddress, 20_000);
   const failoverMs = Number(new Date(String(line.time)).getTime() || line.time) - killedAt;
-  await waitFor(async () => (await hostOn(fallback, hostId))?.connected === true, { what: 'the host on the fallback collector', timeoutMs: 20_000 });
+  await waitFor(async () => (await hostOn(fallback, hostId))?.connected === true, {
+    what: 'the host on the fallback collector',
+    timeoutMs: 20_000,
+  });
   t.diagnostic(`failover took ${failoverMs} ms`);
   assert.ok(failoverMs < 3000, `failover took ${failoverMs} ms`);
 });
@@ -63,15 +82,33 @@ test('agent fails over to the next collector within seconds when its collector i
 test('agent goes back to its preferred collector after collector.failback', async (t) => {
   const h = await harness(t);
   const [c1, c2] = await Promise.all([h.collector(), h.collector()]);
-  const byAddress = new Map([[c1.grpcAddress, c1], [c2.grpcAddress, c2]]);
+  const byAddress = new Map([
+    [c1.grpcAddress, c1],
+    [c2.grpcAddress, c2],
+  ]);
   const hostId = 'failback-host';
   const order = rendezvousOrder(hostId, [c1.grpcAddress, c2.grpcAddress].map(addr)).map((a) => byAddress.get(a.address)!);
   const [preferred, fallback] = order as [CollectorProcess, CollectorProcess];
   await preferred.stop();
-  const agent = await h.agent({ hostId, interval: '200ms', roles: ['redis'], redis: [], collector: { addresses: [c1.grpcAddress, c2.grpcAddress], failback: '1s' } });
-  await waitFor(async () => (await hostOn(fallback, hostId))?.connected === true, { what: 'the host on the fallback collector', timeoutMs: 20_000 });
+  const agent = await h.agent({
+    hostId,
+    interval: '200ms',
+    roles: ['redis'],
+    redis: [],
+    collector: { addresses: [c1.grpcAddress, c2.grpcAddress], failback: '1s' },
+  });
+  await waitFor(async () => (await hostOn(fallback, hostId))?.connected === true, {
+    what: 'the host on the fallback collector',
+    timeoutMs: 20_000,
+  });
   await preferred.start();
   await agent.waitForLog({ msg: 'failing back to the preferred collector' }, 20_000);
-  await waitFor(async () => (await hostOn(preferred, hostId))?.connected === true, { what: 'the host back on its preferred collector', timeoutMs: 20_000 });
-  await waitFor(async () => (await hostOn(fallback, hostId))?.connected === false, { what: 'the fallback collector to let go', timeoutMs: 20_000 });
+  await waitFor(async () => (await hostOn(preferred, hostId))?.connected === true, {
+    what: 'the host back on its preferred collector',
+    timeoutMs: 20_000,
+  });
+  await waitFor(async () => (await hostOn(fallback, hostId))?.connected === false, {
+    what: 'the fallback collector to let go',
+    timeoutMs: 20_000,
+  });
 });

@@ -42,7 +42,9 @@ test('host metrics from /proc agree with Node and statfs; disk writes and CPU lo
   fs.fsyncSync(fd);
   fs.closeSync(fd);
   const until = Date.now() + 300;
-  while (Date.now() < until) { /* burn */ }
+  while (Date.now() < until) {
+    /* burn */
+  }
   const second = await gather(input);
   const hasDevice = !log.lines.some((l) => String(l.msg).startsWith('no block device'));
   if (hasDevice) assert.ok(second.diskWriteBytesPerSec > 0, 'the fsynced write is visible on the block device');

@@ -5,8 +5,21 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import {
-  parseInfo, typeInfoValue, computeRates, computeHeadroom, rateSnapshot, computeCapacity, describeRedisError,
-  parseProcStat, cpuPercent, parseLoadavg, parseMeminfo, parseDiskstats, parseNetDev, defaultRouteInterface, mountFor,
+  parseInfo,
+  typeInfoValue,
+  computeRates,
+  computeHeadroom,
+  rateSnapshot,
+  computeCapacity,
+  describeRedisError,
+  parseProcStat,
+  cpuPercent,
+  parseLoadavg,
+  parseMeminfo,
+  parseDiskstats,
+  parseNetDev,
+  defaultRouteInterface,
+  mountFor,
 } from '../agent/index.js';
 import { valueOf, type RedisSample } from '../proto/index.js';
 import { fixturePath } from './fixtures.js';
@@ -56,10 +69,15 @@ test('master fixture: scalars typed, *_human skipped, sections structured', () =
     { db: 'db1', keys: 1, expires: 0, avgTtl: 0 },
   ]);
   assert.equal(p.commandstats.length, 11);
-  assert.deepEqual(p.commandstats.find((c) => c.command === 'config|get'),
-    { command: 'config|get', calls: 215, usec: 42076, usecPerCall: 195.7, rejectedCalls: 0, failedCalls: 0 });
+  assert.deepEqual(
+    p.commandstats.find((c) => c.command === 'config|get'),
+    { command: 'config|get', calls: 215, usec: 42076, usecPerCall: 195.7, rejectedCalls: 0, failedCalls: 0 },
+  );
   assert.equal(p.latencystats.length, 11);
-  assert.deepEqual(p.latencystats.find((l) => l.command === 'info'), { command: 'info', p50: 139.263, p99: 253.951, p999: 313.343 });
+  assert.deepEqual(
+    p.latencystats.find((l) => l.command === 'info'),
+    { command: 'info', p50: 139.263, p99: 253.951, p999: 313.343 },
+  );
   assert.deepEqual(p.errorstats, []);
   // Every fixture line is accounted for.
   const scalarLines = master.split('\r\n').filter((l) => l && !l.startsWith('#') && !l.includes('_human:'));
@@ -79,14 +97,29 @@ test('replica fixture: role slave, offsets, no replicas', () => {
 
 test('replica byte lag = master_repl_offset - offset; errorstats and LF input', () => {
   const text = [
-    '# Replication', 'role:master', 'connected_slaves:2',
+    '# Replication',
+    'role:master',
+    'connected_slaves:2',
     'slave0:ip=10.0.0.2,port=6380,state=online,offset=900,lag=0',
     'slave1:ip=10.0.0.3,port=6381,state=wait_bgsave,offset=0,lag=7',
-    'master_repl_offset:1000', '# Errorstats', 'errorstat_ERR:count=3', 'errorstat_WRONGTYPE:count=1', '',
+    'master_repl_offset:1000',
+    '# Errorstats',
+    'errorstat_ERR:count=3',
+    'errorstat_WRONGTYPE:count=1',
+    '',
   ].join('\n');
   const p = parseInfo(text);
-  assert.deepEqual(p.replicas.map((r) => [r.id, r.lagBytes, r.lagSeconds, r.state]), [['slave0', 100, 0, 'online'], ['slave1', 1000, 7, 'wait_bgsave']]);
-  assert.deepEqual(p.errorstats, [{ error: 'ERR', count: 3 }, { error: 'WRONGTYPE', count: 1 }]);
+  assert.deepEqual(
+    p.replicas.map((r) => [r.id, r.lagBytes, r.lagSeconds, r.state]),
+    [
+      ['slave0', 100, 0, 'online'],
+      ['slave1', 1000, 7, 'wait_bgsave'],
+    ],
+  );
+  assert.deepEqual(p.errorstats, [
+    { error: 'ERR', count: 3 },
+    { error: 'WRONGTYPE', count: 1 },
+  ]);
   assert.deepEqual(p.info.connected_slaves, { int: 2 });
 });
 
@@ -99,15 +132,42 @@ test('garbage and partial lines never throw', () => {
 });
 
 function info(fields: Record<string, number | string>): ReturnType<typeof parseInfo>['info'] {
-  return parseInfo(Object.entries(fields).map(([k, v]) => `${k}:${v}`).join('\r\n')).info;
+  return parseInfo(
+    Object.entries(fields)
+      .map(([k, v]) => `${k}:${v}`)
+      .join('\r\n'),
+  ).info;
 }
 
 test('rates over the real elapsed time; hit ratio over the interval', () => {
-  const base = { run_id: 'a', uptime_in_seconds: 100, total_commands_processed: 1000, total_net_input_bytes: 5000, total_net_output_bytes: 9000,
-    keyspace_hits: 10, keyspace_misses: 10, evicted_keys: 0, expired_keys: 4, rejected_connections: 0 };
+  const base = {
+    run_id: 'a',
+    uptime_in_seconds: 100,
+    total_commands_processed: 1000,
+    total_net_input_bytes: 5000,
+    total_net_output_bytes: 9000,
+    keyspace_hits: 10,
+    keyspace_misses: 10,
+    evicted_keys: 0,
+    expired_keys: 4,
+    rejected_connections: 0,
+  };
   const prev = rateSnapshot(info(base), 10_000);
-  const cur = rateSnapshot(info({ ...base, uptime_in_seconds: 104, total_commands_processed: 3000, total_net_input_bytes: 9000,
-    total_net_output_bytes: 17000, keyspace_hits: 40, keyspace_misses: 20, evicted_keys: 8, expired_keys: 8, rejected_connections: 2 }), 14_000);
+  const cur = rateSnapshot(
+    info({
+      ...base,
+      uptime_in_seconds: 104,
+      total_commands_processed: 3000,
+      total_net_input_bytes: 9000,
+      total_net_output_bytes: 17000,
+      keyspace_hits: 40,
+      keyspace_misses: 20,
+      evicted_keys: 8,
+      expired_keys: 8,
+      rejected_connections: 2,
+    }),
+    14_000,
+  );
   const r = computeRates(prev, cur);
   assert.equal(r.valid, true);
   assert.equal(r.opsPerSec, 500);
@@ -128,10 +188,26 @@ test('rates are invalid first, after a restart and after a counter reset', () =>
   const base = { run_id: 'a', uptime_in_seconds: 100, total_commands_processed: 1000, keyspace_hits: 5 };
   const prev = rateSnapshot(info(base), 10_000);
   assert.equal(computeRates(undefined, prev).valid, false);
-  assert.equal(computeRates(prev, rateSnapshot(info({ ...base, run_id: 'b', uptime_in_seconds: 200, total_commands_processed: 9000 }), 20_000)).valid, false, 'run_id changed');
-  assert.equal(computeRates(prev, rateSnapshot(info({ ...base, uptime_in_seconds: 3, total_commands_processed: 2000 }), 20_000)).valid, false, 'uptime went down');
-  assert.equal(computeRates(prev, rateSnapshot(info({ ...base, uptime_in_seconds: 110, total_commands_processed: 10 }), 20_000)).valid, false, 'counter backwards');
-  assert.equal(computeRates(prev, rateSnapshot(info({ ...base, uptime_in_seconds: 110, keyspace_hits: 0 }), 20_000)).valid, false, 'RESETSTAT');
+  assert.equal(
+    computeRates(prev, rateSnapshot(info({ ...base, run_id: 'b', uptime_in_seconds: 200, total_commands_processed: 9000 }), 20_000)).valid,
+    false,
+    'run_id changed',
+  );
+  assert.equal(
+    computeRates(prev, rateSnapshot(info({ ...base, uptime_in_seconds: 3, total_commands_processed: 2000 }), 20_000)).valid,
+    false,
+    'uptime went down',
+  );
+  assert.equal(
+    computeRates(prev, rateSnapshot(info({ ...base, uptime_in_seconds: 110, total_commands_processed: 10 }), 20_000)).valid,
+    false,
+    'counter backwards',
+  );
+  assert.equal(
+    computeRates(prev, rateSnapshot(info({ ...base, uptime_in_seconds: 110, keyspace_hits: 0 }), 20_000)).valid,
+    false,
+    'RESETSTAT',
+  );
   assert.equal(computeRates(prev, rateSnapshot(info(base), 10_000)).valid, false, 'no time passed');
 });
 
@@ -143,9 +219,23 @@ test('headroom always has a denominator', () => {
 
 function sample(address: string, up: boolean, keys: number[], maxmemory: number, cluster = ''): RedisSample {
   return {
-    address, cluster, group: '', up, error: up ? '' : 'connection refused', sampledAtMs: 1, role: up ? 'master' : '', info: {},
-    replicas: [], keyspace: keys.map((k, i) => ({ db: `db${i}`, keys: k, expires: 0, avgTtl: 0 })), commandstats: [],
-    latencystats: [], errorstats: [], maxmemory, maxclients: 10000, unavailable: [], slowlog: [],
+    address,
+    cluster,
+    group: '',
+    up,
+    error: up ? '' : 'connection refused',
+    sampledAtMs: 1,
+    role: up ? 'master' : '',
+    info: {},
+    replicas: [],
+    keyspace: keys.map((k, i) => ({ db: `db${i}`, keys: k, expires: 0, avgTtl: 0 })),
+    commandstats: [],
+    latencystats: [],
+    errorstats: [],
+    maxmemory,
+    maxclients: 10000,
+    unavailable: [],
+    slowlog: [],
   };
 }
 
@@ -157,14 +247,24 @@ test('capacity: running, reserved maxmemory, idle = up + no keys + no cluster', 
     { address: 'd:4', host: 'd', port: 4, cluster: '', group: '' },
     { address: 'e:5', host: 'e', port: 5, cluster: '', group: '' },
   ];
-  const c = computeCapacity(8, [
-    sample('a:1', true, [], 100),
-    sample('b:2', true, [0, 3], 200),
-    sample('c:3', true, [], 400, 'c1'),
-    sample('d:4', false, [], -1),
-    sample('e:5', true, [0, 0], 0),
-  ], cfg);
-  assert.deepEqual(c, { instanceSlots: 8, runningInstances: 4, maxmemoryReservedBytes: 700, idleInstances: 2, idleAddresses: ['a:1', 'e:5'] });
+  const c = computeCapacity(
+    8,
+    [
+      sample('a:1', true, [], 100),
+      sample('b:2', true, [0, 3], 200),
+      sample('c:3', true, [], 400, 'c1'),
+      sample('d:4', false, [], -1),
+      sample('e:5', true, [0, 0], 0),
+    ],
+    cfg,
+  );
+  assert.deepEqual(c, {
+    instanceSlots: 8,
+    runningInstances: 4,
+    maxmemoryReservedBytes: 700,
+    idleInstances: 2,
+    idleAddresses: ['a:1', 'e:5'],
+  });
 });
 
 test('/proc parsers on this machine agree with Node', () => {
@@ -185,23 +285,34 @@ test('/proc parsers on captured text', () => {
   assert.equal(cpuPercent(a, b), 66.66666666666666);
   assert.equal(cpuPercent(a, a), 0);
   assert.deepEqual(parseLoadavg('0.50 0.25 0.10 1/87 7584\n'), { load1: 0.5, load5: 0.25, load15: 0.1 });
-  assert.deepEqual(parseMeminfo('MemTotal:       1000 kB\nMemFree:  10 kB\nMemAvailable:    400 kB\nSwapTotal: 100 kB\nSwapFree: 40 kB\n'),
-    { memTotal: 1024000, memAvailable: 409600, swapTotal: 102400, swapFree: 40960 });
+  assert.deepEqual(
+    parseMeminfo('MemTotal:       1000 kB\nMemFree:  10 kB\nMemAvailable:    400 kB\nSwapTotal: 100 kB\nSwapFree: 40 kB\n'),
+    { memTotal: 1024000, memAvailable: 409600, swapTotal: 102400, swapFree: 40960 },
+  );
   const disk = ' 254       0 vda 37269 8908 2635842 9653 7367 14933 957208 3240 0 5424 13960\n 254       1 vda1 1 2 30 4 5 6 70 8 0 0 0\n';
   assert.deepEqual(parseDiskstats(disk, { major: 254, minor: 0 }), { readBytes: 2635842 * 512, writeBytes: 957208 * 512 });
   assert.deepEqual(parseDiskstats(disk, { major: -1, minor: -1, name: 'vda1' }), { readBytes: 30 * 512, writeBytes: 70 * 512 });
   assert.equal(parseDiskstats(disk, { major: 8, minor: 0 }), undefined);
-  const net = 'Inter-|   Receive |  Transmit\n face |bytes packets\n    lo:   66532     524    0    0    0     0          0         0    66532     524    0    0    0     0       0          0\n  eth0: 1000 5 0 0 0 0 0 0 2000 6 0 0 0 0 0 0\n';
+  const net =
+    'Inter-|   Receive |  Transmit\n face |bytes packets\n    lo:   66532     524    0    0    0     0          0         0    66532     524    0    0    0     0       0          0\n  eth0: 1000 5 0 0 0 0 0 0 2000 6 0 0 0 0 0 0\n';
   assert.deepEqual(parseNetDev(net, 'eth0'), { rxBytes: 1000, txBytes: 2000 });
   assert.equal(parseNetDev(net, 'eth1'), undefined);
-  const route = 'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n'
-    + 'eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n'
-    + 'wlan0\t00000000\t010200C0\t0003\t0\t0\t600\t00000000\t0\t0\t0\n'
-    + 'eth1\t00000000\t010200C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n';
+  const route =
+    'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n' +
+    'eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n' +
+    'wlan0\t00000000\t010200C0\t0003\t0\t0\t600\t00000000\t0\t0\t0\n' +
+    'eth1\t00000000\t010200C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n';
   assert.equal(defaultRouteInterface(route), 'eth1');
   assert.equal(defaultRouteInterface('Iface\tDestination\n'), '');
-  const mounts = '22 27 0:21 / /proc rw - proc proc rw\n27 1 254:0 / / rw - ext4 /dev/vda rw\n40 27 254:16 / /var/lib/redis rw - xfs /dev/vdb rw\n41 27 0:50 / /mnt/with\\040space rw - btrfs /dev/sdc1 rw\n';
-  assert.deepEqual(mountFor(mounts, '/var/lib/redis/6379'), { mountPoint: '/var/lib/redis', major: 254, minor: 16, source: '/dev/vdb', fsType: 'xfs' });
+  const mounts =
+    '22 27 0:21 / /proc rw - proc proc rw\n27 1 254:0 / / rw - ext4 /dev/vda rw\n40 27 254:16 / /var/lib/redis rw - xfs /dev/vdb rw\n41 27 0:50 / /mnt/with\\040space rw - btrfs /dev/sdc1 rw\n';
+  assert.deepEqual(mountFor(mounts, '/var/lib/redis/6379'), {
+    mountPoint: '/var/lib/redis',
+    major: 254,
+    minor: 16,
+    source: '/dev/vdb',
+    fsType: 'xfs',
+  });
   assert.equal(mountFor(mounts, '/var/lib/redisx')!.mountPoint, '/');
   assert.equal(mountFor(mounts, '/mnt/with space/x')!.source, '/dev/sdc1');
 });
@@ -212,7 +323,10 @@ test('valueOf reads what the parser produces', () => {
 });
 
 test('Redis errors become short reasons and never carry the password', () => {
-  assert.equal(describeRedisError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })), 'connection refused');
+  assert.equal(
+    describeRedisError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })),
+    'connection refused',
+  );
   assert.equal(describeRedisError(Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' })), 'connect timeout');
   assert.equal(describeRedisError(new Error('Command timed out')), 'timeout (no reply)');
   assert.equal(describeRedisError(new Error("Stream isn't writeable and enableOfflineQueue options is false")), 'connection closed');

@@ -19,14 +19,17 @@ test('agent binary: samples Redis and the host, reports over gRPC, SIGTERM flush
   const dir = await h.tempDir('agent-secrets');
   const passFile = path.join(dir, 'pass');
   await fs.writeFile(passFile, `${secret}\n`, { mode: 0o600 });
-  const agent = await h.agent({
-    hostId: 'e2e-host',
-    labels: { env: 'test' },
-    interval: '300ms',
-    instanceSlots: 4,
-    collector: { addresses: [c.address] },
-    redis: [{ address: redis.address, passwordFile: passFile, cluster: 'c9' }, { address: down.address }],
-  }, { token: TEST_TOKEN });
+  const agent = await h.agent(
+    {
+      hostId: 'e2e-host',
+      labels: { env: 'test' },
+      interval: '300ms',
+      instanceSlots: 4,
+      collector: { addresses: [c.address] },
+      redis: [{ address: redis.address, passwordFile: passFile, cluster: 'c9' }, { address: down.address }],
+    },
+    { token: TEST_TOKEN },
+  );
   const started = await agent.waitForLog('agent started');
   assert.deepEqual(started.instances, [redis.address, down.address]);
   await waitWhileRunning(agent, () => c.reports.length >= 3, { what: '3 reports', timeoutMs: 20_000 });

@@ -41,16 +41,25 @@ test('persistence is off unless enabled; the scheduler defaults apply; triggers 
 });
 
 test('an enabled section is converted: durations, sizes, cron, per-instance opt-out and policy override', (t) => {
-  const c = resolveAgentConfig(base(t, {
-    persistence: {
-      enabled: true, restoreTriggersOnStop: false, reserve: '1gb', floor: '512mb', floorAction: 'kill', maxRdbAge: '12h',
-      loopInterval: '250ms', backupCron: '0 30 3 * * *', statePath: '/var/lib/redis-fleet/persistence-policy.json',
-    },
-    redis: [
-      { address: '127.0.0.1:6379', persistence: { save: '900 1 300 100', rdbBackups: false, aofRewriteMinSize: '64mb' } },
-      { address: '127.0.0.1:6380', persistence: { optOut: true } },
-    ],
-  }));
+  const c = resolveAgentConfig(
+    base(t, {
+      persistence: {
+        enabled: true,
+        restoreTriggersOnStop: false,
+        reserve: '1gb',
+        floor: '512mb',
+        floorAction: 'kill',
+        maxRdbAge: '12h',
+        loopInterval: '250ms',
+        backupCron: '0 30 3 * * *',
+        statePath: '/var/lib/redis-fleet/persistence-policy.json',
+      },
+      redis: [
+        { address: '127.0.0.1:6379', persistence: { save: '900 1 300 100', rdbBackups: false, aofRewriteMinSize: '64mb' } },
+        { address: '127.0.0.1:6380', persistence: { optOut: true } },
+      ],
+    }),
+  );
   assert.equal(c.persistence.enabled, true);
   assert.equal(c.persistence.restoreTriggersOnStop, false);
   const s = c.persistence.scheduler;
@@ -63,7 +72,14 @@ test('an enabled section is converted: durations, sizes, cron, per-instance opt-
   assert.equal(s.cowSafetyFactor, PERSISTENCE_DEFAULTS.cowSafetyFactor, 'unset keys keep their defaults');
   assert.deepEqual(c.redis[0]!.persistence, {
     optOut: false,
-    policyOverride: { savePoints: [{ seconds: 900, changes: 1 }, { seconds: 300, changes: 100 }], rdbBackups: false, aofRewriteMinSize: 64 * 1024 ** 2 },
+    policyOverride: {
+      savePoints: [
+        { seconds: 900, changes: 1 },
+        { seconds: 300, changes: 100 },
+      ],
+      rdbBackups: false,
+      aofRewriteMinSize: 64 * 1024 ** 2,
+    },
   });
   assert.deepEqual(c.redis[1]!.persistence, { optOut: true, policyOverride: {} });
 });
@@ -82,9 +98,17 @@ test('every mistake names its key', (t) => {
     [{ persistence: { bogus: 1 } }, 'persistence.bogus'],
     [{ persistence: { enabled: true }, roles: ['proxy'] }, 'persistence.enabled'],
     [{ redis: [{ address: '127.0.0.1:6379', persistence: { save: '900' } }] }, 'redis[0].persistence.save'],
-    [{ redis: [{ address: '127.0.0.1:6379' }, { address: '127.0.0.1:6380', persistence: { aofRewriteMinSize: 'big' } }] }, 'redis[1].persistence.aofRewriteMinSize'],
+    [
+      { redis: [{ address: '127.0.0.1:6379' }, { address: '127.0.0.1:6380', persistence: { aofRewriteMinSize: 'big' } }] },
+      'redis[1].persistence.aofRewriteMinSize',
+    ],
     [{ redis: [{ address: '127.0.0.1:6379', persistence: { optOut: 'no' } }] }, 'redis[0].persistence.optOut'],
     [{ redis: [{ address: '127.0.0.1:6379', persistence: { savePoints: '1 1' } }] }, 'redis[0].persistence.savePoints'],
   ];
-  for (const [extra, key] of cases) assert.equal(keyOf(() => resolveAgentConfig(base(t, extra))), key, JSON.stringify(extra));
+  for (const [extra, key] of cases)
+    assert.equal(
+      keyOf(() => resolveAgentConfig(base(t, extra))),
+      key,
+      JSON.stringify(extra),
+    );
 });

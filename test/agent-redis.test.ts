@@ -9,9 +9,17 @@ import type { RedisSample } from '../proto/index.js';
 import { harness, waitFor, freePort } from './harness/index.js';
 import { agentConfig, memoryLogger, type MemoryLogger } from './agent-support.js';
 
-interface Rig { input: RedisInput; log: MemoryLogger; gather(): Promise<Accumulator> }
+interface Rig {
+  input: RedisInput;
+  log: MemoryLogger;
+  gather(): Promise<Accumulator>;
+}
 
-async function rig(t: { after(fn: () => unknown): void }, redis: Record<string, unknown>[], extra: Record<string, unknown> = {}): Promise<Rig> {
+async function rig(
+  t: { after(fn: () => unknown): void },
+  redis: Record<string, unknown>[],
+  extra: Record<string, unknown> = {},
+): Promise<Rig> {
   const config: AgentConfig = agentConfig({ redis, ...extra });
   const log = memoryLogger();
   const input = new RedisInput({ config, logger: log.logger });
@@ -63,7 +71,10 @@ test('master, replica and standalone: roles, replica byte lag, keyspace, CONFIG 
   assert.equal(m.replicas[0]!.lagBytes, infoNumber(m.info, 'master_repl_offset')! - m.replicas[0]!.offset);
   assert.deepEqual(rep.replicas, []);
   assert.equal(rep.info.master_link_status && 'str' in rep.info.master_link_status ? rep.info.master_link_status.str : '', 'up');
-  assert.deepEqual(m.keyspace.map((k) => [k.db, k.keys, k.expires]), [['db0', 2, 1]]);
+  assert.deepEqual(
+    m.keyspace.map((k) => [k.db, k.keys, k.expires]),
+    [['db0', 2, 1]],
+  );
   assert.deepEqual(st.keyspace, []);
   // CONFIG GET values and headroom.
   assert.equal(st.maxmemory, 64 * 1024 * 1024);
@@ -86,7 +97,10 @@ test('master, replica and standalone: roles, replica byte lag, keyspace, CONFIG 
   assert.equal(m2.rates!.keyspaceHitRatio, 0.5, 'one hit and one miss in the interval');
   await r.gather();
   // One persistent connection per instance, named, reused across ticks.
-  const clients = String(await standalone.call('CLIENT', 'LIST')).trim().split('\n').filter((l) => l.includes('name=redis-fleet-agent'));
+  const clients = String(await standalone.call('CLIENT', 'LIST'))
+    .trim()
+    .split('\n')
+    .filter((l) => l.includes('name=redis-fleet-agent'));
   assert.equal(clients.length, 1, clients.join('\n'));
   assert.equal(Number(/ id=(\d+)/.exec(` ${clients[0]}`)![1]) > 0, true);
   const received = Number((await standalone.info('stats')).total_connections_received);
@@ -109,23 +123,35 @@ test('an instance going down: up=false with the reason and one event/log; the ot
   assert.equal(sb.role, '');
   assert.deepEqual(sb.info, {});
   assert.equal(byAddress(down, a.address).up, true);
-  assert.deepEqual(down.events.map((e) => [e.kind, e.instance]), [['instance.down', b.address]]);
+  assert.deepEqual(
+    down.events.map((e) => [e.kind, e.instance]),
+    [['instance.down', b.address]],
+  );
   // Still down on the next ticks: no new event, no new log line.
-  const still = await waitFor(async () => {
-    const acc = await r.gather();
-    const s = byAddress(acc, b.address);
-    return s.error === 'connection refused' ? acc : undefined;
-  }, { what: 'connection refused' });
+  const still = await waitFor(
+    async () => {
+      const acc = await r.gather();
+      const s = byAddress(acc, b.address);
+      return s.error === 'connection refused' ? acc : undefined;
+    },
+    { what: 'connection refused' },
+  );
   assert.deepEqual(still.events, []);
   await r.gather();
-  assert.equal(r.log.lines.filter((l) => l.level as number >= 40).length, 1, 'one warning for the whole outage');
+  assert.equal(r.log.lines.filter((l) => (l.level as number) >= 40).length, 1, 'one warning for the whole outage');
   assert.equal(r.log.count('instance down'), 1);
   await b.restart({ save: false });
-  const back = await waitFor(async () => {
-    const acc = await r.gather();
-    return byAddress(acc, b.address).up ? acc : undefined;
-  }, { what: 'instance back up', timeoutMs: 15_000 });
-  assert.deepEqual(back.events.map((e) => [e.kind, e.instance]), [['instance.up', b.address]]);
+  const back = await waitFor(
+    async () => {
+      const acc = await r.gather();
+      return byAddress(acc, b.address).up ? acc : undefined;
+    },
+    { what: 'instance back up', timeoutMs: 15_000 },
+  );
+  assert.deepEqual(
+    back.events.map((e) => [e.kind, e.instance]),
+    [['instance.up', b.address]],
+  );
   assert.equal(r.log.count('instance up'), 1);
   assert.equal(byAddress(back, b.address).rates!.valid, false, 'a restarted server has fresh counters');
   assert.equal(byAddress(await r.gather(), b.address).rates!.valid, true);
@@ -143,10 +169,13 @@ test('wrong or missing password: a clear error, never the password in logs', asy
     { address: protectedB.address },
     { address: protectedC.address, password: secret },
   ]);
-  const acc = await waitFor(async () => {
-    const x = await r.gather();
-    return /WRONGPASS/.test(byAddress(x, protectedA.address).error) ? x : undefined;
-  }, { what: 'WRONGPASS reported' });
+  const acc = await waitFor(
+    async () => {
+      const x = await r.gather();
+      return /WRONGPASS/.test(byAddress(x, protectedA.address).error) ? x : undefined;
+    },
+    { what: 'WRONGPASS reported' },
+  );
   const a = byAddress(acc, protectedA.address);
   assert.equal(a.up, false);
   assert.match(a.error, /^WRONGPASS invalid username-password pair/);
@@ -198,7 +227,9 @@ test('a hung instance (SIGSTOP) times out instead of stalling the tick; the othe
   const r = await rig(t, [{ address: hung.address }, { address: ok.address }], { interval: '500ms' });
   assert.ok((await r.gather()).redis.every((s) => s.up));
   hung.pause();
-  t.after(() => { if (hung.running) hung.resume(); });
+  t.after(() => {
+    if (hung.running) hung.resume();
+  });
   const acc = await r.gather();
   assert.equal(byAddress(acc, hung.address).up, false);
   assert.match(byAddress(acc, hung.address).error, /timeout/);
@@ -218,20 +249,28 @@ test('rates across a restart: valid, then invalid on the restarted counters, the
   assert.ok(before.rates!.opsPerSec > 0);
   const runId = before.info.run_id;
   await s.restart({ save: false });
-  const after = await waitFor(async () => {
-    const x = byAddress(await r.gather(), s.address);
-    return x.up ? x : undefined;
-  }, { what: 'restarted instance up', timeoutMs: 15_000 });
+  const after = await waitFor(
+    async () => {
+      const x = byAddress(await r.gather(), s.address);
+      return x.up ? x : undefined;
+    },
+    { what: 'restarted instance up', timeoutMs: 15_000 },
+  );
   assert.notDeepEqual(after.info.run_id, runId);
   assert.equal(after.rates!.valid, false, 'counter reset is not a negative rate');
   // Rates come back from the restarted counters (under a loaded CI machine the first of
   // them can still fall inside the restart, e.g. a reconnect mid-tick, hence a few ticks).
   const seen: string[] = [];
-  await waitFor(async () => {
-    const x = byAddress(await r.gather(), s.address);
-    seen.push(`up=${x.up} run_id=${String(x.info.run_id)} uptime=${String(x.info.uptime_in_seconds)} cmds=${String(x.info.total_commands_processed)} valid=${x.rates?.valid}`);
-    return x.rates?.valid === true;
-  }, { what: 'valid rates on the restarted counters', timeoutMs: 5_000, intervalMs: 50 });
+  await waitFor(
+    async () => {
+      const x = byAddress(await r.gather(), s.address);
+      seen.push(
+        `up=${x.up} run_id=${String(x.info.run_id)} uptime=${String(x.info.uptime_in_seconds)} cmds=${String(x.info.total_commands_processed)} valid=${x.rates?.valid}`,
+      );
+      return x.rates?.valid === true;
+    },
+    { what: 'valid rates on the restarted counters', timeoutMs: 5_000, intervalMs: 50 },
+  );
   assert.ok(seen.length <= 3, `valid again within three ticks: ${seen.join(' | ')}`);
 });
 
@@ -241,5 +280,8 @@ test('an address where nothing listens is down with "connection refused" from th
   const acc = await r.gather();
   assert.equal(acc.redis[0]!.up, false);
   assert.equal(acc.redis[0]!.error, 'connection refused');
-  assert.deepEqual(acc.events.map((e) => e.kind), ['instance.down']);
+  assert.deepEqual(
+    acc.events.map((e) => e.kind),
+    ['instance.down'],
+  );
 });

@@ -50,7 +50,10 @@ test('slowlog entries are reported once each, oldest first, across SLOWLOG RESET
   await s.call('SLOWLOG', 'RESET');
   await s.call('SET', 'after-reset', '1');
   const afterReset = (await r.sample(s.address)).slowlog;
-  assert.ok(afterReset.some((e) => e.command === 'SET after-reset 1'), 'entries after a RESET are seen');
+  assert.ok(
+    afterReset.some((e) => e.command === 'SET after-reset 1'),
+    'entries after a RESET are seen',
+  );
 
   // More new entries than the first fetch holds: the agent fetches up to 128.
   for (let i = 0; i < 40; i++) await s.call('SET', `burst${i}`, 'v');
@@ -59,11 +62,17 @@ test('slowlog entries are reported once each, oldest first, across SLOWLOG RESET
 
   await s.restart({ save: false });
   await s.call('SET', 'after-restart', '1'); // ids start again at 0
-  const afterRestart = await waitFor(async () => {
-    const x = (await r.sample(s.address).catch(() => undefined))?.slowlog;
-    return x?.some((e) => e.command === 'SET after-restart 1') ? x : undefined;
-  }, { what: 'slowlog entries after a restart', timeoutMs: 15_000 });
-  assert.ok(afterRestart.every((e) => e.id < 40), `ids restarted: ${afterRestart.map((e) => e.id).join(',')}`);
+  const afterRestart = await waitFor(
+    async () => {
+      const x = (await r.sample(s.address).catch(() => undefined))?.slowlog;
+      return x?.some((e) => e.command === 'SET after-restart 1') ? x : undefined;
+    },
+    { what: 'slowlog entries after a restart', timeoutMs: 15_000 },
+  );
+  assert.ok(
+    afterRestart.every((e) => e.id < 40),
+    `ids restarted: ${afterRestart.map((e) => e.id).join(',')}`,
+  );
 });
 
 test('slowlog arguments: secrets masked, long values truncated, never the password anywhere', async (t) => {
@@ -107,7 +116,10 @@ test('formatSlowlogCommand masks AUTH, HELLO AUTH, MIGRATE AUTH/AUTH2, CONFIG SE
   assert.equal(formatSlowlogCommand(['HELLO', '3', 'AUTH', 'u', 'pw', 'SETNAME', 'n']), 'HELLO 3 AUTH u (redacted) SETNAME n');
   assert.equal(formatSlowlogCommand(['MIGRATE', 'h', '1', 'k', '0', '5', 'AUTH', 'pw']), 'MIGRATE h 1 k 0 5 AUTH (redacted)');
   assert.equal(formatSlowlogCommand(['MIGRATE', 'h', '1', 'k', '0', '5', 'AUTH2', 'u', 'pw']), 'MIGRATE h 1 k 0 5 AUTH2 u (redacted)');
-  assert.equal(formatSlowlogCommand(['config', 'set', 'requirepass', 'pw', 'maxmemory', '1gb']), 'config set requirepass (redacted) maxmemory 1gb');
+  assert.equal(
+    formatSlowlogCommand(['config', 'set', 'requirepass', 'pw', 'maxmemory', '1gb']),
+    'config set requirepass (redacted) maxmemory 1gb',
+  );
   assert.equal(formatSlowlogCommand(['ACL', 'SETUSER', 'bob', 'on', '>pw', '#abc', '~*']), 'ACL SETUSER bob on (redacted) (redacted) ~*');
   assert.equal(formatSlowlogCommand(['GET', 'a\nb']), 'GET a b');
   const long = formatSlowlogCommand(['SET', 'k', 'y'.repeat(100)]);

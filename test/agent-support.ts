@@ -9,7 +9,10 @@ import { freePort, LOOPBACK } from './harness/index.js';
 
 export const TEST_TOKEN = 'agent-test-token-5f0c1e';
 
-export interface ReceivedReport extends Report { sessionId: string; connection: number }
+export interface ReceivedReport extends Report {
+  sessionId: string;
+  connection: number;
+}
 
 export interface TestCollectorOptions {
   token?: string;
@@ -31,7 +34,10 @@ export class TestCollector {
   private readonly maxMessageBytes: number;
   private readonly calls = new Set<grpc.ServerDuplexStream<unknown, unknown>>();
 
-  private constructor(readonly port: number, opts: TestCollectorOptions) {
+  private constructor(
+    readonly port: number,
+    opts: TestCollectorOptions,
+  ) {
     this.token = opts.token ?? TEST_TOKEN;
     this.ack = opts.ack ?? true;
     this.maxMessageBytes = opts.maxMessageBytes ?? 4 * 1024 * 1024;
@@ -43,9 +49,15 @@ export class TestCollector {
     return c;
   }
 
-  get address(): string { return `${LOOPBACK}:${this.port}`; }
-  get running(): boolean { return this.server !== undefined; }
-  seqs(): number[] { return this.reports.map((r) => r.seq); }
+  get address(): string {
+    return `${LOOPBACK}:${this.port}`;
+  }
+  get running(): boolean {
+    return this.server !== undefined;
+  }
+  seqs(): number[] {
+    return this.reports.map((r) => r.seq);
+  }
 
   async listen(): Promise<void> {
     if (this.server) return;
@@ -95,9 +107,16 @@ export class TestCollector {
         if (this.ack) call.write({ ack: { sessionId, seq: msg.report.seq } });
       }
     });
-    call.on('end', () => { this.calls.delete(call); call.end(); });
-    call.on('error', () => { this.calls.delete(call); });
-    call.on('close', () => { this.calls.delete(call); });
+    call.on('end', () => {
+      this.calls.delete(call);
+      call.end();
+    });
+    call.on('error', () => {
+      this.calls.delete(call);
+    });
+    call.on('close', () => {
+      this.calls.delete(call);
+    });
   }
 }
 
@@ -112,9 +131,15 @@ export interface MemoryLogger {
 export function memoryLogger(level = 'debug'): MemoryLogger {
   const raw: string[] = [];
   const lines: Record<string, unknown>[] = [];
-  const logger = pino({ level, base: { pid: process.pid } }, {
-    write(s: string) { raw.push(s); lines.push(JSON.parse(s) as Record<string, unknown>); },
-  });
+  const logger = pino(
+    { level, base: { pid: process.pid } },
+    {
+      write(s: string) {
+        raw.push(s);
+        lines.push(JSON.parse(s) as Record<string, unknown>);
+      },
+    },
+  );
   return {
     logger,
     lines,

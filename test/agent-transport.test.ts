@@ -47,7 +47,11 @@ function assertInOrderNoGap(reports: ReceivedReport[], from = 1): number {
 test('hello first, then one report per tick with seq 1,2,3…, acked; stop flushes', async (t) => {
   const c = await collector(t);
   const log = memoryLogger();
-  const a = await agent(t, { hostId: 'h-1', labels: { idc: 'sz-a', env: 'test' }, roles: ['redis', 'proxy'], collector: { addresses: [c.address] } }, log);
+  const a = await agent(
+    t,
+    { hostId: 'h-1', labels: { idc: 'sz-a', env: 'test' }, roles: ['redis', 'proxy'], collector: { addresses: [c.address] } },
+    log,
+  );
   await waitFor(() => c.reports.length >= 4, { what: '4 reports' });
   assert.equal(c.hellos.length, 1);
   const hello = c.hellos[0]!;
@@ -59,7 +63,10 @@ test('hello first, then one report per tick with seq 1,2,3…, acked; stop flush
   assert.equal(hello.protocolVersion, PROTOCOL_VERSION);
   assert.match(hello.agentVersion, /^\d+\.\d+\.\d+/);
   const seqs = c.seqs();
-  assert.deepEqual(seqs, seqs.map((_, i) => i + 1));
+  assert.deepEqual(
+    seqs,
+    seqs.map((_, i) => i + 1),
+  );
   const r = c.reports[2]!;
   assert.ok(r.timestampMs > c.reports[1]!.timestampMs);
   assert.ok(r.host!.memTotalBytes > 0 && r.host!.cpuCores > 0);
@@ -84,13 +91,18 @@ test('collector away for a few ticks: reports buffered, then every seq arrives i
   assert.ok(a.stats().bufferedReports >= 4, `buffered ${a.stats().bufferedReports}`);
   assert.equal(a.stats().connected, false);
   await c.listen();
-  await waitFor(() => a.stats().lastSeq > 0 && c.seqs().includes(a.stats().lastSeq) && a.stats().bufferedReports === 0,
-    { what: 'the backlog to be delivered and acked', timeoutMs: 15_000 });
+  await waitFor(() => a.stats().lastSeq > 0 && c.seqs().includes(a.stats().lastSeq) && a.stats().bufferedReports === 0, {
+    what: 'the backlog to be delivered and acked',
+    timeoutMs: 15_000,
+  });
   const highest = assertInOrderNoGap(c.reports);
   assert.equal(new Set(c.seqs()).size, highest, 'every seq from 1 arrived');
   assert.ok(c.connections >= 2);
   assert.equal(c.hellos.length, c.connections, 'a hello opens every connection');
-  assert.ok(c.hellos.every((h) => h.sessionId === a.sessionId), 'same session across reconnects');
+  assert.ok(
+    c.hellos.every((h) => h.sessionId === a.sessionId),
+    'same session across reconnects',
+  );
   assert.ok(a.stats().reconnects >= 1);
   assert.equal(a.stats().droppedReports, 0);
 });
@@ -129,19 +141,33 @@ test('wrong token: UNAUTHENTICATED logged once without the token, retried with b
 test('several addresses: a dead one and a silent one are skipped, the live one gets the reports', async (t) => {
   const dead = await freePort();
   // Accepts TCP but never speaks HTTP/2: only the welcome timeout gets the agent past it.
-  const silent = net.createServer(() => { /* hold the socket */ });
+  const silent = net.createServer(() => {
+    /* hold the socket */
+  });
   const sockets = new Set<net.Socket>();
   let accepted = 0;
-  silent.on('connection', (s) => { accepted++; sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  silent.on('connection', (s) => {
+    accepted++;
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  t.after(() => { for (const s of sockets) s.destroy(); silent.close(); });
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    silent.close();
+  });
   const silentPort = (silent.address() as net.AddressInfo).port;
   const c = await collector(t);
   const log = memoryLogger();
   const addresses = [`127.0.0.1:${dead}`, `127.0.0.1:${silentPort}`, c.address];
   // The addresses are tried in the host's rendezvous order: pick a host id that ranks the live one last.
-  const hostId = Array.from({ length: 100 }, (_, i) => `h-${i}`)
-    .find((id) => rendezvousOrder(id, addresses.map((address) => ({ address }))).at(-1)!.address === c.address)!;
+  const hostId = Array.from({ length: 100 }, (_, i) => `h-${i}`).find(
+    (id) =>
+      rendezvousOrder(
+        id,
+        addresses.map((address) => ({ address })),
+      ).at(-1)!.address === c.address,
+  )!;
   await agent(t, { hostId, collector: { addresses } }, log);
   await waitFor(() => c.reports.length >= 3, { what: 'reports via the third address', timeoutMs: 15_000 });
   assertInOrderNoGap(c.reports);
@@ -166,13 +192,22 @@ test('a report larger than maxMessageBytes is dropped (counted, logged once), ne
   t.after(() => link.stop());
   link.start();
   const small = (ts: number) => ({ timestampMs: ts, redis: [], proxies: [], events: [] });
-  const big = (ts: number) => ({ ...small(ts), events: [{ timestampMs: ts, kind: 'x', instance: '', message: 'x'.repeat(5000), attrs: {} }] });
+  const big = (ts: number) => ({
+    ...small(ts),
+    events: [{ timestampMs: ts, kind: 'x', instance: '', message: 'x'.repeat(5000), attrs: {} }],
+  });
   assert.equal(link.submit(small(1)), 1);
   assert.equal(link.submit(big(2)), undefined);
   assert.equal(link.submit(big(3)), undefined);
   assert.equal(link.submit(small(4)), 2);
   await waitFor(() => c.reports.length === 2 && link.stats().bufferedReports === 0, { what: 'the two small reports acked' });
-  assert.deepEqual(c.reports.map((r) => [r.seq, r.timestampMs]), [[1, 1], [2, 4]]);
+  assert.deepEqual(
+    c.reports.map((r) => [r.seq, r.timestampMs]),
+    [
+      [1, 1],
+      [2, 4],
+    ],
+  );
   assert.equal(link.stats().oversizeDropped, 2);
   assert.equal(link.stats().droppedReports, 2);
   assert.equal(log.count('report larger than maxMessageBytes dropped'), 1);

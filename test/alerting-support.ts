@@ -13,16 +13,31 @@ export async function writeRules(h: { tempDir(kind: string): Promise<string> }, 
   return file;
 }
 
-export interface Received { path: string; headers: http.IncomingHttpHeaders; raw: string; body: any; at: number }
+export interface Received {
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  raw: string;
+  body: any;
+  at: number;
+}
 
-export async function receiver(t: TestContext, answer: (req: Received) => { status: number; body: string } = () => ({ status: 200, body: 'ok' })) {
+export async function receiver(
+  t: TestContext,
+  answer: (req: Received) => { status: number; body: string } = () => ({ status: 200, body: 'ok' }),
+) {
   const got: Received[] = [];
   const server = http.createServer((req, res) => {
     let raw = '';
-    req.on('data', (c) => { raw += c; });
+    req.on('data', (c) => {
+      raw += c;
+    });
     req.on('end', () => {
       let body: unknown;
-      try { body = JSON.parse(raw); } catch { body = raw; }
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        body = raw;
+      }
       const rec: Received = { path: req.url ?? '', headers: req.headers, raw, body, at: Date.now() };
       got.push(rec);
       const a = answer(rec);
@@ -30,6 +45,12 @@ export async function receiver(t: TestContext, answer: (req: Received) => { stat
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, got };
 }

@@ -21,8 +21,10 @@ test('fingerprint is prometheus/common FNV-1a 64 of the sorted labels (vectors f
   assert.equal(fingerprint({}), hex(14695981039346656037n));
   assert.equal(fingerprint({ name: 'garland, briggs', fear: 'love is not enough' }), hex(5799056148416392346n));
   assert.equal(fingerprint({ 'first-label': 'first-label-value' }), hex(5146282821936882169n));
-  assert.equal(fingerprint({ 'first-label': 'first-label-value', 'second-label': 'second-label-value', 'third-label': 'third-label-value' }),
-    hex(13843036195897128121n));
+  assert.equal(
+    fingerprint({ 'first-label': 'first-label-value', 'second-label': 'second-label-value', 'third-label': 'third-label-value' }),
+    hex(13843036195897128121n),
+  );
   // Key order does not matter; a value moved to another name does.
   assert.equal(fingerprint({ b: '1', a: '2' }), fingerprint({ a: '2', b: '1' }));
   assert.notEqual(fingerprint({ a: '1', b: '2' }), fingerprint({ a: '2', b: '1' }));
@@ -33,12 +35,29 @@ test('an alert stored under an older (sha256-prefix) id is re-keyed to its AM fi
   const store = new SqliteAlertingStore(db);
   const labels = { alertname: 'RedisInstanceDown', instance: '10.0.0.1:6379' };
   store.saveAlert({
-    fingerprint: '0123456789abcdef', labels, annotations: {}, state: 'firing', rule: 'RedisInstanceDown', activeAt: 1, startsAt: 2, endsAt: 0,
-    value: null, updatedAt: 2, ack: null, lastTrueAt: 2,
+    fingerprint: '0123456789abcdef',
+    labels,
+    annotations: {},
+    state: 'firing',
+    rule: 'RedisInstanceDown',
+    activeAt: 1,
+    startsAt: 2,
+    endsAt: 0,
+    value: null,
+    updatedAt: 2,
+    ack: null,
+    lastTrueAt: 2,
   });
   const table = new AlertTable(store);
-  assert.deepEqual(table.all().map((a) => a.fingerprint), [fingerprint(labels)]);
-  assert.deepEqual(new SqliteAlertingStore(db).loadAlerts().map((a) => [a.fingerprint, a.startsAt]), [[fingerprint(labels), 2]], 'the row moved, nothing else changed');
+  assert.deepEqual(
+    table.all().map((a) => a.fingerprint),
+    [fingerprint(labels)],
+  );
+  assert.deepEqual(
+    new SqliteAlertingStore(db).loadAlerts().map((a) => [a.fingerprint, a.startsAt]),
+    [[fingerprint(labels), 2]],
+    'the row moved, nothing else changed',
+  );
   db.close();
 });
 
@@ -64,9 +83,11 @@ test('amtool against the collector: silence add/query/expire and alert query; no
   await h.agent({ hostId: 'amv2-h1', interval: '200ms', redis: [{ address: redis.address, cluster: 'c1' }] }, { collector });
   await waitFor(async () => (await collector.api('/api/v1/instances')).instances.length === 1, { what: 'instance reported' });
   await redis.stop();
-  const firing = await waitFor(async () => (await collector.api('/api/v1/alerts?state=firing&alertname=RedisInstanceDown')).alerts[0],
-    { timeoutMs: 20_000, what: 'RedisInstanceDown firing' });
-  assert.equal(firing.fingerprint, fingerprint(firing.labels), 'the exposed fingerprint is the label set\'s AM fingerprint');
+  const firing = await waitFor(async () => (await collector.api('/api/v1/alerts?state=firing&alertname=RedisInstanceDown')).alerts[0], {
+    timeoutMs: 20_000,
+    what: 'RedisInstanceDown firing',
+  });
+  assert.equal(firing.fingerprint, fingerprint(firing.labels), "the exposed fingerprint is the label set's AM fingerprint");
 
   const dir = await h.tempDir('amtool');
   const httpConfig = async (role: 'operator' | 'viewer') => {
@@ -82,15 +103,48 @@ test('amtool against the collector: silence add/query/expire and alert query; no
   const as = (file: string) => [...base, `--http.config.file=${file}`];
 
   // Without credentials (and with a viewer token for a mutation) amtool is refused.
-  const anon = await amtool([...base, 'silence', 'add', 'alertname=RedisInstanceDown', '--duration', '2h', '--comment', 'c', '--author', 'a']);
+  const anon = await amtool([
+    ...base,
+    'silence',
+    'add',
+    'alertname=RedisInstanceDown',
+    '--duration',
+    '2h',
+    '--comment',
+    'c',
+    '--author',
+    'a',
+  ]);
   assert.notEqual(anon.code, 0, anon.stdout);
   assert.match(anon.stderr, /401|[Uu]nauthorized/);
-  const weak = await amtool([...as(viewer), 'silence', 'add', 'alertname=RedisInstanceDown', '--duration', '2h', '--comment', 'c', '--author', 'a']);
+  const weak = await amtool([
+    ...as(viewer),
+    'silence',
+    'add',
+    'alertname=RedisInstanceDown',
+    '--duration',
+    '2h',
+    '--comment',
+    'c',
+    '--author',
+    'a',
+  ]);
   assert.notEqual(weak.code, 0, weak.stdout);
   assert.match(weak.stderr, /403|[Ff]orbidden/);
   assert.equal((await collector.api('/api/v1/silences')).length, 0, 'refused calls created nothing');
 
-  const add = await amtool([...as(operator), 'silence', 'add', 'alertname=RedisInstanceDown', '--duration', '2h', '--comment', 'c', '--author', 'a']);
+  const add = await amtool([
+    ...as(operator),
+    'silence',
+    'add',
+    'alertname=RedisInstanceDown',
+    '--duration',
+    '2h',
+    '--comment',
+    'c',
+    '--author',
+    'a',
+  ]);
   assert.equal(add.code, 0, add.stderr);
   const id = add.stdout.trim();
   const silence = await collector.api(`/api/v1/silences/${id}`);
@@ -103,12 +157,17 @@ test('amtool against the collector: silence add/query/expire and alert query; no
   const muted = await collector.api(`/api/v1/alerts?fingerprint=${firing.fingerprint}`);
   assert.deepEqual(muted.alerts[0].status.silencedBy, [id]);
   const audit = await collector.api('/api/v1/audit');
-  assert.ok(audit.entries.some((e: { route: string; token: string; status: number }) => e.route === '/api/v2/silences' && e.status === 200),
-    'the v2 silence creation is audited');
+  assert.ok(
+    audit.entries.some((e: { route: string; token: string; status: number }) => e.route === '/api/v2/silences' && e.status === 200),
+    'the v2 silence creation is audited',
+  );
 
   const query = await amtool([...as(viewer), 'silence', 'query', '-o', 'json', 'alertname=RedisInstanceDown']);
   assert.equal(query.code, 0, query.stderr);
-  assert.deepEqual((JSON.parse(query.stdout) as { id: string }[]).map((s) => s.id), [id]);
+  assert.deepEqual(
+    (JSON.parse(query.stdout) as { id: string }[]).map((s) => s.id),
+    [id],
+  );
   const other = await amtool([...as(viewer), 'silence', 'query', '-o', 'json', 'alertname=Other']);
   assert.equal(other.code, 0, other.stderr);
   assert.deepEqual(JSON.parse(other.stdout), [], 'the filter selects by matcher');
@@ -122,7 +181,12 @@ test('amtool against the collector: silence add/query/expire and alert query; no
 
   const alerts = await amtool([...as(viewer), 'alert', 'query', '-o', 'json', '--silenced', 'alertname=RedisInstanceDown']);
   assert.equal(alerts.code, 0, alerts.stderr);
-  const listed = JSON.parse(alerts.stdout) as { fingerprint: string; labels: Record<string, string>; status: { state: string; silencedBy: string[] }; receivers: { name: string }[] }[];
+  const listed = JSON.parse(alerts.stdout) as {
+    fingerprint: string;
+    labels: Record<string, string>;
+    status: { state: string; silencedBy: string[] };
+    receivers: { name: string }[];
+  }[];
   assert.equal(listed.length, 1);
   assert.equal(listed[0]!.fingerprint, firing.fingerprint);
   assert.equal(listed[0]!.labels.instance, redis.address);
@@ -139,7 +203,10 @@ test('amtool against the collector: silence add/query/expire and alert query; no
   const after = await amtool([...as(viewer), 'alert', 'query', '-o', 'json', 'alertname=RedisInstanceDown']);
   assert.equal(after.code, 0, after.stderr);
   const active = JSON.parse(after.stdout) as { fingerprint: string; status: { state: string } }[];
-  assert.deepEqual(active.map((a) => [a.fingerprint, a.status.state]), [[firing.fingerprint, 'active']]);
+  assert.deepEqual(
+    active.map((a) => [a.fingerprint, a.status.state]),
+    [[firing.fingerprint, 'active']],
+  );
   const gone = await amtool([...as(viewer), 'silence', 'query', '-o', 'json']);
   assert.deepEqual(JSON.parse(gone.stdout), [], 'an expired silence is not listed by default');
 
@@ -149,8 +216,13 @@ test('amtool against the collector: silence add/query/expire and alert query; no
   assert.match(String((bad.body as { message: string }).message), /bad matcher/);
   assert.equal((await collector.request('/api/v2/silence/no-such-id', { method: 'DELETE', as: 'operator' })).status, 404);
   const groups = await collector.api('/api/v2/alerts/groups');
-  assert.deepEqual(groups.map((g: { receiver: { name: string }; alerts: { fingerprint: string }[] }) => [g.receiver.name, g.alerts.map((a) => a.fingerprint)]),
-    [['ops', [firing.fingerprint]]]);
+  assert.deepEqual(
+    groups.map((g: { receiver: { name: string }; alerts: { fingerprint: string }[] }) => [
+      g.receiver.name,
+      g.alerts.map((a) => a.fingerprint),
+    ]),
+    [['ops', [firing.fingerprint]]],
+  );
   const status = await collector.api('/api/v2/status');
   assert.equal(status.cluster.status, 'disabled');
   assert.equal(typeof status.versionInfo.version, 'string');

@@ -33,8 +33,19 @@ test('--help everywhere exits 0 and does nothing else; --version; an unknown fla
   const missing = path.join(dir, 'no-such-status.json');
   const before = fs.readdirSync(dir);
 
-  const helps = [['--help'], ['status', '--help'], ['check-config', '--help'], ['collector', '--help'], ['collector', 'hosts', '--help'], ['token', 'create', 'x', 'admin', '--help']];
-  const env = { REDIS_FLEET_STATUS_FILE: missing, REDIS_FLEET_URL: 'http://127.0.0.1:1', REDIS_FLEET_TOKENS_FILE: path.join(dir, 'tokens') };
+  const helps = [
+    ['--help'],
+    ['status', '--help'],
+    ['check-config', '--help'],
+    ['collector', '--help'],
+    ['collector', 'hosts', '--help'],
+    ['token', 'create', 'x', 'admin', '--help'],
+  ];
+  const env = {
+    REDIS_FLEET_STATUS_FILE: missing,
+    REDIS_FLEET_URL: 'http://127.0.0.1:1',
+    REDIS_FLEET_TOKENS_FILE: path.join(dir, 'tokens'),
+  };
   for (const [i, r] of (await Promise.all(helps.map((args) => cli(args, env)))).entries()) {
     const args = helps[i]!;
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
@@ -45,7 +56,14 @@ test('--help everywhere exits 0 and does nothing else; --version; an unknown fla
   assert.match((await cli(['collector', '--help'])).stdout, /placements place <request-id>/);
 
   assert.deepEqual(await cli(['--version']), { code: 0, stdout: `redis-fleet ${VERSION}\n`, stderr: '' });
-  const bad = [['--bogus'], ['status', '--bogus'], ['collector', '--bogus', 'hosts'], ['collector', 'hosts', '--count', '3'], ['frobnicate'], ['collector']];
+  const bad = [
+    ['--bogus'],
+    ['status', '--bogus'],
+    ['collector', '--bogus', 'hosts'],
+    ['collector', 'hosts', '--count', '3'],
+    ['frobnicate'],
+    ['collector'],
+  ];
   for (const [i, r] of (await Promise.all(bad.map((args) => cli(args, { REDIS_FLEET_URL: 'http://127.0.0.1:1' })))).entries()) {
     const args = bad[i]!;
     assert.equal(r.code, 64, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
@@ -54,7 +72,10 @@ test('--help everywhere exits 0 and does nothing else; --version; an unknown fla
   }
   assert.match((await cli(['status', '--bogus'])).stderr, /^redis-fleet: unknown option --bogus\nusage: redis-fleet status/);
 
-  for (const [script, program] of [[AGENT, 'redis-fleet-agent'], [COLLECTOR, 'redis-fleet-collector']] as const) {
+  for (const [script, program] of [
+    [AGENT, 'redis-fleet-agent'],
+    [COLLECTOR, 'redis-fleet-collector'],
+  ] as const) {
     const help = await node(script, ['--help'], {}, dir);
     assert.equal(help.code, 0, help.stderr);
     assert.match(help.stdout, new RegExp(`^usage: ${program} --config <file.yaml>`));
@@ -94,7 +115,11 @@ test('token create prints the token once and stores its hash; the collector take
 
   const collector = await h.collector({ http: { tokenFile: file } });
   const url = ['--url', collector.httpUrl];
-  assert.deepEqual(await cli(['collector', ...url, 'whoami'], { REDIS_FLEET_TOKEN: token }), { code: 0, stdout: 'alice (operator)\n', stderr: '' });
+  assert.deepEqual(await cli(['collector', ...url, 'whoami'], { REDIS_FLEET_TOKEN: token }), {
+    code: 0,
+    stdout: 'alice (operator)\n',
+    stderr: '',
+  });
   const tokenFile = path.join(dir, 'bob.token');
   fs.writeFileSync(tokenFile, `${bob}\n`, { mode: 0o600 });
   assert.equal((await cli(['collector', ...url, '--token-file', tokenFile, 'whoami'])).stdout, 'bob (viewer)\n');
@@ -105,16 +130,22 @@ test('token create prints the token once and stores its hash; the collector take
   const revoked = await cli(['token', 'revoke', 'alice', '--file', file]);
   assert.equal(revoked.code, 0, revoked.stderr);
   assert.equal(fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).length, 1);
-  await waitFor(async () => (await cli(['collector', ...url, 'whoami'], { REDIS_FLEET_TOKEN: token })).code === 77, { what: 'the revoked token refused', timeoutMs: 15_000 });
+  await waitFor(async () => (await cli(['collector', ...url, 'whoami'], { REDIS_FLEET_TOKEN: token })).code === 77, {
+    what: 'the revoked token refused',
+    timeoutMs: 15_000,
+  });
   assert.equal((await cli(['token', 'revoke', 'alice', '--file', file])).code, 1);
-  const out = collector.stdout() + await collector.stderr();
+  const out = collector.stdout() + (await collector.stderr());
   assert.ok(!out.includes(token) && !out.includes(bob), 'no token in the collector output');
 });
 
 test('collector capacity, placements place/list/show/confirm/release, audit and whoami, each with the role it needs', async (t) => {
   const h = await harness(t);
   const collector = await h.collector();
-  await startHosts(h, collector, [{ hostId: 'cap-a', labels: { idc: 'sz-a' } }, { hostId: 'cap-b', labels: { idc: 'sz-b' } }]);
+  await startHosts(h, collector, [
+    { hostId: 'cap-a', labels: { idc: 'sz-a' } },
+    { hostId: 'cap-b', labels: { idc: 'sz-b' } },
+  ]);
   const dir = await h.tempDir('cli-roles');
   const as: Record<string, string[]> = {};
   for (const role of ['viewer', 'operator', 'admin'] as const) {
@@ -123,14 +154,20 @@ test('collector capacity, placements place/list/show/confirm/release, audit and 
     as[role] = ['collector', '--url', collector.httpUrl, '--token-file', f];
   }
 
-  const capacity = await waitFor(async () => {
-    const r = await cli([...as.viewer!, 'capacity']);
-    return r.code === 0 && r.stdout.includes('cap-b') ? r.stdout : undefined;
-  }, { what: 'both hosts in collector capacity', timeoutMs: 60_000 });
+  const capacity = await waitFor(
+    async () => {
+      const r = await cli([...as.viewer!, 'capacity']);
+      return r.code === 0 && r.stdout.includes('cap-b') ? r.stdout : undefined;
+    },
+    { what: 'both hosts in collector capacity', timeoutMs: 60_000 },
+  );
   assert.match(capacity.split('\n')[0]!, /^HOST\s+ROLES\s+FRESH\s+CPU/);
   assert.match(capacity, /^cap-a\s+redis\s+fresh\s+16 \(20%\)/m);
   const filtered = await cli([...as.viewer!, '--json', 'capacity', 'idc=sz-b']);
-  assert.deepEqual((JSON.parse(filtered.stdout) as { hosts: { id: string }[] }).hosts.map((x) => x.id), ['cap-b']);
+  assert.deepEqual(
+    (JSON.parse(filtered.stdout) as { hosts: { id: string }[] }).hosts.map((x) => x.id),
+    ['cap-b'],
+  );
 
   const place = ['placements', 'place', 'cli-req-1', '--role', 'redis', '--count', '2', '--memory-mb', '1024', '--spread-by', 'idc'];
   const denied = await cli([...as.viewer!, ...place]);
@@ -151,10 +188,18 @@ test('collector capacity, placements place/list/show/confirm/release, audit and 
   assert.equal(audit.code, 0, audit.stderr);
   const rows = audit.stdout.trim().split('\n');
   assert.match(rows[0]!, /^TIME\s+TOKEN\s+ROLE\s+METHOD\s+ROUTE\s+TARGET\s+STATUS\s+FROM/);
-  assert.match(rows[1]!, /test-operator\s+operator\s+POST\s+\/api\/v1\/placements\/:requestId\/release\s+placement cli-req-1\s+200\s+127\.0\.0\.1/);
+  assert.match(
+    rows[1]!,
+    /test-operator\s+operator\s+POST\s+\/api\/v1\/placements\/:requestId\/release\s+placement cli-req-1\s+200\s+127\.0\.0\.1/,
+  );
   assert.match(rows[3]!, /test-operator\s+operator\s+POST\s+\/api\/v1\/placements\s+placement cli-req-1 \(2 redis, 1024 MB\)\s+200/);
   assert.match(rows[4]!, /test-viewer\s+viewer\s+POST\s+\/api\/v1\/placements\s+.*403/);
-  const mine = JSON.parse((await cli([...as.admin!, '--json', 'audit', '--name', 'test-viewer'])).stdout) as { entries: { token: string }[] };
-  assert.deepEqual(mine.entries.map((e) => e.token), ['test-viewer']);
+  const mine = JSON.parse((await cli([...as.admin!, '--json', 'audit', '--name', 'test-viewer'])).stdout) as {
+    entries: { token: string }[];
+  };
+  assert.deepEqual(
+    mine.entries.map((e) => e.token),
+    ['test-viewer'],
+  );
   assert.equal((await cli([...as.admin!, 'whoami'])).stdout, 'test-admin (admin)\n');
 });

@@ -26,16 +26,26 @@ test('status shows this host from the agent status file; collector views list th
   const up = await h.redis({ args: ['--maxmemory', '64mb'] });
   const down = await h.redis();
   const collector = await h.collector();
-  const agent = await h.agent({ hostId: 'cli-host', interval: '300ms', redis: [{ address: up.address, cluster: 'c1' }, { address: down.address }] }, { collector });
+  const agent = await h.agent(
+    { hostId: 'cli-host', interval: '300ms', redis: [{ address: up.address, cluster: 'c1' }, { address: down.address }] },
+    { collector },
+  );
   const statusFile = path.join(agent.dir, 'agent-status.json');
   await down.kill();
 
-  const status = await waitFor(async () => {
-    const r = await run(['status', '--status-file', statusFile, '--json']);
-    if (r.code !== 0) return undefined;
-    const s = JSON.parse(r.stdout) as { hostId: string; collector: { connected: boolean; lastSeq: number }; instances: { address: string; up: boolean; maxmemoryBytes: number; cluster: string; error: string }[] };
-    return s.collector.connected && s.instances.some((i) => i.address === down.address && !i.up) ? s : undefined;
-  }, { what: 'status --json with the killed instance down', timeoutMs: 20_000 });
+  const status = await waitFor(
+    async () => {
+      const r = await run(['status', '--status-file', statusFile, '--json']);
+      if (r.code !== 0) return undefined;
+      const s = JSON.parse(r.stdout) as {
+        hostId: string;
+        collector: { connected: boolean; lastSeq: number };
+        instances: { address: string; up: boolean; maxmemoryBytes: number; cluster: string; error: string }[];
+      };
+      return s.collector.connected && s.instances.some((i) => i.address === down.address && !i.up) ? s : undefined;
+    },
+    { what: 'status --json with the killed instance down', timeoutMs: 20_000 },
+  );
   assert.equal(status.hostId, 'cli-host');
   assert.ok(status.collector.lastSeq >= 1);
   const u = status.instances.find((i) => i.address === up.address)!;
@@ -53,14 +63,20 @@ test('status shows this host from the agent status file; collector views list th
   assert.equal(missing.code, 69);
   assert.match(missing.stderr, /cannot read the agent status file .*is the agent running/);
 
-  const instances = await waitFor(async () => {
-    const r = await run(['collector', '--url', collector.httpUrl, 'instances'], { REDIS_FLEET_TOKEN: collector.apiTokens.viewer });
-    return r.code === 0 && r.stdout.includes(up.address) && r.stdout.includes(down.address) ? r.stdout : undefined;
-  }, { what: 'collector instances listing both', timeoutMs: 60_000 });
+  const instances = await waitFor(
+    async () => {
+      const r = await run(['collector', '--url', collector.httpUrl, 'instances'], { REDIS_FLEET_TOKEN: collector.apiTokens.viewer });
+      return r.code === 0 && r.stdout.includes(up.address) && r.stdout.includes(down.address) ? r.stdout : undefined;
+    },
+    { what: 'collector instances listing both', timeoutMs: 60_000 },
+  );
   assert.match(instances.split('\n')[0]!, /^HOST\s+INSTANCE\s+STATUS/);
   const hosts = await run(['collector', '--url', collector.httpUrl, '--json', 'hosts'], { REDIS_FLEET_TOKEN: collector.apiTokens.viewer });
   assert.equal(hosts.code, 0, hosts.stderr);
-  assert.deepEqual((JSON.parse(hosts.stdout) as { hosts: { id: string }[] }).hosts.map((x) => x.id), ['cli-host']);
+  assert.deepEqual(
+    (JSON.parse(hosts.stdout) as { hosts: { id: string }[] }).hosts.map((x) => x.id),
+    ['cli-host'],
+  );
 
   await collector.stop();
   const gone = await run(['collector', '--url', collector.httpUrl, 'hosts']);
@@ -76,7 +92,14 @@ test('check-config: ok with a summary, or exit 78 naming the key; secrets never 
   const token = path.join(dir, 'token');
   fs.writeFileSync(token, 'very-secret-token-value\n', { mode: 0o600 });
   const good = path.join(dir, 'agent.yaml');
-  fs.writeFileSync(good, stringify({ hostId: 'h1', collector: { addresses: ['127.0.0.1:7400'], tokenFile: token }, redis: [{ address: '127.0.0.1:6379', password: 'inline-secret-pw' }] }));
+  fs.writeFileSync(
+    good,
+    stringify({
+      hostId: 'h1',
+      collector: { addresses: ['127.0.0.1:7400'], tokenFile: token },
+      redis: [{ address: '127.0.0.1:6379', password: 'inline-secret-pw' }],
+    }),
+  );
   const ok = await run(['check-config', 'agent', good]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /ok \(agent h1: 1 redis, 0 proxies/);

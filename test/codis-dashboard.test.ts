@@ -15,7 +15,10 @@ const read = (f: string) => readFixture('codis', f);
 const field = (s: DashboardSample, k: string) => valueOf(s.fields[k]);
 const items = (s: DashboardSample, kind: string) => s.items.filter((i) => i.kind === kind);
 const fromStats = (f: string, productName?: string) =>
-  dashboardSample({ address: '127.0.0.1:18080', productName }, { version: '', compile: '', config: undefined, model: undefined, stats: parseTopomStats(read(f)) });
+  dashboardSample(
+    { address: '127.0.0.1:18080', productName },
+    { version: '', compile: '', config: undefined, model: undefined, stats: parseTopomStats(read(f)) },
+  );
 
 /** The captured /topom overview with another capture's stats in it. */
 function overviewWith(statsFile: string): string {
@@ -25,36 +28,74 @@ function overviewWith(statsFile: string): string {
 }
 
 test('GET /topom of a healthy product: version, model, 2 groups, 3 servers, 3 Sentinels, 1 online proxy', () => {
-  const s = dashboardSample({ address: '127.0.0.1:18080', productName: 'codis-fixture-b' }, parseTopomOverview(read('topom-overview.json')));
+  const s = dashboardSample(
+    { address: '127.0.0.1:18080', productName: 'codis-fixture-b' },
+    parseTopomOverview(read('topom-overview.json')),
+  );
   assert.deepEqual([s.up, s.error, s.product], [true, '', 'codis-fixture-b']);
   assert.match(String(field(s, 'version')), /@3\.2\.2-12-gde1ad026$/);
   assert.equal(field(s, 'token'), 'e4a8b45e04161c633a8fb3f7cb57af10');
   assert.equal(field(s, 'misconfigured'), 0);
   // Captured with group 1 still out_of_sync (slots assigned to it after its replica joined; never resynced).
-  assert.deepEqual([field(s, 'groups'), field(s, 'servers'), field(s, 'servers_unreachable'), field(s, 'groups_out_of_sync')], [2, 3, 0, 1]);
-  assert.deepEqual([field(s, 'sentinels'), field(s, 'sentinels_unreachable'), field(s, 'proxies'), field(s, 'proxies_online')], [3, 0, 1, 1]);
+  assert.deepEqual(
+    [field(s, 'groups'), field(s, 'servers'), field(s, 'servers_unreachable'), field(s, 'groups_out_of_sync')],
+    [2, 3, 0, 1],
+  );
+  assert.deepEqual(
+    [field(s, 'sentinels'), field(s, 'sentinels_unreachable'), field(s, 'proxies'), field(s, 'proxies_online')],
+    [3, 0, 1, 1],
+  );
   assert.equal(Number(field(s, 'slots_assigned')) + Number(field(s, 'slots_unassigned')), 1024);
   assert.equal(field(s, 'migration_queue'), 0);
-  assert.deepEqual(items(s, 'group').map((g) => [g.tags.group, valueOf(g.fields.master), valueOf(g.fields.servers)]),
-    [['1', '127.0.0.1:16381', 2], ['2', '127.0.0.1:16383', 1]]);
-  assert.deepEqual(items(s, 'server').map((x) => [x.tags.server, valueOf(x.fields.is_master), valueOf(x.fields.up), valueOf(x.fields.info_role)]),
-    [['127.0.0.1:16381', 1, 1, 'master'], ['127.0.0.1:16382', 0, 1, 'slave'], ['127.0.0.1:16383', 1, 1, 'master']]);
-  assert.deepEqual(items(s, 'sentinel').map((x) => [x.tags.sentinel, valueOf(x.fields.up), valueOf(x.fields.masters)]),
-    [['127.0.0.1:26381', 1, 2], ['127.0.0.1:26382', 1, 2], ['127.0.0.1:26383', 1, 2]]);
-  assert.deepEqual(items(s, 'proxy').map((x) => [x.tags.proxy, valueOf(x.fields.state), valueOf(x.fields.online)]), [['127.0.0.1:11081', 'online', 1]]);
+  assert.deepEqual(
+    items(s, 'group').map((g) => [g.tags.group, valueOf(g.fields.master), valueOf(g.fields.servers)]),
+    [
+      ['1', '127.0.0.1:16381', 2],
+      ['2', '127.0.0.1:16383', 1],
+    ],
+  );
+  assert.deepEqual(
+    items(s, 'server').map((x) => [x.tags.server, valueOf(x.fields.is_master), valueOf(x.fields.up), valueOf(x.fields.info_role)]),
+    [
+      ['127.0.0.1:16381', 1, 1, 'master'],
+      ['127.0.0.1:16382', 0, 1, 'slave'],
+      ['127.0.0.1:16383', 1, 1, 'master'],
+    ],
+  );
+  assert.deepEqual(
+    items(s, 'sentinel').map((x) => [x.tags.sentinel, valueOf(x.fields.up), valueOf(x.fields.masters)]),
+    [
+      ['127.0.0.1:26381', 1, 2],
+      ['127.0.0.1:26382', 1, 2],
+      ['127.0.0.1:26383', 1, 2],
+    ],
+  );
+  assert.deepEqual(
+    items(s, 'proxy').map((x) => [x.tags.proxy, valueOf(x.fields.state), valueOf(x.fields.online)]),
+    [['127.0.0.1:11081', 'online', 1]],
+  );
 });
 
 test('during a slot migration: the queue per state, the progress line, the out-of-sync group', () => {
   const s = fromStats('topom-stats-migrating.json');
-  assert.deepEqual(['pending', 'preparing', 'prepared', 'migrating', 'finished', 'queue'].map((k) => field(s, `migration_${k}`)), [3, 0, 0, 1, 0, 4]);
+  assert.deepEqual(
+    ['pending', 'preparing', 'prepared', 'migrating', 'finished', 'queue'].map((k) => field(s, `migration_${k}`)),
+    [3, 0, 0, 1, 0, 4],
+  );
   assert.equal(field(s, 'migration_progress'), '[OK] Slot[1000]@DB[0]=3');
   assert.equal(field(s, 'migration_interval_us'), 500000);
   assert.equal(field(s, 'migration_disabled'), 0);
   assert.equal(field(s, 'groups_out_of_sync'), 1);
-  assert.deepEqual(items(s, 'group').map((g) => [g.tags.group, valueOf(g.fields.out_of_sync)]), [['1', 1], ['2', 0]]);
+  assert.deepEqual(
+    items(s, 'group').map((g) => [g.tags.group, valueOf(g.fields.out_of_sync)]),
+    [
+      ['1', 1],
+      ['2', 0],
+    ],
+  );
 });
 
-test('a master down: the dashboard\'s own error for that server, counted per group and product', () => {
+test("a master down: the dashboard's own error for that server, counted per group and product", () => {
   const s = fromStats('topom-stats-master-down.json');
   assert.equal(field(s, 'servers_unreachable'), 1);
   const down = items(s, 'server').find((x) => x.tags.server === '127.0.0.1:16381')!;
@@ -71,7 +112,10 @@ test('a proxy the dashboard cannot reach: state error with its cause, the xauth 
   const s = fromStats('topom-stats-proxy-down.json');
   assert.deepEqual([field(s, 'proxies'), field(s, 'proxies_online'), field(s, 'proxies_unreachable')], [1, 0, 1]);
   const p = items(s, 'proxy')[0]!;
-  assert.deepEqual([p.tags.proxy, valueOf(p.fields.state), valueOf(p.fields.up), valueOf(p.fields.online)], ['127.0.0.1:11081', 'error', 0, 0]);
+  assert.deepEqual(
+    [p.tags.proxy, valueOf(p.fields.state), valueOf(p.fields.up), valueOf(p.fields.online)],
+    ['127.0.0.1:11081', 'error', 0, 0],
+  );
   const error = String(valueOf(p.fields.error));
   assert.match(error, /^Get "http:\/\/127\.0\.0\.1:11081\/api\/proxy\/stats\/<xauth>": dial tcp/);
   assert.ok(!JSON.stringify(s).includes('3a50de2c25fabbdef4d1035f8c22f589'), 'the xauth never reaches the sample');
@@ -79,7 +123,10 @@ test('a proxy the dashboard cannot reach: state error with its cause, the xauth 
 
 test('a fresh product: nothing assigned; another product or no stats is misconfigured with the reason', () => {
   const empty = fromStats('topom-stats-empty.json');
-  assert.deepEqual([field(empty, 'groups'), field(empty, 'slots_assigned'), field(empty, 'slots_unassigned'), field(empty, 'proxies')], [0, 0, 1024, 0]);
+  assert.deepEqual(
+    [field(empty, 'groups'), field(empty, 'slots_assigned'), field(empty, 'slots_unassigned'), field(empty, 'proxies')],
+    [0, 0, 1024, 0],
+  );
   const other = dashboardSample({ address: 'd:1', productName: 'codis-prod' }, parseTopomOverview(read('topom-overview.json')));
   assert.equal(field(other, 'misconfigured'), 1);
   assert.equal(field(other, 'misconfigured_reason'), 'dashboard serves product "codis-fixture-b", expected "codis-prod"');
@@ -97,7 +144,13 @@ async function topom(t: TestContext, body: () => { status: number; text: string 
     res.writeHead(b.status, { 'content-type': 'application/json; charset=utf-8' }).end(b.text);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   return `127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
@@ -139,7 +192,10 @@ test('a dashboard that errors, answers garbage or is not there: up=false with th
 });
 
 test('discovery knows a codis-dashboard process; Targets gives discovered local codis-servers their dashboard group', () => {
-  assert.equal(identifyProcess(['/opt/codis/bin/codis-dashboard', '--config=dashboard.toml', '--log=dashboard.log'], 'codis-dashboard'), 'codis-dashboard');
+  assert.equal(
+    identifyProcess(['/opt/codis/bin/codis-dashboard', '--config=dashboard.toml', '--log=dashboard.log'], 'codis-dashboard'),
+    'codis-dashboard',
+  );
   assert.equal(identifyProcess(['/opt/codis/bin/codis-proxy', '--config=proxy.toml'], 'codis-proxy'), 'codis-proxy');
 
   const configured = { host: '127.0.0.1', port: 6379, address: '127.0.0.1:6379', cluster: 'mine', group: 'g-own' };
@@ -156,10 +212,19 @@ test('discovery knows a codis-dashboard process; Targets gives discovered local 
     { address: 'localhost:6381', product: 'p', group: '2' },
     { address: '203.0.113.7:6382', product: 'p', group: '3' }, // same port on another host: not this one
   ]);
-  assert.deepEqual(targets.redis.map((r) => [r.address, r.cluster, r.group]), [
-    ['127.0.0.1:6379', 'mine', 'g-own'], ['127.0.0.1:6380', 'p', '1'], ['127.0.0.1:6381', 'rule-cluster', '2'], ['127.0.0.1:6382', '', ''],
-  ]);
+  assert.deepEqual(
+    targets.redis.map((r) => [r.address, r.cluster, r.group]),
+    [
+      ['127.0.0.1:6379', 'mine', 'g-own'],
+      ['127.0.0.1:6380', 'p', '1'],
+      ['127.0.0.1:6381', 'rule-cluster', '2'],
+      ['127.0.0.1:6382', '', ''],
+    ],
+  );
   // A rescan brings fresh configs: the group the dashboard gave is applied again at once.
   targets.setDiscovered([{ host: '127.0.0.1', port: 6380, address: '127.0.0.1:6380', cluster: '', group: '' }], []);
-  assert.deepEqual(targets.redis.map((r) => r.group), ['g-own', '1']);
+  assert.deepEqual(
+    targets.redis.map((r) => r.group),
+    ['g-own', '1'],
+  );
 });

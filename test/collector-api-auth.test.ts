@@ -9,10 +9,14 @@ import { harness, waitFor } from './harness/index.js';
 
 type Json = Record<string, any>;
 
-const silenceBody = (comment: string) => JSON.stringify({
-  matchers: [{ name: 'alertname', value: 'RedisInstanceDown', isRegex: false }],
-  startsAt: new Date().toISOString(), endsAt: new Date(Date.now() + 3_600_000).toISOString(), createdBy: 'ops', comment,
-});
+const silenceBody = (comment: string) =>
+  JSON.stringify({
+    matchers: [{ name: 'alertname', value: 'RedisInstanceDown', isRegex: false }],
+    startsAt: new Date().toISOString(),
+    endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+    createdBy: 'ops',
+    comment,
+  });
 const post = (body?: string): RequestInit => ({ method: 'POST', headers: body ? { 'content-type': 'application/json' } : {}, body });
 
 test('every /api route needs a token; roles decide what it may do; mutating calls are audited', async (t) => {
@@ -25,7 +29,11 @@ test('every /api route needs a token; roles decide what it may do; mutating call
   assert.equal((await collector.request('/console/console.js', { as: 'anonymous' })).status, 200);
 
   // No token: 401 with one line saying what to send, on reads and writes, known routes or not.
-  for (const [path, init] of [['/api/v1/hosts', {}], ['/api/v1/silences', post(silenceBody('x'))], ['/api/v1/nothing-here', {}]] as const) {
+  for (const [path, init] of [
+    ['/api/v1/hosts', {}],
+    ['/api/v1/silences', post(silenceBody('x'))],
+    ['/api/v1/nothing-here', {}],
+  ] as const) {
     const r = await collector.request(path, { ...init, as: 'anonymous' });
     assert.equal(r.status, 401, `${path}: ${r.text}`);
     assert.equal((r.body as Json).error, 'unauthorized');
@@ -43,7 +51,10 @@ test('every /api route needs a token; roles decide what it may do; mutating call
   assert.equal((await collector.request('/api/v1/hosts', { as: 'viewer' })).status, 200);
   const denied = await collector.request('/api/v1/silences', { ...post(silenceBody('viewer try')), as: 'viewer' });
   assert.equal(denied.status, 403, denied.text);
-  assert.deepEqual(denied.body, { error: 'forbidden', message: 'token "test-viewer" has role viewer; POST /api/v1/silences needs operator' });
+  assert.deepEqual(denied.body, {
+    error: 'forbidden',
+    message: 'token "test-viewer" has role viewer; POST /api/v1/silences needs operator',
+  });
   assert.equal((await collector.api('/api/v1/silences', { as: 'viewer' })).length, 0, 'the refused silence was not created');
 
   // whoami
@@ -78,10 +89,13 @@ test('every /api route needs a token; roles decide what it may do; mutating call
     assert.ok(Math.abs(Date.parse(e.at) - Date.now()) < 120_000, `time ${e.at}`);
   }
   const onlyOperator = await collector.api<{ entries: Json[] }>('/api/v1/audit?token=test-operator&limit=1');
-  assert.deepEqual(onlyOperator.entries.map((e) => e.route), ['/api/v1/rules/reload']);
+  assert.deepEqual(
+    onlyOperator.entries.map((e) => e.route),
+    ['/api/v1/rules/reload'],
+  );
 
   // No token, no hash in any output of the collector.
-  const out = collector.stdout() + await collector.stderr() + await fs.readFile(collector.logFile, 'utf8');
+  const out = collector.stdout() + (await collector.stderr()) + (await fs.readFile(collector.logFile, 'utf8'));
   for (const token of Object.values(collector.apiTokens)) {
     assert.ok(!out.includes(token!), 'a token appears in the collector output');
     assert.ok(!out.includes(createHash('sha256').update(token!).digest('hex')), 'a token hash appears in the collector output');
@@ -99,7 +113,10 @@ test('the token file is re-read when it changes: a new token works, a revoked on
 
   assert.equal((await collector.request('/api/v1/whoami', { token: fresh })).status, 401);
   await fs.writeFile(file, original + line);
-  await waitFor(async () => (await collector.request('/api/v1/whoami', { token: fresh })).status === 200, { what: 'the new token accepted', timeoutMs: 15_000 });
+  await waitFor(async () => (await collector.request('/api/v1/whoami', { token: fresh })).status === 200, {
+    what: 'the new token accepted',
+    timeoutMs: 15_000,
+  });
   assert.deepEqual(await collector.api('/api/v1/whoami', { token: fresh }), { name: 'ci-bot', role: 'operator' });
   await collector.waitForLog({ msg: 'API token file reloaded', tokens: 4 });
 
@@ -111,9 +128,12 @@ test('the token file is re-read when it changes: a new token works, a revoked on
 
   // Revoked: the line is gone, the token is refused.
   await fs.writeFile(file, original);
-  await waitFor(async () => (await collector.request('/api/v1/whoami', { token: fresh })).status === 401, { what: 'the revoked token refused', timeoutMs: 15_000 });
+  await waitFor(async () => (await collector.request('/api/v1/whoami', { token: fresh })).status === 401, {
+    what: 'the revoked token refused',
+    timeoutMs: 15_000,
+  });
   assert.equal((await collector.request('/api/v1/whoami', { as: 'viewer' })).status, 200);
-  assert.ok(!(collector.stdout() + await collector.stderr()).includes(fresh));
+  assert.ok(!(collector.stdout() + (await collector.stderr())).includes(fresh));
 });
 
 test('an empty token file refuses every /api call; a bad one is exit 78 naming the key and the line', async (t) => {

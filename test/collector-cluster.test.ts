@@ -7,7 +7,15 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createLogger } from '../common/index.js';
 import { LeaderElection } from '../collector/cluster/index.js';
-import { harness, waitFor, DEFAULT_TOKEN, type CollectorProcess, type Harness, type PostgresServer, type ZooKeeperServer } from './harness/index.js';
+import {
+  harness,
+  waitFor,
+  DEFAULT_TOKEN,
+  type CollectorProcess,
+  type Harness,
+  type PostgresServer,
+  type ZooKeeperServer,
+} from './harness/index.js';
 
 const log = createLogger('test', 'silent');
 const SESSION_MS = 2000;
@@ -18,14 +26,23 @@ test('election: one leader among three; stop() hands over to the next at once; e
   const leaders = new Map<string, { leader: boolean; epoch: number }>();
   const members = ['c1', 'c2', 'c3'].map((id) => {
     const e = new LeaderElection({
-      servers: zk.connectString, path: '/rf-test/election', sessionTimeoutMs: SESSION_MS, id, logger: log,
-      onChange: (leader, epoch) => { leaders.set(id, { leader, epoch }); },
+      servers: zk.connectString,
+      path: '/rf-test/election',
+      sessionTimeoutMs: SESSION_MS,
+      id,
+      logger: log,
+      onChange: (leader, epoch) => {
+        leaders.set(id, { leader, epoch });
+      },
     });
     t.after(() => e.stop());
     e.start();
     return e;
   });
-  await waitFor(() => members.filter((m) => m.isLeader).length === 1 && members.every((m) => m.view().members.length === 3), { what: 'one leader, three members', timeoutMs: 30_000 });
+  await waitFor(() => members.filter((m) => m.isLeader).length === 1 && members.every((m) => m.view().members.length === 3), {
+    what: 'one leader, three members',
+    timeoutMs: 30_000,
+  });
   const first = members.find((m) => m.isLeader)!;
   const firstEpoch = first.epoch;
   for (const m of members) assert.equal(m.view().leaderId, first.view().members[0]);
@@ -57,8 +74,12 @@ test('two collector processes: one leads (healthz, /api/v1/cluster); SIGKILL it 
   const [pg, zk] = await Promise.all([h.postgres(), h.zookeeper({ tickTimeMs: 500 })]);
   const a = await clusterCollector(h, pg, zk, 'collector-a');
   const b = await clusterCollector(h, pg, zk, 'collector-b');
-  const view = async (c: CollectorProcess) => (await c.api<{ leader: boolean; leaderId: string; epoch: number; members: string[]; id: string }>('/api/v1/cluster'));
-  await waitFor(async () => (await view(a)).leader !== (await view(b)).leader && (await view(b)).members.length === 2, { what: 'exactly one leader', timeoutMs: 30_000 });
+  const view = async (c: CollectorProcess) =>
+    await c.api<{ leader: boolean; leaderId: string; epoch: number; members: string[]; id: string }>('/api/v1/cluster');
+  await waitFor(async () => (await view(a)).leader !== (await view(b)).leader && (await view(b)).members.length === 2, {
+    what: 'exactly one leader',
+    timeoutMs: 30_000,
+  });
   const [va, vb] = [await view(a), await view(b)];
   const leader = va.leader ? a : b;
   const follower = va.leader ? b : a;
@@ -89,8 +110,14 @@ test('config: a cluster section without postgres (or zookeeper) exits 78 with on
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ zookeeper: { servers: '127.0.0.1:1' } }, /config error: cluster\.postgres: is required/],
     [{ postgres: { host: '127.0.0.1', user: 'u' } }, /config error: cluster\.zookeeper: is required/],
-    [{ postgres: { host: '127.0.0.1', user: 'u', passwordFile: path.join(dir, 'missing') }, zookeeper: { servers: '127.0.0.1:1' } }, /config error: cluster\.postgres\.password: cannot read/],
-    [{ postgres: { host: '127.0.0.1', user: 'u', port: 'x' }, zookeeper: { servers: '127.0.0.1:1' } }, /config error: cluster\.postgres\.port/],
+    [
+      { postgres: { host: '127.0.0.1', user: 'u', passwordFile: path.join(dir, 'missing') }, zookeeper: { servers: '127.0.0.1:1' } },
+      /config error: cluster\.postgres\.password: cannot read/,
+    ],
+    [
+      { postgres: { host: '127.0.0.1', user: 'u', port: 'x' }, zookeeper: { servers: '127.0.0.1:1' } },
+      /config error: cluster\.postgres\.port/,
+    ],
   ];
   for (const [cluster, want] of cases) {
     const r = await h.runToExit('collector', { ...base, cluster });

@@ -24,17 +24,35 @@ test('defaults are filled in and durations resolved', async (t) => {
   const file = path.join(dir, 'c.yaml');
   await fs.writeFile(file, `grpc:\n  tokenFile: ${tokens}\n`);
   const c = loadCollectorConfig(file);
-  assert.deepEqual(c.grpc, { listen: { host: '127.0.0.1', port: 7400 }, tokenFile: tokens, tokens: ['old-token', 'new-token'], maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES });
-  assert.deepEqual(c.http, { listen: { host: '127.0.0.1', port: 7401 }, tokenFile: undefined, apiTokens: [], audit: { retentionMs: 90 * 86_400_000, maxEntries: 100_000 } });
+  assert.deepEqual(c.grpc, {
+    listen: { host: '127.0.0.1', port: 7400 },
+    tokenFile: tokens,
+    tokens: ['old-token', 'new-token'],
+    maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+  });
+  assert.deepEqual(c.http, {
+    listen: { host: '127.0.0.1', port: 7401 },
+    tokenFile: undefined,
+    apiTokens: [],
+    audit: { retentionMs: 90 * 86_400_000, maxEntries: 100_000 },
+  });
   assert.deepEqual(c.store, { path: '/var/lib/redis-fleet/collector.db', historyRetentionMs: 86_400_000, maxHistoryPoints: 2_000_000 });
   assert.equal(c.influx, undefined, 'no influx section: the embedded store holds the metrics');
   assert.equal(c.hostDownAfterIntervals, 3);
   assert.deepEqual(c.log, { level: 'info' });
   assert.deepEqual(c.spool, { path: '/var/lib/redis-fleet/collector.db.spool', maxBytes: 1024 ** 3, segmentBytes: 64 * 1024 ** 2 });
-  assert.deepEqual(resolveCollectorConfig({ grpc: { tokenFile: tokens }, spool: { path: '/data/spool', maxBytes: '2gb', segmentBytes: '16mb' } }).spool,
-    { path: '/data/spool', maxBytes: 2 * 1024 ** 3, segmentBytes: 16 * 1024 ** 2 });
-  assert.throws(() => resolveCollectorConfig({ grpc: { tokenFile: tokens }, spool: { maxBytes: 'lots' } }), /^ConfigError: spool\.maxBytes: must be a size/);
-  assert.throws(() => resolveCollectorConfig({ grpc: { tokenFile: tokens }, spool: { maxBytes: '1mb', segmentBytes: '4mb' } }), /^ConfigError: spool\.maxBytes: must be at least spool\.segmentBytes/);
+  assert.deepEqual(
+    resolveCollectorConfig({ grpc: { tokenFile: tokens }, spool: { path: '/data/spool', maxBytes: '2gb', segmentBytes: '16mb' } }).spool,
+    { path: '/data/spool', maxBytes: 2 * 1024 ** 3, segmentBytes: 16 * 1024 ** 2 },
+  );
+  assert.throws(
+    () => resolveCollectorConfig({ grpc: { tokenFile: tokens }, spool: { maxBytes: 'lots' } }),
+    /^ConfigError: spool\.maxBytes: must be a size/,
+  );
+  assert.throws(
+    () => resolveCollectorConfig({ grpc: { tokenFile: tokens }, spool: { maxBytes: '1mb', segmentBytes: '4mb' } }),
+    /^ConfigError: spool\.maxBytes: must be at least spool\.segmentBytes/,
+  );
 
   process.env.RF_TEST_INFLUX_PW = 'pw-from-env';
   const withInflux = resolveCollectorConfig({
@@ -43,13 +61,26 @@ test('defaults are filled in and durations resolved', async (t) => {
   });
   assert.deepEqual(withInflux.grpc.listen, { host: '::1', port: 0 });
   assert.deepEqual(withInflux.influx, {
-    url: 'http://127.0.0.1:8086', flavor: 'influxdb', database: 'redisfleet', username: 'writer', password: 'pw-from-env',
-    batchSize: 5000, flushIntervalMs: 200, maxQueuePoints: 500_000,
+    url: 'http://127.0.0.1:8086',
+    flavor: 'influxdb',
+    database: 'redisfleet',
+    username: 'writer',
+    password: 'pw-from-env',
+    batchSize: 5000,
+    flushIntervalMs: 200,
+    maxQueuePoints: 500_000,
   });
   const pwFile = path.join(dir, 'influx.pass');
   await fs.writeFile(pwFile, 'pw-from-file\nignored second line\n');
-  assert.equal(resolveCollectorConfig({ grpc: { tokenFile: tokens }, influx: { username: 'w', passwordFile: pwFile, flushInterval: 250 } }).influx?.password, 'pw-from-file');
-  assert.equal(resolveCollectorConfig({ grpc: { tokenFile: tokens }, influx: { url: 'http://vm:8428', flavor: 'victoriametrics' } }).influx?.flavor, 'victoriametrics');
+  assert.equal(
+    resolveCollectorConfig({ grpc: { tokenFile: tokens }, influx: { username: 'w', passwordFile: pwFile, flushInterval: 250 } }).influx
+      ?.password,
+    'pw-from-file',
+  );
+  assert.equal(
+    resolveCollectorConfig({ grpc: { tokenFile: tokens }, influx: { url: 'http://vm:8428', flavor: 'victoriametrics' } }).influx?.flavor,
+    'victoriametrics',
+  );
 });
 
 test('bad configs exit 78 with one line naming the key', async (t) => {
@@ -74,9 +105,17 @@ test('bad configs exit 78 with one line naming the key', async (t) => {
     ['missing token file key', { grpc: { listen: '127.0.0.1:0' } }, /^grpc\.tokenFile: is required$/],
     ['token file missing', base({}, { tokenFile: path.join(dir, 'nope') }), /^grpc\.tokenFile: cannot read .*nope: ENOENT$/],
     ['token file empty', base({}, { tokenFile: empty }), /^grpc\.tokenFile: file .* holds no token/],
-    ['bad duration', base({ store: { path: path.join(dir, 'c.db'), historyRetention: 'soon' } }), /^store\.historyRetention: must be a duration/],
+    [
+      'bad duration',
+      base({ store: { path: path.join(dir, 'c.db'), historyRetention: 'soon' } }),
+      /^store\.historyRetention: must be a duration/,
+    ],
     ['bad listen', base({ http: { listen: 'nowhere' } }), /^http\.listen: must be host:port/],
-    ['API token file missing', base({ http: { tokenFile: path.join(dir, 'no-api-tokens') } }), /^http\.tokenFile: cannot read .*no-api-tokens: ENOENT$/],
+    [
+      'API token file missing',
+      base({ http: { tokenFile: path.join(dir, 'no-api-tokens') } }),
+      /^http\.tokenFile: cannot read .*no-api-tokens: ENOENT$/,
+    ],
     ['bad audit retention', base({ http: { audit: { retention: 'forever' } } }), /^http\.audit\.retention: must be a duration/],
     ['audit too small', base({ http: { audit: { maxEntries: 5 } } }), /^http\.audit\.maxEntries: must be >= 100$/],
     ['bad number', base({ hostDownAfterIntervals: 0 }), /^hostDownAfterIntervals: must be >= 1$/],
@@ -112,7 +151,11 @@ test('the token file is re-read when it changes (rotation without restart)', asy
       a.send({ hello: makeHello('rotating') });
       return await Promise.race([
         a.ended().then((s) => s.code !== grpc.status.UNAUTHENTICATED),
-        new Promise<boolean>((resolve) => { timer = setInterval(() => { if (a.received.some((m) => m.body === 'welcome')) resolve(true); }, 20); }),
+        new Promise<boolean>((resolve) => {
+          timer = setInterval(() => {
+            if (a.received.some((m) => m.body === 'welcome')) resolve(true);
+          }, 20);
+        }),
       ]);
     } finally {
       clearInterval(timer); // the losing side of the race must not keep the process alive

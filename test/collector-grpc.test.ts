@@ -125,7 +125,10 @@ test('acks carry session and seq; a reconnecting host replaces its old stream', 
     const ack = await first.report(makeReport(seq));
     assert.deepEqual(ack.ack, { sessionId: hello.sessionId, seq });
   }
-  assert.deepEqual(first.received.map((m) => m.body), ['welcome', 'ack', 'ack', 'ack']);
+  assert.deepEqual(
+    first.received.map((m) => m.body),
+    ['welcome', 'ack', 'ack', 'ack'],
+  );
   const before = await c.api('/api/v1/hosts/h-acks');
   assert.equal(before.connected, true);
   assert.equal(before.lastSeq, 3);
@@ -158,7 +161,10 @@ test('HTTP API: hosts, host by id, 404, instances with filters, 400 on bad filte
   await b.report(makeReport(1, { redis: [redisSample({ address: '127.0.0.1:7000', cluster: 'c2' })] }));
 
   const hosts = await c.api('/api/v1/hosts');
-  assert.deepEqual(hosts.hosts.map((x: { id: string }) => x.id), ['storage-01', 'storage-02']);
+  assert.deepEqual(
+    hosts.hosts.map((x: { id: string }) => x.id),
+    ['storage-01', 'storage-02'],
+  );
   const one = await c.api('/api/v1/hosts/storage-01');
   assert.equal(one.status, 'up');
   assert.equal(one.connected, true);
@@ -189,7 +195,12 @@ test('HTTP API: hosts, host by id, 404, instances with filters, 400 on bad filte
   assert.equal(m.maxclients, 10_000);
   assert.equal(m.clients, 1);
   assert.equal(m.opsPerSec, 120.5);
-  assert.deepEqual(m.headroom, { usedBytes: 5_491_288, limitBytes: 268_435_456, limitSource: 'maxmemory', usedRatio: 5_491_288 / 268_435_456 });
+  assert.deepEqual(m.headroom, {
+    usedBytes: 5_491_288,
+    limitBytes: 268_435_456,
+    limitSource: 'maxmemory',
+    usedRatio: 5_491_288 / 268_435_456,
+  });
   assert.equal(m.replication.masterReplOffset, 64);
   assert.equal(m.replication.connectedSlaves, 1);
   assert.equal(m.replication.replicas[0].address, '127.0.0.1:17380');
@@ -229,10 +240,13 @@ test('HTTP API: hosts, host by id, 404, instances with filters, 400 on bad filte
     assert.equal(bad.status, 400, query);
     assert.match((bad.body as { message: string }).message, message, query);
   }
-  const stored = await waitFor(async () => {
-    const r = await c.api(`/api/v1/query?measurement=host&host=storage-01&from=${new Date(0).toISOString()}`);
-    return r.points.length > 0 ? r : null;
-  }, { what: 'the host point of storage-01 in the embedded history' });
+  const stored = await waitFor(
+    async () => {
+      const r = await c.api(`/api/v1/query?measurement=host&host=storage-01&from=${new Date(0).toISOString()}`);
+      return r.points.length > 0 ? r : null;
+    },
+    { what: 'the host point of storage-01 in the embedded history' },
+  );
   assert.equal(stored.sink, 'embedded');
   assert.ok(stored.points.every((p: { tags: Record<string, string> }) => p.tags.host === 'storage-01'));
 
@@ -257,7 +271,10 @@ test('a silent host goes down after 3 of its intervals (instances host_down) and
   assert.ok(Date.now() - downAt >= 500, 'not down before ~3 intervals of silence');
   const inst = (await c.api('/api/v1/instances?host=h-flaky')).instances;
   assert.equal(inst[0].status, 'host_down');
-  assert.deepEqual((await c.api('/api/v1/instances?status=host_down')).instances.map((i: { id: string }) => i.id), ['h-flaky/127.0.0.1:17379']);
+  assert.deepEqual(
+    (await c.api('/api/v1/instances?status=host_down')).instances.map((i: { id: string }) => i.id),
+    ['h-flaky/127.0.0.1:17379'],
+  );
   await c.waitForLog((l) => l.msg === 'host down: no report for too long' && l.host === 'h-flaky');
 
   await a.report(makeReport(2));
@@ -272,7 +289,9 @@ test('state survives a collector restart (same store file); SIGTERM exits 0', as
   const a = agentOf(h, c);
   await a.hello(makeHello('h-persist', { intervalMs: 60_000, labels: { idc: 'bj' } }));
   await a.report(makeReport(1));
-  await a.report(makeReport(2, { redis: [redisSample({ address: '127.0.0.1:6379' }), redisSample({ address: '127.0.0.1:6380', role: 'slave' })] }));
+  await a.report(
+    makeReport(2, { redis: [redisSample({ address: '127.0.0.1:6379' }), redisSample({ address: '127.0.0.1:6380', role: 'slave' })] }),
+  );
   a.close();
 
   assert.equal(await c.stop(), 0, 'graceful stop on SIGTERM exits 0');
@@ -284,7 +303,10 @@ test('state survives a collector restart (same store file); SIGTERM exits 0', as
   assert.deepEqual(host.labels, { idc: 'bj' });
   assert.equal(host.instances, 2);
   const inst = (await c.api('/api/v1/instances?host=h-persist')).instances;
-  assert.deepEqual(inst.map((i: { address: string; role: string }) => `${i.address}:${i.role}`), ['127.0.0.1:6379:master', '127.0.0.1:6380:slave']);
+  assert.deepEqual(
+    inst.map((i: { address: string; role: string }) => `${i.address}:${i.role}`),
+    ['127.0.0.1:6379:master', '127.0.0.1:6380:slave'],
+  );
 
   // A report that drops an instance removes it, also across the next restart.
   const b = agentOf(h, c);
@@ -292,11 +314,14 @@ test('state survives a collector restart (same store file); SIGTERM exits 0', as
   await b.report(makeReport(1, { redis: [redisSample({ address: '127.0.0.1:6379' })] }));
   b.close();
   await c.restart();
-  assert.deepEqual((await c.api('/api/v1/instances?host=h-persist')).instances.map((i: { address: string }) => i.address), ['127.0.0.1:6379']);
+  assert.deepEqual(
+    (await c.api('/api/v1/instances?host=h-persist')).instances.map((i: { address: string }) => i.address),
+    ['127.0.0.1:6379'],
+  );
   assert.equal((await c.api('/api/v1/hosts/h-persist')).lastSeq, 1, 'a new session restarts seq');
 });
 
-test('after a collector restart, a host that was up gets the agents\' reconnect grace before silence counts', async (t) => {
+test("after a collector restart, a host that was up gets the agents' reconnect grace before silence counts", async (t) => {
   const h = await harness(t);
   const c = await h.collector();
   const a = agentOf(h, c);
@@ -311,6 +336,9 @@ test('after a collector restart, a host that was up gets the agents\' reconnect 
   await waitFor(() => Date.now() - restartedAt > 2000, { what: 'two seconds after the restart' });
   assert.equal((await c.api('/api/v1/hosts/h-grace')).status, 'up');
   // ...and a host that really stays silent is down once the grace and its 3 intervals are over.
-  await waitFor(async () => (await c.api('/api/v1/hosts/h-grace')).status === 'down', { what: 'host down after the grace', timeoutMs: 20_000 });
+  await waitFor(async () => (await c.api('/api/v1/hosts/h-grace')).status === 'down', {
+    what: 'host down after the grace',
+    timeoutMs: 20_000,
+  });
   assert.ok(Date.now() - restartedAt >= 10_000, `down ${Date.now() - restartedAt} ms after the restart`);
 });

@@ -36,14 +36,20 @@ test('influx sink: every measurement arrives with its tags, ms timestamps and pi
   const a = agentOf(h, c);
   await a.hello(makeHello('influx-01', { labels: { idc: 'sz-a', city: 'sz', env: 'prod' } }));
   const ts = Date.now() - 60_000;
-  await a.report(makeReport(1, {
-    timestampMs: ts,
-    redis: [redisSample({ address: '127.0.0.1:6379', sampledAtMs: ts + 7 })],
-    events: [{ timestampMs: ts + 9, kind: 'instance.down', instance: '127.0.0.1:6381', message: 'connection refused', attrs: { n: '1' } }],
-  }));
+  await a.report(
+    makeReport(1, {
+      timestampMs: ts,
+      redis: [redisSample({ address: '127.0.0.1:6379', sampledAtMs: ts + 7 })],
+      events: [
+        { timestampMs: ts + 9, kind: 'instance.down', instance: '127.0.0.1:6381', message: 'connection refused', attrs: { n: '1' } },
+      ],
+    }),
+  );
 
-  const redis = await waitFor(async () => (await influx.rows(`SELECT * FROM redis WHERE host = 'influx-01'`, db))[0],
-    { what: 'the redis point in InfluxDB', timeoutMs: 20_000 });
+  const redis = await waitFor(async () => (await influx.rows(`SELECT * FROM redis WHERE host = 'influx-01'`, db))[0], {
+    what: 'the redis point in InfluxDB',
+    timeoutMs: 20_000,
+  });
   assert.equal(redis.time, ts + 7, 'ms precision, sample time');
   assert.equal(redis.instance, '127.0.0.1:6379');
   assert.equal(redis.role, 'master');
@@ -64,7 +70,13 @@ test('influx sink: every measurement arrives with its tags, ms timestamps and pi
   assert.equal(types.headroom_limit_source, 'string');
   assert.equal(types.run_id, undefined, 'unlisted INFO strings are dropped');
 
-  const hostTypes = await waitFor(async () => { const ft = await fieldTypes(db, 'host'); return ft.cpu_cores ? ft : undefined; }, { what: 'host fields' });
+  const hostTypes = await waitFor(
+    async () => {
+      const ft = await fieldTypes(db, 'host');
+      return ft.cpu_cores ? ft : undefined;
+    },
+    { what: 'host fields' },
+  );
   assert.equal(hostTypes.cpu_cores, 'integer');
   assert.equal(hostTypes.cpu_percent, 'float');
   assert.equal(hostTypes.agent_tick_cpu_ms, 'float');
@@ -96,13 +108,31 @@ test('influx sink: a float field first seen as "1" then "0.81" never conflicts; 
   const sample = (n: number, frag: ReturnType<typeof intValue>, extra: ReturnType<typeof intValue>) =>
     redisSample({ sampledAtMs: ts + n, info: { mem_fragmentation_ratio: frag, some_new_counter: extra, used_memory: floatValue(1000.7) } });
   await a.report(makeReport(1, { timestampMs: ts + 1, redis: [sample(1, intValue(1), intValue(3))] }));
-  await waitFor(async () => (await influx.rows(`SELECT mem_fragmentation_ratio FROM redis`, db)).length === 1, { what: 'first point', timeoutMs: 20_000 });
+  await waitFor(async () => (await influx.rows(`SELECT mem_fragmentation_ratio FROM redis`, db)).length === 1, {
+    what: 'first point',
+    timeoutMs: 20_000,
+  });
   await a.report(makeReport(2, { timestampMs: ts + 2, redis: [sample(2, floatValue(0.81), floatValue(0.5))] }));
-  const rows = await waitFor(async () => { const r = await influx.rows(`SELECT mem_fragmentation_ratio, some_new_counter, used_memory FROM redis`, db); return r.length === 2 ? r : undefined; },
-    { what: 'both points', timeoutMs: 20_000 });
-  assert.deepEqual(rows.map((r) => r.mem_fragmentation_ratio), [1, 0.81]);
-  assert.deepEqual(rows.map((r) => r.some_new_counter), [3, 0.5]);
-  assert.deepEqual(rows.map((r) => r.used_memory), [1000, 1000], 'int field values are truncated');
+  const rows = await waitFor(
+    async () => {
+      const r = await influx.rows(`SELECT mem_fragmentation_ratio, some_new_counter, used_memory FROM redis`, db);
+      return r.length === 2 ? r : undefined;
+    },
+    { what: 'both points', timeoutMs: 20_000 },
+  );
+  assert.deepEqual(
+    rows.map((r) => r.mem_fragmentation_ratio),
+    [1, 0.81],
+  );
+  assert.deepEqual(
+    rows.map((r) => r.some_new_counter),
+    [3, 0.5],
+  );
+  assert.deepEqual(
+    rows.map((r) => r.used_memory),
+    [1000, 1000],
+    'int field values are truncated',
+  );
   const types = await fieldTypes(db, 'redis');
   assert.equal(types.mem_fragmentation_ratio, 'float');
   assert.equal(types.some_new_counter, 'float');
@@ -137,9 +167,13 @@ test('influx sink: a 400 (field type conflict) is logged with the server message
   assert.match(String(line.error), /field type conflict/);
   assert.ok(Number(line.dropped) >= 1);
   // The valid points of that batch (host, keyspace, ...) are stored; later reports still flow.
-  await waitFor(async () => (await influx.rows(`SELECT * FROM host WHERE host = 'conflict-01'`, db)).length === 1, { what: 'host point of the partial write' });
+  await waitFor(async () => (await influx.rows(`SELECT * FROM host WHERE host = 'conflict-01'`, db)).length === 1, {
+    what: 'host point of the partial write',
+  });
   await a.report(makeReport(2, { timestampMs: ts + 2, redis: [] }));
-  await waitFor(async () => (await influx.rows(`SELECT * FROM host WHERE host = 'conflict-01'`, db)).length === 2, { what: 'the next report' });
+  await waitFor(async () => (await influx.rows(`SELECT * FROM host WHERE host = 'conflict-01'`, db)).length === 2, {
+    what: 'the next report',
+  });
   const health = await c.api('/healthz');
   assert.ok(health.sinkStats.droppedRejected >= 1);
   assert.equal(health.sinkQueue, 0, 'nothing stuck in a retry loop');
@@ -162,11 +196,17 @@ test('influx sink: InfluxDB down at start -> ingest keeps acking, points arrive 
   await c.waitForLog((l) => String(l.msg).startsWith('influx: cannot create/check the database yet'));
 
   await late.restart();
-  const rows = await waitFor(async () => {
-    const r = await late.rows(`SELECT cpu_percent FROM host WHERE host = 'late-01'`, db).catch(() => []);
-    return r.length === 5 ? r : undefined;
-  }, { what: 'all 5 host points after InfluxDB came up', timeoutMs: 30_000 });
-  assert.deepEqual(rows.map((r) => r.time), [1, 2, 3, 4, 5].map((s) => ts + s));
+  const rows = await waitFor(
+    async () => {
+      const r = await late.rows(`SELECT cpu_percent FROM host WHERE host = 'late-01'`, db).catch(() => []);
+      return r.length === 5 ? r : undefined;
+    },
+    { what: 'all 5 host points after InfluxDB came up', timeoutMs: 30_000 },
+  );
+  assert.deepEqual(
+    rows.map((r) => r.time),
+    [1, 2, 3, 4, 5].map((s) => ts + s),
+  );
   await waitFor(async () => (await c.api('/healthz')).sinkQueue === 0, { what: 'queue drained' });
   await c.waitForLog('influx: database ready');
 });

@@ -18,8 +18,15 @@ const T0 = 1_795_345_400_000;
 
 const policy = { savePoints: [{ seconds: 900, changes: 1 }], aofRewritePercentage: 100, aofRewriteMinSize: 64 << 20, rdbBackups: true };
 const inst = (o: Partial<InstanceState>): InstanceState => ({
-  managed: true, up: true, role: 'master', policy, policySource: 'instance', cowEstimateBytes: 150 << 20,
-  rdbLastSaveAt: T0 - 60_000, rdbChangesSinceLastSave: 42, ...o,
+  managed: true,
+  up: true,
+  role: 'master',
+  policy,
+  policySource: 'instance',
+  cowEstimateBytes: 150 << 20,
+  rdbLastSaveAt: T0 - 60_000,
+  rdbChangesSinceLastSave: 42,
+  ...o,
 });
 
 /** A: running an agent RDB save (token), finished an AOF rewrite before. B: queued, failed last time. C: opted out. */
@@ -27,16 +34,39 @@ function schedulerState(): PersistenceState {
   return {
     tokenHolder: A,
     token: { address: A, kind: 'rdb', origin: 'agent', since: T0, pending: false },
-    queue: [{ address: B, kind: 'aof', reason: 'aof-growth', urgency: 2, overdue: false, onMaster: false, estimateBytes: 1 << 20, estimateBasis: 'history', waiting: 'token' }],
-    memAvailableBytes: 20e9, forksRunning: 1, loops: 17,
+    queue: [
+      {
+        address: B,
+        kind: 'aof',
+        reason: 'aof-growth',
+        urgency: 2,
+        overdue: false,
+        onMaster: false,
+        estimateBytes: 1 << 20,
+        estimateBasis: 'history',
+        waiting: 'token',
+      },
+    ],
+    memAvailableBytes: 20e9,
+    forksRunning: 1,
+    loops: 17,
     instances: {
       [A]: inst({
-        aofGrowthPercent: 12.5, running: { kind: 'rdb', origin: 'agent', startedAt: T0, reason: 'save-point', currentCowBytes: 3 << 20 },
+        aofGrowthPercent: 12.5,
+        running: { kind: 'rdb', origin: 'agent', startedAt: T0, reason: 'save-point', currentCowBytes: 3 << 20 },
         lastFork: { kind: 'aof', origin: 'agent', startedAt: T0 - 5000, durationMs: 1234, cowBytes: 2 << 20, result: 'ok' },
       }),
       [B]: inst({
         role: 'slave',
-        lastFork: { kind: 'rdb', origin: 'agent', startedAt: T0 - 9000, durationMs: 80, cowBytes: 0, result: 'error', error: 'Error moving temp DB file temp-1.rdb on the final destination dump.rdb: Is a directory' },
+        lastFork: {
+          kind: 'rdb',
+          origin: 'agent',
+          startedAt: T0 - 9000,
+          durationMs: 80,
+          cowBytes: 0,
+          result: 'error',
+          error: 'Error moving temp DB file temp-1.rdb on the final destination dump.rdb: Is a directory',
+        },
       }),
       [C]: inst({ managed: false, unmanagedReason: 'opt-out', up: false, error: 'connect ECONNREFUSED 127.0.0.1:17381' }),
     },
@@ -44,7 +74,10 @@ function schedulerState(): PersistenceState {
 }
 
 function report() {
-  const r = makeReport(3, { timestampMs: T0 + 500, redis: [redisSample({ address: A }), redisSample({ address: B, role: 'slave', group: 'g2' }), redisSample({ address: C })] });
+  const r = makeReport(3, {
+    timestampMs: T0 + 500,
+    redis: [redisSample({ address: A }), redisSample({ address: B, role: 'slave', group: 'g2' }), redisSample({ address: C })],
+  });
   r.persistence = persistenceStateToProto(schedulerState());
   return r;
 }
@@ -98,11 +131,32 @@ test('the API block: token holder, queue, per-instance last fork and management;
   assert.deepEqual(block.token, { instance: A, kind: 'rdb', origin: 'agent', since: new Date(T0).toISOString(), pending: false });
   assert.deepEqual(block.queue, [{ kind: 'aof', instance: B }]);
   assert.equal(block.forksRunning, 1);
-  assert.deepEqual(block.instances.map((i) => [i.address, i.management]), [[A, 'managed'], [B, 'managed'], [C, 'opt-out']]);
+  assert.deepEqual(
+    block.instances.map((i) => [i.address, i.management]),
+    [
+      [A, 'managed'],
+      [B, 'managed'],
+      [C, 'opt-out'],
+    ],
+  );
   const a = block.instances[0]!;
   assert.deepEqual(a.running, { kind: 'rdb', origin: 'agent', since: new Date(T0).toISOString(), cowBytes: 3 << 20 });
-  assert.deepEqual(a.lastFork, { kind: 'aof', origin: 'agent', startedAt: new Date(T0 - 5000).toISOString(), durationMs: 1234, cowBytes: 2 << 20, result: 'ok', error: null });
-  assert.deepEqual(a.policy, { save: '900 1', aofRewritePercentage: 100, aofRewriteMinSize: 64 << 20, rdbBackups: true, source: 'instance' });
+  assert.deepEqual(a.lastFork, {
+    kind: 'aof',
+    origin: 'agent',
+    startedAt: new Date(T0 - 5000).toISOString(),
+    durationMs: 1234,
+    cowBytes: 2 << 20,
+    result: 'ok',
+    error: null,
+  });
+  assert.deepEqual(a.policy, {
+    save: '900 1',
+    aofRewritePercentage: 100,
+    aofRewriteMinSize: 64 << 20,
+    rdbBackups: true,
+    source: 'instance',
+  });
   assert.equal(block.instances[1]!.lastFork?.result, 'error');
   assert.deepEqual(block.instances[1]!.queued, ['aof']);
   assert.equal(block.instances[2]!.running, null);

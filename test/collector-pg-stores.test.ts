@@ -32,32 +32,62 @@ async function pool(t: Ctx): Promise<PgPool> {
     server = await h.postgres();
   }
   const database = await server.createDatabase();
-  const p = await openPostgres({ ...server.collectorConfig, database, password: server.password, poolSize: 8, connectTimeoutMs: 5000 } as never, log);
+  const p = await openPostgres(
+    { ...server.collectorConfig, database, password: server.password, poolSize: 8, connectTimeoutMs: 5000 } as never,
+    log,
+  );
   t.after(() => p.end());
   return p;
 }
 
 function host(id: string, now: number, instances: string[] = []): HostRecord {
   return {
-    id, labels: { idc: 'sz-a' }, roles: ['redis'], agentVersion: '1.0.0', intervalMs: 1000, sessionId: `s-${id}`, lastSeq: 3, lastReportAt: now,
-    lastSeenAt: now, reportTimeMs: now, status: 'up', statusSince: now, host: null, capacity: null, agent: null, instances,
+    id,
+    labels: { idc: 'sz-a' },
+    roles: ['redis'],
+    agentVersion: '1.0.0',
+    intervalMs: 1000,
+    sessionId: `s-${id}`,
+    lastSeq: 3,
+    lastReportAt: now,
+    lastSeenAt: now,
+    reportTimeMs: now,
+    status: 'up',
+    statusSince: now,
+    host: null,
+    capacity: null,
+    agent: null,
+    instances,
   };
 }
 
-test('FleetStore on PostgreSQL: upserts, removals, and each writer reads only the other one\'s changes', async (t) => {
+test("FleetStore on PostgreSQL: upserts, removals, and each writer reads only the other one's changes", async (t) => {
   const p = await pool(t);
   const a = new PgFleetStore(p, 'collector-a');
   const b = new PgFleetStore(p, 'collector-b');
   const now = Date.now();
   const sample = { address: '10.0.0.1:6379', info: { redis_version: '7.0.15', used_memory: 1234 } } as unknown as InstanceRecord['sample'];
-  await a.saveState([host('h1', now, ['10.0.0.1:6379'])], [{ id: 'h1/10.0.0.1:6379', host: 'h1', address: '10.0.0.1:6379', receivedAt: now, sample }], []);
+  await a.saveState(
+    [host('h1', now, ['10.0.0.1:6379'])],
+    [{ id: 'h1/10.0.0.1:6379', host: 'h1', address: '10.0.0.1:6379', receivedAt: now, sample }],
+    [],
+  );
   await b.saveState([host('h2', now)], [], []);
   const seenByB = await b.changedSince(0);
-  assert.deepEqual(seenByB.hosts.map((h) => h.id), ['h1']);
-  assert.deepEqual(seenByB.instances.map((i) => [i.id, i.sample.info.used_memory]), [['h1/10.0.0.1:6379', 1234]]);
+  assert.deepEqual(
+    seenByB.hosts.map((h) => h.id),
+    ['h1'],
+  );
+  assert.deepEqual(
+    seenByB.instances.map((i) => [i.id, i.sample.info.used_memory]),
+    [['h1/10.0.0.1:6379', 1234]],
+  );
   assert.ok(seenByB.cursor > 0);
   const seenByA = await a.changedSince(0);
-  assert.deepEqual(seenByA.hosts.map((h) => h.id), ['h2']);
+  assert.deepEqual(
+    seenByA.hosts.map((h) => h.id),
+    ['h2'],
+  );
   // Rows are re-read until two reads went by with the same cursor; then nothing old comes back, and a new write does.
   await b.changedSince(seenByB.cursor);
   await b.changedSince(seenByB.cursor);
@@ -65,7 +95,10 @@ test('FleetStore on PostgreSQL: upserts, removals, and each writer reads only th
   assert.equal(quiet.hosts.length + quiet.instances.length, 0, 'nothing new for b');
   await a.saveState([{ ...host('h1', now + 1000), lastSeq: 9 }], [], ['h1/10.0.0.1:6379']);
   const next = await b.changedSince(quiet.cursor);
-  assert.deepEqual(next.hosts.map((h) => [h.id, h.lastSeq]), [['h1', 9]]);
+  assert.deepEqual(
+    next.hosts.map((h) => [h.id, h.lastSeq]),
+    [['h1', 9]],
+  );
   assert.deepEqual((await a.loadInstances()).length, 0, 'the removed instance is gone');
   assert.deepEqual((await b.loadHosts()).map((h) => h.id).sort(), ['h1', 'h2']);
 });
@@ -75,21 +108,43 @@ test('FleetStore on PostgreSQL: a real INFO sample round-trips', async (t) => {
   const a = new PgFleetStore(p, 'a');
   const info = readFixture('redis', 'info-all-master-7.0.15.txt');
   const sample = { address: '127.0.0.1:6379', raw: info } as unknown as InstanceRecord['sample'];
-  await a.saveState([host('hx', Date.now(), ['127.0.0.1:6379'])], [{ id: 'hx/127.0.0.1:6379', host: 'hx', address: '127.0.0.1:6379', receivedAt: 1, sample }], []);
+  await a.saveState(
+    [host('hx', Date.now(), ['127.0.0.1:6379'])],
+    [{ id: 'hx/127.0.0.1:6379', host: 'hx', address: '127.0.0.1:6379', receivedAt: 1, sample }],
+    [],
+  );
   const [back] = await a.loadInstances();
   assert.equal((back!.sample as unknown as { raw: string }).raw, info);
 });
 
 function alert(fp: string, state: StoredAlert['state'], updatedAt: number): StoredAlert {
   return {
-    fingerprint: fp, rule: 'RedisDown', state, labels: { alertname: 'RedisDown', host: 'h1' }, annotations: {}, activeAt: 1, startsAt: 2, endsAt: 0,
-    value: 1, updatedAt, ack: null, lastTrueAt: updatedAt,
+    fingerprint: fp,
+    rule: 'RedisDown',
+    state,
+    labels: { alertname: 'RedisDown', host: 'h1' },
+    annotations: {},
+    activeAt: 1,
+    startsAt: 2,
+    endsAt: 0,
+    value: 1,
+    updatedAt,
+    ack: null,
+    lastTrueAt: updatedAt,
   };
 }
 
 const note = (key: string): Notification => ({
-  receiver: 'pager', status: 'firing', groupKey: key, groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: '', reason: 'first notification',
-  truncatedAlerts: 0, alerts: [],
+  receiver: 'pager',
+  status: 'firing',
+  groupKey: key,
+  groupLabels: {},
+  commonLabels: {},
+  commonAnnotations: {},
+  externalURL: '',
+  reason: 'first notification',
+  truncatedAlerts: 0,
+  alerts: [],
 });
 
 test('AlertingStore on PostgreSQL: alerts and acks, silences, nlog with its outbox in one transaction, claims fenced by the leader epoch', async (t) => {
@@ -98,20 +153,47 @@ test('AlertingStore on PostgreSQL: alerts and acks, silences, nlog with its outb
   const b = new PgAlertingStore(p, 'collector-b');
   await a.saveAlerts([alert('fp1', 'firing', 10), { ...alert('fp2', 'pending', 11) }], []);
   const changes = await b.changedSince(0);
-  assert.deepEqual(changes.alerts.map((x) => [x.fingerprint, x.state]), [['fp1', 'firing'], ['fp2', 'pending']]);
+  assert.deepEqual(
+    changes.alerts.map((x) => [x.fingerprint, x.state]),
+    [
+      ['fp1', 'firing'],
+      ['fp2', 'pending'],
+    ],
+  );
   await b.saveAlerts([{ ...alert('fp1', 'firing', 20), ack: { by: 'ops', comment: 'on it', at: 20 } }], ['fp2']);
   const back = await a.changedSince(0);
   assert.equal(back.alerts[0]!.ack?.by, 'ops');
   assert.deepEqual(back.deleted, ['fp2']);
-  assert.deepEqual((await a.loadAlerts()).map((x) => x.fingerprint), ['fp1']);
+  assert.deepEqual(
+    (await a.loadAlerts()).map((x) => x.fingerprint),
+    ['fp1'],
+  );
 
-  await a.saveSilence({ id: 's1', matchers: [{ name: 'host', value: 'h1', isRegex: false, isEqual: true }], startsAt: 1, endsAt: Date.now() + 60_000, createdBy: 'me', comment: '', updatedAt: 1 });
-  assert.deepEqual((await b.changedSince(0)).silences.map((s) => s.id), ['s1']);
-  assert.deepEqual((await b.loadSilences()).map((s) => s.id), ['s1']);
+  await a.saveSilence({
+    id: 's1',
+    matchers: [{ name: 'host', value: 'h1', isRegex: false, isEqual: true }],
+    startsAt: 1,
+    endsAt: Date.now() + 60_000,
+    createdBy: 'me',
+    comment: '',
+    updatedAt: 1,
+  });
+  assert.deepEqual(
+    (await b.changedSince(0)).silences.map((s) => s.id),
+    ['s1'],
+  );
+  assert.deepEqual(
+    (await b.loadSilences()).map((s) => s.id),
+    ['s1'],
+  );
 
   // The nlog entry and its outbox rows commit together.
   const now = Date.now();
-  await a.notify({ groupKey: 'g1', receiver: 'pager', firing: ['fp1'], resolved: [], at: now }, [{ integration: 'pager/webhook[0]', notification: note('g1') }], now);
+  await a.notify(
+    { groupKey: 'g1', receiver: 'pager', firing: ['fp1'], resolved: [], at: now },
+    [{ integration: 'pager/webhook[0]', notification: note('g1') }],
+    now,
+  );
   assert.deepEqual((await b.nlog('g1', 'pager'))?.firing, ['fp1']);
   assert.equal(await b.outboxLength(), 1);
 
@@ -125,8 +207,15 @@ test('AlertingStore on PostgreSQL: alerts and acks, silences, nlog with its outb
   await a.releaseOutbox(claimed.map((e) => e.id));
   assert.equal((await a.claimDue('pager/webhook[0]', now, 5)).length, 0, 'a deposed leader claims nothing');
   const taken = await b.claimDue('pager/webhook[0]', now, 6);
-  assert.deepEqual(taken.map((e) => e.notification.groupKey), ['g1']);
-  await b.retryOutbox(taken.map((e) => e.id), now + 1000, '503');
+  assert.deepEqual(
+    taken.map((e) => e.notification.groupKey),
+    ['g1'],
+  );
+  await b.retryOutbox(
+    taken.map((e) => e.id),
+    now + 1000,
+    '503',
+  );
   assert.equal((await b.claimDue('pager/webhook[0]', now, 6)).length, 0, 'not due before its retry time');
   assert.equal(await b.nextDueAt(), now + 1000);
   const retried = await b.claimDue('pager/webhook[0]', now + 1000, 6);
@@ -143,9 +232,22 @@ function collectorPlacement(store: PgPlacementStore, specs: HostSpec[]): Placeme
     const full = fullSpec(s);
     const report = capacityReport(full, 1, now);
     const record: HostRecord = {
-      id: full.hostId, labels: full.labels, roles: full.roles, agentVersion: 't', intervalMs: full.intervalMs, sessionId: 's', lastSeq: 1,
-      lastReportAt: now, lastSeenAt: now, reportTimeMs: now, status: 'up', statusSince: now, host: report.host!, capacity: report.capacity!,
-      agent: null, instances: [],
+      id: full.hostId,
+      labels: full.labels,
+      roles: full.roles,
+      agentVersion: 't',
+      intervalMs: full.intervalMs,
+      sessionId: 's',
+      lastSeq: 1,
+      lastReportAt: now,
+      lastSeenAt: now,
+      reportTimeMs: now,
+      status: 'up',
+      statusSince: now,
+      host: report.host!,
+      capacity: report.capacity!,
+      agent: null,
+      instances: [],
     };
     pl.onReport(record, report.redis);
   }
@@ -156,11 +258,25 @@ test('PlacementStore on PostgreSQL: two collectors placing at once never double-
   const p = await pool(t);
   // 4 hosts with room for exactly one 8 GB instance each (one slot free).
   const specs: HostSpec[] = ['p1', 'p2', 'p3', 'p4'].map((hostId) => ({
-    hostId, memTotalBytes: 32 * GB, memAvailableBytes: 20 * GB, maxmemoryReservedBytes: 16 * GB, instanceSlots: 3, runningInstances: 2,
+    hostId,
+    memTotalBytes: 32 * GB,
+    memAvailableBytes: 20 * GB,
+    maxmemoryReservedBytes: 16 * GB,
+    instanceSlots: 3,
+    runningInstances: 2,
   }));
   const a = collectorPlacement(new PgPlacementStore(p), specs);
   const b = collectorPlacement(new PgPlacementStore(p), specs);
-  const req = (id: string): PlacementRequest => ({ requestId: id, role: 'redis', count: 1, memoryMb: 8 * 1024, labels: {}, strategy: undefined, spreadBy: undefined } as PlacementRequest);
+  const req = (id: string): PlacementRequest =>
+    ({
+      requestId: id,
+      role: 'redis',
+      count: 1,
+      memoryMb: 8 * 1024,
+      labels: {},
+      strategy: undefined,
+      spreadBy: undefined,
+    }) as PlacementRequest;
   // 10 requests, 5 per collector, all at once: exactly 4 fit, each on a different host.
   const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).place(req(`r${i}`))));
   const ok = answers.filter((x) => x.status === 200);
@@ -194,12 +310,30 @@ test('AuditStore on PostgreSQL: append keeps it bounded, list newest first with 
   const s = new PgAuditStore(p, { retentionMs: 60_000, maxEntries: 3 });
   const now = Date.now();
   for (let i = 0; i < 5; i++) {
-    await s.append({ at: now - (4 - i) * 1000, token: i % 2 ? 'ops' : 'ci', role: 'admin', method: 'POST', route: '/api/v1/silences', target: `s${i}`, status: 200, remote: '127.0.0.1' });
+    await s.append({
+      at: now - (4 - i) * 1000,
+      token: i % 2 ? 'ops' : 'ci',
+      role: 'admin',
+      method: 'POST',
+      route: '/api/v1/silences',
+      target: `s${i}`,
+      status: 200,
+      remote: '127.0.0.1',
+    });
   }
   // maxEntries 3: each append drops what is past the bound, as the embedded store does.
-  assert.deepEqual((await s.list({ limit: 10 })).map((e) => e.target), ['s4', 's3', 's2']);
-  assert.deepEqual((await s.list({ limit: 10, token: 'ops' })).map((e) => e.target), ['s3']);
-  assert.deepEqual((await s.list({ limit: 10, since: now - 1500 })).map((e) => e.target), ['s4', 's3']);
+  assert.deepEqual(
+    (await s.list({ limit: 10 })).map((e) => e.target),
+    ['s4', 's3', 's2'],
+  );
+  assert.deepEqual(
+    (await s.list({ limit: 10, token: 'ops' })).map((e) => e.target),
+    ['s3'],
+  );
+  assert.deepEqual(
+    (await s.list({ limit: 10, since: now - 1500 })).map((e) => e.target),
+    ['s4', 's3'],
+  );
   assert.equal(await s.prune(now), 0);
   assert.equal(await s.prune(now + 10 * 60_000), 3, 'past the retention everything goes');
   assert.equal((await s.list({ limit: 10 })).length, 0);

@@ -5,24 +5,38 @@ import { reportPoints, type Point } from '../collector/index.js';
 import { MEASUREMENTS, HOST_TAGS, INSTANCE_TAGS, floatValue, intValue, strValue } from '../proto/index.js';
 import { makeReport, redisSample } from './collector-support.js';
 import {
-  CodisRates, codisSample, dashboardSample, parseTopomOverview, parseCodisModel, parseCodisSlots, parseCodisStats, parseNutcrackerConfig, parseTwemproxyStats, twemproxyRates, twemproxySample,
+  CodisRates,
+  codisSample,
+  dashboardSample,
+  parseTopomOverview,
+  parseCodisModel,
+  parseCodisSlots,
+  parseCodisStats,
+  parseNutcrackerConfig,
+  parseTwemproxyStats,
+  twemproxyRates,
+  twemproxySample,
 } from '../proxy/index.js';
 import type { ProxySample } from '../proto/index.js';
 import { readFixture } from './fixtures.js';
 
-const fixture = (f: string) => readFixture(...f.split("/"));
+const fixture = (f: string) => readFixture(...f.split('/'));
 
 /** A codis and a twemproxy sample from the real captures, with rates (two reads). */
 function proxySamples(): ProxySample[] {
   const codis = codisSample({
-    address: '127.0.0.1:11080', stats: parseCodisStats(fixture('codis/proxy-stats.json')),
-    model: parseCodisModel(fixture('codis/proxy-model.json')), slots: parseCodisSlots(fixture('codis/proxy-slots.json')),
+    address: '127.0.0.1:11080',
+    stats: parseCodisStats(fixture('codis/proxy-stats.json')),
+    model: parseCodisModel(fixture('codis/proxy-model.json')),
+    slots: parseCodisSlots(fixture('codis/proxy-slots.json')),
   });
   const rates = new CodisRates();
   rates.update(codis, 1_795_345_416_000);
   const stats = parseTwemproxyStats(fixture('twemproxy/stats-two-pools-with-errors.json'));
   const tw = twemproxySample(stats, {
-    address: '127.0.0.1:22222', rates: twemproxyRates(stats, 0, stats, 10_000), pools: parseNutcrackerConfig(fixture('twemproxy/nutcracker-two-pools.yml')),
+    address: '127.0.0.1:22222',
+    rates: twemproxyRates(stats, 0, stats, 10_000),
+    pools: parseNutcrackerConfig(fixture('twemproxy/nutcracker-two-pools.yml')),
   });
   return [rates.annotate(codis, 1_795_345_417_000), tw];
 }
@@ -35,14 +49,44 @@ test('a full report yields every measurement, every listed field, with its pinne
     timestampMs: 1_795_345_417_000,
     redis: [redisSample({ sampledAtMs: 1_795_345_417_123 })],
     proxies: proxySamples(),
-    events: [{ timestampMs: 1_795_345_416_000, kind: 'instance.down', instance: '127.0.0.1:17381', message: 'connection refused', attrs: { attempt: '3' } }],
+    events: [
+      {
+        timestampMs: 1_795_345_416_000,
+        kind: 'instance.down',
+        instance: '127.0.0.1:17381',
+        message: 'connection refused',
+        attrs: { attempt: '3' },
+      },
+    ],
   });
   report.persistence = { tokenHolder: '', queue: [], fields: { '127.0.0.1:17379/managed': intValue(1) } }; // collector-persistence.test.ts has the rest
-  report.guard = { zkState: 'reachable', fields: { sentinels_total: intValue(3), '127.0.0.1:17379/phase': strValue('serving'), '127.0.0.1:17379/fenced': intValue(0) } }; // guard-units.test.ts has the rest
-  report.sentinels = [{
-    address: '127.0.0.1:26379', up: true, error: '', sampledAtMs: 1_795_345_417_050, tilt: false, discovered: false,
-    masters: [{ name: 'c1-g1', address: '127.0.0.1:17379', flags: 'master', replicas: 1, sentinels: 3, quorum: 2, quorumReachable: true, quorumDetail: 'OK 3 usable Sentinels', configEpoch: 4 }],
-  }]; // sentinel-parse.test.ts has the rest
+  report.guard = {
+    zkState: 'reachable',
+    fields: { sentinels_total: intValue(3), '127.0.0.1:17379/phase': strValue('serving'), '127.0.0.1:17379/fenced': intValue(0) },
+  }; // guard-units.test.ts has the rest
+  report.sentinels = [
+    {
+      address: '127.0.0.1:26379',
+      up: true,
+      error: '',
+      sampledAtMs: 1_795_345_417_050,
+      tilt: false,
+      discovered: false,
+      masters: [
+        {
+          name: 'c1-g1',
+          address: '127.0.0.1:17379',
+          flags: 'master',
+          replicas: 1,
+          sentinels: 3,
+          quorum: 2,
+          quorumReachable: true,
+          quorumDetail: 'OK 3 usable Sentinels',
+          configEpoch: 4,
+        },
+      ],
+    },
+  ]; // sentinel-parse.test.ts has the rest
   report.dashboards = [dashboardSample({ address: '127.0.0.1:18080' }, parseTopomOverview(fixture('codis/topom-overview.json')))]; // codis-dashboard.test.ts has the rest
   const points = reportPoints(report, src);
   // Measurements the collector computes across reports (collector/failover/) come from elsewhere.
@@ -66,25 +110,60 @@ test('a full report yields every measurement, every listed field, with its pinne
     }
   }
   // Nothing a proxy sample carries is dropped for want of a schema entry.
-  const items: Record<string, string> = { command: 'codis_proxy_cmd', group: 'codis_proxy_group', pool: 'twemproxy_pool', server: 'twemproxy_server' };
+  const items: Record<string, string> = {
+    command: 'codis_proxy_cmd',
+    group: 'codis_proxy_group',
+    pool: 'twemproxy_pool',
+    server: 'twemproxy_server',
+  };
   for (const px of report.proxies) {
     const m = px.kind === 'codis' ? 'codis_proxy' : 'twemproxy';
     for (const f of Object.keys(px.fields)) assert.ok(MEASUREMENTS[m]!.fields[f], `${m}.${f} is in the schema`);
-    for (const it of px.items) for (const f of Object.keys(it.fields)) assert.ok(MEASUREMENTS[items[it.kind]!]!.fields[f], `${items[it.kind]}.${f} is in the schema`);
+    for (const it of px.items)
+      for (const f of Object.keys(it.fields))
+        assert.ok(MEASUREMENTS[items[it.kind]!]!.fields[f], `${items[it.kind]}.${f} is in the schema`);
   }
   const tw = byMeasurement(points, 'twemproxy_server');
   assert.deepEqual(tw[0]!.tags.proxy, '127.0.0.1:22222');
   assert.ok(tw.every((p) => p.tags.pool && p.tags.server));
   // Every non-INFO field the schema lists is produced from a full report (the name mapping is complete).
   const all = (m: string) => new Set(byMeasurement(points, m).flatMap((p) => Object.keys(p.fields)));
-  for (const m of ['host', 'redis_replica', 'redis_keyspace', 'redis_cmdstat', 'redis_latency', 'redis_errorstat', 'redis_slowlog', 'event']) {
+  for (const m of [
+    'host',
+    'redis_replica',
+    'redis_keyspace',
+    'redis_cmdstat',
+    'redis_latency',
+    'redis_errorstat',
+    'redis_slowlog',
+    'event',
+  ]) {
     for (const f of Object.keys(MEASUREMENTS[m]!.fields)) assert.ok(all(m).has(f), `${m}.${f} missing`);
   }
   const redisFields = all('redis');
-  for (const f of ['up', 'error', 'maxmemory', 'maxclients', 'ops_per_sec', 'net_input_bytes_per_sec', 'net_output_bytes_per_sec',
-    'keyspace_hit_ratio', 'evicted_keys_per_sec', 'expired_keys_per_sec', 'rejected_connections_per_sec',
-    'headroom_used_bytes', 'headroom_limit_bytes', 'headroom_limit_source', 'headroom_used_ratio', 'unavailable',
-    'used_memory', 'mem_fragmentation_ratio', 'redis_version', 'master_repl_offset', 'used_cpu_sys']) {
+  for (const f of [
+    'up',
+    'error',
+    'maxmemory',
+    'maxclients',
+    'ops_per_sec',
+    'net_input_bytes_per_sec',
+    'net_output_bytes_per_sec',
+    'keyspace_hit_ratio',
+    'evicted_keys_per_sec',
+    'expired_keys_per_sec',
+    'rejected_connections_per_sec',
+    'headroom_used_bytes',
+    'headroom_limit_bytes',
+    'headroom_limit_source',
+    'headroom_used_ratio',
+    'unavailable',
+    'used_memory',
+    'mem_fragmentation_ratio',
+    'redis_version',
+    'master_repl_offset',
+    'used_cpu_sys',
+  ]) {
     assert.ok(redisFields.has(f), `redis.${f} missing`);
   }
 });
@@ -97,13 +176,27 @@ test('tags: host labels (empty ones omitted), instance, role, cluster, group; ti
   assert.equal(host.time, 1_000_000);
   assert.deepEqual(Object.keys(host.tags).sort(), HOST_TAGS.filter((t) => t !== 'module').sort());
   const redis = byMeasurement(points, 'redis')[0]!;
-  assert.deepEqual(redis.tags, { host: 'storage-01', idc: 'sz-a', city: 'sz', env: 'prod', instance: '127.0.0.1:17379', role: 'master', cluster: 'c1', group: 'g1' });
+  assert.deepEqual(redis.tags, {
+    host: 'storage-01',
+    idc: 'sz-a',
+    city: 'sz',
+    env: 'prod',
+    instance: '127.0.0.1:17379',
+    role: 'master',
+    cluster: 'c1',
+    group: 'g1',
+  });
   assert.ok(Object.keys(redis.tags).every((t) => (INSTANCE_TAGS as readonly string[]).includes(t)));
   assert.equal(redis.time, 1_000_050, 'instance points carry sampledAtMs');
   const replica = byMeasurement(points, 'redis_replica')[0]!;
   assert.equal(replica.tags.replica, '127.0.0.1:17380');
   assert.equal(replica.tags.state, 'online');
-  assert.equal(byMeasurement(points, 'redis_keyspace').map((p) => p.tags.db).join(), 'db0,db1');
+  assert.equal(
+    byMeasurement(points, 'redis_keyspace')
+      .map((p) => p.tags.db)
+      .join(),
+    'db0,db1',
+  );
   assert.equal(byMeasurement(points, 'redis_latency')[0]!.fields.p99_9, 313.343);
   const slow = byMeasurement(points, 'redis_slowlog')[0]!;
   assert.equal(slow.tags.command_name, 'keys');
@@ -156,10 +249,13 @@ test('CONFIG maxmemory/maxclients override INFO; a down instance has up=0, its e
 });
 
 test('control characters in tag values are replaced; an event without instance has no instance tag', () => {
-  const points = reportPoints(makeReport(1, {
-    redis: [],
-    events: [{ timestampMs: 5, kind: 'fork.start', instance: '', message: 'line1\nline2', attrs: {} }],
-  }), { hostId: 'h\n1', labels: { idc: 'a\tb' } });
+  const points = reportPoints(
+    makeReport(1, {
+      redis: [],
+      events: [{ timestampMs: 5, kind: 'fork.start', instance: '', message: 'line1\nline2', attrs: {} }],
+    }),
+    { hostId: 'h\n1', labels: { idc: 'a\tb' } },
+  );
   const ev = byMeasurement(points, 'event')[0]!;
   assert.deepEqual(ev.tags, { host: 'h 1', idc: 'a b', kind: 'fork.start' });
   assert.equal(ev.fields.message, 'line1\nline2', 'string fields keep their text');

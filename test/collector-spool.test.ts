@@ -50,7 +50,10 @@ test('spool: records span segments, one fdatasync covers many appends, read back
   for (const f of segments) assert.ok(fs.statSync(path.join(dir, f)).size <= 2048, `${f} within segmentBytes`);
 
   const texts = await readAllText(s);
-  assert.deepEqual(texts, Array.from({ length: 200 }, (_, i) => line(i).toString()));
+  assert.deepEqual(
+    texts,
+    Array.from({ length: 200 }, (_, i) => line(i).toString()),
+  );
   assert.equal(s.records, 0);
   assert.ok(s.empty);
   await s.close();
@@ -90,7 +93,14 @@ test('spool: a torn tail (a record cut short by a crash) is truncated; the compl
   fs.appendFileSync(file, torn.subarray(0, Math.floor(torn.length / 2)));
 
   const logs: string[] = [];
-  const logger = pino({ level: 'warn' }, { write: (l: string) => { logs.push(l); } });
+  const logger = pino(
+    { level: 'warn' },
+    {
+      write: (l: string) => {
+        logs.push(l);
+      },
+    },
+  );
   const b = Spool.open({ dir, maxBytes: 10 << 20, segmentBytes: 1 << 20 }, logger);
   assert.equal(b.records, 20);
   assert.equal(fs.statSync(file).size, before, 'truncated back to the last complete record');
@@ -116,7 +126,10 @@ test('spool: a record whose bytes changed fails its CRC and ends the replay of t
   fs.writeFileSync(file, data);
   const b = Spool.open({ dir, maxBytes: 10 << 20, segmentBytes: 1 << 20 }, silent);
   assert.equal(b.records, 7);
-  assert.deepEqual(await readAllText(b), Array.from({ length: 7 }, (_, i) => line(i).toString()));
+  assert.deepEqual(
+    await readAllText(b),
+    Array.from({ length: 7 }, (_, i) => line(i).toString()),
+  );
   await b.close();
 });
 
@@ -125,7 +138,11 @@ test('spool: bounded by maxBytes — append says no room, and has room again onc
   const recLen = encodeRecord(1, line(0)).length;
   const s = Spool.open({ dir, maxBytes: recLen * 10, segmentBytes: recLen * 4 }, silent);
   await appendAll(s, 0, 10);
-  assert.equal(s.append(1, line(10), () => undefined), false, 'the 11th record does not fit');
+  assert.equal(
+    s.append(1, line(10), () => undefined),
+    false,
+    'the 11th record does not fit',
+  );
   assert.equal(s.hasRoom(line(10).length), false);
   assert.equal(s.records, 10, 'nothing was dropped to make room');
   const recs = await s.read(4);
@@ -148,6 +165,9 @@ test('spool: consuming everything while a group commit spans into a new segment 
   s.consume(s.records); // the two durable records: segment 1 looks fully consumed
   await durable;
   assert.equal(s.records, 3);
-  assert.deepEqual(await readAllText(s), [2, 3, 4].map((i) => line(i).toString()));
+  assert.deepEqual(
+    await readAllText(s),
+    [2, 3, 4].map((i) => line(i).toString()),
+  );
   await s.close();
 });

@@ -44,7 +44,15 @@ test('embedded store: report points are stored and queried back by measurement, 
   const a = agent(h, c);
   await a.hello(makeHello('db-host', { labels: { idc: 'sz-a' } }));
   const ts = 1_795_000_000_000;
-  await a.report(makeReport(1, { timestampMs: ts, redis: [redisSample({ address: '127.0.0.1:6379', sampledAtMs: ts + 5 }), redisSample({ address: '127.0.0.1:6380', role: 'slave', sampledAtMs: ts + 6 })] }));
+  await a.report(
+    makeReport(1, {
+      timestampMs: ts,
+      redis: [
+        redisSample({ address: '127.0.0.1:6379', sampledAtMs: ts + 5 }),
+        redisSample({ address: '127.0.0.1:6380', role: 'slave', sampledAtMs: ts + 6 }),
+      ],
+    }),
+  );
   assert.ok(await c.drain(5000), 'queue drained');
 
   const host = c.queryPoints({ measurement: 'host' });
@@ -112,7 +120,11 @@ test('embedded store: history survives a restart; age and count limits prune the
   // Restart on the same file: history is still there, except what the age limit removes at start.
   c = await collectorIn(h, dir, { historyRetention: '1h', maxHistoryPoints: 1000 });
   const hosts = c.queryPoints({ measurement: 'host' });
-  assert.deepEqual(hosts.map((p) => p.time), [now], 'the 2 h old point is pruned by the 1 h retention');
+  assert.deepEqual(
+    hosts.map((p) => p.time),
+    [now],
+    'the 2 h old point is pruned by the 1 h retention',
+  );
 
   // Each report here is 9 points, all new (own timestamps, own slowlog entry): 120 reports exceed
   // maxHistoryPoints = 1000.

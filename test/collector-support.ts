@@ -4,8 +4,16 @@ import fs from 'node:fs';
 import crypto from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import {
-  fleetService, intValue, floatValue, strValue, PROTOCOL_VERSION,
-  type AgentMessage, type Hello, type Report, type RedisSample, type Value,
+  fleetService,
+  intValue,
+  floatValue,
+  strValue,
+  PROTOCOL_VERSION,
+  type AgentMessage,
+  type Hello,
+  type Report,
+  type RedisSample,
+  type Value,
 } from '../proto/index.js';
 import { fixturePath } from './fixtures.js';
 
@@ -52,30 +60,70 @@ export function redisSample(o: SampleOptions = {}): RedisSample {
     sampledAtMs: o.sampledAtMs ?? 0,
     role: up ? role : '',
     info,
-    replicas: up && role === 'master' ? [{ id: 'slave0', ip: '127.0.0.1', port: 17380, state: 'online', offset: 64, lagSeconds: 1, lagBytes: 0 }] : [],
-    keyspace: up ? [{ db: 'db0', keys: 20016, expires: 0, avgTtl: 0 }, { db: 'db1', keys: 1, expires: 0, avgTtl: 0 }] : [],
+    replicas:
+      up && role === 'master'
+        ? [{ id: 'slave0', ip: '127.0.0.1', port: 17380, state: 'online', offset: 64, lagSeconds: 1, lagBytes: 0 }]
+        : [],
+    keyspace: up
+      ? [
+          { db: 'db0', keys: 20016, expires: 0, avgTtl: 0 },
+          { db: 'db1', keys: 1, expires: 0, avgTtl: 0 },
+        ]
+      : [],
     commandstats: up ? [{ command: 'config|get', calls: 215, usec: 42076, usecPerCall: 195.7, rejectedCalls: 0, failedCalls: 0 }] : [],
     latencystats: up ? [{ command: 'info', p50: 139.263, p99: 253.951, p999: 313.343 }] : [],
     errorstats: up ? [{ error: 'ERR', count: 3 }] : [],
     maxmemory: up ? 268_435_456 : -1,
     maxclients: up ? 10_000 : -1,
-    rates: { valid: up, opsPerSec: 120.5, netInputBytesPerSec: 1000.25, netOutputBytesPerSec: 2000.5, keyspaceHitRatio: -1, evictedKeysPerSec: 0, expiredKeysPerSec: 0.5, rejectedConnectionsPerSec: 0 },
-    headroom: up ? { usedBytes: 5_491_288, limitBytes: 268_435_456, limitSource: 'maxmemory', usedRatio: 5_491_288 / 268_435_456 } : undefined,
+    rates: {
+      valid: up,
+      opsPerSec: 120.5,
+      netInputBytesPerSec: 1000.25,
+      netOutputBytesPerSec: 2000.5,
+      keyspaceHitRatio: -1,
+      evictedKeysPerSec: 0,
+      expiredKeysPerSec: 0.5,
+      rejectedConnectionsPerSec: 0,
+    },
+    headroom: up
+      ? { usedBytes: 5_491_288, limitBytes: 268_435_456, limitSource: 'maxmemory', usedRatio: 5_491_288 / 268_435_456 }
+      : undefined,
     unavailable: up ? ['LATENCY'] : [],
-    slowlog: up ? [{ id: 1007, timestamp: 1_795_345_400, durationUsec: 12_000, command: 'KEYS *', client: '127.0.0.1:5000', clientName: '' }] : [],
+    slowlog: up
+      ? [{ id: 1007, timestamp: 1_795_345_400, durationUsec: 12_000, command: 'KEYS *', client: '127.0.0.1:5000', clientName: '' }]
+      : [],
   };
 }
 
-export interface ReportOptions { timestampMs?: number; redis?: RedisSample[]; proxies?: Report['proxies']; events?: Report['events'] }
+export interface ReportOptions {
+  timestampMs?: number;
+  redis?: RedisSample[];
+  proxies?: Report['proxies'];
+  events?: Report['events'];
+}
 
 export function makeReport(seq: number, o: ReportOptions = {}): Report {
   return {
     seq,
     timestampMs: o.timestampMs ?? Date.now(),
     host: {
-      cpuPercent: 12.5, cpuCores: 2, load1: 0.5, load5: 0.4, load15: 0.3, memTotalBytes: 25_276_510_208, memAvailableBytes: 20_000_000_000,
-      swapTotalBytes: 0, swapUsedBytes: 0, dataPath: '/', diskTotalBytes: 1e12, diskFreeBytes: 5e11, diskReadBytesPerSec: 1.5,
-      diskWriteBytesPerSec: 2.5, netRxBytesPerSec: 3, netTxBytesPerSec: 4, netInterface: 'eth0',
+      cpuPercent: 12.5,
+      cpuCores: 2,
+      load1: 0.5,
+      load5: 0.4,
+      load15: 0.3,
+      memTotalBytes: 25_276_510_208,
+      memAvailableBytes: 20_000_000_000,
+      swapTotalBytes: 0,
+      swapUsedBytes: 0,
+      dataPath: '/',
+      diskTotalBytes: 1e12,
+      diskFreeBytes: 5e11,
+      diskReadBytesPerSec: 1.5,
+      diskWriteBytesPerSec: 2.5,
+      netRxBytesPerSec: 3,
+      netTxBytesPerSec: 4,
+      netInterface: 'eth0',
     },
     capacity: { instanceSlots: 8, runningInstances: 1, maxmemoryReservedBytes: 268_435_456, idleInstances: 0, idleAddresses: [] },
     redis: o.redis ?? [redisSample()],
@@ -99,19 +147,31 @@ export function makeHello(hostId: string, o: Partial<Hello> = {}): Hello {
 }
 
 /** What the collector sent, decoded. */
-export interface Received { body: 'welcome' | 'ack' | 'reject' | 'directive'; welcome?: { collectorVersion: string; serverTimeMs: number }; ack?: { sessionId: string; seq: number }; reject?: { seq: number; reason: string } }
+export interface Received {
+  body: 'welcome' | 'ack' | 'reject' | 'directive';
+  welcome?: { collectorVersion: string; serverTimeMs: number };
+  ack?: { sessionId: string; seq: number };
+  reject?: { seq: number; reason: string };
+}
 
 function waitUntil<T>(fn: () => T | undefined, what: string, timeoutMs: number, onChange: (wake: () => void) => () => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let off = () => {};
-    const timer = setTimeout(() => { off(); reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)); }, timeoutMs);
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+    }, timeoutMs);
     const check = () => {
       try {
         const v = fn();
         if (v === undefined) return;
-        clearTimeout(timer); off(); resolve(v);
+        clearTimeout(timer);
+        off();
+        resolve(v);
       } catch (err) {
-        clearTimeout(timer); off(); reject(err as Error);
+        clearTimeout(timer);
+        off();
+        reject(err as Error);
       }
     };
     off = onChange(check);
@@ -137,18 +197,37 @@ export class TestAgent {
     // Buffers go out as they are (garbage tests); messages through the contract's serializer.
     const serialize = (m: AgentMessage | Buffer): Buffer => (Buffer.isBuffer(m) ? m : connect.requestSerialize(m));
     this.call = this.client.makeBidiStreamRequest(connect.path, serialize, connect.responseDeserialize as (b: Buffer) => Received, md);
-    this.call.on('data', (m: Received) => { this.received.push(m); this.wake(); });
-    this.call.on('status', (s: grpc.StatusObject) => { this.status = s; this.wake(); });
-    this.call.on('error', () => { /* the status event carries it */ });
+    this.call.on('data', (m: Received) => {
+      this.received.push(m);
+      this.wake();
+    });
+    this.call.on('status', (s: grpc.StatusObject) => {
+      this.status = s;
+      this.wake();
+    });
+    this.call.on('error', () => {
+      /* the status event carries it */
+    });
   }
 
-  private wake(): void { for (const w of [...this.wakers]) w(); }
-  private watch = (w: () => void) => { this.wakers.add(w); return () => { this.wakers.delete(w); }; };
+  private wake(): void {
+    for (const w of [...this.wakers]) w();
+  }
+  private watch = (w: () => void) => {
+    this.wakers.add(w);
+    return () => {
+      this.wakers.delete(w);
+    };
+  };
 
-  send(msg: AgentMessage): void { this.call.write(msg); }
+  send(msg: AgentMessage): void {
+    this.call.write(msg);
+  }
 
   /** Writes raw bytes as one gRPC message (bypassing the serializer): garbage tests. */
-  sendRaw(bytes: Buffer): void { this.call.write(bytes); }
+  sendRaw(bytes: Buffer): void {
+    this.call.write(bytes);
+  }
 
   async hello(h: Hello, timeoutMs = 10_000): Promise<Received> {
     this.send({ hello: h });
@@ -162,15 +241,25 @@ export class TestAgent {
   }
 
   ack(seq: number, timeoutMs = 10_000): Promise<Received> {
-    return waitUntil(() => this.received.find((m) => m.body === 'ack' && m.ack!.seq === seq) ?? this.failed(), `ack ${seq}`, timeoutMs, this.watch);
+    return waitUntil(
+      () => this.received.find((m) => m.body === 'ack' && m.ack!.seq === seq) ?? this.failed(),
+      `ack ${seq}`,
+      timeoutMs,
+      this.watch,
+    );
   }
 
   /** Waits until `n` acks for `seq` arrived (replays are acked each time). */
   acks(seq: number, n: number, timeoutMs = 10_000): Promise<Received[]> {
-    return waitUntil(() => {
-      const got = this.received.filter((m) => m.body === 'ack' && m.ack!.seq === seq);
-      return got.length >= n ? got : this.failed();
-    }, `${n} acks of ${seq}`, timeoutMs, this.watch);
+    return waitUntil(
+      () => {
+        const got = this.received.filter((m) => m.body === 'ack' && m.ack!.seq === seq);
+        return got.length >= n ? got : this.failed();
+      },
+      `${n} acks of ${seq}`,
+      timeoutMs,
+      this.watch,
+    );
   }
 
   /** Resolves with the stream's final status. */
@@ -179,12 +268,17 @@ export class TestAgent {
   }
 
   private failed(): undefined {
-    if (this.status && this.status.code !== grpc.status.OK) throw new Error(`stream ended: ${grpc.status[this.status.code]} ${this.status.details}`);
+    if (this.status && this.status.code !== grpc.status.OK)
+      throw new Error(`stream ended: ${grpc.status[this.status.code]} ${this.status.details}`);
     return undefined;
   }
 
   close(): void {
-    try { this.call.end(); } catch { /* already ended */ }
+    try {
+      this.call.end();
+    } catch {
+      /* already ended */
+    }
     this.client.close();
   }
 }

@@ -32,6 +32,9 @@ test('every example config validates against its editor schema; an unknown key d
     const doc = YAML.parse(fs.readFileSync(path.join(examplesDir, f), 'utf8')) as Record<string, unknown>;
     assert.ok(check[kind](doc), `${f}: ${JSON.stringify(check[kind].errors)}`);
     assert.equal(check[kind]({ ...doc, intervall: '10s' }), false, `${f}: a misspelt key must be flagged`);
-    assert.ok(check[kind].errors!.some((e) => e.keyword === 'additionalProperties'), f);
+    assert.ok(
+      check[kind].errors!.some((e) => e.keyword === 'additionalProperties'),
+      f,
+    );
   }
 });

@@ -19,8 +19,22 @@ import { REPO_ROOT } from './harness/fleet.js';
 const CHROMIUM = '/usr/bin/chromium';
 const HOSTILE = '<img src=x onerror="window.__xss=1"><b>ops</b>';
 
-interface AlertView { id: string; fingerprint: string; name: string; state: string; acknowledged: boolean; ack: { by: string; comment: string } | null; labels: Record<string, string> }
-interface SilenceView { id: string; createdBy: string; comment: string; status: { state: string }; matchers: { name: string; value: string; isRegex: boolean }[] }
+interface AlertView {
+  id: string;
+  fingerprint: string;
+  name: string;
+  state: string;
+  acknowledged: boolean;
+  ack: { by: string; comment: string } | null;
+  labels: Record<string, string>;
+}
+interface SilenceView {
+  id: string;
+  createdBy: string;
+  comment: string;
+  status: { state: string };
+  matchers: { name: string; value: string; isRegex: boolean }[];
+}
 
 /** The cells of the first row matching `row`, joined with " | ". */
 async function cells(page: Page, row: string): Promise<string> {
@@ -32,7 +46,13 @@ async function cells(page: Page, row: string): Promise<string> {
 async function rowMatching(page: Page, row: string, re: RegExp): Promise<string> {
   let seen = '';
   try {
-    return await waitFor(async () => { seen = await cells(page, row); return re.test(seen) ? seen : null; }, { timeoutMs: 15_000, what: `${row} matching ${re}` });
+    return await waitFor(
+      async () => {
+        seen = await cells(page, row);
+        return re.test(seen) ? seen : null;
+      },
+      { timeoutMs: 15_000, what: `${row} matching ${re}` },
+    );
   } catch (err) {
     throw new Error(`${(err as Error).message}; last seen: ${seen}`);
   }
@@ -43,7 +63,8 @@ async function text(page: Page, selector: string): Promise<string> {
   return ((await page.locator(selector).first().textContent()) ?? '').replace(/\s+/g, ' ').trim();
 }
 
-const shotDir = process.env.RF_SCREENSHOTS === '1' ? path.join(REPO_ROOT, 'docs') : fs.mkdtempSync(path.join(os.tmpdir(), 'rf-console-shots-'));
+const shotDir =
+  process.env.RF_SCREENSHOTS === '1' ? path.join(REPO_ROOT, 'docs') : fs.mkdtempSync(path.join(os.tmpdir(), 'rf-console-shots-'));
 const shot = (name: string) => path.join(shotDir, name);
 if (process.env.RF_SCREENSHOTS !== '1') process.on('exit', () => fs.rmSync(shotDir, { recursive: true, force: true }));
 
@@ -54,24 +75,36 @@ test('fleet console: instances, alert ack and silence from the page reach the AP
   const replica = await h.redisReplica(master);
   const standalone = await h.redis();
   const collector = await h.collector({ alerting: { route: { receiver: 'none', groupWait: '200ms' }, receivers: [{ name: 'none' }] } });
-  await h.agent({
-    hostId: 'console-h1', interval: '300ms', labels: { idc: 'sz-a', env: 'test', owner: HOSTILE },
-    persistence: { enabled: true },
-    redis: [
-      { address: master.address, cluster: 'c1', group: 'g1' },
-      { address: replica.address, cluster: 'c1', group: 'g1' },
-      { address: standalone.address, cluster: 'c2', group: 'g9' },
-    ],
-  }, { collector });
-  await waitFor(async () => (await collector.api('/api/v1/instances')).instances.filter((i: { status: string; headroom: unknown }) => i.status === 'up' && i.headroom).length === 3,
-    { what: 'three instances with headroom in the API' });
+  await h.agent(
+    {
+      hostId: 'console-h1',
+      interval: '300ms',
+      labels: { idc: 'sz-a', env: 'test', owner: HOSTILE },
+      persistence: { enabled: true },
+      redis: [
+        { address: master.address, cluster: 'c1', group: 'g1' },
+        { address: replica.address, cluster: 'c1', group: 'g1' },
+        { address: standalone.address, cluster: 'c2', group: 'g9' },
+      ],
+    },
+    { collector },
+  );
+  await waitFor(
+    async () =>
+      (await collector.api('/api/v1/instances')).instances.filter(
+        (i: { status: string; headroom: unknown }) => i.status === 'up' && i.headroom,
+      ).length === 3,
+    { what: 'three instances with headroom in the API' },
+  );
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
   t.after(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource|ERR_CONNECTION_REFUSED/.test(m.text())) problems.push(`console: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource|ERR_CONNECTION_REFUSED/.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
 
   const res = await page.goto(`${collector.httpUrl}/console?refresh=1000`);
   assert.equal(res?.status(), 200);
@@ -90,7 +123,11 @@ test('fleet console: instances, alert ack and silence from the page reach the AP
   await page.locator('#who:has-text("signed in as test-viewer (viewer)")').waitFor({ timeout: 10_000 });
 
   // Every instance, with its role and its memory headroom.
-  for (const [server, role] of [[master, 'master'], [replica, 'slave'], [standalone, 'master']] as const) {
+  for (const [server, role] of [
+    [master, 'master'],
+    [replica, 'slave'],
+    [standalone, 'master'],
+  ] as const) {
     const row = `#instances tr[data-instance="${server.address}"]`;
     await page.locator(row).waitFor({ timeout: 15_000 });
     const cells = await page.locator(`${row} td`).allTextContents();
@@ -99,7 +136,7 @@ test('fleet console: instances, alert ack and silence from the page reach the AP
     assert.equal(cells[2], role);
     assert.equal(cells[3], 'up');
     assert.match(cells[7]!, /free \(\d+(\.\d+)?% used\)/, `headroom cell of ${server.address}: ${cells[7]}`);
-    assert.ok(await page.locator(`${row} meter`).count() === 1, 'a headroom meter');
+    assert.ok((await page.locator(`${row} meter`).count()) === 1, 'a headroom meter');
   }
   await rowMatching(page, '#hosts tr[data-host="console-h1"]', /^console-h1 \| up \| redis \| env=test idc=sz-a owner=.* \| connected \|/);
   await rowMatching(page, '#persistence tr[data-host="console-h1"]', /^console-h1 \| up \| free \| empty \| 0 \| .+ \| 3 \/ 3 \| none \|/);
@@ -118,7 +155,11 @@ test('fleet console: instances, alert ack and silence from the page reach the AP
   await standalone.stop();
   const alertRow = page.locator('#alerts tr[data-alertname="RedisInstanceDown"]');
   await alertRow.locator('button.ack').waitFor({ timeout: 20_000 });
-  assert.ok((await cells(page, '#alerts tr[data-alertname="RedisInstanceDown"]')).startsWith(`firing | RedisInstanceDown | critical | ${standalone.address} on console-h1 | `));
+  assert.ok(
+    (await cells(page, '#alerts tr[data-alertname="RedisInstanceDown"]')).startsWith(
+      `firing | RedisInstanceDown | critical | ${standalone.address} on console-h1 | `,
+    ),
+  );
   const fingerprint = await alertRow.getAttribute('data-fingerprint');
   assert.ok(fingerprint);
 
@@ -128,7 +169,9 @@ test('fleet console: instances, alert ack and silence from the page reach the AP
   await ackDialog.waitFor({ state: 'visible' });
   await ackDialog.locator('input[name=by]').fill('alice');
   await ackDialog.locator('button[type=submit]').click();
-  await page.locator('#ack-error:has-text("token \\"test-viewer\\" has role viewer; POST /api/v1/alerts/:id/ack needs operator")').waitFor({ timeout: 10_000 });
+  await page
+    .locator('#ack-error:has-text("token \\"test-viewer\\" has role viewer; POST /api/v1/alerts/:id/ack needs operator")')
+    .waitFor({ timeout: 10_000 });
   await ackDialog.locator('button.cancel').click();
   // A link with #token= signs in as its holder and the token leaves the address bar.
   await page.goto(`${collector.httpUrl}/console?refresh=1000#token=${encodeURIComponent(collector.apiTokens.operator!)}`);
@@ -142,17 +185,26 @@ test('fleet console: instances, alert ack and silence from the page reach the AP
   await page.screenshot({ path: shot('console-ack.png'), fullPage: false });
   await ackDialog.locator('button[type=submit]').click();
   await ackDialog.waitFor({ state: 'hidden' });
-  const acked = await waitFor(async () => {
-    const a = (await collector.api<{ alerts: AlertView[] }>(`/api/v1/alerts?fingerprint=${fingerprint}`)).alerts[0];
-    return a?.acknowledged ? a : null;
-  }, { what: 'ack in GET /api/v1/alerts' });
+  const acked = await waitFor(
+    async () => {
+      const a = (await collector.api<{ alerts: AlertView[] }>(`/api/v1/alerts?fingerprint=${fingerprint}`)).alerts[0];
+      return a?.acknowledged ? a : null;
+    },
+    { what: 'ack in GET /api/v1/alerts' },
+  );
   assert.equal(acked.ack?.by, 'alice');
   assert.equal(acked.ack?.comment, 'looking <now>');
   assert.equal(acked.state, 'firing');
   await page.locator('#alerts tr[data-alertname="RedisInstanceDown"]:has-text("by alice")').waitFor({ timeout: 10_000 });
   assert.equal(await alertRow.locator('button.ack').count(), 0, 'no Ack button on an acknowledged alert');
   const audit = (await collector.api<{ entries: { token: string; route: string; status: number }[] }>('/api/v1/audit')).entries;
-  assert.deepEqual(audit.map((e) => [e.token, e.route, e.status]), [['test-operator', '/api/v1/alerts/:id/ack', 200], ['test-viewer', '/api/v1/alerts/:id/ack', 403]]);
+  assert.deepEqual(
+    audit.map((e) => [e.token, e.route, e.status]),
+    [
+      ['test-operator', '/api/v1/alerts/:id/ack', 200],
+      ['test-viewer', '/api/v1/alerts/:id/ack', 403],
+    ],
+  );
 
   // Silence it from the page: alertname + instance + host, 2 hours.
   await alertRow.locator('button.silence').click();
@@ -162,11 +214,17 @@ test('fleet console: instances, alert ack and silence from the page reach the AP
   await silDialog.locator('input[name=comment]').fill('maintenance of the standalone');
   await silDialog.locator('button[type=submit]').click();
   await silDialog.waitFor({ state: 'hidden' });
-  const silence = await waitFor(async () => (await collector.api<SilenceView[]>('/api/v1/silences')).find((s) => s.comment === 'maintenance of the standalone'),
-    { what: 'silence in GET /api/v1/silences' });
+  const silence = await waitFor(
+    async () => (await collector.api<SilenceView[]>('/api/v1/silences')).find((s) => s.comment === 'maintenance of the standalone'),
+    { what: 'silence in GET /api/v1/silences' },
+  );
   assert.equal(silence.createdBy, 'alice');
   assert.equal(silence.status.state, 'active');
-  assert.deepEqual(Object.fromEntries(silence.matchers.map((m) => [m.name, m.value])), { alertname: 'RedisInstanceDown', host: 'console-h1', instance: standalone.address });
+  assert.deepEqual(Object.fromEntries(silence.matchers.map((m) => [m.name, m.value])), {
+    alertname: 'RedisInstanceDown',
+    host: 'console-h1',
+    instance: standalone.address,
+  });
   assert.ok(silence.matchers.every((m) => !m.isRegex));
   await page.locator(`#silences tr[data-silence="${silence.id}"]`).waitFor({ timeout: 10_000 });
   await page.locator('#alerts tr[data-alertname="RedisInstanceDown"]:has-text("suppressed (silenced)")').waitFor({ timeout: 10_000 });
@@ -190,14 +248,19 @@ test('fleet console with InfluxDB as the store: the page shows the sink and the 
   const influx = await h.influx();
   const collector = await h.collector({ influx: { url: influx.url, database: 'redisfleet', flushInterval: '200ms' } });
   await h.agent({ hostId: 'console-influx', interval: '300ms', redis: [{ address: redis.address, cluster: 'c1' }] }, { collector });
-  await waitFor(async () => (await collector.api('/api/v1/instances')).instances.some((i: { status: string }) => i.status === 'up'), { what: 'instance up in the API' });
+  await waitFor(async () => (await collector.api('/api/v1/instances')).instances.some((i: { status: string }) => i.status === 'up'), {
+    what: 'instance up in the API',
+  });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
   t.after(() => browser.close());
   const page = await browser.newPage();
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   await page.goto(`${collector.httpUrl}/console#token=${collector.apiTokens.viewer!}`);
-  assert.match(await cells(page, `#instances tr[data-instance="${redis.address}"]`), new RegExp(`^console-influx \\| ${redis.address.replace(/\./g, '\\.')} \\| master \\| up \\| c1 \\|`));
+  assert.match(
+    await cells(page, `#instances tr[data-instance="${redis.address}"]`),
+    new RegExp(`^console-influx \\| ${redis.address.replace(/\./g, '\\.')} \\| master \\| up \\| c1 \\|`),
+  );
   assert.equal(await text(page, '#sink'), 'store: InfluxDB');
   // The trailing-slash form redirects to the page (its relative URLs assume /console).
   const slash = await page.goto(`${collector.httpUrl}/console/`);

@@ -34,8 +34,10 @@ function tree(root: string): Map<string, string> {
       const st = fs.lstatSync(abs);
       const mode = (st.mode & 0o7777).toString(8);
       if (st.isSymbolicLink()) out.set(rel, `l ${fs.readlinkSync(abs)}`);
-      else if (st.isDirectory()) { out.set(rel, `d ${mode}`); walk(abs); }
-      else out.set(rel, `f ${mode} ${crypto.createHash('sha256').update(fs.readFileSync(abs)).digest('hex')}`);
+      else if (st.isDirectory()) {
+        out.set(rel, `d ${mode}`);
+        walk(abs);
+      } else out.set(rel, `f ${mode} ${crypto.createHash('sha256').update(fs.readFileSync(abs)).digest('hex')}`);
     }
   };
   walk(root);
@@ -54,7 +56,11 @@ function parseUnit(text: string): Unit {
     const line = raw.trim();
     if (!line || line.startsWith('#') || line.startsWith(';')) continue;
     const sec = /^\[(.+)\]$/.exec(line);
-    if (sec) { section = new Map(); unit.set(sec[1]!, section); continue; }
+    if (sec) {
+      section = new Map();
+      unit.set(sec[1]!, section);
+      continue;
+    }
     const kv = /^([A-Za-z0-9]+)=(.*)$/.exec(line);
     assert.ok(kv && section, `not a unit line: ${line}`);
     const list = section.get(kv[1]!) ?? [];
@@ -82,7 +88,10 @@ function checkUnitKeys(name: string, u: Unit): void {
   assert.equal(svc('StateDirectory'), 'redis-fleet');
   assert.ok(u.get('Service')!.has('CapabilityBoundingSet'), `${name}: CapabilityBoundingSet`);
   const exec = svc('ExecStart') ?? '';
-  assert.ok(exec.startsWith(`${process.execPath} ${PREFIX}/dist/`), `${name}: ExecStart runs the installed program with this node: ${exec}`);
+  assert.ok(
+    exec.startsWith(`${process.execPath} ${PREFIX}/dist/`),
+    `${name}: ExecStart runs the installed program with this node: ${exec}`,
+  );
   assert.equal(one(u, 'Install', 'WantedBy'), 'multi-user.target');
 }
 
@@ -102,9 +111,21 @@ describe('deploy/install.sh', () => {
 
     // The program: dist without the test suite, runtime node_modules without dev dependencies.
     const p = path.join(root, PREFIX.slice(1));
-    for (const f of ['dist/agent/main.js', 'dist/collector/main.js', 'dist/cli/main.js', 'dist/common/sd-notify.js', 'package.json',
-      'node_modules/ioredis/package.json', 'node_modules/better-sqlite3/package.json', 'share/examples/agent-storage-host.yaml',
-      'share/examples/agent-proxy-host.yaml', 'share/examples/collector-influx.yaml', 'grafana/provisioning/datasources/influxdb.yaml', 'share/schema/agent.schema.json', 'share/schema/collector.schema.json']) {
+    for (const f of [
+      'dist/agent/main.js',
+      'dist/collector/main.js',
+      'dist/cli/main.js',
+      'dist/common/sd-notify.js',
+      'package.json',
+      'node_modules/ioredis/package.json',
+      'node_modules/better-sqlite3/package.json',
+      'share/examples/agent-storage-host.yaml',
+      'share/examples/agent-proxy-host.yaml',
+      'share/examples/collector-influx.yaml',
+      'grafana/provisioning/datasources/influxdb.yaml',
+      'share/schema/agent.schema.json',
+      'share/schema/collector.schema.json',
+    ]) {
       assert.ok(fs.existsSync(path.join(p, f)), `${PREFIX}/${f}`);
     }
     assert.ok(!fs.existsSync(path.join(p, 'dist/test')), 'no compiled tests');
@@ -116,12 +137,16 @@ describe('deploy/install.sh', () => {
     assert.equal(mode(path.join(root, 'etc/redis-fleet/agent.token')), '600');
     assert.equal(mode(path.join(root, 'etc/redis-fleet/tokens')), '600');
     assert.equal(mode(path.join(root, 'etc/redis-fleet/api-tokens')), '600');
-    assert.match(fs.readFileSync(path.join(root, 'etc/redis-fleet/api-tokens'), 'utf8'), /^# name role sha256:<hex> — redis-fleet token create/);
+    assert.match(
+      fs.readFileSync(path.join(root, 'etc/redis-fleet/api-tokens'), 'utf8'),
+      /^# name role sha256:<hex> — redis-fleet token create/,
+    );
     assert.equal(mode(path.join(root, 'etc/redis-fleet')), '750');
     assert.equal(mode(path.join(root, 'etc/redis-fleet/agent.yaml')), '640');
     assert.equal(mode(path.join(root, 'var/lib/redis-fleet')), '750');
     assert.equal(mode(path.join(root, 'var/lib/redis-fleet/guard')), '700');
-    for (const b of ['redis-fleet', 'redis-fleet-agent', 'redis-fleet-collector']) assert.equal(mode(path.join(root, 'usr/local/bin', b)), '755');
+    for (const b of ['redis-fleet', 'redis-fleet-agent', 'redis-fleet-collector'])
+      assert.equal(mode(path.join(root, 'usr/local/bin', b)), '755');
 
     // Units: placeholders filled, required keys, the agent ordered before Redis.
     const unitDir = path.join(root, 'etc/systemd/system');
@@ -135,7 +160,11 @@ describe('deploy/install.sh', () => {
     const agentUnit = parseUnit(fs.readFileSync(path.join(unitDir, units[0]!), 'utf8'));
     assert.ok((one(agentUnit, 'Unit', 'Before') ?? '').split(/\s+/).includes('redis-server.service'), 'agent Before=redis-server.service');
     const caps = (one(agentUnit, 'Service', 'CapabilityBoundingSet') ?? '').split(/\s+/).sort();
-    assert.deepEqual(caps, ['CAP_DAC_READ_SEARCH', 'CAP_KILL', 'CAP_SYS_PTRACE'], 'the agent keeps only what reading /proc of redis and killing a fork child need');
+    assert.deepEqual(
+      caps,
+      ['CAP_DAC_READ_SEARCH', 'CAP_KILL', 'CAP_SYS_PTRACE'],
+      'the agent keeps only what reading /proc of redis and killing a fork child need',
+    );
     assert.deepEqual((one(agentUnit, 'Service', 'AmbientCapabilities') ?? '').split(/\s+/).sort(), caps);
     const collectorUnit = parseUnit(fs.readFileSync(path.join(unitDir, units[1]!), 'utf8'));
     assert.equal(one(collectorUnit, 'Service', 'CapabilityBoundingSet'), '', 'the collector has no capabilities');
@@ -163,7 +192,8 @@ describe('deploy/install.sh', () => {
     // (their absolute /etc paths pointed into the root) and on every example.
     const cfgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-install-cfg-'));
     t.after(() => fs.rmSync(cfgDir, { recursive: true, force: true }));
-    for (const secret of ['agent.token', 'tokens', 'redis.pass', 'influx.pass', 'codis-orders.auth']) fs.writeFileSync(path.join(cfgDir, secret), 'secret\n', { mode: 0o600 });
+    for (const secret of ['agent.token', 'tokens', 'redis.pass', 'influx.pass', 'codis-orders.auth'])
+      fs.writeFileSync(path.join(cfgDir, secret), 'secret\n', { mode: 0o600 });
     // The examples use TLS (/etc/redis-fleet/tls, as install.sh --tls-generate names the files).
     const tlsDir = path.join(cfgDir, 'tls');
     fs.mkdirSync(tlsDir);
@@ -171,20 +201,39 @@ describe('deploy/install.sh', () => {
     exampleCa.issue({ cn: 'collector', san: ['DNS:localhost'], name: 'collector' });
     exampleCa.issue({ cn: 'agent', usage: 'client', name: 'agent' });
     fs.copyFileSync(path.join(root, 'etc/redis-fleet/api-tokens'), path.join(cfgDir, 'api-tokens'));
-    fs.writeFileSync(path.join(cfgDir, 'nutcracker.yml'), 'sessions:\n  listen: 127.0.0.1:22121\n  auto_eject_hosts: true\n  server_retry_timeout: 30000\n  servers:\n    - 127.0.0.1:6379:1\n');
+    fs.writeFileSync(
+      path.join(cfgDir, 'nutcracker.yml'),
+      'sessions:\n  listen: 127.0.0.1:22121\n  auto_eject_hosts: true\n  server_retry_timeout: 30000\n  servers:\n    - 127.0.0.1:6379:1\n',
+    );
     const rewrite = (src: string, dst: string): string => {
-      fs.writeFileSync(dst, fs.readFileSync(src, 'utf8').replaceAll('/etc/redis-fleet/', `${cfgDir}/`).replaceAll('/etc/nutcracker/nutcracker.yml', path.join(cfgDir, 'nutcracker.yml')).replaceAll('/var/lib/redis-fleet', path.join(cfgDir, 'state')));
+      fs.writeFileSync(
+        dst,
+        fs
+          .readFileSync(src, 'utf8')
+          .replaceAll('/etc/redis-fleet/', `${cfgDir}/`)
+          .replaceAll('/etc/nutcracker/nutcracker.yml', path.join(cfgDir, 'nutcracker.yml'))
+          .replaceAll('/var/lib/redis-fleet', path.join(cfgDir, 'state')),
+      );
       return dst;
     };
     const cli = path.join(p, 'dist/cli/main.js');
     const checks: [string, string][] = [
       ['agent', rewrite(path.join(root, 'etc/redis-fleet/agent.yaml'), path.join(cfgDir, 'agent.yaml'))],
       ['collector', rewrite(path.join(root, 'etc/redis-fleet/collector.yaml'), path.join(cfgDir, 'collector.yaml'))],
-      ...['agent-storage-host', 'agent-proxy-host'].map((n): [string, string] => ['agent', rewrite(path.join(p, 'share/examples', `${n}.yaml`), path.join(cfgDir, `${n}.yaml`))]),
-      ...['collector-influx', 'collector-embedded'].map((n): [string, string] => ['collector', rewrite(path.join(p, 'share/examples', `${n}.yaml`), path.join(cfgDir, `${n}.yaml`))]),
+      ...['agent-storage-host', 'agent-proxy-host'].map((n): [string, string] => [
+        'agent',
+        rewrite(path.join(p, 'share/examples', `${n}.yaml`), path.join(cfgDir, `${n}.yaml`)),
+      ]),
+      ...['collector-influx', 'collector-embedded'].map((n): [string, string] => [
+        'collector',
+        rewrite(path.join(p, 'share/examples', `${n}.yaml`), path.join(cfgDir, `${n}.yaml`)),
+      ]),
     ];
     for (const [kind, file] of checks) {
-      const r = spawnSync(process.execPath, [cli, 'check-config', kind, file], { encoding: 'utf8', env: { ...process.env, REDIS_FLEET_SESSIONS_PASSWORD: 'x' } });
+      const r = spawnSync(process.execPath, [cli, 'check-config', kind, file], {
+        encoding: 'utf8',
+        env: { ...process.env, REDIS_FLEET_SESSIONS_PASSWORD: 'x' },
+      });
       assert.equal(r.status, 0, `installed check-config ${kind} ${path.basename(file)}: ${r.stdout}${r.stderr}`);
     }
     const launcher = fs.readFileSync(path.join(root, 'usr/local/bin/redis-fleet'), 'utf8');
@@ -195,7 +244,10 @@ describe('deploy/install.sh', () => {
     run(UNINSTALL, ['--root', root]);
     const left = tree(root);
     assert.ok(![...left.keys()].some((k) => k.startsWith('opt/redis-fleet')), 'program removed');
-    assert.ok(![...left.keys()].some((k) => k.startsWith('etc/systemd/system/') && left.get(k)!.startsWith('f')), 'units and drop-ins removed');
+    assert.ok(
+      ![...left.keys()].some((k) => k.startsWith('etc/systemd/system/') && left.get(k)!.startsWith('f')),
+      'units and drop-ins removed',
+    );
     assert.ok(![...left.keys()].some((k) => k.startsWith('usr/local/bin/') && left.get(k)!.startsWith('f')), 'launchers removed');
     assert.equal(fs.readFileSync(path.join(root, 'etc/redis-fleet/agent.token'), 'utf8'), token, 'token kept');
     assert.ok(fs.existsSync(path.join(root, 'var/lib/redis-fleet/collector.db')), 'state kept');
@@ -213,15 +265,36 @@ describe('deploy/install.sh', () => {
   test('--tls-generate: a CA, the collector and per-host agent certificates; the installed configs run with mutual TLS', async (t) => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-install-tls-'));
     t.after(() => fs.rmSync(root, { recursive: true, force: true }));
-    const args = ['--root', root, '--node', process.execPath, '--tls-generate', '--tls-name', 'collector.example.net', '--tls-agent', 'db-1'];
+    const args = [
+      '--root',
+      root,
+      '--node',
+      process.execPath,
+      '--tls-generate',
+      '--tls-name',
+      'collector.example.net',
+      '--tls-agent',
+      'db-1',
+    ];
     run(INSTALL, args);
     const tlsDir = path.join(root, 'etc/redis-fleet/tls');
     const before = tree(tlsDir);
     assert.doesNotMatch(run(INSTALL, args), /wrote /, 'the second run keeps every certificate');
     assert.deepEqual(tree(tlsDir), before);
     const mode = (f: string) => (fs.statSync(path.join(tlsDir, f)).mode & 0o777).toString(8);
-    assert.deepEqual(['ca.key', 'collector.key', 'agent.key', 'agent-db-1.key', 'ca.crt', 'collector.crt'].map(mode), ['600', '640', '640', '640', '644', '644']);
-    const verify = spawnSync('openssl', ['verify', '-CAfile', path.join(tlsDir, 'ca.crt'), ...['collector', 'agent', 'agent-db-1'].map((n) => path.join(tlsDir, `${n}.crt`))], { encoding: 'utf8' });
+    assert.deepEqual(['ca.key', 'collector.key', 'agent.key', 'agent-db-1.key', 'ca.crt', 'collector.crt'].map(mode), [
+      '600',
+      '640',
+      '640',
+      '640',
+      '644',
+      '644',
+    ]);
+    const verify = spawnSync(
+      'openssl',
+      ['verify', '-CAfile', path.join(tlsDir, 'ca.crt'), ...['collector', 'agent', 'agent-db-1'].map((n) => path.join(tlsDir, `${n}.crt`))],
+      { encoding: 'utf8' },
+    );
     assert.equal(verify.status, 0, verify.stderr);
     const x509 = (n: string) => new crypto.X509Certificate(fs.readFileSync(path.join(tlsDir, `${n}.crt`)));
     assert.equal(x509('agent-db-1').subject, 'CN=db-1');
@@ -230,7 +303,11 @@ describe('deploy/install.sh', () => {
 
     // The written configs (paths into the root, free loopback ports): the agent, whose hostId is
     // the host name its certificate carries, reports over mutual TLS.
-    const etc = (f: string) => fs.readFileSync(path.join(root, 'etc/redis-fleet', f), 'utf8').replaceAll('/etc/redis-fleet/', `${root}/etc/redis-fleet/`).replaceAll('/var/lib/redis-fleet', path.join(root, 'var/lib/redis-fleet'));
+    const etc = (f: string) =>
+      fs
+        .readFileSync(path.join(root, 'etc/redis-fleet', f), 'utf8')
+        .replaceAll('/etc/redis-fleet/', `${root}/etc/redis-fleet/`)
+        .replaceAll('/var/lib/redis-fleet', path.join(root, 'var/lib/redis-fleet'));
     const { parse } = await import('yaml');
     const collectorCfg = parse(etc('collector.yaml'));
     const agentCfg = parse(etc('agent.yaml'));
@@ -242,8 +319,14 @@ describe('deploy/install.sh', () => {
     delete collectorCfg.http;
     const c = await h.collector(collectorCfg);
     agentCfg.collector.addresses = [c.grpcAddress];
-    const a = await h.agent({ ...agentCfg, interval: '200ms', statusFile: '', discovery: { enabled: false }, redis: [{ address: redis.address }] }, { collector: c });
-    await waitFor(async () => (await c.request(`/api/v1/hosts/${os.hostname()}`)).status === 200, { what: 'the installed agent reporting over mutual TLS', timeoutMs: 30_000 });
+    const a = await h.agent(
+      { ...agentCfg, interval: '200ms', statusFile: '', discovery: { enabled: false }, redis: [{ address: redis.address }] },
+      { collector: c },
+    );
+    await waitFor(async () => (await c.request(`/api/v1/hosts/${os.hostname()}`)).status === 200, {
+      what: 'the installed agent reporting over mutual TLS',
+      timeoutMs: 30_000,
+    });
     assert.ok(a.running);
   });
 

@@ -15,7 +15,12 @@ function route() {
 }
 
 const find = (got: Received[], alertname: string, status: 'firing' | 'resolved', instance?: string) =>
-  got.find((r) => r.body?.status === status && r.body.commonLabels?.alertname === alertname && (!instance || r.body.alerts?.[0]?.labels?.instance === instance));
+  got.find(
+    (r) =>
+      r.body?.status === status &&
+      r.body.commonLabels?.alertname === alertname &&
+      (!instance || r.body.alerts?.[0]?.labels?.instance === instance),
+  );
 
 test('memory toward maxmemory fires RedisMemoryHigh with the right labels and body; FLUSHALL resolves it', async (t) => {
   const h = await harness(t);
@@ -53,11 +58,17 @@ test('memory toward maxmemory fires RedisMemoryHigh with the right labels and bo
   assert.equal(a.endsAt, '0001-01-01T00:00:00Z');
 
   await client.flushall();
-  const resolved = await waitFor(() => rx.got.find((r) => r.body?.status === 'resolved' && r.body.alerts?.[0]?.fingerprint === a.fingerprint),
-    { timeoutMs: 15_000, what: 'RedisMemoryHigh resolved' });
+  const resolved = await waitFor(
+    () => rx.got.find((r) => r.body?.status === 'resolved' && r.body.alerts?.[0]?.fingerprint === a.fingerprint),
+    { timeoutMs: 15_000, what: 'RedisMemoryHigh resolved' },
+  );
   assert.equal(resolved.body.alerts[0].labels.alertname, 'RedisMemoryHigh');
   assert.notEqual(resolved.body.alerts[0].endsAt, '0001-01-01T00:00:00Z');
-  assert.equal(rx.got.filter((r) => r.body?.commonLabels?.alertname === 'RedisMemoryHigh' && r.body.status === 'firing').length, 1, 'one firing notification');
+  assert.equal(
+    rx.got.filter((r) => r.body?.commonLabels?.alertname === 'RedisMemoryHigh' && r.body.status === 'firing').length,
+    1,
+    'one firing notification',
+  );
 });
 
 test('connections near maxclients fire RedisClientsHigh; closing them resolves it', async (t) => {
@@ -81,7 +92,7 @@ test('connections near maxclients fire RedisClientsHigh; closing them resolves i
     const c = redis.client();
     await c.ping();
     clients.push(c);
-    if (await connected() >= 19) break;
+    if ((await connected()) >= 19) break;
     assert.ok(clients.length < 20, 'connected_clients did not grow');
   }
   const firing = await waitFor(() => find(rx.got, 'RedisClientsHigh', 'firing'), { timeoutMs: 15_000, what: 'RedisClientsHigh firing' });
@@ -94,8 +105,10 @@ test('connections near maxclients fire RedisClientsHigh; closing them resolves i
   assert.equal(find(rx.got, 'RedisRejectedConnections', 'firing'), undefined, 'no connection was rejected');
 
   for (const c of clients) c.disconnect();
-  await waitFor(() => rx.got.find((r) => r.body?.status === 'resolved' && r.body.alerts?.[0]?.fingerprint === a.fingerprint),
-    { timeoutMs: 15_000, what: 'RedisClientsHigh resolved' });
+  await waitFor(() => rx.got.find((r) => r.body?.status === 'resolved' && r.body.alerts?.[0]?.fingerprint === a.fingerprint), {
+    timeoutMs: 15_000,
+    what: 'RedisClientsHigh resolved',
+  });
 });
 
 test('a killed replica fires RedisMasterWithoutReplica until it is back; a stopped master fires RedisReplicaLinkDown until it is back', async (t) => {
@@ -110,11 +123,24 @@ test('a killed replica fires RedisMasterWithoutReplica until it is back; a stopp
       receivers: [{ name: 'ops', webhook: [{ url: `${rx.url}/hook` }] }],
     },
   });
-  await h.agent({ hostId: 'rep-h1', interval: '300ms', redis: [{ address: master.address, cluster: 'rep-c' }, { address: replica.address, cluster: 'rep-c' }] }, { collector });
+  await h.agent(
+    {
+      hostId: 'rep-h1',
+      interval: '300ms',
+      redis: [
+        { address: master.address, cluster: 'rep-c' },
+        { address: replica.address, cluster: 'rep-c' },
+      ],
+    },
+    { collector },
+  );
   await waitFor(async () => (await collector.api('/api/v1/instances')).instances.length === 2, { what: 'both instances reported' });
 
   await replica.kill('SIGKILL');
-  const noReplica = await waitFor(() => find(rx.got, 'RedisMasterWithoutReplica', 'firing'), { timeoutMs: 15_000, what: 'RedisMasterWithoutReplica firing' });
+  const noReplica = await waitFor(() => find(rx.got, 'RedisMasterWithoutReplica', 'firing'), {
+    timeoutMs: 15_000,
+    what: 'RedisMasterWithoutReplica firing',
+  });
   const a = noReplica.body.alerts[0];
   assert.equal(a.labels.instance, master.address);
   assert.equal(a.labels.cluster, 'rep-c');
@@ -124,16 +150,23 @@ test('a killed replica fires RedisMasterWithoutReplica until it is back; a stopp
   await waitFor(() => find(rx.got, 'RedisInstanceDown', 'firing', replica.address), { timeoutMs: 15_000, what: 'the replica itself down' });
 
   await replica.restart({ save: false });
-  await waitFor(() => rx.got.find((r) => r.body?.status === 'resolved' && r.body.alerts?.[0]?.fingerprint === a.fingerprint),
-    { timeoutMs: 20_000, what: 'RedisMasterWithoutReplica resolved' });
+  await waitFor(() => rx.got.find((r) => r.body?.status === 'resolved' && r.body.alerts?.[0]?.fingerprint === a.fingerprint), {
+    timeoutMs: 20_000,
+    what: 'RedisMasterWithoutReplica resolved',
+  });
 
   await master.stop();
-  const linkDown = await waitFor(() => find(rx.got, 'RedisReplicaLinkDown', 'firing'), { timeoutMs: 15_000, what: 'RedisReplicaLinkDown firing' });
+  const linkDown = await waitFor(() => find(rx.got, 'RedisReplicaLinkDown', 'firing'), {
+    timeoutMs: 15_000,
+    what: 'RedisReplicaLinkDown firing',
+  });
   const l = linkDown.body.alerts[0];
   assert.equal(l.labels.instance, replica.address);
   assert.equal(l.labels.severity, 'critical');
   assert.match(l.annotations.summary, /lost its master link/);
   await master.restart({ save: false });
-  await waitFor(() => rx.got.find((r) => r.body?.status === 'resolved' && r.body.alerts?.[0]?.fingerprint === l.fingerprint),
-    { timeoutMs: 30_000, what: 'RedisReplicaLinkDown resolved' });
+  await waitFor(() => rx.got.find((r) => r.body?.status === 'resolved' && r.body.alerts?.[0]?.fingerprint === l.fingerprint), {
+    timeoutMs: 30_000,
+    what: 'RedisReplicaLinkDown resolved',
+  });
 });

@@ -18,11 +18,12 @@ test('collector SIGKILL: a diff rule keeps its baseline window across the restar
   const h = await harness(t);
   const redis = await h.redis();
   const rx = await receiver(t);
-  const rulesFile = await writeRules(h, [
-    'rules:',
-    '  - { name: KeysJump, measurement: redis_keyspace, expr: keys, func: diff, points: 3, op: ">", value: 500 }',
-    '',
-  ].join('\n'));
+  const rulesFile = await writeRules(
+    h,
+    ['rules:', '  - { name: KeysJump, measurement: redis_keyspace, expr: keys, func: diff, points: 3, op: ">", value: 500 }', ''].join(
+      '\n',
+    ),
+  );
   const collector = await h.collector({
     alerting: {
       ruleFiles: [rulesFile],
@@ -38,12 +39,20 @@ test('collector SIGKILL: a diff rule keeps its baseline window across the restar
   const stored = () => {
     const db = openDatabase(dbFile);
     try {
-      return db.prepare<{ vals: string }>("SELECT vals FROM alert_windows WHERE rule = 'KeysJump'").all().map((r) => JSON.parse(r.vals) as [number, number][]);
-    } finally { db.close(); }
+      return db
+        .prepare<{ vals: string }>("SELECT vals FROM alert_windows WHERE rule = 'KeysJump'")
+        .all()
+        .map((r) => JSON.parse(r.vals) as [number, number][]);
+    } finally {
+      db.close();
+    }
   };
   // The baseline (keys = 1) is in the store: at least points+1 values.
   await waitFor(() => stored()[0]?.length === 4, { timeoutMs: 15_000, what: 'a full KeysJump window in the store' });
-  assert.ok(stored()[0]!.every(([, v]) => v === 1), 'baseline values are keys = 1');
+  assert.ok(
+    stored()[0]!.every(([, v]) => v === 1),
+    'baseline values are keys = 1',
+  );
   await agent.stop();
   await collector.kill('SIGKILL');
 
@@ -54,8 +63,10 @@ test('collector SIGKILL: a diff rule keeps its baseline window across the restar
   const started = await collector.waitForLog('alerting started');
   assert.equal(started.windows, 1, 'the window was restored at startup');
   agent = await h.agent(agentConfig, { collector });
-  const fired = await waitFor(() => rx.got.find((r) => r.body?.commonLabels?.alertname === 'KeysJump' && r.body.status === 'firing'),
-    { timeoutMs: 15_000, what: 'KeysJump firing after the restart' });
+  const fired = await waitFor(() => rx.got.find((r) => r.body?.commonLabels?.alertname === 'KeysJump' && r.body.status === 'firing'), {
+    timeoutMs: 15_000,
+    what: 'KeysJump firing after the restart',
+  });
   assert.equal(fired.body.alerts[0].labels.instance, redis.address);
   const alert = (await collector.api('/api/v1/alerts')).alerts.find((a: { name: string }) => a.name === 'KeysJump');
   assert.ok(alert && alert.value >= 999, `diff against the pre-restart baseline: ${alert?.value}`);
@@ -68,7 +79,10 @@ test('a restored window outlives a collector outage longer than the 5 min stale-
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rf-windows-'));
   t.after(() => fs.rm(dir, { recursive: true, force: true }));
   const rules = path.join(dir, 'rules.yaml');
-  await fs.writeFile(rules, 'rules:\n  - { name: KeysJump, measurement: redis_keyspace, expr: keys, func: diff, points: 3, op: ">", value: 500 }\n');
+  await fs.writeFile(
+    rules,
+    'rules:\n  - { name: KeysJump, measurement: redis_keyspace, expr: keys, func: diff, points: 3, op: ">", value: 500 }\n',
+  );
   const config = resolveAlertingConfig({ builtins: { enabled: false }, ruleFiles: [rules] });
   const logger = createLogger('test', 'silent');
   const tags = { host: 'h1', instance: '127.0.0.1:6379', db: 'db0' };
@@ -85,10 +99,17 @@ test('a restored window outlives a collector outage longer than the 5 min stale-
 
   store = Store.open(path.join(dir, 'collector.db'));
   const second = new Alerting(store, config, logger);
-  t.after(async () => { await second.close(); store.close(); });
+  t.after(async () => {
+    await second.close();
+    store.close();
+  });
   assert.equal(second.restoredWindows, 1);
   second.tick();
-  assert.equal(store.db.prepare<{ n: number }>('SELECT COUNT(*) AS n FROM alert_windows').get()!.n, 1, 'the first tick after the restart keeps the window');
+  assert.equal(
+    store.db.prepare<{ n: number }>('SELECT COUNT(*) AS n FROM alert_windows').get()!.n,
+    1,
+    'the first tick after the restart keeps the window',
+  );
   second.onPoints([point(1001, Date.now())]);
   const a = second.alerts.all().find((x) => x.labels.alertname === 'KeysJump');
   assert.equal(a?.state, 'firing');

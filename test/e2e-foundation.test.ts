@@ -6,7 +6,18 @@ import { harness, waitFor, type Harness, type RedisServer, type CollectorProcess
 
 const INTERVAL_MS = 1000;
 
-interface InstanceView { id: string; address: string; role: string; status: string; cluster: string; group: string; usedMemory: number; error: string; sampledAt: string; replication: { replicas: unknown[] } }
+interface InstanceView {
+  id: string;
+  address: string;
+  role: string;
+  status: string;
+  cluster: string;
+  group: string;
+  usedMemory: number;
+  error: string;
+  sampledAt: string;
+  replication: { replicas: unknown[] };
+}
 
 async function instances(c: CollectorProcess): Promise<InstanceView[]> {
   return (await c.api<{ instances: InstanceView[] }>('/api/v1/instances')).instances;
@@ -45,7 +56,7 @@ function largestGap(times: number[]): number {
 }
 
 describe('foundation end to end with InfluxDB', () => {
-  test('every instance\'s series arrive with the right tags and types; down, restart, collector outage and agent restart', async (t) => {
+  test("every instance's series arrive with the right tags and types; down, restart, collector outage and agent restart", async (t) => {
     const h = await harness(t);
     const trio = await startTrio(h);
     const influx = await h.influx();
@@ -53,10 +64,16 @@ describe('foundation end to end with InfluxDB', () => {
     const agent = await h.agent(agentConfig('e2e-influx', trio), { collector });
 
     // Within two intervals (plus start-up) every instance is in InfluxDB with its tags.
-    const rows = await waitFor(async () => {
-      const r = await influx.rows('SELECT last(used_memory) FROM redis GROUP BY "instance", "role", "cluster", "group", "idc", "host"', 'redisfleet');
-      return r.length === 3 ? r : null;
-    }, { timeoutMs: 3 * INTERVAL_MS + 10_000, what: 'three instances in InfluxDB' });
+    const rows = await waitFor(
+      async () => {
+        const r = await influx.rows(
+          'SELECT last(used_memory) FROM redis GROUP BY "instance", "role", "cluster", "group", "idc", "host"',
+          'redisfleet',
+        );
+        return r.length === 3 ? r : null;
+      },
+      { timeoutMs: 3 * INTERVAL_MS + 10_000, what: 'three instances in InfluxDB' },
+    );
     const byInstance = new Map(rows.map((r) => [r.instance, r]));
     assert.equal(byInstance.get(trio.master.address)?.role, 'master');
     assert.equal(byInstance.get(trio.replica.address)?.role, 'slave');
@@ -80,61 +97,100 @@ describe('foundation end to end with InfluxDB', () => {
     assert.equal(hostTypes.get('cpu_percent'), 'float');
 
     // The master's replica appears in redis_replica with a byte lag.
-    const replicaRows = await waitFor(async () => {
-      const r = await influx.rows(`SELECT last(lag_bytes) FROM redis_replica WHERE "instance" = '${trio.master.address}' GROUP BY "replica"`, 'redisfleet');
-      return r.length === 1 ? r : null;
-    }, { what: 'the replica series of the master' });
+    const replicaRows = await waitFor(
+      async () => {
+        const r = await influx.rows(
+          `SELECT last(lag_bytes) FROM redis_replica WHERE "instance" = '${trio.master.address}' GROUP BY "replica"`,
+          'redisfleet',
+        );
+        return r.length === 1 ? r : null;
+      },
+      { what: 'the replica series of the master' },
+    );
     assert.equal(replicaRows[0]!.replica, trio.replica.address);
 
     // The history API answers from InfluxDB with the same tags and pinned types.
-    const history = await collector.api<{ sink: string; points: { time: number; tags: Record<string, string>; fields: Record<string, unknown> }[] }>(
-      `/api/v1/query?measurement=redis&instance=${encodeURIComponent(trio.master.address)}&limit=50`);
+    const history = await collector.api<{
+      sink: string;
+      points: { time: number; tags: Record<string, string>; fields: Record<string, unknown> }[];
+    }>(`/api/v1/query?measurement=redis&instance=${encodeURIComponent(trio.master.address)}&limit=50`);
     assert.equal(history.sink, 'influx');
     assert.ok(history.points.length > 0, 'points of the master from InfluxDB');
     assert.ok(history.points.every((p) => p.tags.instance === trio.master.address && p.tags.cluster === 'c1'));
     assert.equal(typeof history.points[0]!.fields.used_memory, 'number');
     assert.equal(typeof history.points[0]!.fields.redis_version, 'string');
     const times = history.points.map((p) => p.time);
-    assert.deepEqual(times, [...times].sort((a, b) => a - b), 'oldest first');
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => a - b),
+      'oldest first',
+    );
 
     // The HTTP API shows the same three.
-    const api = await waitFor(async () => ((await instances(collector)).length === 3 ? instances(collector) : null), { what: 'three instances in the API' });
+    const api = await waitFor(async () => ((await instances(collector)).length === 3 ? instances(collector) : null), {
+      what: 'three instances in the API',
+    });
     assert.deepEqual(api.map((i) => i.address).sort(), [trio.master.address, trio.replica.address, trio.standalone.address].sort());
     assert.equal(api.find((i) => i.address === trio.master.address)!.replication.replicas.length, 1);
 
     // Kill an instance → reported down (API and the `up` field); restart it → back.
     await trio.standalone.kill();
-    await waitFor(async () => (await instances(collector)).find((i) => i.address === trio.standalone.address)?.status === 'down', { timeoutMs: 4 * INTERVAL_MS + 5000, what: 'standalone reported down' });
-    const downRow = await waitFor(async () => {
-      const r = await influx.rows(`SELECT last(up), last(error) FROM redis WHERE "instance" = '${trio.standalone.address}'`, 'redisfleet');
-      return r[0] && Number(r[0].last) === 0 ? r[0] : null;
-    }, { what: 'up=0 in InfluxDB' });
+    await waitFor(async () => (await instances(collector)).find((i) => i.address === trio.standalone.address)?.status === 'down', {
+      timeoutMs: 4 * INTERVAL_MS + 5000,
+      what: 'standalone reported down',
+    });
+    const downRow = await waitFor(
+      async () => {
+        const r = await influx.rows(
+          `SELECT last(up), last(error) FROM redis WHERE "instance" = '${trio.standalone.address}'`,
+          'redisfleet',
+        );
+        return r[0] && Number(r[0].last) === 0 ? r[0] : null;
+      },
+      { what: 'up=0 in InfluxDB' },
+    );
     assert.ok(String(downRow.last_1).length > 0, 'the error says why');
     const others = await instances(collector);
     assert.equal(others.find((i) => i.address === trio.master.address)!.status, 'up', 'the others are unaffected');
     await trio.standalone.restart();
-    await waitFor(async () => (await instances(collector)).find((i) => i.address === trio.standalone.address)?.status === 'up', { timeoutMs: 4 * INTERVAL_MS + 5000, what: 'standalone back up' });
+    await waitFor(async () => (await instances(collector)).find((i) => i.address === trio.standalone.address)?.status === 'up', {
+      timeoutMs: 4 * INTERVAL_MS + 5000,
+      what: 'standalone back up',
+    });
 
     // Stop the collector for several intervals → nothing lost once it is back.
     const before = await influxHostTimes(influx, 'e2e-influx');
     await collector.stop();
     const outageStart = Date.now();
-    await waitFor(() => Date.now() - outageStart >= 5 * INTERVAL_MS, { timeoutMs: 10 * INTERVAL_MS, intervalMs: 200, what: 'five intervals of collector outage' });
+    await waitFor(() => Date.now() - outageStart >= 5 * INTERVAL_MS, {
+      timeoutMs: 10 * INTERVAL_MS,
+      intervalMs: 200,
+      what: 'five intervals of collector outage',
+    });
     await collector.start();
     const outageEnd = Date.now();
-    const after = await waitFor(async () => {
-      const times = await influxHostTimes(influx, 'e2e-influx');
-      return times.length && times[times.length - 1]! > outageEnd + INTERVAL_MS ? times : null;
-    }, { timeoutMs: 20_000, what: 'reports after the outage' });
+    const after = await waitFor(
+      async () => {
+        const times = await influxHostTimes(influx, 'e2e-influx');
+        return times.length && times[times.length - 1]! > outageEnd + INTERVAL_MS ? times : null;
+      },
+      { timeoutMs: 20_000, what: 'reports after the outage' },
+    );
     const window = after.filter((x) => x >= before[before.length - 1]!);
-    assert.ok(window.some((x) => x > outageStart && x < outageEnd), 'reports sampled during the outage were replayed');
+    assert.ok(
+      window.some((x) => x > outageStart && x < outageEnd),
+      'reports sampled during the outage were replayed',
+    );
     assert.ok(largestGap(window) < 2 * INTERVAL_MS, `no gap in the host series across the outage (largest ${largestGap(window)} ms)`);
 
     // Restart the agent → it resumes with a new session.
     const lastBeforeRestart = (await influxHostTimes(influx, 'e2e-influx')).at(-1)!;
     assert.equal(await agent.stop(), 0);
     await agent.start();
-    await waitFor(async () => ((await influxHostTimes(influx, 'e2e-influx')).at(-1)! > lastBeforeRestart + INTERVAL_MS), { timeoutMs: 15_000, what: 'points from the restarted agent' });
+    await waitFor(async () => (await influxHostTimes(influx, 'e2e-influx')).at(-1)! > lastBeforeRestart + INTERVAL_MS, {
+      timeoutMs: 15_000,
+      what: 'points from the restarted agent',
+    });
     const hosts = await collector.api<{ hosts: { id: string; status: string; connected: boolean }[] }>('/api/v1/hosts');
     assert.equal(hosts.hosts.find((x) => x.id === 'e2e-influx')?.status, 'up');
   });
@@ -147,10 +203,13 @@ describe('foundation end to end with the embedded store', () => {
     const collector = await h.collector();
     await h.agent(agentConfig('e2e-embedded', trio), { collector });
 
-    const api = await waitFor(async () => {
-      const list = await instances(collector);
-      return list.length === 3 && list.every((i) => i.status === 'up') ? list : null;
-    }, { timeoutMs: 3 * INTERVAL_MS + 10_000, what: 'three instances up in the API' });
+    const api = await waitFor(
+      async () => {
+        const list = await instances(collector);
+        return list.length === 3 && list.every((i) => i.status === 'up') ? list : null;
+      },
+      { timeoutMs: 3 * INTERVAL_MS + 10_000, what: 'three instances up in the API' },
+    );
     const byAddr = new Map(api.map((i) => [i.address, i]));
     assert.equal(byAddr.get(trio.replica.address)!.role, 'slave');
     assert.equal(byAddr.get(trio.master.address)!.cluster, 'c1');
@@ -160,15 +219,22 @@ describe('foundation end to end with the embedded store', () => {
     assert.equal(health.sink, 'embedded');
 
     // History: a few points of the master's used_memory through the API.
-    const series = await waitFor(async () => {
-      const r = await collector.api<{ points: { time: number; fields: Record<string, unknown> }[] }>(
-        `/api/v1/query?measurement=redis&instance=${encodeURIComponent(trio.master.address)}&limit=100`);
-      return r.points.length >= 3 ? r.points : null;
-    }, { timeoutMs: 5 * INTERVAL_MS + 5000, what: 'three history points of the master' });
+    const series = await waitFor(
+      async () => {
+        const r = await collector.api<{ points: { time: number; fields: Record<string, unknown> }[] }>(
+          `/api/v1/query?measurement=redis&instance=${encodeURIComponent(trio.master.address)}&limit=100`,
+        );
+        return r.points.length >= 3 ? r.points : null;
+      },
+      { timeoutMs: 5 * INTERVAL_MS + 5000, what: 'three history points of the master' },
+    );
     assert.equal(typeof series[0]!.fields.used_memory, 'number');
 
     await trio.replica.kill();
-    await waitFor(async () => (await instances(collector)).find((i) => i.address === trio.replica.address)?.status === 'down', { timeoutMs: 4 * INTERVAL_MS + 5000, what: 'replica reported down' });
+    await waitFor(async () => (await instances(collector)).find((i) => i.address === trio.replica.address)?.status === 'down', {
+      timeoutMs: 4 * INTERVAL_MS + 5000,
+      what: 'replica reported down',
+    });
     const down = (await instances(collector)).find((i) => i.address === trio.replica.address)!;
     assert.match(down.error, /refused|closed|connect/i);
   });

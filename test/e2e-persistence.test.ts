@@ -13,7 +13,12 @@ import { harness, parseInfo, waitFor, type CollectorProcess, type RedisServer } 
 const HOST = 'persist-e2e';
 const OWN_POLICY = ['--auto-aof-rewrite-percentage', '10', '--auto-aof-rewrite-min-size', '1'];
 
-interface StoredPoint { measurement: string; tags: Record<string, string>; fields: Record<string, number | string>; time: number }
+interface StoredPoint {
+  measurement: string;
+  tags: Record<string, string>;
+  fields: Record<string, number | string>;
+  time: number;
+}
 
 async function configGet(r: RedisServer, name: string): Promise<string> {
   return String(((await r.call('CONFIG', 'GET', name)) as string[])[1]);
@@ -64,8 +69,17 @@ function childSampler(t: TestContext, servers: RedisServer[]) {
       await new Promise((r) => setTimeout(r, 10));
     }
   })();
-  t.after(async () => { stopped = true; await loop; });
-  return { stop: async () => { stopped = true; await loop; return { rounds, roundsWithChild, overlaps }; } };
+  t.after(async () => {
+    stopped = true;
+    await loop;
+  });
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return { rounds, roundsWithChild, overlaps };
+    },
+  };
 }
 
 test('the agent takes over four instances, forks one at a time, reports it to the collector; SIGTERM hands the triggers back', async (t) => {
@@ -75,16 +89,21 @@ test('the agent takes over four instances, forks one at a time, reports it to th
   // Opted out: its own policy stays (a save point that cannot fire during the test).
   const optedOut = await h.redis({ save: '3600 1', args: debug });
   const collector = await h.collector();
-  const agent = await h.agent({
-    hostId: HOST,
-    interval: '500ms',
-    persistence: { enabled: true, loopInterval: '200ms', childPollInterval: '40ms', reserve: '64mb', floor: '32mb' },
-    redis: [...servers.map((r) => ({ address: r.address })), { address: optedOut.address, persistence: { optOut: true } }],
-  }, { collector });
+  const agent = await h.agent(
+    {
+      hostId: HOST,
+      interval: '500ms',
+      persistence: { enabled: true, loopInterval: '200ms', childPollInterval: '40ms', reserve: '64mb', floor: '32mb' },
+      redis: [...servers.map((r) => ({ address: r.address })), { address: optedOut.address, persistence: { optOut: true } }],
+    },
+    { collector },
+  );
 
   // Triggers taken over and persisted; the operator's values became the agent's policy.
-  await waitFor(async () => (await Promise.all(servers.map((r) => configGet(r, 'save')))).every((v) => v === ''),
-    { timeoutMs: 20_000, what: 'CONFIG GET save to be "" on every managed instance' });
+  await waitFor(async () => (await Promise.all(servers.map((r) => configGet(r, 'save')))).every((v) => v === ''), {
+    timeoutMs: 20_000,
+    what: 'CONFIG GET save to be "" on every managed instance',
+  });
   for (const r of servers) {
     assert.equal(await configGet(r, 'auto-aof-rewrite-percentage'), '0', `${r.address}: AOF auto-rewrite taken over`);
     assert.match(fs.readFileSync(r.configPath!, 'utf8'), /^save ""$/m, `${r.address}: persisted with CONFIG REWRITE`);
@@ -94,14 +113,18 @@ test('the agent takes over four instances, forks one at a time, reports it to th
   // Every instance due for a save and a rewrite at once; the agent runs them one at a time.
   const sampler = childSampler(t, [...servers, optedOut]);
   await Promise.all(servers.map((r) => fill(r, 8000, 2000)));
-  const ends = await waitFor(async () => {
-    const points = await query(collector, { measurement: 'event', host: HOST, kind: 'fork.end' });
-    const ok = (address: string, kind: string) => points.some((p) => {
-      const a = JSON.parse(String(p.fields.attrs)) as Record<string, string>;
-      return p.tags.instance === address && a.kind === kind && a.origin === 'agent' && a.result === 'ok';
-    });
-    return servers.every((r) => ok(r.address, 'rdb') && ok(r.address, 'aof')) ? points : null;
-  }, { timeoutMs: 120_000, intervalMs: 250, what: 'an agent RDB save and AOF rewrite ending ok on every instance, in the collector' });
+  const ends = await waitFor(
+    async () => {
+      const points = await query(collector, { measurement: 'event', host: HOST, kind: 'fork.end' });
+      const ok = (address: string, kind: string) =>
+        points.some((p) => {
+          const a = JSON.parse(String(p.fields.attrs)) as Record<string, string>;
+          return p.tags.instance === address && a.kind === kind && a.origin === 'agent' && a.result === 'ok';
+        });
+      return servers.every((r) => ok(r.address, 'rdb') && ok(r.address, 'aof')) ? points : null;
+    },
+    { timeoutMs: 120_000, intervalMs: 250, what: 'an agent RDB save and AOF rewrite ending ok on every instance, in the collector' },
+  );
   const seen = await sampler.stop();
   assert.ok(seen.roundsWithChild > 10, `the INFO sampler saw children running (${seen.roundsWithChild} of ${seen.rounds} rounds)`);
   assert.deepEqual(seen.overlaps, [], 'never two children on the host at once');
@@ -109,28 +132,42 @@ test('the agent takes over four instances, forks one at a time, reports it to th
     const info = await r.info('persistence');
     assert.ok(Number(info.rdb_saves) >= 1 && Number(info.aof_rewrites) >= 1, `${r.address} saved and rewrote (Redis's own count)`);
   }
-  assert.ok(ends.every((p) => JSON.parse(String(p.fields.attrs)).origin === 'agent'), 'no fork behind the agent\'s back');
+  assert.ok(
+    ends.every((p) => JSON.parse(String(p.fields.attrs)).origin === 'agent'),
+    "no fork behind the agent's back",
+  );
   const starts = await query(collector, { measurement: 'event', host: HOST, kind: 'fork.start' });
   assert.ok(starts.length >= 8, `fork.start events stored (${starts.length})`);
   const takeovers = await query(collector, { measurement: 'event', host: HOST, kind: 'persistence.takeover' });
   assert.deepEqual(new Set(takeovers.map((p) => p.tags.instance)), new Set(servers.map((r) => r.address)));
   const unmanaged = await query(collector, { measurement: 'event', host: HOST, kind: 'persistence.unmanaged' });
-  assert.deepEqual(unmanaged.map((p) => p.tags.instance), [optedOut.address]);
+  assert.deepEqual(
+    unmanaged.map((p) => p.tags.instance),
+    [optedOut.address],
+  );
 
   // The latest state per host: idle token, per-instance last fork, opted-out instance.
-  type Inst = { address: string; management: string; policy: { save: string }; lastFork: { origin: string; result: string; durationMs: number } | null };
+  type Inst = {
+    address: string;
+    management: string;
+    policy: { save: string };
+    lastFork: { origin: string; result: string; durationMs: number } | null;
+  };
   type Block = { tokenHolder: string | null; queue: unknown[]; forksRunning: number; instances: Inst[] };
-  const block = await waitFor(async () => {
-    const body = await collector.api<{ hosts: Array<Block & { host: string; status: string }> }>('/api/v1/persistence');
-    const b = body.hosts.find((x) => x.host === HOST);
-    return b && b.forksRunning === 0 && b.instances.filter((i) => i.lastFork?.result === 'ok').length === 4 ? b : null;
-  }, { timeoutMs: 20_000, what: '/api/v1/persistence to show the finished cycle' });
+  const block = await waitFor(
+    async () => {
+      const body = await collector.api<{ hosts: Array<Block & { host: string; status: string }> }>('/api/v1/persistence');
+      const b = body.hosts.find((x) => x.host === HOST);
+      return b && b.forksRunning === 0 && b.instances.filter((i) => i.lastFork?.result === 'ok').length === 4 ? b : null;
+    },
+    { timeoutMs: 20_000, what: '/api/v1/persistence to show the finished cycle' },
+  );
   assert.equal(block.tokenHolder, null);
   const byAddress = new Map(block.instances.map((i) => [i.address, i]));
   for (const r of servers) {
     const i = byAddress.get(r.address)!;
     assert.equal(i.management, 'managed');
-    assert.equal(i.policy.save, '1 1', 'the operator\'s save points are the agent\'s policy');
+    assert.equal(i.policy.save, '1 1', "the operator's save points are the agent's policy");
     assert.equal(i.lastFork?.origin, 'agent');
     assert.ok(i.lastFork!.durationMs > 0);
   }
@@ -146,7 +183,10 @@ test('the agent takes over four instances, forks one at a time, reports it to th
   assert.equal(last.fields.management, 'managed');
   assert.equal(last.tags.role, 'master');
   assert.equal(typeof last.fields.cow_estimate_bytes, 'number');
-  assert.ok(rows.some((p) => p.fields.running === 1), 'a point taken while its child ran');
+  assert.ok(
+    rows.some((p) => p.fields.running === 1),
+    'a point taken while its child ran',
+  );
 
   // SIGTERM: a planned stop hands the operator's triggers back (restoreTriggersOnStop defaults to true).
   assert.equal(await agent.stop(), 0);

@@ -10,7 +10,11 @@ import { receiver } from './alerting-support.js';
 
 const INTERVAL_MS = 1000;
 
-interface StoredPoint { time: number; tags: Record<string, string>; fields: Record<string, any> }
+interface StoredPoint {
+  time: number;
+  tags: Record<string, string>;
+  fields: Record<string, any>;
+}
 
 async function points(c: CollectorProcess, measurement: string, tags: Record<string, string>): Promise<StoredPoint[]> {
   const q = new URLSearchParams({ measurement, ...tags, limit: '10000' });
@@ -20,9 +24,13 @@ async function points(c: CollectorProcess, measurement: string, tags: Record<str
 async function alertingCollector(t: TestContext, h: Awaited<ReturnType<typeof harness>>) {
   const rx = await receiver(t);
   const collector = await h.collector({
-    alerting: { route: { receiver: 'ops', groupWait: '200ms', groupInterval: '500ms' }, receivers: [{ name: 'ops', webhook: [{ url: `${rx.url}/hook` }] }] },
+    alerting: {
+      route: { receiver: 'ops', groupWait: '200ms', groupInterval: '500ms' },
+      receivers: [{ name: 'ops', webhook: [{ url: `${rx.url}/hook` }] }],
+    },
   });
-  const notified = (name: string, status = 'firing') => rx.got.filter((r) => r.body?.status === status && r.body.alerts?.some((a: any) => a.labels.alertname === name));
+  const notified = (name: string, status = 'firing') =>
+    rx.got.filter((r) => r.body?.status === status && r.body.alerts?.some((a: any) => a.labels.alertname === name));
   return { rx, collector, notified };
 }
 
@@ -40,11 +48,14 @@ test('a master SIGSTOPped: one RedisFailover page within one interval + 2 s of +
   ]);
 
   // Sentinel samples: every Sentinel up, the master with its replica, 3 Sentinels, quorum reachable.
-  const seen = await waitFor(async () => {
-    const p = await points(collector, 'sentinel_master', { host: 'sent-a1', master_name: 'g1' });
-    const by = new Map(p.map((x) => [x.tags.sentinel, x]));
-    return by.size === 3 ? [...by.values()] : undefined;
-  }, { timeoutMs: 20_000, what: 'sentinel_master points from the three Sentinels' });
+  const seen = await waitFor(
+    async () => {
+      const p = await points(collector, 'sentinel_master', { host: 'sent-a1', master_name: 'g1' });
+      const by = new Map(p.map((x) => [x.tags.sentinel, x]));
+      return by.size === 3 ? [...by.values()] : undefined;
+    },
+    { timeoutMs: 20_000, what: 'sentinel_master points from the three Sentinels' },
+  );
   for (const p of seen) {
     assert.equal(p.fields.master, master.address);
     assert.equal(p.fields.sentinels, 3);
@@ -53,20 +64,29 @@ test('a master SIGSTOPped: one RedisFailover page within one interval + 2 s of +
     assert.equal(p.fields.quorum_reachable, 1, String(p.fields.quorum_detail));
     assert.match(String(p.fields.flags), /^master$/);
   }
-  const s0 = await waitFor(async () => (await points(collector, 'sentinel', { host: 'sent-a2', sentinel: sentinels[0]!.address })).at(-1), { what: 'sent-a2\'s sentinel point' });
+  const s0 = await waitFor(async () => (await points(collector, 'sentinel', { host: 'sent-a2', sentinel: sentinels[0]!.address })).at(-1), {
+    what: "sent-a2's sentinel point",
+  });
   assert.deepEqual(s0 && [s0.fields.up, s0.fields.tilt, s0.fields.masters, s0.fields.discovered], [1, 0, 1, 0], JSON.stringify(s0));
 
   // The test's own subscriber gives the time Sentinel published +switch-master.
   const sub = sentinels[2]!.client();
   let switchAt = 0;
   let switchPayload = '';
-  sub.on('message', (_ch: string, payload: string) => { switchAt ||= Date.now(); switchPayload ||= payload; });
+  sub.on('message', (_ch: string, payload: string) => {
+    switchAt ||= Date.now();
+    switchPayload ||= payload;
+  });
   await sub.subscribe('+switch-master');
 
   master.pause();
   await waitFor(() => switchAt > 0, { timeoutMs: 30_000, intervalMs: 20, what: '+switch-master' });
   assert.equal(switchPayload, `g1 ${master.host} ${master.port} ${replica.host} ${replica.port}`);
-  const page = await waitFor(() => notified('RedisFailover')[0], { timeoutMs: 20_000, intervalMs: 20, what: 'the RedisFailover notification' });
+  const page = await waitFor(() => notified('RedisFailover')[0], {
+    timeoutMs: 20_000,
+    intervalMs: 20,
+    what: 'the RedisFailover notification',
+  });
   const latencyMs = page.at - switchAt;
   t.diagnostic(`+switch-master → RedisFailover notification: ${latencyMs} ms (interval ${INTERVAL_MS} ms)`);
   assert.ok(latencyMs <= INTERVAL_MS + 2000, `paged ${latencyMs} ms after +switch-master (target: one interval + 2 s)`);
@@ -77,40 +97,60 @@ test('a master SIGSTOPped: one RedisFailover page within one interval + 2 s of +
   assert.equal(alert.labels.cluster, 'c1');
   assert.equal(alert.labels.severity, 'critical');
   assert.ok(!Number.isNaN(Date.parse(alert.labels.when)));
-  assert.equal(alert.labels.host, undefined, 'a failover is the group\'s, not one host\'s');
+  assert.equal(alert.labels.host, undefined, "a failover is the group's, not one host's");
   assert.match(alert.annotations.summary, new RegExp(`failover of g1 \\(cluster c1\\): ${master.address} → ${replica.address}`));
 
   // Both agents report it; it stays one failover, one alert, one notification.
-  const failover = await waitFor(async () => {
-    const f = (await collector.api('/api/v1/failovers')).failovers as any[];
-    return f.length === 1 && f[0].seenBy.length === 2 ? f[0] : undefined;
-  }, { timeoutMs: 20_000, what: 'both agents folded into the failover' });
+  const failover = await waitFor(
+    async () => {
+      const f = (await collector.api('/api/v1/failovers')).failovers as any[];
+      return f.length === 1 && f[0].seenBy.length === 2 ? f[0] : undefined;
+    },
+    { timeoutMs: 20_000, what: 'both agents folded into the failover' },
+  );
   assert.deepEqual([...failover.seenBy].sort(), ['sent-a1', 'sent-a2']);
   assert.equal(failover.oldMaster, master.address);
   assert.equal(failover.newMaster, replica.address);
-  assert.ok(failover.sentinelAt && failover.roleChangeAt, 'Sentinel\'s event and the promotion seen in samples both folded in');
+  assert.ok(failover.sentinelAt && failover.roleChangeAt, "Sentinel's event and the promotion seen in samples both folded in");
   for (const host of ['sent-a1', 'sent-a2']) {
-    await waitFor(async () => (await points(collector, 'event', { host, kind: 'sentinel.+switch-master' })).length === 1, { what: `${host}'s +switch-master event` });
+    await waitFor(async () => (await points(collector, 'event', { host, kind: 'sentinel.+switch-master' })).length === 1, {
+      what: `${host}'s +switch-master event`,
+    });
   }
-  const role = await waitFor(async () => (await points(collector, 'event', { host: 'sent-a2', kind: 'redis.role_change', instance: replica.address }))[0], { what: 'the role change event' });
+  const role = await waitFor(
+    async () => (await points(collector, 'event', { host: 'sent-a2', kind: 'redis.role_change', instance: replica.address }))[0],
+    { what: 'the role change event' },
+  );
   assert.deepEqual(JSON.parse(role.fields.attrs), { from: 'slave', to: 'master', cluster: 'c1', group: 'g1' });
   assert.ok((await points(collector, 'event', { host: 'sent-a1', kind: 'sentinel.+odown' })).length >= 1);
   // A few more ticks of both agents: still exactly one.
   const ticks0 = (await collector.api('/api/v1/hosts')).hosts.map((x: any) => x.lastReportAt).join();
-  await waitFor(async () => (await collector.api('/api/v1/hosts')).hosts.map((x: any) => x.lastReportAt).join() !== ticks0, { what: 'more reports' });
+  await waitFor(async () => (await collector.api('/api/v1/hosts')).hosts.map((x: any) => x.lastReportAt).join() !== ticks0, {
+    what: 'more reports',
+  });
   const firing = (await collector.api('/api/v1/alerts?state=firing')).alerts.filter((a: any) => a.labels.alertname === 'RedisFailover');
   assert.equal(firing.length, 1);
   assert.equal(notified('RedisFailover').length, 1, 'exactly one RedisFailover notification');
   master.resume();
 });
 
-test('the agent\'s connections killed (Sentinel\'s CLIENT KILL TYPE normal) again and again: no instance.down, no page', async (t) => {
+test("the agent's connections killed (Sentinel's CLIENT KILL TYPE normal) again and again: no instance.down, no page", async (t) => {
   const h = await harness(t);
   const master = await h.redis();
   const replica = await h.redisReplica(master);
   const { collector, notified } = await alertingCollector(t, h);
-  const agent = await h.agent({ hostId: 'sent-kill', interval: '1s', discovery: { enabled: false }, redis: [{ address: master.address }, { address: replica.address }] }, { collector });
-  await waitFor(async () => (await collector.api('/api/v1/instances')).instances.filter((i: any) => i.status === 'up').length === 2, { what: 'both instances up' });
+  const agent = await h.agent(
+    {
+      hostId: 'sent-kill',
+      interval: '1s',
+      discovery: { enabled: false },
+      redis: [{ address: master.address }, { address: replica.address }],
+    },
+    { collector },
+  );
+  await waitFor(async () => (await collector.api('/api/v1/instances')).instances.filter((i: any) => i.status === 'up').length === 2, {
+    what: 'both instances up',
+  });
   let killed = 0;
   for (let i = 0; i < 20; i++) {
     await new Promise((r) => setTimeout(r, Math.random() * 1000)); // any phase of the tick
@@ -119,11 +159,18 @@ test('the agent\'s connections killed (Sentinel\'s CLIENT KILL TYPE normal) agai
   assert.ok(killed >= 20, `the agent's connections were killed (${killed})`);
   // Reports after the last kill have arrived.
   const last = Date.now();
-  await waitFor(async () => (await points(collector, 'redis', { host: 'sent-kill', instance: replica.address })).some((p) => p.time > last + 1200), { what: 'samples after the kills' });
+  await waitFor(
+    async () => (await points(collector, 'redis', { host: 'sent-kill', instance: replica.address })).some((p) => p.time > last + 1200),
+    { what: 'samples after the kills' },
+  );
   const downs = await points(collector, 'event', { host: 'sent-kill', kind: 'instance.down' });
   assert.deepEqual(downs, [], 'no instance.down');
   const upZero = (await points(collector, 'redis', { host: 'sent-kill' })).filter((p) => p.fields.up === 0);
-  assert.deepEqual(upZero.map((p) => p.fields.error), [], 'no sample with up=0');
+  assert.deepEqual(
+    upZero.map((p) => p.fields.error),
+    [],
+    'no sample with up=0',
+  );
   assert.equal(notified('RedisInstanceDown').length, 0, 'no RedisInstanceDown page');
   assert.ok(!agent.logs().some((l) => l.msg === 'instance down'));
 });
@@ -133,17 +180,37 @@ test('a frozen instance does not delay the others: their samples stay on the int
   const [frozen, a, b] = await Promise.all([h.redis(), h.redis(), h.redis()]);
   const collector = await h.collector();
   const intervalMs = 500;
-  const agent = await h.agent({ hostId: 'sent-frozen', interval: `${intervalMs}ms`, discovery: { enabled: false }, redis: [frozen, a, b].map((r) => ({ address: r.address })) }, { collector });
-  await waitFor(async () => (await collector.api('/api/v1/instances')).instances.filter((i: any) => i.status === 'up').length === 3, { what: 'three instances up' });
+  const agent = await h.agent(
+    {
+      hostId: 'sent-frozen',
+      interval: `${intervalMs}ms`,
+      discovery: { enabled: false },
+      redis: [frozen, a, b].map((r) => ({ address: r.address })),
+    },
+    { collector },
+  );
+  await waitFor(async () => (await collector.api('/api/v1/instances')).instances.filter((i: any) => i.status === 'up').length === 3, {
+    what: 'three instances up',
+  });
   frozen.pause();
   const from = Date.now() + intervalMs;
-  const down = await waitFor(async () => (await points(collector, 'redis', { host: 'sent-frozen', instance: frozen.address })).find((p) => p.time >= from && p.fields.up === 0),
-    { timeoutMs: 15_000, what: 'the frozen instance reported down' });
+  const down = await waitFor(
+    async () =>
+      (await points(collector, 'redis', { host: 'sent-frozen', instance: frozen.address })).find(
+        (p) => p.time >= from && p.fields.up === 0,
+      ),
+    { timeoutMs: 15_000, what: 'the frozen instance reported down' },
+  );
   assert.match(String(down.fields.error), /no reply|timeout|timed out/i);
   const until = from + 12 * intervalMs;
-  await waitFor(async () => (await points(collector, 'redis', { host: 'sent-frozen', instance: a.address })).some((p) => p.time >= until), { timeoutMs: 30_000, what: '12 more intervals' });
+  await waitFor(async () => (await points(collector, 'redis', { host: 'sent-frozen', instance: a.address })).some((p) => p.time >= until), {
+    timeoutMs: 30_000,
+    what: '12 more intervals',
+  });
   for (const r of [a, b]) {
-    const ps = (await points(collector, 'redis', { host: 'sent-frozen', instance: r.address })).filter((p) => p.time >= from && p.time < until);
+    const ps = (await points(collector, 'redis', { host: 'sent-frozen', instance: r.address })).filter(
+      (p) => p.time >= from && p.time < until,
+    );
     assert.ok(ps.every((p) => p.fields.up === 1));
     // Every tick's report carries their samples: ~12 ticks, none skipped for the frozen one.
     assert.ok(ps.length >= 10, `${r.address}: ${ps.length} samples in 12 intervals`);

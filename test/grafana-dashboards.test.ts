@@ -18,7 +18,12 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const DASH_DIR = path.join(REPO, 'grafana/dashboards');
 const DB = 'redisfleet';
 
-interface Target { refId: string; query: string; rawQuery: boolean; alias?: string }
+interface Target {
+  refId: string;
+  query: string;
+  rawQuery: boolean;
+  alias?: string;
+}
 interface Dashboard {
   uid: string;
   title: string;
@@ -29,7 +34,10 @@ interface Dashboard {
 }
 
 function dashboards(): Dashboard[] {
-  return fs.readdirSync(DASH_DIR).filter((f) => f.endsWith('.json')).sort()
+  return fs
+    .readdirSync(DASH_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
     .map((f) => JSON.parse(fs.readFileSync(path.join(DASH_DIR, f), 'utf8')) as Dashboard);
 }
 
@@ -41,10 +49,11 @@ function queries(d: Dashboard): { where: string; query: string; alias?: string; 
   return [
     ...queryVars(d).map((v) => ({ where: `${d.uid} variable $${v.name}`, query: v.query })),
     ...d.panels.flatMap((p) => p.targets.map((t) => ({ where: `${d.uid} panel "${p.title}" ${t.refId}`, query: t.query, alias: t.alias }))),
-    ...d.annotations.list.filter((a) => !a.builtIn).map((a) => ({ where: `${d.uid} annotation "${a.name}"`, query: a.query!, annotation: true })),
+    ...d.annotations.list
+      .filter((a) => !a.builtIn)
+      .map((a) => ({ where: `${d.uid} annotation "${a.name}"`, query: a.query!, annotation: true })),
   ];
 }
-
 
 const BUILTIN_VARS = new Set(['timeFilter', '__interval']);
 const FUNCTIONS = /\b([a-z_]+)\(/g;
@@ -62,7 +71,9 @@ export function schemaProblems(query: string, alias: string | undefined, vars: S
   }
   if (from.length === 0) problems.push('no FROM "measurement"');
   const defs = from.map((n) => MEASUREMENTS[n]);
-  from.forEach((n, i) => { if (!defs[i]) problems.push(`measurement ${n} is not in proto/schema.ts`); });
+  from.forEach((n, i) => {
+    if (!defs[i]) problems.push(`measurement ${n} is not in proto/schema.ts`);
+  });
   const known = defs.filter((d) => d !== undefined);
   const aliases = new Set([...query.matchAll(/\bAS\s+"([^"]+)"/g)].map((m) => m[1]!));
   const fns = new Set([...query.matchAll(FUNCTIONS)].map((m) => m[1]!));
@@ -76,8 +87,10 @@ export function schemaProblems(query: string, alias: string | undefined, vars: S
     if (fns.has(n) && /\(\s*SELECT/i.test(query)) continue; // the default column of a subquery's fn(): count("last")
     problems.push(`${n} is neither a field nor a tag of ${from.join(', ')}`);
   }
-  for (const m of (alias ?? '').matchAll(/\$tag_(\w+)/g)) if (!isTag(m[1]!)) problems.push(`alias $tag_${m[1]} names no tag of ${from.join(', ')}`);
-  for (const m of query.matchAll(/\$(\w+)/g)) if (!BUILTIN_VARS.has(m[1]!) && !vars.has(m[1]!)) problems.push(`variable $${m[1]} is not defined`);
+  for (const m of (alias ?? '').matchAll(/\$tag_(\w+)/g))
+    if (!isTag(m[1]!)) problems.push(`alias $tag_${m[1]} names no tag of ${from.join(', ')}`);
+  for (const m of query.matchAll(/\$(\w+)/g))
+    if (!BUILTIN_VARS.has(m[1]!) && !vars.has(m[1]!)) problems.push(`variable $${m[1]} is not defined`);
   return problems;
 }
 
@@ -99,22 +112,44 @@ async function seriesOf(influx: InfluxServer, q: string): Promise<{ n: number; e
 describe('grafana dashboards', () => {
   test('grafana/dashboards/*.json are generated from grafana/dashboards.ts (node dist/grafana/generate.js)', () => {
     const want = renderAll();
-    const onDisk = ['dashboards', 'dashboards-prometheus'].flatMap((dir) => fs.readdirSync(path.join(REPO, 'grafana', dir)).filter((f) => f.endsWith('.json')).map((f) => `${dir}/${f}`)).sort();
+    const onDisk = ['dashboards', 'dashboards-prometheus']
+      .flatMap((dir) =>
+        fs
+          .readdirSync(path.join(REPO, 'grafana', dir))
+          .filter((f) => f.endsWith('.json'))
+          .map((f) => `${dir}/${f}`),
+      )
+      .sort();
     assert.deepEqual(onDisk, Object.keys(want).sort());
     for (const [name, text] of Object.entries(want)) assert.equal(fs.readFileSync(path.join(REPO, 'grafana', name), 'utf8'), text, name);
   });
 
   test('every measurement, field, tag and variable a query names exists (proto/schema.ts, the dashboard)', () => {
     const ds = dashboards();
-    assert.deepEqual(ds.map((d) => d.uid).sort(), ['redis-fleet-host', 'redis-fleet-instance', 'redis-fleet-overview', 'redis-fleet-proxy']);
+    assert.deepEqual(ds.map((d) => d.uid).sort(), [
+      'redis-fleet-host',
+      'redis-fleet-instance',
+      'redis-fleet-overview',
+      'redis-fleet-proxy',
+    ]);
     let checked = 0;
     for (const d of ds) {
       const vars = new Set(queryVars(d).map((v) => v.name));
-      const want = { 'redis-fleet-overview': ['idc', 'cluster', 'host'], 'redis-fleet-instance': ['idc', 'cluster', 'host', 'instance'], 'redis-fleet-host': ['idc', 'host'], 'redis-fleet-proxy': ['idc', 'host'] }[d.uid] ?? [];
+      const want =
+        {
+          'redis-fleet-overview': ['idc', 'cluster', 'host'],
+          'redis-fleet-instance': ['idc', 'cluster', 'host', 'instance'],
+          'redis-fleet-host': ['idc', 'host'],
+          'redis-fleet-proxy': ['idc', 'host'],
+        }[d.uid] ?? [];
       assert.deepEqual([...vars].sort(), [...want].sort(), `${d.uid}: variables`);
       assert.deepEqual(datasourceProblems(d, 'influxdb'), [], `${d.uid}: the datasource variable`);
       for (const p of d.panels) for (const t of p.targets) assert.equal(t.rawQuery, true);
-      assert.deepEqual(d.annotations.list.filter((a) => !a.builtIn).map((a) => a.name), ['Failovers', 'Fences', 'Forks', 'Down / up'], `${d.uid}: event annotations`);
+      assert.deepEqual(
+        d.annotations.list.filter((a) => !a.builtIn).map((a) => a.name),
+        ['Failovers', 'Fences', 'Forks', 'Down / up'],
+        `${d.uid}: event annotations`,
+      );
       for (const q of queries(d)) {
         assert.deepEqual(schemaProblems(q.query, q.alias, vars), [], `${q.where}: ${q.query}`);
         checked++;
@@ -123,14 +158,39 @@ describe('grafana dashboards', () => {
     assert.ok(checked >= 60, `${checked} queries checked`);
     // The check itself catches what it is for.
     const vars = new Set(['host']);
-    assert.match(schemaProblems('SELECT mean("ops_per_second") FROM "redis" WHERE $timeFilter', undefined, vars).join(), /ops_per_second is neither/);
+    assert.match(
+      schemaProblems('SELECT mean("ops_per_second") FROM "redis" WHERE $timeFilter', undefined, vars).join(),
+      /ops_per_second is neither/,
+    );
     assert.match(schemaProblems('SELECT mean("up") FROM "redis_nope" WHERE $timeFilter', undefined, vars).join(), /redis_nope is not in/);
-    assert.match(schemaProblems('SELECT mean("up") FROM "redis" WHERE "hostname" =~ /^$host$/', undefined, vars).join(), /hostname is neither/);
-    assert.match(schemaProblems('SELECT mean("up") FROM "redis" WHERE "host" =~ /^$hots$/', '$tag_pool', vars).join(), /\$hots is not defined.*|alias \$tag_pool/);
-    assert.deepEqual(schemaProblems('SELECT count("last") FROM (SELECT last("up") FROM "redis" WHERE $timeFilter GROUP BY "instance")', '$tag_instance', vars), []);
-    const good = { __inputs: [{ name: 'DS_X', type: 'datasource', pluginId: 'influxdb' }], templating: { list: [{ name: 'DS', type: 'datasource', query: 'influxdb', current: { value: '${DS_X}' } }] } };
+    assert.match(
+      schemaProblems('SELECT mean("up") FROM "redis" WHERE "hostname" =~ /^$host$/', undefined, vars).join(),
+      /hostname is neither/,
+    );
+    assert.match(
+      schemaProblems('SELECT mean("up") FROM "redis" WHERE "host" =~ /^$hots$/', '$tag_pool', vars).join(),
+      /\$hots is not defined.*|alias \$tag_pool/,
+    );
+    assert.deepEqual(
+      schemaProblems(
+        'SELECT count("last") FROM (SELECT last("up") FROM "redis" WHERE $timeFilter GROUP BY "instance")',
+        '$tag_instance',
+        vars,
+      ),
+      [],
+    );
+    const good = {
+      __inputs: [{ name: 'DS_X', type: 'datasource', pluginId: 'influxdb' }],
+      templating: { list: [{ name: 'DS', type: 'datasource', query: 'influxdb', current: { value: '${DS_X}' } }] },
+    };
     assert.deepEqual(datasourceProblems(good, 'influxdb'), []);
-    assert.match(datasourceProblems({ ...good, panels: [{ datasource: { type: 'influxdb', uid: 'redis-fleet-influxdb' } }] } as typeof good, 'influxdb').join(), /panels\[0\]: datasource/);
+    assert.match(
+      datasourceProblems(
+        { ...good, panels: [{ datasource: { type: 'influxdb', uid: 'redis-fleet-influxdb' } }] } as typeof good,
+        'influxdb',
+      ).join(),
+      /panels\[0\]: datasource/,
+    );
     assert.match(datasourceProblems({ ...good, __inputs: [] }, 'influxdb').join(), /no __inputs/);
   });
 
@@ -139,8 +199,12 @@ describe('grafana dashboards', () => {
     const influx = await h.influx();
     const collector = await h.collector({ influx: { url: influx.url, database: DB, flushInterval: '200ms' } });
 
-    const { master, replica } = await feedGrafanaStack(t, h, collector,
-      async (address) => (await influx.rows(`SELECT count(used_memory) FROM redis WHERE "instance" = '${address}'`, DB)).length > 0);
+    const { master, replica } = await feedGrafanaStack(
+      t,
+      h,
+      collector,
+      async (address) => (await influx.rows(`SELECT count(used_memory) FROM redis WHERE "instance" = '${address}'`, DB)).length > 0,
+    );
 
     // The run's values per variable; several are one Grafana multi-value selection, formatted as Grafana does for regex: (a|b).
     const values: Record<string, Record<string, string[]>> = {
@@ -149,8 +213,10 @@ describe('grafana dashboards', () => {
       'redis-fleet-host': { idc: ['sz-a'], host: ['gf-redis'] },
       'redis-fleet-proxy': { idc: ['sz-a'], host: ['gf-proxy'] },
     };
-    const selected = (uid: string): Record<string, string> => Object.fromEntries(Object.entries(values[uid]!)
-      .map(([k, vs]) => [k, vs.length === 1 ? escapeRegex(vs[0]!) : `(${vs.map(escapeRegex).join('|')})`]));
+    const selected = (uid: string): Record<string, string> =>
+      Object.fromEntries(
+        Object.entries(values[uid]!).map(([k, vs]) => [k, vs.length === 1 ? escapeRegex(vs[0]!) : `(${vs.map(escapeRegex).join('|')})`]),
+      );
     const ds = dashboards();
     // Every query twice: with the run's values selected, and with All (.*).
     const runs: { where: string; q: string }[] = [];
@@ -168,14 +234,17 @@ describe('grafana dashboards', () => {
     // Until every query answers with at least one series (rates need two reads, derivatives two 10 s buckets).
     let failing: string[] = [];
     try {
-      await waitFor(async () => {
-        failing = [];
-        for (const r of runs) {
-          const got = await seriesOf(influx, r.q);
-          if (got.error || got.n === 0) failing.push(`${r.where}: ${got.error ?? 'no series'}\n    ${r.q}`);
-        }
-        return failing.length === 0;
-      }, { timeoutMs: 90_000, intervalMs: 2000, what: 'every dashboard query returning series' });
+      await waitFor(
+        async () => {
+          failing = [];
+          for (const r of runs) {
+            const got = await seriesOf(influx, r.q);
+            if (got.error || got.n === 0) failing.push(`${r.where}: ${got.error ?? 'no series'}\n    ${r.q}`);
+          }
+          return failing.length === 0;
+        },
+        { timeoutMs: 90_000, intervalMs: 2000, what: 'every dashboard query returning series' },
+      );
     } catch (err) {
       assert.fail(`${failing.length} of ${runs.length} queries return nothing:\n${failing.join('\n')}\n${(err as Error).message}`);
     }
@@ -184,15 +253,39 @@ describe('grafana dashboards', () => {
     for (const d of ds) {
       for (const v of queryVars(d)) {
         const offered = (await influx.rows(substitute(v.query, selected(d.uid)), DB)).map((r) => String(r.value));
-        for (const want of values[d.uid]![v.name]!) assert.ok(offered.includes(want), `${d.uid} $${v.name} offers ${want} (got ${offered.join(', ')})`);
+        for (const want of values[d.uid]![v.name]!)
+          assert.ok(offered.includes(want), `${d.uid} $${v.name} offers ${want} (got ${offered.join(', ')})`);
       }
     }
     // And the panels show what happened: the fenced master, the down event, the replica's lag series.
-    const fenced = await influx.rows(substitute(ds.find((d) => d.uid === 'redis-fleet-overview')!.panels.find((p) => p.title === 'Fenced instances')!.targets[0]!.query, selected('redis-fleet-overview')), DB);
+    const fenced = await influx.rows(
+      substitute(
+        ds.find((d) => d.uid === 'redis-fleet-overview')!.panels.find((p) => p.title === 'Fenced instances')!.targets[0]!.query,
+        selected('redis-fleet-overview'),
+      ),
+      DB,
+    );
     assert.equal(Number(fenced[0]?.sum), 1, 'one fenced instance');
-    const problems = await influx.rows(substitute(ds.find((d) => d.uid === 'redis-fleet-overview')!.panels.find((p) => p.title === 'Problem events')!.targets[0]!.query, { idc: '.*', cluster: '.*', host: '.*' }), DB);
+    const problems = await influx.rows(
+      substitute(ds.find((d) => d.uid === 'redis-fleet-overview')!.panels.find((p) => p.title === 'Problem events')!.targets[0]!.query, {
+        idc: '.*',
+        cluster: '.*',
+        host: '.*',
+      }),
+      DB,
+    );
     assert.ok(Number(problems[0]?.count) >= 1, 'the instance.down event counts');
-    const lag = await influx.rows(substitute(ds.find((d) => d.uid === 'redis-fleet-instance')!.panels.find((p) => p.title.startsWith('Replication: replica lag'))!.targets[0]!.query, selected('redis-fleet-instance')), DB);
-    assert.ok(lag.some((r) => r.replica === replica.address), 'the replica\'s lag series');
+    const lag = await influx.rows(
+      substitute(
+        ds.find((d) => d.uid === 'redis-fleet-instance')!.panels.find((p) => p.title.startsWith('Replication: replica lag'))!.targets[0]!
+          .query,
+        selected('redis-fleet-instance'),
+      ),
+      DB,
+    );
+    assert.ok(
+      lag.some((r) => r.replica === replica.address),
+      "the replica's lag series",
+    );
   });
 });

@@ -19,14 +19,20 @@ test('acl fence: NOPERM for every client user incl. selectors, replication conti
   const master = await h.redis({ password: 'pw', aclUsers: users, args: ['--masterauth', 'pw'] });
   const replica = await h.redisReplica(master, { aclUsers: users });
   const guardClient = h.trackClient(new Redis({ host: master.host, port: master.port, username: 'fleet', password: 'fleet-pw' }));
-  guardClient.on('error', () => { /* the test restarts Redis */ });
+  guardClient.on('error', () => {
+    /* the test restarts Redis */
+  });
   const app = master.client({ username: 'app', password: 'app-pw', maxRetriesPerRequest: 0 });
   const narrow = master.client({ username: 'narrow', password: 'narrow-pw', maxRetriesPerRequest: 0 });
   assert.equal(await narrow.set('s:1', 'v'), 'OK');
   const blocked = h.trackClient(app.duplicate());
-  blocked.on('error', () => { /* killed by the fence on purpose */ });
+  blocked.on('error', () => {
+    /* killed by the fence on purpose */
+  });
   const blockedPop = outcome(blocked.blpop('queue', 0));
-  await waitFor(async () => /blocked_clients:1/.test(await master.call('INFO', 'clients') as string), { what: 'a client blocked in BLPOP' });
+  await waitFor(async () => /blocked_clients:1/.test((await master.call('INFO', 'clients')) as string), {
+    what: 'a client blocked in BLPOP',
+  });
   const before = await master.call('ACL', 'LIST');
 
   const ctx = { client: guardClient, exemptUsers: new Set(['fleet']), pubsub: false };
@@ -55,7 +61,8 @@ test('acl fence: NOPERM for every client user incl. selectors, replication conti
 
   await FENCES.acl.lift(ctx, intent, { stillMaster: true });
   // Redis 7.0 may print a re-applied selector's commands in another order (same permissions).
-  const canonical = (lines: unknown) => (lines as string[]).map((l) => l.replace(/\(([^)]*)\)/g, (_, inner: string) => `(${inner.split(' ').sort().join(' ')})`));
+  const canonical = (lines: unknown) =>
+    (lines as string[]).map((l) => l.replace(/\(([^)]*)\)/g, (_, inner: string) => `(${inner.split(' ').sort().join(' ')})`));
   assert.deepEqual(canonical(await master.call('ACL', 'LIST')), canonical(before));
   await waitFor(async () => (await outcome(narrow.get('s:1'))) === 'OK:v', { what: 'the narrow user reading again' });
   assert.match(await outcome(narrow.get('other')), /^NOPERM/, 'the narrow user is as narrow as before');
@@ -66,7 +73,9 @@ test('replicaof fence: MASTERDOWN for reads, READONLY for writes, its replica st
   const master = await h.redis({ password: 'pw' });
   const replica = await h.redisReplica(master);
   const guardClient = h.trackClient(new Redis({ host: master.host, port: master.port, password: 'pw' }));
-  guardClient.on('error', () => { /* closed with the harness */ });
+  guardClient.on('error', () => {
+    /* closed with the harness */
+  });
   const app = master.client({ maxRetriesPerRequest: 0 });
   await app.set('k', 'v');
   const ctx = { client: guardClient, exemptUsers: new Set<string>(), pubsub: false };

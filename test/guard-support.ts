@@ -6,7 +6,15 @@ import type { TestContext } from 'node:test';
 import zookeeper from 'node-zookeeper-client';
 import type { Redis } from 'ioredis';
 import {
-  harness, waitFor, type AgentProcess, type CollectorProcess, type Harness, type RedisServer, type SentinelServer, type TcpRelay, type ZooKeeperServer,
+  harness,
+  waitFor,
+  type AgentProcess,
+  type CollectorProcess,
+  type Harness,
+  type RedisServer,
+  type SentinelServer,
+  type TcpRelay,
+  type ZooKeeperServer,
 } from './harness/index.js';
 
 export const APP = { name: 'app', password: 'app-secret-pw' };
@@ -41,11 +49,21 @@ export async function setGroupZnode(zk: ZooKeeperServer, servers: string[]): Pro
   const client = zookeeper.createClient(zk.connectString, { sessionTimeout: 6000, retries: 0 });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('ZooKeeper connect timeout')), 20_000);
-    client.once('connected', () => { clearTimeout(timer); resolve(); });
+    client.once('connected', () => {
+      clearTimeout(timer);
+      resolve();
+    });
     client.connect();
   });
   try {
-    const data = Buffer.from(JSON.stringify({ id: 1, servers: servers.map((s) => ({ server: s, datacenter: '', action: {}, replica_group: false })), promoting: {}, out_of_sync: false }));
+    const data = Buffer.from(
+      JSON.stringify({
+        id: 1,
+        servers: servers.map((s) => ({ server: s, datacenter: '', action: {}, replica_group: false })),
+        promoting: {},
+        out_of_sync: false,
+      }),
+    );
     await new Promise<void>((resolve, reject) => client.mkdirp(GROUP_ZNODE, Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
     await new Promise<void>((resolve, reject) => client.setData(GROUP_ZNODE, data, (err) => (err ? reject(err) : resolve())));
   } finally {
@@ -53,13 +71,22 @@ export async function setGroupZnode(zk: ZooKeeperServer, servers: string[]): Pro
   }
 }
 
-export async function guardedSetup(t: TestContext, opts: {
-  relays?: boolean; hostId: string; guard?: Record<string, unknown>; sentinelName?: boolean;
-  /** guard.sentinels.downAfter when it should differ from what the Sentinels really run. */
-  claimedDownAfterMs?: number;
-} = { hostId: 'guard' }): Promise<GuardedSetup> {
+export async function guardedSetup(
+  t: TestContext,
+  opts: {
+    relays?: boolean;
+    hostId: string;
+    guard?: Record<string, unknown>;
+    sentinelName?: boolean;
+    /** guard.sentinels.downAfter when it should differ from what the Sentinels really run. */
+    claimedDownAfterMs?: number;
+  } = { hostId: 'guard' },
+): Promise<GuardedSetup> {
   const h = await harness(t);
-  const [zk, master] = await Promise.all([h.zookeeper(), h.redis({ password: 'default-pw', aclUsers: users, args: ['--masterauth', 'default-pw'] })]);
+  const [zk, master] = await Promise.all([
+    h.zookeeper(),
+    h.redis({ password: 'default-pw', aclUsers: users, args: ['--masterauth', 'default-pw'] }),
+  ]);
   const replica = await h.redisReplica(master, { aclUsers: users });
   const sentinels = await h.sentinels(3, [{ name: 'g1', master, downAfterMs: DOWN_AFTER_MS, failoverTimeoutMs: 6000 }]);
   await setGroupZnode(zk, [master.address, replica.address]);
@@ -73,33 +100,73 @@ export async function guardedSetup(t: TestContext, opts: {
   const guardConfig = {
     enabled: true,
     stateDir,
-    zookeeper: { servers: opts.relays ? relays[0]!.address : zk.connectString, probeInterval: '250ms', probeTimeout: '250ms', failures: 3, sessionTimeout: '4s' },
-    sentinels: { addresses: opts.relays ? relays.slice(1).map((r) => r.address) : sentinels.map((s) => s.address), timeout: '250ms', downAfter: opts.claimedDownAfterMs ?? DOWN_AFTER_MS },
+    zookeeper: {
+      servers: opts.relays ? relays[0]!.address : zk.connectString,
+      probeInterval: '250ms',
+      probeTimeout: '250ms',
+      failures: 3,
+      sessionTimeout: '4s',
+    },
+    sentinels: {
+      addresses: opts.relays ? relays.slice(1).map((r) => r.address) : sentinels.map((s) => s.address),
+      timeout: '250ms',
+      downAfter: opts.claimedDownAfterMs ?? DOWN_AFTER_MS,
+    },
     fence: { timeout: '500ms' },
     hysteresis: '1s',
     margin: '500ms',
     ...opts.guard,
   };
 
-  const agent = await h.agent({
-    hostId: opts.hostId,
-    interval: '500ms',
-    redis: [{ address: master.address, user: FLEET.name, password: FLEET.password, cluster: PRODUCT, group: '1', ...(opts.sentinelName ? { guard: { sentinelName: 'g1' } } : {}) }],
-    guard: guardConfig,
-  }, { collector });
-  const app = (server: RedisServer) => server.client({ username: APP.name, password: APP.password, maxRetriesPerRequest: 0, commandTimeout: 500, retryStrategy: () => 20 });
+  const agent = await h.agent(
+    {
+      hostId: opts.hostId,
+      interval: '500ms',
+      redis: [
+        {
+          address: master.address,
+          user: FLEET.name,
+          password: FLEET.password,
+          cluster: PRODUCT,
+          group: '1',
+          ...(opts.sentinelName ? { guard: { sentinelName: 'g1' } } : {}),
+        },
+      ],
+      guard: guardConfig,
+    },
+    { collector },
+  );
+  const app = (server: RedisServer) =>
+    server.client({ username: APP.name, password: APP.password, maxRetriesPerRequest: 0, commandTimeout: 500, retryStrategy: () => 20 });
   return { h, zk, master, replica, sentinels, collector, agent, stateDir, relays, app, guardConfig };
 }
 
-export interface GuardInstanceView { address: string; phase: string; fenced: boolean; fence: { since: string; reason: string; mode: string } | null; waitingFor: string | null; sentinelName: string | null }
-export interface GuardHostView { host: string; zookeeper: { state: string; consecutiveFailures: number }; sentinels: { total: number; answeredLastRound: number | null }; loops: number; instances: GuardInstanceView[] }
+export interface GuardInstanceView {
+  address: string;
+  phase: string;
+  fenced: boolean;
+  fence: { since: string; reason: string; mode: string } | null;
+  waitingFor: string | null;
+  sentinelName: string | null;
+}
+export interface GuardHostView {
+  host: string;
+  zookeeper: { state: string; consecutiveFailures: number };
+  sentinels: { total: number; answeredLastRound: number | null };
+  loops: number;
+  instances: GuardInstanceView[];
+}
 
 export async function guardView(c: CollectorProcess, host: string): Promise<GuardHostView | undefined> {
   const r = await c.api<{ hosts: GuardHostView[] }>(`/api/v1/guard?host=${encodeURIComponent(host)}`);
   return r.hosts[0];
 }
 
-export interface StoredEvent { tags: Record<string, string>; fields: { message: string; attrs: string }; time: number }
+export interface StoredEvent {
+  tags: Record<string, string>;
+  fields: { message: string; attrs: string };
+  time: number;
+}
 
 export async function events(c: CollectorProcess, host: string, kind: string): Promise<StoredEvent[]> {
   const q = new URLSearchParams({ measurement: 'event', host, kind, limit: '1000' });

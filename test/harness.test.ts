@@ -26,11 +26,19 @@ test('waitFor returns the first truthy value and names what it waited for on tim
   assert.equal(await waitFor(() => (++calls >= 3 ? 'ready' : false), { intervalMs: 1 }), 'ready');
   assert.equal(calls, 3);
   await assert.rejects(
-    waitFor(() => { throw new Error('still booting'); }, { timeoutMs: 100, intervalMs: 10, what: 'the flux capacitor' }),
+    waitFor(
+      () => {
+        throw new Error('still booting');
+      },
+      { timeoutMs: 100, intervalMs: 10, what: 'the flux capacitor' },
+    ),
     /timed out after 100 ms waiting for the flux capacitor; last error: still booting/,
   );
   // A predicate that never settles is cut off at the deadline.
-  await assert.rejects(waitFor(() => new Promise<boolean>(() => {}), { timeoutMs: 100, what: 'a hung check' }), /waiting for a hung check/);
+  await assert.rejects(
+    waitFor(() => new Promise<boolean>(() => {}), { timeoutMs: 100, what: 'a hung check' }),
+    /waiting for a hung check/,
+  );
 });
 
 test('freePort hands out a bindable loopback port', async () => {
@@ -41,7 +49,11 @@ test('freePort hands out a bindable loopback port', async () => {
 
 test('redis: options apply, data survives restart on the same port, CONFIG REWRITE works', async (t) => {
   const h = await harness(t);
-  const r = await h.redis({ password: 's3cret', args: ['--maxmemory', '100mb'], aclUsers: [{ name: 'fleet', password: 'fleetpw', rules: '~* &* -@all +info +ping' }] });
+  const r = await h.redis({
+    password: 's3cret',
+    args: ['--maxmemory', '100mb'],
+    aclUsers: [{ name: 'fleet', password: 'fleetpw', rules: '~* &* -@all +info +ping' }],
+  });
   assert.equal(r.address, `127.0.0.1:${r.port}`);
   assert.ok(r.configPath && fs.existsSync(r.configPath));
   const c = r.client();
@@ -61,7 +73,7 @@ test('redis: options apply, data survives restart on the same port, CONFIG REWRI
   assert.notEqual(r.pid, firstPid);
   assert.equal(alive(firstPid), false);
   assert.equal(await r.call('GET', 'k'), 'v1');
-  assert.equal((await r.call('CONFIG', 'GET', 'maxmemory-policy') as string[])[1], 'allkeys-lru');
+  assert.equal(((await r.call('CONFIG', 'GET', 'maxmemory-policy')) as string[])[1], 'allkeys-lru');
   assert.equal(await c.get('k'), 'v1', 'the tracked client reconnects after a restart');
 
   await r.stop();
@@ -106,13 +118,16 @@ test('sentinels see each other and fail over when the master is frozen', async (
     assert.match(fs.readFileSync(s.configPath, 'utf8'), /sentinel monitor mymaster 127\.0\.0\.1/);
   }
   await waitFor(async () => (await sentinels[0]!.replicas('mymaster')).some((r) => r.name === replica.address), {
-    timeoutMs: 15_000, what: 'sentinel to discover the replica',
+    timeoutMs: 15_000,
+    what: 'sentinel to discover the replica',
   });
 
   master.pause();
   for (const s of sentinels) {
     await waitFor(async () => (await s.masterAddress('mymaster')) === replica.address, {
-      timeoutMs: 45_000, intervalMs: 200, what: `sentinel ${s.address} to report the promoted replica`,
+      timeoutMs: 45_000,
+      intervalMs: 200,
+      what: `sentinel ${s.address} to report the promoted replica`,
     });
   }
   assert.equal((await replica.info('replication')).role, 'master');
@@ -138,11 +153,16 @@ test('zookeeper: create and read back a znode, data survives a restart', async (
   const connect = async () => {
     const client = zookeeperClient.createClient(zk.connectString, { sessionTimeout: 10_000 });
     h.onClose(() => client.close());
-    await new Promise<void>((resolve) => { client.once('connected', resolve); client.connect(); });
+    await new Promise<void>((resolve) => {
+      client.once('connected', resolve);
+      client.connect();
+    });
     return client;
   };
   const client = await connect();
-  const created = await new Promise<string>((resolve, reject) => client.create('/codis3', Buffer.from('{"a":1}'), (e, p) => (e ? reject(e) : resolve(p))));
+  const created = await new Promise<string>((resolve, reject) =>
+    client.create('/codis3', Buffer.from('{"a":1}'), (e, p) => (e ? reject(e) : resolve(p))),
+  );
   assert.equal(created, '/codis3');
   const data = await new Promise<Buffer>((resolve, reject) => client.getData('/codis3', (e, d) => (e ? reject(e) : resolve(d))));
   assert.equal(data.toString(), '{"a":1}');
@@ -159,11 +179,17 @@ test('influx: line protocol written over HTTP is queried back', async (t) => {
   const influx = await h.influx();
   assert.equal((await fetch(`${influx.url}/ping`)).status, 204);
   await influx.createDatabase('redisfleet');
-  await influx.write(['redis,host=h1,instance=127.0.0.1:6379 used_memory=1024i,ops=1.5 1700000000000',
-    'redis,host=h2,instance=127.0.0.1:6380 used_memory=2048i,ops=2.5 1700000000000'], 'redisfleet');
+  await influx.write(
+    [
+      'redis,host=h1,instance=127.0.0.1:6379 used_memory=1024i,ops=1.5 1700000000000',
+      'redis,host=h2,instance=127.0.0.1:6380 used_memory=2048i,ops=2.5 1700000000000',
+    ],
+    'redisfleet',
+  );
   const rows = await influx.rows('SELECT used_memory, ops FROM redis GROUP BY host', 'redisfleet');
   assert.deepEqual(rows.map((r) => [r.host, r.used_memory, r.ops, r.time]).sort(), [
-    ['h1', 1024, 1.5, 1700000000000], ['h2', 2048, 2.5, 1700000000000],
+    ['h1', 1024, 1.5, 1700000000000],
+    ['h2', 2048, 2.5, 1700000000000],
   ]);
   const raw = await influx.query('SHOW DATABASES');
   assert.ok(JSON.stringify(raw).includes('redisfleet'));
@@ -188,10 +214,13 @@ test('nutcracker proxies to its backend and its stats port names the pool and se
   assert.equal(await nut.client('plain').set('p', '1'), 'OK');
   assert.equal(await other.call('GET', 'p'), '1');
 
-  const stats = await waitFor(async () => {
-    const s = await nut.stats() as Record<string, Record<string, Record<string, number>>>;
-    return (s.cache?.b1?.requests ?? 0) >= 2 ? s : undefined;
-  }, { what: 'nutcracker stats to count the requests' });
+  const stats = await waitFor(
+    async () => {
+      const s = (await nut.stats()) as Record<string, Record<string, Record<string, number>>>;
+      return (s.cache?.b1?.requests ?? 0) >= 2 ? s : undefined;
+    },
+    { what: 'nutcracker stats to count the requests' },
+  );
   assert.equal((stats as Record<string, unknown>).service, 'nutcracker');
   assert.equal(typeof stats.plain?.[other.address], 'object');
   assert.ok(JSON.parse(await readToEnd(nut.statsPort)).cache);
@@ -206,9 +235,17 @@ test('collector and agent run from dist/, talk to each other, and restart on the
   assert.equal((await collector.api<{ status: string }>('/healthz')).status, 'ok');
   assert.equal(fs.readFileSync(collector.tokenFile!, 'utf8').trim(), collector.tokens[0]);
   const agent = await h.agent({ hostId: 'harness-h1', interval: '200ms', redis: [{ address: redis.address }] }, { collector });
-  assert.ok(agent.logs().some((l) => l.msg === 'agent started'), 'the agent logged its start');
-  await waitFor(async () => (await collector.api<{ instances: Array<{ address: string; status: string }> }>('/api/v1/instances'))
-    .instances.some((i) => i.address === redis.address && i.status === 'up'), { what: 'the agent\'s redis to show up at the collector' });
+  assert.ok(
+    agent.logs().some((l) => l.msg === 'agent started'),
+    'the agent logged its start',
+  );
+  await waitFor(
+    async () =>
+      (await collector.api<{ instances: Array<{ address: string; status: string }> }>('/api/v1/instances')).instances.some(
+        (i) => i.address === redis.address && i.status === 'up',
+      ),
+    { what: "the agent's redis to show up at the collector" },
+  );
   const missing = await collector.request('/api/v1/hosts/nope');
   assert.equal(missing.status, 404);
   await assert.rejects(collector.api('/api/v1/hosts/nope'), /HTTP 404/);
@@ -218,8 +255,13 @@ test('collector and agent run from dist/, talk to each other, and restart on the
   await collector.restart();
   assert.notEqual(collector.pid, oldPid);
   assert.deepEqual([collector.grpcAddress, collector.httpUrl], [grpcAddress, httpUrl]);
-  await waitFor(async () => (await collector.api<{ hosts: Array<{ id: string; connected: boolean }> }>('/api/v1/hosts'))
-    .hosts.some((x) => x.id === 'harness-h1' && x.connected), { timeoutMs: 20_000, what: 'the agent to reconnect after the restart' });
+  await waitFor(
+    async () =>
+      (await collector.api<{ hosts: Array<{ id: string; connected: boolean }> }>('/api/v1/hosts')).hosts.some(
+        (x) => x.id === 'harness-h1' && x.connected,
+      ),
+    { timeoutMs: 20_000, what: 'the agent to reconnect after the restart' },
+  );
   assert.equal(await agent.stop(), 0);
   assert.equal(await agent.exitCode, 0);
   assert.equal(await collector.stop(), 0);
@@ -288,11 +330,17 @@ async function crashChild(how: 'exit' | 'throw' | 'SIGTERM' | 'SIGKILL'): Promis
   delete env.NODE_TEST_CONTEXT;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const started = await waitFor(() => (out.includes('\n') ? JSON.parse(out.split('\n')[0]!) as { pid: number; dir: string } : undefined), {
-    timeoutMs: 20_000, what: `the ${how} child to start redis`,
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
   });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const started = await waitFor(
+    () => (out.includes('\n') ? (JSON.parse(out.split('\n')[0]!) as { pid: number; dir: string }) : undefined),
+    {
+      timeoutMs: 20_000,
+      what: `the ${how} child to start redis`,
+    },
+  );
   if (how === 'SIGTERM' || how === 'SIGKILL') {
     assert.equal(alive(started.pid), true);
     child.kill(how);

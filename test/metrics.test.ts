@@ -64,10 +64,13 @@ test('/metrics: token required, exposition format, counters move with a real age
   const redis = await h.redis();
   await h.agent({ hostId: 'm1', interval: '200ms', redis: [{ address: redis.address }] }, { collector });
   let after = before;
-  await waitFor(async () => {
-    after = await scrape();
-    return (after.samples.get(`${P}reports_acked_total`) ?? 0) >= 2;
-  }, { what: 'two acked reports in /metrics', timeoutMs: 30_000, intervalMs: 200 });
+  await waitFor(
+    async () => {
+      after = await scrape();
+      return (after.samples.get(`${P}reports_acked_total`) ?? 0) >= 2;
+    },
+    { what: 'two acked reports in /metrics', timeoutMs: 30_000, intervalMs: 200 },
+  );
   const value = (name: string) => after.samples.get(P + name) ?? -1;
   assert.equal(value('agents_connected'), 1);
   assert.equal(value('hosts'), 1);
@@ -82,20 +85,26 @@ test('/metrics: token required, exposition format, counters move with a real age
   await fs.writeFile(tokenFile, `${collector.apiTokens.viewer}\n`, { mode: 0o600 });
   const target = new URL(collector.httpUrl).host;
   const scrapeConfig = path.join(dir, 'scrape.yml');
-  await fs.writeFile(scrapeConfig, [
-    'scrape_configs:',
-    '  - job_name: redis-fleet-collector',
-    '    scrape_interval: 1s',
-    `    bearer_token_file: ${tokenFile}`,
-    `    static_configs: [{ targets: ['${target}'] }]`,
-    '',
-  ].join('\n'));
+  await fs.writeFile(
+    scrapeConfig,
+    [
+      'scrape_configs:',
+      '  - job_name: redis-fleet-collector',
+      '    scrape_interval: 1s',
+      `    bearer_token_file: ${tokenFile}`,
+      `    static_configs: [{ targets: ['${target}'] }]`,
+      '',
+    ].join('\n'),
+  );
   const vm = await h.victoria({ args: [`-promscrape.config=${scrapeConfig}`] });
-  await waitFor(async () => {
-    const up = await vm.query('up{job="redis-fleet-collector"}');
-    const received = await vm.query(`${P}reports_received_total{job="redis-fleet-collector"}`);
-    return up[0]?.value?.[1] === '1' && Number(received[0]?.value?.[1] ?? 0) > 0;
-  }, { what: 'VictoriaMetrics scraped /metrics with the bearer token', timeoutMs: 60_000, intervalMs: 500 });
+  await waitFor(
+    async () => {
+      const up = await vm.query('up{job="redis-fleet-collector"}');
+      const received = await vm.query(`${P}reports_received_total{job="redis-fleet-collector"}`);
+      return up[0]?.value?.[1] === '1' && Number(received[0]?.value?.[1] ?? 0) > 0;
+    },
+    { what: 'VictoriaMetrics scraped /metrics with the bearer token', timeoutMs: 60_000, intervalMs: 500 },
+  );
 });
 
 test('agent metrics.listen: bearer token, its own health (buffer, collector link, instances up/down), config errors', async (t) => {
@@ -107,16 +116,24 @@ test('agent metrics.listen: bearer token, its own health (buffer, collector link
   await fs.writeFile(tokenFile, 'scrape-secret-1\n', { mode: 0o600 });
   const port = await freePort();
   const unused = await freePort();
-  const agent = await h.agent({
-    hostId: 'am1', interval: '200ms',
-    redis: [{ address: redis.address }, { address: `127.0.0.1:${unused}` }],
-    metrics: { listen: `127.0.0.1:${port}`, tokenFile },
-  }, { collector });
+  const agent = await h.agent(
+    {
+      hostId: 'am1',
+      interval: '200ms',
+      redis: [{ address: redis.address }, { address: `127.0.0.1:${unused}` }],
+      metrics: { listen: `127.0.0.1:${port}`, tokenFile },
+    },
+    { collector },
+  );
   await agent.waitForLog('metrics listening');
   const url = `http://127.0.0.1:${port}/metrics`;
   const get = (headers: Record<string, string> = {}) => fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
 
-  for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong' }, { authorization: 'Basic c2NyYXBlOnNlY3JldA==' }]) {
+  for (const headers of [
+    {} as Record<string, string>,
+    { authorization: 'Bearer wrong' },
+    { authorization: 'Basic c2NyYXBlOnNlY3JldA==' },
+  ]) {
     const r = await get(headers);
     assert.equal(r.status, 401, JSON.stringify(headers));
     assert.match(r.headers.get('www-authenticate') ?? '', /^Bearer/);
@@ -125,13 +142,16 @@ test('agent metrics.listen: bearer token, its own health (buffer, collector link
 
   const A = 'redis_fleet_agent_';
   let m = parseExposition('');
-  await waitFor(async () => {
-    const r = await get({ authorization: 'Bearer scrape-secret-1' });
-    assert.equal(r.status, 200);
-    assert.match(r.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-    m = parseExposition(await r.text());
-    return m.samples.get(`${A}collector_connected`) === 1 && (m.samples.get(`${A}ticks_total`) ?? 0) >= 2;
-  }, { what: 'agent metrics after two ticks, connected', timeoutMs: 30_000, intervalMs: 200 });
+  await waitFor(
+    async () => {
+      const r = await get({ authorization: 'Bearer scrape-secret-1' });
+      assert.equal(r.status, 200);
+      assert.match(r.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+      m = parseExposition(await r.text());
+      return m.samples.get(`${A}collector_connected`) === 1 && (m.samples.get(`${A}ticks_total`) ?? 0) >= 2;
+    },
+    { what: 'agent metrics after two ticks, connected', timeoutMs: 30_000, intervalMs: 200 },
+  );
   assert.equal(m.types.get(`${A}dropped_reports_total`), 'counter');
   assert.equal(m.samples.get(`${A}instances{status="up"}`), 1);
   assert.equal(m.samples.get(`${A}instances{status="down"}`), 1);

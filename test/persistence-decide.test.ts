@@ -6,10 +6,34 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  parseInfo, forkActivity, tokenHolder, forksRunning, dueJobs, orderQueue, estimateCow, admits, pickNext, observeForks,
-  classifyStartReply, mastersBackedUpByReplica, parseSavePoints, formatSavePoints, learnTriggers, effectivePolicy,
-  triggersOn, recordCow, resolveConfig, configFromYaml, instanceOptionsFromYaml, persistenceStateToProto, aofGrowthPercent,
-  type PersistenceInfo, type PersistencePolicy, type QueueEntry, type PersistenceState, type Job,
+  parseInfo,
+  forkActivity,
+  tokenHolder,
+  forksRunning,
+  dueJobs,
+  orderQueue,
+  estimateCow,
+  admits,
+  pickNext,
+  observeForks,
+  classifyStartReply,
+  mastersBackedUpByReplica,
+  parseSavePoints,
+  formatSavePoints,
+  learnTriggers,
+  effectivePolicy,
+  triggersOn,
+  recordCow,
+  resolveConfig,
+  configFromYaml,
+  instanceOptionsFromYaml,
+  persistenceStateToProto,
+  aofGrowthPercent,
+  type PersistenceInfo,
+  type PersistencePolicy,
+  type QueueEntry,
+  type PersistenceState,
+  type Job,
 } from '../agent/persistence/index.js';
 import { failureFromLog, logPath } from '../agent/persistence/redis-log.js';
 import { PolicyStore } from '../agent/persistence/policy-store.js';
@@ -21,21 +45,59 @@ const fixture = (f: string) => readFixture('redis', f);
 
 const NOW = 1_795_400_000_000;
 const BASE: Record<string, string | number> = {
-  run_id: 'r1', process_id: 100, config_file: '', role: 'master', loading: 0, async_loading: 0,
-  rdb_bgsave_in_progress: 0, aof_rewrite_in_progress: 0, module_fork_in_progress: 0, aof_rewrite_scheduled: 0,
-  rdb_changes_since_last_save: 0, rdb_last_save_time: NOW / 1000, rdb_last_bgsave_status: 'ok',
-  rdb_last_bgsave_time_sec: -1, rdb_current_bgsave_time_sec: -1, rdb_saves: 0, rdb_last_cow_size: 0,
-  aof_enabled: 0, aof_last_rewrite_time_sec: -1, aof_current_rewrite_time_sec: -1, aof_last_bgrewrite_status: 'ok',
-  aof_rewrites: 0, aof_last_cow_size: 0, current_cow_size: 0, current_cow_size_age: 0, used_memory_rss: 100_000_000,
+  run_id: 'r1',
+  process_id: 100,
+  config_file: '',
+  role: 'master',
+  loading: 0,
+  async_loading: 0,
+  rdb_bgsave_in_progress: 0,
+  aof_rewrite_in_progress: 0,
+  module_fork_in_progress: 0,
+  aof_rewrite_scheduled: 0,
+  rdb_changes_since_last_save: 0,
+  rdb_last_save_time: NOW / 1000,
+  rdb_last_bgsave_status: 'ok',
+  rdb_last_bgsave_time_sec: -1,
+  rdb_current_bgsave_time_sec: -1,
+  rdb_saves: 0,
+  rdb_last_cow_size: 0,
+  aof_enabled: 0,
+  aof_last_rewrite_time_sec: -1,
+  aof_current_rewrite_time_sec: -1,
+  aof_last_bgrewrite_status: 'ok',
+  aof_rewrites: 0,
+  aof_last_cow_size: 0,
+  current_cow_size: 0,
+  current_cow_size_age: 0,
+  used_memory_rss: 100_000_000,
   total_forks: 0,
 };
 function info(over: Record<string, string | number> = {}): PersistenceInfo {
   const all = { ...BASE, ...over };
-  return parseInfo(Object.entries(all).map(([k, v]) => `${k}:${v}`).join('\r\n'));
+  return parseInfo(
+    Object.entries(all)
+      .map(([k, v]) => `${k}:${v}`)
+      .join('\r\n'),
+  );
 }
-const POLICY: PersistencePolicy = { savePoints: [{ seconds: 60, changes: 100 }], aofRewritePercentage: 100, aofRewriteMinSize: 1000, rdbBackups: true };
+const POLICY: PersistencePolicy = {
+  savePoints: [{ seconds: 60, changes: 100 }],
+  aofRewritePercentage: 100,
+  aofRewriteMinSize: 1000,
+  rdbBackups: true,
+};
 const due = (i: PersistenceInfo, over: Partial<Parameters<typeof dueJobs>[0]> = {}) =>
-  dueJobs({ address: 'a:1', info: i, policy: POLICY, nowMs: NOW, maxRdbAgeMs: 3_600_000, backupRequested: false, backupsOnReplica: false, ...over });
+  dueJobs({
+    address: 'a:1',
+    info: i,
+    policy: POLICY,
+    nowMs: NOW,
+    maxRdbAgeMs: 3_600_000,
+    backupRequested: false,
+    backupsOnReplica: false,
+    ...over,
+  });
 
 test('INFO fixtures parse into the fields the scheduler reads', () => {
   const m = parseInfo(fixture('info-all-master-7.0.15.txt'));
@@ -60,23 +122,37 @@ test('fork activity: running flags, and pending for a scheduled rewrite or a rep
   assert.deepEqual(forkActivity(info({ aof_rewrite_in_progress: 1 })), { running: 'aof', pending: false });
   assert.deepEqual(forkActivity(info({ module_fork_in_progress: 1 })), { running: 'module', pending: false });
   assert.deepEqual(forkActivity(info({ rdb_bgsave_in_progress: 1, aof_rewrite_scheduled: 1 })), { running: 'rdb', pending: true });
-  assert.deepEqual(forkActivity(info({ slave0: 'ip=127.0.0.1,port=7,state=wait_bgsave,offset=0,lag=0' })), { running: null, pending: true });
+  assert.deepEqual(forkActivity(info({ slave0: 'ip=127.0.0.1,port=7,state=wait_bgsave,offset=0,lag=0' })), {
+    running: null,
+    pending: true,
+  });
   assert.deepEqual(forkActivity(info({ slave0: 'ip=127.0.0.1,port=7,state=online,offset=0,lag=0' })), { running: null, pending: false });
 });
 
 test('the token goes to a running child before a pending fork, in configuration order', () => {
   const idle = { running: null, pending: false };
   assert.equal(tokenHolder([{ address: 'a', activity: idle }, { address: 'b' }]), undefined);
-  assert.deepEqual(tokenHolder([
-    { address: 'a', activity: { running: null, pending: true } },
-    { address: 'b', activity: { running: 'aof', pending: false } },
-  ]), { address: 'b', kind: 'aof', pending: false });
-  assert.deepEqual(tokenHolder([{ address: 'a', activity: { running: null, pending: true } }]), { address: 'a', kind: 'unknown', pending: true });
+  assert.deepEqual(
+    tokenHolder([
+      { address: 'a', activity: { running: null, pending: true } },
+      { address: 'b', activity: { running: 'aof', pending: false } },
+    ]),
+    { address: 'b', kind: 'aof', pending: false },
+  );
+  assert.deepEqual(tokenHolder([{ address: 'a', activity: { running: null, pending: true } }]), {
+    address: 'a',
+    kind: 'unknown',
+    pending: true,
+  });
   assert.equal(forksRunning([{ activity: { running: 'rdb', pending: false } }, { activity: { running: 'aof', pending: false } }, {}]), 2);
 });
 
 test('save points parse and format like Redis, and malformed ones are rejected', () => {
-  assert.deepEqual(parseSavePoints('3600 1 300 100 60 10000'), [{ seconds: 3600, changes: 1 }, { seconds: 300, changes: 100 }, { seconds: 60, changes: 10000 }]);
+  assert.deepEqual(parseSavePoints('3600 1 300 100 60 10000'), [
+    { seconds: 3600, changes: 1 },
+    { seconds: 300, changes: 100 },
+    { seconds: 60, changes: 10000 },
+  ]);
   assert.deepEqual(parseSavePoints(''), []);
   assert.equal(formatSavePoints(parseSavePoints(' 900  1 ')), '900 1');
   assert.throws(() => parseSavePoints('900'), /pairs/);
@@ -90,15 +166,28 @@ test('the operator policy is learned from triggers found on and kept while they 
   assert.deepEqual(afterTakeover, first, 'our own "off" does not erase the policy');
   const operatorChangedSave = learnTriggers(afterTakeover, { save: '60 5', aofRewritePercentage: 0, aofRewriteMinSize: 64 });
   assert.deepEqual(operatorChangedSave, { save: '60 5', aofRewritePercentage: 100, source: 'instance' });
-  assert.deepEqual(learnTriggers(undefined, { save: '', aofRewritePercentage: 0, aofRewriteMinSize: 1 }), { save: '', aofRewritePercentage: 0, source: 'observed-off' });
+  assert.deepEqual(learnTriggers(undefined, { save: '', aofRewritePercentage: 0, aofRewriteMinSize: 1 }), {
+    save: '',
+    aofRewritePercentage: 0,
+    source: 'observed-off',
+  });
   const recorded = { save: '900 1', aofRewritePercentage: 50, source: 'recorded' as const };
   assert.deepEqual(learnTriggers(recorded, { save: '', aofRewritePercentage: 0, aofRewriteMinSize: 1 }), recorded);
   assert.equal(triggersOn({ save: '', aofRewritePercentage: 0 }), false);
   assert.equal(triggersOn({ save: '', aofRewritePercentage: 10 }), true);
 
   const p = effectivePolicy(first, 64 << 20);
-  assert.deepEqual(p, { savePoints: [{ seconds: 3600, changes: 1 }], aofRewritePercentage: 100, aofRewriteMinSize: 64 << 20, rdbBackups: true });
-  assert.equal(effectivePolicy({ save: '', aofRewritePercentage: 100, source: 'instance' }, 1).rdbBackups, false, 'no save points → not a backup target');
+  assert.deepEqual(p, {
+    savePoints: [{ seconds: 3600, changes: 1 }],
+    aofRewritePercentage: 100,
+    aofRewriteMinSize: 64 << 20,
+    rdbBackups: true,
+  });
+  assert.equal(
+    effectivePolicy({ save: '', aofRewritePercentage: 100, source: 'instance' }, 1).rdbBackups,
+    false,
+    'no save points → not a backup target',
+  );
   const o = effectivePolicy(first, 1, { savePoints: [], rdbBackups: true, aofRewritePercentage: 0 });
   assert.deepEqual(o, { savePoints: [], aofRewritePercentage: 0, aofRewriteMinSize: 1, rdbBackups: true });
 });
@@ -122,11 +211,25 @@ test('max-age objective and cron backups, and masters defer them to a local repl
   assert.deepEqual([j0!.reason, j0!.overdue, j0!.urgency], ['max-age', true, 2], 'age / maxRdbAge, with too few changes for a save point');
   const old = info({ rdb_changes_since_last_save: 500, rdb_last_save_time: ago(7200) });
   const [j] = due(old);
-  assert.deepEqual([j!.reason, j!.overdue, j!.urgency], ['max-age', true, 5], 'the save point\'s urgency min(500/100, 7200/60) is larger');
-  assert.deepEqual(due(info({ rdb_changes_since_last_save: 0, rdb_last_save_time: ago(7200) })).filter((x) => x.reason === 'max-age'), [], 'nothing changed: the old RDB is current');
-  assert.deepEqual(due(info({ rdb_changes_since_last_save: 5, rdb_last_save_time: ago(10) }), { backupRequested: true }).map((x) => x.reason), ['backup']);
-  assert.deepEqual(due(old, { backupsOnReplica: true }).map((x) => x.reason), ['save-point'], 'save points still apply');
-  assert.deepEqual(due(info({ rdb_changes_since_last_save: 5, rdb_last_save_time: ago(10) }), { backupRequested: true, backupsOnReplica: true }), []);
+  assert.deepEqual([j!.reason, j!.overdue, j!.urgency], ['max-age', true, 5], "the save point's urgency min(500/100, 7200/60) is larger");
+  assert.deepEqual(
+    due(info({ rdb_changes_since_last_save: 0, rdb_last_save_time: ago(7200) })).filter((x) => x.reason === 'max-age'),
+    [],
+    'nothing changed: the old RDB is current',
+  );
+  assert.deepEqual(
+    due(info({ rdb_changes_since_last_save: 5, rdb_last_save_time: ago(10) }), { backupRequested: true }).map((x) => x.reason),
+    ['backup'],
+  );
+  assert.deepEqual(
+    due(old, { backupsOnReplica: true }).map((x) => x.reason),
+    ['save-point'],
+    'save points still apply',
+  );
+  assert.deepEqual(
+    due(info({ rdb_changes_since_last_save: 5, rdb_last_save_time: ago(10) }), { backupRequested: true, backupsOnReplica: true }),
+    [],
+  );
   assert.deepEqual(due(old, { policy: { ...POLICY, rdbBackups: false, savePoints: [] } }), []);
 });
 
@@ -142,22 +245,44 @@ test('AOF rewrites by growth over the base, above the minimum size', () => {
 });
 
 test('never fork an instance that is loading or in a full sync', () => {
-  const busy = { rdb_changes_since_last_save: 500, rdb_last_save_time: NOW / 1000 - 120, aof_enabled: 1, aof_current_size: 9000, aof_base_size: 1000 };
+  const busy = {
+    rdb_changes_since_last_save: 500,
+    rdb_last_save_time: NOW / 1000 - 120,
+    aof_enabled: 1,
+    aof_current_size: 9000,
+    aof_base_size: 1000,
+  };
   assert.equal(due(info(busy)).length, 2);
   assert.deepEqual(due(info({ ...busy, loading: 1 })), []);
   assert.deepEqual(due(info({ ...busy, async_loading: 1 })), []);
   assert.deepEqual(due(info({ ...busy, role: 'slave', master_sync_in_progress: 1 })), []);
 });
 
-test('queue order: overdue first, masters\' RDB saves after replicas\', then urgency', () => {
-  const j = (address: string, kind: 'rdb' | 'aof', urgency: number, onMaster: boolean, overdue = false): Job =>
-    ({ address, kind, reason: kind === 'aof' ? 'aof-growth' : overdue ? 'max-age' : 'save-point', urgency, overdue, onMaster });
+test("queue order: overdue first, masters' RDB saves after replicas', then urgency", () => {
+  const j = (address: string, kind: 'rdb' | 'aof', urgency: number, onMaster: boolean, overdue = false): Job => ({
+    address,
+    kind,
+    reason: kind === 'aof' ? 'aof-growth' : overdue ? 'max-age' : 'save-point',
+    urgency,
+    overdue,
+    onMaster,
+  });
   const q = orderQueue([
-    j('m1', 'rdb', 9, true), j('r1', 'rdb', 1.5, false), j('m2', 'aof', 3, true), j('m3', 'rdb', 1.1, true, true), j('r2', 'rdb', 4, false),
+    j('m1', 'rdb', 9, true),
+    j('r1', 'rdb', 1.5, false),
+    j('m2', 'aof', 3, true),
+    j('m3', 'rdb', 1.1, true, true),
+    j('r2', 'rdb', 4, false),
   ]);
-  assert.deepEqual(q.map((x) => `${x.kind}@${x.address}`), ['rdb@m3', 'rdb@r2', 'aof@m2', 'rdb@r1', 'rdb@m1']);
+  assert.deepEqual(
+    q.map((x) => `${x.kind}@${x.address}`),
+    ['rdb@m3', 'rdb@r2', 'aof@m2', 'rdb@r1', 'rdb@m1'],
+  );
   const tie = orderQueue([j('b', 'rdb', 1, false), j('a', 'rdb', 1, false), j('a', 'aof', 1, false)]);
-  assert.deepEqual(tie.map((x) => `${x.kind}@${x.address}`), ['aof@a', 'rdb@a', 'rdb@b']);
+  assert.deepEqual(
+    tie.map((x) => `${x.kind}@${x.address}`),
+    ['aof@a', 'rdb@a', 'rdb@b'],
+  );
 });
 
 test('a master with an in-sync managed replica on this host leaves backups to it', () => {
@@ -170,14 +295,21 @@ test('a master with an in-sync managed replica on this host leaves backups to it
   ]);
   assert.deepEqual([...set], ['127.0.0.1:7001']);
   const linkDown = info({ role: 'slave', master_host: '127.0.0.1', master_port: 7001, master_link_status: 'down' });
-  assert.equal(mastersBackedUpByReplica([
-    { address: '127.0.0.1:7001', managed: true, up: true, info: m },
-    { address: '127.0.0.1:7002', managed: true, up: true, info: linkDown },
-  ]).size, 0);
-  assert.equal(mastersBackedUpByReplica([
-    { address: '127.0.0.1:7001', managed: true, up: true, info: m },
-    { address: '127.0.0.1:7002', managed: false, up: true, info: r },
-  ]).size, 0, 'an unmanaged replica does not take backups');
+  assert.equal(
+    mastersBackedUpByReplica([
+      { address: '127.0.0.1:7001', managed: true, up: true, info: m },
+      { address: '127.0.0.1:7002', managed: true, up: true, info: linkDown },
+    ]).size,
+    0,
+  );
+  assert.equal(
+    mastersBackedUpByReplica([
+      { address: '127.0.0.1:7001', managed: true, up: true, info: m },
+      { address: '127.0.0.1:7002', managed: false, up: true, info: r },
+    ]).size,
+    0,
+    'an unmanaged replica does not take backups',
+  );
 });
 
 test('COW estimate: recent history times the safety factor, else a fraction of RSS', () => {
@@ -195,11 +327,22 @@ test('COW estimate: recent history times the safety factor, else a fraction of R
 test('admission: MemAvailable minus the reserve must cover the estimate; the first admitted job starts', () => {
   assert.equal(admits(100, 1100, 1000), true);
   assert.equal(admits(101, 1100, 1000), false);
-  const e = (address: string, estimateBytes: number): QueueEntry =>
-    ({ address, kind: 'rdb', reason: 'save-point', urgency: 1, overdue: false, onMaster: false, estimateBytes, estimateBasis: 'history' });
+  const e = (address: string, estimateBytes: number): QueueEntry => ({
+    address,
+    kind: 'rdb',
+    reason: 'save-point',
+    urgency: 1,
+    overdue: false,
+    onMaster: false,
+    estimateBytes,
+    estimateBasis: 'history',
+  });
   const r = pickNext([e('big', 500), e('small', 50), e('other', 10)], 1100, 1000);
   assert.equal(r.start?.address, 'small');
-  assert.deepEqual(r.blocked.map((b) => b.address), ['big']);
+  assert.deepEqual(
+    r.blocked.map((b) => b.address),
+    ['big'],
+  );
   const none = pickNext([e('big', 500)], 1100, 1000);
   assert.equal(none.start, undefined);
   assert.equal(none.blocked.length, 1);
@@ -219,7 +362,11 @@ test('fork observation: foreign starts, our child ending with its COW, failures,
   assert.deepEqual(fEnd.ended, { kind: 'rdb', origin: 'foreign', startedAt: NOW - 2000, durationMs: 5000, cowBytes: 777, result: 'ok' });
 
   // Our own child: the scheduler records the start, the next polls see it run and end.
-  const ours = { ...fEnd.tracker, running: { kind: 'aof' as const, origin: 'agent' as const, startedAt: NOW, currentCowBytes: 0 }, agentStarts: { rdb: 0, aof: 1 } };
+  const ours = {
+    ...fEnd.tracker,
+    running: { kind: 'aof' as const, origin: 'agent' as const, startedAt: NOW, currentCowBytes: 0 },
+    agentStarts: { rdb: 0, aof: 1 },
+  };
   const mid = observeForks(ours, info({ total_forks: 5, aof_rewrite_in_progress: 1, current_cow_size: 4096 }), NOW + 500);
   assert.equal(mid.started, undefined);
   assert.equal(mid.missed, undefined, 'our own fork is not a missed one');
@@ -228,7 +375,11 @@ test('fork observation: foreign starts, our child ending with its COW, failures,
   assert.equal(failed.ended?.result, 'error');
   assert.equal(failed.ended?.cowBytes, 4096, 'a failed child reports its last seen COW');
 
-  const killedT = { ...failed.tracker, running: { kind: 'rdb' as const, origin: 'agent' as const, startedAt: NOW, currentCowBytes: 10, killed: true }, agentStarts: { rdb: 1, aof: 0 } };
+  const killedT = {
+    ...failed.tracker,
+    running: { kind: 'rdb' as const, origin: 'agent' as const, startedAt: NOW, currentCowBytes: 10, killed: true },
+    agentStarts: { rdb: 1, aof: 0 },
+  };
   assert.equal(observeForks(killedT, info({ total_forks: 6 }), NOW + 100).ended?.result, 'killed');
 
   // Two forks came and went between polls without being seen (an operator's BGSAVE).
@@ -256,9 +407,14 @@ test('Redis replies: busy is not a failure, scheduled is pending', () => {
   assert.equal(classifyStartReply('Background append only file rewriting scheduled'), 'scheduled');
   assert.equal(classifyStartReply('ERR Background save already in progress'), 'busy');
   assert.equal(classifyStartReply('ERR Background append only file rewriting already in progress'), 'busy');
-  assert.equal(classifyStartReply('ERR Another child process is active (AOF?): can\'t BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.'), 'busy');
+  assert.equal(
+    classifyStartReply(
+      "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
+    ),
+    'busy',
+  );
   assert.equal(classifyStartReply('MISCONF Errors writing to the AOF file'), 'failed');
-  assert.equal(classifyStartReply('NOPERM this user has no permissions to run the \'bgsave\' command'), 'failed');
+  assert.equal(classifyStartReply("NOPERM this user has no permissions to run the 'bgsave' command"), 'failed');
 });
 
 test('config: defaults, and bad values name their key', () => {
@@ -267,41 +423,89 @@ test('config: defaults, and bad values name their key', () => {
   assert.equal(c.cowSafetyFactor, 1.5);
   assert.equal(c.rssFractionWithoutHistory, 0.5);
   assert.equal(c.floorAction, 'alert');
-  const err = (f: () => unknown) => { try { f(); } catch (e) { assert.ok(e instanceof ConfigError); return e.message; } return 'no error'; };
-  assert.equal(err(() => resolveConfig({ cowSafetyFactor: 0.5 })), 'persistence.cowSafetyFactor: must be at least 1 (got 0.5)');
-  assert.equal(err(() => resolveConfig({ floorAction: 'panic' as 'kill' })), 'persistence.floorAction: must be one of alert, kill');
-  assert.match(err(() => resolveConfig({ backupCron: 'every night' })), /^persistence\.backupCron: is not a valid cron expression/);
-  assert.match(err(() => resolveConfig({ backupTimezone: 'Mars/Olympus' })), /^persistence\.backupTimezone: /);
-  assert.equal(err(() => resolveConfig({ bogus: 1 } as never)), 'persistence.bogus: unknown key');
-  const y = configFromYaml({ loopInterval: '2s', reserve: '1gb', floor: 1024, maxRdbAge: '12h', backupCron: '0 30 3 * * *', floorAction: 'kill' });
+  const err = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      assert.ok(e instanceof ConfigError);
+      return e.message;
+    }
+    return 'no error';
+  };
+  assert.equal(
+    err(() => resolveConfig({ cowSafetyFactor: 0.5 })),
+    'persistence.cowSafetyFactor: must be at least 1 (got 0.5)',
+  );
+  assert.equal(
+    err(() => resolveConfig({ floorAction: 'panic' as 'kill' })),
+    'persistence.floorAction: must be one of alert, kill',
+  );
+  assert.match(
+    err(() => resolveConfig({ backupCron: 'every night' })),
+    /^persistence\.backupCron: is not a valid cron expression/,
+  );
+  assert.match(
+    err(() => resolveConfig({ backupTimezone: 'Mars/Olympus' })),
+    /^persistence\.backupTimezone: /,
+  );
+  assert.equal(
+    err(() => resolveConfig({ bogus: 1 } as never)),
+    'persistence.bogus: unknown key',
+  );
+  const y = configFromYaml({
+    loopInterval: '2s',
+    reserve: '1gb',
+    floor: 1024,
+    maxRdbAge: '12h',
+    backupCron: '0 30 3 * * *',
+    floorAction: 'kill',
+  });
   assert.equal(y.loopIntervalMs, 2000);
   assert.equal(y.reserveBytes, 1024 ** 3);
   assert.equal(y.floorBytes, 1024);
   assert.equal(y.maxRdbAgeMs, 12 * 3600_000);
   assert.equal(y.floorAction, 'kill');
-  assert.match(err(() => configFromYaml({ reserve: 'lots' })), /^persistence\.reserve: must be a size/);
-  assert.match(err(() => configFromYaml({ loopInterval: 'soon' })), /^persistence\.loopInterval: must be a duration/);
+  assert.match(
+    err(() => configFromYaml({ reserve: 'lots' })),
+    /^persistence\.reserve: must be a size/,
+  );
+  assert.match(
+    err(() => configFromYaml({ loopInterval: 'soon' })),
+    /^persistence\.loopInterval: must be a duration/,
+  );
   const inst = instanceOptionsFromYaml({ optOut: true, save: '900 1', aofRewriteMinSize: '64mb' }, 'redis[0].persistence');
-  assert.deepEqual(inst, { optOut: true, policyOverride: { savePoints: [{ seconds: 900, changes: 1 }], aofRewriteMinSize: 64 * 1024 * 1024 } });
-  assert.match(err(() => instanceOptionsFromYaml({ save: '900' }, 'redis[0].persistence')), /^redis\[0\]\.persistence\.save: /);
+  assert.deepEqual(inst, {
+    optOut: true,
+    policyOverride: { savePoints: [{ seconds: 900, changes: 1 }], aofRewriteMinSize: 64 * 1024 * 1024 },
+  });
+  assert.match(
+    err(() => instanceOptionsFromYaml({ save: '900' }, 'redis[0].persistence')),
+    /^redis\[0\]\.persistence\.save: /,
+  );
 });
 
-test('Redis\'s own failure words are read from its log: the child\'s lines first', () => {
+test("Redis's own failure words are read from its log: the child's lines first", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pers-log-'));
   try {
     const file = path.join(dir, 'redis.log');
     fs.writeFileSync(file, '1:M 22 Nov 2026 18:00:00.000 # an older warning\n');
     const offset = fs.statSync(file).size;
-    fs.appendFileSync(file, [
-      '1:M 22 Nov 2026 18:44:00.100 * Background saving started by pid 7',
-      '7:C 22 Nov 2026 18:44:00.120 # Failed opening the temp RDB file temp-7.rdb (in server root dir /x) for saving: No such file or directory',
-      '1:M 22 Nov 2026 18:44:00.200 # Background saving error',
-      '',
-    ].join('\n'));
-    assert.equal(failureFromLog(file, offset), 'Failed opening the temp RDB file temp-7.rdb (in server root dir /x) for saving: No such file or directory');
+    fs.appendFileSync(
+      file,
+      [
+        '1:M 22 Nov 2026 18:44:00.100 * Background saving started by pid 7',
+        '7:C 22 Nov 2026 18:44:00.120 # Failed opening the temp RDB file temp-7.rdb (in server root dir /x) for saving: No such file or directory',
+        '1:M 22 Nov 2026 18:44:00.200 # Background saving error',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(
+      failureFromLog(file, offset),
+      'Failed opening the temp RDB file temp-7.rdb (in server root dir /x) for saving: No such file or directory',
+    );
     const offset2 = fs.statSync(file).size;
     fs.appendFileSync(file, '1:M 22 Nov 2026 18:45:00.000 # Background AOF rewrite terminated with error\n');
-    assert.equal(failureFromLog(file, offset2), 'Background AOF rewrite terminated with error', 'no child line: the parent\'s warning');
+    assert.equal(failureFromLog(file, offset2), 'Background AOF rewrite terminated with error', "no child line: the parent's warning");
     assert.equal(failureFromLog('', 0), undefined);
     assert.equal(logPath('redis.log', '/var/lib/redis'), '/var/lib/redis/redis.log');
     assert.equal(logPath('', '/var/lib/redis'), '');
@@ -329,22 +533,61 @@ test('state → PersistenceState survives the wire codec', () => {
   const state: PersistenceState = {
     tokenHolder: '127.0.0.1:7001',
     token: { address: '127.0.0.1:7001', kind: 'rdb', origin: 'foreign', since: NOW, pending: false },
-    queue: [{ address: '127.0.0.1:7002', kind: 'aof', reason: 'aof-growth', urgency: 2, overdue: false, onMaster: true, estimateBytes: 5e9, estimateBasis: 'rss', waiting: 'token' }],
-    memAvailableBytes: 20e9, forksRunning: 1, loops: 7,
+    queue: [
+      {
+        address: '127.0.0.1:7002',
+        kind: 'aof',
+        reason: 'aof-growth',
+        urgency: 2,
+        overdue: false,
+        onMaster: true,
+        estimateBytes: 5e9,
+        estimateBasis: 'rss',
+        waiting: 'token',
+      },
+    ],
+    memAvailableBytes: 20e9,
+    forksRunning: 1,
+    loops: 7,
     instances: {
       '127.0.0.1:7001': {
-        managed: true, up: true, role: 'master', policy: POLICY, policySource: 'instance', cowEstimateBytes: 150, rdbLastSaveAt: NOW, rdbChangesSinceLastSave: 3,
+        managed: true,
+        up: true,
+        role: 'master',
+        policy: POLICY,
+        policySource: 'instance',
+        cowEstimateBytes: 150,
+        rdbLastSaveAt: NOW,
+        rdbChangesSinceLastSave: 3,
         running: { kind: 'rdb', origin: 'foreign', startedAt: NOW, currentCowBytes: 4096 },
-        lastFork: { kind: 'rdb', origin: 'agent', startedAt: NOW - 9000, durationMs: 2100, cowBytes: 2 ** 33 + 1, result: 'error', error: 'No space left on device' },
+        lastFork: {
+          kind: 'rdb',
+          origin: 'agent',
+          startedAt: NOW - 9000,
+          durationMs: 2100,
+          cowBytes: 2 ** 33 + 1,
+          result: 'error',
+          error: 'No space left on device',
+        },
       },
       '127.0.0.1:7002': {
-        managed: false, unmanagedReason: 'CONFIG SET refused: NOPERM', up: true, role: 'slave', policy: POLICY, policySource: 'observed-off',
-        cowEstimateBytes: 0, rdbLastSaveAt: NOW, rdbChangesSinceLastSave: 0, aofGrowthPercent: 12.5,
+        managed: false,
+        unmanagedReason: 'CONFIG SET refused: NOPERM',
+        up: true,
+        role: 'slave',
+        policy: POLICY,
+        policySource: 'observed-off',
+        cowEstimateBytes: 0,
+        rdbLastSaveAt: NOW,
+        rdbChangesSinceLastSave: 0,
+        aofGrowthPercent: 12.5,
       },
     },
   };
   const proto = persistenceStateToProto(state);
-  const connect = (fleetService() as unknown as { service: { Connect: { requestSerialize(v: unknown): Buffer; requestDeserialize(b: Buffer): unknown } } }).service.Connect;
+  const connect = (
+    fleetService() as unknown as { service: { Connect: { requestSerialize(v: unknown): Buffer; requestDeserialize(b: Buffer): unknown } } }
+  ).service.Connect;
   const report: Report = { seq: 1, timestampMs: NOW, redis: [], proxies: [], events: [], persistence: proto };
   const back = (connect.requestDeserialize(connect.requestSerialize({ report } as AgentMessage)) as { report: Report }).report.persistence!;
   assert.equal(back.tokenHolder, '127.0.0.1:7001');

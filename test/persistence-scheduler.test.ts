@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { harness, waitFor, waitForReplicaLink, type Harness, type RedisServer, type RedisOptions } from './harness/index.js';
-import { PersistenceScheduler, persistenceStateToProto, type SchedulerOptions, type PersistenceConfig } from '../agent/persistence/index.js';
+import {
+  PersistenceScheduler,
+  persistenceStateToProto,
+  type SchedulerOptions,
+  type PersistenceConfig,
+} from '../agent/persistence/index.js';
 import { childPids } from '../agent/persistence/host.js';
 import { createLogger } from '../common/index.js';
 import { valueOf, type Event } from '../proto/index.js';
@@ -55,11 +60,14 @@ function schedule(
     config: { loopIntervalMs: 250, childPollIntervalMs: 40, ...config },
     logger,
     readMemAvailable: extra.readMemAvailable,
-    onEvent: (e) => { events.push(e); extra.onEvent?.(e); },
+    onEvent: (e) => {
+      events.push(e);
+      extra.onEvent?.(e);
+    },
   });
   t.after(() => scheduler.stop());
-  const agentEnds = (address: string, kind?: string) => events.filter((e) =>
-    e.kind === 'fork.end' && e.instance === address && e.attrs.origin === 'agent' && (!kind || e.attrs.kind === kind));
+  const agentEnds = (address: string, kind?: string) =>
+    events.filter((e) => e.kind === 'fork.end' && e.instance === address && e.attrs.origin === 'agent' && (!kind || e.attrs.kind === kind));
   return { scheduler, events, agentEnds };
 }
 
@@ -71,7 +79,11 @@ function forkSampler(t: TestContext, pids: () => number[], intervalMs = 15) {
   const timer = setInterval(() => {
     let n = 0;
     for (const p of pids()) {
-      try { n += childPids(p).length; } catch { /* restarting */ }
+      try {
+        n += childPids(p).length;
+      } catch {
+        /* restarting */
+      }
     }
     samples++;
     if (n > 0) samplesWithChild++;
@@ -79,7 +91,10 @@ function forkSampler(t: TestContext, pids: () => number[], intervalMs = 15) {
   }, intervalMs);
   t.after(() => clearInterval(timer));
   return {
-    stop: () => { clearInterval(timer); return { max, samples, samplesWithChild }; },
+    stop: () => {
+      clearInterval(timer);
+      return { max, samples, samplesWithChild };
+    },
   };
 }
 
@@ -94,9 +109,15 @@ async function configGet(r: RedisServer, name: string): Promise<string> {
 test('four instances due for a save and a rewrite at once: one child at a time on the host, every one completes', async (t) => {
   const h = await harness(t);
   // The operator's own policy: save after 1 s and 1 change, rewrite the AOF at 10% growth.
-  const servers = await Promise.all([0, 1, 2, 3].map(() => startRedis(h, {
-    save: '1 1', appendonly: true, args: ['--auto-aof-rewrite-percentage', '10', '--auto-aof-rewrite-min-size', '1'],
-  })));
+  const servers = await Promise.all(
+    [0, 1, 2, 3].map(() =>
+      startRedis(h, {
+        save: '1 1',
+        appendonly: true,
+        args: ['--auto-aof-rewrite-percentage', '10', '--auto-aof-rewrite-min-size', '1'],
+      }),
+    ),
+  );
   const pids = await Promise.all(servers.map(pidOf));
   const run = schedule(t, servers);
   await run.scheduler.start();
@@ -107,16 +128,22 @@ test('four instances due for a save and a rewrite at once: one child at a time o
     assert.match(fs.readFileSync(r.configPath!, 'utf8'), /^save ""$/m, 'persisted with CONFIG REWRITE');
     const st = run.scheduler.state().instances[r.address]!;
     assert.equal(st.managed, true);
-    assert.deepEqual(st.policy.savePoints, [{ seconds: 1, changes: 1 }], 'the operator policy became the scheduler\'s');
+    assert.deepEqual(st.policy.savePoints, [{ seconds: 1, changes: 1 }], "the operator policy became the scheduler's");
     assert.equal(st.policy.aofRewritePercentage, 10);
   }
   assert.equal(run.events.filter((e) => e.kind === 'persistence.takeover').length, 4);
 
   const sampler = forkSampler(t, () => pids);
   await Promise.all(servers.map((r) => fill(r, 8000, 2000)));
-  await waitFor(() => servers.every((r) =>
-    run.agentEnds(r.address, 'rdb').some((e) => e.attrs.result === 'ok') && run.agentEnds(r.address, 'aof').some((e) => e.attrs.result === 'ok')),
-  { timeoutMs: 90_000, intervalMs: 100, what: 'an RDB save and an AOF rewrite on every instance' });
+  await waitFor(
+    () =>
+      servers.every(
+        (r) =>
+          run.agentEnds(r.address, 'rdb').some((e) => e.attrs.result === 'ok') &&
+          run.agentEnds(r.address, 'aof').some((e) => e.attrs.result === 'ok'),
+      ),
+    { timeoutMs: 90_000, intervalMs: 100, what: 'an RDB save and an AOF rewrite on every instance' },
+  );
   const seen = sampler.stop();
 
   assert.ok(seen.samplesWithChild > 10, `the sampler saw children running (${seen.samplesWithChild} of ${seen.samples} samples)`);
@@ -134,7 +161,10 @@ test('four instances due for a save and a rewrite at once: one child at a time o
       open = undefined;
     }
   }
-  assert.ok(forkEvents.every((e) => e.attrs.origin === 'agent'), 'no fork happened behind the scheduler\'s back');
+  assert.ok(
+    forkEvents.every((e) => e.attrs.origin === 'agent'),
+    "no fork happened behind the scheduler's back",
+  );
   for (const r of servers) {
     const info = await r.info('persistence');
     assert.ok(Number(info.rdb_saves) >= 1 && Number(info.aof_rewrites) >= 1, `${r.address} saved and rewrote`);
@@ -156,54 +186,76 @@ test('a replica full sync started mid-cycle holds the token and the queue waits 
   // paused (not finished) when the replica arrives, and no child of ours is running at that moment.
   let mem = 64 * GiB;
   let gateClosed = false;
-  const run = schedule(t, masters, { reserveBytes: GiB }, {
-    readMemAvailable: () => mem,
-    onEvent: (e) => {
-      if (!gateClosed && e.kind === 'fork.start' && e.attrs.origin === 'agent') {
-        gateClosed = true;
-        mem = 0;
-      }
+  const run = schedule(
+    t,
+    masters,
+    { reserveBytes: GiB },
+    {
+      readMemAvailable: () => mem,
+      onEvent: (e) => {
+        if (!gateClosed && e.kind === 'fork.start' && e.attrs.origin === 'agent') {
+          gateClosed = true;
+          mem = 0;
+        }
+      },
     },
-  });
+  );
   await run.scheduler.start();
   const sampler = forkSampler(t, () => pids);
   await Promise.all(masters.map((r) => fill(r, 10_000, 500)));
 
-  const blocked = await waitFor(() => {
-    const s = run.scheduler.state();
-    return s.tokenHolder === '' && run.events.some((e) => e.kind === 'fork.end') && s.queue.length >= 2 && s.queue;
-  }, { timeoutMs: 30_000, what: 'the first save done and the rest queued' });
+  const blocked = await waitFor(
+    () => {
+      const s = run.scheduler.state();
+      return s.tokenHolder === '' && run.events.some((e) => e.kind === 'fork.end') && s.queue.length >= 2 && s.queue;
+    },
+    { timeoutMs: 30_000, what: 'the first save done and the rest queued' },
+  );
   const master = masters.find((m) => m.address === blocked[0]!.address)!;
 
   const replica = await h.redis({ replicaOf: master });
   pids.push(await pidOf(replica));
-  await waitFor(() => {
-    const s = run.scheduler.state();
-    return s.tokenHolder === master.address && s.token?.origin === 'foreign';
-  }, { timeoutMs: 15_000, intervalMs: 20, what: 'the full-sync child to hold the token' });
+  await waitFor(
+    () => {
+      const s = run.scheduler.state();
+      return s.tokenHolder === master.address && s.token?.origin === 'foreign';
+    },
+    { timeoutMs: 15_000, intervalMs: 20, what: 'the full-sync child to hold the token' },
+  );
   mem = 64 * GiB; // admission open again: only the token holds the queue now
-  const waiting = await waitFor(() => {
-    const s = run.scheduler.state();
-    return s.token?.origin === 'foreign' && s.queue.length > 0 && s.queue.every((q) => q.waiting === 'token') && s;
-  }, { timeoutMs: 5000, intervalMs: 20, what: 'the queue waiting on the foreign child' });
+  const waiting = await waitFor(
+    () => {
+      const s = run.scheduler.state();
+      return s.token?.origin === 'foreign' && s.queue.length > 0 && s.queue.every((q) => q.waiting === 'token') && s;
+    },
+    { timeoutMs: 5000, intervalMs: 20, what: 'the queue waiting on the foreign child' },
+  );
   assert.ok(waiting.loops > 0);
 
   await waitForReplicaLink(replica, 30_000);
-  await waitFor(() => masters.every((m) => run.agentEnds(m.address, 'rdb').some((e) => e.attrs.result === 'ok')),
-    { timeoutMs: 60_000, intervalMs: 100, what: 'every master saved' });
+  await waitFor(() => masters.every((m) => run.agentEnds(m.address, 'rdb').some((e) => e.attrs.result === 'ok')), {
+    timeoutMs: 60_000,
+    intervalMs: 100,
+    what: 'every master saved',
+  });
   const seen = sampler.stop();
 
   const foreignStart = run.events.find((e) => e.kind === 'fork.start' && e.attrs.origin === 'foreign' && e.instance === master.address);
   const foreignEnd = run.events.find((e) => e.kind === 'fork.end' && e.attrs.origin === 'foreign' && e.instance === master.address);
   assert.ok(foreignStart && foreignEnd, 'the full-sync child was reported as a fork not started by the agent');
   assert.equal(foreignStart.attrs.kind, 'rdb');
-  const startsDuringSync = run.events.filter((e) => e.kind === 'fork.start' && e.attrs.origin === 'agent'
-    && e.timestampMs >= foreignStart.timestampMs && e.timestampMs < foreignEnd.timestampMs);
+  const startsDuringSync = run.events.filter(
+    (e) =>
+      e.kind === 'fork.start' &&
+      e.attrs.origin === 'agent' &&
+      e.timestampMs >= foreignStart.timestampMs &&
+      e.timestampMs < foreignEnd.timestampMs,
+  );
   assert.deepEqual(startsDuringSync, [], 'no fork of ours started while the sync child ran');
   assert.equal(seen.max, 1, 'never more than one fork child on the host');
 });
 
-test('forks the agent did not start (an operator\'s BGSAVE, CONFIG SET appendonly yes) are reported and hold the token', async (t) => {
+test("forks the agent did not start (an operator's BGSAVE, CONFIG SET appendonly yes) are reported and hold the token", async (t) => {
   const h = await harness(t);
   const operator = await startRedis(h, { save: '3600 1' });
   const other = await startRedis(h, { save: '1 1' });
@@ -211,17 +263,22 @@ test('forks the agent did not start (an operator\'s BGSAVE, CONFIG SET appendonl
   await run.scheduler.start();
   await fill(operator, 10_000, 0);
   await fill(other, 2000, 100);
-  await waitFor(() => run.agentEnds(other.address, 'rdb')[0], { timeoutMs: 10_000, what: 'the other instance\'s first save' });
+  await waitFor(() => run.agentEnds(other.address, 'rdb')[0], { timeoutMs: 10_000, what: "the other instance's first save" });
 
   const foreignToken = async (kind: string) => {
-    const st = await waitFor(() => {
-      const s = run.scheduler.state();
-      return s.tokenHolder === operator.address && s.token?.origin === 'foreign' && s.token.kind === kind && s;
-    }, { timeoutMs: 5000, intervalMs: 20, what: `the operator's ${kind} child to hold the token` });
+    const st = await waitFor(
+      () => {
+        const s = run.scheduler.state();
+        return s.tokenHolder === operator.address && s.token?.origin === 'foreign' && s.token.kind === kind && s;
+      },
+      { timeoutMs: 5000, intervalMs: 20, what: `the operator's ${kind} child to hold the token` },
+    );
     assert.equal(st.instances[operator.address]!.running?.origin, 'foreign');
     await write(other, 100); // due again: it must wait for the foreign child
-    await waitFor(() => run.events.find((e) => e.kind === 'fork.end' && e.instance === operator.address && e.attrs.kind === kind),
-      { timeoutMs: 10_000, what: `the ${kind} child to end` });
+    await waitFor(() => run.events.find((e) => e.kind === 'fork.end' && e.instance === operator.address && e.attrs.kind === kind), {
+      timeoutMs: 10_000,
+      what: `the ${kind} child to end`,
+    });
   };
   assert.equal(await operator.call('BGSAVE'), 'Background saving started');
   await foreignToken('rdb');
@@ -229,12 +286,26 @@ test('forks the agent did not start (an operator\'s BGSAVE, CONFIG SET appendonl
   await foreignToken('aof');
 
   const starts = run.events.filter((e) => e.kind === 'fork.start' && e.instance === operator.address);
-  assert.deepEqual(starts.map((e) => [e.attrs.kind, e.attrs.origin]), [['rdb', 'foreign'], ['aof', 'foreign']]);
+  assert.deepEqual(
+    starts.map((e) => [e.attrs.kind, e.attrs.origin]),
+    [
+      ['rdb', 'foreign'],
+      ['aof', 'foreign'],
+    ],
+  );
   const ends = run.events.filter((e) => e.kind === 'fork.end' && e.instance === operator.address);
-  assert.deepEqual(ends.map((e) => e.attrs.result), ['ok', 'ok']);
+  assert.deepEqual(
+    ends.map((e) => e.attrs.result),
+    ['ok', 'ok'],
+  );
   for (const f of ends) {
-    const during = run.events.filter((e) => e.kind === 'fork.start' && e.attrs.origin === 'agent'
-      && e.timestampMs > starts.find((x) => x.attrs.kind === f.attrs.kind)!.timestampMs && e.timestampMs < f.timestampMs);
+    const during = run.events.filter(
+      (e) =>
+        e.kind === 'fork.start' &&
+        e.attrs.origin === 'agent' &&
+        e.timestampMs > starts.find((x) => x.attrs.kind === f.attrs.kind)!.timestampMs &&
+        e.timestampMs < f.timestampMs,
+    );
     assert.deepEqual(during, [], `no fork of ours started while the operator's ${f.attrs.kind} child ran`);
   }
   await waitFor(() => run.agentEnds(other.address, 'rdb').length >= 2, { timeoutMs: 10_000, what: 'the waiting save to run afterwards' });
@@ -253,7 +324,10 @@ test('an instance restarted with its own triggers back on is taken over again; a
 
   await noFile.restart();
   await withFile.restart();
-  await waitFor(() => takeovers(noFile).some((e) => e.attrs.reason === 'restart'), { timeoutMs: 15_000, what: 'the takeover after the restart' });
+  await waitFor(() => takeovers(noFile).some((e) => e.attrs.reason === 'restart'), {
+    timeoutMs: 15_000,
+    what: 'the takeover after the restart',
+  });
   assert.equal(await configGet(noFile, 'save'), '');
   assert.deepEqual(run.scheduler.state().instances[noFile.address]!.policy.savePoints, [{ seconds: 1, changes: 1 }]);
   assert.equal(await configGet(withFile, 'save'), '', 'CONFIG REWRITE kept the takeover across the restart');
@@ -265,7 +339,10 @@ test('an instance restarted with its own triggers back on is taken over again; a
   // and the new value becomes the policy.
   await withFile.call('CONFIG', 'SET', 'save', '60 5');
   await withFile.call('CONFIG', 'REWRITE');
-  await waitFor(() => takeovers(withFile).some((e) => e.attrs.reason === 'reverted'), { timeoutMs: 10_000, what: 'the takeover of the reverted trigger' });
+  await waitFor(() => takeovers(withFile).some((e) => e.attrs.reason === 'reverted'), {
+    timeoutMs: 10_000,
+    what: 'the takeover of the reverted trigger',
+  });
   assert.equal(await configGet(withFile, 'save'), '');
   assert.match(fs.readFileSync(withFile.configPath!, 'utf8'), /^save ""$/m);
   assert.deepEqual(run.scheduler.state().instances[withFile.address]!.policy.savePoints, [{ seconds: 60, changes: 5 }]);
@@ -294,7 +371,10 @@ test('memory admission blocks while the reserve cannot cover the COW estimate an
   await run.scheduler.start();
   await fill(r, 5000, 200, 0);
 
-  const blocked = await waitFor(() => run.events.find((e) => e.kind === 'fork.admission_blocked'), { timeoutMs: 10_000, what: 'admission to block' });
+  const blocked = await waitFor(() => run.events.find((e) => e.kind === 'fork.admission_blocked'), {
+    timeoutMs: 10_000,
+    what: 'admission to block',
+  });
   const estimate = Number(blocked.attrs.estimateBytes);
   assert.equal(blocked.attrs.estimateBasis, 'rss', 'no COW history yet: a fraction of RSS');
   const rss = Number((await r.info('memory')).used_memory_rss);
@@ -315,7 +395,7 @@ test('memory admission blocks while the reserve cannot cover the COW estimate an
   assert.ok(Number(start.attrs.estimateBytes) <= mem - reserve, 'started only once the estimate was covered');
   assert.equal(start.attrs.estimateBasis, 'rss');
   const st = run.scheduler.state().instances[r.address]!;
-  assert.equal(st.cowEstimateBytes, Math.ceil(st.lastFork!.cowBytes * 1.5), 'the next estimate comes from this save\'s COW');
+  assert.equal(st.cowEstimateBytes, Math.ceil(st.lastFork!.cowBytes * 1.5), "the next estimate comes from this save's COW");
 });
 
 test('memory floor while a child runs: kill by pid when configured (no failed save), alert by default', async (t) => {
@@ -323,11 +403,21 @@ test('memory floor while a child runs: kill by pid when configured (no failed sa
   const killed = await startRedis(h, { save: '1 1' });
   let mem = 64 * GiB;
   const floor = 256 * 1024 * 1024;
-  const dropOnStart = (e: Event) => { if (e.kind === 'fork.start') mem = floor - 1; };
-  const run = schedule(t, [killed], { reserveBytes: 0, floorBytes: floor, floorAction: 'kill' }, { readMemAvailable: () => mem, onEvent: dropOnStart });
+  const dropOnStart = (e: Event) => {
+    if (e.kind === 'fork.start') mem = floor - 1;
+  };
+  const run = schedule(
+    t,
+    [killed],
+    { reserveBytes: 0, floorBytes: floor, floorAction: 'kill' },
+    { readMemAvailable: () => mem, onEvent: dropOnStart },
+  );
   await run.scheduler.start();
   await fill(killed, 30_000, 100);
-  const floorEvent = await waitFor(() => run.events.find((e) => e.kind === 'fork.memory_floor'), { timeoutMs: 10_000, what: 'the floor event' });
+  const floorEvent = await waitFor(() => run.events.find((e) => e.kind === 'fork.memory_floor'), {
+    timeoutMs: 10_000,
+    what: 'the floor event',
+  });
   assert.equal(floorEvent.attrs.action, 'kill');
   assert.equal(floorEvent.attrs.killError, undefined);
   assert.match(floorEvent.attrs.pids ?? '', /^\d+$/);
@@ -344,7 +434,10 @@ test('memory floor while a child runs: kill by pid when configured (no failed sa
   const run2 = schedule(t, [alerted], { reserveBytes: 0, floorBytes: floor }, { readMemAvailable: () => mem, onEvent: dropOnStart });
   await run2.scheduler.start();
   await fill(alerted, 10_000, 100);
-  const alert = await waitFor(() => run2.events.find((e) => e.kind === 'fork.memory_floor'), { timeoutMs: 10_000, what: 'the floor alert' });
+  const alert = await waitFor(() => run2.events.find((e) => e.kind === 'fork.memory_floor'), {
+    timeoutMs: 10_000,
+    what: 'the floor alert',
+  });
   assert.equal(alert.attrs.action, 'alert');
   assert.equal(alert.attrs.pids, undefined);
   const end2 = await waitFor(() => run2.agentEnds(alerted.address)[0], { timeoutMs: 15_000, what: 'the child to finish' });
@@ -383,7 +476,10 @@ test('an instance that refuses CONFIG SET is reported as unmanaged, not crashed;
   assert.equal(await configGet(optedOut, 'save'), '900 1', 'opt-out: triggers untouched');
 
   await write(managed, 100);
-  const end = await waitFor(() => events.find((e) => e.kind === 'fork.end' && e.instance === managed.address), { timeoutMs: 10_000, what: 'the managed instance saved' });
+  const end = await waitFor(() => events.find((e) => e.kind === 'fork.end' && e.instance === managed.address), {
+    timeoutMs: 10_000,
+    what: 'the managed instance saved',
+  });
   assert.equal(end.attrs.result, 'ok');
   assert.equal(events.filter((e) => e.kind === 'persistence.unmanaged').length, 2, 'reported once, not every loop');
   const drained = scheduler.drainEvents();
@@ -396,7 +492,7 @@ test('an instance that refuses CONFIG SET is reported as unmanaged, not crashed;
   assert.equal(valueOf(proto.fields[`${managed.address}/last_fork_result`]), 'ok');
 });
 
-test('a failed save is reported with Redis\'s own error, and retried after the configured delay', async (t) => {
+test("a failed save is reported with Redis's own error, and retried after the configured delay", async (t) => {
   const h = await harness(t);
   const logDir = await h.tempDir('persist-log');
   // One instance names its log file (found with CONFIG GET logfile), one logs to stdout, which the
@@ -409,7 +505,10 @@ test('a failed save is reported with Redis\'s own error, and retried after the c
   for (const r of [named, stdout]) fs.mkdirSync(path.join(r.dir, 'dump.rdb', 'x'), { recursive: true });
   await Promise.all([write(named, 50), write(stdout, 50)]);
   for (const r of [named, stdout]) {
-    const failed = await waitFor(() => run.agentEnds(r.address, 'rdb').find((e) => e.attrs.result === 'error'), { timeoutMs: 10_000, what: 'the failed save' });
+    const failed = await waitFor(() => run.agentEnds(r.address, 'rdb').find((e) => e.attrs.result === 'error'), {
+      timeoutMs: 10_000,
+      what: 'the failed save',
+    });
     assert.match(failed.attrs.error!, /^Error moving temp DB file temp-\d+\.rdb on the final destination dump\.rdb .*: Is a directory$/);
     // (It may have been retried and failed again since: the state reports the latest.)
     const last = run.scheduler.state().instances[r.address]!.lastFork!;
@@ -417,7 +516,10 @@ test('a failed save is reported with Redis\'s own error, and retried after the c
     assert.equal(last.result, 'error');
     assert.equal(last.error, latest.attrs.error);
     fs.rmSync(path.join(r.dir, 'dump.rdb'), { recursive: true });
-    const ok = await waitFor(() => run.agentEnds(r.address, 'rdb').find((e) => e.attrs.result === 'ok'), { timeoutMs: 10_000, what: 'the retried save' });
+    const ok = await waitFor(() => run.agentEnds(r.address, 'rdb').find((e) => e.attrs.result === 'ok'), {
+      timeoutMs: 10_000,
+      what: 'the retried save',
+    });
     assert.ok(ok.timestampMs - failed.timestampMs >= 500, 'retried no sooner than retryAfterFailureMs');
   }
 });
@@ -429,9 +531,18 @@ test('cron backups go to the replica when master and replica are both on this ho
   const replica = await h.redisReplica(master, { save: '3600 1' });
   const run = schedule(t, [master, replica], { backupCron: '* * * * * *' });
   await run.scheduler.start();
-  await waitFor(() => run.agentEnds(replica.address, 'rdb').filter((e) => e.attrs.result === 'ok').length >= 2,
-    { timeoutMs: 15_000, what: 'two cron backups on the replica' });
+  await waitFor(() => run.agentEnds(replica.address, 'rdb').filter((e) => e.attrs.result === 'ok').length >= 2, {
+    timeoutMs: 15_000,
+    what: 'two cron backups on the replica',
+  });
   const starts = run.events.filter((e) => e.kind === 'fork.start' && e.attrs.origin === 'agent');
-  assert.ok(starts.every((e) => e.instance === replica.address && e.attrs.reason === 'backup'), JSON.stringify(starts.map((e) => [e.instance, e.attrs.reason])));
-  assert.equal(run.scheduler.state().instances[master.address]!.policy.rdbBackups, true, 'the master would take backups without its replica');
+  assert.ok(
+    starts.every((e) => e.instance === replica.address && e.attrs.reason === 'backup'),
+    JSON.stringify(starts.map((e) => [e.instance, e.attrs.reason])),
+  );
+  assert.equal(
+    run.scheduler.state().instances[master.address]!.policy.rdbBackups,
+    true,
+    'the master would take backups without its replica',
+  );
 });

@@ -35,7 +35,11 @@ test('bad requests get a 400 naming the field', async (t) => {
     assert.equal(r.body.error, 'invalid request');
     assert.ok(String(r.body.message).startsWith(message), `expected "${message}…", got "${r.body.message}"`);
   }
-  const badJson = await collector.request('/api/v1/placements', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"requestId":' });
+  const badJson = await collector.request('/api/v1/placements', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"requestId":',
+  });
   assert.equal(badJson.status, 400);
   const q = await collector.request('/api/v1/capacity?colour=red');
   assert.equal(q.status, 400);
@@ -49,7 +53,11 @@ test('bad requests get a 400 naming the field', async (t) => {
 test('a replayed requestId returns the same answer; a reused one with another request is refused', async (t) => {
   const h = await harness(t);
   const collector = await h.collector();
-  await startHosts(h, collector, ['a', 'b', 'c', 'd'].map((hostId) => ({ hostId })));
+  await startHosts(
+    h,
+    collector,
+    ['a', 'b', 'c', 'd'].map((hostId) => ({ hostId })),
+  );
   const body = { requestId: 'onboard-1', role: 'redis', count: 2, memoryMb: 2048, labels: { env: 'prod', city: 'sz' }, strategy: 'random' };
   const first = await place(collector, body);
   assert.equal(first.status, 200);
@@ -90,25 +98,50 @@ test('concurrent placements never share a slot or an idle instance, nor overcomm
     ...Array.from({ length: 30 }, (_, i) => ({ hostId: `slot-${i}`, labels: { module: 'slots' }, instanceSlots: 1, runningInstances: 0 })),
     // 10 idle instances, two per host, no free slot.
     ...Array.from({ length: 5 }, (_, i) => ({
-      hostId: `idle-${i}`, labels: { module: 'slots' }, instanceSlots: 2, runningInstances: 2,
-      idle: [{ address: `10.1.0.${i}:6379`, maxmemoryBytes: 4 * GB }, { address: `10.1.0.${i}:6380`, maxmemoryBytes: 4 * GB }],
+      hostId: `idle-${i}`,
+      labels: { module: 'slots' },
+      instanceSlots: 2,
+      runningInstances: 2,
+      idle: [
+        { address: `10.1.0.${i}:6379`, maxmemoryBytes: 4 * GB },
+        { address: `10.1.0.${i}:6380`, maxmemoryBytes: 4 * GB },
+      ],
     })),
     // Memory-bound: 85 % of 64 GB is 54.4 GB, so 13 members of 4 GB fit and the 14th does not.
-    { hostId: 'big', labels: { module: 'memory' }, instanceSlots: 100, runningInstances: 0, maxmemoryReservedBytes: 0, memAvailableBytes: 60 * GB },
+    {
+      hostId: 'big',
+      labels: { module: 'memory' },
+      instanceSlots: 100,
+      runningInstances: 0,
+      maxmemoryReservedBytes: 0,
+      memAvailableBytes: 60 * GB,
+    },
   ]);
-  const requests = Array.from({ length: 60 }, () => place(collector, { requestId: rid('c'), role: 'redis', count: 1, memoryMb: 1024, labels: { module: 'slots' } }));
+  const requests = Array.from({ length: 60 }, () =>
+    place(collector, { requestId: rid('c'), role: 'redis', count: 1, memoryMb: 1024, labels: { module: 'slots' } }),
+  );
   const results = await Promise.all(requests);
   const won = results.filter((r) => r.status === 200);
   assert.equal(won.length, 40, 'exactly the 30 slots and 10 idle instances');
   assert.ok(results.filter((r) => r.status !== 200).every((r) => r.status === 409 && r.body.error === 'unschedulable'));
-  const slotHosts = won.flatMap((r) => r.body.members).filter((m: { newSlot: boolean }) => m.newSlot).map((m: { host: string }) => m.host);
+  const slotHosts = won
+    .flatMap((r) => r.body.members)
+    .filter((m: { newSlot: boolean }) => m.newSlot)
+    .map((m: { host: string }) => m.host);
   assert.equal(slotHosts.length, 30);
   assert.equal(new Set(slotHosts).size, 30, 'no slot handed out twice');
-  const idle = won.flatMap((r) => r.body.members).filter((m: { idleInstance: string | null }) => m.idleInstance).map((m: { host: string; idleInstance: string }) => `${m.host}/${m.idleInstance}`);
+  const idle = won
+    .flatMap((r) => r.body.members)
+    .filter((m: { idleInstance: string | null }) => m.idleInstance)
+    .map((m: { host: string; idleInstance: string }) => `${m.host}/${m.idleInstance}`);
   assert.equal(idle.length, 10);
   assert.equal(new Set(idle).size, 10, 'no idle instance handed out twice');
 
-  const memory = await Promise.all(Array.from({ length: 20 }, () => place(collector, { requestId: rid('m'), role: 'redis', count: 1, memoryMb: 4096, labels: { module: 'memory' } })));
+  const memory = await Promise.all(
+    Array.from({ length: 20 }, () =>
+      place(collector, { requestId: rid('m'), role: 'redis', count: 1, memoryMb: 4096, labels: { module: 'memory' } }),
+    ),
+  );
   assert.equal(memory.filter((r) => r.status === 200).length, 13);
   const refused = memory.find((r) => r.status === 409)!;
   assert.equal(refused.body.message.replace(/^0\/\d+ hosts: /, ''), '35 label mismatch, 1 insufficient memory');
@@ -137,11 +170,14 @@ test('reservations expire unless confirmed; confirmed ones hold until released',
   assert.equal(bNow.holding, false);
   const aNow = await collector.api('/api/v1/placements/a');
   assert.deepEqual([aNow.state, aNow.holding], ['confirmed', true]);
-  assert.deepEqual((await collector.api('/api/v1/placements')).placements.map((p: { requestId: string }) => p.requestId), ['a']);
+  assert.deepEqual(
+    (await collector.api('/api/v1/placements')).placements.map((p: { requestId: string }) => p.requestId),
+    ['a'],
+  );
   assert.equal((await placementAction(collector, 'b', 'confirm')).status, 409, 'an expired reservation cannot be confirmed');
 
   const c = await place(collector, { requestId: 'c', role: 'redis', count: 1, memoryMb: 1024 });
-  assert.deepEqual(hostsOf(c), hostsOf(b), 'the expired hold\'s host is free again');
+  assert.deepEqual(hostsOf(c), hostsOf(b), "the expired hold's host is free again");
   assert.equal((await place(collector, { requestId: rid(), role: 'redis', count: 1, memoryMb: 1024 })).status, 409);
   assert.equal((await placementAction(collector, 'a', 'release')).body.state, 'released');
   const d = await place(collector, { requestId: 'd', role: 'redis', count: 1, memoryMb: 1024 });
@@ -165,7 +201,10 @@ test('holds and idempotent answers survive a collector restart', async (t) => {
   assert.equal(replay.replay, true);
   assert.deepEqual(replay.body, kept.body);
   assert.equal((await collector.api('/api/v1/placements/confirmed')).state, 'confirmed');
-  assert.deepEqual((await collector.api('/api/v1/placements')).placements.map((p: { requestId: string }) => p.requestId).sort(), ['confirmed', 'kept']);
+  assert.deepEqual((await collector.api('/api/v1/placements')).placements.map((p: { requestId: string }) => p.requestId).sort(), [
+    'confirmed',
+    'kept',
+  ]);
   const cap = (await collector.api('/api/v1/capacity?host=only')).hosts[0];
   assert.deepEqual([cap.fresh, cap.instances.heldSlots, cap.memory.heldBytes], [true, 2, 2 * GB]);
   const full = await place(collector, { requestId: rid(), role: 'redis', count: 1, memoryMb: 1024 });
@@ -180,14 +219,23 @@ test('bad placement config exits 78 with one line naming the key', async (t) => 
   const tokens = path.join(dir, 'tokens');
   await fs.writeFile(tokens, 'tok\n');
   const base = (placement: unknown) => ({
-    grpc: { tokenFile: tokens, listen: '127.0.0.1:0' }, http: { listen: '127.0.0.1:0' }, store: { path: path.join(dir, 'c.db') }, placement,
+    grpc: { tokenFile: tokens, listen: '127.0.0.1:0' },
+    http: { listen: '127.0.0.1:0' },
+    store: { path: path.join(dir, 'c.db') },
+    placement,
   });
   const cases: Array<[unknown, RegExp]> = [
     [{ thresholds: { redis: { memory: 1.5 } } }, /^placement\.thresholds\.redis\.memory: must be <= 1$/],
     [{ thresholds: { mysql: { cpu: 50 } } }, /^placement\.thresholds\.mysql: unknown key$/],
     [{ reservationTtl: 'soon' }, /^placement\.reservationTtl: must be a duration/],
-    [{ profiles: { fast: { scores: { fastest: 1 } } } }, /^placement\.profiles\.fast\.scores\.fastest: unknown score plugin \(known: min-memory, max-memory, min-CPU, random\)$/],
-    [{ profiles: { fast: { filters: ['Health', 'Zone'], scores: { random: 1 } } } }, /^placement\.profiles\.fast\.filters\[1\]: unknown filter plugin "Zone"/],
+    [
+      { profiles: { fast: { scores: { fastest: 1 } } } },
+      /^placement\.profiles\.fast\.scores\.fastest: unknown score plugin \(known: min-memory, max-memory, min-CPU, random\)$/,
+    ],
+    [
+      { profiles: { fast: { filters: ['Health', 'Zone'], scores: { random: 1 } } } },
+      /^placement\.profiles\.fast\.filters\[1\]: unknown filter plugin "Zone"/,
+    ],
     [{ profiles: { zero: { scores: { random: 0 } } } }, /^placement\.profiles\.zero\.scores: needs at least one score plugin/],
     [{ defaultStrategy: 'fast' }, /^placement\.defaultStrategy: no profile named "fast"/],
     [{ maxRequests: 0 }, /^placement\.maxRequests: must be >= 1$/],

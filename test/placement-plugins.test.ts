@@ -15,12 +15,11 @@ async function fleet(t: TestContext, specs: HostSpec[], config: Record<string, u
 const redis = (o: Record<string, unknown> = {}) => ({ requestId: rid(), role: 'redis', count: 1, memoryMb: 1024, ...o });
 
 test('Health: a host whose reports went stale is not a candidate', async (t) => {
-  const { collector } = await fleet(t, [
-    { hostId: 'fresh' },
-    { hostId: 'stale', intervalMs: 200 },
-  ]);
+  const { collector } = await fleet(t, [{ hostId: 'fresh' }, { hostId: 'stale', intervalMs: 200 }]);
   // "stale" reported once with a 200 ms interval: after 3 intervals of silence it is unhealthy.
-  await waitFor(async () => (await collector.api('/api/v1/capacity?host=stale')).hosts[0]?.fresh === false, { what: 'stale host not fresh' });
+  await waitFor(async () => (await collector.api('/api/v1/capacity?host=stale')).hosts[0]?.fresh === false, {
+    what: 'stale host not fresh',
+  });
   const one = await place(collector, redis());
   assert.equal(one.status, 200, JSON.stringify(one.body));
   assert.deepEqual(hostsOf(one), ['fresh']);
@@ -40,7 +39,10 @@ test('Role: only hosts with the requested role', async (t) => {
   const proxies = await place(collector, { requestId: rid(), role: 'proxy', count: 2, memoryMb: 256, antiAffinity: 'group' });
   assert.equal(proxies.status, 200, JSON.stringify(proxies.body));
   assert.deepEqual(hostsOf(proxies).sort(), ['p', 'pr']);
-  assert.ok(proxies.body.members.every((m: { newSlot: boolean }) => !m.newSlot), 'proxies take no instance slot');
+  assert.ok(
+    proxies.body.members.every((m: { newSlot: boolean }) => !m.newSlot),
+    'proxies take no instance slot',
+  );
   const dash = await place(collector, { requestId: rid(), role: 'dashboard', count: 1, memoryMb: 256 });
   assert.equal(dash.status, 409);
   assert.equal(dash.body.message, '0/3 hosts: 3 not a dashboard node');
@@ -80,9 +82,15 @@ test('Instance: a free slot or an idle instance that fits; idle instances are ha
   assert.equal(four.status, 200, JSON.stringify(four.body));
   const members = four.body.members as { host: string; idleInstance: string | null; newSlot: boolean; reservedMemoryMb: number }[];
   const idle = members.filter((m) => m.idleInstance !== null);
-  assert.deepEqual(idle.map((m) => [m.host, m.idleInstance, m.newSlot, m.reservedMemoryMb]), [['idle-8g', '10.0.0.1:6379', false, 0]],
-    'the 8 GB idle instance covers a 4 GB request: no new memory reserved');
-  assert.deepEqual(members.filter((m) => m.newSlot).map((m) => m.host), ['three-free', 'three-free', 'three-free']);
+  assert.deepEqual(
+    idle.map((m) => [m.host, m.idleInstance, m.newSlot, m.reservedMemoryMb]),
+    [['idle-8g', '10.0.0.1:6379', false, 0]],
+    'the 8 GB idle instance covers a 4 GB request: no new memory reserved',
+  );
+  assert.deepEqual(
+    members.filter((m) => m.newSlot).map((m) => m.host),
+    ['three-free', 'three-free', 'three-free'],
+  );
 
   // Held: the idle instance and three slots are taken until released.
   const cap = await collector.api('/api/v1/capacity');
@@ -98,18 +106,30 @@ test('Instance: a free slot or an idle instance that fits; idle instances are ha
 
 test('Capacity: memory, CPU and disk thresholds, configurable per role', async (t) => {
   const both = ['redis', 'proxy'];
-  const { collector } = await fleet(t, [
-    // 8 of 10 GB reserved by maxmemory: +1 GB is 90 %, over redis's 85 % but under proxy's 95 %.
-    { hostId: 'reserved', roles: both, memTotalBytes: 10 * GB, maxmemoryReservedBytes: 8 * GB, memAvailableBytes: 9 * GB },
-    { hostId: 'no-available', roles: both, maxmemoryReservedBytes: 0, memAvailableBytes: 0.5 * GB },
-    { hostId: 'busy', roles: both, cpuPercent: 95 },
-    { hostId: 'disk', roles: both, diskTotalBytes: 100 * GB, diskFreeBytes: 5 * GB },
-    { hostId: 'ok', roles: both },
-  ], { placement: { thresholds: { proxy: { memory: 0.95, cpu: 99 } } } });
+  const { collector } = await fleet(
+    t,
+    [
+      // 8 of 10 GB reserved by maxmemory: +1 GB is 90 %, over redis's 85 % but under proxy's 95 %.
+      { hostId: 'reserved', roles: both, memTotalBytes: 10 * GB, maxmemoryReservedBytes: 8 * GB, memAvailableBytes: 9 * GB },
+      { hostId: 'no-available', roles: both, maxmemoryReservedBytes: 0, memAvailableBytes: 0.5 * GB },
+      { hostId: 'busy', roles: both, cpuPercent: 95 },
+      { hostId: 'disk', roles: both, diskTotalBytes: 100 * GB, diskFreeBytes: 5 * GB },
+      { hostId: 'ok', roles: both },
+    ],
+    { placement: { thresholds: { proxy: { memory: 0.95, cpu: 99 } } } },
+  );
   const r = await place(collector, redis({ count: 2, antiAffinity: 'group' }));
   assert.equal(r.status, 409);
-  assert.deepEqual(r.body.candidates.rejected, { 'insufficient memory': 2, 'already holds a member of the group': 1, 'CPU busy': 1, 'disk full': 1 });
-  assert.equal(r.body.message, '0/5 hosts for member 2 of 2: 2 insufficient memory, 1 already holds a member of the group, 1 CPU busy, 1 disk full');
+  assert.deepEqual(r.body.candidates.rejected, {
+    'insufficient memory': 2,
+    'already holds a member of the group': 1,
+    'CPU busy': 1,
+    'disk full': 1,
+  });
+  assert.equal(
+    r.body.message,
+    '0/5 hosts for member 2 of 2: 2 insufficient memory, 1 already holds a member of the group, 1 CPU busy, 1 disk full',
+  );
 
   const proxies = await place(collector, { requestId: rid(), role: 'proxy', count: 3, memoryMb: 1024, antiAffinity: 'group' });
   assert.equal(proxies.status, 200, JSON.stringify(proxies.body));
@@ -125,7 +145,9 @@ const scoreHosts: HostSpec[] = [
 ];
 
 test('Score plugins: min-memory, max-memory, min-CPU normalised to 0..100; profiles combine them by weight', async (t) => {
-  const { collector } = await fleet(t, scoreHosts, { placement: { profiles: { 'memory-heavy': { scores: { 'max-memory': 3, 'min-CPU': 1 } } } } });
+  const { collector } = await fleet(t, scoreHosts, {
+    placement: { profiles: { 'memory-heavy': { scores: { 'max-memory': 3, 'min-CPU': 1 } } } },
+  });
   const best = async (strategy: string) => {
     const r = await place(collector, redis({ labels: { module: 'score' }, strategy }));
     assert.equal(r.status, 200, JSON.stringify(r.body));

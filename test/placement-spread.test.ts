@@ -7,9 +7,13 @@ import { place, rid, startHosts, type HostSpec } from './placement-support.js';
 const IDCS = ['sz-a', 'sz-b', 'sz-c'];
 
 function idcHosts(perIdc: number, o: Partial<HostSpec> = {}): HostSpec[] {
-  return IDCS.flatMap((idc) => Array.from({ length: perIdc }, (_, i) => ({
-    hostId: `${idc}-${i}`, labels: { env: 'prod', city: 'sz', idc }, ...o,
-  })));
+  return IDCS.flatMap((idc) =>
+    Array.from({ length: perIdc }, (_, i) => ({
+      hostId: `${idc}-${i}`,
+      labels: { env: 'prod', city: 'sz', idc },
+      ...o,
+    })),
+  );
 }
 
 const count = (xs: string[]) => xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string, number>());
@@ -19,14 +23,22 @@ test('spreadBy idc balances members across idcs; antiAffinity group keeps a grou
   const collector = await h.collector();
   // sz-a hosts have the most free memory, so a spreading profile alone would put everything there.
   await startHosts(h, collector, [
-    ...idcHosts(4, { instanceSlots: 16, runningInstances: 0 }).map((s) => (s.labels!.idc === 'sz-a' ? { ...s, maxmemoryReservedBytes: 0 } : s)),
+    ...idcHosts(4, { instanceSlots: 16, runningInstances: 0 }).map((s) =>
+      s.labels!.idc === 'sz-a' ? { ...s, maxmemoryReservedBytes: 0 } : s,
+    ),
     { hostId: 'gz-0', labels: { env: 'prod', city: 'gz', idc: 'gz-a' } },
   ]);
 
   // The issue's example request.
   const example = await place(collector, {
-    requestId: 'onboard-4711', role: 'redis', count: 6, memoryMb: 4096, labels: { env: 'prod', city: 'sz' },
-    spreadBy: 'idc', antiAffinity: 'group', strategy: 'min-memory',
+    requestId: 'onboard-4711',
+    role: 'redis',
+    count: 6,
+    memoryMb: 4096,
+    labels: { env: 'prod', city: 'sz' },
+    spreadBy: 'idc',
+    antiAffinity: 'group',
+    strategy: 'min-memory',
   });
   assert.equal(example.status, 200, JSON.stringify(example.body));
   const members = example.body.members as { host: string; labels: { idc: string } }[];
@@ -36,7 +48,14 @@ test('spreadBy idc balances members across idcs; antiAffinity group keeps a grou
 
   // 30 members in groups of 2 (master + replica): 10 per idc, the two of a group never on one host.
   const groups = await place(collector, {
-    requestId: rid(), role: 'redis', count: 30, memoryMb: 1024, labels: { city: 'sz' }, spreadBy: 'idc', antiAffinity: 'group', groupSize: 2,
+    requestId: rid(),
+    role: 'redis',
+    count: 30,
+    memoryMb: 1024,
+    labels: { city: 'sz' },
+    spreadBy: 'idc',
+    antiAffinity: 'group',
+    groupSize: 2,
   });
   assert.equal(groups.status, 200, JSON.stringify(groups.body));
   const gm = groups.body.members as { group: number; host: string; labels: { idc: string } }[];
@@ -53,7 +72,14 @@ test('spreadBy idc balances members across idcs; antiAffinity group keeps a grou
   }
 
   // Without spreadBy a max-memory placement piles onto the emptiest idc.
-  const piled = await place(collector, { requestId: rid(), role: 'redis', count: 4, memoryMb: 1024, labels: { city: 'sz' }, strategy: 'max-memory' });
+  const piled = await place(collector, {
+    requestId: rid(),
+    role: 'redis',
+    count: 4,
+    memoryMb: 1024,
+    labels: { city: 'sz' },
+    strategy: 'max-memory',
+  });
   assert.deepEqual([...count((piled.body.members as { labels: { idc: string } }[]).map((m) => m.labels.idc)).keys()], ['sz-a']);
 });
 

@@ -10,7 +10,9 @@ export const GB = 1024 ** 3;
 export const MB = 1024 ** 2;
 
 /** Whatever closes the streams at the end (the test's harness). */
-export interface Owner { onClose(fn: () => Promise<void>): void }
+export interface Owner {
+  onClose(fn: () => Promise<void>): void;
+}
 
 export interface HostSpec {
   hostId: string;
@@ -52,8 +54,23 @@ export function fullSpec(s: HostSpec): Required<HostSpec> {
 
 function idleSample(address: string, maxmemory: number, now: number): RedisSample {
   return {
-    address, cluster: '', group: '', up: true, error: '', sampledAtMs: now, role: 'master', info: {}, replicas: [], keyspace: [],
-    commandstats: [], latencystats: [], errorstats: [], maxmemory, maxclients: 10_000, unavailable: [], slowlog: [],
+    address,
+    cluster: '',
+    group: '',
+    up: true,
+    error: '',
+    sampledAtMs: now,
+    role: 'master',
+    info: {},
+    replicas: [],
+    keyspace: [],
+    commandstats: [],
+    latencystats: [],
+    errorstats: [],
+    maxmemory,
+    maxclients: 10_000,
+    unavailable: [],
+    slowlog: [],
   };
 }
 
@@ -62,13 +79,30 @@ export function capacityReport(s: Required<HostSpec>, seq: number, now = Date.no
     seq,
     timestampMs: now,
     host: {
-      cpuPercent: s.cpuPercent, cpuCores: s.cpuCores, load1: 0, load5: 0, load15: 0, memTotalBytes: s.memTotalBytes,
-      memAvailableBytes: s.memAvailableBytes, swapTotalBytes: 0, swapUsedBytes: 0, dataPath: '/data', diskTotalBytes: s.diskTotalBytes,
-      diskFreeBytes: s.diskFreeBytes, diskReadBytesPerSec: 0, diskWriteBytesPerSec: 0, netRxBytesPerSec: 0, netTxBytesPerSec: 0, netInterface: 'eth0',
+      cpuPercent: s.cpuPercent,
+      cpuCores: s.cpuCores,
+      load1: 0,
+      load5: 0,
+      load15: 0,
+      memTotalBytes: s.memTotalBytes,
+      memAvailableBytes: s.memAvailableBytes,
+      swapTotalBytes: 0,
+      swapUsedBytes: 0,
+      dataPath: '/data',
+      diskTotalBytes: s.diskTotalBytes,
+      diskFreeBytes: s.diskFreeBytes,
+      diskReadBytesPerSec: 0,
+      diskWriteBytesPerSec: 0,
+      netRxBytesPerSec: 0,
+      netTxBytesPerSec: 0,
+      netInterface: 'eth0',
     },
     capacity: {
-      instanceSlots: s.instanceSlots, runningInstances: s.runningInstances, maxmemoryReservedBytes: s.maxmemoryReservedBytes,
-      idleInstances: s.idle.length, idleAddresses: s.idle.map((i) => i.address),
+      instanceSlots: s.instanceSlots,
+      runningInstances: s.runningInstances,
+      maxmemoryReservedBytes: s.maxmemoryReservedBytes,
+      idleInstances: s.idle.length,
+      idleAddresses: s.idle.map((i) => i.address),
     },
     redis: s.idle.map((i) => idleSample(i.address, i.maxmemoryBytes, now)),
     proxies: [],
@@ -92,8 +126,13 @@ export class SyntheticHost {
     const h = new SyntheticHost(collector, spec);
     owner.onClose(async () => h.close());
     await h.agent.hello({
-      hostId: h.spec.hostId, labels: h.spec.labels, roles: h.spec.roles, agentVersion: '0.0.0-synthetic',
-      intervalMs: h.spec.intervalMs, sessionId: crypto.randomUUID(), protocolVersion: PROTOCOL_VERSION,
+      hostId: h.spec.hostId,
+      labels: h.spec.labels,
+      roles: h.spec.roles,
+      agentVersion: '0.0.0-synthetic',
+      intervalMs: h.spec.intervalMs,
+      sessionId: crypto.randomUUID(),
+      protocolVersion: PROTOCOL_VERSION,
     });
     await h.report();
     return h;
@@ -105,32 +144,46 @@ export class SyntheticHost {
     await this.agent.report(capacityReport(this.spec, ++this.seq));
   }
 
-  close(): void { this.agent.close(); }
+  close(): void {
+    this.agent.close();
+  }
 }
 
 /** Starts many synthetic hosts, `concurrency` streams opening at a time. */
 export async function startHosts(owner: Owner, collector: CollectorProcess, specs: HostSpec[], concurrency = 64): Promise<SyntheticHost[]> {
   const out: SyntheticHost[] = new Array(specs.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, specs.length) }, async () => {
-    while (next < specs.length) {
-      const i = next++;
-      out[i] = await SyntheticHost.start(owner, collector, specs[i]!);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, specs.length) }, async () => {
+      while (next < specs.length) {
+        const i = next++;
+        out[i] = await SyntheticHost.start(owner, collector, specs[i]!);
+      }
+    }),
+  );
   return out;
 }
 
-export interface PlaceResult { status: number; body: any; replay: boolean }
+export interface PlaceResult {
+  status: number;
+  body: any;
+  replay: boolean;
+}
 
 export async function place(collector: CollectorProcess, body: Record<string, unknown>): Promise<PlaceResult> {
   const res = await collector.request('/api/v1/placements', {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
   });
   return { status: res.status, body: res.body, replay: res.headers.get('idempotent-replay') === 'true' };
 }
 
-export async function placementAction(collector: CollectorProcess, requestId: string, action: 'confirm' | 'release'): Promise<{ status: number; body: any }> {
+export async function placementAction(
+  collector: CollectorProcess,
+  requestId: string,
+  action: 'confirm' | 'release',
+): Promise<{ status: number; body: any }> {
   const res = await collector.request(`/api/v1/placements/${encodeURIComponent(requestId)}/${action}`, { method: 'POST' });
   return { status: res.status, body: res.body };
 }

@@ -39,9 +39,11 @@ async function codisAdmin(t: TestContext, routes: Record<string, () => Reply>): 
     const p = req.url ?? '';
     admin.paths.push(p);
     const route = admin.routes.get(p);
-    const reply: Reply = route ? route() : admin.fallback(p) ?? { status: 404, body: '404 page not found\n' };
+    const reply: Reply = route ? route() : (admin.fallback(p) ?? { status: 404, body: '404 page not found\n' });
     if (reply === 'hang') {
-      res.on('close', () => { if (!res.writableEnded) admin.aborted.push(p); });
+      res.on('close', () => {
+        if (!res.writableEnded) admin.aborted.push(p);
+      });
       return;
     }
     const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
@@ -54,7 +56,13 @@ async function codisAdmin(t: TestContext, routes: Record<string, () => Reply>): 
     res.end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   admin.address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   return admin;
 }
@@ -90,7 +98,10 @@ test('open mode: one GET /proxy gives stats, model, config and the slot table', 
   assert.equal(field(s, 'sessions_ratio'), 1);
   assert.equal(field(s, 'slots_unassigned'), 24);
   assert.equal(s.items.filter((i) => i.kind === 'command').length, 18);
-  assert.deepEqual(s.items.filter((i) => i.kind === 'group').map((g) => [g.tags.group, valueOf(g.fields.master)]), [['1', '127.0.0.1:16379']]);
+  assert.deepEqual(
+    s.items.filter((i) => i.kind === 'group').map((g) => [g.tags.group, valueOf(g.fields.master)]),
+    [['1', '127.0.0.1:16379']],
+  );
 });
 
 test('xauth mode: GET /proxy (no auth: config, version, max clients) then xping with the computed xauth', async (t) => {
@@ -110,7 +121,7 @@ test('xauth mode: GET /proxy (no auth: config, version, max clients) then xping 
   assert.equal(field(s, 'token'), 'eb9f3d61799cbde5d498c361aec518d3');
 });
 
-test('a wrong product_auth: the proxy answers, so it is up and misconfigured with codis\'s cause; xauth not shown', async (t) => {
+test("a wrong product_auth: the proxy answers, so it is up and misconfigured with codis's cause; xauth not shown", async (t) => {
   const admin = await codisAdmin(t, xauthRoutes());
   // Like codis: any other xauth is refused with HTTP 800 and {"Cause": ..., "Stack": null}.
   admin.fallback = (p) => (p.startsWith('/api/proxy/xping/') ? badXAuth() : undefined);
@@ -185,7 +196,10 @@ test('transport and document errors: refused, not codis (404), malformed JSON, o
 test('CodisProxyPoller: rates between polls, a restart of the proxy resets them', async (t) => {
   let statsFile = 'proxy-stats-idle.json';
   let model = read('proxy-model.json');
-  const admin = await codisAdmin(t, xauthRoutes(() => ({ status: 200, body: overview(read(statsFile), model) })));
+  const admin = await codisAdmin(
+    t,
+    xauthRoutes(() => ({ status: 200, body: overview(read(statsFile), model) })),
+  );
   const poller = new CodisProxyPoller({ adminAddress: admin.address, productAuth: '', timeoutMs: 5000 });
   const first = await poller.poll();
   assert.equal(first.error, '');

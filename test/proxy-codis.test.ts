@@ -4,11 +4,31 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import {
-  CodisRates, ProxyParseError, codisDashboardXAuth, codisGroupMasters, codisProxyXAuth, codisSample, parseCodisError,
-  parseCodisInfluxLine, parseCodisModel, parseCodisOverview, parseCodisSlots, parseCodisStats, parseCodisStatsd,
-  parseGoTime, parseTopomGroupInfo, parseTopomModel, parseTopomOverview, parseTopomSentinelInfo,
-  parseTopomSentinelMonitored, parseTopomStats, redactXAuth, summarizeCodisSlots, topomSentinelMajority,
-  type CodisStats, type TopomStats,
+  CodisRates,
+  ProxyParseError,
+  codisDashboardXAuth,
+  codisGroupMasters,
+  codisProxyXAuth,
+  codisSample,
+  parseCodisError,
+  parseCodisInfluxLine,
+  parseCodisModel,
+  parseCodisOverview,
+  parseCodisSlots,
+  parseCodisStats,
+  parseCodisStatsd,
+  parseGoTime,
+  parseTopomGroupInfo,
+  parseTopomModel,
+  parseTopomOverview,
+  parseTopomSentinelInfo,
+  parseTopomSentinelMonitored,
+  parseTopomStats,
+  redactXAuth,
+  summarizeCodisSlots,
+  topomSentinelMajority,
+  type CodisStats,
+  type TopomStats,
 } from '../proxy/index.js';
 import { valueOf, type ProxyItem, type ProxySample } from '../proto/index.js';
 import { fixturePath } from './fixtures.js';
@@ -39,13 +59,33 @@ const command = (s: ProxySample, name: string) => {
 const modelA = () => parseCodisModel(read('proxy-model.json'));
 const modelB = () => parseCodisModel(read('proxy-model-cluster.json'));
 const sampleOf = (statsFile: string, model = modelA(), slotsFile?: string) =>
-  codisSample({ address: '127.0.0.1:11080', stats: parseCodisStats(read(statsFile)), model, slots: slotsFile ? parseCodisSlots(read(slotsFile)) : undefined });
-const rusageMs = (s: CodisStats) => { assert.ok(s.rusage.nowMs !== undefined); return s.rusage.nowMs; };
+  codisSample({
+    address: '127.0.0.1:11080',
+    stats: parseCodisStats(read(statsFile)),
+    model,
+    slots: slotsFile ? parseCodisSlots(read(slotsFile)) : undefined,
+  });
+const rusageMs = (s: CodisStats) => {
+  assert.ok(s.rusage.nowMs !== undefined);
+  return s.rusage.nowMs;
+};
 
 /** The 14 codis_usage field names codis pushes (reference/codis.md §4). */
 const PUSH_FIELDS = [
-  'ops_total', 'ops_fails', 'ops_redis_errors', 'ops_qps', 'sessions_total', 'sessions_alive', 'rusage_mem', 'rusage_cpu',
-  'runtime_gc_num', 'runtime_gc_total_pausems', 'runtime_num_procs', 'runtime_num_goroutines', 'runtime_num_cgo_call', 'runtime_num_mem_offheap',
+  'ops_total',
+  'ops_fails',
+  'ops_redis_errors',
+  'ops_qps',
+  'sessions_total',
+  'sessions_alive',
+  'rusage_mem',
+  'rusage_cpu',
+  'runtime_gc_num',
+  'runtime_gc_total_pausems',
+  'runtime_num_procs',
+  'runtime_num_goroutines',
+  'runtime_num_cgo_call',
+  'runtime_num_mem_offheap',
 ];
 
 function checkStatsFlags(file: string, want: { commands: boolean; runtime: boolean }): void {
@@ -88,7 +128,11 @@ const CHECKS: Record<string, () => void> = {
     const p = parseCodisInfluxLine(httpBody('metrics-influxdb-write.txt'));
     assert.equal(p.measurement, 'codis_usage');
     assert.deepEqual(p.tags, {
-      admin_addr: '127.0.0.1:11081', hostname: 'vm', product_name: 'codis-fixture-b', proxy_addr: '127.0.0.1:19001', token: '63953b5e4c6c4ea5c438edcc269800af',
+      admin_addr: '127.0.0.1:11081',
+      hostname: 'vm',
+      product_name: 'codis-fixture-b',
+      proxy_addr: '127.0.0.1:19001',
+      token: '63953b5e4c6c4ea5c438edcc269800af',
     });
     assert.deepEqual(Object.keys(p.fields).sort(), [...PUSH_FIELDS].sort());
     assert.equal(p.fields.runtime_gc_total_pausems, 4, 'the quoted uint64 decodes to a number');
@@ -131,8 +175,10 @@ const CHECKS: Record<string, () => void> = {
     assert.equal(e.cause, 'invalid xauth, please check product name & auth');
     assert.deepEqual(e.stack, []);
     // Fed to the stats parser by mistake, the body is rejected naming what is missing.
-    assert.throws(() => parseCodisStats(read('proxy-error-bad-xauth.json')), (err: unknown) =>
-      err instanceof ProxyParseError && /^codis stats: ops: expected an object, got nothing$/.test(err.message));
+    assert.throws(
+      () => parseCodisStats(read('proxy-error-bad-xauth.json')),
+      (err: unknown) => err instanceof ProxyParseError && /^codis stats: ops: expected an object, got nothing$/.test(err.message),
+    );
   },
   'proxy-model.json': () => {
     const m = modelA();
@@ -175,9 +221,18 @@ const CHECKS: Record<string, () => void> = {
   },
   'proxy-slots.json': () => {
     const slots = parseCodisSlots(read('proxy-slots.json'));
-    assert.ok(slots.every((x) => x.forwardMethod === 1), 'semi-async forwarding everywhere');
+    assert.ok(
+      slots.every((x) => x.forwardMethod === 1),
+      'semi-async forwarding everywhere',
+    );
     const sum = summarizeCodisSlots(slots);
-    assert.deepEqual(sum.groups.map((g) => [g.group, g.master, g.slots, g.addresses.length]), [[1, '127.0.0.1:16381', 512, 1], [2, '127.0.0.1:16383', 512, 1]]);
+    assert.deepEqual(
+      sum.groups.map((g) => [g.group, g.master, g.slots, g.addresses.length]),
+      [
+        [1, '127.0.0.1:16381', 512, 1],
+        [2, '127.0.0.1:16383', 512, 1],
+      ],
+    );
     assert.deepEqual(sum.unassigned, []);
     assert.deepEqual(sum.migrating, []);
   },
@@ -200,15 +255,25 @@ const CHECKS: Record<string, () => void> = {
   },
   'proxy-slots-standalone.json': () => {
     const sum = summarizeCodisSlots(parseCodisSlots(read('proxy-slots-standalone.json')));
-    assert.deepEqual(sum.unassigned, Array.from({ length: 24 }, (_, i) => 1000 + i));
+    assert.deepEqual(
+      sum.unassigned,
+      Array.from({ length: 24 }, (_, i) => 1000 + i),
+    );
     assert.equal(sum.assigned, 1000);
-    assert.deepEqual(sum.groups.map((g) => [g.group, g.master]), [[1, '127.0.0.1:16379']]);
+    assert.deepEqual(
+      sum.groups.map((g) => [g.group, g.master]),
+      [[1, '127.0.0.1:16379']],
+    );
   },
   'proxy-stats.json': () => {
     const s = sampleOf('proxy-stats.json');
     const cmds = items(s, 'command');
     assert.equal(cmds.length, 18);
-    assert.deepEqual(cmds.map((c) => c.tags.command), [...cmds.map((c) => c.tags.command)].sort(), 'codis sorts by opstr');
+    assert.deepEqual(
+      cmds.map((c) => c.tags.command),
+      [...cmds.map((c) => c.tags.command)].sort(),
+      'codis sorts by opstr',
+    );
     const get = command(s, 'GET');
     assert.equal(field(get, 'calls'), 8830);
     assert.equal(field(get, 'usec'), 923107);
@@ -216,7 +281,10 @@ const CHECKS: Record<string, () => void> = {
     assert.equal(field(get, 'redis_errors'), 9);
     assert.equal(field(command(s, 'KEYS'), 'redis_errors'), 1, 'KEYS refused by the proxy');
     // Every error reply is counted once per command and once in ops.redis.errors.
-    assert.equal(cmds.reduce((n, c) => n + Number(field(c, 'redis_errors')), 0), field(s, 'ops_redis_errors'));
+    assert.equal(
+      cmds.reduce((n, c) => n + Number(field(c, 'redis_errors')), 0),
+      field(s, 'ops_redis_errors'),
+    );
     assert.equal(field(s, 'ops_fails'), 1);
     assert.equal(field(s, 'rusage_cpu_time_ms'), 460 + 1440);
     assert.equal(field(s, 'runtime_num_mem_offheap'), 7340032);
@@ -276,36 +344,57 @@ const CHECKS: Record<string, () => void> = {
     assert.equal(o.model?.productName, 'codis-fixture-b');
     assert.ok(o.stats);
     checkTopomBasics(o.stats);
-    assert.deepEqual(o.stats.groups.map((g) => g.id), [1, 2]);
+    assert.deepEqual(
+      o.stats.groups.map((g) => g.id),
+      [1, 2],
+    );
     assert.equal(o.stats.proxies[0]?.state, 'online');
   },
   'topom-sentinel-info.json': () => {
     const i = parseTopomSentinelInfo(read('topom-sentinel-info.json'));
     assert.equal(i.tilt, false);
-    assert.deepEqual(i.masters.map((m) => [m.name, m.status, m.address, m.sentinels]), [
-      ['codis-fixture-b-1', 'ok', '127.0.0.1:16381', 3],
-      ['codis-fixture-b-2', 'ok', '127.0.0.1:16383', 3],
-    ]);
+    assert.deepEqual(
+      i.masters.map((m) => [m.name, m.status, m.address, m.sentinels]),
+      [
+        ['codis-fixture-b-1', 'ok', '127.0.0.1:16381', 3],
+        ['codis-fixture-b-2', 'ok', '127.0.0.1:16383', 3],
+      ],
+    );
   },
   'topom-sentinel-monitored.json': () => {
     const m = parseTopomSentinelMonitored(read('topom-sentinel-monitored.json'));
-    assert.deepEqual(m.map((x) => [x.name, x.group, x.master, x.quorum, x.numSlaves]), [
-      ['codis-fixture-b-1', 1, '127.0.0.1:16381', 2, 1],
-      ['codis-fixture-b-2', 2, '127.0.0.1:16383', 2, 0],
-    ]);
-    assert.deepEqual(m[0]!.slaves.map((s) => [s.addr, s.masterLinkStatus]), [['127.0.0.1:16382', 'ok']]);
+    assert.deepEqual(
+      m.map((x) => [x.name, x.group, x.master, x.quorum, x.numSlaves]),
+      [
+        ['codis-fixture-b-1', 1, '127.0.0.1:16381', 2, 1],
+        ['codis-fixture-b-2', 2, '127.0.0.1:16383', 2, 0],
+      ],
+    );
+    assert.deepEqual(
+      m[0]!.slaves.map((s) => [s.addr, s.masterLinkStatus]),
+      [['127.0.0.1:16382', 'ok']],
+    );
   },
   'topom-slots.json': () => {
     const sum = summarizeCodisSlots(parseCodisSlots(read('topom-slots.json')));
-    assert.deepEqual(sum.groups.map((g) => [g.group, g.master, g.slots]), [[1, '127.0.0.1:16381', 512], [2, '127.0.0.1:16383', 512]]);
+    assert.deepEqual(
+      sum.groups.map((g) => [g.group, g.master, g.slots]),
+      [
+        [1, '127.0.0.1:16381', 512],
+        [2, '127.0.0.1:16383', 512],
+      ],
+    );
   },
   'topom-stats.json': () => {
     const t = parseTopomStats(read('topom-stats.json'));
     checkTopomBasics(t);
-    assert.deepEqual(t.groups.map((g) => [g.id, g.master, g.servers.map((s) => `${s.addr}:${s.role}:${s.infoRole}`)]), [
-      [1, '127.0.0.1:16381', ['127.0.0.1:16381:master:master', '127.0.0.1:16382:replica:slave']],
-      [2, '127.0.0.1:16383', ['127.0.0.1:16383:master:master']],
-    ]);
+    assert.deepEqual(
+      t.groups.map((g) => [g.id, g.master, g.servers.map((s) => `${s.addr}:${s.role}:${s.infoRole}`)]),
+      [
+        [1, '127.0.0.1:16381', ['127.0.0.1:16381:master:master', '127.0.0.1:16382:replica:slave']],
+        [2, '127.0.0.1:16383', ['127.0.0.1:16383:master:master']],
+      ],
+    );
     assert.equal(serverOf(t, '127.0.0.1:16382').masterAddr, '127.0.0.1:16381');
     assert.equal(t.proxies.length, 1);
     assert.equal(t.proxies[0]!.state, 'online');
@@ -320,7 +409,10 @@ const CHECKS: Record<string, () => void> = {
   'topom-stats-empty.json': () => {
     const t = parseTopomStats(read('topom-stats-empty.json'));
     assert.deepEqual([t.groups, t.proxies, t.sentinels.servers], [[], [], []]);
-    assert.ok(t.slots.every((s) => s.groupId === 0), 'no slot assigned yet');
+    assert.ok(
+      t.slots.every((s) => s.groupId === 0),
+      'no slot assigned yet',
+    );
     assert.deepEqual(topomSentinelMajority(t), []);
   },
   'topom-stats-migrating.json': () => {
@@ -328,9 +420,15 @@ const CHECKS: Record<string, () => void> = {
     checkTopomBasics(t);
     assert.equal(t.slotAction.interval, 500000);
     assert.equal(t.slotAction.progress, '[OK] Slot[1000]@DB[0]=3');
-    assert.deepEqual(t.slots.filter((s) => s.actionState).map((s) => [s.id, s.groupId, s.actionState, s.targetId]), [
-      [1000, 2, 'migrating', 1], [1001, 2, 'pending', 1], [1002, 2, 'pending', 1], [1003, 2, 'pending', 1],
-    ]);
+    assert.deepEqual(
+      t.slots.filter((s) => s.actionState).map((s) => [s.id, s.groupId, s.actionState, s.targetId]),
+      [
+        [1000, 2, 'migrating', 1],
+        [1001, 2, 'pending', 1],
+        [1002, 2, 'pending', 1],
+        [1003, 2, 'pending', 1],
+      ],
+    );
   },
   'topom-stats-master-down.json': () => {
     const t = parseTopomStats(read('topom-stats-master-down.json'));
@@ -349,7 +447,11 @@ const CHECKS: Record<string, () => void> = {
     const t = parseTopomStats(read('topom-stats-after-failover.json'));
     checkTopomBasics(t);
     const g1 = groupOf(t, 1);
-    assert.deepEqual(g1.servers.map((s) => s.addr), ['127.0.0.1:16382', '127.0.0.1:16381'], 'servers[0] swapped');
+    assert.deepEqual(
+      g1.servers.map((s) => s.addr),
+      ['127.0.0.1:16382', '127.0.0.1:16381'],
+      'servers[0] swapped',
+    );
     assert.equal(g1.outOfSync, true);
     assert.equal(serverOf(t, '127.0.0.1:16382').infoRole, 'master');
     assert.equal(serverOf(t, '127.0.0.1:16381').state, 'error');
@@ -373,7 +475,7 @@ const CHECKS: Record<string, () => void> = {
     assert.equal(p.stats, undefined);
     assert.match(p.error, /connect: connection refused$/);
     assert.match(p.error, /\/api\/proxy\/stats\/<xauth>/);
-    assert.ok(!p.error.includes('3a50de2c25fabbdef4d1035f8c22f589'), 'the proxy xauth in codis\'s error text is redacted');
+    assert.ok(!p.error.includes('3a50de2c25fabbdef4d1035f8c22f589'), "the proxy xauth in codis's error text is redacted");
   },
 };
 
@@ -385,10 +487,21 @@ function parseCodisOverviewStrict(text: string) {
 }
 
 test('every codis capture has a parser check, and every check passes', async (t) => {
-  const files = fs.readdirSync(DIR).filter((f) => f !== 'README.md').sort();
+  const files = fs
+    .readdirSync(DIR)
+    .filter((f) => f !== 'README.md')
+    .sort();
   assert.ok(files.length > 20, `found ${files.length} captures`);
-  assert.deepEqual(files.filter((f) => !(f in CHECKS)), [], 'captures without a check');
-  assert.deepEqual(Object.keys(CHECKS).filter((f) => !files.includes(f)), [], 'checks for missing captures');
+  assert.deepEqual(
+    files.filter((f) => !(f in CHECKS)),
+    [],
+    'captures without a check',
+  );
+  assert.deepEqual(
+    Object.keys(CHECKS).filter((f) => !files.includes(f)),
+    [],
+    'checks for missing captures',
+  );
   for (const f of files) await t.test(f, () => CHECKS[f]!());
 });
 
@@ -475,13 +588,23 @@ test('codis parse errors name the document and the key', () => {
   assert.throws(() => parseCodisSlots('{"id": 1}'), /codis slots: expected an array of slots/);
   assert.throws(() => parseCodisSlots('[{"id": 1}, {"id": 1}]'), /codis slots: \[1\]\.id: slot 1 listed twice/);
   assert.throws(() => parseCodisModel('{"token": "t"}'), /codis model: start_time: expected a string, got nothing/);
-  assert.throws(() => parseTopomStats('{"group": {}, "proxy": {}, "sentinels": {"masters": {"1": 2}}}'), /topom stats: sentinels\.masters\.1: expected a string, got 2/);
+  assert.throws(
+    () => parseTopomStats('{"group": {}, "proxy": {}, "sentinels": {"masters": {"1": 2}}}'),
+    /topom stats: sentinels\.masters\.1: expected a string, got 2/,
+  );
   // A non-JSON error body still yields a cause.
   assert.equal(parseCodisError('404 page not found\n').cause, '404 page not found');
 });
 
 test('xauth values are redacted from any codis text', () => {
-  assert.equal(redactXAuth('Get "http://h:1/api/proxy/stats/3a50de2c25fabbdef4d1035f8c22f589/5": refused'), 'Get "http://h:1/api/proxy/stats/<xauth>/5": refused');
+  assert.equal(
+    redactXAuth('Get "http://h:1/api/proxy/stats/3a50de2c25fabbdef4d1035f8c22f589/5": refused'),
+    'Get "http://h:1/api/proxy/stats/<xauth>/5": refused',
+  );
   assert.equal(redactXAuth('/api/topom/stats/d377445cf5af4b462d740f9740fa121e'), '/api/topom/stats/<xauth>');
-  assert.equal(redactXAuth('token eb9f3d61799cbde5d498c361aec518d3 is public'), 'token eb9f3d61799cbde5d498c361aec518d3 is public', 'only path segments');
+  assert.equal(
+    redactXAuth('token eb9f3d61799cbde5d498c361aec518d3 is public'),
+    'token eb9f3d61799cbde5d498c361aec518d3 is public',
+    'only path segments',
+  );
 });

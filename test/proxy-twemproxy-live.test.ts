@@ -33,12 +33,21 @@ function pollerFor(nut: NutcrackerServer): TwemproxyPoller {
 }
 
 /** Polls until a fresh sample satisfies `ok` (reads are rate-limited by the poller itself). */
-function freshUntil(poller: TwemproxyPoller, ok: (p: TwemproxyPoll) => boolean, what: string, drive?: () => Promise<void>, timeoutMs = 15_000): Promise<TwemproxyPoll> {
-  return waitFor(async () => {
-    if (drive) await drive();
-    const p = await poller.poll();
-    return p.fresh && p.sample.up && ok(p) ? p : undefined;
-  }, { what, intervalMs: 50, timeoutMs });
+function freshUntil(
+  poller: TwemproxyPoller,
+  ok: (p: TwemproxyPoll) => boolean,
+  what: string,
+  drive?: () => Promise<void>,
+  timeoutMs = 15_000,
+): Promise<TwemproxyPoll> {
+  return waitFor(
+    async () => {
+      if (drive) await drive();
+      const p = await poller.poll();
+      return p.fresh && p.sample.up && ok(p) ? p : undefined;
+    },
+    { what, intervalMs: 50, timeoutMs },
+  );
 }
 
 async function setCalls(r: RedisServer): Promise<number> {
@@ -50,7 +59,17 @@ test('real nutcracker: per-server counters match the backends, rates between pol
   const h = await harness(t);
   const a = await h.redis();
   const b = await h.redis();
-  const nut = await h.nutcracker({ pools: { main: { servers: [{ server: a, name: 'a' }, { server: b, name: 'b' }] } }, statsIntervalMs: STATS_INTERVAL_MS });
+  const nut = await h.nutcracker({
+    pools: {
+      main: {
+        servers: [
+          { server: a, name: 'a' },
+          { server: b, name: 'b' },
+        ],
+      },
+    },
+    statsIntervalMs: STATS_INTERVAL_MS,
+  });
   const poller = pollerFor(nut);
 
   const first = await poller.poll();
@@ -89,11 +108,19 @@ test('real nutcracker: per-server counters match the backends, rates between pol
   assert.equal(num(pool(s), 'errors_per_sec'), 0);
   assert.equal(num(s, 'servers_ejected'), 0);
   // The proxy-wide rate is the sum of the server rates.
-  assert.ok(Math.abs(num(s, 'requests_per_sec') - num(server(s, 'a'), 'requests_per_sec') - num(server(s, 'b'), 'requests_per_sec')) < 1e-9);
+  assert.ok(
+    Math.abs(num(s, 'requests_per_sec') - num(server(s, 'a'), 'requests_per_sec') - num(server(s, 'b'), 'requests_per_sec')) < 1e-9,
+  );
 
   // Stopping the proxy: an error sample, the process keeps going.
   await nut.kill();
-  const down = await waitFor(async () => { const p = await poller.poll(); return p.fresh && !p.sample.up ? p : undefined; }, { what: 'a failed read' });
+  const down = await waitFor(
+    async () => {
+      const p = await poller.poll();
+      return p.fresh && !p.sample.up ? p : undefined;
+    },
+    { what: 'a failed read' },
+  );
   assert.equal(down.sample.error, `stats ${nut.statsAddress}: connect ECONNREFUSED ${nut.statsAddress}`);
   assert.deepEqual([down.sample.kind, down.sample.fields, down.sample.items], ['twemproxy', {}, []]);
 });
@@ -103,7 +130,17 @@ test('real nutcracker: a killed backend is ejected and reported with its timesta
   const a = await h.redis();
   const b = await h.redis();
   const nut = await h.nutcracker({
-    pools: { main: { servers: [{ server: a, name: 'a' }, { server: b, name: 'b' }], autoEjectHosts: true, serverFailureLimit: 1, serverRetryTimeout: 60_000 } },
+    pools: {
+      main: {
+        servers: [
+          { server: a, name: 'a' },
+          { server: b, name: 'b' },
+        ],
+        autoEjectHosts: true,
+        serverFailureLimit: 1,
+        serverRetryTimeout: 60_000,
+      },
+    },
     statsIntervalMs: STATS_INTERVAL_MS,
   });
   const poller = pollerFor(nut);
@@ -141,25 +178,42 @@ test('real nutcracker: after the retry timeout a recovered backend is back in th
   const a = await h.redis();
   const b = await h.redis();
   const nut = await h.nutcracker({
-    pools: { main: { servers: [{ server: a, name: 'a' }, { server: b, name: 'b' }], autoEjectHosts: true, serverFailureLimit: 1, serverRetryTimeout: 1500 } },
+    pools: {
+      main: {
+        servers: [
+          { server: a, name: 'a' },
+          { server: b, name: 'b' },
+        ],
+        autoEjectHosts: true,
+        serverFailureLimit: 1,
+        serverRetryTimeout: 1500,
+      },
+    },
     statsIntervalMs: STATS_INTERVAL_MS,
   });
   const poller = pollerFor(nut);
   const client = nut.client('main', { maxRetriesPerRequest: 0 });
   let i = 0;
-  const drive = async () => { await Promise.all(Array.from({ length: 20 }, () => client.set(`k${i++ % 100}`, 'v').catch(() => undefined))); };
+  const drive = async () => {
+    await Promise.all(Array.from({ length: 20 }, () => client.set(`k${i++ % 100}`, 'v').catch(() => undefined)));
+  };
 
   await b.kill();
   const hit = await freshUntil(poller, (p) => num(server(p.sample, 'b'), 'ejected_at_ms') > 0, 'b to be ejected', drive);
   const requestsAtEjection = num(server(hit.sample, 'b'), 'requests');
 
   await b.restart({ save: false });
-  const back = await freshUntil(poller, (p) => num(server(p.sample, 'b'), 'ejected') === 0 && num(server(p.sample, 'b'), 'requests') > requestsAtEjection + 5,
-    'b to serve requests again', drive, 30_000);
+  const back = await freshUntil(
+    poller,
+    (p) => num(server(p.sample, 'b'), 'ejected') === 0 && num(server(p.sample, 'b'), 'requests') > requestsAtEjection + 5,
+    'b to serve requests again',
+    drive,
+    30_000,
+  );
   const stamp = num(server(back.sample, 'b'), 'ejected_at_ms');
   assert.ok(stamp > 0, 'nutcracker 0.5.0 never clears server_ejected_at');
   assert.equal(num(back.sample, 'servers_ejected'), 0);
-  assert.ok(await setCalls(b) > 0, 'the restarted backend executes SETs again');
+  assert.ok((await setCalls(b)) > 0, 'the restarted backend executes SETs again');
 
   // Without the pool config the adapter can only say "ejected at some point": still 1.
   const sticky = await pollTwemproxy({ address: nut.statsAddress, timeoutMs: 2000 });

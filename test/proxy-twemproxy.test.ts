@@ -7,8 +7,16 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import {
-  ProxyParseError, isTwemproxyGauge, parseNutcrackerConfig, parseTwemproxyStats, poolTotals, pollTwemproxy,
-  readTwemproxyStats, twemproxyRates, twemproxySample, type TwemproxyStats,
+  ProxyParseError,
+  isTwemproxyGauge,
+  parseNutcrackerConfig,
+  parseTwemproxyStats,
+  poolTotals,
+  pollTwemproxy,
+  readTwemproxyStats,
+  twemproxyRates,
+  twemproxySample,
+  type TwemproxyStats,
 } from '../proxy/index.js';
 import { valueOf, type ProxyItem, type ProxySample } from '../proto/index.js';
 import { fixturePath } from './fixtures.js';
@@ -38,10 +46,15 @@ function describedFields(): { pool: Record<string, string>; server: Record<strin
 const CHECKS: Record<string, () => void> = {
   'stats.json': () => {
     const st = parseTwemproxyStats(fs.readFileSync(path.join(DIR, 'stats.json')));
-    assert.deepEqual([st.service, st.source, st.version, st.uptime, st.timestamp, st.totalConnections, st.currConnections],
-      ['nutcracker', 'vm', '0.5.0', 13, 1795345335, 23, 2]);
+    assert.deepEqual(
+      [st.service, st.source, st.version, st.uptime, st.timestamp, st.totalConnections, st.currConnections],
+      ['nutcracker', 'vm', '0.5.0', 13, 1795345335, 23, 2],
+    );
     assert.deepEqual(st.extra, {});
-    assert.deepEqual(st.pools.map((p) => [p.name, p.servers.map((s) => s.name)]), [['redis_main', ['redis17379']]]);
+    assert.deepEqual(
+      st.pools.map((p) => [p.name, p.servers.map((s) => s.name)]),
+      [['redis_main', ['redis17379']]],
+    );
     const s = twemproxySample(st, { address: '127.0.0.1:22222' });
     assert.deepEqual([s.kind, s.name, s.up], ['twemproxy', 'vm', true]);
     assert.equal(field(s, 'servers_ejected'), 0);
@@ -50,12 +63,18 @@ const CHECKS: Record<string, () => void> = {
     assert.equal(field(srv, 'responses'), 4106);
     assert.deepEqual([field(srv, 'ejected'), field(srv, 'ejected_at_ms')], [0, 0]);
     const pool = item(s, 'pool', { pool: 'redis_main' });
-    assert.deepEqual([field(pool, 'client_err'), field(pool, 'client_eof'), field(pool, 'requests'), field(pool, 'servers')], [4, 17, 4106, 1]);
+    assert.deepEqual(
+      [field(pool, 'client_err'), field(pool, 'client_eof'), field(pool, 'requests'), field(pool, 'servers')],
+      [4, 17, 4106, 1],
+    );
     assert.equal(field(s, 'rates_valid'), undefined, 'no rates asked for');
   },
   'stats-two-pools-with-errors.json': () => {
     const st = parseTwemproxyStats(read('stats-two-pools-with-errors.json'));
-    assert.deepEqual(st.pools.map((p) => p.name), ['redis_main', 'redis_flaky']);
+    assert.deepEqual(
+      st.pools.map((p) => p.name),
+      ['redis_main', 'redis_flaky'],
+    );
     const s = twemproxySample(st, { address: '127.0.0.1:22222' });
     assert.deepEqual([field(s, 'pools'), field(s, 'servers'), field(s, 'servers_ejected')], [2, 3, 1]);
     const down = item(s, 'server', { pool: 'redis_flaky', server: 'down17399' });
@@ -82,7 +101,8 @@ const CHECKS: Record<string, () => void> = {
     for (const f of ['stats.json', 'stats-two-pools-with-errors.json']) {
       for (const p of parseTwemproxyStats(read(f)).pools) {
         assert.deepEqual(Object.keys(p.counters).sort(), Object.keys(d.pool).sort(), `${f} ${p.name}`);
-        for (const s of p.servers) assert.deepEqual(Object.keys(s.counters).sort(), Object.keys(d.server).sort(), `${f} ${p.name}.${s.name}`);
+        for (const s of p.servers)
+          assert.deepEqual(Object.keys(s.counters).sort(), Object.keys(d.server).sort(), `${f} ${p.name}.${s.name}`);
       }
     }
   },
@@ -90,7 +110,11 @@ const CHECKS: Record<string, () => void> = {
     const [pool, ...rest] = parseNutcrackerConfig(read('nutcracker.yml'));
     assert.deepEqual(rest, []);
     assert.deepEqual(pool, {
-      name: 'redis_main', listen: '127.0.0.1:22121', autoEjectHosts: true, serverRetryTimeoutMs: 2000, serverFailureLimit: 1,
+      name: 'redis_main',
+      listen: '127.0.0.1:22121',
+      autoEjectHosts: true,
+      serverRetryTimeoutMs: 2000,
+      serverFailureLimit: 1,
       servers: [{ key: 'redis17379', address: '127.0.0.1:17379', weight: 1 }],
     });
     // The config's server keys are the stats document's server names.
@@ -100,10 +124,13 @@ const CHECKS: Record<string, () => void> = {
   },
   'nutcracker-two-pools.yml': () => {
     const pools = parseNutcrackerConfig(read('nutcracker-two-pools.yml'));
-    assert.deepEqual(pools.map((p) => [p.name, p.serverRetryTimeoutMs, p.serverFailureLimit, p.servers.map((s) => `${s.key}=${s.address}`)]), [
-      ['redis_main', 2000, 1, ['redis17379=127.0.0.1:17379']],
-      ['redis_flaky', 30000, 2, ['up17379=127.0.0.1:17379', 'down17399=127.0.0.1:17399']],
-    ]);
+    assert.deepEqual(
+      pools.map((p) => [p.name, p.serverRetryTimeoutMs, p.serverFailureLimit, p.servers.map((s) => `${s.key}=${s.address}`)]),
+      [
+        ['redis_main', 2000, 1, ['redis17379=127.0.0.1:17379']],
+        ['redis_flaky', 30000, 2, ['up17379=127.0.0.1:17379', 'down17399=127.0.0.1:17399']],
+      ],
+    );
     const st = parseTwemproxyStats(read('stats-two-pools-with-errors.json'));
     // Ejected 2.5 s before the document, retry timeout 30 s: still out of the ring.
     const now = twemproxySample(st, { address: 'x', pools });
@@ -120,9 +147,22 @@ const CHECKS: Record<string, () => void> = {
 };
 
 test('every twemproxy capture has a parser check, and every check passes', async (t) => {
-  const files = fs.readdirSync(DIR).filter((f) => f !== 'README.md').sort();
-  assert.deepEqual(files.filter((f) => !(f in CHECKS)), [], 'captures without a check');
-  assert.deepEqual(Object.keys(CHECKS).filter((f) => !files.includes(f)).sort(), [], 'checks for missing captures');
+  const files = fs
+    .readdirSync(DIR)
+    .filter((f) => f !== 'README.md')
+    .sort();
+  assert.deepEqual(
+    files.filter((f) => !(f in CHECKS)),
+    [],
+    'captures without a check',
+  );
+  assert.deepEqual(
+    Object.keys(CHECKS)
+      .filter((f) => !files.includes(f))
+      .sort(),
+    [],
+    'checks for missing captures',
+  );
   for (const f of files) await t.test(f, () => CHECKS[f]!());
 });
 
@@ -144,7 +184,7 @@ test('rates: per-second for every counter, pool sums, error sum; gauges get none
   const r = twemproxyRates(a, 1_000, b, 11_000);
   assert.deepEqual([r.valid, r.reset, r.seconds], [true, false, 10]);
   assert.equal(r.connectionsPerSec, 4);
-  assert.equal(r.pools.redis_flaky!.requests, 2 * 50 / 10, 'pool requests: both servers');
+  assert.equal(r.pools.redis_flaky!.requests, (2 * 50) / 10, 'pool requests: both servers');
   assert.equal(r.pools.redis_flaky!.server_ejects, 0.2);
   assert.equal(r.pools.redis_flaky!.errors, (20 + 2 * 3) / 10, 'client_err + server_err (forward_error, timeouts unchanged)');
   assert.equal(r.servers.redis_flaky!.down17399!.rates.requests, 5);
@@ -154,9 +194,9 @@ test('rates: per-second for every counter, pool sums, error sum; gauges get none
 
   const s = twemproxySample(b, { address: 'x', rates: r });
   assert.deepEqual([field(s, 'rates_valid'), field(s, 'counters_reset')], [1, 0]);
-  assert.equal(field(s, 'requests_per_sec'), 3 * 50 / 10, 'proxy-wide: every server of every pool');
+  assert.equal(field(s, 'requests_per_sec'), (3 * 50) / 10, 'proxy-wide: every server of every pool');
   assert.equal(field(s, 'errors_per_sec'), (20 + 3 * 3) / 10);
-  assert.equal(field(item(s, 'pool', { pool: 'redis_flaky' }), 'request_bytes_per_sec'), 2 * 5000 / 10);
+  assert.equal(field(item(s, 'pool', { pool: 'redis_flaky' }), 'request_bytes_per_sec'), (2 * 5000) / 10);
   assert.equal(field(item(s, 'server', { server: 'down17399' }), 'newly_ejected'), 0, 'same stamp as before');
 });
 
@@ -182,14 +222,18 @@ test('rates: a restart (uptime down) resets; the first sample and a zero interva
   assert.deepEqual([twemproxyRates(undefined, 0, later, 1).valid, twemproxyRates(later, 5, later, 5).valid], [false, false]);
 });
 
-test('pool totals keep the pool\'s own fields and sum server counters', () => {
+test("pool totals keep the pool's own fields and sum server counters", () => {
   const [, flaky] = parseTwemproxyStats(read('stats-two-pools-with-errors.json')).pools;
   const t = poolTotals(flaky!);
   assert.deepEqual([t.requests, t.response_bytes, t.server_err, t.client_err, t.server_ejected_at], [22, 141, 2, 1, undefined]);
 });
 
 test('malformed stats documents are rejected with a specific error', () => {
-  const bad = (text: string, re: RegExp) => assert.throws(() => parseTwemproxyStats(text), (e: unknown) => e instanceof ProxyParseError && re.test(e.message));
+  const bad = (text: string, re: RegExp) =>
+    assert.throws(
+      () => parseTwemproxyStats(text),
+      (e: unknown) => e instanceof ProxyParseError && re.test(e.message),
+    );
   bad('', /^twemproxy stats: empty response/);
   bad('{"service":"nutcracker", "source":"vm"', /^twemproxy stats: malformed JSON \(.+\); 38 bytes starting/);
   bad('[1,2]', /^twemproxy stats: expected a JSON object$/);
@@ -207,19 +251,39 @@ test('malformed stats documents are rejected with a specific error', () => {
 });
 
 test('nutcracker config errors name the pool and key', () => {
-  assert.throws(() => parseNutcrackerConfig('p:\n  servers:\n   - 127.0.0.1\n'), /^ProxyParseError: nutcracker config: p\.servers\[0\]: expected "host:port:weight \[name\]", got "127\.0\.0\.1"$/);
-  assert.throws(() => parseNutcrackerConfig('p:\n  server_retry_timeout: soon\n'), /nutcracker config: p\.server_retry_timeout: expected a number/);
+  assert.throws(
+    () => parseNutcrackerConfig('p:\n  servers:\n   - 127.0.0.1\n'),
+    /^ProxyParseError: nutcracker config: p\.servers\[0\]: expected "host:port:weight \[name\]", got "127\.0\.0\.1"$/,
+  );
+  assert.throws(
+    () => parseNutcrackerConfig('p:\n  server_retry_timeout: soon\n'),
+    /nutcracker config: p\.server_retry_timeout: expected a number/,
+  );
   assert.throws(() => parseNutcrackerConfig('p: [\n'), /nutcracker config: malformed YAML/);
   const [p] = parseNutcrackerConfig('p:\n  servers:\n   - 10.0.0.1:11211:1\n');
-  assert.deepEqual([p!.autoEjectHosts, p!.serverRetryTimeoutMs, p!.serverFailureLimit, p!.servers[0]!.key], [false, 30000, 2, '10.0.0.1'], 'nutcracker defaults; port 11211 keys by host');
+  assert.deepEqual(
+    [p!.autoEjectHosts, p!.serverRetryTimeoutMs, p!.serverFailureLimit, p!.servers[0]!.key],
+    [false, 30000, 2, '10.0.0.1'],
+    'nutcracker defaults; port 11211 keys by host',
+  );
 });
 
 /** A loopback TCP server that runs `onConnection` for each client. */
 async function tcpServer(t: TestContext, onConnection: (s: net.Socket) => void): Promise<string> {
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => { sockets.add(s); s.on('error', () => undefined); onConnection(s); });
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    onConnection(s);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  );
   return `127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
@@ -229,16 +293,29 @@ test('stats-port reader: reads to EOF in pieces, enforces the deadline and the s
     // Several writes: the reader must not stop at the first chunk.
     const third = Math.ceil(doc.length / 3);
     s.write(doc.slice(0, third));
-    setImmediate(() => { s.write(doc.slice(third, 2 * third)); setImmediate(() => s.end(doc.slice(2 * third))); });
+    setImmediate(() => {
+      s.write(doc.slice(third, 2 * third));
+      setImmediate(() => s.end(doc.slice(2 * third)));
+    });
   });
   assert.equal((await readTwemproxyStats(chunked, { timeoutMs: 5000 })).toString(), doc);
 
-  const silent = await tcpServer(t, () => { /* never answers, never closes */ });
-  await assert.rejects(readTwemproxyStats(silent, { timeoutMs: 300 }), { name: 'TwemproxyReadError', message: `stats ${silent}: timed out after 300 ms (read 0 bytes)` });
+  const silent = await tcpServer(t, () => {
+    /* never answers, never closes */
+  });
+  await assert.rejects(readTwemproxyStats(silent, { timeoutMs: 300 }), {
+    name: 'TwemproxyReadError',
+    message: `stats ${silent}: timed out after 300 ms (read 0 bytes)`,
+  });
 
-  const huge = await tcpServer(t, (s) => { s.write(Buffer.alloc(5 * 1024 * 1024, 0x20)); s.end(); });
+  const huge = await tcpServer(t, (s) => {
+    s.write(Buffer.alloc(5 * 1024 * 1024, 0x20));
+    s.end();
+  });
   await assert.rejects(readTwemproxyStats(huge, { timeoutMs: 10_000 }), { message: `stats ${huge}: document larger than 4194304 bytes` });
-  await assert.rejects(readTwemproxyStats(chunked, { timeoutMs: 5000, maxBytes: 100 }), { message: `stats ${chunked}: document larger than 100 bytes` });
+  await assert.rejects(readTwemproxyStats(chunked, { timeoutMs: 5000, maxBytes: 100 }), {
+    message: `stats ${chunked}: document larger than 100 bytes`,
+  });
 
   const garbage = await tcpServer(t, (s) => s.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
   const sample = await pollTwemproxy({ address: garbage, timeoutMs: 5000 });

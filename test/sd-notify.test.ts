@@ -20,20 +20,30 @@ const RECEIVER = [
   'while (defined(recv($s, my $buf, 65536, 0))) { print unpack("H*", $buf), "\\n"; }',
 ].join('\n');
 
-interface Received { at: number; text: string }
+interface Received {
+  at: number;
+  text: string;
+}
 
 class Receiver {
   readonly messages: Received[] = [];
-  private constructor(readonly address: string, private readonly proc: ChildProcess) {}
+  private constructor(
+    readonly address: string,
+    private readonly proc: ChildProcess,
+  ) {}
 
   static async start(address: string): Promise<Receiver> {
     const proc = spawn('perl', ['-e', RECEIVER, address], { stdio: ['ignore', 'pipe', 'pipe'] });
     const r = new Receiver(address, proc);
     let stderr = '';
-    proc.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     let buf = '';
     let listening: () => void;
-    const ready = new Promise<void>((resolve) => { listening = resolve; });
+    const ready = new Promise<void>((resolve) => {
+      listening = resolve;
+    });
     proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
       buf += d;
       let nl: number;
@@ -52,7 +62,9 @@ class Receiver {
     return this.messages.filter((m) => m.at >= since && m.text.split('\n').includes(prefix)).length;
   }
 
-  close(): void { this.proc.kill('SIGKILL'); }
+  close(): void {
+    this.proc.kill('SIGKILL');
+  }
 }
 
 function tmpSocket(): { dir: string; file: string } {
@@ -67,9 +79,17 @@ describe('sd_notify', () => {
   test('READY=1 with MAINPID at start, WATCHDOG=1 only while healthy, STOPPING=1 at stop', async (t) => {
     const { dir, file } = tmpSocket();
     const rx = await Receiver.start(file);
-    t.after(() => { rx.close(); fs.rmSync(dir, { recursive: true, force: true }); });
+    t.after(() => {
+      rx.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
     let healthy = true;
-    const n = startSdNotify({ logger, env: { PATH: process.env.PATH, NOTIFY_SOCKET: file, WATCHDOG_USEC: '200000' }, healthy: () => healthy, status: 'testing' });
+    const n = startSdNotify({
+      logger,
+      env: { PATH: process.env.PATH, NOTIFY_SOCKET: file, WATCHDOG_USEC: '200000' },
+      healthy: () => healthy,
+      status: 'testing',
+    });
     assert.equal(n.enabled, true);
     assert.equal(n.via, 'perl');
     assert.equal(n.watchdogEveryMs, 100);
@@ -116,9 +136,14 @@ describe('sd_notify', () => {
   test('progressed(): healthy while the counter moves, not once it stalls for staleMs', () => {
     let now = 1_000;
     let ticks = 0;
-    const ok = progressed(() => ticks, 3_000, () => now);
+    const ok = progressed(
+      () => ticks,
+      3_000,
+      () => now,
+    );
     assert.equal(ok(), true);
-    now += 2_000; ticks++;
+    now += 2_000;
+    ticks++;
     assert.equal(ok(), true);
     now += 2_999;
     assert.equal(ok(), true);
@@ -134,17 +159,31 @@ describe('sd_notify', () => {
     const collectorSock = path.join(dir, 'collector.sock');
     const rxAgent = await Receiver.start(agentSock);
     const rxCollector = await Receiver.start(collectorSock);
-    t.after(() => { rxAgent.close(); rxCollector.close(); fs.rmSync(dir, { recursive: true, force: true }); });
+    t.after(() => {
+      rxAgent.close();
+      rxCollector.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
     const redis = await h.redis();
     const collector = await h.collector({}, { env: { NOTIFY_SOCKET: collectorSock, WATCHDOG_USEC: '400000' } });
-    await h.agent({ hostId: 'sdn', interval: '200ms', redis: [{ address: redis.address }] },
-      { collector, env: { NOTIFY_SOCKET: agentSock, WATCHDOG_USEC: '400000' } });
-    for (const [who, rx] of [['agent', rxAgent], ['collector', rxCollector]] as const) {
-      const ready = await waitFor(() => rx.messages.find((m) => m.text.includes('READY=1')), { timeoutMs: 20_000, what: `READY=1 from the ${who}` });
+    await h.agent(
+      { hostId: 'sdn', interval: '200ms', redis: [{ address: redis.address }] },
+      { collector, env: { NOTIFY_SOCKET: agentSock, WATCHDOG_USEC: '400000' } },
+    );
+    for (const [who, rx] of [
+      ['agent', rxAgent],
+      ['collector', rxCollector],
+    ] as const) {
+      const ready = await waitFor(() => rx.messages.find((m) => m.text.includes('READY=1')), {
+        timeoutMs: 20_000,
+        what: `READY=1 from the ${who}`,
+      });
       assert.match(ready.text, /^READY=1\nMAINPID=\d+\nSTATUS=/);
       await waitFor(() => rx.count('WATCHDOG=1', ready.at) >= 3, { timeoutMs: 10_000, what: `WATCHDOG=1 from the ${who}` });
     }
     // The agent pings because its ticks complete: its host is in the collector.
-    await waitFor(async () => (await collector.api<{ hosts: { id: string }[] }>('/api/v1/hosts')).hosts.some((x) => x.id === 'sdn'), { what: 'agent reports' });
+    await waitFor(async () => (await collector.api<{ hosts: { id: string }[] }>('/api/v1/hosts')).hosts.some((x) => x.id === 'sdn'), {
+      what: 'agent reports',
+    });
   });
 });

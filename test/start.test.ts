@@ -25,22 +25,35 @@ test('npm start alone: operator token, a console link that signs in, a moved por
 
   let out = '';
   const start = spawnManaged({
-    name: 'npm-start', command: process.execPath, args: [path.join(REPO_ROOT, 'scripts/start.mjs'), '--redis', redis.address], cwd: REPO_ROOT,
-    logFile: path.join(runDir, 'start.out'), stderrFile: path.join(runDir, 'start.err'),
+    name: 'npm-start',
+    command: process.execPath,
+    args: [path.join(REPO_ROOT, 'scripts/start.mjs'), '--redis', redis.address],
+    cwd: REPO_ROOT,
+    logFile: path.join(runDir, 'start.out'),
+    stderrFile: path.join(runDir, 'start.err'),
     env: { REDIS_FLEET_RUN_DIR: runDir, REDIS_FLEET_HTTP: `127.0.0.1:${takenPort}`, REDIS_FLEET_GRPC: `127.0.0.1:${grpcPort}` },
-    onStdout: (c) => { out += c.toString('utf8'); },
+    onStdout: (c) => {
+      out += c.toString('utf8');
+    },
   });
   h.adopt(start);
-  const line = (re: RegExp, what: string, timeoutMs = 60_000) => waitFor(() => {
-    if (!start.running) throw new Error(`npm start exited before ${what}:\n${out}\n${start.tail(20)}`);
-    return re.exec(out);
-  }, { what, timeoutMs });
+  const line = (re: RegExp, what: string, timeoutMs = 60_000) =>
+    waitFor(
+      () => {
+        if (!start.running) throw new Error(`npm start exited before ${what}:\n${out}\n${start.tail(20)}`);
+        return re.exec(out);
+      },
+      { what, timeoutMs },
+    );
 
   const first = await line(/^redis-fleet: first report received from (\S+)$/m, 'the first report line', 120_000);
   assert.equal(first[1], os.hostname());
   assert.match(out, /^redis-fleet: dist\/ is up to date with the sources: not building$/m);
   assert.match(out, /^redis-fleet: made an operator API token: .*operator\.token/m);
-  const moved = /^redis-fleet: NOTE: 127\.0\.0\.1:(\d+) is taken \(another collector\?\): the HTTP API listens on (127\.0\.0\.1:\d+) instead$/m.exec(out);
+  const moved =
+    /^redis-fleet: NOTE: 127\.0\.0\.1:(\d+) is taken \(another collector\?\): the HTTP API listens on (127\.0\.0\.1:\d+) instead$/m.exec(
+      out,
+    );
   assert.ok(moved, `no port-moved line in:\n${out}`);
   assert.equal(Number(moved[1]), takenPort);
   const url = `http://${moved[2]}`;

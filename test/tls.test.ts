@@ -13,7 +13,19 @@ import path from 'node:path';
 import type { AgentStatus } from '../agent/index.js';
 import { resolveCollectorConfig } from '../collector/index.js';
 import {
-  harness, makePki, REPO_ROOT, waitFor, waitWhileRunning, type AgentProcess, type CertPair, type CollectorProcess, type Harness, type LogLine, type LogMatcher, type RedisServer, type TestPki,
+  harness,
+  makePki,
+  REPO_ROOT,
+  waitFor,
+  waitWhileRunning,
+  type AgentProcess,
+  type CertPair,
+  type CollectorProcess,
+  type Harness,
+  type LogLine,
+  type LogMatcher,
+  type RedisServer,
+  type TestPki,
 } from './harness/index.js';
 
 let pki: TestPki;
@@ -50,10 +62,14 @@ function readStatus(agent: AgentProcess): AgentStatus | undefined {
 }
 
 async function hostUp(c: CollectorProcess, hostId: string): Promise<void> {
-  await waitWhileRunning(c, async () => {
-    const res = await c.request(`/api/v1/hosts/${hostId}`);
-    return res.status === 200 && (res.body as { status?: string }).status === 'up';
-  }, { what: `host ${hostId} up`, timeoutMs: 30_000 });
+  await waitWhileRunning(
+    c,
+    async () => {
+      const res = await c.request(`/api/v1/hosts/${hostId}`);
+      return res.status === 200 && (res.body as { status?: string }).status === 'up';
+    },
+    { what: `host ${hostId} up`, timeoutMs: 30_000 },
+  );
 }
 
 const count = (p: { logs(): LogLine[] }, msg: string) => p.logs().filter((l) => l.msg === msg).length;
@@ -65,16 +81,25 @@ function matches(l: LogLine, m: LogMatcher): boolean {
   return Object.entries(m).every(([k, v]) => l[k] === v);
 }
 
-async function expectFailure(c: CollectorProcess, a: AgentProcess, agentKind: string, agentText: RegExp, collectorLog: LogMatcher): Promise<void> {
+async function expectFailure(
+  c: CollectorProcess,
+  a: AgentProcess,
+  agentKind: string,
+  agentText: RegExp,
+  collectorLog: LogMatcher,
+): Promise<void> {
   const line = await a.waitForLog({ msg: AGENT_TLS_FAILED, tlsError: agentKind }, 30_000);
   assert.match(String(line.reason), agentText);
   const side = await c.waitForLog(collectorLog, 30_000);
   assert.equal(side.level, 50, `collector logs an error: ${JSON.stringify(side)}`);
   // Several more attempts fail (reconnects keep going) while reports pile up in the buffer; each side said it once.
-  const st = await waitFor(() => {
-    const s = readStatus(a);
-    return s && s.collector.bufferedReports >= 10 && s.collector.lastError ? s : undefined;
-  }, { what: 'agent buffering with a lastError', timeoutMs: 30_000 });
+  const st = await waitFor(
+    () => {
+      const s = readStatus(a);
+      return s && s.collector.bufferedReports >= 10 && s.collector.lastError ? s : undefined;
+    },
+    { what: 'agent buffering with a lastError', timeoutMs: 30_000 },
+  );
   assert.equal(st.collector.connected, false);
   assert.match(st.collector.lastError, agentText);
   assert.equal(count(a, AGENT_TLS_FAILED), 1, 'the agent says it once');
@@ -91,7 +116,7 @@ test('good certificate: the agent verifies the collector against caFile and repo
   assert.equal((await a.waitForLog('connected to collector')).tls, true);
   assert.equal((await c.waitForLog('listening')).grpcTls, 'on');
   assert.equal(count(a, AGENT_TLS_FAILED), 0);
-  assert.equal(c.logs().filter((l) => l.level as number >= 50).length, 0, 'no error on the collector');
+  assert.equal(c.logs().filter((l) => (l.level as number) >= 50).length, 0, 'no error on the collector');
 });
 
 test('wrong CA: "unknown CA" on the agent, "does not trust this certificate" on the collector', async (t) => {
@@ -100,8 +125,15 @@ test('wrong CA: "unknown CA" on the agent, "does not trust this certificate" on 
   const a = await h.agent(agentConfig(redis, 'tls-wrong-ca', { caFile: pki.ca.cert }), { collector: c });
   await expectFailure(c, a, 'unknown-ca', /^TLS: unknown CA/, { msg: EARLY_CLOSE, tlsError: 'unknown-ca' });
   // `redis-fleet status` on the host says why the collector is not connected.
-  const cli = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist/cli/main.js'), 'status', '--status-file', path.join(a.dir, 'agent-status.json')], { encoding: 'utf8' });
-  assert.match(cli.stdout, /collector NOT CONNECTED .*\ncollector error: TLS: unknown CA: the collector's certificate is not signed by a CA in collector\.tls\.caFile\n/);
+  const cli = spawnSync(
+    process.execPath,
+    [path.join(REPO_ROOT, 'dist/cli/main.js'), 'status', '--status-file', path.join(a.dir, 'agent-status.json')],
+    { encoding: 'utf8' },
+  );
+  assert.match(
+    cli.stdout,
+    /collector NOT CONNECTED .*\ncollector error: TLS: unknown CA: the collector's certificate is not signed by a CA in collector\.tls\.caFile\n/,
+  );
 });
 
 test('expired collector certificate: "has expired" on both sides', async (t) => {
@@ -125,14 +157,26 @@ test('plaintext agent against a TLS collector: refused with "requires TLS" on bo
   const { h, redis } = await setup(t);
   const c = await h.collector({ grpc: grpcTls(pki.server) });
   const a = await h.agent(agentConfig(redis, 'tls-plain-agent'), { collector: c });
-  await expectFailure(c, a, 'collector-refused', /requires TLS/, 'plaintext client on the TLS gRPC port: the agent needs collector.tls (caFile) to reach this collector');
+  await expectFailure(
+    c,
+    a,
+    'collector-refused',
+    /requires TLS/,
+    'plaintext client on the TLS gRPC port: the agent needs collector.tls (caFile) to reach this collector',
+  );
 });
 
 test('TLS agent against a plaintext collector: "does not speak TLS" on the agent, "TLS client" on the collector', async (t) => {
   const { h, redis } = await setup(t);
   const c = await h.collector();
   const a = await h.agent(agentConfig(redis, 'tls-plain-collector', { caFile: pki.ca.cert }), { collector: c });
-  await expectFailure(c, a, 'not-tls', /does not speak TLS/, 'TLS client on the plaintext gRPC port: set grpc.tls on the collector, or remove collector.tls from the agent');
+  await expectFailure(
+    c,
+    a,
+    'not-tls',
+    /does not speak TLS/,
+    'TLS client on the plaintext gRPC port: set grpc.tls on the collector, or remove collector.tls from the agent',
+  );
 });
 
 test('mutual TLS: a certificate reports only as its own host id (or its hostIdMap entry)', async (t) => {
@@ -158,9 +202,17 @@ test('mutual TLS: no client certificate, or one from another CA, is refused with
   const { h, redis } = await setup(t);
   const c = await h.collector({ grpc: grpcTls(pki.server, { clientCaFile: pki.ca.cert }) });
   const noCert = await h.agent(agentConfig(redis, 'm-none', { caFile: pki.ca.cert }), { collector: c });
-  await expectFailure(c, noCert, 'collector-refused', /no client certificate/, (l: LogLine) => l.msg === 'agent refused: client certificate' && /no client certificate/.test(String(l.reason)));
+  await expectFailure(
+    c,
+    noCert,
+    'collector-refused',
+    /no client certificate/,
+    (l: LogLine) => l.msg === 'agent refused: client certificate' && /no client certificate/.test(String(l.reason)),
+  );
   const foreign = pki.otherCa.issue({ cn: 'm-foreign', usage: 'client', name: 'client-foreign' });
-  const other = await h.agent(agentConfig(redis, 'm-foreign', { caFile: pki.ca.cert, certFile: foreign.cert, keyFile: foreign.key }), { collector: c });
+  const other = await h.agent(agentConfig(redis, 'm-foreign', { caFile: pki.ca.cert, certFile: foreign.cert, keyFile: foreign.key }), {
+    collector: c,
+  });
   const line = await other.waitForLog({ msg: AGENT_TLS_FAILED, tlsError: 'collector-refused' }, 30_000);
   assert.match(String(line.reason), /not signed by the CA in grpc\.tls\.clientCaFile \(unknown CA/);
   await c.waitForLog((l) => l.msg === 'agent refused: client certificate' && /unknown CA/.test(String(l.reason)));
@@ -185,7 +237,13 @@ test('rotation: an expired certificate replaced on disk is used for new connecti
   await a.waitForLog('TLS to the collector works again');
   assert.equal(c.pid, pid, 'same collector process');
   // Everything buffered while the certificate was expired arrives (seq 1 onwards, nothing dropped).
-  const st = await waitFor(() => { const s = readStatus(a); return s?.collector.connected && s.collector.bufferedReports < 5 ? s : undefined; }, { what: 'buffer drained', timeoutMs: 30_000 });
+  const st = await waitFor(
+    () => {
+      const s = readStatus(a);
+      return s?.collector.connected && s.collector.bufferedReports < 5 ? s : undefined;
+    },
+    { what: 'buffer drained', timeoutMs: 30_000 },
+  );
   assert.equal(st.collector.droppedReports, 0);
   assert.equal(st.collector.lastError, '');
 });
@@ -196,7 +254,9 @@ function httpsGet(url: string, ca: string): Promise<{ status: number; serial: st
     const req = https.get(url, { ca: fs.readFileSync(ca), agent: false, timeout: 10_000 }, (res) => {
       const serial = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().serialNumber;
       let body = '';
-      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, serial, body }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -215,7 +275,10 @@ test('HTTPS API (http.tls): served with the certificate, re-read on rotation wit
   const first = await httpsGet(`${c.httpUrl}/healthz`, pki.ca.cert);
   assert.equal(first.status, 200);
   // Plain HTTP on the HTTPS port gets no API answer.
-  const plain = await fetch(c.httpUrl.replace('https:', 'http:') + '/healthz', { signal: AbortSignal.timeout(10_000) }).then((r) => r.status, (e: Error) => e.message);
+  const plain = await fetch(c.httpUrl.replace('https:', 'http:') + '/healthz', { signal: AbortSignal.timeout(10_000) }).then(
+    (r) => r.status,
+    (e: Error) => e.message,
+  );
   assert.notEqual(plain, 200);
   // An untrusting client is refused by its own TLS check.
   await assert.rejects(httpsGet(`${c.httpUrl}/healthz`, pki.otherCa.cert), /self[- ]signed|unable to (verify|get)/);
@@ -224,7 +287,13 @@ test('HTTPS API (http.tls): served with the certificate, re-read on rotation wit
   fs.copyFileSync(next.key, live.key);
   fs.copyFileSync(next.cert, live.cert);
   await c.waitForLog('HTTPS certificate re-read; new connections use it', 30_000);
-  const after = await waitFor(async () => { const r = await httpsGet(`${c.httpUrl}/healthz`, pki.ca.cert); return r.serial !== first.serial ? r : undefined; }, { what: 'the new certificate served', timeoutMs: 30_000 });
+  const after = await waitFor(
+    async () => {
+      const r = await httpsGet(`${c.httpUrl}/healthz`, pki.ca.cert);
+      return r.serial !== first.serial ? r : undefined;
+    },
+    { what: 'the new certificate served', timeoutMs: 30_000 },
+  );
   assert.equal(after.status, 200);
   assert.equal(after.serial, new (await import('node:crypto')).X509Certificate(fs.readFileSync(next.cert)).serialNumber);
 });
@@ -235,21 +304,36 @@ test('listening beyond loopback without TLS: exit 78 with one line naming the ke
   fs.writeFileSync(tokenFile, 'rf-tls-test-token\n');
   const grpcOpen = await h.runToExit('collector', { grpc: { listen: '0.0.0.0:0', tokenFile } });
   assert.equal(grpcOpen.code, 78);
-  assert.match(grpcOpen.stderr, /^redis-fleet-collector: config error: grpc\.tls: is required to listen on 0\.0\.0\.0:0 \(not loopback\).*grpc\.insecure: true.*\n$/);
+  assert.match(
+    grpcOpen.stderr,
+    /^redis-fleet-collector: config error: grpc\.tls: is required to listen on 0\.0\.0\.0:0 \(not loopback\).*grpc\.insecure: true.*\n$/,
+  );
   const httpOpen = await h.runToExit('collector', { grpc: { listen: '127.0.0.1:0', tokenFile }, http: { listen: '0.0.0.0:0' } });
   assert.equal(httpOpen.code, 78);
-  assert.match(httpOpen.stderr, /^redis-fleet-collector: config error: http\.tls: is required to listen on 0\.0\.0\.0:0 \(not loopback\).*http\.insecure: true.*\n$/);
+  assert.match(
+    httpOpen.stderr,
+    /^redis-fleet-collector: config error: http\.tls: is required to listen on 0\.0\.0\.0:0 \(not loopback\).*http\.insecure: true.*\n$/,
+  );
   // Explicitly insecure, or with TLS, the same addresses are accepted.
-  assert.equal(resolveCollectorConfig({ grpc: { listen: '0.0.0.0:7400', tokenFile, insecure: true }, http: { listen: '[::]:7401', insecure: true } }).grpc.tls, undefined);
+  assert.equal(
+    resolveCollectorConfig({ grpc: { listen: '0.0.0.0:7400', tokenFile, insecure: true }, http: { listen: '[::]:7401', insecure: true } })
+      .grpc.tls,
+    undefined,
+  );
   const withTls = resolveCollectorConfig({
     grpc: { listen: '0.0.0.0:7400', tokenFile, tls: { certFile: pki.server.cert, keyFile: pki.server.key, clientCaFile: pki.ca.cert } },
     http: { listen: '0.0.0.0:7401', tls: { certFile: pki.server.cert, keyFile: pki.server.key } },
   });
   assert.equal(withTls.grpc.tls?.mutual, true);
   // A key that does not belong to the certificate is named.
-  const mismatched = await h.runToExit('collector', { grpc: { listen: '127.0.0.1:0', tokenFile, tls: { certFile: pki.server.cert, keyFile: pki.wrongCaServer.key } } });
+  const mismatched = await h.runToExit('collector', {
+    grpc: { listen: '127.0.0.1:0', tokenFile, tls: { certFile: pki.server.cert, keyFile: pki.wrongCaServer.key } },
+  });
   assert.equal(mismatched.code, 78);
-  assert.match(mismatched.stderr, /config error: grpc\.tls\.keyFile: .* does not match the certificate in .*server\.crt \(grpc\.tls\.certFile\)\n$/);
+  assert.match(
+    mismatched.stderr,
+    /config error: grpc\.tls\.keyFile: .* does not match the certificate in .*server\.crt \(grpc\.tls\.certFile\)\n$/,
+  );
 });
 
 test('malformed bytes on the gRPC port (TLS and plaintext): the connection is dropped, the collector serves on', async (t) => {

@@ -4,7 +4,14 @@ import { connectableHostPort, connectHost, formatAddress, isAnyAddress, pickConn
 import { parseCodisProxyToml } from './codis-config.js';
 import { parseCodisProxyArgs, parseNutcrackerArgs, parseRedisTitle } from './identify.js';
 import type { ProcessRecord, ProcSnapshot } from './procfs.js';
-import type { DiscoveredCodisDashboard, DiscoveredCodisProxy, DiscoveredInstance, DiscoveredNutcracker, DiscoveredRedis, ListenSocket } from './types.js';
+import type {
+  DiscoveredCodisDashboard,
+  DiscoveredCodisProxy,
+  DiscoveredInstance,
+  DiscoveredNutcracker,
+  DiscoveredRedis,
+  ListenSocket,
+} from './types.js';
 
 export interface Assembled {
   instances: DiscoveredInstance[];
@@ -32,15 +39,22 @@ export function assembleInstances(snap: ProcSnapshot): Assembled {
     }
     listening.sort((a, b) => a.port - b.port || a.family - b.family || a.ip.localeCompare(b.ip));
     const base = {
-      pid: rec.pid, comm: rec.comm, argv: rec.argv, listening,
+      pid: rec.pid,
+      comm: rec.comm,
+      argv: rec.argv,
+      listening,
       ports: [...new Set(listening.map((s) => s.port))],
       socketsVisible: rec.socketInodes !== undefined,
       otherNetns: rec.netns !== undefined && snap.ownNetns !== '' && rec.netns !== snap.ownNetns,
     };
-    const inst = rec.kind === 'nutcracker' ? nutcracker(rec, base)
-      : rec.kind === 'codis-proxy' ? codisProxy(rec, base)
-        : rec.kind === 'codis-dashboard' ? codisDashboard(rec, base)
-        : redisLike(rec, base);
+    const inst =
+      rec.kind === 'nutcracker'
+        ? nutcracker(rec, base)
+        : rec.kind === 'codis-proxy'
+          ? codisProxy(rec, base)
+          : rec.kind === 'codis-dashboard'
+            ? codisDashboard(rec, base)
+            : redisLike(rec, base);
     if (inst) instances.push(inst);
     else withoutListeners++;
   }
@@ -69,8 +83,13 @@ function redisLike(rec: ProcessRecord, base: Base): DiscoveredRedis | undefined 
   if (host === undefined) return undefined;
   const ports = base.socketsVisible ? base.ports : [port];
   return {
-    ...base, ports, kind: rec.kind === 'sentinel' ? 'sentinel' : 'redis',
-    host, port, address: formatAddress(host, port), mode: title?.mode ?? '',
+    ...base,
+    ports,
+    kind: rec.kind === 'sentinel' ? 'sentinel' : 'redis',
+    host,
+    port,
+    address: formatAddress(host, port),
+    mode: title?.mode ?? '',
   };
 }
 
@@ -81,8 +100,15 @@ function nutcracker(rec: ProcessRecord, base: Base): DiscoveredNutcracker | unde
   const clientAddresses = base.ports.filter((p) => p !== args.statsPort).map((p) => formatAddress(pickConnectHost(base.listening, p)!, p));
   const statsAddress = formatAddress(statsHost, args.statsPort);
   const out: DiscoveredNutcracker = {
-    ...base, ports: base.socketsVisible ? base.ports : [args.statsPort], kind: 'nutcracker',
-    host: statsHost, port: args.statsPort, address: statsAddress, statsAddress, statsPort: args.statsPort, clientAddresses,
+    ...base,
+    ports: base.socketsVisible ? base.ports : [args.statsPort],
+    kind: 'nutcracker',
+    host: statsHost,
+    port: args.statsPort,
+    address: statsAddress,
+    statsAddress,
+    statsPort: args.statsPort,
+    clientAddresses,
   };
   if (args.configFile !== undefined) out.configFile = args.configFile;
   return out;
@@ -104,13 +130,23 @@ function codisDashboard(rec: ProcessRecord, base: Base): DiscoveredCodisDashboar
   const toml = rec.configText !== undefined ? parseCodisProxyToml(rec.configText) : {};
   const admin = dialer(base)(toml.admin_addr);
   const fallbackPort = base.ports[0];
-  const primary = admin ?? (fallbackPort !== undefined ? { host: pickConnectHost(base.listening, fallbackPort)!, port: fallbackPort } : undefined);
+  const primary =
+    admin ?? (fallbackPort !== undefined ? { host: pickConnectHost(base.listening, fallbackPort)!, port: fallbackPort } : undefined);
   if (!primary) return undefined;
-  const out: DiscoveredCodisDashboard = { ...base, kind: 'codis-dashboard', host: primary.host, port: primary.port, address: formatAddress(primary.host, primary.port) };
+  const out: DiscoveredCodisDashboard = {
+    ...base,
+    kind: 'codis-dashboard',
+    host: primary.host,
+    port: primary.port,
+    address: formatAddress(primary.host, primary.port),
+  };
   out.adminAddress = out.address;
   if (args.configFile !== undefined) out.configFile = args.configFile;
   const product = args.productName ?? toml.product_name;
-  if (product !== undefined && product !== '') { out.productName = product; out.cluster = product; }
+  if (product !== undefined && product !== '') {
+    out.productName = product;
+    out.cluster = product;
+  }
   if (rec.configError !== undefined) out.configError = rec.configError;
   return out;
 }
@@ -122,17 +158,26 @@ function codisProxy(rec: ProcessRecord, base: Base): DiscoveredCodisProxy | unde
   const admin = dial(toml.admin_addr);
   const proxy = toml.proto_type === undefined || toml.proto_type.startsWith('tcp') ? dial(toml.proxy_addr) : undefined;
   const fallbackPort = base.ports[0];
-  const primary = admin ?? (fallbackPort !== undefined ? { host: pickConnectHost(base.listening, fallbackPort)!, port: fallbackPort } : undefined);
+  const primary =
+    admin ?? (fallbackPort !== undefined ? { host: pickConnectHost(base.listening, fallbackPort)!, port: fallbackPort } : undefined);
   if (!primary) return undefined;
   const out: DiscoveredCodisProxy = {
-    ...base, kind: 'codis-proxy', host: primary.host, port: primary.port, address: formatAddress(primary.host, primary.port),
+    ...base,
+    kind: 'codis-proxy',
+    host: primary.host,
+    port: primary.port,
+    address: formatAddress(primary.host, primary.port),
   };
   if (args.configFile !== undefined) out.configFile = args.configFile;
   if (admin) out.adminAddress = formatAddress(admin.host, admin.port);
   if (proxy) out.proxyAddress = formatAddress(proxy.host, proxy.port);
   const product = args.productName ?? toml.product_name;
-  if (product !== undefined && product !== '') { out.productName = product; out.cluster = product; }
+  if (product !== undefined && product !== '') {
+    out.productName = product;
+    out.cluster = product;
+  }
   if (rec.configError !== undefined) out.configError = rec.configError;
-  if (!base.socketsVisible) out.ports = [...new Set([admin?.port, proxy?.port].filter((p): p is number => p !== undefined))].sort((a, b) => a - b);
+  if (!base.socketsVisible)
+    out.ports = [...new Set([admin?.port, proxy?.port].filter((p): p is number => p !== undefined))].sort((a, b) => a - b);
   return out;
 }

@@ -30,7 +30,8 @@ export function parsePortRanges(spec: string, key = 'ports'): PortSet {
     const m = /^(\d{1,5})(?:\s*-\s*(\d{1,5}))?$/.exec(part);
     const lo = Number(m?.[1]);
     const hi = m?.[2] !== undefined ? Number(m[2]) : lo;
-    if (!m || lo < 1 || hi > 65535 || lo > hi) throw new ConfigError(key, `must be ports or ranges like "6379-6390,7000" (got ${JSON.stringify(spec)})`);
+    if (!m || lo < 1 || hi > 65535 || lo > hi)
+      throw new ConfigError(key, `must be ports or ranges like "6379-6390,7000" (got ${JSON.stringify(spec)})`);
     out.push([lo, hi]);
   }
   return out;
@@ -38,7 +39,10 @@ export function parsePortRanges(spec: string, key = 'ports'): PortSet {
 
 export const portInSet = (set: PortSet, port: number): boolean => set.some(([lo, hi]) => port >= lo && port <= hi);
 
-interface CompiledRule { rule: CredentialRule; ports?: PortSet }
+interface CompiledRule {
+  rule: CredentialRule;
+  ports?: PortSet;
+}
 
 /**
  * A rule matches when every criterion it gives holds: its ports include the instance's port (the one
@@ -46,8 +50,14 @@ interface CompiledRule { rule: CredentialRule; ports?: PortSet }
  * there a cluster criterion is met through the same rule's ports, and the rule's cluster becomes the
  * instance's label. A rule with neither criterion matches everything (a default). First match wins.
  */
-export function resolveCredentials(discovered: { instances: readonly DiscoveredInstance[] } | readonly DiscoveredInstance[], rules: readonly CredentialRule[]): ResolvedTarget[] {
-  const compiled: CompiledRule[] = rules.map((rule, i) => ({ rule, ...(rule.ports !== undefined ? { ports: parsePortRanges(rule.ports, `rules[${i}].ports`) } : {}) }));
+export function resolveCredentials(
+  discovered: { instances: readonly DiscoveredInstance[] } | readonly DiscoveredInstance[],
+  rules: readonly CredentialRule[],
+): ResolvedTarget[] {
+  const compiled: CompiledRule[] = rules.map((rule, i) => ({
+    rule,
+    ...(rule.ports !== undefined ? { ports: parsePortRanges(rule.ports, `rules[${i}].ports`) } : {}),
+  }));
   const list = 'instances' in discovered ? discovered.instances : discovered;
   return list.map((instance) => {
     const index = compiled.findIndex((c) => matches(c, instance));

@@ -47,7 +47,9 @@ export class Discovery {
 
   /** Scans now (joining a scan already in flight) and reports the difference to the previous one. */
   rescan(): Promise<Discovered> {
-    this.running ??= this.scanOnce().finally(() => { this.running = undefined; });
+    this.running ??= this.scanOnce().finally(() => {
+      this.running = undefined;
+    });
     return this.running;
   }
 
@@ -65,7 +67,11 @@ export class Discovery {
     const removed = [...before.values()].filter((i) => !after.has(instanceKey(i)));
     this.last = next;
     if ((added.length || removed.length) && this.opts.onChange) {
-      try { this.opts.onChange(added, removed, next); } catch (err) { this.opts.onError?.(err); }
+      try {
+        this.opts.onChange(added, removed, next);
+      } catch (err) {
+        this.opts.onError?.(err);
+      }
     }
     return next;
   }
@@ -74,7 +80,9 @@ export class Discovery {
     if (this.stopped) return;
     // A chained timeout, not an interval: a slow scan never overlaps the next one.
     this.timer = setTimeout(() => {
-      this.rescan().catch((err: unknown) => this.opts.onError?.(err)).finally(() => this.schedule());
+      this.rescan()
+        .catch((err: unknown) => this.opts.onError?.(err))
+        .finally(() => this.schedule());
     }, this.intervalMs);
     this.timer.unref();
   }

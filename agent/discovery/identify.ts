@@ -99,8 +99,14 @@ export interface NutcrackerArgs {
 const NUTCRACKER_FLAGS = new Set('hVtdD');
 const NUTCRACKER_WITH_VALUE = new Set('vocsiapm');
 const NUTCRACKER_LONG: Record<string, string> = {
-  'conf-file': 'c', 'stats-port': 's', 'stats-addr': 'a', 'stats-interval': 'i', 'output': 'o',
-  'verbose': 'v', 'pid-file': 'p', 'mbuf-size': 'm',
+  'conf-file': 'c',
+  'stats-port': 's',
+  'stats-addr': 'a',
+  'stats-interval': 'i',
+  output: 'o',
+  verbose: 'v',
+  'pid-file': 'p',
+  'mbuf-size': 'm',
 };
 export const NUTCRACKER_DEFAULT_STATS_PORT = 22222;
 export const NUTCRACKER_DEFAULT_STATS_ADDR = '0.0.0.0';

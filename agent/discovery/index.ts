@@ -4,10 +4,28 @@ export { Discovery, DEFAULT_RESCAN_MS, instanceKey, type DiscoveryOptions } from
 export { resolveCredentials, parsePortRanges, portInSet, type CredentialRule, type ResolvedTarget, type PortSet } from './credentials.js';
 export { mergeWithConfigured, namesInstance, type Merged } from './merge.js';
 export { parseListenSockets, decodeHexAddress } from './net-tcp.js';
-export { identifyProcess, parseRedisTitle, parseNutcrackerArgs, parseNutcrackerStatsInterval, parseCodisProxyArgs, splitCmdline, programName, type RedisTitle, type NutcrackerArgs, type CodisProxyArgs } from './identify.js';
+export {
+  identifyProcess,
+  parseRedisTitle,
+  parseNutcrackerArgs,
+  parseNutcrackerStatsInterval,
+  parseCodisProxyArgs,
+  splitCmdline,
+  programName,
+  type RedisTitle,
+  type NutcrackerArgs,
+  type CodisProxyArgs,
+} from './identify.js';
 export { parseCodisProxyToml, type CodisProxyToml } from './codis-config.js';
 export { assembleInstances, type Assembled } from './assemble.js';
 export type { ProcSnapshot, ProcessRecord } from './procfs.js';
 export type {
-  Discovered, DiscoveredInstance, DiscoveredKind, DiscoveredRedis, DiscoveredNutcracker, DiscoveredCodisProxy, ListenSocket, ScanStats,
+  Discovered,
+  DiscoveredInstance,
+  DiscoveredKind,
+  DiscoveredRedis,
+  DiscoveredNutcracker,
+  DiscoveredCodisProxy,
+  ListenSocket,
+  ScanStats,
 } from './types.js';

@@ -29,7 +29,9 @@ export function namesInstance(address: string, inst: DiscoveredInstance): boolea
   if (!inst.otherNetns && (isLoopback(hp.host) || isAnyAddress(hp.host))) return true;
   if (hp.host === inst.host.toLowerCase() && !inst.otherNetns) return true;
   const ours = !inst.otherNetns && localAddresses();
-  return inst.listening.some((s) => s.port === hp.port && (s.ip.toLowerCase() === hp.host || (ours && isAnyAddress(s.ip) && ours.has(hp.host))));
+  return inst.listening.some(
+    (s) => s.port === hp.port && (s.ip.toLowerCase() === hp.host || (ours && isAnyAddress(s.ip) && ours.has(hp.host))),
+  );
 }
 
 /** This host's interface addresses: a wildcard bind is reachable on each of them. */

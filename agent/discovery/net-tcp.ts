@@ -37,10 +37,16 @@ function compressIPv6(groups: string[]): string {
   let best = -1;
   let bestLen = 1;
   for (let i = 0; i < groups.length;) {
-    if (groups[i] !== '0') { i++; continue; }
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < groups.length && groups[j] === '0') j++;
-    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   if (best < 0) return groups.join(':');
@@ -96,7 +102,10 @@ export function readListenSockets(file: string, into: Map<number, ListenSocket> 
     let carry = '';
     for (;;) {
       const n = fs.readSync(fd, chunk, 0, CHUNK, null);
-      if (n === 0) { addListenLines(carry, into); break; }
+      if (n === 0) {
+        addListenLines(carry, into);
+        break;
+      }
       const text = carry + chunk.toString('latin1', 0, n);
       const lastNl = text.lastIndexOf('\n');
       carry = text.slice(lastNl + 1);

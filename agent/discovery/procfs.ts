@@ -69,7 +69,10 @@ export async function readProcSnapshot(procRoot = '/proc'): Promise<ProcSnapshot
   let ops = 0;
   const pace = async (n = 1): Promise<void> => {
     ops += n;
-    if (ops >= YIELD_EVERY) { ops = 0; await yieldLoop(); }
+    if (ops >= YIELD_EVERY) {
+      ops = 0;
+      await yieldLoop();
+    }
   };
   const snap: ProcSnapshot = { processes: [], listenByNetns: new Map(), ownNetns: '', pids: 0, permissionDenied: 0, vanished: 0 };
   const own = attempt(() => fs.readlinkSync(path.join(procRoot, 'self/ns/net')));
@@ -77,19 +80,32 @@ export async function readProcSnapshot(procRoot = '/proc'): Promise<ProcSnapshot
   /** Where to read each namespace's tables: ours under /proc/net, a container's under one of its pids. */
   const netDirs = new Map<string, string>([[snap.ownNetns, path.join(procRoot, 'net')]]);
 
-  const pids = fs.readdirSync(procRoot).filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+  const pids = fs
+    .readdirSync(procRoot)
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .sort((a, b) => a - b);
   snap.pids = pids.length;
-  const skip = (reason: 'permission' | 'vanished'): void => { if (reason === 'permission') snap.permissionDenied++; else snap.vanished++; };
+  const skip = (reason: 'permission' | 'vanished'): void => {
+    if (reason === 'permission') snap.permissionDenied++;
+    else snap.vanished++;
+  };
 
   for (const pid of pids) {
     await pace(2);
     const dir = path.join(procRoot, String(pid));
     const cmdline = attempt(() => readSmall(path.join(dir, 'cmdline')));
-    if (!cmdline.ok) { skip(cmdline.reason); continue; }
+    if (!cmdline.ok) {
+      skip(cmdline.reason);
+      continue;
+    }
     const argv = splitCmdline(cmdline.value);
     if (argv.length === 0) continue; // kernel thread or zombie
     const commRead = attempt(() => readSmall(path.join(dir, 'comm')).trim());
-    if (!commRead.ok) { skip(commRead.reason); continue; }
+    if (!commRead.ok) {
+      skip(commRead.reason);
+      continue;
+    }
     const kind = identifyProcess(argv, commRead.value);
     if (!kind) continue;
 

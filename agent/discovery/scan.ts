@@ -17,8 +17,12 @@ export async function discoverLocal(opts: DiscoverOptions = {}): Promise<Discove
     instances,
     scannedAt,
     stats: {
-      pids: snap.pids, candidates, permissionDenied: snap.permissionDenied, vanished: snap.vanished,
-      withoutListeners, wallMs: performance.now() - t0,
+      pids: snap.pids,
+      candidates,
+      permissionDenied: snap.permissionDenied,
+      vanished: snap.vanished,
+      withoutListeners,
+      wallMs: performance.now() - t0,
     },
   };
 }

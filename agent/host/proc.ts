@@ -1,7 +1,11 @@
 // Parsers for the /proc files the host input reads on every tick. Pure functions of
 // the file text, so they are cheap (no forks, no shell) and testable.
 
-export interface CpuTimes { busy: number; total: number; cores: number }
+export interface CpuTimes {
+  busy: number;
+  total: number;
+  cores: number;
+}
 
 /** /proc/stat: aggregate jiffies (busy = everything but idle and iowait) and the number of cpuN lines. */
 export function parseProcStat(text: string): CpuTimes {
@@ -36,7 +40,12 @@ export function parseLoadavg(text: string): { load1: number; load5: number; load
   return { load1: f[0] || 0, load5: f[1] || 0, load15: f[2] || 0 };
 }
 
-export interface MemInfo { memTotal: number; memAvailable: number; swapTotal: number; swapFree: number }
+export interface MemInfo {
+  memTotal: number;
+  memAvailable: number;
+  swapTotal: number;
+  swapFree: number;
+}
 
 /** /proc/meminfo → bytes. MemAvailable falls back to MemFree+Buffers+Cached on old kernels. */
 export function parseMeminfo(text: string): MemInfo {
@@ -50,7 +59,10 @@ export function parseMeminfo(text: string): MemInfo {
   return { memTotal: b('MemTotal'), memAvailable: available, swapTotal: b('SwapTotal'), swapFree: b('SwapFree') };
 }
 
-export interface IoCounters { readBytes: number; writeBytes: number }
+export interface IoCounters {
+  readBytes: number;
+  writeBytes: number;
+}
 
 /** /proc/diskstats line of one device (by major:minor, else by name) → bytes read/written. */
 export function parseDiskstats(text: string, dev: { major: number; minor: number; name?: string }): IoCounters | undefined {
@@ -66,14 +78,20 @@ export function parseDiskstats(text: string, dev: { major: number; minor: number
   return byName;
 }
 
-export interface NetCounters { rxBytes: number; txBytes: number }
+export interface NetCounters {
+  rxBytes: number;
+  txBytes: number;
+}
 
 /** /proc/net/dev counters of one interface. */
 export function parseNetDev(text: string, iface: string): NetCounters | undefined {
   for (const line of text.split('\n')) {
     const colon = line.indexOf(':');
     if (colon < 0 || line.slice(0, colon).trim() !== iface) continue;
-    const f = line.slice(colon + 1).trim().split(/\s+/);
+    const f = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/);
     return { rxBytes: Number(f[0]) || 0, txBytes: Number(f[8]) || 0 };
   }
   return undefined;
@@ -96,7 +114,13 @@ export function defaultRouteInterface(text: string): string {
   return best;
 }
 
-export interface MountDevice { mountPoint: string; major: number; minor: number; source: string; fsType: string }
+export interface MountDevice {
+  mountPoint: string;
+  major: number;
+  minor: number;
+  source: string;
+  fsType: string;
+}
 
 const unescapeMount = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
 

@@ -26,7 +26,12 @@ export class DashboardsInput implements Input {
   }
 
   private poller(d: DashboardConfig): CodisDashboardPoller {
-    return new CodisDashboardPoller({ adminAddress: d.adminAddress, productName: d.productName, name: d.name || undefined, timeoutMs: d.timeoutMs });
+    return new CodisDashboardPoller({
+      adminAddress: d.adminAddress,
+      productName: d.productName,
+      name: d.name || undefined,
+      timeoutMs: d.timeoutMs,
+    });
   }
 
   /** Pollers for dashboards discovery found (kept, with their stall clock, while still there). */
@@ -50,8 +55,11 @@ export class DashboardsInput implements Input {
     const now = Date.now();
     // Discovered codis-servers get the group the dashboard puts them in.
     if (samples.some((s) => s.up)) {
-      const servers: CodisMembership[] = samples.flatMap((s) => s.items.filter((i) => i.kind === 'server')
-        .map((i) => ({ address: i.tags.server ?? '', product: s.product, group: i.tags.group ?? '' })));
+      const servers: CodisMembership[] = samples.flatMap((s) =>
+        s.items
+          .filter((i) => i.kind === 'server')
+          .map((i) => ({ address: i.tags.server ?? '', product: s.product, group: i.tags.group ?? '' })),
+      );
       this.targets.setCodisMembership(servers);
     }
     for (const s of samples) {
@@ -74,7 +82,8 @@ export class DashboardsInput implements Input {
       }
       const reason = valueOf(s.fields.misconfigured_reason);
       if (reason !== undefined) {
-        if (this.once.enter(`misconfigured:${key}`, String(reason))) this.logger.warn({ dashboard: key, reason }, 'codis-dashboard misconfigured');
+        if (this.once.enter(`misconfigured:${key}`, String(reason)))
+          this.logger.warn({ dashboard: key, reason }, 'codis-dashboard misconfigured');
       } else {
         this.once.clear(`misconfigured:${key}`);
       }
@@ -83,5 +92,7 @@ export class DashboardsInput implements Input {
 }
 
 export function dashboardsInput(ctx: InputContext): Input | undefined {
-  return ctx.config.dashboards.length > 0 || (ctx.config.discovery.enabled && ctx.config.roles.includes('dashboard')) ? new DashboardsInput(ctx) : undefined;
+  return ctx.config.dashboards.length > 0 || (ctx.config.discovery.enabled && ctx.config.roles.includes('dashboard'))
+    ? new DashboardsInput(ctx)
+    : undefined;
 }

@@ -8,7 +8,13 @@ import type { Logger } from '../../common/index.js';
 import type { Event } from '../../proto/index.js';
 import type { Accumulator } from '../accumulator.js';
 import type { AgentConfig, DashboardConfig, ProxyConfig, RedisInstanceConfig } from '../config.js';
-import { Discovery, parseNutcrackerStatsInterval, resolveCredentials, type Discovered, type DiscoveredInstance } from '../discovery/index.js';
+import {
+  Discovery,
+  parseNutcrackerStatsInterval,
+  resolveCredentials,
+  type Discovered,
+  type DiscoveredInstance,
+} from '../discovery/index.js';
 import type { Targets } from '../targets.js';
 import type { Input, InputContext } from './input.js';
 
@@ -31,7 +37,11 @@ export class DiscoveryInput implements Input {
   private readonly timeoutMs: number;
   private sentinels: string[] = [];
 
-  constructor(private readonly config: AgentConfig, logger: Logger, private readonly targets: Targets) {
+  constructor(
+    private readonly config: AgentConfig,
+    logger: Logger,
+    private readonly targets: Targets,
+  ) {
     this.logger = logger.child({ input: 'discovery' });
     this.timeoutMs = Math.min(2000, Math.max(500, config.intervalMs));
     this.discovery = new Discovery({
@@ -46,7 +56,9 @@ export class DiscoveryInput implements Input {
     if (first.instances.length === 0) this.apply(first); // onChange only fires on a difference
   }
 
-  async stop(): Promise<void> { this.discovery.stop(); }
+  async stop(): Promise<void> {
+    this.discovery.stop();
+  }
 
   async gather(acc: Accumulator): Promise<void> {
     for (const e of this.pending.splice(0)) acc.events.push(e);
@@ -74,7 +86,13 @@ export class DiscoveryInput implements Input {
         sentinels.push(r.address);
         sentinelPasswords.set(r.address, r.password);
       } else if (i.kind === 'nutcracker') {
-        const t: ProxyConfig = { kind: 'twemproxy', statsAddress: i.statsAddress, name: '', statsIntervalMs: parseNutcrackerStatsInterval(i.argv), timeoutMs: this.timeoutMs };
+        const t: ProxyConfig = {
+          kind: 'twemproxy',
+          statsAddress: i.statsAddress,
+          name: '',
+          statsIntervalMs: parseNutcrackerStatsInterval(i.argv),
+          timeoutMs: this.timeoutMs,
+        };
         const cf = resolveProcPath(i.pid, i.configFile);
         if (cf) t.configFile = cf;
         proxies.push(t);
@@ -94,15 +112,38 @@ export class DiscoveryInput implements Input {
     const change = this.targets.setDiscovered(redis, proxies, dashboards);
     this.targets.setDiscoveredSentinels(sentinelPasswords);
     const now = Date.now();
-    for (const a of change.added) this.pending.push({ timestampMs: now, kind: 'discovery.added', instance: a, message: `found a local ${kindOf.get(a) ?? 'process'}`, attrs: { kind: kindOf.get(a) ?? '' } });
-    for (const a of change.removed) this.pending.push({ timestampMs: now, kind: 'discovery.removed', instance: a, message: 'no longer found on this host', attrs: {} });
+    for (const a of change.added)
+      this.pending.push({
+        timestampMs: now,
+        kind: 'discovery.added',
+        instance: a,
+        message: `found a local ${kindOf.get(a) ?? 'process'}`,
+        attrs: { kind: kindOf.get(a) ?? '' },
+      });
+    for (const a of change.removed)
+      this.pending.push({ timestampMs: now, kind: 'discovery.removed', instance: a, message: 'no longer found on this host', attrs: {} });
     const newSentinels = sentinels.filter((s) => !this.sentinels.includes(s));
-    for (const s of newSentinels) this.pending.push({ timestampMs: now, kind: 'discovery.added', instance: s, message: 'found a local sentinel', attrs: { kind: 'sentinel' } });
+    for (const s of newSentinels)
+      this.pending.push({
+        timestampMs: now,
+        kind: 'discovery.added',
+        instance: s,
+        message: 'found a local sentinel',
+        attrs: { kind: 'sentinel' },
+      });
     this.sentinels = sentinels;
-    this.logger.info({
-      redis: redis.length, proxies: proxies.length, sentinels: sentinels.length, added: change.added, removed: change.removed,
-      scanMs: Math.round(scan.stats.wallMs * 100) / 100, permissionDenied: scan.stats.permissionDenied,
-    }, 'discovery scan');
+    this.logger.info(
+      {
+        redis: redis.length,
+        proxies: proxies.length,
+        sentinels: sentinels.length,
+        added: change.added,
+        removed: change.removed,
+        scanMs: Math.round(scan.stats.wallMs * 100) / 100,
+        permissionDenied: scan.stats.permissionDenied,
+      },
+      'discovery scan',
+    );
   }
 }
 

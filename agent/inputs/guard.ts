@@ -14,10 +14,20 @@ export class GuardInput implements Input {
 
   constructor(ctx: InputContext) {
     this.logger = ctx.logger.child({ input: 'guard' });
-    this.guard = new SentinelGuard(ctx.config.guard, ctx.config.redis.map((r) => ({
-      address: r.address, host: r.host, port: r.port, user: r.user, password: r.password,
-      cluster: r.cluster, group: r.group, options: r.guard,
-    })), this.logger);
+    this.guard = new SentinelGuard(
+      ctx.config.guard,
+      ctx.config.redis.map((r) => ({
+        address: r.address,
+        host: r.host,
+        port: r.port,
+        user: r.user,
+        password: r.password,
+        cluster: r.cluster,
+        group: r.group,
+        options: r.guard,
+      })),
+      this.logger,
+    );
   }
 
   async start(): Promise<void> {

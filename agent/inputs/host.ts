@@ -8,8 +8,18 @@ import { OnceLog, type Logger } from '../../common/index.js';
 import type { HostMetrics } from '../../proto/index.js';
 import type { Accumulator } from '../accumulator.js';
 import {
-  cpuPercent, defaultRouteInterface, mountFor, parseDiskstats, parseLoadavg, parseMeminfo, parseNetDev, parseProcStat,
-  type CpuTimes, type IoCounters, type MountDevice, type NetCounters,
+  cpuPercent,
+  defaultRouteInterface,
+  mountFor,
+  parseDiskstats,
+  parseLoadavg,
+  parseMeminfo,
+  parseNetDev,
+  parseProcStat,
+  type CpuTimes,
+  type IoCounters,
+  type MountDevice,
+  type NetCounters,
 } from '../host/proc.js';
 import type { Input, InputContext } from './input.js';
 
@@ -38,17 +48,33 @@ export class HostInput implements Input {
 
   async start(): Promise<void> {
     let real = this.dataPath;
-    try { real = fs.realpathSync(this.dataPath); } catch { /* statfs will say */ }
-    try { this.mount = mountFor(read('/proc/self/mountinfo'), real); } catch { this.mount = undefined; }
+    try {
+      real = fs.realpathSync(this.dataPath);
+    } catch {
+      /* statfs will say */
+    }
+    try {
+      this.mount = mountFor(read('/proc/self/mountinfo'), real);
+    } catch {
+      this.mount = undefined;
+    }
     this.iface = this.resolveInterface();
     this.prev = this.baseline();
-    if (!this.prev.disk) this.logger.warn({ dataPath: this.dataPath, mount: this.mount?.mountPoint, source: this.mount?.source }, 'no block device found for dataPath; disk I/O reported as 0');
+    if (!this.prev.disk)
+      this.logger.warn(
+        { dataPath: this.dataPath, mount: this.mount?.mountPoint, source: this.mount?.source },
+        'no block device found for dataPath; disk I/O reported as 0',
+      );
     if (!this.iface) this.logger.warn('no default route; network traffic reported as 0');
     void this.logInventory();
   }
 
   private resolveInterface(): string {
-    try { return defaultRouteInterface(read('/proc/net/route')); } catch { return ''; }
+    try {
+      return defaultRouteInterface(read('/proc/net/route'));
+    } catch {
+      return '';
+    }
   }
 
   private readDisk(): IoCounters | undefined {
@@ -91,7 +117,8 @@ export class HostInput implements Input {
       diskFree = st.bavail * st.bsize;
       if (this.once.clear('statfs')) this.logger.info({ dataPath: this.dataPath }, 'dataPath readable again');
     } catch (err) {
-      if (this.once.enter('statfs', 'failed')) this.logger.warn({ dataPath: this.dataPath, error: (err as Error).message }, 'cannot statfs dataPath');
+      if (this.once.enter('statfs', 'failed'))
+        this.logger.warn({ dataPath: this.dataPath, error: (err as Error).message }, 'cannot statfs dataPath');
     }
     const metrics: HostMetrics = {
       cpuPercent: cpuPercent(prev.cpu, cur.cpu),
@@ -117,11 +144,21 @@ export class HostInput implements Input {
   private async logInventory(): Promise<void> {
     try {
       const [cpu, osInfo, mem] = await Promise.all([si.cpu(), si.osInfo(), si.mem()]);
-      this.logger.info({
-        cpu: `${cpu.manufacturer} ${cpu.brand}`.trim(), cores: cpu.cores, physicalCores: cpu.physicalCores,
-        os: `${osInfo.distro} ${osInfo.release}`.trim(), kernel: osInfo.kernel, arch: osInfo.arch, memTotalBytes: mem.total,
-        dataPath: this.dataPath, dataDevice: this.mount?.source, netInterface: this.iface,
-      }, 'host inventory');
+      this.logger.info(
+        {
+          cpu: `${cpu.manufacturer} ${cpu.brand}`.trim(),
+          cores: cpu.cores,
+          physicalCores: cpu.physicalCores,
+          os: `${osInfo.distro} ${osInfo.release}`.trim(),
+          kernel: osInfo.kernel,
+          arch: osInfo.arch,
+          memTotalBytes: mem.total,
+          dataPath: this.dataPath,
+          dataDevice: this.mount?.source,
+          netInterface: this.iface,
+        },
+        'host inventory',
+      );
     } catch (err) {
       this.logger.debug({ error: (err as Error).message }, 'host inventory unavailable');
     }

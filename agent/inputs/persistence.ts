@@ -20,8 +20,13 @@ export class PersistenceInput implements Input {
     this.settings = ctx.config.persistence;
     this.scheduler = new PersistenceScheduler({
       instances: ctx.config.redis.map((r) => ({
-        address: r.address, host: r.host, port: r.port, user: r.user, password: r.password,
-        optOut: r.persistence?.optOut, policyOverride: r.persistence?.policyOverride,
+        address: r.address,
+        host: r.host,
+        port: r.port,
+        user: r.user,
+        password: r.password,
+        optOut: r.persistence?.optOut,
+        policyOverride: r.persistence?.policyOverride,
       })),
       config: this.settings.scheduler,
       logger: this.logger,
@@ -31,9 +36,17 @@ export class PersistenceInput implements Input {
   async start(): Promise<void> {
     await this.scheduler.start();
     const st = this.scheduler.state();
-    const managed = Object.entries(st.instances).filter(([, s]) => s.managed).map(([a]) => a);
-    this.logger.info({ managed, unmanaged: Object.keys(st.instances).filter((a) => !managed.includes(a)),
-      restoreTriggersOnStop: this.settings.restoreTriggersOnStop }, 'persistence scheduler started');
+    const managed = Object.entries(st.instances)
+      .filter(([, s]) => s.managed)
+      .map(([a]) => a);
+    this.logger.info(
+      {
+        managed,
+        unmanaged: Object.keys(st.instances).filter((a) => !managed.includes(a)),
+        restoreTriggersOnStop: this.settings.restoreTriggersOnStop,
+      },
+      'persistence scheduler started',
+    );
   }
 
   async gather(acc: Accumulator): Promise<void> {
@@ -48,9 +61,12 @@ export class PersistenceInput implements Input {
   async stop(): Promise<void> {
     const restoreTriggers = this.settings.restoreTriggersOnStop;
     await this.scheduler.stop({ restoreTriggers });
-    this.logger.info({ restoreTriggers }, restoreTriggers
-      ? 'persistence scheduler stopped; save / AOF-rewrite triggers handed back to the instances'
-      : 'persistence scheduler stopped; triggers stay off until the agent runs again');
+    this.logger.info(
+      { restoreTriggers },
+      restoreTriggers
+        ? 'persistence scheduler stopped; save / AOF-rewrite triggers handed back to the instances'
+        : 'persistence scheduler stopped; triggers stay off until the agent runs again',
+    );
   }
 }
 

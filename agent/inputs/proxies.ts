@@ -45,12 +45,20 @@ export class ProxiesInput implements Input {
     const have = new Map(this.proxies.map((p) => [p.address, p]));
     this.proxies = this.targets.proxies.map((c) => have.get(c.kind === 'codis' ? c.adminAddress : c.statsAddress) ?? this.polled(c));
     const now = new Set(this.proxies.map((p) => p.address));
-    for (const a of have.keys()) if (!now.has(a)) { this.downSince.delete(a); this.once.clear(`state:${a}`); }
+    for (const a of have.keys())
+      if (!now.has(a)) {
+        this.downSince.delete(a);
+        this.once.clear(`state:${a}`);
+      }
   }
 
   private codis(c: Extract<ProxyConfig, { kind: 'codis' }>): PolledProxy {
     const poller = new CodisProxyPoller({
-      adminAddress: c.adminAddress, productName: c.productName, productAuth: c.productAuth, timeoutMs: c.timeoutMs, maxClients: c.maxClients,
+      adminAddress: c.adminAddress,
+      productName: c.productName,
+      productAuth: c.productAuth,
+      timeoutMs: c.timeoutMs,
+      maxClients: c.maxClients,
     });
     return {
       config: c,
@@ -69,11 +77,18 @@ export class ProxiesInput implements Input {
         pools = parseNutcrackerConfig(fs.readFileSync(c.configFile, 'utf8'));
       } catch (err) {
         // Without the pool config ejection is "since start" instead of "out of the ring now".
-        this.logger.warn({ proxy: c.statsAddress, configFile: c.configFile, error: (err as Error).message }, 'nutcracker config unreadable; ejected = ever ejected');
+        this.logger.warn(
+          { proxy: c.statsAddress, configFile: c.configFile, error: (err as Error).message },
+          'nutcracker config unreadable; ejected = ever ejected',
+        );
       }
     }
     const poller = new TwemproxyPoller({
-      address: c.statsAddress, statsIntervalMs: c.statsIntervalMs, timeoutMs: c.timeoutMs, name: c.name || undefined, pools,
+      address: c.statsAddress,
+      statsIntervalMs: c.statsIntervalMs,
+      timeoutMs: c.timeoutMs,
+      name: c.name || undefined,
+      pools,
     });
     return {
       config: c,
@@ -122,9 +137,17 @@ export class ProxiesInput implements Input {
     for (const it of s.items) {
       if (it.kind !== 'server' || valueOf(it.fields.newly_ejected) !== 1) continue;
       const at = Number(valueOf(it.fields.ejected_at_ms) ?? Date.now());
-      acc.addEvent('proxy.server_ejected', s.address, `${it.tags.pool}/${it.tags.server} ejected`, {
-        pool: it.tags.pool ?? '', server: it.tags.server ?? '', address: String(valueOf(it.fields.address) ?? ''),
-      }, at || Date.now());
+      acc.addEvent(
+        'proxy.server_ejected',
+        s.address,
+        `${it.tags.pool}/${it.tags.server} ejected`,
+        {
+          pool: it.tags.pool ?? '',
+          server: it.tags.server ?? '',
+          address: String(valueOf(it.fields.address) ?? ''),
+        },
+        at || Date.now(),
+      );
     }
   }
 }

@@ -43,7 +43,10 @@ export class RedisInput implements Input {
     const wanted = new Map(this.targets.redis.map((c) => [c.address, c]));
     const next: RedisInstance[] = [];
     for (const i of this.instances) {
-      if (wanted.has(i.address)) { next.push(i); wanted.delete(i.address); } else {
+      if (wanted.has(i.address)) {
+        next.push(i);
+        wanted.delete(i.address);
+      } else {
         i.stop();
         this.downSince.delete(i.address);
         this.once.clear(`state:${i.address}`);
@@ -69,7 +72,10 @@ export class RedisInput implements Input {
       const inst = this.instances[n]!;
       acc.addRedis(s);
       this.noteState(acc, s.address, s.up, s.error, s.sampledAtMs);
-      if (s.up) { this.noteConfig(inst); this.noteSlowlog(inst); }
+      if (s.up) {
+        this.noteConfig(inst);
+        this.noteSlowlog(inst);
+      }
     }
   }
 
@@ -102,7 +108,8 @@ export class RedisInput implements Input {
     const key = `slowlog:${inst.address}`;
     const error = inst.slowlogError;
     if (error !== undefined) {
-      if (this.once.enter(key, 'refused')) this.logger.warn({ instance: inst.address, error }, 'SLOWLOG refused; slowlog entries unavailable');
+      if (this.once.enter(key, 'refused'))
+        this.logger.warn({ instance: inst.address, error }, 'SLOWLOG refused; slowlog entries unavailable');
     } else if (this.once.clear(key)) {
       this.logger.info({ instance: inst.address }, 'SLOWLOG works again');
     }
@@ -122,5 +129,7 @@ export class RedisInput implements Input {
 }
 
 export function redisInput(ctx: InputContext): Input | undefined {
-  return ctx.config.redis.length > 0 || ctx.config.roles.includes('redis') || ctx.config.discovery.enabled ? new RedisInput(ctx) : undefined;
+  return ctx.config.redis.length > 0 || ctx.config.roles.includes('redis') || ctx.config.discovery.enabled
+    ? new RedisInput(ctx)
+    : undefined;
 }

@@ -22,7 +22,11 @@ export class SentinelsInput implements Input {
   private passwords = new Map<string, string | undefined>();
   private generation = -1;
 
-  constructor(private readonly config: AgentConfig, logger: Logger, targets: Targets) {
+  constructor(
+    private readonly config: AgentConfig,
+    logger: Logger,
+    targets: Targets,
+  ) {
     this.logger = logger.child({ input: 'sentinels' });
     this.targets = targets;
     this.guarded = new Set(config.guard?.enabled ? config.guard.sentinels.addresses : []);

@@ -147,8 +147,13 @@ export function configFromYaml(y: PersistenceYaml = {}, prefix = 'persistence'):
 
 /** Resolved key → the YAML key it comes from, where they differ. */
 const YAML_NAMES: Record<string, string> = {
-  loopIntervalMs: 'loopInterval', childPollIntervalMs: 'childPollInterval', reserveBytes: 'reserve', floorBytes: 'floor',
-  maxRdbAgeMs: 'maxRdbAge', retryAfterFailureMs: 'retryAfterFailure', commandTimeoutMs: 'commandTimeout',
+  loopIntervalMs: 'loopInterval',
+  childPollIntervalMs: 'childPollInterval',
+  reserveBytes: 'reserve',
+  floorBytes: 'floor',
+  maxRdbAgeMs: 'maxRdbAge',
+  retryAfterFailureMs: 'retryAfterFailure',
+  commandTimeoutMs: 'commandTimeout',
 };
 
 function fromYaml(
@@ -186,7 +191,8 @@ export function instanceOptionsFromYaml(
       throw new ConfigError(`${prefix}.save`, (err as Error).message);
     }
   }
-  if (y.aofRewritePercentage !== undefined) o.aofRewritePercentage = num(y.aofRewritePercentage, `${prefix}.aofRewritePercentage`, 0, { integer: true });
+  if (y.aofRewritePercentage !== undefined)
+    o.aofRewritePercentage = num(y.aofRewritePercentage, `${prefix}.aofRewritePercentage`, 0, { integer: true });
   if (y.aofRewriteMinSize !== undefined) o.aofRewriteMinSize = parseBytes(y.aofRewriteMinSize, `${prefix}.aofRewriteMinSize`);
   if (y.rdbBackups !== undefined) o.rdbBackups = y.rdbBackups;
   return { optOut: y.optOut === true, policyOverride: o };

@@ -1,9 +1,7 @@
 // The scheduler's decisions, as pure functions of what it observed: who holds the host's fork
 // token, what is due, in which order, how much copy-on-write memory a fork will need, and
 // whether the host can afford it. The I/O loop (scheduler.ts) only gathers inputs and acts.
-import type {
-  ForkKind, Job, JobKind, LastFork, PersistenceInfo, PersistencePolicy, QueueEntry, RunningFork,
-} from './types.js';
+import type { ForkKind, Job, JobKind, LastFork, PersistenceInfo, PersistencePolicy, QueueEntry, RunningFork } from './types.js';
 
 export interface ForkActivity {
   /** The kind of child running now, if any. */
@@ -17,14 +15,22 @@ export interface ForkActivity {
 }
 
 export function forkActivity(info: PersistenceInfo): ForkActivity {
-  const running: ForkKind | null = info.rdbBgsaveInProgress ? 'rdb'
-    : info.aofRewriteInProgress ? 'aof'
-      : info.moduleForkInProgress ? 'module' : null;
+  const running: ForkKind | null = info.rdbBgsaveInProgress
+    ? 'rdb'
+    : info.aofRewriteInProgress
+      ? 'aof'
+      : info.moduleForkInProgress
+        ? 'module'
+        : null;
   const pending = info.aofRewriteScheduled || info.replicas.some((r) => r.state === 'wait_bgsave');
   return { running, pending };
 }
 
-export interface TokenHolder { address: string; kind: ForkKind; pending: boolean }
+export interface TokenHolder {
+  address: string;
+  kind: ForkKind;
+  pending: boolean;
+}
 
 /**
  * The host has one fork token. A running child holds it (whoever started it); failing that, a
@@ -98,7 +104,14 @@ export function dueJobs(x: DueInput): Job[] {
   const ageRatio = x.maxRdbAgeMs > 0 ? (ageS * 1000) / x.maxRdbAgeMs : 0;
   const overdue = backups && x.maxRdbAgeMs > 0 && ageRatio >= 1 && changes > 0;
   if (overdue) {
-    jobs.push({ address: x.address, kind: 'rdb', reason: 'max-age', urgency: Math.max(ageRatio, savePointUrgency), overdue: true, onMaster });
+    jobs.push({
+      address: x.address,
+      kind: 'rdb',
+      reason: 'max-age',
+      urgency: Math.max(ageRatio, savePointUrgency),
+      overdue: true,
+      onMaster,
+    });
   } else if (savePointUrgency > 0) {
     jobs.push({ address: x.address, kind: 'rdb', reason: 'save-point', urgency: savePointUrgency, overdue: false, onMaster });
   } else if (backups && x.backupRequested) {
@@ -108,7 +121,14 @@ export function dueJobs(x: DueInput): Job[] {
   if (info.aofEnabled && policy.aofRewritePercentage > 0 && info.aofCurrentSize > policy.aofRewriteMinSize) {
     const growth = aofGrowthPercent(info);
     if (growth >= policy.aofRewritePercentage) {
-      jobs.push({ address: x.address, kind: 'aof', reason: 'aof-growth', urgency: growth / policy.aofRewritePercentage, overdue: false, onMaster });
+      jobs.push({
+        address: x.address,
+        kind: 'aof',
+        reason: 'aof-growth',
+        urgency: growth / policy.aofRewritePercentage,
+        overdue: false,
+        onMaster,
+      });
     }
   }
   return jobs;
@@ -152,7 +172,10 @@ export function mastersBackedUpByReplica(instances: BackupCandidate[]): Set<stri
 }
 
 /** Past copy-on-write sizes of one instance, newest last. */
-export interface CowHistory { rdb: number[]; aof: number[] }
+export interface CowHistory {
+  rdb: number[];
+  aof: number[];
+}
 
 export function recordCow(history: CowHistory, kind: JobKind, bytes: number, keep: number): CowHistory {
   const next = { rdb: [...history.rdb], aof: [...history.aof] };
@@ -161,19 +184,16 @@ export function recordCow(history: CowHistory, kind: JobKind, bytes: number, kee
   return next;
 }
 
-export interface CowEstimate { bytes: number; basis: 'history' | 'rss' }
+export interface CowEstimate {
+  bytes: number;
+  basis: 'history' | 'rss';
+}
 
 /**
  * The child's copy-on-write: the largest recent COW of that kind (else of the other kind, the
  * same dataset being copied) times the safety factor; a fraction of RSS without any history.
  */
-export function estimateCow(
-  kind: JobKind,
-  history: CowHistory,
-  rssBytes: number,
-  safetyFactor: number,
-  rssFraction: number,
-): CowEstimate {
+export function estimateCow(kind: JobKind, history: CowHistory, rssBytes: number, safetyFactor: number, rssFraction: number): CowEstimate {
   const own = history[kind];
   const values = own.length > 0 ? own : history[kind === 'rdb' ? 'aof' : 'rdb'];
   if (values.length > 0) return { bytes: Math.ceil(Math.max(...values) * safetyFactor), basis: 'history' };
@@ -236,7 +256,8 @@ function endOf(r: RunningFork, info: PersistenceInfo, nowMs: number): LastFork {
   const status = r.kind === 'rdb' ? info.rdbLastBgsaveStatus : r.kind === 'aof' ? info.aofLastBgrewriteStatus : 'ok';
   const result = r.killed ? 'killed' : status === 'ok' ? 'ok' : 'error';
   // Redis reports the child's COW only when it succeeded; otherwise the last seen current_cow_size.
-  const reported = r.kind === 'rdb' ? info.rdbLastCowSize : r.kind === 'aof' ? info.aofLastCowSize : r.kind === 'module' ? info.moduleForkLastCowSize : 0;
+  const reported =
+    r.kind === 'rdb' ? info.rdbLastCowSize : r.kind === 'aof' ? info.aofLastCowSize : r.kind === 'module' ? info.moduleForkLastCowSize : 0;
   return {
     kind: r.kind,
     origin: r.origin,
@@ -265,12 +286,22 @@ export function observeForks(prev: ForkTracker | undefined, info: PersistenceInf
     const tracker = newTracker(info);
     let started: RunningFork | undefined;
     if (act.running) {
-      started = { kind: act.running, origin: 'foreign', startedAt: runningSince(act.running, info, nowMs), currentCowBytes: info.currentCowSize };
+      started = {
+        kind: act.running,
+        origin: 'foreign',
+        startedAt: runningSince(act.running, info, nowMs),
+        currentCowBytes: info.currentCowSize,
+      };
       tracker.running = started;
     }
     let ended: LastFork | undefined;
     if (prev?.running) {
-      ended = { ...endOf(prev.running, info, nowMs), result: 'error', cowBytes: prev.running.currentCowBytes, error: 'the instance restarted while the child ran' };
+      ended = {
+        ...endOf(prev.running, info, nowMs),
+        result: 'error',
+        cowBytes: prev.running.currentCowBytes,
+        error: 'the instance restarted while the child ran',
+      };
     }
     return { tracker, started, ended, restarted: prev !== undefined };
   }
@@ -311,8 +342,12 @@ export function observeForks(prev: ForkTracker | undefined, info: PersistenceInf
   if (missedCount > 0) {
     const seenAof = prev.agentStarts.aof + (started?.kind === 'aof' ? 1 : 0);
     const seenRdb = prev.agentStarts.rdb + (started?.kind === 'rdb' ? 1 : 0);
-    const kind: ForkKind = prev.aofRewrites >= 0 && info.aofRewrites - prev.aofRewrites > seenAof ? 'aof'
-      : prev.rdbSaves >= 0 && info.rdbSaves - prev.rdbSaves > seenRdb ? 'rdb' : 'unknown';
+    const kind: ForkKind =
+      prev.aofRewrites >= 0 && info.aofRewrites - prev.aofRewrites > seenAof
+        ? 'aof'
+        : prev.rdbSaves >= 0 && info.rdbSaves - prev.rdbSaves > seenRdb
+          ? 'rdb'
+          : 'unknown';
     missed = { count: missedCount, kind };
   }
   return { tracker, ended, started, missed, restarted: false };

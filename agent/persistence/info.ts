@@ -23,10 +23,12 @@ const flag = (m: Map<string, string>, k: string) => m.get(k) === '1';
 
 /** `ip=127.0.0.1,port=6380,state=online,...` → its parts. */
 function parseReplicaLine(v: string): { ip: string; port: number; state: string } {
-  const kv = new Map(v.split(',').map((p) => {
-    const i = p.indexOf('=');
-    return [p.slice(0, i), p.slice(i + 1)] as [string, string];
-  }));
+  const kv = new Map(
+    v.split(',').map((p) => {
+      const i = p.indexOf('=');
+      return [p.slice(0, i), p.slice(i + 1)] as [string, string];
+    }),
+  );
   return { ip: kv.get('ip') ?? '', port: Number(kv.get('port') ?? 0), state: kv.get('state') ?? '' };
 }
 

@@ -26,7 +26,9 @@ export function persistenceStateToProto(state: PersistenceState): ProtoPersisten
     f.token_pending = intValue(state.token.pending ? 1 : 0);
   }
   for (const [address, s] of Object.entries(state.instances)) {
-    const put = (name: string, v: Value) => { f[`${address}/${name}`] = v; };
+    const put = (name: string, v: Value) => {
+      f[`${address}/${name}`] = v;
+    };
     put('managed', intValue(s.managed ? 1 : 0));
     if (s.unmanagedReason) put('unmanaged_reason', strValue(s.unmanagedReason));
     put('up', intValue(s.up ? 1 : 0));

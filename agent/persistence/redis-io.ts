@@ -30,7 +30,10 @@ export async function pollInstance(client: Redis, withConfig: boolean, timeoutMs
   if (infoErr) throw infoErr;
   const out: Poll = { info: parseInfo(String(infoText)) };
   if (withConfig) {
-    const errs = res.slice(1).filter(([e]) => e).map(([e]) => errorText(e));
+    const errs = res
+      .slice(1)
+      .filter(([e]) => e)
+      .map(([e]) => errorText(e));
     if (errs.length) {
       out.configError = `CONFIG GET refused: ${errs[0]}`;
     } else {
@@ -70,11 +73,14 @@ export async function setTriggers(
   timeoutMs: number,
 ): Promise<TakeoverResult> {
   const res = await withTimeout(
-    client.pipeline()
+    client
+      .pipeline()
       .config('SET', 'save', values.save)
       .config('SET', 'auto-aof-rewrite-percentage', String(values.aofRewritePercentage))
       .exec(),
-    timeoutMs, 'CONFIG SET');
+    timeoutMs,
+    'CONFIG SET',
+  );
   const err = res?.find(([e]) => e)?.[0];
   if (err) return { error: errorText(err), persisted: 'failed' };
   if (!configFile) return { persisted: 'no-config-file' };
@@ -100,8 +106,10 @@ export async function readLogLocation(client: Redis, timeoutMs: number): Promise
 /** BGSAVE / BGREWRITEAOF; an error reply is returned as text, not thrown (it is classified). */
 export async function startFork(client: Redis, kind: 'rdb' | 'aof', timeoutMs: number): Promise<{ reply: string; isError: boolean }> {
   try {
-    const reply = kind === 'rdb' ? await withTimeout(client.bgsave(), timeoutMs, 'BGSAVE')
-      : await withTimeout(client.bgrewriteaof(), timeoutMs, 'BGREWRITEAOF');
+    const reply =
+      kind === 'rdb'
+        ? await withTimeout(client.bgsave(), timeoutMs, 'BGSAVE')
+        : await withTimeout(client.bgrewriteaof(), timeoutMs, 'BGREWRITEAOF');
     return { reply: String(reply), isError: false };
   } catch (err) {
     return { reply: errorText(err), isError: true };

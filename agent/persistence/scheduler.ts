@@ -7,20 +7,41 @@ import { createLogger, OnceLog, parseHostPort, type Logger } from '../../common/
 import type { Event } from '../../proto/index.js';
 import { resolveConfig } from './config.js';
 import {
-  aofGrowthPercent, classifyStartReply, dueJobs, estimateCow, forkActivity, forksRunning, mastersBackedUpByReplica,
-  observeForks, orderQueue, pickNext, recordCow, tokenHolder,
-  type CowHistory, type ForkActivity, type ForkTracker,
+  aofGrowthPercent,
+  classifyStartReply,
+  dueJobs,
+  estimateCow,
+  forkActivity,
+  forksRunning,
+  mastersBackedUpByReplica,
+  observeForks,
+  orderQueue,
+  pickNext,
+  recordCow,
+  tokenHolder,
+  type CowHistory,
+  type ForkActivity,
+  type ForkTracker,
 } from './decide.js';
 import { killForkChild, readMemAvailableBytes } from './host.js';
-import {
-  effectivePolicy, formatSavePoints, learnTriggers, TRIGGERS_OFF, triggersOn, type KnownTriggers,
-} from './policy.js';
+import { effectivePolicy, formatSavePoints, learnTriggers, TRIGGERS_OFF, triggersOn, type KnownTriggers } from './policy.js';
 import { PolicyStore } from './policy-store.js';
 import { errorText, pollForkFlags, pollInstance, readLogLocation, setTriggers, startFork, type Poll } from './redis-io.js';
 import { failureFromLog, logPath, logSize } from './redis-log.js';
 import type {
-  ForkKind, InstanceSpec, InstanceState, Job, LastFork, PersistenceConfig, PersistenceEventKind, PersistencePolicy,
-  PersistenceInfo, PersistenceState, QueueEntry, RunningFork, SchedulerOptions,
+  ForkKind,
+  InstanceSpec,
+  InstanceState,
+  Job,
+  LastFork,
+  PersistenceConfig,
+  PersistenceEventKind,
+  PersistencePolicy,
+  PersistenceInfo,
+  PersistenceState,
+  QueueEntry,
+  RunningFork,
+  SchedulerOptions,
 } from './types.js';
 
 /** How long to wait before asking an instance that refused CONFIG SET again (unless it restarts). */
@@ -92,10 +113,17 @@ export class PersistenceScheduler {
       seen.add(spec.address);
       const { client, own } = this.clientFor(spec, i);
       return {
-        spec, address: spec.address, client, ownClient: own, up: false,
+        spec,
+        address: spec.address,
+        client,
+        ownClient: own,
+        up: false,
         aofRewriteMinSize: 0,
         policy: effectivePolicy({ save: '', aofRewritePercentage: 0, source: 'observed-off' }, 0, spec.policyOverride),
-        managed: false, takeoverRetryAt: 0, cow: { rdb: [], aof: [] }, retryAt: 0,
+        managed: false,
+        takeoverRetryAt: 0,
+        cow: { rdb: [], aof: [] },
+        retryAt: 0,
       };
     });
   }
@@ -104,8 +132,13 @@ export class PersistenceScheduler {
     if (spec.client) return { client: spec.client, own: false };
     const hp = spec.host && spec.port ? { host: spec.host, port: spec.port } : parseHostPort(spec.address, `instances[${i}].address`);
     const client = new Redis({
-      host: hp.host, port: hp.port, username: spec.user, password: spec.password,
-      lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1,
+      host: hp.host,
+      port: hp.port,
+      username: spec.user,
+      password: spec.password,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
       connectTimeout: this.config.commandTimeoutMs,
       retryStrategy: (n: number) => Math.min(200 * n, 5000),
     });
@@ -127,7 +160,8 @@ export class PersistenceScheduler {
     await Promise.all(this.slots.filter((s) => s.ownClient).map((s) => s.client.connect().catch(() => {})));
     if (this.config.backupCron) {
       this.cronTask = cron.schedule(this.config.backupCron, () => this.requestBackups(), {
-        name: 'redis-fleet-persistence-backup', noOverlap: true,
+        name: 'redis-fleet-persistence-backup',
+        noOverlap: true,
         ...(this.config.backupTimezone ? { timezone: this.config.backupTimezone } : {}),
       });
     }
@@ -147,11 +181,19 @@ export class PersistenceScheduler {
     if (this.cronTask) await this.cronTask.destroy();
     await this.inFlight;
     if (opts.restoreTriggers) {
-      await Promise.all(this.slots.filter((s) => s.managed && s.known && s.up).map(async (s) => {
-        const res = await setTriggers(s.client, { save: s.known!.save, aofRewritePercentage: s.known!.aofRewritePercentage },
-          s.info?.configFile ?? '', this.config.commandTimeoutMs).catch((err) => ({ error: errorText(err) }));
-        if (res.error) this.log.warn({ instance: s.address, err: res.error }, 'persistence: could not restore triggers');
-      }));
+      await Promise.all(
+        this.slots
+          .filter((s) => s.managed && s.known && s.up)
+          .map(async (s) => {
+            const res = await setTriggers(
+              s.client,
+              { save: s.known!.save, aofRewritePercentage: s.known!.aofRewritePercentage },
+              s.info?.configFile ?? '',
+              this.config.commandTimeoutMs,
+            ).catch((err) => ({ error: errorText(err) }));
+            if (res.error) this.log.warn({ instance: s.address, err: res.error }, 'persistence: could not restore triggers');
+          }),
+      );
     }
     for (const s of this.slots) if (s.ownClient) s.client.disconnect();
   }
@@ -193,7 +235,13 @@ export class PersistenceScheduler {
         policySource: s.known?.source ?? 'observed-off',
         ...(s.tracker?.running ? { running: { ...s.tracker.running } } : {}),
         ...(s.lastFork ? { lastFork: { ...s.lastFork } } : {}),
-        cowEstimateBytes: estimateCow('rdb', s.cow, s.info?.usedMemoryRss ?? 0, this.config.cowSafetyFactor, this.config.rssFractionWithoutHistory).bytes,
+        cowEstimateBytes: estimateCow(
+          'rdb',
+          s.cow,
+          s.info?.usedMemoryRss ?? 0,
+          this.config.cowSafetyFactor,
+          this.config.rssFractionWithoutHistory,
+        ).bytes,
         rdbLastSaveAt: (s.info?.rdbLastSaveTime ?? 0) * 1000,
         rdbChangesSinceLastSave: s.info?.rdbChangesSinceLastSave ?? 0,
         ...(s.info?.aofEnabled ? { aofGrowthPercent: aofGrowthPercent(s.info) } : {}),
@@ -201,13 +249,17 @@ export class PersistenceScheduler {
     }
     return {
       tokenHolder: token?.address ?? '',
-      ...(token && holder ? {
-        token: {
-          address: token.address, kind: token.kind, pending: token.pending,
-          origin: holder.tracker?.running?.origin ?? (holder.tracker?.agentAofScheduled ? 'agent' : 'foreign'),
-          since: holder.tracker?.running?.startedAt ?? now,
-        },
-      } : {}),
+      ...(token && holder
+        ? {
+            token: {
+              address: token.address,
+              kind: token.kind,
+              pending: token.pending,
+              origin: holder.tracker?.running?.origin ?? (holder.tracker?.agentAofScheduled ? 'agent' : 'foreign'),
+              since: holder.tracker?.running?.startedAt ?? now,
+            },
+          }
+        : {}),
       queue: this.queue.map((q) => ({ ...q })),
       memAvailableBytes: this.memAvailable,
       forksRunning: forksRunning(this.tokenView()),
@@ -223,14 +275,19 @@ export class PersistenceScheduler {
     const sinceFull = Date.now() - this.lastFullAt;
     const untilFull = Math.max(0, this.config.loopIntervalMs - sinceFull);
     const busy = this.slots.some((s) => s.up && (s.activity?.running || s.activity?.pending));
-    const delay = this.needFull ? Math.min(untilFull, this.config.childPollIntervalMs)
-      : busy ? Math.min(untilFull, this.config.childPollIntervalMs) : untilFull;
+    const delay = this.needFull
+      ? Math.min(untilFull, this.config.childPollIntervalMs)
+      : busy
+        ? Math.min(untilFull, this.config.childPollIntervalMs)
+        : untilFull;
     this.timer = setTimeout(() => this.runLoop(), delay);
   }
 
   private runLoop(): void {
     this.ticking = true;
-    this.inFlight = this.loopOnce().finally(() => { this.ticking = false; });
+    this.inFlight = this.loopOnce().finally(() => {
+      this.ticking = false;
+    });
     void this.inFlight.then(() => this.scheduleNext());
   }
 
@@ -297,7 +354,8 @@ export class PersistenceScheduler {
       s.up = false;
       s.error = errorText(err);
       s.activity = undefined;
-      if (this.once.enter(`down:${s.address}`, 'down')) this.log.warn({ instance: s.address, err: s.error }, 'persistence: instance unreachable');
+      if (this.once.enter(`down:${s.address}`, 'down'))
+        this.log.warn({ instance: s.address, err: s.error }, 'persistence: instance unreachable');
       return;
     }
     if (this.once.clear(`down:${s.address}`)) this.log.info({ instance: s.address }, 'persistence: instance reachable again');
@@ -312,8 +370,10 @@ export class PersistenceScheduler {
     s.activity = forkActivity(info);
     if (firstSight) {
       s.logFile = undefined;
-      if (s.cow.rdb.length === 0 && info.rdbLastBgsaveTimeSec >= 0) s.cow = recordCow(s.cow, 'rdb', info.rdbLastCowSize, this.config.cowHistoryLength);
-      if (s.cow.aof.length === 0 && info.aofLastRewriteTimeSec >= 0) s.cow = recordCow(s.cow, 'aof', info.aofLastCowSize, this.config.cowHistoryLength);
+      if (s.cow.rdb.length === 0 && info.rdbLastBgsaveTimeSec >= 0)
+        s.cow = recordCow(s.cow, 'rdb', info.rdbLastCowSize, this.config.cowHistoryLength);
+      if (s.cow.aof.length === 0 && info.aofLastRewriteTimeSec >= 0)
+        s.cow = recordCow(s.cow, 'aof', info.aofLastCowSize, this.config.cowHistoryLength);
     }
     if (s.logFile === undefined && s.spec.logFile !== undefined) {
       s.logFile = s.spec.logFile;
@@ -325,30 +385,46 @@ export class PersistenceScheduler {
     if (obs.started) this.forkStarted(s, obs.started);
     if (obs.missed) this.forksMissed(s, obs.missed, info, now);
     if (withConfig) await this.checkTriggers(s, poll, obs.restarted, now);
-    if (s.backupRequestedAt !== undefined && info.rdbLastSaveTime >= Math.floor(s.backupRequestedAt / 1000)) s.backupRequestedAt = undefined;
+    if (s.backupRequestedAt !== undefined && info.rdbLastSaveTime >= Math.floor(s.backupRequestedAt / 1000))
+      s.backupRequestedAt = undefined;
   }
 
   private forkStarted(s: Slot, r: RunningFork): void {
     s.logOffsetAtStart = logSize(s.logFile ?? '');
-    this.emit('fork.start', s.address, `${r.kind} child started (${r.origin === 'agent' ? 'scheduled rewrite' : 'not started by the agent'})`, {
-      kind: r.kind, origin: r.origin, reason: r.reason, startedAtMs: r.startedAt,
-    });
+    this.emit(
+      'fork.start',
+      s.address,
+      `${r.kind} child started (${r.origin === 'agent' ? 'scheduled rewrite' : 'not started by the agent'})`,
+      {
+        kind: r.kind,
+        origin: r.origin,
+        reason: r.reason,
+        startedAtMs: r.startedAt,
+      },
+    );
   }
 
   private async forkEnded(s: Slot, ended: LastFork, now: number): Promise<void> {
     const lf: LastFork = { ...ended };
     if (lf.result === 'error' && !lf.error) {
-      lf.error = failureFromLog(s.logFile ?? '', s.logOffsetAtStart)
-        ?? `${lf.kind === 'aof' ? 'aof_last_bgrewrite_status' : 'rdb_last_bgsave_status'}:err (the Redis log is not readable by the agent)`;
+      lf.error =
+        failureFromLog(s.logFile ?? '', s.logOffsetAtStart) ??
+        `${lf.kind === 'aof' ? 'aof_last_bgrewrite_status' : 'rdb_last_bgsave_status'}:err (the Redis log is not readable by the agent)`;
     }
-    if (lf.result === 'ok' && (lf.kind === 'rdb' || lf.kind === 'aof')) s.cow = recordCow(s.cow, lf.kind, lf.cowBytes, this.config.cowHistoryLength);
+    if (lf.result === 'ok' && (lf.kind === 'rdb' || lf.kind === 'aof'))
+      s.cow = recordCow(s.cow, lf.kind, lf.cowBytes, this.config.cowHistoryLength);
     if (lf.result !== 'ok') s.retryAt = now + this.config.retryAfterFailureMs;
     s.lastFork = lf;
     s.logOffsetAtStart = undefined;
     s.floorHandledFor = undefined;
     this.emit('fork.end', s.address, `${lf.kind} child ended: ${lf.result}${lf.error ? ` (${lf.error})` : ''}`, {
-      kind: lf.kind, origin: lf.origin, result: lf.result, durationMs: lf.durationMs, cowBytes: lf.cowBytes,
-      startedAtMs: lf.startedAt, error: lf.error,
+      kind: lf.kind,
+      origin: lf.origin,
+      result: lf.result,
+      durationMs: lf.durationMs,
+      cowBytes: lf.cowBytes,
+      startedAtMs: lf.startedAt,
+      error: lf.error,
     });
   }
 
@@ -360,13 +436,24 @@ export class PersistenceScheduler {
     const cow = kind === 'aof' ? info.aofLastCowSize : kind === 'rdb' ? info.rdbLastCowSize : 0;
     const durationMs = Math.max(0, sec) * 1000;
     const lf: LastFork = {
-      kind, origin: 'foreign', startedAt: now - durationMs, durationMs, cowBytes: cow, result: status === 'ok' ? 'ok' : 'error',
+      kind,
+      origin: 'foreign',
+      startedAt: now - durationMs,
+      durationMs,
+      cowBytes: cow,
+      result: status === 'ok' ? 'ok' : 'error',
       ...(status === 'ok' ? {} : { error: failureFromLog(s.logFile ?? '', undefined) ?? `${kind} status err` }),
     };
     if (lf.result === 'ok' && (kind === 'rdb' || kind === 'aof')) s.cow = recordCow(s.cow, kind, cow, this.config.cowHistoryLength);
     s.lastFork = lf;
     this.emit('fork.end', s.address, `${missed.count} fork(s) not started by the agent ran between two polls`, {
-      kind, origin: 'foreign', result: lf.result, durationMs, cowBytes: cow, unobserved: missed.count, error: lf.error,
+      kind,
+      origin: 'foreign',
+      result: lf.result,
+      durationMs,
+      cowBytes: cow,
+      unobserved: missed.count,
+      error: lf.error,
     });
   }
 
@@ -389,15 +476,20 @@ export class PersistenceScheduler {
     s.aofRewriteMinSize = t.aofRewriteMinSize;
     s.policy = effectivePolicy(s.known, t.aofRewriteMinSize, s.spec.policyOverride);
     const policyAttrs: Attrs = {
-      save: s.known.save, aofRewritePercentage: s.known.aofRewritePercentage, aofRewriteMinSize: t.aofRewriteMinSize,
-      policySource: s.known.source, policySave: formatSavePoints(s.policy.savePoints),
+      save: s.known.save,
+      aofRewritePercentage: s.known.aofRewritePercentage,
+      aofRewriteMinSize: t.aofRewriteMinSize,
+      policySource: s.known.source,
+      policySave: formatSavePoints(s.policy.savePoints),
     };
     if (!triggersOn(t)) {
       if (!s.managed) {
         s.managed = true;
         s.unmanagedReason = undefined;
         this.emit('persistence.takeover', s.address, 'triggers already off; scheduler manages persistence', {
-          reason: firstSight ? 'initial' : 'recovered', persisted: 'unchanged', ...policyAttrs,
+          reason: firstSight ? 'initial' : 'recovered',
+          persisted: 'unchanged',
+          ...policyAttrs,
         });
       }
       return;
@@ -416,14 +508,22 @@ export class PersistenceScheduler {
       return this.setUnmanaged(s, `CONFIG SET refused: ${res.error}`);
     }
     const storeError = s.known.source === 'instance' ? this.store.put(s.address, s.known) : undefined;
-    if (storeError && this.once.enter('store', storeError)) this.log.error({ err: storeError }, 'persistence: cannot record original triggers');
+    if (storeError && this.once.enter('store', storeError))
+      this.log.error({ err: storeError }, 'persistence: cannot record original triggers');
     if (res.persistError && this.once.enter(`rewrite:${s.address}`, res.persistError)) {
-      this.log.warn({ instance: s.address, err: res.persistError }, 'persistence: CONFIG REWRITE failed; triggers are off until the next restart');
+      this.log.warn(
+        { instance: s.address, err: res.persistError },
+        'persistence: CONFIG REWRITE failed; triggers are off until the next restart',
+      );
     }
     s.managed = true;
     s.unmanagedReason = undefined;
     this.emit('persistence.takeover', s.address, `took over save / AOF rewrite triggers (${reason})`, {
-      reason, persisted: res.persisted, persistError: res.persistError, storeError, ...policyAttrs,
+      reason,
+      persisted: res.persisted,
+      persistError: res.persistError,
+      storeError,
+      ...policyAttrs,
     });
   }
 
@@ -436,8 +536,12 @@ export class PersistenceScheduler {
       if (!s.up || !r || s.floorHandledFor === r.startedAt) continue;
       s.floorHandledFor = r.startedAt;
       const attrs: Attrs = {
-        kind: r.kind, origin: r.origin, memAvailableBytes: this.memAvailable, floorBytes: this.config.floorBytes,
-        currentCowBytes: r.currentCowBytes, action: this.config.floorAction,
+        kind: r.kind,
+        origin: r.origin,
+        memAvailableBytes: this.memAvailable,
+        floorBytes: this.config.floorBytes,
+        currentCowBytes: r.currentCowBytes,
+        action: this.config.floorAction,
       };
       if (this.config.floorAction === 'kill') {
         const res = killForkChild(s.info!.processId);
@@ -445,8 +549,12 @@ export class PersistenceScheduler {
         if (res.error) attrs.killError = res.error;
         else r.killed = true;
       }
-      this.emit('fork.memory_floor', s.address,
-        `MemAvailable ${this.memAvailable} below the floor ${this.config.floorBytes} while a ${r.kind} child runs${r.killed ? '; child killed' : ''}`, attrs);
+      this.emit(
+        'fork.memory_floor',
+        s.address,
+        `MemAvailable ${this.memAvailable} below the floor ${this.config.floorBytes} while a ${r.kind} child runs${r.killed ? '; child killed' : ''}`,
+        attrs,
+      );
     }
   }
 
@@ -460,14 +568,27 @@ export class PersistenceScheduler {
     for (const s of this.slots) {
       if (!s.managed || !s.up || !s.info || now < s.retryAt) continue;
       if (byReplica.has(s.address)) s.backupRequestedAt = undefined;
-      jobs.push(...dueJobs({
-        address: s.address, info: s.info, policy: s.policy, nowMs: now, maxRdbAgeMs: this.config.maxRdbAgeMs,
-        backupRequested: s.backupRequestedAt !== undefined, backupsOnReplica: byReplica.has(s.address),
-      }));
+      jobs.push(
+        ...dueJobs({
+          address: s.address,
+          info: s.info,
+          policy: s.policy,
+          nowMs: now,
+          maxRdbAgeMs: this.config.maxRdbAgeMs,
+          backupRequested: s.backupRequestedAt !== undefined,
+          backupsOnReplica: byReplica.has(s.address),
+        }),
+      );
     }
     const ordered: QueueEntry[] = orderQueue(jobs).map((j) => {
       const s = this.slot(j.address);
-      const est = estimateCow(j.kind, s.cow, s.info?.usedMemoryRss ?? 0, this.config.cowSafetyFactor, this.config.rssFractionWithoutHistory);
+      const est = estimateCow(
+        j.kind,
+        s.cow,
+        s.info?.usedMemoryRss ?? 0,
+        this.config.cowSafetyFactor,
+        this.config.rssFractionWithoutHistory,
+      );
       return { ...j, estimateBytes: est.bytes, estimateBasis: est.basis };
     });
     if (token) {
@@ -483,11 +604,19 @@ export class PersistenceScheduler {
       blockedKeys.add(key);
       if (this.blocked.has(key)) continue;
       this.blocked.add(key);
-      this.emit('fork.admission_blocked', b.address,
-        `${b.kind} fork held back: needs ~${b.estimateBytes} bytes, MemAvailable ${this.memAvailable} - reserve ${this.config.reserveBytes}`, {
-          kind: b.kind, reason: b.reason, estimateBytes: b.estimateBytes, estimateBasis: b.estimateBasis,
-          memAvailableBytes: this.memAvailable, reserveBytes: this.config.reserveBytes,
-        });
+      this.emit(
+        'fork.admission_blocked',
+        b.address,
+        `${b.kind} fork held back: needs ~${b.estimateBytes} bytes, MemAvailable ${this.memAvailable} - reserve ${this.config.reserveBytes}`,
+        {
+          kind: b.kind,
+          reason: b.reason,
+          estimateBytes: b.estimateBytes,
+          estimateBasis: b.estimateBasis,
+          memAvailableBytes: this.memAvailable,
+          reserveBytes: this.config.reserveBytes,
+        },
+      );
     }
     this.forgetBlocked(blockedKeys);
     this.queue = ordered.filter((q) => q !== start).map((q) => ({ ...q, waiting: q.waiting ?? 'token' }));
@@ -506,8 +635,15 @@ export class PersistenceScheduler {
 
   /** Fresh fork flags of every reachable instance, right before forking (someone may just have). */
   private async someoneForking(): Promise<boolean> {
-    const flags = await Promise.all(this.slots.filter((s) => s.up).map((s) =>
-      pollForkFlags(s.client, this.config.commandTimeoutMs).then((i) => forkActivity(i)).catch(() => undefined)));
+    const flags = await Promise.all(
+      this.slots
+        .filter((s) => s.up)
+        .map((s) =>
+          pollForkFlags(s.client, this.config.commandTimeoutMs)
+            .then((i) => forkActivity(i))
+            .catch(() => undefined),
+        ),
+    );
     return flags.some((a) => a && (a.running || a.pending));
   }
 
@@ -525,9 +661,15 @@ export class PersistenceScheduler {
         s.logOffsetAtStart = offset;
         this.blocked.delete(`${job.kind}@${s.address}`);
         this.emit('fork.start', s.address, `${job.kind} child started by the scheduler (${job.reason})`, {
-          kind: job.kind, origin: 'agent', reason: job.reason, urgency: Number(job.urgency.toFixed(3)),
-          estimateBytes: job.estimateBytes, estimateBasis: job.estimateBasis,
-          memAvailableBytes: this.memAvailable, reserveBytes: this.config.reserveBytes, startedAtMs: startedAt,
+          kind: job.kind,
+          origin: 'agent',
+          reason: job.reason,
+          urgency: Number(job.urgency.toFixed(3)),
+          estimateBytes: job.estimateBytes,
+          estimateBasis: job.estimateBasis,
+          memAvailableBytes: this.memAvailable,
+          reserveBytes: this.config.reserveBytes,
+          startedAtMs: startedAt,
         });
         return;
       case 'scheduled':
@@ -545,7 +687,14 @@ export class PersistenceScheduler {
         s.lastFork = { kind: job.kind, origin: 'agent', startedAt, durationMs: 0, cowBytes: 0, result: 'error', error };
         s.retryAt = Date.now() + this.config.retryAfterFailureMs;
         this.emit('fork.end', s.address, `${job.kind} could not start: ${error}`, {
-          kind: job.kind, origin: 'agent', reason: job.reason, result: 'error', durationMs: 0, cowBytes: 0, error, startedAtMs: startedAt,
+          kind: job.kind,
+          origin: 'agent',
+          reason: job.reason,
+          result: 'error',
+          durationMs: 0,
+          cowBytes: 0,
+          error,
+          startedAtMs: startedAt,
         });
       }
     }

@@ -13,7 +13,10 @@ export type JobKind = 'rdb' | 'aof';
 export type JobReason = 'save-point' | 'max-age' | 'backup' | 'aof-growth';
 
 /** One Redis `save` point: save when `changes` writes happened and `seconds` passed. */
-export interface SavePoint { seconds: number; changes: number }
+export interface SavePoint {
+  seconds: number;
+  changes: number;
+}
 
 /** The operator's persistence policy for one instance, applied by the scheduler instead of Redis. */
 export interface PersistencePolicy {
@@ -197,9 +200,4 @@ export interface PersistenceState {
 }
 
 export type PersistenceEventKind =
-  | 'fork.start'
-  | 'fork.end'
-  | 'persistence.takeover'
-  | 'persistence.unmanaged'
-  | 'fork.admission_blocked'
-  | 'fork.memory_floor';
+  'fork.start' | 'fork.end' | 'persistence.takeover' | 'persistence.unmanaged' | 'fork.admission_blocked' | 'fork.memory_floor';

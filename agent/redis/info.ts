@@ -84,8 +84,13 @@ function parseLine(out: ParsedInfo, key: string, value: string): void {
   if (c0 === 115 /* s */ && key.length > 5 && key.startsWith('slave') && isDigit(key.charCodeAt(5)) && value.includes('=')) {
     const f = subFields(value);
     out.replicas.push({
-      id: key, ip: f.get('ip') ?? '', port: int(f.get('port')), state: f.get('state') ?? '',
-      offset: int(f.get('offset')), lagSeconds: int(f.get('lag')), lagBytes: 0,
+      id: key,
+      ip: f.get('ip') ?? '',
+      port: int(f.get('port')),
+      state: f.get('state') ?? '',
+      offset: int(f.get('offset')),
+      lagSeconds: int(f.get('lag')),
+      lagBytes: 0,
     });
     return;
   }
@@ -97,8 +102,12 @@ function parseLine(out: ParsedInfo, key: string, value: string): void {
   if (c0 === 99 /* c */ && key.startsWith('cmdstat_')) {
     const f = subFields(value);
     out.commandstats.push({
-      command: key.slice(8), calls: int(f.get('calls')), usec: int(f.get('usec')), usecPerCall: float(f.get('usec_per_call')),
-      rejectedCalls: int(f.get('rejected_calls')), failedCalls: int(f.get('failed_calls')),
+      command: key.slice(8),
+      calls: int(f.get('calls')),
+      usec: int(f.get('usec')),
+      usecPerCall: float(f.get('usec_per_call')),
+      rejectedCalls: int(f.get('rejected_calls')),
+      failedCalls: int(f.get('failed_calls')),
     });
     return;
   }

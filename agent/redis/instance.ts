@@ -21,10 +21,7 @@ export interface InstanceOptions {
   maxReconnectDelayMs: number;
 }
 
-export type ConfigState =
-  | { kind: 'unknown' }
-  | { kind: 'ok'; maxmemory: number; maxclients: number }
-  | { kind: 'refused'; error: string };
+export type ConfigState = { kind: 'unknown' } | { kind: 'ok'; maxmemory: number; maxclients: number } | { kind: 'refused'; error: string };
 
 const noop = (): void => {};
 
@@ -42,7 +39,10 @@ export class RedisInstance {
   private slowlogRefused: string | undefined;
   private inFlight: Promise<RedisSample> | undefined;
 
-  constructor(readonly cfg: RedisInstanceConfig, private readonly opts: InstanceOptions) {
+  constructor(
+    readonly cfg: RedisInstanceConfig,
+    private readonly opts: InstanceOptions,
+  ) {
     this.client = new Redis({
       host: cfg.host,
       port: cfg.port,
@@ -61,16 +61,28 @@ export class RedisInstance {
       autoResubscribe: false,
       enableAutoPipelining: true, // INFO and SLOWLOG GET of one tick leave in one write (one syscall)
     });
-    this.client.on('error', (err: unknown) => { this.lastError = describeRedisError(err, cfg.password); });
-    this.client.on('ready', () => { this.configDue = true; });
+    this.client.on('error', (err: unknown) => {
+      this.lastError = describeRedisError(err, cfg.password);
+    });
+    this.client.on('ready', () => {
+      this.configDue = true;
+    });
     // A peer that just closes (killed, restarted) emits no error: say so until we know more.
-    this.client.on('close', () => { this.lastError ??= 'connection closed'; });
+    this.client.on('close', () => {
+      this.lastError ??= 'connection closed';
+    });
   }
 
-  get address(): string { return this.cfg.address; }
-  get config(): ConfigState { return this.configState; }
+  get address(): string {
+    return this.cfg.address;
+  }
+  get config(): ConfigState {
+    return this.configState;
+  }
   /** Why SLOWLOG is unavailable on this instance, or undefined when it works. */
-  get slowlogError(): string | undefined { return this.slowlogRefused; }
+  get slowlogError(): string | undefined {
+    return this.slowlogRefused;
+  }
 
   start(): void {
     this.client.connect().catch(noop);
@@ -115,7 +127,8 @@ export class RedisInstance {
       ]);
       const maxmemory = Number(mm?.[1]);
       const maxclients = Number(mc?.[1]);
-      if (!Number.isFinite(maxmemory) || !Number.isFinite(maxclients)) throw Object.assign(new Error('unexpected CONFIG GET reply'), { name: 'ReplyError' });
+      if (!Number.isFinite(maxmemory) || !Number.isFinite(maxclients))
+        throw Object.assign(new Error('unexpected CONFIG GET reply'), { name: 'ReplyError' });
       this.configState = { kind: 'ok', maxmemory, maxclients };
       this.configDue = false;
       this.ticksSinceConfig = 0;
@@ -137,7 +150,9 @@ export class RedisInstance {
   async sampleBy(deadlineMs: number): Promise<RedisSample> {
     const startMs = Date.now();
     if (this.inFlight) return this.down(startMs, 'no reply: the previous sample is still waiting');
-    const p = this.sample().finally(() => { this.inFlight = undefined; });
+    const p = this.sample().finally(() => {
+      this.inFlight = undefined;
+    });
     this.inFlight = p;
     const left = deadlineMs - startMs;
     if (!Number.isFinite(left)) return p;
@@ -145,7 +160,10 @@ export class RedisInstance {
     const late = new Promise<RedisSample>((resolve) => {
       // setImmediate: after a stalled event loop, a reply already in the socket is read (poll
       // phase) before the deadline counts as missed (timers run first).
-      timer = setTimeout(() => setImmediate(() => resolve(this.down(startMs, `no reply within ${Math.max(0, left)} ms (the tick's deadline)`))), Math.max(0, left));
+      timer = setTimeout(
+        () => setImmediate(() => resolve(this.down(startMs, `no reply within ${Math.max(0, left)} ms (the tick's deadline)`))),
+        Math.max(0, left),
+      );
     });
     return Promise.race([p, late]).finally(() => clearTimeout(timer));
   }
@@ -173,7 +191,11 @@ export class RedisInstance {
     const left = startMs + this.opts.timeoutMs - Date.now();
     if (left < 20) return first.sample;
     try {
-      return await withTimeout(this.reconnectNow(left).then((ok) => (ok ? this.sampleOnce(startMs, left).then((r) => r.sample) : first.sample)), left, 'INFO');
+      return await withTimeout(
+        this.reconnectNow(left).then((ok) => (ok ? this.sampleOnce(startMs, left).then((r) => r.sample) : first.sample)),
+        left,
+        'INFO',
+      );
     } catch (err) {
       return err instanceof TimeoutError ? this.down(startMs, `no reply within ${this.opts.timeoutMs} ms`) : first.sample;
     }
@@ -201,9 +223,14 @@ export class RedisInstance {
     } catch (err) {
       // A reply (NOAUTH, NOPERM, LOADING...) is the instance's own answer; a dropped
       // connection is better explained by the error that dropped it (e.g. WRONGPASS).
-      const reason = isReplyError(err) ? describeRedisError(err, this.cfg.password) : (this.lastError ?? describeRedisError(err, this.cfg.password));
+      const reason = isReplyError(err)
+        ? describeRedisError(err, this.cfg.password)
+        : (this.lastError ?? describeRedisError(err, this.cfg.password));
       const st = this.client.status;
-      return { sample: this.down(startMs, reason), connectionLost: !isReplyError(err) && st !== 'ready' && st !== 'connect' && st !== 'connecting' };
+      return {
+        sample: this.down(startMs, reason),
+        connectionLost: !isReplyError(err) && st !== 'ready' && st !== 'connect' && st !== 'connecting',
+      };
     }
     const atMs = Date.now();
     this.lastError = undefined;
@@ -222,27 +249,30 @@ export class RedisInstance {
     const snap = rateSnapshot(parsed.info, atMs);
     const rates = computeRates(this.prev, snap);
     this.prev = snap;
-    return { connectionLost: false, sample: {
-      address: this.cfg.address,
-      cluster: this.cfg.cluster,
-      group: this.cfg.group,
-      up: true,
-      error: '',
-      sampledAtMs: atMs,
-      role: parsed.role,
-      info: parsed.info,
-      replicas: parsed.replicas,
-      keyspace: parsed.keyspace,
-      commandstats: parsed.commandstats,
-      latencystats: parsed.latencystats,
-      errorstats: parsed.errorstats,
-      maxmemory,
-      maxclients,
-      rates,
-      headroom: computeHeadroom(infoNumber(parsed.info, 'used_memory') ?? 0, maxmemory, os.totalmem()),
-      unavailable,
-      slowlog,
-    } };
+    return {
+      connectionLost: false,
+      sample: {
+        address: this.cfg.address,
+        cluster: this.cfg.cluster,
+        group: this.cfg.group,
+        up: true,
+        error: '',
+        sampledAtMs: atMs,
+        role: parsed.role,
+        info: parsed.info,
+        replicas: parsed.replicas,
+        keyspace: parsed.keyspace,
+        commandstats: parsed.commandstats,
+        latencystats: parsed.latencystats,
+        errorstats: parsed.errorstats,
+        maxmemory,
+        maxclients,
+        rates,
+        headroom: computeHeadroom(infoNumber(parsed.info, 'used_memory') ?? 0, maxmemory, os.totalmem()),
+        unavailable,
+        slowlog,
+      },
+    };
   }
 
   /** SLOWLOG GET n; undefined when refused (and remembered) or failed this tick. */

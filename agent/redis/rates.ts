@@ -5,8 +5,14 @@ import type { Headroom, RedisRates, Value } from '../../proto/index.js';
 import { infoNumber, infoString } from './info.js';
 
 const COUNTERS = [
-  'total_commands_processed', 'total_net_input_bytes', 'total_net_output_bytes', 'keyspace_hits', 'keyspace_misses',
-  'evicted_keys', 'expired_keys', 'rejected_connections',
+  'total_commands_processed',
+  'total_net_input_bytes',
+  'total_net_output_bytes',
+  'keyspace_hits',
+  'keyspace_misses',
+  'evicted_keys',
+  'expired_keys',
+  'rejected_connections',
 ] as const;
 type Counter = (typeof COUNTERS)[number];
 
@@ -25,8 +31,14 @@ export function rateSnapshot(info: Record<string, Value>, atMs: number): RateSna
 }
 
 export const INVALID_RATES: RedisRates = Object.freeze({
-  valid: false, opsPerSec: 0, netInputBytesPerSec: 0, netOutputBytesPerSec: 0, keyspaceHitRatio: -1,
-  evictedKeysPerSec: 0, expiredKeysPerSec: 0, rejectedConnectionsPerSec: 0,
+  valid: false,
+  opsPerSec: 0,
+  netInputBytesPerSec: 0,
+  netOutputBytesPerSec: 0,
+  keyspaceHitRatio: -1,
+  evictedKeysPerSec: 0,
+  expiredKeysPerSec: 0,
+  rejectedConnectionsPerSec: 0,
 });
 
 /**

@@ -91,7 +91,10 @@ export class SlowlogCursor {
 
   /** The entries not reported yet, oldest first; advances the cursor. */
   take(entries: readonly SlowlogEntry[], runId: string): SlowlogEntry[] {
-    if (runId !== this.runId) { this.runId = runId; this.lastId = -1; }
+    if (runId !== this.runId) {
+      this.runId = runId;
+      this.lastId = -1;
+    }
     const maxId = entries.reduce((m, e) => Math.max(m, e.id), -1);
     // Ids below the cursor with the same run_id: the counter went back (a restart the
     // run_id did not show, e.g. a failover to a replica at the same address).

@@ -15,10 +15,17 @@ export class ReportBuffer {
   /** Reports dropped since start (buffer full), oldest first. */
   dropped = 0;
 
-  constructor(readonly maxReports: number, readonly maxBytes: number) {}
+  constructor(
+    readonly maxReports: number,
+    readonly maxBytes: number,
+  ) {}
 
-  get size(): number { return this.items.length - this.head; }
-  get bytes(): number { return this.totalBytes; }
+  get size(): number {
+    return this.items.length - this.head;
+  }
+  get bytes(): number {
+    return this.totalBytes;
+  }
 
   /**
    * Appends a report (seq must grow), dropping the oldest until it fits. Returns how
@@ -75,11 +82,17 @@ export class ReportBuffer {
     return n;
   }
 
-  first(): BufferedReport | undefined { return this.size > 0 ? this.items[this.head] : undefined; }
-  last(): BufferedReport | undefined { return this.size > 0 ? this.items[this.items.length - 1] : undefined; }
+  first(): BufferedReport | undefined {
+    return this.size > 0 ? this.items[this.head] : undefined;
+  }
+  last(): BufferedReport | undefined {
+    return this.size > 0 ? this.items[this.items.length - 1] : undefined;
+  }
 
   /** Seqs currently held, oldest first (for tests and diagnostics). */
-  seqs(): number[] { return this.items.slice(this.head).map((r) => r.seq); }
+  seqs(): number[] {
+    return this.items.slice(this.head).map((r) => r.seq);
+  }
 
   private shift(): void {
     const r = this.items[this.head]!;

@@ -57,12 +57,12 @@ type Codec = {
 type DecodedCollectorMessage = CollectorMessage & { body?: string };
 
 const TLS_TEXT: Record<TlsFailure, string> = {
-  'expired': 'the collector\'s certificate has expired',
-  'not-yet-valid': 'the collector\'s certificate is not valid yet',
-  'unknown-ca': 'unknown CA: the collector\'s certificate is not signed by a CA in collector.tls.caFile',
-  'name-mismatch': 'name mismatch: the collector\'s certificate does not cover the name the agent connects to (collector.tls.serverName)',
+  expired: "the collector's certificate has expired",
+  'not-yet-valid': "the collector's certificate is not valid yet",
+  'unknown-ca': "unknown CA: the collector's certificate is not signed by a CA in collector.tls.caFile",
+  'name-mismatch': "name mismatch: the collector's certificate does not cover the name the agent connects to (collector.tls.serverName)",
   'not-tls': 'the collector does not speak TLS on this port (plaintext collector? set grpc.tls on the collector, or remove collector.tls)',
-  'peer-refused-cert': 'the collector refused this agent\'s client certificate (collector.tls.certFile)',
+  'peer-refused-cert': "the collector refused this agent's client certificate (collector.tls.certFile)",
   'no-client-cert': 'the collector requires a client certificate (collector.tls.certFile/keyFile)',
 };
 
@@ -120,7 +120,11 @@ export class CollectorLink {
     if (opts.tls) {
       const files = opts.tls.files;
       this.tls = new TlsMaterial(files, {
-        onReload: (pem) => this.log.info({ names: pem.names, notAfter: pem.notAfter?.toISOString() }, 'collector.tls files re-read; the next connection uses them'),
+        onReload: (pem) =>
+          this.log.info(
+            { names: pem.names, notAfter: pem.notAfter?.toISOString() },
+            'collector.tls files re-read; the next connection uses them',
+          ),
         onError: (err) => this.log.error({ error: err.message }, 'collector.tls files changed but do not load; keeping the previous ones'),
       });
     }
@@ -138,16 +142,21 @@ export class CollectorLink {
   }
 
   /** The addresses in this host's order of preference. */
-  get preference(): string[] { return this.order.map((a) => a.address); }
+  get preference(): string[] {
+    return this.order.map((a) => a.address);
+  }
 
-  get sessionId(): string { return this.opts.hello.sessionId; }
+  get sessionId(): string {
+    return this.opts.hello.sessionId;
+  }
 
   /** The fast encoder; proto-loader's serializer (which coerces types) if it refuses the object. */
   private encode(msg: unknown): Buffer {
     try {
       return encodeAgentMessage(msg);
     } catch (err) {
-      if (this.once.enter('encode', 'fallback')) this.log.warn({ err: (err as Error).message }, 'fast report encoding failed; using the proto-loader serializer');
+      if (this.once.enter('encode', 'fallback'))
+        this.log.warn({ err: (err as Error).message }, 'fast report encoding failed; using the proto-loader serializer');
       return this.codec.requestSerialize(msg);
     }
   }
@@ -191,8 +200,10 @@ export class CollectorLink {
     this.nextSeq++;
     const dropped = this.buffer.push({ seq, bytes });
     if (dropped > 0 && this.once.enter('buffer', 'full')) {
-      this.log.warn({ maxReports: this.buffer.maxReports, maxBytes: this.buffer.maxBytes, dropped: this.buffer.dropped },
-        'report buffer full; dropping the oldest reports');
+      this.log.warn(
+        { maxReports: this.buffer.maxReports, maxBytes: this.buffer.maxBytes, dropped: this.buffer.dropped },
+        'report buffer full; dropping the oldest reports',
+      );
     }
     this.pump();
     return seq;
@@ -206,7 +217,10 @@ export class CollectorLink {
         this.flushWaiters = this.flushWaiters.filter((w) => w !== done);
         resolve(false);
       }, timeoutMs);
-      const done = (): void => { clearTimeout(timer); resolve(true); };
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
       this.flushWaiters.push(done);
     });
   }
@@ -225,8 +239,15 @@ export class CollectorLink {
     if (call) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 500);
-        call.once('status', () => { clearTimeout(timer); resolve(); });
-        try { call.end(); } catch { resolve(); }
+        call.once('status', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        try {
+          call.end();
+        } catch {
+          resolve();
+        }
       });
       call.cancel();
     }
@@ -252,15 +273,25 @@ export class CollectorLink {
     const md = new grpc.Metadata();
     md.set('authorization', `Bearer ${this.opts.token}`);
     const call = client.makeBidiStreamRequest(
-      this.codec.path, (b: Buffer) => b, (b: Buffer) => this.codec.responseDeserialize(b) as DecodedCollectorMessage, md, {},
+      this.codec.path,
+      (b: Buffer) => b,
+      (b: Buffer) => this.codec.responseDeserialize(b) as DecodedCollectorMessage,
+      md,
+      {},
     );
     this.client = client;
     this.call = call;
     this.sentUpTo = 0;
     this.waitingDrain = false;
-    call.on('data', (msg: DecodedCollectorMessage) => { if (attempt === this.attempt) this.onMessage(msg, address); });
-    call.on('error', () => { /* the 'status' event carries the outcome */ });
-    call.on('status', (st: grpc.StatusObject) => { if (attempt === this.attempt) this.onClosed(st, address); });
+    call.on('data', (msg: DecodedCollectorMessage) => {
+      if (attempt === this.attempt) this.onMessage(msg, address);
+    });
+    call.on('error', () => {
+      /* the 'status' event carries the outcome */
+    });
+    call.on('status', (st: grpc.StatusObject) => {
+      if (attempt === this.attempt) this.onClosed(st, address);
+    });
     call.write(this.codec.requestSerialize({ hello: this.opts.hello }));
     const welcomeMs = this.opts.welcomeTimeoutMs ?? 10_000;
     this.welcomeTimer = setTimeout(() => {
@@ -271,7 +302,12 @@ export class CollectorLink {
   }
 
   private onMessage(msg: DecodedCollectorMessage, address: HostPort): void {
-    const m = msg as { body?: string; welcome?: { collectorVersion: string; maxMessageBytes?: number }; ack?: { sessionId: string; seq: number }; reject?: { seq: number; reason: string } };
+    const m = msg as {
+      body?: string;
+      welcome?: { collectorVersion: string; maxMessageBytes?: number };
+      ack?: { sessionId: string; seq: number };
+      reject?: { seq: number; reason: string };
+    };
     const kind = m.body ?? (m.welcome ? 'welcome' : m.ack ? 'ack' : m.reject ? 'reject' : '');
     if (kind === 'welcome' && m.welcome) {
       if (this.state !== 'connecting') return;
@@ -286,7 +322,15 @@ export class CollectorLink {
       this.once.clear('link');
       if (this.once.clear('tls')) this.log.info({ address: address.address }, 'TLS to the collector works again');
       this.lastError = '';
-      this.log.info({ address: address.address, tls: this.tls !== undefined, collectorVersion: m.welcome.collectorVersion, resending: this.buffer.size }, 'connected to collector');
+      this.log.info(
+        {
+          address: address.address,
+          tls: this.tls !== undefined,
+          collectorVersion: m.welcome.collectorVersion,
+          resending: this.buffer.size,
+        },
+        'connected to collector',
+      );
       this.pump();
     } else if (kind === 'ack' && m.ack) {
       if (m.ack.sessionId && m.ack.sessionId !== this.sessionId) return;
@@ -321,7 +365,10 @@ export class CollectorLink {
       this.sentUpTo = next.seq;
       if (!call.write(next.bytes)) {
         this.waitingDrain = true;
-        call.once('drain', () => { this.waitingDrain = false; if (call === this.call) this.pump(); });
+        call.once('drain', () => {
+          this.waitingDrain = false;
+          if (call === this.call) this.pump();
+        });
         return;
       }
     }
@@ -340,15 +387,24 @@ export class CollectorLink {
     this.lastError = tls?.text ?? this.failReason ?? `${grpc.status[st.code] ?? st.code}: ${details}`;
     if (tls) {
       if (this.once.enter('tls', tls.text)) {
-        this.log.error({ address: address.address, tlsError: tls.kind, reason: tls.text, buffered: this.buffer.size }, 'TLS to the collector failed; buffering reports and retrying');
+        this.log.error(
+          { address: address.address, tlsError: tls.kind, reason: tls.text, buffered: this.buffer.size },
+          'TLS to the collector failed; buffering reports and retrying',
+        );
       }
     } else if (st.code === grpc.status.UNAUTHENTICATED) {
       if (this.once.enter('auth', 'rejected')) {
-        this.log.error({ address: address.address, code: 'UNAUTHENTICATED', details }, 'collector rejected the token; retrying with backoff');
+        this.log.error(
+          { address: address.address, code: 'UNAUTHENTICATED', details },
+          'collector rejected the token; retrying with backoff',
+        );
       }
     } else if (this.once.enter('link', 'down')) {
       const reason = this.failReason ?? `${grpc.status[st.code] ?? st.code}: ${details}`;
-      this.log.warn({ address: address.address, reason, buffered: this.buffer.size }, 'collector unreachable; buffering reports and retrying');
+      this.log.warn(
+        { address: address.address, reason, buffered: this.buffer.size },
+        'collector unreachable; buffering reports and retrying',
+      );
     }
     this.state = 'waiting';
     clearTimeout(this.failbackTimer);
@@ -377,7 +433,10 @@ export class CollectorLink {
     const preferred = this.order[0]!;
     const reachable = await canConnect(preferred, 1000);
     if (this.state !== 'live' || this.addrIndex === 0) return;
-    if (!reachable) { this.armFailback(); return; }
+    if (!reachable) {
+      this.armFailback();
+      return;
+    }
     this.log.info({ from: this.order[this.addrIndex]!.address, to: preferred.address }, 'failing back to the preferred collector');
     const { call, client } = this;
     this.attempt++; // the old stream's events are ignored from here on
@@ -394,7 +453,10 @@ export class CollectorLink {
 function canConnect(a: HostPort, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = net.connect({ host: a.host, port: a.port });
-    const done = (ok: boolean) => { sock.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
     sock.setTimeout(timeoutMs, () => done(false));
     sock.once('connect', () => done(true));
     sock.once('error', () => done(false));

@@ -18,8 +18,15 @@ export interface AuditEntry {
   remote: string;
 }
 
-export interface AuditQuery { limit: number; token?: string; since?: number }
-export interface AuditLimits { retentionMs: number; maxEntries: number }
+export interface AuditQuery {
+  limit: number;
+  token?: string;
+  since?: number;
+}
+export interface AuditLimits {
+  retentionMs: number;
+  maxEntries: number;
+}
 
 export interface AuditStore {
   append(e: AuditEntry): Promise<void>;
@@ -51,9 +58,14 @@ export class SqliteAuditStore implements AuditStore {
   private readonly byAge: Statement;
   private readonly byCount: Statement;
 
-  constructor(private readonly db: Database, private readonly limits: AuditLimits) {
+  constructor(
+    private readonly db: Database,
+    private readonly limits: AuditLimits,
+  ) {
     db.exec(DDL);
-    this.insert = db.prepare('INSERT INTO audit_log (at, token, role, method, route, target, status, remote) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.insert = db.prepare(
+      'INSERT INTO audit_log (at, token, role, method, route, target, status, remote) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
     this.byAge = db.prepare('DELETE FROM audit_log WHERE at < ?');
     this.byCount = db.prepare('DELETE FROM audit_log WHERE id <= (SELECT MAX(id) FROM audit_log) - ?');
   }
@@ -66,8 +78,14 @@ export class SqliteAuditStore implements AuditStore {
   async list(q: AuditQuery): Promise<Row[]> {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (q.token !== undefined) { where.push('token = ?'); args.push(q.token); }
-    if (q.since !== undefined) { where.push('at >= ?'); args.push(q.since); }
+    if (q.token !== undefined) {
+      where.push('token = ?');
+      args.push(q.token);
+    }
+    if (q.since !== undefined) {
+      where.push('at >= ?');
+      args.push(q.since);
+    }
     const sql = `SELECT id, at, token, role, method, route, target, status, remote FROM audit_log${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
     return this.db.prepare<Row>(sql).all(...args, q.limit);
   }

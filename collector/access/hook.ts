@@ -68,8 +68,14 @@ export function registerAccess(app: FastifyInstance, deps: { tokens: ApiTokens; 
   app.addHook('onSend', async (req, reply, payload) => {
     if (!req.identity || !MUTATING.has(req.method)) return payload;
     const entry = {
-      at: Date.now(), token: req.identity.name, role: req.identity.role, method: req.method,
-      route: req.routeOptions.url ?? req.url.split('?')[0]!, target: target(req), status: reply.statusCode, remote: req.ip,
+      at: Date.now(),
+      token: req.identity.name,
+      role: req.identity.role,
+      method: req.method,
+      route: req.routeOptions.url ?? req.url.split('?')[0]!,
+      target: target(req),
+      status: reply.statusCode,
+      remote: req.ip,
     };
     await audit.append(entry).catch((err: Error) => logger.warn({ error: err.message, route: entry.route }, 'audit entry not stored'));
     return payload;
@@ -77,21 +83,33 @@ export function registerAccess(app: FastifyInstance, deps: { tokens: ApiTokens; 
 
   app.get('/api/v1/whoami', async (req) => ({ name: req.identity!.name, role: req.identity!.role }));
 
-  app.get<{ Querystring: { limit?: number; token?: string; since?: string } }>('/api/v1/audit', {
-    config: { access: 'admin' },
-    schema: {
-      querystring: {
-        type: 'object', additionalProperties: false,
-        properties: { limit: { type: 'integer', minimum: 1, maximum: 10_000 }, token: { type: 'string', minLength: 1, maxLength: 64 }, since: { type: 'string', minLength: 1, maxLength: 64 } },
+  app.get<{ Querystring: { limit?: number; token?: string; since?: string } }>(
+    '/api/v1/audit',
+    {
+      config: { access: 'admin' },
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 10_000 },
+            token: { type: 'string', minLength: 1, maxLength: 64 },
+            since: { type: 'string', minLength: 1, maxLength: 64 },
+          },
+        },
       },
     },
-  }, async (req, reply) => {
-    const { limit = 100, token, since } = req.query;
-    const sinceMs = since === undefined ? undefined : /^\d+$/.test(since) ? Number(since) : Date.parse(since);
-    if (sinceMs !== undefined && !Number.isFinite(sinceMs)) {
-      return reply.code(400).send({ error: 'invalid request', message: `since: must be unix milliseconds or an ISO 8601 time (got ${JSON.stringify(since)})` });
-    }
-    const entries = await audit.list({ limit, token, since: sinceMs });
-    return { entries: entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() })) };
-  });
+    async (req, reply) => {
+      const { limit = 100, token, since } = req.query;
+      const sinceMs = since === undefined ? undefined : /^\d+$/.test(since) ? Number(since) : Date.parse(since);
+      if (sinceMs !== undefined && !Number.isFinite(sinceMs)) {
+        return reply.code(400).send({
+          error: 'invalid request',
+          message: `since: must be unix milliseconds or an ISO 8601 time (got ${JSON.stringify(since)})`,
+        });
+      }
+      const entries = await audit.list({ limit, token, since: sinceMs });
+      return { entries: entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() })) };
+    },
+  );
 }

@@ -6,8 +6,15 @@ import fs from 'node:fs';
 import { ConfigError, type Logger } from '../../common/index.js';
 import { isApiRole, type ApiRole } from './roles.js';
 
-export interface ApiTokenEntry { name: string; role: ApiRole; hash: string }
-export interface ApiIdentity { name: string; role: ApiRole }
+export interface ApiTokenEntry {
+  name: string;
+  role: ApiRole;
+  hash: string;
+}
+export interface ApiIdentity {
+  name: string;
+  role: ApiRole;
+}
 
 export const TOKEN_PREFIX = 'rfapi_';
 /** A token's name: who holds it (shown in the audit log). */
@@ -33,7 +40,8 @@ export function parseApiTokens(text: string, file: string, key = 'http.tokenFile
     if (extra.length || !hash) throw new ConfigError(key, `${where}: expected "name role sha256:<hex>"`);
     if (!TOKEN_NAME.test(name)) throw new ConfigError(key, `${where}: name must be letters, digits, . _ @ - (got ${JSON.stringify(name)})`);
     if (!isApiRole(role)) throw new ConfigError(key, `${where}: role must be viewer, operator or admin (got ${JSON.stringify(role)})`);
-    if (!HASH.test(hash)) throw new ConfigError(key, `${where}: the token must be stored as sha256:<64 hex digits> (see redis-fleet token create)`);
+    if (!HASH.test(hash))
+      throw new ConfigError(key, `${where}: the token must be stored as sha256:<64 hex digits> (see redis-fleet token create)`);
     if (names.has(name)) throw new ConfigError(key, `${where}: name ${name} is used twice`);
     names.add(name);
     out.push({ name, role, hash });
@@ -62,15 +70,26 @@ export class ApiTokens {
   private stamp = '';
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(readonly file: string | undefined, entries: ApiTokenEntry[], private readonly logger: Logger, recheckMs = 1000) {
+  constructor(
+    readonly file: string | undefined,
+    entries: ApiTokenEntry[],
+    private readonly logger: Logger,
+    recheckMs = 1000,
+  ) {
     this.set(entries);
     if (!file) return;
-    try { this.stamp = fileStamp(file); } catch { /* reported at the next check */ }
+    try {
+      this.stamp = fileStamp(file);
+    } catch {
+      /* reported at the next check */
+    }
     this.timer = setInterval(() => this.recheck(), recheckMs);
     this.timer.unref();
   }
 
-  get count(): number { return this.entries.length; }
+  get count(): number {
+    return this.entries.length;
+  }
 
   /** The identity holding `token`, or undefined. Every entry is compared (no early exit). */
   lookup(token: string): ApiIdentity | undefined {
@@ -80,10 +99,15 @@ export class ApiTokens {
     return found;
   }
 
-  close(): void { clearInterval(this.timer); }
+  close(): void {
+    clearInterval(this.timer);
+  }
 
   private set(entries: ApiTokenEntry[]): void {
-    this.entries = entries.map((e) => ({ identity: { name: e.name, role: e.role }, digest: Buffer.from(e.hash.slice('sha256:'.length), 'hex') }));
+    this.entries = entries.map((e) => ({
+      identity: { name: e.name, role: e.role },
+      digest: Buffer.from(e.hash.slice('sha256:'.length), 'hex'),
+    }));
   }
 
   private recheck(): void {
@@ -92,7 +116,11 @@ export class ApiTokens {
     try {
       stamp = fileStamp(file);
     } catch (err) {
-      if (this.stamp !== 'unreadable') this.logger.warn({ file, code: (err as NodeJS.ErrnoException).code }, 'API token file unreadable; keeping the tokens loaded before');
+      if (this.stamp !== 'unreadable')
+        this.logger.warn(
+          { file, code: (err as NodeJS.ErrnoException).code },
+          'API token file unreadable; keeping the tokens loaded before',
+        );
       this.stamp = 'unreadable';
       return;
     }

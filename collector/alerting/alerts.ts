@@ -30,10 +30,18 @@ export class AlertTable {
     }
   }
 
-  get(fp: string): StoredAlert | undefined { return this.alerts.get(fp); }
-  all(): StoredAlert[] { return [...this.alerts.values()]; }
-  firing(): StoredAlert[] { return this.all().filter((a) => a.state === 'firing'); }
-  ofRule(name: string): StoredAlert[] { return this.all().filter((a) => a.rule === name); }
+  get(fp: string): StoredAlert | undefined {
+    return this.alerts.get(fp);
+  }
+  all(): StoredAlert[] {
+    return [...this.alerts.values()];
+  }
+  firing(): StoredAlert[] {
+    return this.all().filter((a) => a.state === 'firing');
+  }
+  ofRule(name: string): StoredAlert[] {
+    return this.all().filter((a) => a.rule === name);
+  }
 
   /** Labels of an alert of `rule` on a series with `seriesLabels`. */
   static labelsFor(rule: Rule, seriesLabels: Labels): Labels {
@@ -51,8 +59,18 @@ export class AlertTable {
     if (cond) {
       if (!a || a.state === 'resolved') {
         const fresh: StoredAlert = {
-          fingerprint: fp, labels, annotations: {}, state: 'pending', rule: rule.name, activeAt: now, startsAt: 0, endsAt: 0,
-          value, updatedAt: now, ack: null, lastTrueAt: now,
+          fingerprint: fp,
+          labels,
+          annotations: {},
+          state: 'pending',
+          rule: rule.name,
+          activeAt: now,
+          startsAt: 0,
+          endsAt: 0,
+          value,
+          updatedAt: now,
+          ack: null,
+          lastTrueAt: now,
         };
         fresh.annotations = this.render(rule, fresh);
         this.alerts.set(fp, fresh);
@@ -131,7 +149,8 @@ export class AlertTable {
     this.alerts.set(a.fingerprint, a);
     this.dirty.delete(a.fingerprint);
     this.store.merge(() => this.store.saveAlert(a));
-    if (a.state !== 'pending' && (!mine || mine.state !== a.state || (mine.ack === null) !== (a.ack === null))) this.listener?.changed(a, now);
+    if (a.state !== 'pending' && (!mine || mine.state !== a.state || (mine.ack === null) !== (a.ack === null)))
+      this.listener?.changed(a, now);
   }
 
   /** Another collector dropped the alert (a pending one went away, or a resolved one was forgotten). */
@@ -152,7 +171,10 @@ export class AlertTable {
   flush(): void {
     if (!this.dirty.size) return;
     this.store.transaction(() => {
-      for (const fp of this.dirty) { const a = this.alerts.get(fp); if (a) this.store.saveAlert(a); }
+      for (const fp of this.dirty) {
+        const a = this.alerts.get(fp);
+        if (a) this.store.saveAlert(a);
+      }
     });
     this.dirty.clear();
   }

@@ -32,21 +32,39 @@ function silenceLabels(matchers: { name: string; value: string; isRegex: boolean
   return out;
 }
 
-interface AlertsQuery { filter?: string[]; active?: boolean; silenced?: boolean; inhibited?: boolean; unprocessed?: boolean; receiver?: string }
+interface AlertsQuery {
+  filter?: string[];
+  active?: boolean;
+  silenced?: boolean;
+  inhibited?: boolean;
+  unprocessed?: boolean;
+  receiver?: string;
+}
 
 export function registerAlertmanagerV2Routes(app: FastifyInstance, alerting: Alerting): void {
-  app.get<{ Querystring: { filter?: string[] } }>('/api/v2/silences', {
-    schema: { querystring: { type: 'object', additionalProperties: false, properties: { filter: filterSchema } } },
-  }, async (req, reply) => {
-    const match = filterOf(req.query.filter);
-    if (typeof match === 'string') return reply.code(400).send({ error: 'invalid filter', message: match });
-    return alerting.silences.list().filter((s) => match(silenceLabels(s.matchers))).map((s) => silenceView(s));
-  });
+  app.get<{ Querystring: { filter?: string[] } }>(
+    '/api/v2/silences',
+    {
+      schema: { querystring: { type: 'object', additionalProperties: false, properties: { filter: filterSchema } } },
+    },
+    async (req, reply) => {
+      const match = filterOf(req.query.filter);
+      if (typeof match === 'string') return reply.code(400).send({ error: 'invalid filter', message: match });
+      return alerting.silences
+        .list()
+        .filter((s) => match(silenceLabels(s.matchers)))
+        .map((s) => silenceView(s));
+    },
+  );
 
-  app.post<{ Body: PostableSilence }>('/api/v2/silences', {
-    config: { access: 'operator', audit: (req) => silenceSummary(req.body as PostableSilence) },
-    schema: { body: POSTABLE_SILENCE },
-  }, async (req, reply) => upsertSilence(alerting, req.body, reply));
+  app.post<{ Body: PostableSilence }>(
+    '/api/v2/silences',
+    {
+      config: { access: 'operator', audit: (req) => silenceSummary(req.body as PostableSilence) },
+      schema: { body: POSTABLE_SILENCE },
+    },
+    async (req, reply) => upsertSilence(alerting, req.body, reply),
+  );
 
   const idParams = { type: 'object', properties: { id: text }, required: ['id'] } as const;
   app.get<{ Params: { id: string } }>('/api/v2/silence/:id', { schema: { params: idParams } }, async (req, reply) => {
@@ -54,16 +72,28 @@ export function registerAlertmanagerV2Routes(app: FastifyInstance, alerting: Ale
     return s ? silenceView(s) : reply.code(404).send({ error: 'silence not found', id: req.params.id });
   });
 
-  app.delete<{ Params: { id: string } }>('/api/v2/silence/:id', {
-    config: { access: 'operator', audit: (req) => `silence ${(req.params as { id: string }).id}` },
-    schema: { params: idParams },
-  }, async (req, reply) => (alerting.silences.expire(req.params.id) ? reply.code(200).send() : reply.code(404).send({ error: 'silence not found', id: req.params.id })));
+  app.delete<{ Params: { id: string } }>(
+    '/api/v2/silence/:id',
+    {
+      config: { access: 'operator', audit: (req) => `silence ${(req.params as { id: string }).id}` },
+      schema: { params: idParams },
+    },
+    async (req, reply) =>
+      alerting.silences.expire(req.params.id)
+        ? reply.code(200).send()
+        : reply.code(404).send({ error: 'silence not found', id: req.params.id }),
+  );
 
   const alertsQuery = {
-    type: 'object', additionalProperties: false,
+    type: 'object',
+    additionalProperties: false,
     properties: {
-      filter: filterSchema, active: { type: 'boolean' }, silenced: { type: 'boolean' }, inhibited: { type: 'boolean' },
-      unprocessed: { type: 'boolean' }, receiver: { type: 'string', maxLength: 1024 },
+      filter: filterSchema,
+      active: { type: 'boolean' },
+      silenced: { type: 'boolean' },
+      inhibited: { type: 'boolean' },
+      unprocessed: { type: 'boolean' },
+      receiver: { type: 'string', maxLength: 1024 },
     },
   } as const;
 
@@ -89,9 +119,15 @@ export function registerAlertmanagerV2Routes(app: FastifyInstance, alerting: Ale
       if (mute.silencedBy.length && q.silenced === false) continue;
       if (mute.inhibitedBy.length && q.inhibited === false) continue;
       out.push({
-        labels: a.labels, annotations: a.annotations, fingerprint: a.fingerprint, generatorURL: '',
-        startsAt: new Date(a.startsAt).toISOString(), endsAt: ZERO_TIME, updatedAt: new Date(a.updatedAt).toISOString(),
-        status: { state, ...mute }, receivers: receivers.map((name) => ({ name })),
+        labels: a.labels,
+        annotations: a.annotations,
+        fingerprint: a.fingerprint,
+        generatorURL: '',
+        startsAt: new Date(a.startsAt).toISOString(),
+        endsAt: ZERO_TIME,
+        updatedAt: new Date(a.updatedAt).toISOString(),
+        status: { state, ...mute },
+        receivers: receivers.map((name) => ({ name })),
       });
     }
     return out.sort((x, y) => String(x.startsAt).localeCompare(String(y.startsAt)));

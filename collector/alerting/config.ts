@@ -44,7 +44,12 @@ export interface AlertingConfig {
   historyRetentionMs: number;
 }
 
-export interface BuiltinOverride { value?: number | string; for?: string | number; labels?: Record<string, string>; where?: string[] }
+export interface BuiltinOverride {
+  value?: number | string;
+  for?: string | number;
+  labels?: Record<string, string>;
+  where?: string[];
+}
 
 export const ALERTING_DEFAULTS = {
   groupBy: ['alertname', 'host'],
@@ -85,66 +90,114 @@ const SCHEMA = {
     evaluationInterval: { ...duration, default: ALERTING_DEFAULTS.evaluationInterval },
     ruleFiles: { ...strings, default: [] },
     builtins: {
-      type: 'object', additionalProperties: false, default: {},
+      type: 'object',
+      additionalProperties: false,
+      default: {},
       properties: {
         enabled: { type: 'boolean', default: true },
         disable: { ...strings, default: [] },
         overrides: {
-          type: 'object', default: {},
+          type: 'object',
+          default: {},
           additionalProperties: {
-            type: 'object', additionalProperties: false,
-            properties: { value: { type: ['number', 'string'] }, for: duration, labels: { type: 'object', additionalProperties: { type: 'string' } }, where: strings },
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              value: { type: ['number', 'string'] },
+              for: duration,
+              labels: { type: 'object', additionalProperties: { type: 'string' } },
+              where: strings,
+            },
           },
         },
       },
     },
     route: { ...routeSchema(true), default: {} },
-    receivers: { type: 'array', default: [], items: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1 } } } },
+    receivers: {
+      type: 'array',
+      default: [],
+      items: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1 } } },
+    },
     inhibitRules: {
       type: 'array',
       items: {
-        type: 'object', additionalProperties: false, required: ['sourceMatchers', 'targetMatchers'],
+        type: 'object',
+        additionalProperties: false,
+        required: ['sourceMatchers', 'targetMatchers'],
         properties: { name: { type: 'string' }, sourceMatchers: strings, targetMatchers: strings, equal: { ...strings, default: [] } },
       },
     },
     builtinInhibitRules: { type: 'boolean', default: true },
     delivery: {
-      type: 'object', additionalProperties: false, default: {},
-      properties: { maxRetryAge: { ...duration, default: ALERTING_DEFAULTS.maxRetryAge }, timeout: { ...duration, default: ALERTING_DEFAULTS.timeout } },
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxRetryAge: { ...duration, default: ALERTING_DEFAULTS.maxRetryAge },
+        timeout: { ...duration, default: ALERTING_DEFAULTS.timeout },
+      },
     },
     history: {
-      type: 'object', additionalProperties: false, default: {},
+      type: 'object',
+      additionalProperties: false,
+      default: {},
       properties: { retention: { ...duration, default: ALERTING_DEFAULTS.historyRetention } },
     },
   },
 } as const;
 
 interface RawRoute {
-  receiver?: string; matchers?: string[]; groupBy?: string[]; groupWait?: string | number; groupInterval?: string | number;
-  repeatInterval?: string | number; continue?: boolean; routes?: RawRoute[];
+  receiver?: string;
+  matchers?: string[];
+  groupBy?: string[];
+  groupWait?: string | number;
+  groupInterval?: string | number;
+  repeatInterval?: string | number;
+  continue?: boolean;
+  routes?: RawRoute[];
 }
 
 interface Raw {
-  enabled: boolean; externalUrl: string; evaluationInterval: string | number; ruleFiles: string[];
-  builtins: AlertingConfig['builtins']; route: RawRoute; receivers: ({ name: string } & Record<string, unknown>)[];
-  inhibitRules?: InhibitRuleConfig[]; builtinInhibitRules: boolean;
-  delivery: { maxRetryAge: string | number; timeout: string | number }; history: { retention: string | number };
+  enabled: boolean;
+  externalUrl: string;
+  evaluationInterval: string | number;
+  ruleFiles: string[];
+  builtins: AlertingConfig['builtins'];
+  route: RawRoute;
+  receivers: ({ name: string } & Record<string, unknown>)[];
+  inhibitRules?: InhibitRuleConfig[];
+  builtinInhibitRules: boolean;
+  delivery: { maxRetryAge: string | number; timeout: string | number };
+  history: { retention: string | number };
 }
 
 function resolveRoute(raw: RawRoute, key: string, parent: RouteConfig | undefined, receivers: Set<string>, id: string): RouteConfig {
   if (parent) validate(routeSchema(false), raw);
   const receiver = raw.receiver ?? parent?.receiver;
   if (!receiver) throw new ConfigError(`${key}.receiver`, 'is required on the root route');
-  if (!receivers.has(receiver)) throw new ConfigError(`${key}.receiver`, `no receiver named ${JSON.stringify(receiver)} (have: ${[...receivers].join(', ')})`);
+  if (!receivers.has(receiver))
+    throw new ConfigError(`${key}.receiver`, `no receiver named ${JSON.stringify(receiver)} (have: ${[...receivers].join(', ')})`);
   const matchers = (raw.matchers ?? []).map((m, i) => {
-    try { return parseMatcher(m); } catch (err) { throw new ConfigError(`${key}.matchers[${i}]`, (err as Error).message); }
+    try {
+      return parseMatcher(m);
+    } catch (err) {
+      throw new ConfigError(`${key}.matchers[${i}]`, (err as Error).message);
+    }
   });
-  if (!parent && matchers.length) throw new ConfigError(`${key}.matchers`, 'the root route matches every alert: put matchers on child routes');
-  const groupBy = raw.groupBy ? (raw.groupBy.includes('...') ? 'all' as const : raw.groupBy) : parent?.groupBy ?? [...ALERTING_DEFAULTS.groupBy];
+  if (!parent && matchers.length)
+    throw new ConfigError(`${key}.matchers`, 'the root route matches every alert: put matchers on child routes');
+  const groupBy = raw.groupBy
+    ? raw.groupBy.includes('...')
+      ? ('all' as const)
+      : raw.groupBy
+    : (parent?.groupBy ?? [...ALERTING_DEFAULTS.groupBy]);
   const dur = (k: 'groupWait' | 'groupInterval' | 'repeatInterval', inherited: number | undefined) =>
-    raw[k] !== undefined ? parseDuration(raw[k], `${key}.${k}`) : inherited ?? parseDuration(ALERTING_DEFAULTS[k], `${key}.${k}`);
+    raw[k] !== undefined ? parseDuration(raw[k], `${key}.${k}`) : (inherited ?? parseDuration(ALERTING_DEFAULTS[k], `${key}.${k}`));
   const route: RouteConfig = {
-    id, receiver, match: compileMatchers(matchers), groupBy,
+    id,
+    receiver,
+    match: compileMatchers(matchers),
+    groupBy,
     groupWaitMs: dur('groupWait', parent?.groupWaitMs),
     groupIntervalMs: Math.max(100, dur('groupInterval', parent?.groupIntervalMs)),
     repeatIntervalMs: dur('repeatInterval', parent?.repeatIntervalMs),
@@ -178,20 +231,29 @@ function resolveReceivers(raws: Raw['receivers'], timeoutMs: number): Map<string
       if (!Array.isArray(v)) throw new ConfigError(`${key}.${k}`, 'must be a list of notifier entries');
       v.forEach((entry: unknown, j: number) => {
         const ekey = `${key}.${k}[${j}]`;
-        const schema = { type: 'object', additionalProperties: false, ...kind.schema, properties: { ...(kind.schema.properties as object), ...COMMON_INTEGRATION_PROPS } };
+        const schema = {
+          type: 'object',
+          additionalProperties: false,
+          ...kind.schema,
+          properties: { ...(kind.schema.properties as object), ...COMMON_INTEGRATION_PROPS },
+        };
         let c: Record<string, unknown>;
         try {
           c = validate<Record<string, unknown>>(schema, entry ?? {});
           const notifier = kind.create(c);
           integrations.push({
-            name: `${r.name}/${k}[${j}]`, receiver: r.name, kind: k, notifier,
+            name: `${r.name}/${k}[${j}]`,
+            receiver: r.name,
+            kind: k,
+            notifier,
             sendResolved: (c.sendResolved as boolean | undefined) ?? kind.defaults.sendResolved,
             ratePerMinute: (c.rateLimitPerMinute as number | undefined) ?? kind.defaults.ratePerMinute,
             mergeable: kind.defaults.mergeable,
             timeoutMs: c.timeout !== undefined ? parseDuration(c.timeout, 'timeout') : timeoutMs,
           });
         } catch (err) {
-          if (err instanceof ConfigError) throw new ConfigError(`${ekey}${err.key && err.key !== '(root)' ? `.${err.key}` : ''}`, err.problem);
+          if (err instanceof ConfigError)
+            throw new ConfigError(`${ekey}${err.key && err.key !== '(root)' ? `.${err.key}` : ''}`, err.problem);
           throw err;
         }
       });
@@ -217,12 +279,25 @@ export function resolveAlertingConfig(data: unknown): AlertingConfig {
   const receivers = resolveReceivers(raw.receivers, delivery.timeoutMs);
   // Without receivers alerts are still evaluated and listed in the API.
   if (receivers.size === 0) receivers.set('none', []);
-  const route = resolveRoute({ receiver: raw.route.receiver ?? [...receivers.keys()][0], ...raw.route }, 'alerting.route', undefined, new Set(receivers.keys()), '{}');
+  const route = resolveRoute(
+    { receiver: raw.route.receiver ?? [...receivers.keys()][0], ...raw.route },
+    'alerting.route',
+    undefined,
+    new Set(receivers.keys()),
+    '{}',
+  );
   const inhibitRules = [...(raw.builtinInhibitRules ? BUILTIN_INHIBIT_RULES : []), ...(raw.inhibitRules ?? [])];
   inhibitRules.forEach((r, i) => {
-    for (const [which, list] of [['sourceMatchers', r.sourceMatchers], ['targetMatchers', r.targetMatchers]] as const) {
+    for (const [which, list] of [
+      ['sourceMatchers', r.sourceMatchers],
+      ['targetMatchers', r.targetMatchers],
+    ] as const) {
       list.forEach((m, j) => {
-        try { parseMatcher(m); } catch (err) { throw new ConfigError(`alerting.inhibitRules[${i}].${which}[${j}]`, (err as Error).message); }
+        try {
+          parseMatcher(m);
+        } catch (err) {
+          throw new ConfigError(`alerting.inhibitRules[${i}].${which}[${j}]`, (err as Error).message);
+        }
       });
     }
   });

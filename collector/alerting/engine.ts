@@ -19,10 +19,18 @@ const PRUNE_EVERY_MS = 10 * 60_000;
 /** At most this many fluctuation windows are kept in the store (the most recently seen win). */
 export const MAX_STORED_WINDOWS = 20_000;
 
-export interface ReloadResult { ok: boolean; rules: number; error?: string }
+export interface ReloadResult {
+  ok: boolean;
+  rules: number;
+  error?: string;
+}
 
 /** A cluster member: the shared store for the nlog and outbox, and whether (and under which epoch) it leads. */
-export interface AlertingCluster { store: AlertingStore; active(): boolean; epoch(): number }
+export interface AlertingCluster {
+  store: AlertingStore;
+  active(): boolean;
+  epoch(): number;
+}
 
 export class Alerting {
   readonly store: SqliteAlertingStore;
@@ -41,7 +49,12 @@ export class Alerting {
   lastReload: { at: number; ok: boolean; error?: string } = { at: Date.now(), ok: true };
 
   /** Throws RuleError when the initial rule set is bad (the caller turns it into a config error). */
-  constructor(store: Store, readonly config: AlertingConfig, private readonly logger: Logger, readonly cluster?: AlertingCluster) {
+  constructor(
+    store: Store,
+    readonly config: AlertingConfig,
+    private readonly logger: Logger,
+    readonly cluster?: AlertingCluster,
+  ) {
     this.store = new SqliteAlertingStore(store.db);
     this.shared = cluster?.store ?? sqliteAlertingStore(this.store);
     const rules = loadRules(config);
@@ -55,8 +68,14 @@ export class Alerting {
     this.dropOrphanOutbox(new Set(integrations.map((i) => i.name)));
     this.outbox = new Outbox(this.shared, this.store, integrations, { maxRetryAgeMs: config.delivery.maxRetryAgeMs }, logger, cluster);
     this.dispatcher = new Dispatcher(config.route, config.receivers, {
-      alerts: this.alerts, silences: this.silences, inhibitor: () => this.inhibitor, store: this.shared, outbox: this.outbox,
-      externalUrl: config.externalUrl, logger, active: cluster ? () => cluster.active() : undefined,
+      alerts: this.alerts,
+      silences: this.silences,
+      inhibitor: () => this.inhibitor,
+      store: this.shared,
+      outbox: this.outbox,
+      externalUrl: config.externalUrl,
+      logger,
+      active: cluster ? () => cluster.active() : undefined,
     });
     this.alerts.listener = { changed: (a, now) => this.dispatcher.add(a, now) };
   }
@@ -68,7 +87,15 @@ export class Alerting {
     this.outbox.start();
     this.timer = setInterval(() => this.tick(), this.config.evaluationIntervalMs);
     this.timer.unref();
-    this.logger.info({ rules: this.evaluator.rules.size, windows: this.restoredWindows, active: this.alerts.all().length, outbox: this.store.outboxLength() }, 'alerting started');
+    this.logger.info(
+      {
+        rules: this.evaluator.rules.size,
+        windows: this.restoredWindows,
+        active: this.alerts.all().length,
+        outbox: this.store.outboxLength(),
+      },
+      'alerting started',
+    );
   }
 
   /** Every accepted point (reports, collector events) passes through here. Never throws. */
@@ -88,7 +115,10 @@ export class Alerting {
       if (now - this.lastPrune > PRUNE_EVERY_MS) {
         this.lastPrune = now;
         this.store.prune(now, this.config.historyRetentionMs, NLOG_RETENTION_MS);
-        if (this.cluster?.active()) this.shared.prune(now, NLOG_RETENTION_MS).catch((err: unknown) => this.logger.warn({ error: (err as Error).message }, 'shared alerting prune failed'));
+        if (this.cluster?.active())
+          this.shared
+            .prune(now, NLOG_RETENTION_MS)
+            .catch((err: unknown) => this.logger.warn({ error: (err as Error).message }, 'shared alerting prune failed'));
         this.silences.prune(now - this.config.historyRetentionMs);
         this.store.pruneWindows(this.fluctuationRules(), MAX_STORED_WINDOWS);
       }
@@ -126,16 +156,28 @@ export class Alerting {
     return a;
   }
 
-  history(q: HistoryQuery) { return this.store.queryHistory(q); }
+  history(q: HistoryQuery) {
+    return this.store.queryHistory(q);
+  }
 
   alertView(a: StoredAlert, now = Date.now()): Record<string, unknown> {
     const mute = this.dispatcher.muteState(a, now);
     const iso = (t: number) => (t ? new Date(t).toISOString() : null);
     return {
-      id: a.fingerprint, fingerprint: a.fingerprint, name: a.labels.alertname, rule: a.rule, state: a.state,
-      labels: a.labels, annotations: a.annotations, value: a.value,
-      activeAt: iso(a.activeAt), startsAt: iso(a.startsAt), endsAt: iso(a.endsAt), updatedAt: iso(a.updatedAt),
-      ack: a.ack && { ...a.ack, at: iso(a.ack.at) }, acknowledged: a.ack !== null,
+      id: a.fingerprint,
+      fingerprint: a.fingerprint,
+      name: a.labels.alertname,
+      rule: a.rule,
+      state: a.state,
+      labels: a.labels,
+      annotations: a.annotations,
+      value: a.value,
+      activeAt: iso(a.activeAt),
+      startsAt: iso(a.startsAt),
+      endsAt: iso(a.endsAt),
+      updatedAt: iso(a.updatedAt),
+      ack: a.ack && { ...a.ack, at: iso(a.ack.at) },
+      acknowledged: a.ack !== null,
       status: { state: mute.silencedBy.length || mute.inhibitedBy.length ? 'suppressed' : 'active', ...mute },
     };
   }
@@ -146,8 +188,14 @@ export class Alerting {
       const mine = active.filter((a) => a.rule === r.name);
       const state = mine.some((a) => a.state === 'firing') ? 'firing' : mine.some((a) => a.state === 'pending') ? 'pending' : 'inactive';
       const last = this.evaluator.lastEvalAt(r.name);
-      return { ...ruleView(r), state, firing: mine.filter((a) => a.state === 'firing').length, pending: mine.filter((a) => a.state === 'pending').length,
-        lastEvaluation: last ? new Date(last).toISOString() : null, health: 'ok' };
+      return {
+        ...ruleView(r),
+        state,
+        firing: mine.filter((a) => a.state === 'firing').length,
+        pending: mine.filter((a) => a.state === 'pending').length,
+        lastEvaluation: last ? new Date(last).toISOString() : null,
+        health: 'ok',
+      };
     });
   }
 
@@ -176,10 +224,15 @@ export class Alerting {
   }
 
   private dropOrphanOutbox(names: Set<string>): void {
-    const rows = this.store.db.prepare<{ integration: string; n: number }>('SELECT integration, COUNT(*) AS n FROM alert_outbox GROUP BY integration').all();
+    const rows = this.store.db
+      .prepare<{ integration: string; n: number }>('SELECT integration, COUNT(*) AS n FROM alert_outbox GROUP BY integration')
+      .all();
     for (const r of rows) {
       if (names.has(r.integration)) continue;
-      this.logger.warn({ integration: r.integration, notifications: r.n }, 'outbox holds notifications for an integration no longer configured: dropped');
+      this.logger.warn(
+        { integration: r.integration, notifications: r.n },
+        'outbox holds notifications for an integration no longer configured: dropped',
+      );
       this.store.db.prepare('DELETE FROM alert_outbox WHERE integration = ?').run(r.integration);
     }
   }

@@ -67,14 +67,14 @@ export function parseMatcher(text: string): Matcher {
   const m = MATCHER_TEXT.exec(text);
   if (!m) throw new Error(`bad matcher ${JSON.stringify(text)} (expected name=value, name!=value, name=~regex or name!~regex)`);
   const op = m[2]!;
-  const value = m[3] !== undefined ? JSON.parse(`"${m[3]}"`) as string : m[4]!;
+  const value = m[3] !== undefined ? (JSON.parse(`"${m[3]}"`) as string) : m[4]!;
   const matcher: Matcher = { name: m[1]!, value, isRegex: op === '=~' || op === '!~', isEqual: op === '=' || op === '=~' };
   compileMatcher(matcher);
   return matcher;
 }
 
 export function matcherText(m: Matcher): string {
-  const op = m.isRegex ? (m.isEqual ? '=~' : '!~') : (m.isEqual ? '=' : '!=');
+  const op = m.isRegex ? (m.isEqual ? '=~' : '!~') : m.isEqual ? '=' : '!=';
   return `${m.name}${op}${JSON.stringify(m.value)}`;
 }
 
@@ -100,5 +100,8 @@ export function commonLabels(sets: Labels[]): Labels {
 }
 
 export function sortedLabelString(labels: Labels): string {
-  return `{${Object.keys(labels).sort().map((k) => `${k}=${JSON.stringify(labels[k])}`).join(',')}}`;
+  return `{${Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(labels[k])}`)
+    .join(',')}}`;
 }

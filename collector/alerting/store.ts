@@ -37,7 +37,14 @@ CREATE TABLE IF NOT EXISTS alert_windows (
 `;
 
 /** One fluctuation window as persisted: `shape` ties it to the rule's measurement/expr/func/points/offset. */
-export interface WindowRow { rule: string; series: string; shape: string; labels: Labels; lastSeen: number; values: [number, number][] }
+export interface WindowRow {
+  rule: string;
+  series: string;
+  shape: string;
+  labels: Labels;
+  lastSeen: number;
+  values: [number, number][];
+}
 
 export interface Silence {
   id: string;
@@ -49,7 +56,13 @@ export interface Silence {
   updatedAt: number;
 }
 
-export interface NlogEntry { groupKey: string; receiver: string; firing: string[]; resolved: string[]; at: number }
+export interface NlogEntry {
+  groupKey: string;
+  receiver: string;
+  firing: string[];
+  resolved: string[];
+  at: number;
+}
 
 export interface OutboxEntry {
   id: number;
@@ -62,22 +75,50 @@ export interface OutboxEntry {
 }
 
 export interface HistoryEntry {
-  id: number; at: number; fingerprint: string; alertname: string; event: string; labels: Labels; value: number | string | null; detail: string;
+  id: number;
+  at: number;
+  fingerprint: string;
+  alertname: string;
+  event: string;
+  labels: Labels;
+  value: number | string | null;
+  detail: string;
 }
 
-export interface HistoryQuery { fingerprint?: string; alertname?: string; from?: number; to?: number; limit: number }
+export interface HistoryQuery {
+  fingerprint?: string;
+  alertname?: string;
+  from?: number;
+  to?: number;
+  limit: number;
+}
 
 interface AlertRow {
-  fingerprint: string; rule: string; state: string; labels: string; annotations: string; active_at: number; starts_at: number;
-  ends_at: number; last_true_at: number; value: string | null; updated_at: number; ack: string | null;
+  fingerprint: string;
+  rule: string;
+  state: string;
+  labels: string;
+  annotations: string;
+  active_at: number;
+  starts_at: number;
+  ends_at: number;
+  last_true_at: number;
+  value: string | null;
+  updated_at: number;
+  ack: string | null;
 }
 
-export interface StoredAlert extends Alert { lastTrueAt: number }
+export interface StoredAlert extends Alert {
+  lastTrueAt: number;
+}
 
 const json = (v: unknown): string => JSON.stringify(v);
 
 /** Told of every alert and silence write (a cluster shares them); not called for writes of merged rows. */
-export interface WriteObserver { alert(fp: string): void; silence(s: Silence): void }
+export interface WriteObserver {
+  alert(fp: string): void;
+  silence(s: Silence): void;
+}
 
 export class SqliteAlertingStore {
   private readonly s: Record<string, Statement>;
@@ -88,7 +129,11 @@ export class SqliteAlertingStore {
   /** Applies rows that came from another collector without telling the observer. */
   merge<T>(fn: () => T): T {
     this.merging = true;
-    try { return fn(); } finally { this.merging = false; }
+    try {
+      return fn();
+    } finally {
+      this.merging = false;
+    }
   }
 
   constructor(readonly db: Database) {
@@ -122,17 +167,40 @@ export class SqliteAlertingStore {
 
   // --- alerts ---
   loadAlerts(): StoredAlert[] {
-    return this.db.prepare<AlertRow>('SELECT * FROM alert_active').all().map((r) => ({
-      fingerprint: r.fingerprint, rule: r.rule, state: r.state as Alert['state'], labels: JSON.parse(r.labels) as Labels,
-      annotations: JSON.parse(r.annotations) as Labels, activeAt: r.active_at, startsAt: r.starts_at, endsAt: r.ends_at,
-      lastTrueAt: r.last_true_at, value: r.value === null ? null : JSON.parse(r.value) as number | string, updatedAt: r.updated_at,
-      ack: r.ack === null ? null : JSON.parse(r.ack) as Ack,
-    }));
+    return this.db
+      .prepare<AlertRow>('SELECT * FROM alert_active')
+      .all()
+      .map((r) => ({
+        fingerprint: r.fingerprint,
+        rule: r.rule,
+        state: r.state as Alert['state'],
+        labels: JSON.parse(r.labels) as Labels,
+        annotations: JSON.parse(r.annotations) as Labels,
+        activeAt: r.active_at,
+        startsAt: r.starts_at,
+        endsAt: r.ends_at,
+        lastTrueAt: r.last_true_at,
+        value: r.value === null ? null : (JSON.parse(r.value) as number | string),
+        updatedAt: r.updated_at,
+        ack: r.ack === null ? null : (JSON.parse(r.ack) as Ack),
+      }));
   }
 
   saveAlert(a: StoredAlert): void {
-    this.s.upsertAlert!.run(a.fingerprint, a.rule, a.state, json(a.labels), json(a.annotations), a.activeAt, a.startsAt, a.endsAt,
-      a.lastTrueAt, a.value === null ? null : json(a.value), a.updatedAt, a.ack ? json(a.ack) : null);
+    this.s.upsertAlert!.run(
+      a.fingerprint,
+      a.rule,
+      a.state,
+      json(a.labels),
+      json(a.annotations),
+      a.activeAt,
+      a.startsAt,
+      a.endsAt,
+      a.lastTrueAt,
+      a.value === null ? null : json(a.value),
+      a.updatedAt,
+      a.ack ? json(a.ack) : null,
+    );
     if (!this.merging) this.observer?.alert(a.fingerprint);
   }
 
@@ -143,32 +211,86 @@ export class SqliteAlertingStore {
 
   // --- history ---
   addHistory(at: number, a: { fingerprint: string; labels: Labels; value?: number | string | null }, event: string, detail = ''): void {
-    this.s.history!.run(at, a.fingerprint, a.labels.alertname ?? '', event, json(a.labels), a.value === undefined || a.value === null ? null : json(a.value), detail);
+    this.s.history!.run(
+      at,
+      a.fingerprint,
+      a.labels.alertname ?? '',
+      event,
+      json(a.labels),
+      a.value === undefined || a.value === null ? null : json(a.value),
+      detail,
+    );
   }
 
   queryHistory(q: HistoryQuery): HistoryEntry[] {
     let sql = 'SELECT * FROM alert_history WHERE 1=1';
     const args: unknown[] = [];
-    if (q.fingerprint) { sql += ' AND fingerprint = ?'; args.push(q.fingerprint); }
-    if (q.alertname) { sql += ' AND alertname = ?'; args.push(q.alertname); }
-    if (q.from !== undefined) { sql += ' AND at >= ?'; args.push(q.from); }
-    if (q.to !== undefined) { sql += ' AND at <= ?'; args.push(q.to); }
+    if (q.fingerprint) {
+      sql += ' AND fingerprint = ?';
+      args.push(q.fingerprint);
+    }
+    if (q.alertname) {
+      sql += ' AND alertname = ?';
+      args.push(q.alertname);
+    }
+    if (q.from !== undefined) {
+      sql += ' AND at >= ?';
+      args.push(q.from);
+    }
+    if (q.to !== undefined) {
+      sql += ' AND at <= ?';
+      args.push(q.to);
+    }
     sql += ' ORDER BY id DESC LIMIT ?';
     args.push(q.limit);
-    type Row = { id: number; at: number; fingerprint: string; alertname: string; event: string; labels: string; value: string | null; detail: string };
-    return this.db.prepare<Row>(sql).all(...args).map((r) => ({
-      id: r.id, at: r.at, fingerprint: r.fingerprint, alertname: r.alertname, event: r.event, labels: JSON.parse(r.labels) as Labels,
-      value: r.value === null ? null : JSON.parse(r.value) as number | string, detail: r.detail,
-    }));
+    type Row = {
+      id: number;
+      at: number;
+      fingerprint: string;
+      alertname: string;
+      event: string;
+      labels: string;
+      value: string | null;
+      detail: string;
+    };
+    return this.db
+      .prepare<Row>(sql)
+      .all(...args)
+      .map((r) => ({
+        id: r.id,
+        at: r.at,
+        fingerprint: r.fingerprint,
+        alertname: r.alertname,
+        event: r.event,
+        labels: JSON.parse(r.labels) as Labels,
+        value: r.value === null ? null : (JSON.parse(r.value) as number | string),
+        detail: r.detail,
+      }));
   }
 
   // --- silences ---
   loadSilences(): Silence[] {
-    type Row = { id: string; matchers: string; starts_at: number; ends_at: number; created_by: string; comment: string; updated_at: number };
-    return this.db.prepare<Row>('SELECT * FROM alert_silences').all().map((r) => ({
-      id: r.id, matchers: JSON.parse(r.matchers) as Matcher[], startsAt: r.starts_at, endsAt: r.ends_at, createdBy: r.created_by,
-      comment: r.comment, updatedAt: r.updated_at,
-    }));
+    type Row = {
+      id: string;
+      matchers: string;
+      starts_at: number;
+      ends_at: number;
+      created_by: string;
+      comment: string;
+      updated_at: number;
+    };
+    return this.db
+      .prepare<Row>('SELECT * FROM alert_silences')
+      .all()
+      .map((r) => ({
+        id: r.id,
+        matchers: JSON.parse(r.matchers) as Matcher[],
+        startsAt: r.starts_at,
+        endsAt: r.ends_at,
+        createdBy: r.created_by,
+        comment: r.comment,
+        updatedAt: r.updated_at,
+      }));
   }
 
   saveSilence(s: Silence): void {
@@ -180,7 +302,15 @@ export class SqliteAlertingStore {
   nlog(groupKey: string, receiver: string): NlogEntry | undefined {
     type Row = { group_key: string; receiver: string; firing: string; resolved: string; at: number };
     const r = this.s.getNlog!.get(groupKey, receiver) as Row | undefined;
-    return r && { groupKey: r.group_key, receiver: r.receiver, firing: JSON.parse(r.firing) as string[], resolved: JSON.parse(r.resolved) as string[], at: r.at };
+    return (
+      r && {
+        groupKey: r.group_key,
+        receiver: r.receiver,
+        firing: JSON.parse(r.firing) as string[],
+        resolved: JSON.parse(r.resolved) as string[],
+        at: r.at,
+      }
+    );
   }
 
   setNlog(e: NlogEntry): void {
@@ -193,10 +323,23 @@ export class SqliteAlertingStore {
   }
 
   due(integration: string, now: number, limit = 100): OutboxEntry[] {
-    type Row = { id: number; integration: string; created_at: number; next_at: number; attempts: number; notification: string; last_error: string };
+    type Row = {
+      id: number;
+      integration: string;
+      created_at: number;
+      next_at: number;
+      attempts: number;
+      notification: string;
+      last_error: string;
+    };
     return (this.s.due!.all(integration, now, limit) as Row[]).map((r) => ({
-      id: r.id, integration: r.integration, createdAt: r.created_at, nextAt: r.next_at, attempts: r.attempts,
-      notification: JSON.parse(r.notification) as Notification, lastError: r.last_error,
+      id: r.id,
+      integration: r.integration,
+      createdAt: r.created_at,
+      nextAt: r.next_at,
+      attempts: r.attempts,
+      notification: JSON.parse(r.notification) as Notification,
+      lastError: r.last_error,
     }));
   }
 
@@ -206,40 +349,55 @@ export class SqliteAlertingStore {
   }
 
   outboxLength(): number {
-    return (this.db.prepare<{ n: number }>('SELECT COUNT(*) AS n FROM alert_outbox').get())!.n;
+    return this.db.prepare<{ n: number }>('SELECT COUNT(*) AS n FROM alert_outbox').get()!.n;
   }
 
   deleteOutbox(ids: number[]): void {
-    this.transaction(() => { for (const id of ids) this.s.deleteOutbox!.run(id); });
+    this.transaction(() => {
+      for (const id of ids) this.s.deleteOutbox!.run(id);
+    });
   }
 
   retryOutbox(ids: number[], nextAt: number, error: string): void {
-    this.transaction(() => { for (const id of ids) this.s.retryOutbox!.run(nextAt, error, id); });
+    this.transaction(() => {
+      for (const id of ids) this.s.retryOutbox!.run(nextAt, error, id);
+    });
   }
 
   // --- fluctuation windows ---
   loadWindows(): WindowRow[] {
     type Row = { rule: string; series: string; shape: string; labels: string; last_seen: number; vals: string };
-    return this.db.prepare<Row>('SELECT * FROM alert_windows').all().map((r) => ({
-      rule: r.rule, series: r.series, shape: r.shape, labels: JSON.parse(r.labels) as Labels, lastSeen: r.last_seen,
-      values: JSON.parse(r.vals) as [number, number][],
-    }));
+    return this.db
+      .prepare<Row>('SELECT * FROM alert_windows')
+      .all()
+      .map((r) => ({
+        rule: r.rule,
+        series: r.series,
+        shape: r.shape,
+        labels: JSON.parse(r.labels) as Labels,
+        lastSeen: r.last_seen,
+        values: JSON.parse(r.vals) as [number, number][],
+      }));
   }
 
   saveWindow(w: WindowRow): void {
     this.s.upsertWindow!.run(w.rule, w.series, w.shape, json(w.labels), w.lastSeen, json(w.values));
   }
 
-  deleteWindow(rule: string, series: string): void { this.s.deleteWindow!.run(rule, series); }
+  deleteWindow(rule: string, series: string): void {
+    this.s.deleteWindow!.run(rule, series);
+  }
 
   /** Keeps the windows of these rules only, and at most `max` series (the most recently seen). */
   pruneWindows(rules: string[], max: number): void {
     this.db.prepare(`DELETE FROM alert_windows WHERE rule NOT IN (SELECT value FROM json_each(?))`).run(json(rules));
-    this.db.prepare(`DELETE FROM alert_windows WHERE rowid IN (SELECT rowid FROM alert_windows ORDER BY last_seen DESC LIMIT -1 OFFSET ?)`).run(max);
+    this.db
+      .prepare(`DELETE FROM alert_windows WHERE rowid IN (SELECT rowid FROM alert_windows ORDER BY last_seen DESC LIMIT -1 OFFSET ?)`)
+      .run(max);
   }
 
   windowCount(): number {
-    return (this.db.prepare<{ n: number }>('SELECT COUNT(*) AS n FROM alert_windows').get())!.n;
+    return this.db.prepare<{ n: number }>('SELECT COUNT(*) AS n FROM alert_windows').get()!.n;
   }
 
   /** Drops old history, long-expired silences and stale nlog entries. */
@@ -251,10 +409,18 @@ export class SqliteAlertingStore {
 }
 
 /** One notification queued for one integration. */
-export interface Queued { integration: string; notification: Notification }
+export interface Queued {
+  integration: string;
+  notification: Notification;
+}
 
 /** Another collector's alert changes since a cursor (acks are part of an alert). */
-export interface AlertChanges { alerts: StoredAlert[]; deleted: string[]; silences: Silence[]; cursor: number }
+export interface AlertChanges {
+  alerts: StoredAlert[];
+  deleted: string[];
+  silences: Silence[];
+  cursor: number;
+}
 
 /**
  * What collectors share of the alerting state: alerts (with their acks), silences, the
@@ -290,12 +456,20 @@ export function sqliteAlertingStore(s: SqliteAlertingStore): AlertingStore {
   return {
     kind: 'sqlite',
     loadAlerts: async () => s.loadAlerts(),
-    saveAlerts: async (alerts, deleted) => s.transaction(() => { for (const a of alerts) s.saveAlert(a); for (const fp of deleted) s.deleteAlert(fp); }),
+    saveAlerts: async (alerts, deleted) =>
+      s.transaction(() => {
+        for (const a of alerts) s.saveAlert(a);
+        for (const fp of deleted) s.deleteAlert(fp);
+      }),
     loadSilences: async () => s.loadSilences(),
     saveSilence: async (x) => s.saveSilence(x),
     changedSince: async (cursor) => ({ alerts: [], deleted: [], silences: [], cursor }),
     nlog: async (g, r) => s.nlog(g, r),
-    notify: async (entry, queued, at) => s.transaction(() => { s.setNlog(entry); for (const q of queued) s.enqueue(q.integration, q.notification, at); }),
+    notify: async (entry, queued, at) =>
+      s.transaction(() => {
+        s.setNlog(entry);
+        for (const q of queued) s.enqueue(q.integration, q.notification, at);
+      }),
     claimDue: async (integration, now, _epoch, limit) => s.due(integration, now, limit),
     nextDueAt: async () => s.nextDueAt(),
     deleteOutbox: async (ids) => s.deleteOutbox(ids),

@@ -24,10 +24,19 @@ export interface Alert {
   ack: Ack | null;
 }
 
-export interface Ack { by: string; comment: string; at: number }
+export interface Ack {
+  by: string;
+  comment: string;
+  at: number;
+}
 
 /** Alertmanager matcher: `=`, `!=`, `=~`, `!~`; regexes anchored at both ends. */
-export interface Matcher { name: string; value: string; isRegex: boolean; isEqual: boolean }
+export interface Matcher {
+  name: string;
+  value: string;
+  isRegex: boolean;
+  isEqual: boolean;
+}
 
 export interface NotifiedAlert {
   status: 'firing' | 'resolved';

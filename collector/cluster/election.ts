@@ -20,7 +20,13 @@ export interface ElectionOptions {
   onChange(leader: boolean, epoch: number): void | Promise<void>;
 }
 
-export interface ElectionView { leader: boolean; epoch: number; leaderId: string | null; members: string[]; znode: string | null }
+export interface ElectionView {
+  leader: boolean;
+  epoch: number;
+  leaderId: string | null;
+  members: string[];
+  znode: string | null;
+}
 
 const seqOf = (name: string): number => Number(/(\d+)$/.exec(name)?.[1] ?? NaN);
 
@@ -42,8 +48,12 @@ export class LeaderElection {
     this.requestMs = Math.max(500, Math.floor(opts.sessionTimeoutMs / 3));
   }
 
-  get isLeader(): boolean { return this.leading; }
-  get epoch(): number { return this.epochNow; }
+  get isLeader(): boolean {
+    return this.leading;
+  }
+  get epoch(): number {
+    return this.epochNow;
+  }
 
   view(): ElectionView {
     return { leader: this.leading, epoch: this.epochNow, leaderId: this.leaderId, members: [...this.members], znode: this.znode ?? null };
@@ -81,7 +91,10 @@ export class LeaderElection {
 
   private check(): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    if (this.checking) { this.recheck = true; return this.checking; }
+    if (this.checking) {
+      this.recheck = true;
+      return this.checking;
+    }
     this.checking = (async () => {
       try {
         do {
@@ -102,7 +115,11 @@ export class LeaderElection {
     const { path, id } = this.opts;
     if (this.stopped) return;
     if (!this.session) {
-      const session: ZkSession = new ZkSession({ servers: this.opts.servers, sessionTimeoutMs: this.opts.sessionTimeoutMs, onDiscard: () => this.lost(session) });
+      const session: ZkSession = new ZkSession({
+        servers: this.opts.servers,
+        sessionTimeoutMs: this.opts.sessionTimeoutMs,
+        onDiscard: () => this.lost(session),
+      });
       this.session = session;
       await session.mkdirp(path, this.opts.sessionTimeoutMs);
       this.znode = await session.create(`${path}/n_`, Buffer.from(id), CreateMode.EPHEMERAL_SEQUENTIAL, this.opts.sessionTimeoutMs);
@@ -111,7 +128,9 @@ export class LeaderElection {
     const session = this.session;
     if (this.stopped) return;
     const mine = this.znode!.slice(path.length + 1);
-    const children = (await session.getChildren(path, this.requestMs)).filter((c) => !Number.isNaN(seqOf(c))).sort((a, b) => seqOf(a) - seqOf(b));
+    const children = (await session.getChildren(path, this.requestMs))
+      .filter((c) => !Number.isNaN(seqOf(c)))
+      .sort((a, b) => seqOf(a) - seqOf(b));
     const members: string[] = [];
     for (const c of children) {
       const data = await session.getData(`${path}/${c}`, this.requestMs);
@@ -143,7 +162,10 @@ export class LeaderElection {
     this.leading = leader;
     this.epochNow = epoch;
     if (leader) this.leaderId = this.opts.id;
-    this.opts.logger.info({ leader, epoch, id: this.opts.id }, leader ? 'cluster: this collector is the leader' : 'cluster: this collector follows');
+    this.opts.logger.info(
+      { leader, epoch, id: this.opts.id },
+      leader ? 'cluster: this collector is the leader' : 'cluster: this collector follows',
+    );
     try {
       await this.opts.onChange(leader, epoch);
     } catch (err) {

@@ -41,12 +41,20 @@ export class ClusterMember {
   private lastError: string | undefined;
   private leaderHandlers: ((leader: boolean) => void)[] = [];
 
-  private constructor(readonly config: ClusterConfig, readonly pool: PgPool, private readonly logger: Logger) {
+  private constructor(
+    readonly config: ClusterConfig,
+    readonly pool: PgPool,
+    private readonly logger: Logger,
+  ) {
     this.fleet = new PgFleetStore(pool, config.id);
     this.alerting = new PgAlertingStore(pool, config.id);
     this.placements = new PgPlacementStore(pool);
     this.election = new LeaderElection({
-      servers: config.zookeeper.servers, path: config.zookeeper.path, sessionTimeoutMs: config.zookeeper.sessionTimeoutMs, id: config.id, logger,
+      servers: config.zookeeper.servers,
+      path: config.zookeeper.path,
+      sessionTimeoutMs: config.zookeeper.sessionTimeoutMs,
+      id: config.id,
+      logger,
       onChange: (leader, epoch) => this.onLeadership(leader, epoch),
     });
   }
@@ -57,11 +65,19 @@ export class ClusterMember {
     return new ClusterMember(config, pool, log);
   }
 
-  get isLeader(): boolean { return this.election.isLeader; }
-  get epoch(): number { return this.election.epoch; }
-  get id(): string { return this.config.id; }
+  get isLeader(): boolean {
+    return this.election.isLeader;
+  }
+  get epoch(): number {
+    return this.election.epoch;
+  }
+  get id(): string {
+    return this.config.id;
+  }
 
-  onLeaderChange(fn: (leader: boolean) => void): void { this.leaderHandlers.push(fn); }
+  onLeaderChange(fn: (leader: boolean) => void): void {
+    this.leaderHandlers.push(fn);
+  }
 
   /** Brings the shared state into this collector's memory (before it serves), then keeps both in step. */
   async start(deps: { state: FleetState; alerting?: Alerting; placement?: Placement }): Promise<void> {
@@ -77,26 +93,41 @@ export class ClusterMember {
     await this.syncOnce();
     await deps.placement?.restoreShared();
     this.election.start();
-    this.timer = setInterval(() => { void this.sync(); }, this.config.syncIntervalMs);
+    this.timer = setInterval(() => {
+      void this.sync();
+    }, this.config.syncIntervalMs);
     this.timer.unref();
   }
 
   view(): ClusterView {
     return {
-      id: this.config.id, ...this.election.view(), syncIntervalMs: this.config.syncIntervalMs,
-      postgres: { ok: this.lastError === undefined, lastSyncAt: this.lastSyncAt ? new Date(this.lastSyncAt).toISOString() : null, ...(this.lastError ? { error: this.lastError } : {}) },
+      id: this.config.id,
+      ...this.election.view(),
+      syncIntervalMs: this.config.syncIntervalMs,
+      postgres: {
+        ok: this.lastError === undefined,
+        lastSyncAt: this.lastSyncAt ? new Date(this.lastSyncAt).toISOString() : null,
+        ...(this.lastError ? { error: this.lastError } : {}),
+      },
     };
   }
 
   sync(): Promise<void> {
-    this.syncing ??= this.syncOnce().then(() => {
-      if (this.lastError !== undefined) this.logger.info('cluster: shared state reachable again');
-      this.lastError = undefined;
-      this.lastSyncAt = Date.now();
-    }, (err: unknown) => {
-      if (this.lastError === undefined) this.logger.error({ error: errorText(err) }, 'cluster: shared state sync failed; retrying');
-      this.lastError = errorText(err);
-    }).finally(() => { this.syncing = undefined; });
+    this.syncing ??= this.syncOnce()
+      .then(
+        () => {
+          if (this.lastError !== undefined) this.logger.info('cluster: shared state reachable again');
+          this.lastError = undefined;
+          this.lastSyncAt = Date.now();
+        },
+        (err: unknown) => {
+          if (this.lastError === undefined) this.logger.error({ error: errorText(err) }, 'cluster: shared state sync failed; retrying');
+          this.lastError = errorText(err);
+        },
+      )
+      .finally(() => {
+        this.syncing = undefined;
+      });
     return this.syncing;
   }
 

@@ -7,7 +7,8 @@ import { CONSOLE_HTML } from './page.js';
 import { CONSOLE_CSS } from './style.js';
 import { CONSOLE_JS } from './client.js';
 
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 function send(reply: FastifyReply, type: string, body: string) {
   return reply

@@ -35,7 +35,11 @@ export interface RoleChange {
   master: string;
 }
 
-export interface FoldResult { created: Failover[]; updated: Failover[]; roleChanges: RoleChange[] }
+export interface FoldResult {
+  created: Failover[];
+  updated: Failover[];
+  roleChanges: RoleChange[];
+}
 
 export const FOLD_DEFAULTS = {
   /** Reports of one failover arrive within this long of each other. */
@@ -44,7 +48,13 @@ export const FOLD_DEFAULTS = {
   roleMemoryMs: 600_000,
 };
 
-interface KnownRole { role: string; master: string; cluster: string; group: string; at: number }
+interface KnownRole {
+  role: string;
+  master: string;
+  cluster: string;
+  group: string;
+  at: number;
+}
 
 type FoldReport = Pick<Report, 'redis' | 'events' | 'sentinels'>;
 
@@ -54,7 +64,10 @@ export class FailoverFolder {
   /** Master address → the name Sentinels monitor it by (from Sentinel samples). */
   private readonly sentinelNames = new Map<string, string>();
 
-  constructor(private readonly opts = FOLD_DEFAULTS, initial: Failover[] = []) {
+  constructor(
+    private readonly opts = FOLD_DEFAULTS,
+    initial: Failover[] = [],
+  ) {
     this.recentFailovers.push(...initial);
   }
 
@@ -85,22 +98,36 @@ export class FailoverFolder {
       if (!a.new) continue;
       const known = this.roles.get(a.new) ?? (a.old ? this.roles.get(a.old) : undefined);
       this.fold(out, hostId, {
-        at: e.timestampMs || now, cluster: known?.cluster ?? '', group: known?.group ?? '', masterName: a.master ?? '',
-        oldMaster: a.old ?? '', newMaster: a.new, source: 'sentinel',
+        at: e.timestampMs || now,
+        cluster: known?.cluster ?? '',
+        group: known?.group ?? '',
+        masterName: a.master ?? '',
+        oldMaster: a.old ?? '',
+        newMaster: a.new,
+        source: 'sentinel',
       });
     }
     return out;
   }
 
   /** The failovers still open for folding (newest last). */
-  recent(): Failover[] { return [...this.recentFailovers]; }
+  recent(): Failover[] {
+    return [...this.recentFailovers];
+  }
 
   private fold(out: FoldResult, hostId: string, seen: Omit<Failover, 'id' | 'seenBy' | 'sentinelAt' | 'roleAt'>): void {
     const compatible = (a: string, b: string): boolean => !a || !b || a === b;
     // Failing over away from x's new master since x (a fail-back) makes a failover to it again a new one.
-    const superseded = (x: Failover): boolean => this.recentFailovers.some((y) => y.oldMaster === x.newMaster && y.at > x.at && y.at <= seen.at);
-    const f = this.recentFailovers.find((x) => x.newMaster === seen.newMaster && Math.abs(seen.at - x.at) <= this.opts.windowMs
-      && compatible(x.masterName, seen.masterName) && compatible(x.oldMaster, seen.oldMaster) && !superseded(x));
+    const superseded = (x: Failover): boolean =>
+      this.recentFailovers.some((y) => y.oldMaster === x.newMaster && y.at > x.at && y.at <= seen.at);
+    const f = this.recentFailovers.find(
+      (x) =>
+        x.newMaster === seen.newMaster &&
+        Math.abs(seen.at - x.at) <= this.opts.windowMs &&
+        compatible(x.masterName, seen.masterName) &&
+        compatible(x.oldMaster, seen.oldMaster) &&
+        !superseded(x),
+    );
     const stamp = seen.source === 'sentinel' ? 'sentinelAt' : 'roleAt';
     if (!f) {
       const created: Failover = { ...seen, id: 0, seenBy: [hostId], sentinelAt: null, roleAt: null };
@@ -111,12 +138,27 @@ export class FailoverFolder {
     }
     let changed = false;
     const fill = (k: 'cluster' | 'group' | 'masterName' | 'oldMaster'): void => {
-      if (!f[k] && seen[k]) { f[k] = seen[k]; changed = true; }
+      if (!f[k] && seen[k]) {
+        f[k] = seen[k];
+        changed = true;
+      }
     };
-    fill('cluster'); fill('group'); fill('masterName'); fill('oldMaster');
-    if (f[stamp] === null) { f[stamp] = seen.at; changed = true; }
-    if (seen.at < f.at) { f.at = seen.at; changed = true; }
-    if (!f.seenBy.includes(hostId)) { f.seenBy.push(hostId); changed = true; }
+    fill('cluster');
+    fill('group');
+    fill('masterName');
+    fill('oldMaster');
+    if (f[stamp] === null) {
+      f[stamp] = seen.at;
+      changed = true;
+    }
+    if (seen.at < f.at) {
+      f.at = seen.at;
+      changed = true;
+    }
+    if (!f.seenBy.includes(hostId)) {
+      f.seenBy.push(hostId);
+      changed = true;
+    }
     if (changed && !out.created.includes(f) && !out.updated.includes(f)) out.updated.push(f);
   }
 

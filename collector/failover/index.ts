@@ -17,8 +17,17 @@ const iso = (ms: number | null): string | null => (ms ? new Date(ms).toISOString
 
 export function failoverView(f: Failover) {
   return {
-    id: f.id, at: iso(f.at), cluster: f.cluster, group: f.group, masterName: f.masterName, oldMaster: f.oldMaster, newMaster: f.newMaster,
-    source: f.source, seenBy: f.seenBy, sentinelAt: iso(f.sentinelAt), roleChangeAt: iso(f.roleAt),
+    id: f.id,
+    at: iso(f.at),
+    cluster: f.cluster,
+    group: f.group,
+    masterName: f.masterName,
+    oldMaster: f.oldMaster,
+    newMaster: f.newMaster,
+    source: f.source,
+    seenBy: f.seenBy,
+    sentinelAt: iso(f.sentinelAt),
+    roleChangeAt: iso(f.roleAt),
   };
 }
 
@@ -50,16 +59,32 @@ export class FailoverTracker {
       this.store.add(f);
       const name = f.masterName || f.group || f.cluster || f.newMaster;
       // No host tag: a failover is the group's, whichever agents saw it.
-      points.push(eventPoint({ hostId: '', labels: {} }, 'redis.failover', `failover of ${name}${f.cluster ? ` (cluster ${f.cluster})` : ''}: ${f.oldMaster || '?'} → ${f.newMaster}`, f.at, failoverAttrs(f)));
+      points.push(
+        eventPoint(
+          { hostId: '', labels: {} },
+          'redis.failover',
+          `failover of ${name}${f.cluster ? ` (cluster ${f.cluster})` : ''}: ${f.oldMaster || '?'} → ${f.newMaster}`,
+          f.at,
+          failoverAttrs(f),
+        ),
+      );
     }
     for (const f of res.updated) if (!res.created.includes(f)) this.store.save(f);
     for (const c of res.roleChanges) {
-      const p = eventPoint(src, 'redis.role_change', `${c.address} ${c.from} → ${c.to}${c.master ? ` of ${c.master}` : ''}`, c.at,
-        { from: c.from, to: c.to, ...(c.cluster ? { cluster: c.cluster } : {}), ...(c.group ? { group: c.group } : {}), ...(c.master ? { master: c.master } : {}) });
+      const p = eventPoint(src, 'redis.role_change', `${c.address} ${c.from} → ${c.to}${c.master ? ` of ${c.master}` : ''}`, c.at, {
+        from: c.from,
+        to: c.to,
+        ...(c.cluster ? { cluster: c.cluster } : {}),
+        ...(c.group ? { group: c.group } : {}),
+        ...(c.master ? { master: c.master } : {}),
+      });
       p.tags.instance = c.address;
       points.push(p);
     }
-    if (now - this.lastPrune >= PRUNE_EVERY_MS) { this.lastPrune = now; this.store.pruneOld(now); }
+    if (now - this.lastPrune >= PRUNE_EVERY_MS) {
+      this.lastPrune = now;
+      this.store.pruneOld(now);
+    }
     return points;
   }
 }
@@ -74,7 +99,8 @@ export function registerFailoverRoutes(app: FastifyInstance, tracker: FailoverTr
       if (!Number.isFinite(since)) return reply.code(400).send({ error: 'since: must be unix milliseconds or an ISO 8601 time' });
     }
     const limit = q.limit === undefined ? 100 : Number(q.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) return reply.code(400).send({ error: 'limit: must be an integer from 1 to 10000' });
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+      return reply.code(400).send({ error: 'limit: must be an integer from 1 to 10000' });
     return { failovers: tracker.store.list({ since, cluster: q.cluster, limit }).map(failoverView) };
   });
 }

@@ -8,7 +8,14 @@ import type { Point } from '../points.js';
 /** Samples older than this are not paired (the other side stopped reporting). */
 export const OFFSET_PAIR_MAX_AGE_MS = 60_000;
 
-interface Side { address: string; replid: string; offset: number; at: number; cluster: string; group: string }
+interface Side {
+  address: string;
+  replid: string;
+  offset: number;
+  at: number;
+  cluster: string;
+  group: string;
+}
 
 const DEF = MEASUREMENTS.redis_repl_offset!;
 
@@ -24,7 +31,7 @@ export class ReplOffsets {
       if (!s.up) continue;
       const f = fieldReader(s.info);
       const replid = f.str('master_replid');
-      const offset = s.role === 'slave' ? f.num('slave_repl_offset') ?? f.num('master_repl_offset') : f.num('master_repl_offset');
+      const offset = s.role === 'slave' ? (f.num('slave_repl_offset') ?? f.num('master_repl_offset')) : f.num('master_repl_offset');
       if (!replid || offset === null) continue;
       const side: Side = { address: s.address, replid, offset, at: s.sampledAtMs || now, cluster: s.cluster, group: s.group };
       if (s.role === 'master') this.masters.set(replid, side);
@@ -52,8 +59,15 @@ export class ReplOffsets {
       if (cluster) tags.cluster = cluster;
       if (group) tags.group = group;
       out.push({
-        measurement: DEF.name, tags, time: Math.max(m.at, r.at),
-        fields: { master_offset: m.offset, replica_offset: r.offset, diff_bytes: m.offset - r.offset, sample_gap_ms: Math.abs(m.at - r.at) },
+        measurement: DEF.name,
+        tags,
+        time: Math.max(m.at, r.at),
+        fields: {
+          master_offset: m.offset,
+          replica_offset: r.offset,
+          diff_bytes: m.offset - r.offset,
+          sample_gap_ms: Math.abs(m.at - r.at),
+        },
       });
     }
     this.prune(now);

@@ -72,45 +72,79 @@ export function registerPlacementRoutes(app: FastifyInstance, placement: Placeme
     return reply.code(a.status).send(a.body);
   };
 
-  app.get<{ Querystring: CapacityQuery }>('/api/v1/capacity', {
-    schemaErrorFormatter: namedFieldError,
-    schema: {
-      querystring: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          host: text(253), role: text(64), fresh: { type: 'boolean' },
-          ...Object.fromEntries(CAPACITY_LABEL_FILTERS.map((k) => [k, text(256)])),
+  app.get<{ Querystring: CapacityQuery }>(
+    '/api/v1/capacity',
+    {
+      schemaErrorFormatter: namedFieldError,
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            host: text(253),
+            role: text(64),
+            fresh: { type: 'boolean' },
+            ...Object.fromEntries(CAPACITY_LABEL_FILTERS.map((k) => [k, text(256)])),
+          },
         },
       },
     },
-  }, async (req) => capacityView(placement, req.query));
+    async (req) => capacityView(placement, req.query),
+  );
 
-  app.post<{ Body: PlacementBody }>('/api/v1/placements', {
-    config: { access: 'operator', audit: (req) => { const b = req.body as PlacementBody | undefined; return `placement ${b?.requestId} (${b?.count} ${b?.role}, ${b?.memoryMb} MB)`; } },
-    schemaErrorFormatter: namedFieldError,
-    schema: { body: placementBodySchema },
-  }, async (req, reply) => {
-    const body = req.body;
-    if (body.spreadBy !== undefined && body.labels?.[body.spreadBy] !== undefined) {
-      return reply.code(400).send({ error: 'invalid request', message: `body/spreadBy: ${body.spreadBy} is pinned by body/labels/${body.spreadBy}, so there is nothing to spread over` });
-    }
-    return send(reply, await placement.place(toRequest(body)));
-  });
+  app.post<{ Body: PlacementBody }>(
+    '/api/v1/placements',
+    {
+      config: {
+        access: 'operator',
+        audit: (req) => {
+          const b = req.body as PlacementBody | undefined;
+          return `placement ${b?.requestId} (${b?.count} ${b?.role}, ${b?.memoryMb} MB)`;
+        },
+      },
+      schemaErrorFormatter: namedFieldError,
+      schema: { body: placementBodySchema },
+    },
+    async (req, reply) => {
+      const body = req.body;
+      if (body.spreadBy !== undefined && body.labels?.[body.spreadBy] !== undefined) {
+        return reply.code(400).send({
+          error: 'invalid request',
+          message: `body/spreadBy: ${body.spreadBy} is pinned by body/labels/${body.spreadBy}, so there is nothing to spread over`,
+        });
+      }
+      return send(reply, await placement.place(toRequest(body)));
+    },
+  );
 
   app.get('/api/v1/placements', async () => ({ placements: await placement.active() }));
 
-  app.get<{ Params: { requestId: string } }>('/api/v1/placements/:requestId', {
-    schemaErrorFormatter: namedFieldError, schema: { params: requestIdParams },
-  }, async (req, reply) => send(reply, await placement.get(req.params.requestId)));
+  app.get<{ Params: { requestId: string } }>(
+    '/api/v1/placements/:requestId',
+    {
+      schemaErrorFormatter: namedFieldError,
+      schema: { params: requestIdParams },
+    },
+    async (req, reply) => send(reply, await placement.get(req.params.requestId)),
+  );
 
-  app.post<{ Params: { requestId: string } }>('/api/v1/placements/:requestId/confirm', {
-    config: { access: 'operator', audit: (req) => `placement ${(req.params as { requestId: string }).requestId}` },
-    schemaErrorFormatter: namedFieldError, schema: { params: requestIdParams },
-  }, async (req, reply) => send(reply, await placement.confirm(req.params.requestId)));
+  app.post<{ Params: { requestId: string } }>(
+    '/api/v1/placements/:requestId/confirm',
+    {
+      config: { access: 'operator', audit: (req) => `placement ${(req.params as { requestId: string }).requestId}` },
+      schemaErrorFormatter: namedFieldError,
+      schema: { params: requestIdParams },
+    },
+    async (req, reply) => send(reply, await placement.confirm(req.params.requestId)),
+  );
 
-  app.post<{ Params: { requestId: string } }>('/api/v1/placements/:requestId/release', {
-    config: { access: 'operator', audit: (req) => `placement ${(req.params as { requestId: string }).requestId}` },
-    schemaErrorFormatter: namedFieldError, schema: { params: requestIdParams },
-  }, async (req, reply) => send(reply, await placement.release(req.params.requestId)));
+  app.post<{ Params: { requestId: string } }>(
+    '/api/v1/placements/:requestId/release',
+    {
+      config: { access: 'operator', audit: (req) => `placement ${(req.params as { requestId: string }).requestId}` },
+      schemaErrorFormatter: namedFieldError,
+      schema: { params: requestIdParams },
+    },
+    async (req, reply) => send(reply, await placement.release(req.params.requestId)),
+  );
 }

@@ -34,8 +34,19 @@ interface Totals {
 }
 
 const emptyTotals = (): Totals => ({
-  hosts: 0, freshHosts: 0, cpuCores: 0, memTotalBytes: 0, memAvailableBytes: 0, maxmemoryReservedBytes: 0, heldMemoryBytes: 0,
-  instanceSlots: 0, runningInstances: 0, idleInstances: 0, freeSlots: 0, diskTotalBytes: 0, diskFreeBytes: 0,
+  hosts: 0,
+  freshHosts: 0,
+  cpuCores: 0,
+  memTotalBytes: 0,
+  memAvailableBytes: 0,
+  maxmemoryReservedBytes: 0,
+  heldMemoryBytes: 0,
+  instanceSlots: 0,
+  runningInstances: 0,
+  idleInstances: 0,
+  freeSlots: 0,
+  diskTotalBytes: 0,
+  diskFreeBytes: 0,
 });
 
 const iso = (ms: number): string | null => (ms ? new Date(ms).toISOString() : null);
@@ -47,7 +58,10 @@ export function capacityView(p: Placement, q: CapacityQuery, now = Date.now()) {
   const heldMemory = p.holds.heldMemory;
   const heldSlots = p.holds.heldSlots;
   const all = emptyTotals();
-  const by = Object.fromEntries(TOTALS_BY.map((k) => [k, new Map<string, Totals>()])) as Record<typeof TOTALS_BY[number], Map<string, Totals>>;
+  const by = Object.fromEntries(TOTALS_BY.map((k) => [k, new Map<string, Totals>()])) as Record<
+    (typeof TOTALS_BY)[number],
+    Map<string, Totals>
+  >;
   const hosts = [];
   for (let row = 0; row < t.size; row++) {
     const id = t.hostId(row);
@@ -78,7 +92,9 @@ export function capacityView(p: Placement, q: CapacityQuery, now = Date.now()) {
         slots: t.slots[row]!,
         running: t.running[row]!,
         idle: t.idle[row]!,
-        idleInstances: t.idleInstances(row).map((i) => ({ address: i.address, maxmemoryBytes: i.maxmemoryBytes, held: p.holds.isIdleHeld(row, i.address) })),
+        idleInstances: t
+          .idleInstances(row)
+          .map((i) => ({ address: i.address, maxmemoryBytes: i.maxmemoryBytes, held: p.holds.isIdleHeld(row, i.address) })),
         heldSlots: heldSlots[row]!,
         freeSlots,
       },
@@ -99,7 +115,16 @@ export function capacityView(p: Placement, q: CapacityQuery, now = Date.now()) {
   return { hosts, totals: { all, idc: sortedMap(by.idc), city: sortedMap(by.city), env: sortedMap(by.env) } };
 }
 
-function add(t: Totals, h: { cpu: { cores: number }; memory: { totalBytes: number; availableBytes: number; maxmemoryReservedBytes: number; heldBytes: number }; disk: { totalBytes: number; freeBytes: number }; instances: { slots: number; running: number; idle: number; freeSlots: number } }, fresh: boolean): void {
+function add(
+  t: Totals,
+  h: {
+    cpu: { cores: number };
+    memory: { totalBytes: number; availableBytes: number; maxmemoryReservedBytes: number; heldBytes: number };
+    disk: { totalBytes: number; freeBytes: number };
+    instances: { slots: number; running: number; idle: number; freeSlots: number };
+  },
+  fresh: boolean,
+): void {
   t.hosts++;
   if (fresh) t.freshHosts++;
   t.cpuCores += h.cpu.cores;

@@ -4,7 +4,9 @@
 /** A Float64Array that doubles when a row beyond its length is written. */
 export class NumberColumn {
   data: Float64Array;
-  constructor(capacity: number) { this.data = new Float64Array(capacity); }
+  constructor(capacity: number) {
+    this.data = new Float64Array(capacity);
+  }
   grow(capacity: number): void {
     if (capacity <= this.data.length) return;
     const next = new Float64Array(capacity);
@@ -21,7 +23,9 @@ export class InternedColumn {
   ids: Int32Array;
   private readonly byValue = new Map<string, number>();
   private readonly values: string[] = [''];
-  constructor(capacity: number) { this.ids = new Int32Array(capacity); }
+  constructor(capacity: number) {
+    this.ids = new Int32Array(capacity);
+  }
 
   grow(capacity: number): void {
     if (capacity <= this.ids.length) return;
@@ -42,8 +46,14 @@ export class InternedColumn {
   }
 
   /** The id of `value`, or -1 when no host ever had it (so nothing can match). */
-  idOf(value: string): number { return this.byValue.get(value) ?? -1; }
-  valueOf(id: number): string { return this.values[id] ?? ''; }
+  idOf(value: string): number {
+    return this.byValue.get(value) ?? -1;
+  }
+  valueOf(id: number): string {
+    return this.values[id] ?? '';
+  }
   /** Number of distinct ids including 0 (absent): sizes per-value counters. */
-  get cardinality(): number { return this.values.length; }
+  get cardinality(): number {
+    return this.values.length;
+  }
 }

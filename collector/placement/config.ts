@@ -6,7 +6,7 @@ import type { RoleThresholds } from './framework.js';
 import { BUILTIN_PROFILES, DEFAULT_PROFILE, buildProfile, type Profile, type ProfileSpec } from './profiles.js';
 
 export const PLACEMENT_ROLES = ['redis', 'proxy', 'dashboard'] as const;
-export type PlacementRole = typeof PLACEMENT_ROLES[number];
+export type PlacementRole = (typeof PLACEMENT_ROLES)[number];
 
 export interface PlacementConfig {
   /** An unconfirmed placement's hold ends (expires) after this. */
@@ -96,7 +96,8 @@ export function resolvePlacementConfig(data: unknown): PlacementConfig {
   for (const [name, spec] of Object.entries({ ...BUILTIN_PROFILES, ...raw.profiles })) {
     const built = buildProfile(name, spec);
     if ('problem' in built) throw new ConfigError(`${KEY}.profiles.${name}.${built.key}`, built.problem);
-    if (built.scores.length === 0) throw new ConfigError(`${KEY}.profiles.${name}.scores`, 'needs at least one score plugin with a weight above 0');
+    if (built.scores.length === 0)
+      throw new ConfigError(`${KEY}.profiles.${name}.scores`, 'needs at least one score plugin with a weight above 0');
     profiles[name] = built;
   }
   const ms = (key: 'reservationTtl' | 'confirmedHold' | 'requestRetention', min: number) => {
@@ -114,7 +115,10 @@ export function resolvePlacementConfig(data: unknown): PlacementConfig {
     profiles,
   };
   if (!profiles[config.defaultStrategy]) {
-    throw new ConfigError(`${KEY}.defaultStrategy`, `no profile named ${JSON.stringify(config.defaultStrategy)} (have: ${Object.keys(profiles).join(', ')})`);
+    throw new ConfigError(
+      `${KEY}.defaultStrategy`,
+      `no profile named ${JSON.stringify(config.defaultStrategy)} (have: ${Object.keys(profiles).join(', ')})`,
+    );
   }
   return config;
 }

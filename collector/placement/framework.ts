@@ -98,7 +98,10 @@ export class PlacementContext {
   freeMemoryAfter(row: number): number {
     this.demand(row);
     const t = this.table;
-    return Math.max(0, t.memTotal[row]! - t.maxmemoryReserved[row]! - this.holds.heldMemory[row]! - this.extraMemory[row]! - this.demandMemory);
+    return Math.max(
+      0,
+      t.memTotal[row]! - t.maxmemoryReserved[row]! - this.holds.heldMemory[row]! - this.extraMemory[row]! - this.demandMemory,
+    );
   }
 
   private pickIdle(row: number): IdleInstance | null {

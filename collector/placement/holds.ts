@@ -35,9 +35,13 @@ export class Holds {
   private nextEnd = Infinity;
 
   /** Memory (bytes) held per row. */
-  get heldMemory(): Float64Array { return this.memory.data; }
+  get heldMemory(): Float64Array {
+    return this.memory.data;
+  }
   /** New instance slots held per row. */
-  get heldSlots(): Float64Array { return this.slots.data; }
+  get heldSlots(): Float64Array {
+    return this.slots.data;
+  }
 
   /** Makes the per-row columns cover `rows` table rows. */
   ensureRows(rows: number): void {
@@ -48,10 +52,16 @@ export class Holds {
     this.slots.grow(n);
   }
 
-  isIdleHeld(row: number, address: string): boolean { return this.idle.get(row)?.has(address) ?? false; }
+  isIdleHeld(row: number, address: string): boolean {
+    return this.idle.get(row)?.has(address) ?? false;
+  }
 
-  get activeCount(): number { return this.holding.size; }
-  active(): Reservation[] { return [...this.holding.values()]; }
+  get activeCount(): number {
+    return this.holding.size;
+  }
+  active(): Reservation[] {
+    return [...this.holding.values()];
+  }
 
   hold(r: Reservation): void {
     this.ensureRows(Math.max(0, ...r.members.map((m) => m.row + 1)));

@@ -70,7 +70,11 @@ export class Picker {
       const c = this.domainCount[d]!;
       const t = this.total[j]!;
       if (bestJ < 0 || g < bestG || (g === bestG && (c < bestD || (c === bestD && t > bestT)))) {
-        bestJ = j; bestG = g; bestD = c; bestT = t; ties = this.bestTies[d]!;
+        bestJ = j;
+        bestG = g;
+        bestD = c;
+        bestT = t;
+        ties = this.bestTies[d]!;
       } else if (g === bestG && c === bestD && t === bestT) {
         // Uniform over every tied host: this domain wins with its share of the ties.
         ties += this.bestTies[d]!;
@@ -99,8 +103,11 @@ export class Picker {
       if (fits[j] === 0) continue;
       if (antiAffinity && lastGroup[j] === group) continue;
       const t = total[j]!;
-      if (t > bestT) { best = j; bestT = t; ties = 1; }
-      else if (t === bestT && Math.random() * ++ties < 1) best = j;
+      if (t > bestT) {
+        best = j;
+        bestT = t;
+        ties = 1;
+      } else if (t === bestT && Math.random() * ++ties < 1) best = j;
     }
     this.best[d] = best;
     this.bestTies[d] = ties;

@@ -4,7 +4,10 @@
 import type { FilterPlugin, ScorePlugin } from './framework.js';
 import { FILTER_PLUGINS, SCORE_PLUGINS, filterPlugin, scorePlugin } from './plugins/index.js';
 
-export interface WeightedScore { plugin: ScorePlugin; weight: number }
+export interface WeightedScore {
+  plugin: ScorePlugin;
+  weight: number;
+}
 
 export interface Profile {
   name: string;
@@ -13,7 +16,10 @@ export interface Profile {
 }
 
 /** A profile as configured: plugin names (filters default to all, in registry order) and weights. */
-export interface ProfileSpec { filters?: string[]; scores: Record<string, number> }
+export interface ProfileSpec {
+  filters?: string[];
+  scores: Record<string, number>;
+}
 
 export const BUILTIN_PROFILES: Record<string, ProfileSpec> = {
   'bin-packing': { scores: { 'min-memory': 1 } },
@@ -28,7 +34,11 @@ export function buildProfile(name: string, spec: ProfileSpec): Profile | { key: 
   const filters: FilterPlugin[] = [];
   for (const [i, f] of (spec.filters ?? FILTER_PLUGINS.map((p) => p.name)).entries()) {
     const p = filterPlugin(f);
-    if (!p) return { key: `filters[${i}]`, problem: `unknown filter plugin ${JSON.stringify(f)} (known: ${FILTER_PLUGINS.map((x) => x.name).join(', ')})` };
+    if (!p)
+      return {
+        key: `filters[${i}]`,
+        problem: `unknown filter plugin ${JSON.stringify(f)} (known: ${FILTER_PLUGINS.map((x) => x.name).join(', ')})`,
+      };
     filters.push(p);
   }
   const scores: WeightedScore[] = [];

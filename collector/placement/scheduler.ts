@@ -119,8 +119,15 @@ export function schedule(ctx: PlacementContext, profile: Profile): Outcome {
     const scores: Record<string, number> = {};
     for (let s = 0; s < nScores; s++) scores[profile.scores[s]!.plugin.name] = round(norm[s]![best]!);
     members.push({
-      member: k, group, row, hostId: table.hostId(row), idle: ctx.demandIdle,
-      memoryBytes: ctx.demandMemory, slot: ctx.demandSlot, total: round(total[best]!), scores,
+      member: k,
+      group,
+      row,
+      hostId: table.hostId(row),
+      idle: ctx.demandIdle,
+      memoryBytes: ctx.demandMemory,
+      slot: ctx.demandSlot,
+      total: round(total[best]!),
+      scores,
     });
     ctx.take(row);
     lastGroup[best] = group;
@@ -145,7 +152,14 @@ export function schedule(ctx: PlacementContext, profile: Profile): Outcome {
 }
 
 /** Why nothing was left for a later member: the first pass's reasons plus what the earlier members used up. */
-function explainStep(first: Rejections, nf: number, fits: Uint8Array, lost: Map<number, string>, lastGroup: Int32Array, group: number): Rejections {
+function explainStep(
+  first: Rejections,
+  nf: number,
+  fits: Uint8Array,
+  lost: Map<number, string>,
+  lastGroup: Int32Array,
+  group: number,
+): Rejections {
   const reasons = new Map(Object.entries(first.reasons));
   for (let j = 0; j < nf; j++) {
     const reason = fits[j] === 0 ? lost.get(j)! : group >= 0 && lastGroup[j] === group ? GROUP_CONFLICT : null;

@@ -16,7 +16,11 @@ import { schedule, type MemberPlan, type Rejections } from './scheduler.js';
 import { SqlitePlacementStore, type PlacementRow, type PlacementStore, type PlacementTx } from './store.js';
 import { CapacityTable } from './table.js';
 
-export interface Answer { status: number; body: Record<string, unknown>; replay?: boolean }
+export interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+  replay?: boolean;
+}
 
 interface Stored {
   fingerprint: string;
@@ -38,7 +42,13 @@ export class Placement {
    * With `db`, placements are kept in the collector's SQLite file (call restore() once the table is
    * seeded); with `shared`, in the cluster's store (restoreShared()).
    */
-  constructor(readonly config: PlacementConfig, hostDownAfterIntervals: number, private readonly logger: Logger, db?: Database, private readonly shared?: PlacementStore) {
+  constructor(
+    readonly config: PlacementConfig,
+    hostDownAfterIntervals: number,
+    private readonly logger: Logger,
+    db?: Database,
+    private readonly shared?: PlacementStore,
+  ) {
     this.table = new CapacityTable(hostDownAfterIntervals);
     this.store = db && !shared ? new SqlitePlacementStore(db) : undefined;
   }
@@ -73,10 +83,18 @@ export class Placement {
     for (const m of row.members) {
       const r = this.table.rowOfHost(m.hostId);
       if (r < 0) {
-        if (warn) this.logger.warn({ requestId: row.requestId, host: m.hostId }, 'placement restore: host unknown; its member no longer holds');
+        if (warn)
+          this.logger.warn({ requestId: row.requestId, host: m.hostId }, 'placement restore: host unknown; its member no longer holds');
       } else members.push({ ...m, row: r });
     }
-    const reservation: Reservation = { requestId: row.requestId, state: row.state, holding: false, createdAt: row.createdAt, holdUntil: row.holdUntil, members };
+    const reservation: Reservation = {
+      requestId: row.requestId,
+      state: row.state,
+      holding: false,
+      createdAt: row.createdAt,
+      holdUntil: row.holdUntil,
+      members,
+    };
     if (row.holding) this.holds.hold(reservation);
     this.answers.set(row.requestId, { fingerprint: row.fingerprint, reservation, placement: row.placement });
   }
@@ -88,7 +106,11 @@ export class Placement {
     for (const r of this.holds.active()) if (!byId.has(r.requestId)) missing.add(r.requestId);
     for (const r of await tx.get([...missing])) byId.set(r.requestId, r);
     // Held here but unknown to the shared store (its write failed): it holds nothing.
-    for (const r of this.holds.active()) if (!byId.has(r.requestId)) { this.holds.unhold(r, 'released'); this.answers.delete(r.requestId); }
+    for (const r of this.holds.active())
+      if (!byId.has(r.requestId)) {
+        this.holds.unhold(r, 'released');
+        this.answers.delete(r.requestId);
+      }
     for (const row of byId.values()) this.apply(row);
   }
 
@@ -119,7 +141,10 @@ export class Placement {
     const rows = await this.shared.expire(now);
     for (const row of rows) {
       this.apply(row);
-      this.logger.info({ requestId: row.requestId, state: row.state }, row.state === 'expired' ? 'placement expired unconfirmed' : 'placement hold ended');
+      this.logger.info(
+        { requestId: row.requestId, state: row.state },
+        row.state === 'expired' ? 'placement expired unconfirmed' : 'placement hold ended',
+      );
     }
     return rows.length;
   }
@@ -138,7 +163,9 @@ export class Placement {
     return plugin ? singlePluginProfile(plugin) : undefined;
   }
 
-  strategies(): string[] { return Object.keys(this.config.profiles); }
+  strategies(): string[] {
+    return Object.keys(this.config.profiles);
+  }
 
   place(req: PlacementRequest, now = Date.now()): Promise<Answer> {
     return this.decide([req.requestId], () => this.placeNow(req, now));
@@ -171,29 +198,55 @@ export class Placement {
     const stored = this.answers.get(req.requestId);
     if (stored) {
       if (stored.fingerprint !== fingerprint) {
-        return { status: 409, body: { error: 'requestId conflict', message: `requestId ${req.requestId} was already used for a different request` } };
+        return {
+          status: 409,
+          body: { error: 'requestId conflict', message: `requestId ${req.requestId} was already used for a different request` },
+        };
       }
       return { status: 200, body: this.view(stored), replay: true };
     }
     const profile = this.profileFor(req.strategy);
     if (!profile) {
-      return { status: 400, body: { error: 'invalid request', message: `body/strategy: unknown strategy ${JSON.stringify(req.strategy)} (profiles: ${this.strategies().join(', ')}; or a score plugin)` } };
+      return {
+        status: 400,
+        body: {
+          error: 'invalid request',
+          message: `body/strategy: unknown strategy ${JSON.stringify(req.strategy)} (profiles: ${this.strategies().join(', ')}; or a score plugin)`,
+        },
+      };
     }
     const ctx = new PlacementContext(this.table, this.holds, req, this.config.thresholds[req.role as PlacementRole], now);
     const outcome = schedule(ctx, profile);
     if (!outcome.ok) {
-      this.logger.info({ requestId: req.requestId, role: req.role, count: req.count, placed: outcome.placed, why: outcome.message }, 'placement: nothing fits');
+      this.logger.info(
+        { requestId: req.requestId, role: req.role, count: req.count, placed: outcome.placed, why: outcome.message },
+        'placement: nothing fits',
+      );
       return {
         status: 409,
         body: {
-          error: 'unschedulable', requestId: req.requestId, message: outcome.message,
-          placed: outcome.placed, failedMember: outcome.failedMember, candidates: candidates(outcome.rejections),
+          error: 'unschedulable',
+          requestId: req.requestId,
+          message: outcome.message,
+          placed: outcome.placed,
+          failedMember: outcome.failedMember,
+          candidates: candidates(outcome.rejections),
         },
       };
     }
     const reservation: Reservation = {
-      requestId: req.requestId, state: 'reserved', holding: false, createdAt: now, holdUntil: now + this.config.reservationTtlMs,
-      members: outcome.members.map((m) => ({ row: m.row, hostId: m.hostId, memoryBytes: m.memoryBytes, slot: m.slot, idleAddress: m.idle?.address ?? null })),
+      requestId: req.requestId,
+      state: 'reserved',
+      holding: false,
+      createdAt: now,
+      holdUntil: now + this.config.reservationTtlMs,
+      members: outcome.members.map((m) => ({
+        row: m.row,
+        hostId: m.hostId,
+        memoryBytes: m.memoryBytes,
+        slot: m.slot,
+        idleAddress: m.idle?.address ?? null,
+      })),
     };
     this.holds.hold(reservation);
     const placement = this.placementBody(req, profile, outcome.members, outcome.firstPass, now);
@@ -201,7 +254,10 @@ export class Placement {
     this.answers.set(req.requestId, entry);
     this.persist(entry);
     this.evict(now);
-    this.logger.info({ requestId: req.requestId, role: req.role, count: req.count, hosts: placement.hosts, strategy: profile.name }, 'placement reserved');
+    this.logger.info(
+      { requestId: req.requestId, role: req.role, count: req.count, hosts: placement.hosts, strategy: profile.name },
+      'placement reserved',
+    );
     return { status: 200, body: this.view(entry) };
   }
 
@@ -217,7 +273,13 @@ export class Placement {
     if (!stored) return notFound(requestId);
     const r = stored.reservation;
     if (r.state === 'released' || r.state === 'expired') {
-      return { status: 409, body: { error: `reservation ${r.state}`, message: `placement ${requestId} was ${r.state} and holds nothing; place it again with a new requestId` } };
+      return {
+        status: 409,
+        body: {
+          error: `reservation ${r.state}`,
+          message: `placement ${requestId} was ${r.state} and holds nothing; place it again with a new requestId`,
+        },
+      };
     }
     if (r.state === 'reserved') {
       r.state = 'confirmed';
@@ -246,7 +308,10 @@ export class Placement {
     for (const r of this.holds.sweep(now)) {
       const stored = this.answers.get(r.requestId);
       if (stored) this.persist(stored);
-      this.logger.info({ requestId: r.requestId, state: r.state }, r.state === 'expired' ? 'placement expired unconfirmed' : 'placement hold ended');
+      this.logger.info(
+        { requestId: r.requestId, state: r.state },
+        r.state === 'expired' ? 'placement expired unconfirmed' : 'placement hold ended',
+      );
     }
   }
 
@@ -286,15 +351,24 @@ export class Placement {
       const old = this.answers.size > this.config.maxRequests || s.reservation.createdAt < now - this.config.requestRetentionMs;
       if (!old || s.reservation.holding) break;
       this.answers.delete(id);
-      try { this.store?.delete(id); } catch (err) { this.storeFailed(err); }
+      try {
+        this.store?.delete(id);
+      } catch (err) {
+        this.storeFailed(err);
+      }
     }
   }
 
   private rowOf(s: Stored): PlacementRow {
     const r = s.reservation;
     return {
-      requestId: r.requestId, fingerprint: s.fingerprint, placement: s.placement, state: r.state, holding: r.holding,
-      createdAt: r.createdAt, holdUntil: r.holdUntil,
+      requestId: r.requestId,
+      fingerprint: s.fingerprint,
+      placement: s.placement,
+      state: r.state,
+      holding: r.holding,
+      createdAt: r.createdAt,
+      holdUntil: r.holdUntil,
       members: r.members.map((m) => ({ hostId: m.hostId, memoryBytes: m.memoryBytes, slot: m.slot, idleAddress: m.idleAddress })),
     };
   }

@@ -18,7 +18,12 @@ CREATE TABLE IF NOT EXISTS placements (
 CREATE INDEX IF NOT EXISTS placements_created ON placements(created_at);
 `;
 
-export interface StoredMember { hostId: string; memoryBytes: number; slot: number; idleAddress: string | null }
+export interface StoredMember {
+  hostId: string;
+  memoryBytes: number;
+  slot: number;
+  idleAddress: string | null;
+}
 
 export interface PlacementRow {
   requestId: string;
@@ -32,7 +37,14 @@ export interface PlacementRow {
 }
 
 interface RawRow {
-  request_id: string; fingerprint: string; placement: string; state: string; holding: number; created_at: number; hold_until: number; members: string;
+  request_id: string;
+  fingerprint: string;
+  placement: string;
+  state: string;
+  holding: number;
+  created_at: number;
+  hold_until: number;
+  members: string;
 }
 
 export class SqlitePlacementStore {
@@ -49,16 +61,32 @@ export class SqlitePlacementStore {
   }
 
   save(r: PlacementRow): void {
-    this.upsert.run(r.requestId, r.fingerprint, JSON.stringify(r.placement), r.state, r.holding ? 1 : 0, r.createdAt, r.holdUntil, JSON.stringify(r.members));
+    this.upsert.run(
+      r.requestId,
+      r.fingerprint,
+      JSON.stringify(r.placement),
+      r.state,
+      r.holding ? 1 : 0,
+      r.createdAt,
+      r.holdUntil,
+      JSON.stringify(r.members),
+    );
   }
 
-  delete(requestId: string): void { this.remove.run(requestId); }
+  delete(requestId: string): void {
+    this.remove.run(requestId);
+  }
 
   /** Oldest first. */
   load(): PlacementRow[] {
     return this.all.all().map((r) => ({
-      requestId: r.request_id, fingerprint: r.fingerprint, placement: JSON.parse(r.placement) as Record<string, unknown>,
-      state: r.state as ReservationState, holding: r.holding === 1, createdAt: r.created_at, holdUntil: r.hold_until,
+      requestId: r.request_id,
+      fingerprint: r.fingerprint,
+      placement: JSON.parse(r.placement) as Record<string, unknown>,
+      state: r.state as ReservationState,
+      holding: r.holding === 1,
+      createdAt: r.created_at,
+      holdUntil: r.hold_until,
       members: JSON.parse(r.members) as StoredMember[],
     }));
   }

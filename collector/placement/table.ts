@@ -6,13 +6,26 @@ import type { HostRecord } from '../state.js';
 import { InternedColumn, NumberColumn } from './columns.js';
 
 /** A provisioned instance with no keys and no cluster: the buffer pool a placement can hand out. */
-export interface IdleInstance { address: string; maxmemoryBytes: number }
+export interface IdleInstance {
+  address: string;
+  maxmemoryBytes: number;
+}
 
 const NUMERIC = [
-  'reportedAt', 'freshUntil', 'cpuCores', 'cpuPercent', 'memTotal', 'memAvailable', 'maxmemoryReserved',
-  'diskTotal', 'diskFree', 'slots', 'running', 'idle',
+  'reportedAt',
+  'freshUntil',
+  'cpuCores',
+  'cpuPercent',
+  'memTotal',
+  'memAvailable',
+  'maxmemoryReserved',
+  'diskTotal',
+  'diskFree',
+  'slots',
+  'running',
+  'idle',
 ] as const;
-type NumericName = typeof NUMERIC[number];
+type NumericName = (typeof NUMERIC)[number];
 
 const INITIAL_ROWS = 1024;
 
@@ -32,33 +45,75 @@ export class CapacityTable {
     this.numeric = Object.fromEntries(NUMERIC.map((n) => [n, new NumberColumn(INITIAL_ROWS)])) as Record<NumericName, NumberColumn>;
   }
 
-  get size(): number { return this.hostIds.length; }
+  get size(): number {
+    return this.hostIds.length;
+  }
 
   // Column accessors for the plugins; re-read after an update (a column may have grown).
-  get reportedAt(): Float64Array { return this.numeric.reportedAt.data; }
+  get reportedAt(): Float64Array {
+    return this.numeric.reportedAt.data;
+  }
   /** A report older than this (ms) makes the host unhealthy: hostDownAfterIntervals × its interval. */
-  get freshUntil(): Float64Array { return this.numeric.freshUntil.data; }
-  get cpuCores(): Float64Array { return this.numeric.cpuCores.data; }
-  get cpuPercent(): Float64Array { return this.numeric.cpuPercent.data; }
-  get memTotal(): Float64Array { return this.numeric.memTotal.data; }
-  get memAvailable(): Float64Array { return this.numeric.memAvailable.data; }
-  get maxmemoryReserved(): Float64Array { return this.numeric.maxmemoryReserved.data; }
-  get diskTotal(): Float64Array { return this.numeric.diskTotal.data; }
-  get diskFree(): Float64Array { return this.numeric.diskFree.data; }
-  get slots(): Float64Array { return this.numeric.slots.data; }
-  get running(): Float64Array { return this.numeric.running.data; }
-  get idle(): Float64Array { return this.numeric.idle.data; }
-  get roles(): Uint32Array { return this.roleMask; }
+  get freshUntil(): Float64Array {
+    return this.numeric.freshUntil.data;
+  }
+  get cpuCores(): Float64Array {
+    return this.numeric.cpuCores.data;
+  }
+  get cpuPercent(): Float64Array {
+    return this.numeric.cpuPercent.data;
+  }
+  get memTotal(): Float64Array {
+    return this.numeric.memTotal.data;
+  }
+  get memAvailable(): Float64Array {
+    return this.numeric.memAvailable.data;
+  }
+  get maxmemoryReserved(): Float64Array {
+    return this.numeric.maxmemoryReserved.data;
+  }
+  get diskTotal(): Float64Array {
+    return this.numeric.diskTotal.data;
+  }
+  get diskFree(): Float64Array {
+    return this.numeric.diskFree.data;
+  }
+  get slots(): Float64Array {
+    return this.numeric.slots.data;
+  }
+  get running(): Float64Array {
+    return this.numeric.running.data;
+  }
+  get idle(): Float64Array {
+    return this.numeric.idle.data;
+  }
+  get roles(): Uint32Array {
+    return this.roleMask;
+  }
 
-  hostId(row: number): string { return this.hostIds[row]!; }
-  rowOfHost(hostId: string): number { return this.rowOf.get(hostId) ?? -1; }
-  labels(row: number): Record<string, string> { return this.labelsOf[row]!; }
-  roleNames(row: number): string[] { return this.rolesOf[row]!; }
-  idleInstances(row: number): IdleInstance[] { return this.idleOf[row]!; }
+  hostId(row: number): string {
+    return this.hostIds[row]!;
+  }
+  rowOfHost(hostId: string): number {
+    return this.rowOf.get(hostId) ?? -1;
+  }
+  labels(row: number): Record<string, string> {
+    return this.labelsOf[row]!;
+  }
+  roleNames(row: number): string[] {
+    return this.rolesOf[row]!;
+  }
+  idleInstances(row: number): IdleInstance[] {
+    return this.idleOf[row]!;
+  }
   /** The column of one label key, or undefined when no host has that key. */
-  labelColumn(key: string): InternedColumn | undefined { return this.labelColumns.get(key); }
+  labelColumn(key: string): InternedColumn | undefined {
+    return this.labelColumns.get(key);
+  }
   /** The bit of a role in `roles`, or 0 when no host has that role. */
-  roleBit(role: string): number { return this.roleBits.get(role) ?? 0; }
+  roleBit(role: string): number {
+    return this.roleBits.get(role) ?? 0;
+  }
 
   /** Takes the host's newest state (hello labels/roles, latest report) into its row. */
   update(h: HostRecord, redis: RedisSample[]): void {

@@ -4,7 +4,11 @@
 import { Worker } from 'node:worker_threads';
 import type { ZkReply, ZkRequest } from './worker.js';
 
-export interface ZkProbeResult { ok: boolean; ms: number; error?: string }
+export interface ZkProbeResult {
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
 
 export class ZooKeeperProbe {
   private worker: Worker | undefined;
@@ -30,7 +34,9 @@ export class ZooKeeperProbe {
 
   private current(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { servers: this.opts.servers, sessionTimeoutMs: this.opts.sessionTimeoutMs } });
+    const w = new Worker(new URL('./worker.js', import.meta.url), {
+      workerData: { servers: this.opts.servers, sessionTimeoutMs: this.opts.sessionTimeoutMs },
+    });
     this.workersStarted++;
     this.clientsBefore += this.workerClients;
     this.workerClients = 0;
@@ -59,10 +65,17 @@ export class ZooKeeperProbe {
       // The worker enforces the deadline itself; this one only catches a wedged worker.
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        if (this.worker === w) { this.worker = undefined; void w.terminate(); }
+        if (this.worker === w) {
+          this.worker = undefined;
+          void w.terminate();
+        }
         resolve({ id, ok: false, error: `ZooKeeper worker did not answer within ${timeoutMs + 500} ms`, clientsCreated: 0 });
       }, timeoutMs + 500);
-      this.pending.set(id, (r) => { clearTimeout(timer); this.pending.delete(id); resolve(r); });
+      this.pending.set(id, (r) => {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        resolve(r);
+      });
       w.postMessage({ id, op, path, timeoutMs } satisfies ZkRequest);
     });
   }

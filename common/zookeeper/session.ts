@@ -20,8 +20,12 @@ export class ZkSession {
     const client = zookeeper.createClient(this.opts.servers, { sessionTimeout: this.opts.sessionTimeoutMs, spinDelay: 200, retries: 0 });
     this.clientsCreated++;
     this.connected = false;
-    const drop = () => { if (this.client === client) this.discard(); };
-    client.on('connected', () => { if (this.client === client) this.connected = true; });
+    const drop = () => {
+      if (this.client === client) this.discard();
+    };
+    client.on('connected', () => {
+      if (this.client === client) this.connected = true;
+    });
     client.on('disconnected', drop);
     client.on('expired', drop);
     client.on('authenticationFailed', drop);
@@ -34,7 +38,11 @@ export class ZkSession {
     this.client = undefined;
     this.connected = false;
     if (c) {
-      try { c.close(); } catch { /* already closed */ }
+      try {
+        c.close();
+      } catch {
+        /* already closed */
+      }
       this.opts.onDiscard?.();
     }
   }
@@ -51,7 +59,9 @@ export class ZkSession {
 
   /** The children's names; `watcher` fires once on the next change. */
   async getChildren(path: string, timeoutMs: number, watcher?: Watcher): Promise<string[]> {
-    return this.guarded(() => this.call<string[]>(timeoutMs, (c, cb) => (watcher ? c.getChildren(path, watcher, cb) : c.getChildren(path, cb))));
+    return this.guarded(() =>
+      this.call<string[]>(timeoutMs, (c, cb) => (watcher ? c.getChildren(path, watcher, cb) : c.getChildren(path, cb))),
+    );
   }
 
   /** Whether the znode exists; `watcher` fires once when it is created, changed or deleted. */
@@ -107,7 +117,10 @@ export class ZkSession {
   private call<T>(timeoutMs: number, fn: (c: Client, cb: (err: Error | null, v: T) => void) => void): Promise<T> {
     const client = (this.client ??= this.fresh());
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer from ZooKeeper within ${timeoutMs} ms${this.connected ? '' : ' (not connected)'}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no answer from ZooKeeper within ${timeoutMs} ms${this.connected ? '' : ' (not connected)'}`)),
+        timeoutMs,
+      );
       fn(client, (err, v) => {
         clearTimeout(timer);
         if (err) reject(err);

@@ -4,8 +4,19 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ZkSession } from './session.js';
 
-export interface ZkRequest { id: number; op: 'exists' | 'getData'; path: string; timeoutMs: number }
-export interface ZkReply { id: number; ok: boolean; data?: Uint8Array | null; error?: string; clientsCreated: number }
+export interface ZkRequest {
+  id: number;
+  op: 'exists' | 'getData';
+  path: string;
+  timeoutMs: number;
+}
+export interface ZkReply {
+  id: number;
+  ok: boolean;
+  data?: Uint8Array | null;
+  error?: string;
+  clientsCreated: number;
+}
 
 const session = new ZkSession(workerData as { servers: string; sessionTimeoutMs: number });
 const port = parentPort!;
@@ -17,7 +28,11 @@ port.on('message', (msg: ZkRequest | { op: 'close' }) => {
     return;
   }
   const req = msg;
-  const done = (r: Omit<ZkReply, 'id' | 'clientsCreated'>) => port.postMessage({ id: req.id, clientsCreated: session.clientsCreated, ...r } satisfies ZkReply);
+  const done = (r: Omit<ZkReply, 'id' | 'clientsCreated'>) =>
+    port.postMessage({ id: req.id, clientsCreated: session.clientsCreated, ...r } satisfies ZkReply);
   const p = req.op === 'exists' ? session.exists(req.path, req.timeoutMs).then(() => undefined) : session.getData(req.path, req.timeoutMs);
-  p.then((data) => done({ ok: true, data: data ?? null }), (err: unknown) => done({ ok: false, error: err instanceof Error ? err.message : String(err) }));
+  p.then(
+    (data) => done({ ok: true, data: data ?? null }),
+    (err: unknown) => done({ ok: false, error: err instanceof Error ? err.message : String(err) }),
+  );
 });

@@ -33,7 +33,8 @@ export function dashboardSample(opts: { address: string; name?: string; productN
   const f: Fields = {};
   const items: ProxyItem[] = [];
   let reason = '';
-  if (opts.productName && product && product !== opts.productName) reason = `dashboard serves product ${JSON.stringify(product)}, expected ${JSON.stringify(opts.productName)}`;
+  if (opts.productName && product && product !== opts.productName)
+    reason = `dashboard serves product ${JSON.stringify(product)}, expected ${JSON.stringify(opts.productName)}`;
   else if (!o.stats) reason = 'the dashboard has no stats (not online: it does not hold the product lock)';
   f.misconfigured = flag(reason !== '');
   if (reason) f.misconfigured_reason = str(reason);
@@ -70,7 +71,10 @@ function statsFields(st: TopomStats, f: Fields, items: ProxyItem[]): void {
   f.migration_interval_us = int(st.slotAction.interval);
   f.migration_progress = str(st.slotAction.progress);
 
-  let servers = 0, serversDown = 0, outOfSync = 0, promoting = 0;
+  let servers = 0,
+    serversDown = 0,
+    outOfSync = 0,
+    promoting = 0;
   for (const g of st.groups) {
     const group = String(g.id);
     const sync: Record<string, number> = { sync_pending: 0, sync_syncing: 0, sync_failed: 0 };
@@ -80,7 +84,12 @@ function statsFields(st: TopomStats, f: Fields, items: ProxyItem[]): void {
       if (!up) down++;
       const syncField = SYNC_FIELDS[s.actionState];
       if (syncField) sync[syncField]!++;
-      const sf: Fields = { up: flag(up), timeout: flag(s.state === 'timeout'), is_master: flag(s.role === 'master'), sync_action: str(s.actionState) };
+      const sf: Fields = {
+        up: flag(up),
+        timeout: flag(s.state === 'timeout'),
+        is_master: flag(s.role === 'master'),
+        sync_action: str(s.actionState),
+      };
       if (s.error) sf.error = str(s.error);
       if (s.infoRole) sf.info_role = str(s.infoRole);
       if (s.masterAddr) sf.master_addr = str(s.masterAddr);
@@ -92,8 +101,12 @@ function statsFields(st: TopomStats, f: Fields, items: ProxyItem[]): void {
     if (g.outOfSync) outOfSync++;
     if (g.promotingState) promoting++;
     const gf: Fields = {
-      out_of_sync: flag(g.outOfSync), promoting: flag(g.promotingState !== '' && g.promotingState !== 'finished'), master: str(g.master),
-      servers: int(g.servers.length), servers_unreachable: int(down), slots: int(slotsByGroup.get(g.id) ?? 0),
+      out_of_sync: flag(g.outOfSync),
+      promoting: flag(g.promotingState !== '' && g.promotingState !== 'finished'),
+      master: str(g.master),
+      servers: int(g.servers.length),
+      servers_unreachable: int(down),
+      slots: int(slotsByGroup.get(g.id) ?? 0),
     };
     if (g.promotingState) gf.promoting_state = str(g.promotingState);
     for (const [k, v] of Object.entries(sync)) gf[k] = int(v);
@@ -122,7 +135,13 @@ function statsFields(st: TopomStats, f: Fields, items: ProxyItem[]): void {
   for (const p of st.proxies) {
     if (p.state in byState) byState[p.state]!++;
     else proxiesDown++;
-    const pf: Fields = { state: str(p.state), up: flag(p.stats !== undefined), online: flag(p.state === 'online'), token: str(p.token), proxy_addr: str(p.proxyAddr) };
+    const pf: Fields = {
+      state: str(p.state),
+      up: flag(p.stats !== undefined),
+      online: flag(p.state === 'online'),
+      token: str(p.token),
+      proxy_addr: str(p.proxyAddr),
+    };
     if (p.error) pf.error = str(p.error);
     if (p.stats) {
       pf.sessions_alive = int(p.stats.sessions.alive);
@@ -143,10 +162,24 @@ export async function pollCodisDashboard(opts: CodisDashboardOptions): Promise<D
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), opts.timeoutMs);
   try {
-    const body = await get(baseUrl(opts.adminAddress), '/topom', '/topom', { signal: controller.signal, timeoutMs: opts.timeoutMs }, opts.maxBodyBytes ?? CODIS_MAX_BODY_BYTES);
+    const body = await get(
+      baseUrl(opts.adminAddress),
+      '/topom',
+      '/topom',
+      { signal: controller.signal, timeoutMs: opts.timeoutMs },
+      opts.maxBodyBytes ?? CODIS_MAX_BODY_BYTES,
+    );
     return dashboardSample({ address: opts.adminAddress, name: opts.name, productName: opts.productName }, parseTopomOverview(body));
   } catch (err) {
-    return { address: opts.adminAddress, product: opts.productName ?? '', name: opts.name ?? '', up: false, error: redactXAuth(errorText(err)), fields: {}, items: [] };
+    return {
+      address: opts.adminAddress,
+      product: opts.productName ?? '',
+      name: opts.name ?? '',
+      up: false,
+      error: redactXAuth(errorText(err)),
+      fields: {},
+      items: [],
+    };
   } finally {
     clearTimeout(timer);
     controller.abort();
@@ -167,7 +200,10 @@ export class CodisDashboardPoller {
   }
 
   private noteQueue(s: DashboardSample, now: number): void {
-    const n = (k: string) => { const v = s.fields[k]; return v && 'int' in v ? v.int : 0; };
+    const n = (k: string) => {
+      const v = s.fields[k];
+      return v && 'int' in v ? v.int : 0;
+    };
     if (n('migration_queue') === 0) {
       this.queueShape = '';
       s.fields.migration_stalled_seconds = float(0);

@@ -326,13 +326,19 @@ export function redactXAuth(text: string): string {
  */
 export function parseCodisError(body: string): CodisErrorBody {
   let v: unknown;
-  try { v = JSON.parse(body); } catch { v = undefined; }
+  try {
+    v = JSON.parse(body);
+  } catch {
+    v = undefined;
+  }
   if (isObject(v) && typeof v.Cause === 'string') {
-    const stack = Array.isArray(v.Stack) ? v.Stack.filter(isObject).map((f) => ({
-      name: typeof f.Name === 'string' ? f.Name : '',
-      file: typeof f.File === 'string' ? f.File : '',
-      line: typeof f.Line === 'number' ? f.Line : 0,
-    })) : [];
+    const stack = Array.isArray(v.Stack)
+      ? v.Stack.filter(isObject).map((f) => ({
+          name: typeof f.Name === 'string' ? f.Name : '',
+          file: typeof f.File === 'string' ? f.File : '',
+          line: typeof f.Line === 'number' ? f.Line : 0,
+        }))
+      : [];
     return { cause: redactXAuth(v.Cause), stack };
   }
   const text = body.trim();
@@ -342,7 +348,11 @@ export function parseCodisError(body: string): CodisErrorBody {
 /** A non-200 answer of a codis admin API. `path` never contains an xauth. */
 export class CodisApiError extends Error {
   override name = 'CodisApiError';
-  constructor(readonly status: number, readonly path: string, readonly reason: string) {
+  constructor(
+    readonly status: number,
+    readonly path: string,
+    readonly reason: string,
+  ) {
     super(`codis ${path}: HTTP ${status}: ${reason}`);
   }
 }

@@ -9,8 +9,14 @@
 import type { ProxySample } from '../../proto/index.js';
 import { downSample, errorText, flag, str } from '../fields.js';
 import {
-  CodisApiError, parseCodisError, parseCodisOverview, redactXAuth,
-  type CodisProxyConfig, type CodisProxyModel, type CodisSlot, type CodisStats,
+  CodisApiError,
+  parseCodisError,
+  parseCodisOverview,
+  redactXAuth,
+  type CodisProxyConfig,
+  type CodisProxyModel,
+  type CodisSlot,
+  type CodisStats,
 } from './parse.js';
 import { CodisRates } from './rates.js';
 import { codisSample } from './sample.js';
@@ -54,8 +60,13 @@ export function baseUrl(address: string): string {
   // A bare IPv6 address with a port needs brackets in a URL.
   const hostPort = /^[^[\]]*:[^[\]]*:\d+$/.test(a) ? `[${a.slice(0, a.lastIndexOf(':'))}]${a.slice(a.lastIndexOf(':'))}` : a;
   let url: URL;
-  try { url = new URL(`http://${hostPort}`); } catch { throw new CodisRequestError(`bad admin address ${JSON.stringify(address)} (want host:port)`); }
-  if (!url.port || url.pathname !== '/' || url.username) throw new CodisRequestError(`bad admin address ${JSON.stringify(address)} (want host:port)`);
+  try {
+    url = new URL(`http://${hostPort}`);
+  } catch {
+    throw new CodisRequestError(`bad admin address ${JSON.stringify(address)} (want host:port)`);
+  }
+  if (!url.port || url.pathname !== '/' || url.username)
+    throw new CodisRequestError(`bad admin address ${JSON.stringify(address)} (want host:port)`);
   return `http://${url.host}`;
 }
 
@@ -77,7 +88,10 @@ async function readCapped(res: Response, maxBytes: number, shown: string): Promi
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export interface Deadline { signal: AbortSignal; timeoutMs: number }
+export interface Deadline {
+  signal: AbortSignal;
+  timeoutMs: number;
+}
 
 /** GET `path` and return the body of a 200; any other status is a CodisApiError with codis's Cause. */
 export async function get(base: string, path: string, shown: string, deadline: Deadline, maxBytes: number): Promise<string> {
@@ -109,7 +123,8 @@ function transportError(err: unknown, shown: string, deadline: Deadline): CodisR
 
 function productMismatch(model: CodisProxyModel, expected: string | undefined): string {
   return expected !== undefined && expected !== '' && model.productName !== expected
-    ? `proxy serves product ${JSON.stringify(model.productName)}, expected ${JSON.stringify(expected)}` : '';
+    ? `proxy serves product ${JSON.stringify(model.productName)}, expected ${JSON.stringify(expected)}`
+    : '';
 }
 
 /** Fetch and parse what a sample needs. Throws CodisApiError, CodisRequestError or ProxyParseError. */
@@ -135,8 +150,13 @@ export async function fetchCodisProxy(opts: CodisPollOptions): Promise<CodisFetc
       }
     }
     return {
-      mode: opts.productAuth === undefined ? 'open' : 'xauth', model, stats: overview.stats, slots: overview.slots, config: overview.config,
-      version: overview.version || undefined, misconfigured,
+      mode: opts.productAuth === undefined ? 'open' : 'xauth',
+      model,
+      stats: overview.stats,
+      slots: overview.slots,
+      config: overview.config,
+      version: overview.version || undefined,
+      misconfigured,
     };
   } finally {
     clearTimeout(timer);
@@ -151,7 +171,15 @@ export async function fetchCodisProxy(opts: CodisPollOptions): Promise<CodisFetc
 export async function pollCodisProxy(opts: CodisPollOptions): Promise<ProxySample> {
   try {
     const r = await fetchCodisProxy(opts);
-    const s = codisSample({ address: opts.adminAddress, stats: r.stats, model: r.model, slots: r.slots, config: r.config, version: r.version, maxClients: opts.maxClients });
+    const s = codisSample({
+      address: opts.adminAddress,
+      stats: r.stats,
+      model: r.model,
+      slots: r.slots,
+      config: r.config,
+      version: r.version,
+      maxClients: opts.maxClients,
+    });
     s.fields.misconfigured = flag(r.misconfigured !== '');
     if (r.misconfigured) s.fields.misconfigured_reason = str(redactXAuth(r.misconfigured));
     if (opts.productName && r.misconfigured) s.name = opts.productName;

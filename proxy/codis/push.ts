@@ -20,9 +20,17 @@ function splitUnquoted(s: string, sep: string): string[] {
   let quoted = false;
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
-    if (c === '\\' && i + 1 < s.length) { cur += c + s[i + 1]; i++; continue; }
+    if (c === '\\' && i + 1 < s.length) {
+      cur += c + s[i + 1];
+      i++;
+      continue;
+    }
     if (c === '"') quoted = !quoted;
-    if (c === sep && !quoted) { out.push(cur); cur = ''; continue; }
+    if (c === sep && !quoted) {
+      out.push(cur);
+      cur = '';
+      continue;
+    }
     cur += c;
   }
   out.push(cur);
@@ -41,11 +49,15 @@ function kv(doc: string, part: string): [string, string] {
 export function parseCodisInfluxLine(line: string): CodisUsagePoint {
   const doc = 'codis influx line';
   const parts = splitUnquoted(line.trim(), ' ');
-  if (parts.length < 2 || parts.length > 3) throw new ProxyParseError(doc, '', `expected "measurement,tags fields [timestamp]", got ${parts.length} space-separated parts`);
+  if (parts.length < 2 || parts.length > 3)
+    throw new ProxyParseError(doc, '', `expected "measurement,tags fields [timestamp]", got ${parts.length} space-separated parts`);
   const [head, fieldText, ts] = parts as [string, string, string | undefined];
   const [measurement, ...tagParts] = splitUnquoted(head, ',');
   const tags: Record<string, string> = {};
-  for (const t of tagParts) { const [k, v] = kv(doc, t); tags[k] = unescape(v); }
+  for (const t of tagParts) {
+    const [k, v] = kv(doc, t);
+    tags[k] = unescape(v);
+  }
   const fields: Record<string, number> = {};
   for (const f of splitUnquoted(fieldText, ',')) {
     const [k, raw] = kv(doc, f);
@@ -80,7 +92,10 @@ export function parseCodisStatsd(datagram: string): CodisStatsdGauges {
   const doc = 'codis statsd datagram';
   const fields: Record<string, number> = {};
   let keyHead: string[] | undefined;
-  for (const line of datagram.split('\n').map((l) => l.trim()).filter(Boolean)) {
+  for (const line of datagram
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     const m = /^([^:|]+):([^|]+)\|g$/.exec(line);
     if (!m) throw new ProxyParseError(doc, '', `not a gauge line: ${JSON.stringify(line)}`);
     const segs = m[1]!.split('.');
@@ -88,7 +103,8 @@ export function parseCodisStatsd(datagram: string): CodisStatsdGauges {
     const value = Number(m[2]);
     if (!Number.isFinite(value)) throw new ProxyParseError(doc, m[1]!, `not a number: ${m[2]}`);
     const head = segs.slice(0, -1);
-    if (keyHead && keyHead.join('.') !== head.join('.')) throw new ProxyParseError(doc, '', `gauges of two proxies in one datagram: ${keyHead.join('.')} and ${head.join('.')}`);
+    if (keyHead && keyHead.join('.') !== head.join('.'))
+      throw new ProxyParseError(doc, '', `gauges of two proxies in one datagram: ${keyHead.join('.')} and ${head.join('.')}`);
     keyHead = head;
     fields[segs[segs.length - 1]!] = value;
   }

@@ -43,8 +43,17 @@ function identityOf(s: ProxySample): string {
   return [strField(s.fields, 'token') ?? '', strField(s.fields, 'start_time') ?? '', numField(s.fields, 'pid') ?? ''].join('|');
 }
 
-const invalid = (reason: string, reset: boolean): CodisRateResult =>
-  ({ valid: false, reset, reason, seconds: 0, opsPerSec: 0, failsPerSec: 0, redisErrorsPerSec: 0, sessionsPerSec: 0, commands: {} });
+const invalid = (reason: string, reset: boolean): CodisRateResult => ({
+  valid: false,
+  reset,
+  reason,
+  seconds: 0,
+  opsPerSec: 0,
+  failsPerSec: 0,
+  redisErrorsPerSec: 0,
+  sessionsPerSec: 0,
+  commands: {},
+});
 
 /** Keeps the last good sample of one proxy and rates each new one against it. */
 export class CodisRates {
@@ -77,7 +86,7 @@ export class CodisRates {
     for (const [name, f] of cur.commands) {
       // A command absent before was first seen during the interval: its baseline is 0.
       const p = prev.commands.get(name);
-      const delta = (k: string) => (numField(f, k) ?? 0) - (p ? numField(p, k) ?? 0 : 0);
+      const delta = (k: string) => (numField(f, k) ?? 0) - (p ? (numField(p, k) ?? 0) : 0);
       const calls = delta('calls');
       const usec = delta('usec');
       const fails = delta('fails');

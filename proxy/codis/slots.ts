@@ -40,10 +40,13 @@ export function summarizeCodisSlots(slots: readonly CodisSlot[]): CodisSlotSumma
   const unassigned: number[] = [];
   const locked: number[] = [];
   const migrating: CodisMigration[] = [];
-  const groups = new Map<number, { counts: Map<string, number>; slots: number; migratingIn: number; migratingOut: number; replicas: Set<string> }>();
+  const groups = new Map<
+    number,
+    { counts: Map<string, number>; slots: number; migratingIn: number; migratingOut: number; replicas: Set<string> }
+  >();
   const group = (id: number) => {
     let g = groups.get(id);
-    if (!g) groups.set(id, g = { counts: new Map(), slots: 0, migratingIn: 0, migratingOut: 0, replicas: new Set() });
+    if (!g) groups.set(id, (g = { counts: new Map(), slots: 0, migratingIn: 0, migratingOut: 0, replicas: new Set() }));
     return g;
   };
   for (const s of slots) {
@@ -57,15 +60,31 @@ export function summarizeCodisSlots(slots: readonly CodisSlot[]): CodisSlotSumma
     g.counts.set(s.backendAddr, (g.counts.get(s.backendAddr) ?? 0) + 1);
     for (const rg of s.replicaGroups) for (const a of rg) if (a !== s.backendAddr) g.replicas.add(a);
     if (s.migrateFrom) {
-      migrating.push({ slot: s.id, fromAddr: s.migrateFrom, fromGroup: s.migrateFromGroupId, toAddr: s.backendAddr, toGroup: s.backendGroupId });
+      migrating.push({
+        slot: s.id,
+        fromAddr: s.migrateFrom,
+        fromGroup: s.migrateFromGroupId,
+        toAddr: s.backendAddr,
+        toGroup: s.backendGroupId,
+      });
       g.migratingIn++;
       group(s.migrateFromGroupId).migratingOut++;
     }
   }
-  const routes: CodisGroupRoute[] = [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([id, g]) => {
-    const addresses = [...g.counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([a]) => a);
-    return { group: id, master: addresses[0] ?? '', slots: g.slots, addresses, migratingIn: g.migratingIn, migratingOut: g.migratingOut, replicas: [...g.replicas].sort() };
-  });
+  const routes: CodisGroupRoute[] = [...groups.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([id, g]) => {
+      const addresses = [...g.counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([a]) => a);
+      return {
+        group: id,
+        master: addresses[0] ?? '',
+        slots: g.slots,
+        addresses,
+        migratingIn: g.migratingIn,
+        migratingOut: g.migratingOut,
+        replicas: [...g.replicas].sort(),
+      };
+    });
   return { total: slots.length, assigned: slots.length - unassigned.length, unassigned, locked, migrating, groups: routes };
 }
 

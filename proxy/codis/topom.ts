@@ -134,13 +134,20 @@ function targetState(r: JsonReader | undefined, hasPayload: boolean): TopomTarge
 function readMonitored(doc: string, path: string, name: string, v: unknown): TopomMonitoredMaster {
   const r = JsonReader.at(doc, path, v);
   const m = r.strMap('master');
-  const n = (k: string) => { const x = Number(m[k]); return Number.isFinite(x) ? x : 0; };
+  const n = (k: string) => {
+    const x = Number(m[k]);
+    return Number.isFinite(x) ? x : 0;
+  };
   const g = /-(\d+)$/.exec(name);
   const slaves = r.optArr('slaves').map((s, i) => {
     const sr = JsonReader.at(doc, `${path}.slaves[${i}]`, s);
     const fields: Record<string, string> = {};
     for (const [k, val] of Object.entries(sr.value)) if (typeof val === 'string') fields[k] = val;
-    return { addr: `${fields.ip ?? ''}:${fields.port ?? ''}`, flags: (fields.flags ?? '').split(',').filter(Boolean), masterLinkStatus: fields['master-link-status'] ?? '' };
+    return {
+      addr: `${fields.ip ?? ''}:${fields.port ?? ''}`,
+      flags: (fields.flags ?? '').split(',').filter(Boolean),
+      masterLinkStatus: fields['master-link-status'] ?? '',
+    };
   });
   return {
     name,
@@ -158,7 +165,9 @@ function readMonitored(doc: string, path: string, name: string, v: unknown): Top
 function readMonitoredMap(doc: string, path: string, v: unknown): TopomMonitoredMaster[] {
   if (v === undefined || v === null) return [];
   if (!isObject(v)) throw new ProxyParseError(doc, path, 'expected an object of sentinel masters');
-  return Object.entries(v).map(([name, g]) => readMonitored(doc, `${path}.${name}`, name, g)).sort((a, b) => a.name.localeCompare(b.name));
+  return Object.entries(v)
+    .map(([name, g]) => readMonitored(doc, `${path}.${name}`, name, g))
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 function readTopomStats(r: JsonReader): TopomStats {
@@ -342,7 +351,13 @@ export function parseTopomGroupInfo(input: unknown): TopomGroupInfo {
     else r.fail(k, 'expected a string (codis keeps INFO values as strings)');
   }
   const mm = info.maxmemory !== undefined && info.maxmemory !== '' ? Number(info.maxmemory) : undefined;
-  return { role: info.role ?? '', masterAddr: info.master_addr ?? '', masterLinkStatus: info.master_link_status ?? '', maxmemory: mm !== undefined && Number.isFinite(mm) ? mm : undefined, info };
+  return {
+    role: info.role ?? '',
+    masterAddr: info.master_addr ?? '',
+    masterLinkStatus: info.master_link_status ?? '',
+    maxmemory: mm !== undefined && Number.isFinite(mm) ? mm : undefined,
+    info,
+  };
 }
 
 export interface SentinelInfoSummary {
@@ -357,10 +372,24 @@ export function parseTopomSentinelInfo(input: unknown): SentinelInfoSummary {
   const r = asReader('topom sentinel info', input);
   const info: Record<string, string> = {};
   for (const [k, v] of Object.entries(r.value)) if (typeof v === 'string') info[k] = v;
-  const masters = Object.keys(info).filter((k) => /^master\d+$/.test(k)).map((k) => {
-    const kv = Object.fromEntries(info[k]!.split(',').map((p) => { const i = p.indexOf('='); return [p.slice(0, i), p.slice(i + 1)]; }));
-    return { name: kv.name ?? '', status: kv.status ?? '', address: kv.address ?? '', slaves: Number(kv.slaves ?? 0), sentinels: Number(kv.sentinels ?? 0) };
-  }).sort((a, b) => a.name.localeCompare(b.name));
+  const masters = Object.keys(info)
+    .filter((k) => /^master\d+$/.test(k))
+    .map((k) => {
+      const kv = Object.fromEntries(
+        info[k]!.split(',').map((p) => {
+          const i = p.indexOf('=');
+          return [p.slice(0, i), p.slice(i + 1)];
+        }),
+      );
+      return {
+        name: kv.name ?? '',
+        status: kv.status ?? '',
+        address: kv.address ?? '',
+        slaves: Number(kv.slaves ?? 0),
+        sentinels: Number(kv.sentinels ?? 0),
+      };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
   return { tilt: info.sentinel_tilt === '1', masters, info };
 }
 
@@ -398,10 +427,12 @@ export function topomSentinelMajority(stats: TopomStats): SentinelMajority[] {
       byGroup.set(m.group, reports);
     }
   }
-  return [...byGroup.entries()].sort((a, b) => a[0] - b[0]).map(([group, reports]) => {
-    const counts = new Map<string, number>();
-    for (const m of Object.values(reports)) counts.set(m, (counts.get(m) ?? 0) + 1);
-    const [best, votes] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
-    return { group, master: n > 0 && votes >= need ? best : undefined, votes, sentinels: n, reports };
-  });
+  return [...byGroup.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([group, reports]) => {
+      const counts = new Map<string, number>();
+      for (const m of Object.values(reports)) counts.set(m, (counts.get(m) ?? 0) + 1);
+      const [best, votes] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
+      return { group, master: n > 0 && votes >= need ? best : undefined, votes, sentinels: n, reports };
+    });
 }

@@ -33,7 +33,9 @@ function serverEntry(pool: string, i: number, line: unknown): { key: string; add
 /** Parse a nutcracker YAML config (text). */
 export function parseNutcrackerConfig(text: string): NutcrackerPoolConfig[] {
   let doc: unknown;
-  try { doc = parse(text); } catch (err) {
+  try {
+    doc = parse(text);
+  } catch (err) {
     throw new ProxyParseError(DOC, '', `malformed YAML (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`);
   }
   if (!isObject(doc)) throw new ProxyParseError(DOC, '', 'expected a mapping of pool names');

@@ -46,10 +46,18 @@ const HEADER_STRINGS = ['service', 'source', 'version'] as const;
  * timestamp. Everything else nutcracker reports only ever grows until a restart.
  */
 export function isTwemproxyGauge(field: string): boolean {
-  return (field.endsWith('_connections') && field !== 'total_connections') || field.startsWith('in_queue') || field.startsWith('out_queue') || field.endsWith('_at');
+  return (
+    (field.endsWith('_connections') && field !== 'total_connections') ||
+    field.startsWith('in_queue') ||
+    field.startsWith('out_queue') ||
+    field.endsWith('_at')
+  );
 }
 
-function numbersAndObjects(path: string, o: Record<string, unknown>): { numbers: Record<string, number>; objects: Array<[string, Record<string, unknown>]>; strings: Record<string, string> } {
+function numbersAndObjects(
+  path: string,
+  o: Record<string, unknown>,
+): { numbers: Record<string, number>; objects: Array<[string, Record<string, unknown>]>; strings: Record<string, string> } {
   const numbers: Record<string, number> = {};
   const strings: Record<string, string> = {};
   const objects: Array<[string, Record<string, unknown>]> = [];
@@ -75,8 +83,12 @@ export function parseTwemproxyStats(input: string | Buffer): TwemproxyStats {
   const root = parseJson(text, DOC);
   if (!isObject(root)) throw new ProxyParseError(DOC, '', 'expected a JSON object');
   const top = numbersAndObjects('', root);
-  for (const k of HEADER_STRINGS) if (typeof root[k] !== 'string') throw new ProxyParseError(DOC, k, `missing (got ${JSON.stringify(root[k]) ?? 'nothing'}); not a nutcracker stats document?`);
-  for (const k of HEADER_NUMBERS) if (top.numbers[k] === undefined) throw new ProxyParseError(DOC, k, `missing or not a number (got ${JSON.stringify(root[k]) ?? 'nothing'})`);
+  for (const k of HEADER_STRINGS)
+    if (typeof root[k] !== 'string')
+      throw new ProxyParseError(DOC, k, `missing (got ${JSON.stringify(root[k]) ?? 'nothing'}); not a nutcracker stats document?`);
+  for (const k of HEADER_NUMBERS)
+    if (top.numbers[k] === undefined)
+      throw new ProxyParseError(DOC, k, `missing or not a number (got ${JSON.stringify(root[k]) ?? 'nothing'})`);
 
   const extra: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(top.numbers)) if (!(HEADER_NUMBERS as readonly string[]).includes(k)) extra[k] = v;

@@ -75,9 +75,17 @@ export class TwemproxyPoller {
     this.lastReadAtMs = atMs;
     let stats: TwemproxyStats;
     try {
-      stats = parseTwemproxyStats(await readTwemproxyStats(address, { timeoutMs: this.options.timeoutMs, maxBytes: this.options.maxBytes }));
+      stats = parseTwemproxyStats(
+        await readTwemproxyStats(address, { timeoutMs: this.options.timeoutMs, maxBytes: this.options.maxBytes }),
+      );
     } catch (err) {
-      return { sample: downSample('twemproxy', address, this.options.name ?? '', errorText(err)), fresh: true, nextReadInMs: 0, stats: undefined, rates: undefined };
+      return {
+        sample: downSample('twemproxy', address, this.options.name ?? '', errorText(err)),
+        fresh: true,
+        nextReadInMs: 0,
+        stats: undefined,
+        rates: undefined,
+      };
     }
     const rates = twemproxyRates(this.baseline?.stats, this.baseline?.atMs ?? 0, stats, atMs);
     this.baseline = { stats, atMs };
@@ -87,7 +95,13 @@ export class TwemproxyPoller {
 }
 
 /** One read of a nutcracker stats port as a ProxySample (no rates, no interval guard). Never throws. */
-export async function pollTwemproxy(opts: { address: string; timeoutMs: number; maxBytes?: number; name?: string; pools?: readonly NutcrackerPoolConfig[] }): Promise<ProxySample> {
+export async function pollTwemproxy(opts: {
+  address: string;
+  timeoutMs: number;
+  maxBytes?: number;
+  name?: string;
+  pools?: readonly NutcrackerPoolConfig[];
+}): Promise<ProxySample> {
   try {
     const stats = parseTwemproxyStats(await readTwemproxyStats(opts.address, opts));
     return twemproxySample(stats, { address: opts.address, name: opts.name, pools: opts.pools });

@@ -41,7 +41,12 @@ export function poolTotals(pool: TwemproxyPool): Record<string, number> {
   return { ...out, ...pool.counters };
 }
 
-function counterRates(prev: Record<string, number>, cur: Record<string, number>, seconds: number, errorKeys: readonly string[]): TwemproxyCounterRates {
+function counterRates(
+  prev: Record<string, number>,
+  cur: Record<string, number>,
+  seconds: number,
+  errorKeys: readonly string[],
+): TwemproxyCounterRates {
   const out: TwemproxyCounterRates = {};
   let errors = 0;
   for (const [k, v] of Object.entries(cur)) {
@@ -55,16 +60,28 @@ function counterRates(prev: Record<string, number>, cur: Record<string, number>,
   return out;
 }
 
-const invalid = (reason: string, reset: boolean): TwemproxyRateResult =>
-  ({ valid: false, reset, reason, seconds: 0, connectionsPerSec: 0, pools: {}, servers: {} });
+const invalid = (reason: string, reset: boolean): TwemproxyRateResult => ({
+  valid: false,
+  reset,
+  reason,
+  seconds: 0,
+  connectionsPerSec: 0,
+  pools: {},
+  servers: {},
+});
 
 /** Rates of `cur` (read at `curAtMs`) against `prev` (read at `prevAtMs`). Pure. */
-export function twemproxyRates(prev: TwemproxyStats | undefined, prevAtMs: number, cur: TwemproxyStats, curAtMs: number): TwemproxyRateResult {
+export function twemproxyRates(
+  prev: TwemproxyStats | undefined,
+  prevAtMs: number,
+  cur: TwemproxyStats,
+  curAtMs: number,
+): TwemproxyRateResult {
   if (!prev) return invalid('first sample', false);
   const seconds = (curAtMs - prevAtMs) / 1000;
   if (!(seconds > 0)) return invalid('no time passed', false);
   // nutcracker has no run id: a restart shows as uptime going down or a moved start time.
-  const moved = Math.abs((cur.timestamp - cur.uptime) - (prev.timestamp - prev.uptime)) > 2;
+  const moved = Math.abs(cur.timestamp - cur.uptime - (prev.timestamp - prev.uptime)) > 2;
   if (cur.uptime < prev.uptime || moved) return invalid('nutcracker restarted (uptime went down)', true);
   if (cur.totalConnections < prev.totalConnections) return invalid('total_connections went down', true);
 

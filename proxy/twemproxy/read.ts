@@ -40,7 +40,11 @@ export async function readTwemproxyStats(address: string, opts: TwemproxyReadOpt
       else resolve(Buffer.concat(chunks, size));
     };
     const timer = setTimeout(() => {
-      finish(new TwemproxyReadError(`stats ${address}: timed out after ${opts.timeoutMs} ms (${socket.connecting ? 'connecting' : `read ${size} bytes`})`));
+      finish(
+        new TwemproxyReadError(
+          `stats ${address}: timed out after ${opts.timeoutMs} ms (${socket.connecting ? 'connecting' : `read ${size} bytes`})`,
+        ),
+      );
     }, opts.timeoutMs);
     socket.on('data', (chunk: Buffer) => {
       size += chunk.length;

@@ -19,7 +19,14 @@ const WINDOW = Number(process.env.BENCH_WINDOW ?? 16);
 type Mode = 'embedded' | 'influx' | 'influx stopped';
 type Acks = 'durable' | 'on-queue';
 
-interface Result { samplesPerSec: number; cpuPercent: number; cpuMsPer1kSamples: number; hwm: number; spooled: number; dropped: number }
+interface Result {
+  samplesPerSec: number;
+  cpuPercent: number;
+  cpuMsPer1kSamples: number;
+  hwm: number;
+  spooled: number;
+  dropped: number;
+}
 
 async function ingest(h: Harness, mode: Mode, acks: Acks): Promise<Result> {
   const influx = mode === 'embedded' ? undefined : await h.influx();
@@ -34,11 +41,26 @@ async function ingest(h: Harness, mode: Mode, acks: Acks): Promise<Result> {
   const cpu0 = cpuMs(collector.pid);
   const start = Date.now();
   const until = start + INGEST_SECONDS * 1000;
-  const acked = await Promise.all(Array.from({ length: STREAMS }, (_, i) =>
-    reporter(collector.grpcAddress, collector.tokens[0]!, `bench-${i}`, samples.map((s) => ({ ...s })), until, t0, WINDOW)));
+  const acked = await Promise.all(
+    Array.from({ length: STREAMS }, (_, i) =>
+      reporter(
+        collector.grpcAddress,
+        collector.tokens[0]!,
+        `bench-${i}`,
+        samples.map((s) => ({ ...s })),
+        until,
+        t0,
+        WINDOW,
+      ),
+    ),
+  );
   // With InfluxDB up, the figure is what was stored, not only queued.
   if (mode !== 'influx stopped') {
-    await waitFor(async () => (await collector.api<{ sinkQueue: number }>('/healthz')).sinkQueue === 0, { timeoutMs: 180_000, intervalMs: 100, what: 'sink drained' });
+    await waitFor(async () => (await collector.api<{ sinkQueue: number }>('/healthz')).sinkQueue === 0, {
+      timeoutMs: 180_000,
+      intervalMs: 100,
+      what: 'sink drained',
+    });
   }
   const wall = (Date.now() - start) / 1000;
   const cpu = cpuMs(collector.pid) - cpu0;
@@ -62,18 +84,45 @@ const best = (rs: Result[]): Result => rs.reduce((a, b) => (b.samplesPerSec > a.
 async function main() {
   const h = await harness();
   try {
-    console.log(`# acks benchmark: ${STREAMS} agent streams, ${INSTANCES} instances per report, ${WINDOW} reports in flight per stream, ${INGEST_SECONDS} s per run, best of ${ROUNDS}, node ${process.version}, ${new Date().toISOString()}`);
-    const rows: (string | number)[][] = [['sink', 'acks', 'instance samples/s', 'collector CPU %', 'CPU ms / 1k samples', 'VmHWM', 'spooled points', 'dropped points', 'durable/old samples/s']];
+    console.log(
+      `# acks benchmark: ${STREAMS} agent streams, ${INSTANCES} instances per report, ${WINDOW} reports in flight per stream, ${INGEST_SECONDS} s per run, best of ${ROUNDS}, node ${process.version}, ${new Date().toISOString()}`,
+    );
+    const rows: (string | number)[][] = [
+      [
+        'sink',
+        'acks',
+        'instance samples/s',
+        'collector CPU %',
+        'CPU ms / 1k samples',
+        'VmHWM',
+        'spooled points',
+        'dropped points',
+        'durable/old samples/s',
+      ],
+    ];
     for (const mode of ['embedded', 'influx', 'influx stopped'] as Mode[]) {
       const runs: Record<Acks, Result[]> = { durable: [], 'on-queue': [] };
       for (let r = 0; r < ROUNDS; r++) {
-        for (const acks of (r % 2 ? ['durable', 'on-queue'] : ['on-queue', 'durable']) as Acks[]) runs[acks].push(await ingest(h, mode, acks));
+        for (const acks of (r % 2 ? ['durable', 'on-queue'] : ['on-queue', 'durable']) as Acks[])
+          runs[acks].push(await ingest(h, mode, acks));
       }
       const old = best(runs['on-queue']);
       const durable = best(runs.durable);
-      for (const [acks, x] of [['on-queue (old)', old], ['durable', durable]] as const) {
-        rows.push([mode, acks, fixed(x.samplesPerSec, 0), fixed(x.cpuPercent, 0), fixed(x.cpuMsPer1kSamples, 1), mb(x.hwm), x.spooled, x.dropped,
-          acks === 'durable' ? `${fixed(durable.samplesPerSec / old.samplesPerSec)}×` : '']);
+      for (const [acks, x] of [
+        ['on-queue (old)', old],
+        ['durable', durable],
+      ] as const) {
+        rows.push([
+          mode,
+          acks,
+          fixed(x.samplesPerSec, 0),
+          fixed(x.cpuPercent, 0),
+          fixed(x.cpuMsPer1kSamples, 1),
+          mb(x.hwm),
+          x.spooled,
+          x.dropped,
+          acks === 'durable' ? `${fixed(durable.samplesPerSec / old.samplesPerSec)}×` : '',
+        ]);
       }
     }
     console.log(table(rows));
@@ -82,4 +131,7 @@ async function main() {
   }
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -24,7 +24,11 @@ try {
     const before = got.length;
     const t0 = Date.now();
     await redis.kill('SIGKILL');
-    const n = await waitFor(() => got.slice(before).find((g) => g.body.status === 'firing'), { timeoutMs: 60_000, intervalMs: 10, what: 'firing notification' });
+    const n = await waitFor(() => got.slice(before).find((g) => g.body.status === 'firing'), {
+      timeoutMs: 60_000,
+      intervalMs: 10,
+      what: 'firing notification',
+    });
     latencies.push(n.at - t0);
     await redis.restart({ save: false });
     await waitFor(() => got.slice(before).some((g) => g.body.status === 'resolved'), { timeoutMs: 60_000, what: 'resolved notification' });
@@ -35,16 +39,21 @@ try {
   // Prometheus + Alertmanager defaults: scrape_interval 1m (15s typical), evaluation_interval 1m
   // (15s typical), `for: 0`, AM group_wait 30s. Worst case = scrape + evaluation + group_wait
   // (+ the rule's own `for`); mean = half of each periodic wait + group_wait.
-  const prom = (scrape: number, evaluation: number) => ({ mean: (scrape / 2 + evaluation / 2 + 30) * 1000, worst: (scrape + evaluation + 30) * 1000 });
+  const prom = (scrape: number, evaluation: number) => ({
+    mean: (scrape / 2 + evaluation / 2 + 30) * 1000,
+    worst: (scrape + evaluation + 30) * 1000,
+  });
   const d = prom(60, 60);
   const typ = prom(15, 15);
-  console.log(table([
-    ['setup', 'median', 'p95 / worst', 'how'],
-    [`redis-fleet (10 s sampling)`, s(percentile(latencies, 50)), s(latencies.at(-1)!), 'measured (SIGKILL → webhook received)'],
-    ['target', '—', s(INTERVAL_S * 1000 + 2000), 'one interval + 2 s'],
-    ['Prometheus+AM defaults (1m/1m, group_wait 30s)', s(d.mean), s(d.worst), 'computed from the documented timers'],
-    ['Prometheus+AM typical (15s/15s, group_wait 30s)', s(typ.mean), s(typ.worst), 'computed from the documented timers'],
-  ]));
+  console.log(
+    table([
+      ['setup', 'median', 'p95 / worst', 'how'],
+      [`redis-fleet (10 s sampling)`, s(percentile(latencies, 50)), s(latencies.at(-1)!), 'measured (SIGKILL → webhook received)'],
+      ['target', '—', s(INTERVAL_S * 1000 + 2000), 'one interval + 2 s'],
+      ['Prometheus+AM defaults (1m/1m, group_wait 30s)', s(d.mean), s(d.worst), 'computed from the documented timers'],
+      ['Prometheus+AM typical (15s/15s, group_wait 30s)', s(typ.mean), s(typ.worst), 'computed from the documented timers'],
+    ]),
+  );
 } finally {
   await h.close();
   close();

@@ -23,32 +23,57 @@ const RUNS = Number(process.env.CODIS_BENCH_RUNS ?? 30);
 /** Wire bytes of one GET (body as sent, headers excluded), with or without gzip. */
 function wireBytes(url: string, gzip: boolean): Promise<{ wire: number; body: number }> {
   return new Promise((resolve, reject) => {
-    http.get(url, { headers: gzip ? { 'accept-encoding': 'gzip' } : {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const raw = Buffer.concat(chunks);
-        resolve({ wire: raw.length, body: res.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).length : raw.length });
-      });
-    }).on('error', reject);
+    http
+      .get(url, { headers: gzip ? { 'accept-encoding': 'gzip' } : {} }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const raw = Buffer.concat(chunks);
+          resolve({ wire: raw.length, body: res.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).length : raw.length });
+        });
+      })
+      .on('error', reject);
   });
 }
 
-interface Cost { name: string; wall: number[]; self: number; children: number }
+interface Cost {
+  name: string;
+  wall: number[];
+  self: number;
+  children: number;
+}
 
 async function main(): Promise<void> {
   const h = await harness();
   try {
-    const codis = await h.codis({ product: 'bench', productAuth: 'bench-pass', groups: GROUPS, replicas: 1, proxies: PROXIES, sentinels: SENTINELS, timeoutMs: 120_000 });
+    const codis = await h.codis({
+      product: 'bench',
+      productAuth: 'bench-pass',
+      groups: GROUPS,
+      replicas: 1,
+      proxies: PROXIES,
+      sentinels: SENTINELS,
+      timeoutMs: 120_000,
+    });
     const dash = codis.dashboardAddress;
     const sources: Array<[string, () => Promise<unknown>]> = [
-      ['pollCodisDashboard (GET /topom + sample)', () => pollCodisDashboard({ adminAddress: dash, productName: 'bench', timeoutMs: 10_000 }).then((s) => { if (!s.up) throw new Error(s.error); })],
+      [
+        'pollCodisDashboard (GET /topom + sample)',
+        () =>
+          pollCodisDashboard({ adminAddress: dash, productName: 'bench', timeoutMs: 10_000 }).then((s) => {
+            if (!s.up) throw new Error(s.error);
+          }),
+      ],
       ['fetch /topom + JSON.parse (floor)', async () => JSON.parse(await (await fetch(`http://${dash}/topom`)).text())],
       ['codis-admin --dashboard stats', () => codisAdmin([`--dashboard=${dash}`, 'stats'])],
-      [`per-target: INFO x${codis.servers.length} + /proxy/stats x${PROXIES}`, () => Promise.all([
-        ...codis.servers.map((s) => redisCall(s.port, ['INFO'], { password: 'bench-pass' })),
-        ...codis.proxies.map(async (p) => JSON.parse(await (await fetch(`http://${p.adminAddress}/proxy/stats`)).text())),
-      ])],
+      [
+        `per-target: INFO x${codis.servers.length} + /proxy/stats x${PROXIES}`,
+        () =>
+          Promise.all([
+            ...codis.servers.map((s) => redisCall(s.port, ['INFO'], { password: 'bench-pass' })),
+            ...codis.proxies.map(async (p) => JSON.parse(await (await fetch(`http://${p.adminAddress}/proxy/stats`)).text())),
+          ]),
+      ],
     ];
     for (const [, fn] of sources) await fn(); // warm-up
     const costs: Cost[] = sources.map(([name]) => ({ name, wall: [], self: 0, children: 0 }));
@@ -84,13 +109,20 @@ async function main(): Promise<void> {
       const sorted = [...c.wall].sort((a, b) => a - b);
       rows.push([c.name, fixed(sorted[Math.floor(sorted.length / 2)]!), fixed(c.self / RUNS), fixed(c.children / RUNS), bytes[c.name]!]);
     }
-    console.log(`# codis-dashboard poll cost, node ${process.version}, ${new Date().toISOString()}: product with ${GROUPS} groups x (master + replica), ${PROXIES} proxies, ${SENTINELS} Sentinels, 1024 slots; ${RUNS} polls per source, alternated; load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} on ${os.cpus().length} cores`);
+    console.log(
+      `# codis-dashboard poll cost, node ${process.version}, ${new Date().toISOString()}: product with ${GROUPS} groups x (master + replica), ${PROXIES} proxies, ${SENTINELS} Sentinels, 1024 slots; ${RUNS} polls per source, alternated; load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} on ${os.cpus().length} cores`,
+    );
     console.log(table(rows));
     const ours = costs[0]!.self / RUNS;
-    console.log(`pollCodisDashboard / floor = ${fixed(ours / (costs[1]!.self / RUNS), 2)}x node CPU; / codis-admin = ${fixed(ours / ((costs[2]!.self + costs[2]!.children) / RUNS), 2)}x total CPU; / per-target = ${fixed(ours / (costs[3]!.self / RUNS), 2)}x node CPU`);
+    console.log(
+      `pollCodisDashboard / floor = ${fixed(ours / (costs[1]!.self / RUNS), 2)}x node CPU; / codis-admin = ${fixed(ours / ((costs[2]!.self + costs[2]!.children) / RUNS), 2)}x total CPU; / per-target = ${fixed(ours / (costs[3]!.self / RUNS), 2)}x node CPU`,
+    );
   } finally {
     await h.close();
   }
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

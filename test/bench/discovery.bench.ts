@@ -19,11 +19,20 @@ const CLK_TCK = 100;
 /** This process's CPU ms and that of its waited-for children (from /proc/self/stat). */
 function cpu(): { self: number; children: number } {
   const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
   return { self: ((f[11]! + f[12]!) * 1000) / CLK_TCK, children: ((f[13]! + f[14]!) * 1000) / CLK_TCK };
 }
 
-interface Cost { wallMedian: number; wallMean: number; self: number; children: number; found: number }
+interface Cost {
+  wallMedian: number;
+  wallMean: number;
+  self: number;
+  children: number;
+  found: number;
+}
 
 class Meter {
   private walls: number[] = [];
@@ -46,7 +55,13 @@ class Meter {
   result(): Cost {
     const n = this.walls.length;
     const sorted = [...this.walls].sort((a, b) => a - b);
-    return { wallMedian: sorted[Math.floor(n / 2)]!, wallMean: this.walls.reduce((a, b) => a + b, 0) / n, self: this.self / n, children: this.children / n, found: this.found };
+    return {
+      wallMedian: sorted[Math.floor(n / 2)]!,
+      wallMean: this.walls.reduce((a, b) => a + b, 0) / n,
+      self: this.self / n,
+      children: this.children / n,
+      found: this.found,
+    };
   }
 }
 
@@ -56,7 +71,10 @@ async function compare(runs: number, a: () => Promise<number>, b: () => Promise<
   await b();
   const ma = new Meter(a);
   const mb = new Meter(b);
-  for (let i = 0; i < runs; i++) { await ma.once(); await mb.once(); }
+  for (let i = 0; i < runs; i++) {
+    await ma.once();
+    await mb.once();
+  }
   return [ma.result(), mb.result()];
 }
 
@@ -77,14 +95,39 @@ async function main(): Promise<void> {
       return new Set(conns.filter((c) => c.state === 'LISTEN' && redisPids.has(c.pid) && ours.has(c.pid)).map((c) => c.pid)).size;
     };
 
-    const rows: (string | number)[][] = [['scenario', 'source', 'wall ms/scan (median)', 'wall ms (mean)', 'node CPU ms/scan', 'children CPU ms/scan', 'total CPU ms/scan', 'our processes found']];
+    const rows: (string | number)[][] = [
+      [
+        'scenario',
+        'source',
+        'wall ms/scan (median)',
+        'wall ms (mean)',
+        'node CPU ms/scan',
+        'children CPU ms/scan',
+        'total CPU ms/scan',
+        'our processes found',
+      ],
+    ];
     const ratios: string[] = [];
     const scenario = async (name: string): Promise<void> => {
       const [d, s] = await compare(RUNS, ourScan, siScan);
-      for (const [source, c] of [['discoverLocal()', d], ['si.processes()+si.networkConnections()', s]] as const) {
-        rows.push([name, source, fixed(c.wallMedian), fixed(c.wallMean), fixed(c.self), fixed(c.children), fixed(c.self + c.children), `${c.found}/${ours.size}`]);
+      for (const [source, c] of [
+        ['discoverLocal()', d],
+        ['si.processes()+si.networkConnections()', s],
+      ] as const) {
+        rows.push([
+          name,
+          source,
+          fixed(c.wallMedian),
+          fixed(c.wallMean),
+          fixed(c.self),
+          fixed(c.children),
+          fixed(c.self + c.children),
+          `${c.found}/${ours.size}`,
+        ]);
       }
-      ratios.push(`${name}: discoverLocal / systeminformation = ${fixed(d.wallMedian / s.wallMedian, 3)}x wall (median), ${fixed((d.self + d.children) / (s.self + s.children), 3)}x CPU`);
+      ratios.push(
+        `${name}: discoverLocal / systeminformation = ${fixed(d.wallMedian / s.wallMedian, 3)}x wall (median), ${fixed((d.self + d.children) / (s.self + s.children), 3)}x CPU`,
+      );
     };
 
     const pids = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).length;
@@ -93,13 +136,17 @@ async function main(): Promise<void> {
     const target = redis[0]!;
     for (let i = 0; i < N_CONNS; i++) {
       const s = net.connect({ host: target.host, port: target.port });
-      s.on('error', () => { /* closed at the end */ });
+      s.on('error', () => {
+        /* closed at the end */
+      });
       sockets.push(s);
     }
     await Promise.all(sockets.map((s) => new Promise((resolve) => (s.readyState === 'open' ? resolve(null) : s.once('connect', resolve)))));
     await scenario(`+${N_CONNS} conns on one`);
 
-    console.log(`# discovery scan cost, node ${process.version}, ${new Date().toISOString()}, ${pids} pids on the host, ${ours.size} of them ours (${N_REDIS} redis + sentinel + nutcracker), ${RUNS} scans each, alternated; load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} on ${os.cpus().length} cores`);
+    console.log(
+      `# discovery scan cost, node ${process.version}, ${new Date().toISOString()}, ${pids} pids on the host, ${ours.size} of them ours (${N_REDIS} redis + sentinel + nutcracker), ${RUNS} scans each, alternated; load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} on ${os.cpus().length} cores`,
+    );
     console.log(table(rows));
     for (const r of ratios) console.log(r);
   } finally {
@@ -108,4 +155,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -17,23 +17,26 @@ const STREAMS = Number(process.env.BENCH_STREAMS ?? 50);
 
 async function populate(rs: RedisServer[]): Promise<void> {
   // Some keys and a mix of commands so INFO carries commandstats/latencystats like a real instance.
-  await Promise.all(rs.map(async (r) => {
-    const c = r.client();
-    // 20,000 keys (DEBUG POPULATE is refused by Redis 7's default enable-debug-command no).
-    for (let b = 0; b < 20; b++) {
-      const fill = c.pipeline();
-      for (let i = 0; i < 1000; i++) fill.set(`key:${b * 1000 + i}`, 'value');
-      await fill.exec();
-    }
-    const p = c.pipeline();
-    for (let i = 0; i < 200; i++) p.set(`k${i}`, 'v').get(`k${i}`).incr('n').lpush('l', i).hset('h', `f${i}`, i).sadd('s', i).zadd('z', i, `m${i}`);
-    await p.exec();
-  }));
+  await Promise.all(
+    rs.map(async (r) => {
+      const c = r.client();
+      // 20,000 keys (DEBUG POPULATE is refused by Redis 7's default enable-debug-command no).
+      for (let b = 0; b < 20; b++) {
+        const fill = c.pipeline();
+        for (let i = 0; i < 1000; i++) fill.set(`key:${b * 1000 + i}`, 'value');
+        await fill.exec();
+      }
+      const p = c.pipeline();
+      for (let i = 0; i < 200; i++)
+        p.set(`k${i}`, 'v').get(`k${i}`).incr('n').lpush('l', i).hset('h', `f${i}`, i).sadd('s', i).zadd('z', i, `m${i}`);
+      await p.exec();
+    }),
+  );
 }
 
 /** Sum of usec over every command in commandstats, minus the INFO that reads it. */
 async function redisUsec(r: RedisServer): Promise<number> {
-  const text = await r.call('INFO', 'commandstats') as string;
+  const text = (await r.call('INFO', 'commandstats')) as string;
   let sum = 0;
   for (const m of text.matchAll(/usec=(\d+),/g)) sum += Number(m[1]);
   return sum;
@@ -43,12 +46,17 @@ async function agentPhase(h: Harness, rs: RedisServer[]) {
   const collector = await h.collector();
   for (const r of rs) await r.call('CONFIG', 'RESETSTAT');
   const usec0 = await Promise.all(rs.map(redisUsec));
-  const agent = await h.agent({
-    hostId: 'bench', interval: '1s', redis: rs.map((r) => ({ address: r.address })),
-  }, { collector });
+  const agent = await h.agent(
+    {
+      hostId: 'bench',
+      interval: '1s',
+      redis: rs.map((r) => ({ address: r.address })),
+    },
+    { collector },
+  );
   // Skip start-up: V8 is still compiling the tick's hot code for the first reports (a Go
   // exporter is warm after a scrape), and a daemon's cost is its steady state.
-  const seqOf = async () => ((await collector.api<{ lastSeq: number }>('/api/v1/hosts/bench')).lastSeq ?? 0);
+  const seqOf = async () => (await collector.api<{ lastSeq: number }>('/api/v1/hosts/bench')).lastSeq ?? 0;
   await waitFor(async () => (await seqOf()) >= WARM_TICKS, { timeoutMs: WARM_TICKS * 1000 + 30_000, what: 'agent warm' });
   const seq0 = await seqOf();
   const cpu0 = cpuMs(agent.pid);
@@ -62,7 +70,13 @@ async function agentPhase(h: Harness, rs: RedisServer[]) {
   const ticks = seq1 - seq0;
   const samples = (seq1 + 2) * rs.length; // every tick since start sampled every instance (Redis side counts all of them)
   const redisUsecTotal = usec1.reduce((a, b, i) => a + b - usec0[i]!, 0);
-  return { cpuPerSample: (cpu1 - cpu0) / (ticks * rs.length), cpuPerTick: (cpu1 - cpu0) / ticks, rss: mem.rss, hwm: mem.hwm, redisUsecPerSample: redisUsecTotal / samples };
+  return {
+    cpuPerSample: (cpu1 - cpu0) / (ticks * rs.length),
+    cpuPerTick: (cpu1 - cpu0) / ticks,
+    rss: mem.rss,
+    hwm: mem.hwm,
+    redisUsecPerSample: redisUsecTotal / samples,
+  };
 }
 
 async function exporterPhase(h: Harness, rs: RedisServer[]) {
@@ -70,13 +84,18 @@ async function exporterPhase(h: Harness, rs: RedisServer[]) {
   for (const r of rs) await r.call('CONFIG', 'RESETSTAT');
   const usec0 = await Promise.all(rs.map(redisUsec));
   const exp = spawn('prometheus-redis-exporter', ['-web.listen-address', `127.0.0.1:${port}`, '-redis.addr', ''], { stdio: 'ignore' });
-  h.onClose(async () => { exp.kill('SIGKILL'); });
+  h.onClose(async () => {
+    exp.kill('SIGKILL');
+  });
   await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/`).catch(() => null))?.ok, { what: 'exporter up' });
-  const scrapeAll = () => Promise.all(rs.map(async (r) => {
-    const res = await fetch(`http://127.0.0.1:${port}/scrape?target=redis://${r.address}`);
-    const body = await res.text();
-    if (!body.includes('redis_up 1')) throw new Error(`exporter scrape of ${r.address} failed`);
-  }));
+  const scrapeAll = () =>
+    Promise.all(
+      rs.map(async (r) => {
+        const res = await fetch(`http://127.0.0.1:${port}/scrape?target=redis://${r.address}`);
+        const body = await res.text();
+        if (!body.includes('redis_up 1')) throw new Error(`exporter scrape of ${r.address} failed`);
+      }),
+    );
   for (let i = 0; i < 3; i++) await scrapeAll();
   const cpu0 = cpuMs(exp.pid!);
   for (let i = 0; i < TICKS; i++) await scrapeAll();
@@ -107,7 +126,8 @@ async function rawInfluxCeiling(h: Harness) {
   let points = 0;
   while (Date.now() - start < 5000) {
     const lines: string[] = [];
-    for (let i = 0; i < 5000; i++, points++) lines.push(`redis,host=h${points % 50},instance=i${points % 400} ${fields} ${1_600_000_000_000 + points}`);
+    for (let i = 0; i < 5000; i++, points++)
+      lines.push(`redis,host=h${points % 50},instance=i${points % 400} ${fields} ${1_600_000_000_000 + points}`);
     await influx.write(lines.join('\n'), 'raw');
   }
   return { pointsPerSec: points / ((Date.now() - start) / 1000), fieldsPerPoint };
@@ -122,32 +142,61 @@ async function main() {
     const agent = await agentPhase(h, rs);
     const exporter = await exporterPhase(h, rs);
     console.log('\n## agent vs prometheus-redis-exporter 1.45 (same 8 instances, same run)');
-    console.log(table([
-      ['', 'redis-fleet agent', 'redis_exporter', 'ratio agent/exporter'],
-      ['CPU ms per instance-sample', fixed(agent.cpuPerSample, 3), fixed(exporter.cpuPerSample, 3), fixed(agent.cpuPerSample / exporter.cpuPerSample)],
-      ['Redis-side µs per sample', fixed(agent.redisUsecPerSample, 1), fixed(exporter.redisUsecPerSample, 1), fixed(agent.redisUsecPerSample / exporter.redisUsecPerSample)],
-      ['RSS (VmHWM)', mb(agent.hwm), mb(exporter.hwm), fixed(agent.hwm / exporter.hwm)],
-    ]));
+    console.log(
+      table([
+        ['', 'redis-fleet agent', 'redis_exporter', 'ratio agent/exporter'],
+        [
+          'CPU ms per instance-sample',
+          fixed(agent.cpuPerSample, 3),
+          fixed(exporter.cpuPerSample, 3),
+          fixed(agent.cpuPerSample / exporter.cpuPerSample),
+        ],
+        [
+          'Redis-side µs per sample',
+          fixed(agent.redisUsecPerSample, 1),
+          fixed(exporter.redisUsecPerSample, 1),
+          fixed(agent.redisUsecPerSample / exporter.redisUsecPerSample),
+        ],
+        ['RSS (VmHWM)', mb(agent.hwm), mb(exporter.hwm), fixed(agent.hwm / exporter.hwm)],
+      ]),
+    );
     console.log(`agent CPU per tick (8 instances + host): ${fixed(agent.cpuPerTick)} ms; RSS now ${mb(agent.rss)}`);
 
     const more = await Promise.all(Array.from({ length: 24 }, () => h.redis()));
     const agent32 = await agentPhase(h, [...rs, ...more]);
-    console.log(`agent with 32 instances: CPU per tick ${fixed(agent32.cpuPerTick)} ms, ${fixed(agent32.cpuPerSample, 3)} ms per instance-sample, RSS ${mb(agent32.rss)} (VmHWM ${mb(agent32.hwm)})`);
+    console.log(
+      `agent with 32 instances: CPU per tick ${fixed(agent32.cpuPerTick)} ms, ${fixed(agent32.cpuPerSample, 3)} ms per instance-sample, RSS ${mb(agent32.rss)} (VmHWM ${mb(agent32.hwm)})`,
+    );
     await Promise.all(more.map((r) => r.stop()));
 
     console.log(`\n## collector ingest: ${STREAMS} concurrent agent streams, 8 instances per report, ${INGEST_SECONDS} s`);
-    const rows: (string | number)[][] = [['sink', 'instance samples/s', 'reports', 'collector CPU %', 'collector VmHWM', 'points written', 'dropped']];
+    const rows: (string | number)[][] = [
+      ['sink', 'instance samples/s', 'reports', 'collector CPU %', 'collector VmHWM', 'points written', 'dropped'],
+    ];
     for (const mode of ['embedded', 'influx'] as const) {
       const r = await ingestPhase(h, mode, 8);
-      rows.push([mode, fixed(r.samplesPerSec, 0), r.reports, fixed(r.cpuPercent, 0), mb(r.rss), r.sink.written ?? '', (r.sink.droppedNoRoom ?? 0) + (r.sink.droppedRejected ?? 0)]);
+      rows.push([
+        mode,
+        fixed(r.samplesPerSec, 0),
+        r.reports,
+        fixed(r.cpuPercent, 0),
+        mb(r.rss),
+        r.sink.written ?? '',
+        (r.sink.droppedNoRoom ?? 0) + (r.sink.droppedRejected ?? 0),
+      ]);
     }
     console.log(table(rows));
     const raw = await rawInfluxCeiling(h);
-    console.log(`peer ceiling: InfluxDB 1.6 alone takes ${fixed(raw.pointsPerSec, 0)} points/s of ${raw.fieldsPerPoint} int fields via /write (5,000-line batches)`);
+    console.log(
+      `peer ceiling: InfluxDB 1.6 alone takes ${fixed(raw.pointsPerSec, 0)} points/s of ${raw.fieldsPerPoint} int fields via /write (5,000-line batches)`,
+    );
     console.log('(each instance sample is ~8–40 points: redis + cmdstat/latency/keyspace/replica rows)');
   } finally {
     await h.close();
   }
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

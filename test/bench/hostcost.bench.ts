@@ -11,7 +11,9 @@ const sources: Record<string, () => Promise<unknown>> = {
   'si.fsSize()': () => si.fsSize(),
   'si.networkStats()': () => si.networkStats(),
   'si.processes() (first call, uncached)': () => si.processes(),
-  'agent: 5 /proc reads': async () => { for (const f of PROC_FILES) fs.readFileSync(f, 'utf8'); },
+  'agent: 5 /proc reads': async () => {
+    for (const f of PROC_FILES) fs.readFileSync(f, 'utf8');
+  },
 };
 
 async function main(): Promise<void> {
@@ -30,4 +32,7 @@ async function main(): Promise<void> {
   console.log(table(rows));
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -15,62 +15,145 @@ export function syntheticSamples(n: number): RedisSample[] {
   const out: RedisSample[] = [];
   for (let i = 0; i < n; i++) {
     out.push({
-      address: `10.0.0.1:${6379 + i}`, cluster: 'c1', group: `g${i}`, up: true, error: '', sampledAtMs: 0, role: master.role,
-      info: master.info, replicas: master.replicas, keyspace: master.keyspace, commandstats: master.commandstats,
-      latencystats: master.latencystats, errorstats: master.errorstats, maxmemory: 4 * 2 ** 30, maxclients: 10000,
-      rates: { valid: true, opsPerSec: 1000, netInputBytesPerSec: 1e5, netOutputBytesPerSec: 2e5, keyspaceHitRatio: 0.9, evictedKeysPerSec: 0, expiredKeysPerSec: 1, rejectedConnectionsPerSec: 0 },
+      address: `10.0.0.1:${6379 + i}`,
+      cluster: 'c1',
+      group: `g${i}`,
+      up: true,
+      error: '',
+      sampledAtMs: 0,
+      role: master.role,
+      info: master.info,
+      replicas: master.replicas,
+      keyspace: master.keyspace,
+      commandstats: master.commandstats,
+      latencystats: master.latencystats,
+      errorstats: master.errorstats,
+      maxmemory: 4 * 2 ** 30,
+      maxclients: 10000,
+      rates: {
+        valid: true,
+        opsPerSec: 1000,
+        netInputBytesPerSec: 1e5,
+        netOutputBytesPerSec: 2e5,
+        keyspaceHitRatio: 0.9,
+        evictedKeysPerSec: 0,
+        expiredKeysPerSec: 1,
+        rejectedConnectionsPerSec: 0,
+      },
       headroom: { usedBytes: 5e6, limitBytes: 4 * 2 ** 30, limitSource: 'maxmemory', usedRatio: 0.001 },
-      unavailable: [], slowlog: [],
+      unavailable: [],
+      slowlog: [],
     });
   }
   return out;
 }
 
 /** One synthetic agent: hello, then reports as fast as acks come back (`window` in flight, default 4). */
-export function reporter(address: string, token: string, hostId: string, samples: RedisSample[], until: number, t0: number, window = 4): Promise<number> {
+export function reporter(
+  address: string,
+  token: string,
+  hostId: string,
+  samples: RedisSample[],
+  until: number,
+  t0: number,
+  window = 4,
+): Promise<number> {
   const Fleet = fleetService();
   const client = new Fleet(address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 8 << 20 });
   const md = new grpc.Metadata();
   md.set('authorization', `Bearer ${token}`);
   const call = (client as unknown as { Connect(md: grpc.Metadata): grpc.ClientDuplexStream<unknown, Record<string, unknown>> }).Connect(md);
-  let seq = 0; let acked = 0; let ts = t0;
+  let seq = 0;
+  let acked = 0;
+  let ts = t0;
   const send = () => {
-    seq++; ts += 1000; // one "interval" per report: distinct timestamps, so nothing is overwritten
+    seq++;
+    ts += 1000; // one "interval" per report: distinct timestamps, so nothing is overwritten
     for (const s of samples) s.sampledAtMs = ts;
     const report: Report = { seq, timestampMs: ts, redis: samples, proxies: [], events: [] };
     call.write({ report });
   };
   return new Promise((resolve, reject) => {
     call.on('data', (m) => {
-      if (m.welcome) { for (let i = 0; i < window; i++) send(); return; }
+      if (m.welcome) {
+        for (let i = 0; i < window; i++) send();
+        return;
+      }
       if (m.ack) {
         const a = (m.ack as { seq: number }).seq;
-        const newly = a - acked; acked = a;
+        const newly = a - acked;
+        acked = a;
         if (Date.now() < until) for (let i = 0; i < newly; i++) send();
-        else if (acked === seq) { call.end(); client.close(); resolve(acked); }
+        else if (acked === seq) {
+          call.end();
+          client.close();
+          resolve(acked);
+        }
       }
     });
-    call.on('error', (e) => { client.close(); if ((e as grpc.ServiceError).code === grpc.status.CANCELLED) resolve(acked); else reject(e); });
-    call.write({ hello: { hostId, labels: { idc: `idc${hostId.length % 3}` }, roles: ['redis'], agentVersion: 'bench', intervalMs: 10000, sessionId: `${hostId}-${Date.now()}`, protocolVersion: 1 } });
+    call.on('error', (e) => {
+      client.close();
+      if ((e as grpc.ServiceError).code === grpc.status.CANCELLED) resolve(acked);
+      else reject(e);
+    });
+    call.write({
+      hello: {
+        hostId,
+        labels: { idc: `idc${hostId.length % 3}` },
+        roles: ['redis'],
+        agentVersion: 'bench',
+        intervalMs: 10000,
+        sessionId: `${hostId}-${Date.now()}`,
+        protocolVersion: 1,
+      },
+    });
   });
 }
 
 /** A collector with `config` taking `streams` synthetic agents' reports (`instancesPerReport` each) for `seconds`: instance samples/s stored, its CPU and memory. */
-export async function collectorIngest(h: Harness, config: Record<string, unknown>, instancesPerReport: number, streams: number, seconds: number) {
+export async function collectorIngest(
+  h: Harness,
+  config: Record<string, unknown>,
+  instancesPerReport: number,
+  streams: number,
+  seconds: number,
+) {
   const collector = await h.collector(config);
   const samples = syntheticSamples(instancesPerReport);
   const t0 = Date.now() - 365 * 86_400_000; // a past year, one second apart per report
   const cpu0 = cpuMs(collector.pid);
   const start = Date.now();
   const until = start + seconds * 1000;
-  const acked = await Promise.all(Array.from({ length: streams }, (_, i) => reporter(collector.grpcAddress, collector.tokens[0]!, `bench-${i}`, samples.map((s) => ({ ...s })), until, t0)));
+  const acked = await Promise.all(
+    Array.from({ length: streams }, (_, i) =>
+      reporter(
+        collector.grpcAddress,
+        collector.tokens[0]!,
+        `bench-${i}`,
+        samples.map((s) => ({ ...s })),
+        until,
+        t0,
+      ),
+    ),
+  );
   // Wait for the sink to drain so the figure is what was stored, not only queued.
-  await waitFor(async () => (await collector.api<{ sinkQueue: number }>('/healthz')).sinkQueue === 0, { timeoutMs: 120_000, intervalMs: 100, what: 'sink drained' });
+  await waitFor(async () => (await collector.api<{ sinkQueue: number }>('/healthz')).sinkQueue === 0, {
+    timeoutMs: 120_000,
+    intervalMs: 100,
+    what: 'sink drained',
+  });
   const wall = (Date.now() - start) / 1000;
   const cpu = cpuMs(collector.pid) - cpu0;
   const health = await collector.api<{ sinkStats: Record<string, number> }>('/healthz');
   const mem = memory(collector.pid);
   const reports = acked.reduce((a, b) => a + b, 0);
   await collector.stop();
-  return { reports, cpuMs: cpu, samplesPerSec: (reports * instancesPerReport) / wall, cpuPercent: (cpu / (wall * 1000)) * 100, rss: mem.hwm, sink: health.sinkStats };
+  return {
+    reports,
+    cpuMs: cpu,
+    samplesPerSec: (reports * instancesPerReport) / wall,
+    cpuPercent: (cpu / (wall * 1000)) * 100,
+    rss: mem.hwm,
+    sink: health.sinkStats,
+  };
 }

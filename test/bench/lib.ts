@@ -13,7 +13,10 @@ export function cpuMs(pid: number): number {
 /** This process's CPU ms and that of its reaped children (/proc/self/stat utime+stime, cutime+cstime). */
 export function selfAndChildrenCpuMs(): { self: number; children: number } {
   const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
   return { self: ((f[11]! + f[12]!) * 1000) / CLK_TCK, children: ((f[13]! + f[14]!) * 1000) / CLK_TCK };
 }
 
@@ -47,8 +50,13 @@ export async function webhookReceiver(): Promise<{ url: string; got: { at: numbe
   const got: { at: number; body: any }[] = [];
   const server = http.createServer((req, res) => {
     let raw = '';
-    req.on('data', (c) => { raw += c; });
-    req.on('end', () => { got.push({ at: Date.now(), body: JSON.parse(raw) }); res.end('ok'); });
+    req.on('data', (c) => {
+      raw += c;
+    });
+    req.on('end', () => {
+      got.push({ at: Date.now(), body: JSON.parse(raw) });
+      res.end('ok');
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as import('node:net').AddressInfo;

@@ -6,7 +6,16 @@
 import fs from 'node:fs';
 import { Redis } from 'ioredis';
 
-interface Options { id: string; mode: 'sentinel' | 'direct'; master?: string; sentinels?: string[]; user: string; password: string; out: string; key: string }
+interface Options {
+  id: string;
+  mode: 'sentinel' | 'direct';
+  master?: string;
+  sentinels?: string[];
+  user: string;
+  password: string;
+  out: string;
+  key: string;
+}
 const o = JSON.parse(process.argv[2]!) as Options;
 
 const acked: Array<[number, number]> = [];
@@ -22,20 +31,38 @@ function split(a: string): { host: string; port: number } {
 }
 
 function connect(addr: string): Redis {
-  const c = new Redis({ ...split(addr), username: o.user, password: o.password, maxRetriesPerRequest: 0, commandTimeout: 300, connectTimeout: 300, enableOfflineQueue: false, retryStrategy: () => 50 });
+  const c = new Redis({
+    ...split(addr),
+    username: o.user,
+    password: o.password,
+    maxRetriesPerRequest: 0,
+    commandTimeout: 300,
+    connectTimeout: 300,
+    enableOfflineQueue: false,
+    retryStrategy: () => 50,
+  });
   c.on('error', () => {});
   return c;
 }
 
 async function masterFromSentinels(): Promise<string | undefined> {
   for (const s of o.sentinels ?? []) {
-    const c = new Redis({ ...split(s), lazyConnect: true, maxRetriesPerRequest: 0, commandTimeout: 300, connectTimeout: 300, retryStrategy: () => null });
+    const c = new Redis({
+      ...split(s),
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      commandTimeout: 300,
+      connectTimeout: 300,
+      retryStrategy: () => null,
+    });
     c.on('error', () => {});
     try {
       await c.connect();
       const r = (await c.call('SENTINEL', 'get-master-addr-by-name', 'g1')) as string[] | null;
       if (r) return `${r[0]}:${r[1]}`;
-    } catch { /* next Sentinel */ } finally {
+    } catch {
+      /* next Sentinel */
+    } finally {
       c.disconnect();
     }
   }
@@ -53,12 +80,19 @@ async function loop(): Promise<void> {
     if (o.mode === 'sentinel' && Date.now() - lastLookup > 500) {
       lastLookup = Date.now();
       const m = await masterFromSentinels();
-      if (m && m !== clientAddr) { client?.disconnect(); client = connect(m); clientAddr = m; }
+      if (m && m !== clientAddr) {
+        client?.disconnect();
+        client = connect(m);
+        clientAddr = m;
+      }
     } else if (o.mode === 'direct' && !client) {
       client = connect(o.master!);
       clientAddr = o.master!;
     }
-    if (!client) { await new Promise((r) => setTimeout(r, 50)); continue; }
+    if (!client) {
+      await new Promise((r) => setTimeout(r, 50));
+      continue;
+    }
     const i = n++;
     try {
       await client.sadd(o.key, `${o.id}-${i}`);
@@ -74,7 +108,9 @@ async function loop(): Promise<void> {
   }
 }
 
-process.on('SIGTERM', () => { stopping = true; });
+process.on('SIGTERM', () => {
+  stopping = true;
+});
 await loop();
 fs.writeFileSync(o.out, JSON.stringify({ acked, errors, attempted: n }));
 client?.disconnect();

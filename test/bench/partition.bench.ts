@@ -34,8 +34,20 @@ const ip = (...args: string[]) => sh('ip', args);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function netnsDown(): void {
-  for (const ns of [NS_A, NS_B]) { try { ip('netns', 'del', ns); } catch { /* not there */ } }
-  for (const dev of ['rfbmA', 'rfbmB']) { try { ip('link', 'del', dev); } catch { /* gone with its namespace */ } }
+  for (const ns of [NS_A, NS_B]) {
+    try {
+      ip('netns', 'del', ns);
+    } catch {
+      /* not there */
+    }
+  }
+  for (const dev of ['rfbmA', 'rfbmB']) {
+    try {
+      ip('link', 'del', dev);
+    } catch {
+      /* gone with its namespace */
+    }
+  }
 }
 
 function netnsUp(): void {
@@ -52,7 +64,11 @@ function netnsUp(): void {
   ip('addr', 'add', '10.78.2.254/24', 'dev', 'rfbmB');
   ip('-n', NS_A, 'addr', 'add', `${MGMT_A}/24`, 'dev', 'mA');
   ip('-n', NS_B, 'addr', 'add', `${MGMT_B}/24`, 'dev', 'mB');
-  for (const [ns, devs] of [[NS_A, ['lo', 'vA', 'mA']], [NS_B, ['lo', 'vB', 'mB']]] as const) for (const d of devs) ip('-n', ns, 'link', 'set', d, 'up');
+  for (const [ns, devs] of [
+    [NS_A, ['lo', 'vA', 'mA']],
+    [NS_B, ['lo', 'vB', 'mB']],
+  ] as const)
+    for (const d of devs) ip('-n', ns, 'link', 'set', d, 'up');
   ip('link', 'set', 'rfbmA', 'up');
   ip('link', 'set', 'rfbmB', 'up');
 }
@@ -66,13 +82,28 @@ class Run {
   constructor(readonly dir: string) {}
 
   spawn(ns: string, name: string, command: string, args: string[]): ManagedProcess {
-    const p = spawnManaged({ name, command: 'ip', args: ['netns', 'exec', ns, command, ...args], cwd: this.dir, logFile: path.join(this.dir, `${name}.log`) });
+    const p = spawnManaged({
+      name,
+      command: 'ip',
+      args: ['netns', 'exec', ns, command, ...args],
+      cwd: this.dir,
+      logFile: path.join(this.dir, `${name}.log`),
+    });
     this.procs.push(p);
     return p;
   }
 
   redis(host: string, port: number, user?: string, password?: string): Redis {
-    const c = new Redis({ host, port, username: user, password, maxRetriesPerRequest: 1, connectTimeout: 1000, commandTimeout: 2000, retryStrategy: () => 100 });
+    const c = new Redis({
+      host,
+      port,
+      username: user,
+      password,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 1000,
+      commandTimeout: 2000,
+      retryStrategy: () => 100,
+    });
     c.on('error', () => {});
     this.clients.push(c);
     return c;
@@ -91,13 +122,19 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
     try {
       const v = await fn();
       if (v) return v;
-    } catch (err) { last = err; }
+    } catch (err) {
+      last = err;
+    }
     await sleep(everyMs);
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
-interface ClientResult { acked: Array<[number, number]>; errors: Record<string, [number, number]>; attempted: number }
+interface ClientResult {
+  acked: Array<[number, number]>;
+  errors: Record<string, [number, number]>;
+  attempted: number;
+}
 
 async function arm(name: Arm): Promise<Record<string, string | number>> {
   const dir = await makeTempDir('partition');
@@ -107,8 +144,26 @@ async function arm(name: Arm): Promise<Record<string, string | number>> {
     fs.writeFileSync(path.join(dir, 'users.acl'), USERS);
     const redisArgs = (port: number, sub: string) => {
       fs.mkdirSync(path.join(dir, sub));
-      return ['--port', String(port), '--bind', '0.0.0.0', '--protected-mode', 'no', '--save', '', '--appendonly', 'no', '--dir', path.join(dir, sub),
-        '--aclfile', path.join(dir, 'users.acl'), '--repl-diskless-sync-delay', '0', '--logfile', ''];
+      return [
+        '--port',
+        String(port),
+        '--bind',
+        '0.0.0.0',
+        '--protected-mode',
+        'no',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        path.join(dir, sub),
+        '--aclfile',
+        path.join(dir, 'users.acl'),
+        '--repl-diskless-sync-delay',
+        '0',
+        '--logfile',
+        '',
+      ];
     };
     run.spawn(NS_B, 'master', '/usr/bin/redis-server', redisArgs(6379, 'master'));
     const master = run.redis(MGMT_B, 6379);
@@ -120,19 +175,42 @@ async function arm(name: Arm): Promise<Record<string, string | number>> {
 
     // ZooKeeper in A.
     fs.mkdirSync(path.join(dir, 'zk'));
-    fs.writeFileSync(path.join(dir, 'zoo.cfg'), `tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=${dir}/zk\nclientPort=2181\nadmin.enableServer=false\n4lw.commands.whitelist=srvr\nforceSync=no\n`);
-    run.spawn(NS_A, 'zookeeper', JAVA, ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dzookeeper.admin.enableServer=false', '-cp', ZOOKEEPER_CLASSPATH, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', path.join(dir, 'zoo.cfg')]);
+    fs.writeFileSync(
+      path.join(dir, 'zoo.cfg'),
+      `tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=${dir}/zk\nclientPort=2181\nadmin.enableServer=false\n4lw.commands.whitelist=srvr\nforceSync=no\n`,
+    );
+    run.spawn(NS_A, 'zookeeper', JAVA, [
+      '-Xmx256m',
+      '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
+      '-Dzookeeper.admin.enableServer=false',
+      '-cp',
+      ZOOKEEPER_CLASSPATH,
+      'org.apache.zookeeper.server.quorum.QuorumPeerMain',
+      path.join(dir, 'zoo.cfg'),
+    ]);
 
     // Three Sentinels in A.
     const ids = [0, 1, 2].map(() => crypto.randomBytes(20).toString('hex'));
     const sentinelPorts = [26001, 26002, 26003];
     sentinelPorts.forEach((port, i) => {
       const conf = path.join(dir, `sentinel-${port}.conf`);
-      fs.writeFileSync(conf, [
-        `port ${port}`, 'bind 0.0.0.0', 'protected-mode no', `dir ${dir}`, 'logfile ""', `sentinel myid ${ids[i]}`,
-        `sentinel monitor g1 ${B} 6379 2`, `sentinel down-after-milliseconds g1 ${DOWN_AFTER_MS}`, 'sentinel failover-timeout g1 20000',
-        ...sentinelPorts.flatMap((p, j) => (j === i ? [] : [`sentinel known-sentinel g1 ${A} ${p} ${ids[j]}`])), '',
-      ].join('\n'));
+      fs.writeFileSync(
+        conf,
+        [
+          `port ${port}`,
+          'bind 0.0.0.0',
+          'protected-mode no',
+          `dir ${dir}`,
+          'logfile ""',
+          `sentinel myid ${ids[i]}`,
+          `sentinel monitor g1 ${B} 6379 2`,
+          `sentinel down-after-milliseconds g1 ${DOWN_AFTER_MS}`,
+          'sentinel failover-timeout g1 20000',
+          ...sentinelPorts.flatMap((p, j) => (j === i ? [] : [`sentinel known-sentinel g1 ${A} ${p} ${ids[j]}`])),
+          '',
+        ].join('\n'),
+      );
       run.spawn(NS_A, `sentinel-${port}`, '/usr/bin/redis-sentinel', [conf]);
     });
     const sentinels = sentinelPorts.map((p) => run.redis(MGMT_A, p));
@@ -144,24 +222,40 @@ async function arm(name: Arm): Promise<Record<string, string | number>> {
       }
       return true;
     });
-    await until('ZooKeeper', async () => sh('ip', ['netns', 'exec', NS_B, 'bash', '-c', `exec 3<>/dev/tcp/${A}/2181; echo srvr >&3; cat <&3`]).includes('Mode:'), 60_000, 500);
+    await until(
+      'ZooKeeper',
+      async () => sh('ip', ['netns', 'exec', NS_B, 'bash', '-c', `exec 3<>/dev/tcp/${A}/2181; echo srvr >&3; cat <&3`]).includes('Mode:'),
+      60_000,
+      500,
+    );
 
     // The agent in B (guard arm only); its collector does not exist: the guard does not need one.
     let agentLog = '';
     if (name === 'guard on') {
       fs.writeFileSync(path.join(dir, 'token'), 'x\n', { mode: 0o600 });
-      fs.writeFileSync(path.join(dir, 'agent.yaml'), JSON.stringify({
-        hostId: 'partition-bench', interval: '1s', statusFile: '', discovery: { enabled: false },
-        collector: { addresses: ['127.0.0.1:1'], tokenFile: path.join(dir, 'token') },
-        redis: [{ address: `${B}:6379`, user: 'fleet', password: 'fleet-pw' }],
-        guard: {
-          enabled: true, stateDir: path.join(dir, 'guard'),
-          zookeeper: { servers: `${A}:2181`, probeInterval: '500ms', probeTimeout: '500ms', failures: 3 },
-          sentinels: { addresses: sentinelPorts.map((p) => `${A}:${p}`), timeout: '500ms', downAfter: DOWN_AFTER_MS },
-          hysteresis: '3s',
-        },
-      }));
-      const agent = run.spawn(NS_B, 'agent', process.execPath, [path.join(REPO_ROOT, 'dist/agent/main.js'), '--config', path.join(dir, 'agent.yaml')]);
+      fs.writeFileSync(
+        path.join(dir, 'agent.yaml'),
+        JSON.stringify({
+          hostId: 'partition-bench',
+          interval: '1s',
+          statusFile: '',
+          discovery: { enabled: false },
+          collector: { addresses: ['127.0.0.1:1'], tokenFile: path.join(dir, 'token') },
+          redis: [{ address: `${B}:6379`, user: 'fleet', password: 'fleet-pw' }],
+          guard: {
+            enabled: true,
+            stateDir: path.join(dir, 'guard'),
+            zookeeper: { servers: `${A}:2181`, probeInterval: '500ms', probeTimeout: '500ms', failures: 3 },
+            sentinels: { addresses: sentinelPorts.map((p) => `${A}:${p}`), timeout: '500ms', downAfter: DOWN_AFTER_MS },
+            hysteresis: '3s',
+          },
+        }),
+      );
+      const agent = run.spawn(NS_B, 'agent', process.execPath, [
+        path.join(REPO_ROOT, 'dist/agent/main.js'),
+        '--config',
+        path.join(dir, 'agent.yaml'),
+      ]);
       agentLog = agent.logFile;
       await until('the guard to start', async () => fs.readFileSync(agentLog, 'utf8').includes('"guard started"'));
     }
@@ -170,28 +264,55 @@ async function arm(name: Arm): Promise<Record<string, string | number>> {
     const clientScript = path.join(REPO_ROOT, 'dist/test/bench/partition-client.js');
     const outA = path.join(dir, 'a.json');
     const outB = path.join(dir, 'b.json');
-    const ca = run.spawn(NS_A, 'client-a', process.execPath, [clientScript, JSON.stringify({ id: 'A', mode: 'sentinel', sentinels: sentinelPorts.map((p) => `${A}:${p}`), user: 'app', password: 'app-pw', out: outA, key: KEY })]);
-    const cb = run.spawn(NS_B, 'client-b', process.execPath, [clientScript, JSON.stringify({ id: 'B', mode: 'direct', master: `${B}:6379`, user: 'app', password: 'app-pw', out: outB, key: KEY })]);
+    const ca = run.spawn(NS_A, 'client-a', process.execPath, [
+      clientScript,
+      JSON.stringify({
+        id: 'A',
+        mode: 'sentinel',
+        sentinels: sentinelPorts.map((p) => `${A}:${p}`),
+        user: 'app',
+        password: 'app-pw',
+        out: outA,
+        key: KEY,
+      }),
+    ]);
+    const cb = run.spawn(NS_B, 'client-b', process.execPath, [
+      clientScript,
+      JSON.stringify({ id: 'B', mode: 'direct', master: `${B}:6379`, user: 'app', password: 'app-pw', out: outB, key: KEY }),
+    ]);
     await until('both writers acknowledged', async () => (await master.scard(KEY)) > 200);
     await sleep(2000);
 
     const cutAt = Date.now();
     cut();
     const replicaAddr = `${A}:6380`;
-    await until('the failover', async () => {
-      const r = (await sentinels[0]!.call('SENTINEL', 'get-master-addr-by-name', 'g1')) as string[];
-      return r && `${r[0]}:${r[1]}` === replicaAddr;
-    }, 60_000);
+    await until(
+      'the failover',
+      async () => {
+        const r = (await sentinels[0]!.call('SENTINEL', 'get-master-addr-by-name', 'g1')) as string[];
+        return r && `${r[0]}:${r[1]}` === replicaAddr;
+      },
+      60_000,
+    );
     const failoverMs = Date.now() - cutAt;
     await sleep(3000);
     const healAt = Date.now();
     heal();
-    await until('the old master to rejoin as a replica', async () => {
-      const info = await master.info('replication');
-      return /role:slave/.test(info) && /master_link_status:up/.test(info) && info.includes(`master_host:${A}`);
-    }, 90_000, 200);
+    await until(
+      'the old master to rejoin as a replica',
+      async () => {
+        const info = await master.info('replication');
+        return /role:slave/.test(info) && /master_link_status:up/.test(info) && info.includes(`master_host:${A}`);
+      },
+      90_000,
+      200,
+    );
     if (name === 'guard on') {
-      await until('the guard to lift the fence', async () => fs.readFileSync(agentLog, 'utf8').includes('"guard: unfenced as a replica'), 60_000);
+      await until(
+        'the guard to lift the fence',
+        async () => fs.readFileSync(agentLog, 'utf8').includes('"guard: unfenced as a replica'),
+        60_000,
+      );
     }
     await sleep(2000);
     ca.signal('SIGTERM');
@@ -208,7 +329,10 @@ async function arm(name: Arm): Promise<Record<string, string | number>> {
     const ackedTotal = ra.acked.length + rb.acked.length;
     const lost = lostA.length + lostB.length;
     // The fence point: the first write the minority master refused (NOPERM from the guard, NOREPLICAS from min-replicas).
-    const refusal = Object.entries(rb.errors).filter(([c]) => c === 'NOPERM' || c === 'NOREPLICAS').map(([, [t]]) => t).sort((x, y) => x - y)[0];
+    const refusal = Object.entries(rb.errors)
+      .filter(([c]) => c === 'NOPERM' || c === 'NOREPLICAS')
+      .map(([, [t]]) => t)
+      .sort((x, y) => x - y)[0];
     const fenceAt = refusal && refusal >= cutAt ? refusal : undefined;
     const ackedAfterFence = fenceAt ? rb.acked.filter(([, t]) => t > fenceAt && t < healAt) : [];
     const lostAfterFence = fenceAt ? lostB.filter(([, t]) => t > fenceAt) : [];
@@ -223,7 +347,10 @@ async function arm(name: Arm): Promise<Record<string, string | number>> {
       'acked after fence': fenceAt ? ackedAfterFence.length : '-',
       'lost after fence': fenceAt ? lostAfterFence.length : '-',
       failover: `${failoverMs} ms`,
-      'B refusals': Object.entries(rb.errors).map(([c, [, k]]) => `${c}×${k}`).join(' ') || '-',
+      'B refusals':
+        Object.entries(rb.errors)
+          .map(([c, [, k]]) => `${c}×${k}`)
+          .join(' ') || '-',
     };
   } finally {
     await run.close();
@@ -235,7 +362,9 @@ if (process.getuid?.() !== 0) {
   console.error('partition benchmark: needs root (ip netns); run it as root');
   process.exit(77);
 }
-console.log(`partition benchmark: Sentinel down-after ${DOWN_AFTER_MS} ms, quorum 2 of 3; guard probe 500 ms × 3, deadline 500 ms; writers SADD unique members (~150/s each)`);
+console.log(
+  `partition benchmark: Sentinel down-after ${DOWN_AFTER_MS} ms, quorum 2 of 3; guard probe 500 ms × 3, deadline 500 ms; writers SADD unique members (~150/s each)`,
+);
 const rows: Record<string, string | number>[] = [];
 process.on('exit', netnsDown);
 try {
@@ -253,4 +382,6 @@ const cols = Object.keys(rows[0]!);
 console.log('\n' + table([cols, ...rows.map((r) => cols.map((c) => r[c]!))]));
 const on = rows.find((r) => r.arm === 'guard on')!;
 const off = rows.find((r) => r.arm === 'guard off')!;
-console.log(`\nguard on vs off: lost ${on.lost} vs ${off.lost} acknowledged writes (${on['lost %']}% vs ${off['lost %']}%); lost after the fence point (guard on): ${on['lost after fence']}`);
+console.log(
+  `\nguard on vs off: lost ${on.lost} vs ${off.lost} acknowledged writes (${on['lost %']}% vs ${off['lost %']}%); lost after the fence point (guard on): ${on['lost after fence']}`,
+);

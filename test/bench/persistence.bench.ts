@@ -58,9 +58,26 @@ function parseArgs(argv: string[]): Options {
 
 // ---------------------------------------------------------------- load worker
 
-interface WorkerInit { ports: number[]; keys: number; rate: number; valueBytes: number }
-interface Window { name: string; from: number; to: number }
-interface LatencyReport { name: string; probes: number; p50: number; p99: number; max: number; batchP99: number; writesPerSec: number }
+interface WorkerInit {
+  ports: number[];
+  keys: number;
+  rate: number;
+  valueBytes: number;
+}
+interface Window {
+  name: string;
+  from: number;
+  to: number;
+}
+interface LatencyReport {
+  name: string;
+  probes: number;
+  p50: number;
+  p99: number;
+  max: number;
+  batchP99: number;
+  writesPerSec: number;
+}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -84,11 +101,16 @@ async function runLoadWorker(init: WorkerInit): Promise<void> {
       const p = c.pipeline();
       for (let k = 0; k < perTick; k++) p.set(`key:${Math.floor(Math.random() * init.keys)}`, value);
       const t0 = performance.now();
-      void p.exec().then(() => {
-        const now = Date.now();
-        batches.push([now, performance.now() - t0]);
-        writes.push([now, perTick]);
-      }).finally(() => { inFlight[i]!--; });
+      void p
+        .exec()
+        .then(() => {
+          const now = Date.now();
+          batches.push([now, performance.now() - t0]);
+          writes.push([now, perTick]);
+        })
+        .finally(() => {
+          inFlight[i]!--;
+        });
     });
   }, 10);
   const probeLoops = probeClients.map(async (c, i) => {
@@ -109,12 +131,21 @@ async function runLoadWorker(init: WorkerInit): Promise<void> {
     await Promise.all(probeLoops);
     const reports: LatencyReport[] = msg.windows!.map((w) => {
       const inW = <T extends [number, number]>(xs: T[]) => xs.filter(([t]) => t >= w.from && t <= w.to);
-      const lat = inW(probes).map(([, ms]) => ms).sort((a, b) => a - b);
-      const bl = inW(batches).map(([, ms]) => ms).sort((a, b) => a - b);
+      const lat = inW(probes)
+        .map(([, ms]) => ms)
+        .sort((a, b) => a - b);
+      const bl = inW(batches)
+        .map(([, ms]) => ms)
+        .sort((a, b) => a - b);
       const count = inW(writes).reduce((s, [, n]) => s + n, 0);
       return {
-        name: w.name, probes: lat.length, p50: percentile(lat, 50), p99: percentile(lat, 99), max: lat.at(-1) ?? NaN,
-        batchP99: percentile(bl, 99), writesPerSec: count / Math.max(0.001, (w.to - w.from) / 1000),
+        name: w.name,
+        probes: lat.length,
+        p50: percentile(lat, 50),
+        p99: percentile(lat, 99),
+        max: lat.at(-1) ?? NaN,
+        batchP99: percentile(bl, 99),
+        writesPerSec: count / Math.max(0.001, (w.to - w.from) / 1000),
       };
     });
     for (const c of [...clients, ...probeClients]) c.disconnect();
@@ -130,7 +161,12 @@ function meminfo(): { available: number; anon: number } {
   return { available: kb('MemAvailable'), anon: kb('AnonPages') };
 }
 
-interface HostSample { t: number; available: number; anon: number; children: number[] }
+interface HostSample {
+  t: number;
+  available: number;
+  anon: number;
+  children: number[];
+}
 
 /** Proportional anonymous memory of a process (shared pages split between sharers), bytes. */
 function pssAnon(pid: number): number {
@@ -160,8 +196,13 @@ class HostSampler {
       this.pss.push({ t: Date.now(), bytes: all.reduce((sum, p) => sum + pssAnon(p), 0) });
     }, 250);
   }
-  stop(): void { clearInterval(this.timer); clearInterval(this.pssTimer); }
-  window(from: number, to: number): HostSample[] { return this.samples.filter((s) => s.t >= from && s.t <= to); }
+  stop(): void {
+    clearInterval(this.timer);
+    clearInterval(this.pssTimer);
+  }
+  window(from: number, to: number): HostSample[] {
+    return this.samples.filter((s) => s.t >= from && s.t <= to);
+  }
 }
 
 /**
@@ -191,7 +232,10 @@ function perForkPeak(samples: HostSample[], metric: 'available' | 'anon'): numbe
   return peak;
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? NaN; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+};
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface PhaseResult {
@@ -237,10 +281,7 @@ async function settle(pids: number[]): Promise<number> {
   return Date.now() - started;
 }
 
-async function measure(
-  name: string, sampler: HostSampler, clients: Redis[],
-  cycle: () => Promise<void>,
-): Promise<PhaseResult> {
+async function measure(name: string, sampler: HostSampler, clients: Redis[], cycle: () => Promise<void>): Promise<PhaseResult> {
   const baseFrom = Date.now();
   await pause(1500);
   const base = sampler.window(baseFrom, Date.now());
@@ -276,12 +317,14 @@ async function redisTriggers(clients: Redis[]): Promise<void> {
   const fired = clients.map(() => false);
   for (;;) {
     const infos = await Promise.all(clients.map((c) => info(c, 'persistence')));
-    await Promise.all(infos.map(async (inf, i) => {
-      if (!fired[i] && Number(inf.rdb_saves) > before[i]!) {
-        fired[i] = true;
-        await clients[i]!.config('SET', 'save', '');
-      }
-    }));
+    await Promise.all(
+      infos.map(async (inf, i) => {
+        if (!fired[i] && Number(inf.rdb_saves) > before[i]!) {
+          fired[i] = true;
+          await clients[i]!.config('SET', 'save', '');
+        }
+      }),
+    );
     if (infos.every((inf, i) => fired[i] && inf.rdb_bgsave_in_progress === '0')) return;
     await pause(20);
   }
@@ -299,8 +342,9 @@ async function scheduled(servers: RedisServer[], events: Event[]): Promise<void>
   scheduler.requestBackups();
   try {
     for (;;) {
-      const done = servers.every((r) => events.some((e) => e.kind === 'fork.end' && e.instance === r.address
-        && e.attrs.origin === 'agent' && e.timestampMs >= since));
+      const done = servers.every((r) =>
+        events.some((e) => e.kind === 'fork.end' && e.instance === r.address && e.attrs.origin === 'agent' && e.timestampMs >= since),
+      );
       if (done) return;
       await pause(20);
     }
@@ -319,9 +363,14 @@ async function main(): Promise<void> {
   const started = Date.now();
   try {
     process.stderr.write(`starting ${o.instances} instances of ~${o.sizeMb} MB (${keys} keys × ${o.valueBytes} B)...\n`);
-    const servers = await Promise.all(Array.from({ length: o.instances }, () => h.redis({
-      save: '', args: ['--enable-debug-command', 'local', '--enable-protected-configs', 'local', '--rdbcompression', 'no', '--appendonly', 'no'],
-    })));
+    const servers = await Promise.all(
+      Array.from({ length: o.instances }, () =>
+        h.redis({
+          save: '',
+          args: ['--enable-debug-command', 'local', '--enable-protected-configs', 'local', '--rdbcompression', 'no', '--appendonly', 'no'],
+        }),
+      ),
+    );
     const clients = servers.map((r) => r.client());
     for (const c of clients) await c.call('DEBUG', 'POPULATE', String(keys), 'key', String(o.valueBytes));
     const pids = await Promise.all(clients.map(async (c) => Number((await info(c, 'server')).process_id)));
@@ -329,7 +378,9 @@ async function main(): Promise<void> {
 
     const sampler = new HostSampler(pids);
     sampler.start();
-    const worker = new Worker(new URL(import.meta.url), { workerData: { ports: servers.map((s) => s.port), keys, rate: o.rate, valueBytes: o.valueBytes } satisfies WorkerInit });
+    const worker = new Worker(new URL(import.meta.url), {
+      workerData: { ports: servers.map((s) => s.port), keys, rate: o.rate, valueBytes: o.valueBytes } satisfies WorkerInit,
+    });
     await new Promise<void>((resolve, reject) => {
       worker.once('message', () => resolve());
       worker.once('error', reject);
@@ -341,7 +392,15 @@ async function main(): Promise<void> {
     const phases: PhaseResult[] = [];
     const runA = () => measure('A: Redis triggers', sampler, clients, () => redisTriggers(clients));
     const runB = () => measure('B: scheduler', sampler, clients, () => scheduled(servers, events));
-    for (const [tag, p] of o.order === 'ab' ? [['a', runA], ['b', runB]] as const : [['b', runB], ['a', runA]] as const) {
+    for (const [tag, p] of o.order === 'ab'
+      ? ([
+          ['a', runA],
+          ['b', runB],
+        ] as const)
+      : ([
+          ['b', runB],
+          ['a', runA],
+        ] as const)) {
       // Each cycle writes a new file name: replacing the previous dump.rdb would free its page
       // cache during the save, and this VM hides freed memory from MemAvailable for minutes.
       await Promise.all(clients.map((c) => c.config('SET', 'dbfilename', `dump-${tag}.rdb`)));
@@ -352,7 +411,9 @@ async function main(): Promise<void> {
     sampler.stop();
 
     const reports = await new Promise<LatencyReport[]>((resolve) => {
-      worker.on('message', (m: { type: string; reports: LatencyReport[] }) => { if (m.type === 'report') resolve(m.reports); });
+      worker.on('message', (m: { type: string; reports: LatencyReport[] }) => {
+        if (m.type === 'report') resolve(m.reports);
+      });
       worker.postMessage({ type: 'report', windows: phases.map((p) => ({ name: p.name, from: p.from, to: p.to })) });
     });
     await worker.terminate();
@@ -366,8 +427,18 @@ async function main(): Promise<void> {
       ['peak extra memory, MemAvailable (MiB)', mb(A.peakExtraBytes), mb(B.peakExtraBytes), ratio(B.peakExtraBytes, A.peakExtraBytes)],
       ['  same, cycle-wide drop (MiB)', mb(A.cycleDropBytes), mb(B.cycleDropBytes), ratio(B.cycleDropBytes, A.cycleDropBytes)],
       ['  not back 1 s after the cycle (MiB)', mb(A.unreturnedBytes), mb(B.unreturnedBytes), ''],
-      ['peak extra Σ PSS of Redis (MiB, cross-check)', mb(A.peakExtraPssBytes), mb(B.peakExtraPssBytes), ratio(B.peakExtraPssBytes, A.peakExtraPssBytes)],
-      ['peak extra AnonPages (MiB, cross-check)', mb(A.peakExtraAnonBytes), mb(B.peakExtraAnonBytes), ratio(B.peakExtraAnonBytes, A.peakExtraAnonBytes)],
+      [
+        'peak extra Σ PSS of Redis (MiB, cross-check)',
+        mb(A.peakExtraPssBytes),
+        mb(B.peakExtraPssBytes),
+        ratio(B.peakExtraPssBytes, A.peakExtraPssBytes),
+      ],
+      [
+        'peak extra AnonPages (MiB, cross-check)',
+        mb(A.peakExtraAnonBytes),
+        mb(B.peakExtraAnonBytes),
+        ratio(B.peakExtraAnonBytes, A.peakExtraAnonBytes),
+      ],
       ['largest single-save COW (MiB)', mb(A.largestCowBytes), mb(B.largestCowBytes), ratio(B.largestCowBytes, A.largestCowBytes)],
       ['sum of per-save COW (MiB)', mb(A.cows.reduce((x, y) => x + y, 0)), mb(B.cows.reduce((x, y) => x + y, 0)), ''],
       ['peak extra / largest COW', fx(A.peakExtraBytes / A.largestCowBytes), fx(B.peakExtraBytes / B.largestCowBytes), ''],
@@ -379,7 +450,8 @@ async function main(): Promise<void> {
       ['achieved writes/s (all instances)', fx(lat(A).writesPerSec, 0), fx(lat(B).writesPerSec, 0), ''],
     ];
     const w0 = Math.max(...rows.map((r) => r[0].length));
-    const line = (r: [string, string, string, string]) => `${r[0].padEnd(w0)}  ${r[1].padStart(18)}  ${r[2].padStart(14)}  ${r[3].padStart(6)}`;
+    const line = (r: [string, string, string, string]) =>
+      `${r[0].padEnd(w0)}  ${r[1].padStart(18)}  ${r[2].padStart(14)}  ${r[3].padStart(6)}`;
     const oneAtATime = B.maxForks <= 1;
     const memTarget = B.peakExtraBytes <= 1.3 * B.largestCowBytes;
     const pssTarget = B.peakExtraPssBytes <= 1.3 * B.largestCowBytes;
@@ -389,8 +461,12 @@ async function main(): Promise<void> {
       ...rows.map(line),
       `per-save COW A (MiB): ${A.cows.map(mb).join(' ')}`,
       `per-save COW B (MiB): ${B.cows.map(mb).join(' ')}`,
-      ...phases.filter((p) => p.unreturnedBytes > 0.5 * p.cycleDropBytes && p.cycleDropBytes > 2 * p.largestCowBytes).map((p) =>
-        `note (${p.name}): ${mb(p.unreturnedBytes)} MiB of MemAvailable did not come back after the children exited; this host does not return freed memory promptly, so the cycle-wide drop adds up every save's COW. The per-fork-window figure is the one checked.`),
+      ...phases
+        .filter((p) => p.unreturnedBytes > 0.5 * p.cycleDropBytes && p.cycleDropBytes > 2 * p.largestCowBytes)
+        .map(
+          (p) =>
+            `note (${p.name}): ${mb(p.unreturnedBytes)} MiB of MemAvailable did not come back after the children exited; this host does not return freed memory promptly, so the cycle-wide drop adds up every save's COW. The per-fork-window figure is the one checked.`,
+        ),
       `target one fork at a time: ${oneAtATime ? 'PASS' : 'FAIL'} (max ${B.maxForks})`,
       `target peak extra memory ≤ 1.3 × largest save COW: MemAvailable per fork window ${memTarget ? 'PASS' : 'FAIL'} (${fx(B.peakExtraBytes / B.largestCowBytes)}×), Σ PSS ${pssTarget ? 'PASS' : 'FAIL'} (${fx(B.peakExtraPssBytes / B.largestCowBytes)}×)`,
       `total bench time ${fx((Date.now() - started) / 1000, 0)} s`,

@@ -38,7 +38,13 @@ function fleetSpecs(n: number): HostSpec[] {
     const memTotal = [64, 128, 256][Math.floor(r() * 3)]! * GB;
     return {
       hostId: `host-${String(i).padStart(5, '0')}`,
-      labels: { env: r() < 0.7 ? 'prod' : 'test', city, idc: `${city}-${Math.floor(r() * 4)}`, module: `m${Math.floor(r() * 8)}`, storage: r() < 0.8 ? 'cluster' : 'standalone' },
+      labels: {
+        env: r() < 0.7 ? 'prod' : 'test',
+        city,
+        idc: `${city}-${Math.floor(r() * 4)}`,
+        module: `m${Math.floor(r() * 8)}`,
+        storage: r() < 0.8 ? 'cluster' : 'standalone',
+      },
       roles: r() < 0.1 ? ['proxy'] : ['redis'],
       intervalMs: 3_600_000,
       cpuCores: [16, 32, 64][Math.floor(r() * 3)]!,
@@ -48,22 +54,56 @@ function fleetSpecs(n: number): HostSpec[] {
       maxmemoryReservedBytes: Math.round(memTotal * r() * 0.8),
       instanceSlots: 16,
       runningInstances: Math.floor(r() * 16),
-      idle: i % 10 === 0 ? [{ address: `10.${i >> 8 & 255}.${i & 255}.1:6379`, maxmemoryBytes: 8 * GB }, { address: `10.${i >> 8 & 255}.${i & 255}.1:6380`, maxmemoryBytes: 0 }] : [],
+      idle:
+        i % 10 === 0
+          ? [
+              { address: `10.${(i >> 8) & 255}.${i & 255}.1:6379`, maxmemoryBytes: 8 * GB },
+              { address: `10.${(i >> 8) & 255}.${i & 255}.1:6380`, maxmemoryBytes: 0 },
+            ]
+          : [],
     };
   });
 }
 
 function hostRecord(s: Required<HostSpec>, report: ReturnType<typeof capacityReport>, now: number): HostRecord {
   return {
-    id: s.hostId, labels: s.labels, roles: s.roles, agentVersion: 'bench', intervalMs: s.intervalMs, sessionId: 'bench', lastSeq: 1,
-    lastReportAt: now, lastSeenAt: now, reportTimeMs: now, status: 'up', statusSince: now, host: report.host!, capacity: report.capacity!,
-    agent: null, instances: report.redis.map((x) => x.address),
+    id: s.hostId,
+    labels: s.labels,
+    roles: s.roles,
+    agentVersion: 'bench',
+    intervalMs: s.intervalMs,
+    sessionId: 'bench',
+    lastSeq: 1,
+    lastReportAt: now,
+    lastSeenAt: now,
+    reportTimeMs: now,
+    status: 'up',
+    statusSince: now,
+    host: report.host!,
+    capacity: report.capacity!,
+    agent: null,
+    instances: report.redis.map((x) => x.address),
   };
 }
 
 const REQUESTS = {
-  '3 instances': { role: 'redis', count: 3, memoryMb: 4096, labels: { env: 'prod', city: 'sz' }, antiAffinity: 'group' as const, groupSize: 3 },
-  '30 instances, spread by idc': { role: 'redis', count: 30, memoryMb: 4096, labels: { env: 'prod' }, spreadBy: 'idc', antiAffinity: 'group' as const, groupSize: 2 },
+  '3 instances': {
+    role: 'redis',
+    count: 3,
+    memoryMb: 4096,
+    labels: { env: 'prod', city: 'sz' },
+    antiAffinity: 'group' as const,
+    groupSize: 3,
+  },
+  '30 instances, spread by idc': {
+    role: 'redis',
+    count: 30,
+    memoryMb: 4096,
+    labels: { env: 'prod' },
+    spreadBy: 'idc',
+    antiAffinity: 'group' as const,
+    groupSize: 2,
+  },
 };
 
 function stats(ms: number[]) {
@@ -116,12 +156,14 @@ async function endToEnd(specs: HostSpec[]) {
     let next = 0;
     // Each synthetic host: its own stream, hello, one report, acked, stream closed (the host stays
     // fresh for 3 × its 1 h interval).
-    await Promise.all(Array.from({ length: 100 }, async () => {
-      while (next < specs.length) {
-        const host = await SyntheticHost.start(h, collector, specs[next++]!);
-        host.close();
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 100 }, async () => {
+        while (next < specs.length) {
+          const host = await SyntheticHost.start(h, collector, specs[next++]!);
+          host.close();
+        }
+      }),
+    );
     const feedS = (performance.now() - t0) / 1000;
     const known = (await collector.api('/api/v1/capacity?fresh=true')).totals.all.hosts;
     if (known !== specs.length) throw new Error(`the collector has ${known} fresh hosts, expected ${specs.length}`);
@@ -148,7 +190,9 @@ async function endToEnd(specs: HostSpec[]) {
 
 async function main() {
   const specs = fleetSpecs(HOSTS);
-  console.log(`${HOSTS.toLocaleString('en-US')} hosts; every host filtered and scored; ${ITERATIONS} placements per request in process, ${HTTP_ITERATIONS} over HTTP`);
+  console.log(
+    `${HOSTS.toLocaleString('en-US')} hosts; every host filtered and scored; ${ITERATIONS} placements per request in process, ${HTTP_ITERATIONS} over HTTP`,
+  );
   const p = await inProcess(specs);
   console.log(`table: ${fixed(p.loadMs, 1)} ms to load ${HOSTS} hosts; ${fixed(p.updateUs, 2)} µs per report for a known host`);
   console.log('\n## scheduler in process (Placement.place: filter, score, pick, reserve)');
@@ -163,7 +207,9 @@ async function main() {
 
   if (WITH_HTTP) {
     const e = await endToEnd(specs);
-    console.log(`\n## end to end: real collector, ${HOSTS} hosts fed over real gRPC streams in ${fixed(e.feedS, 1)} s, POST /api/v1/placements`);
+    console.log(
+      `\n## end to end: real collector, ${HOSTS} hosts fed over real gRPC streams in ${fixed(e.feedS, 1)} s, POST /api/v1/placements`,
+    );
     const hr: (string | number)[][] = [['request', 'p50 ms', 'p99 ms', 'max ms']];
     for (const [name, s] of Object.entries(e.out)) hr.push([name, fixed(s.p50, 2), fixed(s.p99, 2), fixed(s.max, 2)]);
     console.log(table(hr));
@@ -173,4 +219,7 @@ async function main() {
   console.log('(~9 ms per pod), 500–630 pods/s with node sampling (~1.6–2 ms per pod).');
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -29,10 +29,15 @@ function collectorConfig(mode: Mode, pki: TestPki): Record<string, unknown> {
 
 async function agentPhase(h: Harness, rs: RedisServer[], mode: Mode, pki: TestPki): Promise<number> {
   const collector = await h.collector(collectorConfig(mode, pki));
-  const agent = await h.agent({
-    hostId: `bench-${mode}`, interval: '1s', redis: rs.map((r) => ({ address: r.address })),
-    collector: mode === 'tls' ? { tls: { caFile: pki.ca.cert } } : {},
-  }, { collector });
+  const agent = await h.agent(
+    {
+      hostId: `bench-${mode}`,
+      interval: '1s',
+      redis: rs.map((r) => ({ address: r.address })),
+      collector: mode === 'tls' ? { tls: { caFile: pki.ca.cert } } : {},
+    },
+    { collector },
+  );
   const seqOf = async () => (await collector.request(`/api/v1/hosts/bench-${mode}`)).body as { lastSeq?: number };
   const seq = async () => (await seqOf()).lastSeq ?? 0;
   // Steady state only: the first ticks compile the hot path.
@@ -50,9 +55,27 @@ async function agentPhase(h: Harness, rs: RedisServer[], mode: Mode, pki: TestPk
 function samples(n: number): RedisSample[] {
   const info = parseInfo(fs.readFileSync(path.join(fixturePath('redis'), 'info-all-master-7.0.15.txt'), 'utf8'));
   return Array.from({ length: n }, (_, i): RedisSample => ({
-    ...info, address: `10.1.0.${i}:6379`, cluster: 'bench', group: `g${i}`, up: true, error: '', sampledAtMs: 0,
-    maxmemory: 2 ** 32, maxclients: 10_000, unavailable: [], slowlog: [],
-    rates: { valid: true, opsPerSec: 500, netInputBytesPerSec: 1e5, netOutputBytesPerSec: 1e5, keyspaceHitRatio: 0.95, evictedKeysPerSec: 0, expiredKeysPerSec: 0, rejectedConnectionsPerSec: 0 },
+    ...info,
+    address: `10.1.0.${i}:6379`,
+    cluster: 'bench',
+    group: `g${i}`,
+    up: true,
+    error: '',
+    sampledAtMs: 0,
+    maxmemory: 2 ** 32,
+    maxclients: 10_000,
+    unavailable: [],
+    slowlog: [],
+    rates: {
+      valid: true,
+      opsPerSec: 500,
+      netInputBytesPerSec: 1e5,
+      netOutputBytesPerSec: 1e5,
+      keyspaceHitRatio: 0.95,
+      evictedKeysPerSec: 0,
+      expiredKeysPerSec: 0,
+      rejectedConnectionsPerSec: 0,
+    },
     headroom: { usedBytes: 1e7, limitBytes: 2 ** 32, limitSource: 'maxmemory', usedRatio: 0.002 },
   }));
 }
@@ -68,9 +91,20 @@ async function ingest(collector: CollectorProcess, mode: Mode, pki: TestPki): Pr
   const t0 = Date.now() - 200 * 86_400_000;
   const one = async (i: number): Promise<number> => {
     const link = new CollectorLink({
-      addresses: [{ host, port, address: collector.grpcAddress }], token: collector.tokens[0]!, maxMessageBytes: 8 << 20,
-      buffer: { maxReports: 64, maxBytes: 256 << 20 }, logger,
-      hello: { hostId: `ingest-${mode}-${i}`, labels: {}, roles: ['redis'], agentVersion: 'bench', intervalMs: 10_000, sessionId: `${mode}-${i}-${Date.now()}`, protocolVersion: PROTOCOL_VERSION },
+      addresses: [{ host, port, address: collector.grpcAddress }],
+      token: collector.tokens[0]!,
+      maxMessageBytes: 8 << 20,
+      buffer: { maxReports: 64, maxBytes: 256 << 20 },
+      logger,
+      hello: {
+        hostId: `ingest-${mode}-${i}`,
+        labels: {},
+        roles: ['redis'],
+        agentVersion: 'bench',
+        intervalMs: 10_000,
+        sessionId: `${mode}-${i}-${Date.now()}`,
+        protocolVersion: PROTOCOL_VERSION,
+      },
       tls: mode === 'tls' ? { files: { ca: { file: pki.ca.cert, key: 'caFile' } } } : undefined,
     });
     link.start();
@@ -78,7 +112,9 @@ async function ingest(collector: CollectorProcess, mode: Mode, pki: TestPki): Pr
     while (Date.now() < until) {
       if (link.stats().bufferedReports < IN_FLIGHT) {
         const ts = t0 + ++sent * 1000;
-        link.submit({ timestampMs: ts, redis: batch.map((s) => ({ ...s, sampledAtMs: ts })), proxies: [], events: [] } as Parameters<CollectorLink['submit']>[0]);
+        link.submit({ timestampMs: ts, redis: batch.map((s) => ({ ...s, sampledAtMs: ts })), proxies: [], events: [] } as Parameters<
+          CollectorLink['submit']
+        >[0]);
       } else {
         await new Promise((r) => setTimeout(r, 1));
       }
@@ -98,12 +134,18 @@ async function ingestPhase(h: Harness, mode: Mode, pki: TestPki) {
   const start = Date.now();
   const reports = await ingest(collector, mode, pki);
   const gen = process.cpuUsage(gen0);
-  await waitFor(async () => (await collector.api<{ sinkQueue: number }>('/healthz')).sinkQueue === 0, { timeoutMs: 120_000, intervalMs: 100, what: 'sink drained' });
+  await waitFor(async () => (await collector.api<{ sinkQueue: number }>('/healthz')).sinkQueue === 0, {
+    timeoutMs: 120_000,
+    intervalMs: 100,
+    what: 'sink drained',
+  });
   const wall = (Date.now() - start) / 1000;
   const cpu = cpuMs(collector.pid) - cpu0;
   await collector.stop();
   return {
-    samplesPerSec: (reports * 8) / wall, cpuPercent: (cpu / (wall * 1000)) * 100, cpuMsPerSample: cpu / (reports * 8),
+    samplesPerSec: (reports * 8) / wall,
+    cpuPercent: (cpu / (wall * 1000)) * 100,
+    cpuMsPerSample: cpu / (reports * 8),
     generatorCpuPercent: ((gen.user + gen.system) / 1000 / (wall * 1000)) * 100,
   };
 }
@@ -114,12 +156,16 @@ async function main() {
   try {
     const pki = makePki(pkiDir);
     const rs = await Promise.all(Array.from({ length: 8 }, () => h.redis()));
-    await Promise.all(rs.map(async (r) => {
-      const p = r.client().pipeline();
-      for (let i = 0; i < 2000; i++) p.set(`k${i}`, 'v').get(`k${i}`).hset('h', `f${i}`, i);
-      await p.exec();
-    }));
-    console.log(`# tls benchmark: ${TICKS} ticks x ${ROUNDS} rounds per mode, 8 real Redis instances, ${STREAMS} ingest streams x ${INGEST_SECONDS} s, node ${process.version}, ${new Date().toISOString()}`);
+    await Promise.all(
+      rs.map(async (r) => {
+        const p = r.client().pipeline();
+        for (let i = 0; i < 2000; i++) p.set(`k${i}`, 'v').get(`k${i}`).hset('h', `f${i}`, i);
+        await p.exec();
+      }),
+    );
+    console.log(
+      `# tls benchmark: ${TICKS} ticks x ${ROUNDS} rounds per mode, 8 real Redis instances, ${STREAMS} ingest streams x ${INGEST_SECONDS} s, node ${process.version}, ${new Date().toISOString()}`,
+    );
     const ticks: Record<Mode, number[]> = { plaintext: [], tls: [] };
     for (let r = 0; r < ROUNDS; r++) {
       for (const mode of ['plaintext', 'tls'] as const) ticks[mode].push(await agentPhase(h, rs, mode, pki));
@@ -127,12 +173,18 @@ async function main() {
     const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const [plain, tls] = [avg(ticks.plaintext), avg(ticks.tls)];
     console.log('\n## agent CPU per tick (8 instances + host, 1 s interval)');
-    console.log(table([
-      ['', 'plaintext', 'TLS', 'TLS / plaintext'],
-      ['CPU ms per tick (mean of rounds)', fixed(plain), fixed(tls), `${fixed(tls / plain, 3)} (${fixed((tls / plain - 1) * 100, 1)} %)`],
-      ['rounds', ticks.plaintext.map((x) => fixed(x)).join(' '), ticks.tls.map((x) => fixed(x)).join(' '), ''],
-    ]));
-    console.log(tls / plain <= 1.1 ? 'target met: TLS costs the agent <= 10 % CPU per tick' : 'TARGET MISSED: TLS costs the agent more than 10 % CPU per tick');
+    console.log(
+      table([
+        ['', 'plaintext', 'TLS', 'TLS / plaintext'],
+        ['CPU ms per tick (mean of rounds)', fixed(plain), fixed(tls), `${fixed(tls / plain, 3)} (${fixed((tls / plain - 1) * 100, 1)} %)`],
+        ['rounds', ticks.plaintext.map((x) => fixed(x)).join(' '), ticks.tls.map((x) => fixed(x)).join(' '), ''],
+      ]),
+    );
+    console.log(
+      tls / plain <= 1.1
+        ? 'target met: TLS costs the agent <= 10 % CPU per tick'
+        : 'TARGET MISSED: TLS costs the agent more than 10 % CPU per tick',
+    );
 
     type Ingest = Awaited<ReturnType<typeof ingestPhase>>;
     const runs: Record<Mode, Ingest[]> = { plaintext: [], tls: [] };
@@ -140,15 +192,24 @@ async function main() {
       for (const mode of ['plaintext', 'tls'] as const) runs[mode].push(await ingestPhase(h, mode, pki));
     }
     const mean = (mode: Mode, k: keyof Ingest) => avg(runs[mode].map((x) => x[k]));
-    const row = (label: string, k: keyof Ingest, d: number) => [label, fixed(mean('plaintext', k), d), fixed(mean('tls', k), d), fixed(mean('tls', k) / mean('plaintext', k))];
-    console.log(`\n## collector ingest (embedded store, ${STREAMS} streams through CollectorLink, ${IN_FLIGHT} reports in flight each, 8 instances per report; mean of ${ROUNDS} rounds)`);
-    console.log(table([
-      ['', 'plaintext', 'TLS', 'TLS / plaintext'],
-      row('instance samples/s stored', 'samplesPerSec', 0),
-      row('collector CPU % of a core', 'cpuPercent', 0),
-      row('collector CPU ms per sample', 'cpuMsPerSample', 3),
-      row('load generator CPU % (this process)', 'generatorCpuPercent', 0),
-    ]));
+    const row = (label: string, k: keyof Ingest, d: number) => [
+      label,
+      fixed(mean('plaintext', k), d),
+      fixed(mean('tls', k), d),
+      fixed(mean('tls', k) / mean('plaintext', k)),
+    ];
+    console.log(
+      `\n## collector ingest (embedded store, ${STREAMS} streams through CollectorLink, ${IN_FLIGHT} reports in flight each, 8 instances per report; mean of ${ROUNDS} rounds)`,
+    );
+    console.log(
+      table([
+        ['', 'plaintext', 'TLS', 'TLS / plaintext'],
+        row('instance samples/s stored', 'samplesPerSec', 0),
+        row('collector CPU % of a core', 'cpuPercent', 0),
+        row('collector CPU ms per sample', 'cpuMsPerSample', 3),
+        row('load generator CPU % (this process)', 'generatorCpuPercent', 0),
+      ]),
+    );
   } finally {
     await h.close();
     fs.rmSync(pkiDir, { recursive: true, force: true });

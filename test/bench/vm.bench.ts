@@ -13,23 +13,53 @@ const PER_REPORT = 8;
 async function main() {
   const h = await harness();
   try {
-    console.log(`# vm benchmark: ${STREAMS} concurrent agent streams, ${PER_REPORT} instances per report, ${SECONDS} s per engine, node ${process.version}, ${new Date().toISOString()}`);
-    const rows: (string | number)[][] = [['engine', 'instance samples/s', 'collector CPU %', 'collector CPU ms / 1000 samples', 'engine CPU ms / 1000 samples', 'collector VmHWM', 'points written', 'dropped']];
+    console.log(
+      `# vm benchmark: ${STREAMS} concurrent agent streams, ${PER_REPORT} instances per report, ${SECONDS} s per engine, node ${process.version}, ${new Date().toISOString()}`,
+    );
+    const rows: (string | number)[][] = [
+      [
+        'engine',
+        'instance samples/s',
+        'collector CPU %',
+        'collector CPU ms / 1000 samples',
+        'engine CPU ms / 1000 samples',
+        'collector VmHWM',
+        'points written',
+        'dropped',
+      ],
+    ];
     for (const engine of ['influxdb', 'victoriametrics'] as const) {
       const server = engine === 'influxdb' ? await h.influx() : await h.victoria();
       const engineCpu0 = cpuMs(server.pid);
-      const r = await collectorIngest(h, { influx: { url: server.url, flavor: engine, database: 'bench', batchSize: 5000, flushInterval: '200ms' } }, PER_REPORT, STREAMS, SECONDS);
+      const r = await collectorIngest(
+        h,
+        { influx: { url: server.url, flavor: engine, database: 'bench', batchSize: 5000, flushInterval: '200ms' } },
+        PER_REPORT,
+        STREAMS,
+        SECONDS,
+      );
       const engineCpu = cpuMs(server.pid) - engineCpu0;
       const samples = r.reports * PER_REPORT;
-      rows.push([engine, fixed(r.samplesPerSec, 0), fixed(r.cpuPercent, 0), fixed((r.cpuMs / samples) * 1000, 1), fixed((engineCpu / samples) * 1000, 1), mb(r.rss),
-        r.sink.written ?? '', (r.sink.droppedNoRoom ?? 0) + (r.sink.droppedRejected ?? 0)]);
+      rows.push([
+        engine,
+        fixed(r.samplesPerSec, 0),
+        fixed(r.cpuPercent, 0),
+        fixed((r.cpuMs / samples) * 1000, 1),
+        fixed((engineCpu / samples) * 1000, 1),
+        mb(r.rss),
+        r.sink.written ?? '',
+        (r.sink.droppedNoRoom ?? 0) + (r.sink.droppedRejected ?? 0),
+      ]);
       await server.stop();
     }
     console.log(table(rows));
-    console.log('(both engines and the collector share this machine\'s cores; each instance sample is ~8–40 points)');
+    console.log("(both engines and the collector share this machine's cores; each instance sample is ~8–40 points)");
   } finally {
     await h.close();
   }
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -4,7 +4,10 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-export interface CertPair { cert: string; key: string }
+export interface CertPair {
+  cert: string;
+  key: string;
+}
 
 export interface CertOptions {
   /** Subject CN. */
@@ -30,7 +33,10 @@ export class TestCa {
   readonly cert: string;
   readonly key: string;
 
-  private constructor(readonly dir: string, readonly name: string) {
+  private constructor(
+    readonly dir: string,
+    readonly name: string,
+  ) {
     this.cert = path.join(dir, `${name}.crt`);
     this.key = path.join(dir, `${name}.key`);
   }
@@ -38,13 +44,36 @@ export class TestCa {
   /** Creates a self-signed CA (EC P-256, 10 years) named `name` in `dir`. */
   static create(dir: string, name = 'ca'): TestCa {
     const ca = new TestCa(dir, name);
-    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', ca.key, '-out', ca.cert,
-      '-days', '3650', '-subj', `/CN=redis-fleet test ${name}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+    openssl(
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        ca.key,
+        '-out',
+        ca.cert,
+        '-days',
+        '3650',
+        '-subj',
+        `/CN=redis-fleet test ${name}`,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+      ],
+      dir,
+    );
     return ca;
   }
 
-  get pair(): CertPair { return { cert: this.cert, key: this.key }; }
+  get pair(): CertPair {
+    return { cert: this.cert, key: this.key };
+  }
 
   /** Issues a leaf certificate; returns the file paths. */
   issue(o: CertOptions): CertPair {
@@ -52,7 +81,10 @@ export class TestCa {
     const out = { cert: `${stem}.crt`, key: `${stem}.key` };
     const csr = `${stem}.csr`;
     const ext = `${stem}.ext`;
-    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', out.key, '-out', csr, '-subj', `/CN=${o.cn}`], this.dir);
+    openssl(
+      ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', out.key, '-out', csr, '-subj', `/CN=${o.cn}`],
+      this.dir,
+    );
     const lines = [
       'basicConstraints=CA:FALSE',
       'keyUsage=critical,digitalSignature,keyEncipherment',
@@ -61,8 +93,26 @@ export class TestCa {
     if (o.san?.length) lines.push(`subjectAltName=${o.san.join(',')}`);
     fs.writeFileSync(ext, lines.join('\n') + '\n');
     const signer = o.ca ?? this.pair;
-    openssl(['x509', '-req', '-in', csr, '-CA', signer.cert, '-CAkey', signer.key, '-CAcreateserial', '-out', out.cert,
-      '-days', String(o.days ?? 30), '-extfile', ext], this.dir);
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        signer.cert,
+        '-CAkey',
+        signer.key,
+        '-CAcreateserial',
+        '-out',
+        out.cert,
+        '-days',
+        String(o.days ?? 30),
+        '-extfile',
+        ext,
+      ],
+      this.dir,
+    );
     fs.rmSync(csr);
     fs.rmSync(ext);
     return out;

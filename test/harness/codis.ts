@@ -43,8 +43,15 @@ type Kind = 'server' | 'sentinel' | 'dashboard' | 'proxy';
 /** One Codis process (codis-server, a Sentinel, codis-dashboard or codis-proxy). */
 export class CodisProcess extends HarnessServer {
   readonly host = LOOPBACK;
-  constructor(owner: Owner, proc: ManagedProcess, readonly kind: Kind, readonly port: number, readonly dir: string,
-    private readonly command: { args: string[]; logFile: string }, private readonly ready: () => Promise<boolean>) {
+  constructor(
+    owner: Owner,
+    proc: ManagedProcess,
+    readonly kind: Kind,
+    readonly port: number,
+    readonly dir: string,
+    private readonly command: { args: string[]; logFile: string },
+    private readonly ready: () => Promise<boolean>,
+  ) {
     super(owner, proc);
   }
 
@@ -60,7 +67,8 @@ export class CodisProcess extends HarnessServer {
   async restart(timeoutMs = 30_000): Promise<void> {
     if (this.running) await this.stop();
     await this.relaunch({
-      name: `codis-${this.kind}`, timeoutMs,
+      name: `codis-${this.kind}`,
+      timeoutMs,
       spawn: () => ({ command: commandOf(this.kind), args: this.command.args, cwd: this.dir, logFile: this.command.logFile }),
       ready: this.ready,
     });
@@ -73,8 +81,15 @@ function commandOf(kind: Kind): string {
 
 /** A codis-proxy: its RESP port and its admin HTTP API. */
 export class CodisProxyProcess extends CodisProcess {
-  constructor(owner: Owner, proc: ManagedProcess, dir: string, readonly adminPort: number, readonly proxyPort: number,
-    command: { args: string[]; logFile: string }, ready: () => Promise<boolean>) {
+  constructor(
+    owner: Owner,
+    proc: ManagedProcess,
+    dir: string,
+    readonly adminPort: number,
+    readonly proxyPort: number,
+    command: { args: string[]; logFile: string },
+    ready: () => Promise<boolean>,
+  ) {
     super(owner, proc, 'proxy', proxyPort, dir, command, ready);
   }
 
@@ -139,7 +154,9 @@ export class CodisProduct {
   /** A client of the proxy's RESP port (tracked). */
   client(proxy: CodisProxyProcess = this.proxies[0]!, opts: IORedisOptions = {}): Redis {
     const client = new Redis({ host: LOOPBACK, port: proxy.proxyPort, disableClientInfo: true, maxRetriesPerRequest: 1, ...opts });
-    client.on('error', () => { /* proxies are stopped on purpose in tests */ });
+    client.on('error', () => {
+      /* proxies are stopped on purpose in tests */
+    });
     return this.owner.trackClient(client);
   }
 
@@ -168,8 +185,10 @@ export class CodisProduct {
     }
     for (const g of groups) {
       for (const r of g.replicas) {
-        await waitFor(async () => parseInfo(String(await redisCall(r.port, ['INFO', 'replication'], { password: auth }))).master_link_status === 'up',
-          { timeoutMs, intervalMs: 100, what: `codis-server ${r.address} to replicate group ${g.id}'s master` });
+        await waitFor(
+          async () => parseInfo(String(await redisCall(r.port, ['INFO', 'replication'], { password: auth }))).master_link_status === 'up',
+          { timeoutMs, intervalMs: 100, what: `codis-server ${r.address} to replicate group ${g.id}'s master` },
+        );
       }
     }
     if (o.assignSlots ?? true) {
@@ -185,9 +204,15 @@ export class CodisProduct {
       for (const s of sentinels) await admin('--sentinel-add', `--addr=${s.address}`);
       // codis-admin --sentinel-resync fails now and then with "use of closed network connection"
       // (../shared/codis/README.md): retry it.
-      await waitFor(() => admin('--sentinel-resync').then(() => true), { timeoutMs, intervalMs: 500, what: 'codis-admin --sentinel-resync' });
+      await waitFor(() => admin('--sentinel-resync').then(() => true), {
+        timeoutMs,
+        intervalMs: 500,
+        what: 'codis-admin --sentinel-resync',
+      });
     }
-    const proxies = await Promise.all(Array.from({ length: o.proxies ?? 1 }, () => startProxy(owner, { product, auth, dashboard: dashboard.address, timeoutMs })));
+    const proxies = await Promise.all(
+      Array.from({ length: o.proxies ?? 1 }, () => startProxy(owner, { product, auth, dashboard: dashboard.address, timeoutMs })),
+    );
     const p = new CodisProduct(owner, product, auth, dashboard, groups, proxies, sentinels, coordinatorDir);
     await p.waitReady(timeoutMs);
     return p;
@@ -199,7 +224,12 @@ export class CodisProduct {
    */
   async addProxy(opts: { register?: boolean; timeoutMs?: number } = {}): Promise<CodisProxyProcess> {
     const register = opts.register ?? true;
-    const proxy = await startProxy(this.owner, { product: this.product, auth: this.productAuth, dashboard: register ? this.dashboard.address : undefined, timeoutMs: opts.timeoutMs ?? 30_000 });
+    const proxy = await startProxy(this.owner, {
+      product: this.product,
+      auth: this.productAuth,
+      dashboard: register ? this.dashboard.address : undefined,
+      timeoutMs: opts.timeoutMs ?? 30_000,
+    });
     if (register) {
       (this.proxies as CodisProxyProcess[]).push(proxy);
       await this.waitReady(opts.timeoutMs);
@@ -209,14 +239,21 @@ export class CodisProduct {
 
   /** Waits until the dashboard sees every proxy online and every server answering. */
   async waitReady(timeoutMs = 30_000): Promise<void> {
-    await waitFor(async () => {
-      const st = await this.get('/topom/stats') as TopomStatsDoc;
-      const proxyStats = Object.values(st.proxy?.stats ?? {});
-      const serverStats = Object.values(st.group?.stats ?? {});
-      return (st.proxy?.models?.length ?? 0) === this.proxies.length && proxyStats.length === this.proxies.length
-        && proxyStats.every((p) => p.stats?.online === true)
-        && serverStats.length === this.servers.length && serverStats.every((s) => s.stats !== undefined && !s.error);
-    }, { timeoutMs, intervalMs: 200, what: `codis product ${this.product}: proxies online and servers answering in the dashboard` });
+    await waitFor(
+      async () => {
+        const st = (await this.get('/topom/stats')) as TopomStatsDoc;
+        const proxyStats = Object.values(st.proxy?.stats ?? {});
+        const serverStats = Object.values(st.group?.stats ?? {});
+        return (
+          (st.proxy?.models?.length ?? 0) === this.proxies.length &&
+          proxyStats.length === this.proxies.length &&
+          proxyStats.every((p) => p.stats?.online === true) &&
+          serverStats.length === this.servers.length &&
+          serverStats.every((s) => s.stats !== undefined && !s.error)
+        );
+      },
+      { timeoutMs, intervalMs: 200, what: `codis product ${this.product}: proxies online and servers answering in the dashboard` },
+    );
   }
 }
 
@@ -250,11 +287,21 @@ async function startServer(owner: Owner, auth: string | undefined, timeoutMs: nu
   let port = 0;
   const ready = () => redisCall(port, ['PING'], { password: auth }).then((r) => r === 'PONG');
   const proc = await launch(owner, {
-    name: 'codis-server', timeoutMs,
+    name: 'codis-server',
+    timeoutMs,
     prepare: async () => {
       port = await freePort();
-      const lines = [`bind ${LOOPBACK}`, `port ${port}`, 'protected-mode no', 'daemonize no', `dir ${quote(dir)}`, 'logfile ""', 'save ""',
-        'appendonly no', 'repl-diskless-sync no'];
+      const lines = [
+        `bind ${LOOPBACK}`,
+        `port ${port}`,
+        'protected-mode no',
+        'daemonize no',
+        `dir ${quote(dir)}`,
+        'logfile ""',
+        'save ""',
+        'appendonly no',
+        'repl-diskless-sync no',
+      ];
       // product_auth is every server's requirepass and what replicas authenticate with.
       if (auth !== undefined) lines.push(`requirepass ${quote(auth)}`, `masterauth ${quote(auth)}`);
       await fs.writeFile(conf, lines.join('\n') + '\n', { mode: 0o600 });
@@ -272,10 +319,15 @@ async function startSentinel(owner: Owner, timeoutMs: number): Promise<CodisProc
   let port = 0;
   const ready = () => redisCall(port, ['PING']).then((r) => r === 'PONG');
   const proc = await launch(owner, {
-    name: 'codis-sentinel', timeoutMs,
+    name: 'codis-sentinel',
+    timeoutMs,
     prepare: async () => {
       port = await freePort();
-      await fs.writeFile(conf, [`bind ${LOOPBACK}`, `port ${port}`, 'protected-mode no', 'daemonize no', `dir ${quote(dir)}`, 'logfile ""'].join('\n') + '\n', { mode: 0o600 });
+      await fs.writeFile(
+        conf,
+        [`bind ${LOOPBACK}`, `port ${port}`, 'protected-mode no', 'daemonize no', `dir ${quote(dir)}`, 'logfile ""'].join('\n') + '\n',
+        { mode: 0o600 },
+      );
       return { command: bin('codis-server'), args: [conf, '--sentinel'], cwd: dir, logFile };
     },
     ready,
@@ -283,32 +335,62 @@ async function startSentinel(owner: Owner, timeoutMs: number): Promise<CodisProc
   return new CodisProcess(owner, proc, 'sentinel', port, dir, { args: [conf, '--sentinel'], logFile }, ready);
 }
 
-async function startDashboard(owner: Owner, o: { product: string; auth: string | undefined; coordinatorDir: string; downAfter: string; timeoutMs: number }): Promise<CodisProcess> {
+async function startDashboard(
+  owner: Owner,
+  o: { product: string; auth: string | undefined; coordinatorDir: string; downAfter: string; timeoutMs: number },
+): Promise<CodisProcess> {
   const dir = await owner.tempDir('codis-dashboard');
   const conf = path.join(dir, 'dashboard.toml');
   const logFile = path.join(dir, 'dashboard.out');
   let port = 0;
   const ready = () => getJson(`http://${LOOPBACK}:${port}/topom/stats`).then(() => true);
   const proc = await launch(owner, {
-    name: 'codis-dashboard', timeoutMs: o.timeoutMs,
+    name: 'codis-dashboard',
+    timeoutMs: o.timeoutMs,
     prepare: async () => {
       port = await freePort();
-      await fs.writeFile(conf, [
-        'coordinator_name = "filesystem"', `coordinator_addr = ${quote(o.coordinatorDir)}`,
-        `product_name = ${quote(o.product)}`, `product_auth = ${quote(o.auth ?? '')}`, `admin_addr = "${LOOPBACK}:${port}"`,
-        'migration_method = "semi-async"', 'migration_parallel_slots = 100', 'migration_async_maxbulks = 200', 'migration_async_maxbytes = "32mb"',
-        'migration_async_numkeys = 500', 'migration_timeout = "30s"', 'sentinel_client_timeout = "10s"', 'sentinel_quorum = 2',
-        'sentinel_parallel_syncs = 1', `sentinel_down_after = ${quote(o.downAfter)}`, 'sentinel_failover_timeout = "60s"',
-      ].join('\n') + '\n', { mode: 0o600 });
+      await fs.writeFile(
+        conf,
+        [
+          'coordinator_name = "filesystem"',
+          `coordinator_addr = ${quote(o.coordinatorDir)}`,
+          `product_name = ${quote(o.product)}`,
+          `product_auth = ${quote(o.auth ?? '')}`,
+          `admin_addr = "${LOOPBACK}:${port}"`,
+          'migration_method = "semi-async"',
+          'migration_parallel_slots = 100',
+          'migration_async_maxbulks = 200',
+          'migration_async_maxbytes = "32mb"',
+          'migration_async_numkeys = 500',
+          'migration_timeout = "30s"',
+          'sentinel_client_timeout = "10s"',
+          'sentinel_quorum = 2',
+          'sentinel_parallel_syncs = 1',
+          `sentinel_down_after = ${quote(o.downAfter)}`,
+          'sentinel_failover_timeout = "60s"',
+        ].join('\n') + '\n',
+        { mode: 0o600 },
+      );
       // --remove-lock: a lock left by a killed dashboard of the same product must not block this one.
       return { command: bin('codis-dashboard'), args: [`--config=${conf}`, '--log-level=INFO', '--remove-lock'], cwd: dir, logFile };
     },
     ready,
   });
-  return new CodisProcess(owner, proc, 'dashboard', port, dir, { args: [`--config=${conf}`, '--log-level=INFO', '--remove-lock'], logFile }, ready);
+  return new CodisProcess(
+    owner,
+    proc,
+    'dashboard',
+    port,
+    dir,
+    { args: [`--config=${conf}`, '--log-level=INFO', '--remove-lock'], logFile },
+    ready,
+  );
 }
 
-async function startProxy(owner: Owner, o: { product: string; auth: string | undefined; dashboard: string | undefined; timeoutMs: number }): Promise<CodisProxyProcess> {
+async function startProxy(
+  owner: Owner,
+  o: { product: string; auth: string | undefined; dashboard: string | undefined; timeoutMs: number },
+): Promise<CodisProxyProcess> {
   const dir = await owner.tempDir('codis-proxy');
   const conf = path.join(dir, 'proxy.toml');
   const logFile = path.join(dir, 'proxy.out');
@@ -317,16 +399,29 @@ async function startProxy(owner: Owner, o: { product: string; auth: string | und
   const ready = () => getJson(`http://${LOOPBACK}:${adminPort}/proxy/model`).then(() => true);
   const args = () => [`--config=${conf}`, ...(o.dashboard ? [`--dashboard=${o.dashboard}`] : []), '--log-level=INFO'];
   const proc = await launch(owner, {
-    name: 'codis-proxy', timeoutMs: o.timeoutMs,
+    name: 'codis-proxy',
+    timeoutMs: o.timeoutMs,
     prepare: async () => {
       adminPort = await freePort();
       proxyPort = await freePort();
-      await fs.writeFile(conf, [
-        `product_name = ${quote(o.product)}`, `product_auth = ${quote(o.auth ?? '')}`, 'session_auth = ""',
-        `admin_addr = "${LOOPBACK}:${adminPort}"`, 'proto_type = "tcp4"', `proxy_addr = "${LOOPBACK}:${proxyPort}"`,
-        'proxy_max_clients = 1000', 'proxy_max_offheap_size = "64mb"', 'proxy_heap_placeholder = "16mb"',
-        'backend_ping_period = "5s"', 'backend_primary_only = false', 'session_recv_timeout = "30m"',
-      ].join('\n') + '\n', { mode: 0o600 });
+      await fs.writeFile(
+        conf,
+        [
+          `product_name = ${quote(o.product)}`,
+          `product_auth = ${quote(o.auth ?? '')}`,
+          'session_auth = ""',
+          `admin_addr = "${LOOPBACK}:${adminPort}"`,
+          'proto_type = "tcp4"',
+          `proxy_addr = "${LOOPBACK}:${proxyPort}"`,
+          'proxy_max_clients = 1000',
+          'proxy_max_offheap_size = "64mb"',
+          'proxy_heap_placeholder = "16mb"',
+          'backend_ping_period = "5s"',
+          'backend_primary_only = false',
+          'session_recv_timeout = "30m"',
+        ].join('\n') + '\n',
+        { mode: 0o600 },
+      );
       return { command: bin('codis-proxy'), args: args(), cwd: dir, logFile };
     },
     ready,

@@ -25,7 +25,10 @@ export const DEFAULT_TOKEN = 'rf-test-token-0123456789abcdef';
 /** API roles; the harness writes one token per role to http.tokenFile (as `test-<role>`) unless the config names its own. */
 export type ApiRole = 'viewer' | 'operator' | 'admin';
 /** Which token request()/api() send: a role's harness token (default admin), none, or a given one. */
-export interface AsWho { as?: ApiRole | 'anonymous'; token?: string }
+export interface AsWho {
+  as?: ApiRole | 'anonymous';
+  token?: string;
+}
 
 /** A parsed stdout line: pino JSON, or `{msg, raw: true}` for anything that is not JSON. */
 export type LogLine = Record<string, unknown> & { msg?: unknown; level?: unknown };
@@ -91,7 +94,10 @@ export class FleetProcess {
   private readonly args: string[];
   private readonly env: NodeJS.ProcessEnv | undefined;
 
-  constructor(owner: Owner, init: { kind: string; script: string; dir: string; configPath: string; args?: string[]; env?: NodeJS.ProcessEnv }) {
+  constructor(
+    owner: Owner,
+    init: { kind: string; script: string; dir: string; configPath: string; args?: string[]; env?: NodeJS.ProcessEnv },
+  ) {
     this.owner = owner;
     this.kind = init.kind;
     this.script = init.script;
@@ -110,8 +116,13 @@ export class FleetProcess {
     this.stdoutText = '';
     this.partial = '';
     this.proc = spawnManaged({
-      name: this.kind, command: process.execPath, args: [this.script, ...this.args], cwd: REPO_ROOT,
-      logFile: this.logFile, stderrFile: this.stderrFile, env: this.env,
+      name: this.kind,
+      command: process.execPath,
+      args: [this.script, ...this.args],
+      cwd: REPO_ROOT,
+      logFile: this.logFile,
+      stderrFile: this.stderrFile,
+      env: this.env,
       onStdout: (chunk) => this.onStdout(chunk),
     });
     this.owner.adopt(this.proc);
@@ -127,7 +138,7 @@ export class FleetProcess {
       if (!raw.trim()) continue;
       try {
         const parsed: unknown = JSON.parse(raw);
-        this.lines.push(parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed as LogLine : { msg: raw, raw: true });
+        this.lines.push(parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as LogLine) : { msg: raw, raw: true });
       } catch {
         this.lines.push({ msg: raw, raw: true });
       }
@@ -186,10 +197,22 @@ export class FleetProcess {
           if (matches(line, m)) return finish(() => resolve(line));
         }
         if (this.proc.exit) {
-          finish(() => reject(new Error(`${this.kind} exited (code ${this.proc.exit!.code}, signal ${this.proc.exit!.signal}) before ${describeMatcher(m)}\n${this.proc.tail(30)}`)));
+          finish(() =>
+            reject(
+              new Error(
+                `${this.kind} exited (code ${this.proc.exit!.code}, signal ${this.proc.exit!.signal}) before ${describeMatcher(m)}\n${this.proc.tail(30)}`,
+              ),
+            ),
+          );
         }
       };
-      const timer = setTimeout(() => finish(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${describeMatcher(m)} from ${this.kind}\n${this.proc.tail(30)}`))), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          finish(() =>
+            reject(new Error(`timed out after ${timeoutMs} ms waiting for ${describeMatcher(m)} from ${this.kind}\n${this.proc.tail(30)}`)),
+          ),
+        timeoutMs,
+      );
       const finish = (settle: () => void) => {
         clearTimeout(timer);
         this.waiters.delete(check);
@@ -236,7 +259,16 @@ export class CollectorProcess extends FleetProcess {
   readonly apiTokens: Partial<Record<ApiRole, string>>;
   readonly apiTokenFile: string | undefined;
 
-  constructor(owner: Owner, init: ConstructorParameters<typeof FleetProcess>[1] & { tokenFile?: string; tokens: string[]; config: Record<string, unknown>; apiTokens?: Partial<Record<ApiRole, string>>; apiTokenFile?: string }) {
+  constructor(
+    owner: Owner,
+    init: ConstructorParameters<typeof FleetProcess>[1] & {
+      tokenFile?: string;
+      tokens: string[];
+      config: Record<string, unknown>;
+      apiTokens?: Partial<Record<ApiRole, string>>;
+      apiTokenFile?: string;
+    },
+  ) {
     super(owner, init);
     this.tokenFile = init.tokenFile;
     this.tokens = init.tokens;
@@ -266,14 +298,21 @@ export class CollectorProcess extends FleetProcess {
   }
 
   /** GET (or `init`) httpUrl+path as `init.as` (default the admin token); returns status and parsed JSON body (raw text if not JSON). */
-  async request(urlPath: string, init: RequestInit & AsWho = {}): Promise<{ status: number; headers: Headers; body: unknown; text: string }> {
+  async request(
+    urlPath: string,
+    init: RequestInit & AsWho = {},
+  ): Promise<{ status: number; headers: Headers; body: unknown; text: string }> {
     if (!this.httpUrl) throw new Error('collector has no http URL (not started?)');
     const { as, token, ...rest } = init;
     const headers = { ...this.authHeader({ as, token }), ...(rest.headers as Record<string, string> | undefined) };
     const res = await fetch(this.httpUrl + urlPath, { signal: AbortSignal.timeout(10_000), ...rest, headers });
     const text = await res.text();
     let body: unknown = text;
-    try { body = JSON.parse(text); } catch { /* not JSON */ }
+    try {
+      body = JSON.parse(text);
+    } catch {
+      /* not JSON */
+    }
     return { status: res.status, headers: res.headers, body, text };
   }
 
@@ -321,7 +360,11 @@ const PORT_RACE = /EADDRINUSE|address already in use/i;
  * Starts the collector. Missing pieces are filled in: grpc.listen and http.listen (free loopback ports,
  * fixed so restart() keeps them), grpc.tokenFile (written from opts.tokens), store.path (in the temp dir).
  */
-export async function startCollector(owner: Owner, config: Record<string, unknown> = {}, opts: CollectorOptions = {}): Promise<CollectorProcess> {
+export async function startCollector(
+  owner: Owner,
+  config: Record<string, unknown> = {},
+  opts: CollectorOptions = {},
+): Promise<CollectorProcess> {
   const dir = await owner.tempDir('collector');
   const grpc = isObject(config.grpc) ? { ...config.grpc } : {};
   const http = isObject(config.http) ? { ...config.http } : {};
@@ -358,7 +401,19 @@ export async function startCollector(owner: Owner, config: Record<string, unknow
   for (let attempt = 1; ; attempt++) {
     const full = { ...config, grpc, http, store };
     const configPath = await writeConfig(dir, full);
-    const collector = new CollectorProcess(owner, { kind: 'collector', script: PROGRAMS.collector, dir, configPath, args: opts.args, env: opts.env, tokenFile, tokens, config: full, apiTokens, apiTokenFile });
+    const collector = new CollectorProcess(owner, {
+      kind: 'collector',
+      script: PROGRAMS.collector,
+      dir,
+      configPath,
+      args: opts.args,
+      env: opts.env,
+      tokenFile,
+      tokens,
+      config: full,
+      apiTokens,
+      apiTokenFile,
+    });
     if (opts.noWait) {
       // Best guess until the `listening` line arrives (exact unless the config asked for port 0).
       collector.grpcAddress = String(grpc.listen);
@@ -396,7 +451,16 @@ export async function startAgent(owner: Owner, config: Record<string, unknown> =
   // Discovery would find every other test's redis-server on this machine: off unless asked for.
   const full = { discovery: { enabled: false }, statusFile: path.join(dir, 'agent-status.json'), ...config, collector };
   const configPath = await writeConfig(dir, full);
-  const agent = new AgentProcess(owner, { kind: 'agent', script: PROGRAMS.agent, dir, configPath, args: opts.args, env: opts.env, tokenFile, config: full });
+  const agent = new AgentProcess(owner, {
+    kind: 'agent',
+    script: PROGRAMS.agent,
+    dir,
+    configPath,
+    args: opts.args,
+    env: opts.env,
+    tokenFile,
+    config: full,
+  });
   if (opts.noWait) agent.spawn();
   else await agent.start(opts.timeoutMs);
   return agent;
@@ -406,7 +470,12 @@ export async function startAgent(owner: Owner, config: Record<string, unknown> =
  * Runs `node dist/<kind>/main.js --config <file>` to completion (config object → YAML, or raw YAML text)
  * and returns its exit code and output. Kills it and throws if it is still running after timeoutMs.
  */
-export async function runToExit(owner: Owner, kind: FleetKind, config: Record<string, unknown> | string, opts: { env?: NodeJS.ProcessEnv; args?: string[]; timeoutMs?: number } = {}): Promise<RunResult> {
+export async function runToExit(
+  owner: Owner,
+  kind: FleetKind,
+  config: Record<string, unknown> | string,
+  opts: { env?: NodeJS.ProcessEnv; args?: string[]; timeoutMs?: number } = {},
+): Promise<RunResult> {
   const dir = await owner.tempDir(`${kind}-run`);
   const configPath = await writeConfig(dir, config);
   const proc = new FleetProcess(owner, { kind, script: PROGRAMS[kind], dir, configPath, args: opts.args, env: opts.env });
@@ -422,8 +491,11 @@ export async function runToExit(owner: Owner, kind: FleetKind, config: Record<st
 
 /** Waits until `fn` holds, failing fast (with its output) if `proc` exits meanwhile. */
 export async function waitWhileRunning<T>(proc: FleetProcess, fn: () => T | Promise<T>, opts: { timeoutMs?: number; what?: string } = {}) {
-  return waitFor(async () => {
-    if (!proc.running) throw new WaitAbort(`${proc.kind} exited while waiting for ${opts.what ?? 'a condition'}\n${proc.tail(30)}`);
-    return fn();
-  }, { intervalMs: 100, ...opts });
+  return waitFor(
+    async () => {
+      if (!proc.running) throw new WaitAbort(`${proc.kind} exited while waiting for ${opts.what ?? 'a condition'}\n${proc.tail(30)}`);
+      return fn();
+    },
+    { intervalMs: 100, ...opts },
+  );
 }

@@ -1,7 +1,17 @@
 // The per-test Harness: owns every server, program, client and temp dir it starts, and closes them all.
 import { after as suiteAfter, type SuiteContext, type TestContext } from 'node:test';
 import { CodisProduct, type CodisOptions } from './codis.js';
-import { startAgent, startCollector, runToExit, type AgentOptions, type AgentProcess, type CollectorOptions, type CollectorProcess, type FleetKind, type RunResult } from './fleet.js';
+import {
+  startAgent,
+  startCollector,
+  runToExit,
+  type AgentOptions,
+  type AgentProcess,
+  type CollectorOptions,
+  type CollectorProcess,
+  type FleetKind,
+  type RunResult,
+} from './fleet.js';
 import { InfluxServer, type InfluxOptions } from './influx.js';
 import { VictoriaServer, type VictoriaOptions } from './victoria.js';
 import type { Owner } from './launch.js';
@@ -121,7 +131,11 @@ export class Harness implements Owner {
     return startAgent(this, config, opts);
   }
 
-  async runToExit(kind: FleetKind, config: Record<string, unknown> | string, opts?: { env?: NodeJS.ProcessEnv; args?: string[]; timeoutMs?: number }): Promise<RunResult> {
+  async runToExit(
+    kind: FleetKind,
+    config: Record<string, unknown> | string,
+    opts?: { env?: NodeJS.ProcessEnv; args?: string[]; timeoutMs?: number },
+  ): Promise<RunResult> {
     this.assertOpen();
     return runToExit(this, kind, config, opts);
   }
@@ -130,7 +144,12 @@ export class Harness implements Owner {
 
   /** The last lines of every process this harness started (for a failing test's message). */
   logTails(lines = 30): string {
-    return this.processes.map((p) => `=== ${p.name} pid ${p.pid} (${p.logFile}) ${p.running ? 'running' : `exited ${p.exit?.code ?? p.exit?.signal}`} ===\n${p.tail(lines)}`).join('\n');
+    return this.processes
+      .map(
+        (p) =>
+          `=== ${p.name} pid ${p.pid} (${p.logFile}) ${p.running ? 'running' : `exited ${p.exit?.code ?? p.exit?.signal}`} ===\n${p.tail(lines)}`,
+      )
+      .join('\n');
   }
 
   /** Pids of the processes this harness started that are still running. */
@@ -149,10 +168,18 @@ export class Harness implements Owner {
 
   private async doClose(): Promise<void> {
     for (const client of this.clients.splice(0).reverse()) {
-      try { client.disconnect(); } catch { /* already closed */ }
+      try {
+        client.disconnect();
+      } catch {
+        /* already closed */
+      }
     }
     for (const fn of this.cleanups.splice(0).reverse()) {
-      try { await fn(); } catch { /* cleanup is best effort */ }
+      try {
+        await fn();
+      } catch {
+        /* cleanup is best effort */
+      }
     }
     // Processes adopted while we wait are killed by adopt(); loop until none is left.
     while (this.processes.some((p) => p.running)) {

@@ -3,7 +3,16 @@
 export { harness, Harness } from './harness.js';
 export { waitFor, WaitAbort, type WaitOptions } from './wait.js';
 export { freePort, waitForPort, canConnect, readToEnd, LOOPBACK } from './ports.js';
-export { ManagedProcess, spawnManaged, makeTempDir, removeTempDir, tailFile, livePids, type ExitInfo, type SpawnOptions } from './process.js';
+export {
+  ManagedProcess,
+  spawnManaged,
+  makeTempDir,
+  removeTempDir,
+  tailFile,
+  livePids,
+  type ExitInfo,
+  type SpawnOptions,
+} from './process.js';
 export { RedisServer, redisCall, parseInfo, waitForReplicaLink, type RedisOptions, type AclUser } from './redis.js';
 export { SentinelServer, type SentinelOptions, type SentinelMasterSpec } from './sentinel.js';
 export { TcpRelay } from './relay.js';
@@ -13,8 +22,20 @@ export { InfluxServer, type InfluxOptions, type InfluxQueryResult } from './infl
 export { VictoriaServer, VICTORIA_METRICS, type VictoriaOptions, type PromSeries } from './victoria.js';
 export { NutcrackerServer, type NutcrackerOptions, type NutcrackerPool, type NutcrackerBackend } from './nutcracker.js';
 export {
-  CollectorProcess, AgentProcess, FleetProcess, DEFAULT_TOKEN, REPO_ROOT, PROGRAMS, waitWhileRunning,
-  type CollectorOptions, type AgentOptions, type ProgramOptions, type RunResult, type LogLine, type LogMatcher, type FleetKind,
+  CollectorProcess,
+  AgentProcess,
+  FleetProcess,
+  DEFAULT_TOKEN,
+  REPO_ROOT,
+  PROGRAMS,
+  waitWhileRunning,
+  type CollectorOptions,
+  type AgentOptions,
+  type ProgramOptions,
+  type RunResult,
+  type LogLine,
+  type LogMatcher,
+  type FleetKind,
 } from './fleet.js';
 export { startAlertmanager, ALERTMANAGER, type AlertmanagerServer } from './alertmanager.js';
 export { CodisProduct, CodisProcess, CodisProxyProcess, codisAdmin, CODIS_BIN, type CodisOptions, type CodisGroup } from './codis.js';

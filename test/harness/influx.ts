@@ -84,7 +84,9 @@ export class InfluxServer extends HarnessServer {
       for (const s of result.series ?? []) {
         for (const values of s.values) {
           const row: Record<string, unknown> = { _measurement: s.name, ...s.tags };
-          s.columns.forEach((c, i) => { row[c] = values[i]; });
+          s.columns.forEach((c, i) => {
+            row[c] = values[i];
+          });
           out.push(row);
         }
       }

@@ -37,13 +37,16 @@ export async function launch(owner: Owner, opts: LaunchOptions): Promise<Managed
       return `--- ${proc.logFile} (last lines) ---\n${proc.tail(30)}${extra ? `\n--- log ---\n${extra}` : ''}`;
     };
     try {
-      await waitFor(async () => {
-        if (proc.exit) {
-          const how = proc.exit.error ? proc.exit.error.message : `code ${proc.exit.code}, signal ${proc.exit.signal}`;
-          throw new WaitAbort(`${opts.name} exited during startup (${how})`);
-        }
-        return opts.ready(proc);
-      }, { timeoutMs: opts.timeoutMs, intervalMs: 100, what: `${opts.name} (pid ${proc.pid}) to become ready` });
+      await waitFor(
+        async () => {
+          if (proc.exit) {
+            const how = proc.exit.error ? proc.exit.error.message : `code ${proc.exit.code}, signal ${proc.exit.signal}`;
+            throw new WaitAbort(`${opts.name} exited during startup (${how})`);
+          }
+          return opts.ready(proc);
+        },
+        { timeoutMs: opts.timeoutMs, intervalMs: 100, what: `${opts.name} (pid ${proc.pid}) to become ready` },
+      );
       return proc;
     } catch (err) {
       await proc.kill('SIGKILL');

@@ -50,7 +50,10 @@ export class NutcrackerServer extends HarnessServer {
   readonly configPath: string;
   /** nutcracker's own log (-o). */
   readonly logFile: string;
-  private constructor(owner: Owner, init: { ports: Record<string, number>; statsPort: number; dir: string; configPath: string; logFile: string; proc: ManagedProcess }) {
+  private constructor(
+    owner: Owner,
+    init: { ports: Record<string, number>; statsPort: number; dir: string; configPath: string; logFile: string; proc: ManagedProcess },
+  ) {
     super(owner, init.proc);
     this.ports = init.ports;
     this.statsPort = init.statsPort;
@@ -88,13 +91,25 @@ export class NutcrackerServer extends HarnessServer {
       extraLog: () => tailFile(logFile, 30),
       prepare: async () => {
         ports = {};
-        for (const name of names) ports[name] = opts.pools[name]!.port ?? await freePort();
+        for (const name of names) ports[name] = opts.pools[name]!.port ?? (await freePort());
         statsPort = await freePort();
         await fs.writeFile(configPath, nutcrackerYaml(opts.pools, ports));
         return {
           command: NUTCRACKER,
-          args: ['-c', configPath, '-s', String(statsPort), '-a', LOOPBACK, '-i', String(opts.statsIntervalMs ?? 1000),
-            '-o', logFile, '-v', String(opts.verbosity ?? 6)],
+          args: [
+            '-c',
+            configPath,
+            '-s',
+            String(statsPort),
+            '-a',
+            LOOPBACK,
+            '-i',
+            String(opts.statsIntervalMs ?? 1000),
+            '-o',
+            logFile,
+            '-v',
+            String(opts.verbosity ?? 6),
+          ],
           cwd: dir,
           logFile: path.join(dir, 'output.log'),
         };
@@ -118,7 +133,9 @@ export class NutcrackerServer extends HarnessServer {
   client(pool: string, opts: IORedisOptions = {}): Redis {
     // twemproxy closes the connection on commands it does not proxy, such as the CLIENT SETINFO ioredis sends.
     const client = new Redis({ host: this.host, port: this.port(pool), enableReadyCheck: false, disableClientInfo: true, ...opts });
-    client.on('error', () => { /* backends and the proxy are killed on purpose in tests */ });
+    client.on('error', () => {
+      /* backends and the proxy are killed on purpose in tests */
+    });
     return this.owner.trackClient(client);
   }
 

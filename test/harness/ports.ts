@@ -30,7 +30,10 @@ export async function freePort(): Promise<number> {
 export function canConnect(port: number, host = LOOPBACK, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
-    const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
     socket.setTimeout(timeoutMs, () => done(false));
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
@@ -47,10 +50,18 @@ export function readToEnd(port: number, payload?: string, timeoutMs = 3000, host
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });
     const chunks: Buffer[] = [];
-    socket.setTimeout(timeoutMs, () => { socket.destroy(); reject(new Error(`no answer from ${host}:${port} within ${timeoutMs} ms`)); });
-    socket.once('connect', () => { if (payload !== undefined) socket.write(payload); });
+    socket.setTimeout(timeoutMs, () => {
+      socket.destroy();
+      reject(new Error(`no answer from ${host}:${port} within ${timeoutMs} ms`));
+    });
+    socket.once('connect', () => {
+      if (payload !== undefined) socket.write(payload);
+    });
     socket.on('data', (chunk) => chunks.push(chunk));
     socket.once('error', reject);
-    socket.once('end', () => { socket.destroy(); resolve(Buffer.concat(chunks).toString('utf8')); });
+    socket.once('end', () => {
+      socket.destroy();
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
   });
 }

@@ -22,7 +22,12 @@ export interface PostgresOptions {
 /** The newest installed PostgreSQL's bin directory. */
 export function postgresBin(): string {
   const root = '/usr/lib/postgresql';
-  const versions = fs.existsSync(root) ? fs.readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  const versions = fs.existsSync(root)
+    ? fs
+        .readdirSync(root)
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   if (!versions.length) throw new Error('PostgreSQL is not installed (/usr/lib/postgresql/<version>/bin): apt-get install postgresql');
   return path.join(root, versions[0]!, 'bin');
 }
@@ -60,7 +65,9 @@ export class PostgresServer extends HarnessServer {
     this.logFile = init.proc.logFile;
   }
 
-  get address(): string { return `${this.host}:${this.port}`; }
+  get address(): string {
+    return `${this.host}:${this.port}`;
+  }
 
   /** The collector's `cluster.postgres` section for this server. */
   get collectorConfig(): Record<string, unknown> {
@@ -79,7 +86,11 @@ export class PostgresServer extends HarnessServer {
       await fsp.chown(dir, as.uid, as.gid);
       await fsp.chown(passwordFile, as.uid, as.gid);
     }
-    const init = wrap(path.join(bin, 'initdb'), ['-D', data, '-U', 'redisfleet', `--pwfile=${passwordFile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync'], as);
+    const init = wrap(
+      path.join(bin, 'initdb'),
+      ['-D', data, '-U', 'redisfleet', `--pwfile=${passwordFile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync'],
+      as,
+    );
     try {
       execFileSync(init.command, init.args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
     } catch (err) {
@@ -88,8 +99,14 @@ export class PostgresServer extends HarnessServer {
     }
     let port = 0;
     const settings: Record<string, string | number> = {
-      fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', shared_buffers: '32MB', max_connections: 100,
-      unix_socket_directories: dir, listen_addresses: LOOPBACK, ...opts.settings,
+      fsync: 'off',
+      synchronous_commit: 'off',
+      full_page_writes: 'off',
+      shared_buffers: '32MB',
+      max_connections: 100,
+      unix_socket_directories: dir,
+      listen_addresses: LOOPBACK,
+      ...opts.settings,
     };
     const proc = await launch(owner, {
       name: 'postgres',
@@ -144,4 +161,3 @@ async function canQuery(port: number, password: string): Promise<boolean> {
     await c.end().catch(() => undefined);
   }
 }
-

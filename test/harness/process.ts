@@ -111,10 +111,21 @@ export class ManagedProcess {
       const stdout = this.child.stdout;
       drained = new Promise((resolve) => {
         stdout.on('data', (chunk: Buffer) => {
-          try { fs.writeSync(outFd, chunk); } catch { /* log file gone: keep the parsed copy */ }
+          try {
+            fs.writeSync(outFd, chunk);
+          } catch {
+            /* log file gone: keep the parsed copy */
+          }
           onStdout(chunk);
         });
-        stdout.once('close', () => { try { fs.closeSync(outFd); } catch { /* already closed */ } resolve(); });
+        stdout.once('close', () => {
+          try {
+            fs.closeSync(outFd);
+          } catch {
+            /* already closed */
+          }
+          resolve();
+        });
       });
     }
     this.exited = new Promise<ExitInfo>((resolve) => {
@@ -122,7 +133,9 @@ export class ManagedProcess {
         startError = err;
         if (this.child.pid === undefined) resolve({ code: null, signal: null, error: err });
       });
-      this.child.once('exit', (code, signal) => { void drained.then(() => resolve({ code, signal, error: startError })); });
+      this.child.once('exit', (code, signal) => {
+        void drained.then(() => resolve({ code, signal, error: startError }));
+      });
     }).then((info) => {
       this.exit = info;
       live.delete(this);
@@ -163,7 +176,9 @@ export class ManagedProcess {
   /** Resolves with the exit info, or undefined if still running after timeoutMs. */
   async waitExit(timeoutMs: number): Promise<ExitInfo | undefined> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<undefined>((resolve) => { timer = setTimeout(resolve, timeoutMs, undefined); });
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs, undefined);
+    });
     try {
       return await Promise.race([this.exited, timeout]);
     } finally {
@@ -210,12 +225,20 @@ export function livePids(): number[] {
 
 function killEverythingSync(): void {
   for (const proc of live) {
-    try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(-proc.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
   live.clear();
   if (!keepTemp) {
     for (const dir of tempDirs) {
-      try { fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 }); } catch { /* best effort */ }
+      try {
+        fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+      } catch {
+        /* best effort */
+      }
     }
   }
   tempDirs.clear();
@@ -254,7 +277,9 @@ function syncWatchdog(): void {
     if (!watchdog) {
       watchDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-watch-'));
       watchdog = spawn('sh', ['-c', WATCHDOG_SCRIPT, 'rf-watchdog', String(process.pid), watchDir], { detached: true, stdio: 'ignore' });
-      watchdog.on('error', () => { /* no sh: the exit hooks still work */ });
+      watchdog.on('error', () => {
+        /* no sh: the exit hooks still work */
+      });
       watchdog.unref();
     }
     fs.writeFileSync(path.join(watchDir!, 'groups'), [...live].map((p) => p.pid).join('\n') + '\n');
@@ -266,11 +291,19 @@ function syncWatchdog(): void {
 
 function stopWatchdog(): void {
   if (watchdog?.pid) {
-    try { process.kill(watchdog.pid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(watchdog.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
   watchdog = undefined;
   if (watchDir) {
-    try { fs.rmSync(watchDir, { recursive: true, force: true }); } catch { /* best effort */ }
+    try {
+      fs.rmSync(watchDir, { recursive: true, force: true });
+    } catch {
+      /* best effort */
+    }
     watchDir = undefined;
   }
 }

@@ -40,15 +40,27 @@ export interface RedisOptions {
 /** One-shot connection options for `call`: short timeouts, no retries, no offline queue. */
 function oneShotOptions(port: number, password?: string, username?: string): IORedisOptions {
   return {
-    host: LOOPBACK, port, password, username, lazyConnect: true, connectTimeout: 1500, commandTimeout: 1500,
-    maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, enableReadyCheck: false, disableClientInfo: true,
+    host: LOOPBACK,
+    port,
+    password,
+    username,
+    lazyConnect: true,
+    connectTimeout: 1500,
+    commandTimeout: 1500,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    enableReadyCheck: false,
+    disableClientInfo: true,
   };
 }
 
 /** Runs one command on a fresh connection and closes it (works while other clients are wedged). */
 export async function redisCall(port: number, args: string[], auth: { password?: string; username?: string } = {}): Promise<unknown> {
   const client = new Redis(oneShotOptions(port, auth.password, auth.username));
-  client.on('error', () => { /* reported through the command's rejection */ });
+  client.on('error', () => {
+    /* reported through the command's rejection */
+  });
   try {
     await client.connect();
     const [command, ...rest] = args;
@@ -117,7 +129,9 @@ export class RedisServer extends HarnessServer {
   /** A new ioredis client (tracked: disconnected when the harness closes). Errors are swallowed unless you listen. */
   client(opts: IORedisOptions = {}): Redis {
     const client = new Redis({ host: this.host, port: this.port, password: this.password, ...opts });
-    client.on('error', () => { /* servers are killed on purpose in tests */ });
+    client.on('error', () => {
+      /* servers are killed on purpose in tests */
+    });
     return this.owner.trackClient(client);
   }
 
@@ -135,7 +149,9 @@ export class RedisServer extends HarnessServer {
     if (!this.proc.running) return;
     if (opts.save) {
       this.proc.signal('SIGCONT');
-      await this.call('SHUTDOWN', 'SAVE').catch(() => { /* the connection drops as it exits */ });
+      await this.call('SHUTDOWN', 'SAVE').catch(() => {
+        /* the connection drops as it exits */
+      });
       if (await this.proc.waitExit(opts.timeoutMs ?? 10_000)) return;
     }
     await this.proc.stop(opts.timeoutMs ?? 10_000);
@@ -165,14 +181,23 @@ async function ping(port: number, password?: string): Promise<boolean> {
 
 async function buildCommand(dir: string, port: number, o: RedisOptions): Promise<{ args: string[]; configPath?: string }> {
   const settings: Array<[string, ...string[]]> = [
-    ['bind', LOOPBACK], ['port', String(port)], ['protected-mode', 'no'], ['daemonize', 'no'], ['dir', dir],
-    ['logfile', ''], ['dbfilename', 'dump.rdb'], ['save', o.save ?? ''], ['appendonly', o.appendonly ? 'yes' : 'no'],
+    ['bind', LOOPBACK],
+    ['port', String(port)],
+    ['protected-mode', 'no'],
+    ['daemonize', 'no'],
+    ['dir', dir],
+    ['logfile', ''],
+    ['dbfilename', 'dump.rdb'],
+    ['save', o.save ?? ''],
+    ['appendonly', o.appendonly ? 'yes' : 'no'],
     // Redis 7 waits 5 s before a diskless full sync to batch replicas; tests want the link now.
     ['repl-diskless-sync-delay', '0'],
   ];
   if (o.aclUsers) {
     const aclPath = path.join(dir, 'users.acl');
-    const lines = o.aclUsers.map((u) => (typeof u === 'string' ? u : `user ${u.name} on ${u.password === undefined ? 'nopass' : `>${u.password}`} ${u.rules ?? '~* &* +@all'}`));
+    const lines = o.aclUsers.map((u) =>
+      typeof u === 'string' ? u : `user ${u.name} on ${u.password === undefined ? 'nopass' : `>${u.password}`} ${u.rules ?? '~* &* +@all'}`,
+    );
     if (!lines.some((l) => /^user default\s/.test(l))) {
       lines.push(`user default on ${o.password === undefined ? 'nopass' : `>${o.password}`} ~* &* +@all`);
     }
@@ -190,13 +215,17 @@ async function buildCommand(dir: string, port: number, o: RedisOptions): Promise
     return { args: [...settings.flatMap(([key, ...values]) => [`--${key}`, ...values]), ...extra] };
   }
   const configPath = path.join(dir, 'redis.conf');
-  await fs.writeFile(configPath, settings.map(([key, ...values]) => [key, ...values.map(confValue)].join(' ')).join('\n') + '\n', { mode: 0o600 });
+  await fs.writeFile(configPath, settings.map(([key, ...values]) => [key, ...values.map(confValue)].join(' ')).join('\n') + '\n', {
+    mode: 0o600,
+  });
   return { args: [configPath, ...extra], configPath };
 }
 
 /** Waits until `replica` reports master_link_status:up. */
 export async function waitForReplicaLink(replica: RedisServer, timeoutMs = 30_000): Promise<void> {
   await waitFor(async () => (await replica.info('replication')).master_link_status === 'up', {
-    timeoutMs, intervalMs: 100, what: `replica ${replica.address} to link up with its master`,
+    timeoutMs,
+    intervalMs: 100,
+    what: `replica ${replica.address} to link up with its master`,
   });
 }

@@ -4,7 +4,12 @@
 import net from 'node:net';
 import { LOOPBACK } from './ports.js';
 
-interface Pair { client: net.Socket; upstream: net.Socket; toUpstream: Buffer[]; toClient: Buffer[] }
+interface Pair {
+  client: net.Socket;
+  upstream: net.Socket;
+  toUpstream: Buffer[];
+  toClient: Buffer[];
+}
 
 export class TcpRelay {
   readonly host = LOOPBACK;
@@ -34,17 +39,30 @@ export class TcpRelay {
       const upstream = net.connect(this.target.port, this.target.host);
       const pair: Pair = { client, upstream, toUpstream: [], toClient: [] };
       this.pairs.add(pair);
-      const end = () => { client.destroy(); upstream.destroy(); this.pairs.delete(pair); };
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+        this.pairs.delete(pair);
+      };
       client.on('error', end).on('close', end);
       upstream.on('error', end).on('close', end);
       // Held in the relay while cut (not in the kernel), so the peers see silence, not a reset.
-      client.on('data', (d: Buffer) => { if (this.isCut) pair.toUpstream.push(d); else upstream.write(d); });
-      upstream.on('data', (d: Buffer) => { if (this.isCut) pair.toClient.push(d); else client.write(d); });
+      client.on('data', (d: Buffer) => {
+        if (this.isCut) pair.toUpstream.push(d);
+        else upstream.write(d);
+      });
+      upstream.on('data', (d: Buffer) => {
+        if (this.isCut) pair.toClient.push(d);
+        else client.write(d);
+      });
     });
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, LOOPBACK, () => { this.port = (server.address() as net.AddressInfo).port; resolve(); });
+      server.listen(0, LOOPBACK, () => {
+        this.port = (server.address() as net.AddressInfo).port;
+        resolve();
+      });
     });
   }
 
@@ -62,7 +80,10 @@ export class TcpRelay {
   }
 
   async close(): Promise<void> {
-    for (const p of this.pairs) { p.client.destroy(); p.upstream.destroy(); }
+    for (const p of this.pairs) {
+      p.client.destroy();
+      p.upstream.destroy();
+    }
     this.pairs.clear();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }

@@ -33,7 +33,10 @@ export interface SentinelOptions {
   timeoutMs?: number;
 }
 
-interface Peer { port: number; myid: string }
+interface Peer {
+  port: number;
+  myid: string;
+}
 
 export class SentinelServer extends HarnessServer {
   readonly host = LOOPBACK;
@@ -45,7 +48,10 @@ export class SentinelServer extends HarnessServer {
   /** Sentinel run id (`sentinel myid`). */
   readonly myid: string;
   readonly masters: readonly SentinelMasterSpec[];
-  private constructor(owner: Owner, init: { port: number; dir: string; configPath: string; myid: string; proc: ManagedProcess; masters: SentinelMasterSpec[] }) {
+  private constructor(
+    owner: Owner,
+    init: { port: number; dir: string; configPath: string; myid: string; proc: ManagedProcess; masters: SentinelMasterSpec[] },
+  ) {
     super(owner, init.proc);
     this.port = init.port;
     this.dir = init.dir;
@@ -60,7 +66,11 @@ export class SentinelServer extends HarnessServer {
   }
 
   /** `peers` are other sentinels pre-seeded as known-sentinel (so they need no hello round to meet). */
-  static async start(owner: Owner, opts: SentinelOptions, seed: { port?: number; myid?: string; peers?: Peer[] } = {}): Promise<SentinelServer> {
+  static async start(
+    owner: Owner,
+    opts: SentinelOptions,
+    seed: { port?: number; myid?: string; peers?: Peer[] } = {},
+  ): Promise<SentinelServer> {
     if (opts.masters.length === 0) throw new Error('h.sentinel: at least one master is required');
     const dir = await owner.tempDir('sentinel');
     const configPath = path.join(dir, 'sentinel.conf');
@@ -88,7 +98,9 @@ export class SentinelServer extends HarnessServer {
   /** A new ioredis client connected to this sentinel (tracked). */
   client(opts: IORedisOptions = {}): Redis {
     const client = new Redis({ host: this.host, port: this.port, ...opts });
-    client.on('error', () => { /* sentinels are paused and killed on purpose in tests */ });
+    client.on('error', () => {
+      /* sentinels are paused and killed on purpose in tests */
+    });
     return this.owner.trackClient(client);
   }
 
@@ -129,29 +141,47 @@ export class SentinelServer extends HarnessServer {
 }
 
 /** Starts n sentinels monitoring the same masters and waits until each lists the n-1 others as healthy. */
-export async function startSentinels(owner: Owner, n: number, masters: SentinelMasterSpec[], opts: { timeoutMs?: number } = {}): Promise<SentinelServer[]> {
+export async function startSentinels(
+  owner: Owner,
+  n: number,
+  masters: SentinelMasterSpec[],
+  opts: { timeoutMs?: number } = {},
+): Promise<SentinelServer[]> {
   const majority = Math.floor(n / 2) + 1;
   const specs = masters.map((m) => ({ ...m, quorum: m.quorum ?? majority }));
   const peers: Peer[] = [];
   for (let i = 0; i < n; i++) peers.push({ port: await freePort(), myid: randomBytes(20).toString('hex') });
-  const sentinels = await Promise.all(peers.map((self) =>
-    SentinelServer.start(owner, { masters: specs, timeoutMs: opts.timeoutMs }, { ...self, peers: peers.filter((p) => p !== self) })));
-  await waitFor(async () => {
-    for (const s of sentinels) {
-      for (const m of specs) {
-        const healthy = (await s.peers(m.name)).filter((p) => p.flags === 'sentinel');
-        if (healthy.length < n - 1) return false;
+  const sentinels = await Promise.all(
+    peers.map((self) =>
+      SentinelServer.start(owner, { masters: specs, timeoutMs: opts.timeoutMs }, { ...self, peers: peers.filter((p) => p !== self) }),
+    ),
+  );
+  await waitFor(
+    async () => {
+      for (const s of sentinels) {
+        for (const m of specs) {
+          const healthy = (await s.peers(m.name)).filter((p) => p.flags === 'sentinel');
+          if (healthy.length < n - 1) return false;
+        }
       }
-    }
-    return true;
-  }, { timeoutMs: opts.timeoutMs ?? 30_000, intervalMs: 100, what: `${n} sentinels to see each other` });
+      return true;
+    },
+    { timeoutMs: opts.timeoutMs ?? 30_000, intervalMs: 100, what: `${n} sentinels to see each other` },
+  );
   return sentinels;
 }
 
 function sentinelConf(c: { port: number; dir: string; myid: string; masters: SentinelMasterSpec[]; peers: Peer[] }): string {
   const lines = [
-    `port ${c.port}`, `bind ${LOOPBACK}`, 'protected-mode no', 'daemonize no', `dir ${JSON.stringify(c.dir)}`, 'logfile ""',
-    'sentinel resolve-hostnames no', 'sentinel announce-hostnames no', `sentinel myid ${c.myid}`,
+    `port ${c.port}`,
+    `bind ${LOOPBACK}`,
+    'protected-mode no',
+    'daemonize no',
+    `dir ${JSON.stringify(c.dir)}`,
+    'logfile ""',
+    'sentinel resolve-hostnames no',
+    'sentinel announce-hostnames no',
+    `sentinel myid ${c.myid}`,
   ];
   for (const m of c.masters) {
     lines.push(

@@ -57,6 +57,12 @@ export abstract class HarnessServer {
 
   /** Starts the server again after a stop: one attempt, since the ports must stay the same. */
   protected async relaunch(r: Relaunch): Promise<void> {
-    this.proc = await launch(this.owner, { name: r.name, attempts: 1, timeoutMs: r.timeoutMs, prepare: async () => r.spawn(), ready: r.ready });
+    this.proc = await launch(this.owner, {
+      name: r.name,
+      attempts: 1,
+      timeoutMs: r.timeoutMs,
+      prepare: async () => r.spawn(),
+      ready: r.ready,
+    });
   }
 }

@@ -16,7 +16,11 @@ export interface VictoriaOptions {
 }
 
 /** One series of a Prometheus API answer (query, query_range). */
-export interface PromSeries { metric: Record<string, string>; value?: [number, string]; values?: [number, string][] }
+export interface PromSeries {
+  metric: Record<string, string>;
+  value?: [number, string];
+  values?: [number, string][];
+}
 
 export class VictoriaServer extends HarnessServer {
   readonly host = LOOPBACK;
@@ -44,8 +48,11 @@ export class VictoriaServer extends HarnessServer {
         return {
           command: VICTORIA_METRICS,
           args: [
-            `-storageDataPath=${path.join(dir, 'data')}`, `-httpListenAddr=${LOOPBACK}:${port}`,
-            '-retentionPeriod=1d', '-loggerLevel=WARN', '-search.disableCache',
+            `-storageDataPath=${path.join(dir, 'data')}`,
+            `-httpListenAddr=${LOOPBACK}:${port}`,
+            '-retentionPeriod=1d',
+            '-loggerLevel=WARN',
+            '-search.disableCache',
             // Samples are searchable as soon as they are written (no 30 s "latency offset").
             '-search.latencyOffset=0s',
             ...(opts.args ?? []),
@@ -65,15 +72,29 @@ export class VictoriaServer extends HarnessServer {
     for (const [k, v] of Object.entries(params)) for (const x of Array.isArray(v) ? v : [v]) q.append(k, x);
     const res = await fetch(`${this.url}${pathname}`, { method: 'POST', body: q });
     const text = await res.text();
-    const body = (() => { try { return JSON.parse(text) as { status: string; data: T; error?: string }; } catch { return undefined; } })();
-    if (!res.ok || body?.status !== 'success') throw new Error(`victoria-metrics ${pathname} ${JSON.stringify(params)} → HTTP ${res.status}: ${body?.error ?? text.slice(0, 300)}`);
+    const body = (() => {
+      try {
+        return JSON.parse(text) as { status: string; data: T; error?: string };
+      } catch {
+        return undefined;
+      }
+    })();
+    if (!res.ok || body?.status !== 'success')
+      throw new Error(`victoria-metrics ${pathname} ${JSON.stringify(params)} → HTTP ${res.status}: ${body?.error ?? text.slice(0, 300)}`);
     return body.data;
   }
 
   /** A range query (as Grafana's panels run them) over the last `rangeS` seconds. */
   async queryRange(expr: string, rangeS = 3600, stepS = 10): Promise<PromSeries[]> {
     const end = Date.now() / 1000;
-    return (await this.api<{ result: PromSeries[] }>('/api/v1/query_range', { query: expr, start: String(end - rangeS), end: String(end), step: `${stepS}s` })).result;
+    return (
+      await this.api<{ result: PromSeries[] }>('/api/v1/query_range', {
+        query: expr,
+        start: String(end - rangeS),
+        end: String(end),
+        step: `${stepS}s`,
+      })
+    ).result;
   }
 
   /** An instant query at now (as Grafana's table panels run them). */
@@ -84,13 +105,20 @@ export class VictoriaServer extends HarnessServer {
   /** The values of one label among the series `match` selects, over the last `rangeS` seconds (Grafana's label_values()). */
   async labelValues(label: string, match: string, rangeS = 3600): Promise<string[]> {
     const end = Date.now() / 1000;
-    return this.api<string[]>(`/api/v1/label/${encodeURIComponent(label)}/values`, { 'match[]': match, start: String(end - rangeS), end: String(end) });
+    return this.api<string[]>(`/api/v1/label/${encodeURIComponent(label)}/values`, {
+      'match[]': match,
+      start: String(end - rangeS),
+      end: String(end),
+    });
   }
 
   /** POST /write with line protocol (ms precision); throws unless 204. */
   async write(lines: string | string[], db?: string): Promise<void> {
     const body = Array.isArray(lines) ? lines.join('\n') : lines;
-    const res = await fetch(`${this.url}/write?${new URLSearchParams({ precision: 'ms', ...(db ? { db } : {}) })}`, { method: 'POST', body });
+    const res = await fetch(`${this.url}/write?${new URLSearchParams({ precision: 'ms', ...(db ? { db } : {}) })}`, {
+      method: 'POST',
+      body,
+    });
     if (res.status !== 204) throw new Error(`victoria-metrics /write → HTTP ${res.status}: ${await res.text()}`);
   }
 }

@@ -33,7 +33,9 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions = {
     const remaining = deadline - Date.now();
     let timer: NodeJS.Timeout | undefined;
     try {
-      const cutOff = new Promise<typeof cutOffMark>((resolve) => { timer = setTimeout(() => resolve(cutOffMark), Math.max(remaining, 1)); });
+      const cutOff = new Promise<typeof cutOffMark>((resolve) => {
+        timer = setTimeout(() => resolve(cutOffMark), Math.max(remaining, 1));
+      });
       const value = await Promise.race([Promise.resolve().then(fn), cutOff]);
       if (value !== cutOffMark && value) return value as Truthy<Awaited<T>>;
       if (value === cutOffMark) lastError = new Error('the last check did not answer before the deadline');

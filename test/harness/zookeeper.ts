@@ -51,10 +51,18 @@ export class ZooKeeperServer extends HarnessServer {
     const dir = await owner.tempDir('zookeeper');
     const configPath = path.join(dir, 'zoo.cfg');
     const args = [
-      '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xshare:auto',
-      '-Dzookeeper.admin.enableServer=false', '-Dzookeeper.jmx.log4j.disable=true',
-      '-Dorg.slf4j.simpleLogger.showDateTime=true', '-Dorg.slf4j.simpleLogger.defaultLogLevel=info',
-      '-cp', ZOOKEEPER_CLASSPATH, MAIN, configPath,
+      '-Xmx256m',
+      '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
+      '-Xshare:auto',
+      '-Dzookeeper.admin.enableServer=false',
+      '-Dzookeeper.jmx.log4j.disable=true',
+      '-Dorg.slf4j.simpleLogger.showDateTime=true',
+      '-Dorg.slf4j.simpleLogger.defaultLogLevel=info',
+      '-cp',
+      ZOOKEEPER_CLASSPATH,
+      MAIN,
+      configPath,
     ];
     let port = 0;
     const proc = await launch(owner, {
@@ -107,5 +115,9 @@ function zooCfg(dir: string, port: number, opts: ZooKeeperOptions): string {
     preAllocSize: 1024, // KB; the default pre-allocates 64 MB log files
     ...opts.extraConfig,
   };
-  return Object.entries(cfg).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
+  return (
+    Object.entries(cfg)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n'
+  );
 }

@@ -38,7 +38,10 @@ export function matchRoutes(route: RouteConfig, labels: Labels): RouteConfig[] {
   return out.length ? out : [route];
 }
 
-export interface MuteState { silencedBy: string[]; inhibitedBy: string[] }
+export interface MuteState {
+  silencedBy: string[];
+  inhibitedBy: string[];
+}
 
 export class Dispatcher {
   private readonly groups = new Map<string, Group>();
@@ -48,7 +51,13 @@ export class Dispatcher {
     private route: RouteConfig,
     private receivers: Map<string, Integration[]>,
     private readonly deps: {
-      alerts: AlertTable; silences: Silences; inhibitor: () => Inhibitor; store: AlertingStore; outbox: Outbox; externalUrl: string; logger: Logger;
+      alerts: AlertTable;
+      silences: Silences;
+      inhibitor: () => Inhibitor;
+      store: AlertingStore;
+      outbox: Outbox;
+      externalUrl: string;
+      logger: Logger;
       /** In a cluster, only the leader notifies; followers keep their groups ready for a takeover. */
       active?: () => boolean;
     },
@@ -89,7 +98,9 @@ export class Dispatcher {
     return { silencedBy: this.deps.silences.silencedBy(a.labels, now), inhibitedBy: inhibitor ? [inhibitor] : [] };
   }
 
-  groupCount(): number { return this.groups.size; }
+  groupCount(): number {
+    return this.groups.size;
+  }
 
   close(): void {
     this.closed = true;
@@ -125,8 +136,11 @@ export class Dispatcher {
     }
     const firingAll = this.deps.alerts.firing();
     const inhibitor = this.deps.inhibitor();
-    const visible = alerts.filter((a) => this.deps.silences.silencedBy(a.labels, now).length === 0
-      && (a.state !== 'firing' || inhibitor.inhibitedBy(a.labels, firingAll) === undefined));
+    const visible = alerts.filter(
+      (a) =>
+        this.deps.silences.silencedBy(a.labels, now).length === 0 &&
+        (a.state !== 'firing' || inhibitor.inhibitedBy(a.labels, firingAll) === undefined),
+    );
     // Alertmanager's mute stages end the pipeline when they filter out every alert: the nlog is
     // left alone, so an alert muted for a while (e.g. inhibited by HostSilent) is not "resolved"
     // and then notified again as new once the mute ends.
@@ -149,9 +163,16 @@ export class Dispatcher {
       const resolvedToSend = resolved.filter((a) => told.has(a.fingerprint));
       const n = this.notification(g, receiver, firing, resolvedToSend, reason);
       const queued = n.alerts.length ? this.deps.outbox.queue(integrations, n) : [];
-      await this.deps.store.notify({ groupKey: g.key, receiver, firing: [...firingSet], resolved: resolvedToSend.map((a) => a.fingerprint), at: now }, queued, now);
+      await this.deps.store.notify(
+        { groupKey: g.key, receiver, firing: [...firingSet], resolved: resolvedToSend.map((a) => a.fingerprint), at: now },
+        queued,
+        now,
+      );
       this.deps.outbox.kick(0);
-      this.deps.logger.info({ group: g.key, receiver, reason, firing: firing.length, resolved: resolvedToSend.length }, 'alert group notified');
+      this.deps.logger.info(
+        { group: g.key, receiver, reason, firing: firing.length, resolved: resolvedToSend.length },
+        'alert group notified',
+      );
     }
 
     // Resolved alerts have been dealt with: they leave the group (and the table when no group holds them).

@@ -5,16 +5,38 @@
 import { compileMatchers, parseMatcher, type CompiledMatchers } from '../labels.js';
 import type { Labels } from '../types.js';
 
-export interface InhibitRuleConfig { name?: string; sourceMatchers: string[]; targetMatchers: string[]; equal: string[] }
+export interface InhibitRuleConfig {
+  name?: string;
+  sourceMatchers: string[];
+  targetMatchers: string[];
+  equal: string[];
+}
 
-interface InhibitRule { name: string; source: CompiledMatchers; target: CompiledMatchers; equal: string[] }
+interface InhibitRule {
+  name: string;
+  source: CompiledMatchers;
+  target: CompiledMatchers;
+  equal: string[];
+}
 
 export function compileInhibitRules(raws: InhibitRuleConfig[], key: string): InhibitRule[] {
   return raws.map((r, i) => {
-    const parse = (list: string[], which: string) => compileMatchers(list.map((m, j) => {
-      try { return parseMatcher(m); } catch (err) { throw new Error(`${key}[${i}].${which}[${j}]: ${(err as Error).message}`); }
-    }));
-    return { name: r.name ?? `inhibit-${i}`, source: parse(r.sourceMatchers, 'sourceMatchers'), target: parse(r.targetMatchers, 'targetMatchers'), equal: r.equal };
+    const parse = (list: string[], which: string) =>
+      compileMatchers(
+        list.map((m, j) => {
+          try {
+            return parseMatcher(m);
+          } catch (err) {
+            throw new Error(`${key}[${i}].${which}[${j}]: ${(err as Error).message}`);
+          }
+        }),
+      );
+    return {
+      name: r.name ?? `inhibit-${i}`,
+      source: parse(r.sourceMatchers, 'sourceMatchers'),
+      target: parse(r.targetMatchers, 'targetMatchers'),
+      equal: r.equal,
+    };
   });
 }
 

@@ -10,24 +10,34 @@ import { DeliveryError } from '../notifiers/index.js';
 import type { AlertingStore, SqliteAlertingStore, NlogEntry, OutboxEntry, Queued } from '../store.js';
 import type { Notification } from '../types.js';
 
-export type NotifyReason = 'first notification' | 'new alerts added' | 'all alerts resolved' | 'some alerts resolved' | 'repeat interval elapsed';
+export type NotifyReason =
+  'first notification' | 'new alerts added' | 'all alerts resolved' | 'some alerts resolved' | 'repeat interval elapsed';
 
-const subset = (a: Set<string>, b: Set<string>): boolean => { for (const x of a) if (!b.has(x)) return false; return true; };
+const subset = (a: Set<string>, b: Set<string>): boolean => {
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+};
 
 /**
  * Alertmanager's dedup rule (notify/dedup_stage.go) given the last entry for (group, receiver).
  * `unacked` are the firing fingerprints nobody acknowledged: only they make a repeat.
  */
 export function notifyReason(
-  entry: NlogEntry | undefined, firing: Set<string>, resolved: Set<string>, unacked: Set<string>,
-  sendResolved: boolean, repeatIntervalMs: number, now: number,
+  entry: NlogEntry | undefined,
+  firing: Set<string>,
+  resolved: Set<string>,
+  unacked: Set<string>,
+  sendResolved: boolean,
+  repeatIntervalMs: number,
+  now: number,
 ): NotifyReason | undefined {
   if ((!entry || entry.firing.length === 0) && firing.size > 0) return 'first notification';
   if (!entry) return undefined;
   const lastFiring = new Set(entry.firing);
   if (!subset(firing, lastFiring)) return 'new alerts added';
   if (firing.size === 0) return lastFiring.size > 0 ? 'all alerts resolved' : undefined;
-  if (sendResolved && !subset(new Set([...resolved].filter((f) => lastFiring.has(f))), new Set(entry.resolved))) return 'some alerts resolved';
+  if (sendResolved && !subset(new Set([...resolved].filter((f) => lastFiring.has(f))), new Set(entry.resolved)))
+    return 'some alerts resolved';
   if (now - entry.at >= repeatIntervalMs && unacked.size > 0) return 'repeat interval elapsed';
   return undefined;
 }
@@ -35,7 +45,10 @@ export function notifyReason(
 class TokenBucket {
   private tokens: number;
   private last: number;
-  constructor(private readonly perMinute: number, now: number) {
+  constructor(
+    private readonly perMinute: number,
+    now: number,
+  ) {
     this.tokens = Math.max(1, Math.min(perMinute, 5));
     this.last = now;
   }
@@ -44,10 +57,19 @@ class TokenBucket {
     this.tokens = Math.min(cap, this.tokens + ((now - this.last) * this.perMinute) / 60_000);
     this.last = now;
   }
-  available(now: number): number { this.refill(now); return Math.floor(this.tokens); }
-  take(now: number): void { this.refill(now); this.tokens -= 1; }
+  available(now: number): number {
+    this.refill(now);
+    return Math.floor(this.tokens);
+  }
+  take(now: number): void {
+    this.refill(now);
+    this.tokens -= 1;
+  }
   /** ms until one token is there. */
-  waitMs(now: number): number { this.refill(now); return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 60_000) / this.perMinute); }
+  waitMs(now: number): number {
+    this.refill(now);
+    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 60_000) / this.perMinute);
+  }
 }
 
 /** Several notifications to one channel as one message (a digest). */
@@ -68,7 +90,12 @@ export function mergeNotifications(ns: Notification[]): Notification {
   };
 }
 
-export interface DeliveryStats { delivered: number; failed: number; retries: number; digests: number }
+export interface DeliveryStats {
+  delivered: number;
+  failed: number;
+  retries: number;
+  digests: number;
+}
 
 export class Outbox {
   private integrations = new Map<string, Integration>();
@@ -84,8 +111,11 @@ export class Outbox {
    * In a cluster only the leader delivers (`leader.active()`), claiming rows under its epoch.
    */
   constructor(
-    private readonly store: AlertingStore, private readonly local: SqliteAlertingStore, integrations: Integration[],
-    private readonly opts: { maxRetryAgeMs: number }, private readonly logger: Logger,
+    private readonly store: AlertingStore,
+    private readonly local: SqliteAlertingStore,
+    integrations: Integration[],
+    private readonly opts: { maxRetryAgeMs: number },
+    private readonly logger: Logger,
     private readonly leader: { active(): boolean; epoch(): number } = { active: () => true, epoch: () => 0 },
   ) {
     for (const i of integrations) this.integrations.set(i.name, i);
@@ -102,13 +132,18 @@ export class Outbox {
     return out;
   }
 
-  start(): void { this.kick(0); }
+  start(): void {
+    this.kick(0);
+  }
 
   /** Runs the worker after `ms` (sooner wins). */
   kick(ms = 0): void {
     if (this.closed) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => { this.timer = undefined; this.work(); }, ms);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.work();
+    }, ms);
     this.timer.unref();
   }
 
@@ -121,24 +156,37 @@ export class Outbox {
   private working = false;
 
   private work(): void {
-    if (this.working) { this.kick(50); return; }
+    if (this.working) {
+      this.kick(50);
+      return;
+    }
     this.working = true;
-    this.workOnce().catch((err: unknown) => {
-      this.logger.error({ error: (err as Error).message }, 'outbox: reading the store failed; retrying');
-      this.kick(1000);
-    }).finally(() => { this.working = false; });
+    this.workOnce()
+      .catch((err: unknown) => {
+        this.logger.error({ error: (err as Error).message }, 'outbox: reading the store failed; retrying');
+        this.kick(1000);
+      })
+      .finally(() => {
+        this.working = false;
+      });
   }
 
   private async workOnce(): Promise<void> {
     // Not the leader (a cluster follower): only the leader delivers; look again later.
-    if (!this.leader.active()) { this.kick(1000); return; }
+    if (!this.leader.active()) {
+      this.kick(1000);
+      return;
+    }
     const now = Date.now();
     let nextIn = Infinity;
     for (const i of this.integrations.values()) {
       if (this.busy.has(i.name)) continue;
       let bucket = this.buckets.get(i.name);
-      if (i.ratePerMinute && !bucket) this.buckets.set(i.name, bucket = new TokenBucket(i.ratePerMinute, now));
-      if (bucket && bucket.available(now) < 1) { nextIn = Math.min(nextIn, bucket.waitMs(now)); continue; }
+      if (i.ratePerMinute && !bucket) this.buckets.set(i.name, (bucket = new TokenBucket(i.ratePerMinute, now)));
+      if (bucket && bucket.available(now) < 1) {
+        nextIn = Math.min(nextIn, bucket.waitMs(now));
+        continue;
+      }
       const due = await this.store.claimDue(i.name, now, this.leader.epoch(), bucket && i.mergeable ? 100 : 1);
       if (due.length === 0 || this.closed) continue;
       // A rate-limited chat channel with a backlog gets one digest; others get one message per notification, in order.
@@ -158,35 +206,49 @@ export class Outbox {
     this.busy.add(i.name);
     const n = batch.length > 1 ? mergeNotifications(batch.map((e) => e.notification)) : batch[0]!.notification;
     const id = `msg_${batch[0]!.id}_${batch.length}`;
-    const p = i.notifier.send(n, { id, now: Date.now(), timeoutMs: i.timeoutMs }).then(async () => {
-      await this.store.deleteOutbox(batch.map((e) => e.id));
-      this.stats.delivered++;
-      if (batch.length > 1) this.stats.digests++;
-      this.logger.info({ integration: i.name, groupKey: n.groupKey, status: n.status, alerts: n.alerts.length, digestOf: n.digestOf }, 'notification delivered');
-      this.history(batch, 'delivered', i.name);
-    }, async (err: Error) => {
-      const now = Date.now();
-      const retryable = err instanceof DeliveryError ? err.retryable : true;
-      const oldest = Math.min(...batch.map((e) => e.createdAt));
-      if (retryable && now - oldest < this.opts.maxRetryAgeMs) {
-        const attempts = Math.max(...batch.map((e) => e.attempts)) + 1;
-        const backoff = Math.min(60_000, 500 * 2 ** Math.min(attempts - 1, 7));
-        await this.store.retryOutbox(batch.map((e) => e.id), now + backoff, err.message);
-        this.stats.retries++;
-        this.logger.warn({ integration: i.name, attempts, retryInMs: backoff, error: err.message }, 'notification failed; will retry');
-      } else {
-        await this.store.deleteOutbox(batch.map((e) => e.id));
-        this.stats.failed++;
-        this.logger.error({ integration: i.name, error: err.message, retryable }, 'notification failed; giving up');
-        this.history(batch, 'delivery failed', `${i.name}: ${err.message}`);
-      }
-    }).catch((err: unknown) => {
-      this.logger.error({ integration: i.name, error: (err as Error).message }, 'outbox: recording a delivery failed');
-    }).finally(() => {
-      this.busy.delete(i.name);
-      this.inflight.delete(p);
-      this.kick(0);
-    });
+    const p = i.notifier
+      .send(n, { id, now: Date.now(), timeoutMs: i.timeoutMs })
+      .then(
+        async () => {
+          await this.store.deleteOutbox(batch.map((e) => e.id));
+          this.stats.delivered++;
+          if (batch.length > 1) this.stats.digests++;
+          this.logger.info(
+            { integration: i.name, groupKey: n.groupKey, status: n.status, alerts: n.alerts.length, digestOf: n.digestOf },
+            'notification delivered',
+          );
+          this.history(batch, 'delivered', i.name);
+        },
+        async (err: Error) => {
+          const now = Date.now();
+          const retryable = err instanceof DeliveryError ? err.retryable : true;
+          const oldest = Math.min(...batch.map((e) => e.createdAt));
+          if (retryable && now - oldest < this.opts.maxRetryAgeMs) {
+            const attempts = Math.max(...batch.map((e) => e.attempts)) + 1;
+            const backoff = Math.min(60_000, 500 * 2 ** Math.min(attempts - 1, 7));
+            await this.store.retryOutbox(
+              batch.map((e) => e.id),
+              now + backoff,
+              err.message,
+            );
+            this.stats.retries++;
+            this.logger.warn({ integration: i.name, attempts, retryInMs: backoff, error: err.message }, 'notification failed; will retry');
+          } else {
+            await this.store.deleteOutbox(batch.map((e) => e.id));
+            this.stats.failed++;
+            this.logger.error({ integration: i.name, error: err.message, retryable }, 'notification failed; giving up');
+            this.history(batch, 'delivery failed', `${i.name}: ${err.message}`);
+          }
+        },
+      )
+      .catch((err: unknown) => {
+        this.logger.error({ integration: i.name, error: (err as Error).message }, 'outbox: recording a delivery failed');
+      })
+      .finally(() => {
+        this.busy.delete(i.name);
+        this.inflight.delete(p);
+        this.kick(0);
+      });
     this.inflight.add(p);
   }
 
@@ -194,7 +256,9 @@ export class Outbox {
     const at = Date.now();
     try {
       this.local.transaction(() => {
-        for (const e of batch) for (const a of e.notification.alerts) this.local.addHistory(at, { fingerprint: a.fingerprint, labels: a.labels }, `${event} ${a.status}`, detail);
+        for (const e of batch)
+          for (const a of e.notification.alerts)
+            this.local.addHistory(at, { fingerprint: a.fingerprint, labels: a.labels }, `${event} ${a.status}`, detail);
       });
     } catch (err) {
       this.logger.warn({ error: (err as Error).message }, 'alert history write failed');

@@ -9,15 +9,9 @@ import { wecom } from './wecom/index.js';
 import { feishu } from './feishu/index.js';
 import { alertmanager } from './alertmanager/index.js';
 
-export const NOTIFIERS: Record<string, NotifierKind> = Object.fromEntries([
-  webhook,
-  slack,
-  pagerduty,
-  dingtalk,
-  wecom,
-  feishu,
-  alertmanager,
-].map((k) => [k.kind, k]));
+export const NOTIFIERS: Record<string, NotifierKind> = Object.fromEntries(
+  [webhook, slack, pagerduty, dingtalk, wecom, feishu, alertmanager].map((k) => [k.kind, k]),
+);
 
 export { DeliveryError, type Notifier, type NotifierKind, type SendContext } from './types.js';
 export { standardWebhookSignature, alertmanagerV4Body } from './webhook/index.js';

@@ -14,7 +14,12 @@ export interface Notifier {
 
 /** A failed delivery: retryable ones (5xx, 429, timeouts, throttling codes) go back to the outbox with backoff. */
 export class DeliveryError extends Error {
-  constructor(message: string, readonly retryable: boolean) { super(message); }
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
 }
 
 export interface NotifierDefaults {

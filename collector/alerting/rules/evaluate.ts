@@ -34,12 +34,31 @@ function identity(tags: Record<string, string>): Labels {
 
 /** What a persisted window must match to be reused: the same function over the same values. */
 export function windowShape(r: Rule): string {
-  return JSON.stringify([r.measurement, r.expr?.text, r.func, r.points ?? null, r.offsetMs ?? null, r.where.map((m) => [m.name, m.value, m.isRegex, m.isEqual])]);
+  return JSON.stringify([
+    r.measurement,
+    r.expr?.text,
+    r.func,
+    r.points ?? null,
+    r.offsetMs ?? null,
+    r.where.map((m) => [m.name, m.value, m.isRegex, m.isEqual]),
+  ]);
 }
 
-export interface WindowChange { rule: string; series: string; shape: string; labels: Labels; lastSeen: number; values: [number, number][] | null }
+export interface WindowChange {
+  rule: string;
+  series: string;
+  shape: string;
+  labels: Labels;
+  lastSeen: number;
+  values: [number, number][] | null;
+}
 
-const keyOf = (labels: Labels): string => JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
+const keyOf = (labels: Labels): string =>
+  JSON.stringify(
+    Object.keys(labels)
+      .sort()
+      .map((k) => [k, labels[k]]),
+  );
 
 export class Evaluator {
   private states = new Map<string, RuleState>();
@@ -48,7 +67,10 @@ export class Evaluator {
   /** Fluctuation windows changed (or dropped) since the last takeWindowChanges(): `rule\0series`. */
   private readonly changedWindows = new Set<string>();
 
-  constructor(private readonly alerts: AlertTable, rules: Rule[]) {
+  constructor(
+    private readonly alerts: AlertTable,
+    rules: Rule[],
+  ) {
     this.setRules(rules);
   }
 
@@ -56,7 +78,9 @@ export class Evaluator {
     return new Map([...this.states].map(([n, s]) => [n, s.rule]));
   }
 
-  lastEvalAt(name: string): number { return this.states.get(name)?.lastEvalAt ?? 0; }
+  lastEvalAt(name: string): number {
+    return this.states.get(name)?.lastEvalAt ?? 0;
+  }
 
   /** Replaces the rule set; a rule kept with the same name keeps its series (window history). */
   setRules(rules: Rule[]): void {
@@ -76,7 +100,10 @@ export class Evaluator {
   }
 
   /** Windows loaded from the store after a restart: kept when the rule still has the same shape. */
-  restoreWindows(rows: { rule: string; series: string; shape: string; labels: Labels; lastSeen: number; values: [number, number][] }[], now = Date.now()): number {
+  restoreWindows(
+    rows: { rule: string; series: string; shape: string; labels: Labels; lastSeen: number; values: [number, number][] }[],
+    now = Date.now(),
+  ): number {
     let n = 0;
     for (const w of rows) {
       const st = this.states.get(w.rule);
@@ -97,7 +124,14 @@ export class Evaluator {
       const series = id.slice(i + 1);
       const st = this.states.get(rule);
       const s = st?.series.get(series);
-      out.push({ rule, series, shape: st ? windowShape(st.rule) : '', labels: s?.labels ?? {}, lastSeen: s?.lastSeen ?? 0, values: s && st?.rule.kind === 'fluctuation' ? [...s.values] : null });
+      out.push({
+        rule,
+        series,
+        shape: st ? windowShape(st.rule) : '',
+        labels: s?.labels ?? {},
+        lastSeen: s?.lastSeen ?? 0,
+        values: s && st?.rule.kind === 'fluctuation' ? [...s.values] : null,
+      });
     }
     this.changedWindows.clear();
     return out;
@@ -121,12 +155,14 @@ export class Evaluator {
       const r = st.rule;
       if (r.kind === 'absence') {
         for (const s of st.series.values()) {
-          if (now - s.lastSeen >= r.forMs) this.alerts.observe(r, AlertTable.labelsFor(r, s.labels), true, Math.round((now - s.lastSeen) / 1000), now, 0);
+          if (now - s.lastSeen >= r.forMs)
+            this.alerts.observe(r, AlertTable.labelsFor(r, s.labels), true, Math.round((now - s.lastSeen) / 1000), now, 0);
         }
       } else if (r.kind === 'event') {
         if (r.resolveAfterMs === undefined) continue;
         for (const a of this.alerts.ofRule(r.name)) {
-          if (a.state === 'firing' && now - a.lastTrueAt >= r.resolveAfterMs) this.alerts.resolve(a, now, a.value, `no ${r.event} for ${r.resolveAfterMs / 1000}s`);
+          if (a.state === 'firing' && now - a.lastTrueAt >= r.resolveAfterMs)
+            this.alerts.resolve(a, now, a.value, `no ${r.event} for ${r.resolveAfterMs / 1000}s`);
         }
       } else {
         for (const [k, s] of st.series) {
@@ -213,7 +249,7 @@ function parseAttrs(v: unknown): Record<string, string> {
   if (typeof v !== 'string' || !v) return {};
   try {
     const o = JSON.parse(v) as unknown;
-    return o && typeof o === 'object' ? o as Record<string, string> : {};
+    return o && typeof o === 'object' ? (o as Record<string, string>) : {};
   } catch {
     return {};
   }
@@ -253,7 +289,10 @@ export function fluctuation(r: Rule, vals: [number, number][]): { cond: boolean;
   if (r.func === 'offset_diff' || r.func === 'offset_pct') {
     const at = t - r.offsetMs!;
     let base: [number, number] | undefined;
-    for (const p of vals) { if (p[0] <= at) base = p; else break; }
+    for (const p of vals) {
+      if (p[0] <= at) base = p;
+      else break;
+    }
     // Missing baseline (a new series, a gap, a restart): no decision, never "fine" and never a fire.
     const spacing = vals.length > 1 ? t - vals[vals.length - 2]![0] : 0;
     if (!base || at - base[0] > Math.max(r.offsetMs! * 0.1, 2 * spacing)) return undefined;
@@ -284,11 +323,25 @@ export function fluctuation(r: Rule, vals: [number, number][]): { cond: boolean;
   if (vals.length < n) return undefined;
   const win = vals.slice(vals.length - n).map((p) => p[1]);
   switch (r.func) {
-    case 'all': return { cond: win.every((x) => compare(x, op, target)), value: v };
-    case 'max': { const m = Math.max(...win); return { cond: compare(m, op, target), value: m }; }
-    case 'min': { const m = Math.min(...win); return { cond: compare(m, op, target), value: m }; }
-    case 'sum': { const m = win.reduce((a, b) => a + b, 0); return { cond: compare(m, op, target), value: m }; }
-    case 'avg': { const m = win.reduce((a, b) => a + b, 0) / n; return { cond: compare(m, op, target), value: m }; }
-    default: return undefined;
+    case 'all':
+      return { cond: win.every((x) => compare(x, op, target)), value: v };
+    case 'max': {
+      const m = Math.max(...win);
+      return { cond: compare(m, op, target), value: m };
+    }
+    case 'min': {
+      const m = Math.min(...win);
+      return { cond: compare(m, op, target), value: m };
+    }
+    case 'sum': {
+      const m = win.reduce((a, b) => a + b, 0);
+      return { cond: compare(m, op, target), value: m };
+    }
+    case 'avg': {
+      const m = win.reduce((a, b) => a + b, 0) / n;
+      return { cond: compare(m, op, target), value: m };
+    }
+    default:
+      return undefined;
   }
 }

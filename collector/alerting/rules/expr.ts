@@ -14,7 +14,8 @@ export interface Expr {
   isString: boolean;
 }
 
-const TOKEN = /^\s*([A-Za-z_][A-Za-z0-9_]*|-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*(?:([-+*/])\s*([A-Za-z_][A-Za-z0-9_]*|-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*)?$/i;
+const TOKEN =
+  /^\s*([A-Za-z_][A-Za-z0-9_]*|-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*(?:([-+*/])\s*([A-Za-z_][A-Za-z0-9_]*|-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*)?$/i;
 
 function operand(measurement: string, text: string): Operand {
   if (/^-?\d/.test(text)) return { number: Number(text) };
@@ -33,7 +34,8 @@ export function parseExpr(measurement: string, text: string): Expr {
   const right = m[3] !== undefined ? operand(measurement, m[3]) : undefined;
   const def = MEASUREMENTS[measurement]!;
   const stringField = (o: Operand | undefined) => o !== undefined && 'field' in o && def.fields[o.field]!.type === 'string';
-  if (right && (stringField(left) || stringField(right))) throw new Error(`bad expression ${JSON.stringify(text)}: arithmetic on a string field`);
+  if (right && (stringField(left) || stringField(right)))
+    throw new Error(`bad expression ${JSON.stringify(text)}: arithmetic on a string field`);
   if (!right && 'number' in left) throw new Error(`bad expression ${JSON.stringify(text)}: names no field`);
   return { text, left, op: m[2] as Expr['op'], right, isString: stringField(left) };
 }
@@ -51,10 +53,19 @@ export function evalExpr(e: Expr, fields: Record<string, number | string>): numb
   if (typeof l !== 'number' || typeof r !== 'number') return undefined;
   let v: number;
   switch (e.op) {
-    case '+': v = l + r; break;
-    case '-': v = l - r; break;
-    case '*': v = l * r; break;
-    case '/': if (r === 0) return undefined; v = l / r; break;
+    case '+':
+      v = l + r;
+      break;
+    case '-':
+      v = l - r;
+      break;
+    case '*':
+      v = l * r;
+      break;
+    case '/':
+      if (r === 0) return undefined;
+      v = l / r;
+      break;
   }
   return Number.isFinite(v) ? v : undefined;
 }
@@ -70,11 +81,17 @@ export function compare(l: number | string, op: CompareOp, r: number | string): 
     return false;
   }
   switch (op) {
-    case '>': return l > r;
-    case '>=': return l >= r;
-    case '<': return l < r;
-    case '<=': return l <= r;
-    case '==': return Math.abs(l - r) < 1e-4;
-    case '!=': return Math.abs(l - r) >= 1e-4;
+    case '>':
+      return l > r;
+    case '>=':
+      return l >= r;
+    case '<':
+      return l < r;
+    case '<=':
+      return l <= r;
+    case '==':
+      return Math.abs(l - r) < 1e-4;
+    case '!=':
+      return Math.abs(l - r) >= 1e-4;
   }
 }

@@ -35,7 +35,10 @@ export function loadRules(cfg: AlertingConfig): Rule[] {
   for (const file of cfg.ruleFiles) {
     for (const r of loadRuleFile(file)) {
       const other = seen.get(r.name);
-      if (other) throw new RuleError(`${file}: rule ${r.name} is already defined in ${other} (disable the built-in in alerting.builtins.disable to replace it)`);
+      if (other)
+        throw new RuleError(
+          `${file}: rule ${r.name} is already defined in ${other} (disable the built-in in alerting.builtins.disable to replace it)`,
+        );
       seen.set(r.name, file);
       rules.push(r);
     }

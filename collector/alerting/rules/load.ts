@@ -83,9 +83,17 @@ export function compileRule(raw: RawRule, source: string): Rule {
   validate(RULE_SCHEMA, raw);
   const kind: RuleKind = raw.kind ?? (raw.event ? 'event' : raw.func ? 'fluctuation' : 'threshold');
   const measurement = kind === 'event' ? 'event' : need(raw.measurement, 'measurement', `is required for a ${kind} rule`);
-  if (!MEASUREMENTS[measurement]) throw new ConfigError('measurement', `unknown measurement ${JSON.stringify(measurement)} (known: ${Object.keys(MEASUREMENTS).join(', ')})`);
+  if (!MEASUREMENTS[measurement])
+    throw new ConfigError(
+      'measurement',
+      `unknown measurement ${JSON.stringify(measurement)} (known: ${Object.keys(MEASUREMENTS).join(', ')})`,
+    );
   const where = (raw.where ?? []).map((text, i) => {
-    try { return parseMatcher(text); } catch (err) { throw new ConfigError(`where[${i}]`, (err as Error).message); }
+    try {
+      return parseMatcher(text);
+    } catch (err) {
+      throw new ConfigError(`where[${i}]`, (err as Error).message);
+    }
   });
   for (const [k] of Object.entries({ ...raw.labels, ...raw.annotations })) {
     const p = labelNameProblem(k);
@@ -93,7 +101,13 @@ export function compileRule(raw: RawRule, source: string): Rule {
   }
   const labels: Labels = { severity: 'warning', ...raw.labels };
   const rule: Rule = {
-    name: raw.name, kind, source, measurement, where, matchWhere: compileMatchers(where), labels,
+    name: raw.name,
+    kind,
+    source,
+    measurement,
+    where,
+    matchWhere: compileMatchers(where),
+    labels,
     annotations: { ...raw.annotations },
     forMs: raw.for === undefined ? 0 : parseDuration(raw.for, 'for'),
     keepFiringForMs: raw.keepFiringFor === undefined ? 0 : parseDuration(raw.keepFiringFor, 'keepFiringFor'),
@@ -111,7 +125,8 @@ export function compileRule(raw: RawRule, source: string): Rule {
       throw new ConfigError('expr', (err as Error).message);
     }
     const op = need(raw.op, 'op', `is required (one of ${COMPARE_OPS.join(' ')})`);
-    if (!COMPARE_OPS.includes(op as CompareOp)) throw new ConfigError('op', `must be one of ${COMPARE_OPS.join(' ')} (got ${JSON.stringify(op)})`);
+    if (!COMPARE_OPS.includes(op as CompareOp))
+      throw new ConfigError('op', `must be one of ${COMPARE_OPS.join(' ')} (got ${JSON.stringify(op)})`);
     rule.op = op as CompareOp;
     rule.value = need(raw.value, 'value', 'is required');
     if (rule.expr.isString) {
@@ -124,7 +139,8 @@ export function compileRule(raw: RawRule, source: string): Rule {
   if (kind === 'threshold') refuse(['func', 'points', 'offset', 'minBaseline']);
   if (kind === 'fluctuation') {
     const func = need(raw.func, 'func', `is required (one of ${FLUCTUATION_FUNCS.join(', ')})`);
-    if (!FLUCTUATION_FUNCS.includes(func as FluctuationFunc)) throw new ConfigError('func', `must be one of ${FLUCTUATION_FUNCS.join(', ')} (got ${JSON.stringify(func)})`);
+    if (!FLUCTUATION_FUNCS.includes(func as FluctuationFunc))
+      throw new ConfigError('func', `must be one of ${FLUCTUATION_FUNCS.join(', ')} (got ${JSON.stringify(func)})`);
     rule.func = func as FluctuationFunc;
     if (func.startsWith('offset_')) {
       rule.offsetMs = parseDuration(need(raw.offset, 'offset', `is required for ${func} (e.g. 1d for "same time yesterday")`), 'offset');
@@ -137,13 +153,27 @@ export function compileRule(raw: RawRule, source: string): Rule {
     rule.minBaseline = raw.minBaseline ?? 0;
   }
   if (kind === 'absence') {
-    refuse(['expr', 'op', 'value', 'func', 'points', 'offset', 'minBaseline', 'event', 'resolvedBy', 'resolveAfter', 'attrs', 'keepFiringFor']);
+    refuse([
+      'expr',
+      'op',
+      'value',
+      'func',
+      'points',
+      'offset',
+      'minBaseline',
+      'event',
+      'resolvedBy',
+      'resolveAfter',
+      'attrs',
+      'keepFiringFor',
+    ]);
     rule.forMs = parseDuration(need(raw.for, 'for', 'is required for an absence rule (how long without a point)'), 'for');
     if (rule.forMs < 1000) throw new ConfigError('for', 'must be at least 1s for an absence rule');
   }
   if (kind === 'event') {
     refuse(['expr', 'op', 'value', 'func', 'points', 'offset', 'minBaseline']);
-    if (raw.measurement !== undefined && raw.measurement !== 'event') throw new ConfigError('measurement', 'an event rule reads the event measurement');
+    if (raw.measurement !== undefined && raw.measurement !== 'event')
+      throw new ConfigError('measurement', 'an event rule reads the event measurement');
     rule.event = need(raw.event, 'event', 'is required (the event kind, e.g. proxy.down)');
     rule.resolvedBy = raw.resolvedBy;
     rule.attrs = raw.attrs ?? [];

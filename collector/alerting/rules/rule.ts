@@ -42,13 +42,31 @@ export interface Rule {
 /** What GET /api/v1/rules shows of a rule. */
 export function ruleView(r: Rule): Record<string, unknown> {
   const out: Record<string, unknown> = {
-    name: r.name, kind: r.kind, source: r.source, measurement: r.measurement, labels: r.labels, annotations: r.annotations,
-    severity: r.labels.severity, for: r.forMs / 1000,
+    name: r.name,
+    kind: r.kind,
+    source: r.source,
+    measurement: r.measurement,
+    labels: r.labels,
+    annotations: r.annotations,
+    severity: r.labels.severity,
+    for: r.forMs / 1000,
   };
   if (r.where.length) out.where = r.where;
   if (r.expr) Object.assign(out, { expr: r.expr.text, op: r.op, value: r.value });
-  if (r.func) Object.assign(out, { func: r.func, points: r.points, offset: r.offsetMs === undefined ? undefined : r.offsetMs / 1000, minBaseline: r.minBaseline });
-  if (r.event) Object.assign(out, { event: r.event, resolvedBy: r.resolvedBy, resolveAfter: r.resolveAfterMs === undefined ? undefined : r.resolveAfterMs / 1000, attrs: r.attrs });
+  if (r.func)
+    Object.assign(out, {
+      func: r.func,
+      points: r.points,
+      offset: r.offsetMs === undefined ? undefined : r.offsetMs / 1000,
+      minBaseline: r.minBaseline,
+    });
+  if (r.event)
+    Object.assign(out, {
+      event: r.event,
+      resolvedBy: r.resolvedBy,
+      resolveAfter: r.resolveAfterMs === undefined ? undefined : r.resolveAfterMs / 1000,
+      attrs: r.attrs,
+    });
   if (r.keepFiringForMs) out.keepFiringFor = r.keepFiringForMs / 1000;
   return out;
 }

@@ -17,7 +17,12 @@ export interface PostableSilence {
 }
 
 export class SilenceError extends Error {
-  constructor(readonly status: number, message: string) { super(message); }
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export function silenceState(s: Silence, now: number): SilenceState {
@@ -43,13 +48,19 @@ export class Silences {
     return [...this.silences.values()].map(({ s }) => ({ ...s, state: silenceState(s, now) })).sort((a, b) => b.updatedAt - a.updatedAt);
   }
 
-  get(id: string): Silence | undefined { return this.silences.get(id)?.s; }
+  get(id: string): Silence | undefined {
+    return this.silences.get(id)?.s;
+  }
 
   /** Creates (or, with an id, updates) a silence; throws SilenceError (400/404) naming the problem. */
   upsert(body: PostableSilence, now = Date.now()): Silence {
     const matchers: Matcher[] = body.matchers.map((m, i) => {
       const matcher = { name: m.name, value: m.value, isRegex: m.isRegex, isEqual: m.isEqual ?? true };
-      try { compileMatcher(matcher); } catch (err) { throw new SilenceError(400, `matchers[${i}]: ${(err as Error).message}`); }
+      try {
+        compileMatcher(matcher);
+      } catch (err) {
+        throw new SilenceError(400, `matchers[${i}]: ${(err as Error).message}`);
+      }
       return matcher;
     });
     // A silence that matches everything would mute the whole fleet by accident.
@@ -103,7 +114,13 @@ export class Silences {
 
 export function silenceView(s: Silence, now = Date.now()): Record<string, unknown> {
   return {
-    id: s.id, status: { state: silenceState(s, now) }, updatedAt: new Date(s.updatedAt).toISOString(), matchers: s.matchers,
-    startsAt: new Date(s.startsAt).toISOString(), endsAt: new Date(s.endsAt).toISOString(), createdBy: s.createdBy, comment: s.comment,
+    id: s.id,
+    status: { state: silenceState(s, now) },
+    updatedAt: new Date(s.updatedAt).toISOString(),
+    matchers: s.matchers,
+    startsAt: new Date(s.startsAt).toISOString(),
+    endsAt: new Date(s.endsAt).toISOString(),
+    createdBy: s.createdBy,
+    comment: s.comment,
   };
 }

@@ -11,20 +11,9 @@ import { random } from './random.js';
 import { role } from './role.js';
 
 /** In the order a profile without its own list runs them: cheap checks first. */
-export const FILTER_PLUGINS: readonly FilterPlugin[] = [
-  health,
-  role,
-  label,
-  instance,
-  capacity,
-];
+export const FILTER_PLUGINS: readonly FilterPlugin[] = [health, role, label, instance, capacity];
 
-export const SCORE_PLUGINS: readonly ScorePlugin[] = [
-  minMemory,
-  maxMemory,
-  minCpu,
-  random,
-];
+export const SCORE_PLUGINS: readonly ScorePlugin[] = [minMemory, maxMemory, minCpu, random];
 
 export const filterPlugin = (name: string): FilterPlugin | undefined => FILTER_PLUGINS.find((p) => p.name === name);
 export const scorePlugin = (name: string): ScorePlugin | undefined => SCORE_PLUGINS.find((p) => p.name === name);

@@ -12,7 +12,10 @@ export const label: FilterPlugin = {
       const col = ctx.table.labelColumn(key);
       const id = col ? col.idOf(value) : -1;
       if (!col || id < 0) impossible = true;
-      else { columns.push(col.ids); wanted.push(id); }
+      else {
+        columns.push(col.ids);
+        wanted.push(id);
+      }
     }
     const spreadKey = ctx.request.spreadBy;
     const spread = spreadKey !== undefined ? ctx.table.labelColumn(spreadKey)?.ids : undefined;

@@ -18,7 +18,9 @@ export function alertmanagerAlerts(n: Notification, nowMs: number, validForMs: n
 
 export const alertmanager: NotifierKind = {
   kind: 'alertmanager',
-  schema: { properties: { ...secretProps('url'), ...secretProps('bearerToken'), validFor: { type: ['string', 'number'], default: '24h' } } },
+  schema: {
+    properties: { ...secretProps('url'), ...secretProps('bearerToken'), validFor: { type: ['string', 'number'], default: '24h' } },
+  },
   defaults: { sendResolved: true, mergeable: false },
   create(c) {
     const base = readUrl(c).replace(/\/+$/, '');
@@ -27,7 +29,8 @@ export const alertmanager: NotifierKind = {
     return {
       async send(n: Notification, ctx: SendContext) {
         await postJson(`${base}/api/v2/alerts`, JSON.stringify(alertmanagerAlerts(n, ctx.now, validForMs)), {
-          timeoutMs: ctx.timeoutMs, headers: token ? { authorization: `Bearer ${token}` } : {},
+          timeoutMs: ctx.timeoutMs,
+          headers: token ? { authorization: `Bearer ${token}` } : {},
         });
       },
     };

@@ -26,7 +26,9 @@ export function dingtalkBody(n: Notification, atMobiles: string[]): Record<strin
 
 export const dingtalk: NotifierKind = {
   kind: 'dingtalk',
-  schema: { properties: { ...secretProps('url'), ...secretProps('secret'), atMobiles: { type: 'array', items: { type: 'string' }, default: [] } } },
+  schema: {
+    properties: { ...secretProps('url'), ...secretProps('secret'), atMobiles: { type: 'array', items: { type: 'string' }, default: [] } },
+  },
   defaults: { sendResolved: true, ratePerMinute: 20, mergeable: true },
   create(c) {
     const url = readUrl(c);
@@ -34,7 +36,9 @@ export const dingtalk: NotifierKind = {
     const atMobiles = c.atMobiles as string[];
     return {
       async send(n: Notification, ctx: SendContext) {
-        const r = await postJson(dingtalkUrl(url, secret, ctx.now), JSON.stringify(dingtalkBody(n, atMobiles)), { timeoutMs: ctx.timeoutMs });
+        const r = await postJson(dingtalkUrl(url, secret, ctx.now), JSON.stringify(dingtalkBody(n, atMobiles)), {
+          timeoutMs: ctx.timeoutMs,
+        });
         checkBodyCode(r, 'errcode', [130101, 90030], url);
       },
     };

@@ -12,25 +12,40 @@ const SEVERITIES = new Set(['critical', 'error', 'warning', 'info']);
 export function pagerdutyEvent(n: Notification, routingKey: string, client: string): Record<string, unknown> {
   const dedupKey = createHash('sha256').update(n.groupKey).digest('hex');
   if (n.status === 'resolved') return { routing_key: routingKey, dedup_key: dedupKey, event_action: 'resolve' };
-  const sev = n.commonLabels.severity === 'page' ? 'critical' : n.commonLabels.severity ?? 'error';
+  const sev = n.commonLabels.severity === 'page' ? 'critical' : (n.commonLabels.severity ?? 'error');
   const first = n.alerts[0]?.labels ?? {};
   return {
-    routing_key: routingKey, event_action: 'trigger', dedup_key: dedupKey,
+    routing_key: routingKey,
+    event_action: 'trigger',
+    dedup_key: dedupKey,
     payload: {
       summary: title(n).slice(0, 1024),
       source: first.instance ?? first.host ?? first.proxy ?? 'redis-fleet',
       severity: SEVERITIES.has(sev) ? sev : 'error',
       timestamp: n.alerts[0]?.startsAt,
-      component: 'redis', group: n.commonLabels.cluster, class: n.commonLabels.alertname,
-      custom_details: { firing: body(n, false, 10_000), groupLabels: n.groupLabels, numFiring: n.alerts.filter((a) => a.status === 'firing').length },
+      component: 'redis',
+      group: n.commonLabels.cluster,
+      class: n.commonLabels.alertname,
+      custom_details: {
+        firing: body(n, false, 10_000),
+        groupLabels: n.groupLabels,
+        numFiring: n.alerts.filter((a) => a.status === 'firing').length,
+      },
     },
-    client, client_url: n.externalURL ? `${n.externalURL}/api/v1/alerts` : undefined,
+    client,
+    client_url: n.externalURL ? `${n.externalURL}/api/v1/alerts` : undefined,
   };
 }
 
 export const pagerduty: NotifierKind = {
   kind: 'pagerduty',
-  schema: { properties: { ...secretProps('routingKey'), url: { type: 'string', default: 'https://events.pagerduty.com/v2/enqueue' }, client: { type: 'string', default: 'redis-fleet' } } },
+  schema: {
+    properties: {
+      ...secretProps('routingKey'),
+      url: { type: 'string', default: 'https://events.pagerduty.com/v2/enqueue' },
+      client: { type: 'string', default: 'redis-fleet' },
+    },
+  },
   defaults: { sendResolved: true, ratePerMinute: 120, mergeable: false },
   create(c) {
     const routingKey = readOptionalSecret(c, 'routingKey');

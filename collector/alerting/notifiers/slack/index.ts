@@ -7,7 +7,10 @@ import type { NotifierKind, SendContext } from '../types.js';
 
 export function slackBody(n: Notification, channel?: string): Record<string, unknown> {
   // Slack mrkdwn: *bold*, no headings, no list syntax (the markdown body, converted).
-  const text = body(n, true, 3000).replace(/^### (.*)$/m, '*$1*').replace(/\*\*/g, '*').replace(/\n- /g, '\n• ');
+  const text = body(n, true, 3000)
+    .replace(/^### (.*)$/m, '*$1*')
+    .replace(/\*\*/g, '*')
+    .replace(/\n- /g, '\n• ');
   return {
     ...(channel ? { channel } : {}),
     text: title(n),

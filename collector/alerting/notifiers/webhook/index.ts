@@ -9,9 +9,17 @@ import type { NotifierKind, SendContext } from '../types.js';
 /** The Alertmanager webhook v4 body (plus notification_reason, as AM v0.33+). */
 export function alertmanagerV4Body(n: Notification): Record<string, unknown> {
   return {
-    version: '4', groupKey: n.groupKey, truncatedAlerts: n.truncatedAlerts, status: n.status, receiver: n.receiver,
-    groupLabels: n.groupLabels, commonLabels: n.commonLabels, commonAnnotations: n.commonAnnotations, externalURL: n.externalURL,
-    notification_reason: n.reason, alerts: n.alerts,
+    version: '4',
+    groupKey: n.groupKey,
+    truncatedAlerts: n.truncatedAlerts,
+    status: n.status,
+    receiver: n.receiver,
+    groupLabels: n.groupLabels,
+    commonLabels: n.commonLabels,
+    commonAnnotations: n.commonAnnotations,
+    externalURL: n.externalURL,
+    notification_reason: n.reason,
+    alerts: n.alerts,
   };
 }
 
@@ -25,7 +33,8 @@ export const webhook: NotifierKind = {
   kind: 'webhook',
   schema: {
     properties: {
-      ...secretProps('url'), ...secretProps('secret'),
+      ...secretProps('url'),
+      ...secretProps('secret'),
       maxAlerts: { type: 'integer', minimum: 0, default: 0 },
       headers: { type: 'object', additionalProperties: { type: 'string' } },
     },
@@ -39,7 +48,8 @@ export const webhook: NotifierKind = {
     return {
       async send(n: Notification, ctx: SendContext) {
         let msg = n;
-        if (maxAlerts > 0 && n.alerts.length > maxAlerts) msg = { ...n, alerts: n.alerts.slice(0, maxAlerts), truncatedAlerts: n.alerts.length - maxAlerts };
+        if (maxAlerts > 0 && n.alerts.length > maxAlerts)
+          msg = { ...n, alerts: n.alerts.slice(0, maxAlerts), truncatedAlerts: n.alerts.length - maxAlerts };
         const body = JSON.stringify(alertmanagerV4Body(msg));
         const h: Record<string, string> = { ...headers };
         if (secret) {
