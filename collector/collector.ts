@@ -235,10 +235,6 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
   persistTimer.unref();
 
   logger.info(
-    { grpc: grpcAddress, http: httpUrl, sink: sink.kind, store: config.store.path, version: COLLECTOR_VERSION, cluster: cluster?.id },
-    'listening',
-  );
-  logger.info(
     {
       grpc: grpcAddress,
       grpcTls: config.grpc.tls ? (config.grpc.tls.mutual ? 'mutual' : 'on') : 'off',
@@ -246,6 +242,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
       sink: sink.kind,
       store: config.store.path,
       version: COLLECTOR_VERSION,
+      cluster: cluster?.id,
     },
     'listening',
   );
