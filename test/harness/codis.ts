@@ -1,7 +1,7 @@
 // A real Codis 3.2 product (../shared/codis/bin): codis-dashboard with the filesystem coordinator,
 // groups of codis-server master + replicas, codis-proxies and optionally Sentinels (codis-server
 // --sentinel, the same 3.2.11 build), all put together the operator's way with codis-admin.
-// Reference: ../shared/reference/codis.md.
+// How to assemble a product: https://github.com/CodisLabs/codis/blob/release3.2/doc/tutorial_en.md
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
