@@ -4,9 +4,9 @@
 // Rows: embedded store, InfluxDB up, InfluxDB stopped (durable: spooled to disk; old: the
 // memory queue, which drops the oldest once full). Each pair runs ROUNDS times, alternating,
 // and the best round of each counts (the machine is shared).
-import { harness, waitFor, type Harness } from '../harness/index.js';
-import { cpuMs, memory, mb, fixed, table } from './lib.js';
-import { reporter, syntheticSamples } from './ingest.js';
+import { harness, type Harness } from '../harness/index.js';
+import { mb, fixed, table } from './lib.js';
+import { driveIngest } from './ingest.js';
 
 const INGEST_SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 15);
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 50);
@@ -36,46 +36,24 @@ async function ingest(h: Harness, mode: Mode, acks: Acks): Promise<Result> {
     acks === 'on-queue' ? { env: { REDIS_FLEET_INTERNAL_ACK_ON_QUEUE: '1' } } : {},
   );
   if (influx && mode === 'influx stopped') await influx.stop();
-  const samples = syntheticSamples(INSTANCES);
-  const t0 = Date.now() - 365 * 86_400_000;
-  const cpu0 = cpuMs(collector.pid);
-  const start = Date.now();
-  const until = start + INGEST_SECONDS * 1000;
-  const acked = await Promise.all(
-    Array.from({ length: STREAMS }, (_, i) =>
-      reporter(
-        collector.grpcAddress,
-        collector.tokens[0]!,
-        `bench-${i}`,
-        samples.map((s) => ({ ...s })),
-        until,
-        t0,
-        WINDOW,
-      ),
-    ),
-  );
-  // With InfluxDB up, the figure is what was stored, not only queued.
-  if (mode !== 'influx stopped') {
-    await waitFor(async () => (await collector.api<{ sinkQueue: number }>('/healthz')).sinkQueue === 0, {
-      timeoutMs: 180_000,
-      intervalMs: 100,
-      what: 'sink drained',
-    });
-  }
-  const wall = (Date.now() - start) / 1000;
-  const cpu = cpuMs(collector.pid) - cpu0;
-  const health = await collector.api<{ sinkStats: Record<string, number> }>('/healthz');
-  const mem = memory(collector.pid);
+  const r = await driveIngest(collector, {
+    instancesPerReport: INSTANCES,
+    streams: STREAMS,
+    seconds: INGEST_SECONDS,
+    window: WINDOW,
+    // With InfluxDB up, the figure is what was stored, not only queued.
+    drain: mode !== 'influx stopped',
+  });
   await collector.kill();
   if (influx?.running) await influx.stop();
-  const samplesTotal = acked.reduce((a, b) => a + b, 0) * INSTANCES;
+  const samplesTotal = r.reports * INSTANCES;
   return {
-    samplesPerSec: samplesTotal / wall,
-    cpuPercent: (cpu / (wall * 1000)) * 100,
-    cpuMsPer1kSamples: (cpu / samplesTotal) * 1000,
-    hwm: mem.hwm,
-    spooled: health.sinkStats.spooled ?? 0,
-    dropped: (health.sinkStats.droppedNoRoom ?? 0) + (health.sinkStats.droppedRejected ?? 0),
+    samplesPerSec: samplesTotal / r.wall,
+    cpuPercent: (r.cpuMs / (r.wall * 1000)) * 100,
+    cpuMsPer1kSamples: (r.cpuMs / samplesTotal) * 1000,
+    hwm: r.hwm,
+    spooled: r.sink.spooled ?? 0,
+    dropped: (r.sink.droppedNoRoom ?? 0) + (r.sink.droppedRejected ?? 0),
   };
 }
 

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { waitFor, type Harness } from '../harness/index.js';
+import { waitFor, type CollectorProcess, type Harness } from '../harness/index.js';
 import { cpuMs, memory } from './lib.js';
 import { parseInfo } from '../../agent/index.js';
 import { fleetService, type Report, type RedisSample } from '../../proto/index.js';
@@ -110,6 +110,49 @@ export function reporter(
   });
 }
 
+export interface IngestRun {
+  instancesPerReport: number;
+  streams: number;
+  seconds: number;
+  /** Reports in flight per stream. */
+  window?: number;
+  /** Wait for the sink to drain, so the figure is what was stored, not only queued. */
+  drain: boolean;
+}
+
+/** `streams` synthetic agents report to a running collector for `seconds`: reports acked, wall time, the collector's CPU, memory and sink stats. */
+export async function driveIngest(collector: CollectorProcess, run: IngestRun) {
+  const samples = syntheticSamples(run.instancesPerReport);
+  const t0 = Date.now() - 365 * 86_400_000; // a past year, one second apart per report
+  const cpu0 = cpuMs(collector.pid);
+  const start = Date.now();
+  const until = start + run.seconds * 1000;
+  const acked = await Promise.all(
+    Array.from({ length: run.streams }, (_, i) =>
+      reporter(
+        collector.grpcAddress,
+        collector.tokens[0]!,
+        `bench-${i}`,
+        samples.map((s) => ({ ...s })),
+        until,
+        t0,
+        run.window,
+      ),
+    ),
+  );
+  if (run.drain) {
+    await waitFor(async () => (await collector.api<{ sinkQueue: number }>('/healthz')).sinkQueue === 0, {
+      timeoutMs: 180_000,
+      intervalMs: 100,
+      what: 'sink drained',
+    });
+  }
+  const wall = (Date.now() - start) / 1000;
+  const cpu = cpuMs(collector.pid) - cpu0;
+  const health = await collector.api<{ sinkStats: Record<string, number> }>('/healthz');
+  return { reports: acked.reduce((a, b) => a + b, 0), wall, cpuMs: cpu, sink: health.sinkStats, hwm: memory(collector.pid).hwm };
+}
+
 /** A collector with `config` taking `streams` synthetic agents' reports (`instancesPerReport` each) for `seconds`: instance samples/s stored, its CPU and memory. */
 export async function collectorIngest(
   h: Harness,
@@ -119,41 +162,14 @@ export async function collectorIngest(
   seconds: number,
 ) {
   const collector = await h.collector(config);
-  const samples = syntheticSamples(instancesPerReport);
-  const t0 = Date.now() - 365 * 86_400_000; // a past year, one second apart per report
-  const cpu0 = cpuMs(collector.pid);
-  const start = Date.now();
-  const until = start + seconds * 1000;
-  const acked = await Promise.all(
-    Array.from({ length: streams }, (_, i) =>
-      reporter(
-        collector.grpcAddress,
-        collector.tokens[0]!,
-        `bench-${i}`,
-        samples.map((s) => ({ ...s })),
-        until,
-        t0,
-      ),
-    ),
-  );
-  // Wait for the sink to drain so the figure is what was stored, not only queued.
-  await waitFor(async () => (await collector.api<{ sinkQueue: number }>('/healthz')).sinkQueue === 0, {
-    timeoutMs: 120_000,
-    intervalMs: 100,
-    what: 'sink drained',
-  });
-  const wall = (Date.now() - start) / 1000;
-  const cpu = cpuMs(collector.pid) - cpu0;
-  const health = await collector.api<{ sinkStats: Record<string, number> }>('/healthz');
-  const mem = memory(collector.pid);
-  const reports = acked.reduce((a, b) => a + b, 0);
+  const r = await driveIngest(collector, { instancesPerReport, streams, seconds, drain: true });
   await collector.stop();
   return {
-    reports,
-    cpuMs: cpu,
-    samplesPerSec: (reports * instancesPerReport) / wall,
-    cpuPercent: (cpu / (wall * 1000)) * 100,
-    rss: mem.hwm,
-    sink: health.sinkStats,
+    reports: r.reports,
+    cpuMs: r.cpuMs,
+    samplesPerSec: (r.reports * instancesPerReport) / r.wall,
+    cpuPercent: (r.cpuMs / (r.wall * 1000)) * 100,
+    rss: r.hwm,
+    sink: r.sink,
   };
 }
