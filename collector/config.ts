@@ -43,7 +43,15 @@ export interface InfluxConfig {
 }
 
 export interface CollectorConfig {
-  grpc: { listen: ListenAddress; tokenFile: string; tokens: string[]; maxMessageBytes: number; tls?: GrpcTlsConfig };
+  grpc: {
+    listen: ListenAddress;
+    tokenFile: string;
+    tokens: string[];
+    maxMessageBytes: number;
+    tls?: GrpcTlsConfig;
+    /** Accept report form 2 (proto/form2.ts) from agents that offer it. */
+    reportForm2: boolean;
+  };
   http: {
     listen: ListenAddress;
     tls?: HttpTlsConfig;
@@ -72,6 +80,7 @@ interface RawConfig {
     listen: string;
     tokenFile: string;
     maxMessageBytes: number;
+    reportForm2: boolean;
     insecure: boolean;
     tls?: { certFile: string; keyFile: string; clientCaFile?: string; hostIdMap?: Record<string, string> };
   };
@@ -138,6 +147,7 @@ export const collectorConfigSchema = {
         listen: { type: 'string', default: COLLECTOR_DEFAULTS.grpcListen },
         tokenFile: { type: 'string', minLength: 1 },
         maxMessageBytes: { type: 'integer', minimum: 1024, maximum: 2 ** 31 - 1, default: COLLECTOR_DEFAULTS.maxMessageBytes },
+        reportForm2: { type: 'boolean', default: true },
         insecure: { type: 'boolean', default: false },
         tls: {
           type: 'object',
@@ -354,6 +364,7 @@ export function resolveCollectorConfig(data: unknown): CollectorConfig {
       tokenFile: raw.grpc.tokenFile,
       tokens: readTokenFile(raw.grpc.tokenFile),
       maxMessageBytes: raw.grpc.maxMessageBytes,
+      reportForm2: raw.grpc.reportForm2,
       ...optional('tls', resolveGrpcTls(raw.grpc, grpcListen)),
     },
     http: {

@@ -6,7 +6,18 @@
 // Every protocol violation ends only that stream (a specific status), never the process.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/index.js';
-import { fleetService, type Hello, type Report, type CollectorMessage } from '../proto/index.js';
+import {
+  fleetService,
+  fingerprintText,
+  formProblem,
+  REPORT_FORM_V1,
+  REPORT_FORM_V2,
+  SCHEMA_FINGERPRINT,
+  sampleFromV2,
+  type Hello,
+  type Report,
+  type CollectorMessage,
+} from '../proto/index.js';
 import type { TokenChecker } from './auth.js';
 import type { GrpcTlsConfig, ListenAddress } from './config.js';
 import { GrpcListener } from './grpc-listener.js';
@@ -39,6 +50,8 @@ export interface GrpcOptions {
   keepaliveTimeMs?: number;
   keepaliveTimeoutMs?: number;
   tls?: GrpcTlsConfig;
+  /** Accept report form 2 from agents that offer it (grpc.reportForm2, default true); off, Welcome says nothing of forms, as before them. */
+  reportForm2?: boolean;
   /** How long a stream may wait for room in the sink before it is ended with UNAVAILABLE (default 30 s). */
   backpressureLimitMs?: number;
 }
@@ -77,6 +90,8 @@ function tolerantService(): grpc.ServiceDefinition {
 /** One agent stream and its protocol state. */
 class AgentStream {
   private hello: Hello | undefined;
+  /** The report form this stream negotiated (proto/form2.ts). */
+  private form = REPORT_FORM_V1;
   private done = false;
   private readonly unacked: Unacked[] = [];
   private unackedHead = 0;
@@ -163,6 +178,7 @@ class AgentStream {
       return;
     }
     this.hello = h;
+    this.form = this.negotiateForm(h);
     this.server.register(this);
     this.deps.state.hello(h);
     this.deps.logger.info(
@@ -170,8 +186,24 @@ class AgentStream {
       'agent connected',
     );
     this.call.write({
-      welcome: { collectorVersion: this.deps.collectorVersion, serverTimeMs: Date.now(), maxMessageBytes: this.server.maxMessageBytes },
+      welcome: {
+        collectorVersion: this.deps.collectorVersion,
+        serverTimeMs: Date.now(),
+        maxMessageBytes: this.server.maxMessageBytes,
+        ...(this.server.reportForm2 ? { reportForm: this.form } : {}),
+      },
     });
+  }
+
+  /** Form 2 when the agent offers it with our schema; a schema mismatch is said once, and form 1 it is. */
+  private negotiateForm(h: Hello): number {
+    if (!this.server.reportForm2 || !h.reportForms?.includes(REPORT_FORM_V2)) return REPORT_FORM_V1;
+    if (h.schema === SCHEMA_FINGERPRINT) return REPORT_FORM_V2;
+    this.deps.logger.warn(
+      { host: h.hostId, agentVersion: h.agentVersion, agentSchema: fingerprintText(h.schema ?? 0), schema: fingerprintText(SCHEMA_FINGERPRINT) },
+      'agent offers report form 2 with another metric schema: it reports in form 1 (upgrade the agent or the collector to match)',
+    );
+    return REPORT_FORM_V1;
   }
 
   private onReport(r: Report): void {
@@ -182,7 +214,7 @@ class AgentStream {
       this.fail(grpc.status.INVALID_ARGUMENT, reason);
       return;
     }
-    const problem = reportProblem(r);
+    const problem = this.unpackForm2(r) ?? reportProblem(r);
     if (problem) {
       this.deps.logger.warn({ host: hello.hostId, problem }, 'agent report refused');
       this.call.write({ reject: { seq: r.seq, reason: problem } });
@@ -194,6 +226,18 @@ class AgentStream {
     ingest.reports++;
     ingest.samples += r.redis.length + r.proxies.length + (r.sentinels?.length ?? 0) + (r.dashboards?.length ?? 0);
     this.submit(r.seq, reportPoints(r, hello));
+  }
+
+  /** A form-2 report's Redis samples back in `redis` (proto/form2.ts), or why they cannot be read. */
+  private unpackForm2(r: Report): string | null {
+    const v2 = r.redisV2;
+    if (!v2) return null;
+    const problem = formProblem(v2, this.form === REPORT_FORM_V2);
+    if (problem) return problem;
+    const samples = v2.samples.map(sampleFromV2);
+    r.redis = r.redis.length ? r.redis.concat(samples) : samples;
+    r.redisV2 = null;
+    return null;
   }
 
   /** Hands the points to the sink; without room, pauses the stream and retries. */
@@ -319,6 +363,9 @@ export class FleetGrpcServer {
     return `TLS: the client certificate (${allowed.identities.join(', ') || 'no identity'}) may report as host ${allowed.hostIds.join(', ') || '(none)'}, not ${hostId} (grpc.tls.hostIdMap)`;
   }
 
+  get reportForm2(): boolean {
+    return this.opts.reportForm2 ?? true;
+  }
   get maxMessageBytes(): number {
     return this.opts.maxMessageBytes;
   }

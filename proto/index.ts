@@ -10,6 +10,7 @@ import type { Value } from './types.js';
 export * from './types.js';
 export * from './schema.js';
 export * from './persistence.js';
+export * from './form2.js';
 
 export const PROTOCOL_VERSION = 1;
 export const PROTO_PACKAGE = 'redisfleet.v1';
@@ -19,6 +20,7 @@ const protoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 export const PROTO_FILE = path.join(protoRoot, 'redisfleet', 'v1', 'fleet.proto');
 
 export const LOADER_OPTIONS: protoLoader.Options = {
+  includeDirs: [protoRoot],
   keepCase: false,
   longs: Number,
   enums: String,
@@ -56,8 +58,13 @@ export function encodeAgentMessage(msg: unknown): Buffer {
   if (!agentMessageType) {
     // The protobufjs proto-loader itself uses, so both parse fleet.proto the same way.
     const require = createRequire(createRequire(import.meta.url).resolve('@grpc/proto-loader'));
-    const protobuf = require('protobufjs') as { loadSync(file: string): { lookupType(name: string): PbType } };
-    agentMessageType = protobuf.loadSync(PROTO_FILE).lookupType(`${PROTO_PACKAGE}.AgentMessage`);
+    const protobuf = require('protobufjs') as {
+      Root: new () => { resolvePath: (origin: string, target: string) => string; loadSync(file: string): { lookupType(name: string): PbType } };
+    };
+    const root = new protobuf.Root();
+    // imports are relative to proto/, as proto-loader's includeDirs says
+    root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(protoRoot, target));
+    agentMessageType = root.loadSync(PROTO_FILE).lookupType(`${PROTO_PACKAGE}.AgentMessage`);
   }
   const bytes = agentMessageType.encode(msg).finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -1,6 +1,7 @@
 // TypeScript view of proto/redisfleet/v1/fleet.proto as loaded by proto/index.ts
 // (camelCase names, 64-bit integers as JS numbers, oneofs as `body` / `kind`).
 // Keep it in step with the .proto: test/proto.test.ts round-trips every message.
+import type { RedisSamplesV2 } from './form2.js';
 
 export type Value = { int: number } | { float: number } | { str: string };
 
@@ -12,12 +13,18 @@ export interface Hello {
   intervalMs: number;
   sessionId: string;
   protocolVersion: number;
+  /** Report forms offered besides 1 (proto/form2.ts); absent from agents that predate forms. */
+  reportForms?: number[];
+  /** The agent's redis schema fingerprint (form 2 index). */
+  schema?: number;
 }
 
 export interface Welcome {
   collectorVersion: string;
   serverTimeMs: number;
   maxMessageBytes?: number;
+  /** The form to send reports in (2 = redisV2); 0 or absent from a collector that predates forms. */
+  reportForm?: number;
 }
 export interface Ack {
   sessionId: string;
@@ -215,6 +222,8 @@ export interface Report {
   events: Event[];
   agent?: AgentStats;
   sentinels?: SentinelSample[];
+  /** Form 2: the Redis samples (then `redis` is empty). The collector turns it back into `redis` on arrival. */
+  redisV2?: RedisSamplesV2 | null;
 }
 
 export interface SentinelMasterState {

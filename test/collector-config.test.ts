@@ -29,6 +29,7 @@ test('defaults are filled in and durations resolved', async (t) => {
     tokenFile: tokens,
     tokens: ['old-token', 'new-token'],
     maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+    reportForm2: true,
   });
   assert.deepEqual(c.http, {
     listen: { host: '127.0.0.1', port: 7401 },

@@ -5,6 +5,8 @@ export interface BufferedReport {
   seq: number;
   /** The encoded AgentMessage{report}, exactly what goes on the wire. */
   bytes: Buffer;
+  /** Its report form (proto/form2.ts); 1 when absent. */
+  form?: number;
 }
 
 export class ReportBuffer {

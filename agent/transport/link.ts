@@ -8,7 +8,18 @@
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { Backoff, OnceLog, TlsMaterial, classifyTlsError, type Logger, type TlsFailure, type TlsFiles } from '../../common/index.js';
-import { encodeAgentMessage, fleetService, type CollectorMessage, type Hello, type Report } from '../../proto/index.js';
+import {
+  REPORT_FORM_V1,
+  REPORT_FORM_V2,
+  SCHEMA_FINGERPRINT,
+  encodeAgentMessage,
+  fleetService,
+  sampleFromV2,
+  samplesToV2,
+  type CollectorMessage,
+  type Hello,
+  type Report,
+} from '../../proto/index.js';
 import type { HostPort } from '../config.js';
 import { ReportBuffer } from './buffer.js';
 import { rendezvousOrder } from './rendezvous.js';
@@ -31,6 +42,8 @@ export interface LinkOptions {
   failbackMs?: number;
   /** TLS to the collector (collector.tls); plaintext when absent. */
   tls?: { files: TlsFiles; serverName?: string };
+  /** Offer report form 2 (proto/form2.ts) in hello; default true. Form 1 is always understood. */
+  offerForm2?: boolean;
 }
 
 export interface LinkStats {
@@ -50,6 +63,7 @@ export interface LinkStats {
 
 type Codec = {
   requestSerialize(v: unknown): Buffer;
+  requestDeserialize(b: Buffer): unknown;
   responseDeserialize(b: Buffer): unknown;
   path: string;
 };
@@ -90,6 +104,9 @@ export class CollectorLink {
   private nextSeq = 1;
   /** The collector's limit from its Welcome (0 until one said so). */
   private collectorMaxBytes = 0;
+  /** The report form the collector's Welcome asked for (1 until one accepted form 2). */
+  private form = REPORT_FORM_V1;
+  private readonly hello: Hello;
   private oversizeDropped = 0;
   private reconnects = 0;
   private state: 'idle' | 'connecting' | 'live' | 'waiting' | 'stopped' = 'idle';
@@ -117,6 +134,7 @@ export class CollectorLink {
     this.backoff = new Backoff(opts.backoff?.baseMs ?? 250, opts.backoff?.maxMs ?? 10_000);
     this.log = opts.logger.child({ component: 'transport' });
     this.order = rendezvousOrder(opts.hello.hostId, opts.addresses);
+    this.hello = opts.offerForm2 === false ? opts.hello : { ...opts.hello, reportForms: [REPORT_FORM_V2], schema: SCHEMA_FINGERPRINT };
     if (opts.tls) {
       const files = opts.tls.files;
       this.tls = new TlsMaterial(files, {
@@ -187,7 +205,10 @@ export class CollectorLink {
    */
   submit(report: Omit<Report, 'seq'>): number | undefined {
     const seq = this.nextSeq;
-    const bytes = this.encode({ report: { ...report, seq } });
+    const form = this.form === REPORT_FORM_V2 && report.redis.length ? REPORT_FORM_V2 : REPORT_FORM_V1;
+    const bytes = this.encode({
+      report: form === REPORT_FORM_V2 ? { ...report, seq, redis: [], redisV2: samplesToV2(report.redis) } : { ...report, seq },
+    });
     const limit = this.collectorMaxBytes ? Math.min(this.collectorMaxBytes, this.opts.maxMessageBytes) : this.opts.maxMessageBytes;
     if (bytes.length > limit) {
       this.oversizeDropped++;
@@ -198,7 +219,7 @@ export class CollectorLink {
     }
     this.once.clear('oversize');
     this.nextSeq++;
-    const dropped = this.buffer.push({ seq, bytes });
+    const dropped = this.buffer.push({ seq, bytes, form });
     if (dropped > 0 && this.once.enter('buffer', 'full')) {
       this.log.warn(
         { maxReports: this.buffer.maxReports, maxBytes: this.buffer.maxBytes, dropped: this.buffer.dropped },
@@ -292,7 +313,7 @@ export class CollectorLink {
     call.on('status', (st: grpc.StatusObject) => {
       if (attempt === this.attempt) this.onClosed(st, address);
     });
-    call.write(this.codec.requestSerialize({ hello: this.opts.hello }));
+    call.write(this.codec.requestSerialize({ hello: this.hello }));
     const welcomeMs = this.opts.welcomeTimeoutMs ?? 10_000;
     this.welcomeTimer = setTimeout(() => {
       if (attempt !== this.attempt || this.state !== 'connecting') return;
@@ -304,7 +325,7 @@ export class CollectorLink {
   private onMessage(msg: DecodedCollectorMessage, address: HostPort): void {
     const m = msg as {
       body?: string;
-      welcome?: { collectorVersion: string; maxMessageBytes?: number };
+      welcome?: { collectorVersion: string; maxMessageBytes?: number; reportForm?: number };
       ack?: { sessionId: string; seq: number };
       reject?: { seq: number; reason: string };
     };
@@ -317,6 +338,7 @@ export class CollectorLink {
       this.roundFailures = 0;
       if (this.addrIndex > 0) this.armFailback();
       this.collectorMaxBytes = Number(m.welcome.maxMessageBytes ?? 0);
+      this.form = m.welcome.reportForm === REPORT_FORM_V2 ? REPORT_FORM_V2 : REPORT_FORM_V1;
       this.dropOversized();
       if (this.once.clear('auth')) this.log.info({ address: address.address }, 'collector accepted the token');
       this.once.clear('link');
@@ -327,6 +349,7 @@ export class CollectorLink {
           address: address.address,
           tls: this.tls !== undefined,
           collectorVersion: m.welcome.collectorVersion,
+          reportForm: this.form,
           resending: this.buffer.size,
         },
         'connected to collector',
@@ -355,6 +378,15 @@ export class CollectorLink {
     }
   }
 
+  /** A buffered form-2 report re-encoded in form 1, for a collector that did not accept form 2 (failover to an older one). */
+  private toForm1(bytes: Buffer): Buffer {
+    const m = this.codec.requestDeserialize(bytes) as { report: Report };
+    const r = m.report;
+    r.redis = r.redis.concat((r.redisV2?.samples ?? []).map(sampleFromV2));
+    r.redisV2 = null;
+    return this.encode({ report: r });
+  }
+
   /** Writes every buffered report after `sentUpTo`, respecting stream back-pressure. */
   private pump(): void {
     const call = this.call;
@@ -363,7 +395,8 @@ export class CollectorLink {
       const next = this.buffer.after(this.sentUpTo);
       if (!next) return;
       this.sentUpTo = next.seq;
-      if (!call.write(next.bytes)) {
+      const bytes = next.form === REPORT_FORM_V2 && this.form !== REPORT_FORM_V2 ? this.toForm1(next.bytes) : next.bytes;
+      if (!call.write(bytes)) {
         this.waitingDrain = true;
         call.once('drain', () => {
           this.waitingDrain = false;

@@ -1,0 +1,262 @@
+// Report form 2 (proto/redisfleet/v2/redis.proto): Redis samples with INFO by schema index.
+// The index is the order of the `redis` measurement's fields in proto/schema.ts; its
+// fingerprint travels in Hello and in every RedisSamples, so an agent and a collector built
+// from different schemas never read each other's indexes (the collector says so instead).
+import { MEASUREMENTS } from './schema.js';
+import type { CommandStat, ErrorStat, Headroom, KeyspaceInfo, LatencyStat, RedisRates, RedisSample, ReplicaInfo, SlowlogEntry, Value } from './types.js';
+
+export const REPORT_FORM_V1 = 1;
+export const REPORT_FORM_V2 = 2;
+
+/** The form-2 index: field i of the `redis` measurement is index i. */
+export const REDIS_FIELD_NAMES: readonly string[] = Object.keys(MEASUREMENTS.redis!.fields);
+const INDEX = new Map(REDIS_FIELD_NAMES.map((n, i) => [n, i]));
+
+/** FNV-1a 32 over `name:type\n` of every indexed field, in index order. */
+export function schemaFingerprint(names: readonly string[] = REDIS_FIELD_NAMES): number {
+  let h = 0x811c9dc5;
+  for (const n of names) {
+    const text = `${n}:${MEASUREMENTS.redis!.fields[n]?.type ?? '?'}\n`;
+    for (let i = 0; i < text.length; i++) {
+      h ^= text.charCodeAt(i);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+  }
+  return h >>> 0;
+}
+export const SCHEMA_FINGERPRINT = schemaFingerprint();
+
+export const fingerprintText = (f: number): string => f.toString(16).padStart(8, '0');
+
+/** redisfleet.v2.RedisSample as proto-loader reads it (camelCase, numbers). */
+export interface RedisSampleV2 {
+  address: string;
+  cluster: string;
+  group: string;
+  up: boolean;
+  error: string;
+  sampledAtMs: number;
+  role: string;
+  intIndex: number[];
+  intValue: number[];
+  floatIndex: number[];
+  floatValue: number[];
+  strIndex: number[];
+  strValue: string[];
+  otherFloatName: string[];
+  otherFloatValue: number[];
+  otherStrName: string[];
+  otherStrValue: string[];
+  otherIntName: string[];
+  otherIntValue: number[];
+  maxmemory: number;
+  maxclients: number;
+  unavailable: string[];
+  cmdCommand: string[];
+  cmdCalls: number[];
+  cmdUsec: number[];
+  cmdUsecPerCall: number[];
+  cmdRejectedCalls: number[];
+  cmdFailedCalls: number[];
+  latCommand: string[];
+  latP50: number[];
+  latP99: number[];
+  latP999: number[];
+  rates: number[];
+  headroom: number[];
+  headroomLimitSource: string;
+  replicas: ReplicaInfo[];
+  keyspace: KeyspaceInfo[];
+  errorstats: ErrorStat[];
+  slowlog: SlowlogEntry[];
+}
+
+export interface RedisSamplesV2 {
+  schema: number;
+  samples: RedisSampleV2[];
+}
+
+// RedisRates in redisfleet.v1 field order (valid first, as 0/1).
+const RATE_KEYS = [
+  'valid',
+  'opsPerSec',
+  'netInputBytesPerSec',
+  'netOutputBytesPerSec',
+  'keyspaceHitRatio',
+  'evictedKeysPerSec',
+  'expiredKeysPerSec',
+  'rejectedConnectionsPerSec',
+] as const satisfies readonly (keyof RedisRates)[];
+
+/** A form-1 sample in form 2 (what the agent sends once the collector accepted form 2). */
+export function sampleToV2(s: RedisSample): RedisSampleV2 {
+  const o: RedisSampleV2 = {
+    address: s.address,
+    cluster: s.cluster,
+    group: s.group,
+    up: s.up,
+    error: s.error,
+    sampledAtMs: s.sampledAtMs,
+    role: s.role,
+    intIndex: [],
+    intValue: [],
+    floatIndex: [],
+    floatValue: [],
+    strIndex: [],
+    strValue: [],
+    otherFloatName: [],
+    otherFloatValue: [],
+    otherStrName: [],
+    otherStrValue: [],
+    otherIntName: [],
+    otherIntValue: [],
+    maxmemory: s.maxmemory,
+    maxclients: s.maxclients,
+    unavailable: s.unavailable,
+    cmdCommand: [],
+    cmdCalls: [],
+    cmdUsec: [],
+    cmdUsecPerCall: [],
+    cmdRejectedCalls: [],
+    cmdFailedCalls: [],
+    latCommand: [],
+    latP50: [],
+    latP99: [],
+    latP999: [],
+    rates: [],
+    headroom: [],
+    headroomLimitSource: '',
+    replicas: s.replicas,
+    keyspace: s.keyspace,
+    errorstats: s.errorstats,
+    slowlog: s.slowlog,
+  };
+  const info = s.info;
+  for (const k in info) {
+    const v = info[k] as Partial<Record<'int' | 'float' | 'str', number | string>> & { kind?: string };
+    const i = INDEX.get(k);
+    const kind = v.kind ?? ('int' in v ? 'int' : 'float' in v ? 'float' : 'str' in v ? 'str' : '');
+    if (kind === 'int') {
+      if (i === undefined) o.otherIntName.push(k), o.otherIntValue.push(v.int as number);
+      else o.intIndex.push(i), o.intValue.push(v.int as number);
+    } else if (kind === 'float') {
+      if (i === undefined) o.otherFloatName.push(k), o.otherFloatValue.push(v.float as number);
+      else o.floatIndex.push(i), o.floatValue.push(v.float as number);
+    } else if (kind === 'str') {
+      if (i === undefined) o.otherStrName.push(k), o.otherStrValue.push(v.str as string);
+      else o.strIndex.push(i), o.strValue.push(v.str as string);
+    }
+  }
+  for (const c of s.commandstats) {
+    o.cmdCommand.push(c.command);
+    o.cmdCalls.push(c.calls);
+    o.cmdUsec.push(c.usec);
+    o.cmdUsecPerCall.push(c.usecPerCall);
+    o.cmdRejectedCalls.push(c.rejectedCalls);
+    o.cmdFailedCalls.push(c.failedCalls);
+  }
+  for (const l of s.latencystats) {
+    o.latCommand.push(l.command);
+    o.latP50.push(l.p50);
+    o.latP99.push(l.p99);
+    o.latP999.push(l.p999);
+  }
+  const r = s.rates;
+  if (r) for (const k of RATE_KEYS) o.rates.push(Number(r[k]));
+  const h = s.headroom;
+  if (h) {
+    o.headroom.push(h.usedBytes, h.limitBytes, h.usedRatio);
+    o.headroomLimitSource = h.limitSource;
+  }
+  return o;
+}
+
+export function samplesToV2(samples: RedisSample[]): RedisSamplesV2 {
+  return { schema: SCHEMA_FINGERPRINT, samples: samples.map(sampleToV2) };
+}
+
+/** A form-2 sample as the form-1 RedisSample every consumer reads (INFO as a map again). */
+export function sampleFromV2(v: RedisSampleV2): RedisSample {
+  const info: Record<string, Value> = {};
+  for (let j = 0; j < v.intIndex.length; j++) {
+    const n = REDIS_FIELD_NAMES[v.intIndex[j]!];
+    if (n !== undefined) info[n] = { int: v.intValue[j] ?? 0 };
+  }
+  for (let j = 0; j < v.floatIndex.length; j++) {
+    const n = REDIS_FIELD_NAMES[v.floatIndex[j]!];
+    if (n !== undefined) info[n] = { float: v.floatValue[j] ?? 0 };
+  }
+  for (let j = 0; j < v.strIndex.length; j++) {
+    const n = REDIS_FIELD_NAMES[v.strIndex[j]!];
+    if (n !== undefined) info[n] = { str: v.strValue[j] ?? '' };
+  }
+  for (let j = 0; j < v.otherIntName.length; j++) info[v.otherIntName[j]!] = { int: v.otherIntValue[j] ?? 0 };
+  for (let j = 0; j < v.otherFloatName.length; j++) info[v.otherFloatName[j]!] = { float: v.otherFloatValue[j] ?? 0 };
+  for (let j = 0; j < v.otherStrName.length; j++) info[v.otherStrName[j]!] = { str: v.otherStrValue[j] ?? '' };
+  const commandstats: CommandStat[] = v.cmdCommand.map((command, j) => ({
+    command,
+    calls: v.cmdCalls[j] ?? 0,
+    usec: v.cmdUsec[j] ?? 0,
+    usecPerCall: v.cmdUsecPerCall[j] ?? 0,
+    rejectedCalls: v.cmdRejectedCalls[j] ?? 0,
+    failedCalls: v.cmdFailedCalls[j] ?? 0,
+  }));
+  const latencystats: LatencyStat[] = v.latCommand.map((command, j) => ({
+    command,
+    p50: v.latP50[j] ?? 0,
+    p99: v.latP99[j] ?? 0,
+    p999: v.latP999[j] ?? 0,
+  }));
+  let rates: RedisRates | undefined;
+  if (v.rates.length === RATE_KEYS.length) {
+    const r = v.rates;
+    rates = {
+      valid: r[0] === 1,
+      opsPerSec: r[1]!,
+      netInputBytesPerSec: r[2]!,
+      netOutputBytesPerSec: r[3]!,
+      keyspaceHitRatio: r[4]!,
+      evictedKeysPerSec: r[5]!,
+      expiredKeysPerSec: r[6]!,
+      rejectedConnectionsPerSec: r[7]!,
+    };
+  }
+  let headroom: Headroom | undefined;
+  if (v.headroom.length === 3) {
+    headroom = {
+      usedBytes: v.headroom[0]!,
+      limitBytes: v.headroom[1]!,
+      usedRatio: v.headroom[2]!,
+      limitSource: v.headroomLimitSource as Headroom['limitSource'],
+    };
+  }
+  return {
+    address: v.address,
+    cluster: v.cluster,
+    group: v.group,
+    up: v.up,
+    error: v.error,
+    sampledAtMs: v.sampledAtMs,
+    role: v.role,
+    info,
+    replicas: v.replicas,
+    keyspace: v.keyspace,
+    commandstats,
+    latencystats,
+    errorstats: v.errorstats,
+    maxmemory: v.maxmemory,
+    maxclients: v.maxclients,
+    rates,
+    headroom,
+    unavailable: v.unavailable,
+    slowlog: v.slowlog,
+  };
+}
+
+/** Why a form-2 payload cannot be read here, or null when it can. */
+export function formProblem(m: RedisSamplesV2, accepted: boolean): string | null {
+  if (!accepted) return 'report.redisV2 sent, but this stream did not negotiate report form 2 (send form 1, or offer form 2 in hello.reportForms)';
+  if (m.schema !== SCHEMA_FINGERPRINT)
+    return `report.redisV2.schema ${fingerprintText(m.schema)} differs from this collector's ${fingerprintText(SCHEMA_FINGERPRINT)}: agent and collector were built from different metric schemas (proto/schema.ts); the agent must send form 1 (upgrade one side)`;
+  return null;
+}
