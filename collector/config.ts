@@ -40,6 +40,8 @@ export interface InfluxConfig {
   batchSize: number;
   flushIntervalMs: number;
   maxQueuePoints: number;
+  /** Send /write bodies gzip-compressed (Content-Encoding: gzip). */
+  gzip: boolean;
 }
 
 export interface CollectorConfig {
@@ -103,6 +105,7 @@ interface RawConfig {
     batchSize: number;
     flushInterval: string | number;
     maxQueuePoints: number;
+    gzip: boolean;
   };
   spool: { path?: string; maxBytes: string | number; segmentBytes: string | number };
   hostDownAfterIntervals: number;
@@ -211,6 +214,7 @@ export const collectorConfigSchema = {
         batchSize: { type: 'integer', minimum: 1, maximum: 100_000, default: COLLECTOR_DEFAULTS.batchSize },
         flushInterval: { ...duration, default: COLLECTOR_DEFAULTS.flushInterval },
         maxQueuePoints: { type: 'integer', minimum: 1, default: COLLECTOR_DEFAULTS.maxQueuePoints },
+        gzip: { type: 'boolean', default: true },
       },
     },
     spool: {
@@ -335,6 +339,7 @@ function resolveInflux(raw: NonNullable<RawConfig['influx']>): InfluxConfig {
     batchSize: raw.batchSize,
     flushIntervalMs: Math.max(10, parseDuration(raw.flushInterval, 'influx.flushInterval')),
     maxQueuePoints: Math.max(raw.maxQueuePoints, raw.batchSize),
+    gzip: raw.gzip,
   };
 }
 

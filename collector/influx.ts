@@ -146,7 +146,7 @@ export class InfluxSink implements MetricSink {
     return this.memPoints + this.inflight + (this.spool?.points ?? 0);
   }
   stats(): SinkStats {
-    return { ...this.counters };
+    return { ...this.counters, bodyBytes: this.writer.bytes.raw, sentBytes: this.writer.bytes.sent };
   }
 
   storage(): StorageState {

@@ -26,6 +26,9 @@ export interface SinkStats {
   droppedRejected: number;
   /** Points written without a way to retry (collector events) while no buffer had room. */
   droppedNoRoom: number;
+  /** InfluxDB / VictoriaMetrics sink: line-protocol bytes written, and the bytes sent for them (gzip'd when influx.gzip). */
+  bodyBytes?: number;
+  sentBytes?: number;
 }
 
 /** What the storage path is doing, for /healthz and the built-in alerts. */

@@ -70,6 +70,7 @@ test('defaults are filled in and durations resolved', async (t) => {
     batchSize: 5000,
     flushIntervalMs: 200,
     maxQueuePoints: 500_000,
+    gzip: true,
   });
   const pwFile = path.join(dir, 'influx.pass');
   await fs.writeFile(pwFile, 'pw-from-file\nignored second line\n');

@@ -6,7 +6,16 @@ import * as grpc from '@grpc/grpc-js';
 import { waitFor, type CollectorProcess, type Harness } from '../harness/index.js';
 import { cpuMs, memory } from './lib.js';
 import { parseInfo } from '../../agent/index.js';
-import { fleetService, type Report, type RedisSample } from '../../proto/index.js';
+import {
+  REPORT_FORM_V1,
+  REPORT_FORM_V2,
+  SCHEMA_FINGERPRINT,
+  encodeAgentMessage,
+  fleetService,
+  samplesToV2,
+  type Report,
+  type RedisSample,
+} from '../../proto/index.js';
 import { fixturePath } from '../fixtures.js';
 
 export function syntheticSamples(n: number): RedisSample[] {
@@ -48,7 +57,18 @@ export function syntheticSamples(n: number): RedisSample[] {
   return out;
 }
 
-/** One synthetic agent: hello, then reports as fast as acks come back (`window` in flight, default 4). */
+export type ReportForm = typeof REPORT_FORM_V1 | typeof REPORT_FORM_V2;
+
+/** The AgentMessage of `report` in report form 1 (Redis samples with INFO maps) or 2 (proto/form2.ts). */
+export function reportMessage(report: Report, form: ReportForm): { report: Report } {
+  return { report: form === REPORT_FORM_V2 ? { ...report, redis: [], redisV2: samplesToV2(report.redis) } : report };
+}
+
+/**
+ * One synthetic agent: hello, then reports as fast as acks come back (`window` in flight, default 4).
+ * `form` 2 offers report form 2 in hello and uses it when the Welcome accepts it (as the agent does).
+ * Messages are encoded like the agent does (encodeAgentMessage), so the driver stays cheap.
+ */
 export function reporter(
   address: string,
   token: string,
@@ -57,25 +77,35 @@ export function reporter(
   until: number,
   t0: number,
   window = 4,
+  form: ReportForm = REPORT_FORM_V1,
 ): Promise<number> {
   const Fleet = fleetService();
   const client = new Fleet(address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 8 << 20 });
   const md = new grpc.Metadata();
   md.set('authorization', `Bearer ${token}`);
-  const call = (client as unknown as { Connect(md: grpc.Metadata): grpc.ClientDuplexStream<unknown, Record<string, unknown>> }).Connect(md);
+  const codec = (Fleet as unknown as { service: { Connect: { path: string; responseDeserialize(b: Buffer): unknown } } }).service.Connect;
+  const call = client.makeBidiStreamRequest(
+    codec.path,
+    (b: Buffer) => b,
+    (b: Buffer) => codec.responseDeserialize(b) as Record<string, unknown>,
+    md,
+  );
   let seq = 0;
   let acked = 0;
   let ts = t0;
+  let sendForm: ReportForm = REPORT_FORM_V1;
   const send = () => {
     seq++;
     ts += 1000; // one "interval" per report: distinct timestamps, so nothing is overwritten
     for (const s of samples) s.sampledAtMs = ts;
     const report: Report = { seq, timestampMs: ts, redis: samples, proxies: [], events: [] };
-    call.write({ report });
+    call.write(encodeAgentMessage(reportMessage(report, sendForm)));
   };
   return new Promise((resolve, reject) => {
     call.on('data', (m) => {
       if (m.welcome) {
+        if ((m.welcome as { reportForm?: number }).reportForm === REPORT_FORM_V2) sendForm = REPORT_FORM_V2;
+        else if (form === REPORT_FORM_V2) return reject(new Error(`collector did not accept report form 2: ${JSON.stringify(m.welcome)}`));
         for (let i = 0; i < window; i++) send();
         return;
       }
@@ -96,17 +126,20 @@ export function reporter(
       if ((e as grpc.ServiceError).code === grpc.status.CANCELLED) resolve(acked);
       else reject(e);
     });
-    call.write({
-      hello: {
-        hostId,
-        labels: { idc: `idc${hostId.length % 3}` },
-        roles: ['redis'],
-        agentVersion: 'bench',
-        intervalMs: 10000,
-        sessionId: `${hostId}-${Date.now()}`,
-        protocolVersion: 1,
-      },
-    });
+    call.write(
+      encodeAgentMessage({
+        hello: {
+          hostId,
+          labels: { idc: `idc${hostId.length % 3}` },
+          roles: ['redis'],
+          agentVersion: 'bench',
+          intervalMs: 10000,
+          sessionId: `${hostId}-${Date.now()}`,
+          protocolVersion: 1,
+          ...(form === REPORT_FORM_V2 ? { reportForms: [REPORT_FORM_V2], schema: SCHEMA_FINGERPRINT } : {}),
+        },
+      }),
+    );
   });
 }
 
@@ -118,6 +151,8 @@ export interface IngestRun {
   window?: number;
   /** Wait for the sink to drain, so the figure is what was stored, not only queued. */
   drain: boolean;
+  /** The report form the synthetic agents send (default 1). */
+  form?: ReportForm;
 }
 
 /** `streams` synthetic agents report to a running collector for `seconds`: reports acked, wall time, the collector's CPU, memory and sink stats. */
@@ -137,6 +172,7 @@ export async function driveIngest(collector: CollectorProcess, run: IngestRun) {
         until,
         t0,
         run.window,
+        run.form,
       ),
     ),
   );
@@ -160,15 +196,19 @@ export async function collectorIngest(
   instancesPerReport: number,
   streams: number,
   seconds: number,
+  form: ReportForm = REPORT_FORM_V1,
 ) {
   const collector = await h.collector(config);
-  const r = await driveIngest(collector, { instancesPerReport, streams, seconds, drain: true });
+  const r = await driveIngest(collector, { instancesPerReport, streams, seconds, drain: true, form });
   await collector.stop();
   return {
     reports: r.reports,
     cpuMs: r.cpuMs,
     samplesPerSec: (r.reports * instancesPerReport) / r.wall,
     cpuPercent: (r.cpuMs / (r.wall * 1000)) * 100,
+    /** Collector CPU ms per 1,000 instance samples, and instance samples per collector CPU second. */
+    cpuMsPer1000: (r.cpuMs / (r.reports * instancesPerReport)) * 1000,
+    samplesPerCoreSec: (r.reports * instancesPerReport) / (r.cpuMs / 1000),
     rss: r.hwm,
     sink: r.sink,
   };
