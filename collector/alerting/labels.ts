@@ -5,25 +5,51 @@ import type { Labels, Matcher } from './types.js';
  * Alertmanager's alert fingerprint: FNV-1a 64 over the label names and values sorted by name,
  * each followed by the separator byte 0xff, as 16 hex digits (prometheus/common
  * model.LabelSet.Fingerprint, https://github.com/prometheus/common/blob/main/model/signature.go).
- * The 64-bit state is kept as two 32-bit halves; the FNV prime is 2^40 + 0x1b3.
+ * The 64-bit state is kept as four 16-bit limbs (exact in double arithmetic); the FNV prime is
+ * 2^40 + 0x1b3. Hot (every rule on every sample): memoized per labels object, which callers
+ * never change once an alert is made of it.
  */
 export function fingerprint(labels: Labels): string {
-  let hi = 0xcbf29ce4;
-  let lo = 0x84222325;
-  const add = (byte: number): void => {
-    lo = (lo ^ byte) >>> 0;
-    const low = lo * 0x1b3;
-    const carry = Math.floor(low / 0x1_0000_0000);
-    hi = (hi * 0x1b3 + carry + ((lo << 8) >>> 0)) % 0x1_0000_0000;
-    lo = low % 0x1_0000_0000;
-  };
+  const known = fingerprints.get(labels);
+  if (known !== undefined) return known;
+  const h = [0x2325, 0x8422, 0x9ce4, 0xcbf2];
   for (const k of Object.keys(labels).sort()) {
-    for (const b of Buffer.from(k, 'utf8')) add(b);
-    add(0xff);
-    for (const b of Buffer.from(labels[k]!, 'utf8')) add(b);
-    add(0xff);
+    addText(h, k);
+    addByte(h, 0xff);
+    addText(h, labels[k]!);
+    addByte(h, 0xff);
   }
-  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+  const hex = (n: number) => n.toString(16).padStart(4, '0');
+  const fp = hex(h[3]!) + hex(h[2]!) + hex(h[1]!) + hex(h[0]!);
+  fingerprints.set(labels, fp);
+  return fp;
+}
+
+const fingerprints = new WeakMap<Labels, string>();
+
+function addByte(h: number[], byte: number): void {
+  const a0 = h[0]! ^ byte;
+  const a1 = h[1]!;
+  const t0 = a0 * 0x1b3;
+  const t1 = a1 * 0x1b3 + (t0 >>> 16);
+  const t2 = h[2]! * 0x1b3 + (t1 >>> 16) + (a0 << 8);
+  const t3 = h[3]! * 0x1b3 + (t2 >>> 16) + (a1 << 8);
+  h[0] = t0 & 0xffff;
+  h[1] = t1 & 0xffff;
+  h[2] = t2 & 0xffff;
+  h[3] = t3 & 0xffff;
+}
+
+/** The UTF-8 bytes of `s` (ASCII without encoding it first). */
+function addText(h: number[], s: string): void {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) {
+      for (const b of Buffer.from(s.slice(i), 'utf8')) addByte(h, b);
+      return;
+    }
+    addByte(h, c);
+  }
 }
 
 const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

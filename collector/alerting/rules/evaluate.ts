@@ -15,6 +15,9 @@ export const STALE_SERIES_MS = 5 * 60_000;
 
 interface Series {
   labels: Labels;
+  /** The alert labels of this series under `alertRule` (one object per series: its fingerprint is memoized). */
+  alertLabels?: Labels;
+  alertRule?: Rule;
   lastSeen: number;
   /** Newest last: [time, value]. */
   values: [number, number][];
@@ -200,7 +203,11 @@ export class Evaluator {
   private onSample(st: RuleState, p: Point, now: number): void {
     const r = st.rule;
     const s = this.series(st, p.tags, now);
-    const labels = AlertTable.labelsFor(r, s.labels);
+    if (s.alertRule !== r) {
+      s.alertLabels = AlertTable.labelsFor(r, s.labels);
+      s.alertRule = r;
+    }
+    const labels = s.alertLabels!;
     if (r.kind === 'absence') {
       // A point arrived: the series is present again.
       this.alerts.observe(r, labels, false, null, now, 0);
