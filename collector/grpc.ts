@@ -200,7 +200,12 @@ class AgentStream {
     if (!this.server.reportForm2 || !h.reportForms?.includes(REPORT_FORM_V2)) return REPORT_FORM_V1;
     if (h.schema === SCHEMA_FINGERPRINT) return REPORT_FORM_V2;
     this.deps.logger.warn(
-      { host: h.hostId, agentVersion: h.agentVersion, agentSchema: fingerprintText(h.schema ?? 0), schema: fingerprintText(SCHEMA_FINGERPRINT) },
+      {
+        host: h.hostId,
+        agentVersion: h.agentVersion,
+        agentSchema: fingerprintText(h.schema ?? 0),
+        schema: fingerprintText(SCHEMA_FINGERPRINT),
+      },
       'agent offers report form 2 with another metric schema: it reports in form 1 (upgrade the agent or the collector to match)',
     );
     return REPORT_FORM_V1;

@@ -15,31 +15,47 @@ function intText(v: number): string {
   return Number.isSafeInteger(t) ? `${t}i` : `${BigInt(t)}i`;
 }
 
+// Keys (measurement, tag and field names, tag values) repeat on every report: escaped once.
+const KEY_CACHE_MAX = 100_000;
+const keyCache = new Map<string, string>();
+function escKeyCached(s: string): string {
+  let e = keyCache.get(s);
+  if (e === undefined) {
+    e = escKey(s);
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
+    keyCache.set(s, e);
+  }
+  return e;
+}
+
 /** One field as `key=value`, or '' when it cannot be written (non-finite, or an unlisted string). */
 function fieldText(key: string, v: FieldValue, type: FieldType | undefined): string {
   if (type === 'string' || (type === undefined && typeof v === 'string')) {
-    return type === undefined ? '' : `${escKey(key)}="${escString(String(v))}"`;
+    return type === undefined ? '' : `${escKeyCached(key)}="${escString(String(v))}"`;
   }
   const n = typeof v === 'number' ? v : Number(v);
   if (!Number.isFinite(n)) return '';
-  return `${escKey(key)}=${type === 'int' ? intText(n) : String(n)}`;
+  return `${escKeyCached(key)}=${type === 'int' ? intText(n) : String(n)}`;
 }
 
 /** One point as a line (no newline), or '' when it has no writable field. */
 export function pointLine(p: Point): string {
   const def = MEASUREMENTS[p.measurement];
   let line = escMeasurement(p.measurement);
-  const tagKeys = Object.keys(p.tags).sort();
-  for (const k of tagKeys) {
-    const v = p.tags[k]!;
-    if (v !== '') line += `,${escKey(k)}=${escKey(v)}`;
+  const tags = p.tags;
+  const tagKeys = Object.keys(tags).sort();
+  for (let i = 0; i < tagKeys.length; i++) {
+    const k = tagKeys[i]!;
+    const v = tags[k]!;
+    if (v !== '') line += `,${escKeyCached(k)}=${escKeyCached(v)}`;
   }
   let fields = '';
+  const other = def ? (def.otherNumericFields === 'drop' ? null : 'float') : undefined;
   for (const k in p.fields) {
     const fd = def?.fields[k];
-    const type = fd ? fd.type : def && def.otherNumericFields === 'drop' ? null : undefined;
+    const type = fd ? fd.type : other;
     if (type === null) continue;
-    const f = fieldText(k, p.fields[k]!, type === undefined ? (def ? 'float' : undefined) : type);
+    const f = fieldText(k, p.fields[k]!, type);
     if (f) fields += fields ? `,${f}` : f;
   }
   if (!fields) return '';

@@ -3,7 +3,18 @@
 // fingerprint travels in Hello and in every RedisSamples, so an agent and a collector built
 // from different schemas never read each other's indexes (the collector says so instead).
 import { MEASUREMENTS } from './schema.js';
-import type { CommandStat, ErrorStat, Headroom, KeyspaceInfo, LatencyStat, RedisRates, RedisSample, ReplicaInfo, SlowlogEntry, Value } from './types.js';
+import type {
+  CommandStat,
+  ErrorStat,
+  Headroom,
+  KeyspaceInfo,
+  LatencyStat,
+  RedisRates,
+  RedisSample,
+  ReplicaInfo,
+  SlowlogEntry,
+  Value,
+} from './types.js';
 
 export const REPORT_FORM_V1 = 1;
 export const REPORT_FORM_V2 = 2;
@@ -88,6 +99,17 @@ const RATE_KEYS = [
   'rejectedConnectionsPerSec',
 ] as const satisfies readonly (keyof RedisRates)[];
 
+/** One INFO value into its type's columns: by schema index, or by name when the schema does not list it. */
+function column<T>(i: number | undefined, name: string, value: T, index: number[], values: T[], names: string[], others: T[]): void {
+  if (i === undefined) {
+    names.push(name);
+    others.push(value);
+  } else {
+    index.push(i);
+    values.push(value);
+  }
+}
+
 /** A form-1 sample in form 2 (what the agent sends once the collector accepted form 2). */
 export function sampleToV2(s: RedisSample): RedisSampleV2 {
   const o: RedisSampleV2 = {
@@ -136,16 +158,9 @@ export function sampleToV2(s: RedisSample): RedisSampleV2 {
     const v = info[k] as Partial<Record<'int' | 'float' | 'str', number | string>> & { kind?: string };
     const i = INDEX.get(k);
     const kind = v.kind ?? ('int' in v ? 'int' : 'float' in v ? 'float' : 'str' in v ? 'str' : '');
-    if (kind === 'int') {
-      if (i === undefined) o.otherIntName.push(k), o.otherIntValue.push(v.int as number);
-      else o.intIndex.push(i), o.intValue.push(v.int as number);
-    } else if (kind === 'float') {
-      if (i === undefined) o.otherFloatName.push(k), o.otherFloatValue.push(v.float as number);
-      else o.floatIndex.push(i), o.floatValue.push(v.float as number);
-    } else if (kind === 'str') {
-      if (i === undefined) o.otherStrName.push(k), o.otherStrValue.push(v.str as string);
-      else o.strIndex.push(i), o.strValue.push(v.str as string);
-    }
+    if (kind === 'int') column(i, k, v.int as number, o.intIndex, o.intValue, o.otherIntName, o.otherIntValue);
+    else if (kind === 'float') column(i, k, v.float as number, o.floatIndex, o.floatValue, o.otherFloatName, o.otherFloatValue);
+    else if (kind === 'str') column(i, k, v.str as string, o.strIndex, o.strValue, o.otherStrName, o.otherStrValue);
   }
   for (const c of s.commandstats) {
     o.cmdCommand.push(c.command);
@@ -255,8 +270,9 @@ export function sampleFromV2(v: RedisSampleV2): RedisSample {
 
 /** Why a form-2 payload cannot be read here, or null when it can. */
 export function formProblem(m: RedisSamplesV2, accepted: boolean): string | null {
-  if (!accepted) return 'report.redisV2 sent, but this stream did not negotiate report form 2 (send form 1, or offer form 2 in hello.reportForms)';
   if (m.schema !== SCHEMA_FINGERPRINT)
     return `report.redisV2.schema ${fingerprintText(m.schema)} differs from this collector's ${fingerprintText(SCHEMA_FINGERPRINT)}: agent and collector were built from different metric schemas (proto/schema.ts); the agent must send form 1 (upgrade one side)`;
+  if (!accepted)
+    return 'report.redisV2 sent, but this stream did not negotiate report form 2 (send form 1, or offer form 2 in hello.reportForms)';
   return null;
 }

@@ -2,8 +2,6 @@
 // real codecs both sides use, gives the same points and the same line protocol.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import {
   encodeAgentMessage,
   fleetService,
@@ -14,55 +12,22 @@ import {
   samplesToV2,
   schemaFingerprint,
   type Report,
-  type RedisSample,
 } from '../proto/index.js';
-import { parseInfo } from '../agent/index.js';
 import { reportPoints } from '../collector/points.js';
 import { encodeLines } from '../collector/line-protocol.js';
-import { fixturePath } from './fixtures.js';
+import { fixtureSample } from './form2-support.js';
 
 const connect = (fleetService() as unknown as { service: { Connect: { requestDeserialize(b: Buffer): { report: Report } } } }).service
   .Connect;
 
-function fixtureSample(kind: 'master' | 'replica', address: string): RedisSample {
-  const p = parseInfo(fs.readFileSync(path.join(fixturePath('redis'), `info-all-${kind}-7.0.15.txt`), 'utf8'));
-  return {
-    address,
-    cluster: 'c1',
-    group: 'g1',
-    up: true,
-    error: '',
-    sampledAtMs: 1_795_345_417_000,
-    role: p.role,
-    // fields the schema does not list, of every kind
-    info: { ...p.info, future_counter: { int: 7 }, future_ratio: { float: 0.25 }, future_text: { str: 'x y' } },
-    replicas: p.replicas,
-    keyspace: p.keyspace,
-    commandstats: p.commandstats,
-    latencystats: p.latencystats,
-    errorstats: p.errorstats,
-    maxmemory: 1 << 30,
-    maxclients: 10000,
-    rates: {
-      valid: true,
-      opsPerSec: 12.5,
-      netInputBytesPerSec: 100,
-      netOutputBytesPerSec: 200,
-      keyspaceHitRatio: -1,
-      evictedKeysPerSec: 0,
-      expiredKeysPerSec: 1,
-      rejectedConnectionsPerSec: 0,
-    },
-    headroom: { usedBytes: 5e6, limitBytes: 1 << 30, limitSource: 'maxmemory', usedRatio: 5e6 / (1 << 30) },
-    unavailable: ['SLOWLOG'],
-    slowlog: [{ id: 3, timestamp: 1_795_345_410, durationUsec: 12000, command: 'KEYS *', client: '127.0.0.1:5000', clientName: 'app' }],
-  };
-}
-
 const base = (): Omit<Report, 'redis'> => ({ seq: 1, timestampMs: 1_795_345_417_766, proxies: [], events: [] });
 
 test('form 2 carries the same samples as form 1: equal points and line protocol after the real codecs, in fewer bytes', () => {
-  const samples = [fixtureSample('master', '10.0.0.1:6379'), fixtureSample('replica', '10.0.0.1:6380'), { ...fixtureSample('master', '10.0.0.1:6381'), up: false, error: 'connection refused', info: {} }];
+  const samples = [
+    fixtureSample('master', '10.0.0.1:6379'),
+    fixtureSample('replica', '10.0.0.1:6380'),
+    { ...fixtureSample('master', '10.0.0.1:6381'), up: false, error: 'connection refused', info: {} },
+  ];
   const v1Bytes = encodeAgentMessage({ report: { ...base(), redis: samples } });
   const v2Bytes = encodeAgentMessage({ report: { ...base(), redis: [], redisV2: samplesToV2(samples) } });
   const v1 = connect.requestDeserialize(v1Bytes).report;
@@ -76,13 +41,14 @@ test('form 2 carries the same samples as form 1: equal points and line protocol 
   assert.ok(p1.length > 40, `expected many points, got ${p1.length}`);
   assert.deepEqual(p2, p1);
   // field order differs (form 2 groups INFO by type); line protocol does not care: compare in name order
-  const sorted = (ps: typeof p1) => ps.map((p) => ({ ...p, fields: Object.fromEntries(Object.entries(p.fields).sort(([a], [b]) => (a < b ? -1 : 1))) }));
+  const sorted = (ps: typeof p1) =>
+    ps.map((p) => ({ ...p, fields: Object.fromEntries(Object.entries(p.fields).sort(([a], [b]) => (a < b ? -1 : 1))) }));
   assert.equal(encodeLines(sorted(p2)).lines.toString(), encodeLines(sorted(p1)).lines.toString());
   // the fields the schema does not list survive, each with its value
   const info = unpacked[0]!.info;
   assert.equal((info.future_counter as { int: number }).int, 7);
   assert.equal((info.future_ratio as { float: number }).float, 0.25);
-  assert.equal((info.future_text as { str: string }).str, 'x y');
+  assert.equal((info.future_text as { str: string }).str, 'say "hi" \\ ok');
   assert.ok(v2Bytes.length < v1Bytes.length, `form 2 ${v2Bytes.length} bytes vs form 1 ${v1Bytes.length}`);
 });
 
