@@ -16,8 +16,18 @@ export interface WriteOutcome {
   error?: string;
 }
 
-const gzipAsync = (b: Buffer): Promise<Buffer> =>
-  new Promise((resolve, reject) => zlib.gzip(b, { level: 1 }, (err, out) => (err ? reject(err) : resolve(out))));
+/** The batch's buffers as one gzip member, fed chunk by chunk (no concatenated copy of the batch). */
+function gzipAsync(chunks: Buffer[]): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const gz = zlib.createGzip({ level: 1 });
+    const out: Buffer[] = [];
+    gz.on('data', (c: Buffer) => out.push(c));
+    gz.on('end', () => resolve(out.length === 1 ? out[0]! : Buffer.concat(out)));
+    gz.on('error', reject);
+    for (const c of chunks) gz.write(c);
+    gz.end();
+  });
+}
 
 export class InfluxWriter {
   private readonly url: URL;
@@ -50,7 +60,7 @@ export class InfluxWriter {
     if (!this.gzip) return this.post(body, false);
     let packed: Buffer;
     try {
-      packed = await gzipAsync(body.length === 1 ? body[0]! : Buffer.concat(body));
+      packed = await gzipAsync(body);
     } catch (err) {
       return { status: 0, error: `gzip: ${(err as Error).message}` };
     }

@@ -137,3 +137,42 @@ test('a schema mismatch falls back to form 1 with a warning; form 2 sent anyway 
   assert.equal(welcomeForm(await c.hello(makeHello('fine', offer))), REPORT_FORM_V2);
   await c.report({ seq: 1, timestampMs: Date.now(), redis: [], proxies: [], events: [], redisV2: samplesToV2(samples) });
 });
+
+test("gzip'd writes (influx.gzip, the default) are taken by InfluxDB and VictoriaMetrics alike, in fewer bytes", async (t) => {
+  const h = await harness(t);
+  const [influx, vm] = await Promise.all([h.influx(), h.victoria()]);
+  const samples = [{ ...fixtureSample('master', '10.0.0.1:6379'), sampledAtMs: Date.now() }];
+  for (const [flavor, url] of [
+    ['influxdb', influx.url],
+    ['victoriametrics', vm.url],
+  ] as const) {
+    const collector = await h.collector({ influx: { url, flavor, database: 'gz', flushInterval: '50ms' } });
+    const a = new TestAgent(collector.grpcAddress, collector.tokens[0]!);
+    t.after(() => a.close());
+    await a.hello(makeHello(`gz-${flavor}`, offer));
+    await a.report({ seq: 1, timestampMs: Date.now(), redis: [], proxies: [], events: [], redisV2: samplesToV2(samples) });
+    const stats = await waitFor(
+      async () => {
+        const s = (await collector.api<{ sinkStats: { written: number; bodyBytes: number; sentBytes: number } }>('/healthz')).sinkStats;
+        return s.written > 0 && s.sentBytes > 0 ? s : undefined;
+      },
+      { timeoutMs: 30_000, what: `points written to ${flavor}` },
+    );
+    assert.ok(stats.sentBytes < stats.bodyBytes / 2, `${flavor}: sent ${stats.sentBytes} of ${stats.bodyBytes} bytes`);
+    const usedMemory = samples[0]!.info.used_memory as { int: number };
+    if (flavor === 'influxdb') {
+      const rows = await influx.rows(`SELECT used_memory FROM redis WHERE host = 'gz-influxdb'`, 'gz');
+      assert.equal(rows[0]?.used_memory, usedMemory.int);
+    } else {
+      const series = await waitFor(
+        async () => {
+          const r = await vm.query('redis_used_memory{host="gz-victoriametrics"}');
+          return r.length ? r : undefined;
+        },
+        { timeoutMs: 30_000, what: 'the point in VictoriaMetrics' },
+      );
+      assert.equal(Number(series[0]!.value![1]), usedMemory.int);
+    }
+    await collector.stop();
+  }
+});
