@@ -13,7 +13,7 @@ import {
   REPORT_FORM_V1,
   REPORT_FORM_V2,
   SCHEMA_FINGERPRINT,
-  sampleFromV2,
+  decodeRedisSamples,
   type Hello,
   type Report,
   type CollectorMessage,
@@ -236,11 +236,16 @@ class AgentStream {
   /** A form-2 report's Redis samples back in `redis` (proto/form2.ts), or why they cannot be read. */
   private unpackForm2(r: Report): string | null {
     const v2 = r.redisV2;
-    if (!v2) return null;
-    const problem = formProblem(v2, this.form === REPORT_FORM_V2);
+    if (!v2?.length) return null;
+    let decoded: ReturnType<typeof decodeRedisSamples>;
+    try {
+      decoded = decodeRedisSamples(Buffer.isBuffer(v2) ? v2 : Buffer.from(v2.buffer, v2.byteOffset, v2.byteLength));
+    } catch (err) {
+      return `report.redisV2 is not a redisfleet.v2.RedisSamples: ${(err as Error).message}`;
+    }
+    const problem = formProblem(decoded.schema, this.form === REPORT_FORM_V2);
     if (problem) return problem;
-    const samples = v2.samples.map(sampleFromV2);
-    r.redis = r.redis.length ? r.redis.concat(samples) : samples;
+    r.redis = r.redis.length ? r.redis.concat(decoded.samples) : decoded.samples;
     r.redisV2 = null;
     return null;
   }

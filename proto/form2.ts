@@ -2,19 +2,11 @@
 // The index is the order of the `redis` measurement's fields in proto/schema.ts; its
 // fingerprint travels in Hello and in every RedisSamples, so an agent and a collector built
 // from different schemas never read each other's indexes (the collector says so instead).
+import path from 'node:path';
+import { PROTO_DIR, encodeMessage } from './codec.js';
+import { readRedisSamples } from './form2-reader.js';
 import { MEASUREMENTS } from './schema.js';
-import type {
-  CommandStat,
-  ErrorStat,
-  Headroom,
-  KeyspaceInfo,
-  LatencyStat,
-  RedisRates,
-  RedisSample,
-  ReplicaInfo,
-  SlowlogEntry,
-  Value,
-} from './types.js';
+import type { ErrorStat, KeyspaceInfo, RedisRates, RedisSample, ReplicaInfo, SlowlogEntry } from './types.js';
 
 export const REPORT_FORM_V1 = 1;
 export const REPORT_FORM_V2 = 2;
@@ -39,8 +31,8 @@ export const SCHEMA_FINGERPRINT = schemaFingerprint();
 
 export const fingerprintText = (f: number): string => f.toString(16).padStart(8, '0');
 
-/** redisfleet.v2.RedisSample as proto-loader reads it (camelCase, numbers). */
-export interface RedisSampleV2 {
+/** redisfleet.v2.RedisSample as protobufjs encodes it (camelCase, numbers). */
+interface RedisSampleV2 {
   address: string;
   cluster: string;
   group: string;
@@ -82,11 +74,6 @@ export interface RedisSampleV2 {
   slowlog: SlowlogEntry[];
 }
 
-export interface RedisSamplesV2 {
-  schema: number;
-  samples: RedisSampleV2[];
-}
-
 // RedisRates in redisfleet.v1 field order (valid first, as 0/1).
 const RATE_KEYS = [
   'valid',
@@ -111,7 +98,7 @@ function column<T>(i: number | undefined, name: string, value: T, index: number[
 }
 
 /** A form-1 sample in form 2 (what the agent sends once the collector accepted form 2). */
-export function sampleToV2(s: RedisSample): RedisSampleV2 {
+function sampleToV2(s: RedisSample): RedisSampleV2 {
   const o: RedisSampleV2 = {
     address: s.address,
     cluster: s.cluster,
@@ -186,92 +173,22 @@ export function sampleToV2(s: RedisSample): RedisSampleV2 {
   return o;
 }
 
-export function samplesToV2(samples: RedisSample[]): RedisSamplesV2 {
-  return { schema: SCHEMA_FINGERPRINT, samples: samples.map(sampleToV2) };
+const V2_FILE = path.join(PROTO_DIR, 'redisfleet', 'v2', 'redis.proto');
+
+/** Samples as an encoded redisfleet.v2.RedisSamples (Report.redisV2); `schema` only differs in tests. */
+export function encodeRedisSamples(samples: RedisSample[], schema = SCHEMA_FINGERPRINT): Buffer {
+  return encodeMessage(V2_FILE, 'redisfleet.v2.RedisSamples', { schema, samples: samples.map(sampleToV2) });
 }
 
-/** A form-2 sample as the form-1 RedisSample every consumer reads (INFO as a map again). */
-export function sampleFromV2(v: RedisSampleV2): RedisSample {
-  const info: Record<string, Value> = {};
-  for (let j = 0; j < v.intIndex.length; j++) {
-    const n = REDIS_FIELD_NAMES[v.intIndex[j]!];
-    if (n !== undefined) info[n] = { int: v.intValue[j] ?? 0 };
-  }
-  for (let j = 0; j < v.floatIndex.length; j++) {
-    const n = REDIS_FIELD_NAMES[v.floatIndex[j]!];
-    if (n !== undefined) info[n] = { float: v.floatValue[j] ?? 0 };
-  }
-  for (let j = 0; j < v.strIndex.length; j++) {
-    const n = REDIS_FIELD_NAMES[v.strIndex[j]!];
-    if (n !== undefined) info[n] = { str: v.strValue[j] ?? '' };
-  }
-  for (let j = 0; j < v.otherIntName.length; j++) info[v.otherIntName[j]!] = { int: v.otherIntValue[j] ?? 0 };
-  for (let j = 0; j < v.otherFloatName.length; j++) info[v.otherFloatName[j]!] = { float: v.otherFloatValue[j] ?? 0 };
-  for (let j = 0; j < v.otherStrName.length; j++) info[v.otherStrName[j]!] = { str: v.otherStrValue[j] ?? '' };
-  const commandstats: CommandStat[] = v.cmdCommand.map((command, j) => ({
-    command,
-    calls: v.cmdCalls[j] ?? 0,
-    usec: v.cmdUsec[j] ?? 0,
-    usecPerCall: v.cmdUsecPerCall[j] ?? 0,
-    rejectedCalls: v.cmdRejectedCalls[j] ?? 0,
-    failedCalls: v.cmdFailedCalls[j] ?? 0,
-  }));
-  const latencystats: LatencyStat[] = v.latCommand.map((command, j) => ({
-    command,
-    p50: v.latP50[j] ?? 0,
-    p99: v.latP99[j] ?? 0,
-    p999: v.latP999[j] ?? 0,
-  }));
-  let rates: RedisRates | undefined;
-  if (v.rates.length === RATE_KEYS.length) {
-    const r = v.rates;
-    rates = {
-      valid: r[0] === 1,
-      opsPerSec: r[1]!,
-      netInputBytesPerSec: r[2]!,
-      netOutputBytesPerSec: r[3]!,
-      keyspaceHitRatio: r[4]!,
-      evictedKeysPerSec: r[5]!,
-      expiredKeysPerSec: r[6]!,
-      rejectedConnectionsPerSec: r[7]!,
-    };
-  }
-  let headroom: Headroom | undefined;
-  if (v.headroom.length === 3) {
-    headroom = {
-      usedBytes: v.headroom[0]!,
-      limitBytes: v.headroom[1]!,
-      usedRatio: v.headroom[2]!,
-      limitSource: v.headroomLimitSource as Headroom['limitSource'],
-    };
-  }
-  return {
-    address: v.address,
-    cluster: v.cluster,
-    group: v.group,
-    up: v.up,
-    error: v.error,
-    sampledAtMs: v.sampledAtMs,
-    role: v.role,
-    info,
-    replicas: v.replicas,
-    keyspace: v.keyspace,
-    commandstats,
-    latencystats,
-    errorstats: v.errorstats,
-    maxmemory: v.maxmemory,
-    maxclients: v.maxclients,
-    rates,
-    headroom,
-    unavailable: v.unavailable,
-    slowlog: v.slowlog,
-  };
+/** Report.redisV2 read back into RedisSamples (INFO as a map again); throws on malformed bytes. */
+export function decodeRedisSamples(buf: Buffer): { schema: number; samples: RedisSample[] } {
+  return readRedisSamples(buf, REDIS_FIELD_NAMES);
 }
 
 /** Why a form-2 payload cannot be read here, or null when it can. */
-export function formProblem(m: RedisSamplesV2, accepted: boolean): string | null {
-  if (m.schema !== SCHEMA_FINGERPRINT)
-    return `report.redisV2.schema ${fingerprintText(m.schema)} differs from this collector's ${fingerprintText(SCHEMA_FINGERPRINT)}: agent and collector were built from different metric schemas (proto/schema.ts); the agent must send form 1 (upgrade one side)`;
+export function formProblem(schema: number, accepted: boolean): string | null {
+  if (schema !== SCHEMA_FINGERPRINT)
+    return `report.redisV2.schema ${fingerprintText(schema)} differs from this collector's ${fingerprintText(SCHEMA_FINGERPRINT)}: agent and collector were built from different metric schemas (proto/schema.ts); the agent must send form 1 (upgrade one side)`;
   if (!accepted)
     return 'report.redisV2 sent, but this stream did not negotiate report form 2 (send form 1, or offer form 2 in hello.reportForms)';
   return null;

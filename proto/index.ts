@@ -1,11 +1,10 @@
 // The gRPC contract: loads fleet.proto once and exposes the service definition,
 // the message types and helpers both sides share.
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Value } from './types.js';
+import { PROTO_DIR, encodeMessage } from './codec.js';
 
 export * from './types.js';
 export * from './schema.js';
@@ -15,12 +14,10 @@ export * from './form2.js';
 export const PROTOCOL_VERSION = 1;
 export const PROTO_PACKAGE = 'redisfleet.v1';
 
-// dist/proto/index.js -> <root>/proto/redisfleet/v1/fleet.proto
-const protoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
-export const PROTO_FILE = path.join(protoRoot, 'redisfleet', 'v1', 'fleet.proto');
+export const PROTO_FILE = path.join(PROTO_DIR, 'redisfleet', 'v1', 'fleet.proto');
 
 export const LOADER_OPTIONS: protoLoader.Options = {
-  includeDirs: [protoRoot],
+  includeDirs: [PROTO_DIR],
   keepCase: false,
   longs: Number,
   enums: String,
@@ -43,11 +40,6 @@ export function fleetService(): grpc.ServiceClientConstructor {
   return cached;
 }
 
-interface PbType {
-  encode(m: unknown): { finish(): Uint8Array };
-}
-let agentMessageType: PbType | undefined;
-
 /**
  * Encodes an AgentMessage straight from a well-typed plain object. proto-loader's serializer runs
  * protobufjs `fromObject` first, which copies every message (a map entry per INFO field): direct
@@ -55,19 +47,7 @@ let agentMessageType: PbType | undefined;
  * A value of the wrong runtime type makes it throw; callers fall back to the serializer.
  */
 export function encodeAgentMessage(msg: unknown): Buffer {
-  if (!agentMessageType) {
-    // The protobufjs proto-loader itself uses, so both parse fleet.proto the same way.
-    const require = createRequire(createRequire(import.meta.url).resolve('@grpc/proto-loader'));
-    const protobuf = require('protobufjs') as {
-      Root: new () => { resolvePath: (origin: string, target: string) => string; loadSync(file: string): { lookupType(name: string): PbType } };
-    };
-    const root = new protobuf.Root();
-    // imports are relative to proto/, as proto-loader's includeDirs says
-    root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(protoRoot, target));
-    agentMessageType = root.loadSync(PROTO_FILE).lookupType(`${PROTO_PACKAGE}.AgentMessage`);
-  }
-  const bytes = agentMessageType.encode(msg).finish();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return encodeMessage(PROTO_FILE, `${PROTO_PACKAGE}.AgentMessage`, msg);
 }
 
 /** Default largest message either side accepts (bytes). */

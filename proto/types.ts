@@ -1,7 +1,6 @@
 // TypeScript view of proto/redisfleet/v1/fleet.proto as loaded by proto/index.ts
 // (camelCase names, 64-bit integers as JS numbers, oneofs as `body` / `kind`).
 // Keep it in step with the .proto: test/proto.test.ts round-trips every message.
-import type { RedisSamplesV2 } from './form2.js';
 
 export type Value = { int: number } | { float: number } | { str: string };
 
@@ -222,8 +221,8 @@ export interface Report {
   events: Event[];
   agent?: AgentStats;
   sentinels?: SentinelSample[];
-  /** Form 2: the Redis samples (then `redis` is empty). The collector turns it back into `redis` on arrival. */
-  redisV2?: RedisSamplesV2 | null;
+  /** Form 2: the Redis samples as an encoded redisfleet.v2.RedisSamples (proto/form2.ts; then `redis` is empty). The collector turns it back into `redis` on arrival. */
+  redisV2?: Buffer | Uint8Array | null;
 }
 
 export interface SentinelMasterState {

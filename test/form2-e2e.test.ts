@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { harness, waitFor, type InfluxServer } from './harness/index.js';
 import { TestAgent, makeHello } from './collector-support.js';
 import { fixtureSample } from './form2-support.js';
-import { REPORT_FORM_V2, SCHEMA_FINGERPRINT, samplesToV2, type Report, type RedisSample } from '../proto/index.js';
+import { REPORT_FORM_V2, SCHEMA_FINGERPRINT, encodeRedisSamples, type Report, type RedisSample } from '../proto/index.js';
 
 const welcomeForm = (m: unknown): number | undefined => (m as { welcome?: { reportForm?: number } }).welcome?.reportForm;
 const offer = { reportForms: [REPORT_FORM_V2], schema: SCHEMA_FINGERPRINT };
@@ -50,7 +50,7 @@ test('the same INFO capture in form 1 and in form 2 is stored as the same points
   assert.equal(welcomeForm(await v1.hello(makeHello('form1-host'))), 1);
   assert.equal(welcomeForm(await v2.hello(makeHello('form2-host', offer))), REPORT_FORM_V2);
   await v1.report(report);
-  await v2.report({ ...report, redis: [], redisV2: samplesToV2(samples) });
+  await v2.report({ ...report, redis: [], redisV2: encodeRedisSamples(samples) });
 
   let rows1: string[] = [];
   let rows2: string[] = [];
@@ -115,7 +115,7 @@ test('a schema mismatch falls back to form 1 with a warning; form 2 sent anyway 
   );
   assert.equal(warned.host, 'skewed');
   a.send({
-    report: { seq: 1, timestampMs: Date.now(), redis: [], proxies: [], events: [], redisV2: { ...samplesToV2(samples), schema: other } },
+    report: { seq: 1, timestampMs: Date.now(), redis: [], proxies: [], events: [], redisV2: encodeRedisSamples(samples, other) },
   });
   const status = await a.ended();
   assert.equal(status.code, grpc.status.INVALID_ARGUMENT);
@@ -128,14 +128,14 @@ test('a schema mismatch falls back to form 1 with a warning; form 2 sent anyway 
   const b = new TestAgent(collector.grpcAddress, collector.tokens[0]!);
   t.after(() => b.close());
   await b.hello(makeHello('unoffered'));
-  b.send({ report: { seq: 1, timestampMs: Date.now(), redis: [], proxies: [], events: [], redisV2: samplesToV2(samples) } });
+  b.send({ report: { seq: 1, timestampMs: Date.now(), redis: [], proxies: [], events: [], redisV2: encodeRedisSamples(samples) } });
   assert.equal((await b.ended()).code, grpc.status.INVALID_ARGUMENT);
   assert.match(b.received.find((m) => m.body === 'reject')!.reject!.reason, /did not negotiate report form 2/);
 
   const c = new TestAgent(collector.grpcAddress, collector.tokens[0]!);
   t.after(() => c.close());
   assert.equal(welcomeForm(await c.hello(makeHello('fine', offer))), REPORT_FORM_V2);
-  await c.report({ seq: 1, timestampMs: Date.now(), redis: [], proxies: [], events: [], redisV2: samplesToV2(samples) });
+  await c.report({ seq: 1, timestampMs: Date.now(), redis: [], proxies: [], events: [], redisV2: encodeRedisSamples(samples) });
 });
 
 test("gzip'd writes (influx.gzip, the default) are taken by InfluxDB and VictoriaMetrics alike, in fewer bytes", async (t) => {
@@ -150,7 +150,7 @@ test("gzip'd writes (influx.gzip, the default) are taken by InfluxDB and Victori
     const a = new TestAgent(collector.grpcAddress, collector.tokens[0]!);
     t.after(() => a.close());
     await a.hello(makeHello(`gz-${flavor}`, offer));
-    await a.report({ seq: 1, timestampMs: Date.now(), redis: [], proxies: [], events: [], redisV2: samplesToV2(samples) });
+    await a.report({ seq: 1, timestampMs: Date.now(), redis: [], proxies: [], events: [], redisV2: encodeRedisSamples(samples) });
     const stats = await waitFor(
       async () => {
         const s = (await collector.api<{ sinkStats: { written: number; bodyBytes: number; sentBytes: number } }>('/healthz')).sinkStats;

@@ -8,8 +8,8 @@ import {
   formProblem,
   REDIS_FIELD_NAMES,
   SCHEMA_FINGERPRINT,
-  sampleFromV2,
-  samplesToV2,
+  decodeRedisSamples,
+  encodeRedisSamples,
   schemaFingerprint,
   type Report,
 } from '../proto/index.js';
@@ -29,12 +29,13 @@ test('form 2 carries the same samples as form 1: equal points and line protocol 
     { ...fixtureSample('master', '10.0.0.1:6381'), up: false, error: 'connection refused', info: {} },
   ];
   const v1Bytes = encodeAgentMessage({ report: { ...base(), redis: samples } });
-  const v2Bytes = encodeAgentMessage({ report: { ...base(), redis: [], redisV2: samplesToV2(samples) } });
+  const v2Bytes = encodeAgentMessage({ report: { ...base(), redis: [], redisV2: encodeRedisSamples(samples) } });
   const v1 = connect.requestDeserialize(v1Bytes).report;
   const v2 = connect.requestDeserialize(v2Bytes).report;
   assert.equal(v2.redis.length, 0);
-  assert.equal(v2.redisV2!.schema, SCHEMA_FINGERPRINT);
-  const unpacked = v2.redisV2!.samples.map(sampleFromV2);
+  const decoded = decodeRedisSamples(v2.redisV2 as Buffer);
+  assert.equal(decoded.schema, SCHEMA_FINGERPRINT);
+  const unpacked = decoded.samples;
   const src = { hostId: 'h1', labels: { idc: 'bj' } };
   const p1 = reportPoints(v1, src);
   const p2 = reportPoints({ ...v2, redis: unpacked, redisV2: null }, src);
@@ -56,7 +57,15 @@ test('the schema fingerprint follows the field list, and a mismatch or an unnego
   assert.equal(schemaFingerprint(), SCHEMA_FINGERPRINT);
   assert.notEqual(schemaFingerprint(REDIS_FIELD_NAMES.slice(1)), SCHEMA_FINGERPRINT);
   assert.notEqual(schemaFingerprint([...REDIS_FIELD_NAMES.slice(1), REDIS_FIELD_NAMES[0]!]), SCHEMA_FINGERPRINT);
-  assert.equal(formProblem({ schema: SCHEMA_FINGERPRINT, samples: [] }, true), null);
-  assert.match(formProblem({ schema: SCHEMA_FINGERPRINT ^ 1, samples: [] }, true)!, /different metric schemas/);
-  assert.match(formProblem({ schema: SCHEMA_FINGERPRINT, samples: [] }, false)!, /did not negotiate report form 2/);
+  assert.equal(formProblem(SCHEMA_FINGERPRINT, true), null);
+  assert.match(formProblem(SCHEMA_FINGERPRINT ^ 1, true)!, /different metric schemas/);
+  assert.match(formProblem(SCHEMA_FINGERPRINT, false)!, /did not negotiate report form 2/);
+});
+
+test('malformed form-2 bytes are an error naming the offset, never a misread sample', () => {
+  const good = encodeRedisSamples([fixtureSample('master', '10.0.0.1:6379')]);
+  assert.equal(decodeRedisSamples(good).samples.length, 1);
+  for (const cut of [3, 10, 100, good.length - 1])
+    assert.throws(() => decodeRedisSamples(good.subarray(0, cut)), /(truncated|beyond|overrun).* at byte \d+/);
+  assert.throws(() => decodeRedisSamples(Buffer.from([0x12, 0x05, 0x0f])), /at byte/);
 });

@@ -14,8 +14,8 @@ import {
   SCHEMA_FINGERPRINT,
   encodeAgentMessage,
   fleetService,
-  sampleFromV2,
-  samplesToV2,
+  decodeRedisSamples,
+  encodeRedisSamples,
   type CollectorMessage,
   type Hello,
   type Report,
@@ -207,7 +207,7 @@ export class CollectorLink {
     const seq = this.nextSeq;
     const form = this.form === REPORT_FORM_V2 && report.redis.length ? REPORT_FORM_V2 : REPORT_FORM_V1;
     const bytes = this.encode({
-      report: form === REPORT_FORM_V2 ? { ...report, seq, redis: [], redisV2: samplesToV2(report.redis) } : { ...report, seq },
+      report: form === REPORT_FORM_V2 ? { ...report, seq, redis: [], redisV2: encodeRedisSamples(report.redis) } : { ...report, seq },
     });
     const limit = this.collectorMaxBytes ? Math.min(this.collectorMaxBytes, this.opts.maxMessageBytes) : this.opts.maxMessageBytes;
     if (bytes.length > limit) {
@@ -382,7 +382,8 @@ export class CollectorLink {
   private toForm1(bytes: Buffer): Buffer {
     const m = this.codec.requestDeserialize(bytes) as { report: Report };
     const r = m.report;
-    r.redis = r.redis.concat((r.redisV2?.samples ?? []).map(sampleFromV2));
+    const v2 = r.redisV2;
+    if (v2?.length) r.redis = r.redis.concat(decodeRedisSamples(Buffer.from(v2.buffer, v2.byteOffset, v2.byteLength)).samples);
     r.redisV2 = null;
     return this.encode({ report: r });
   }

@@ -12,7 +12,7 @@ import {
   SCHEMA_FINGERPRINT,
   encodeAgentMessage,
   fleetService,
-  samplesToV2,
+  encodeRedisSamples,
   type Report,
   type RedisSample,
 } from '../../proto/index.js';
@@ -61,7 +61,7 @@ export type ReportForm = typeof REPORT_FORM_V1 | typeof REPORT_FORM_V2;
 
 /** The AgentMessage of `report` in report form 1 (Redis samples with INFO maps) or 2 (proto/form2.ts). */
 export function reportMessage(report: Report, form: ReportForm): { report: Report } {
-  return { report: form === REPORT_FORM_V2 ? { ...report, redis: [], redisV2: samplesToV2(report.redis) } : report };
+  return { report: form === REPORT_FORM_V2 ? { ...report, redis: [], redisV2: encodeRedisSamples(report.redis) } : report };
 }
 
 /**

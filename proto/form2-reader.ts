@@ -1,0 +1,502 @@
+// A reader for redisfleet.v2.RedisSamples straight into the RedisSample every consumer reads:
+// packed columns read in place (no per-number object, no intermediate message objects), INFO
+// named from the schema index. The small nested lists (replicas, keyspace, errorstats, slowlog)
+// are read the same way. Unknown fields are skipped (a newer agent may add some); truncated or
+// malformed bytes throw an Error naming the offset.
+// Wire format: https://protobuf.dev/programming-guides/encoding/
+import type { RedisSample, Value, ReplicaInfo, KeyspaceInfo, ErrorStat, SlowlogEntry, CommandStat, LatencyStat } from './types.js';
+
+const TWO_32 = 0x1_0000_0000;
+
+class Reader {
+  pos: number;
+  constructor(
+    readonly buf: Buffer,
+    start: number,
+    readonly end: number,
+  ) {
+    this.pos = start;
+  }
+
+  fail(what: string): never {
+    throw new Error(`${what} at byte ${this.pos}`);
+  }
+
+  uint32(): number {
+    let v = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      if (this.pos >= this.end) this.fail('truncated varint');
+      const b = this.buf[this.pos++]!;
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v >>> 0 === v ? v : v % TWO_32;
+    }
+    // a 64-bit varint where 32 bits were expected: keep the low 32 bits, skip the rest
+    return this.skipVarintRest(v % TWO_32);
+  }
+
+  private skipVarintRest(v: number): number {
+    for (let i = 0; i < 5; i++) {
+      if (this.pos >= this.end) this.fail('truncated varint');
+      if (this.buf[this.pos++]! < 0x80) return v;
+    }
+    return this.fail('varint longer than 10 bytes');
+  }
+
+  /** An int64/uint64 varint as a number (two's complement for negatives; beyond 2^53 it rounds). */
+  int64(): number {
+    let lo = 0;
+    let hi = 0;
+    let shift = 0;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) this.fail('truncated varint');
+      const b = this.buf[this.pos++]!;
+      const bits = b & 0x7f;
+      if (shift < 28) lo += bits * 2 ** shift;
+      else if (shift === 28) {
+        lo += (bits & 0x0f) * 2 ** 28;
+        hi += bits >>> 4;
+      } else hi += bits * 2 ** (shift - 32);
+      shift += 7;
+      if (b < 0x80) {
+        hi %= TWO_32;
+        if (hi >= 0x8000_0000) return -((TWO_32 - 1 - hi) * TWO_32 + (TWO_32 - lo));
+        return hi * TWO_32 + lo;
+      }
+    }
+    return this.fail('varint longer than 10 bytes');
+  }
+
+  double(): number {
+    if (this.pos + 8 > this.end) this.fail('truncated double');
+    const v = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  fixed32(): number {
+    if (this.pos + 4 > this.end) this.fail('truncated fixed32');
+    const v = this.buf.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  /** The end offset of a length-delimited field starting here. */
+  delimited(): number {
+    const len = this.uint32();
+    const end = this.pos + len;
+    if (end > this.end) this.fail('length beyond the message');
+    return end;
+  }
+
+  string(): string {
+    const end = this.delimited();
+    const s = this.buf.toString('utf8', this.pos, end);
+    this.pos = end;
+    return s;
+  }
+
+  /** Repeated double, packed (wire type 2) or one value (wire type 1). */
+  doubles(wire: number, out: number[]): void {
+    if (wire === 1) {
+      out.push(this.double());
+      return;
+    }
+    const end = this.delimited();
+    if ((end - this.pos) % 8) this.fail('packed doubles not a multiple of 8 bytes');
+    for (; this.pos < end; this.pos += 8) out.push(this.buf.readDoubleLE(this.pos));
+  }
+
+  /** Repeated uint32, packed (wire type 2) or one value (wire type 0). */
+  uint32s(wire: number, out: number[]): void {
+    if (wire === 0) {
+      out.push(this.uint32());
+      return;
+    }
+    const end = this.delimited();
+    while (this.pos < end) out.push(this.uint32());
+    if (this.pos !== end) this.fail('packed varints overrun');
+  }
+
+  skip(wire: number): void {
+    switch (wire) {
+      case 0:
+        this.int64();
+        return;
+      case 1:
+        this.pos += 8;
+        break;
+      case 2:
+        this.pos = this.delimited();
+        return;
+      case 5:
+        this.pos += 4;
+        break;
+      default:
+        this.fail(`unsupported wire type ${wire}`);
+    }
+    if (this.pos > this.end) this.fail('truncated field');
+  }
+}
+
+/** Columns of one sample before they become the RedisSample. */
+interface Columns {
+  intIndex: number[];
+  intValue: number[];
+  floatIndex: number[];
+  floatValue: number[];
+  strIndex: number[];
+  strValue: string[];
+  otherFloatName: string[];
+  otherFloatValue: number[];
+  otherStrName: string[];
+  otherStrValue: string[];
+  otherIntName: string[];
+  otherIntValue: number[];
+  cmd: string[];
+  cmdNum: number[][]; // calls, usec, usecPerCall, rejected, failed
+  lat: string[];
+  latNum: number[][]; // p50, p99, p999
+  rates: number[];
+  headroom: number[];
+  headroomLimitSource: string;
+}
+
+const RATE_COUNT = 8;
+
+function readSample(r: Reader, end: number, names: readonly string[]): RedisSample {
+  const s: RedisSample = {
+    address: '',
+    cluster: '',
+    group: '',
+    up: false,
+    error: '',
+    sampledAtMs: 0,
+    role: '',
+    info: {},
+    replicas: [],
+    keyspace: [],
+    commandstats: [],
+    latencystats: [],
+    errorstats: [],
+    maxmemory: 0,
+    maxclients: 0,
+    unavailable: [],
+    slowlog: [],
+  };
+  const c: Columns = {
+    intIndex: [],
+    intValue: [],
+    floatIndex: [],
+    floatValue: [],
+    strIndex: [],
+    strValue: [],
+    otherFloatName: [],
+    otherFloatValue: [],
+    otherStrName: [],
+    otherStrValue: [],
+    otherIntName: [],
+    otherIntValue: [],
+    cmd: [],
+    cmdNum: [[], [], [], [], []],
+    lat: [],
+    latNum: [[], [], []],
+    rates: [],
+    headroom: [],
+    headroomLimitSource: '',
+  };
+  while (r.pos < end) {
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    switch (field) {
+      case 1:
+        s.address = r.string();
+        break;
+      case 2:
+        s.cluster = r.string();
+        break;
+      case 3:
+        s.group = r.string();
+        break;
+      case 4:
+        s.up = r.int64() !== 0;
+        break;
+      case 5:
+        s.error = r.string();
+        break;
+      case 6:
+        s.sampledAtMs = r.int64();
+        break;
+      case 7:
+        s.role = r.string();
+        break;
+      case 8:
+        r.uint32s(wire, c.intIndex);
+        break;
+      case 9:
+        r.doubles(wire, c.intValue);
+        break;
+      case 10:
+        r.uint32s(wire, c.floatIndex);
+        break;
+      case 11:
+        r.doubles(wire, c.floatValue);
+        break;
+      case 12:
+        r.uint32s(wire, c.strIndex);
+        break;
+      case 13:
+        c.strValue.push(r.string());
+        break;
+      case 14:
+        c.otherFloatName.push(r.string());
+        break;
+      case 15:
+        r.doubles(wire, c.otherFloatValue);
+        break;
+      case 16:
+        c.otherStrName.push(r.string());
+        break;
+      case 17:
+        c.otherStrValue.push(r.string());
+        break;
+      case 18:
+        s.maxmemory = r.int64();
+        break;
+      case 19:
+        s.maxclients = r.int64();
+        break;
+      case 20:
+        s.unavailable.push(r.string());
+        break;
+      case 21:
+        c.cmd.push(r.string());
+        break;
+      case 22:
+      case 23:
+      case 24:
+      case 25:
+      case 26:
+        r.doubles(wire, c.cmdNum[field - 22]!);
+        break;
+      case 27:
+        c.lat.push(r.string());
+        break;
+      case 28:
+      case 29:
+      case 30:
+        r.doubles(wire, c.latNum[field - 28]!);
+        break;
+      case 31:
+        r.doubles(wire, c.rates);
+        break;
+      case 32:
+        r.doubles(wire, c.headroom);
+        break;
+      case 33:
+        c.headroomLimitSource = r.string();
+        break;
+      case 34:
+        s.replicas.push(readReplica(r, r.delimited()));
+        break;
+      case 35:
+        s.keyspace.push(readKeyspace(r, r.delimited()));
+        break;
+      case 36:
+        s.errorstats.push(readErrorStat(r, r.delimited()));
+        break;
+      case 37:
+        s.slowlog.push(readSlowlog(r, r.delimited()));
+        break;
+      case 38:
+        c.otherIntName.push(r.string());
+        break;
+      case 39:
+        r.doubles(wire, c.otherIntValue);
+        break;
+      default:
+        r.skip(wire);
+    }
+  }
+  if (r.pos !== end) r.fail('sample overruns its length');
+  fill(s, c, names);
+  return s;
+}
+
+function infoColumn(
+  info: Record<string, Value>,
+  names: readonly string[] | null,
+  keys: (number | string)[],
+  n: number,
+  make: (j: number) => Value,
+): void {
+  for (let j = 0; j < n; j++) {
+    const k = keys[j]!;
+    const name = names ? names[k as number] : (k as string);
+    if (name !== undefined) info[name] = make(j);
+  }
+}
+
+function fill(s: RedisSample, c: Columns, names: readonly string[]): void {
+  const info = s.info;
+  const min = (a: unknown[], b: unknown[]) => Math.min(a.length, b.length);
+  infoColumn(info, names, c.intIndex, min(c.intIndex, c.intValue), (j) => ({ int: c.intValue[j]! }));
+  infoColumn(info, names, c.floatIndex, min(c.floatIndex, c.floatValue), (j) => ({ float: c.floatValue[j]! }));
+  infoColumn(info, names, c.strIndex, min(c.strIndex, c.strValue), (j) => ({ str: c.strValue[j]! }));
+  infoColumn(info, null, c.otherIntName, min(c.otherIntName, c.otherIntValue), (j) => ({ int: c.otherIntValue[j]! }));
+  infoColumn(info, null, c.otherFloatName, min(c.otherFloatName, c.otherFloatValue), (j) => ({ float: c.otherFloatValue[j]! }));
+  infoColumn(info, null, c.otherStrName, min(c.otherStrName, c.otherStrValue), (j) => ({ str: c.otherStrValue[j]! }));
+  const [calls, usec, perCall, rejected, failed] = c.cmdNum as [number[], number[], number[], number[], number[]];
+  s.commandstats = c.cmd.map((command, j): CommandStat => ({
+    command,
+    calls: calls[j] ?? 0,
+    usec: usec[j] ?? 0,
+    usecPerCall: perCall[j] ?? 0,
+    rejectedCalls: rejected[j] ?? 0,
+    failedCalls: failed[j] ?? 0,
+  }));
+  const [p50, p99, p999] = c.latNum as [number[], number[], number[]];
+  s.latencystats = c.lat.map((command, j): LatencyStat => ({ command, p50: p50[j] ?? 0, p99: p99[j] ?? 0, p999: p999[j] ?? 0 }));
+  const r = c.rates;
+  if (r.length === RATE_COUNT)
+    s.rates = {
+      valid: r[0] === 1,
+      opsPerSec: r[1]!,
+      netInputBytesPerSec: r[2]!,
+      netOutputBytesPerSec: r[3]!,
+      keyspaceHitRatio: r[4]!,
+      evictedKeysPerSec: r[5]!,
+      expiredKeysPerSec: r[6]!,
+      rejectedConnectionsPerSec: r[7]!,
+    };
+  const h = c.headroom;
+  if (h.length === 3)
+    s.headroom = {
+      usedBytes: h[0]!,
+      limitBytes: h[1]!,
+      usedRatio: h[2]!,
+      limitSource: c.headroomLimitSource as NonNullable<RedisSample['headroom']>['limitSource'],
+    };
+}
+
+function readReplica(r: Reader, end: number): ReplicaInfo {
+  const o: ReplicaInfo = { id: '', ip: '', port: 0, state: '', offset: 0, lagSeconds: 0, lagBytes: 0 };
+  while (r.pos < end) {
+    const tag = r.uint32();
+    switch (tag >>> 3) {
+      case 1:
+        o.id = r.string();
+        break;
+      case 2:
+        o.ip = r.string();
+        break;
+      case 3:
+        o.port = r.uint32();
+        break;
+      case 4:
+        o.state = r.string();
+        break;
+      case 5:
+        o.offset = r.int64();
+        break;
+      case 6:
+        o.lagSeconds = r.int64();
+        break;
+      case 7:
+        o.lagBytes = r.int64();
+        break;
+      default:
+        r.skip(tag & 7);
+    }
+  }
+  return o;
+}
+
+function readKeyspace(r: Reader, end: number): KeyspaceInfo {
+  const o: KeyspaceInfo = { db: '', keys: 0, expires: 0, avgTtl: 0 };
+  while (r.pos < end) {
+    const tag = r.uint32();
+    switch (tag >>> 3) {
+      case 1:
+        o.db = r.string();
+        break;
+      case 2:
+        o.keys = r.int64();
+        break;
+      case 3:
+        o.expires = r.int64();
+        break;
+      case 4:
+        o.avgTtl = r.int64();
+        break;
+      default:
+        r.skip(tag & 7);
+    }
+  }
+  return o;
+}
+
+function readErrorStat(r: Reader, end: number): ErrorStat {
+  const o: ErrorStat = { error: '', count: 0 };
+  while (r.pos < end) {
+    const tag = r.uint32();
+    switch (tag >>> 3) {
+      case 1:
+        o.error = r.string();
+        break;
+      case 2:
+        o.count = r.int64();
+        break;
+      default:
+        r.skip(tag & 7);
+    }
+  }
+  return o;
+}
+
+function readSlowlog(r: Reader, end: number): SlowlogEntry {
+  const o: SlowlogEntry = { id: 0, timestamp: 0, durationUsec: 0, command: '', client: '', clientName: '' };
+  while (r.pos < end) {
+    const tag = r.uint32();
+    switch (tag >>> 3) {
+      case 1:
+        o.id = r.int64();
+        break;
+      case 2:
+        o.timestamp = r.int64();
+        break;
+      case 3:
+        o.durationUsec = r.int64();
+        break;
+      case 4:
+        o.command = r.string();
+        break;
+      case 5:
+        o.client = r.string();
+        break;
+      case 6:
+        o.clientName = r.string();
+        break;
+      default:
+        r.skip(tag & 7);
+    }
+  }
+  return o;
+}
+
+/** An encoded redisfleet.v2.RedisSamples: its schema fingerprint and its samples, INFO named by `names` (the schema index). */
+export function readRedisSamples(buf: Buffer, names: readonly string[]): { schema: number; samples: RedisSample[] } {
+  const r = new Reader(buf, 0, buf.length);
+  let schema = 0;
+  const samples: RedisSample[] = [];
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    if (field === 1 && (tag & 7) === 5) schema = r.fixed32();
+    else if (field === 2 && (tag & 7) === 2) {
+      const end = r.delimited();
+      samples.push(readSample(r, end, names));
+    } else r.skip(tag & 7);
+  }
+  return { schema, samples };
+}
