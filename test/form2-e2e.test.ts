@@ -4,7 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { harness, waitFor, type InfluxServer } from './harness/index.js';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { harness, waitFor, freePort, type InfluxServer } from './harness/index.js';
+import { rendezvousOrder } from '../agent/transport/rendezvous.js';
 import { TestAgent, makeHello } from './collector-support.js';
 import { fixtureSample } from './form2-support.js';
 import { REPORT_FORM_V2, SCHEMA_FINGERPRINT, encodeRedisSamples, type Report, type RedisSample } from '../proto/index.js';
@@ -175,4 +178,54 @@ test("gzip'd writes (influx.gzip, the default) are taken by InfluxDB and Victori
     }
     await collector.stop();
   }
+});
+
+test('reports buffered in form 2 are resent in form 1 when the agent fails over to a collector without form 2', async (t) => {
+  const h = await harness(t);
+  const redis = await h.redis();
+  const a = await h.collector({ grpc: { reportForm2: true } });
+  const b = await h.collector({ grpc: { reportForm2: false } });
+  const addresses = [a.grpcAddress, b.grpcAddress];
+  // a host id that prefers the form-2 collector (rendezvous order)
+  let hostId = '';
+  for (let i = 0; !hostId; i++)
+    if (
+      rendezvousOrder(
+        `fo-${i}`,
+        addresses.map((address) => ({ address })),
+      )[0]!.address === a.grpcAddress
+    )
+      hostId = `fo-${i}`;
+  const dir = await h.tempDir('fo-metrics');
+  await fs.writeFile(path.join(dir, 'token'), 'm-token\n', { mode: 0o600 });
+  const port = await freePort();
+  const metricsUrl = `http://127.0.0.1:${port}/metrics`;
+  const agent = await h.agent({
+    hostId,
+    interval: '200ms',
+    redis: [{ address: redis.address }],
+    collector: { addresses },
+    metrics: { listen: `127.0.0.1:${port}`, tokenFile: path.join(dir, 'token') },
+  });
+  const first = await agent.waitForLog('connected to collector', 30_000);
+  assert.equal(first.reportForm, REPORT_FORM_V2);
+  const seqOn = async (c: typeof a) =>
+    (await c.api<{ lastSeq?: number }>(`/api/v1/hosts/${hostId}`).catch(() => ({ lastSeq: 0 }))).lastSeq ?? 0;
+  await waitFor(async () => (await seqOn(a)) >= 3, { timeoutMs: 30_000, what: 'form-2 reports acked by the first collector' });
+  // Frozen: the agent keeps encoding (form 2) and buffering unacked reports; then it dies.
+  process.kill(a.pid, 'SIGSTOP');
+  const frozenAt = await seqOn(b);
+  assert.equal(frozenAt, 0);
+  await waitFor(
+    async () => {
+      const text = await (await fetch(metricsUrl, { headers: { authorization: 'Bearer m-token' } })).text();
+      return Number(/^redis_fleet_agent_buffered_reports (\d+)/m.exec(text)?.[1] ?? 0) >= 3;
+    },
+    { timeoutMs: 30_000, what: 'form-2 reports buffered, unacked, while the first collector is frozen' },
+  );
+  await a.kill('SIGKILL');
+  const moved = await agent.waitForLog((l) => l.msg === 'connected to collector' && l.address === b.grpcAddress, 30_000);
+  assert.equal(moved.reportForm, 1);
+  await waitFor(async () => (await seqOn(b)) >= 8, { timeoutMs: 30_000, what: 'the buffered reports acked by the form-1 collector' });
+  assert.equal(b.logs().filter((l) => l.msg === 'agent report refused').length, 0);
 });
