@@ -5,7 +5,7 @@
 // InfluxDB 1.6 with and without gzip'd writes. The figure that matters is the collector's own CPU
 // per instance sample (InfluxDB shares the machine's cores, so it also bounds samples/s).
 import { harness, type Harness } from '../harness/index.js';
-import { fixed, mb, table } from './lib.js';
+import { cpuMs, fixed, mb, table } from './lib.js';
 import { collectorIngest, type ReportForm } from './ingest.js';
 
 const SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 15);
@@ -22,9 +22,11 @@ async function run(h: Harness, c: Case) {
   const config = influx
     ? { influx: { url: influx.url, database: 'bench', batchSize: 5000, flushInterval: '200ms', gzip: c.sink === 'influx' } }
     : {};
+  const engine0 = influx ? cpuMs(influx.pid) : 0;
   const r = await collectorIngest(h, config, PER_REPORT, STREAMS, SECONDS, c.form);
+  const engineMs = influx ? cpuMs(influx.pid) - engine0 : 0;
   await influx?.stop();
-  return r;
+  return { ...r, engineMsPer1000: influx ? (engineMs / (r.reports * PER_REPORT)) * 1000 : undefined };
 }
 
 async function main() {
@@ -41,6 +43,7 @@ async function main() {
         'collector CPU ms / 1000 samples',
         'samples/s per collector core',
         'collector CPU %',
+        'InfluxDB CPU ms / 1000 samples',
         'VmHWM',
         'points written',
         'body MB → sent MB',
@@ -62,6 +65,7 @@ async function main() {
         fixed(r.cpuMsPer1000, 0),
         fixed(r.samplesPerCoreSec, 0),
         fixed(r.cpuPercent, 0),
+        r.engineMsPer1000 === undefined ? '' : fixed(r.engineMsPer1000, 0),
         mb(r.rss),
         r.sink.written ?? '',
         r.sink.bodyBytes ? `${fixed(r.sink.bodyBytes / 1e6, 0)} → ${fixed((r.sink.sentBytes ?? 0) / 1e6, 0)}` : '',
