@@ -138,8 +138,8 @@ class Reader {
   }
 }
 
-/** Columns of one sample before they become the RedisSample. */
-interface Columns {
+/** INFO of one form-2 sample: by schema index, one column per type, and by name. */
+export interface InfoColumns {
   intIndex: number[];
   intValue: number[];
   floatIndex: number[];
@@ -152,6 +152,10 @@ interface Columns {
   otherStrValue: string[];
   otherIntName: string[];
   otherIntValue: number[];
+}
+
+/** Columns of one sample before they become the RedisSample. */
+interface Columns extends InfoColumns {
   cmd: string[];
   cmdNum: number[][]; // calls, usec, usecPerCall, rejected, failed
   lat: string[];

@@ -4,9 +4,9 @@
 // from different schemas never read each other's indexes (the collector says so instead).
 import path from 'node:path';
 import { PROTO_DIR, encodeMessage } from './codec.js';
-import { readRedisSamples } from './form2-reader.js';
+import { readRedisSamples, type InfoColumns } from './form2-reader.js';
 import { MEASUREMENTS } from './schema.js';
-import type { ErrorStat, KeyspaceInfo, RedisRates, RedisSample, ReplicaInfo, SlowlogEntry } from './types.js';
+import type { RedisRates, RedisSample } from './types.js';
 
 export const REPORT_FORM_V1 = 1;
 export const REPORT_FORM_V2 = 2;
@@ -32,26 +32,13 @@ export const SCHEMA_FINGERPRINT = schemaFingerprint();
 export const fingerprintText = (f: number): string => f.toString(16).padStart(8, '0');
 
 /** redisfleet.v2.RedisSample as protobufjs encodes it (camelCase, numbers). */
-interface RedisSampleV2 {
-  address: string;
-  cluster: string;
-  group: string;
-  up: boolean;
-  error: string;
-  sampledAtMs: number;
-  role: string;
-  intIndex: number[];
-  intValue: number[];
-  floatIndex: number[];
-  floatValue: number[];
-  strIndex: number[];
-  strValue: string[];
-  otherFloatName: string[];
-  otherFloatValue: number[];
-  otherStrName: string[];
-  otherStrValue: string[];
-  otherIntName: string[];
-  otherIntValue: number[];
+interface RedisSampleV2
+  extends
+    InfoColumns,
+    Pick<
+      RedisSample,
+      'address' | 'cluster' | 'group' | 'up' | 'error' | 'sampledAtMs' | 'role' | 'replicas' | 'keyspace' | 'errorstats' | 'slowlog'
+    > {
   maxmemory: number;
   maxclients: number;
   unavailable: string[];
@@ -68,10 +55,6 @@ interface RedisSampleV2 {
   rates: number[];
   headroom: number[];
   headroomLimitSource: string;
-  replicas: ReplicaInfo[];
-  keyspace: KeyspaceInfo[];
-  errorstats: ErrorStat[];
-  slowlog: SlowlogEntry[];
 }
 
 // RedisRates in redisfleet.v1 field order (valid first, as 0/1).
