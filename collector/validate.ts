@@ -34,6 +34,7 @@ export function helloProblem(h: Hello): string | null {
     if (p) return p;
   }
   if (h.roles.length > 16) return `hello.roles has ${h.roles.length} entries (at most 16)`;
+  if ((h.reportForms?.length ?? 0) > 16) return `hello.reportForms has ${h.reportForms!.length} entries (at most 16)`;
   for (let i = 0; i < h.roles.length; i++) {
     const p = text(h.roles[i]!, `hello.roles[${i}]`, 64, true);
     if (p) return p;

@@ -135,6 +135,13 @@ test('a schema mismatch falls back to form 1 with a warning; form 2 sent anyway 
   assert.equal((await b.ended()).code, grpc.status.INVALID_ARGUMENT);
   assert.match(b.received.find((m) => m.body === 'reject')!.reject!.reason, /did not negotiate report form 2/);
 
+  const many = new TestAgent(collector.grpcAddress, collector.tokens[0]!);
+  t.after(() => many.close());
+  many.send({ hello: makeHello('many-forms', { reportForms: Array.from({ length: 17 }, () => REPORT_FORM_V2) }) });
+  const refused = await many.ended();
+  assert.equal(refused.code, grpc.status.INVALID_ARGUMENT);
+  assert.match(refused.details, /hello\.reportForms has 17 entries/);
+
   const c = new TestAgent(collector.grpcAddress, collector.tokens[0]!);
   t.after(() => c.close());
   assert.equal(welcomeForm(await c.hello(makeHello('fine', offer))), REPORT_FORM_V2);
