@@ -179,6 +179,17 @@ export class CollectorLink {
     }
   }
 
+  /** The samples in form 2, or undefined (form 1 then) when they do not encode; said once. */
+  private encodeForm2(samples: Report['redis']): Buffer | undefined {
+    try {
+      return encodeRedisSamples(samples);
+    } catch (err) {
+      if (this.once.enter('form2', 'failing'))
+        this.log.warn({ error: (err as Error).message }, 'report form 2 encoding failed; sending form 1');
+      return undefined;
+    }
+  }
+
   stats(): LinkStats {
     return {
       bufferedReports: this.buffer.size,
@@ -205,10 +216,9 @@ export class CollectorLink {
    */
   submit(report: Omit<Report, 'seq'>): number | undefined {
     const seq = this.nextSeq;
-    const form = this.form === REPORT_FORM_V2 && report.redis.length ? REPORT_FORM_V2 : REPORT_FORM_V1;
-    const bytes = this.encode({
-      report: form === REPORT_FORM_V2 ? { ...report, seq, redis: [], redisV2: encodeRedisSamples(report.redis) } : { ...report, seq },
-    });
+    const redisV2 = this.form === REPORT_FORM_V2 && report.redis.length ? this.encodeForm2(report.redis) : undefined;
+    const form = redisV2 ? REPORT_FORM_V2 : REPORT_FORM_V1;
+    const bytes = this.encode({ report: redisV2 ? { ...report, seq, redis: [], redisV2 } : { ...report, seq } });
     const limit = this.collectorMaxBytes ? Math.min(this.collectorMaxBytes, this.opts.maxMessageBytes) : this.opts.maxMessageBytes;
     if (bytes.length > limit) {
       this.oversizeDropped++;
