@@ -160,7 +160,12 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
 
   const tokens = new TokenChecker(config.grpc.tokenFile, config.grpc.tokens, logger);
   const grpcServer = new FleetGrpcServer(
-    { listen: config.grpc.listen, maxMessageBytes: config.grpc.maxMessageBytes, tls: config.grpc.tls, reportForm2: config.grpc.reportForm2 },
+    {
+      listen: config.grpc.listen,
+      maxMessageBytes: config.grpc.maxMessageBytes,
+      tls: config.grpc.tls,
+      reportForm2: config.grpc.reportForm2,
+    },
     { state, sink, tokens, logger, collectorVersion: COLLECTOR_VERSION },
   );
   // The collector's own storage events reach the alerts even when the sink has no room for them.

@@ -154,6 +154,23 @@ export interface InfoColumns {
   otherIntValue: number[];
 }
 
+export function emptyInfoColumns(): InfoColumns {
+  return {
+    intIndex: [],
+    intValue: [],
+    floatIndex: [],
+    floatValue: [],
+    strIndex: [],
+    strValue: [],
+    otherFloatName: [],
+    otherFloatValue: [],
+    otherStrName: [],
+    otherStrValue: [],
+    otherIntName: [],
+    otherIntValue: [],
+  };
+}
+
 /** Columns of one sample before they become the RedisSample. */
 interface Columns extends InfoColumns {
   cmd: string[];
@@ -188,18 +205,7 @@ function readSample(r: Reader, end: number, names: readonly string[]): RedisSamp
     slowlog: [],
   };
   const c: Columns = {
-    intIndex: [],
-    intValue: [],
-    floatIndex: [],
-    floatValue: [],
-    strIndex: [],
-    strValue: [],
-    otherFloatName: [],
-    otherFloatValue: [],
-    otherStrName: [],
-    otherStrValue: [],
-    otherIntName: [],
-    otherIntValue: [],
+    ...emptyInfoColumns(),
     cmd: [],
     cmdNum: [[], [], [], [], []],
     lat: [],

@@ -4,7 +4,7 @@
 // from different schemas never read each other's indexes (the collector says so instead).
 import path from 'node:path';
 import { PROTO_DIR, encodeMessage } from './codec.js';
-import { readRedisSamples, type InfoColumns } from './form2-reader.js';
+import { emptyInfoColumns, readRedisSamples, type InfoColumns } from './form2-reader.js';
 import { MEASUREMENTS } from './schema.js';
 import type { RedisRates, RedisSample } from './types.js';
 
@@ -90,18 +90,7 @@ function sampleToV2(s: RedisSample): RedisSampleV2 {
     error: s.error,
     sampledAtMs: s.sampledAtMs,
     role: s.role,
-    intIndex: [],
-    intValue: [],
-    floatIndex: [],
-    floatValue: [],
-    strIndex: [],
-    strValue: [],
-    otherFloatName: [],
-    otherFloatValue: [],
-    otherStrName: [],
-    otherStrValue: [],
-    otherIntName: [],
-    otherIntValue: [],
+    ...emptyInfoColumns(),
     maxmemory: s.maxmemory,
     maxclients: s.maxclients,
     unavailable: s.unavailable,
