@@ -4,7 +4,6 @@ import { ConfigError, createLogger, daemonConfigPath, loadOrExit, progressed, st
 import { AGENT_VERSION } from './version.js';
 import { loadAgentConfig } from './config.js';
 import { startAgent, DEFAULT_FLUSH_MS, type AgentHandle } from './agent.js';
-import { agentMetrics, serveAgentMetrics } from './metrics.js';
 
 const PROGRAM = 'redis-fleet-agent';
 
@@ -46,6 +45,8 @@ startSdNotify({
 });
 
 if (config.metrics) {
+  // prom-client (and the OpenTelemetry API it loads) only when metrics are served: ~80 modules.
+  const { agentMetrics, serveAgentMetrics } = await import('./metrics.js');
   const { listen } = config.metrics;
   const served = await serveAgentMetrics(agentMetrics(started), config.metrics, logger).catch((err: NodeJS.ErrnoException) => {
     loadOrExit(PROGRAM, () => {

@@ -6,7 +6,7 @@
 //     real protocol, into InfluxDB and into the embedded store, with the collector's CPU; next to
 //     the ceiling of writing the same points straight to InfluxDB.
 import { spawn } from 'node:child_process';
-import { harness, waitFor, freePort, type Harness, type RedisServer } from '../harness/index.js';
+import { harness, waitFor, freePort, PROGRAMS, programNodeFlags, type Harness, type RedisServer } from '../harness/index.js';
 import { cpuMs, memory, mb, fixed, table } from './lib.js';
 import { collectorIngest, syntheticSamples } from './ingest.js';
 
@@ -14,6 +14,7 @@ const TICKS = Number(process.env.BENCH_TICKS ?? 30);
 const WARM_TICKS = Number(process.env.BENCH_WARM_TICKS ?? 10);
 const INGEST_SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 15);
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 50);
+// BENCH_AGENT_ONLY=1: stop after the agent vs exporter comparison (skips 32 instances and collector ingest).
 
 async function populate(rs: RedisServer[]): Promise<void> {
   // Some keys and a mix of commands so INFO carries commandstats/latencystats like a real instance.
@@ -75,6 +76,7 @@ async function agentPhase(h: Harness, rs: RedisServer[]) {
     cpuPerTick: (cpu1 - cpu0) / ticks,
     rss: mem.rss,
     hwm: mem.hwm,
+    anon: mem.anon,
     redisUsecPerSample: redisUsecTotal / samples,
   };
 }
@@ -105,7 +107,13 @@ async function exporterPhase(h: Harness, rs: RedisServer[]) {
   const usec1 = await Promise.all(rs.map(redisUsec));
   const samples = (TICKS + 3) * rs.length;
   const redisUsecTotal = usec1.reduce((a, b, i) => a + b - usec0[i]!, 0);
-  return { cpuPerSample: (cpu1 - cpu0) / (TICKS * rs.length), rss: mem.rss, hwm: mem.hwm, redisUsecPerSample: redisUsecTotal / samples };
+  return {
+    cpuPerSample: (cpu1 - cpu0) / (TICKS * rs.length),
+    rss: mem.rss,
+    hwm: mem.hwm,
+    anon: mem.anon,
+    redisUsecPerSample: redisUsecTotal / samples,
+  };
 }
 
 // ---- collector ingest ----------------------------------------------------------------------
@@ -157,10 +165,25 @@ async function main() {
           fixed(exporter.redisUsecPerSample, 1),
           fixed(agent.redisUsecPerSample / exporter.redisUsecPerSample),
         ],
-        ['RSS (VmHWM)', mb(agent.hwm), mb(exporter.hwm), fixed(agent.hwm / exporter.hwm)],
+        ['RSS high-water (VmHWM)', mb(agent.hwm), mb(exporter.hwm), fixed(agent.hwm / exporter.hwm)],
+        ['RSS steady (VmRSS at the end)', mb(agent.rss), mb(exporter.rss), fixed(agent.rss / exporter.rss)],
+        ['  of which anonymous (RssAnon)', mb(agent.anon), mb(exporter.anon), fixed(agent.anon / exporter.anon)],
       ]),
     );
-    console.log(`agent CPU per tick (8 instances + host): ${fixed(agent.cpuPerTick)} ms; RSS now ${mb(agent.rss)}`);
+    console.log(`agent CPU per tick (8 instances + host): ${fixed(agent.cpuPerTick)} ms`);
+    // Issue 17's agent targets, against the exporter measured above.
+    const cpuRatio = agent.cpuPerSample / exporter.cpuPerSample;
+    const rssRatio = agent.rss / exporter.rss;
+    console.log(
+      table([
+        ['target', 'ratio now', 'met'],
+        ['agent CPU ≤ 0.25× exporter per instance-sample', fixed(cpuRatio), cpuRatio <= 0.25 ? 'yes' : 'no'],
+        ['agent steady RSS ≤ 2× exporter', fixed(rssRatio), rssRatio <= 2 ? 'yes' : 'no'],
+        ['agent VmHWM ≤ 2× exporter', fixed(agent.hwm / exporter.hwm), agent.hwm / exporter.hwm <= 2 ? 'yes' : 'no'],
+      ]),
+    );
+    console.log(`agent node flags (its shebang, as installed): ${programNodeFlags(PROGRAMS.agent).join(' ') || '(none)'}`);
+    if (process.env.BENCH_AGENT_ONLY) return;
 
     const more = await Promise.all(Array.from({ length: 24 }, () => h.redis()));
     const agent32 = await agentPhase(h, [...rs, ...more]);

@@ -1,5 +1,6 @@
 // The project's own programs (collector, agent) run as real child processes from dist/.
 import fs from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
@@ -18,6 +19,21 @@ export const PROGRAMS: Record<FleetKind, string> = {
   collector: path.join(REPO_ROOT, 'dist/collector/main.js'),
   agent: path.join(REPO_ROOT, 'dist/agent/main.js'),
 };
+
+/**
+ * The node flags a program's shebang carries (`#!/usr/bin/env -S node --flag ...`): the harness runs
+ * the program the way it is installed, flags included (agent/main.ts).
+ */
+export function programNodeFlags(script: string): string[] {
+  let first = '';
+  try {
+    first = readFileSync(script, 'utf8').split('\n', 1)[0]!;
+  } catch {
+    return [];
+  }
+  const m = /^#!.*\bnode((?:\s+--\S+)*)\s*$/.exec(first);
+  return m ? m[1]!.trim().split(/\s+/).filter(Boolean) : [];
+}
 
 /** Token the harness writes to token files when the test gives none. */
 export const DEFAULT_TOKEN = 'rf-test-token-0123456789abcdef';
@@ -118,7 +134,7 @@ export class FleetProcess {
     this.proc = spawnManaged({
       name: this.kind,
       command: process.execPath,
-      args: [this.script, ...this.args],
+      args: [...programNodeFlags(this.script), this.script, ...this.args],
       cwd: REPO_ROOT,
       logFile: this.logFile,
       stderrFile: this.stderrFile,
