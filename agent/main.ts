@@ -1,5 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 // redis-fleet-agent --config <file.yaml>
+// The shebang's node flags size V8's heap for a small daemon (docs/benchmarks.md, "Agent cost");
+// deploy/install.sh (launcher, unit), npm start and the test harness run the agent with them.
 import { ConfigError, createLogger, daemonConfigPath, loadOrExit, progressed, startSdNotify } from '../common/index.js';
 import { AGENT_VERSION } from './version.js';
 import { loadAgentConfig } from './config.js';
