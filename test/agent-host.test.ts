@@ -80,6 +80,9 @@ test('inventory parsers: physical cores of a hyperthreaded two-socket cpuinfo, o
   const text = [0, 1].flatMap((p) => [0, 1, 0, 1].map((c) => cpu(p, c))).join('');
   assert.equal(physicalCores(text), 4);
   assert.equal(physicalCores('processor\t: 0\nmodel name\t: ARMv7\n'), 0);
-  assert.equal(osRelease('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\n'), 'Debian GNU/Linux 12 (bookworm)');
+  assert.equal(
+    osRelease('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\n'),
+    'Debian GNU/Linux 12 (bookworm)',
+  );
   assert.equal(osRelease('NAME=Alpine\nVERSION_ID=3.20.0\n'), 'Alpine 3.20.0');
 });

@@ -43,7 +43,7 @@ async function redisUsec(r: RedisServer): Promise<number> {
   return sum;
 }
 
-async function agentPhase(h: Harness, rs: RedisServer[]) {
+async function agentPhase(h: Harness, rs: RedisServer[], nodeFlags?: string[]) {
   const collector = await h.collector();
   for (const r of rs) await r.call('CONFIG', 'RESETSTAT');
   const usec0 = await Promise.all(rs.map(redisUsec));
@@ -53,7 +53,7 @@ async function agentPhase(h: Harness, rs: RedisServer[]) {
       interval: '1s',
       redis: rs.map((r) => ({ address: r.address })),
     },
-    { collector },
+    { collector, nodeFlags },
   );
   // Skip start-up: V8 is still compiling the tick's hot code for the first reports (a Go
   // exporter is warm after a scrape), and a daemon's cost is its steady state.
@@ -147,27 +147,30 @@ async function main() {
     const rs = await Promise.all(Array.from({ length: 8 }, () => h.redis()));
     await populate(rs);
     console.log(`# foundation benchmark: ${TICKS} ticks, 8 real Redis 7.0 instances, node ${process.version}, ${new Date().toISOString()}`);
+    const flags = programNodeFlags(PROGRAMS.agent);
     const agent = await agentPhase(h, rs);
+    // The same agent without its shebang's V8 flags, in this run: what the flags pay.
+    const bare = flags.length ? await agentPhase(h, rs, []) : agent;
     const exporter = await exporterPhase(h, rs);
     console.log('\n## agent vs prometheus-redis-exporter 1.45 (same 8 instances, same run)');
+    console.log(`agent node flags (its shebang, as installed): ${flags.join(' ') || '(none)'}`);
+    const row = (what: string, a: number, b: number, e: number, f: (n: number) => string) => [
+      what,
+      f(a),
+      f(b),
+      f(e),
+      fixed(a / e),
+      fixed(b / e),
+    ];
+    const ms = (n: number) => fixed(n, 3);
     console.log(
       table([
-        ['', 'redis-fleet agent', 'redis_exporter', 'ratio agent/exporter'],
-        [
-          'CPU ms per instance-sample',
-          fixed(agent.cpuPerSample, 3),
-          fixed(exporter.cpuPerSample, 3),
-          fixed(agent.cpuPerSample / exporter.cpuPerSample),
-        ],
-        [
-          'Redis-side µs per sample',
-          fixed(agent.redisUsecPerSample, 1),
-          fixed(exporter.redisUsecPerSample, 1),
-          fixed(agent.redisUsecPerSample / exporter.redisUsecPerSample),
-        ],
-        ['RSS high-water (VmHWM)', mb(agent.hwm), mb(exporter.hwm), fixed(agent.hwm / exporter.hwm)],
-        ['RSS steady (VmRSS at the end)', mb(agent.rss), mb(exporter.rss), fixed(agent.rss / exporter.rss)],
-        ['  of which anonymous (RssAnon)', mb(agent.anon), mb(exporter.anon), fixed(agent.anon / exporter.anon)],
+        ['', 'agent', 'agent, no node flags', 'redis_exporter', 'ratio agent/exporter', 'no flags/exporter'],
+        row('CPU ms per instance-sample', agent.cpuPerSample, bare.cpuPerSample, exporter.cpuPerSample, ms),
+        row('Redis-side µs per sample', agent.redisUsecPerSample, bare.redisUsecPerSample, exporter.redisUsecPerSample, (n) => fixed(n, 1)),
+        row('RSS high-water (VmHWM)', agent.hwm, bare.hwm, exporter.hwm, mb),
+        row('RSS steady (VmRSS at the end)', agent.rss, bare.rss, exporter.rss, mb),
+        row('  of which anonymous (RssAnon)', agent.anon, bare.anon, exporter.anon, mb),
       ]),
     );
     console.log(`agent CPU per tick (8 instances + host): ${fixed(agent.cpuPerTick)} ms`);
@@ -182,7 +185,6 @@ async function main() {
         ['agent VmHWM ≤ 2× exporter', fixed(agent.hwm / exporter.hwm), agent.hwm / exporter.hwm <= 2 ? 'yes' : 'no'],
       ]),
     );
-    console.log(`agent node flags (its shebang, as installed): ${programNodeFlags(PROGRAMS.agent).join(' ') || '(none)'}`);
     if (process.env.BENCH_AGENT_ONLY) return;
 
     const more = await Promise.all(Array.from({ length: 24 }, () => h.redis()));

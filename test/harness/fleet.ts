@@ -68,6 +68,8 @@ export interface ProgramOptions {
   timeoutMs?: number;
   /** Don't wait for the ready log line (for tests of failing startups). */
   noWait?: boolean;
+  /** Node flags instead of the program's shebang flags (benchmarks comparing V8 settings). */
+  nodeFlags?: string[];
 }
 
 export interface CollectorOptions extends ProgramOptions {
@@ -109,10 +111,11 @@ export class FleetProcess {
   private readonly script: string;
   private readonly args: string[];
   private readonly env: NodeJS.ProcessEnv | undefined;
+  private readonly nodeFlags: string[];
 
   constructor(
     owner: Owner,
-    init: { kind: string; script: string; dir: string; configPath: string; args?: string[]; env?: NodeJS.ProcessEnv },
+    init: { kind: string; script: string; dir: string; configPath: string; args?: string[]; env?: NodeJS.ProcessEnv; nodeFlags?: string[] },
   ) {
     this.owner = owner;
     this.kind = init.kind;
@@ -121,6 +124,7 @@ export class FleetProcess {
     this.configPath = init.configPath;
     this.args = init.args ?? ['--config', init.configPath];
     this.env = init.env;
+    this.nodeFlags = init.nodeFlags ?? programNodeFlags(init.script);
     this.logFile = path.join(init.dir, 'stdout.log');
     this.stderrFile = path.join(init.dir, 'stderr.log');
   }
@@ -134,7 +138,7 @@ export class FleetProcess {
     this.proc = spawnManaged({
       name: this.kind,
       command: process.execPath,
-      args: [...programNodeFlags(this.script), this.script, ...this.args],
+      args: [...this.nodeFlags, this.script, ...this.args],
       cwd: REPO_ROOT,
       logFile: this.logFile,
       stderrFile: this.stderrFile,
@@ -474,6 +478,7 @@ export async function startAgent(owner: Owner, config: Record<string, unknown> =
     configPath,
     args: opts.args,
     env: opts.env,
+    nodeFlags: opts.nodeFlags,
     tokenFile,
     config: full,
   });
