@@ -28,6 +28,8 @@ export {
   parseNetDev,
   defaultRouteInterface,
   mountFor,
+  physicalCores,
+  osRelease,
 } from './host/proc.js';
 export { ReportBuffer } from './transport/buffer.js';
 export type { BufferedReport } from './transport/buffer.js';

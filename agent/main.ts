@@ -1,10 +1,11 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 // redis-fleet-agent --config <file.yaml>
+// The shebang's node flags size V8's heap for a small daemon (docs/benchmarks.md, "Agent cost");
+// deploy/install.sh (launcher, unit), npm start and the test harness run the agent with them.
 import { ConfigError, createLogger, daemonConfigPath, loadOrExit, progressed, startSdNotify } from '../common/index.js';
 import { AGENT_VERSION } from './version.js';
 import { loadAgentConfig } from './config.js';
 import { startAgent, DEFAULT_FLUSH_MS, type AgentHandle } from './agent.js';
-import { agentMetrics, serveAgentMetrics } from './metrics.js';
 
 const PROGRAM = 'redis-fleet-agent';
 
@@ -46,6 +47,8 @@ startSdNotify({
 });
 
 if (config.metrics) {
+  // prom-client (and the OpenTelemetry API it loads) only when metrics are served: ~80 modules.
+  const { agentMetrics, serveAgentMetrics } = await import('./metrics.js');
   const { listen } = config.metrics;
   const served = await serveAgentMetrics(agentMetrics(started), config.metrics, logger).catch((err: NodeJS.ErrnoException) => {
     loadOrExit(PROGRAM, () => {

@@ -112,10 +112,13 @@ chmod -R u+rwX,go+rX,go-w "$P"
 
 # --- launchers --------------------------------------------------------------------------------
 install -d -m 0755 "$ROOT/usr/local/bin"
+# The node flags a program's shebang carries (agent/main.ts: V8 heap sizing for a small daemon);
+# the launchers and units run node with the same flags.
+node_flags() { sed -n '1s/^#!.*[/ ]node\( .*\)\{0,1\}$/\1/p' "$SRC/dist/$1"; }
 launcher() { # name, script
   local tmp
   tmp=$(mktemp)
-  printf '#!/bin/sh\n# installed by redis-fleet deploy/install.sh\nexec %s %s/dist/%s "$@"\n' "$NODE" "$PREFIX" "$2" > "$tmp"
+  printf '#!/bin/sh\n# installed by redis-fleet deploy/install.sh\nexec %s%s %s/dist/%s "$@"\n' "$NODE" "$(node_flags "$2")" "$PREFIX" "$2" > "$tmp"
   install -m 0755 "$tmp" "$ROOT/usr/local/bin/$1"
   rm -f "$tmp"
 }
@@ -127,7 +130,7 @@ launcher redis-fleet-collector collector/main.js
 UNITS=$ROOT/etc/systemd/system
 install -d -m 0755 "$UNITS"
 for u in redis-fleet-agent redis-fleet-collector; do
-  sed -e "s#@PREFIX@#$PREFIX#g" -e "s#@NODE@#$NODE#g" "$SRC/deploy/systemd/$u.service" > "$UNITS/$u.service.tmp"
+  sed -e "s#@PREFIX@#$PREFIX#g" -e "s#@NODE@#$NODE$(node_flags "${u#redis-fleet-}/main.js")#g" "$SRC/deploy/systemd/$u.service" > "$UNITS/$u.service.tmp"
   chmod 0644 "$UNITS/$u.service.tmp"
   mv -f "$UNITS/$u.service.tmp" "$UNITS/$u.service"
 done

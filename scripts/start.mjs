@@ -169,6 +169,12 @@ async function portFree(host, port) {
   });
 }
 
+/** The node flags a program's shebang carries (agent/main.ts: V8 heap sizing), as deploy/install.sh runs it. */
+function shebangNodeFlags(script) {
+  const m = /^#!.*[/ ]node((?:\s+--\S+)*)\s*$/.exec(fs.readFileSync(script, 'utf8').split('\n', 1)[0]);
+  return m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
+}
+
 function which(bin) {
   return spawnSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' }).stdout.trim() || null;
 }
@@ -302,7 +308,8 @@ async function main() {
     ].join('\n'),
   );
   say('starting the agent');
-  startChild('agent', process.execPath, [path.join(root, 'dist/agent/main.js'), '--config', agentCfg], path.join(runDir, 'agent.log'));
+  const agentMain = path.join(root, 'dist/agent/main.js');
+  startChild('agent', process.execPath, [...shebangNodeFlags(agentMain), agentMain, '--config', agentCfg], path.join(runDir, 'agent.log'));
 
   const url = listening.http.replace(/\/$/, '');
   for (const p of [grpc, http]) {

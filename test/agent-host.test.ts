@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Accumulator, HostInput, defaultRouteInterface } from '../agent/index.js';
+import { Accumulator, HostInput, defaultRouteInterface, osRelease, physicalCores } from '../agent/index.js';
 import { agentConfig, memoryLogger } from './agent-support.js';
 
 async function gather(input: HostInput) {
@@ -21,6 +21,12 @@ test('host metrics from /proc agree with Node and statfs; disk writes and CPU lo
   const log = memoryLogger();
   const input = new HostInput({ config: agentConfig({ dataPath: dir }), logger: log.logger });
   await input.start();
+  const inventory = log.lines.find((l) => l.msg === 'host inventory');
+  assert.ok(inventory, 'the inventory line is logged at start');
+  assert.equal(inventory.cores, os.cpus().length);
+  assert.equal(inventory.kernel, os.release());
+  assert.equal(inventory.memTotalBytes, os.totalmem());
+  assert.match(String(inventory.os), /\S/);
   const first = await gather(input);
   assert.equal(first.cpuCores, os.cpus().length);
   assert.equal(first.memTotalBytes, os.totalmem());
@@ -66,4 +72,17 @@ test('a dataPath that disappears is logged once and reported as 0, the rest stil
   fs.mkdirSync(dir);
   assert.ok((await gather(input)).diskTotalBytes > 0);
   assert.equal(log.count('dataPath readable again'), 1);
+});
+
+test('inventory parsers: physical cores of a hyperthreaded two-socket cpuinfo, os-release names', () => {
+  const cpu = (pkg: number, core: number) => `processor\t: 0\nphysical id\t: ${pkg}\ncore id\t\t: ${core}\n\n`;
+  // 2 sockets × 2 cores × 2 threads = 8 logical CPUs, 4 physical cores.
+  const text = [0, 1].flatMap((p) => [0, 1, 0, 1].map((c) => cpu(p, c))).join('');
+  assert.equal(physicalCores(text), 4);
+  assert.equal(physicalCores('processor\t: 0\nmodel name\t: ARMv7\n'), 0);
+  assert.equal(
+    osRelease('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\n'),
+    'Debian GNU/Linux 12 (bookworm)',
+  );
+  assert.equal(osRelease('NAME=Alpine\nVERSION_ID=3.20.0\n'), 'Alpine 3.20.0');
 });

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { harness, TestCa, waitFor } from './harness/index.js';
+import { harness, PROGRAMS, programNodeFlags, TestCa, waitFor } from './harness/index.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const INSTALL = path.join(REPO, 'deploy/install.sh');
@@ -88,10 +88,10 @@ function checkUnitKeys(name: string, u: Unit): void {
   assert.equal(svc('StateDirectory'), 'redis-fleet');
   assert.ok(u.get('Service')!.has('CapabilityBoundingSet'), `${name}: CapabilityBoundingSet`);
   const exec = svc('ExecStart') ?? '';
-  assert.ok(
-    exec.startsWith(`${process.execPath} ${PREFIX}/dist/`),
-    `${name}: ExecStart runs the installed program with this node: ${exec}`,
-  );
+  // With the node flags of the program's shebang (agent/main.ts).
+  const program = name.includes('agent') ? PROGRAMS.agent : PROGRAMS.collector;
+  const node = [process.execPath, ...programNodeFlags(program)].join(' ');
+  assert.ok(exec.startsWith(`${node} ${PREFIX}/dist/`), `${name}: ExecStart runs the installed program with this node: ${exec}`);
   assert.equal(one(u, 'Install', 'WantedBy'), 'multi-user.target');
 }
 
@@ -238,6 +238,9 @@ describe('deploy/install.sh', () => {
     }
     const launcher = fs.readFileSync(path.join(root, 'usr/local/bin/redis-fleet'), 'utf8');
     assert.ok(launcher.includes(`exec ${process.execPath} ${PREFIX}/dist/cli/main.js "$@"`));
+    const agentFlags = [process.execPath, ...programNodeFlags(PROGRAMS.agent)].join(' ');
+    const agentLauncher = fs.readFileSync(path.join(root, 'usr/local/bin/redis-fleet-agent'), 'utf8');
+    assert.ok(agentLauncher.includes(`exec ${agentFlags} ${PREFIX}/dist/agent/main.js "$@"`), agentLauncher);
 
     // Uninstall: program, units, drop-ins and launchers go; configs, tokens and state stay.
     fs.writeFileSync(path.join(root, 'var/lib/redis-fleet/collector.db'), 'state');

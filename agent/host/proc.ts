@@ -142,3 +142,24 @@ export function mountFor(text: string, path: string): MountDevice | undefined {
   }
   return best;
 }
+
+/** Physical cores from /proc/cpuinfo: distinct (physical id, core id) pairs; 0 when the file has neither. */
+export function physicalCores(cpuinfo: string): number {
+  const cores = new Set<string>();
+  let pkg = '';
+  for (const line of cpuinfo.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const key = line.slice(0, colon).trim();
+    if (key === 'physical id') pkg = line.slice(colon + 1).trim();
+    else if (key === 'core id') cores.add(`${pkg}/${line.slice(colon + 1).trim()}`);
+  }
+  return cores.size;
+}
+
+/** /etc/os-release (https://www.freedesktop.org/software/systemd/man/latest/os-release.html): "NAME VERSION_ID", or PRETTY_NAME. */
+export function osRelease(text: string): string {
+  const v: Record<string, string> = {};
+  for (const m of text.matchAll(/^([A-Z_]+)=("?)(.*)\2$/gm)) v[m[1]!] = m[3]!;
+  return v.PRETTY_NAME ?? `${v.NAME ?? ''} ${v.VERSION_ID ?? ''}`.trim();
+}

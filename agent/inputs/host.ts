@@ -1,9 +1,9 @@
 // Input "host": CPU, load, memory, swap, the data volume's space and I/O, and the
 // default-route interface's traffic, read straight from /proc on every tick (a fraction
-// of a millisecond, no forks). systeminformation runs once at start for the inventory
-// line in the log; it forks shells, so it stays off the tick (exporters.md §5).
+// of a millisecond, no forks). The inventory line logged at start comes from node:os,
+// /proc/cpuinfo and /etc/os-release: no forks, and no library kept in memory for one line.
 import fs from 'node:fs';
-import * as si from 'systeminformation';
+import os from 'node:os';
 import { OnceLog, type Logger } from '../../common/index.js';
 import type { HostMetrics } from '../../proto/index.js';
 import type { Accumulator } from '../accumulator.js';
@@ -16,6 +16,8 @@ import {
   parseMeminfo,
   parseNetDev,
   parseProcStat,
+  osRelease,
+  physicalCores,
   type CpuTimes,
   type IoCounters,
   type MountDevice,
@@ -66,7 +68,7 @@ export class HostInput implements Input {
         'no block device found for dataPath; disk I/O reported as 0',
       );
     if (!this.iface) this.logger.warn('no default route; network traffic reported as 0');
-    void this.logInventory();
+    this.logInventory();
   }
 
   private resolveInterface(): string {
@@ -140,28 +142,31 @@ export class HostInput implements Input {
     acc.setHost(metrics);
   }
 
-  /** Static inventory, once, for the log (systeminformation forks; never on the tick). */
-  private async logInventory(): Promise<void> {
-    try {
-      const [cpu, osInfo, mem] = await Promise.all([si.cpu(), si.osInfo(), si.mem()]);
-      this.logger.info(
-        {
-          cpu: `${cpu.manufacturer} ${cpu.brand}`.trim(),
-          cores: cpu.cores,
-          physicalCores: cpu.physicalCores,
-          os: `${osInfo.distro} ${osInfo.release}`.trim(),
-          kernel: osInfo.kernel,
-          arch: osInfo.arch,
-          memTotalBytes: mem.total,
-          dataPath: this.dataPath,
-          dataDevice: this.mount?.source,
-          netInterface: this.iface,
-        },
-        'host inventory',
-      );
-    } catch (err) {
-      this.logger.debug({ error: (err as Error).message }, 'host inventory unavailable');
-    }
+  /** Static inventory, once, for the log (never on the tick). */
+  private logInventory(): void {
+    const text = (file: string): string => {
+      try {
+        return read(file);
+      } catch {
+        return '';
+      }
+    };
+    const cpus = os.cpus();
+    this.logger.info(
+      {
+        cpu: cpus[0]?.model.trim() ?? '',
+        cores: cpus.length,
+        physicalCores: physicalCores(text('/proc/cpuinfo')) || cpus.length,
+        os: osRelease(text('/etc/os-release') || text('/usr/lib/os-release')),
+        kernel: os.release(),
+        arch: os.arch(),
+        memTotalBytes: os.totalmem(),
+        dataPath: this.dataPath,
+        dataDevice: this.mount?.source,
+        netInterface: this.iface,
+      },
+      'host inventory',
+    );
   }
 }
 

@@ -6,7 +6,7 @@
 //     real protocol, into InfluxDB and into the embedded store, with the collector's CPU; next to
 //     the ceiling of writing the same points straight to InfluxDB.
 import { spawn } from 'node:child_process';
-import { harness, waitFor, freePort, type Harness, type RedisServer } from '../harness/index.js';
+import { harness, waitFor, freePort, PROGRAMS, programNodeFlags, type Harness, type RedisServer } from '../harness/index.js';
 import { cpuMs, memory, mb, fixed, table } from './lib.js';
 import { collectorIngest, syntheticSamples } from './ingest.js';
 
@@ -14,6 +14,7 @@ const TICKS = Number(process.env.BENCH_TICKS ?? 30);
 const WARM_TICKS = Number(process.env.BENCH_WARM_TICKS ?? 10);
 const INGEST_SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 15);
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 50);
+// BENCH_AGENT_ONLY=1: stop after the agent vs exporter comparison (skips 32 instances and collector ingest).
 
 async function populate(rs: RedisServer[]): Promise<void> {
   // Some keys and a mix of commands so INFO carries commandstats/latencystats like a real instance.
@@ -42,7 +43,7 @@ async function redisUsec(r: RedisServer): Promise<number> {
   return sum;
 }
 
-async function agentPhase(h: Harness, rs: RedisServer[]) {
+async function agentPhase(h: Harness, rs: RedisServer[], nodeFlags?: string[]) {
   const collector = await h.collector();
   for (const r of rs) await r.call('CONFIG', 'RESETSTAT');
   const usec0 = await Promise.all(rs.map(redisUsec));
@@ -52,7 +53,7 @@ async function agentPhase(h: Harness, rs: RedisServer[]) {
       interval: '1s',
       redis: rs.map((r) => ({ address: r.address })),
     },
-    { collector },
+    { collector, nodeFlags },
   );
   // Skip start-up: V8 is still compiling the tick's hot code for the first reports (a Go
   // exporter is warm after a scrape), and a daemon's cost is its steady state.
@@ -75,6 +76,7 @@ async function agentPhase(h: Harness, rs: RedisServer[]) {
     cpuPerTick: (cpu1 - cpu0) / ticks,
     rss: mem.rss,
     hwm: mem.hwm,
+    anon: mem.anon,
     redisUsecPerSample: redisUsecTotal / samples,
   };
 }
@@ -105,7 +107,13 @@ async function exporterPhase(h: Harness, rs: RedisServer[]) {
   const usec1 = await Promise.all(rs.map(redisUsec));
   const samples = (TICKS + 3) * rs.length;
   const redisUsecTotal = usec1.reduce((a, b, i) => a + b - usec0[i]!, 0);
-  return { cpuPerSample: (cpu1 - cpu0) / (TICKS * rs.length), rss: mem.rss, hwm: mem.hwm, redisUsecPerSample: redisUsecTotal / samples };
+  return {
+    cpuPerSample: (cpu1 - cpu0) / (TICKS * rs.length),
+    rss: mem.rss,
+    hwm: mem.hwm,
+    anon: mem.anon,
+    redisUsecPerSample: redisUsecTotal / samples,
+  };
 }
 
 // ---- collector ingest ----------------------------------------------------------------------
@@ -139,28 +147,45 @@ async function main() {
     const rs = await Promise.all(Array.from({ length: 8 }, () => h.redis()));
     await populate(rs);
     console.log(`# foundation benchmark: ${TICKS} ticks, 8 real Redis 7.0 instances, node ${process.version}, ${new Date().toISOString()}`);
+    const flags = programNodeFlags(PROGRAMS.agent);
     const agent = await agentPhase(h, rs);
+    // The same agent without its shebang's V8 flags, in this run: what the flags pay.
+    const bare = flags.length ? await agentPhase(h, rs, []) : agent;
     const exporter = await exporterPhase(h, rs);
     console.log('\n## agent vs prometheus-redis-exporter 1.45 (same 8 instances, same run)');
+    console.log(`agent node flags (its shebang, as installed): ${flags.join(' ') || '(none)'}`);
+    const row = (what: string, a: number, b: number, e: number, f: (n: number) => string) => [
+      what,
+      f(a),
+      f(b),
+      f(e),
+      fixed(a / e),
+      fixed(b / e),
+    ];
+    const ms = (n: number) => fixed(n, 3);
     console.log(
       table([
-        ['', 'redis-fleet agent', 'redis_exporter', 'ratio agent/exporter'],
-        [
-          'CPU ms per instance-sample',
-          fixed(agent.cpuPerSample, 3),
-          fixed(exporter.cpuPerSample, 3),
-          fixed(agent.cpuPerSample / exporter.cpuPerSample),
-        ],
-        [
-          'Redis-side µs per sample',
-          fixed(agent.redisUsecPerSample, 1),
-          fixed(exporter.redisUsecPerSample, 1),
-          fixed(agent.redisUsecPerSample / exporter.redisUsecPerSample),
-        ],
-        ['RSS (VmHWM)', mb(agent.hwm), mb(exporter.hwm), fixed(agent.hwm / exporter.hwm)],
+        ['', 'agent', 'agent, no node flags', 'redis_exporter', 'ratio agent/exporter', 'no flags/exporter'],
+        row('CPU ms per instance-sample', agent.cpuPerSample, bare.cpuPerSample, exporter.cpuPerSample, ms),
+        row('Redis-side µs per sample', agent.redisUsecPerSample, bare.redisUsecPerSample, exporter.redisUsecPerSample, (n) => fixed(n, 1)),
+        row('RSS high-water (VmHWM)', agent.hwm, bare.hwm, exporter.hwm, mb),
+        row('RSS steady (VmRSS at the end)', agent.rss, bare.rss, exporter.rss, mb),
+        row('  of which anonymous (RssAnon)', agent.anon, bare.anon, exporter.anon, mb),
       ]),
     );
-    console.log(`agent CPU per tick (8 instances + host): ${fixed(agent.cpuPerTick)} ms; RSS now ${mb(agent.rss)}`);
+    console.log(`agent CPU per tick (8 instances + host): ${fixed(agent.cpuPerTick)} ms`);
+    // Issue 17's agent targets, against the exporter measured above.
+    const cpuRatio = agent.cpuPerSample / exporter.cpuPerSample;
+    const rssRatio = agent.rss / exporter.rss;
+    console.log(
+      table([
+        ['target', 'ratio now', 'met'],
+        ['agent CPU ≤ 0.25× exporter per instance-sample', fixed(cpuRatio), cpuRatio <= 0.25 ? 'yes' : 'no'],
+        ['agent steady RSS ≤ 2× exporter', fixed(rssRatio), rssRatio <= 2 ? 'yes' : 'no'],
+        ['agent VmHWM ≤ 2× exporter', fixed(agent.hwm / exporter.hwm), agent.hwm / exporter.hwm <= 2 ? 'yes' : 'no'],
+      ]),
+    );
+    if (process.env.BENCH_AGENT_ONLY) return;
 
     const more = await Promise.all(Array.from({ length: 24 }, () => h.redis()));
     const agent32 = await agentPhase(h, [...rs, ...more]);

@@ -20,11 +20,11 @@ export function selfAndChildrenCpuMs(): { self: number; children: number } {
   return { self: ((f[11]! + f[12]!) * 1000) / CLK_TCK, children: ((f[13]! + f[14]!) * 1000) / CLK_TCK };
 }
 
-/** Resident set size (VmRSS) and its high-water mark (VmHWM) in bytes. */
-export function memory(pid: number): { rss: number; hwm: number } {
+/** Resident set size (VmRSS), its high-water mark (VmHWM) and its anonymous part (RssAnon: heap, not the mapped binary) in bytes. */
+export function memory(pid: number): { rss: number; hwm: number; anon: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0) * 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon') };
 }
 
 export function memAvailable(): number {

@@ -1,5 +1,6 @@
 // The project's own programs (collector, agent) run as real child processes from dist/.
 import fs from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
@@ -18,6 +19,21 @@ export const PROGRAMS: Record<FleetKind, string> = {
   collector: path.join(REPO_ROOT, 'dist/collector/main.js'),
   agent: path.join(REPO_ROOT, 'dist/agent/main.js'),
 };
+
+/**
+ * The node flags a program's shebang carries (`#!/usr/bin/env -S node --flag ...`): the harness runs
+ * the program the way it is installed, flags included (agent/main.ts).
+ */
+export function programNodeFlags(script: string): string[] {
+  let first = '';
+  try {
+    first = readFileSync(script, 'utf8').split('\n', 1)[0]!;
+  } catch {
+    return [];
+  }
+  const m = /^#!.*\bnode((?:\s+--\S+)*)\s*$/.exec(first);
+  return m ? m[1]!.trim().split(/\s+/).filter(Boolean) : [];
+}
 
 /** Token the harness writes to token files when the test gives none. */
 export const DEFAULT_TOKEN = 'rf-test-token-0123456789abcdef';
@@ -52,6 +68,8 @@ export interface ProgramOptions {
   timeoutMs?: number;
   /** Don't wait for the ready log line (for tests of failing startups). */
   noWait?: boolean;
+  /** Node flags instead of the program's shebang flags (benchmarks comparing V8 settings). */
+  nodeFlags?: string[];
 }
 
 export interface CollectorOptions extends ProgramOptions {
@@ -93,10 +111,11 @@ export class FleetProcess {
   private readonly script: string;
   private readonly args: string[];
   private readonly env: NodeJS.ProcessEnv | undefined;
+  private readonly nodeFlags: string[];
 
   constructor(
     owner: Owner,
-    init: { kind: string; script: string; dir: string; configPath: string; args?: string[]; env?: NodeJS.ProcessEnv },
+    init: { kind: string; script: string; dir: string; configPath: string; args?: string[]; env?: NodeJS.ProcessEnv; nodeFlags?: string[] },
   ) {
     this.owner = owner;
     this.kind = init.kind;
@@ -105,6 +124,7 @@ export class FleetProcess {
     this.configPath = init.configPath;
     this.args = init.args ?? ['--config', init.configPath];
     this.env = init.env;
+    this.nodeFlags = init.nodeFlags ?? programNodeFlags(init.script);
     this.logFile = path.join(init.dir, 'stdout.log');
     this.stderrFile = path.join(init.dir, 'stderr.log');
   }
@@ -118,7 +138,7 @@ export class FleetProcess {
     this.proc = spawnManaged({
       name: this.kind,
       command: process.execPath,
-      args: [this.script, ...this.args],
+      args: [...this.nodeFlags, this.script, ...this.args],
       cwd: REPO_ROOT,
       logFile: this.logFile,
       stderrFile: this.stderrFile,
@@ -458,6 +478,7 @@ export async function startAgent(owner: Owner, config: Record<string, unknown> =
     configPath,
     args: opts.args,
     env: opts.env,
+    nodeFlags: opts.nodeFlags,
     tokenFile,
     config: full,
   });

@@ -28,6 +28,7 @@ export {
   DEFAULT_TOKEN,
   REPO_ROOT,
   PROGRAMS,
+  programNodeFlags,
   waitWhileRunning,
   type CollectorOptions,
   type AgentOptions,
