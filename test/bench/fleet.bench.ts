@@ -154,11 +154,13 @@ async function main() {
     const sizing: (string | number)[][] = [['form', 'per-core figure from', 'N collectors', 'cores per collector', 'total cores']];
     for (const c of ceilings.filter((x) => x.members > 1)) {
       for (const n of [2, 3, 4]) {
-        const perCollector = (TARGET / n) * (n / (n - 1)) / c.perCore;
+        const perCollector = ((TARGET / n) * (n / (n - 1))) / c.perCore;
         sizing.push([c.form, `${c.members} collectors`, n, fixed(perCollector), fixed(perCollector * n)]);
       }
     }
-    console.log(`\n# collector cores for 10,000 hosts × 8 instances at 10 s (${TARGET} instance samples/s), headroom N/(N−1) for one dead collector`);
+    console.log(
+      `\n# collector cores for 10,000 hosts × 8 instances at 10 s (${TARGET} instance samples/s), headroom N/(N−1) for one dead collector`,
+    );
     console.log(table(sizing));
   } finally {
     await h.close();

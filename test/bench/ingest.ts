@@ -160,10 +160,19 @@ export async function driveIngest(collector: CollectorProcess | CollectorProcess
   const acked = await Promise.all(
     Array.from({ length: run.streams }, (_, i) => {
       const c = collectors[route(`bench-${i}`, i)]!;
-      return reporter(c.grpcAddress, c.tokens[0]!, `bench-${i}`, samples.map((s) => ({ ...s })), until, t0, run.window, {
-        form: run.form,
-        latencies: run.latencies,
-      });
+      return reporter(
+        c.grpcAddress,
+        c.tokens[0]!,
+        `bench-${i}`,
+        samples.map((s) => ({ ...s })),
+        until,
+        t0,
+        run.window,
+        {
+          form: run.form,
+          latencies: run.latencies,
+        },
+      );
     }),
   );
   if (run.drain) {
