@@ -101,7 +101,9 @@ test('HA: leader SIGKILLed during a firing alert → one notification, agents ba
   const leader = (await view(a)).leader ? a : b;
   const survivor = leader === a ? b : a;
   const movedHost = leader === a ? hostA : hostB;
-  const downRedis = redis2;
+  // The alert is on the leader's own host: the survivor takes that host over with the alert the
+  // dead leader raised and paged, and must neither page it again nor fail to resolve it.
+  const downRedis = leader === a ? redis1 : redis2;
   // An agent's first sample can find its Redis not connected yet: start from a quiet fleet.
   const instanceDown = async (c: CollectorProcess) =>
     (await c.api('/api/v1/alerts?state=firing')).alerts.filter((x: { name: string }) => x.name === 'RedisInstanceDown').length;
