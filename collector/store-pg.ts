@@ -27,6 +27,9 @@ export interface PgFleetStoreOptions {
 export class PgFleetStore implements FleetStore {
   readonly kind = 'postgres';
   private readonly lagging: number[] = [0, 0];
+  /** Versions of the others' rows read in the re-read window (changedSince). */
+  private readonly seenHosts = new Map<string, number>();
+  private readonly seenInstances = new Map<string, number>();
 
   private readonly sample: (s: RedisSample) => RedisSample;
 
@@ -83,25 +86,53 @@ export class PgFleetStore implements FleetStore {
 
   async changedSince(cursor: number): Promise<FleetChanges> {
     // Re-read from the cursor of two reads ago: a version drawn before a slower transaction committed.
+    // That window is checked by (id, version) only; rows are fetched whole when new to this reader.
     const from = Math.min(cursor, this.lagging[0]!);
-    const [h, i] = await Promise.all([
-      this.pool.query<{ record: string; version: number }>('SELECT record, version FROM fleet_hosts WHERE version > $1 AND writer <> $2', [
-        from,
-        this.writer,
-      ]),
-      this.pool.query<InstanceRow & { version: number }>(
-        'SELECT id, host, address, received_at, sample, version FROM fleet_instances WHERE version > $1 AND writer <> $2',
-        [from, this.writer],
-      ),
+    const [hosts, instances] = await Promise.all([
+      this.read<{ record: string }>('fleet_hosts', 'record', from, cursor, this.seenHosts),
+      this.read<InstanceRow>('fleet_instances', 'host, address, received_at, sample', from, cursor, this.seenInstances),
     ]);
     const max = (await this.pool.query<{ v: number }>('SELECT last_value AS v FROM rf_version')).rows[0]!.v;
     this.lagging.shift();
     this.lagging.push(cursor);
     return {
-      hosts: h.rows.map((x) => JSON.parse(x.record) as HostRecord),
-      instances: i.rows.map(instanceOf),
+      hosts: hosts.map((x) => JSON.parse(x.record) as HostRecord),
+      instances: instances.map(instanceOf),
       cursor: Math.max(cursor, max),
     };
+  }
+
+  /** The others' rows past `cursor`, and those in (from, cursor] this reader has not seen at that version. */
+  private async read<T>(
+    table: 'fleet_hosts' | 'fleet_instances',
+    columns: string,
+    from: number,
+    cursor: number,
+    seen: Map<string, number>,
+  ): Promise<(T & { id: string; version: number })[]> {
+    type Row = T & { id: string; version: number };
+    const [fresh, window] = await Promise.all([
+      this.pool.query<Row>(`SELECT id, version, ${columns} FROM ${table} WHERE version > $1 AND writer <> $2`, [cursor, this.writer]),
+      from < cursor
+        ? this.pool.query<{ id: string; version: string }>(
+            `SELECT id, version FROM ${table} WHERE version > $1 AND version <= $2 AND writer <> $3`,
+            [from, cursor, this.writer],
+          )
+        : undefined,
+    ]);
+    const missed = (window?.rows ?? []).filter((r) => seen.get(r.id) !== Number(r.version)).map((r) => r.id);
+    const late = missed.length
+      ? (
+          await this.pool.query<Row>(`SELECT id, version, ${columns} FROM ${table} WHERE id = ANY($1::text[]) AND writer <> $2`, [
+            missed,
+            this.writer,
+          ])
+        ).rows
+      : [];
+    const rows = [...late, ...fresh.rows];
+    for (const [id, v] of seen) if (v <= from) seen.delete(id);
+    for (const r of rows) seen.set(r.id, Number(r.version));
+    return rows;
   }
 }
 

@@ -104,6 +104,40 @@ test("FleetStore on PostgreSQL: upserts, removals, and each writer reads only th
   assert.deepEqual((await b.loadHosts()).map((h) => h.id).sort(), ['h1', 'h2']);
 });
 
+test('FleetStore on PostgreSQL: a row whose transaction commits after a newer one is still read, once', async (t) => {
+  const p = await pool(t);
+  const a = new PgFleetStore(p, 'collector-a');
+  const b = new PgFleetStore(p, 'collector-b');
+  const now = Date.now();
+  const slow = await p.connect();
+  let cursor = 0;
+  try {
+    await slow.query('BEGIN');
+    await slow.query(
+      "INSERT INTO fleet_hosts (id, writer, version, last_seen_at, record) VALUES ('late', 'collector-a', nextval('rf_version'), $1, $2)",
+      [now, JSON.stringify(host('late', now))],
+    );
+    await a.saveState([host('early', now)], [], []);
+    const first = await b.changedSince(0);
+    assert.deepEqual(
+      first.hosts.map((h) => h.id),
+      ['early'],
+    );
+    cursor = first.cursor;
+    await slow.query('COMMIT');
+  } finally {
+    slow.release();
+  }
+  const second = await b.changedSince(cursor);
+  assert.deepEqual(
+    second.hosts.map((h) => h.id),
+    ['late'],
+    'the late commit, not the row already read',
+  );
+  const third = await b.changedSince(second.cursor);
+  assert.equal(third.hosts.length, 0, 'nothing read twice');
+});
+
 test('FleetStore on PostgreSQL: a real INFO sample is stored as the fleet view needs it, a tenth of the bytes', async (t) => {
   const p = await pool(t);
   const a = new PgFleetStore(p, 'a');
