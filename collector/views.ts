@@ -7,14 +7,31 @@ export type InstanceStatus = 'up' | 'down' | 'host_down';
 
 const iso = (ms: number | null): string | null => (ms ? new Date(ms).toISOString() : null);
 
-function num(s: RedisSample, field: string): number | null {
+/** The INFO fields instanceView reads: all of INFO a cluster shares for another collector's instances (store-pg.ts). */
+export const VIEW_INFO_FIELDS = [
+  'used_memory',
+  'maxmemory',
+  'connected_clients',
+  'maxclients',
+  'instantaneous_ops_per_sec',
+  'redis_version',
+  'slave_repl_offset',
+  'master_link_status',
+  'master_host',
+  'master_port',
+  'connected_slaves',
+  'master_repl_offset',
+] as const;
+type ViewInfoField = (typeof VIEW_INFO_FIELDS)[number];
+
+function num(s: RedisSample, field: ViewInfoField): number | null {
   const v = valueOf(s.info[field]);
   if (typeof v === 'number') return v;
   if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
   return null;
 }
 
-function str(s: RedisSample, field: string): string | null {
+function str(s: RedisSample, field: ViewInfoField): string | null {
   const v = valueOf(s.info[field]);
   return v === undefined ? null : String(v);
 }

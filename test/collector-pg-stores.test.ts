@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { createLogger } from '../common/index.js';
 import { openPostgres, type PgPool } from '../collector/pg.js';
 import { PgFleetStore } from '../collector/store-pg.js';
+import { VIEW_INFO_FIELDS } from '../collector/views.js';
+import { syntheticSamples } from './bench/ingest.js';
 import { PgAlertingStore } from '../collector/alerting/store-pg.js';
 import { PgPlacementStore } from '../collector/placement/store-pg.js';
 import { PgAuditStore } from '../collector/audit-pg.js';
@@ -16,7 +18,6 @@ import type { StoredAlert } from '../collector/alerting/store.js';
 import type { Notification } from '../collector/alerting/types.js';
 import { harness, type PostgresServer } from './harness/index.js';
 import { capacityReport, fullSpec, GB, type HostSpec } from './placement-support.js';
-import { readFixture } from './fixtures.js';
 
 const log = createLogger('test', 'silent');
 type Ctx = Parameters<typeof harness>[0] & { after(fn: () => unknown): void };
@@ -103,18 +104,59 @@ test("FleetStore on PostgreSQL: upserts, removals, and each writer reads only th
   assert.deepEqual((await b.loadHosts()).map((h) => h.id).sort(), ['h1', 'h2']);
 });
 
-test('FleetStore on PostgreSQL: a real INFO sample round-trips', async (t) => {
+test('FleetStore on PostgreSQL: a row whose transaction commits after a newer one is still read, once', async (t) => {
+  const p = await pool(t);
+  const a = new PgFleetStore(p, 'collector-a');
+  const b = new PgFleetStore(p, 'collector-b');
+  const now = Date.now();
+  const slow = await p.connect();
+  let cursor = 0;
+  try {
+    await slow.query('BEGIN');
+    await slow.query(
+      "INSERT INTO fleet_hosts (id, writer, version, last_seen_at, record) VALUES ('late', 'collector-a', nextval('rf_version'), $1, $2)",
+      [now, JSON.stringify(host('late', now))],
+    );
+    await a.saveState([host('early', now)], [], []);
+    const first = await b.changedSince(0);
+    assert.deepEqual(
+      first.hosts.map((h) => h.id),
+      ['early'],
+    );
+    cursor = first.cursor;
+    await slow.query('COMMIT');
+  } finally {
+    slow.release();
+  }
+  const second = await b.changedSince(cursor);
+  assert.deepEqual(
+    second.hosts.map((h) => h.id),
+    ['late'],
+    'the late commit, not the row already read',
+  );
+  const third = await b.changedSince(second.cursor);
+  assert.equal(third.hosts.length, 0, 'nothing read twice');
+});
+
+test('FleetStore on PostgreSQL: a real INFO sample is stored as the fleet view needs it, a tenth of the bytes', async (t) => {
   const p = await pool(t);
   const a = new PgFleetStore(p, 'a');
-  const info = readFixture('redis', 'info-all-master-7.0.15.txt');
-  const sample = { address: '127.0.0.1:6379', raw: info } as unknown as InstanceRecord['sample'];
+  const [sample] = syntheticSamples(1);
   await a.saveState(
-    [host('hx', Date.now(), ['127.0.0.1:6379'])],
-    [{ id: 'hx/127.0.0.1:6379', host: 'hx', address: '127.0.0.1:6379', receivedAt: 1, sample }],
+    [host('hx', Date.now(), [sample!.address])],
+    [{ id: `hx/${sample!.address}`, host: 'hx', address: sample!.address, receivedAt: 1, sample: sample! }],
     [],
   );
   const [back] = await a.loadInstances();
-  assert.equal((back!.sample as unknown as { raw: string }).raw, info);
+  const s = back!.sample;
+  for (const k of VIEW_INFO_FIELDS) assert.deepEqual(s.info[k], sample!.info[k], k);
+  assert.ok(Object.keys(sample!.info).length > 10 * VIEW_INFO_FIELDS.length, 'the capture has far more fields than the view reads');
+  assert.deepEqual(Object.keys(s.info).sort(), VIEW_INFO_FIELDS.filter((k) => k in sample!.info).sort());
+  for (const k of ['address', 'role', 'up', 'maxmemory', 'maxclients', 'replicas', 'rates', 'headroom', 'unavailable'] as const)
+    assert.deepEqual(s[k], sample![k], k);
+  assert.deepEqual([s.commandstats, s.latencystats, s.errorstats, s.keyspace], [[], [], [], []]);
+  const bytes = (await p.query<{ n: number }>('SELECT octet_length(sample) AS n FROM fleet_instances')).rows[0]!.n;
+  assert.ok(bytes * 5 < JSON.stringify(sample).length, `${bytes} bytes stored of ${JSON.stringify(sample).length}`);
 });
 
 function alert(fp: string, state: StoredAlert['state'], updatedAt: number): StoredAlert {

@@ -101,12 +101,14 @@ test('HA: leader SIGKILLed during a firing alert → one notification, agents ba
   const leader = (await view(a)).leader ? a : b;
   const survivor = leader === a ? b : a;
   const movedHost = leader === a ? hostA : hostB;
-  const downRedis = redis2;
+  // The alert is on the leader's own host: the survivor takes that host over with the alert the
+  // dead leader raised and paged, and must neither page it again nor fail to resolve it.
+  const downRedis = leader === a ? redis1 : redis2;
   // An agent's first sample can find its Redis not connected yet: start from a quiet fleet.
   const instanceDown = async (c: CollectorProcess) =>
     (await c.api('/api/v1/alerts?state=firing')).alerts.filter((x: { name: string }) => x.name === 'RedisInstanceDown').length;
   for (const c of [a, b])
-    await waitFor(async () => (await instanceDown(c)) === 0, { what: 'no RedisInstanceDown firing', timeoutMs: 30_000 });
+    await waitFor(async () => (await instanceDown(c)) === 0, { what: 'no RedisInstanceDown firing', timeoutMs: 60_000 });
   const quietFrom = rx.got.length;
   const pages = () =>
     rx.got
@@ -154,6 +156,25 @@ test('HA: leader SIGKILLed during a firing alert → one notification, agents ba
     { timeoutMs: 30_000, what: 'resolved notification' },
   );
   assert.ok(resolved.at > killedAt);
+  await waitFor(
+    async () =>
+      !(await survivor.api('/api/v1/alerts?state=firing')).alerts.some((x: { fingerprint: string }) => x.fingerprint === fingerprint),
+    { what: 'the alert no longer firing on the survivor', timeoutMs: 10_000 },
+  );
+  // The placements made before the kill still hold on the survivor: nothing is handed out twice
+  // (checked with every Redis running again: a stopped instance frees its slot in the agent's capacity).
+  const totals = async () =>
+    (await survivor.api('/api/v1/capacity?fresh=true')).totals.all as { runningInstances: number; freeSlots: number };
+  await waitFor(async () => (await totals()).runningInstances === 2, {
+    what: 'both Redis running in the capacity table',
+    timeoutMs: 20_000,
+  });
+  assert.equal((await totals()).freeSlots, 0, 'the reserved slots stay held after the kill');
+  const held = await survivor.request('/api/v1/placements/ha-place-1');
+  assert.equal((held.body as { state: string }).state, 'reserved');
+  const after = await place(survivor, { ...body, count: 1, requestId: 'ha-place-3' });
+  assert.equal(after.status, 409, `the survivor must not hand out reserved slots: ${JSON.stringify(after.body)}`);
+
   const firingPages = pages().filter(
     (r) => r.body?.status === 'firing' && r.body.alerts?.some((x: { fingerprint: string }) => x.fingerprint === fingerprint),
   );

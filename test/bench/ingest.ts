@@ -78,7 +78,10 @@ export function reporter(
   t0: number,
   window = 4,
   form: ReportForm = REPORT_FORM_V1,
+  /** Each report's send → ack milliseconds are pushed here. */
+  latencies?: number[],
 ): Promise<number> {
+  const sentAt: number[] = [];
   const Fleet = fleetService();
   const client = new Fleet(address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 8 << 20 });
   const md = new grpc.Metadata();
@@ -99,6 +102,7 @@ export function reporter(
     ts += 1000; // one "interval" per report: distinct timestamps, so nothing is overwritten
     for (const s of samples) s.sampledAtMs = ts;
     const report: Report = { seq, timestampMs: ts, redis: samples, proxies: [], events: [] };
+    if (latencies) sentAt[seq] = performance.now();
     call.write(encodeAgentMessage(reportMessage(report, sendForm)));
   };
   return new Promise((resolve, reject) => {
@@ -112,6 +116,10 @@ export function reporter(
       if (m.ack) {
         const a = (m.ack as { seq: number }).seq;
         const newly = a - acked;
+        if (latencies) {
+          const now = performance.now();
+          for (let s = acked + 1; s <= a; s++) latencies.push(now - sentAt[s]!);
+        }
         acked = a;
         if (Date.now() < until) for (let i = 0; i < newly; i++) send();
         else if (acked === seq) {
@@ -153,40 +161,56 @@ export interface IngestRun {
   drain: boolean;
   /** The report form the synthetic agents send (default 1). */
   form?: ReportForm;
+  /** Send → ack milliseconds of every report, when given. */
+  latencies?: number[];
+  /** With several collectors: which one stream `hostId` reports to (default: round robin). */
+  route?: (hostId: string, stream: number) => number;
 }
 
-/** `streams` synthetic agents report to a running collector for `seconds`: reports acked, wall time, the collector's CPU, memory and sink stats. */
-export async function driveIngest(collector: CollectorProcess, run: IngestRun) {
+/** `streams` synthetic agents report to running collectors for `seconds`: reports acked, wall time, the collectors' CPU (summed), memory (highest) and sink stats (of the first), and each collector's own. */
+export async function driveIngest(collector: CollectorProcess | CollectorProcess[], run: IngestRun) {
+  const collectors = Array.isArray(collector) ? collector : [collector];
   const samples = syntheticSamples(run.instancesPerReport);
   const t0 = Date.now() - 365 * 86_400_000; // a past year, one second apart per report
-  const cpu0 = cpuMs(collector.pid);
+  const cpu0 = collectors.map((c) => cpuMs(c.pid));
   const start = Date.now();
   const until = start + run.seconds * 1000;
+  const route = run.route ?? ((_: string, i: number) => i % collectors.length);
   const acked = await Promise.all(
-    Array.from({ length: run.streams }, (_, i) =>
-      reporter(
-        collector.grpcAddress,
-        collector.tokens[0]!,
+    Array.from({ length: run.streams }, (_, i) => {
+      const c = collectors[route(`bench-${i}`, i)]!;
+      return reporter(
+        c.grpcAddress,
+        c.tokens[0]!,
         `bench-${i}`,
         samples.map((s) => ({ ...s })),
         until,
         t0,
         run.window,
         run.form,
-      ),
-    ),
+        run.latencies,
+      );
+    }),
   );
   if (run.drain) {
-    await waitFor(async () => (await collector.api<{ sinkQueue: number }>('/healthz')).sinkQueue === 0, {
-      timeoutMs: 180_000,
-      intervalMs: 100,
-      what: 'sink drained',
-    });
+    for (const c of collectors)
+      await waitFor(async () => (await c.api<{ sinkQueue: number }>('/healthz')).sinkQueue === 0, {
+        timeoutMs: 180_000,
+        intervalMs: 100,
+        what: 'sink drained',
+      });
   }
   const wall = (Date.now() - start) / 1000;
-  const cpu = cpuMs(collector.pid) - cpu0;
-  const health = await collector.api<{ sinkStats: Record<string, number> }>('/healthz');
-  return { reports: acked.reduce((a, b) => a + b, 0), wall, cpuMs: cpu, sink: health.sinkStats, hwm: memory(collector.pid).hwm };
+  const each = collectors.map((c, i) => ({ cpuMs: cpuMs(c.pid) - cpu0[i]!, hwm: memory(c.pid).hwm, rss: memory(c.pid).rss }));
+  const health = await collectors[0]!.api<{ sinkStats: Record<string, number> }>('/healthz');
+  return {
+    reports: acked.reduce((a, b) => a + b, 0),
+    wall,
+    cpuMs: each.reduce((a, b) => a + b.cpuMs, 0),
+    sink: health.sinkStats,
+    hwm: Math.max(...each.map((e) => e.hwm)),
+    collectors: each,
+  };
 }
 
 /** A collector with `config` taking `streams` synthetic agents' reports (`instancesPerReport` each) for `seconds`: instance samples/s stored, its CPU and memory. */

@@ -62,3 +62,33 @@ export async function webhookReceiver(): Promise<{ url: string; got: { at: numbe
   const { port } = server.address() as import('node:net').AddressInfo;
   return { url: `http://127.0.0.1:${port}`, got, close: () => server.close() };
 }
+
+/** CPU ms of a process and all its descendants, live and reaped (a PostgreSQL postmaster and its backends). */
+export function treeCpuMs(root: number): number {
+  const parent = new Map<number, number>();
+  const own = new Map<number, number>();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat
+        .slice(stat.lastIndexOf(')') + 2)
+        .split(' ')
+        .map(Number);
+      parent.set(Number(d), f[1]!);
+      own.set(Number(d), ((f[11]! + f[12]! + f[13]! + f[14]!) * 1000) / CLK_TCK);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  let total = 0;
+  for (const [pid, ms] of own) {
+    for (let p: number | undefined = pid; p !== undefined && p > 1; p = parent.get(p)) {
+      if (p === root) {
+        total += ms;
+        break;
+      }
+    }
+  }
+  return total;
+}
