@@ -162,6 +162,7 @@ export function buildApi(
             fields: text,
             step: text,
             agg: text,
+            sum: { type: 'string', maxLength: 1024 },
           },
           additionalProperties: text,
         },
@@ -209,7 +210,7 @@ function stepMs(v: string): number | undefined {
 
 /** The query string of /api/v1/query as a PointQuery, or the message saying what is wrong. */
 export function parsePointQuery(q: Record<string, string | number>, now = Date.now()): PointQuery | string {
-  const { measurement, from, to, limit, fields, step, agg, ...tags } = q;
+  const { measurement, from, to, limit, fields, step, agg, sum, ...tags } = q;
   const def = MEASUREMENTS[String(measurement)];
   if (!def) return `measurement: unknown measurement ${JSON.stringify(measurement)} (known: ${Object.keys(MEASUREMENTS).join(', ')})`;
   for (const k of Object.keys(tags)) {
@@ -237,6 +238,13 @@ export function parsePointQuery(q: Record<string, string | number>, now = Date.n
     out.fields = list;
   }
   if (agg !== undefined && step === undefined) return 'agg: only with step';
+  if (sum !== undefined) {
+    if (step === undefined) return 'sum: only with step';
+    const by = String(sum).split(',').filter(Boolean);
+    const bad = by.find((t) => !def.tags.includes(t));
+    if (bad !== undefined) return `sum: ${JSON.stringify(bad)} is not a tag of ${def.name} (tags: ${def.tags.join(', ')})`;
+    out.sumBy = by;
+  }
   if (step !== undefined) {
     const ms = stepMs(String(step));
     if (ms === undefined || ms < 1000) return `step: must be a duration of at least 1s like 60s, 5m, 1h or milliseconds (got ${JSON.stringify(step)})`;

@@ -50,3 +50,20 @@ export function downsample(points: Iterable<Point>, stepMs: number, agg: Aggrega
   }
   return out.sort((a, b) => a.time - b.time);
 }
+
+/** Per-series buckets → the sum per (bucket, values of the `by` tags); the other tags are dropped. */
+export function sumSeries(points: Point[], by: string[]): Point[] {
+  const sums = new Map<string, Point>();
+  for (const p of points) {
+    const tags: Tags = {};
+    for (const t of by) if (p.tags[t] !== undefined) tags[t] = p.tags[t];
+    const key = `${p.time}\u0000${JSON.stringify(tags)}`;
+    let s = sums.get(key);
+    if (!s) sums.set(key, (s = { measurement: p.measurement, tags, fields: {}, time: p.time }));
+    for (const name in p.fields) {
+      const v = p.fields[name];
+      if (typeof v === 'number') s.fields[name] = ((s.fields[name] as number | undefined) ?? 0) + v;
+    }
+  }
+  return [...sums.values()].sort((a, b) => a.time - b.time);
+}

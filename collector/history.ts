@@ -6,7 +6,7 @@
 import { OnceLog, type Logger } from '../common/index.js';
 import { MEASUREMENTS } from '../proto/index.js';
 import type { FieldValue, Point, Tags } from './points.js';
-import { downsample } from './downsample.js';
+import { downsample, sumSeries } from './downsample.js';
 import { Fifo, type MetricSink, type PointQuery, type SinkStats, type StorageState } from './sink.js';
 
 export type { PointQuery } from './sink.js';
@@ -195,16 +195,25 @@ export class EmbeddedHistory implements MetricSink {
       q.fields ??
       (def && def.otherNumericFields === 'drop' ? Object.keys(def.fields).filter((f) => def.fields[f]!.type !== 'string') : undefined);
     const limit = q.limit ?? 10_000;
-    if (!names) return downsample(this.queryPoints({ ...q, stepMs: undefined, limit: Number.MAX_SAFE_INTEGER }), stepMs, q.agg).slice(0, limit);
+    if (!names) {
+      const buckets = downsample(this.queryPoints({ ...q, stepMs: undefined, limit: Number.MAX_SAFE_INTEGER }), stepMs, q.agg);
+      return (q.sumBy ? sumSeries(buckets, q.sumBy) : buckets).slice(0, limit);
+    }
     const { where, args } = this.where(q);
     const agg = q.agg ?? 'mean';
     const fn = { mean: 'avg', max: 'max', min: 'min', last: '' }[agg];
     // `last`: SQLite gives bare columns the values of the row that max(time) picked
     // (https://www.sqlite.org/lang_select.html#bareagg).
     const cols = names.map((f, i) => `${fn}(json_extract(p.fields, ${sqlString(`$.${JSON.stringify(f)}`)})) AS f${i}`);
-    const sql = `SELECT s.tags AS tags, (p.time / ${Math.trunc(stepMs)}) * ${Math.trunc(stepMs)} AS bucket${agg === 'last' ? ', max(p.time) AS lastTime' : ''}, ${cols.join(', ')}
+    let sql = `SELECT s.tags AS tags, (p.time / ${Math.trunc(stepMs)}) * ${Math.trunc(stepMs)} AS bucket${agg === 'last' ? ', max(p.time) AS lastTime' : ''}, ${cols.join(', ')}
       FROM points p JOIN series s ON s.id = p.series WHERE ${where}
-      GROUP BY p.series, bucket ORDER BY bucket, p.series LIMIT ?`;
+      GROUP BY p.series, bucket`;
+    const by = q.sumBy;
+    if (by) {
+      const keys = by.map((t, i) => `json_extract(tags, ${sqlString(`$.${JSON.stringify(t)}`)}) AS t${i}`);
+      sql = `SELECT bucket${keys.map((k) => `, ${k}`).join('')}, ${names.map((_, i) => `sum(f${i}) AS f${i}`).join(', ')}
+        FROM (${sql}) GROUP BY bucket${by.map((_, i) => `, t${i}`).join('')} ORDER BY bucket LIMIT ?`;
+    } else sql += ' ORDER BY bucket, p.series LIMIT ?';
     args.push(limit);
     return this.db
       .prepare<Record<string, unknown> & { tags: string; bucket: number }>(sql)
@@ -215,7 +224,15 @@ export class EmbeddedHistory implements MetricSink {
           const v = r[`f${i}`];
           if (typeof v === 'number') fields[f] = v;
         });
-        return { measurement: q.measurement, tags: JSON.parse(r.tags) as Tags, fields, time: r.bucket };
+        let tags: Tags;
+        if (by) {
+          tags = {};
+          by.forEach((t, i) => {
+            const v = r[`t${i}`];
+            if (typeof v === 'string') tags[t] = v;
+          });
+        } else tags = JSON.parse(r.tags) as Tags;
+        return { measurement: q.measurement, tags, fields, time: r.bucket };
       })
       .filter((p) => Object.keys(p.fields).length > 0);
   }

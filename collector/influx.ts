@@ -193,9 +193,19 @@ export class InfluxSink implements MetricSink {
           ? q.fields.map((f) => `${fn}(${ident(f)}) AS ${ident(f)}`).join(', ')
           : `${fn}(*)`;
     const group = q.stepMs === undefined ? 'GROUP BY *' : `GROUP BY time(${Math.trunc(q.stepMs)}ms), * fill(none)`;
-    const influxql = `SELECT ${select} FROM ${ident(q.measurement)}${whereText} ${group} ORDER BY time ASC LIMIT ${limit}`;
-    // `mean(*)` names its columns mean_<field>.
-    const prefix = q.stepMs !== undefined && !q.fields ? `${fn}_` : '';
+    let influxql = `SELECT ${select} FROM ${ident(q.measurement)}${whereText} ${group} ORDER BY time ASC LIMIT ${limit}`;
+    // `mean(*)` names its columns mean_<field> (and sum(*) over them sum_mean_<field>).
+    let prefix = q.stepMs !== undefined && !q.fields ? `${fn}_` : '';
+    if (q.stepMs !== undefined && q.sumBy) {
+      // Per-series buckets in a subquery, summed across series outside it
+      // (https://docs.influxdata.com/influxdb/v1/query_language/explore-data/#subqueries).
+      const inner = `SELECT ${select} FROM ${ident(q.measurement)}${whereText} GROUP BY time(${Math.trunc(q.stepMs)}ms), *`;
+      const sums = q.fields ? q.fields.map((f) => `sum(${ident(f)}) AS ${ident(f)}`).join(', ') : 'sum(*)';
+      const time = where.filter((w) => w.startsWith('time '));
+      const by = [`time(${Math.trunc(q.stepMs)}ms)`, ...q.sumBy.map(ident)].join(', ');
+      influxql = `SELECT ${sums} FROM (${inner})${time.length ? ` WHERE ${time.join(' AND ')}` : ''} GROUP BY ${by} fill(none) ORDER BY time ASC LIMIT ${limit}`;
+      if (prefix) prefix = `sum_${prefix}`;
+    }
     const raw = (await this.influx.queryRaw(influxql, { precision: 'ms' })) as { results?: { series?: RawSeries[]; error?: string }[] };
     const result = raw.results?.[0];
     if (result?.error) throw new Error(`influx: ${result.error}`);

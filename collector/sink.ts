@@ -23,6 +23,11 @@ export interface PointQuery {
   stepMs?: number;
   /** How a bucket's values become one; default mean. */
   agg?: Aggregate;
+  /**
+   * With stepMs: after the per-series aggregation, the series that share these tags' values are
+   * summed per bucket (the other tags are dropped); [] sums every series into one.
+   */
+  sumBy?: string[];
 }
 
 export const AGGREGATES = ['mean', 'max', 'min', 'last'] as const;

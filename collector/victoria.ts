@@ -7,7 +7,7 @@
 import { MEASUREMENTS } from '../proto/index.js';
 import type { InfluxConfig } from './config.js';
 import type { FieldValue, Point, Tags } from './points.js';
-import { downsample } from './downsample.js';
+import { downsample, sumSeries } from './downsample.js';
 import type { PointQuery } from './sink.js';
 
 interface ExportLine {
@@ -75,6 +75,9 @@ export async function victoriaQuery(cfg: InfluxConfig, q: PointQuery, timeoutMs 
     });
   }
   const sorted = [...points.values()].sort((a, b) => a.time - b.time);
-  if (q.stepMs !== undefined) return downsample(sorted, q.stepMs, q.agg, q.fields).slice(0, q.limit ?? 10_000);
+  if (q.stepMs !== undefined) {
+    const buckets = downsample(sorted, q.stepMs, q.agg, q.fields);
+    return (q.sumBy ? sumSeries(buckets, q.sumBy) : buckets).slice(0, q.limit ?? 10_000);
+  }
   return sorted.slice(0, q.limit ?? 10_000);
 }
