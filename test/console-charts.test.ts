@@ -97,7 +97,11 @@ test('console charts: instance, cluster and host curves from the step API; range
   const watch = (page: Page) => {
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+      // A failed load is reported below with its URL (the browser's own /favicon.ico has none to fetch).
+      if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`);
+    });
+    page.on('response', (r) => {
+      if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) problems.push(`HTTP ${r.status()} for ${r.url()}`);
     });
     page.on('request', (r) => {
       if (r.url().includes('/api/v1/query?')) queries.push(r.url());

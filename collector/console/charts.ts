@@ -142,7 +142,7 @@ export const CHARTS_JS = String.raw`(function () {
       series: [{}].concat(cols.labels.map(function (label, i) {
         return { label: label, stroke: COLORS[i % COLORS.length], width: 1.5, value: function (u, v) { return fmt(v); } };
       })),
-      axes: [{ stroke: '#66707c', grid: { stroke: '#eceef1' } }, { stroke: '#66707c', grid: { stroke: '#eceef1' }, size: 64, values: function (u, vals) { return vals.map(fmt); } }],
+      axes: [{ stroke: '#66707c', grid: { stroke: '#eceef1' } }, { stroke: '#66707c', grid: { stroke: '#eceef1' }, size: 76, values: function (u, vals) { return vals.map(fmt); } }],
     };
     plots.push({ id: chart.id, labels: cols.labels, plot: new window.uPlot(opts, cols.data, area) });
   }
