@@ -7,7 +7,7 @@ import type { Logger } from '../common/index.js';
 import { registerAlertingRoutes, registerAlertmanagerV2Routes, type Alerting } from './alerting/index.js';
 import type { ListenAddress } from './config.js';
 import { MEASUREMENTS } from '../proto/index.js';
-import type { MetricSink, PointQuery } from './sink.js';
+import { AGGREGATES, type Aggregate, type MetricSink, type PointQuery } from './sink.js';
 import type { FleetState } from './state.js';
 import { registerPersistenceRoutes, type PersistenceViews } from './persistence-view.js';
 import { registerGuardRoutes, type GuardViews } from './guard-view.js';
@@ -154,7 +154,16 @@ export function buildApi(
         querystring: {
           type: 'object',
           required: ['measurement'],
-          properties: { measurement: text, from: text, to: text, limit: { type: 'integer', minimum: 1, maximum: MAX_QUERY_POINTS } },
+          properties: {
+            measurement: text,
+            from: text,
+            to: text,
+            limit: { type: 'integer', minimum: 1, maximum: MAX_QUERY_POINTS },
+            fields: text,
+            step: text,
+            agg: text,
+            sum: { type: 'string', maxLength: 1024 },
+          },
           additionalProperties: text,
         },
       },
@@ -163,7 +172,9 @@ export function buildApi(
       const parsed = parsePointQuery(req.query);
       if (typeof parsed === 'string') return reply.code(400).send({ error: 'invalid request', message: parsed });
       try {
-        return { measurement: parsed.measurement, sink: sink.kind, points: await sink.query(parsed) };
+        const points = await sink.query(parsed);
+        const step = parsed.stepMs === undefined ? {} : { stepMs: parsed.stepMs, agg: parsed.agg };
+        return { measurement: parsed.measurement, sink: sink.kind, ...step, truncated: points.length >= parsed.limit!, points };
       } catch (err) {
         req.log.warn({ error: (err as Error).message }, 'history query failed');
         return reply.code(502).send({ error: 'history store unavailable', message: (err as Error).message });
@@ -186,10 +197,20 @@ export function buildApi(
 }
 
 const MAX_QUERY_POINTS = 100_000;
+/** Buckets per series a step query may span ((to - from) / step): a chart needs far fewer. */
+export const MAX_STEP_BUCKETS = 10_000;
+
+/** "60s", "5m", "1h", "1d", "500ms" or a number of milliseconds; undefined when not one. */
+function stepMs(v: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(v.trim());
+  if (!m) return undefined;
+  const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Math.round(Number(m[1]) * mult);
+}
 
 /** The query string of /api/v1/query as a PointQuery, or the message saying what is wrong. */
-function parsePointQuery(q: Record<string, string | number>): PointQuery | string {
-  const { measurement, from, to, limit, ...tags } = q;
+export function parsePointQuery(q: Record<string, string | number>, now = Date.now()): PointQuery | string {
+  const { measurement, from, to, limit, fields, step, agg, sum, ...tags } = q;
   const def = MEASUREMENTS[String(measurement)];
   if (!def) return `measurement: unknown measurement ${JSON.stringify(measurement)} (known: ${Object.keys(MEASUREMENTS).join(', ')})`;
   for (const k of Object.keys(tags)) {
@@ -210,6 +231,33 @@ function parsePointQuery(q: Record<string, string | number>): PointQuery | strin
     out[key] = ms;
   }
   if (out.from !== undefined && out.to !== undefined && out.from > out.to) return 'from: must not be after to';
+  if (fields !== undefined) {
+    const list = String(fields).split(',').filter(Boolean);
+    const bad = list.find((f) => !/^\w+$/.test(f) || (def.otherNumericFields === 'drop' && !(f in def.fields)));
+    if (bad !== undefined || list.length === 0) return `fields: ${JSON.stringify(bad ?? fields)} is not a field of ${def.name}`;
+    out.fields = list;
+  }
+  if (agg !== undefined && step === undefined) return 'agg: only with step';
+  if (sum !== undefined) {
+    if (step === undefined) return 'sum: only with step';
+    const by = String(sum).split(',').filter(Boolean);
+    const bad = by.find((t) => !def.tags.includes(t));
+    if (bad !== undefined) return `sum: ${JSON.stringify(bad)} is not a tag of ${def.name} (tags: ${def.tags.join(', ')})`;
+    out.sumBy = by;
+  }
+  if (step !== undefined) {
+    const ms = stepMs(String(step));
+    if (ms === undefined || ms < 1000) return `step: must be a duration of at least 1s like 60s, 5m, 1h or milliseconds (got ${JSON.stringify(step)})`;
+    if (out.from === undefined) return 'from: required with step';
+    const buckets = Math.ceil(((out.to ?? now) - out.from + 1) / ms);
+    if (buckets > MAX_STEP_BUCKETS)
+      return `step: ${String(step)} makes ${buckets} buckets per series from ${out.from} to ${out.to ?? now}; at most ${MAX_STEP_BUCKETS} (use a step of at least ${Math.ceil(((out.to ?? now) - out.from + 1) / MAX_STEP_BUCKETS / 1000)}s)`;
+    if (agg !== undefined && !(AGGREGATES as readonly string[]).includes(String(agg)))
+      return `agg: must be one of ${AGGREGATES.join(', ')} (got ${JSON.stringify(agg)})`;
+    out.stepMs = ms;
+    out.agg = (agg ?? 'mean') as Aggregate;
+    if (limit === undefined) out.limit = MAX_QUERY_POINTS;
+  }
   return out;
 }
 

@@ -6,6 +6,7 @@
 import { OnceLog, type Logger } from '../common/index.js';
 import { MEASUREMENTS } from '../proto/index.js';
 import type { FieldValue, Point, Tags } from './points.js';
+import { downsample, sumSeries } from './downsample.js';
 import { Fifo, type MetricSink, type PointQuery, type SinkStats, type StorageState } from './sink.js';
 
 export type { PointQuery } from './sink.js';
@@ -31,6 +32,8 @@ interface Entry {
   points: Point[];
   onStored?: () => void;
 }
+
+const sqlString = (v: string): string => `'${v.replaceAll("'", "''")}'`;
 
 /** The tag set in a canonical order (the schema's, else sorted), as stored in series.tags. */
 function canonicalTags(measurement: string, tags: Tags): string {
@@ -164,32 +167,97 @@ export class EmbeddedHistory implements MetricSink {
 
   /** Points of one measurement, oldest first (tests and the API's history views). */
   queryPoints(q: PointQuery): Point[] {
-    let sql = `SELECT s.tags AS tags, p.time AS time, p.fields AS fields
-      FROM points p JOIN series s ON s.id = p.series WHERE s.measurement = ?`;
+    if (q.stepMs !== undefined) return this.queryBuckets(q, q.stepMs);
+    const { where, args } = this.where(q);
+    args.push(q.limit ?? 10_000);
+    const keep = q.fields;
+    return this.db
+      .prepare<{ tags: string; time: number; fields: string }>(
+        `SELECT s.tags AS tags, p.time AS time, p.fields AS fields FROM series s CROSS JOIN points p ON p.series = s.id WHERE ${where}
+         ORDER BY p.time, p.series LIMIT ?`,
+      )
+      .all(...args)
+      .map((r) => {
+        let fields = JSON.parse(r.fields) as Record<string, FieldValue>;
+        if (keep) fields = Object.fromEntries(keep.filter((f) => fields[f] !== undefined).map((f) => [f, fields[f]!]));
+        return { measurement: q.measurement, tags: JSON.parse(r.tags) as Tags, fields, time: r.time };
+      });
+  }
+
+  /**
+   * One point per (series, bucket), aggregated by SQLite itself (GROUP BY series, time / step) over
+   * the named fields; without names, a measurement's numeric schema fields, else (INFO's open
+   * field set) the raw points downsampled here.
+   */
+  private queryBuckets(q: PointQuery, stepMs: number): Point[] {
+    const def = MEASUREMENTS[q.measurement];
+    const names =
+      q.fields ??
+      (def && def.otherNumericFields === 'drop' ? Object.keys(def.fields).filter((f) => def.fields[f]!.type !== 'string') : undefined);
+    const limit = q.limit ?? 10_000;
+    if (!names) {
+      const buckets = downsample(this.queryPoints({ ...q, stepMs: undefined, limit: Number.MAX_SAFE_INTEGER }), stepMs, q.agg);
+      return (q.sumBy ? sumSeries(buckets, q.sumBy) : buckets).slice(0, limit);
+    }
+    const { where, args } = this.where(q);
+    const agg = q.agg ?? 'mean';
+    const fn = { mean: 'avg', max: 'max', min: 'min', last: '' }[agg];
+    // `last`: SQLite gives bare columns the values of the row that max(time) picked
+    // (https://www.sqlite.org/lang_select.html#bareagg).
+    const cols = names.map((f, i) => `${fn}(json_extract(p.fields, ${sqlString(`$.${JSON.stringify(f)}`)})) AS f${i}`);
+    let sql = `SELECT s.tags AS tags, (p.time / ${Math.trunc(stepMs)}) * ${Math.trunc(stepMs)} AS bucket${agg === 'last' ? ', max(p.time) AS lastTime' : ''}, ${cols.join(', ')}
+      FROM series s CROSS JOIN points p ON p.series = s.id WHERE ${where}
+      GROUP BY p.series, bucket`;
+    const by = q.sumBy;
+    if (by) {
+      const keys = by.map((t, i) => `json_extract(tags, ${sqlString(`$.${JSON.stringify(t)}`)}) AS t${i}`);
+      sql = `SELECT bucket${keys.map((k) => `, ${k}`).join('')}, ${names.map((_, i) => `sum(f${i}) AS f${i}`).join(', ')}
+        FROM (${sql}) GROUP BY bucket${by.map((_, i) => `, t${i}`).join('')} ORDER BY bucket LIMIT ?`;
+    } else sql += ' ORDER BY bucket, p.series LIMIT ?';
+    args.push(limit);
+    return this.db
+      .prepare<Record<string, unknown> & { tags: string; bucket: number }>(sql)
+      .all(...args)
+      .map((r) => {
+        const fields: Record<string, FieldValue> = {};
+        names.forEach((f, i) => {
+          const v = r[`f${i}`];
+          if (typeof v === 'number') fields[f] = v;
+        });
+        let tags: Tags;
+        if (by) {
+          tags = {};
+          by.forEach((t, i) => {
+            const v = r[`t${i}`];
+            if (typeof v === 'string') tags[t] = v;
+          });
+        } else tags = JSON.parse(r.tags) as Tags;
+        return { measurement: q.measurement, tags, fields, time: r.bucket };
+      })
+      .filter((p) => Object.keys(p.fields).length > 0);
+  }
+
+  /**
+   * The WHERE of both queries. They name `series s CROSS JOIN points p`: SQLite then walks the
+   * matching series and each one's (series, time) index range, instead of every point of the
+   * time range of every measurement (https://www.sqlite.org/optoverview.html#crossjoin).
+   */
+  private where(q: PointQuery): { where: string; args: unknown[] } {
+    let where = 's.measurement = ?';
     const args: unknown[] = [q.measurement];
     for (const [k, v] of Object.entries(q.tags ?? {})) {
-      sql += ' AND json_extract(s.tags, ?) = ?';
+      where += ' AND json_extract(s.tags, ?) = ?';
       args.push(`$.${JSON.stringify(k)}`, v);
     }
     if (q.from !== undefined) {
-      sql += ' AND p.time >= ?';
+      where += ' AND p.time >= ?';
       args.push(q.from);
     }
     if (q.to !== undefined) {
-      sql += ' AND p.time <= ?';
+      where += ' AND p.time <= ?';
       args.push(q.to);
     }
-    sql += ' ORDER BY p.time, p.series LIMIT ?';
-    args.push(q.limit ?? 10_000);
-    return this.db
-      .prepare<{ tags: string; time: number; fields: string }>(sql)
-      .all(...args)
-      .map((r) => ({
-        measurement: q.measurement,
-        tags: JSON.parse(r.tags) as Tags,
-        fields: JSON.parse(r.fields) as Record<string, FieldValue>,
-        time: r.time,
-      }));
+    return { where, args };
   }
 
   /** Deletes points older than the retention and beyond maxPoints (oldest inserted first). */

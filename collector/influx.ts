@@ -180,7 +180,32 @@ export class InfluxSink implements MetricSink {
     if (q.from !== undefined) where.push(`time >= ${Math.trunc(q.from)}ms`);
     if (q.to !== undefined) where.push(`time <= ${Math.trunc(q.to)}ms`);
     const limit = q.limit ?? 10_000;
-    const influxql = `SELECT * FROM ${ident(q.measurement)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} GROUP BY * ORDER BY time ASC LIMIT ${limit}`;
+    const whereText = where.length ? ` WHERE ${where.join(' AND ')}` : '';
+    // With a step InfluxDB aggregates: GROUP BY time() buckets start on multiples of the step since
+    // the epoch (https://docs.influxdata.com/influxdb/v1/query_language/explore-data/#basic-group-by-time-syntax).
+    const fn = q.agg ?? 'mean';
+    const select =
+      q.stepMs === undefined
+        ? q.fields
+          ? q.fields.map(ident).join(', ')
+          : '*'
+        : q.fields
+          ? q.fields.map((f) => `${fn}(${ident(f)}) AS ${ident(f)}`).join(', ')
+          : `${fn}(*)`;
+    const group = q.stepMs === undefined ? 'GROUP BY *' : `GROUP BY time(${Math.trunc(q.stepMs)}ms), * fill(none)`;
+    let influxql = `SELECT ${select} FROM ${ident(q.measurement)}${whereText} ${group} ORDER BY time ASC LIMIT ${limit}`;
+    // `mean(*)` names its columns mean_<field> (and sum(*) over them sum_mean_<field>).
+    let prefix = q.stepMs !== undefined && !q.fields ? `${fn}_` : '';
+    if (q.stepMs !== undefined && q.sumBy) {
+      // Per-series buckets in a subquery, summed across series outside it
+      // (https://docs.influxdata.com/influxdb/v1/query_language/explore-data/#subqueries).
+      const inner = `SELECT ${select} FROM ${ident(q.measurement)}${whereText} GROUP BY time(${Math.trunc(q.stepMs)}ms), *`;
+      const sums = q.fields ? q.fields.map((f) => `sum(${ident(f)}) AS ${ident(f)}`).join(', ') : 'sum(*)';
+      const time = where.filter((w) => w.startsWith('time '));
+      const by = [`time(${Math.trunc(q.stepMs)}ms)`, ...q.sumBy.map(ident)].join(', ');
+      influxql = `SELECT ${sums} FROM (${inner})${time.length ? ` WHERE ${time.join(' AND ')}` : ''} GROUP BY ${by} fill(none) ORDER BY time ASC LIMIT ${limit}`;
+      if (prefix) prefix = `sum_${prefix}`;
+    }
     const raw = (await this.influx.queryRaw(influxql, { precision: 'ms' })) as { results?: { series?: RawSeries[]; error?: string }[] };
     const result = raw.results?.[0];
     if (result?.error) throw new Error(`influx: ${result.error}`);
@@ -193,8 +218,10 @@ export class InfluxSink implements MetricSink {
         const fields: Record<string, FieldValue> = {};
         series.columns.forEach((c, i) => {
           const v = row[i];
-          if (i !== timeAt && v !== null && v !== undefined) fields[c] = v as FieldValue;
+          if (i === timeAt || v === null || v === undefined || (q.stepMs !== undefined && typeof v !== 'number')) return;
+          fields[prefix && c.startsWith(prefix) ? c.slice(prefix.length) : c] = v as FieldValue;
         });
+        if (Object.keys(fields).length === 0) continue;
         out.push({ measurement: q.measurement, tags, fields, time: Number(row[timeAt]) });
       }
     }

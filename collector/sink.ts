@@ -11,9 +11,27 @@ export interface PointQuery {
   /** Inclusive time range, unix ms. */
   from?: number;
   to?: number;
-  /** Default 10000. */
+  /** Default 10000; with stepMs, the number of buckets returned (all series together). */
   limit?: number;
+  /** Only these fields (default: all). */
+  fields?: string[];
+  /**
+   * Downsampling: one point per series per bucket of stepMs, stamped with the bucket's start
+   * (buckets aligned on multiples of stepMs since the epoch, as InfluxQL's GROUP BY time()),
+   * numeric fields aggregated by `agg`; string fields are left out. Requires `from`.
+   */
+  stepMs?: number;
+  /** How a bucket's values become one; default mean. */
+  agg?: Aggregate;
+  /**
+   * With stepMs: after the per-series aggregation, the series that share these tags' values are
+   * summed per bucket (the other tags are dropped); [] sums every series into one.
+   */
+  sumBy?: string[];
 }
+
+export const AGGREGATES = ['mean', 'max', 'min', 'last'] as const;
+export type Aggregate = (typeof AGGREGATES)[number];
 
 export interface SinkStats {
   /** Points accepted by write() since start. */

@@ -7,6 +7,7 @@
 import { MEASUREMENTS } from '../proto/index.js';
 import type { InfluxConfig } from './config.js';
 import type { FieldValue, Point, Tags } from './points.js';
+import { downsample, sumSeries } from './downsample.js';
 import type { PointQuery } from './sink.js';
 
 interface ExportLine {
@@ -39,7 +40,8 @@ const quote = (v: string): string => JSON.stringify(v);
 /** The PointQuery the embedded store and InfluxDB answer, over VictoriaMetrics' export API. */
 export async function victoriaQuery(cfg: InfluxConfig, q: PointQuery, timeoutMs = 10_000): Promise<Point[]> {
   if (!/^\w+$/.test(q.measurement)) return [];
-  const matchers = [`__name__=~${quote(`${q.measurement}_.+`)}`];
+  const names = q.fields ? `(${q.fields.map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})` : '.+';
+  const matchers = [`__name__=~${quote(`${q.measurement}_${names}`)}`];
   for (const [k, v] of Object.entries(q.tags ?? {})) matchers.push(`${k}=${quote(v)}`);
   const params = new URLSearchParams({ 'match[]': `{${matchers.join(',')}}` });
   if (q.from !== undefined) params.set('start', String(q.from / 1000));
@@ -72,5 +74,10 @@ export async function victoriaQuery(cfg: InfluxConfig, q: PointQuery, timeoutMs 
       p.fields[split.field] = v as FieldValue;
     });
   }
-  return [...points.values()].sort((a, b) => a.time - b.time).slice(0, q.limit ?? 10_000);
+  const sorted = [...points.values()].sort((a, b) => a.time - b.time);
+  if (q.stepMs !== undefined) {
+    const buckets = downsample(sorted, q.stepMs, q.agg, q.fields);
+    return (q.sumBy ? sumSeries(buckets, q.sumBy) : buckets).slice(0, q.limit ?? 10_000);
+  }
+  return sorted.slice(0, q.limit ?? 10_000);
 }

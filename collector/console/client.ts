@@ -214,6 +214,12 @@ export const CONSOLE_JS = String.raw`(function () {
     section(d.persistence, 'persistence', 'Persistence', renderPersistence);
     section(d.capacity, 'capacity', 'Capacity', renderCapacity);
     section(d.silences, 'silences', 'Silences', renderSilences);
+    shared.rendered.forEach(function (fn) { fn(d); });
+  }
+
+  // A name that opens its charts (console/charts.js) when clicked.
+  function chartLink(kind, key, label) {
+    return el('button', { type: 'button', class: 'link', title: 'show charts', onclick: function () { if (shared.showChart) shared.showChart(kind, key); }, text: label });
   }
 
   function renderHosts(body) {
@@ -221,7 +227,7 @@ export const CONSOLE_JS = String.raw`(function () {
       body.hosts.map(function (x) {
         var hm = x.host || {};
         return el('tr', { 'data-host': x.id },
-          td(x.id), td(badge(x.status)), td((x.roles || []).join(', ')), td(labels(x.labels), 'wrap'), td(time(x.lastReportAt)),
+          td(chartLink('host', x.id, x.id)), td(badge(x.status)), td((x.roles || []).join(', ')), td(labels(x.labels), 'wrap'), td(time(x.lastReportAt)),
           td(x.connected ? 'connected' : 'disconnected'),
           num(hm.cpuCores ? fmt(hm.cpuPercent, 0) + '% of ' + hm.cpuCores : '—'),
           num(hm.memTotalBytes ? bytes(hm.memAvailableBytes) + ' / ' + bytes(hm.memTotalBytes) : '—'),
@@ -244,8 +250,8 @@ export const CONSOLE_JS = String.raw`(function () {
         var head = hr ? [el('meter', { min: 0, max: 1, low: 0.75, high: 0.9, optimum: 0, value: hr.usedRatio, title: pct(hr.usedRatio) + ' used' }),
           ' ', bytes(Math.max(0, hr.limitBytes - hr.usedBytes)) + ' free (' + pct(hr.usedRatio) + ' used)'] : '';
         return el('tr', { 'data-instance': i.address, 'data-host': i.host },
-          td(i.host), td(i.address), td(i.role ? badge(i.role) : ''), td(badge(i.status)),
-          td([i.cluster, i.group].filter(Boolean).join(' / ')),
+          td(i.host), td(chartLink('instance', i.host + ' ' + i.address, i.address)), td(i.role ? badge(i.role) : ''), td(badge(i.status)),
+          td(i.cluster ? [chartLink('cluster', i.cluster, i.cluster), i.group ? ' / ' + i.group : ''] : i.group),
           num(bytes(hr ? hr.usedBytes : i.usedMemory)),
           num(hr ? bytes(hr.limitBytes) + (hr.limitSource === 'host_memory' ? ' (host)' : ' (maxmemory)') : '—'),
           el('td', { class: 'headroom' }, head),
@@ -438,6 +444,9 @@ export const CONSOLE_JS = String.raw`(function () {
     document.addEventListener('visibilitychange', function () { if (!document.hidden && !signingIn) poll(); });
     setInterval(showStatus, 1000);
   }
+
+  // What console/charts.js uses: the same authenticated request, DOM helpers, and each poll's data.
+  var shared = window.redisFleet = { request: request, apiError: apiError, el: el, replace: replace, bytes: bytes, rendered: [], showChart: null };
 
   wire();
   tokenFromLink();

@@ -7,8 +7,11 @@ export const CONSOLE_HTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>redis-fleet console</title>
+<link rel="stylesheet" href="console/uplot.css">
 <link rel="stylesheet" href="console/console.css">
 <script defer src="console/console.js"></script>
+<script defer src="console/uplot.js"></script>
+<script defer src="console/charts.js"></script>
 </head>
 <body>
 <header>
@@ -19,6 +22,15 @@ export const CONSOLE_HTML = `<!doctype html>
 <div id="banner" class="banner" role="alert" data-testid="banner" hidden></div>
 <main>
   <section id="alerts-section"><h2>Active alerts</h2><div id="alerts" data-testid="alerts"></div></section>
+  <section id="charts-section" class="charts-section"><h2>Charts</h2>
+    <div class="chart-controls">
+      <select id="chart-kind" aria-label="chart of"><option value="instance">instance</option><option value="cluster">cluster</option><option value="host">host</option></select>
+      <select id="chart-target" aria-label="which" data-testid="chart-target"></select>
+      <span id="chart-ranges" class="ranges" role="group" aria-label="time range"><button type="button" value="1h">1h</button><button type="button" value="6h">6h</button><button type="button" value="24h">24h</button><button type="button" value="7d">7d</button></span>
+    </div>
+    <p id="chart-note" class="muted" data-testid="chart-note"></p>
+    <div id="charts" class="charts" data-testid="charts"></div>
+  </section>
   <section id="hosts-section"><h2>Hosts</h2><div id="hosts" data-testid="hosts"></div></section>
   <section id="instances-section"><h2>Instances</h2><div id="instances" data-testid="instances"></div></section>
   <section id="guard-section"><h2>Fenced instances</h2><div id="guard" data-testid="guard"></div></section>

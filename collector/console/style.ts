@@ -33,4 +33,21 @@ dialog .matcher input { display: inline; width: auto; }
 .form-error { color: var(--bad); }
 .buttons { margin-top: 10px; }
 button.link { background: none; border: none; color: inherit; text-decoration: underline; padding: 0; }
+.charts-section { overflow-x: hidden; }
+.chart-controls { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }
+.chart-controls select { font: inherit; max-width: 100%; min-width: 0; }
+#chart-target { flex: 1 1 200px; }
+.ranges button[aria-pressed=true] { background: #1d232b; color: #fff; border-color: #1d232b; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 440px), 1fr)); gap: 12px; }
+.chart { margin: 0; min-width: 0; }
+.chart figcaption { font-weight: 600; margin-bottom: 2px; }
+.chart .plot { min-height: 60px; overflow: hidden; }
+.chart .uplot { font-family: inherit; }
+.chart .u-legend { font-size: 12px; text-align: left; }
+@media (max-width: 600px) {
+  header { gap: 8px 16px; padding: 8px 10px; }
+  main { padding: 0 8px 16px; }
+  section { padding: 6px 8px; }
+  dialog { min-width: 0; width: calc(100vw - 24px); }
+}
 `;

@@ -1,0 +1,118 @@
+// Query benchmark (run on demand: npm run bench -- query).
+// 24 h of synthetic `redis` points at 10 s for a cluster of BENCH_INSTANCES instances (default 20),
+// loaded into the embedded SQLite store and into a real InfluxDB 1.x; then, from each sink, the
+// latency of what a 24 h chart asks (PointQuery with stepMs, as /api/v1/query?step= does):
+// one instance's ops/s at 120 s and 300 s, and the cluster's ops/s summed per bucket, beside the
+// raw query (no step) of the same instance's 8,640 points — all in the same run. Target: < 200 ms.
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pino from 'pino';
+import { harness } from '../harness/index.js';
+import { Store } from '../../collector/store.js';
+import { EmbeddedHistory } from '../../collector/history.js';
+import { InfluxSink } from '../../collector/influx.js';
+import { encodeLines } from '../../collector/line-protocol.js';
+import type { Point } from '../../collector/points.js';
+import type { MetricSink, PointQuery } from '../../collector/sink.js';
+import { fixed, percentile, table } from './lib.js';
+
+const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 20);
+const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 30);
+const DAY = 86_400_000;
+const logger = pino({ level: 'silent' });
+
+const to = Math.floor(Date.now() / 10_000) * 10_000;
+const from = to - DAY;
+
+function* day(): Generator<Point[]> {
+  for (let t = from; t < to; t += 10_000) {
+    const batch: Point[] = [];
+    for (let i = 0; i < INSTANCES; i++) {
+      batch.push({
+        measurement: 'redis',
+        tags: { host: `h${i % 10}`, instance: `10.0.${i >> 8}.${i & 255}:6379`, role: 'master', cluster: 'c1', group: `g${i}` },
+        fields: { ops_per_sec: 1000 + ((t / 10_000 + i * 7) % 500), used_memory: 1e8 + i, connected_clients: 10 + (i % 5) },
+        time: t,
+      });
+    }
+    yield batch;
+  }
+}
+
+const QUERIES: [string, PointQuery][] = [
+  [
+    'instance raw (no step)',
+    { measurement: 'redis', tags: { instance: '10.0.0.0:6379' }, fields: ['ops_per_sec'], from, to, limit: 100_000 },
+  ],
+  ['instance step=120s', { measurement: 'redis', tags: { instance: '10.0.0.0:6379' }, fields: ['ops_per_sec'], from, to, stepMs: 120_000 }],
+  ['instance step=300s', { measurement: 'redis', tags: { instance: '10.0.0.0:6379' }, fields: ['ops_per_sec'], from, to, stepMs: 300_000 }],
+  [
+    `cluster sum step=120s (${INSTANCES} inst.)`,
+    { measurement: 'redis', tags: { cluster: 'c1' }, fields: ['ops_per_sec'], from, to, stepMs: 120_000, sumBy: ['cluster'] },
+  ],
+];
+
+async function measure(sink: MetricSink, name: string, rows: (string | number)[][]): Promise<void> {
+  for (const [what, q] of QUERIES) {
+    const times: number[] = [];
+    let n = 0;
+    for (let i = 0; i < ITERATIONS + 2; i++) {
+      const t0 = performance.now();
+      n = (await sink.query(q)).length;
+      if (i >= 2) times.push(performance.now() - t0); // two warm-up runs
+    }
+    times.sort((a, b) => a - b);
+    rows.push([name, what, n, fixed(percentile(times, 50), 1), fixed(percentile(times, 99), 1)]);
+  }
+}
+
+async function main(): Promise<void> {
+  const h = await harness();
+  try {
+    const rows: (string | number)[][] = [['sink', 'query (24 h)', 'points', 'p50 ms', 'p99 ms']];
+    console.log(`loading 24 h at 10 s of ${INSTANCES} instances (${(8640 * INSTANCES).toLocaleString()} points) into each sink…`);
+
+    const store = Store.open(path.join(await h.tempDir('bench-query'), 'store.db'));
+    const sqlite = new EmbeddedHistory(store, { retentionMs: 2 * DAY, maxPoints: 1e9 }, logger);
+    for (const batch of day()) {
+      while (!sqlite.write(batch)) await sqlite.drain();
+    }
+    await sqlite.drain(600_000);
+    await measure(sqlite, 'SQLite (embedded)', rows);
+    await sqlite.close();
+    store.close();
+
+    const influx = await h.influx();
+    await influx.createDatabase('bench');
+    let lines: string[] = [];
+    for (const batch of day()) {
+      lines.push(encodeLines(batch).lines.toString().trimEnd());
+      if (lines.length >= 500) {
+        await influx.write(lines, 'bench');
+        lines = [];
+      }
+    }
+    if (lines.length) await influx.write(lines, 'bench');
+    const sink = new InfluxSink(
+      {
+        url: influx.url,
+        flavor: 'influxdb',
+        database: 'bench',
+        batchSize: 5000,
+        flushIntervalMs: 1000,
+        maxQueuePoints: 10_000,
+        gzip: true,
+      },
+      logger,
+      { ackOnQueue: true },
+    );
+    await measure(sink, 'InfluxDB 1.x', rows);
+    await sink.close();
+
+    console.log(table(rows));
+  } finally {
+    await h.close();
+  }
+}
+
+await main();
