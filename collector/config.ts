@@ -52,7 +52,7 @@ export interface CollectorConfig {
     apiTokens: ApiTokenEntry[];
     audit: { retentionMs: number; maxEntries: number };
   };
-  store: { path: string; historyRetentionMs: number; maxHistoryPoints: number };
+  store: { path: string; historyRetentionMs: number; historyRawRetentionMs: number; maxHistoryPoints: number; historyMaxBytes: number };
   influx?: InfluxConfig;
   /** Disk spool for points InfluxDB cannot take yet (collector/spool.ts). */
   spool: { path: string; maxBytes: number; segmentBytes: number };
@@ -82,7 +82,13 @@ interface RawConfig {
     tokenFile?: string;
     audit: { retention: string | number; maxEntries: number };
   };
-  store: { path: string; historyRetention: string | number; maxHistoryPoints: number };
+  store: {
+    path: string;
+    historyRetention: string | number;
+    historyRawRetention: string | number;
+    maxHistoryPoints: number;
+    historyMaxBytes: string | number;
+  };
   influx?: {
     url: string;
     flavor: InfluxFlavor;
@@ -108,8 +114,10 @@ export const COLLECTOR_DEFAULTS = {
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   httpListen: '127.0.0.1:7401',
   storePath: '/var/lib/redis-fleet/collector.db',
-  historyRetention: '24h',
-  maxHistoryPoints: 2_000_000,
+  historyRetention: '7d',
+  historyRawRetention: '6h',
+  maxHistoryPoints: 25_000_000,
+  historyMaxBytes: '4gb',
   influxUrl: 'http://127.0.0.1:8086',
   influxDatabase: 'redisfleet',
   batchSize: 5000,
@@ -185,6 +193,8 @@ export const collectorConfigSchema = {
         path: { type: 'string', minLength: 1, default: COLLECTOR_DEFAULTS.storePath },
         historyRetention: { ...duration, default: COLLECTOR_DEFAULTS.historyRetention },
         maxHistoryPoints: { type: 'integer', minimum: 1000, default: COLLECTOR_DEFAULTS.maxHistoryPoints },
+        historyRawRetention: { ...duration, default: COLLECTOR_DEFAULTS.historyRawRetention },
+        historyMaxBytes: { type: ['string', 'number'], default: COLLECTOR_DEFAULTS.historyMaxBytes },
       },
     },
     influx: {
@@ -346,6 +356,11 @@ export function resolveCollectorConfig(data: unknown): CollectorConfig {
   const raw = validate<RawConfig>(collectorConfigSchema, data ?? {});
   const retention = parseDuration(raw.store.historyRetention, 'store.historyRetention');
   if (retention < 60_000) throw new ConfigError('store.historyRetention', 'must be at least 1m');
+  const rawRetention = parseDuration(raw.store.historyRawRetention, 'store.historyRawRetention');
+  if (rawRetention < 60_000) throw new ConfigError('store.historyRawRetention', 'must be at least 1m');
+  const historyMaxBytes = parseBytes(raw.store.historyMaxBytes, 'store.historyMaxBytes');
+  if (historyMaxBytes !== 0 && historyMaxBytes < 16 * 2 ** 20)
+    throw new ConfigError('store.historyMaxBytes', 'must be 0 (no bound) or at least 16mb');
   const grpcListen = parseListen(raw.grpc.listen, 'grpc.listen');
   const httpListen = parseListen(raw.http.listen, 'http.listen');
   return {
@@ -363,7 +378,13 @@ export function resolveCollectorConfig(data: unknown): CollectorConfig {
       apiTokens: raw.http.tokenFile === undefined ? [] : readApiTokenFile(raw.http.tokenFile),
       audit: { retentionMs: parseDuration(raw.http.audit.retention, 'http.audit.retention'), maxEntries: raw.http.audit.maxEntries },
     },
-    store: { path: raw.store.path, historyRetentionMs: retention, maxHistoryPoints: raw.store.maxHistoryPoints },
+    store: {
+      path: raw.store.path,
+      historyRetentionMs: retention,
+      historyRawRetentionMs: Math.min(rawRetention, retention),
+      maxHistoryPoints: raw.store.maxHistoryPoints,
+      historyMaxBytes,
+    },
     influx: raw.influx ? resolveInflux(raw.influx) : undefined,
     spool: resolveSpool(raw.spool, raw.store.path),
     hostDownAfterIntervals: raw.hostDownAfterIntervals,

@@ -36,7 +36,13 @@ test('defaults are filled in and durations resolved', async (t) => {
     apiTokens: [],
     audit: { retentionMs: 90 * 86_400_000, maxEntries: 100_000 },
   });
-  assert.deepEqual(c.store, { path: '/var/lib/redis-fleet/collector.db', historyRetentionMs: 86_400_000, maxHistoryPoints: 2_000_000 });
+  assert.deepEqual(c.store, {
+    path: '/var/lib/redis-fleet/collector.db',
+    historyRetentionMs: 7 * 86_400_000,
+    historyRawRetentionMs: 6 * 3_600_000,
+    maxHistoryPoints: 25_000_000,
+    historyMaxBytes: 4 * 2 ** 30,
+  });
   assert.equal(c.influx, undefined, 'no influx section: the embedded store holds the metrics');
   assert.equal(c.hostDownAfterIntervals, 3);
   assert.deepEqual(c.log, { level: 'info' });

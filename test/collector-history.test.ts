@@ -1,0 +1,185 @@
+// The embedded history's two tiers on a real SQLite file: 1-minute rollups equal the
+// mean/max/last of the raw points, survive a restart, answer step queries and old ranges;
+// pruning keeps the file under historyMaxBytes while writing far beyond it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createLogger } from '../common/index.js';
+import { EmbeddedHistory, type HistoryOptions } from '../collector/history.js';
+import { Store } from '../collector/store.js';
+import type { Point } from '../collector/index.js';
+
+const MINUTE = 60_000;
+const logger = createLogger('history-test', 'silent');
+
+function tempDir(t: { after(fn: () => void): void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'history-test-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function open(file: string, opts: Partial<HistoryOptions> = {}): { store: Store; history: EmbeddedHistory } {
+  const store = Store.open(file);
+  const history = new EmbeddedHistory(
+    store,
+    { retentionMs: 7 * 86_400_000, rawRetentionMs: 6 * 3_600_000, maxPoints: 10_000_000, ...opts },
+    logger,
+  );
+  history.start();
+  return { store, history };
+}
+
+async function closeAll(s: { store: Store; history: EmbeddedHistory }): Promise<void> {
+  await s.history.close();
+  s.store.close();
+}
+
+/** Deterministic but irregular values: a gauge, a counter, a float and a string per point. */
+function redisPoint(instance: string, time: number, i: number): Point {
+  return {
+    measurement: 'redis',
+    tags: { host: 'h1', instance, role: 'master', cluster: 'c1', group: 'g1' },
+    fields: {
+      used_memory: 1_000_000 + ((i * 7919) % 100_003),
+      total_commands_processed: 5_000 + i * 37,
+      ops_per_sec: ((i * 31) % 97) / 3,
+      redis_version: i % 2 ? '7.0.15' : '7.2.4',
+    },
+    time,
+  };
+}
+
+/** Means are stored with 9 significant digits. */
+const near = (got: unknown, want: number) => typeof got === 'number' && Math.abs(got - want) <= 1e-8 * Math.max(1, Math.abs(want));
+
+async function writeAll(h: EmbeddedHistory, points: Point[]): Promise<void> {
+  let stored = 0;
+  for (let i = 0; i < points.length; i += 500) {
+    assert.ok(h.write(points.slice(i, i + 500), () => stored++));
+  }
+  assert.ok(await h.drain(60_000), 'drained');
+  assert.equal(stored, Math.ceil(points.length / 500), 'every batch acked once committed');
+}
+
+test('rollups: per minute, mean and max of gauges, last of counters and strings, equal to the raw points', async (t) => {
+  const dir = tempDir(t);
+  const s = open(path.join(dir, 'c.db'));
+  t.after(() => closeAll(s));
+  const t0 = Math.floor((Date.now() - 3_600_000) / 3_600_000) * 3_600_000;
+  const points: Point[] = [];
+  // 20 minutes of two instances every 10 s, written out of order (the second instance backwards).
+  for (let i = 0; i < 120; i++) points.push(redisPoint('10.0.0.1:6379', t0 + i * 10_000, i));
+  for (let i = 119; i >= 0; i--) points.push(redisPoint('10.0.0.1:6380', t0 + i * 10_000 + 3_000, i + 1000));
+  await writeAll(s.history, points);
+
+  const rollups = s.history.queryPoints({ measurement: 'redis', tier: 'rollups', limit: 1000 });
+  assert.equal(rollups.length, 40, 'one rollup per series per minute');
+  for (const r of rollups) {
+    const raw = points.filter((p) => p.tags.instance === r.tags.instance && p.time >= r.time && p.time < r.time + MINUTE);
+    assert.equal(raw.length, 6);
+    const mem = raw.map((p) => p.fields.used_memory as number);
+    const ops = raw.map((p) => p.fields.ops_per_sec as number);
+    const newest = raw.reduce((a, b) => (b.time > a.time ? b : a));
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    assert.ok(near(r.fields.used_memory, mean(mem)), `mean used_memory at ${r.time}`);
+    assert.equal(r.fields.used_memory_max, Math.max(...mem));
+    assert.ok(near(r.fields.ops_per_sec, mean(ops)));
+    assert.equal(r.fields.ops_per_sec_max, Math.max(...ops));
+    assert.equal(r.fields.total_commands_processed, newest.fields.total_commands_processed, 'a counter keeps its last value');
+    assert.equal(r.fields.total_commands_processed_max, undefined, 'no max for a counter');
+    assert.equal(r.fields.redis_version, newest.fields.redis_version);
+  }
+
+  // A 5-minute step merges the minutes: the same mean and max as over the raw points.
+  const step = s.history.queryPoints({ measurement: 'redis', stepMs: 5 * MINUTE, tags: { instance: '10.0.0.1:6379' } });
+  assert.equal(step.length, 4);
+  for (const b of step) {
+    const raw = points.filter((p) => p.tags.instance === '10.0.0.1:6379' && p.time >= b.time && p.time < b.time + 5 * MINUTE);
+    const mem = raw.map((p) => p.fields.used_memory as number);
+    assert.equal(raw.length, 30);
+    assert.ok(near(b.fields.used_memory, mem.reduce((a, c) => a + c, 0) / 30));
+    assert.equal(b.fields.used_memory_max, Math.max(...mem));
+  }
+
+  // A replayed point with a new value replaces the raw one and its minute is recomputed.
+  const replay = { ...points[0]!, fields: { ...points[0]!.fields, used_memory: 9_000_000 } };
+  await writeAll(s.history, [replay]);
+  const first = s.history.queryPoints({ measurement: 'redis', tier: 'rollups', tags: { instance: '10.0.0.1:6379' }, to: t0 })[0]!;
+  assert.equal(first.fields.used_memory_max, 9_000_000);
+  const mem0 = points.slice(0, 6).map((p, k) => (k === 0 ? 9_000_000 : (p.fields.used_memory as number)));
+  assert.ok(near(first.fields.used_memory, mem0.reduce((a, c) => a + c, 0) / 6));
+});
+
+test('rollups: kept across a restart; a range older than the raw window is answered from them', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'c.db');
+  const now = Date.now();
+  const t0 = Math.floor((now - 3 * 3_600_000) / MINUTE) * MINUTE;
+  let s = open(file, { rawRetentionMs: 3_600_000 });
+  const points: Point[] = [];
+  for (let i = 0; i < 6 * 170; i++) points.push(redisPoint('10.0.0.1:6379', t0 + i * 10_000, i));
+  await writeAll(s.history, points);
+  await closeAll(s);
+
+  // Restart: the prune at start drops raw points older than 1 h; their rollups stay.
+  s = open(file, { rawRetentionMs: 3_600_000 });
+  t.after(() => closeAll(s));
+  const raw = s.history.queryPoints({ measurement: 'redis', tier: 'raw', limit: 10_000 });
+  assert.ok(raw.length > 0 && raw.every((p) => p.time >= now - 3_600_000), 'raw points older than the raw retention are gone');
+  assert.ok(raw.length < points.length);
+  const rollups = s.history.queryPoints({ measurement: 'redis', tier: 'rollups', limit: 10_000 });
+  assert.equal(rollups.length, 170, 'every minute rolled up, also the ones whose raw points are gone');
+
+  const all = s.history.queryPoints({ measurement: 'redis', from: t0, limit: 10_000 });
+  const rawStart = raw[0]!.time;
+  const older = all.filter((p) => p.time < rawStart);
+  assert.ok(older.length > 100, 'the old part of the range comes from the rollups');
+  assert.ok(older.every((p) => p.time % MINUTE === 0 && p.fields.used_memory_max !== undefined));
+  assert.deepEqual(
+    all.slice(older.length).map((p) => p.time),
+    raw.map((p) => p.time),
+    'then the raw points, oldest first',
+  );
+});
+
+test('historyMaxBytes: writing 4x the bound keeps the file under it; the newest raw points and rollups stay', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'c.db');
+  const maxBytes = 16 * 2 ** 20;
+  const s = open(file, { maxBytes, rollupIntervalMs: 50 });
+  t.after(() => closeAll(s));
+  const big: Record<string, number> = {};
+  for (let f = 0; f < 150; f++) big[`f${f}`] = 0;
+  const now = Date.now();
+  const t0 = now - 5 * 3_600_000;
+  let written = 0;
+  let i = 0;
+  let maxFile = 0;
+  while (written < 4 * maxBytes) {
+    const batch: Point[] = [];
+    for (let k = 0; k < 2000; k++, i++) {
+      const fields: Record<string, number> = {};
+      // Incompressible-ish values, about 1.5 kB per point in JSON.
+      for (const f in big) fields[f] = (i * 2_654_435_761 + f.length * 40_503 + Number(f.slice(1)) * 97) % 1_000_003;
+      batch.push({ measurement: 'redis', tags: { host: 'h', instance: `i${i % 50}` }, fields, time: t0 + Math.floor(i / 50) * 10_000 });
+      written += 1500;
+    }
+    await writeAll(s.history, batch);
+    s.history.prune(now);
+    maxFile = Math.max(maxFile, fs.statSync(file).size);
+  }
+  const size = s.history.sizeBytes();
+  assert.ok(size.used <= maxBytes, `pages in use ${size.used} within ${maxBytes}`);
+  assert.ok(maxFile <= maxBytes * 1.1, `the file stayed near the bound (largest ${maxFile}, bound ${maxBytes})`);
+  const newest = t0 + Math.floor((i - 1) / 50) * 10_000;
+  assert.equal(s.history.queryPoints({ measurement: 'redis', tier: 'raw', from: newest }).length, 50, 'the newest raw points are kept');
+  const rollups = s.history.queryPoints({ measurement: 'redis', tier: 'rollups', limit: 100_000 });
+  assert.ok(
+    rollups.length > 0 && rollups[rollups.length - 1]!.time >= Math.floor(newest / MINUTE) * MINUTE - MINUTE,
+    'recent rollups are kept',
+  );
+  const raw = s.history.queryPoints({ measurement: 'redis', tier: 'raw', limit: 1_000_000 });
+  assert.ok(raw[0]!.time > t0, 'the oldest raw points went first');
+});
