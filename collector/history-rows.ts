@@ -30,7 +30,7 @@ export function decodeValues(blob: Buffer): (FieldValue | null)[] {
   return JSON.parse(json.toString()) as (FieldValue | null)[];
 }
 
-const counterCache = new Map<string, boolean>();
+const counterCache = new Map<string, Map<string, boolean>>();
 
 /**
  * A cumulative counter keeps only its last value per minute (a rate is the difference of two
@@ -38,8 +38,9 @@ const counterCache = new Map<string, boolean>();
  * `<name>_per_sec` sibling, and INFO's total_* / *_calls / cumulative names.
  */
 export function isCounter(measurement: string, field: string): boolean {
-  const key = `${measurement}\u0000${field}`;
-  let c = counterCache.get(key);
+  let cache = counterCache.get(measurement);
+  if (!cache) counterCache.set(measurement, (cache = new Map()));
+  let c = cache.get(field);
   if (c === undefined) {
     const def = MEASUREMENTS[measurement];
     c =
@@ -49,7 +50,7 @@ export function isCounter(measurement: string, field: string): boolean {
         field,
       );
     if (field.endsWith('_per_sec') || def?.fields[field]?.type === 'float') c = false;
-    counterCache.set(key, c);
+    cache.set(field, c);
   }
   return c;
 }
@@ -103,7 +104,7 @@ export class MinuteRollup {
       } else {
         const mean = a.sum / a.n;
         columns.push([f, 'mean'], [f, 'max']);
-        values.push(Number.isInteger(mean) ? mean : Number(mean.toPrecision(9)), a.max === -Infinity ? mean : a.max);
+        values.push(Number.isInteger(mean) ? mean : Number(mean.toPrecision(7)), a.max === -Infinity ? mean : a.max);
       }
     }
     return { columns, values };

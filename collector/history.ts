@@ -98,6 +98,7 @@ export class EmbeddedHistory implements MetricSink {
   private readonly seriesIds = new Map<string, number>();
   private readonly seriesMeasurement = new Map<number, string>();
   private readonly layoutIds = new Map<string, number>();
+  private readonly rawLayoutIds = new Map<string, number>();
   private readonly layouts = new Map<number, Layout>();
   private readonly st: Record<
     | 'findSeries'
@@ -111,7 +112,7 @@ export class EmbeddedHistory implements MetricSink {
     | 'rawMinute'
     | 'upsertRollup'
     | 'setCursor'
-    | 'minRawTime',
+    | 'oldestRawTime',
     Statement<any>
   >;
   private readonly commit: (batch: Point[]) => void;
@@ -154,7 +155,7 @@ export class EmbeddedHistory implements MetricSink {
       rawMinute: db.prepare('SELECT time, layout, v FROM history_raw WHERE series = ? AND time >= ? AND time < ?'),
       upsertRollup: db.prepare('INSERT OR REPLACE INTO history_1m (series, time, n, layout, v) VALUES (?, ?, ?, ?, ?)'),
       setCursor: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('history_rollup_cursor', ?)"),
-      minRawTime: db.prepare('SELECT min(time) AS m FROM history_raw'),
+      oldestRawTime: db.prepare('SELECT time AS m FROM history_raw ORDER BY id LIMIT 1'),
     };
     const c = db.prepare<{ value: string }>("SELECT value FROM meta WHERE key = 'history_rollup_cursor'").get();
     this.cursor = c ? Number(c.value) : 0;
@@ -164,10 +165,7 @@ export class EmbeddedHistory implements MetricSink {
         const names = Object.keys(p.fields);
         const values: FieldValue[] = new Array(names.length);
         for (let k = 0; k < names.length; k++) values[k] = p.fields[names[k]!]!;
-        const layout = this.layoutId(
-          p.measurement,
-          names.map((f) => [f, 'raw'] as const),
-        );
+        const layout = this.rawLayoutId(p.measurement, names);
         this.st.insertRaw.run(this.seriesId(p.measurement, p.tags), Math.trunc(p.time), layout, encodeValues(values));
       }
     });
@@ -266,7 +264,7 @@ export class EmbeddedHistory implements MetricSink {
       rows = this.selectRows('history_1m', q, from, to, limit * Math.max(1, Math.ceil(step / MINUTE)));
       fromRollups = rows.map(() => true);
     } else {
-      const rawStart = q.tier === 'raw' ? -Infinity : (this.st.minRawTime.get()?.m ?? Infinity);
+      const rawStart = q.tier === 'raw' ? -Infinity : (this.st.oldestRawTime.get()?.m ?? Infinity);
       const older = from < rawStart ? this.selectRows('history_1m', q, from, Math.min(to, rawStart - MINUTE), limit) : [];
       const raw = this.selectRows('history_raw', q, Math.max(from, rawStart), to, limit);
       rows = older.concat(raw).slice(0, limit);
@@ -375,14 +373,22 @@ export class EmbeddedHistory implements MetricSink {
     if (this.closed) return 0;
     let deleted = 0;
     try {
-      const rawByAge = this.db.prepare(
-        `DELETE FROM history_raw WHERE id IN (SELECT id FROM history_raw WHERE time < ? AND id <= ? LIMIT ${PRUNE_CHUNK})`,
-      );
-      for (let n = PRUNE_CHUNK; n === PRUNE_CHUNK;) {
-        n = rawByAge.run(now - this.rawRetentionMs, this.cursor).changes;
-        deleted += n;
-      }
-      deleted += this.deleteRollupsBefore(now - this.opts.retentionMs);
+      // Per series, on the (series, time) index, in transactions of a few hundred series.
+      const series = this.db
+        .prepare<{ id: number }>('SELECT id FROM series')
+        .all()
+        .map((r) => r.id);
+      const raw = this.db.prepare('DELETE FROM history_raw WHERE series = ? AND time < ? AND id <= ?');
+      const rollups = this.db.prepare('DELETE FROM history_1m WHERE series = ? AND time < ?');
+      const some = this.db.transaction((ids: number[]) => {
+        let n = 0;
+        for (const id of ids) {
+          n += raw.run(id, now - this.rawRetentionMs, this.cursor).changes;
+          n += rollups.run(id, now - this.opts.retentionMs).changes;
+        }
+        return n;
+      });
+      for (let i = 0; i < series.length; i += 500) deleted += some(series.slice(i, i + 500));
       deleted += this.pruneByCount();
       deleted += this.pruneBySize();
       if (deleted) this.logger.debug({ deleted }, 'embedded history pruned');
@@ -398,16 +404,6 @@ export class EmbeddedHistory implements MetricSink {
     const pages = Number(this.db.pragma('page_count', { simple: true }));
     const free = Number(this.db.pragma('freelist_count', { simple: true }));
     return { used: (pages - free) * page, file: pages * page };
-  }
-
-  private deleteRollupsBefore(time: number): number {
-    const stmt = this.db.prepare(`DELETE FROM history_1m WHERE id IN (SELECT id FROM history_1m WHERE time < ? LIMIT ${PRUNE_CHUNK})`);
-    let deleted = 0;
-    for (let n = PRUNE_CHUNK; n === PRUNE_CHUNK;) {
-      n = stmt.run(time).changes;
-      deleted += n;
-    }
-    return deleted;
   }
 
   /**
@@ -439,19 +435,17 @@ export class EmbeddedHistory implements MetricSink {
     if (!max) return 0;
     let deleted = 0;
     const target = max * 0.95;
-    const newestRaw = this.db.prepare<{ m: number | null }>('SELECT max(time) AS m FROM history_raw');
-    const oldestRollup = this.db.prepare<{ m: number | null }>('SELECT min(time) AS m FROM history_1m');
+    // Newest and oldest by id: rows come in about in time order (no index on time alone).
+    const newestRaw = this.db.prepare<{ m: number }>('SELECT time AS m FROM history_raw ORDER BY id DESC LIMIT 1');
     const rawChunk = this.db.prepare(
       `DELETE FROM history_raw WHERE id IN (SELECT id FROM history_raw WHERE id <= ? AND time < ? ORDER BY id LIMIT ${SIZE_CHUNK})`,
     );
+    const rollupChunk = this.db.prepare(`DELETE FROM history_1m WHERE id IN (SELECT id FROM history_1m ORDER BY id LIMIT ${SIZE_CHUNK})`);
     for (let guard = 0; guard < 100_000 && this.sizeBytes().used > target; guard++) {
       const floor = (newestRaw.get()?.m ?? 0) - RAW_FLOOR_MS;
-      let n = rawChunk.run(this.cursor, floor).changes;
-      if (n === 0) {
-        const m = oldestRollup.get()?.m;
-        // No rollups left to give: the raw floor gives way too.
-        n = m === null || m === undefined ? rawChunk.run(this.cursor, Infinity).changes : this.deleteRollupsBefore(m + MINUTE);
-      }
+      // The oldest raw rows (folded into rollups) down to the floor, then the oldest rollups,
+      // and when none are left the raw floor gives way too.
+      const n = rawChunk.run(this.cursor, floor).changes || rollupChunk.run().changes || rawChunk.run(this.cursor, Infinity).changes;
       if (n === 0) break;
       deleted += n;
     }
@@ -515,6 +509,20 @@ export class EmbeddedHistory implements MetricSink {
       this.seriesMeasurement.set(series, m);
     }
     return m;
+  }
+
+  /** The layout of a raw row with these field names (cached by the names, no JSON built). */
+  private rawLayoutId(measurement: string, names: string[]): number {
+    const key = `${measurement}\u0001${names.join('\u0001')}`;
+    let id = this.rawLayoutIds.get(key);
+    if (id === undefined) {
+      id = this.layoutId(
+        measurement,
+        names.map((f) => [f, 'raw'] as const),
+      );
+      this.rawLayoutIds.set(key, id);
+    }
+    return id;
   }
 
   private layoutId(measurement: string, columns: readonly Column[]): number {
@@ -599,6 +607,7 @@ export class EmbeddedHistory implements MetricSink {
       // ids inserted by the rolled-back transaction are gone
       this.seriesIds.clear();
       this.layoutIds.clear();
+      this.rawLayoutIds.clear();
       this.layouts.clear();
       this.lastError = (err as Error).message;
       if (this.once.enter('commit', 'failing')) {

@@ -81,7 +81,8 @@ CREATE TABLE IF NOT EXISTS series (
   UNIQUE (measurement, tags)
 );
 -- Raw points and 1-minute rollups: a row is a layout id (history_layouts: the field names,
--- and for rollups the aggregate of each) and the values (collector/history-rows.ts).
+-- and for rollups the aggregate of each) and the values (collector/history-rows.ts). No index on
+-- time alone: pruning goes by series and time, or by id (the order rows came in).
 CREATE TABLE IF NOT EXISTS history_layouts (
   id INTEGER PRIMARY KEY,
   measurement TEXT NOT NULL,
@@ -97,7 +98,6 @@ CREATE TABLE IF NOT EXISTS history_raw (
   v BLOB NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS history_raw_series_time ON history_raw(series, time);
-CREATE INDEX IF NOT EXISTS history_raw_time ON history_raw(time);
 CREATE TABLE IF NOT EXISTS history_1m (
   id INTEGER PRIMARY KEY,
   series INTEGER NOT NULL,
@@ -107,7 +107,6 @@ CREATE TABLE IF NOT EXISTS history_1m (
   v BLOB NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS history_1m_series_time ON history_1m(series, time);
-CREATE INDEX IF NOT EXISTS history_1m_time ON history_1m(time);
 `;
 
 interface HostRow {

@@ -51,8 +51,8 @@ function redisPoint(instance: string, time: number, i: number): Point {
   };
 }
 
-/** Means are stored with 9 significant digits. */
-const near = (got: unknown, want: number) => typeof got === 'number' && Math.abs(got - want) <= 1e-8 * Math.max(1, Math.abs(want));
+/** Means are stored with 7 significant digits. */
+const near = (got: unknown, want: number) => typeof got === 'number' && Math.abs(got - want) <= 1e-6 * Math.max(1, Math.abs(want));
 
 async function writeAll(h: EmbeddedHistory, points: Point[]): Promise<void> {
   let stored = 0;
