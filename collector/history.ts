@@ -112,7 +112,8 @@ export class EmbeddedHistory implements MetricSink {
     | 'rawMinute'
     | 'upsertRollup'
     | 'setCursor'
-    | 'oldestRawTime',
+    | 'oldestRawTime'
+    | 'newestRawTime',
     Statement<any>
   >;
   private readonly commit: (batch: Point[]) => void;
@@ -156,6 +157,7 @@ export class EmbeddedHistory implements MetricSink {
       upsertRollup: db.prepare('INSERT OR REPLACE INTO history_1m (series, time, n, layout, v) VALUES (?, ?, ?, ?, ?)'),
       setCursor: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('history_rollup_cursor', ?)"),
       oldestRawTime: db.prepare('SELECT time AS m FROM history_raw ORDER BY id LIMIT 1'),
+      newestRawTime: db.prepare('SELECT time AS m FROM history_raw ORDER BY id DESC LIMIT 1'),
     };
     const c = db.prepare<{ value: string }>("SELECT value FROM meta WHERE key = 'history_rollup_cursor'").get();
     this.cursor = c ? Number(c.value) : 0;
@@ -227,7 +229,7 @@ export class EmbeddedHistory implements MetricSink {
       if (Date.now() >= deadline) return false;
       await new Promise((r) => setTimeout(r, 20));
     }
-    while (this.rollupChunk() === ROLLUP_CHUNK) {
+    while (this.rollupChunk(true) === ROLLUP_CHUNK) {
       if (Date.now() >= deadline) return false;
       await new Promise((r) => setImmediate(r));
     }
@@ -271,7 +273,8 @@ export class EmbeddedHistory implements MetricSink {
       fromRollups = rows.map((_, i) => i < older.length);
     }
     const tagsOf = this.seriesTags(rows);
-    if (step > 0) return this.bucket(q.measurement, rows, step, tagsOf, limit);
+    // Minute rollups asked per minute are already what a bucket would make of them.
+    if (step > 0 && !(step === MINUTE && fromRollups?.[0])) return this.bucket(q.measurement, rows, step, tagsOf, limit);
     return rows.map((r, i) => {
       const layout = this.layouts.get(r.layout) ?? this.loadLayout(r.layout);
       const values = decodeValues(r.v);
@@ -338,11 +341,19 @@ export class EmbeddedHistory implements MetricSink {
   /**
    * Folds up to ROLLUP_CHUNK raw rows committed after the cursor into their minutes' rollups
    * (each touched minute recomputed from all its raw rows, so replays and late points are
-   * counted once), in one transaction with the new cursor. Returns the rows read.
+   * counted once), in one transaction with the new cursor. Unless forced, the newest minute
+   * waits for the next one to begin. Returns the raw rows folded.
    */
-  rollupChunk(): number {
+  rollupChunk(force = false): number {
     if (this.closed) return 0;
-    const rows = this.st.rawAfter.all(this.cursor) as { id: number; series: number; time: number }[];
+    let rows = this.st.rawAfter.all(this.cursor) as { id: number; series: number; time: number }[];
+    if (!force) {
+      // Minutes before the newest one are complete (bar late points): fold only those, so
+      // a minute is computed once, not at every pass while its points come in.
+      const newest = (this.st.newestRawTime.get() as { m: number } | undefined)?.m ?? 0;
+      const open = rows.findIndex((r) => r.time >= Math.floor(newest / MINUTE) * MINUTE);
+      if (open >= 0) rows = rows.slice(0, open);
+    }
     if (rows.length === 0) return 0;
     const minutes = new Map<string, [number, number]>();
     for (const r of rows) {
@@ -417,7 +428,7 @@ export class EmbeddedHistory implements MetricSink {
     const cut = maxId - this.opts.maxPoints;
     if (cut <= 0) return 0;
     // Raw rows leave only once folded into the rollups.
-    while (this.cursor < cut && this.rollupChunk() > 0);
+    while (this.cursor < cut && this.rollupChunk(true) > 0);
     for (let n = PRUNE_CHUNK; n === PRUNE_CHUNK;) {
       n = this.st.deleteRawUpTo.run(cut).changes;
       deleted += n;
@@ -436,13 +447,12 @@ export class EmbeddedHistory implements MetricSink {
     let deleted = 0;
     const target = max * 0.95;
     // Newest and oldest by id: rows come in about in time order (no index on time alone).
-    const newestRaw = this.db.prepare<{ m: number }>('SELECT time AS m FROM history_raw ORDER BY id DESC LIMIT 1');
     const rawChunk = this.db.prepare(
       `DELETE FROM history_raw WHERE id IN (SELECT id FROM history_raw WHERE id <= ? AND time < ? ORDER BY id LIMIT ${SIZE_CHUNK})`,
     );
     const rollupChunk = this.db.prepare(`DELETE FROM history_1m WHERE id IN (SELECT id FROM history_1m ORDER BY id LIMIT ${SIZE_CHUNK})`);
     for (let guard = 0; guard < 100_000 && this.sizeBytes().used > target; guard++) {
-      const floor = (newestRaw.get()?.m ?? 0) - RAW_FLOOR_MS;
+      const floor = ((this.st.newestRawTime.get() as { m: number } | undefined)?.m ?? 0) - RAW_FLOOR_MS;
       // The oldest raw rows (folded into rollups) down to the floor, then the oldest rollups,
       // and when none are left the raw floor gives way too.
       const n = rawChunk.run(this.cursor, floor).changes || rollupChunk.run().changes || rawChunk.run(this.cursor, Infinity).changes;
