@@ -1,16 +1,20 @@
 // How the embedded history stores a point's fields: a row holds the values only (a JSON
-// array, deflated when long) and a layout id; the layout (field names, and for rollups
-// the aggregate of each) is stored once in history_layouts. Measured in docs/benchmarks.md
-// (history): about a quarter of the bytes of a JSON object per point.
+// array, deflated when long) and a layout id; the layout (field names, and whether the row
+// is a raw point or a minute's rollup) is stored once in history_layouts. A rollup value is
+// the field's value when it did not move in the minute (most INFO fields), its last value
+// for a string, else [mean, min, max, last]. Sizes: docs/benchmarks.md (history).
 import zlib from 'node:zlib';
-import { MEASUREMENTS } from '../proto/index.js';
 import type { FieldValue } from './points.js';
 
-/** raw: the value as written; mean/max over the minute; last: the minute's latest value (counters, strings). */
-export type Aggregate = 'raw' | 'mean' | 'max' | 'last';
-
+/** raw: a point's value; minute: a rollup value (see above). */
+export type ColumnKind = 'raw' | 'minute';
 /** One column of a layout: a field and what its values are. */
-export type Column = readonly [field: string, agg: Aggregate];
+export type Column = readonly [field: string, kind: ColumnKind];
+
+/** How a bucket's values become one (the API's `agg`). */
+export type Agg = 'mean' | 'min' | 'max' | 'last';
+
+export type StoredValue = FieldValue | null | [mean: number, min: number, max: number, last: number];
 
 const PLAIN = 0;
 const DEFLATED = 1;
@@ -18,110 +22,108 @@ const DEFLATED = 1;
 const DEFLATE_FROM = 160;
 
 /** The values of a row as stored (first byte: 0 = JSON, 1 = deflated JSON). */
-export function encodeValues(values: readonly (FieldValue | null)[]): Buffer {
+export function encodeValues(values: readonly StoredValue[]): Buffer {
   const json = Buffer.from(JSON.stringify(values));
   if (json.length < DEFLATE_FROM) return Buffer.concat([Buffer.of(PLAIN), json]);
   return Buffer.concat([Buffer.of(DEFLATED), zlib.deflateRawSync(json, { level: 1 })]);
 }
 
-export function decodeValues(blob: Buffer): (FieldValue | null)[] {
+export function decodeValues(blob: Buffer): StoredValue[] {
   const body = blob.subarray(1);
   const json = blob[0] === DEFLATED ? zlib.inflateRawSync(body) : body;
-  return JSON.parse(json.toString()) as (FieldValue | null)[];
+  return JSON.parse(json.toString()) as StoredValue[];
 }
 
-const counterCache = new Map<string, Map<string, boolean>>();
+const AGG_INDEX: Record<Agg, number> = { mean: 0, min: 1, max: 2, last: 3 };
 
-/**
- * A cumulative counter keeps only its last value per minute (a rate is the difference of two
- * lasts); a gauge keeps mean and max. From the schema: documented counters, fields with a
- * `<name>_per_sec` sibling, and INFO's total_* / *_calls / cumulative names.
- */
-export function isCounter(measurement: string, field: string): boolean {
-  let cache = counterCache.get(measurement);
-  if (!cache) counterCache.set(measurement, (cache = new Map()));
-  let c = cache.get(field);
-  if (c === undefined) {
-    const def = MEASUREMENTS[measurement];
-    c =
-      def?.fields[field]?.doc === 'cumulative counter' ||
-      def?.fields[`${field}_per_sec`] !== undefined ||
-      /^(total_|sync_|rdb_saves$|aof_rewrites$|calls$|usec$|rejected_calls$|failed_calls$|count$)|_(offset|hits|misses|keys|processed|received|calls)$/.test(
-        field,
-      );
-    if (field.endsWith('_per_sec') || def?.fields[field]?.type === 'float') c = false;
-    cache.set(field, c);
-  }
-  return c;
+/** One stored rollup value as the given aggregate. */
+export function rollupValue(v: StoredValue, agg: Agg): FieldValue | null {
+  return Array.isArray(v) ? v[AGG_INDEX[agg]]! : v;
 }
 
 /** Running aggregate of one field over a minute (or a step). */
 interface Acc {
   sum: number;
   n: number;
+  min: number;
   max: number;
   last: FieldValue | null;
   lastTime: number;
 }
 
-/** Folds the rows (raw points or minute rollups) of one series and period into one rollup. */
-export class MinuteRollup {
+/** Folds rows (raw points or minute rollups) of one series and period into one rollup. */
+export class Rollup {
   private readonly acc = new Map<string, Acc>();
   /** Raw points folded in. */
   count = 0;
 
   /** One row: its layout's columns, its values, its time and how many raw points it stands for. */
-  addRow(columns: readonly Column[], values: readonly (FieldValue | null)[], time: number, n: number): void {
+  addRow(columns: readonly Column[], values: readonly StoredValue[], time: number, n: number): void {
     this.count += n;
     for (let i = 0; i < columns.length; i++) {
       const v = values[i];
       if (v === null || v === undefined) continue;
-      const [f, agg] = columns[i]!;
+      const f = columns[i]![0];
       let a = this.acc.get(f);
-      if (!a) this.acc.set(f, (a = { sum: 0, n: 0, max: -Infinity, last: null, lastTime: -Infinity }));
-      if (typeof v === 'number') {
-        if (agg === 'raw' || agg === 'mean') {
-          a.sum += v * n;
-          a.n += n;
-        }
-        if ((agg === 'raw' || agg === 'max') && v > a.max) a.max = v;
+      if (!a) this.acc.set(f, (a = { sum: 0, n: 0, min: Infinity, max: -Infinity, last: null, lastTime: -Infinity }));
+      let last: FieldValue = v as FieldValue;
+      if (Array.isArray(v)) {
+        a.sum += v[0] * n;
+        a.n += n;
+        if (v[1] < a.min) a.min = v[1];
+        if (v[2] > a.max) a.max = v[2];
+        last = v[3];
+      } else if (typeof v === 'number') {
+        a.sum += v * n;
+        a.n += n;
+        if (v < a.min) a.min = v;
+        if (v > a.max) a.max = v;
       }
-      if ((agg === 'raw' || agg === 'last') && time >= a.lastTime) {
-        a.last = v;
+      if (time >= a.lastTime) {
+        a.last = last;
         a.lastTime = time;
       }
     }
   }
 
-  /** The columns and their values: mean and max of gauges, last of counters and strings. */
-  result(measurement: string): { columns: Column[]; values: (FieldValue | null)[] } {
+  /** The rollup's columns and values (see the header for the value forms). */
+  result(): { columns: Column[]; values: StoredValue[] } {
     const columns: Column[] = [];
-    const values: (FieldValue | null)[] = [];
+    const values: StoredValue[] = [];
     for (const [f, a] of this.acc) {
-      if (a.n === 0 || typeof a.last === 'string' || isCounter(measurement, f)) {
-        columns.push([f, 'last']);
-        values.push(a.last);
-      } else {
-        const mean = a.sum / a.n;
-        columns.push([f, 'mean'], [f, 'max']);
-        values.push(Number.isInteger(mean) ? mean : Number(mean.toPrecision(7)), a.max === -Infinity ? mean : a.max);
-      }
+      columns.push([f, 'minute']);
+      if (a.n === 0 || typeof a.last !== 'number') values.push(a.last);
+      else if (a.min === a.max) values.push(a.min);
+      else values.push([a.sum / a.n, a.min, a.max, a.last]);
     }
     return { columns, values };
   }
+
+  /** The numeric fields (of `keep`, when given) as one aggregate. */
+  fields(agg: Agg, keep?: ReadonlySet<string>): Record<string, FieldValue> {
+    const out: Record<string, FieldValue> = {};
+    for (const [f, a] of this.acc) {
+      if (a.n === 0 || (keep && !keep.has(f))) continue;
+      out[f] =
+        agg === 'mean' ? (a.min === a.max ? a.min : a.sum / a.n) : agg === 'min' ? a.min : agg === 'max' ? a.max : (a.last as number);
+    }
+    return out;
+  }
 }
 
-/**
- * A rollup row as a point's fields: mean (gauges) or last (counters, strings) under the
- * field's own name, the minute's max as `<field>_max`.
- */
-export function rollupFields(columns: readonly Column[], values: readonly (FieldValue | null)[]): Record<string, FieldValue> {
+/** A row's values under their field names (a rollup's as `agg`: the mean by default), `keep` only when given. */
+export function rowFields(
+  columns: readonly Column[],
+  values: readonly StoredValue[],
+  agg: Agg = 'mean',
+  keep?: ReadonlySet<string>,
+): Record<string, FieldValue> {
   const out: Record<string, FieldValue> = {};
   for (let i = 0; i < columns.length; i++) {
-    const v = values[i];
-    if (v === null || v === undefined) continue;
-    const [f, agg] = columns[i]!;
-    out[agg === 'max' ? `${f}_max` : f] = v;
+    const f = columns[i]![0];
+    if (keep && !keep.has(f)) continue;
+    const v = rollupValue(values[i] ?? null, agg);
+    if (v !== null) out[f] = v;
   }
   return out;
 }

@@ -14,7 +14,7 @@ import { OnceLog, type Logger } from '../common/index.js';
 import { MEASUREMENTS } from '../proto/index.js';
 import type { FieldValue, Point, Tags } from './points.js';
 import { Fifo, type MetricSink, type PointQuery, type SinkStats, type StorageState } from './sink.js';
-import { MinuteRollup, decodeValues, encodeValues, rollupFields, type Column } from './history-rows.js';
+import { Rollup, decodeValues, encodeValues, rowFields, type Agg, type Column } from './history-rows.js';
 
 export type { PointQuery } from './sink.js';
 import type { Database, Statement } from './sqlite.js';
@@ -50,8 +50,16 @@ const MINUTE = 60_000;
 const RAW_FLOOR_MS = 10 * MINUTE;
 
 export interface HistoryQuery extends PointQuery {
-  /** Downsampling: one point per series per step (ms), at the step's start. */
+  /**
+   * Downsampling: one point per series per bucket of stepMs (aligned on multiples of stepMs
+   * since the epoch, stamped with its start), numeric fields as `agg`, strings left out;
+   * `limit` counts buckets.
+   */
   stepMs?: number;
+  /** Default mean. */
+  agg?: Agg;
+  /** Only these fields (default: all). */
+  fields?: string[];
   /** Only one tier (tests, the benchmark); by default the step and the range choose. */
   tier?: 'raw' | 'rollups';
 }
@@ -113,7 +121,8 @@ export class EmbeddedHistory implements MetricSink {
     | 'upsertRollup'
     | 'setCursor'
     | 'oldestRawTime'
-    | 'newestRawTime',
+    | 'newestRawTime'
+    | 'pendingFrom',
     Statement<any>
   >;
   private readonly commit: (batch: Point[]) => void;
@@ -158,6 +167,7 @@ export class EmbeddedHistory implements MetricSink {
       setCursor: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('history_rollup_cursor', ?)"),
       oldestRawTime: db.prepare('SELECT time AS m FROM history_raw ORDER BY id LIMIT 1'),
       newestRawTime: db.prepare('SELECT time AS m FROM history_raw ORDER BY id DESC LIMIT 1'),
+      pendingFrom: db.prepare('SELECT min(time) AS m FROM history_raw WHERE id > ?'),
     };
     const c = db.prepare<{ value: string }>("SELECT value FROM meta WHERE key = 'history_rollup_cursor'").get();
     this.cursor = c ? Number(c.value) : 0;
@@ -250,46 +260,49 @@ export class EmbeddedHistory implements MetricSink {
   }
 
   /**
-   * Points of one measurement, oldest first (tests and the API's history views). With
-   * stepMs >= 1 min, or for the part of the range older than the oldest raw point, from
-   * the 1-minute rollups (see rollupFields); with a smaller stepMs, raw points averaged
-   * per step.
+   * Points of one measurement, oldest first (tests and the API's history views). Tiers: a step
+   * of whole minutes is answered from the 1-minute rollups (and the raw points of the minutes
+   * not folded yet); otherwise raw points, and for the part of the range older than the oldest
+   * raw point the rollups (their means, without a step).
    */
   queryPoints(q: HistoryQuery): Point[] {
     const step = q.stepMs ?? 0;
     const limit = q.limit ?? 10_000;
     const from = q.from ?? -Infinity;
     const to = q.to ?? Infinity;
+    const keep = q.fields ? new Set(q.fields) : undefined;
     let rows: Row[];
-    let fromRollups: boolean[] | undefined;
-    if (q.tier === 'rollups' || (step >= MINUTE && q.tier !== 'raw')) {
-      rows = this.selectRows('history_1m', q, from, to, limit * Math.max(1, Math.ceil(step / MINUTE)));
-      fromRollups = rows.map(() => true);
+    if (q.tier === 'rollups' || (step > 0 && step % MINUTE === 0 && q.tier !== 'raw')) {
+      // Rollups up to the first minute with raw rows not folded yet; raw rows from there.
+      const pending = q.tier === 'rollups' ? Infinity : ((this.st.pendingFrom.get(this.cursor) as { m: number | null }).m ?? Infinity);
+      const horizon = Math.floor(pending / MINUTE) * MINUTE;
+      const minutes = this.selectRows('history_1m', q, Math.floor(from / MINUTE) * MINUTE, Math.min(to, horizon - 1), Infinity);
+      rows = q.tier === 'rollups' ? minutes : minutes.concat(this.selectRows('history_raw', q, Math.max(from, horizon), to, Infinity));
+      if (!step) rows = rows.slice(0, limit);
     } else {
-      const rawStart = q.tier === 'raw' ? -Infinity : (this.st.oldestRawTime.get()?.m ?? Infinity);
-      const older = from < rawStart ? this.selectRows('history_1m', q, from, Math.min(to, rawStart - MINUTE), limit) : [];
-      const raw = this.selectRows('history_raw', q, Math.max(from, rawStart), to, limit);
-      rows = older.concat(raw).slice(0, limit);
-      fromRollups = rows.map((_, i) => i < older.length);
+      const rawStart = q.tier === 'raw' ? -Infinity : ((this.st.oldestRawTime.get() as { m: number } | undefined)?.m ?? Infinity);
+      const older = from < rawStart ? this.selectRows('history_1m', q, from, Math.min(to, rawStart - MINUTE), step ? Infinity : limit) : [];
+      rows = older.concat(this.selectRows('history_raw', q, Math.max(from, rawStart), to, step ? Infinity : limit));
+      if (!step) rows = rows.slice(0, limit);
     }
     const tagsOf = this.seriesTags(rows);
-    // Minute rollups asked per minute are already what a bucket would make of them.
-    if (step > 0 && !(step === MINUTE && fromRollups?.[0])) return this.bucket(q.measurement, rows, step, tagsOf, limit);
-    return rows.map((r, i) => {
-      const layout = this.layouts.get(r.layout) ?? this.loadLayout(r.layout);
-      const values = decodeValues(r.v);
-      return {
-        measurement: q.measurement,
-        tags: tagsOf.get(r.series)!,
-        fields: fromRollups?.[i] ? rollupFields(layout.columns, values) : zipFields(layout.columns, values),
-        time: r.time,
-      };
-    });
+    if (step > 0) return this.bucket(q, rows, step, tagsOf, keep, limit);
+    return rows
+      .map((r) => {
+        const layout = this.layouts.get(r.layout) ?? this.loadLayout(r.layout);
+        return {
+          measurement: q.measurement,
+          tags: tagsOf.get(r.series)!,
+          fields: rowFields(layout.columns, decodeValues(r.v), 'mean', keep),
+          time: r.time,
+        };
+      })
+      .filter((p) => !keep || Object.keys(p.fields).length > 0);
   }
 
   /** Rows of one table for a measurement, tags and inclusive time range, by time then series. */
   private selectRows(table: 'history_raw' | 'history_1m', q: PointQuery, from: number, to: number, limit: number): Row[] {
-    if (from > to) return [];
+    if (from > to || from === Infinity || to === -Infinity) return [];
     let series = 'SELECT id FROM series WHERE measurement = ?';
     const args: unknown[] = [q.measurement];
     for (const [k, v] of Object.entries(q.tags ?? {})) {
@@ -305,8 +318,11 @@ export class EmbeddedHistory implements MetricSink {
       sql += ' AND time <= ?';
       args.push(to);
     }
-    sql += ' ORDER BY time, series LIMIT ?';
-    args.push(limit);
+    sql += ' ORDER BY time, series';
+    if (Number.isFinite(limit)) {
+      sql += ' LIMIT ?';
+      args.push(limit);
+    }
     return this.db.prepare<Row>(sql).all(...args);
   }
 
@@ -319,23 +335,30 @@ export class EmbeddedHistory implements MetricSink {
     return out;
   }
 
-  /** Rows (raw or rollups) merged per series and step: one point per bucket, at its start. */
-  private bucket(measurement: string, rows: Row[], step: number, tagsOf: Map<number, Tags>, limit: number): Point[] {
-    const buckets = new Map<string, { series: number; time: number; acc: MinuteRollup }>();
+  /** Rows (raw points or minute rollups) merged per series and step: one point per bucket, at its start. */
+  private bucket(
+    q: HistoryQuery,
+    rows: Row[],
+    step: number,
+    tagsOf: Map<number, Tags>,
+    keep: Set<string> | undefined,
+    limit: number,
+  ): Point[] {
+    const buckets = new Map<string, { series: number; time: number; acc: Rollup }>();
     for (const r of rows) {
       const time = Math.floor(r.time / step) * step;
       const key = `${r.series}:${time}`;
       let b = buckets.get(key);
-      if (!b) buckets.set(key, (b = { series: r.series, time, acc: new MinuteRollup() }));
+      if (!b) buckets.set(key, (b = { series: r.series, time, acc: new Rollup() }));
       const layout = this.layouts.get(r.layout) ?? this.loadLayout(r.layout);
       b.acc.addRow(layout.columns, decodeValues(r.v), r.time, r.n ?? 1);
     }
     const out: Point[] = [];
     for (const b of buckets.values()) {
-      const { columns, values } = b.acc.result(measurement);
-      out.push({ measurement, tags: tagsOf.get(b.series)!, fields: rollupFields(columns, values), time: b.time });
+      const fields = b.acc.fields(q.agg ?? 'mean', keep);
+      if (Object.keys(fields).length) out.push({ measurement: q.measurement, tags: tagsOf.get(b.series)!, fields, time: b.time });
     }
-    return out.slice(0, limit);
+    return out.sort((a, b) => a.time - b.time).slice(0, limit);
   }
 
   /**
@@ -363,15 +386,14 @@ export class EmbeddedHistory implements MetricSink {
     const last = rows[rows.length - 1]!.id;
     this.db.transaction(() => {
       for (const [series, m] of minutes.values()) {
-        const acc = new MinuteRollup();
+        const acc = new Rollup();
         for (const r of this.st.rawMinute.all(series, m, m + MINUTE) as Row[]) {
           const layout = this.layouts.get(r.layout) ?? this.loadLayout(r.layout);
           acc.addRow(layout.columns, decodeValues(r.v), r.time, 1);
         }
         if (acc.count === 0) continue;
-        const measurement = this.measurementOf(series);
-        const { columns, values } = acc.result(measurement);
-        this.st.upsertRollup.run(series, m, acc.count, this.layoutId(measurement, columns), encodeValues(values));
+        const { columns, values } = acc.result();
+        this.st.upsertRollup.run(series, m, acc.count, this.layoutId(this.measurementOf(series), columns), encodeValues(values));
       }
       this.st.setCursor.run(String(last));
     })();
@@ -632,14 +654,4 @@ export class EmbeddedHistory implements MetricSink {
       if (!this.flush()) break;
     }
   }
-}
-
-/** A raw row's values under their field names. */
-function zipFields(columns: readonly Column[], values: readonly (FieldValue | null)[]): Record<string, FieldValue> {
-  const out: Record<string, FieldValue> = {};
-  for (let i = 0; i < columns.length; i++) {
-    const v = values[i];
-    if (v !== null && v !== undefined) out[columns[i]![0]] = v;
-  }
-  return out;
 }

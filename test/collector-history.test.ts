@@ -10,6 +10,7 @@ import { createLogger } from '../common/index.js';
 import { EmbeddedHistory, type HistoryOptions } from '../collector/history.js';
 import { Store } from '../collector/store.js';
 import type { Point } from '../collector/index.js';
+import type { Agg } from '../collector/history-rows.js';
 
 const MINUTE = 60_000;
 const logger = createLogger('history-test', 'silent');
@@ -45,14 +46,14 @@ function redisPoint(instance: string, time: number, i: number): Point {
       used_memory: 1_000_000 + ((i * 7919) % 100_003),
       total_commands_processed: 5_000 + i * 37,
       ops_per_sec: ((i * 31) % 97) / 3,
+      maxmemory: 4 * 2 ** 30,
       redis_version: i % 2 ? '7.0.15' : '7.2.4',
     },
     time,
   };
 }
 
-/** Means are stored with 7 significant digits. */
-const near = (got: unknown, want: number) => typeof got === 'number' && Math.abs(got - want) <= 1e-6 * Math.max(1, Math.abs(want));
+const near = (got: unknown, want: number) => typeof got === 'number' && Math.abs(got - want) <= 1e-9 * Math.max(1, Math.abs(want));
 
 async function writeAll(h: EmbeddedHistory, points: Point[]): Promise<void> {
   let stored = 0;
@@ -63,9 +64,38 @@ async function writeAll(h: EmbeddedHistory, points: Point[]): Promise<void> {
   assert.equal(stored, Math.ceil(points.length / 500), 'every batch acked once committed');
 }
 
-test('rollups: per minute, mean and max of gauges, last of counters and strings, equal to the raw points', async (t) => {
+const NUMERIC = ['used_memory', 'total_commands_processed', 'ops_per_sec', 'maxmemory'];
+
+/** mean / min / max / last of each numeric field over the raw points of each (instance, bucket), computed here. */
+function expected(points: Point[], step: number, agg: Agg): Map<string, Record<string, number>> {
+  const groups = new Map<string, Point[]>();
+  for (const p of points) {
+    const key = `${p.tags.instance}@${Math.floor(p.time / step) * step}`;
+    groups.set(key, [...(groups.get(key) ?? []), p]);
+  }
+  const out = new Map<string, Record<string, number>>();
+  for (const [key, ps] of groups) {
+    ps.sort((a, b) => a.time - b.time);
+    const fields: Record<string, number> = {};
+    for (const f of NUMERIC) {
+      const vs = ps.map((p) => p.fields[f] as number);
+      fields[f] =
+        agg === 'mean'
+          ? vs.reduce((a, b) => a + b, 0) / vs.length
+          : agg === 'min'
+            ? Math.min(...vs)
+            : agg === 'max'
+              ? Math.max(...vs)
+              : vs.at(-1)!;
+    }
+    out.set(key, fields);
+  }
+  return out;
+}
+
+test('rollups: per minute and per step, mean / min / max / last equal to those of the raw points', async (t) => {
   const dir = tempDir(t);
-  const s = open(path.join(dir, 'c.db'));
+  const s = open(path.join(dir, 'c.db'), { rollupIntervalMs: 3_600_000 });
   t.after(() => closeAll(s));
   const t0 = Math.floor((Date.now() - 3_600_000) / 3_600_000) * 3_600_000;
   const points: Point[] = [];
@@ -74,42 +104,78 @@ test('rollups: per minute, mean and max of gauges, last of counters and strings,
   for (let i = 119; i >= 0; i--) points.push(redisPoint('10.0.0.1:6380', t0 + i * 10_000 + 3_000, i + 1000));
   await writeAll(s.history, points);
 
-  const rollups = s.history.queryPoints({ measurement: 'redis', tier: 'rollups', limit: 1000 });
-  assert.equal(rollups.length, 40, 'one rollup per series per minute');
-  for (const r of rollups) {
+  const minutes = s.history.queryPoints({ measurement: 'redis', tier: 'rollups', limit: 1000 });
+  assert.equal(minutes.length, 40, 'one rollup per series per minute');
+  for (const r of minutes) {
     const raw = points.filter((p) => p.tags.instance === r.tags.instance && p.time >= r.time && p.time < r.time + MINUTE);
     assert.equal(raw.length, 6);
-    const mem = raw.map((p) => p.fields.used_memory as number);
-    const ops = raw.map((p) => p.fields.ops_per_sec as number);
-    const newest = raw.reduce((a, b) => (b.time > a.time ? b : a));
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    assert.ok(near(r.fields.used_memory, mean(mem)), `mean used_memory at ${r.time}`);
-    assert.equal(r.fields.used_memory_max, Math.max(...mem));
-    assert.ok(near(r.fields.ops_per_sec, mean(ops)));
-    assert.equal(r.fields.ops_per_sec_max, Math.max(...ops));
-    assert.equal(r.fields.total_commands_processed, newest.fields.total_commands_processed, 'a counter keeps its last value');
-    assert.equal(r.fields.total_commands_processed_max, undefined, 'no max for a counter');
-    assert.equal(r.fields.redis_version, newest.fields.redis_version);
+    assert.equal(
+      r.fields.redis_version,
+      raw.reduce((a, b) => (b.time > a.time ? b : a)).fields.redis_version,
+      'a string keeps its last value',
+    );
   }
-
-  // A 5-minute step merges the minutes: the same mean and max as over the raw points.
-  const step = s.history.queryPoints({ measurement: 'redis', stepMs: 5 * MINUTE, tags: { instance: '10.0.0.1:6379' } });
-  assert.equal(step.length, 4);
-  for (const b of step) {
-    const raw = points.filter((p) => p.tags.instance === '10.0.0.1:6379' && p.time >= b.time && p.time < b.time + 5 * MINUTE);
-    const mem = raw.map((p) => p.fields.used_memory as number);
-    assert.equal(raw.length, 30);
-    assert.ok(near(b.fields.used_memory, mem.reduce((a, c) => a + c, 0) / 30));
-    assert.equal(b.fields.used_memory_max, Math.max(...mem));
+  for (const step of [MINUTE, 5 * MINUTE]) {
+    for (const agg of ['mean', 'min', 'max', 'last'] as const) {
+      const want = expected(points, step, agg);
+      for (const tier of ['rollups', undefined] as const) {
+        const got = s.history.queryPoints({ measurement: 'redis', stepMs: step, agg, tier, from: t0, to: t0 + 20 * MINUTE });
+        assert.equal(got.length, want.size, `${agg} per ${step / MINUTE} min: one point per instance and bucket`);
+        for (const p of got) {
+          const w = want.get(`${p.tags.instance}@${p.time}`)!;
+          assert.ok(w, `bucket ${p.time}`);
+          for (const f of NUMERIC)
+            assert.ok(near(p.fields[f], w[f]!), `${agg} of ${f} per ${step / MINUTE} min at ${p.time}: ${p.fields[f]} vs ${w[f]}`);
+          assert.equal(p.fields.redis_version, undefined, 'strings are left out of a step');
+        }
+      }
+    }
   }
+  const picked = s.history.queryPoints({ measurement: 'redis', stepMs: 5 * MINUTE, fields: ['ops_per_sec'], from: t0 });
+  assert.ok(picked.length === 8 && picked.every((p) => Object.keys(p.fields).join() === 'ops_per_sec'), 'fields picks');
 
   // A replayed point with a new value replaces the raw one and its minute is recomputed.
   const replay = { ...points[0]!, fields: { ...points[0]!.fields, used_memory: 9_000_000 } };
   await writeAll(s.history, [replay]);
-  const first = s.history.queryPoints({ measurement: 'redis', tier: 'rollups', tags: { instance: '10.0.0.1:6379' }, to: t0 })[0]!;
-  assert.equal(first.fields.used_memory_max, 9_000_000);
+  const first = s.history.queryPoints({
+    measurement: 'redis',
+    tier: 'rollups',
+    stepMs: MINUTE,
+    agg: 'max',
+    tags: { instance: '10.0.0.1:6379' },
+    from: t0,
+    to: t0,
+  })[0]!;
+  assert.equal(first.fields.used_memory, 9_000_000);
+  const mean0 = s.history.queryPoints({
+    measurement: 'redis',
+    tier: 'rollups',
+    stepMs: MINUTE,
+    tags: { instance: '10.0.0.1:6379' },
+    from: t0,
+    to: t0,
+  })[0]!;
   const mem0 = points.slice(0, 6).map((p, k) => (k === 0 ? 9_000_000 : (p.fields.used_memory as number)));
-  assert.ok(near(first.fields.used_memory, mem0.reduce((a, c) => a + c, 0) / 6));
+  assert.ok(near(mean0.fields.used_memory, mem0.reduce((a, c) => a + c, 0) / 6));
+
+  // Committed (acked) but not folded yet (the rollup timer has not run): a step query still has them.
+  const fresh: Point[] = [];
+  for (let i = 120; i < 126; i++) fresh.push(redisPoint('10.0.0.1:6379', t0 + i * 10_000, i));
+  await new Promise<void>((resolve) => assert.ok(s.history.write(fresh, resolve)));
+  const tail = s.history.queryPoints({
+    measurement: 'redis',
+    stepMs: MINUTE,
+    agg: 'max',
+    tags: { instance: '10.0.0.1:6379' },
+    from: t0 + 20 * MINUTE,
+  });
+  assert.equal(tail.length, 1);
+  assert.equal(tail[0]!.fields.used_memory, Math.max(...fresh.map((p) => p.fields.used_memory as number)));
+  assert.equal(
+    s.history.queryPoints({ measurement: 'redis', tier: 'rollups', from: t0 + 20 * MINUTE }).length,
+    0,
+    'not in the rollups yet',
+  );
 });
 
 test('rollups: kept across a restart; a range older than the raw window is answered from them', async (t) => {
@@ -136,7 +202,7 @@ test('rollups: kept across a restart; a range older than the raw window is answe
   const rawStart = raw[0]!.time;
   const older = all.filter((p) => p.time < rawStart);
   assert.ok(older.length > 100, 'the old part of the range comes from the rollups');
-  assert.ok(older.every((p) => p.time % MINUTE === 0 && p.fields.used_memory_max !== undefined));
+  assert.ok(older.every((p) => p.time % MINUTE === 0 && typeof p.fields.used_memory === 'number'));
   assert.deepEqual(
     all.slice(older.length).map((p) => p.time),
     raw.map((p) => p.time),

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createLogger } from '../../common/index.js';
 import { reportPoints, resolveCollectorConfig, type Point } from '../../collector/index.js';
 import { EmbeddedHistory } from '../../collector/history.js';
-import { isCounter } from '../../collector/history-rows.js';
+import { MEASUREMENTS } from '../../proto/index.js';
 import { Store } from '../../collector/store.js';
 import { openDatabase, type Database } from '../../collector/sqlite.js';
 import { syntheticSamples } from './ingest.js';
@@ -23,6 +23,11 @@ const HOURS = Number(process.env.BENCH_HOURS ?? 24);
 const PEER_HOURS = Number(process.env.BENCH_PEER_HOURS ?? 1);
 const INTERVAL_MS = 10_000;
 const BATCH_SAMPLES = 50;
+
+/** Cumulative counters grow from sample to sample; the rest are gauges. */
+const isCounter = (measurement: string, f: string) =>
+  MEASUREMENTS[measurement]?.fields[`${f}_per_sec`] !== undefined ||
+  /^(total_|calls$|usec$)|_(offset|hits|misses|processed|received)$/.test(f);
 
 /** One sample's points per instance, as a template; `at` gives the points of sample `k` at `time`. */
 function fleet(): { points: (k: number, time: number) => Point[]; perSample: number } {
