@@ -115,7 +115,7 @@ export const COLLECTOR_DEFAULTS = {
   httpListen: '127.0.0.1:7401',
   storePath: '/var/lib/redis-fleet/collector.db',
   historyRetention: '7d',
-  historyRawRetention: '6h',
+  historyRawRetention: '3h',
   maxHistoryPoints: 25_000_000,
   historyMaxBytes: '4gb',
   influxUrl: 'http://127.0.0.1:8086',

@@ -2,7 +2,7 @@
 // array, deflated when long) and a layout id; the layout (field names, and whether the row
 // is a raw point or a minute's rollup) is stored once in history_layouts. A rollup value is
 // the field's value when it did not move in the minute (most INFO fields), its last value
-// for a string, else [mean, min, max, last]. Sizes: docs/benchmarks.md (history).
+// for a string, else [mean, min, max, last] (the mean to 11 significant digits). Sizes: docs/benchmarks.md (history).
 import zlib from 'node:zlib';
 import type { FieldValue } from './points.js';
 
@@ -94,7 +94,7 @@ export class Rollup {
       columns.push([f, 'minute']);
       if (a.n === 0 || typeof a.last !== 'number') values.push(a.last);
       else if (a.min === a.max) values.push(a.min);
-      else values.push([a.sum / a.n, a.min, a.max, a.last]);
+      else values.push([Number((a.sum / a.n).toPrecision(11)), a.min, a.max, a.last]);
     }
     return { columns, values };
   }

@@ -39,7 +39,7 @@ test('defaults are filled in and durations resolved', async (t) => {
   assert.deepEqual(c.store, {
     path: '/var/lib/redis-fleet/collector.db',
     historyRetentionMs: 7 * 86_400_000,
-    historyRawRetentionMs: 6 * 3_600_000,
+    historyRawRetentionMs: 3 * 3_600_000,
     maxHistoryPoints: 25_000_000,
     historyMaxBytes: 4 * 2 ** 30,
   });

@@ -1,6 +1,7 @@
 // Embedded history benchmark (npm run bench -- history): a simulated fleet (BENCH_INSTANCES
-// instances, a sample every 10 s, ≈26 points per sample from a real INFO capture, values
-// moving per sample) written with synthetic timestamps as fast as commits allow, for
+// instances, a sample every 10 s, ≈26 points per sample from a real INFO capture; counters
+// grow and memory/clients/rates/latency gauges move every sample, config-like fields stay)
+// written with synthetic timestamps as fast as commits allow, for
 // BENCH_HOURS ending now, through the embedded history (raw + 1-minute rollups, durable
 // commits, the default retentions and historyMaxBytes) on a real SQLite file. The peer, in
 // the same run: the old raw-only table (one JSON object per point) fed the first
@@ -29,6 +30,10 @@ const isCounter = (measurement: string, f: string) =>
   MEASUREMENTS[measurement]?.fields[`${f}_per_sec`] !== undefined ||
   /^(total_|calls$|usec$)|_(offset|hits|misses|processed|received)$/.test(f);
 
+/** Gauges that move between samples in a busy instance; the others (ports, config, flags) stay put. */
+const MOVES =
+  /memory|clients|per_sec|ratio|kbps|cpu|keys|expires|avg_ttl|lag|p50|p99|usec|buffer|rss|frag|allocator|dataset|overhead|histlen|changes/;
+
 /** One sample's points per instance, as a template; `at` gives the points of sample `k` at `time`. */
 function fleet(): { points: (k: number, time: number) => Point[]; perSample: number } {
   const samples = syntheticSamples(INSTANCES);
@@ -51,6 +56,7 @@ function fleet(): { points: (k: number, time: number) => Point[]; perSample: num
           const v = t.fields[f]!;
           if (typeof v !== 'number' || v === 0) fields[f] = v;
           else if (isCounter(t.measurement, f)) fields[f] = v + step * ((inst % 97) + 1) * 13;
+          else if (!MOVES.test(f)) fields[f] = v;
           else {
             // Gauges move a few percent per sample (deterministic), ints stay ints.
             const x = v * (1 + 0.05 * Math.sin(step * 0.37 + inst + f.length));
@@ -250,7 +256,8 @@ async function main() {
     );
     console.log(table([['query', 'points', 'median ms'], ...queries.map(([name, r]) => [name, r.points, fixed(r.ms, 1)])]));
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (process.env.BENCH_KEEP) console.log(`kept ${dir}`);
+    else fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
