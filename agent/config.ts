@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import {
   ConfigError,
+  ConfigProblems,
   parseDuration,
   parseHostPort,
   readSecret,
@@ -409,154 +410,191 @@ function passwordOf(r: { passwordFile?: string; passwordEnv?: string; password?:
   );
 }
 
-/** Validates a parsed YAML document (defaults filled in) into the config the agent runs on. */
+/**
+ * Validates a parsed YAML document (defaults filled in) into the config the agent runs on.
+ * Independent sections are all checked before throwing, so every mistake is reported at once.
+ */
 export function resolveAgentConfig(data: unknown): AgentConfig {
   const raw = validate<RawConfig>(agentConfigSchema, data ?? {});
+  const p = new ConfigProblems();
 
-  const intervalMs = parseDuration(raw.interval, 'interval');
-  if (intervalMs < AGENT_DEFAULTS.minIntervalMs) throw new ConfigError('interval', `must be at least ${AGENT_DEFAULTS.minIntervalMs}ms`);
+  const intervalMs = p.check(() => {
+    const ms = parseDuration(raw.interval, 'interval');
+    if (ms < AGENT_DEFAULTS.minIntervalMs) throw new ConfigError('interval', `must be at least ${AGENT_DEFAULTS.minIntervalMs}ms`);
+    return ms;
+  });
+  // Proxy and dashboard timeouts default from the interval; a bad interval is reported above.
+  const timeoutBaseMs = intervalMs ?? 10_000;
 
-  let dataStat: fs.Stats;
-  try {
-    dataStat = fs.statSync(raw.dataPath);
-  } catch (err) {
-    throw new ConfigError('dataPath', `cannot access ${raw.dataPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  if (!dataStat.isDirectory()) throw new ConfigError('dataPath', `${raw.dataPath} is not a directory`);
+  p.check(() => {
+    let dataStat: fs.Stats;
+    try {
+      dataStat = fs.statSync(raw.dataPath);
+    } catch (err) {
+      throw new ConfigError('dataPath', `cannot access ${raw.dataPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    if (!dataStat.isDirectory()) throw new ConfigError('dataPath', `${raw.dataPath} is not a directory`);
+  });
 
-  if (raw.collector.addresses === undefined && raw.collector.address === undefined) {
-    throw new ConfigError('collector.addresses', 'is required (or collector.address)');
-  }
-  if (raw.collector.addresses !== undefined && raw.collector.address !== undefined) {
-    throw new ConfigError('collector', 'give only one of addresses or address');
-  }
-  const addresses =
-    raw.collector.addresses !== undefined
-      ? raw.collector.addresses.map((a, i) => hostPort(a, `collector.addresses[${i}]`))
-      : [hostPort(raw.collector.address!, 'collector.address')];
-  if (new Set(addresses.map((a) => a.address)).size !== addresses.length)
-    throw new ConfigError('collector.addresses', 'lists an address twice');
-  const failbackMs = parseDuration(raw.collector.failback, 'collector.failback');
-  if (raw.collector.tokenFile === undefined && raw.collector.tokenEnv === undefined) {
-    throw new ConfigError('collector.tokenFile', 'is required (or collector.tokenEnv)');
-  }
-  if (raw.collector.tokenFile !== undefined && raw.collector.tokenEnv !== undefined) {
-    throw new ConfigError('collector', 'give only one of tokenFile or tokenEnv');
-  }
-  const tokenKey = raw.collector.tokenFile !== undefined ? 'collector.tokenFile' : 'collector.tokenEnv';
-  const token = readSecret({ file: raw.collector.tokenFile, env: raw.collector.tokenEnv }, tokenKey)!;
-  const tls = resolveCollectorTls(raw.collector.tls);
+  const collector = p.check((): AgentConfig['collector'] => {
+    if (raw.collector.addresses === undefined && raw.collector.address === undefined) {
+      throw new ConfigError('collector.addresses', 'is required (or collector.address)');
+    }
+    if (raw.collector.addresses !== undefined && raw.collector.address !== undefined) {
+      throw new ConfigError('collector', 'give only one of addresses or address');
+    }
+    const addresses =
+      raw.collector.addresses !== undefined
+        ? raw.collector.addresses.map((a, i) => hostPort(a, `collector.addresses[${i}]`))
+        : [hostPort(raw.collector.address!, 'collector.address')];
+    if (new Set(addresses.map((a) => a.address)).size !== addresses.length)
+      throw new ConfigError('collector.addresses', 'lists an address twice');
+    const failbackMs = parseDuration(raw.collector.failback, 'collector.failback');
+    if (raw.collector.tokenFile === undefined && raw.collector.tokenEnv === undefined) {
+      throw new ConfigError('collector.tokenFile', 'is required (or collector.tokenEnv)');
+    }
+    if (raw.collector.tokenFile !== undefined && raw.collector.tokenEnv !== undefined) {
+      throw new ConfigError('collector', 'give only one of tokenFile or tokenEnv');
+    }
+    const tokenKey = raw.collector.tokenFile !== undefined ? 'collector.tokenFile' : 'collector.tokenEnv';
+    const token = readSecret({ file: raw.collector.tokenFile, env: raw.collector.tokenEnv }, tokenKey)!;
+    const tls = resolveCollectorTls(raw.collector.tls);
+    return { addresses, failbackMs, token, maxMessageBytes: raw.collector.maxMessageBytes, ...(tls ? { tls } : {}) };
+  });
 
   const seen = new Map<string, number>();
-  const redis = raw.redis.map((r, i): RedisInstanceConfig => {
-    const key = `redis[${i}]`;
-    const hp = hostPort(r.address, `${key}.address`);
-    const norm = `${hp.host.toLowerCase()}:${hp.port}`;
-    const first = seen.get(norm);
-    if (first !== undefined) throw new ConfigError(`${key}.address`, `duplicate of redis[${first}].address (${r.address})`);
-    seen.set(norm, i);
-    const password = passwordOf(r, key);
-    const inst: RedisInstanceConfig = { ...hp, cluster: r.cluster, group: r.group };
-    if (r.persistence !== undefined) inst.persistence = instanceOptionsFromYaml(r.persistence, `${key}.persistence`);
-    if (r.guard !== undefined) inst.guard = r.guard;
-    if (r.user !== undefined) inst.user = r.user;
-    if (password !== undefined) inst.password = password;
-    return inst;
-  });
+  const redis = raw.redis.map((r, i) =>
+    p.check((): RedisInstanceConfig => {
+      const key = `redis[${i}]`;
+      const hp = hostPort(r.address, `${key}.address`);
+      const norm = `${hp.host.toLowerCase()}:${hp.port}`;
+      const first = seen.get(norm);
+      if (first !== undefined) throw new ConfigError(`${key}.address`, `duplicate of redis[${first}].address (${r.address})`);
+      seen.set(norm, i);
+      const password = passwordOf(r, key);
+      const inst: RedisInstanceConfig = { ...hp, cluster: r.cluster, group: r.group };
+      if (r.persistence !== undefined) inst.persistence = instanceOptionsFromYaml(r.persistence, `${key}.persistence`);
+      if (r.guard !== undefined) inst.guard = r.guard;
+      if (r.user !== undefined) inst.user = r.user;
+      if (password !== undefined) inst.password = password;
+      return inst;
+    }),
+  );
 
   const proxyAddresses = new Map<string, number>();
-  const proxies = raw.proxies.map((p, i) => {
-    const c = resolveProxy(p, `proxies[${i}]`, intervalMs);
-    const addr = c.kind === 'codis' ? c.adminAddress : c.statsAddress;
-    const first = proxyAddresses.get(addr);
-    if (first !== undefined) throw new ConfigError(`proxies[${i}]`, `same address as proxies[${first}] (${addr})`);
-    proxyAddresses.set(addr, i);
-    return c;
+  const proxies = raw.proxies.map((proxy, i) =>
+    p.check(() => {
+      const c = resolveProxy(proxy, `proxies[${i}]`, timeoutBaseMs);
+      const addr = c.kind === 'codis' ? c.adminAddress : c.statsAddress;
+      const first = proxyAddresses.get(addr);
+      if (first !== undefined) throw new ConfigError(`proxies[${i}]`, `same address as proxies[${first}] (${addr})`);
+      proxyAddresses.set(addr, i);
+      return c;
+    }),
+  );
+  p.check(() => {
+    if (proxies.length > 0 && !raw.roles.includes('proxy')) throw new ConfigError('proxies', 'needs the proxy role (add proxy to roles)');
   });
-  if (proxies.length > 0 && !raw.roles.includes('proxy')) throw new ConfigError('proxies', 'needs the proxy role (add proxy to roles)');
 
   const dashboardAddresses = new Map<string, number>();
-  const dashboards = raw.dashboards.map((d, i): DashboardConfig => {
-    const key = `dashboards[${i}]`;
-    const adminAddress = hostPort(d.adminAddress, `${key}.adminAddress`).address;
-    const first = dashboardAddresses.get(adminAddress);
-    if (first !== undefined) throw new ConfigError(`${key}.adminAddress`, `same address as dashboards[${first}] (${adminAddress})`);
-    dashboardAddresses.set(adminAddress, i);
-    // GET /topom is ~150 KB for a full product: the same bounded default as a proxy poll.
-    const timeoutMs = d.timeout === undefined ? Math.min(2000, Math.max(500, intervalMs)) : parseDuration(d.timeout, `${key}.timeout`);
-    const c: DashboardConfig = { adminAddress, name: d.name ?? '', timeoutMs };
-    if (d.productName !== undefined) c.productName = d.productName;
-    return c;
-  });
-  if (dashboards.length > 0 && !raw.roles.includes('dashboard'))
-    throw new ConfigError('dashboards', 'needs the dashboard role (add dashboard to roles)');
-  const sentinelAddresses = new Map<string, number>();
-  const sentinels = raw.sentinels.map((r, i): SentinelConfig => {
-    const key = `sentinels[${i}]`;
-    const { address } = hostPort(r.address, `${key}.address`);
-    const first = sentinelAddresses.get(address);
-    if (first !== undefined) throw new ConfigError(`${key}.address`, `duplicate of sentinels[${first}].address (${address})`);
-    sentinelAddresses.set(address, i);
-    const password = passwordOf(r, key);
-    return password === undefined ? { address } : { address, password };
-  });
-
-  const discovery: DiscoveryConfig = {
-    enabled: raw.discovery.enabled,
-    intervalMs: parseDuration(raw.discovery.interval, 'discovery.interval'),
-    credentials: raw.discovery.credentials.map((c, i) => {
-      const key = `discovery.credentials[${i}]`;
-      if (c.ports !== undefined && !PORT_LIST.test(c.ports))
-        throw new ConfigError(`${key}.ports`, `must be ports or ranges like "6379-6390,7000" (got ${JSON.stringify(c.ports)})`);
-      const forms = [
-        ['passwordFile', c.passwordFile],
-        ['passwordEnv', c.passwordEnv],
-        ['password', c.password],
-      ].filter(([, v]) => v !== undefined);
-      const password = readSecret(
-        { file: c.passwordFile, env: c.passwordEnv, value: c.password },
-        forms.length ? `${key}.${forms[0]![0]}` : `${key}.password`,
-      );
-      const rule: DiscoveryCredentialRule = {};
-      if (c.ports !== undefined) rule.ports = c.ports;
-      if (c.cluster !== undefined) rule.cluster = c.cluster;
-      if (c.user !== undefined) rule.user = c.user;
-      if (password !== undefined) rule.password = password;
-      return rule;
+  const dashboards = raw.dashboards.map((d, i) =>
+    p.check((): DashboardConfig => {
+      const key = `dashboards[${i}]`;
+      const adminAddress = hostPort(d.adminAddress, `${key}.adminAddress`).address;
+      const first = dashboardAddresses.get(adminAddress);
+      if (first !== undefined) throw new ConfigError(`${key}.adminAddress`, `same address as dashboards[${first}] (${adminAddress})`);
+      dashboardAddresses.set(adminAddress, i);
+      // GET /topom is ~150 KB for a full product: the same bounded default as a proxy poll.
+      const timeoutMs = d.timeout === undefined ? Math.min(2000, Math.max(500, timeoutBaseMs)) : parseDuration(d.timeout, `${key}.timeout`);
+      const c: DashboardConfig = { adminAddress, name: d.name ?? '', timeoutMs };
+      if (d.productName !== undefined) c.productName = d.productName;
+      return c;
     }),
-  };
-  if (discovery.intervalMs < 10_000)
-    throw new ConfigError('discovery.interval', 'must be at least 10s (a scan walks /proc; it is not a per-tick job)');
+  );
+  p.check(() => {
+    if (dashboards.length > 0 && !raw.roles.includes('dashboard'))
+      throw new ConfigError('dashboards', 'needs the dashboard role (add dashboard to roles)');
+  });
+  const sentinelAddresses = new Map<string, number>();
+  const sentinels = raw.sentinels.map((r, i) =>
+    p.check((): SentinelConfig => {
+      const key = `sentinels[${i}]`;
+      const { address } = hostPort(r.address, `${key}.address`);
+      const first = sentinelAddresses.get(address);
+      if (first !== undefined) throw new ConfigError(`${key}.address`, `duplicate of sentinels[${first}].address (${address})`);
+      sentinelAddresses.set(address, i);
+      const password = passwordOf(r, key);
+      return password === undefined ? { address } : { address, password };
+    }),
+  );
 
-  const { enabled = false, restoreTriggersOnStop = true, ...schedulerYaml } = raw.persistence;
-  const persistence: AgentPersistenceConfig = { enabled, restoreTriggersOnStop, scheduler: configFromYaml(schedulerYaml, 'persistence') };
-  if (enabled && !raw.roles.includes('redis'))
-    throw new ConfigError('persistence.enabled', 'needs the redis role (roles does not include redis)');
+  const discovery = p.check((): DiscoveryConfig => {
+    const d: DiscoveryConfig = {
+      enabled: raw.discovery.enabled,
+      intervalMs: parseDuration(raw.discovery.interval, 'discovery.interval'),
+      credentials: raw.discovery.credentials.map((c, i) => {
+        const key = `discovery.credentials[${i}]`;
+        if (c.ports !== undefined && !PORT_LIST.test(c.ports))
+          throw new ConfigError(`${key}.ports`, `must be ports or ranges like "6379-6390,7000" (got ${JSON.stringify(c.ports)})`);
+        const forms = [
+          ['passwordFile', c.passwordFile],
+          ['passwordEnv', c.passwordEnv],
+          ['password', c.password],
+        ].filter(([, v]) => v !== undefined);
+        const password = readSecret(
+          { file: c.passwordFile, env: c.passwordEnv, value: c.password },
+          forms.length ? `${key}.${forms[0]![0]}` : `${key}.password`,
+        );
+        const rule: DiscoveryCredentialRule = {};
+        if (c.ports !== undefined) rule.ports = c.ports;
+        if (c.cluster !== undefined) rule.cluster = c.cluster;
+        if (c.user !== undefined) rule.user = c.user;
+        if (password !== undefined) rule.password = password;
+        return rule;
+      }),
+    };
+    if (d.intervalMs < 10_000)
+      throw new ConfigError('discovery.interval', 'must be at least 10s (a scan walks /proc; it is not a per-tick job)');
+    return d;
+  });
 
-  const guard = guardConfigFromYaml(raw.guard, 'guard');
-  if (guard.enabled && !raw.roles.includes('redis'))
-    throw new ConfigError('guard.enabled', 'needs the redis role (roles does not include redis)');
-  if (guard.enabled && redis.length === 0)
-    throw new ConfigError('guard.enabled', 'needs at least one redis[] entry to guard (discovered instances are not fenced)');
+  const persistence = p.check((): AgentPersistenceConfig => {
+    const { enabled = false, restoreTriggersOnStop = true, ...schedulerYaml } = raw.persistence;
+    if (enabled && !raw.roles.includes('redis'))
+      throw new ConfigError('persistence.enabled', 'needs the redis role (roles does not include redis)');
+    return { enabled, restoreTriggersOnStop, scheduler: configFromYaml(schedulerYaml, 'persistence') };
+  });
 
+  const guard = p.check(() => {
+    const g = guardConfigFromYaml(raw.guard, 'guard');
+    if (g.enabled && !raw.roles.includes('redis'))
+      throw new ConfigError('guard.enabled', 'needs the redis role (roles does not include redis)');
+    if (g.enabled && redis.length === 0)
+      throw new ConfigError('guard.enabled', 'needs at least one redis[] entry to guard (discovered instances are not fenced)');
+    return g;
+  });
+  const metrics = p.check(() => resolveMetrics(raw.metrics));
+  p.done();
+
+  // p.done() threw unless every check passed, so every section below is set.
   return {
     hostId: raw.hostId ?? os.hostname(),
     labels: raw.labels,
     roles: raw.roles,
-    intervalMs,
+    intervalMs: intervalMs!,
     dataPath: raw.dataPath,
     instanceSlots: raw.instanceSlots ?? redis.length,
-    collector: { addresses, failbackMs, token, maxMessageBytes: raw.collector.maxMessageBytes, ...(tls ? { tls } : {}) },
+    collector: collector!,
     buffer: { maxReports: raw.buffer.maxReports, maxBytes: raw.buffer.maxBytes },
-    redis,
-    proxies,
-    dashboards,
-    sentinels,
-    discovery,
-    persistence,
-    guard,
+    redis: redis as RedisInstanceConfig[],
+    proxies: proxies as NonNullable<(typeof proxies)[number]>[],
+    dashboards: dashboards as DashboardConfig[],
+    sentinels: sentinels as SentinelConfig[],
+    discovery: discovery!,
+    persistence: persistence!,
+    guard: guard!,
     statusFile: raw.statusFile,
-    ...resolveMetrics(raw.metrics),
+    ...metrics!,
     log: { level: raw.log.level },
   };
 }

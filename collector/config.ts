@@ -3,7 +3,17 @@
 // listen addresses to host/port, the token file and the InfluxDB password read.
 import fs from 'node:fs';
 import type { LevelWithSilent } from 'pino';
-import { ConfigError, parseBytes, parseDuration, readSecret, readYamlFile, readTlsPem, validate, type TlsFiles } from '../common/index.js';
+import {
+  ConfigError,
+  ConfigProblems,
+  parseBytes,
+  parseDuration,
+  readSecret,
+  readYamlFile,
+  readTlsPem,
+  validate,
+  type TlsFiles,
+} from '../common/index.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../proto/index.js';
 import { resolveAlertingConfig, type AlertingConfig } from './alerting/index.js';
 import { resolvePlacementConfig, type PlacementConfig } from './placement/index.js';
@@ -351,47 +361,71 @@ function optional<K extends string, V>(key: K, value: V | undefined): Partial<Re
   return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
-/** Validates an already parsed config object (throws ConfigError naming the key). */
+/**
+ * Validates an already parsed config object. Throws ConfigError naming the key; independent
+ * sections are all checked first, so every mistake in the file is reported at once.
+ */
 export function resolveCollectorConfig(data: unknown): CollectorConfig {
   const raw = validate<RawConfig>(collectorConfigSchema, data ?? {});
-  const retention = parseDuration(raw.store.historyRetention, 'store.historyRetention');
-  if (retention < 60_000) throw new ConfigError('store.historyRetention', 'must be at least 1m');
-  const rawRetention = parseDuration(raw.store.historyRawRetention, 'store.historyRawRetention');
-  if (rawRetention < 60_000) throw new ConfigError('store.historyRawRetention', 'must be at least 1m');
-  const historyMaxBytes = parseBytes(raw.store.historyMaxBytes, 'store.historyMaxBytes');
-  if (historyMaxBytes !== 0 && historyMaxBytes < 16 * 2 ** 20)
-    throw new ConfigError('store.historyMaxBytes', 'must be 0 (no bound) or at least 16mb');
-  const grpcListen = parseListen(raw.grpc.listen, 'grpc.listen');
-  const httpListen = parseListen(raw.http.listen, 'http.listen');
+  const p = new ConfigProblems();
+  const retention = p.check(() => {
+    const ms = parseDuration(raw.store.historyRetention, 'store.historyRetention');
+    if (ms < 60_000) throw new ConfigError('store.historyRetention', 'must be at least 1m');
+    return ms;
+  });
+  const rawRetention = p.check(() => {
+    const ms = parseDuration(raw.store.historyRawRetention, 'store.historyRawRetention');
+    if (ms < 60_000) throw new ConfigError('store.historyRawRetention', 'must be at least 1m');
+    return ms;
+  });
+  const historyMaxBytes = p.check(() => {
+    const b = parseBytes(raw.store.historyMaxBytes, 'store.historyMaxBytes');
+    if (b !== 0 && b < 16 * 2 ** 20) throw new ConfigError('store.historyMaxBytes', 'must be 0 (no bound) or at least 16mb');
+    return b;
+  });
+  const grpcListen = p.check(() => parseListen(raw.grpc.listen, 'grpc.listen'));
+  const httpListen = p.check(() => parseListen(raw.http.listen, 'http.listen'));
+  const tokens = p.check(() => readTokenFile(raw.grpc.tokenFile));
+  const grpcTls = grpcListen && p.check(() => resolveGrpcTls(raw.grpc, grpcListen));
+  const httpTls = httpListen && p.check(() => resolveHttpTls(raw.http, httpListen));
+  const apiTokens = p.check(() => (raw.http.tokenFile === undefined ? [] : readApiTokenFile(raw.http.tokenFile)));
+  const auditRetention = p.check(() => parseDuration(raw.http.audit.retention, 'http.audit.retention'));
+  const influx = p.check(() => (raw.influx ? resolveInflux(raw.influx) : undefined));
+  const spool = p.check(() => resolveSpool(raw.spool, raw.store.path));
+  const alerting = p.check(() => resolveAlertingConfig(raw.alerting));
+  const placement = p.check(() => resolvePlacementConfig(raw.placement));
+  const cluster = grpcListen && p.check(() => (raw.cluster === undefined ? undefined : resolveClusterConfig(raw.cluster, grpcListen.port)));
+  p.done();
+  // p.done() threw unless every check passed, so the values below are all set.
   return {
     grpc: {
-      listen: grpcListen,
+      listen: grpcListen!,
       tokenFile: raw.grpc.tokenFile,
-      tokens: readTokenFile(raw.grpc.tokenFile),
+      tokens: tokens!,
       maxMessageBytes: raw.grpc.maxMessageBytes,
-      ...optional('tls', resolveGrpcTls(raw.grpc, grpcListen)),
+      ...optional('tls', grpcTls),
     },
     http: {
-      listen: httpListen,
-      ...optional('tls', resolveHttpTls(raw.http, httpListen)),
+      listen: httpListen!,
+      ...optional('tls', httpTls),
       tokenFile: raw.http.tokenFile,
-      apiTokens: raw.http.tokenFile === undefined ? [] : readApiTokenFile(raw.http.tokenFile),
-      audit: { retentionMs: parseDuration(raw.http.audit.retention, 'http.audit.retention'), maxEntries: raw.http.audit.maxEntries },
+      apiTokens: apiTokens!,
+      audit: { retentionMs: auditRetention!, maxEntries: raw.http.audit.maxEntries },
     },
     store: {
       path: raw.store.path,
-      historyRetentionMs: retention,
-      historyRawRetentionMs: Math.min(rawRetention, retention),
+      historyRetentionMs: retention!,
+      historyRawRetentionMs: Math.min(rawRetention!, retention!),
       maxHistoryPoints: raw.store.maxHistoryPoints,
-      historyMaxBytes,
+      historyMaxBytes: historyMaxBytes!,
     },
-    influx: raw.influx ? resolveInflux(raw.influx) : undefined,
-    spool: resolveSpool(raw.spool, raw.store.path),
+    influx,
+    spool: spool!,
     hostDownAfterIntervals: raw.hostDownAfterIntervals,
     log: { level: raw.log.level },
-    alerting: resolveAlertingConfig(raw.alerting),
-    placement: resolvePlacementConfig(raw.placement),
-    cluster: raw.cluster === undefined ? undefined : resolveClusterConfig(raw.cluster, grpcListen.port),
+    alerting: alerting!,
+    placement: placement!,
+    cluster,
   };
 }
 

@@ -502,3 +502,30 @@ test('the binary: every schema problem of a file at once, one stderr line each, 
   assert.deepEqual(keys.sort(), ['bogusTopKey', 'collector.bogusCollectorKey', 'redis[0].weight']);
   assert.equal(r.stdout, '', 'nothing logged: the agent never started');
 });
+
+test('the binary: mistakes found after the schema (values, files, cross-checks) are all reported at once too', (t) => {
+  const dir = tempDir(t);
+  const tok = tokenFile(dir, 'never-printed-token');
+  const file = path.join(dir, 'values.yaml');
+  fs.writeFileSync(
+    file,
+    [
+      'interval: 10 parsecs',
+      `dataPath: ${path.join(dir, 'no-such-dir')}`,
+      `collector: { addresses: [127.0.0.1:7400], tokenFile: ${tok} }`,
+      'redis:',
+      '  - address: 127.0.0.1:6379',
+      '  - address: 127.0.0.1:6379',
+      'discovery: { interval: 1s }',
+      '',
+    ].join('\n'),
+  );
+  const r = spawnSync(process.execPath, [MAIN, '--config', file], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 78, r.stderr);
+  const keys = r.stderr
+    .trim()
+    .split('\n')
+    .map((l) => /^redis-fleet-agent: config error: (\S+): /.exec(l)?.[1] ?? `unparsed: ${l}`);
+  assert.deepEqual(keys.sort(), ['dataPath', 'discovery.interval', 'interval', 'redis[1].address']);
+  assert.ok(!r.stderr.includes('never-printed-token'));
+});

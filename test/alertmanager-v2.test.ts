@@ -223,6 +223,10 @@ test('amtool against the collector: silence add/query/expire and alert query; no
     ]),
     [['ops', [firing.fingerprint]]],
   );
+  // The route's default group_by (alertname, host) labels the group, as Alertmanager's dispatch does.
+  assert.deepEqual(groups[0].labels, { alertname: 'RedisInstanceDown', host: firing.labels.host });
+  const noReceiver = await collector.api('/api/v2/alerts/groups?receiver=pager');
+  assert.deepEqual(noReceiver, [], 'a receiver filter that matches no route leaves no group');
   const status = await collector.api('/api/v2/status');
   assert.equal(status.cluster.status, 'disabled');
   assert.equal(typeof status.versionInfo.version, 'string');

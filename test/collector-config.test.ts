@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { ConfigError, configErrorLines } from '../common/index.js';
 import { loadCollectorConfig, resolveCollectorConfig } from '../collector/index.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../proto/index.js';
 import { harness, waitFor, type Harness } from './harness/index.js';
@@ -118,6 +119,12 @@ test('bad configs exit 78 with one line naming the key', async (t) => {
     ],
     ['bad listen', base({ http: { listen: 'nowhere' } }), /^http\.listen: must be host:port/],
     [
+      'history bound too small',
+      base({ store: { historyMaxBytes: '1mb' } }),
+      /^store\.historyMaxBytes: must be 0 \(no bound\) or at least 16mb$/,
+    ],
+    ['raw retention too short', base({ store: { historyRawRetention: '30s' } }), /^store\.historyRawRetention: must be at least 1m$/],
+    [
       'API token file missing',
       base({ http: { tokenFile: path.join(dir, 'no-api-tokens') } }),
       /^http\.tokenFile: cannot read .*no-api-tokens: ENOENT$/,
@@ -174,4 +181,29 @@ test('the token file is re-read when it changes (rotation without restart)', asy
   await waitFor(() => tryToken('rotate-new-token'), { what: 'the new token accepted', timeoutMs: 15_000, intervalMs: 500 });
   assert.equal(await tryToken('rotate-old-token'), false, 'the removed token no longer works');
   await c.waitForLog('token file reloaded');
+});
+
+test('value problems in several sections are reported together, one line each', async (t) => {
+  const h = await harness(t);
+  const tokens = await tokenFile(h);
+  const err = (() => {
+    try {
+      resolveCollectorConfig({
+        grpc: { tokenFile: tokens, listen: 'nowhere' },
+        store: { historyRetention: '10s' },
+        spool: { maxBytes: 'lots' },
+        influx: { url: 'ftp://influx:8086' },
+      });
+    } catch (e) {
+      return e;
+    }
+    assert.fail('a config with four mistakes was accepted');
+  })();
+  assert.ok(err instanceof ConfigError, String(err));
+  assert.deepEqual(
+    configErrorLines(err)
+      .map((l) => l.split(':')[0])
+      .sort(),
+    ['grpc.listen', 'influx.url', 'spool.maxBytes', 'store.historyRetention'],
+  );
 });

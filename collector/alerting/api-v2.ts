@@ -138,13 +138,26 @@ export function registerAlertmanagerV2Routes(app: FastifyInstance, alerting: Ale
     return typeof alerts === 'string' ? reply.code(400).send({ error: 'invalid query', message: alerts }) : alerts;
   });
 
-  // One group per receiver (labels {}): enough for `amtool alert query` views, not AM's per-route group_by.
+  // AM's AlertGroups: one group per (route, values of the route's group_by labels), as dispatch groups them.
   app.get<{ Querystring: AlertsQuery }>('/api/v2/alerts/groups', { schema: { querystring: alertsQuery } }, async (req, reply) => {
     const alerts = gettableAlerts(req.query);
     if (typeof alerts === 'string') return reply.code(400).send({ error: 'invalid query', message: alerts });
-    const groups = new Map<string, Record<string, unknown>[]>();
-    for (const a of alerts) for (const r of a.receivers as { name: string }[]) groups.set(r.name, [...(groups.get(r.name) ?? []), a]);
-    return [...groups].map(([name, list]) => ({ labels: {}, receiver: { name }, alerts: list }));
+    const receiver = req.query.receiver ? new RegExp(`^(?:${req.query.receiver})$`) : undefined;
+    const groups = new Map<string, { labels: Labels; receiver: { name: string }; alerts: Record<string, unknown>[] }>();
+    for (const a of alerts) {
+      const labels = a.labels as Labels;
+      for (const route of matchRoutes(alerting.config.route, labels)) {
+        if (receiver && !receiver.test(route.receiver)) continue;
+        const groupLabels: Labels = {};
+        const names = route.groupBy === 'all' ? Object.keys(labels) : route.groupBy;
+        for (const n of [...names].sort()) if (labels[n] !== undefined) groupLabels[n] = labels[n];
+        const key = `${route.receiver}\u0000${JSON.stringify(groupLabels)}`;
+        const g = groups.get(key) ?? { labels: groupLabels, receiver: { name: route.receiver }, alerts: [] };
+        if (!g.alerts.includes(a)) g.alerts.push(a);
+        groups.set(key, g);
+      }
+    }
+    return [...groups.values()];
   });
 
   app.get('/api/v2/status', async () => ({
