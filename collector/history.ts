@@ -82,6 +82,17 @@ interface Row {
   n?: number;
 }
 
+/** The ids of a query's series (measurement and tags), as SQL and its parameters. */
+function seriesFilter(q: PointQuery): { sql: string; args: unknown[] } {
+  let sql = 'SELECT id FROM series WHERE measurement = ?';
+  const args: unknown[] = [q.measurement];
+  for (const [k, v] of Object.entries(q.tags ?? {})) {
+    sql += ' AND json_extract(tags, ?) = ?';
+    args.push(`$.${JSON.stringify(k)}`, v);
+  }
+  return { sql, args };
+}
+
 /** The tag set in a canonical order (the schema's, else sorted), as stored in series.tags. */
 function canonicalTags(measurement: string, tags: Tags): string {
   const order = MEASUREMENTS[measurement]?.tags ?? Object.keys(tags).sort();
@@ -120,7 +131,6 @@ export class EmbeddedHistory implements MetricSink {
     | 'rawMinute'
     | 'upsertRollup'
     | 'setCursor'
-    | 'oldestRawTime'
     | 'newestRawTime'
     | 'pendingFrom',
     Statement<any>
@@ -165,7 +175,6 @@ export class EmbeddedHistory implements MetricSink {
       rawMinute: db.prepare('SELECT time, layout, v FROM history_raw WHERE series = ? AND time >= ? AND time < ?'),
       upsertRollup: db.prepare('INSERT OR REPLACE INTO history_1m (series, time, n, layout, v) VALUES (?, ?, ?, ?, ?)'),
       setCursor: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('history_rollup_cursor', ?)"),
-      oldestRawTime: db.prepare('SELECT time AS m FROM history_raw ORDER BY id LIMIT 1'),
       newestRawTime: db.prepare('SELECT time AS m FROM history_raw ORDER BY id DESC LIMIT 1'),
       pendingFrom: db.prepare('SELECT min(time) AS m FROM history_raw WHERE id > ?'),
     };
@@ -280,9 +289,15 @@ export class EmbeddedHistory implements MetricSink {
       rows = q.tier === 'rollups' ? minutes : minutes.concat(this.selectRows('history_raw', q, Math.max(from, horizon), to, Infinity));
       if (!step) rows = rows.slice(0, limit);
     } else {
-      const rawStart = q.tier === 'raw' ? -Infinity : ((this.st.oldestRawTime.get() as { m: number } | undefined)?.m ?? Infinity);
-      const older = from < rawStart ? this.selectRows('history_1m', q, from, Math.min(to, rawStart - MINUTE), step ? Infinity : limit) : [];
-      rows = older.concat(this.selectRows('history_raw', q, Math.max(from, rawStart), to, step ? Infinity : limit));
+      // Per series, the minutes that end before its oldest raw point come from the rollups.
+      const starts = q.tier === 'raw' ? new Map<number, number>() : this.rawStarts(q);
+      let newest = -Infinity;
+      for (const t of starts.values()) newest = Math.max(newest, t);
+      const older = this.selectRows('history_1m', q, from, Math.min(to, newest - MINUTE), step ? Infinity : limit).filter(
+        (r) => r.time + MINUTE <= (starts.get(r.series) ?? Infinity),
+      );
+      const raw = this.selectRows('history_raw', q, from, to, step ? Infinity : limit);
+      rows = older.length ? older.concat(raw).sort((a, b) => a.time - b.time || a.series - b.series) : raw;
       if (!step) rows = rows.slice(0, limit);
     }
     const tagsOf = this.seriesTags(rows);
@@ -301,14 +316,20 @@ export class EmbeddedHistory implements MetricSink {
   }
 
   /** Rows of one table for a measurement, tags and inclusive time range, by time then series. */
+  /** Each selected series' oldest raw time (a series without raw points: +Infinity). */
+  private rawStarts(q: PointQuery): Map<number, number> {
+    const { sql, args } = seriesFilter(q);
+    const rows = this.db
+      .prepare<{ id: number; start: number | null }>(
+        `SELECT id, (SELECT min(time) FROM history_raw WHERE series = s.id) AS start FROM (${sql}) s`,
+      )
+      .all(...args);
+    return new Map(rows.map((r) => [r.id, r.start ?? Infinity]));
+  }
+
   private selectRows(table: 'history_raw' | 'history_1m', q: PointQuery, from: number, to: number, limit: number): Row[] {
     if (from > to || from === Infinity || to === -Infinity) return [];
-    let series = 'SELECT id FROM series WHERE measurement = ?';
-    const args: unknown[] = [q.measurement];
-    for (const [k, v] of Object.entries(q.tags ?? {})) {
-      series += ' AND json_extract(tags, ?) = ?';
-      args.push(`$.${JSON.stringify(k)}`, v);
-    }
+    const { sql: series, args } = seriesFilter(q);
     let sql = `SELECT series, time, layout, v${table === 'history_1m' ? ', n' : ''} FROM ${table} WHERE series IN (${series})`;
     if (Number.isFinite(from)) {
       sql += ' AND time >= ?';

@@ -208,6 +208,17 @@ test('rollups: kept across a restart; a range older than the raw window is answe
     raw.map((p) => p.time),
     'then the raw points, oldest first',
   );
+
+  // Each series has its own raw start: points of another series older than this one's first raw point are raw too.
+  const before = [rawStart - 2000, rawStart - 1000];
+  await writeAll(
+    s.history,
+    before.map((time, i) => redisPoint('10.0.0.9:6379', time, i)),
+  );
+  assert.deepEqual(
+    s.history.queryPoints({ measurement: 'redis', tags: { instance: '10.0.0.9:6379' } }).map((p) => p.time),
+    before,
+  );
 });
 
 test('historyMaxBytes: writing 4x the bound keeps the file under it; the newest raw points and rollups stay', async (t) => {
