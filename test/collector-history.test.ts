@@ -260,3 +260,34 @@ test('historyMaxBytes: writing 4x the bound keeps the file under it; the newest 
   const raw = s.history.queryPoints({ measurement: 'redis', tier: 'raw', limit: 1_000_000 });
   assert.ok(raw[0]!.time > t0, 'the oldest raw points went first');
 });
+
+test('a file written before rollups (one JSON object per point in `points`) is moved to the compact table at start', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'c.db');
+  const old = Store.open(file);
+  old.db.exec(`CREATE TABLE points (id INTEGER PRIMARY KEY, series INTEGER NOT NULL, time INTEGER NOT NULL, fields TEXT NOT NULL);
+    CREATE UNIQUE INDEX points_series_time ON points(series, time);`);
+  const series = Number(
+    old.db
+      .prepare('INSERT INTO series (measurement, tags) VALUES (?, ?)')
+      .run('redis', JSON.stringify({ host: 'h1', instance: 'old:6379' })).lastInsertRowid,
+  );
+  const t0 = Math.floor((Date.now() - 3_600_000) / MINUTE) * MINUTE;
+  const points = Array.from({ length: 12 }, (_, i) => redisPoint('old:6379', t0 + i * 10_000, i));
+  for (const p of points)
+    old.db.prepare('INSERT INTO points (series, time, fields) VALUES (?, ?, ?)').run(series, p.time, JSON.stringify(p.fields));
+  old.close();
+
+  const s = open(file);
+  t.after(() => closeAll(s));
+  assert.equal(s.store.db.prepare("SELECT name FROM sqlite_master WHERE name = 'points'").get(), undefined, 'the old table is gone');
+  const raw = s.history.queryPoints({ measurement: 'redis', tier: 'raw' });
+  assert.deepEqual(
+    raw.map((p) => [p.time, p.fields]),
+    points.map((p) => [p.time, p.fields]),
+  );
+  assert.ok(await s.history.drain(10_000));
+  const max = s.history.queryPoints({ measurement: 'redis', tier: 'rollups', stepMs: MINUTE, agg: 'max', from: t0 });
+  assert.equal(max.length, 2);
+  assert.equal(max[0]!.fields.used_memory, Math.max(...points.slice(0, 6).map((p) => p.fields.used_memory as number)));
+});
