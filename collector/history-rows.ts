@@ -57,10 +57,15 @@ export class Rollup {
   /** Raw points folded in. */
   count = 0;
 
-  /** One row: its layout's columns, its values, its time and how many raw points it stands for. */
-  addRow(columns: readonly Column[], values: readonly StoredValue[], time: number, n: number): void {
+  /**
+   * One row: its layout's columns, its values, its time and how many raw points it stands for;
+   * `only`: the indexes of the columns to fold (default all).
+   */
+  addRow(columns: readonly Column[], values: readonly StoredValue[], time: number, n: number, only?: readonly number[]): void {
     this.count += n;
-    for (let i = 0; i < columns.length; i++) {
+    const count = only ? only.length : columns.length;
+    for (let k = 0; k < count; k++) {
+      const i = only ? only[k]! : k;
       const v = values[i];
       if (v === null || v === undefined) continue;
       const f = columns[i]![0];

@@ -366,13 +366,20 @@ export class EmbeddedHistory implements MetricSink {
     limit: number,
   ): Point[] {
     const buckets = new Map<string, { series: number; time: number; acc: Rollup }>();
+    // Per layout, the columns to fold (only the asked fields: a 24 h chart of 4 fields of 180).
+    const picked = new Map<number, number[] | undefined>();
     for (const r of rows) {
       const time = Math.floor(r.time / step) * step;
       const key = `${r.series}:${time}`;
       let b = buckets.get(key);
       if (!b) buckets.set(key, (b = { series: r.series, time, acc: new Rollup() }));
       const layout = this.layouts.get(r.layout) ?? this.loadLayout(r.layout);
-      b.acc.addRow(layout.columns, decodeValues(r.v), r.time, r.n ?? 1);
+      if (keep && !picked.has(r.layout))
+        picked.set(
+          r.layout,
+          layout.columns.flatMap(([f], i) => (keep.has(f) ? [i] : [])),
+        );
+      b.acc.addRow(layout.columns, decodeValues(r.v), r.time, r.n ?? 1, picked.get(r.layout));
     }
     const out: Point[] = [];
     for (const b of buckets.values()) {

@@ -200,19 +200,22 @@ async function main() {
       };
     };
     const inst = syntheticSamples(1)[0]!.address;
+    // The console's chart queries (4 fields of an instance, 3 summed over a host's instances) and all fields.
+    const chart = ['ops_per_sec', 'used_memory', 'maxmemory', 'connected_clients'];
+    const day = { from: end - 86_400_000, to: end };
     const queries: [string, ReturnType<typeof lat>][] = [
       [
-        'redis, one instance, 24 h, step 60 s',
-        lat({ measurement: 'redis', tags: { instance: inst }, from: end - 86_400_000, to: end, stepMs: 60_000 }),
+        'redis, one instance, 24 h, step 2 min, 4 fields',
+        lat({ measurement: 'redis', tags: { instance: inst }, ...day, stepMs: 120_000, fields: chart }),
+      ],
+      ['redis, one instance, 24 h, step 60 s, all fields', lat({ measurement: 'redis', tags: { instance: inst }, ...day, stepMs: 60_000 })],
+      [
+        'redis, one instance, last 1 h, step 10 s, 4 fields (raw)',
+        lat({ measurement: 'redis', tags: { instance: inst }, from: end - 3_600_000, to: end, stepMs: 10_000, fields: chart }),
       ],
       [
-        'redis, one instance, 24 h, step 5 min',
-        lat({ measurement: 'redis', tags: { instance: inst }, from: end - 86_400_000, to: end, stepMs: 300_000 }),
-      ],
-      ['redis, one instance, last 1 h raw', lat({ measurement: 'redis', tags: { instance: inst }, from: end - 3_600_000, to: end })],
-      [
-        'redis, 8 instances of a host, 24 h, step 5 min',
-        lat({ measurement: 'redis', tags: { host: 'host-0' }, from: end - 86_400_000, to: end, stepMs: 300_000, limit: 100_000 }),
+        'redis, 8 instances of a host, 24 h, step 2 min, 3 fields',
+        lat({ measurement: 'redis', tags: { host: 'host-0' }, ...day, stepMs: 120_000, fields: chart.slice(0, 3), limit: 100_000 }),
       ],
     ];
     await history.close();
