@@ -161,7 +161,10 @@ test('rollups: per minute and per step, mean / min / max / last equal to those o
   // Committed (acked) but not folded yet (the rollup timer has not run): a step query still has them.
   const fresh: Point[] = [];
   for (let i = 120; i < 126; i++) fresh.push(redisPoint('10.0.0.1:6379', t0 + i * 10_000, i));
+  // (the store's timers do not hold the process open: this one does until the ack)
+  const alive = setInterval(() => undefined, 50);
   await new Promise<void>((resolve) => assert.ok(s.history.write(fresh, resolve)));
+  clearInterval(alive);
   const tail = s.history.queryPoints({
     measurement: 'redis',
     stepMs: MINUTE,
