@@ -133,7 +133,7 @@ export class EmbeddedHistory implements MetricSink {
     | 'setCursor'
     | 'newestRawTime'
     | 'pendingFrom',
-    Statement<any>
+    Statement<unknown>
   >;
   private readonly commit: (batch: Point[]) => void;
   private readonly counters: SinkStats = { accepted: 0, written: 0, spooled: 0, droppedRejected: 0, droppedNoRoom: 0 };
