@@ -9,7 +9,7 @@ import { ApiTokens, SqliteAuditStore } from './access/index.js';
 import { PgAuditStore } from './audit-pg.js';
 import type { CollectorConfig } from './config.js';
 import { FleetGrpcServer } from './grpc.js';
-import { EmbeddedHistory, type PointQuery } from './history.js';
+import { EmbeddedHistory, type HistoryQuery } from './history.js';
 import { InfluxSink } from './influx.js';
 import { PersistenceViews } from './persistence-view.js';
 import { GuardViews } from './guard-view.js';
@@ -35,7 +35,7 @@ export interface Collector {
   /** Waits until every accepted point is stored (true) or the timeout passes (false). */
   drain(timeoutMs?: number): Promise<boolean>;
   /** Points from the embedded history (throws when InfluxDB holds the metrics). */
-  queryPoints(q: PointQuery): Point[];
+  queryPoints(q: HistoryQuery): Point[];
   /** Re-reads the alert rule files (SIGHUP); a bad set is refused and the running one kept. */
   reloadRules(): { ok: boolean; rules: number; error?: string };
   /** Graceful stop: streams ended, servers closed, state saved, queued points flushed (bounded). */
@@ -78,7 +78,13 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
   } else {
     sink = history = new EmbeddedHistory(
       store,
-      { retentionMs: config.store.historyRetentionMs, maxPoints: config.store.maxHistoryPoints, ackOnQueue: internals.ackOnQueue },
+      {
+        retentionMs: config.store.historyRetentionMs,
+        rawRetentionMs: config.store.historyRawRetentionMs,
+        maxPoints: config.store.maxHistoryPoints,
+        maxBytes: config.store.historyMaxBytes,
+        ackOnQueue: internals.ackOnQueue,
+      },
       logger,
     );
   }

@@ -72,7 +72,7 @@ export interface CollectorConfig {
     apiTokens: ApiTokenEntry[];
     audit: { retentionMs: number; maxEntries: number };
   };
-  store: { path: string; historyRetentionMs: number; maxHistoryPoints: number };
+  store: { path: string; historyRetentionMs: number; historyRawRetentionMs: number; maxHistoryPoints: number; historyMaxBytes: number };
   influx?: InfluxConfig;
   /** Disk spool for points InfluxDB cannot take yet (collector/spool.ts). */
   spool: { path: string; maxBytes: number; segmentBytes: number };
@@ -103,7 +103,13 @@ interface RawConfig {
     tokenFile?: string;
     audit: { retention: string | number; maxEntries: number };
   };
-  store: { path: string; historyRetention: string | number; maxHistoryPoints: number };
+  store: {
+    path: string;
+    historyRetention: string | number;
+    historyRawRetention: string | number;
+    maxHistoryPoints: number;
+    historyMaxBytes: string | number;
+  };
   influx?: {
     url: string;
     flavor: InfluxFlavor;
@@ -130,8 +136,10 @@ export const COLLECTOR_DEFAULTS = {
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   httpListen: '127.0.0.1:7401',
   storePath: '/var/lib/redis-fleet/collector.db',
-  historyRetention: '24h',
-  maxHistoryPoints: 2_000_000,
+  historyRetention: '7d',
+  historyRawRetention: '3h',
+  maxHistoryPoints: 25_000_000,
+  historyMaxBytes: '4gb',
   influxUrl: 'http://127.0.0.1:8086',
   influxDatabase: 'redisfleet',
   batchSize: 5000,
@@ -208,6 +216,8 @@ export const collectorConfigSchema = {
         path: { type: 'string', minLength: 1, default: COLLECTOR_DEFAULTS.storePath },
         historyRetention: { ...duration, default: COLLECTOR_DEFAULTS.historyRetention },
         maxHistoryPoints: { type: 'integer', minimum: 1000, default: COLLECTOR_DEFAULTS.maxHistoryPoints },
+        historyRawRetention: { ...duration, default: COLLECTOR_DEFAULTS.historyRawRetention },
+        historyMaxBytes: { type: ['string', 'number'], default: COLLECTOR_DEFAULTS.historyMaxBytes },
       },
     },
     influx: {
@@ -378,6 +388,16 @@ export function resolveCollectorConfig(data: unknown): CollectorConfig {
     if (ms < 60_000) throw new ConfigError('store.historyRetention', 'must be at least 1m');
     return ms;
   });
+  const rawRetention = p.check(() => {
+    const ms = parseDuration(raw.store.historyRawRetention, 'store.historyRawRetention');
+    if (ms < 60_000) throw new ConfigError('store.historyRawRetention', 'must be at least 1m');
+    return ms;
+  });
+  const historyMaxBytes = p.check(() => {
+    const b = parseBytes(raw.store.historyMaxBytes, 'store.historyMaxBytes');
+    if (b !== 0 && b < 16 * 2 ** 20) throw new ConfigError('store.historyMaxBytes', 'must be 0 (no bound) or at least 16mb');
+    return b;
+  });
   const grpcListen = p.check(() => parseListen(raw.grpc.listen, 'grpc.listen'));
   const httpListen = p.check(() => parseListen(raw.http.listen, 'http.listen'));
   const tokens = p.check(() => readTokenFile(raw.grpc.tokenFile));
@@ -408,7 +428,13 @@ export function resolveCollectorConfig(data: unknown): CollectorConfig {
       apiTokens: apiTokens!,
       audit: { retentionMs: auditRetention!, maxEntries: raw.http.audit.maxEntries },
     },
-    store: { path: raw.store.path, historyRetentionMs: retention!, maxHistoryPoints: raw.store.maxHistoryPoints },
+    store: {
+      path: raw.store.path,
+      historyRetentionMs: retention!,
+      historyRawRetentionMs: Math.min(rawRetention!, retention!),
+      maxHistoryPoints: raw.store.maxHistoryPoints,
+      historyMaxBytes: historyMaxBytes!,
+    },
     influx,
     spool: spool!,
     hostDownAfterIntervals: raw.hostDownAfterIntervals,

@@ -1,39 +1,98 @@
 // Embedded metric history in the store's SQLite file, used when no InfluxDB is
 // configured. Points are queued (write() never touches the disk; a full queue says
 // no room), committed in batched transactions (synchronous=FULL: a commit is on disk
-// when it returns, and only then are the reports acked) with INSERT OR REPLACE keyed by (series, time) so replayed
-// reports are idempotent, and pruned by age and by count in small chunks.
+// when it returns, and only then are the reports acked) with INSERT OR REPLACE keyed by
+// (series, time) so replayed reports are idempotent.
+// Two tiers: raw points (history_raw) for rawRetentionMs, and 1-minute rollups
+// (history_1m: mean and max of gauges, last of counters and strings) for retentionMs.
+// Rollups are computed from committed raw rows behind a cursor kept in the same file, in
+// small transactions on a timer, so a crash never loses one and ingest is never stalled.
+// Both tiers are pruned by age, raw rows by count, and the file by size (maxBytes: the
+// oldest raw rows go first, then the oldest rollups; freed pages are reused).
+// Row encoding: history-rows.ts.
 import { OnceLog, type Logger } from '../common/index.js';
 import { MEASUREMENTS } from '../proto/index.js';
 import type { FieldValue, Point, Tags } from './points.js';
-import { downsample, sumSeries } from './downsample.js';
+import { sumSeries } from './downsample.js';
 import { Fifo, type MetricSink, type PointQuery, type SinkStats, type StorageState } from './sink.js';
+import { Rollup, decodeValues, encodeValues, rowFields, type Agg, type Column } from './history-rows.js';
 
 export type { PointQuery } from './sink.js';
 import type { Database, Statement } from './sqlite.js';
 import type { Store } from './store.js';
 
 export interface HistoryOptions {
+  /** How long 1-minute rollups are kept. */
   retentionMs: number;
+  /** How long raw points are kept (at most retentionMs). */
+  rawRetentionMs?: number;
+  /** Raw points kept at most. */
   maxPoints: number;
+  /** Size bound of the history in the file (0: none). */
+  maxBytes?: number;
   /** How long points may wait in the queue before a commit. */
   flushIntervalMs?: number;
   /** Points per transaction. */
   batchSize?: number;
   maxQueuePoints?: number;
   pruneIntervalMs?: number;
+  rollupIntervalMs?: number;
   /** Internal, for the benchmark's peer only: the old behaviour (ack once queued, synchronous=NORMAL). */
   ackOnQueue?: boolean;
 }
 
 const PRUNE_CHUNK = 20_000;
+/** Rows deleted at a time under size pressure (small: the pages in use are checked after each). */
+const SIZE_CHUNK = 1_000;
+/** Raw rows folded into rollups per transaction. */
+const ROLLUP_CHUNK = 5_000;
+const MINUTE = 60_000;
+/** Under size pressure, raw points younger than this (before the newest) are kept; rollups go instead. */
+const RAW_FLOOR_MS = 10 * MINUTE;
+
+export interface HistoryQuery extends PointQuery {
+  /**
+   * Downsampling: one point per series per bucket of stepMs (aligned on multiples of stepMs
+   * since the epoch, stamped with its start), numeric fields as `agg`, strings left out;
+   * `limit` counts buckets.
+   */
+  stepMs?: number;
+  /** Default mean. */
+  agg?: Agg;
+  /** Only these fields (default: all). */
+  fields?: string[];
+  /** Only one tier (tests, the benchmark); by default the step and the range choose. */
+  tier?: 'raw' | 'rollups';
+}
 
 interface Entry {
   points: Point[];
   onStored?: () => void;
 }
 
-const sqlString = (v: string): string => `'${v.replaceAll("'", "''")}'`;
+interface Layout {
+  measurement: string;
+  columns: Column[];
+}
+
+interface Row {
+  series: number;
+  time: number;
+  layout: number;
+  v: Buffer;
+  n?: number;
+}
+
+/** The ids of a query's series (measurement and tags), as SQL and its parameters. */
+function seriesFilter(q: PointQuery): { sql: string; args: unknown[] } {
+  let sql = 'SELECT id FROM series WHERE measurement = ?';
+  const args: unknown[] = [q.measurement];
+  for (const [k, v] of Object.entries(q.tags ?? {})) {
+    sql += ' AND json_extract(tags, ?) = ?';
+    args.push(`$.${JSON.stringify(k)}`, v);
+  }
+  return { sql, args };
+}
 
 /** The tag set in a canonical order (the schema's, else sorted), as stored in series.tags. */
 function canonicalTags(measurement: string, tags: Tags): string {
@@ -57,19 +116,38 @@ export class EmbeddedHistory implements MetricSink {
   private noRoomSince = 0;
   private lastError: string | undefined;
   private readonly seriesIds = new Map<string, number>();
-  private readonly findSeries: Statement<{ id: number }>;
-  private readonly insertSeries: Statement;
-  private readonly insertPoint: Statement;
+  private readonly seriesMeasurement = new Map<number, string>();
+  private readonly layoutIds = new Map<string, number>();
+  private readonly rawLayoutIds = new Map<string, number>();
+  private readonly layouts = new Map<number, Layout>();
+  private readonly st: Record<
+    | 'findSeries'
+    | 'insertSeries'
+    | 'findLayout'
+    | 'insertLayout'
+    | 'insertRaw'
+    | 'maxRawId'
+    | 'deleteRawUpTo'
+    | 'rawAfter'
+    | 'rawMinute'
+    | 'upsertRollup'
+    | 'setCursor'
+    | 'newestRawTime'
+    | 'pendingFrom',
+    Statement<unknown>
+  >;
   private readonly commit: (batch: Point[]) => void;
   private readonly counters: SinkStats = { accepted: 0, written: 0, spooled: 0, droppedRejected: 0, droppedNoRoom: 0 };
   private readonly once = new OnceLog();
   private flushTimer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
+  private rollupTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly flushIntervalMs: number;
   private readonly batchSize: number;
-  private readonly maxIdStmt: Statement<{ m: number | null }>;
-  private readonly deleteUpTo: Statement;
+  private readonly rawRetentionMs: number;
+  /** Raw rows with id <= cursor are folded into the rollups. */
+  private cursor: number;
 
   constructor(
     store: Store,
@@ -80,27 +158,47 @@ export class EmbeddedHistory implements MetricSink {
     this.flushIntervalMs = opts.flushIntervalMs ?? 200;
     this.batchSize = opts.batchSize ?? 5000;
     this.maxQueuePoints = opts.maxQueuePoints ?? 500_000;
+    this.rawRetentionMs = Math.min(opts.rawRetentionMs ?? opts.retentionMs, opts.retentionMs);
     // Acks mean committed: a commit must survive a power loss, not only a crash (WAL + NORMAL does not).
     if (!opts.ackOnQueue) this.db.pragma('synchronous = FULL');
-    this.findSeries = this.db.prepare('SELECT id FROM series WHERE measurement = ? AND tags = ?');
-    this.insertSeries = this.db.prepare('INSERT INTO series (measurement, tags) VALUES (?, ?)');
-    this.insertPoint = this.db.prepare('INSERT OR REPLACE INTO points (series, time, fields) VALUES (?, ?, ?)');
-    this.maxIdStmt = this.db.prepare('SELECT max(id) AS m FROM points');
-    this.deleteUpTo = this.db.prepare(
-      `DELETE FROM points WHERE id IN (SELECT id FROM points WHERE id <= ? ORDER BY id LIMIT ${PRUNE_CHUNK})`,
-    );
+    const db = this.db;
+    this.st = {
+      findSeries: db.prepare('SELECT id FROM series WHERE measurement = ? AND tags = ?'),
+      insertSeries: db.prepare('INSERT INTO series (measurement, tags) VALUES (?, ?)'),
+      findLayout: db.prepare('SELECT id FROM history_layouts WHERE measurement = ? AND columns = ?'),
+      insertLayout: db.prepare('INSERT INTO history_layouts (measurement, columns) VALUES (?, ?)'),
+      insertRaw: db.prepare('INSERT OR REPLACE INTO history_raw (series, time, layout, v) VALUES (?, ?, ?, ?)'),
+      maxRawId: db.prepare('SELECT max(id) AS m FROM history_raw'),
+      deleteRawUpTo: db.prepare(
+        `DELETE FROM history_raw WHERE id IN (SELECT id FROM history_raw WHERE id <= ? ORDER BY id LIMIT ${PRUNE_CHUNK})`,
+      ),
+      rawAfter: db.prepare(`SELECT id, series, time FROM history_raw WHERE id > ? ORDER BY id LIMIT ${ROLLUP_CHUNK}`),
+      rawMinute: db.prepare('SELECT time, layout, v FROM history_raw WHERE series = ? AND time >= ? AND time < ?'),
+      upsertRollup: db.prepare('INSERT OR REPLACE INTO history_1m (series, time, n, layout, v) VALUES (?, ?, ?, ?, ?)'),
+      setCursor: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('history_rollup_cursor', ?)"),
+      newestRawTime: db.prepare('SELECT time AS m FROM history_raw ORDER BY id DESC LIMIT 1'),
+      pendingFrom: db.prepare('SELECT min(time) AS m FROM history_raw WHERE id > ?'),
+    };
+    const c = db.prepare<{ value: string }>("SELECT value FROM meta WHERE key = 'history_rollup_cursor'").get();
+    this.cursor = c ? Number(c.value) : 0;
     this.commit = this.db.transaction((batch: Point[]) => {
       for (let i = 0; i < batch.length; i++) {
         const p = batch[i]!;
-        this.insertPoint.run(this.seriesId(p.measurement, p.tags), Math.trunc(p.time), JSON.stringify(p.fields));
+        const names = Object.keys(p.fields);
+        const values: FieldValue[] = new Array(names.length);
+        for (let k = 0; k < names.length; k++) values[k] = p.fields[names[k]!]!;
+        const layout = this.rawLayoutId(p.measurement, names);
+        this.st.insertRaw.run(this.seriesId(p.measurement, p.tags), Math.trunc(p.time), layout, encodeValues(values));
       }
     });
   }
 
   start(): void {
+    this.migrateLegacy();
     this.prune();
     this.pruneTimer = setInterval(() => this.prune(), this.opts.pruneIntervalMs ?? 60_000);
     this.pruneTimer.unref();
+    this.scheduleRollup(this.opts.rollupIntervalMs ?? 10_000);
   }
 
   write(points: Point[], onStored?: () => void): boolean {
@@ -142,6 +240,7 @@ export class EmbeddedHistory implements MetricSink {
     return { state: 'ok' };
   }
 
+  /** Resolves once the queue is committed and the rollups have caught up with it. */
   async drain(timeoutMs = 10_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (this.queued > 0) {
@@ -149,6 +248,10 @@ export class EmbeddedHistory implements MetricSink {
       if (this.queued === 0) break;
       if (Date.now() >= deadline) return false;
       await new Promise((r) => setTimeout(r, 20));
+    }
+    while (this.rollupChunk(true) === ROLLUP_CHUNK) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setImmediate(r));
     }
     return true;
   }
@@ -158,6 +261,7 @@ export class EmbeddedHistory implements MetricSink {
     this.flushAll();
     this.closed = true;
     clearTimeout(this.flushTimer);
+    clearTimeout(this.rollupTimer);
     clearInterval(this.pruneTimer);
   }
 
@@ -165,112 +269,193 @@ export class EmbeddedHistory implements MetricSink {
     return this.queryPoints(q);
   }
 
-  /** Points of one measurement, oldest first (tests and the API's history views). */
-  queryPoints(q: PointQuery): Point[] {
-    if (q.stepMs !== undefined) return this.queryBuckets(q, q.stepMs);
-    const { where, args } = this.where(q);
-    args.push(q.limit ?? 10_000);
-    const keep = q.fields;
-    return this.db
-      .prepare<{ tags: string; time: number; fields: string }>(
-        `SELECT s.tags AS tags, p.time AS time, p.fields AS fields FROM series s CROSS JOIN points p ON p.series = s.id WHERE ${where}
-         ORDER BY p.time, p.series LIMIT ?`,
-      )
-      .all(...args)
-      .map((r) => {
-        let fields = JSON.parse(r.fields) as Record<string, FieldValue>;
-        if (keep) fields = Object.fromEntries(keep.filter((f) => fields[f] !== undefined).map((f) => [f, fields[f]!]));
-        return { measurement: q.measurement, tags: JSON.parse(r.tags) as Tags, fields, time: r.time };
-      });
-  }
-
   /**
-   * One point per (series, bucket), aggregated by SQLite itself (GROUP BY series, time / step) over
-   * the named fields; without names, a measurement's numeric schema fields, else (INFO's open
-   * field set) the raw points downsampled here.
+   * Points of one measurement, oldest first (tests and the API's history views). Tiers: a step
+   * of whole minutes is answered from the 1-minute rollups (and the raw points of the minutes
+   * not folded yet); otherwise raw points, and for the part of the range older than the oldest
+   * raw point the rollups (their means, without a step).
    */
-  private queryBuckets(q: PointQuery, stepMs: number): Point[] {
-    const def = MEASUREMENTS[q.measurement];
-    const names =
-      q.fields ??
-      (def && def.otherNumericFields === 'drop' ? Object.keys(def.fields).filter((f) => def.fields[f]!.type !== 'string') : undefined);
+  queryPoints(q: HistoryQuery): Point[] {
+    const step = q.stepMs ?? 0;
     const limit = q.limit ?? 10_000;
-    if (!names) {
-      const buckets = downsample(this.queryPoints({ ...q, stepMs: undefined, limit: Number.MAX_SAFE_INTEGER }), stepMs, q.agg);
-      return (q.sumBy ? sumSeries(buckets, q.sumBy) : buckets).slice(0, limit);
+    const from = q.from ?? -Infinity;
+    const to = q.to ?? Infinity;
+    const keep = q.fields ? new Set(q.fields) : undefined;
+    let rows: Row[];
+    if (q.tier === 'rollups' || (step > 0 && step % MINUTE === 0 && q.tier !== 'raw')) {
+      // Rollups up to the first minute with raw rows not folded yet; raw rows from there.
+      const pending = q.tier === 'rollups' ? Infinity : ((this.st.pendingFrom.get(this.cursor) as { m: number | null }).m ?? Infinity);
+      const horizon = Math.floor(pending / MINUTE) * MINUTE;
+      const minutes = this.selectRows('history_1m', q, Math.floor(from / MINUTE) * MINUTE, Math.min(to, horizon - 1), Infinity);
+      rows = q.tier === 'rollups' ? minutes : minutes.concat(this.selectRows('history_raw', q, Math.max(from, horizon), to, Infinity));
+      if (!step) rows = rows.slice(0, limit);
+    } else {
+      // Per series, the minutes that end before its oldest raw point come from the rollups.
+      const starts = q.tier === 'raw' ? new Map<number, number>() : this.rawStarts(q);
+      let newest = -Infinity;
+      for (const t of starts.values()) newest = Math.max(newest, t);
+      const older = this.selectRows('history_1m', q, from, Math.min(to, newest - MINUTE), step ? Infinity : limit).filter(
+        (r) => r.time + MINUTE <= (starts.get(r.series) ?? Infinity),
+      );
+      const raw = this.selectRows('history_raw', q, from, to, step ? Infinity : limit);
+      rows = older.length ? older.concat(raw).sort((a, b) => a.time - b.time || a.series - b.series) : raw;
+      if (!step) rows = rows.slice(0, limit);
     }
-    const { where, args } = this.where(q);
-    const agg = q.agg ?? 'mean';
-    const fn = { mean: 'avg', max: 'max', min: 'min', last: '' }[agg];
-    // `last`: SQLite gives bare columns the values of the row that max(time) picked
-    // (https://www.sqlite.org/lang_select.html#bareagg).
-    const cols = names.map((f, i) => `${fn}(json_extract(p.fields, ${sqlString(`$.${JSON.stringify(f)}`)})) AS f${i}`);
-    let sql = `SELECT s.tags AS tags, (p.time / ${Math.trunc(stepMs)}) * ${Math.trunc(stepMs)} AS bucket${agg === 'last' ? ', max(p.time) AS lastTime' : ''}, ${cols.join(', ')}
-      FROM series s CROSS JOIN points p ON p.series = s.id WHERE ${where}
-      GROUP BY p.series, bucket`;
-    const by = q.sumBy;
-    if (by) {
-      const keys = by.map((t, i) => `json_extract(tags, ${sqlString(`$.${JSON.stringify(t)}`)}) AS t${i}`);
-      sql = `SELECT bucket${keys.map((k) => `, ${k}`).join('')}, ${names.map((_, i) => `sum(f${i}) AS f${i}`).join(', ')}
-        FROM (${sql}) GROUP BY bucket${by.map((_, i) => `, t${i}`).join('')} ORDER BY bucket LIMIT ?`;
-    } else sql += ' ORDER BY bucket, p.series LIMIT ?';
-    args.push(limit);
-    return this.db
-      .prepare<Record<string, unknown> & { tags: string; bucket: number }>(sql)
-      .all(...args)
+    const tagsOf = this.seriesTags(rows);
+    if (step > 0) {
+      if (!q.sumBy) return this.bucket(q, rows, step, tagsOf, keep, limit);
+      return sumSeries(this.bucket(q, rows, step, tagsOf, keep, Number.MAX_SAFE_INTEGER), q.sumBy).slice(0, limit);
+    }
+    return rows
       .map((r) => {
-        const fields: Record<string, FieldValue> = {};
-        names.forEach((f, i) => {
-          const v = r[`f${i}`];
-          if (typeof v === 'number') fields[f] = v;
-        });
-        let tags: Tags;
-        if (by) {
-          tags = {};
-          by.forEach((t, i) => {
-            const v = r[`t${i}`];
-            if (typeof v === 'string') tags[t] = v;
-          });
-        } else tags = JSON.parse(r.tags) as Tags;
-        return { measurement: q.measurement, tags, fields, time: r.bucket };
+        const layout = this.layouts.get(r.layout) ?? this.loadLayout(r.layout);
+        return {
+          measurement: q.measurement,
+          tags: tagsOf.get(r.series)!,
+          fields: rowFields(layout.columns, decodeValues(r.v), 'mean', keep),
+          time: r.time,
+        };
       })
-      .filter((p) => Object.keys(p.fields).length > 0);
+      .filter((p) => !keep || Object.keys(p.fields).length > 0);
+  }
+
+  /** Rows of one table for a measurement, tags and inclusive time range, by time then series. */
+  /** Each selected series' oldest raw time (a series without raw points: +Infinity). */
+  private rawStarts(q: PointQuery): Map<number, number> {
+    const { sql, args } = seriesFilter(q);
+    const rows = this.db
+      .prepare<{ id: number; start: number | null }>(
+        `SELECT id, (SELECT min(time) FROM history_raw WHERE series = s.id) AS start FROM (${sql}) s`,
+      )
+      .all(...args);
+    return new Map(rows.map((r) => [r.id, r.start ?? Infinity]));
+  }
+
+  private selectRows(table: 'history_raw' | 'history_1m', q: PointQuery, from: number, to: number, limit: number): Row[] {
+    if (from > to || from === Infinity || to === -Infinity) return [];
+    const { sql: series, args } = seriesFilter(q);
+    let sql = `SELECT series, time, layout, v${table === 'history_1m' ? ', n' : ''} FROM ${table} WHERE series IN (${series})`;
+    if (Number.isFinite(from)) {
+      sql += ' AND time >= ?';
+      args.push(from);
+    }
+    if (Number.isFinite(to)) {
+      sql += ' AND time <= ?';
+      args.push(to);
+    }
+    sql += ' ORDER BY time, series';
+    if (Number.isFinite(limit)) {
+      sql += ' LIMIT ?';
+      args.push(limit);
+    }
+    return this.db.prepare<Row>(sql).all(...args);
+  }
+
+  private seriesTags(rows: Row[]): Map<number, Tags> {
+    const out = new Map<number, Tags>();
+    const get = this.db.prepare<{ tags: string }>('SELECT tags FROM series WHERE id = ?');
+    for (const r of rows) {
+      if (!out.has(r.series)) out.set(r.series, JSON.parse(get.get(r.series)!.tags) as Tags);
+    }
+    return out;
+  }
+
+  /** Rows (raw points or minute rollups) merged per series and step: one point per bucket, at its start. */
+  private bucket(
+    q: HistoryQuery,
+    rows: Row[],
+    step: number,
+    tagsOf: Map<number, Tags>,
+    keep: Set<string> | undefined,
+    limit: number,
+  ): Point[] {
+    const buckets = new Map<string, { series: number; time: number; acc: Rollup }>();
+    // Per layout, the columns to fold (only the asked fields: a 24 h chart of 4 fields of 180).
+    const picked = new Map<number, number[] | undefined>();
+    for (const r of rows) {
+      const time = Math.floor(r.time / step) * step;
+      const key = `${r.series}:${time}`;
+      let b = buckets.get(key);
+      if (!b) buckets.set(key, (b = { series: r.series, time, acc: new Rollup() }));
+      const layout = this.layouts.get(r.layout) ?? this.loadLayout(r.layout);
+      if (keep && !picked.has(r.layout))
+        picked.set(
+          r.layout,
+          layout.columns.flatMap(([f], i) => (keep.has(f) ? [i] : [])),
+        );
+      b.acc.addRow(layout.columns, decodeValues(r.v), r.time, r.n ?? 1, picked.get(r.layout));
+    }
+    const out: Point[] = [];
+    for (const b of buckets.values()) {
+      const fields = b.acc.fields(q.agg ?? 'mean', keep);
+      if (Object.keys(fields).length) out.push({ measurement: q.measurement, tags: tagsOf.get(b.series)!, fields, time: b.time });
+    }
+    return out.sort((a, b) => a.time - b.time).slice(0, limit);
   }
 
   /**
-   * The WHERE of both queries. They name `series s CROSS JOIN points p`: SQLite then walks the
-   * matching series and each one's (series, time) index range, instead of every point of the
-   * time range of every measurement (https://www.sqlite.org/optoverview.html#crossjoin).
+   * Folds up to ROLLUP_CHUNK raw rows committed after the cursor into their minutes' rollups
+   * (each touched minute recomputed from all its raw rows, so replays and late points are
+   * counted once), in one transaction with the new cursor. Unless forced, the newest minute
+   * waits for the next one to begin. Returns the raw rows folded.
    */
-  private where(q: PointQuery): { where: string; args: unknown[] } {
-    let where = 's.measurement = ?';
-    const args: unknown[] = [q.measurement];
-    for (const [k, v] of Object.entries(q.tags ?? {})) {
-      where += ' AND json_extract(s.tags, ?) = ?';
-      args.push(`$.${JSON.stringify(k)}`, v);
+  rollupChunk(force = false): number {
+    if (this.closed) return 0;
+    let rows = this.st.rawAfter.all(this.cursor) as { id: number; series: number; time: number }[];
+    if (!force) {
+      // Minutes before the newest one are complete (bar late points): fold only those, so
+      // a minute is computed once, not at every pass while its points come in.
+      const newest = (this.st.newestRawTime.get() as { m: number } | undefined)?.m ?? 0;
+      const open = rows.findIndex((r) => r.time >= Math.floor(newest / MINUTE) * MINUTE);
+      if (open >= 0) rows = rows.slice(0, open);
     }
-    if (q.from !== undefined) {
-      where += ' AND p.time >= ?';
-      args.push(q.from);
+    if (rows.length === 0) return 0;
+    const minutes = new Map<string, [number, number]>();
+    for (const r of rows) {
+      const m = Math.floor(r.time / MINUTE) * MINUTE;
+      minutes.set(`${r.series}:${m}`, [r.series, m]);
     }
-    if (q.to !== undefined) {
-      where += ' AND p.time <= ?';
-      args.push(q.to);
-    }
-    return { where, args };
+    const last = rows[rows.length - 1]!.id;
+    this.db.transaction(() => {
+      for (const [series, m] of minutes.values()) {
+        const acc = new Rollup();
+        for (const r of this.st.rawMinute.all(series, m, m + MINUTE) as Row[]) {
+          const layout = this.layouts.get(r.layout) ?? this.loadLayout(r.layout);
+          acc.addRow(layout.columns, decodeValues(r.v), r.time, 1);
+        }
+        if (acc.count === 0) continue;
+        const { columns, values } = acc.result();
+        this.st.upsertRollup.run(series, m, acc.count, this.layoutId(this.measurementOf(series), columns), encodeValues(values));
+      }
+      this.st.setCursor.run(String(last));
+    })();
+    this.cursor = last;
+    return rows.length;
   }
 
-  /** Deletes points older than the retention and beyond maxPoints (oldest inserted first). */
+  /** Deletes what is older than the retentions, beyond maxPoints raw rows, and beyond maxBytes. */
   prune(now = Date.now()): number {
     if (this.closed) return 0;
     let deleted = 0;
     try {
-      const byAge = this.db.prepare(`DELETE FROM points WHERE id IN (SELECT id FROM points WHERE time < ? LIMIT ${PRUNE_CHUNK})`);
-      for (let n = PRUNE_CHUNK; n === PRUNE_CHUNK;) {
-        n = byAge.run(now - this.opts.retentionMs).changes;
-        deleted += n;
-      }
+      // Per series, on the (series, time) index, in transactions of a few hundred series.
+      const series = this.db
+        .prepare<{ id: number }>('SELECT id FROM series')
+        .all()
+        .map((r) => r.id);
+      const raw = this.db.prepare('DELETE FROM history_raw WHERE series = ? AND time < ? AND id <= ?');
+      const rollups = this.db.prepare('DELETE FROM history_1m WHERE series = ? AND time < ?');
+      const some = this.db.transaction((ids: number[]) => {
+        let n = 0;
+        for (const id of ids) {
+          n += raw.run(id, now - this.rawRetentionMs, this.cursor).changes;
+          n += rollups.run(id, now - this.opts.retentionMs).changes;
+        }
+        return n;
+      });
+      for (let i = 0; i < series.length; i += 500) deleted += some(series.slice(i, i + 500));
       deleted += this.pruneByCount();
+      deleted += this.pruneBySize();
       if (deleted) this.logger.debug({ deleted }, 'embedded history pruned');
     } catch (err) {
       this.logger.error({ error: (err as Error).message }, 'embedded history: prune failed');
@@ -278,20 +463,94 @@ export class EmbeddedHistory implements MetricSink {
     return deleted;
   }
 
+  /** Bytes the history's file holds in use (pages not on the free list) and on disk. */
+  sizeBytes(): { used: number; file: number } {
+    const page = Number(this.db.pragma('page_size', { simple: true }));
+    const pages = Number(this.db.pragma('page_count', { simple: true }));
+    const free = Number(this.db.pragma('freelist_count', { simple: true }));
+    return { used: (pages - free) * page, file: pages * page };
+  }
+
   /**
-   * Keeps at most maxPoints rows: ids only grow, so the newest maxPoints rows are those above
+   * Keeps at most maxPoints raw rows: ids only grow, so the newest maxPoints rows are those above
    * max(id) - maxPoints (replaced rows leave gaps, so slightly fewer may be kept). Cheap: rowid ranges.
+   * Rows not yet rolled up stay.
    */
   private pruneByCount(): number {
     let deleted = 0;
-    const maxId = this.maxIdStmt.get()?.m ?? 0;
+    const maxId = (this.st.maxRawId.get() as { m: number | null } | undefined)?.m ?? 0;
     const cut = maxId - this.opts.maxPoints;
     if (cut <= 0) return 0;
+    // Raw rows leave only once folded into the rollups.
+    while (this.cursor < cut && this.rollupChunk(true) > 0);
     for (let n = PRUNE_CHUNK; n === PRUNE_CHUNK;) {
-      n = this.deleteUpTo.run(cut).changes;
+      n = this.st.deleteRawUpTo.run(cut).changes;
       deleted += n;
     }
     return deleted;
+  }
+
+  /**
+   * Over maxBytes: the oldest raw rows go (keeping the last RAW_FLOOR_MS), then the oldest
+   * minute of rollups, a chunk at a time until the pages in use fit. Freed pages are reused
+   * by later writes; with auto_vacuum=INCREMENTAL (new files) a file above the bound shrinks.
+   */
+  private pruneBySize(): number {
+    const max = this.opts.maxBytes ?? 0;
+    if (!max) return 0;
+    let deleted = 0;
+    const target = max * 0.95;
+    // Newest and oldest by id: rows come in about in time order (no index on time alone).
+    const rawChunk = this.db.prepare(
+      `DELETE FROM history_raw WHERE id IN (SELECT id FROM history_raw WHERE id <= ? AND time < ? ORDER BY id LIMIT ${SIZE_CHUNK})`,
+    );
+    const rollupChunk = this.db.prepare(`DELETE FROM history_1m WHERE id IN (SELECT id FROM history_1m ORDER BY id LIMIT ${SIZE_CHUNK})`);
+    for (let guard = 0; guard < 100_000 && this.sizeBytes().used > target; guard++) {
+      const floor = ((this.st.newestRawTime.get() as { m: number } | undefined)?.m ?? 0) - RAW_FLOOR_MS;
+      // The oldest raw rows (folded into rollups) down to the floor, then the oldest rollups,
+      // and when none are left the raw floor gives way too.
+      const n = rawChunk.run(this.cursor, floor).changes || rollupChunk.run().changes || rawChunk.run(this.cursor, Infinity).changes;
+      if (n === 0) break;
+      deleted += n;
+    }
+    const { used, file } = this.sizeBytes();
+    if (file > max && Number(this.db.pragma('auto_vacuum', { simple: true })) === 2) {
+      this.db.pragma(
+        `incremental_vacuum(${Math.ceil((file - Math.max(used, target)) / Number(this.db.pragma('page_size', { simple: true })))})`,
+      );
+    }
+    if (deleted) {
+      if (this.once.enter('size', 'pruning'))
+        this.logger.warn({ maxBytes: max }, 'embedded history: at store.historyMaxBytes; the oldest history is pruned');
+    }
+    return deleted;
+  }
+
+  /** Rows of the table written by an older collector (one JSON object per point) move to history_raw once. */
+  private migrateLegacy(): void {
+    const legacy = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'points'").get();
+    if (!legacy) return;
+    const read = this.db.prepare<{ id: number; measurement: string; tags: string; time: number; fields: string }>(
+      `SELECT p.id AS id, s.measurement AS measurement, s.tags AS tags, p.time AS time, p.fields AS fields
+       FROM points p JOIN series s ON s.id = p.series WHERE p.id > ? ORDER BY p.id LIMIT ${PRUNE_CHUNK}`,
+    );
+    let moved = 0;
+    for (let after = 0; ;) {
+      const rows = read.all(after);
+      if (rows.length === 0) break;
+      this.commit(
+        rows.map((r) => ({
+          measurement: r.measurement,
+          tags: JSON.parse(r.tags) as Tags,
+          time: r.time,
+          fields: JSON.parse(r.fields) as Record<string, FieldValue>,
+        })),
+      );
+      moved += rows.length;
+      after = rows[rows.length - 1]!.id;
+    }
+    this.db.exec('DROP TABLE points');
+    this.logger.info({ points: moved }, 'embedded history: moved points to the compact table (history_raw)');
   }
 
   private seriesId(measurement: string, tags: Tags): number {
@@ -299,10 +558,76 @@ export class EmbeddedHistory implements MetricSink {
     const key = `${measurement}\u0000${canon}`;
     let id = this.seriesIds.get(key);
     if (id === undefined) {
-      id = this.findSeries.get(measurement, canon)?.id ?? Number(this.insertSeries.run(measurement, canon).lastInsertRowid);
+      id =
+        (this.st.findSeries.get(measurement, canon) as { id: number } | undefined)?.id ??
+        Number(this.st.insertSeries.run(measurement, canon).lastInsertRowid);
       this.seriesIds.set(key, id);
     }
     return id;
+  }
+
+  private measurementOf(series: number): string {
+    let m = this.seriesMeasurement.get(series);
+    if (m === undefined) {
+      m = this.db.prepare<{ measurement: string }>('SELECT measurement FROM series WHERE id = ?').get(series)!.measurement;
+      this.seriesMeasurement.set(series, m);
+    }
+    return m;
+  }
+
+  /** The layout of a raw row with these field names (cached by the names, no JSON built). */
+  private rawLayoutId(measurement: string, names: string[]): number {
+    const key = `${measurement}\u0001${names.join('\u0001')}`;
+    let id = this.rawLayoutIds.get(key);
+    if (id === undefined) {
+      id = this.layoutId(
+        measurement,
+        names.map((f) => [f, 'raw'] as const),
+      );
+      this.rawLayoutIds.set(key, id);
+    }
+    return id;
+  }
+
+  private layoutId(measurement: string, columns: readonly Column[]): number {
+    const json = JSON.stringify(columns);
+    const key = `${measurement}\u0000${json}`;
+    let id = this.layoutIds.get(key);
+    if (id === undefined) {
+      id =
+        (this.st.findLayout.get(measurement, json) as { id: number } | undefined)?.id ??
+        Number(this.st.insertLayout.run(measurement, json).lastInsertRowid);
+      this.layoutIds.set(key, id);
+      this.layouts.set(id, { measurement, columns: [...columns] });
+    }
+    return id;
+  }
+
+  private loadLayout(id: number): Layout {
+    const r = this.db
+      .prepare<{ measurement: string; columns: string }>('SELECT measurement, columns FROM history_layouts WHERE id = ?')
+      .get(id);
+    if (!r) throw new Error(`embedded history: layout ${id} is missing`);
+    const layout = { measurement: r.measurement, columns: JSON.parse(r.columns) as Column[] };
+    this.layouts.set(id, layout);
+    return layout;
+  }
+
+  private scheduleRollup(delayMs: number): void {
+    if (this.closed) return;
+    this.rollupTimer = setTimeout(() => {
+      let n = 0;
+      try {
+        n = this.rollupChunk();
+        this.once.clear('rollup');
+      } catch (err) {
+        if (this.once.enter('rollup', 'failing'))
+          this.logger.error({ error: (err as Error).message }, 'embedded history: rollup failed; retrying');
+      }
+      // A full chunk: more to do, go on at once (each chunk is its own short transaction).
+      this.scheduleRollup(n === ROLLUP_CHUNK ? 0 : (this.opts.rollupIntervalMs ?? 10_000));
+    }, delayMs);
+    this.rollupTimer.unref();
   }
 
   private scheduleFlush(delayMs: number): void {
@@ -333,6 +658,7 @@ export class EmbeddedHistory implements MetricSink {
       for (const e of entries) e.onStored?.();
       try {
         this.pruneByCount();
+        if (this.opts.maxBytes && this.sizeBytes().used > this.opts.maxBytes) this.pruneBySize();
       } catch (err) {
         this.logger.error({ error: (err as Error).message }, 'embedded history: prune failed');
       }
@@ -342,7 +668,11 @@ export class EmbeddedHistory implements MetricSink {
     } catch (err) {
       // SQLITE_BUSY/FULL/IOERR are transient or operator problems: keep the batch and retry.
       this.queue.unshiftAll(entries);
-      this.seriesIds.clear(); // ids inserted by the rolled-back transaction are gone
+      // ids inserted by the rolled-back transaction are gone
+      this.seriesIds.clear();
+      this.layoutIds.clear();
+      this.rawLayoutIds.clear();
+      this.layouts.clear();
       this.lastError = (err as Error).message;
       if (this.once.enter('commit', 'failing')) {
         this.logger.error({ error: (err as Error).message, queued: this.queued }, 'embedded history: commit failed; retrying');

@@ -9,7 +9,7 @@ export {
   type InfluxConfig,
 } from './config.js';
 export type { Point, FieldValue, Tags } from './points.js';
-export type { PointQuery } from './history.js';
+export type { PointQuery, HistoryQuery } from './history.js';
 export type { MetricSink, SinkStats } from './sink.js';
 export { COLLECTOR_VERSION } from './version.js';
 export { reportPoints, type PointSource } from './points.js';

@@ -80,14 +80,33 @@ CREATE TABLE IF NOT EXISTS series (
   tags TEXT NOT NULL,
   UNIQUE (measurement, tags)
 );
-CREATE TABLE IF NOT EXISTS points (
+-- Raw points and 1-minute rollups: a row is a layout id (history_layouts: the field names,
+-- and for rollups the aggregate of each) and the values (collector/history-rows.ts). No index on
+-- time alone: pruning goes by series and time, or by id (the order rows came in).
+CREATE TABLE IF NOT EXISTS history_layouts (
+  id INTEGER PRIMARY KEY,
+  measurement TEXT NOT NULL,
+  columns TEXT NOT NULL,
+  UNIQUE (measurement, columns)
+);
+-- AUTOINCREMENT: ids never come back after a prune empties the table (the rollup cursor is an id).
+CREATE TABLE IF NOT EXISTS history_raw (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  series INTEGER NOT NULL,
+  time INTEGER NOT NULL,
+  layout INTEGER NOT NULL,
+  v BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS history_raw_series_time ON history_raw(series, time);
+CREATE TABLE IF NOT EXISTS history_1m (
   id INTEGER PRIMARY KEY,
   series INTEGER NOT NULL,
   time INTEGER NOT NULL,
-  fields TEXT NOT NULL
+  n INTEGER NOT NULL,
+  layout INTEGER NOT NULL,
+  v BLOB NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS points_series_time ON points(series, time);
-CREATE INDEX IF NOT EXISTS points_time ON points(time);
+CREATE UNIQUE INDEX IF NOT EXISTS history_1m_series_time ON history_1m(series, time);
 `;
 
 interface HostRow {
@@ -147,7 +166,11 @@ export class Store {
     let db: Database;
     try {
       db = openDatabase(file);
+      // Only takes on a new file: pages freed by pruning can then be given back (history.ts).
+      db.pragma('auto_vacuum = INCREMENTAL');
       db.pragma('journal_mode = WAL');
+      // The WAL file shrinks back after a big checkpoint instead of keeping its high-water mark.
+      db.pragma('journal_size_limit = 67108864');
       db.pragma('synchronous = NORMAL');
       db.exec(DDL);
       const v = db.prepare<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").get();

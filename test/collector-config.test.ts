@@ -38,7 +38,13 @@ test('defaults are filled in and durations resolved', async (t) => {
     apiTokens: [],
     audit: { retentionMs: 90 * 86_400_000, maxEntries: 100_000 },
   });
-  assert.deepEqual(c.store, { path: '/var/lib/redis-fleet/collector.db', historyRetentionMs: 86_400_000, maxHistoryPoints: 2_000_000 });
+  assert.deepEqual(c.store, {
+    path: '/var/lib/redis-fleet/collector.db',
+    historyRetentionMs: 7 * 86_400_000,
+    historyRawRetentionMs: 3 * 3_600_000,
+    maxHistoryPoints: 25_000_000,
+    historyMaxBytes: 4 * 2 ** 30,
+  });
   assert.equal(c.influx, undefined, 'no influx section: the embedded store holds the metrics');
   assert.equal(c.hostDownAfterIntervals, 3);
   assert.deepEqual(c.log, { level: 'info' });
@@ -114,6 +120,12 @@ test('bad configs exit 78 with one line naming the key', async (t) => {
       /^store\.historyRetention: must be a duration/,
     ],
     ['bad listen', base({ http: { listen: 'nowhere' } }), /^http\.listen: must be host:port/],
+    [
+      'history bound too small',
+      base({ store: { historyMaxBytes: '1mb' } }),
+      /^store\.historyMaxBytes: must be 0 \(no bound\) or at least 16mb$/,
+    ],
+    ['raw retention too short', base({ store: { historyRawRetention: '30s' } }), /^store\.historyRawRetention: must be at least 1m$/],
     [
       'API token file missing',
       base({ http: { tokenFile: path.join(dir, 'no-api-tokens') } }),

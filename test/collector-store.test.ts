@@ -33,7 +33,7 @@ function agent(h: Harness, c: Collector): TestAgent {
 
 function countAll(c: Collector): number {
   let n = 0;
-  for (const m of Object.keys(MEASUREMENTS)) n += c.queryPoints({ measurement: m, limit: 10_000_000 }).length;
+  for (const m of Object.keys(MEASUREMENTS)) n += c.queryPoints({ measurement: m, limit: 10_000_000, tier: 'raw' }).length;
   return n;
 }
 
@@ -140,7 +140,7 @@ test('embedded store: history survives a restart; age and count limits prune the
   const total = countAll(c);
   assert.ok(total <= 1000, `at most maxHistoryPoints kept (got ${total})`);
   assert.ok(total >= 990, `pruning keeps close to the limit (got ${total})`);
-  const latest: Point[] = c.queryPoints({ measurement: 'host', from: now + 120 });
+  const latest: Point[] = c.queryPoints({ measurement: 'host', from: now + 120, tier: 'raw' });
   assert.equal(latest.length, 1, 'the newest points are kept');
-  assert.equal(c.queryPoints({ measurement: 'host', to: now + 1 }).length, 0, 'the oldest points went first');
+  assert.equal(c.queryPoints({ measurement: 'host', to: now + 1, tier: 'raw' }).length, 0, 'the oldest raw points went first');
 });

@@ -242,7 +242,7 @@ test('embedded store: acks come after the SQLite commit — SIGKILL while report
   t.after(() => db.close());
   const times = db
     .prepare<{ time: number }>(
-      `SELECT p.time AS time FROM points p JOIN series s ON s.id = p.series
+      `SELECT p.time AS time FROM history_raw p JOIN series s ON s.id = p.series
     WHERE s.measurement = 'host' AND json_extract(s.tags, '$.host') = 'acks-sqlite' ORDER BY p.time`,
     )
     .all()
@@ -251,7 +251,7 @@ test('embedded store: acks come after the SQLite commit — SIGKILL while report
   assert.equal(new Set(times).size, n);
   const redisPoints = db
     .prepare<{ n: number }>(
-      `SELECT count(*) AS n FROM points p JOIN series s ON s.id = p.series
+      `SELECT count(*) AS n FROM history_raw p JOIN series s ON s.id = p.series
     WHERE s.measurement = 'redis' AND json_extract(s.tags, '$.host') = 'acks-sqlite'`,
     )
     .get()!.n;
