@@ -247,7 +247,8 @@ export function parsePointQuery(q: Record<string, string | number>, now = Date.n
   }
   if (step !== undefined) {
     const ms = stepMs(String(step));
-    if (ms === undefined || ms < 1000) return `step: must be a duration of at least 1s like 60s, 5m, 1h or milliseconds (got ${JSON.stringify(step)})`;
+    if (ms === undefined || ms < 1000)
+      return `step: must be a duration of at least 1s like 60s, 5m, 1h or milliseconds (got ${JSON.stringify(step)})`;
     if (out.from === undefined) return 'from: required with step';
     const buckets = Math.ceil(((out.to ?? now) - out.from + 1) / ms);
     if (buckets > MAX_STEP_BUCKETS)

@@ -35,8 +35,10 @@ export function downsample(points: Iterable<Point>, stepMs: number, agg: Aggrega
       if (typeof v !== 'number' || (keep && !keep.has(name))) continue;
       const cur = acc.fields.get(name);
       if (!cur) acc.fields.set(name, [v, 1]);
-      else if (agg === 'mean') (cur[0] += v), cur[1]++;
-      else if (agg === 'max') cur[0] = Math.max(cur[0], v);
+      else if (agg === 'mean') {
+        cur[0] += v;
+        cur[1]++;
+      } else if (agg === 'max') cur[0] = Math.max(cur[0], v);
       else if (agg === 'min') cur[0] = Math.min(cur[0], v);
       else cur[0] = v;
     }

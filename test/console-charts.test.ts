@@ -52,7 +52,9 @@ async function chartWith(page: Page, id: string, min: number, what: string): Pro
       { timeoutMs: 60_000, intervalMs: 250, what },
     );
   } catch (err) {
-    throw new Error(`${(err as Error).message}; note: ${await page.locator('#chart-note').textContent()}; charts: ${JSON.stringify(last).slice(0, 500)}`);
+    throw new Error(
+      `${(err as Error).message}; note: ${await page.locator('#chart-note').textContent()}; charts: ${JSON.stringify(last).slice(0, 500)}`,
+    );
   }
 }
 
@@ -84,7 +86,10 @@ test('console charts: instance, cluster and host curves from the step API; range
   // The API has at least two 10 s buckets of the master's ops/s, and a replica lag point for g1.
   const from = Date.now() - 3_600_000;
   const opsQuery = `/api/v1/query?measurement=redis&instance=${master.address}&fields=ops_per_sec&from=${from}&step=10s`;
-  await waitFor(async () => (await collector.api(opsQuery)).points.length >= 2, { timeoutMs: 60_000, what: 'two ops/s buckets in the API' });
+  await waitFor(async () => (await collector.api(opsQuery)).points.length >= 2, {
+    timeoutMs: 60_000,
+    what: 'two ops/s buckets in the API',
+  });
   await waitFor(
     async () => (await collector.api(`/api/v1/query?measurement=redis_repl_offset&cluster=c1&from=${from}&step=10s`)).points.length >= 1,
     { timeoutMs: 30_000, what: 'a replica offset point for c1' },
@@ -130,13 +135,19 @@ test('console charts: instance, cluster and host curves from the step API; range
     const t = (xs[i] as number) * 1000;
     assert.equal(t % 10_000, 0, 'a 10 s bucket');
     if (!byTime.has(t)) continue; // older than the API's answer? never: same from
-    assert.ok(Math.abs((ops.data[1]![i] as number) - byTime.get(t)!) < 1e-6, `ops/s at ${t}: drawn ${ops.data[1]![i]} vs API ${byTime.get(t)}`);
+    assert.ok(
+      Math.abs((ops.data[1]![i] as number) - byTime.get(t)!) < 1e-6,
+      `ops/s at ${t}: drawn ${ops.data[1]![i]} vs API ${byTime.get(t)}`,
+    );
   }
   assert.ok(
     xs.slice(0, -1).every((x) => byTime.has((x as number) * 1000)),
     'every drawn bucket is one the API answered',
   );
-  assert.ok((ops.data[1] as number[]).some((v) => v > 0), 'ops/s above zero');
+  assert.ok(
+    (ops.data[1] as number[]).some((v) => v > 0),
+    'ops/s above zero',
+  );
   assert.ok((await page.locator('#chart-ops canvas').count()) >= 1, 'uPlot drew on a canvas');
   await page.screenshot({ path: path.join(shotDir, 'console-charts.png'), fullPage: false, clip: await clipOf(page) });
 
@@ -159,8 +170,11 @@ test('console charts: instance, cluster and host curves from the step API; range
   charts = await chartWith(page, 'repl', 1, 'the replica lag chart of c1');
   assert.deepEqual(charts.repl!.labels, ['group g1']);
   assert.ok(pointsOf(charts.ops) >= 1, 'cluster ops/s');
-  const sums = (await collector.api(`/api/v1/query?measurement=redis&cluster=c1&fields=ops_per_sec&from=${from}&step=10s&sum=cluster`)).points;
-  assert.ok(sums.length >= 1 && sums.every((p: { tags: Record<string, string> }) => p.tags.cluster === 'c1' && Object.keys(p.tags).length === 1));
+  const sums = (await collector.api(`/api/v1/query?measurement=redis&cluster=c1&fields=ops_per_sec&from=${from}&step=10s&sum=cluster`))
+    .points;
+  assert.ok(
+    sums.length >= 1 && sums.every((p: { tags: Record<string, string> }) => p.tags.cluster === 'c1' && Object.keys(p.tags).length === 1),
+  );
 
   // A host: CPU and memory.
   await page.locator('#chart-kind').selectOption('host');
