@@ -73,11 +73,14 @@ async function main(): Promise<void> {
     console.log(`loading 24 h at 10 s of ${INSTANCES} instances (${(8640 * INSTANCES).toLocaleString()} points) into each sink…`);
 
     const store = Store.open(path.join(await h.tempDir('bench-query'), 'store.db'));
-    const sqlite = new EmbeddedHistory(store, { retentionMs: 2 * DAY, maxPoints: 1e9 }, logger);
+    // The store's defaults: raw points for 3 h, 1-minute rollups beyond (as after a day of running).
+    const sqlite = new EmbeddedHistory(store, { retentionMs: 7 * DAY, rawRetentionMs: 3 * 3_600_000, maxPoints: 1e9 }, logger);
     for (const batch of day()) {
       while (!sqlite.write(batch)) await sqlite.drain();
     }
     await sqlite.drain(600_000);
+    while (sqlite.rollupChunk(true) > 0);
+    sqlite.prune();
     await measure(sqlite, 'SQLite (embedded)', rows);
     await sqlite.close();
     store.close();
