@@ -286,19 +286,20 @@ export class EmbeddedHistory implements MetricSink {
       // Rollups up to the first minute with raw rows not folded yet; raw rows from there.
       const pending = q.tier === 'rollups' ? Infinity : ((this.st.pendingFrom.get(this.cursor) as { m: number | null }).m ?? Infinity);
       const horizon = Math.floor(pending / MINUTE) * MINUTE;
-      const minutes = this.selectRows('history_1m', q, Math.floor(from / MINUTE) * MINUTE, Math.min(to, horizon - 1), Infinity);
-      rows = q.tier === 'rollups' ? minutes : minutes.concat(this.selectRows('history_raw', q, Math.max(from, horizon), to, Infinity));
+      const minutes = this.selectRows('history_1m', q, Math.floor(from / MINUTE) * MINUTE, Math.min(to, horizon - 1), Infinity, !step);
+      rows =
+        q.tier === 'rollups' ? minutes : minutes.concat(this.selectRows('history_raw', q, Math.max(from, horizon), to, Infinity, !step));
       if (!step) rows = rows.slice(0, limit);
     } else {
       // Per series, the minutes that end before its oldest raw point come from the rollups.
       const starts = q.tier === 'raw' ? new Map<number, number>() : this.rawStarts(q);
       let newest = -Infinity;
       for (const t of starts.values()) newest = Math.max(newest, t);
-      const older = this.selectRows('history_1m', q, from, Math.min(to, newest - MINUTE), step ? Infinity : limit).filter(
+      const older = this.selectRows('history_1m', q, from, Math.min(to, newest - MINUTE), step ? Infinity : limit, !step).filter(
         (r) => r.time + MINUTE <= (starts.get(r.series) ?? Infinity),
       );
-      const raw = this.selectRows('history_raw', q, from, to, step ? Infinity : limit);
-      rows = older.length ? older.concat(raw).sort((a, b) => a.time - b.time || a.series - b.series) : raw;
+      const raw = this.selectRows('history_raw', q, from, to, step ? Infinity : limit, !step);
+      rows = !older.length ? raw : step ? older.concat(raw) : older.concat(raw).sort((a, b) => a.time - b.time || a.series - b.series);
       if (!step) rows = rows.slice(0, limit);
     }
     const tagsOf = this.seriesTags(rows);
@@ -319,7 +320,6 @@ export class EmbeddedHistory implements MetricSink {
       .filter((p) => !keep || Object.keys(p.fields).length > 0);
   }
 
-  /** Rows of one table for a measurement, tags and inclusive time range, by time then series. */
   /** Each selected series' oldest raw time (a series without raw points: +Infinity). */
   private rawStarts(q: PointQuery): Map<number, number> {
     const { sql, args } = seriesFilter(q);
@@ -331,7 +331,8 @@ export class EmbeddedHistory implements MetricSink {
     return new Map(rows.map((r) => [r.id, r.start ?? Infinity]));
   }
 
-  private selectRows(table: 'history_raw' | 'history_1m', q: PointQuery, from: number, to: number, limit: number): Row[] {
+  /** Rows of a table for the query's series and an inclusive range; `ordered` by time then series (a step query buckets them itself). */
+  private selectRows(table: 'history_raw' | 'history_1m', q: PointQuery, from: number, to: number, limit: number, ordered = true): Row[] {
     if (from > to || from === Infinity || to === -Infinity) return [];
     const { sql: series, args } = seriesFilter(q);
     let sql = `SELECT series, time, layout, v${table === 'history_1m' ? ', n' : ''} FROM ${table} WHERE series IN (${series})`;
@@ -343,7 +344,7 @@ export class EmbeddedHistory implements MetricSink {
       sql += ' AND time <= ?';
       args.push(to);
     }
-    sql += ' ORDER BY time, series';
+    if (ordered) sql += ' ORDER BY time, series';
     if (Number.isFinite(limit)) {
       sql += ' LIMIT ?';
       args.push(limit);
