@@ -2,7 +2,7 @@
 // real binary's behaviour on a bad config (one stderr line, exit 78, nothing started).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -478,6 +478,17 @@ test('the binary: bad config → one stderr line naming the key, exit 78, no age
   assert.match(noArg.stderr, /^redis-fleet-agent: --config is required\nusage: redis-fleet-agent --config <file.yaml>/);
 });
 
+/** Runs the agent binary on a config that must fail: exit 78, and the keys its stderr lines name. */
+function configErrorKeys(file: string): { r: SpawnSyncReturns<string>; keys: string[] } {
+  const r = spawnSync(process.execPath, [MAIN, '--config', file], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 78, r.stderr);
+  const keys = r.stderr
+    .trim()
+    .split('\n')
+    .map((l) => /^redis-fleet-agent: config error: (\S+): /.exec(l)?.[1] ?? `unparsed: ${l}`);
+  return { r, keys };
+}
+
 test('the binary: every schema problem of a file at once, one stderr line each, exit 78', (t) => {
   const dir = tempDir(t);
   const tok = tokenFile(dir, 'never-printed-token');
@@ -493,12 +504,7 @@ test('the binary: every schema problem of a file at once, one stderr line each, 
       '',
     ].join('\n'),
   );
-  const r = spawnSync(process.execPath, [MAIN, '--config', file], { encoding: 'utf8', timeout: 20_000 });
-  assert.equal(r.status, 78, r.stderr);
-  const keys = r.stderr
-    .trim()
-    .split('\n')
-    .map((l) => /^redis-fleet-agent: config error: (\S+): /.exec(l)?.[1] ?? `unparsed: ${l}`);
+  const { r, keys } = configErrorKeys(file);
   assert.deepEqual(keys.sort(), ['bogusTopKey', 'collector.bogusCollectorKey', 'redis[0].weight']);
   assert.equal(r.stdout, '', 'nothing logged: the agent never started');
 });
@@ -520,12 +526,7 @@ test('the binary: mistakes found after the schema (values, files, cross-checks) 
       '',
     ].join('\n'),
   );
-  const r = spawnSync(process.execPath, [MAIN, '--config', file], { encoding: 'utf8', timeout: 20_000 });
-  assert.equal(r.status, 78, r.stderr);
-  const keys = r.stderr
-    .trim()
-    .split('\n')
-    .map((l) => /^redis-fleet-agent: config error: (\S+): /.exec(l)?.[1] ?? `unparsed: ${l}`);
+  const { r, keys } = configErrorKeys(file);
   assert.deepEqual(keys.sort(), ['dataPath', 'discovery.interval', 'interval', 'redis[1].address']);
   assert.ok(!r.stderr.includes('never-printed-token'));
 });
