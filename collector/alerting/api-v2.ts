@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { COLLECTOR_VERSION } from '../version.js';
 import { POSTABLE_SILENCE, silenceSummary, text, upsertSilence } from './api.js';
 import { matchRoutes } from './dispatch/index.js';
+import type { RouteConfig } from './config.js';
 import type { Alerting } from './engine.js';
 import { compileMatchers, parseMatcher, type CompiledMatchers } from './labels.js';
 import { silenceView, type PostableSilence } from './silences/index.js';
@@ -97,8 +98,17 @@ export function registerAlertmanagerV2Routes(app: FastifyInstance, alerting: Ale
     },
   } as const;
 
-  /** Firing alerts in AM's GettableAlert shape, filtered as AM does; a string is the problem with the query. */
-  const gettableAlerts = (q: AlertsQuery): Record<string, unknown>[] | string => {
+  interface Matched {
+    alert: Record<string, unknown> & { labels: Labels; startsAt: string };
+    /** The routes the alert's labels match (its receivers, and for groups their groupBy). */
+    routes: RouteConfig[];
+  }
+
+  /**
+   * Firing alerts in AM's GettableAlert shape with the routes they match, filtered as AM does;
+   * a string is the problem with the query.
+   */
+  const gettableAlerts = (q: AlertsQuery): { matched: Matched[]; receiver: RegExp | undefined } | string => {
     const match = filterOf(q.filter);
     if (typeof match === 'string') return match;
     let receiver: RegExp | undefined;
@@ -108,17 +118,18 @@ export function registerAlertmanagerV2Routes(app: FastifyInstance, alerting: Ale
       return `receiver: bad regex: ${(err as Error).message}`;
     }
     const now = Date.now();
-    const out: Record<string, unknown>[] = [];
+    const out: Matched[] = [];
     for (const a of alerting.alerts.firing()) {
       if (!match(a.labels)) continue;
-      const receivers = [...new Set(matchRoutes(alerting.config.route, a.labels).map((r) => r.receiver))];
+      const routes = matchRoutes(alerting.config.route, a.labels);
+      const receivers = [...new Set(routes.map((r) => r.receiver))];
       if (receiver && !receivers.some((r) => receiver.test(r))) continue;
       const mute = alerting.dispatcher.muteState(a, now);
       const state = mute.silencedBy.length || mute.inhibitedBy.length ? 'suppressed' : 'active';
       if (state === 'active' && q.active === false) continue;
       if (mute.silencedBy.length && q.silenced === false) continue;
       if (mute.inhibitedBy.length && q.inhibited === false) continue;
-      out.push({
+      const alert = {
         labels: a.labels,
         annotations: a.annotations,
         fingerprint: a.fingerprint,
@@ -128,25 +139,27 @@ export function registerAlertmanagerV2Routes(app: FastifyInstance, alerting: Ale
         updatedAt: new Date(a.updatedAt).toISOString(),
         status: { state, ...mute },
         receivers: receivers.map((name) => ({ name })),
-      });
+      };
+      out.push({ alert, routes });
     }
-    return out.sort((x, y) => String(x.startsAt).localeCompare(String(y.startsAt)));
+    out.sort((x, y) => x.alert.startsAt.localeCompare(y.alert.startsAt));
+    return { matched: out, receiver };
   };
 
   app.get<{ Querystring: AlertsQuery }>('/api/v2/alerts', { schema: { querystring: alertsQuery } }, async (req, reply) => {
-    const alerts = gettableAlerts(req.query);
-    return typeof alerts === 'string' ? reply.code(400).send({ error: 'invalid query', message: alerts }) : alerts;
+    const found = gettableAlerts(req.query);
+    return typeof found === 'string' ? reply.code(400).send({ error: 'invalid query', message: found }) : found.matched.map((m) => m.alert);
   });
 
   // AM's AlertGroups: one group per (route, values of the route's group_by labels), as dispatch groups them.
   app.get<{ Querystring: AlertsQuery }>('/api/v2/alerts/groups', { schema: { querystring: alertsQuery } }, async (req, reply) => {
-    const alerts = gettableAlerts(req.query);
-    if (typeof alerts === 'string') return reply.code(400).send({ error: 'invalid query', message: alerts });
-    const receiver = req.query.receiver ? new RegExp(`^(?:${req.query.receiver})$`) : undefined;
+    const found = gettableAlerts(req.query);
+    if (typeof found === 'string') return reply.code(400).send({ error: 'invalid query', message: found });
+    const { matched, receiver } = found;
     const groups = new Map<string, { labels: Labels; receiver: { name: string }; alerts: Record<string, unknown>[] }>();
-    for (const a of alerts) {
-      const labels = a.labels as Labels;
-      for (const route of matchRoutes(alerting.config.route, labels)) {
+    for (const { alert: a, routes } of matched) {
+      const labels = a.labels;
+      for (const route of routes) {
         if (receiver && !receiver.test(route.receiver)) continue;
         const groupLabels: Labels = {};
         const names = route.groupBy === 'all' ? Object.keys(labels) : route.groupBy;
