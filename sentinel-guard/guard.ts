@@ -253,7 +253,7 @@ export class SentinelGuard {
     if (this.stopped) return;
     const t0 = Date.now();
     this.running = this.tick()
-      .catch((err) => this.log.error({ err: errorText(err) }, 'guard loop failed'))
+      .catch((err) => this.log.error({ error: errorText(err) }, 'guard loop failed'))
       .finally(() => {
         this.running = undefined;
         if (this.stopped) return;

@@ -165,7 +165,7 @@ export class PersistenceScheduler {
         ...(this.config.backupTimezone ? { timezone: this.config.backupTimezone } : {}),
       });
     }
-    this.inFlight = this.fullTick().catch((err) => this.log.error({ err: errorText(err) }, 'persistence loop failed'));
+    this.inFlight = this.fullTick().catch((err) => this.log.error({ error: errorText(err) }, 'persistence loop failed'));
     await this.inFlight;
     this.scheduleNext();
   }
@@ -303,7 +303,7 @@ export class PersistenceScheduler {
       if (this.needFull || Date.now() - this.lastFullAt >= this.config.loopIntervalMs) await this.fullTick();
       else await this.fastTick();
     } catch (err) {
-      this.log.error({ err: errorText(err) }, 'persistence loop failed');
+      this.log.error({ error: errorText(err) }, 'persistence loop failed');
     }
   }
 
@@ -334,7 +334,7 @@ export class PersistenceScheduler {
       return v;
     } catch (err) {
       if (this.once.enter('meminfo', errorText(err))) {
-        this.log.error({ err: errorText(err) }, 'persistence: cannot read MemAvailable; no fork is admitted');
+        this.log.error({ error: errorText(err) }, 'persistence: cannot read MemAvailable; no fork is admitted');
       }
       return 0;
     }
@@ -509,7 +509,7 @@ export class PersistenceScheduler {
     }
     const storeError = s.known.source === 'instance' ? this.store.put(s.address, s.known) : undefined;
     if (storeError && this.once.enter('store', storeError))
-      this.log.error({ err: storeError }, 'persistence: cannot record original triggers');
+      this.log.error({ error: storeError }, 'persistence: cannot record original triggers');
     if (res.persistError && this.once.enter(`rewrite:${s.address}`, res.persistError)) {
       this.log.warn(
         { instance: s.address, err: res.persistError },
@@ -717,7 +717,7 @@ export class PersistenceScheduler {
     try {
       this.onEvent(event);
     } catch (err) {
-      this.log.error({ err: errorText(err) }, 'persistence: event handler threw');
+      this.log.error({ error: errorText(err) }, 'persistence: event handler threw');
     }
   }
 }

@@ -174,7 +174,7 @@ export class CollectorLink {
       return encodeAgentMessage(msg);
     } catch (err) {
       if (this.once.enter('encode', 'fallback'))
-        this.log.warn({ err: (err as Error).message }, 'fast report encoding failed; using the proto-loader serializer');
+        this.log.warn({ error: (err as Error).message }, 'fast report encoding failed; using the proto-loader serializer');
       return this.codec.requestSerialize(msg);
     }
   }
