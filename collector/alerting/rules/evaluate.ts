@@ -63,6 +63,17 @@ const keyOf = (labels: Labels): string =>
       .map((k) => [k, labels[k]]),
   );
 
+/** A point's series: its identity labels (shared, never mutated) and their key. */
+interface SeriesId {
+  labels: Labels;
+  key: string;
+}
+
+function seriesId(tags: Record<string, string>): SeriesId {
+  const labels = identity(tags);
+  return { labels, key: keyOf(labels) };
+}
+
 export class Evaluator {
   private states = new Map<string, RuleState>();
   private byMeasurement = new Map<string, RuleState[]>();
@@ -145,10 +156,12 @@ export class Evaluator {
       if (p.measurement === 'event') this.noteHostEvent(p);
       const states = this.byMeasurement.get(p.measurement);
       if (!states) continue;
+      // The series identity of this point, worked out once for every rule reading its measurement.
+      let id: SeriesId | undefined;
       for (const st of states) {
         st.lastEvalAt = now;
         if (st.rule.kind === 'event') this.onEvent(st, p, now);
-        else this.onSample(st, p, now);
+        else this.onSample(st, p, (id ??= seriesId(p.tags)), now);
       }
     }
   }
@@ -187,22 +200,21 @@ export class Evaluator {
     else if (p.tags.kind === 'host.up') this.silentHosts.delete(host);
   }
 
-  private series(st: RuleState, tags: Record<string, string>, now: number): Series {
-    const labels = identity(tags);
-    const k = keyOf(labels);
+  private series(st: RuleState, id: SeriesId, now: number): Series {
+    const k = id.key;
     if (st.rule.kind === 'fluctuation') this.changedWindows.add(`${st.rule.name}\0${k}`);
     let s = st.series.get(k);
     if (!s) {
-      s = { labels, lastSeen: now, values: [] };
+      s = { labels: id.labels, lastSeen: now, values: [] };
       st.series.set(k, s);
     }
     s.lastSeen = now;
     return s;
   }
 
-  private onSample(st: RuleState, p: Point, now: number): void {
+  private onSample(st: RuleState, p: Point, id: SeriesId, now: number): void {
     const r = st.rule;
-    const s = this.series(st, p.tags, now);
+    const s = this.series(st, id, now);
     if (s.alertRule !== r) {
       s.alertLabels = AlertTable.labelsFor(r, s.labels);
       s.alertRule = r;
