@@ -1,7 +1,7 @@
 // Rule evaluation on the live stream: every point the collector accepts passes through
 // onPoints() (fast alerting: a condition in a report is decided when the report
 // arrives); tick() runs the clock-driven parts (absence, event auto-resolve, stale series).
-import type { Point } from '../../points.js';
+import type { FieldNeeds, Point } from '../../points.js';
 import { AlertTable } from '../alerts.js';
 import type { Labels } from '../types.js';
 import { compare, evalExpr } from './expr.js';
@@ -77,6 +77,10 @@ function seriesId(tags: Record<string, string>): SeriesId {
 export class Evaluator {
   private states = new Map<string, RuleState>();
   private byMeasurement = new Map<string, RuleState[]>();
+  /** Per measurement a rule reads: the fields its expressions name, or every field (event rules, `event`). */
+  private needs = new Map<string, Set<string> | 'all'>();
+  /** What onPoints() reads of a report: the reports' points need no more (batch.ts). */
+  readonly need: FieldNeeds = (measurement) => this.needs.get(measurement);
   private readonly silentHosts = new Set<string>();
   /** Fluctuation windows changed (or dropped) since the last takeWindowChanges(): `rule\0series`. */
   private readonly changedWindows = new Set<string>();
@@ -106,10 +110,22 @@ export class Evaluator {
     }
     this.states = next;
     this.byMeasurement = new Map();
+    // Collector and agent events mark silent hosts whatever the rules.
+    this.needs = new Map([['event', 'all']]);
     for (const s of next.values()) {
-      const list = this.byMeasurement.get(s.rule.measurement) ?? [];
+      const r = s.rule;
+      const list = this.byMeasurement.get(r.measurement) ?? [];
       list.push(s);
-      this.byMeasurement.set(s.rule.measurement, list);
+      this.byMeasurement.set(r.measurement, list);
+      const need = this.needs.get(r.measurement);
+      if (need === 'all') continue;
+      if (r.kind === 'event' || (r.kind !== 'absence' && !r.expr)) {
+        this.needs.set(r.measurement, 'all');
+        continue;
+      }
+      const fields = need ?? new Set<string>();
+      for (const o of [r.expr?.left, r.expr?.right]) if (o && 'field' in o) fields.add(o.field);
+      this.needs.set(r.measurement, fields);
     }
   }
 
