@@ -1,12 +1,15 @@
 // Where one instance sample's collector CPU goes, stage by stage, in this process (run on demand:
 // npm run bench -- ingest-stages). The same 8-instance report (the real Redis 7.0 INFO ALL
 // capture) in report form 1 and form 2, through the collector's own code: the AgentMessage
-// decode (and the form-2 column reader), Report → points, points → line protocol, the built-in
-// alert rules on the points, and the JSON of the latest sample the state store writes. The
-// ingest benchmark measures the whole collector; this one says which stage to cut next.
+// decode (and the form-2 column reader), the InfluxDB path (report → line protocol straight from
+// the samples, report-lines.ts, beside the previous report → points → line protocol), the
+// built-in alert rules (on the points they name, beside all the points), the embedded store's
+// points, and the JSON of the latest sample the state store writes. The ingest benchmark
+// measures the whole collector; this one says which stage to cut next.
 import { fleetService, encodeAgentMessage, decodeRedisSamples, REPORT_FORM_V1, REPORT_FORM_V2, type Report } from '../../proto/index.js';
 import { reportPoints } from '../../collector/points.js';
 import { encodeLines } from '../../collector/line-protocol.js';
+import { reportLines } from '../../collector/report-lines.js';
 import { Store } from '../../collector/store.js';
 import { SqliteAlertingStore } from '../../collector/alerting/store.js';
 import { AlertTable } from '../../collector/alerting/alerts.js';
@@ -52,9 +55,11 @@ function stages(form: ReportForm) {
     close: () => store.close(),
     run: {
       'AgentMessage decode': () => decode(bytes),
-      'Report → points': () => reportPoints(report, src),
-      'points → line protocol': () => encodeLines(points),
-      'alert rules on the points': () => evaluator.onPoints(points),
+      'report → line protocol (InfluxDB sink)': () => reportLines(report, src),
+      '  previous: report → points → line protocol': () => encodeLines(reportPoints(report, src)),
+      'alert rules on the points they name': () => evaluator.onPoints(reportPoints(report, src, [], { need: evaluator.need })),
+      '  alert rules on every point': () => evaluator.onPoints(points),
+      'report → points (embedded store)': () => reportPoints(report, src),
       'latest sample as JSON (state store)': () => {
         for (const s of report.redis) JSON.stringify(s);
       },
@@ -84,13 +89,25 @@ function main() {
   }
   const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
   const rows: (string | number)[][] = [['stage', 'form 1 µs / sample', 'form 2 µs / sample']];
-  const total = [0, 0];
-  for (const name of names) {
-    const m = us.map((u) => median(u.get(name)!));
-    m.forEach((v, i) => (total[i]! += v));
-    rows.push([name, fixed(m[0]!, 1), fixed(m[1]!, 1)]);
-  }
-  rows.push(['sum of the stages', fixed(total[0]!, 1), fixed(total[1]!, 1)]);
+  const m = (name: string) => us.map((u) => median(u.get(name)!));
+  for (const name of names) rows.push([name, ...m(name).map((v) => fixed(v, 1))]);
+  // The InfluxDB sink's path per sample: decode, lines, rules, latest-sample JSON; now and before.
+  const sum = (stages: string[]) =>
+    [0, 1].map((i) =>
+      fixed(
+        stages.reduce((a, st) => a + m(st)[i]!, 0),
+        1,
+      ),
+    );
+  const json = 'latest sample as JSON (state store)';
+  rows.push([
+    'InfluxDB path, sum',
+    ...sum(['AgentMessage decode', 'report → line protocol (InfluxDB sink)', 'alert rules on the points they name', json]),
+  ]);
+  rows.push([
+    '  previous InfluxDB path, sum',
+    ...sum(['AgentMessage decode', '  previous: report → points → line protocol', '  alert rules on every point', json]),
+  ]);
   console.log(table(rows));
   console.log(
     `report bytes: form 1 ${cases[0]!.bytes}, form 2 ${cases[1]!.bytes}; points per report ${cases[0]!.points}; line protocol ${cases[0]!.lineBytes} bytes per report`,
