@@ -107,6 +107,17 @@ CREATE TABLE IF NOT EXISTS history_1m (
   v BLOB NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS history_1m_series_time ON history_1m(series, time);
+-- 5-minute rollups folded from the 1-minute ones (a 24 h chart reads 5x fewer rows); an older
+-- file gets the table empty and the collector fills it from its 1-minute rows.
+CREATE TABLE IF NOT EXISTS history_5m (
+  id INTEGER PRIMARY KEY,
+  series INTEGER NOT NULL,
+  time INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  layout INTEGER NOT NULL,
+  v BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS history_5m_series_time ON history_5m(series, time);
 `;
 
 interface HostRow {

@@ -1,9 +1,11 @@
 // Query benchmark (run on demand: npm run bench -- query).
 // 24 h of synthetic `redis` points at 10 s for a cluster of BENCH_INSTANCES instances (default 20),
-// loaded into the embedded SQLite store and into a real InfluxDB 1.x; then, from each sink, the
+// loaded into the embedded SQLite store, a real InfluxDB 1.x and a real VictoriaMetrics; then, from each sink, the
 // latency of what a 24 h chart asks (PointQuery with stepMs, as /api/v1/query?step= does):
 // one instance's ops/s at 120 s and 300 s, and the cluster's ops/s summed per bucket, beside the
 // raw query (no step) of the same instance's 8,640 points — all in the same run. Target: < 200 ms.
+// The peer rows ("previous path") run the same cluster query the way it was answered before
+// (SQLite: a Rollup object per bucket; InfluxDB: one GROUP BY time(), * query), in the same run.
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
@@ -52,8 +54,10 @@ const QUERIES: [string, PointQuery][] = [
   ],
 ];
 
-async function measure(sink: MetricSink, name: string, rows: (string | number)[][]): Promise<void> {
-  for (const [what, q] of QUERIES) {
+const CLUSTER = QUERIES[3]![1];
+
+async function measure(sink: MetricSink, name: string, rows: (string | number)[][], extra: [string, PointQuery][] = []): Promise<void> {
+  for (const [what, q] of [...QUERIES, ...extra]) {
     const times: number[] = [];
     let n = 0;
     for (let i = 0; i < ITERATIONS + 2; i++) {
@@ -81,7 +85,9 @@ async function main(): Promise<void> {
     await sqlite.drain(600_000);
     while (sqlite.rollupChunk(true) > 0);
     sqlite.prune();
-    await measure(sqlite, 'SQLite (embedded)', rows);
+    await measure(sqlite, 'SQLite (embedded)', rows, [
+      [`previous path: cluster sum step=120s`, { ...CLUSTER, dense: false } as PointQuery],
+    ]);
     await sqlite.close();
     store.close();
 
@@ -111,6 +117,37 @@ async function main(): Promise<void> {
     );
     await measure(sink, 'InfluxDB 1.x', rows);
     await sink.close();
+    console.log(table(rows));
+
+    const vm = await h.victoria();
+    lines = [];
+    for (const batch of day()) lines.push(encodeLines(batch).lines.toString().trimEnd());
+    for (let i = 0; i < lines.length; i += 500) await vm.write(lines.slice(i, i + 500), 'bench');
+    lines = [];
+    const vmSink = new InfluxSink(
+      {
+        url: vm.url,
+        flavor: 'victoriametrics',
+        database: 'bench',
+        batchSize: 5000,
+        flushIntervalMs: 1000,
+        maxQueuePoints: 10_000,
+        gzip: true,
+      },
+      logger,
+      { ackOnQueue: true },
+    );
+    // VictoriaMetrics makes written samples searchable within a few seconds: wait for the count to settle.
+    const all = { ...CLUSTER, stepMs: undefined, sumBy: undefined, limit: 1e6 };
+    let seen = -1;
+    for (let t0 = Date.now(), n = (await vmSink.query(all)).length; n !== seen; n = (await vmSink.query(all)).length) {
+      if (Date.now() - t0 > 120_000) throw new Error(`VictoriaMetrics: ${n} points of ${8640 * INSTANCES} after 2 min`);
+      seen = n;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    console.log(`VictoriaMetrics: ${seen.toLocaleString()} points searchable`);
+    await measure(vmSink, 'VictoriaMetrics', rows);
+    await vmSink.close();
 
     console.log(table(rows));
   } finally {
