@@ -503,7 +503,11 @@ export class EmbeddedHistory implements MetricSink {
     if (this.closed) return 0;
     if (!this.fold5) {
       const pending = (this.st.pendingFrom.get(this.cursor) as { m: number | null }).m ?? Infinity;
-      const newest = (this.st.newestRawTime.get() as { m: number } | undefined)?.m ?? Infinity;
+      // The newest raw time per series on the (series, time) index (rows may come in any order).
+      const newest =
+        this.db
+          .prepare<{ m: number | null }>('SELECT max((SELECT max(time) FROM history_raw WHERE series = s.id)) AS m FROM series s')
+          .get()?.m ?? Infinity;
       const target = Math.floor(Math.min(pending, newest, Date.now()) / FIVE) * FIVE;
       if (this.cursor5 === undefined) {
         // min(time) per series on the (series, time) index: the table has no index on time alone.
