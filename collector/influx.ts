@@ -10,6 +10,7 @@ import type { InfluxConfig } from './config.js';
 import { InfluxWriter, type WriteOutcome } from './influx-write.js';
 import { encodeLines } from './line-protocol.js';
 import type { FieldValue, Point, Tags } from './points.js';
+import { sumSeries } from './downsample.js';
 import { victoriaQuery } from './victoria.js';
 import { Fifo, type MetricSink, type PointQuery, type SinkStats, type StorageState } from './sink.js';
 import { Spool, type SpoolOptions } from './spool.js';
@@ -175,68 +176,13 @@ export class InfluxSink implements MetricSink {
   /** InfluxQL over the same PointQuery the embedded store answers; tags come back per series. */
   async query(q: PointQuery): Promise<Point[]> {
     if (this.cfg.flavor === 'victoriametrics') return victoriaQuery(this.cfg, q);
-    if (q.stepMs !== undefined && q.sumBy) return this.querySum(q, q.sumBy);
-    const { series: all, prefix, limit } = await this.select(q);
-    const out: Point[] = [];
-    for (const series of all) {
-      const tags: Tags = {};
-      for (const [k, v] of Object.entries(series.tags ?? {})) if (v !== '') tags[k] = v;
-      const timeAt = series.columns.indexOf('time');
-      for (const row of series.values) {
-        const fields: Record<string, FieldValue> = {};
-        series.columns.forEach((c, i) => {
-          const v = row[i];
-          if (i === timeAt || v === null || v === undefined || (q.stepMs !== undefined && typeof v !== 'number')) return;
-          fields[prefix && c.startsWith(prefix) ? c.slice(prefix.length) : c] = v as FieldValue;
-        });
-        if (Object.keys(fields).length === 0) continue;
-        out.push({ measurement: q.measurement, tags, fields, time: Number(row[timeAt]) });
-      }
+    if (q.stepMs !== undefined && q.sumBy) {
+      // Per-series buckets summed here: InfluxDB 1.x answers the same sum as a subquery
+      // (SELECT sum(..) FROM (SELECT mean(..) .. GROUP BY time, *)) several times slower
+      // (npm run bench -- query).
+      const perSeries = await this.query({ ...q, sumBy: undefined, limit: Number.MAX_SAFE_INTEGER });
+      return sumSeries(perSeries, q.sumBy).slice(0, q.limit ?? 10_000);
     }
-    // GROUP BY * limits per series: merge into one time order and apply the limit overall.
-    out.sort((a, b) => a.time - b.time);
-    return out.slice(0, limit);
-  }
-
-  /**
-   * Per-series buckets (GROUP BY time(), *) added up per bucket and `by` tags as they are read,
-   * without a point per series and bucket: InfluxDB 1.x answers the same sum as a subquery
-   * (SELECT sum(..) FROM (SELECT mean(..) .. GROUP BY time, *)) several times slower
-   * (npm run bench -- query).
-   */
-  private async querySum(q: PointQuery, by: readonly string[]): Promise<Point[]> {
-    const { series: all, prefix } = await this.select({ ...q, limit: Number.MAX_SAFE_INTEGER });
-    const groups = new Map<string, { tags: Tags; buckets: Map<number, Record<string, number>> }>();
-    for (const series of all) {
-      const tags: Tags = {};
-      for (const t of by) {
-        const v = series.tags?.[t];
-        if (v !== undefined && v !== '') tags[t] = v;
-      }
-      const key = JSON.stringify(tags);
-      let g = groups.get(key);
-      if (!g) groups.set(key, (g = { tags, buckets: new Map() }));
-      const timeAt = series.columns.indexOf('time');
-      const names = series.columns.map((c) => (prefix && c.startsWith(prefix) ? c.slice(prefix.length) : c));
-      for (const row of series.values) {
-        const time = Number(row[timeAt]);
-        let fields = g.buckets.get(time);
-        for (let i = 0; i < row.length; i++) {
-          const v = row[i];
-          if (i === timeAt || typeof v !== 'number') continue;
-          if (!fields) g.buckets.set(time, (fields = {}));
-          fields[names[i]!] = (fields[names[i]!] ?? 0) + v;
-        }
-      }
-    }
-    const out: Point[] = [];
-    for (const g of groups.values())
-      for (const [time, fields] of g.buckets) out.push({ measurement: q.measurement, tags: g.tags, fields, time });
-    return out.sort((a, b) => a.time - b.time).slice(0, q.limit ?? 10_000);
-  }
-
-  /** Runs the InfluxQL of a query without its sum: the series InfluxDB answers, and the column prefix to strip. */
-  private async select(q: PointQuery): Promise<{ series: RawSeries[]; prefix: string; limit: number }> {
     const where: string[] = [];
     for (const [k, v] of Object.entries(q.tags ?? {})) where.push(`${ident(k)} = ${literal(v)}`);
     if (q.from !== undefined) where.push(`time >= ${Math.trunc(q.from)}ms`);
@@ -261,7 +207,25 @@ export class InfluxSink implements MetricSink {
     const raw = (await this.influx.queryRaw(influxql, { precision: 'ms' })) as { results?: { series?: RawSeries[]; error?: string }[] };
     const result = raw.results?.[0];
     if (result?.error) throw new Error(`influx: ${result.error}`);
-    return { series: result?.series ?? [], prefix, limit };
+    const out: Point[] = [];
+    for (const series of result?.series ?? []) {
+      const tags: Tags = {};
+      for (const [k, v] of Object.entries(series.tags ?? {})) if (v !== '') tags[k] = v;
+      const timeAt = series.columns.indexOf('time');
+      for (const row of series.values) {
+        const fields: Record<string, FieldValue> = {};
+        series.columns.forEach((c, i) => {
+          const v = row[i];
+          if (i === timeAt || v === null || v === undefined || (q.stepMs !== undefined && typeof v !== 'number')) return;
+          fields[prefix && c.startsWith(prefix) ? c.slice(prefix.length) : c] = v as FieldValue;
+        });
+        if (Object.keys(fields).length === 0) continue;
+        out.push({ measurement: q.measurement, tags, fields, time: Number(row[timeAt]) });
+      }
+    }
+    // GROUP BY * limits per series: merge into one time order and apply the limit overall.
+    out.sort((a, b) => a.time - b.time);
+    return out.slice(0, limit);
   }
 
   /** Stores what it can (bounded wait); what InfluxDB did not take goes to the spool. */

@@ -5,8 +5,7 @@
 // one instance's ops/s at 120 s and 300 s, and the cluster's ops/s summed per bucket, beside the
 // raw query (no step) of the same instance's 8,640 points — all in the same run. Target: < 200 ms.
 // The peer rows ("previous path") run the same cluster queries the way they were answered before
-// (SQLite: 1-minute rollups only, a Rollup object per bucket; InfluxDB: a point per series and
-// bucket, then summed), in the same run.
+// (SQLite: 1-minute rollups only, a Rollup object per bucket), in the same run.
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
@@ -17,7 +16,6 @@ import { InfluxSink } from '../../collector/influx.js';
 import { encodeLines } from '../../collector/line-protocol.js';
 import type { Point } from '../../collector/points.js';
 import type { MetricSink, PointQuery } from '../../collector/sink.js';
-import { sumSeries } from '../../collector/downsample.js';
 import { fixed, percentile, table } from './lib.js';
 
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 20);
@@ -64,22 +62,13 @@ const QUERIES: [string, PointQuery][] = [
 const CLUSTER = QUERIES[3]![1];
 const CLUSTER_300 = QUERIES[4]![1];
 
-/** The previous InfluxDB cluster sum: a point per series and bucket, then sumSeries. */
-const previousInfluxSum = (sink: MetricSink, q: PointQuery) => async (): Promise<Point[]> =>
-  sumSeries(await sink.query({ ...q, sumBy: undefined, limit: Number.MAX_SAFE_INTEGER }), q.sumBy!);
-
-async function measure(
-  sink: MetricSink,
-  name: string,
-  rows: (string | number)[][],
-  extra: [string, PointQuery | (() => Promise<Point[]>)][] = [],
-): Promise<void> {
+async function measure(sink: MetricSink, name: string, rows: (string | number)[][], extra: [string, PointQuery][] = []): Promise<void> {
   for (const [what, q] of [...QUERIES, ...extra]) {
     const times: number[] = [];
     let n = 0;
     for (let i = 0; i < ITERATIONS + 2; i++) {
       const t0 = performance.now();
-      n = (await (typeof q === 'function' ? q() : sink.query(q))).length;
+      n = (await sink.query(q)).length;
       if (i >= 2) times.push(performance.now() - t0); // two warm-up runs
     }
     times.sort((a, b) => a - b);
@@ -134,10 +123,7 @@ async function main(): Promise<void> {
       logger,
       { ackOnQueue: true },
     );
-    await measure(sink, 'InfluxDB 1.x', rows, [
-      ['previous path: cluster sum step=120s', previousInfluxSum(sink, CLUSTER)],
-      ['previous path: cluster sum step=300s', previousInfluxSum(sink, CLUSTER_300)],
-    ]);
+    await measure(sink, 'InfluxDB 1.x', rows);
     await sink.close();
     console.log(table(rows));
 
