@@ -12,12 +12,12 @@
 // oldest raw rows go first, then the oldest rollups; freed pages are reused).
 // Row encoding: history-rows.ts.
 import { OnceLog, type Logger } from '../common/index.js';
-import { MEASUREMENTS } from '../proto/index.js';
+import { CHART_FIELDS, MEASUREMENTS } from '../proto/index.js';
 import type { FieldValue, Point, Tags } from './points.js';
 import { sumSeries } from './downsample.js';
 import { Fifo, type MetricSink, type PointQuery, type SinkStats, type StorageState } from './sink.js';
 import { denseBuckets } from './history-buckets.js';
-import { Rollup, decodeValues, encodeValues, rowFields, type Agg, type Column } from './history-rows.js';
+import { Rollup, decodeValues, encodeValues, rowFields, type Agg, type Column, type StoredValue } from './history-rows.js';
 
 export type { PointQuery } from './sink.js';
 import type { Database, Statement } from './sqlite.js';
@@ -193,7 +193,9 @@ export class EmbeddedHistory implements MetricSink {
       newestRawTime: db.prepare('SELECT time AS m FROM history_raw ORDER BY id DESC LIMIT 1'),
       pendingFrom: db.prepare('SELECT min(time) AS m FROM history_raw WHERE id > ?'),
       minutesIn: db.prepare('SELECT time, layout, v, n FROM history_1m WHERE series = ? AND time >= ? AND time < ? ORDER BY time'),
-      upsertRollup5: db.prepare('INSERT OR REPLACE INTO history_5m (series, time, n, layout, v) VALUES (?, ?, ?, ?, ?)'),
+      upsertRollup5: db.prepare(
+        'INSERT OR REPLACE INTO history_5m (series, time, n, layout, v, chart_layout, chart_v) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
       setCursor5: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('history_5m_cursor', ?)"),
     };
     const c = db.prepare<{ value: string }>("SELECT value FROM meta WHERE key = 'history_rollup_cursor'").get();
@@ -385,7 +387,13 @@ export class EmbeddedHistory implements MetricSink {
   ): Row[] {
     if (from > to || from === Infinity || to === -Infinity) return [];
     const { sql: series, args } = seriesFilter(q);
-    let sql = `SELECT series, time, layout, v${table === 'history_raw' ? '' : ', n'} FROM ${table} WHERE series IN (${series})`;
+    // 5-minute rows asked only charted fields: their copy of those, not the whole row.
+    const charted = CHART_FIELDS[q.measurement];
+    const cols =
+      table === 'history_5m' && q.fields?.length && q.fields.every((f) => charted?.includes(f))
+        ? 'chart_layout AS layout, chart_v AS v, n'
+        : `layout, v${table === 'history_raw' ? '' : ', n'}`;
+    let sql = `SELECT series, time, ${cols} FROM ${table} WHERE series IN (${series})`;
     if (Number.isFinite(from)) {
       sql += ' AND time >= ?';
       args.push(from);
@@ -543,10 +551,28 @@ export class EmbeddedHistory implements MetricSink {
     const rows = this.st.minutesIn.all(series, start, end) as Row[];
     let acc: Rollup | undefined;
     let window = -Infinity;
+    const measurement = this.measurementOf(series);
+    const charted = new Set(CHART_FIELDS[measurement]);
     const put = (): void => {
       if (!acc?.count) return;
       const { columns, values } = acc.result();
-      this.st.upsertRollup5.run(series, window, acc.count, this.layoutId(this.measurementOf(series), columns), encodeValues(values));
+      const chartColumns: Column[] = [];
+      const chartValues: StoredValue[] = [];
+      columns.forEach((c, i) => {
+        if (charted.has(c[0])) {
+          chartColumns.push(c);
+          chartValues.push(values[i]!);
+        }
+      });
+      this.st.upsertRollup5.run(
+        series,
+        window,
+        acc.count,
+        this.layoutId(measurement, columns),
+        encodeValues(values),
+        this.layoutId(measurement, chartColumns),
+        encodeValues(chartValues),
+      );
     };
     for (const r of rows) {
       const w = Math.floor(r.time / FIVE) * FIVE;

@@ -11,6 +11,8 @@ import { EmbeddedHistory, type HistoryOptions } from '../collector/history.js';
 import { Store } from '../collector/store.js';
 import type { Point } from '../collector/index.js';
 import type { Agg } from '../collector/history-rows.js';
+import { CHARTS_JS } from '../collector/console/charts.js';
+import { CHART_FIELDS, MEASUREMENTS } from '../proto/index.js';
 
 const MINUTE = 60_000;
 const logger = createLogger('history-test', 'silent');
@@ -195,7 +197,11 @@ test('5-minute rollups: steps of whole 5 minutes read them, equal to the minutes
   const fives = () => s.history.queryPoints({ measurement: 'redis', tier: 'rollups5m', limit: 1000 });
   assert.equal(fives().length, 10, 'one 5-minute rollup per series per complete window');
 
-  const fields = ['used_memory', 'ops_per_sec'];
+  // Charted fields only (their copy in the 5-minute rows: CHART_FIELDS), and with one that is not (the whole rows).
+  const fieldSets = [
+    ['used_memory', 'ops_per_sec'],
+    ['used_memory', 'total_commands_processed'],
+  ];
   const same = (got: Point[], want: Point[], what: string): void => {
     assert.equal(got.length, want.length, `${what}: points`);
     got.forEach((p, i) => {
@@ -220,10 +226,15 @@ test('5-minute rollups: steps of whole 5 minutes read them, equal to the minutes
           for (const p of got)
             for (const f of NUMERIC) assert.ok(near(p.fields[f], want.get(`${p.tags.instance}@${p.time}`)![f]!), `${agg} ${f}`);
         }
-        // Named fields (flat arrays) and a cluster sum, against the Rollup-per-bucket path.
-        for (const sumBy of [undefined, ['cluster']]) {
-          const named = { ...q, fields, sumBy };
-          same(s.history.queryPoints(named), s.history.queryPoints({ ...named, dense: false }), `${agg} fields sum=${sumBy}`);
+        // Named fields (flat arrays) and a cluster sum, against the Rollup-per-bucket path and the minutes.
+        for (const fields of fieldSets) {
+          for (const sumBy of [undefined, ['cluster']]) {
+            const named = { ...q, fields, sumBy };
+            const got = s.history.queryPoints(named);
+            assert.ok(got.length > 0);
+            same(got, s.history.queryPoints({ ...named, dense: false }), `${agg} ${fields} sum=${sumBy}`);
+            same(got, s.history.queryPoints({ ...named, tier: 'rollups' }), `${agg} ${fields} sum=${sumBy}: as the minutes`);
+          }
         }
       }
     }
@@ -243,6 +254,13 @@ test('5-minute rollups: steps of whole 5 minutes read them, equal to the minutes
   assert.equal(maxOf('rollups5m').fields.used_memory, 9e9);
   assert.equal(maxOf().fields.used_memory, 9e9);
   const before = fives();
+  assert.deepEqual(
+    s.history.queryPoints({ measurement: 'redis', tier: 'rollups5m', fields: ['ops_per_sec', 'used_memory'], limit: 1000 }),
+    s.history
+      .queryPoints({ measurement: 'redis', tier: 'rollups5m', fields: ['ops_per_sec', 'used_memory', 'up'], limit: 1000 })
+      .map((p) => ({ ...p, fields: { used_memory: p.fields.used_memory, ops_per_sec: p.fields.ops_per_sec } })),
+    'the charted copy holds the values of the whole row',
+  );
   await closeAll(s);
 
   // A file from before the 5-minute tier: no table, no cursor. Filled from the minutes at start.
@@ -368,4 +386,15 @@ test('a file written before rollups (one JSON object per point in `points`) is m
   const max = s.history.queryPoints({ measurement: 'redis', tier: 'rollups', stepMs: MINUTE, agg: 'max', from: t0 });
   assert.equal(max.length, 2);
   assert.equal(max[0]!.fields.used_memory, Math.max(...points.slice(0, 6).map((p) => p.fields.used_memory as number)));
+});
+
+test('CHART_FIELDS: fields of the schema, and every field the console charts ask', () => {
+  for (const [m, fields] of Object.entries(CHART_FIELDS)) {
+    const def = MEASUREMENTS[m];
+    assert.ok(def, m);
+    for (const f of fields) assert.ok(def.fields[f], `${m}.${f} is in the schema`);
+  }
+  const asked = [...CHARTS_JS.matchAll(/measurement: '(\w+)'[^}]*?fields: '([^']+)'/g)];
+  assert.ok(asked.length >= 4, 'the console queries were found');
+  for (const [, m, fields] of asked) for (const f of fields!.split(',')) assert.ok(CHART_FIELDS[m!]?.includes(f), `${m}.${f} charted`);
 });
