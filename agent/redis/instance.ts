@@ -25,6 +25,13 @@ export type ConfigState = { kind: 'unknown' } | { kind: 'ok'; maxmemory: number;
 
 const noop = (): void => {};
 
+/** os.totalmem() reads /proc/meminfo (3 syscalls): once a minute is enough for the headroom's denominator. */
+let memTotal = { bytes: 0, atMs: -Infinity };
+function hostMemTotal(nowMs: number): number {
+  if (nowMs - memTotal.atMs >= 60_000 || nowMs < memTotal.atMs) memTotal = { bytes: os.totalmem(), atMs: nowMs };
+  return memTotal.bytes;
+}
+
 export class RedisInstance {
   private readonly client: Redis;
   /** Last connection-level error since the last good sample (the reason when not ready). */
@@ -118,28 +125,38 @@ export class RedisInstance {
     });
   }
 
-  /** CONFIG GET maxmemory / maxclients; a ReplyError (renamed, NOPERM) means refused. */
-  private async readConfig(): Promise<void> {
-    try {
-      const [mm, mc] = await Promise.all([
-        this.client.call('CONFIG', 'GET', 'maxmemory') as Promise<string[]>,
-        this.client.call('CONFIG', 'GET', 'maxclients') as Promise<string[]>,
-      ]);
-      const maxmemory = Number(mm?.[1]);
-      const maxclients = Number(mc?.[1]);
-      if (!Number.isFinite(maxmemory) || !Number.isFinite(maxclients))
-        throw Object.assign(new Error('unexpected CONFIG GET reply'), { name: 'ReplyError' });
-      this.configState = { kind: 'ok', maxmemory, maxclients };
-      this.configDue = false;
-      this.ticksSinceConfig = 0;
-    } catch (err) {
+  /** CONFIG GET maxmemory / maxclients replies; a ReplyError (renamed, NOPERM) means refused. */
+  private applyConfig(mm: [Error | null, unknown], mc: [Error | null, unknown]): void {
+    const err = mm[0] ?? mc[0];
+    if (err) {
       if (isReplyError(err)) {
         this.configState = { kind: 'refused', error: describeRedisError(err, this.cfg.password) };
         this.configDue = false;
         this.ticksSinceConfig = 0;
       }
       // Anything else (timeout, connection lost) is transient: try again next tick.
+      return;
     }
+    const maxmemory = Number((mm[1] as string[] | undefined)?.[1]);
+    const maxclients = Number((mc[1] as string[] | undefined)?.[1]);
+    if (!Number.isFinite(maxmemory) || !Number.isFinite(maxclients)) {
+      this.configState = { kind: 'refused', error: 'unexpected CONFIG GET reply' };
+    } else {
+      this.configState = { kind: 'ok', maxmemory, maxclients };
+    }
+    this.configDue = false;
+    this.ticksSinceConfig = 0;
+  }
+
+  /** SLOWLOG GET reply: the entries, or undefined when refused (remembered) or failed this tick. */
+  private applySlowlog(r: [Error | null, unknown]): unknown {
+    const err = r[0];
+    if (!err) {
+      this.slowlogRefused = undefined;
+      return r[1];
+    }
+    if (isReplyError(err)) this.slowlogRefused = describeRedisError(err, this.cfg.password);
+    return undefined;
   }
 
   /**
@@ -213,13 +230,20 @@ export class RedisInstance {
     let text: string;
     let slowlogRaw: unknown;
     try {
-      const [info, , raw] = await Promise.all([
-        this.client.info('all'),
-        wantConfig ? this.readConfig() : undefined,
-        wantSlowlog ? this.fetchSlowlog(1) : undefined,
-      ]);
-      text = info;
-      slowlogRaw = raw;
+      // One write and (usually) one read per tick: INFO is never auto-pipelined by ioredis, so
+      // sent alone it would cost a write and a read of its own (syscalls are most of the tick
+      // here; docs/benchmarks.md, "Agent cost").
+      const p = this.client.pipeline().info('all');
+      if (wantSlowlog) p.call('SLOWLOG', 'GET', '1');
+      if (wantConfig) p.call('CONFIG', 'GET', 'maxmemory').call('CONFIG', 'GET', 'maxclients');
+      const res = (await p.exec()) ?? [];
+      const info = res[0];
+      if (!info) throw new Error('no reply to INFO');
+      if (info[0]) throw info[0];
+      text = String(info[1]);
+      slowlogRaw = wantSlowlog && res[1] ? this.applySlowlog(res[1]) : undefined;
+      const cfg = wantSlowlog ? 2 : 1;
+      if (wantConfig && res[cfg] && res[cfg + 1]) this.applyConfig(res[cfg], res[cfg + 1]);
     } catch (err) {
       // A reply (NOAUTH, NOPERM, LOADING...) is the instance's own answer; a dropped
       // connection is better explained by the error that dropped it (e.g. WRONGPASS).
@@ -268,7 +292,7 @@ export class RedisInstance {
         maxmemory,
         maxclients,
         rates,
-        headroom: computeHeadroom(infoNumber(parsed.info, 'used_memory') ?? 0, maxmemory, os.totalmem()),
+        headroom: computeHeadroom(infoNumber(parsed.info, 'used_memory') ?? 0, maxmemory, hostMemTotal(atMs)),
         unavailable,
         slowlog,
       },
