@@ -2,12 +2,12 @@
 // (plus CONFIG GET maxmemory/maxclients every few ticks) turned into a RedisSample.
 import os from 'node:os';
 import { Redis } from 'ioredis';
-import type { RedisSample, SlowlogEntry } from '../../proto/index.js';
+import { Form2Columns, form2Sample, type RedisSample, type SlowlogEntry } from '../../proto/index.js';
 import type { RedisInstanceConfig } from '../config.js';
 import { TimeoutError, withTimeout } from '../../common/index.js';
 import { describeRedisError, isReplyError } from './errors.js';
-import { infoNumber, infoString, parseInfo } from './info.js';
-import { computeHeadroom, computeRates, rateSnapshot, type RateSnapshot } from './rates.js';
+import { InfoPicks, parseInfoColumns } from './info.js';
+import { RATE_COUNTERS, computeHeadroom, computeRates, rateSnapshotOf, type RateSnapshot } from './rates.js';
 import { parseSlowlogReply, SlowlogCursor } from './slowlog.js';
 
 export const CLIENT_NAME = 'redis-fleet-agent';
@@ -20,6 +20,9 @@ export interface InstanceOptions {
   /** Longest pause between reconnect attempts. */
   maxReconnectDelayMs: number;
 }
+
+/** INFO fields the sample reads itself (CONFIG fallback, headroom, rates, the slowlog cursor). */
+const PICKED = ['maxmemory', 'maxclients', 'used_memory', 'run_id', 'uptime_in_seconds', ...RATE_COUNTERS];
 
 export type ConfigState = { kind: 'unknown' } | { kind: 'ok'; maxmemory: number; maxclients: number } | { kind: 'refused'; error: string };
 
@@ -45,6 +48,9 @@ export class RedisInstance {
   /** SLOWLOG refused (renamed, NOPERM): the reason, retried with CONFIG GET's cadence. */
   private slowlogRefused: string | undefined;
   private inFlight: Promise<RedisSample> | undefined;
+  /** This instance's INFO in form-2 columns, reused every tick. */
+  private readonly columns = new Form2Columns();
+  private readonly picks = new InfoPicks(PICKED);
 
   constructor(
     readonly cfg: RedisInstanceConfig,
@@ -258,10 +264,16 @@ export class RedisInstance {
     }
     const atMs = Date.now();
     this.lastError = undefined;
-    const parsed = parseInfo(text);
+    const cols = this.columns;
+    const picks = this.picks;
+    const rows = parseInfoColumns(text, cols, picks);
+    const num = (name: string): number | undefined => {
+      const v = picks.num[picks.slot(name)]!;
+      return Number.isNaN(v) ? undefined : v;
+    };
     const unavailable: string[] = [];
-    let maxmemory = infoNumber(parsed.info, 'maxmemory') ?? -1;
-    let maxclients = infoNumber(parsed.info, 'maxclients') ?? -1;
+    let maxmemory = num('maxmemory') ?? -1;
+    let maxclients = num('maxclients') ?? -1;
     if (this.configState.kind === 'ok') {
       maxmemory = this.configState.maxmemory;
       maxclients = this.configState.maxclients;
@@ -269,33 +281,37 @@ export class RedisInstance {
       unavailable.push('CONFIG');
     }
     if (this.slowlogRefused !== undefined) unavailable.push('SLOWLOG');
-    const slowlog = slowlogRaw === undefined ? [] : await this.newSlowlogEntries(slowlogRaw, infoString(parsed.info, 'run_id') ?? '');
-    const snap = rateSnapshot(parsed.info, atMs);
+    const runId = picks.str[picks.slot('run_id')] ?? '';
+    const snap = rateSnapshotOf(num, runId, atMs);
     const rates = computeRates(this.prev, snap);
     this.prev = snap;
+    const usedMemory = num('used_memory') ?? 0;
+    // The SLOWLOG catch-up may wait for one more reply: the columns are this instance's own, so
+    // other instances' samples parsed meanwhile do not touch them.
+    const slowlog = slowlogRaw === undefined ? [] : await this.newSlowlogEntries(slowlogRaw, runId);
     return {
       connectionLost: false,
-      sample: {
-        address: this.cfg.address,
-        cluster: this.cfg.cluster,
-        group: this.cfg.group,
-        up: true,
-        error: '',
-        sampledAtMs: atMs,
-        role: parsed.role,
-        info: parsed.info,
-        replicas: parsed.replicas,
-        keyspace: parsed.keyspace,
-        commandstats: parsed.commandstats,
-        latencystats: parsed.latencystats,
-        errorstats: parsed.errorstats,
-        maxmemory,
-        maxclients,
-        rates,
-        headroom: computeHeadroom(infoNumber(parsed.info, 'used_memory') ?? 0, maxmemory, hostMemTotal(atMs)),
-        unavailable,
-        slowlog,
-      },
+      sample: form2Sample(
+        {
+          address: this.cfg.address,
+          cluster: this.cfg.cluster,
+          group: this.cfg.group,
+          up: true,
+          error: '',
+          sampledAtMs: atMs,
+          role: rows.role,
+          replicas: rows.replicas,
+          keyspace: rows.keyspace,
+          errorstats: rows.errorstats,
+          maxmemory,
+          maxclients,
+          rates,
+          headroom: computeHeadroom(usedMemory, maxmemory, hostMemTotal(atMs)),
+          unavailable,
+          slowlog,
+        },
+        cols,
+      ),
     };
   }
 
