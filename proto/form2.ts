@@ -33,9 +33,6 @@ export const SCHEMA_FINGERPRINT = schemaFingerprint();
 
 export const fingerprintText = (f: number): string => f.toString(16).padStart(8, '0');
 
-/** A sample's own form-2 bytes (a redisfleet.v2.RedisSample), written when it was sampled. */
-const FORM2_BYTES = Symbol('form2Bytes');
-
 /** A form-1 sample's INFO and per-command rows into columns (`c` is reset first). */
 function columnsOf(s: RedisSample, c: Form2Columns): void {
   c.reset();
@@ -72,30 +69,79 @@ function readBack(bytes: Buffer): RedisSample {
 }
 
 /**
- * A sample as the agent builds it: `fields` plus INFO and per-command rows already in form-2
- * columns, written to bytes at once. Form 2 sends those bytes as they are; `info`,
- * `commandstats` and `latencystats` are read back from them only when something asks (form 1
- * after a failover to an older collector, the status file, tests). The sample is not to be
- * changed afterwards: setting one of those three drops the bytes, changing another field does not.
+ * A sample as the agent builds it: its INFO and per-command rows went straight from form-2
+ * columns to bytes. Form 2 sends those bytes as they are; `info`, `commandstats` and
+ * `latencystats` are read back from them only when something asks (tests, a down-sample's
+ * status) — prototype getters, so a spread copy does not carry them: plainSample() first.
+ * Not to be changed afterwards (the bytes would not follow).
  */
+class Form2Sample implements RedisSample {
+  address: string;
+  cluster: string;
+  group: string;
+  up: boolean;
+  error: string;
+  sampledAtMs: number;
+  role: string;
+  replicas: RedisSample['replicas'];
+  keyspace: RedisSample['keyspace'];
+  errorstats: RedisSample['errorstats'];
+  maxmemory: number;
+  maxclients: number;
+  rates: RedisSample['rates'];
+  headroom: RedisSample['headroom'];
+  unavailable: string[];
+  slowlog: RedisSample['slowlog'];
+  readonly #bytes: Buffer;
+  #back: RedisSample | undefined;
+
+  constructor(f: Form2SampleFields, bytes: Buffer) {
+    this.address = f.address;
+    this.cluster = f.cluster;
+    this.group = f.group;
+    this.up = f.up;
+    this.error = f.error;
+    this.sampledAtMs = f.sampledAtMs;
+    this.role = f.role;
+    this.replicas = f.replicas;
+    this.keyspace = f.keyspace;
+    this.errorstats = f.errorstats;
+    this.maxmemory = f.maxmemory;
+    this.maxclients = f.maxclients;
+    this.rates = f.rates;
+    this.headroom = f.headroom;
+    this.unavailable = f.unavailable;
+    this.slowlog = f.slowlog;
+    this.#bytes = bytes;
+  }
+  get bytes(): Buffer {
+    return this.#bytes;
+  }
+  /** The sample read back from its bytes (what a collector reads). */
+  decoded(): RedisSample {
+    return (this.#back ??= readBack(this.#bytes));
+  }
+  get info(): RedisSample['info'] {
+    return this.decoded().info;
+  }
+  get commandstats(): RedisSample['commandstats'] {
+    return this.decoded().commandstats;
+  }
+  get latencystats(): RedisSample['latencystats'] {
+    return this.decoded().latencystats;
+  }
+}
+
+/** The agent's sample: `fields` plus `columns` (INFO, commandstats, latencystats), written to form-2 bytes now. */
 export function form2Sample(fields: Form2SampleFields, columns: Form2Columns): RedisSample {
   sampleWriter.pos = 0;
   writeForm2Sample(sampleWriter, fields, columns);
-  const bytes = sampleWriter.take();
-  const s = { ...fields } as RedisSample & { [FORM2_BYTES]?: Buffer };
-  let back: RedisSample | undefined;
-  Object.defineProperty(s, FORM2_BYTES, { value: bytes, enumerable: false, configurable: true });
-  for (const k of ['info', 'commandstats', 'latencystats'] as const)
-    Object.defineProperty(s, k, {
-      enumerable: true,
-      configurable: true,
-      get: () => (back ??= readBack(bytes))[k],
-      set: (v: unknown) => {
-        delete s[FORM2_BYTES];
-        Object.defineProperty(s, k, { value: v, writable: true, enumerable: true, configurable: true });
-      },
-    });
-  return s;
+  return new Form2Sample(fields, sampleWriter.take());
+}
+
+/** A sample with every field its own data (form 1's encoder reads the INFO map only as an own property). */
+export function plainSample(s: RedisSample): RedisSample {
+  return s instanceof Form2Sample ? s.decoded() : s;
 }
 
 /** Samples as an encoded redisfleet.v2.RedisSamples (Report.redisV2); `schema` only differs in tests. */
@@ -104,8 +150,7 @@ export function encodeRedisSamples(samples: RedisSample[], schema = SCHEMA_FINGE
   w.pos = 0;
   w.fixed32(1, schema);
   for (const s of samples) {
-    const own = (s as { [FORM2_BYTES]?: Buffer })[FORM2_BYTES];
-    if (own) w.bytes(2, own);
+    if (s instanceof Form2Sample) w.bytes(2, s.bytes);
     else
       w.message(2, () => {
         columnsOf(s, scratch);
