@@ -17,6 +17,10 @@ import { reportPoints, type Point } from '../collector/points.js';
 import { encodeLines } from '../collector/line-protocol.js';
 import { reportLines } from '../collector/report-lines.js';
 import { reportBatch } from '../collector/batch.js';
+import { Store } from '../collector/store.js';
+import { AlertTable } from '../collector/alerting/alerts.js';
+import { SqliteAlertingStore } from '../collector/alerting/store.js';
+import { Evaluator, builtinRules } from '../collector/alerting/rules/index.js';
 import { fixtureSample } from './form2-support.js';
 
 const connect = (fleetService() as unknown as { service: { Connect: { requestDeserialize(b: Buffer): { report: Report } } } }).service
@@ -131,6 +135,55 @@ test('the direct line-protocol path writes what the points write, from both form
     assert.equal(p.fields.used_memory_rss, undefined);
   });
   assert.equal(redis(ruled)[3]!.fields.maxclients, 10000, 'the sample-level maxclients wins over INFO');
+});
+
+test('the evaluator asks for the measurements and fields its rules name, and the rules decide the same on them', () => {
+  const store = Store.open(':memory:');
+  try {
+    const rules = builtinRules({ enabled: true, disable: [], overrides: {} });
+    const evaluator = new Evaluator(new AlertTable(new SqliteAlertingStore(store.db)), rules);
+    const redisNeed = evaluator.need('redis');
+    assert.ok(redisNeed instanceof Set);
+    for (const f of ['up', 'connected_clients', 'maxclients', 'headroom_used_ratio', 'master_link_status']) assert.ok(redisNeed.has(f), f);
+    assert.ok(redisNeed.size < 30, `a few fields, not all: ${redisNeed.size}`);
+    assert.equal(evaluator.need('event'), 'all');
+    assert.equal(evaluator.need('redis_cmdstat'), undefined);
+    // A full report and the rules' points leave the same alerts behind.
+    const report = {
+      ...base(),
+      redis: [
+        { ...fixtureSample('master', '10.0.0.1:6379'), maxclients: 1 }, // connected_clients / maxclients > 0.9
+        { ...fixtureSample('master', '10.0.0.1:6380'), up: false, error: 'connection refused', info: {} }, // down
+        fixtureSample('replica', '10.0.0.1:6381'),
+      ],
+    };
+    const src = { hostId: 'h1', labels: {} };
+    const states = (points: Point[]) => {
+      const s2 = Store.open(':memory:');
+      try {
+        const table = new AlertTable(new SqliteAlertingStore(s2.db));
+        new Evaluator(table, rules).onPoints(points, 1_795_345_417_766);
+        return table
+          .all()
+          .map((a) => `${a.labels.alertname} ${a.state} ${a.value}`)
+          .sort();
+      } finally {
+        s2.close();
+      }
+    };
+    const viaAll = states(reportPoints(report, src));
+    assert.ok(
+      viaAll.some((a) => a.startsWith('RedisClientsHigh pending')),
+      viaAll.join('; '),
+    );
+    assert.ok(
+      viaAll.some((a) => a.startsWith('RedisInstanceDown')),
+      viaAll.join('; '),
+    );
+    assert.deepEqual(states(reportBatch(report, src).rulePoints(evaluator.need)), viaAll);
+  } finally {
+    store.close();
+  }
 });
 
 test('the schema fingerprint follows the field list, and a mismatch or an unnegotiated form is refused in words', () => {
