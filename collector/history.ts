@@ -3,19 +3,22 @@
 // no room), committed in batched transactions (synchronous=FULL: a commit is on disk
 // when it returns, and only then are the reports acked) with INSERT OR REPLACE keyed by
 // (series, time) so replayed reports are idempotent.
-// Two tiers: raw points (history_raw) for rawRetentionMs, and 1-minute rollups
-// (history_1m: mean and max of gauges, last of counters and strings) for retentionMs.
-// Rollups are computed from committed raw rows behind a cursor kept in the same file, in
+// Three tiers: raw points (history_raw) for rawRetentionMs, and 1-minute rollups
+// (history_1m: mean, min, max and last of each field) and 5-minute rollups folded from them
+// (history_5m, for steps of whole 5 minutes: a 24 h chart reads 5x fewer rows) for retentionMs.
+// Rollups are computed from committed rows behind cursors kept in the same file, in
 // small transactions on a timer, so a crash never loses one and ingest is never stalled.
 // Both tiers are pruned by age, raw rows by count, and the file by size (maxBytes: the
 // oldest raw rows go first, then the oldest rollups; freed pages are reused).
 // Row encoding: history-rows.ts.
 import { OnceLog, type Logger } from '../common/index.js';
-import { MEASUREMENTS } from '../proto/index.js';
+import { CHART_FIELDS, MEASUREMENTS } from '../proto/index.js';
 import type { FieldValue, Point, Tags } from './points.js';
 import { sumSeries } from './downsample.js';
+import { batchPoints, type Batch } from './batch.js';
 import { Fifo, type MetricSink, type PointQuery, type SinkStats, type StorageState } from './sink.js';
-import { Rollup, decodeValues, encodeValues, rowFields, type Agg, type Column } from './history-rows.js';
+import { denseBuckets } from './history-buckets.js';
+import { Rollup, decodeValues, encodeValues, rowFields, type Agg, type Column, type StoredValue } from './history-rows.js';
 
 export type { PointQuery } from './sink.js';
 import type { Database, Statement } from './sqlite.js';
@@ -47,6 +50,9 @@ const SIZE_CHUNK = 1_000;
 /** Raw rows folded into rollups per transaction. */
 const ROLLUP_CHUNK = 5_000;
 const MINUTE = 60_000;
+const FIVE = 5 * MINUTE;
+/** 5-minute windows folded per pass (per series; the series go a few thousand rows per transaction). */
+const FOLD5_SPAN = 12 * FIVE;
 /** Under size pressure, raw points younger than this (before the newest) are kept; rollups go instead. */
 const RAW_FLOOR_MS = 10 * MINUTE;
 
@@ -62,7 +68,9 @@ export interface HistoryQuery extends PointQuery {
   /** Only these fields (default: all). */
   fields?: string[];
   /** Only one tier (tests, the benchmark); by default the step and the range choose. */
-  tier?: 'raw' | 'rollups';
+  tier?: 'raw' | 'rollups' | 'rollups5m';
+  /** Internal, for the benchmark's same-run peer: false folds step buckets with Rollup objects (the old path). */
+  dense?: boolean;
 }
 
 interface Entry {
@@ -133,7 +141,10 @@ export class EmbeddedHistory implements MetricSink {
     | 'upsertRollup'
     | 'setCursor'
     | 'newestRawTime'
-    | 'pendingFrom',
+    | 'pendingFrom'
+    | 'minutesIn'
+    | 'upsertRollup5'
+    | 'setCursor5',
     Statement<unknown>
   >;
   private readonly commit: (batch: Point[]) => void;
@@ -148,6 +159,10 @@ export class EmbeddedHistory implements MetricSink {
   private readonly rawRetentionMs: number;
   /** Raw rows with id <= cursor are folded into the rollups. */
   private cursor: number;
+  /** 5-minute windows starting before cursor5 are folded (undefined: none yet). */
+  private cursor5: number | undefined;
+  /** The span of windows being folded, series by series: [start = cursor5, end), series[pos..] to go. */
+  private fold5: { end: number; series: number[]; pos: number } | undefined;
 
   constructor(
     store: Store,
@@ -178,9 +193,16 @@ export class EmbeddedHistory implements MetricSink {
       setCursor: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('history_rollup_cursor', ?)"),
       newestRawTime: db.prepare('SELECT time AS m FROM history_raw ORDER BY id DESC LIMIT 1'),
       pendingFrom: db.prepare('SELECT min(time) AS m FROM history_raw WHERE id > ?'),
+      minutesIn: db.prepare('SELECT time, layout, v, n FROM history_1m WHERE series = ? AND time >= ? AND time < ? ORDER BY time'),
+      upsertRollup5: db.prepare(
+        'INSERT OR REPLACE INTO history_5m (series, time, n, layout, v, chart_layout, chart_v) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      setCursor5: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('history_5m_cursor', ?)"),
     };
     const c = db.prepare<{ value: string }>("SELECT value FROM meta WHERE key = 'history_rollup_cursor'").get();
     this.cursor = c ? Number(c.value) : 0;
+    const c5 = db.prepare<{ value: string }>("SELECT value FROM meta WHERE key = 'history_5m_cursor'").get();
+    this.cursor5 = c5 ? Number(c5.value) : undefined;
     this.commit = this.db.transaction((batch: Point[]) => {
       for (let i = 0; i < batch.length; i++) {
         const p = batch[i]!;
@@ -201,8 +223,9 @@ export class EmbeddedHistory implements MetricSink {
     this.scheduleRollup(this.opts.rollupIntervalMs ?? 10_000);
   }
 
-  write(points: Point[], onStored?: () => void): boolean {
+  write(batch: Batch, onStored?: () => void): boolean {
     if (this.closed) return false;
+    const points = batchPoints(batch);
     if (this.queued + points.length > this.maxQueuePoints && this.queued > 0) {
       this.noRoomSince ||= Date.now();
       if (!onStored) this.counters.droppedNoRoom += points.length;
@@ -253,6 +276,10 @@ export class EmbeddedHistory implements MetricSink {
       if (Date.now() >= deadline) return false;
       await new Promise((r) => setImmediate(r));
     }
+    while (this.rollup5Chunk() > 0) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setImmediate(r));
+    }
     return true;
   }
 
@@ -272,8 +299,9 @@ export class EmbeddedHistory implements MetricSink {
   /**
    * Points of one measurement, oldest first (tests and the API's history views). Tiers: a step
    * of whole minutes is answered from the 1-minute rollups (and the raw points of the minutes
-   * not folded yet); otherwise raw points, and for the part of the range older than the oldest
-   * raw point the rollups (their means, without a step).
+   * not folded yet), a step of whole 5 minutes from the 5-minute rollups where they are folded;
+   * otherwise raw points, and for the part of the range older than the oldest raw point the
+   * rollups (their means, without a step).
    */
   queryPoints(q: HistoryQuery): Point[] {
     const step = q.stepMs ?? 0;
@@ -282,11 +310,25 @@ export class EmbeddedHistory implements MetricSink {
     const to = q.to ?? Infinity;
     const keep = q.fields ? new Set(q.fields) : undefined;
     let rows: Row[];
-    if (q.tier === 'rollups' || (step > 0 && step % MINUTE === 0 && q.tier !== 'raw')) {
+    if (q.tier === 'rollups5m') {
+      rows = this.selectRows('history_5m', q, Math.floor(from / FIVE) * FIVE, to, step ? Infinity : limit, !step);
+    } else if (q.tier === 'rollups' || (step > 0 && step % MINUTE === 0 && q.tier !== 'raw')) {
       // Rollups up to the first minute with raw rows not folded yet; raw rows from there.
       const pending = q.tier === 'rollups' ? Infinity : ((this.st.pendingFrom.get(this.cursor) as { m: number | null }).m ?? Infinity);
       const horizon = Math.floor(pending / MINUTE) * MINUTE;
-      const minutes = this.selectRows('history_1m', q, Math.floor(from / MINUTE) * MINUTE, Math.min(to, horizon - 1), Infinity, !step);
+      const start = Math.floor(from / MINUTE) * MINUTE;
+      const end = Math.min(to, horizon - 1);
+      let minutes: Row[];
+      // A step of whole 5 minutes: the whole 5-minute windows of [start, end] already folded come
+      // from history_5m (they never straddle a bucket), the minutes around them from history_1m.
+      const lo5 = Math.ceil(start / FIVE) * FIVE;
+      const hi5 = Math.min(this.cursor5 ?? -Infinity, Math.floor((end + 1) / FIVE) * FIVE);
+      if (q.tier === undefined && step > 0 && step % FIVE === 0 && hi5 > lo5) {
+        minutes = this.selectRows('history_1m', q, start, lo5 - 1, Infinity, false).concat(
+          this.selectRows('history_5m', q, lo5, hi5 - 1, Infinity, false),
+          this.selectRows('history_1m', q, hi5, end, Infinity, false),
+        );
+      } else minutes = this.selectRows('history_1m', q, start, end, Infinity, !step);
       rows =
         q.tier === 'rollups' ? minutes : minutes.concat(this.selectRows('history_raw', q, Math.max(from, horizon), to, Infinity, !step));
       if (!step) rows = rows.slice(0, limit);
@@ -304,6 +346,11 @@ export class EmbeddedHistory implements MetricSink {
     }
     const tagsOf = this.seriesTags(rows);
     if (step > 0) {
+      if (q.fields && q.dense !== false) {
+        const bq = { measurement: q.measurement, step, agg: q.agg ?? 'mean', fields: q.fields, sumBy: q.sumBy, limit };
+        const dense = denseBuckets(bq, rows, (id) => (this.layouts.get(id) ?? this.loadLayout(id)).columns, tagsOf);
+        if (dense) return dense;
+      }
       if (!q.sumBy) return this.bucket(q, rows, step, tagsOf, keep, limit);
       return sumSeries(this.bucket(q, rows, step, tagsOf, keep, Number.MAX_SAFE_INTEGER), q.sumBy).slice(0, limit);
     }
@@ -332,10 +379,23 @@ export class EmbeddedHistory implements MetricSink {
   }
 
   /** Rows of a table for the query's series and an inclusive range; `ordered` by time then series (a step query buckets them itself). */
-  private selectRows(table: 'history_raw' | 'history_1m', q: PointQuery, from: number, to: number, limit: number, ordered = true): Row[] {
+  private selectRows(
+    table: 'history_raw' | 'history_1m' | 'history_5m',
+    q: PointQuery,
+    from: number,
+    to: number,
+    limit: number,
+    ordered = true,
+  ): Row[] {
     if (from > to || from === Infinity || to === -Infinity) return [];
     const { sql: series, args } = seriesFilter(q);
-    let sql = `SELECT series, time, layout, v${table === 'history_1m' ? ', n' : ''} FROM ${table} WHERE series IN (${series})`;
+    // 5-minute rows asked only charted fields: their copy of those, not the whole row.
+    const charted = CHART_FIELDS[q.measurement];
+    const cols =
+      table === 'history_5m' && q.fields?.length && q.fields.every((f) => charted?.includes(f))
+        ? 'chart_layout AS layout, chart_v AS v, n'
+        : `layout, v${table === 'history_raw' ? '' : ', n'}`;
+    let sql = `SELECT series, time, ${cols} FROM ${table} WHERE series IN (${series})`;
     if (Number.isFinite(from)) {
       sql += ' AND time >= ?';
       args.push(from);
@@ -428,9 +488,105 @@ export class EmbeddedHistory implements MetricSink {
         const { columns, values } = acc.result();
         this.st.upsertRollup.run(series, m, acc.count, this.layoutId(this.measurementOf(series), columns), encodeValues(values));
       }
+      // A minute whose 5-minute window is folded already (a late or replayed point): fold the window again.
+      const folded = this.fold5?.end ?? this.cursor5 ?? -Infinity;
+      const windows = new Map<string, [number, number]>();
+      for (const [series, m] of minutes.values()) {
+        const w = Math.floor(m / FIVE) * FIVE;
+        if (w < folded) windows.set(`${series}:${w}`, [series, w]);
+      }
+      for (const [series, w] of windows.values()) this.foldFive(series, w, w + FIVE);
       this.st.setCursor.run(String(last));
     })();
     this.cursor = last;
+    return rows.length;
+  }
+
+  /**
+   * Folds the 1-minute rollups of the next 5-minute windows into history_5m: windows up to the
+   * first minute not folded from raw rows (and not the newest raw point's window, nor the
+   * future), up to FOLD5_SPAN at a time, series by series, a few thousand rows per transaction;
+   * the cursor moves once every series is done. A file without the tier starts from its oldest
+   * minute. Returns the series folded (0: caught up).
+   */
+  rollup5Chunk(): number {
+    if (this.closed) return 0;
+    if (!this.fold5) {
+      const pending = (this.st.pendingFrom.get(this.cursor) as { m: number | null }).m ?? Infinity;
+      // The newest raw time per series on the (series, time) index (rows may come in any order).
+      const newest =
+        this.db
+          .prepare<{ m: number | null }>('SELECT max((SELECT max(time) FROM history_raw WHERE series = s.id)) AS m FROM series s')
+          .get()?.m ?? Infinity;
+      const target = Math.floor(Math.min(pending, newest, Date.now()) / FIVE) * FIVE;
+      if (this.cursor5 === undefined) {
+        // min(time) per series on the (series, time) index: the table has no index on time alone.
+        const oldest = this.db
+          .prepare<{ m: number | null }>('SELECT min((SELECT min(time) FROM history_1m WHERE series = s.id)) AS m FROM series s')
+          .get()?.m;
+        this.cursor5 = Math.min(target, oldest === null || oldest === undefined ? Infinity : Math.floor(oldest / FIVE) * FIVE);
+        this.st.setCursor5.run(String(this.cursor5));
+      }
+      if (this.cursor5 >= target) return 0;
+      const series = this.db
+        .prepare<{ id: number }>('SELECT id FROM series')
+        .all()
+        .map((r) => r.id);
+      this.fold5 = { end: Math.min(target, this.cursor5 + FOLD5_SPAN), series, pos: 0 };
+    }
+    const f = this.fold5;
+    const start = this.cursor5!;
+    let done = 0;
+    this.db.transaction(() => {
+      for (let rows = 0; f.pos < f.series.length && rows < ROLLUP_CHUNK; done++) rows += this.foldFive(f.series[f.pos++]!, start, f.end);
+      if (f.pos === f.series.length) this.st.setCursor5.run(String(f.end));
+    })();
+    if (f.pos === f.series.length) {
+      this.cursor5 = f.end;
+      this.fold5 = undefined;
+    }
+    return Math.max(done, 1);
+  }
+
+  /** One series' 5-minute rollups of [start, end) from its 1-minute ones; returns the minute rows read. */
+  private foldFive(series: number, start: number, end: number): number {
+    const rows = this.st.minutesIn.all(series, start, end) as Row[];
+    let acc: Rollup | undefined;
+    let window = -Infinity;
+    const measurement = this.measurementOf(series);
+    const charted = new Set(CHART_FIELDS[measurement]);
+    const put = (): void => {
+      if (!acc?.count) return;
+      const { columns, values } = acc.result();
+      const chartColumns: Column[] = [];
+      const chartValues: StoredValue[] = [];
+      columns.forEach((c, i) => {
+        if (charted.has(c[0])) {
+          chartColumns.push(c);
+          chartValues.push(values[i]!);
+        }
+      });
+      this.st.upsertRollup5.run(
+        series,
+        window,
+        acc.count,
+        this.layoutId(measurement, columns),
+        encodeValues(values),
+        this.layoutId(measurement, chartColumns),
+        encodeValues(chartValues),
+      );
+    };
+    for (const r of rows) {
+      const w = Math.floor(r.time / FIVE) * FIVE;
+      if (w !== window) {
+        put();
+        acc = new Rollup();
+        window = w;
+      }
+      const layout = this.layouts.get(r.layout) ?? this.loadLayout(r.layout);
+      acc!.addRow(layout.columns, decodeValues(r.v), r.time, r.n ?? 1);
+    }
+    put();
     return rows.length;
   }
 
@@ -446,11 +602,13 @@ export class EmbeddedHistory implements MetricSink {
         .map((r) => r.id);
       const raw = this.db.prepare('DELETE FROM history_raw WHERE series = ? AND time < ? AND id <= ?');
       const rollups = this.db.prepare('DELETE FROM history_1m WHERE series = ? AND time < ?');
+      const rollups5 = this.db.prepare('DELETE FROM history_5m WHERE series = ? AND time < ?');
       const some = this.db.transaction((ids: number[]) => {
         let n = 0;
         for (const id of ids) {
           n += raw.run(id, now - this.rawRetentionMs, this.cursor).changes;
           n += rollups.run(id, now - this.opts.retentionMs).changes;
+          n += rollups5.run(id, now - this.opts.retentionMs).changes;
         }
         return n;
       });
@@ -506,11 +664,17 @@ export class EmbeddedHistory implements MetricSink {
       `DELETE FROM history_raw WHERE id IN (SELECT id FROM history_raw WHERE id <= ? AND time < ? ORDER BY id LIMIT ${SIZE_CHUNK})`,
     );
     const rollupChunk = this.db.prepare(`DELETE FROM history_1m WHERE id IN (SELECT id FROM history_1m ORDER BY id LIMIT ${SIZE_CHUNK})`);
+    const rollup5Chunk = this.db.prepare(`DELETE FROM history_5m WHERE id IN (SELECT id FROM history_5m ORDER BY id LIMIT ${SIZE_CHUNK})`);
     for (let guard = 0; guard < 100_000 && this.sizeBytes().used > target; guard++) {
       const floor = ((this.st.newestRawTime.get() as { m: number } | undefined)?.m ?? 0) - RAW_FLOOR_MS;
-      // The oldest raw rows (folded into rollups) down to the floor, then the oldest rollups,
+      // The oldest raw rows (folded into rollups) down to the floor, then the oldest 1-minute
+      // rollups (the 5-minute ones keep the range for charts), then the oldest 5-minute ones,
       // and when none are left the raw floor gives way too.
-      const n = rawChunk.run(this.cursor, floor).changes || rollupChunk.run().changes || rawChunk.run(this.cursor, Infinity).changes;
+      const n =
+        rawChunk.run(this.cursor, floor).changes ||
+        rollupChunk.run().changes ||
+        rollup5Chunk.run().changes ||
+        rawChunk.run(this.cursor, Infinity).changes;
       if (n === 0) break;
       deleted += n;
     }
@@ -620,6 +784,8 @@ export class EmbeddedHistory implements MetricSink {
       let n = 0;
       try {
         n = this.rollupChunk();
+        // 5-minute windows: go on at once while there are some to fold (as a full chunk of minutes).
+        if (n < ROLLUP_CHUNK && this.rollup5Chunk() > 0) n = ROLLUP_CHUNK;
         this.once.clear('rollup');
       } catch (err) {
         if (this.once.enter('rollup', 'failing'))

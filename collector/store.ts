@@ -107,6 +107,20 @@ CREATE TABLE IF NOT EXISTS history_1m (
   v BLOB NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS history_1m_series_time ON history_1m(series, time);
+-- 5-minute rollups folded from the 1-minute ones (a 24 h chart reads 5x fewer rows); an older
+-- file gets the table empty and the collector fills it from its 1-minute rows. chart_layout and
+-- chart_v: the same row's values of the charted fields only (CHART_FIELDS in proto/schema.ts).
+CREATE TABLE IF NOT EXISTS history_5m (
+  id INTEGER PRIMARY KEY,
+  series INTEGER NOT NULL,
+  time INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  layout INTEGER NOT NULL,
+  v BLOB NOT NULL,
+  chart_layout INTEGER NOT NULL,
+  chart_v BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS history_5m_series_time ON history_5m(series, time);
 `;
 
 interface HostRow {

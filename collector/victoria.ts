@@ -3,11 +3,12 @@
 // becomes a `db` label) and answers CREATE DATABASE with a stub, so InfluxSink writes to it as is.
 // It stores one series per numeric field, `<measurement>_<field>`, with the tags as labels; string
 // fields are not kept (https://docs.victoriametrics.com/#how-to-send-data-from-influxdb-compatible-agents-such-as-telegraf).
-// Reads (the API's history view) go through /api/v1/export and are put back together as points.
+// Reads (the API's history view) go through /api/v1/export and are put back together as points,
+// or with a step folded into buckets as they are read.
 import { MEASUREMENTS } from '../proto/index.js';
 import type { InfluxConfig } from './config.js';
 import type { FieldValue, Point, Tags } from './points.js';
-import { downsample, sumSeries } from './downsample.js';
+import { sumSeries } from './downsample.js';
 import type { PointQuery } from './sink.js';
 
 interface ExportLine {
@@ -55,29 +56,83 @@ export async function victoriaQuery(cfg: InfluxConfig, q: PointQuery, timeoutMs 
   });
   const text = await res.text();
   if (!res.ok) throw new Error(`victoriametrics: HTTP ${res.status}: ${text.trim().slice(0, 300)}`);
+  if (q.stepMs !== undefined) {
+    const buckets = bucketExport(text, q, q.stepMs);
+    return (q.sumBy ? sumSeries(buckets, q.sumBy) : buckets).slice(0, q.limit ?? 10_000);
+  }
   // One point per (labels, timestamp), as the line protocol wrote it.
   const points = new Map<string, Point>();
   for (const line of text.split('\n')) {
-    if (!line) continue;
-    const e = JSON.parse(line) as ExportLine;
-    const { __name__: name, db: _db, ...labels } = e.metric;
-    const split = name ? splitMetricName(name) : undefined;
-    if (!split || split.measurement !== q.measurement) continue;
-    const tags: Tags = {};
-    for (const k of Object.keys(labels).sort()) tags[k] = labels[k]!;
-    const key = JSON.stringify(tags);
+    const parsed = parseLine(line, q.measurement);
+    if (!parsed) continue;
+    const { e, field, tags, key } = parsed;
     e.timestamps.forEach((t, i) => {
       const v = e.values[i];
       if (v === null || v === undefined) return;
       let p = points.get(`${key}@${t}`);
       if (!p) points.set(`${key}@${t}`, (p = { measurement: q.measurement, tags, fields: {}, time: t }));
-      p.fields[split.field] = v as FieldValue;
+      p.fields[field] = v as FieldValue;
     });
   }
-  const sorted = [...points.values()].sort((a, b) => a.time - b.time);
-  if (q.stepMs !== undefined) {
-    const buckets = downsample(sorted, q.stepMs, q.agg, q.fields);
-    return (q.sumBy ? sumSeries(buckets, q.sumBy) : buckets).slice(0, q.limit ?? 10_000);
+  return [...points.values()].sort((a, b) => a.time - b.time).slice(0, q.limit ?? 10_000);
+}
+
+/** One export line of the query's measurement: the field it holds and its tags (sorted, `db` left out). */
+function parseLine(line: string, measurement: string): { e: ExportLine; field: string; tags: Tags; key: string } | undefined {
+  if (!line) return undefined;
+  const e = JSON.parse(line) as ExportLine;
+  const { __name__: name, db: _db, ...labels } = e.metric;
+  const split = name ? splitMetricName(name) : undefined;
+  if (!split || split.measurement !== measurement) return undefined;
+  const tags: Tags = {};
+  for (const k of Object.keys(labels).sort()) tags[k] = labels[k]!;
+  return { e, field: split.field, tags, key: JSON.stringify(tags) };
+}
+
+/**
+ * Step buckets folded straight from the export lines (one series and field each), as downsample()
+ * folds points, without a point per sample first: a 24 h cluster chart is 172,800 samples.
+ */
+function bucketExport(text: string, q: PointQuery, step: number): Point[] {
+  const agg = q.agg ?? 'mean';
+  // Per series, per bucket, per field: [sum or extreme or last, count, time of last].
+  const series = new Map<string, { tags: Tags; buckets: Map<number, Map<string, [number, number, number]>> }>();
+  for (const line of text.split('\n')) {
+    const parsed = parseLine(line, q.measurement);
+    if (!parsed) continue;
+    const { e, field, tags, key } = parsed;
+    let s = series.get(key);
+    if (!s) series.set(key, (s = { tags, buckets: new Map() }));
+    const ts = e.timestamps;
+    for (let i = 0; i < ts.length; i++) {
+      const v = e.values[i];
+      const t = ts[i]!;
+      // A sample repeated at the same time counts once, its last value (as one point would).
+      if (typeof v !== 'number' || (ts[i + 1] === t && typeof e.values[i + 1] === 'number')) continue;
+      const b = Math.floor(t / step) * step;
+      let fields = s.buckets.get(b);
+      if (!fields) s.buckets.set(b, (fields = new Map()));
+      const a = fields.get(field);
+      if (!a) fields.set(field, [v, 1, t]);
+      else {
+        a[1]++;
+        if (agg === 'mean') a[0] += v;
+        else if (agg === 'max') a[0] = Math.max(a[0], v);
+        else if (agg === 'min') a[0] = Math.min(a[0], v);
+        else if (t >= a[2]) {
+          a[0] = v;
+          a[2] = t;
+        }
+      }
+    }
   }
-  return sorted.slice(0, q.limit ?? 10_000);
+  const out: Point[] = [];
+  for (const s of series.values()) {
+    for (const [time, fields] of s.buckets) {
+      const f: Record<string, FieldValue> = {};
+      for (const [name, [v, n]] of fields) f[name] = agg === 'mean' ? v / n : v;
+      out.push({ measurement: q.measurement, tags: s.tags, fields: f, time });
+    }
+  }
+  return out.sort((a, b) => a.time - b.time);
 }

@@ -739,3 +739,15 @@ export function measurement(name: string): MeasurementDef {
   if (!m) throw new Error(`unknown measurement ${name}`);
   return m;
 }
+
+/**
+ * The fields the console's charts ask, per measurement (collector/console/charts.ts): the embedded
+ * store keeps a copy of their 5-minute rollups beside the whole row, so a chart does not decode
+ * (inflate + JSON) the ~180 values of each row for 3 or 4 of them (docs/benchmarks.md, "24 h
+ * chart queries").
+ */
+export const CHART_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  redis: ['ops_per_sec', 'used_memory', 'maxmemory', 'connected_clients'],
+  redis_repl_offset: ['diff_bytes'],
+  host: ['cpu_percent', 'load1', 'mem_total_bytes', 'mem_available_bytes'],
+};

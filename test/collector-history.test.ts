@@ -11,6 +11,8 @@ import { EmbeddedHistory, type HistoryOptions } from '../collector/history.js';
 import { Store } from '../collector/store.js';
 import type { Point } from '../collector/index.js';
 import type { Agg } from '../collector/history-rows.js';
+import { CHARTS_JS } from '../collector/console/charts.js';
+import { CHART_FIELDS, MEASUREMENTS } from '../proto/index.js';
 
 const MINUTE = 60_000;
 const logger = createLogger('history-test', 'silent');
@@ -181,6 +183,97 @@ test('rollups: per minute and per step, mean / min / max / last equal to those o
   );
 });
 
+test('5-minute rollups: steps of whole 5 minutes read them, equal to the minutes; late points refold; an older file is filled', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'c.db');
+  let s = open(file, { rollupIntervalMs: 3_600_000 });
+  const t0 = Math.floor((Date.now() - 3_600_000) / 3_600_000) * 3_600_000;
+  const points: Point[] = [];
+  // 30 minutes of two instances every 10 s, the second one written backwards.
+  for (let i = 0; i < 180; i++) points.push(redisPoint('10.0.0.1:6379', t0 + i * 10_000, i));
+  for (let i = 179; i >= 0; i--) points.push(redisPoint('10.0.0.1:6380', t0 + i * 10_000 + 3_000, i + 1000));
+  await writeAll(s.history, points);
+  // The window of the newest point stays in the minutes (more may come): 5 windows per series.
+  const fives = () => s.history.queryPoints({ measurement: 'redis', tier: 'rollups5m', limit: 1000 });
+  assert.equal(fives().length, 10, 'one 5-minute rollup per series per complete window');
+
+  // Charted fields only (their copy in the 5-minute rows: CHART_FIELDS), and with one that is not (the whole rows).
+  const fieldSets = [
+    ['used_memory', 'ops_per_sec'],
+    ['used_memory', 'total_commands_processed'],
+  ];
+  const same = (got: Point[], want: Point[], what: string): void => {
+    assert.equal(got.length, want.length, `${what}: points`);
+    got.forEach((p, i) => {
+      assert.equal(p.time, want[i]!.time, `${what}: time`);
+      assert.deepEqual(p.tags, want[i]!.tags, `${what}: tags`);
+      for (const [f, w] of Object.entries(want[i]!.fields)) {
+        if (typeof w === 'number') assert.ok(near(p.fields[f], w), `${what}: ${f}@${p.time}`);
+        else assert.equal(p.fields[f], w, `${what}: ${f}@${p.time}`);
+      }
+    });
+  };
+  for (const step of [5 * MINUTE, 10 * MINUTE]) {
+    for (const agg of ['mean', 'min', 'max', 'last'] as const) {
+      const want = expected(points, step, agg);
+      // `from` inside a window: that window's minutes come from history_1m.
+      for (const from of [t0, t0 + 2.5 * MINUTE]) {
+        const q = { measurement: 'redis', stepMs: step, agg, from, to: t0 + 40 * MINUTE };
+        const got = s.history.queryPoints(q);
+        same(got, s.history.queryPoints({ ...q, tier: 'rollups' }), `${agg} per ${step / MINUTE} min from +${from - t0}: as the minutes`);
+        if (from === t0) {
+          assert.equal(got.length, want.size);
+          for (const p of got)
+            for (const f of NUMERIC) assert.ok(near(p.fields[f], want.get(`${p.tags.instance}@${p.time}`)![f]!), `${agg} ${f}`);
+        }
+        // Named fields (flat arrays) and a cluster sum, against the Rollup-per-bucket path and the minutes.
+        for (const fields of fieldSets) {
+          for (const sumBy of [undefined, ['cluster']]) {
+            const named = { ...q, fields, sumBy };
+            const got = s.history.queryPoints(named);
+            assert.ok(got.length > 0);
+            same(got, s.history.queryPoints({ ...named, dense: false }), `${agg} ${fields} sum=${sumBy}`);
+            same(got, s.history.queryPoints({ ...named, tier: 'rollups' }), `${agg} ${fields} sum=${sumBy}: as the minutes`);
+          }
+        }
+      }
+    }
+  }
+
+  // A late point in a folded window: its minute and its 5-minute window are folded again.
+  await writeAll(s.history, [{ ...redisPoint('10.0.0.1:6379', t0 + 7 * MINUTE + 5_000, 7), fields: { used_memory: 9e9 } }]);
+  const maxOf = (tier?: 'rollups5m') =>
+    s.history.queryPoints({
+      measurement: 'redis',
+      tier,
+      stepMs: 5 * MINUTE,
+      agg: 'max',
+      tags: { instance: '10.0.0.1:6379' },
+      from: t0,
+    })[1]!;
+  assert.equal(maxOf('rollups5m').fields.used_memory, 9e9);
+  assert.equal(maxOf().fields.used_memory, 9e9);
+  const before = fives();
+  assert.deepEqual(
+    s.history.queryPoints({ measurement: 'redis', tier: 'rollups5m', fields: ['ops_per_sec', 'used_memory'], limit: 1000 }),
+    s.history
+      .queryPoints({ measurement: 'redis', tier: 'rollups5m', fields: ['ops_per_sec', 'used_memory', 'up'], limit: 1000 })
+      .map((p) => ({ ...p, fields: { used_memory: p.fields.used_memory, ops_per_sec: p.fields.ops_per_sec } })),
+    'the charted copy holds the values of the whole row',
+  );
+  await closeAll(s);
+
+  // A file from before the 5-minute tier: no table, no cursor. Filled from the minutes at start.
+  const old = Store.open(file);
+  old.db.exec("DROP TABLE history_5m; DELETE FROM meta WHERE key = 'history_5m_cursor'");
+  old.close();
+  s = open(file, { rollupIntervalMs: 3_600_000 });
+  t.after(() => closeAll(s));
+  assert.equal(fives().length, 0);
+  assert.ok(await s.history.drain(10_000));
+  same(fives(), before, 'the 5-minute rollups of an older file');
+});
+
 test('rollups: kept across a restart; a range older than the raw window is answered from them', async (t) => {
   const dir = tempDir(t);
   const file = path.join(dir, 'c.db');
@@ -293,4 +386,15 @@ test('a file written before rollups (one JSON object per point in `points`) is m
   const max = s.history.queryPoints({ measurement: 'redis', tier: 'rollups', stepMs: MINUTE, agg: 'max', from: t0 });
   assert.equal(max.length, 2);
   assert.equal(max[0]!.fields.used_memory, Math.max(...points.slice(0, 6).map((p) => p.fields.used_memory as number)));
+});
+
+test('CHART_FIELDS: fields of the schema, and every field the console charts ask', () => {
+  for (const [m, fields] of Object.entries(CHART_FIELDS)) {
+    const def = MEASUREMENTS[m];
+    assert.ok(def, m);
+    for (const f of fields) assert.ok(def.fields[f], `${m}.${f} is in the schema`);
+  }
+  const asked = [...CHARTS_JS.matchAll(/measurement: '(\w+)'[^}]*?fields: '([^']+)'/g)];
+  assert.ok(asked.length >= 4, 'the console queries were found');
+  for (const [, m, fields] of asked) for (const f of fields!.split(',')) assert.ok(CHART_FIELDS[m!]?.includes(f), `${m}.${f} charted`);
 });

@@ -10,8 +10,9 @@ export const CHARTS_JS = String.raw`(function () {
   var rf = window.redisFleet;
   if (!rf || !window.uPlot) return;
   var el = rf.el;
-  // [range, step]: about 360-720 buckets per series, fine for a phone and a wide screen alike.
-  var RANGES = { '1h': [3600000, 10000], '6h': [21600000, 60000], '24h': [86400000, 120000], '7d': [604800000, 900000] };
+  // [range, step]: about 290-720 buckets per series, fine for a phone and a wide screen alike. Steps of
+  // whole 5 minutes (24h, 7d) are answered from the embedded store's 5-minute rollups (docs/benchmarks.md).
+  var RANGES = { '1h': [3600000, 10000], '6h': [21600000, 60000], '24h': [86400000, 300000], '7d': [604800000, 900000] };
   var STATE_KEY = 'redis-fleet.chart';
   var REFRESH_MS = 30000;
   var HEIGHT = 170;

@@ -2,7 +2,7 @@
 // instances, a sample every 10 s, ≈26 points per sample from a real INFO capture; counters
 // grow and memory/clients/rates/latency gauges move every sample, config-like fields stay)
 // written with synthetic timestamps as fast as commits allow, for
-// BENCH_HOURS ending now, through the embedded history (raw + 1-minute rollups, durable
+// BENCH_HOURS ending now, through the embedded history (raw + 1- and 5-minute rollups, durable
 // commits, the default retentions and historyMaxBytes) on a real SQLite file. The peer, in
 // the same run: the old raw-only table (one JSON object per point) fed the first
 // BENCH_PEER_HOURS of the same points. Reports the file size, bytes per raw point and per
@@ -182,6 +182,8 @@ async function main() {
     const rollupRows = count('history_1m');
     const rawBytes = tableBytes(db, 'history_raw');
     const rollupBytes = tableBytes(db, 'history_1m');
+    const rollup5Rows = count('history_5m');
+    const rollup5Bytes = tableBytes(db, 'history_5m');
 
     const lat = (q: Parameters<EmbeddedHistory['queryPoints']>[0]): { ms: number; points: number } => {
       const times: number[] = [];
@@ -214,6 +216,14 @@ async function main() {
         lat({ measurement: 'redis', tags: { instance: inst }, from: end - 3_600_000, to: end, stepMs: 10_000, fields: chart }),
       ],
       [
+        'redis, one instance, 24 h, step 5 min, 4 fields (the console; 5-minute rollups)',
+        lat({ measurement: 'redis', tags: { instance: inst }, ...day, stepMs: 300_000, fields: chart }),
+      ],
+      [
+        'redis, 8 instances of a host, 24 h, step 5 min, 3 fields summed',
+        lat({ measurement: 'redis', tags: { host: 'host-0' }, ...day, stepMs: 300_000, fields: chart.slice(0, 3), sumBy: ['host'] }),
+      ],
+      [
         'redis, 8 instances of a host, 24 h, step 2 min, 3 fields',
         lat({ measurement: 'redis', tags: { host: 'host-0' }, ...day, stepMs: 120_000, fields: chart.slice(0, 3), limit: 100_000 }),
       ],
@@ -230,7 +240,7 @@ async function main() {
           'samples/s',
           'rows kept',
           'bytes per raw point',
-          'bytes per rollup row',
+          'bytes per rollup row (1m / 5m)',
           'file (db + wal)',
           'largest file seen',
         ],
@@ -249,9 +259,9 @@ async function main() {
           `raw + rollups, ${HOURS} h`,
           samples,
           fixed(samples / secs, 0),
-          `${rawRows} raw + ${rollupRows} 1m`,
+          `${rawRows} raw + ${rollupRows} 1m + ${rollup5Rows} 5m`,
           fixed(rawBytes / Math.max(1, rawRows), 0),
-          fixed(rollupBytes / Math.max(1, rollupRows), 0),
+          `${fixed(rollupBytes / Math.max(1, rollupRows), 0)} / ${fixed(rollup5Bytes / Math.max(1, rollup5Rows), 0)}`,
           mb(fileBytes(config.path)),
           mb(maxFile),
         ],
