@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=4 --no-memory-reducer
 // redis-fleet-agent --config <file.yaml>
 // The shebang's node flags size V8's heap for a small daemon (docs/benchmarks.md, "Agent cost");
 // deploy/install.sh (launcher, unit), npm start and the test harness run the agent with them.

@@ -23,7 +23,15 @@ import {
   defaultRouteInterface,
   mountFor,
 } from '../agent/index.js';
-import { Form2Columns, decodeRedisSamples, encodeRedisSamples, form2Sample, valueOf, type RedisSample } from '../proto/index.js';
+import {
+  Form2Columns,
+  decodeRedisSamples,
+  encodeRedisSamples,
+  form2Sample,
+  plainSample,
+  valueOf,
+  type RedisSample,
+} from '../proto/index.js';
 import { fixturePath } from './fixtures.js';
 
 const FIXTURES = fixturePath('redis');
@@ -187,7 +195,10 @@ test('INFO straight into form-2 columns reads exactly what parseInfo reads, thro
     assert.deepEqual(s.info, want.info);
     assert.deepEqual(s.commandstats, want.commandstats);
     assert.deepEqual(s.latencystats, want.latencystats);
-    assert.deepEqual([rows.role, rows.replicas, rows.keyspace, rows.errorstats], [want.role, want.replicas, want.keyspace, want.errorstats]);
+    assert.deepEqual(
+      [rows.role, rows.replicas, rows.keyspace, rows.errorstats],
+      [want.role, want.replicas, want.keyspace, want.errorstats],
+    );
     const num = (k: string) => valueOf(want.info[k]);
     const picked = (k: string) => picks.num[picks.slot(k)];
     assert.equal(picked('used_memory'), typeof num('used_memory') === 'number' ? num('used_memory') : NaN);
@@ -197,6 +208,8 @@ test('INFO straight into form-2 columns reads exactly what parseInfo reads, thro
     // its own bytes and the form-1 object it stands for encode to the same samples
     const plain = { ...s, info: want.info, commandstats: want.commandstats, latencystats: want.latencystats };
     assert.deepEqual(decodeRedisSamples(encodeRedisSamples([s])).samples, decodeRedisSamples(encodeRedisSamples([plain])).samples);
+    // form 1 (an older collector) reads the INFO map only as an own property: plainSample gives one
+    assert.deepEqual(Object.getOwnPropertyDescriptor(plainSample(s), 'info')?.value, want.info);
   }
 });
 

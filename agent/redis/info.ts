@@ -342,7 +342,12 @@ export function parseInfoColumns(text: string, cols: Form2Columns, picks: InfoPi
       const value = text.slice(vs, ve);
       if (value.includes('=')) {
         const f = subFields(value);
-        out.keyspace.push({ db: text.slice(ls, colon), keys: int(f.get('keys')), expires: int(f.get('expires')), avgTtl: int(f.get('avg_ttl')) });
+        out.keyspace.push({
+          db: text.slice(ls, colon),
+          keys: int(f.get('keys')),
+          expires: int(f.get('expires')),
+          avgTtl: int(f.get('avg_ttl')),
+        });
         continue;
       }
     } else if (c0 === 99 /* c */ && text.startsWith('cmdstat_', ls) && klen >= 8) {
