@@ -8,8 +8,9 @@
 // (history_5m, for steps of whole 5 minutes: a 24 h chart reads 5x fewer rows) for retentionMs.
 // Rollups are computed from committed rows behind cursors kept in the same file, in
 // small transactions on a timer, so a crash never loses one and ingest is never stalled.
-// Both tiers are pruned by age, raw rows by count, and the file by size (maxBytes: the
-// oldest raw rows go first, then the oldest rollups; freed pages are reused).
+// The tiers are pruned by age, raw rows by count, and the file by size (maxBytes: the
+// oldest raw rows go first, then the oldest 1-minute rollups, then the 5-minute ones; freed
+// pages are reused).
 // Row encoding: history-rows.ts.
 import { OnceLog, type Logger } from '../common/index.js';
 import { CHART_FIELDS, MEASUREMENTS } from '../proto/index.js';
@@ -534,11 +535,14 @@ export class EmbeddedHistory implements MetricSink {
     }
     const f = this.fold5;
     const start = this.cursor5!;
-    let done = 0;
+    // The position moves once the transaction commits (a failed one is retried from the same series).
+    let pos = f.pos;
     this.db.transaction(() => {
-      for (let rows = 0; f.pos < f.series.length && rows < ROLLUP_CHUNK; done++) rows += this.foldFive(f.series[f.pos++]!, start, f.end);
-      if (f.pos === f.series.length) this.st.setCursor5.run(String(f.end));
+      for (let rows = 0; pos < f.series.length && rows < ROLLUP_CHUNK;) rows += this.foldFive(f.series[pos++]!, start, f.end);
+      if (pos === f.series.length) this.st.setCursor5.run(String(f.end));
     })();
+    const done = pos - f.pos;
+    f.pos = pos;
     if (f.pos === f.series.length) {
       this.cursor5 = f.end;
       this.fold5 = undefined;
