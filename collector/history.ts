@@ -189,7 +189,9 @@ export class EmbeddedHistory implements MetricSink {
       ),
       rawAfter: db.prepare(`SELECT id, series, time FROM history_raw WHERE id > ? ORDER BY id LIMIT ${ROLLUP_CHUNK}`),
       rawMinute: db.prepare('SELECT time, layout, v FROM history_raw WHERE series = ? AND time >= ? AND time < ?'),
-      upsertRollup: db.prepare('INSERT OR REPLACE INTO history_1m (series, time, n, layout, v) VALUES (?, ?, ?, ?, ?)'),
+      upsertRollup: db.prepare(
+        'INSERT OR REPLACE INTO history_1m (series, time, n, layout, v, chart_layout, chart_v) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
       setCursor: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('history_rollup_cursor', ?)"),
       newestRawTime: db.prepare('SELECT time AS m FROM history_raw ORDER BY id DESC LIMIT 1'),
       pendingFrom: db.prepare('SELECT min(time) AS m FROM history_raw WHERE id > ?'),
@@ -388,12 +390,15 @@ export class EmbeddedHistory implements MetricSink {
   ): Row[] {
     if (from > to || from === Infinity || to === -Infinity) return [];
     const { sql: series, args } = seriesFilter(q);
-    // 5-minute rows asked only charted fields: their copy of those, not the whole row.
+    // Rollups asked only charted fields: their copy of those, not the whole row (a 1-minute row
+    // from before the copy has none: the whole row).
     const charted = CHART_FIELDS[q.measurement];
     const cols =
-      table === 'history_5m' && q.fields?.length && q.fields.every((f) => charted?.includes(f))
-        ? 'chart_layout AS layout, chart_v AS v, n'
-        : `layout, v${table === 'history_raw' ? '' : ', n'}`;
+      table === 'history_raw'
+        ? 'layout, v'
+        : q.fields?.length && q.fields.every((f) => charted?.includes(f))
+          ? 'coalesce(chart_layout, layout) AS layout, coalesce(chart_v, v) AS v, n'
+          : 'layout, v, n';
     let sql = `SELECT series, time, ${cols} FROM ${table} WHERE series IN (${series})`;
     if (Number.isFinite(from)) {
       sql += ' AND time >= ?';
@@ -485,7 +490,15 @@ export class EmbeddedHistory implements MetricSink {
         }
         if (acc.count === 0) continue;
         const { columns, values } = acc.result();
-        this.st.upsertRollup.run(series, m, acc.count, this.layoutId(this.measurementOf(series), columns), encodeValues(values));
+        const measurement = this.measurementOf(series);
+        this.st.upsertRollup.run(
+          series,
+          m,
+          acc.count,
+          this.layoutId(measurement, columns),
+          encodeValues(values),
+          ...this.chartCopy(measurement, columns, values),
+        );
       }
       // A minute whose 5-minute window is folded already (a late or replayed point): fold the window again.
       const folded = this.fold5?.end ?? this.cursor5 ?? -Infinity;
@@ -550,32 +563,36 @@ export class EmbeddedHistory implements MetricSink {
     return Math.max(done, 1);
   }
 
+  /** A rollup row's charted fields (CHART_FIELDS) on their own: their layout id and values. */
+  private chartCopy(measurement: string, columns: readonly Column[], values: readonly StoredValue[]): [number, Buffer] {
+    const charted = CHART_FIELDS[measurement] ?? [];
+    const chartColumns: Column[] = [];
+    const chartValues: StoredValue[] = [];
+    columns.forEach((c, i) => {
+      if (charted.includes(c[0])) {
+        chartColumns.push(c);
+        chartValues.push(values[i]!);
+      }
+    });
+    return [this.layoutId(measurement, chartColumns), encodeValues(chartValues)];
+  }
+
   /** One series' 5-minute rollups of [start, end) from its 1-minute ones; returns the minute rows read. */
   private foldFive(series: number, start: number, end: number): number {
     const rows = this.st.minutesIn.all(series, start, end) as Row[];
     let acc: Rollup | undefined;
     let window = -Infinity;
     const measurement = this.measurementOf(series);
-    const charted = new Set(CHART_FIELDS[measurement]);
     const put = (): void => {
       if (!acc?.count) return;
       const { columns, values } = acc.result();
-      const chartColumns: Column[] = [];
-      const chartValues: StoredValue[] = [];
-      columns.forEach((c, i) => {
-        if (charted.has(c[0])) {
-          chartColumns.push(c);
-          chartValues.push(values[i]!);
-        }
-      });
       this.st.upsertRollup5.run(
         series,
         window,
         acc.count,
         this.layoutId(measurement, columns),
         encodeValues(values),
-        this.layoutId(measurement, chartColumns),
-        encodeValues(chartValues),
+        ...this.chartCopy(measurement, columns, values),
       );
     };
     for (const r of rows) {
