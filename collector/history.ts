@@ -69,7 +69,7 @@ export interface HistoryQuery extends PointQuery {
   fields?: string[];
   /** Only one tier (tests, the benchmark); by default the step and the range choose. */
   tier?: 'raw' | 'rollups' | 'rollups5m';
-  /** Internal, for the benchmark's same-run peer: false folds step buckets with Rollup objects (the old path). */
+  /** Internal, for the benchmark's same-run peer: false is the old path (whole rows, folded with Rollup objects). */
   dense?: boolean;
 }
 
@@ -382,7 +382,7 @@ export class EmbeddedHistory implements MetricSink {
   /** Rows of a table for the query's series and an inclusive range; `ordered` by time then series (a step query buckets them itself). */
   private selectRows(
     table: 'history_raw' | 'history_1m' | 'history_5m',
-    q: PointQuery,
+    q: HistoryQuery,
     from: number,
     to: number,
     limit: number,
@@ -396,7 +396,7 @@ export class EmbeddedHistory implements MetricSink {
     const cols =
       table === 'history_raw'
         ? 'layout, v'
-        : q.fields?.length && q.fields.every((f) => charted?.includes(f))
+        : q.fields?.length && q.fields.every((f) => charted?.includes(f)) && q.dense !== false
           ? 'coalesce(chart_layout, layout) AS layout, coalesce(chart_v, v) AS v, n'
           : 'layout, v, n';
     let sql = `SELECT series, time, ${cols} FROM ${table} WHERE series IN (${series})`;
