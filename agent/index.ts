@@ -11,7 +11,7 @@ export { INPUTS } from './inputs/index.js';
 export type { Input, InputContext, InputFactory } from './inputs/index.js';
 export { RedisInput, CONFIG_EVERY_TICKS } from './inputs/redis.js';
 export { HostInput } from './inputs/host.js';
-export { parseInfo, typeInfoValue, infoNumber, infoString } from './redis/info.js';
+export { parseInfo, parseInfoColumns, InfoPicks, typeInfoValue, infoNumber, infoString } from './redis/info.js';
 export type { ParsedInfo } from './redis/info.js';
 export { computeRates, computeHeadroom, rateSnapshot, INVALID_RATES } from './redis/rates.js';
 export type { RateSnapshot } from './redis/rates.js';

@@ -78,6 +78,9 @@ export function buildStatus(
   now = Date.now(),
 ): AgentStatus {
   const used = (i: Report['redis'][number]) => {
+    // headroom carries used_memory for an answering instance: reading `info` would decode the
+    // agent's form-2 sample back into a map (proto/form2.ts form2Sample)
+    if (i.headroom) return i.headroom.usedBytes;
     const v = valueOf(i.info.used_memory);
     return typeof v === 'number' ? v : null;
   };

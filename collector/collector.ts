@@ -102,7 +102,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
   }
   const rawSink = sink;
   // Every accepted point (agent reports, collector events) also feeds the rule evaluation.
-  if (alerting) sink = observedSink(sink, alerting.onPoints.bind(alerting));
+  if (alerting) sink = observedSink(sink, alerting.onBatch.bind(alerting));
 
   const persistence = new PersistenceViews();
   const proxies = new ProxyViews();

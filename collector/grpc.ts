@@ -21,7 +21,7 @@ import {
 import type { TokenChecker } from './auth.js';
 import type { GrpcTlsConfig, ListenAddress } from './config.js';
 import { GrpcListener } from './grpc-listener.js';
-import { reportPoints, type Point } from './points.js';
+import { reportBatch, type SinkBatch } from './batch.js';
 import type { MetricSink } from './sink.js';
 import type { FleetState } from './state.js';
 import { helloProblem, reportProblem } from './validate.js';
@@ -96,7 +96,7 @@ class AgentStream {
   private readonly unacked: Unacked[] = [];
   private unackedHead = 0;
   /** A report the sink had no room for (retried), and the messages that arrived after it. */
-  private blocked: { seq: number; points: Point[]; since: number } | undefined;
+  private blocked: { seq: number; batch: SinkBatch; since: number } | undefined;
   private readonly backlog: DecodedAgentMessage[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
 
@@ -230,7 +230,7 @@ class AgentStream {
     const ingest = this.server.ingest;
     ingest.reports++;
     ingest.samples += r.redis.length + r.proxies.length + (r.sentinels?.length ?? 0) + (r.dashboards?.length ?? 0);
-    this.submit(r.seq, reportPoints(r, hello));
+    this.submit(r.seq, reportBatch(r, hello));
   }
 
   /** A form-2 report's Redis samples back in `redis` (proto/form2.ts), or why they cannot be read. */
@@ -250,22 +250,22 @@ class AgentStream {
     return null;
   }
 
-  /** Hands the points to the sink; without room, pauses the stream and retries. */
-  private submit(seq: number, points: Point[]): void {
-    if (this.tryWrite(seq, points)) return;
-    this.blocked = { seq, points, since: Date.now() };
+  /** Hands the report's points to the sink; without room, pauses the stream and retries. */
+  private submit(seq: number, batch: SinkBatch): void {
+    if (this.tryWrite(seq, batch)) return;
+    this.blocked = { seq, batch, since: Date.now() };
     this.call.pause();
     this.server.noteBackpressure(this, true);
     this.retryTimer = setTimeout(() => this.retryBlocked(), BACKPRESSURE_RETRY_MS);
   }
 
   /** One write attempt; the report joins the in-order ack queue only when the sink took it. */
-  private tryWrite(seq: number, points: Point[]): boolean {
+  private tryWrite(seq: number, batch: SinkBatch): boolean {
     const slot: Unacked = { seq, stored: false };
     this.unacked.push(slot);
     // onStored may run synchronously (nothing to store): the slot is in place first.
     if (
-      this.deps.sink.write(points, () => {
+      this.deps.sink.write(batch, () => {
         slot.stored = true;
         this.sendAcks();
       })
@@ -287,7 +287,7 @@ class AgentStream {
       this.fail(grpc.status.UNAVAILABLE, 'collector storage full: no room for reports now; keep buffering and retry');
       return;
     }
-    if (!this.tryWrite(b.seq, b.points)) {
+    if (!this.tryWrite(b.seq, b.batch)) {
       this.retryTimer = setTimeout(() => this.retryBlocked(), BACKPRESSURE_RETRY_MS);
       return;
     }

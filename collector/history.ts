@@ -16,6 +16,7 @@ import { OnceLog, type Logger } from '../common/index.js';
 import { CHART_FIELDS, MEASUREMENTS } from '../proto/index.js';
 import type { FieldValue, Point, Tags } from './points.js';
 import { sumSeries } from './downsample.js';
+import { batchPoints, type Batch } from './batch.js';
 import { Fifo, type MetricSink, type PointQuery, type SinkStats, type StorageState } from './sink.js';
 import { denseBuckets } from './history-buckets.js';
 import { Rollup, decodeValues, encodeValues, rowFields, type Agg, type Column, type StoredValue } from './history-rows.js';
@@ -225,8 +226,9 @@ export class EmbeddedHistory implements MetricSink {
     this.scheduleRollup(this.opts.rollupIntervalMs ?? 10_000);
   }
 
-  write(points: Point[], onStored?: () => void): boolean {
+  write(batch: Batch, onStored?: () => void): boolean {
     if (this.closed) return false;
+    const points = batchPoints(batch);
     if (this.queued + points.length > this.maxQueuePoints && this.queued > 0) {
       this.noRoomSince ||= Date.now();
       if (!onStored) this.counters.droppedNoRoom += points.length;

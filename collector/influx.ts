@@ -8,7 +8,7 @@ import { InfluxDB, type IPoolOptions } from 'influx';
 import { Backoff, OnceLog, type Logger } from '../common/index.js';
 import type { InfluxConfig } from './config.js';
 import { InfluxWriter, type WriteOutcome } from './influx-write.js';
-import { encodeLines } from './line-protocol.js';
+import { batchLines, type Batch } from './batch.js';
 import type { FieldValue, Point, Tags } from './points.js';
 import { sumSeries } from './downsample.js';
 import { victoriaQuery } from './victoria.js';
@@ -118,9 +118,9 @@ export class InfluxSink implements MetricSink {
     this.schedule(this.cfg.flushIntervalMs);
   }
 
-  write(points: Point[], onStored?: () => void): boolean {
+  write(batch: Batch, onStored?: () => void): boolean {
     if (this.closed) return false;
-    const { lines, points: n } = encodeLines(points);
+    const { lines, points: n } = batchLines(batch);
     if (n === 0) {
       onStored?.();
       return true;

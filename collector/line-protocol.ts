@@ -6,11 +6,11 @@
 import { MEASUREMENTS, type FieldType } from '../proto/index.js';
 import type { FieldValue, Point } from './points.js';
 
-const escMeasurement = (s: string): string => (/[, \\]/.test(s) ? s.replace(/[, \\]/g, (c) => `\\${c}`) : s);
+export const escMeasurement = (s: string): string => (/[, \\]/.test(s) ? s.replace(/[, \\]/g, (c) => `\\${c}`) : s);
 const escKey = (s: string): string => (/[,= \\]/.test(s) ? s.replace(/[,= \\]/g, (c) => `\\${c}`) : s);
-const escString = (s: string): string => (/["\\]/.test(s) ? s.replace(/["\\]/g, (c) => `\\${c}`) : s);
+export const escString = (s: string): string => (/["\\]/.test(s) ? s.replace(/["\\]/g, (c) => `\\${c}`) : s);
 
-function intText(v: number): string {
+export function intText(v: number): string {
   const t = Math.trunc(v);
   return Number.isSafeInteger(t) ? `${t}i` : `${BigInt(t)}i`;
 }
@@ -18,7 +18,7 @@ function intText(v: number): string {
 // Keys (measurement, tag and field names, tag values) repeat on every report: escaped once.
 const KEY_CACHE_MAX = 100_000;
 const keyCache = new Map<string, string>();
-function escKeyCached(s: string): string {
+export function escKeyCached(s: string): string {
   let e = keyCache.get(s);
   if (e === undefined) {
     e = escKey(s);
@@ -62,8 +62,20 @@ export function pointLine(p: Point): string {
   return `${line} ${fields} ${Math.trunc(p.time)}`;
 }
 
+/** Line protocol ready to write: newline-terminated lines, and how many points they are. */
+export interface EncodedLines {
+  lines: Buffer;
+  points: number;
+}
+
 /** A report's points as newline-terminated lines, and how many were writable. */
-export function encodeLines(points: Point[]): { lines: Buffer; points: number } {
+export function encodeLines(points: Point[]): EncodedLines {
+  const { text, points: n } = encodeText(points);
+  return { lines: Buffer.from(text), points: n };
+}
+
+/** encodeLines before the bytes: the text, to append more lines to. */
+export function encodeText(points: Point[]): { text: string; points: number } {
   let text = '';
   let n = 0;
   for (let i = 0; i < points.length; i++) {
@@ -72,5 +84,5 @@ export function encodeLines(points: Point[]): { lines: Buffer; points: number } 
     text += `${l}\n`;
     n++;
   }
-  return { lines: Buffer.from(text), points: n };
+  return { text, points: n };
 }

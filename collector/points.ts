@@ -29,13 +29,26 @@ export interface Point {
   time: number;
 }
 
+/**
+ * What a consumer of points reads, per measurement: every field ('all'), only these fields, or
+ * nothing (undefined: no point of that measurement is built). The alert rules' inputs.
+ */
+export type FieldNeeds = (measurement: string) => ReadonlySet<string> | 'all' | undefined;
+
+export interface PointOptions {
+  /** Leave the Redis samples out (their line protocol is written straight from the samples: report-lines.ts). */
+  skipRedis?: boolean;
+  /** Build the Redis samples' points only as far as these needs go. */
+  need?: FieldNeeds;
+}
+
 /** What the collector knows about the sending host from its hello. */
 export interface PointSource {
   hostId: string;
   labels: Record<string, string>;
 }
 
-const M = {
+export const M = {
   host: MEASUREMENTS.host!,
   redis: MEASUREMENTS.redis!,
   replica: MEASUREMENTS.redis_replica!,
@@ -93,8 +106,8 @@ const RATE_SOURCE_KEYS: Record<keyof RedisRates, true> = {
   expiredKeysPerSec: true,
   rejectedConnectionsPerSec: true,
 };
-const RATE_KEYS = keyMap(M.redis, (f) => f === 'valid' || !(camel(f) in RATE_SOURCE_KEYS));
-const HEADROOM_KEYS = Object.keys(M.redis.fields)
+export const RATE_KEYS = keyMap(M.redis, (f) => f === 'valid' || !(camel(f) in RATE_SOURCE_KEYS));
+export const HEADROOM_KEYS = Object.keys(M.redis.fields)
   .filter((f) => f.startsWith(HEADROOM_PREFIX))
   .map((f): [string, string] => [f, camel(f.slice(HEADROOM_PREFIX.length))]);
 // host: agent_* from AgentStats, the rest from HostMetrics or Capacity (disjoint names).
@@ -102,12 +115,12 @@ const HOST_KEYS = keyMap(M.host, (f) => f.startsWith(AGENT_PREFIX));
 const AGENT_KEYS = Object.keys(M.host.fields)
   .filter((f) => f.startsWith(AGENT_PREFIX))
   .map((f): [string, string] => [f, camel(f.slice(AGENT_PREFIX.length))]);
-const REPLICA_KEYS = keyMap(M.replica);
-const KEYSPACE_KEYS = keyMap(M.keyspace);
-const CMDSTAT_KEYS = keyMap(M.cmdstat);
-const LATENCY_KEYS = keyMap(M.latency);
-const ERRORSTAT_KEYS = keyMap(M.errorstat);
-const SLOWLOG_KEYS = keyMap(M.slowlog);
+export const REPLICA_KEYS = keyMap(M.replica);
+export const KEYSPACE_KEYS = keyMap(M.keyspace);
+export const CMDSTAT_KEYS = keyMap(M.cmdstat);
+export const LATENCY_KEYS = keyMap(M.latency);
+export const ERRORSTAT_KEYS = keyMap(M.errorstat);
+export const SLOWLOG_KEYS = keyMap(M.slowlog);
 
 /** A value coerced to the field's pinned type, or undefined when it cannot be (NaN, Infinity, junk). */
 export function coerce(type: FieldType, v: unknown): FieldValue | undefined {
@@ -152,10 +165,15 @@ function putAll(def: MeasurementDef, fields: Record<string, FieldValue>, keys: [
 // line protocol), and an empty tag is omitted rather than written.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/g;
-function setTag(tags: Tags, name: string, v: string | undefined): void {
-  if (!v) return;
+/** A tag value as written: control characters blanked; '' = the tag is left out. */
+export function cleanTag(v: string | undefined): string {
+  if (!v) return '';
   CONTROL.lastIndex = 0;
-  const clean = CONTROL.test(v) ? v.replace(CONTROL, ' ').trim() : v;
+  return CONTROL.test(v) ? v.replace(CONTROL, ' ').trim() : v;
+}
+
+function setTag(tags: Tags, name: string, v: string | undefined): void {
+  const clean = cleanTag(v);
   if (clean) tags[name] = clean;
 }
 
@@ -166,7 +184,7 @@ export function hostTags(src: PointSource): Tags {
   return tags;
 }
 
-function instanceTags(base: Tags, s: RedisSample): Tags {
+export function instanceTags(base: Tags, s: RedisSample): Tags {
   const tags: Tags = { ...base };
   setTag(tags, 'instance', s.address);
   if (s.up) setTag(tags, 'role', s.role);
@@ -175,7 +193,7 @@ function instanceTags(base: Tags, s: RedisSample): Tags {
   return tags;
 }
 
-function withTag(base: Tags, name: string, v: string | undefined): Tags {
+export function withTag(base: Tags, name: string, v: string | undefined): Tags {
   const tags: Tags = { ...base };
   setTag(tags, name, v);
   return tags;
@@ -188,13 +206,71 @@ function emit(out: Point[], measurement: string, tags: Tags, fields: Record<stri
   }
 }
 
-function redisPoints(s: RedisSample, base: Tags, reportTime: number, out: Point[]): void {
+function redisPoints(s: RedisSample, base: Tags, reportTime: number, out: Point[], need?: FieldNeeds): void {
   const time = s.sampledAtMs || reportTime;
   const tags = instanceTags(base, s);
+  const want = (m: MeasurementDef) => !need || need(m.name) !== undefined;
+  if (want(M.redis)) redisPoint(s, tags, time, out, need?.(M.redis.name));
+  if (want(M.replica))
+    for (const r of s.replicas) {
+      const f: Record<string, FieldValue> = {};
+      putAll(M.replica, f, REPLICA_KEYS, r);
+      const rt = withTag(tags, 'replica', `${r.ip}:${r.port}`);
+      setTag(rt, 'state', r.state);
+      emit(out, M.replica.name, rt, f, time);
+    }
+  if (want(M.keyspace))
+    for (const k of s.keyspace) {
+      const f: Record<string, FieldValue> = {};
+      putAll(M.keyspace, f, KEYSPACE_KEYS, k);
+      emit(out, M.keyspace.name, withTag(tags, 'db', k.db), f, time);
+    }
+  if (want(M.cmdstat))
+    for (const c of s.commandstats) {
+      const f: Record<string, FieldValue> = {};
+      putAll(M.cmdstat, f, CMDSTAT_KEYS, c);
+      emit(out, M.cmdstat.name, withTag(tags, 'command', c.command), f, time);
+    }
+  if (want(M.latency))
+    for (const l of s.latencystats) {
+      const f: Record<string, FieldValue> = {};
+      putAll(M.latency, f, LATENCY_KEYS, l);
+      emit(out, M.latency.name, withTag(tags, 'command', l.command), f, time);
+    }
+  if (want(M.errorstat))
+    for (const e of s.errorstats) {
+      const f: Record<string, FieldValue> = {};
+      putAll(M.errorstat, f, ERRORSTAT_KEYS, e);
+      emit(out, M.errorstat.name, withTag(tags, 'error', e.error), f, time);
+    }
+  if (want(M.slowlog))
+    for (const e of s.slowlog) {
+      const f: Record<string, FieldValue> = {};
+      putAll(M.slowlog, f, SLOWLOG_KEYS, e);
+      emit(out, M.slowlog.name, withTag(tags, 'command_name', slowlogCommand(e.command)), f, slowlogTime(e));
+    }
+}
+
+/** The slowlog entry's command name (its first word, lower case): the `command_name` tag. */
+export function slowlogCommand(command: string): string {
+  const sp = command.indexOf(' ');
+  return (sp < 0 ? command : command.slice(0, sp)).toLowerCase();
+}
+
+/** ms precision everywhere: the entry's second plus (id % 1000) ms keeps entries logged within the same second apart. */
+export const slowlogTime = (e: { timestamp: number; id: number }): number => e.timestamp * 1000 + (e.id % 1000);
+
+/** The `redis` point of a sample (`only`: just those INFO fields, for the alert rules). */
+function redisPoint(s: RedisSample, tags: Tags, time: number, out: Point[], only: ReadonlySet<string> | 'all' | undefined): void {
   const fields: Record<string, FieldValue> = {};
   const def = M.redis;
   const info = s.info;
-  for (const k in info) put(def, fields, k, valueOf(info[k]));
+  if (only === undefined || only === 'all') for (const k in info) put(def, fields, k, valueOf(info[k]));
+  else
+    for (const k of only) {
+      const v = info[k];
+      if (v !== undefined) put(def, fields, k, valueOf(v));
+    }
   put(def, fields, 'up', s.up ? 1 : 0);
   put(def, fields, 'error', s.error);
   if (s.maxmemory >= 0) put(def, fields, 'maxmemory', s.maxmemory);
@@ -204,43 +280,6 @@ function redisPoints(s: RedisSample, base: Tags, reportTime: number, out: Point[
   if (s.headroom?.limitSource) putAll(def, fields, HEADROOM_KEYS, s.headroom);
   put(def, fields, 'unavailable', s.unavailable.join(','));
   emit(out, def.name, tags, fields, time);
-
-  for (const r of s.replicas) {
-    const f: Record<string, FieldValue> = {};
-    putAll(M.replica, f, REPLICA_KEYS, r);
-    const rt = withTag(tags, 'replica', `${r.ip}:${r.port}`);
-    setTag(rt, 'state', r.state);
-    emit(out, M.replica.name, rt, f, time);
-  }
-  for (const k of s.keyspace) {
-    const f: Record<string, FieldValue> = {};
-    putAll(M.keyspace, f, KEYSPACE_KEYS, k);
-    emit(out, M.keyspace.name, withTag(tags, 'db', k.db), f, time);
-  }
-  for (const c of s.commandstats) {
-    const f: Record<string, FieldValue> = {};
-    putAll(M.cmdstat, f, CMDSTAT_KEYS, c);
-    emit(out, M.cmdstat.name, withTag(tags, 'command', c.command), f, time);
-  }
-  for (const l of s.latencystats) {
-    const f: Record<string, FieldValue> = {};
-    putAll(M.latency, f, LATENCY_KEYS, l);
-    emit(out, M.latency.name, withTag(tags, 'command', l.command), f, time);
-  }
-  for (const e of s.errorstats) {
-    const f: Record<string, FieldValue> = {};
-    putAll(M.errorstat, f, ERRORSTAT_KEYS, e);
-    emit(out, M.errorstat.name, withTag(tags, 'error', e.error), f, time);
-  }
-  for (const e of s.slowlog) {
-    const f: Record<string, FieldValue> = {};
-    putAll(M.slowlog, f, SLOWLOG_KEYS, e);
-    const sp = e.command.indexOf(' ');
-    const name = (sp < 0 ? e.command : e.command.slice(0, sp)).toLowerCase();
-    // ms precision everywhere: the entry's second plus (id % 1000) ms keeps entries
-    // logged within the same second apart.
-    emit(out, M.slowlog.name, withTag(tags, 'command_name', name), f, e.timestamp * 1000 + (e.id % 1000));
-  }
 }
 
 /**
@@ -248,7 +287,7 @@ function redisPoints(s: RedisSample, base: Tags, reportTime: number, out: Point[
  * for `host`, each sample's sampledAtMs for instance points, the entry's own for
  * slowlog entries and events.
  */
-export function reportPoints(report: Report, src: PointSource, out: Point[] = []): Point[] {
+export function reportPoints(report: Report, src: PointSource, out: Point[] = [], opts: PointOptions = {}): Point[] {
   const base = hostTags(src);
   const time = report.timestampMs;
 
@@ -258,7 +297,7 @@ export function reportPoints(report: Report, src: PointSource, out: Point[] = []
   if (report.agent) putAll(M.host, hf, AGENT_KEYS, report.agent);
   emit(out, M.host.name, base, hf, time);
 
-  for (const s of report.redis) redisPoints(s, base, time, out);
+  if (!opts.skipRedis) for (const s of report.redis) redisPoints(s, base, time, out, opts.need);
 
   for (const p of report.proxies) proxyPoints(p, base, time, out);
   for (const d of report.dashboards ?? []) dashboardPoints(d, base, time, out);

@@ -2,6 +2,7 @@
 // when a buffer has room (else says no: backpressure), stores them in the background,
 // and calls onStored once they are stored (InfluxDB answered 2xx, the SQLite
 // transaction committed, or they are fsync'd in the disk spool).
+import type { Batch } from './batch.js';
 import type { Point } from './points.js';
 
 export interface PointQuery {
@@ -64,8 +65,9 @@ export interface MetricSink {
    * Takes the points (never waits on the backend); `onStored` runs once they are stored.
    * Returns false when no buffer has room: the caller keeps them and tries again later.
    * Without `onStored` nobody can retry, so refused points are dropped and counted.
+   * A report comes as a SinkBatch (batch.ts): each sink asks for the form it stores.
    */
-  write(points: Point[], onStored?: () => void): boolean;
+  write(batch: Batch, onStored?: () => void): boolean;
   storage(): StorageState;
   /** Points accepted but not yet stored. */
   queueLength(): number;
@@ -79,12 +81,12 @@ export interface MetricSink {
 }
 
 /** The same sink, and every batch it takes also handed to `observe` (alert evaluation). */
-export function observedSink(sink: MetricSink, observe: (points: Point[]) => void): MetricSink {
+export function observedSink(sink: MetricSink, observe: (batch: Batch) => void): MetricSink {
   return {
     kind: sink.kind,
-    write(points, onStored) {
-      const ok = sink.write(points, onStored);
-      if (ok) observe(points);
+    write(batch, onStored) {
+      const ok = sink.write(batch, onStored);
+      if (ok) observe(batch);
       return ok;
     },
     storage: () => sink.storage(),

@@ -23,6 +23,14 @@ class Reader {
   }
 
   uint32(): number {
+    // One-byte varints (tags, schema indexes below 128) are most of them.
+    if (this.pos < this.end) {
+      const b0 = this.buf[this.pos]!;
+      if (b0 < 0x80) {
+        this.pos++;
+        return b0;
+      }
+    }
     let v = 0;
     for (let shift = 0; shift < 35; shift += 7) {
       if (this.pos >= this.end) this.fail('truncated varint');
@@ -333,29 +341,31 @@ function readSample(r: Reader, end: number, names: readonly string[]): RedisSamp
   return s;
 }
 
-function infoColumn(
+/** INFO values named by schema index (`names`) or by name, wrapped as the Value they were. */
+function namedColumn(
   info: Record<string, Value>,
   names: readonly string[] | null,
   keys: (number | string)[],
-  n: number,
-  make: (j: number) => Value,
+  values: (number | string)[],
+  kind: 'int' | 'float' | 'str',
 ): void {
+  const n = Math.min(keys.length, values.length);
   for (let j = 0; j < n; j++) {
-    const k = keys[j]!;
-    const name = names ? names[k as number] : (k as string);
-    if (name !== undefined) info[name] = make(j);
+    const name = names ? names[keys[j] as number] : (keys[j] as string);
+    if (name === undefined) continue;
+    const v = values[j]!;
+    info[name] = kind === 'int' ? { int: v as number } : kind === 'float' ? { float: v as number } : { str: v as string };
   }
 }
 
 function fill(s: RedisSample, c: Columns, names: readonly string[]): void {
   const info = s.info;
-  const min = (a: unknown[], b: unknown[]) => Math.min(a.length, b.length);
-  infoColumn(info, names, c.intIndex, min(c.intIndex, c.intValue), (j) => ({ int: c.intValue[j]! }));
-  infoColumn(info, names, c.floatIndex, min(c.floatIndex, c.floatValue), (j) => ({ float: c.floatValue[j]! }));
-  infoColumn(info, names, c.strIndex, min(c.strIndex, c.strValue), (j) => ({ str: c.strValue[j]! }));
-  infoColumn(info, null, c.otherIntName, min(c.otherIntName, c.otherIntValue), (j) => ({ int: c.otherIntValue[j]! }));
-  infoColumn(info, null, c.otherFloatName, min(c.otherFloatName, c.otherFloatValue), (j) => ({ float: c.otherFloatValue[j]! }));
-  infoColumn(info, null, c.otherStrName, min(c.otherStrName, c.otherStrValue), (j) => ({ str: c.otherStrValue[j]! }));
+  namedColumn(info, names, c.intIndex, c.intValue, 'int');
+  namedColumn(info, names, c.floatIndex, c.floatValue, 'float');
+  namedColumn(info, names, c.strIndex, c.strValue, 'str');
+  namedColumn(info, null, c.otherIntName, c.otherIntValue, 'int');
+  namedColumn(info, null, c.otherFloatName, c.otherFloatValue, 'float');
+  namedColumn(info, null, c.otherStrName, c.otherStrValue, 'str');
   const [calls, usec, perCall, rejected, failed] = c.cmdNum as [number[], number[], number[], number[], number[]];
   s.commandstats = c.cmd.map((command, j): CommandStat => ({
     command,

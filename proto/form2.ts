@@ -2,18 +2,20 @@
 // The index is the order of the `redis` measurement's fields in proto/schema.ts; its
 // fingerprint travels in Hello and in every RedisSamples, so an agent and a collector built
 // from different schemas never read each other's indexes (the collector says so instead).
-import path from 'node:path';
-import { PROTO_DIR, encodeMessage } from './codec.js';
-import { emptyInfoColumns, readRedisSamples, type InfoColumns } from './form2-reader.js';
+import { readRedisSamples } from './form2-reader.js';
+import { Form2Columns, ProtoWriter, writeForm2Sample, type Form2SampleFields } from './form2-writer.js';
 import { MEASUREMENTS } from './schema.js';
-import type { RedisRates, RedisSample } from './types.js';
+import type { RedisSample } from './types.js';
+
+export { Form2Columns, type Form2SampleFields } from './form2-writer.js';
 
 export const REPORT_FORM_V1 = 1;
 export const REPORT_FORM_V2 = 2;
 
 /** The form-2 index: field i of the `redis` measurement is index i. */
 export const REDIS_FIELD_NAMES: readonly string[] = Object.keys(MEASUREMENTS.redis!.fields);
-const INDEX = new Map(REDIS_FIELD_NAMES.map((n, i) => [n, i]));
+export const REDIS_FIELD_INDEX: ReadonlyMap<string, number> = new Map(REDIS_FIELD_NAMES.map((n, i) => [n, i]));
+const INDEX = REDIS_FIELD_INDEX;
 
 /** FNV-1a 32 over `name:type\n` of every indexed field, in index order. */
 export function schemaFingerprint(names: readonly string[] = REDIS_FIELD_NAMES): number {
@@ -31,125 +33,131 @@ export const SCHEMA_FINGERPRINT = schemaFingerprint();
 
 export const fingerprintText = (f: number): string => f.toString(16).padStart(8, '0');
 
-/** redisfleet.v2.RedisSample as protobufjs encodes it (camelCase, numbers). */
-interface RedisSampleV2
-  extends
-    InfoColumns,
-    Pick<
-      RedisSample,
-      'address' | 'cluster' | 'group' | 'up' | 'error' | 'sampledAtMs' | 'role' | 'replicas' | 'keyspace' | 'errorstats' | 'slowlog'
-    > {
-  maxmemory: number;
-  maxclients: number;
-  unavailable: string[];
-  cmdCommand: string[];
-  cmdCalls: number[];
-  cmdUsec: number[];
-  cmdUsecPerCall: number[];
-  cmdRejectedCalls: number[];
-  cmdFailedCalls: number[];
-  latCommand: string[];
-  latP50: number[];
-  latP99: number[];
-  latP999: number[];
-  rates: number[];
-  headroom: number[];
-  headroomLimitSource: string;
-}
-
-// RedisRates in redisfleet.v1 field order (valid first, as 0/1).
-const RATE_KEYS = [
-  'valid',
-  'opsPerSec',
-  'netInputBytesPerSec',
-  'netOutputBytesPerSec',
-  'keyspaceHitRatio',
-  'evictedKeysPerSec',
-  'expiredKeysPerSec',
-  'rejectedConnectionsPerSec',
-] as const satisfies readonly (keyof RedisRates)[];
-
-/** One INFO value into its type's columns: by schema index, or by name when the schema does not list it. */
-function column<T>(i: number | undefined, name: string, value: T, index: number[], values: T[], names: string[], others: T[]): void {
-  if (i === undefined) {
-    names.push(name);
-    others.push(value);
-  } else {
-    index.push(i);
-    values.push(value);
-  }
-}
-
-/** A form-1 sample in form 2 (what the agent sends once the collector accepted form 2). */
-function sampleToV2(s: RedisSample): RedisSampleV2 {
-  const o: RedisSampleV2 = {
-    address: s.address,
-    cluster: s.cluster,
-    group: s.group,
-    up: s.up,
-    error: s.error,
-    sampledAtMs: s.sampledAtMs,
-    role: s.role,
-    ...emptyInfoColumns(),
-    maxmemory: s.maxmemory,
-    maxclients: s.maxclients,
-    unavailable: s.unavailable,
-    cmdCommand: [],
-    cmdCalls: [],
-    cmdUsec: [],
-    cmdUsecPerCall: [],
-    cmdRejectedCalls: [],
-    cmdFailedCalls: [],
-    latCommand: [],
-    latP50: [],
-    latP99: [],
-    latP999: [],
-    rates: [],
-    headroom: [],
-    headroomLimitSource: '',
-    replicas: s.replicas,
-    keyspace: s.keyspace,
-    errorstats: s.errorstats,
-    slowlog: s.slowlog,
-  };
+/** A form-1 sample's INFO and per-command rows into columns (`c` is reset first). */
+function columnsOf(s: RedisSample, c: Form2Columns): void {
+  c.reset();
   const info = s.info;
   for (const k in info) {
     const v = info[k] as Partial<Record<'int' | 'float' | 'str', number | string>> & { kind?: string };
     const i = INDEX.get(k);
     const kind = v.kind ?? ('int' in v ? 'int' : 'float' in v ? 'float' : 'str' in v ? 'str' : '');
-    if (kind === 'int') column(i, k, v.int as number, o.intIndex, o.intValue, o.otherIntName, o.otherIntValue);
-    else if (kind === 'float') column(i, k, v.float as number, o.floatIndex, o.floatValue, o.otherFloatName, o.otherFloatValue);
-    else if (kind === 'str') column(i, k, v.str as string, o.strIndex, o.strValue, o.otherStrName, o.otherStrValue);
+    if (kind === 'int') {
+      if (i === undefined) c.otherInt(k, v.int as number);
+      else c.int(i, v.int as number);
+    } else if (kind === 'float') {
+      if (i === undefined) c.otherFloat(k, v.float as number);
+      else c.float(i, v.float as number);
+    } else if (kind === 'str') {
+      if (i === undefined) c.otherStr(k, v.str as string);
+      else c.str(i, v.str as string);
+    }
   }
-  for (const c of s.commandstats) {
-    o.cmdCommand.push(c.command);
-    o.cmdCalls.push(c.calls);
-    o.cmdUsec.push(c.usec);
-    o.cmdUsecPerCall.push(c.usecPerCall);
-    o.cmdRejectedCalls.push(c.rejectedCalls);
-    o.cmdFailedCalls.push(c.failedCalls);
-  }
-  for (const l of s.latencystats) {
-    o.latCommand.push(l.command);
-    o.latP50.push(l.p50);
-    o.latP99.push(l.p99);
-    o.latP999.push(l.p999);
-  }
-  const r = s.rates;
-  if (r) for (const k of RATE_KEYS) o.rates.push(Number(r[k]));
-  const h = s.headroom;
-  if (h) {
-    o.headroom.push(h.usedBytes, h.limitBytes, h.usedRatio);
-    o.headroomLimitSource = h.limitSource;
-  }
-  return o;
+  for (const x of s.commandstats) c.cmd(x.command, x.calls, x.usec, x.usecPerCall, x.rejectedCalls, x.failedCalls);
+  for (const x of s.latencystats) c.lat(x.command, x.p50, x.p99, x.p999);
 }
 
-const V2_FILE = path.join(PROTO_DIR, 'redisfleet', 'v2', 'redis.proto');
+const sampleWriter = new ProtoWriter();
+const reportWriter = new ProtoWriter(64 * 1024);
+const scratch = new Form2Columns();
+
+function readBack(bytes: Buffer): RedisSample {
+  const w = new ProtoWriter(bytes.length + 16);
+  w.bytes(2, bytes);
+  const one = readRedisSamples(w.take(), REDIS_FIELD_NAMES).samples[0];
+  if (!one) throw new Error('form-2 sample bytes hold no sample');
+  return one;
+}
+
+/**
+ * A sample as the agent builds it: its INFO and per-command rows went straight from form-2
+ * columns to bytes. Form 2 sends those bytes as they are; `info`, `commandstats` and
+ * `latencystats` are read back from them only when something asks (tests, a down-sample's
+ * status) — prototype getters, so a spread copy does not carry them: plainSample() first.
+ * Not to be changed afterwards (the bytes would not follow).
+ */
+class Form2Sample implements RedisSample {
+  address: string;
+  cluster: string;
+  group: string;
+  up: boolean;
+  error: string;
+  sampledAtMs: number;
+  role: string;
+  replicas: RedisSample['replicas'];
+  keyspace: RedisSample['keyspace'];
+  errorstats: RedisSample['errorstats'];
+  maxmemory: number;
+  maxclients: number;
+  rates: RedisSample['rates'];
+  headroom: RedisSample['headroom'];
+  unavailable: string[];
+  slowlog: RedisSample['slowlog'];
+  readonly #bytes: Buffer;
+  #back: RedisSample | undefined;
+
+  constructor(f: Form2SampleFields, bytes: Buffer) {
+    this.address = f.address;
+    this.cluster = f.cluster;
+    this.group = f.group;
+    this.up = f.up;
+    this.error = f.error;
+    this.sampledAtMs = f.sampledAtMs;
+    this.role = f.role;
+    this.replicas = f.replicas;
+    this.keyspace = f.keyspace;
+    this.errorstats = f.errorstats;
+    this.maxmemory = f.maxmemory;
+    this.maxclients = f.maxclients;
+    this.rates = f.rates;
+    this.headroom = f.headroom;
+    this.unavailable = f.unavailable;
+    this.slowlog = f.slowlog;
+    this.#bytes = bytes;
+  }
+  get bytes(): Buffer {
+    return this.#bytes;
+  }
+  /** The sample read back from its bytes (what a collector reads). */
+  decoded(): RedisSample {
+    return (this.#back ??= readBack(this.#bytes));
+  }
+  get info(): RedisSample['info'] {
+    return this.decoded().info;
+  }
+  get commandstats(): RedisSample['commandstats'] {
+    return this.decoded().commandstats;
+  }
+  get latencystats(): RedisSample['latencystats'] {
+    return this.decoded().latencystats;
+  }
+}
+
+/** The agent's sample: `fields` plus `columns` (INFO, commandstats, latencystats), written to form-2 bytes now. */
+export function form2Sample(fields: Form2SampleFields, columns: Form2Columns): RedisSample {
+  sampleWriter.pos = 0;
+  writeForm2Sample(sampleWriter, fields, columns);
+  return new Form2Sample(fields, sampleWriter.take());
+}
+
+/** A sample with every field its own data (form 1's encoder reads the INFO map only as an own property). */
+export function plainSample(s: RedisSample): RedisSample {
+  return s instanceof Form2Sample ? s.decoded() : s;
+}
 
 /** Samples as an encoded redisfleet.v2.RedisSamples (Report.redisV2); `schema` only differs in tests. */
 export function encodeRedisSamples(samples: RedisSample[], schema = SCHEMA_FINGERPRINT): Buffer {
-  return encodeMessage(V2_FILE, 'redisfleet.v2.RedisSamples', { schema, samples: samples.map(sampleToV2) });
+  const w = reportWriter;
+  w.pos = 0;
+  w.fixed32(1, schema);
+  for (const s of samples) {
+    if (s instanceof Form2Sample) w.bytes(2, s.bytes);
+    else
+      w.message(2, () => {
+        columnsOf(s, scratch);
+        writeForm2Sample(w, s, scratch);
+      });
+  }
+  return w.take();
 }
 
 /** Report.redisV2 read back into RedisSamples (INFO as a map again); throws on malformed bytes. */

@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import {
   parseInfo,
+  parseInfoColumns,
+  InfoPicks,
   typeInfoValue,
   computeRates,
   computeHeadroom,
@@ -21,7 +23,7 @@ import {
   defaultRouteInterface,
   mountFor,
 } from '../agent/index.js';
-import { valueOf, type RedisSample } from '../proto/index.js';
+import { Form2Columns, decodeRedisSamples, encodeRedisSamples, form2Sample, valueOf, type RedisSample } from '../proto/index.js';
 import { fixturePath } from './fixtures.js';
 
 const FIXTURES = fixturePath('redis');
@@ -129,6 +131,73 @@ test('garbage and partial lines never throw', () => {
   assert.deepEqual(p.info.slave0, { str: 'garbage' });
   assert.deepEqual(p.info.dbx, { str: 'keys=1' });
   assert.equal(parseInfo('').role, '');
+});
+
+test('INFO straight into form-2 columns reads exactly what parseInfo reads, through the bytes form 2 sends', () => {
+  const odd = [
+    'a_int:-0',
+    'big:99999999999999999999',
+    'long_int:1234567890123456',
+    'pct:-5.5%',
+    'exp:1e3',
+    'bad_exp:1e',
+    'dot:1.',
+    'lead_dot:.5',
+    'plus:+1',
+    'dash:-',
+    'empty:',
+    'used_memory:12.5',
+    'maxmemory:text',
+    'x_human:1K',
+    'slave0:garbage',
+    'dbx:keys=1',
+    'db0:keys=5,expires=x,avg_ttl=7',
+    'cmdstat_get:calls=1,usec=,usec_per_call=0.50,rejected_calls=9999999999999999,failed_calls=2,calls=3',
+    'latency_percentiles_usec_get:p50=1.003,p99=2,p99.9=3.5',
+    'errorstat_ERR:count=4',
+    'role:slave',
+    'master_repl_offset:100',
+    'slave1:ip=1.2.3.4,port=7,state=online,offset=40,lag=1',
+    'no colon',
+    ':novalue',
+    'naïve_ünicode:välue',
+  ].join('\r\n');
+  for (const text of [master, replica, odd, '']) {
+    const want = parseInfo(text);
+    const cols = new Form2Columns();
+    const picks = new InfoPicks(['used_memory', 'run_id', 'maxmemory', 'not_there']);
+    const rows = parseInfoColumns(text, cols, picks);
+    const fields = {
+      address: 'a:1',
+      cluster: '',
+      group: '',
+      up: true,
+      error: '',
+      sampledAtMs: 1,
+      role: rows.role,
+      replicas: rows.replicas,
+      keyspace: rows.keyspace,
+      errorstats: rows.errorstats,
+      maxmemory: -1,
+      maxclients: 0,
+      unavailable: [],
+      slowlog: [],
+    };
+    const s = form2Sample(fields, cols);
+    assert.deepEqual(s.info, want.info);
+    assert.deepEqual(s.commandstats, want.commandstats);
+    assert.deepEqual(s.latencystats, want.latencystats);
+    assert.deepEqual([rows.role, rows.replicas, rows.keyspace, rows.errorstats], [want.role, want.replicas, want.keyspace, want.errorstats]);
+    const num = (k: string) => valueOf(want.info[k]);
+    const picked = (k: string) => picks.num[picks.slot(k)];
+    assert.equal(picked('used_memory'), typeof num('used_memory') === 'number' ? num('used_memory') : NaN);
+    assert.equal(picked('maxmemory'), typeof num('maxmemory') === 'number' ? num('maxmemory') : NaN);
+    assert.equal(picks.str[picks.slot('run_id')], typeof num('run_id') === 'string' ? num('run_id') : undefined);
+    assert.ok(Number.isNaN(picked('not_there')));
+    // its own bytes and the form-1 object it stands for encode to the same samples
+    const plain = { ...s, info: want.info, commandstats: want.commandstats, latencystats: want.latencystats };
+    assert.deepEqual(decodeRedisSamples(encodeRedisSamples([s])).samples, decodeRedisSamples(encodeRedisSamples([plain])).samples);
+  }
 });
 
 function info(fields: Record<string, number | string>): ReturnType<typeof parseInfo>['info'] {

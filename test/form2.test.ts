@@ -13,8 +13,10 @@ import {
   schemaFingerprint,
   type Report,
 } from '../proto/index.js';
-import { reportPoints } from '../collector/points.js';
+import { reportPoints, type Point } from '../collector/points.js';
 import { encodeLines } from '../collector/line-protocol.js';
+import { reportLines } from '../collector/report-lines.js';
+import { reportBatch } from '../collector/batch.js';
 import { fixtureSample } from './form2-support.js';
 
 const connect = (fleetService() as unknown as { service: { Connect: { requestDeserialize(b: Buffer): { report: Report } } } }).service
@@ -51,6 +53,84 @@ test('form 2 carries the same samples as form 1: equal points and line protocol 
   assert.equal((info.future_ratio as { float: number }).float, 0.25);
   assert.equal((info.future_text as { str: string }).str, 'say "hi" \\ ok');
   assert.ok(v2Bytes.length < v1Bytes.length, `form 2 ${v2Bytes.length} bytes vs form 1 ${v1Bytes.length}`);
+});
+
+/** `s` split on `sep` where it is neither escaped nor inside a quoted string (line protocol). */
+function splitLine(s: string, sep: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '\\') {
+      cur += c + (s[i + 1] ?? '');
+      i++;
+    } else if (c === sep && !quoted) {
+      out.push(cur);
+      cur = '';
+    } else {
+      if (c === '"') quoted = !quoted;
+      cur += c;
+    }
+  }
+  out.push(cur);
+  return out;
+}
+
+/** Line protocol with each line's fields in name order, lines sorted: equal when InfluxDB stores the same. */
+function canonical(lines: Buffer): string[] {
+  return lines
+    .toString()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [series, fields, time, ...rest] = splitLine(l, ' ');
+      assert.equal(rest.length, 0, `one series, one field set, one time: ${l}`);
+      return `${series} ${splitLine(fields!, ',').sort().join(',')} ${time}`;
+    })
+    .sort();
+}
+
+test('the direct line-protocol path writes what the points write, from both forms, and the rules get the fields they read', () => {
+  const samples = [
+    fixtureSample('master', '10.0.0.1:6379'),
+    { ...fixtureSample('replica', '10.0.0.1:6380'), group: 'g=2 x', role: 'slave' },
+    { ...fixtureSample('master', '10.0.0.1:6381'), up: false, error: 'connection "refused"', info: {}, unavailable: ['INFO', 'SLOWLOG'] },
+    // INFO carrying fields the collector sets itself (its own value wins), and a bad number
+    {
+      ...fixtureSample('master', '10.0.0.1:6382'),
+      info: { ...fixtureSample('master', '10.0.0.1:6382').info, maxclients: { int: 5 }, up: { str: 'x' }, used_memory: { str: 'junk' } },
+      errorstats: [{ error: 'ERR x,y', count: 2 }],
+    },
+  ];
+  const src = { hostId: 'h 1', labels: { idc: 'bj,1' } };
+  const events = [{ kind: 'redis.restart', instance: '10.0.0.1:6379', message: 'restarted', timestampMs: 1_795_345_417_100, attrs: {} }];
+  const v1 = { ...base(), redis: samples, events };
+  const v2 = { ...base(), redis: decodeRedisSamples(encodeRedisSamples(samples)).samples, events };
+  const viaPoints = encodeLines(reportPoints(v1, src));
+  for (const r of [v1, v2]) {
+    const direct = reportLines(r, src);
+    assert.equal(direct.points, viaPoints.points);
+    assert.deepEqual(canonical(direct.lines), canonical(viaPoints.lines));
+    assert.ok(canonical(direct.lines).some((l) => l.startsWith('redis_slowlog,')));
+  }
+  // The rules' points: only the measurements and fields named, the same values and tags.
+  const need = (m: string) => (m === 'redis' ? new Set(['connected_clients', 'maxclients']) : m === 'event' ? ('all' as const) : undefined);
+  const all = reportPoints(v2, src);
+  const ruled = reportBatch(v2, src).rulePoints(need);
+  assert.deepEqual(
+    ruled.map((p) => p.measurement),
+    all.filter((p) => p.measurement === 'redis' || p.measurement === 'event').map((p) => p.measurement),
+  );
+  const redis = (ps: Point[]) => ps.filter((p) => p.measurement === 'redis');
+  redis(ruled).forEach((p, i) => {
+    const full = redis(all)[i]!;
+    assert.deepEqual(p.tags, full.tags);
+    assert.equal(p.fields.connected_clients, full.fields.connected_clients);
+    assert.equal(p.fields.maxclients, full.fields.maxclients);
+    assert.equal(p.fields.used_memory_rss, undefined);
+  });
+  assert.equal(redis(ruled)[3]!.fields.maxclients, 10000, 'the sample-level maxclients wins over INFO');
 });
 
 test('the schema fingerprint follows the field list, and a mismatch or an unnegotiated form is refused in words', () => {

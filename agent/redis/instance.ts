@@ -2,12 +2,12 @@
 // (plus CONFIG GET maxmemory/maxclients every few ticks) turned into a RedisSample.
 import os from 'node:os';
 import { Redis } from 'ioredis';
-import type { RedisSample, SlowlogEntry } from '../../proto/index.js';
+import { Form2Columns, form2Sample, type RedisSample, type SlowlogEntry } from '../../proto/index.js';
 import type { RedisInstanceConfig } from '../config.js';
 import { TimeoutError, withTimeout } from '../../common/index.js';
 import { describeRedisError, isReplyError } from './errors.js';
-import { infoNumber, infoString, parseInfo } from './info.js';
-import { computeHeadroom, computeRates, rateSnapshot, type RateSnapshot } from './rates.js';
+import { InfoPicks, parseInfoColumns } from './info.js';
+import { RATE_COUNTERS, computeHeadroom, computeRates, rateSnapshotOf, type RateSnapshot } from './rates.js';
 import { parseSlowlogReply, SlowlogCursor } from './slowlog.js';
 
 export const CLIENT_NAME = 'redis-fleet-agent';
@@ -21,9 +21,19 @@ export interface InstanceOptions {
   maxReconnectDelayMs: number;
 }
 
+/** INFO fields the sample reads itself (CONFIG fallback, headroom, rates, the slowlog cursor). */
+const PICKED = ['maxmemory', 'maxclients', 'used_memory', 'run_id', 'uptime_in_seconds', ...RATE_COUNTERS];
+
 export type ConfigState = { kind: 'unknown' } | { kind: 'ok'; maxmemory: number; maxclients: number } | { kind: 'refused'; error: string };
 
 const noop = (): void => {};
+
+/** os.totalmem() reads /proc/meminfo (3 syscalls): once a minute is enough for the headroom's denominator. */
+let memTotal = { bytes: 0, atMs: -Infinity };
+function hostMemTotal(nowMs: number): number {
+  if (nowMs - memTotal.atMs >= 60_000 || nowMs < memTotal.atMs) memTotal = { bytes: os.totalmem(), atMs: nowMs };
+  return memTotal.bytes;
+}
 
 export class RedisInstance {
   private readonly client: Redis;
@@ -38,6 +48,9 @@ export class RedisInstance {
   /** SLOWLOG refused (renamed, NOPERM): the reason, retried with CONFIG GET's cadence. */
   private slowlogRefused: string | undefined;
   private inFlight: Promise<RedisSample> | undefined;
+  /** This instance's INFO in form-2 columns, reused every tick. */
+  private readonly columns = new Form2Columns();
+  private readonly picks = new InfoPicks(PICKED);
 
   constructor(
     readonly cfg: RedisInstanceConfig,
@@ -118,28 +131,38 @@ export class RedisInstance {
     });
   }
 
-  /** CONFIG GET maxmemory / maxclients; a ReplyError (renamed, NOPERM) means refused. */
-  private async readConfig(): Promise<void> {
-    try {
-      const [mm, mc] = await Promise.all([
-        this.client.call('CONFIG', 'GET', 'maxmemory') as Promise<string[]>,
-        this.client.call('CONFIG', 'GET', 'maxclients') as Promise<string[]>,
-      ]);
-      const maxmemory = Number(mm?.[1]);
-      const maxclients = Number(mc?.[1]);
-      if (!Number.isFinite(maxmemory) || !Number.isFinite(maxclients))
-        throw Object.assign(new Error('unexpected CONFIG GET reply'), { name: 'ReplyError' });
-      this.configState = { kind: 'ok', maxmemory, maxclients };
-      this.configDue = false;
-      this.ticksSinceConfig = 0;
-    } catch (err) {
+  /** CONFIG GET maxmemory / maxclients replies; a ReplyError (renamed, NOPERM) means refused. */
+  private applyConfig(mm: [Error | null, unknown], mc: [Error | null, unknown]): void {
+    const err = mm[0] ?? mc[0];
+    if (err) {
       if (isReplyError(err)) {
         this.configState = { kind: 'refused', error: describeRedisError(err, this.cfg.password) };
         this.configDue = false;
         this.ticksSinceConfig = 0;
       }
       // Anything else (timeout, connection lost) is transient: try again next tick.
+      return;
     }
+    const maxmemory = Number((mm[1] as string[] | undefined)?.[1]);
+    const maxclients = Number((mc[1] as string[] | undefined)?.[1]);
+    if (!Number.isFinite(maxmemory) || !Number.isFinite(maxclients)) {
+      this.configState = { kind: 'refused', error: 'unexpected CONFIG GET reply' };
+    } else {
+      this.configState = { kind: 'ok', maxmemory, maxclients };
+    }
+    this.configDue = false;
+    this.ticksSinceConfig = 0;
+  }
+
+  /** SLOWLOG GET reply: the entries, or undefined when refused (remembered) or failed this tick. */
+  private applySlowlog(r: [Error | null, unknown]): unknown {
+    const err = r[0];
+    if (!err) {
+      this.slowlogRefused = undefined;
+      return r[1];
+    }
+    if (isReplyError(err)) this.slowlogRefused = describeRedisError(err, this.cfg.password);
+    return undefined;
   }
 
   /**
@@ -213,13 +236,20 @@ export class RedisInstance {
     let text: string;
     let slowlogRaw: unknown;
     try {
-      const [info, , raw] = await Promise.all([
-        this.client.info('all'),
-        wantConfig ? this.readConfig() : undefined,
-        wantSlowlog ? this.fetchSlowlog(1) : undefined,
-      ]);
-      text = info;
-      slowlogRaw = raw;
+      // One write and (usually) one read per tick: INFO is never auto-pipelined by ioredis, so
+      // sent alone it would cost a write and a read of its own (syscalls are most of the tick
+      // here; docs/benchmarks.md, "Agent cost").
+      const p = this.client.pipeline().info('all');
+      if (wantSlowlog) p.call('SLOWLOG', 'GET', '1');
+      if (wantConfig) p.call('CONFIG', 'GET', 'maxmemory').call('CONFIG', 'GET', 'maxclients');
+      const res = (await p.exec()) ?? [];
+      const info = res[0];
+      if (!info) throw new Error('no reply to INFO');
+      if (info[0]) throw info[0];
+      text = String(info[1]);
+      slowlogRaw = wantSlowlog && res[1] ? this.applySlowlog(res[1]) : undefined;
+      const cfg = wantSlowlog ? 2 : 1;
+      if (wantConfig && res[cfg] && res[cfg + 1]) this.applyConfig(res[cfg], res[cfg + 1]);
     } catch (err) {
       // A reply (NOAUTH, NOPERM, LOADING...) is the instance's own answer; a dropped
       // connection is better explained by the error that dropped it (e.g. WRONGPASS).
@@ -234,10 +264,16 @@ export class RedisInstance {
     }
     const atMs = Date.now();
     this.lastError = undefined;
-    const parsed = parseInfo(text);
+    const cols = this.columns;
+    const picks = this.picks;
+    const rows = parseInfoColumns(text, cols, picks);
+    const num = (name: string): number | undefined => {
+      const v = picks.num[picks.slot(name)]!;
+      return Number.isNaN(v) ? undefined : v;
+    };
     const unavailable: string[] = [];
-    let maxmemory = infoNumber(parsed.info, 'maxmemory') ?? -1;
-    let maxclients = infoNumber(parsed.info, 'maxclients') ?? -1;
+    let maxmemory = num('maxmemory') ?? -1;
+    let maxclients = num('maxclients') ?? -1;
     if (this.configState.kind === 'ok') {
       maxmemory = this.configState.maxmemory;
       maxclients = this.configState.maxclients;
@@ -245,33 +281,37 @@ export class RedisInstance {
       unavailable.push('CONFIG');
     }
     if (this.slowlogRefused !== undefined) unavailable.push('SLOWLOG');
-    const slowlog = slowlogRaw === undefined ? [] : await this.newSlowlogEntries(slowlogRaw, infoString(parsed.info, 'run_id') ?? '');
-    const snap = rateSnapshot(parsed.info, atMs);
+    const runId = picks.str[picks.slot('run_id')] ?? '';
+    const snap = rateSnapshotOf(num, runId, atMs);
     const rates = computeRates(this.prev, snap);
     this.prev = snap;
+    const usedMemory = num('used_memory') ?? 0;
+    // The SLOWLOG catch-up may wait for one more reply: the columns are this instance's own, so
+    // other instances' samples parsed meanwhile do not touch them.
+    const slowlog = slowlogRaw === undefined ? [] : await this.newSlowlogEntries(slowlogRaw, runId);
     return {
       connectionLost: false,
-      sample: {
-        address: this.cfg.address,
-        cluster: this.cfg.cluster,
-        group: this.cfg.group,
-        up: true,
-        error: '',
-        sampledAtMs: atMs,
-        role: parsed.role,
-        info: parsed.info,
-        replicas: parsed.replicas,
-        keyspace: parsed.keyspace,
-        commandstats: parsed.commandstats,
-        latencystats: parsed.latencystats,
-        errorstats: parsed.errorstats,
-        maxmemory,
-        maxclients,
-        rates,
-        headroom: computeHeadroom(infoNumber(parsed.info, 'used_memory') ?? 0, maxmemory, os.totalmem()),
-        unavailable,
-        slowlog,
-      },
+      sample: form2Sample(
+        {
+          address: this.cfg.address,
+          cluster: this.cfg.cluster,
+          group: this.cfg.group,
+          up: true,
+          error: '',
+          sampledAtMs: atMs,
+          role: rows.role,
+          replicas: rows.replicas,
+          keyspace: rows.keyspace,
+          errorstats: rows.errorstats,
+          maxmemory,
+          maxclients,
+          rates,
+          headroom: computeHeadroom(usedMemory, maxmemory, hostMemTotal(atMs)),
+          unavailable,
+          slowlog,
+        },
+        cols,
+      ),
     };
   }
 

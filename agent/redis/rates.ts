@@ -4,7 +4,7 @@
 import type { Headroom, RedisRates, Value } from '../../proto/index.js';
 import { infoNumber, infoString } from './info.js';
 
-const COUNTERS = [
+export const RATE_COUNTERS = [
   'total_commands_processed',
   'total_net_input_bytes',
   'total_net_output_bytes',
@@ -14,7 +14,7 @@ const COUNTERS = [
   'expired_keys',
   'rejected_connections',
 ] as const;
-type Counter = (typeof COUNTERS)[number];
+type Counter = (typeof RATE_COUNTERS)[number];
 
 /** What rates need from one sample. */
 export interface RateSnapshot {
@@ -26,8 +26,15 @@ export interface RateSnapshot {
 
 export function rateSnapshot(info: Record<string, Value>, atMs: number): RateSnapshot {
   const counters = {} as Record<Counter, number>;
-  for (const c of COUNTERS) counters[c] = infoNumber(info, c) ?? 0;
+  for (const c of RATE_COUNTERS) counters[c] = infoNumber(info, c) ?? 0;
   return { atMs, runId: infoString(info, 'run_id') ?? '', uptimeSeconds: infoNumber(info, 'uptime_in_seconds') ?? 0, counters };
+}
+
+/** The same snapshot from a number reader (the INFO fields picked while parsing; undefined = absent). */
+export function rateSnapshotOf(num: (name: string) => number | undefined, runId: string, atMs: number): RateSnapshot {
+  const counters = {} as Record<Counter, number>;
+  for (const c of RATE_COUNTERS) counters[c] = num(c) ?? 0;
+  return { atMs, runId, uptimeSeconds: num('uptime_in_seconds') ?? 0, counters };
 }
 
 export const INVALID_RATES: RedisRates = Object.freeze({
@@ -54,7 +61,7 @@ export function computeRates(prev: RateSnapshot | undefined, cur: RateSnapshot):
   if (prev.runId && cur.runId && prev.runId !== cur.runId) return { ...INVALID_RATES };
   if (cur.uptimeSeconds < prev.uptimeSeconds) return { ...INVALID_RATES };
   const d = {} as Record<Counter, number>;
-  for (const c of COUNTERS) {
+  for (const c of RATE_COUNTERS) {
     d[c] = cur.counters[c] - prev.counters[c];
     if (d[c] < 0) return { ...INVALID_RATES };
   }

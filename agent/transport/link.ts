@@ -16,6 +16,7 @@ import {
   fleetService,
   decodeRedisSamples,
   encodeRedisSamples,
+  plainSample,
   type CollectorMessage,
   type Hello,
   type Report,
@@ -218,7 +219,9 @@ export class CollectorLink {
     const seq = this.nextSeq;
     const redisV2 = this.form === REPORT_FORM_V2 && report.redis.length ? this.encodeForm2(report.redis) : undefined;
     const form = redisV2 ? REPORT_FORM_V2 : REPORT_FORM_V1;
-    const bytes = this.encode({ report: redisV2 ? { ...report, seq, redis: [], redisV2 } : { ...report, seq } });
+    const bytes = this.encode({
+      report: redisV2 ? { ...report, seq, redis: [], redisV2 } : { ...report, seq, redis: report.redis.map(plainSample) },
+    });
     const limit = this.collectorMaxBytes ? Math.min(this.collectorMaxBytes, this.opts.maxMessageBytes) : this.opts.maxMessageBytes;
     if (bytes.length > limit) {
       this.oversizeDropped++;

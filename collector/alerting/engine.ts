@@ -2,6 +2,7 @@
 // collector's SQLite file. Fed with every point the collector accepts; a timer drives
 // `for` durations, absence, event auto-resolve, and the batched writes.
 import type { Logger } from '../../common/index.js';
+import { batchRulePoints, type Batch } from '../batch.js';
 import type { Point } from '../points.js';
 import type { Store } from '../store.js';
 import { AlertTable } from './alerts.js';
@@ -100,8 +101,13 @@ export class Alerting {
 
   /** Every accepted point (reports, collector events) passes through here. Never throws. */
   onPoints(points: Point[]): void {
+    this.onBatch(points);
+  }
+
+  /** A batch the sink took: the rules read the points of the measurements and fields they name. */
+  onBatch(batch: Batch): void {
     try {
-      this.evaluator.onPoints(points);
+      this.evaluator.onPoints(batchRulePoints(batch, this.evaluator.need));
     } catch (err) {
       this.logger.error({ error: (err as Error).message, stack: (err as Error).stack }, 'alert evaluation failed');
     }

@@ -1,7 +1,7 @@
 // Rule evaluation on the live stream: every point the collector accepts passes through
 // onPoints() (fast alerting: a condition in a report is decided when the report
 // arrives); tick() runs the clock-driven parts (absence, event auto-resolve, stale series).
-import type { Point } from '../../points.js';
+import type { FieldNeeds, Point } from '../../points.js';
 import { AlertTable } from '../alerts.js';
 import type { Labels } from '../types.js';
 import { compare, evalExpr } from './expr.js';
@@ -63,9 +63,24 @@ const keyOf = (labels: Labels): string =>
       .map((k) => [k, labels[k]]),
   );
 
+/** A point's series: its identity labels (shared, never mutated) and their key. */
+interface SeriesId {
+  labels: Labels;
+  key: string;
+}
+
+function seriesId(tags: Record<string, string>): SeriesId {
+  const labels = identity(tags);
+  return { labels, key: keyOf(labels) };
+}
+
 export class Evaluator {
   private states = new Map<string, RuleState>();
   private byMeasurement = new Map<string, RuleState[]>();
+  /** Per measurement a rule reads: the fields its expressions name, or every field (event rules, `event`). */
+  private needs = new Map<string, Set<string> | 'all'>();
+  /** What onPoints() reads of a report: the reports' points need no more (batch.ts). */
+  readonly need: FieldNeeds = (measurement) => this.needs.get(measurement);
   private readonly silentHosts = new Set<string>();
   /** Fluctuation windows changed (or dropped) since the last takeWindowChanges(): `rule\0series`. */
   private readonly changedWindows = new Set<string>();
@@ -95,10 +110,22 @@ export class Evaluator {
     }
     this.states = next;
     this.byMeasurement = new Map();
+    // Collector and agent events mark silent hosts whatever the rules.
+    this.needs = new Map([['event', 'all']]);
     for (const s of next.values()) {
-      const list = this.byMeasurement.get(s.rule.measurement) ?? [];
+      const r = s.rule;
+      const list = this.byMeasurement.get(r.measurement) ?? [];
       list.push(s);
-      this.byMeasurement.set(s.rule.measurement, list);
+      this.byMeasurement.set(r.measurement, list);
+      const need = this.needs.get(r.measurement);
+      if (need === 'all') continue;
+      if (r.kind === 'event' || (r.kind !== 'absence' && !r.expr)) {
+        this.needs.set(r.measurement, 'all');
+        continue;
+      }
+      const fields = need ?? new Set<string>();
+      for (const o of [r.expr?.left, r.expr?.right]) if (o && 'field' in o) fields.add(o.field);
+      this.needs.set(r.measurement, fields);
     }
   }
 
@@ -145,10 +172,12 @@ export class Evaluator {
       if (p.measurement === 'event') this.noteHostEvent(p);
       const states = this.byMeasurement.get(p.measurement);
       if (!states) continue;
+      // The series identity of this point, worked out once for every rule reading its measurement.
+      let id: SeriesId | undefined;
       for (const st of states) {
         st.lastEvalAt = now;
         if (st.rule.kind === 'event') this.onEvent(st, p, now);
-        else this.onSample(st, p, now);
+        else this.onSample(st, p, (id ??= seriesId(p.tags)), now);
       }
     }
   }
@@ -187,22 +216,21 @@ export class Evaluator {
     else if (p.tags.kind === 'host.up') this.silentHosts.delete(host);
   }
 
-  private series(st: RuleState, tags: Record<string, string>, now: number): Series {
-    const labels = identity(tags);
-    const k = keyOf(labels);
+  private series(st: RuleState, id: SeriesId, now: number): Series {
+    const k = id.key;
     if (st.rule.kind === 'fluctuation') this.changedWindows.add(`${st.rule.name}\0${k}`);
     let s = st.series.get(k);
     if (!s) {
-      s = { labels, lastSeen: now, values: [] };
+      s = { labels: id.labels, lastSeen: now, values: [] };
       st.series.set(k, s);
     }
     s.lastSeen = now;
     return s;
   }
 
-  private onSample(st: RuleState, p: Point, now: number): void {
+  private onSample(st: RuleState, p: Point, id: SeriesId, now: number): void {
     const r = st.rule;
-    const s = this.series(st, p.tags, now);
+    const s = this.series(st, id, now);
     if (s.alertRule !== r) {
       s.alertLabels = AlertTable.labelsFor(r, s.labels);
       s.alertRule = r;

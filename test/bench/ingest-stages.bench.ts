@@ -1,0 +1,118 @@
+// Where one instance sample's collector CPU goes, stage by stage, in this process (run on demand:
+// npm run bench -- ingest-stages). The same 8-instance report (the real Redis 7.0 INFO ALL
+// capture) in report form 1 and form 2, through the collector's own code: the AgentMessage
+// decode (and the form-2 column reader), the InfluxDB path (report → line protocol straight from
+// the samples, report-lines.ts, beside the previous report → points → line protocol), the
+// built-in alert rules (on the points they name, beside all the points), the embedded store's
+// points, and the JSON of the latest sample the state store writes. The ingest benchmark
+// measures the whole collector; this one says which stage to cut next.
+import { fleetService, encodeAgentMessage, decodeRedisSamples, REPORT_FORM_V1, REPORT_FORM_V2, type Report } from '../../proto/index.js';
+import { reportPoints } from '../../collector/points.js';
+import { encodeLines } from '../../collector/line-protocol.js';
+import { reportLines } from '../../collector/report-lines.js';
+import { Store } from '../../collector/store.js';
+import { SqliteAlertingStore } from '../../collector/alerting/store.js';
+import { AlertTable } from '../../collector/alerting/alerts.js';
+import { Evaluator, builtinRules } from '../../collector/alerting/rules/index.js';
+import { fixed, table } from './lib.js';
+import { reportMessage, syntheticSamples, type ReportForm } from './ingest.js';
+
+const PER_REPORT = 8;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 12);
+const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 400);
+
+type Decoded = { report?: Report };
+const deserialize = (fleetService() as unknown as { service: { Connect: { requestDeserialize(b: Buffer): unknown } } }).service.Connect
+  .requestDeserialize;
+
+/** What grpc.ts does with one message: proto-loader's decode, then form 2's columns into `redis`. */
+function decode(bytes: Buffer): Report {
+  const r = (deserialize(bytes) as Decoded).report!;
+  const v2 = r.redisV2;
+  if (v2?.length) {
+    r.redis = decodeRedisSamples(Buffer.isBuffer(v2) ? v2 : Buffer.from(v2.buffer, v2.byteOffset, v2.byteLength)).samples;
+    r.redisV2 = null;
+  }
+  return r;
+}
+
+function stages(form: ReportForm) {
+  const samples = syntheticSamples(PER_REPORT);
+  for (const s of samples) s.sampledAtMs = Date.now();
+  const bytes = encodeAgentMessage(reportMessage({ seq: 1, timestampMs: Date.now(), redis: samples, proxies: [], events: [] }, form));
+  const src = { hostId: 'bench-1', labels: { idc: 'idc1' } };
+  const report = decode(bytes);
+  const points = reportPoints(report, src);
+  const store = Store.open(':memory:');
+  const evaluator = new Evaluator(
+    new AlertTable(new SqliteAlertingStore(store.db)),
+    builtinRules({ enabled: true, disable: [], overrides: {} }),
+  );
+  return {
+    bytes: bytes.length,
+    points: points.length,
+    lineBytes: encodeLines(points).lines.length,
+    close: () => store.close(),
+    run: {
+      'AgentMessage decode': () => decode(bytes),
+      'report → line protocol (InfluxDB sink)': () => reportLines(report, src),
+      '  previous: report → points → line protocol': () => encodeLines(reportPoints(report, src)),
+      'alert rules on the points they name': () => evaluator.onPoints(reportPoints(report, src, [], { need: evaluator.need })),
+      '  alert rules on every point': () => evaluator.onPoints(points),
+      'report → points (embedded store)': () => reportPoints(report, src),
+      'latest sample as JSON (state store)': () => {
+        for (const s of report.redis) JSON.stringify(s);
+      },
+    } as Record<string, () => unknown>,
+  };
+}
+
+function main() {
+  console.log(
+    `# ingest stages: ${PER_REPORT} instances per report, ${ROUNDS} rounds × ${ITERATIONS} reports per stage (forms interleaved), CPU time per instance sample, node ${process.version}, ${new Date().toISOString()}`,
+  );
+  const forms = [REPORT_FORM_V1, REPORT_FORM_V2] as const;
+  const cases = forms.map((f) => stages(f));
+  const names = Object.keys(cases[0]!.run);
+  const us = cases.map(() => new Map<string, number[]>(names.map((n) => [n, []])));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of names) {
+      for (let c = 0; c < cases.length; c++) {
+        const f = cases[c]!.run[name]!;
+        const t0 = process.cpuUsage();
+        for (let i = 0; i < ITERATIONS; i++) f();
+        const t = process.cpuUsage(t0);
+        // The first two rounds warm the JIT up.
+        if (round >= 2) us[c]!.get(name)!.push((t.user + t.system) / ITERATIONS / PER_REPORT);
+      }
+    }
+  }
+  const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+  const rows: (string | number)[][] = [['stage', 'form 1 µs / sample', 'form 2 µs / sample']];
+  const m = (name: string) => us.map((u) => median(u.get(name)!));
+  for (const name of names) rows.push([name, ...m(name).map((v) => fixed(v, 1))]);
+  // The InfluxDB sink's path per sample: decode, lines, rules, latest-sample JSON; now and before.
+  const sum = (stages: string[]) =>
+    [0, 1].map((i) =>
+      fixed(
+        stages.reduce((a, st) => a + m(st)[i]!, 0),
+        1,
+      ),
+    );
+  const json = 'latest sample as JSON (state store)';
+  rows.push([
+    'InfluxDB path, sum',
+    ...sum(['AgentMessage decode', 'report → line protocol (InfluxDB sink)', 'alert rules on the points they name', json]),
+  ]);
+  rows.push([
+    '  previous InfluxDB path, sum',
+    ...sum(['AgentMessage decode', '  previous: report → points → line protocol', '  alert rules on every point', json]),
+  ]);
+  console.log(table(rows));
+  console.log(
+    `report bytes: form 1 ${cases[0]!.bytes}, form 2 ${cases[1]!.bytes}; points per report ${cases[0]!.points}; line protocol ${cases[0]!.lineBytes} bytes per report`,
+  );
+  for (const c of cases) c.close();
+}
+
+main();
