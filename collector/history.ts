@@ -8,8 +8,9 @@
 // (history_5m, for steps of whole 5 minutes: a 24 h chart reads 5x fewer rows) for retentionMs.
 // Rollups are computed from committed rows behind cursors kept in the same file, in
 // small transactions on a timer, so a crash never loses one and ingest is never stalled.
-// Both tiers are pruned by age, raw rows by count, and the file by size (maxBytes: the
-// oldest raw rows go first, then the oldest rollups; freed pages are reused).
+// The tiers are pruned by age, raw rows by count, and the file by size (maxBytes: the
+// oldest raw rows go first, then the oldest 1-minute rollups, then the 5-minute ones; freed
+// pages are reused).
 // Row encoding: history-rows.ts.
 import { OnceLog, type Logger } from '../common/index.js';
 import { CHART_FIELDS, MEASUREMENTS } from '../proto/index.js';
@@ -69,7 +70,7 @@ export interface HistoryQuery extends PointQuery {
   fields?: string[];
   /** Only one tier (tests, the benchmark); by default the step and the range choose. */
   tier?: 'raw' | 'rollups' | 'rollups5m';
-  /** Internal, for the benchmark's same-run peer: false folds step buckets with Rollup objects (the old path). */
+  /** Internal, for the benchmark's same-run peer: false is the old path (whole rows, folded with Rollup objects). */
   dense?: boolean;
 }
 
@@ -189,7 +190,9 @@ export class EmbeddedHistory implements MetricSink {
       ),
       rawAfter: db.prepare(`SELECT id, series, time FROM history_raw WHERE id > ? ORDER BY id LIMIT ${ROLLUP_CHUNK}`),
       rawMinute: db.prepare('SELECT time, layout, v FROM history_raw WHERE series = ? AND time >= ? AND time < ?'),
-      upsertRollup: db.prepare('INSERT OR REPLACE INTO history_1m (series, time, n, layout, v) VALUES (?, ?, ?, ?, ?)'),
+      upsertRollup: db.prepare(
+        'INSERT OR REPLACE INTO history_1m (series, time, n, layout, v, chart_layout, chart_v) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
       setCursor: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('history_rollup_cursor', ?)"),
       newestRawTime: db.prepare('SELECT time AS m FROM history_raw ORDER BY id DESC LIMIT 1'),
       pendingFrom: db.prepare('SELECT min(time) AS m FROM history_raw WHERE id > ?'),
@@ -381,7 +384,7 @@ export class EmbeddedHistory implements MetricSink {
   /** Rows of a table for the query's series and an inclusive range; `ordered` by time then series (a step query buckets them itself). */
   private selectRows(
     table: 'history_raw' | 'history_1m' | 'history_5m',
-    q: PointQuery,
+    q: HistoryQuery,
     from: number,
     to: number,
     limit: number,
@@ -389,12 +392,15 @@ export class EmbeddedHistory implements MetricSink {
   ): Row[] {
     if (from > to || from === Infinity || to === -Infinity) return [];
     const { sql: series, args } = seriesFilter(q);
-    // 5-minute rows asked only charted fields: their copy of those, not the whole row.
+    // Rollups asked only charted fields: their copy of those, not the whole row (a 1-minute row
+    // from before the copy has none: the whole row).
     const charted = CHART_FIELDS[q.measurement];
     const cols =
-      table === 'history_5m' && q.fields?.length && q.fields.every((f) => charted?.includes(f))
-        ? 'chart_layout AS layout, chart_v AS v, n'
-        : `layout, v${table === 'history_raw' ? '' : ', n'}`;
+      table === 'history_raw'
+        ? 'layout, v'
+        : q.fields?.length && q.fields.every((f) => charted?.includes(f)) && q.dense !== false
+          ? 'coalesce(chart_layout, layout) AS layout, coalesce(chart_v, v) AS v, n'
+          : 'layout, v, n';
     let sql = `SELECT series, time, ${cols} FROM ${table} WHERE series IN (${series})`;
     if (Number.isFinite(from)) {
       sql += ' AND time >= ?';
@@ -486,7 +492,15 @@ export class EmbeddedHistory implements MetricSink {
         }
         if (acc.count === 0) continue;
         const { columns, values } = acc.result();
-        this.st.upsertRollup.run(series, m, acc.count, this.layoutId(this.measurementOf(series), columns), encodeValues(values));
+        const measurement = this.measurementOf(series);
+        this.st.upsertRollup.run(
+          series,
+          m,
+          acc.count,
+          this.layoutId(measurement, columns),
+          encodeValues(values),
+          ...this.chartCopy(measurement, columns, values),
+        );
       }
       // A minute whose 5-minute window is folded already (a late or replayed point): fold the window again.
       const folded = this.fold5?.end ?? this.cursor5 ?? -Infinity;
@@ -536,16 +550,33 @@ export class EmbeddedHistory implements MetricSink {
     }
     const f = this.fold5;
     const start = this.cursor5!;
-    let done = 0;
+    // The position moves once the transaction commits (a failed one is retried from the same series).
+    let pos = f.pos;
     this.db.transaction(() => {
-      for (let rows = 0; f.pos < f.series.length && rows < ROLLUP_CHUNK; done++) rows += this.foldFive(f.series[f.pos++]!, start, f.end);
-      if (f.pos === f.series.length) this.st.setCursor5.run(String(f.end));
+      for (let rows = 0; pos < f.series.length && rows < ROLLUP_CHUNK;) rows += this.foldFive(f.series[pos++]!, start, f.end);
+      if (pos === f.series.length) this.st.setCursor5.run(String(f.end));
     })();
+    const done = pos - f.pos;
+    f.pos = pos;
     if (f.pos === f.series.length) {
       this.cursor5 = f.end;
       this.fold5 = undefined;
     }
     return Math.max(done, 1);
+  }
+
+  /** A rollup row's charted fields (CHART_FIELDS) on their own: their layout id and values. */
+  private chartCopy(measurement: string, columns: readonly Column[], values: readonly StoredValue[]): [number, Buffer] {
+    const charted = CHART_FIELDS[measurement] ?? [];
+    const chartColumns: Column[] = [];
+    const chartValues: StoredValue[] = [];
+    columns.forEach((c, i) => {
+      if (charted.includes(c[0])) {
+        chartColumns.push(c);
+        chartValues.push(values[i]!);
+      }
+    });
+    return [this.layoutId(measurement, chartColumns), encodeValues(chartValues)];
   }
 
   /** One series' 5-minute rollups of [start, end) from its 1-minute ones; returns the minute rows read. */
@@ -554,26 +585,16 @@ export class EmbeddedHistory implements MetricSink {
     let acc: Rollup | undefined;
     let window = -Infinity;
     const measurement = this.measurementOf(series);
-    const charted = new Set(CHART_FIELDS[measurement]);
     const put = (): void => {
       if (!acc?.count) return;
       const { columns, values } = acc.result();
-      const chartColumns: Column[] = [];
-      const chartValues: StoredValue[] = [];
-      columns.forEach((c, i) => {
-        if (charted.has(c[0])) {
-          chartColumns.push(c);
-          chartValues.push(values[i]!);
-        }
-      });
       this.st.upsertRollup5.run(
         series,
         window,
         acc.count,
         this.layoutId(measurement, columns),
         encodeValues(values),
-        this.layoutId(measurement, chartColumns),
-        encodeValues(chartValues),
+        ...this.chartCopy(measurement, columns, values),
       );
     };
     for (const r of rows) {

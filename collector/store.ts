@@ -187,6 +187,13 @@ export class Store {
       db.pragma('journal_size_limit = 67108864');
       db.pragma('synchronous = NORMAL');
       db.exec(DDL);
+      // Added to history_1m after its first release (the charted-field copy, as in history_5m): empty in older rows.
+      const columns = db
+        .prepare<{ name: string }>('PRAGMA table_info(history_1m)')
+        .all()
+        .map((c) => c.name);
+      if (!columns.includes('chart_v'))
+        db.exec('ALTER TABLE history_1m ADD COLUMN chart_layout INTEGER; ALTER TABLE history_1m ADD COLUMN chart_v BLOB;');
       const v = db.prepare<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").get();
       if (!v) db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
       else if (Number(v.value) > SCHEMA_VERSION) {

@@ -133,6 +133,17 @@ test('rollups: per minute and per step, mean / min / max / last equal to those o
       }
     }
   }
+  // Charted fields only (read from the rollups' copy of them), per minute, against the raw points.
+  for (const agg of ['mean', 'min', 'max', 'last'] as const) {
+    const want = expected(points, MINUTE, agg);
+    const got = s.history.queryPoints({ measurement: 'redis', tier: 'rollups', stepMs: MINUTE, agg, fields: ['ops_per_sec', 'maxmemory'] });
+    assert.equal(got.length, want.size);
+    for (const p of got) {
+      assert.deepEqual(Object.keys(p.fields).sort(), ['maxmemory', 'ops_per_sec']);
+      for (const f of ['ops_per_sec', 'maxmemory'])
+        assert.ok(near(p.fields[f], want.get(`${p.tags.instance}@${p.time}`)![f]!), `charted ${agg} ${f} at ${p.time}`);
+    }
+  }
   const picked = s.history.queryPoints({ measurement: 'redis', stepMs: 5 * MINUTE, fields: ['ops_per_sec'], from: t0 });
   assert.ok(picked.length === 8 && picked.every((p) => Object.keys(p.fields).join() === 'ops_per_sec'), 'fields picks');
 
@@ -254,6 +265,15 @@ test('5-minute rollups: steps of whole 5 minutes read them, equal to the minutes
   assert.equal(maxOf('rollups5m').fields.used_memory, 9e9);
   assert.equal(maxOf().fields.used_memory, 9e9);
   const before = fives();
+  const chartedMinutes = {
+    measurement: 'redis',
+    tier: 'rollups' as const,
+    stepMs: MINUTE,
+    agg: 'max' as const,
+    fields: ['used_memory'],
+    from: t0,
+  };
+  const minutesBefore = s.history.queryPoints(chartedMinutes);
   assert.deepEqual(
     s.history.queryPoints({ measurement: 'redis', tier: 'rollups5m', fields: ['ops_per_sec', 'used_memory'], limit: 1000 }),
     s.history
@@ -263,13 +283,16 @@ test('5-minute rollups: steps of whole 5 minutes read them, equal to the minutes
   );
   await closeAll(s);
 
-  // A file from before the 5-minute tier: no table, no cursor. Filled from the minutes at start.
+  // A file from before the 5-minute tier: no table, no cursor, 1-minute rows without the charted
+  // copy. Filled from the minutes at start; the old minutes are read whole.
   const old = Store.open(file);
-  old.db.exec("DROP TABLE history_5m; DELETE FROM meta WHERE key = 'history_5m_cursor'");
+  old.db.exec(`DROP TABLE history_5m; DELETE FROM meta WHERE key = 'history_5m_cursor';
+    ALTER TABLE history_1m DROP COLUMN chart_v; ALTER TABLE history_1m DROP COLUMN chart_layout;`);
   old.close();
   s = open(file, { rollupIntervalMs: 3_600_000 });
   t.after(() => closeAll(s));
   assert.equal(fives().length, 0);
+  same(s.history.queryPoints(chartedMinutes), minutesBefore, 'charted fields of 1-minute rows without the copy');
   assert.ok(await s.history.drain(10_000));
   same(fives(), before, 'the 5-minute rollups of an older file');
 });
