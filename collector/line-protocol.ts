@@ -28,27 +28,37 @@ export function escKeyCached(s: string): string {
   return e;
 }
 
+/** A value of a pinned type as line protocol writes it (numbers already finite). */
+export function valueText(type: FieldType, v: FieldValue): string {
+  return type === 'string' ? `"${escString(String(v))}"` : type === 'int' ? intText(v as number) : String(v);
+}
+
+/** `,k=v` for every non-empty tag, keys sorted. */
+export function tagsText(tags: Record<string, string>): string {
+  const keys = Object.keys(tags).sort();
+  let t = '';
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const v = tags[k]!;
+    if (v !== '') t += `,${escKeyCached(k)}=${escKeyCached(v)}`;
+  }
+  return t;
+}
+
 /** One field as `key=value`, or '' when it cannot be written (non-finite, or an unlisted string). */
 function fieldText(key: string, v: FieldValue, type: FieldType | undefined): string {
   if (type === 'string' || (type === undefined && typeof v === 'string')) {
-    return type === undefined ? '' : `${escKeyCached(key)}="${escString(String(v))}"`;
+    return type === undefined ? '' : `${escKeyCached(key)}=${valueText('string', v)}`;
   }
   const n = typeof v === 'number' ? v : Number(v);
   if (!Number.isFinite(n)) return '';
-  return `${escKeyCached(key)}=${type === 'int' ? intText(n) : String(n)}`;
+  return `${escKeyCached(key)}=${valueText(type === 'int' ? 'int' : 'float', n)}`;
 }
 
 /** One point as a line (no newline), or '' when it has no writable field. */
 export function pointLine(p: Point): string {
   const def = MEASUREMENTS[p.measurement];
-  let line = escMeasurement(p.measurement);
-  const tags = p.tags;
-  const tagKeys = Object.keys(tags).sort();
-  for (let i = 0; i < tagKeys.length; i++) {
-    const k = tagKeys[i]!;
-    const v = tags[k]!;
-    if (v !== '') line += `,${escKeyCached(k)}=${escKeyCached(v)}`;
-  }
+  const line = escMeasurement(p.measurement) + tagsText(p.tags);
   let fields = '';
   const other = def ? (def.otherNumericFields === 'drop' ? null : 'float') : undefined;
   for (const k in p.fields) {

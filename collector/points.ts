@@ -219,36 +219,30 @@ function redisPoints(s: RedisSample, base: Tags, reportTime: number, out: Point[
       setTag(rt, 'state', r.state);
       emit(out, M.replica.name, rt, f, time);
     }
-  if (want(M.keyspace))
-    for (const k of s.keyspace) {
-      const f: Record<string, FieldValue> = {};
-      putAll(M.keyspace, f, KEYSPACE_KEYS, k);
-      emit(out, M.keyspace.name, withTag(tags, 'db', k.db), f, time);
-    }
-  if (want(M.cmdstat))
-    for (const c of s.commandstats) {
-      const f: Record<string, FieldValue> = {};
-      putAll(M.cmdstat, f, CMDSTAT_KEYS, c);
-      emit(out, M.cmdstat.name, withTag(tags, 'command', c.command), f, time);
-    }
-  if (want(M.latency))
-    for (const l of s.latencystats) {
-      const f: Record<string, FieldValue> = {};
-      putAll(M.latency, f, LATENCY_KEYS, l);
-      emit(out, M.latency.name, withTag(tags, 'command', l.command), f, time);
-    }
-  if (want(M.errorstat))
-    for (const e of s.errorstats) {
-      const f: Record<string, FieldValue> = {};
-      putAll(M.errorstat, f, ERRORSTAT_KEYS, e);
-      emit(out, M.errorstat.name, withTag(tags, 'error', e.error), f, time);
-    }
+  if (want(M.keyspace)) rowPoints(out, M.keyspace, KEYSPACE_KEYS, s.keyspace, tags, 'db', (k) => k.db, time);
+  if (want(M.cmdstat)) rowPoints(out, M.cmdstat, CMDSTAT_KEYS, s.commandstats, tags, 'command', (c) => c.command, time);
+  if (want(M.latency)) rowPoints(out, M.latency, LATENCY_KEYS, s.latencystats, tags, 'command', (l) => l.command, time);
+  if (want(M.errorstat)) rowPoints(out, M.errorstat, ERRORSTAT_KEYS, s.errorstats, tags, 'error', (e) => e.error, time);
   if (want(M.slowlog))
-    for (const e of s.slowlog) {
-      const f: Record<string, FieldValue> = {};
-      putAll(M.slowlog, f, SLOWLOG_KEYS, e);
-      emit(out, M.slowlog.name, withTag(tags, 'command_name', slowlogCommand(e.command)), f, slowlogTime(e));
-    }
+    rowPoints(out, M.slowlog, SLOWLOG_KEYS, s.slowlog, tags, 'command_name', (e) => slowlogCommand(e.command), slowlogTime);
+}
+
+/** One point of `def` per row, tagged `tag` = tagOf(row), at `time` (or the row's own time). */
+function rowPoints<T extends object>(
+  out: Point[],
+  def: MeasurementDef,
+  keys: [string, string][],
+  rows: readonly T[],
+  tags: Tags,
+  tag: string,
+  tagOf: (row: T) => string,
+  time: number | ((row: T) => number),
+): void {
+  for (const r of rows) {
+    const f: Record<string, FieldValue> = {};
+    putAll(def, f, keys, r);
+    emit(out, def.name, withTag(tags, tag, tagOf(r)), f, typeof time === 'number' ? time : time(r));
+  }
 }
 
 /** The slowlog entry's command name (its first word, lower case): the `command_name` tag. */

@@ -6,7 +6,7 @@
 // encodeLines(reportPoints(report)) writes, up to the order of the fields in a line
 // (test/form2.test.ts checks it on the real capture in both report forms).
 import { valueOf, type FieldType, type RedisSample, type Report } from '../proto/index.js';
-import { encodeText, escKeyCached, escMeasurement, escString, intText, type EncodedLines } from './line-protocol.js';
+import { encodeText, escKeyCached, escMeasurement, tagsText, valueText, type EncodedLines } from './line-protocol.js';
 import {
   CMDSTAT_KEYS,
   ERRORSTAT_KEYS,
@@ -25,7 +25,6 @@ import {
   slowlogCommand,
   slowlogTime,
   withTag,
-  type FieldValue,
   type PointSource,
   type Tags,
 } from './points.js';
@@ -52,11 +51,6 @@ const ROWS = {
 };
 const REDIS_NAME = escMeasurement(M.redis.name);
 
-/** A coerced value as line protocol writes it (line-protocol.ts fieldText). */
-function valueText(type: FieldType, v: FieldValue): string {
-  return type === 'string' ? `"${escString(String(v))}"` : type === 'int' ? intText(v as number) : String(v);
-}
-
 /** A row's fields, `k=v,...` ('' when none can be written). */
 function rowFields(cols: Column[], row: object): string {
   const o = row as Record<string, unknown>;
@@ -68,17 +62,6 @@ function rowFields(cols: Column[], row: object): string {
     f = f ? `${f},${c.prefix}${valueText(c.type, v)}` : c.prefix + valueText(c.type, v);
   }
   return f;
-}
-
-/** `,k=v` for every tag, keys sorted (as pointLine writes them). */
-function tagsText(tags: Tags): string {
-  const keys = Object.keys(tags).sort();
-  let t = '';
-  for (const k of keys) {
-    const v = tags[k]!;
-    if (v !== '') t += `,${escKeyCached(k)}=${escKeyCached(v)}`;
-  }
-  return t;
 }
 
 /** One sample's tags, escaped and sorted once; a row adds its own tag in its sorted place. */

@@ -5,15 +5,10 @@
 // readers default them. Wire format: https://protobuf.dev/programming-guides/encoding/
 import type { ErrorStat, KeyspaceInfo, RedisSample, ReplicaInfo, SlowlogEntry } from './types.js';
 
-function grownF64(a: Float64Array, n: number): Float64Array {
+/** `a`, or a copy at least `n` long (doubling) when it is shorter. */
+function grown<A extends Float64Array | Uint32Array>(a: A, n: number): A {
   if (n <= a.length) return a;
-  const b = new Float64Array(Math.max(n, a.length * 2));
-  b.set(a);
-  return b;
-}
-function grownU32(a: Uint32Array, n: number): Uint32Array {
-  if (n <= a.length) return a;
-  const b = new Uint32Array(Math.max(n, a.length * 2));
+  const b = new (a.constructor as new (length: number) => A)(Math.max(n, a.length * 2));
   b.set(a);
   return b;
 }
@@ -53,8 +48,8 @@ export class Form2Columns {
   int(index: number, v: number): void {
     const n = this.ints++;
     if (n >= this.intIndex.length) {
-      this.intIndex = grownU32(this.intIndex, n + 1);
-      this.intValue = grownF64(this.intValue, n + 1);
+      this.intIndex = grown(this.intIndex, n + 1);
+      this.intValue = grown(this.intValue, n + 1);
     }
     this.intIndex[n] = index;
     this.intValue[n] = v;
@@ -62,27 +57,27 @@ export class Form2Columns {
   float(index: number, v: number): void {
     const n = this.floats++;
     if (n >= this.floatIndex.length) {
-      this.floatIndex = grownU32(this.floatIndex, n + 1);
-      this.floatValue = grownF64(this.floatValue, n + 1);
+      this.floatIndex = grown(this.floatIndex, n + 1);
+      this.floatValue = grown(this.floatValue, n + 1);
     }
     this.floatIndex[n] = index;
     this.floatValue[n] = v;
   }
   str(index: number, v: string): void {
     const n = this.strs++;
-    if (n >= this.strIndex.length) this.strIndex = grownU32(this.strIndex, n + 1);
+    if (n >= this.strIndex.length) this.strIndex = grown(this.strIndex, n + 1);
     this.strIndex[n] = index;
     this.strValue[n] = v;
   }
   otherInt(name: string, v: number): void {
     const n = this.otherInts++;
-    this.otherIntValue = grownF64(this.otherIntValue, n + 1);
+    this.otherIntValue = grown(this.otherIntValue, n + 1);
     this.otherIntName[n] = name;
     this.otherIntValue[n] = v;
   }
   otherFloat(name: string, v: number): void {
     const n = this.otherFloats++;
-    this.otherFloatValue = grownF64(this.otherFloatValue, n + 1);
+    this.otherFloatValue = grown(this.otherFloatValue, n + 1);
     this.otherFloatName[n] = name;
     this.otherFloatValue[n] = v;
   }
@@ -93,7 +88,7 @@ export class Form2Columns {
   }
   cmd(command: string, calls: number, usec: number, usecPerCall: number, rejected: number, failed: number): void {
     const n = this.cmds++;
-    this.cmdNum = grownF64(this.cmdNum, 5 * n + 5);
+    this.cmdNum = grown(this.cmdNum, 5 * n + 5);
     this.cmdCommand[n] = command;
     const o = 5 * n;
     this.cmdNum[o] = calls;
@@ -104,7 +99,7 @@ export class Form2Columns {
   }
   lat(command: string, p50: number, p99: number, p999: number): void {
     const n = this.lats++;
-    this.latNum = grownF64(this.latNum, 3 * n + 3);
+    this.latNum = grown(this.latNum, 3 * n + 3);
     this.latCommand[n] = command;
     const o = 3 * n;
     this.latNum[o] = p50;

@@ -54,6 +54,26 @@ const float = (v: string | undefined): number => {
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
+/** A `slaveN:ip=...,port=...` line (both parsers). */
+function replicaOf(id: string, value: string): ReplicaInfo {
+  const f = subFields(value);
+  return {
+    id,
+    ip: f.get('ip') ?? '',
+    port: int(f.get('port')),
+    state: f.get('state') ?? '',
+    offset: int(f.get('offset')),
+    lagSeconds: int(f.get('lag')),
+    lagBytes: 0,
+  };
+}
+
+/** A `dbN:keys=...,expires=...` line (both parsers). */
+function keyspaceOf(db: string, value: string): KeyspaceInfo {
+  const f = subFields(value);
+  return { db, keys: int(f.get('keys')), expires: int(f.get('expires')), avgTtl: int(f.get('avg_ttl')) };
+}
+
 /** Parses an INFO reply (CRLF or LF). Unknown lines are kept as scalars, never an error. */
 export function parseInfo(text: string): ParsedInfo {
   const out: ParsedInfo = { info: {}, role: '', replicas: [], keyspace: [], commandstats: [], latencystats: [], errorstats: [] };
@@ -83,21 +103,11 @@ export function parseInfo(text: string): ParsedInfo {
 function parseLine(out: ParsedInfo, key: string, value: string): void {
   const c0 = key.charCodeAt(0);
   if (c0 === 115 /* s */ && key.length > 5 && key.startsWith('slave') && isDigit(key.charCodeAt(5)) && value.includes('=')) {
-    const f = subFields(value);
-    out.replicas.push({
-      id: key,
-      ip: f.get('ip') ?? '',
-      port: int(f.get('port')),
-      state: f.get('state') ?? '',
-      offset: int(f.get('offset')),
-      lagSeconds: int(f.get('lag')),
-      lagBytes: 0,
-    });
+    out.replicas.push(replicaOf(key, value));
     return;
   }
   if (c0 === 100 /* d */ && key.length > 2 && key.charCodeAt(1) === 98 /* b */ && isDigit(key.charCodeAt(2)) && value.includes('=')) {
-    const f = subFields(value);
-    out.keyspace.push({ db: key, keys: int(f.get('keys')), expires: int(f.get('expires')), avgTtl: int(f.get('avg_ttl')) });
+    out.keyspace.push(keyspaceOf(key, value));
     return;
   }
   if (c0 === 99 /* c */ && key.startsWith('cmdstat_')) {
@@ -326,28 +336,13 @@ export function parseInfoColumns(text: string, cols: Form2Columns, picks: InfoPi
     if (c0 === 115 /* s */ && klen > 5 && text.startsWith('slave', ls) && isDigitAt(text, ls + 5)) {
       const value = text.slice(vs, ve);
       if (value.includes('=')) {
-        const f = subFields(value);
-        out.replicas.push({
-          id: text.slice(ls, colon),
-          ip: f.get('ip') ?? '',
-          port: int(f.get('port')),
-          state: f.get('state') ?? '',
-          offset: int(f.get('offset')),
-          lagSeconds: int(f.get('lag')),
-          lagBytes: 0,
-        });
+        out.replicas.push(replicaOf(text.slice(ls, colon), value));
         continue;
       }
     } else if (c0 === 100 /* d */ && klen > 2 && text.charCodeAt(ls + 1) === 98 /* b */ && isDigitAt(text, ls + 2)) {
       const value = text.slice(vs, ve);
       if (value.includes('=')) {
-        const f = subFields(value);
-        out.keyspace.push({
-          db: text.slice(ls, colon),
-          keys: int(f.get('keys')),
-          expires: int(f.get('expires')),
-          avgTtl: int(f.get('avg_ttl')),
-        });
+        out.keyspace.push(keyspaceOf(text.slice(ls, colon), value));
         continue;
       }
     } else if (c0 === 99 /* c */ && text.startsWith('cmdstat_', ls) && klen >= 8) {
