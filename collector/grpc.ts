@@ -13,7 +13,7 @@ import {
   REPORT_FORM_V1,
   REPORT_FORM_V2,
   SCHEMA_FINGERPRINT,
-  decodeRedisSamples,
+  decodeLazySamples,
   type Hello,
   type Report,
   type CollectorMessage,
@@ -237,9 +237,9 @@ class AgentStream {
   private unpackForm2(r: Report): string | null {
     const v2 = r.redisV2;
     if (!v2?.length) return null;
-    let decoded: ReturnType<typeof decodeRedisSamples>;
+    let decoded: ReturnType<typeof decodeLazySamples>;
     try {
-      decoded = decodeRedisSamples(Buffer.isBuffer(v2) ? v2 : Buffer.from(v2.buffer, v2.byteOffset, v2.byteLength));
+      decoded = decodeLazySamples(Buffer.isBuffer(v2) ? v2 : Buffer.from(v2.buffer, v2.byteOffset, v2.byteLength));
     } catch (err) {
       return `report.redisV2 is not a redisfleet.v2.RedisSamples: ${(err as Error).message}`;
     }

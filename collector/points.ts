@@ -6,6 +6,7 @@ import {
   HOST_TAGS,
   MEASUREMENTS,
   parseQueueEntry,
+  sampleInfo,
   splitInstanceFields,
   valueOf,
   type DashboardSample,
@@ -258,11 +259,12 @@ export const slowlogTime = (e: { timestamp: number; id: number }): number => e.t
 function redisPoint(s: RedisSample, tags: Tags, time: number, out: Point[], only: ReadonlySet<string> | 'all' | undefined): void {
   const fields: Record<string, FieldValue> = {};
   const def = M.redis;
-  const info = s.info;
-  if (only === undefined || only === 'all') for (const k in info) put(def, fields, k, valueOf(info[k]));
-  else
+  if (only === undefined || only === 'all') {
+    const info = s.info;
+    for (const k in info) put(def, fields, k, valueOf(info[k]));
+  } else
     for (const k of only) {
-      const v = info[k];
+      const v = sampleInfo(s, k);
       if (v !== undefined) put(def, fields, k, valueOf(v));
     }
   put(def, fields, 'up', s.up ? 1 : 0);

@@ -3,7 +3,7 @@
 // transaction per persist() call, so the API survives a collector restart.
 // A host is down when silent for hostDownAfterIntervals x its own interval.
 import type { Logger } from '../common/index.js';
-import type { Hello, Report } from '../proto/index.js';
+import { withoutSlowlog, type Hello, type Report } from '../proto/index.js';
 import type { HostRecord, HostStatus, InstanceRecord, Store } from './store.js';
 
 export type { HostRecord, HostStatus, InstanceRecord } from './store.js';
@@ -136,7 +136,7 @@ export class FleetState {
         host: hostId,
         address: s.address,
         receivedAt: now,
-        sample: s.slowlog.length ? { ...s, slowlog: [] } : s,
+        sample: withoutSlowlog(s),
       });
       this.dirtyInstances.add(id);
       this.removedInstances.delete(id);

@@ -5,7 +5,7 @@
 import type { PgPool } from './pg.js';
 import { withTransaction } from './pg.js';
 import type { FleetChanges, FleetStore, HostRecord, InstanceRecord } from './store.js';
-import type { RedisSample } from '../proto/index.js';
+import { sampleInfo, type RedisSample } from '../proto/index.js';
 import { VIEW_INFO_FIELDS } from './views.js';
 
 /**
@@ -15,7 +15,10 @@ import { VIEW_INFO_FIELDS } from './views.js';
  */
 export function sharedSample(s: RedisSample): RedisSample {
   const info: RedisSample['info'] = {};
-  for (const k of VIEW_INFO_FIELDS) if (s.info[k] !== undefined) info[k] = s.info[k];
+  for (const k of VIEW_INFO_FIELDS) {
+    const v = sampleInfo(s, k);
+    if (v !== undefined) info[k] = v;
+  }
   return { ...s, info, keyspace: [], commandstats: [], latencystats: [], errorstats: [], slowlog: [] };
 }
 

@@ -4,7 +4,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../common/index.js';
-import type { AgentStats, Capacity, HostMetrics, RedisSample } from '../proto/index.js';
+import {
+  storedSample,
+  storedSampleBytes,
+  withoutSlowlog,
+  type AgentStats,
+  type Capacity,
+  type HostMetrics,
+  type RedisSample,
+} from '../proto/index.js';
 import { openDatabase, type Database, type Statement } from './sqlite.js';
 
 export type HostStatus = 'up' | 'down';
@@ -146,7 +154,8 @@ interface InstanceRow {
   host: string;
   address: string;
   received_at: number;
-  sample: string;
+  /** JSON, or (a form-2 sample) its form-2 bytes with the schema fingerprint: storedSampleBytes(). */
+  sample: string | Buffer;
 }
 
 const parse = <T>(s: string | null): T | null => (s === null ? null : (JSON.parse(s) as T));
@@ -233,17 +242,14 @@ export class Store {
       }));
   }
 
+  /** The latest samples; one stored in form 2 by a collector of another schema is left out (its next report brings it back). */
   loadInstances(): InstanceRecord[] {
-    return this.db
-      .prepare<InstanceRow>('SELECT * FROM instances')
-      .all()
-      .map((r) => ({
-        id: r.id,
-        host: r.host,
-        address: r.address,
-        receivedAt: r.received_at,
-        sample: JSON.parse(r.sample) as RedisSample,
-      }));
+    const out: InstanceRecord[] = [];
+    for (const r of this.db.prepare<InstanceRow>('SELECT * FROM instances').all()) {
+      const sample = typeof r.sample === 'string' ? (JSON.parse(r.sample) as RedisSample) : storedSample(r.sample);
+      if (sample) out.push({ id: r.id, host: r.host, address: r.address, receivedAt: r.received_at, sample: withoutSlowlog(sample) });
+    }
+    return out;
   }
 
   /** Writes changed hosts and instances (and removes vanished instances) in one transaction. */
@@ -269,7 +275,9 @@ export class Store {
           instances: JSON.stringify(h.instances),
         });
       }
-      for (const i of instances) this.upsertInstance.run(i.id, i.host, i.address, i.receivedAt, JSON.stringify(i.sample));
+      // A form-2 sample as its bytes: no INFO map to build and write as JSON (docs/benchmarks.md, "Ingest per report form").
+      for (const i of instances)
+        this.upsertInstance.run(i.id, i.host, i.address, i.receivedAt, storedSampleBytes(i.sample) ?? JSON.stringify(i.sample));
       for (const id of removedInstances) this.deleteInstance.run(id);
     })();
   }

@@ -179,21 +179,25 @@ export function emptyInfoColumns(): InfoColumns {
   };
 }
 
-/** Columns of one sample before they become the RedisSample. */
-interface Columns extends InfoColumns {
+/** The columns of one sample: INFO, commandstats and latencystats as they travel. */
+export interface SampleColumns extends InfoColumns {
   cmd: string[];
   cmdNum: number[][]; // calls, usec, usecPerCall, rejected, failed
   lat: string[];
   latNum: number[][]; // p50, p99, p999
-  rates: number[];
-  headroom: number[];
-  headroomLimitSource: string;
 }
 
 const RATE_COUNT = 8;
 
-function readSample(r: Reader, end: number, names: readonly string[]): RedisSample {
-  const s: RedisSample = {
+function emptyColumns(): SampleColumns {
+  return { ...emptyInfoColumns(), cmd: [], cmdNum: [[], [], [], [], []], lat: [], latNum: [[], [], []] };
+}
+
+/** A sample without INFO, commandstats and latencystats (what form2.ts keeps in columns until asked). */
+export type SampleFields = Omit<RedisSample, 'info' | 'commandstats' | 'latencystats'>;
+
+function emptyFields(): SampleFields {
+  return {
     address: '',
     cluster: '',
     group: '',
@@ -201,27 +205,21 @@ function readSample(r: Reader, end: number, names: readonly string[]): RedisSamp
     error: '',
     sampledAtMs: 0,
     role: '',
-    info: {},
     replicas: [],
     keyspace: [],
-    commandstats: [],
-    latencystats: [],
     errorstats: [],
     maxmemory: 0,
     maxclients: 0,
     unavailable: [],
     slowlog: [],
   };
-  const c: Columns = {
-    ...emptyInfoColumns(),
-    cmd: [],
-    cmdNum: [[], [], [], [], []],
-    lat: [],
-    latNum: [[], [], []],
-    rates: [],
-    headroom: [],
-    headroomLimitSource: '',
-  };
+}
+
+/** One sample's own fields into `s` and its columns into `c`. */
+function readSampleParts(r: Reader, end: number, s: SampleFields, c: SampleColumns): void {
+  let rates: number[] | null = null;
+  let headroom: number[] | null = null;
+  let limitSource = '';
   while (r.pos < end) {
     const tag = r.uint32();
     const field = tag >>> 3;
@@ -306,13 +304,13 @@ function readSample(r: Reader, end: number, names: readonly string[]): RedisSamp
         r.doubles(wire, c.latNum[field - 28]!);
         break;
       case 31:
-        r.doubles(wire, c.rates);
+        r.doubles(wire, (rates ??= []));
         break;
       case 32:
-        r.doubles(wire, c.headroom);
+        r.doubles(wire, (headroom ??= []));
         break;
       case 33:
-        c.headroomLimitSource = r.string();
+        limitSource = r.string();
         break;
       case 34:
         s.replicas.push(readReplica(r, r.delimited()));
@@ -337,8 +335,61 @@ function readSample(r: Reader, end: number, names: readonly string[]): RedisSamp
     }
   }
   if (r.pos !== end) r.fail('sample overruns its length');
-  fill(s, c, names);
+  if (rates?.length === RATE_COUNT)
+    s.rates = {
+      valid: rates[0] === 1,
+      opsPerSec: rates[1]!,
+      netInputBytesPerSec: rates[2]!,
+      netOutputBytesPerSec: rates[3]!,
+      keyspaceHitRatio: rates[4]!,
+      evictedKeysPerSec: rates[5]!,
+      expiredKeysPerSec: rates[6]!,
+      rejectedConnectionsPerSec: rates[7]!,
+    };
+  if (headroom?.length === 3)
+    s.headroom = {
+      usedBytes: headroom[0]!,
+      limitBytes: headroom[1]!,
+      usedRatio: headroom[2]!,
+      limitSource: limitSource as NonNullable<RedisSample['headroom']>['limitSource'],
+    };
+}
+
+function readSample(r: Reader, end: number, names: readonly string[]): RedisSample {
+  const f = emptyFields();
+  const c = emptyColumns();
+  readSampleParts(r, end, f, c);
+  // The key order every reader (and the JSON of a stored sample) has always seen.
+  const s: RedisSample = {
+    address: f.address,
+    cluster: f.cluster,
+    group: f.group,
+    up: f.up,
+    error: f.error,
+    sampledAtMs: f.sampledAtMs,
+    role: f.role,
+    info: infoOf(c, names),
+    replicas: f.replicas,
+    keyspace: f.keyspace,
+    commandstats: commandstatsOf(c),
+    latencystats: latencystatsOf(c),
+    errorstats: f.errorstats,
+    maxmemory: f.maxmemory,
+    maxclients: f.maxclients,
+    unavailable: f.unavailable,
+    slowlog: f.slowlog,
+  };
+  if (f.rates) s.rates = f.rates;
+  if (f.headroom) s.headroom = f.headroom;
   return s;
+}
+
+/** One RedisSample message body (`buf` from `start` to `end`): its own fields and its columns. */
+export function readSampleBody(buf: Buffer, start: number, end: number): { fields: SampleFields; columns: SampleColumns } {
+  const fields = emptyFields();
+  const columns = emptyColumns();
+  readSampleParts(new Reader(buf, start, end), end, fields, columns);
+  return { fields, columns };
 }
 
 /** INFO values named by schema index (`names`) or by name, wrapped as the Value they were. */
@@ -358,16 +409,21 @@ function namedColumn(
   }
 }
 
-function fill(s: RedisSample, c: Columns, names: readonly string[]): void {
-  const info = s.info;
+/** The INFO map of a sample's columns, INFO named by `names` (the schema index). */
+export function infoOf(c: InfoColumns, names: readonly string[]): Record<string, Value> {
+  const info: Record<string, Value> = {};
   namedColumn(info, names, c.intIndex, c.intValue, 'int');
   namedColumn(info, names, c.floatIndex, c.floatValue, 'float');
   namedColumn(info, names, c.strIndex, c.strValue, 'str');
   namedColumn(info, null, c.otherIntName, c.otherIntValue, 'int');
   namedColumn(info, null, c.otherFloatName, c.otherFloatValue, 'float');
   namedColumn(info, null, c.otherStrName, c.otherStrValue, 'str');
+  return info;
+}
+
+export function commandstatsOf(c: SampleColumns): CommandStat[] {
   const [calls, usec, perCall, rejected, failed] = c.cmdNum as [number[], number[], number[], number[], number[]];
-  s.commandstats = c.cmd.map((command, j): CommandStat => ({
+  return c.cmd.map((command, j): CommandStat => ({
     command,
     calls: calls[j] ?? 0,
     usec: usec[j] ?? 0,
@@ -375,28 +431,11 @@ function fill(s: RedisSample, c: Columns, names: readonly string[]): void {
     rejectedCalls: rejected[j] ?? 0,
     failedCalls: failed[j] ?? 0,
   }));
+}
+
+export function latencystatsOf(c: SampleColumns): LatencyStat[] {
   const [p50, p99, p999] = c.latNum as [number[], number[], number[]];
-  s.latencystats = c.lat.map((command, j): LatencyStat => ({ command, p50: p50[j] ?? 0, p99: p99[j] ?? 0, p999: p999[j] ?? 0 }));
-  const r = c.rates;
-  if (r.length === RATE_COUNT)
-    s.rates = {
-      valid: r[0] === 1,
-      opsPerSec: r[1]!,
-      netInputBytesPerSec: r[2]!,
-      netOutputBytesPerSec: r[3]!,
-      keyspaceHitRatio: r[4]!,
-      evictedKeysPerSec: r[5]!,
-      expiredKeysPerSec: r[6]!,
-      rejectedConnectionsPerSec: r[7]!,
-    };
-  const h = c.headroom;
-  if (h.length === 3)
-    s.headroom = {
-      usedBytes: h[0]!,
-      limitBytes: h[1]!,
-      usedRatio: h[2]!,
-      limitSource: c.headroomLimitSource as NonNullable<RedisSample['headroom']>['limitSource'],
-    };
+  return c.lat.map((command, j): LatencyStat => ({ command, p50: p50[j] ?? 0, p99: p99[j] ?? 0, p999: p999[j] ?? 0 }));
 }
 
 function readReplica(r: Reader, end: number): ReplicaInfo {
@@ -502,6 +541,24 @@ function readSlowlog(r: Reader, end: number): SlowlogEntry {
     }
   }
   return o;
+}
+
+/** Where each sample's message body lies in an encoded redisfleet.v2.RedisSamples, and its schema fingerprint. */
+export function readSampleSpans(buf: Buffer): { schema: number; spans: [number, number][] } {
+  const r = new Reader(buf, 0, buf.length);
+  let schema = 0;
+  const spans: [number, number][] = [];
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    if (field === 1 && (tag & 7) === 5) schema = r.fixed32();
+    else if (field === 2 && (tag & 7) === 2) {
+      const end = r.delimited();
+      spans.push([r.pos, end]);
+      r.pos = end;
+    } else r.skip(tag & 7);
+  }
+  return { schema, spans };
 }
 
 /** An encoded redisfleet.v2.RedisSamples: its schema fingerprint and its samples, INFO named by `names` (the schema index). */

@@ -2,12 +2,22 @@
 // The index is the order of the `redis` measurement's fields in proto/schema.ts; its
 // fingerprint travels in Hello and in every RedisSamples, so an agent and a collector built
 // from different schemas never read each other's indexes (the collector says so instead).
-import { readRedisSamples } from './form2-reader.js';
+import {
+  commandstatsOf,
+  infoOf,
+  latencystatsOf,
+  readRedisSamples,
+  readSampleBody,
+  readSampleSpans,
+  type InfoColumns,
+  type SampleColumns,
+} from './form2-reader.js';
 import { Form2Columns, ProtoWriter, writeForm2Sample, type Form2SampleFields } from './form2-writer.js';
 import { MEASUREMENTS } from './schema.js';
-import type { RedisSample } from './types.js';
+import type { RedisSample, Value } from './types.js';
 
 export { Form2Columns, type Form2SampleFields } from './form2-writer.js';
+export type { SampleColumns } from './form2-reader.js';
 
 export const REPORT_FORM_V1 = 1;
 export const REPORT_FORM_V2 = 2;
@@ -68,12 +78,43 @@ function readBack(bytes: Buffer): RedisSample {
   return one;
 }
 
+// Where a schema field's INFO value is in a sample's columns: (position << 3) | kind.
+const AT_INT = 1;
+const AT_FLOAT = 2;
+const AT_STR = 3;
+/** Also named in an unindexed column (a later column wins, as in the INFO map): ask the map. */
+const AT_MAP = 4;
+
+function mark(at: Int32Array, keys: number[], values: number, kind: number): void {
+  const n = Math.min(keys.length, values);
+  for (let j = 0; j < n; j++) {
+    const i = keys[j]!;
+    if (i < at.length) at[i] = (j << 3) | kind;
+  }
+}
+
+/** Per schema index, where its value is in `c` (0: absent), as infoOf() would name it. */
+function positions(c: InfoColumns): Int32Array {
+  const at = new Int32Array(REDIS_FIELD_NAMES.length);
+  mark(at, c.intIndex, c.intValue.length, AT_INT);
+  mark(at, c.floatIndex, c.floatValue.length, AT_FLOAT);
+  mark(at, c.strIndex, c.strValue.length, AT_STR);
+  for (const names of [c.otherIntName, c.otherFloatName, c.otherStrName])
+    for (const name of names) {
+      const i = INDEX.get(name);
+      if (i !== undefined) at[i] = AT_MAP;
+    }
+  return at;
+}
+
 /**
- * A sample as the agent builds it: its INFO and per-command rows went straight from form-2
- * columns to bytes. Form 2 sends those bytes as they are; `info`, `commandstats` and
- * `latencystats` are read back from them only when something asks (tests, a down-sample's
- * status) — prototype getters, so a spread copy does not carry them: plainSample() first.
- * Not to be changed afterwards (the bytes would not follow).
+ * A form-2 sample: its own fields read, its INFO, commandstats and latencystats kept as the
+ * columns they travel in (proto/form2-reader.ts) and turned into the INFO map and row objects
+ * only when something reads them. The agent builds one from its parse (form2Sample: bytes now,
+ * columns read back when asked), the collector from a report (decodeLazySamples: columns read
+ * with the report, so a malformed one is refused there). One INFO field is read without the
+ * map through sampleInfo(). Prototype getters: a spread copy does not carry INFO (plainSample(),
+ * or toJSON(), first). Not to be changed afterwards (the bytes would not follow).
  */
 class Form2Sample implements RedisSample {
   address: string;
@@ -93,9 +134,14 @@ class Form2Sample implements RedisSample {
   unavailable: string[];
   slowlog: RedisSample['slowlog'];
   readonly #bytes: Buffer;
+  #columns: SampleColumns | undefined;
+  #at: Int32Array | undefined;
+  #info: RedisSample['info'] | undefined;
+  #commandstats: RedisSample['commandstats'] | undefined;
+  #latencystats: RedisSample['latencystats'] | undefined;
   #back: RedisSample | undefined;
 
-  constructor(f: Form2SampleFields, bytes: Buffer) {
+  constructor(f: Form2SampleFields, bytes: Buffer, columns?: SampleColumns) {
     this.address = f.address;
     this.cluster = f.cluster;
     this.group = f.group;
@@ -113,22 +159,78 @@ class Form2Sample implements RedisSample {
     this.unavailable = f.unavailable;
     this.slowlog = f.slowlog;
     this.#bytes = bytes;
+    this.#columns = columns;
   }
+  /** One redisfleet.v2.RedisSample message body. */
   get bytes(): Buffer {
     return this.#bytes;
+  }
+  columns(): SampleColumns {
+    return (this.#columns ??= readSampleBody(this.#bytes, 0, this.#bytes.length).columns);
   }
   /** The sample read back from its bytes (what a collector reads). */
   decoded(): RedisSample {
     return (this.#back ??= readBack(this.#bytes));
   }
   get info(): RedisSample['info'] {
-    return this.decoded().info;
+    return (this.#info ??= infoOf(this.columns(), REDIS_FIELD_NAMES));
   }
   get commandstats(): RedisSample['commandstats'] {
-    return this.decoded().commandstats;
+    return (this.#commandstats ??= commandstatsOf(this.columns()));
   }
   get latencystats(): RedisSample['latencystats'] {
-    return this.decoded().latencystats;
+    return (this.#latencystats ??= latencystatsOf(this.columns()));
+  }
+  /** `info[name]`, without building the map for a schema field. */
+  infoValue(name: string): Value | undefined {
+    const i = INDEX.get(name);
+    if (i === undefined || this.#info) return this.info[name];
+    const c = this.columns();
+    const at = (this.#at ??= positions(c))[i]!;
+    switch (at & 7) {
+      case AT_INT:
+        return { int: c.intValue[at >>> 3]! };
+      case AT_FLOAT:
+        return { float: c.floatValue[at >>> 3]! };
+      case AT_STR:
+        return { str: c.strValue[at >>> 3]! };
+      case AT_MAP:
+        return this.info[name];
+      default:
+        return undefined;
+    }
+  }
+  /** The same sample without its slowlog entries (sharing the columns). */
+  withoutSlowlog(): Form2Sample {
+    const s = new Form2Sample({ ...this, slowlog: [] }, this.#bytes, this.#columns);
+    s.#info = this.#info;
+    s.#at = this.#at;
+    return s;
+  }
+  /** A plain copy, keys in the order the form-2 reader has always given them. */
+  toJSON(): RedisSample {
+    const s: RedisSample = {
+      address: this.address,
+      cluster: this.cluster,
+      group: this.group,
+      up: this.up,
+      error: this.error,
+      sampledAtMs: this.sampledAtMs,
+      role: this.role,
+      info: this.info,
+      replicas: this.replicas,
+      keyspace: this.keyspace,
+      commandstats: this.commandstats,
+      latencystats: this.latencystats,
+      errorstats: this.errorstats,
+      maxmemory: this.maxmemory,
+      maxclients: this.maxclients,
+      unavailable: this.unavailable,
+      slowlog: this.slowlog,
+    };
+    if (this.rates) s.rates = this.rates;
+    if (this.headroom) s.headroom = this.headroom;
+    return s;
   }
 }
 
@@ -137,6 +239,33 @@ export function form2Sample(fields: Form2SampleFields, columns: Form2Columns): R
   sampleWriter.pos = 0;
   writeForm2Sample(sampleWriter, fields, columns);
   return new Form2Sample(fields, sampleWriter.take());
+}
+
+/** `s.info[name]`; a form-2 sample answers a schema field from its columns (no INFO map built). */
+export function sampleInfo(s: RedisSample, name: string): Value | undefined {
+  return s instanceof Form2Sample ? s.infoValue(name) : s.info[name];
+}
+
+/** A form-2 sample's columns (INFO by schema index, per-command rows), or undefined for a form-1 one. */
+export function sampleColumns(s: RedisSample): SampleColumns | undefined {
+  return s instanceof Form2Sample ? s.columns() : undefined;
+}
+
+/** The sample as the latest one of its instance: no slowlog entries (they are news of one report only). */
+export function withoutSlowlog(s: RedisSample): RedisSample {
+  if (!s.slowlog.length) return s;
+  return s instanceof Form2Sample ? s.withoutSlowlog() : { ...s, slowlog: [] };
+}
+
+/** A form-2 sample as a one-sample RedisSamples (with the schema fingerprint) to store; null for a form-1 one. */
+export function storedSampleBytes(s: RedisSample): Buffer | null {
+  return s instanceof Form2Sample ? encodeRedisSamples([s]) : null;
+}
+
+/** What storedSampleBytes() wrote, back as a sample; null when another schema wrote it (its indexes mean other fields). */
+export function storedSample(bytes: Buffer): RedisSample | null {
+  const d = decodeLazySamples(bytes);
+  return d.schema === SCHEMA_FINGERPRINT && d.samples.length === 1 ? d.samples[0]! : null;
 }
 
 /** A sample with every field its own data (form 1's encoder reads the INFO map only as an own property). */
@@ -163,6 +292,20 @@ export function encodeRedisSamples(samples: RedisSample[], schema = SCHEMA_FINGE
 /** Report.redisV2 read back into RedisSamples (INFO as a map again); throws on malformed bytes. */
 export function decodeRedisSamples(buf: Buffer): { schema: number; samples: RedisSample[] } {
   return readRedisSamples(buf, REDIS_FIELD_NAMES);
+}
+
+/**
+ * Report.redisV2 as form-2 samples: own fields and columns read (malformed bytes throw), the
+ * INFO map and row objects built only when read. Each keeps its bytes (a view of `buf`).
+ */
+export function decodeLazySamples(buf: Buffer): { schema: number; samples: RedisSample[] } {
+  const { schema, spans } = readSampleSpans(buf);
+  const samples: RedisSample[] = [];
+  for (const [start, end] of spans) {
+    const { fields, columns } = readSampleBody(buf, start, end);
+    samples.push(new Form2Sample(fields, buf.subarray(start, end), columns));
+  }
+  return { schema, samples };
 }
 
 /** Why a form-2 payload cannot be read here, or null when it can. */

@@ -3,7 +3,8 @@
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import type { Value } from './types.js';
+import type { RedisSample, Value } from './types.js';
+import { sampleInfo } from './form2.js';
 import { PROTO_DIR, encodeMessage } from './codec.js';
 
 export * from './types.js';
@@ -75,15 +76,24 @@ export function valueOf(v: Value | undefined): number | string | undefined {
 
 /** Typed reads of one block of fields: null (never undefined) when a field is absent. */
 export function fieldReader(f: Record<string, Value> | undefined) {
+  return valueReader((k) => f?.[k]);
+}
+
+/** fieldReader(s.info) of a Redis sample; a form-2 one reads its columns, no INFO map built (sampleInfo). */
+export function infoReader(s: RedisSample) {
+  return valueReader((k) => sampleInfo(s, k));
+}
+
+function valueReader(get: (k: string) => Value | undefined) {
   return {
     num: (k: string): number | null => {
-      const v = valueOf(f?.[k]);
+      const v = valueOf(get(k));
       return typeof v === 'number' ? v : null;
     },
     str: (k: string): string | null => {
-      const v = valueOf(f?.[k]);
+      const v = valueOf(get(k));
       return v === undefined ? null : String(v);
     },
-    flag: (k: string): boolean => valueOf(f?.[k]) === 1,
+    flag: (k: string): boolean => valueOf(get(k)) === 1,
   };
 }

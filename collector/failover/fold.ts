@@ -2,7 +2,7 @@
 // (from any number of agents and Sentinels) and the promotion seen in samples (a replica that
 // now answers as master). Keyed by the new master within a time window; the cluster, group and
 // Sentinel master name are filled in from whichever source knows them.
-import { fieldReader, type Report } from '../../proto/index.js';
+import { infoReader, type Report } from '../../proto/index.js';
 
 export interface Failover {
   /** 0 until stored. */
@@ -77,7 +77,7 @@ export class FailoverFolder {
     for (const s of r.sentinels ?? []) for (const m of s.masters) this.sentinelNames.set(m.address, m.name);
     for (const s of r.redis) {
       if (!s.up || !s.role) continue;
-      const info = fieldReader(s.info);
+      const info = infoReader(s);
       const role = s.role;
       const master = role === 'slave' && info.str('master_host') ? `${info.str('master_host')}:${info.str('master_port') ?? ''}` : '';
       const at = s.sampledAtMs || now;

@@ -2,7 +2,7 @@
 // operators watch during a resync or a failover): master and replica are sampled by different
 // agents, so the collector pairs the latest samples sharing a master_replid and writes one
 // `redis_repl_offset` point per pair when either side reports.
-import { fieldReader, MEASUREMENTS, type RedisSample } from '../../proto/index.js';
+import { infoReader, MEASUREMENTS, type RedisSample } from '../../proto/index.js';
 import type { Point } from '../points.js';
 
 /** Samples older than this are not paired (the other side stopped reporting). */
@@ -29,7 +29,7 @@ export class ReplOffsets {
     const touched: Side[] = [];
     for (const s of samples) {
       if (!s.up) continue;
-      const f = fieldReader(s.info);
+      const f = infoReader(s);
       const replid = f.str('master_replid');
       const offset = s.role === 'slave' ? (f.num('slave_repl_offset') ?? f.num('master_repl_offset')) : f.num('master_repl_offset');
       if (!replid || offset === null) continue;
