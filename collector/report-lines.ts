@@ -5,7 +5,16 @@
 // proxies, events, ...) goes through points.ts as before. The lines are the ones
 // encodeLines(reportPoints(report)) writes, up to the order of the fields in a line
 // (test/form2.test.ts checks it on the real capture in both report forms).
-import { valueOf, type FieldType, type RedisSample, type Report } from '../proto/index.js';
+import {
+  REDIS_FIELD_INDEX,
+  REDIS_FIELD_NAMES,
+  sampleColumns,
+  valueOf,
+  type FieldType,
+  type RedisSample,
+  type Report,
+  type SampleColumns,
+} from '../proto/index.js';
 import { encodeText, escKeyCached, escMeasurement, tagsText, valueText, type EncodedLines } from './line-protocol.js';
 import {
   CMDSTAT_KEYS,
@@ -132,6 +141,59 @@ function redisField(c: RedisColumn, v: unknown): string {
   return x === undefined ? '' : c.prefix + valueText(c.type, x);
 }
 
+// A form-2 sample's INFO straight from its columns (no INFO map): a schema field's column by its index.
+const INDEX_COLUMNS = REDIS_FIELD_NAMES.map((name) => redisColumn(name));
+const seenAt = new Uint32Array(INDEX_COLUMNS.length);
+let seenStamp = 0;
+// An object puts array-index keys before the others: such an INFO name would move in the map's order.
+const INDEX_LIKE = /^(0|[1-9][0-9]*)$/;
+const ORDER_SAFE = !REDIS_FIELD_NAMES.some((n) => INDEX_LIKE.test(n));
+
+/**
+ * The INFO fields of `c` into `parts`, in the order (and with the values) the INFO map built
+ * from `c` (proto/form2-reader.ts infoOf) would give them; false when that map would differ
+ * from the columns (a name twice, an array-index or `__proto__` name): the map is used then.
+ */
+function columnFields(c: SampleColumns, lateSet: ReadonlySet<string>, parts: string[]): boolean {
+  if (!ORDER_SAFE) return false;
+  if (++seenStamp === 0xffff_ffff) {
+    seenAt.fill(0);
+    seenStamp = 1;
+  }
+  const stamp = seenStamp;
+  const indexed = (keys: number[], values: (number | string)[]): boolean => {
+    const n = Math.min(keys.length, values.length);
+    for (let j = 0; j < n; j++) {
+      const i = keys[j]!;
+      if (i >= INDEX_COLUMNS.length) continue;
+      if (seenAt[i] === stamp) return false;
+      seenAt[i] = stamp;
+      const col = INDEX_COLUMNS[i]!;
+      if (col.late && lateSet.has(REDIS_FIELD_NAMES[i]!)) continue;
+      const t = redisField(col, values[j]);
+      if (t) parts.push(t);
+    }
+    return true;
+  };
+  if (!indexed(c.intIndex, c.intValue) || !indexed(c.floatIndex, c.floatValue) || !indexed(c.strIndex, c.strValue)) return false;
+  if (!c.otherIntName.length && !c.otherFloatName.length && !c.otherStrName.length) return true;
+  const named = new Set<string>();
+  const other = (names: string[], values: (number | string)[]): boolean => {
+    const n = Math.min(names.length, values.length);
+    for (let j = 0; j < n; j++) {
+      const k = names[j]!;
+      if (named.has(k) || REDIS_FIELD_INDEX.has(k) || k === '__proto__' || INDEX_LIKE.test(k)) return false;
+      named.add(k);
+      const col = redisColumn(k);
+      if (col.late && lateSet.has(k)) continue;
+      const t = redisField(col, values[j]);
+      if (t) parts.push(t);
+    }
+    return true;
+  };
+  return other(c.otherIntName, c.otherIntValue) && other(c.otherFloatName, c.otherFloatValue) && other(c.otherStrName, c.otherStrValue);
+}
+
 /** The redis point's fields: INFO, then what points.ts sets after it (it wins over an INFO field of the same name). */
 function redisFields(s: RedisSample): string {
   const late: string[] = [];
@@ -152,6 +214,12 @@ function redisFields(s: RedisSample): string {
 
   // Joined at once: a flat string, not a rope of a few hundred pieces to flatten later.
   const parts: string[] = [];
+  const columns = sampleColumns(s);
+  if (columns && columnFields(columns, lateSet, parts)) {
+    for (const t of late) parts.push(t);
+    return parts.join(',');
+  }
+  parts.length = 0;
   const info = s.info;
   for (const k in info) {
     const c = redisColumn(k);

@@ -9,8 +9,17 @@ import {
   REDIS_FIELD_NAMES,
   SCHEMA_FINGERPRINT,
   decodeRedisSamples,
+  decodeLazySamples,
   encodeRedisSamples,
+  fieldReader,
+  form2Sample,
+  infoReader,
+  sampleInfo,
   schemaFingerprint,
+  withoutSlowlog,
+  Form2Columns,
+  REDIS_FIELD_INDEX,
+  type RedisSample,
   type Report,
 } from '../proto/index.js';
 import { reportPoints, type Point } from '../collector/points.js';
@@ -201,4 +210,74 @@ test('malformed form-2 bytes are an error naming the offset, never a misread sam
   for (const cut of [3, 10, 100, good.length - 1])
     assert.throws(() => decodeRedisSamples(good.subarray(0, cut)), /(truncated|beyond|overrun).* at byte \d+/);
   assert.throws(() => decodeRedisSamples(Buffer.from([0x12, 0x05, 0x0f])), /at byte/);
+});
+
+/** Samples whose INFO map would not follow their columns' order: a name twice, an array-index name. */
+function oddSamples(): RedisSample[] {
+  const { info: _info, commandstats: _c, latencystats: _l, ...fields } = fixtureSample('master', '10.0.0.9:1');
+  const twice = new Form2Columns();
+  twice.int(REDIS_FIELD_INDEX.get('connected_clients')!, 1);
+  twice.int(REDIS_FIELD_INDEX.get('used_memory')!, 2);
+  twice.int(REDIS_FIELD_INDEX.get('connected_clients')!, 3);
+  const schemaNameUnindexed = new Form2Columns();
+  schemaNameUnindexed.int(REDIS_FIELD_INDEX.get('connected_clients')!, 1);
+  schemaNameUnindexed.otherFloat('connected_clients', 4.5);
+  const indexLike = new Form2Columns();
+  indexLike.int(REDIS_FIELD_INDEX.get('connected_clients')!, 1);
+  indexLike.otherInt('17', 9);
+  return [
+    form2Sample({ ...fields, address: '10.0.0.9:1' }, twice),
+    form2Sample({ ...fields, address: '10.0.0.9:2' }, schemaNameUnindexed),
+    form2Sample({ ...fields, address: '10.0.0.9:3' }, indexLike),
+  ];
+}
+
+test('a form-2 sample read lazily is the sample read whole: values, JSON, line protocol byte for byte', () => {
+  const samples = [
+    fixtureSample('master', '10.0.0.1:6379'),
+    { ...fixtureSample('replica', '10.0.0.1:6380'), role: 'slave' },
+    { ...fixtureSample('master', '10.0.0.1:6381'), up: false, error: 'down', info: {}, unavailable: ['INFO'] },
+    {
+      ...fixtureSample('master', '10.0.0.1:6382'),
+      info: { ...fixtureSample('master', '10.0.0.1:6382').info, maxclients: { int: 5 }, up: { str: 'x' }, used_memory: { str: 'junk' } },
+    },
+    ...oddSamples(),
+  ];
+  const bytes = encodeRedisSamples(samples);
+  const whole = decodeRedisSamples(bytes).samples;
+  const src = { hostId: 'h 1', labels: { idc: 'bj,1' } };
+  const today = reportLines({ ...base(), redis: whole }, src).lines.toString();
+  // fresh lazy samples for each reader: none sees a map another one built
+  const lazy = () => decodeLazySamples(bytes).samples;
+  assert.equal(reportLines({ ...base(), redis: lazy() }, src).lines.toString(), today);
+  assert.equal(JSON.stringify(lazy()), JSON.stringify(whole));
+  assert.deepEqual(reportPoints({ ...base(), redis: lazy() }, src), reportPoints({ ...base(), redis: whole }, src));
+  const names = [...REDIS_FIELD_INDEX.keys(), 'future_counter', 'future_text', '17', 'absent', 'toString'];
+  lazy().forEach((s, i) => {
+    const w = whole[i]!;
+    const f = infoReader(s);
+    const g = fieldReader(w.info);
+    for (const n of names) {
+      assert.deepEqual(sampleInfo(s, n), w.info[n], `${s.address} ${n}`);
+      assert.equal(f.str(n), g.str(n));
+      assert.equal(f.num(n), g.num(n));
+    }
+    assert.deepEqual(s.info, w.info);
+    assert.deepEqual(s.commandstats, w.commandstats);
+    assert.deepEqual(s.latencystats, w.latencystats);
+    const latest = withoutSlowlog(s);
+    assert.deepEqual(latest.slowlog, []);
+    assert.deepEqual(JSON.parse(JSON.stringify(latest)), { ...JSON.parse(JSON.stringify(w)), slowlog: [] });
+  });
+  // the odd ones did take the map's way: a name twice keeps its first place and its last value
+  assert.deepEqual(whole[4]!.info.connected_clients, { int: 3 });
+  assert.deepEqual(whole[5]!.info.connected_clients, { float: 4.5 });
+  assert.deepEqual(Object.keys(whole[6]!.info)[0], '17');
+});
+
+test('a lazily read sample with malformed columns is refused when the report is read', () => {
+  const good = encodeRedisSamples([fixtureSample('master', '10.0.0.1:6379')]);
+  assert.equal(decodeLazySamples(good).samples.length, 1);
+  for (const cut of [3, 10, 100, good.length - 1])
+    assert.throws(() => decodeLazySamples(good.subarray(0, cut)), /(truncated|beyond|overrun).* at byte \d+/);
 });
