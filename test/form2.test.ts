@@ -281,3 +281,32 @@ test('a lazily read sample with malformed columns is refused when the report is 
   for (const cut of [3, 10, 100, good.length - 1])
     assert.throws(() => decodeLazySamples(good.subarray(0, cut)), /(truncated|beyond|overrun).* at byte \d+/);
 });
+
+test('the state store keeps a form-2 latest sample as its bytes and reads it back, beside JSON rows of form 1', () => {
+  const store = Store.open(':memory:');
+  try {
+    const [lazy] = decodeLazySamples(encodeRedisSamples([fixtureSample('master', '10.0.0.1:6379')])).samples;
+    const plain = fixtureSample('replica', '10.0.0.1:6380');
+    const rec = (s: RedisSample) => ({ id: `h1/${s.address}`, host: 'h1', address: s.address, receivedAt: 5, sample: s });
+    store.saveState([], [rec(lazy!), rec(plain)], []);
+    const kinds = store.db.prepare<{ t: string }>('SELECT typeof(sample) AS t FROM instances ORDER BY id').all();
+    assert.deepEqual(
+      kinds.map((k) => k.t),
+      ['blob', 'text'],
+    );
+    const back = store.loadInstances().sort((a, b) => (a.id < b.id ? -1 : 1));
+    assert.deepEqual(JSON.parse(JSON.stringify(back[0]!.sample)), JSON.parse(JSON.stringify(withoutSlowlog(lazy!))));
+    assert.deepEqual(back[0]!.sample.slowlog, []);
+    assert.deepEqual(back[1]!.sample, { ...JSON.parse(JSON.stringify(plain)), slowlog: [] });
+    // bytes another schema wrote are left out (their indexes name other fields)
+    store.db
+      .prepare('UPDATE instances SET sample = ? WHERE id = ?')
+      .run(encodeRedisSamples([lazy!], SCHEMA_FINGERPRINT ^ 1), 'h1/10.0.0.1:6379');
+    assert.deepEqual(
+      store.loadInstances().map((i) => i.address),
+      ['10.0.0.1:6380'],
+    );
+  } finally {
+    store.close();
+  }
+});
