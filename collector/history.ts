@@ -48,8 +48,10 @@ export interface HistoryOptions {
 const PRUNE_CHUNK = 20_000;
 /** Rows deleted at a time under size pressure (small: the pages in use are checked after each). */
 const SIZE_CHUNK = 1_000;
-/** Raw rows folded into rollups per transaction. */
+/** Raw rows read per rollup transaction. */
 const ROLLUP_CHUNK = 5_000;
+/** Raw rows a rollup pass scans after the cursor (several minutes of a large fleet's rows). */
+const ROLLUP_SCAN = 200_000;
 const MINUTE = 60_000;
 const FIVE = 5 * MINUTE;
 /** 5-minute windows folded per pass (per series; the series go a few thousand rows per transaction). */
@@ -77,6 +79,15 @@ export interface HistoryQuery extends PointQuery {
 interface Entry {
   points: Point[];
   onStored?: () => void;
+}
+
+/** A rollup pass under way: the (series, minute) pairs to fold, how far it got, the last raw id it covers. */
+interface RollupPass {
+  pairs: [number, number][];
+  pos: number;
+  last: number;
+  /** The scan stopped at ROLLUP_SCAN rows: more may follow at once. */
+  more: boolean;
 }
 
 interface Layout {
@@ -137,7 +148,7 @@ export class EmbeddedHistory implements MetricSink {
     | 'insertRaw'
     | 'maxRawId'
     | 'deleteRawUpTo'
-    | 'rawAfter'
+    | 'rawScan'
     | 'rawMinute'
     | 'upsertRollup'
     | 'setCursor'
@@ -164,6 +175,9 @@ export class EmbeddedHistory implements MetricSink {
   private cursor5: number | undefined;
   /** The span of windows being folded, series by series: [start = cursor5, end), series[pos..] to go. */
   private fold5: { end: number; series: number[]; pos: number } | undefined;
+  /** The rollup pass under way (rollupChunk), and whether the last call left rows to fold. */
+  private pass: RollupPass | undefined;
+  private rollupMore = false;
 
   constructor(
     store: Store,
@@ -188,7 +202,7 @@ export class EmbeddedHistory implements MetricSink {
       deleteRawUpTo: db.prepare(
         `DELETE FROM history_raw WHERE id IN (SELECT id FROM history_raw WHERE id <= ? ORDER BY id LIMIT ${PRUNE_CHUNK})`,
       ),
-      rawAfter: db.prepare(`SELECT id, series, time FROM history_raw WHERE id > ? ORDER BY id LIMIT ${ROLLUP_CHUNK}`),
+      rawScan: db.prepare(`SELECT id, series, time FROM history_raw WHERE id > ? ORDER BY id LIMIT ${ROLLUP_SCAN}`).raw(true),
       rawMinute: db.prepare('SELECT time, layout, v FROM history_raw WHERE series = ? AND time >= ? AND time < ?'),
       upsertRollup: db.prepare(
         'INSERT OR REPLACE INTO history_1m (series, time, n, layout, v, chart_layout, chart_v) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -275,7 +289,7 @@ export class EmbeddedHistory implements MetricSink {
       if (Date.now() >= deadline) return false;
       await new Promise((r) => setTimeout(r, 20));
     }
-    while (this.rollupChunk(true) === ROLLUP_CHUNK) {
+    while (this.rollupChunk(true) > 0) {
       if (Date.now() >= deadline) return false;
       await new Promise((r) => setImmediate(r));
     }
@@ -461,59 +475,98 @@ export class EmbeddedHistory implements MetricSink {
   }
 
   /**
-   * Folds up to ROLLUP_CHUNK raw rows committed after the cursor into their minutes' rollups
-   * (each touched minute recomputed from all its raw rows, so replays and late points are
-   * counted once), in one transaction with the new cursor. Unless forced, the newest minute
-   * waits for the next one to begin. Returns the raw rows folded.
+   * Folds the raw rows committed after the cursor into their minutes' rollups, a pass at a time:
+   * a pass scans up to ROLLUP_SCAN rows after the cursor (ids, series and times only) and folds
+   * each (series, minute) it saw once, recomputed from all that minute's raw rows (so replays
+   * and late points are counted once), in transactions of about ROLLUP_CHUNK raw rows read; the
+   * cursor moves in the pass's last one. Unless forced, a pass stops at the newest minute (it
+   * waits for the next one to begin). A pass of a few thousand rows would refold a minute once
+   * per chunk its rows are spread over: a minute of a fleet's rows spans many chunks, so that
+   * was quadratic in the rows per minute (docs/benchmarks.md, "Transport, GC and the embedded
+   * rollups"). Returns the raw rows read (at least 1 while a pass is under way; 0: caught up).
    */
   rollupChunk(force = false): number {
     if (this.closed) return 0;
-    let rows = this.st.rawAfter.all(this.cursor) as { id: number; series: number; time: number }[];
-    if (!force) {
-      // Minutes before the newest one are complete (bar late points): fold only those, so
-      // a minute is computed once, not at every pass while its points come in.
-      const newest = (this.st.newestRawTime.get() as { m: number } | undefined)?.m ?? 0;
-      const open = rows.findIndex((r) => r.time >= Math.floor(newest / MINUTE) * MINUTE);
-      if (open >= 0) rows = rows.slice(0, open);
-    }
-    if (rows.length === 0) return 0;
-    const minutes = new Map<string, [number, number]>();
-    for (const r of rows) {
-      const m = Math.floor(r.time / MINUTE) * MINUTE;
-      minutes.set(`${r.series}:${m}`, [r.series, m]);
-    }
-    const last = rows[rows.length - 1]!.id;
-    this.db.transaction(() => {
-      for (const [series, m] of minutes.values()) {
-        const acc = new Rollup();
-        for (const r of this.st.rawMinute.all(series, m, m + MINUTE) as Row[]) {
-          const layout = this.layouts.get(r.layout) ?? this.loadLayout(r.layout);
-          acc.addRow(layout.columns, decodeValues(r.v), r.time, 1);
-        }
-        if (acc.count === 0) continue;
-        const { columns, values } = acc.result();
-        const measurement = this.measurementOf(series);
-        this.st.upsertRollup.run(
-          series,
-          m,
-          acc.count,
-          this.layoutId(measurement, columns),
-          encodeValues(values),
-          ...this.chartCopy(measurement, columns, values),
-        );
+    if (!this.pass) {
+      this.pass = this.scanPass(force);
+      if (!this.pass) {
+        this.rollupMore = false;
+        return 0;
       }
+    }
+    const p = this.pass;
+    let pos = p.pos;
+    let rows = 0;
+    this.db.transaction(() => {
       // A minute whose 5-minute window is folded already (a late or replayed point): fold the window again.
       const folded = this.fold5?.end ?? this.cursor5 ?? -Infinity;
       const windows = new Map<string, [number, number]>();
-      for (const [series, m] of minutes.values()) {
+      for (; pos < p.pairs.length && rows < ROLLUP_CHUNK; pos++) {
+        const [series, m] = p.pairs[pos]!;
+        rows += this.foldMinute(series, m);
         const w = Math.floor(m / FIVE) * FIVE;
         if (w < folded) windows.set(`${series}:${w}`, [series, w]);
       }
       for (const [series, w] of windows.values()) this.foldFive(series, w, w + FIVE);
-      this.st.setCursor.run(String(last));
+      if (pos === p.pairs.length) this.st.setCursor.run(String(p.last));
     })();
-    this.cursor = last;
-    return rows.length;
+    p.pos = pos;
+    if (pos === p.pairs.length) {
+      this.cursor = p.last;
+      this.pass = undefined;
+      this.rollupMore = p.more;
+    } else {
+      this.rollupMore = true;
+    }
+    return Math.max(rows, 1);
+  }
+
+  /** The (series, minute) pairs of up to ROLLUP_SCAN raw rows after the cursor, or undefined when none. */
+  private scanPass(force: boolean): RollupPass | undefined {
+    // Minutes before the newest one are complete (bar late points): unless forced, fold only those,
+    // so a minute is computed once, not at every pass while its points come in.
+    const open = force ? Infinity : Math.floor(((this.st.newestRawTime.get() as { m: number } | undefined)?.m ?? 0) / MINUTE) * MINUTE;
+    const minutes = new Map<number, number[]>();
+    const pairs: [number, number][] = [];
+    let last = this.cursor;
+    let scanned = 0;
+    for (const row of this.st.rawScan.iterate(this.cursor)) {
+      const [id, series, time] = row as [number, number, number];
+      if (time >= open) break;
+      scanned++;
+      last = id;
+      const m = Math.floor(time / MINUTE) * MINUTE;
+      let seen = minutes.get(series);
+      if (!seen) minutes.set(series, (seen = []));
+      if (!seen.includes(m)) {
+        seen.push(m);
+        pairs.push([series, m]);
+      }
+    }
+    if (scanned === 0) return undefined;
+    return { pairs, pos: 0, last, more: scanned === ROLLUP_SCAN };
+  }
+
+  /** One series' rollup of the minute starting at `m`, from its raw rows; returns the raw rows read. */
+  private foldMinute(series: number, m: number): number {
+    const acc = new Rollup();
+    const raw = this.st.rawMinute.all(series, m, m + MINUTE) as Row[];
+    for (const r of raw) {
+      const layout = this.layouts.get(r.layout) ?? this.loadLayout(r.layout);
+      acc.addRow(layout.columns, decodeValues(r.v), r.time, 1);
+    }
+    if (acc.count === 0) return raw.length;
+    const { columns, values } = acc.result();
+    const measurement = this.measurementOf(series);
+    this.st.upsertRollup.run(
+      series,
+      m,
+      acc.count,
+      this.layoutId(measurement, columns),
+      encodeValues(values),
+      ...this.chartCopy(measurement, columns, values),
+    );
+    return raw.length;
   }
 
   /**
@@ -802,18 +855,18 @@ export class EmbeddedHistory implements MetricSink {
   private scheduleRollup(delayMs: number): void {
     if (this.closed) return;
     this.rollupTimer = setTimeout(() => {
-      let n = 0;
+      let more = false;
       try {
-        n = this.rollupChunk();
-        // 5-minute windows: go on at once while there are some to fold (as a full chunk of minutes).
-        if (n < ROLLUP_CHUNK && this.rollup5Chunk() > 0) n = ROLLUP_CHUNK;
+        this.rollupChunk();
+        // 5-minute windows: go on at once while there are some to fold.
+        more = this.rollupMore || this.rollup5Chunk() > 0;
         this.once.clear('rollup');
       } catch (err) {
         if (this.once.enter('rollup', 'failing'))
           this.logger.error({ error: (err as Error).message }, 'embedded history: rollup failed; retrying');
       }
-      // A full chunk: more to do, go on at once (each chunk is its own short transaction).
-      this.scheduleRollup(n === ROLLUP_CHUNK ? 0 : (this.opts.rollupIntervalMs ?? 10_000));
+      // More to do: go on at once (each chunk is its own short transaction).
+      this.scheduleRollup(more ? 0 : (this.opts.rollupIntervalMs ?? 10_000));
     }, delayMs);
     this.rollupTimer.unref();
   }

@@ -11,6 +11,10 @@ export interface Statement<R = unknown> {
   run(...params: unknown[]): RunResult;
   get(...params: unknown[]): R | undefined;
   all(...params: unknown[]): R[];
+  /** Rows one at a time (no other statement may run on the connection until it is done or left). */
+  iterate(...params: unknown[]): IterableIterator<R>;
+  /** Rows as arrays of column values instead of objects. */
+  raw(toggle?: boolean): Statement<unknown[]>;
 }
 
 export interface Database {

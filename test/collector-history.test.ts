@@ -194,6 +194,28 @@ test('rollups: per minute and per step, mean / min / max / last equal to those o
   );
 });
 
+test('rollups: the minute of a fleet spread over many commits is folded once per series, not once per chunk of rows', async (t) => {
+  const dir = tempDir(t);
+  const s = open(path.join(dir, 'c.db'), { rollupIntervalMs: 3_600_000 });
+  t.after(() => closeAll(s));
+  const t0 = Math.floor((Date.now() - 3_600_000) / 3_600_000) * 3_600_000;
+  // 300 instances every second for 2 minutes, in time order as a fleet reports: each minute's
+  // 18,000 rows span several chunks of 5,000 raw rows.
+  const points: Point[] = [];
+  for (let sec = 0; sec < 120; sec++)
+    for (let i = 0; i < 300; i++) points.push(redisPoint(`10.0.${i >> 8}.${i & 255}:6379`, t0 + sec * 1000, sec + i));
+  await writeAll(s.history, points);
+  const r = s.store.db.prepare<{ rows: number; top: number }>('SELECT count(*) AS rows, max(id) AS top FROM history_1m').get()!;
+  assert.equal(r.rows, 600, 'one rollup per instance and minute');
+  // INSERT OR REPLACE gives a replaced row a new id: ids beyond the row count are refolds.
+  assert.equal(r.top - r.rows, 0, 'no (series, minute) was folded twice');
+  const want = expected(points, MINUTE, 'mean');
+  const got = s.history.queryPoints({ measurement: 'redis', tier: 'rollups', stepMs: MINUTE, agg: 'mean', limit: 1000 });
+  assert.equal(got.length, 600);
+  for (const p of got)
+    for (const f of NUMERIC) assert.ok(near(p.fields[f], want.get(`${p.tags.instance}@${p.time}`)![f]!), `${f} at ${p.time}`);
+});
+
 test('5-minute rollups: steps of whole 5 minutes read them, equal to the minutes; late points refold; an older file is filled', async (t) => {
   const dir = tempDir(t);
   const file = path.join(dir, 'c.db');

@@ -428,6 +428,7 @@ export async function startCollector(
       configPath,
       args: opts.args,
       env: opts.env,
+      nodeFlags: opts.nodeFlags,
       tokenFile,
       tokens,
       config: full,
