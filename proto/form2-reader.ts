@@ -359,7 +359,16 @@ function readSample(r: Reader, end: number, names: readonly string[]): RedisSamp
   const f = emptyFields();
   const c = emptyColumns();
   readSampleParts(r, end, f, c);
-  // The key order every reader (and the JSON of a stored sample) has always seen.
+  return sampleOf(f, infoOf(c, names), commandstatsOf(c), latencystatsOf(c));
+}
+
+/** A plain RedisSample, keys in the order every reader (and the JSON of a stored sample) has always seen. */
+export function sampleOf(
+  f: SampleFields,
+  info: RedisSample['info'],
+  commandstats: RedisSample['commandstats'],
+  latencystats: RedisSample['latencystats'],
+): RedisSample {
   const s: RedisSample = {
     address: f.address,
     cluster: f.cluster,
@@ -368,11 +377,11 @@ function readSample(r: Reader, end: number, names: readonly string[]): RedisSamp
     error: f.error,
     sampledAtMs: f.sampledAtMs,
     role: f.role,
-    info: infoOf(c, names),
+    info,
     replicas: f.replicas,
     keyspace: f.keyspace,
-    commandstats: commandstatsOf(c),
-    latencystats: latencystatsOf(c),
+    commandstats,
+    latencystats,
     errorstats: f.errorstats,
     maxmemory: f.maxmemory,
     maxclients: f.maxclients,
@@ -563,17 +572,6 @@ export function readSampleSpans(buf: Buffer): { schema: number; spans: [number, 
 
 /** An encoded redisfleet.v2.RedisSamples: its schema fingerprint and its samples, INFO named by `names` (the schema index). */
 export function readRedisSamples(buf: Buffer, names: readonly string[]): { schema: number; samples: RedisSample[] } {
-  const r = new Reader(buf, 0, buf.length);
-  let schema = 0;
-  const samples: RedisSample[] = [];
-  while (r.pos < r.end) {
-    const tag = r.uint32();
-    const field = tag >>> 3;
-    if (field === 1 && (tag & 7) === 5) schema = r.fixed32();
-    else if (field === 2 && (tag & 7) === 2) {
-      const end = r.delimited();
-      samples.push(readSample(r, end, names));
-    } else r.skip(tag & 7);
-  }
-  return { schema, samples };
+  const { schema, spans } = readSampleSpans(buf);
+  return { schema, samples: spans.map(([start, end]) => readSample(new Reader(buf, start, end), end, names)) };
 }

@@ -9,6 +9,7 @@ import {
   readRedisSamples,
   readSampleBody,
   readSampleSpans,
+  sampleOf,
   type InfoColumns,
   type SampleColumns,
 } from './form2-reader.js';
@@ -209,28 +210,7 @@ class Form2Sample implements RedisSample {
   }
   /** A plain copy, keys in the order the form-2 reader has always given them. */
   toJSON(): RedisSample {
-    const s: RedisSample = {
-      address: this.address,
-      cluster: this.cluster,
-      group: this.group,
-      up: this.up,
-      error: this.error,
-      sampledAtMs: this.sampledAtMs,
-      role: this.role,
-      info: this.info,
-      replicas: this.replicas,
-      keyspace: this.keyspace,
-      commandstats: this.commandstats,
-      latencystats: this.latencystats,
-      errorstats: this.errorstats,
-      maxmemory: this.maxmemory,
-      maxclients: this.maxclients,
-      unavailable: this.unavailable,
-      slowlog: this.slowlog,
-    };
-    if (this.rates) s.rates = this.rates;
-    if (this.headroom) s.headroom = this.headroom;
-    return s;
+    return sampleOf(this, this.info, this.commandstats, this.latencystats);
   }
 }
 
