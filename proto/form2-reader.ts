@@ -8,6 +8,11 @@ import type { RedisSample, Value, ReplicaInfo, KeyspaceInfo, ErrorStat, SlowlogE
 
 const TWO_32 = 0x1_0000_0000;
 
+/** Buffer's UTF-8 decode without toString's encoding switch (what protobufjs's BufferReader calls). */
+interface Utf8Slicing {
+  utf8Slice(start: number, end: number): string;
+}
+
 class Reader {
   pos: number;
   constructor(
@@ -98,7 +103,7 @@ class Reader {
 
   string(): string {
     const end = this.delimited();
-    const s = this.buf.toString('utf8', this.pos, end);
+    const s = (this.buf as unknown as Utf8Slicing).utf8Slice(this.pos, end);
     this.pos = end;
     return s;
   }

@@ -108,6 +108,22 @@ function positions(c: InfoColumns): Int32Array {
   return at;
 }
 
+/** `infoOf(c)[name]` for a name outside the schema index: only the by-name columns can hold it, and the last one wins. */
+function unindexedValue(c: InfoColumns, name: string): Value | undefined {
+  // A name Object.prototype has (`__proto__`, `toString`) reads what the map would give.
+  if (name in Object.prototype) return infoOf(c, REDIS_FIELD_NAMES)[name];
+  const last = (names: string[], values: number): number => {
+    for (let j = Math.min(names.length, values) - 1; j >= 0; j--) if (names[j] === name) return j;
+    return -1;
+  };
+  const s = last(c.otherStrName, c.otherStrValue.length);
+  if (s >= 0) return { str: c.otherStrValue[s]! };
+  const f = last(c.otherFloatName, c.otherFloatValue.length);
+  if (f >= 0) return { float: c.otherFloatValue[f]! };
+  const n = last(c.otherIntName, c.otherIntValue.length);
+  return n >= 0 ? { int: c.otherIntValue[n]! } : undefined;
+}
+
 /**
  * A form-2 sample: its own fields read, its INFO, commandstats and latencystats kept as the
  * columns they travel in (proto/form2-reader.ts) and turned into the INFO map and row objects
@@ -184,9 +200,10 @@ class Form2Sample implements RedisSample {
   }
   /** `info[name]`, without building the map for a schema field. */
   infoValue(name: string): Value | undefined {
+    if (this.#info) return this.#info[name];
     const i = INDEX.get(name);
-    if (i === undefined || this.#info) return this.info[name];
     const c = this.columns();
+    if (i === undefined) return unindexedValue(c, name);
     const at = (this.#at ??= positions(c))[i]!;
     switch (at & 7) {
       case AT_INT:

@@ -225,6 +225,10 @@ function oddSamples(): RedisSample[] {
   const indexLike = new Form2Columns();
   indexLike.int(REDIS_FIELD_INDEX.get('connected_clients')!, 1);
   indexLike.otherInt('17', 9);
+  // an unindexed name in two by-name columns: the later column's value is the map's
+  indexLike.otherInt('future_both', 1);
+  indexLike.otherStr('future_both', 'text');
+  indexLike.otherFloat('future_both', 2.5);
   return [
     form2Sample({ ...fields, address: '10.0.0.9:1' }, twice),
     form2Sample({ ...fields, address: '10.0.0.9:2' }, schemaNameUnindexed),
@@ -252,7 +256,17 @@ test('a form-2 sample read lazily is the sample read whole: values, JSON, line p
   assert.equal(reportLines({ ...base(), redis: lazy() }, src).lines.toString(), today);
   assert.equal(JSON.stringify(lazy()), JSON.stringify(whole));
   assert.deepEqual(reportPoints({ ...base(), redis: lazy() }, src), reportPoints({ ...base(), redis: whole }, src));
-  const names = [...REDIS_FIELD_INDEX.keys(), 'future_counter', 'future_text', '17', 'absent', 'toString'];
+  const names = [
+    ...REDIS_FIELD_INDEX.keys(),
+    'master_replid',
+    'future_counter',
+    'future_text',
+    'future_both',
+    '17',
+    'absent',
+    'toString',
+    '__proto__',
+  ];
   lazy().forEach((s, i) => {
     const w = whole[i]!;
     const f = infoReader(s);
