@@ -1,7 +1,8 @@
-// Line protocol written as bytes into one growing buffer: ASCII text byte by byte (the keys,
-// tags and numbers of line protocol are ASCII nearly always; other text goes as UTF-8), integers
-// as digits without a string in between. report-lines.ts writes a report's lines here, then
-// takes a copy of exactly its bytes.
+// Line protocol written as bytes: ASCII text byte by byte (the keys, tags and numbers of line
+// protocol are ASCII nearly always; other text goes as UTF-8), integers as digits without a
+// string in between. The bytes go into large slabs; take() hands out the piece written since the
+// last take() as a view of its slab (no copy), the way Buffer's own pool hands out small buffers.
+// report-lines.ts writes a report's lines here.
 
 /** Bytes of text known to be ASCII (an escaped key, a `key=` prefix), to copy without decoding again. */
 export function asciiBytes(s: string): Uint8Array | null {
@@ -21,18 +22,37 @@ const LETTER_I = 0x69;
 const SMALL = 0x8000_0000;
 
 export class LineBuffer {
+  /** The slab being written; the current piece is buf[start, pos). */
   buf: Buffer;
   pos = 0;
+  private start = 0;
 
-  constructor(private readonly keep = 1 << 20) {
-    this.buf = Buffer.allocUnsafe(64 * 1024);
+  constructor(private readonly slab = 1 << 20) {
+    this.buf = Buffer.allocUnsafeSlow(slab);
   }
 
+  /** Bytes in the current piece; setting it takes back what was written after. */
+  get length(): number {
+    return this.pos - this.start;
+  }
+  set length(n: number) {
+    this.pos = this.start + n;
+  }
+
+  /** Byte `at` of the current piece set to `c`. */
+  set(at: number, c: number): void {
+    this.buf[this.start + at] = c;
+  }
+
+  /** Room for `n` more bytes: a piece that outgrows its slab moves to a new one (offsets in the piece stay). */
   private room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    const b = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(b, 0, 0, this.pos);
+    const used = this.pos - this.start;
+    const b = Buffer.allocUnsafeSlow(Math.max(this.slab, 2 * (used + n)));
+    this.buf.copy(b, 0, this.start, this.pos);
     this.buf = b;
+    this.start = 0;
+    this.pos = used;
   }
 
   byte(c: number): void {
@@ -131,13 +151,11 @@ export class LineBuffer {
     else this.text(String(v));
   }
 
-  /** A copy of what was written; the buffer is then empty (and given back when it grew past `keep`). */
+  /** The piece written since the last take(), a view of its slab (which the pieces keep alive). */
   take(): Buffer {
-    // Buffer.from(view) would copy element by element; copy() is one memcpy.
-    const out = Buffer.allocUnsafeSlow(this.pos);
-    this.buf.copy(out, 0, 0, this.pos);
-    this.pos = 0;
-    if (this.buf.length > this.keep) this.buf = Buffer.allocUnsafe(64 * 1024);
+    const out = this.buf.subarray(this.start, this.pos);
+    // The next piece starts 8-aligned.
+    this.start = this.pos = Math.min(this.buf.length, (this.pos + 7) & ~7);
     return out;
   }
 }

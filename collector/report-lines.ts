@@ -112,15 +112,15 @@ function startLine(w: LineBuffer, name: string, tags: SampleTags, tag?: string, 
   w.text(name);
   if (tag === undefined) w.text(tags.text);
   else tags.write(w, tag, raw);
-  return w.pos;
+  return w.length;
 }
 
 function endLine(w: LineBuffer, lineAt: number, fieldsAt: number, time: number): number {
-  if (w.pos === fieldsAt) {
-    w.pos = lineAt;
+  if (w.length === fieldsAt) {
+    w.length = lineAt;
     return 0;
   }
-  w.buf[fieldsAt] = SPACE;
+  w.set(fieldsAt, SPACE);
   w.byte(SPACE);
   w.integer(time);
   w.byte(NEWLINE);
@@ -138,7 +138,7 @@ function objectRow(
   row: object,
   time: number,
 ): number {
-  const lineAt = w.pos;
+  const lineAt = w.length;
   const fieldsAt = startLine(w, name, tags, tag, raw);
   const o = row as Record<string, unknown>;
   for (let i = 0; i < cols.length; i++) rowField(w, cols[i]!, o[cols[i]!.key]);
@@ -165,7 +165,7 @@ function columnRow(
   j: number,
   time: number,
 ): number {
-  const lineAt = w.pos;
+  const lineAt = w.length;
   const fieldsAt = startLine(w, name, tags, 'command', raw);
   for (let i = 0; i < cols.length; i++) rowField(w, cols[i]!, nums[at[i]!]![j] ?? 0);
   return endLine(w, lineAt, fieldsAt, time);
@@ -324,9 +324,9 @@ function redisFields(s: RedisSample, columns: SampleColumns | undefined, w: Line
   if (s.headroom?.limitSource) for (const [name, key] of HEADROOM_KEYS) set(name, (s.headroom as unknown as Record<string, unknown>)[key]);
   set('unavailable', s.unavailable.join(','));
 
-  const at = w.pos;
+  const at = w.length;
   if (!columns || !columnFields(columns, w)) {
-    w.pos = at;
+    w.length = at;
     const info = s.info;
     for (const k in info) {
       const c = redisColumn(k);
@@ -380,16 +380,16 @@ function sampleLines(s: RedisSample, kept: KeptTags, reportTime: number, w: Line
   const columns = sampleColumns(s);
   let n = 0;
 
-  let lineAt = w.pos;
+  let lineAt = w.length;
   let fieldsAt = startLine(w, REDIS_NAME, tags);
   redisFields(s, columns, w);
   n += endLine(w, lineAt, fieldsAt, time);
 
   for (const r of s.replicas) {
-    lineAt = w.pos;
+    lineAt = w.length;
     w.text(ROWS.replica.name);
     w.text(tagsText(withTag(withTag(tags.tags, 'replica', `${r.ip}:${r.port}`), 'state', r.state)));
-    fieldsAt = w.pos;
+    fieldsAt = w.length;
     const o = r as unknown as Record<string, unknown>;
     for (const c of ROWS.replica.cols) rowField(w, c, o[c.key]);
     n += endLine(w, lineAt, fieldsAt, time);
@@ -409,13 +409,13 @@ function sampleLines(s: RedisSample, kept: KeptTags, reportTime: number, w: Line
   return n;
 }
 
-// One buffer for every report: reportLines runs start to end without yielding.
+// One writer for every report: reportLines runs start to end without yielding.
 const lineBuffer = new LineBuffer();
 
 /** Every point of one report as line protocol (what encodeLines(reportPoints(report, src)) writes). */
 export function reportLines(report: Report, src: PointSource): EncodedLines {
   const w = lineBuffer;
-  w.pos = 0;
+  w.length = 0;
   const head = encodeText(reportPoints(report, src, [], { skipRedis: true }));
   w.text(head.text);
   let points = head.points;

@@ -63,3 +63,17 @@ test('text of any script is UTF-8, and the buffer grows past its first size with
   w.text('again');
   assert.equal(w.take().toString('utf8'), 'again');
 });
+
+test('pieces taken stay as written while later pieces are written, across slabs', () => {
+  const w = new LineBuffer(64);
+  const pieces: [Buffer, string][] = [];
+  for (let i = 0; i < 40; i++) {
+    const text = `piece ${i} ${'y'.repeat(i * 3)}`;
+    w.text('junk');
+    w.length = 0; // taken back: not part of the piece
+    w.text(text);
+    w.set(0, 0x50); // 'P'
+    pieces.push([w.take(), `P${text.slice(1)}`]);
+  }
+  for (const [b, text] of pieces) assert.equal(b.toString('utf8'), text);
+});
