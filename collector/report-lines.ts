@@ -1,7 +1,8 @@
 // A report straight to line protocol for the InfluxDB / VictoriaMetrics sink: the Redis samples'
 // rows (the redis point, replicas, keyspace, cmdstat, latency, errorstat, slowlog: ~26 per sample)
-// are written from the samples, with no Point object per row; the escaped tags of a sample are
-// worked out once and each row's own tag is put in its sorted place. The rest of the report (host,
+// are written from the samples as bytes (line-buffer.ts), with no Point object per row and, for a
+// form-2 sample, no INFO map or row objects either: its columns are read directly. The escaped
+// tags of a sample are worked out once and each row's own tag is put in its sorted place. The rest of the report (host,
 // proxies, events, ...) goes through points.ts as before. The lines are the ones
 // encodeLines(reportPoints(report)) writes, up to the order of the fields in a line
 // (test/form2.test.ts checks it on the real capture in both report forms).
@@ -15,7 +16,8 @@ import {
   type Report,
   type SampleColumns,
 } from '../proto/index.js';
-import { encodeText, escKeyCached, escMeasurement, tagsText, valueText, type EncodedLines } from './line-protocol.js';
+import { encodeText, escKeyCached, escMeasurement, escString, tagsText, type EncodedLines } from './line-protocol.js';
+import { LineBuffer, asciiBytes } from './line-buffer.js';
 import {
   CMDSTAT_KEYS,
   ERRORSTAT_KEYS,
@@ -34,6 +36,7 @@ import {
   slowlogCommand,
   slowlogTime,
   withTag,
+  type FieldValue,
   type PointSource,
   type Tags,
 } from './points.js';
@@ -41,12 +44,23 @@ import {
 /** One field of a row: where its value is read, `key=` escaped once, and its pinned type. */
 interface Column {
   key: string;
-  prefix: string;
+  prefix: Prefix;
   type: FieldType;
 }
 
+/** `key=` of a field, escaped, as text and (when ASCII) as bytes. */
+interface Prefix {
+  text: string;
+  bytes: Uint8Array | null;
+}
+
+function prefixOf(name: string): Prefix {
+  const text = `${escKeyCached(name)}=`;
+  return { text, bytes: asciiBytes(text) };
+}
+
 function columns(def: (typeof M)[keyof typeof M], keys: [string, string][]): Column[] {
-  return keys.map(([name, key]) => ({ key, prefix: `${escKeyCached(name)}=`, type: def.fields[name]!.type }));
+  return keys.map(([name, key]) => ({ key, prefix: prefixOf(name), type: def.fields[name]!.type }));
 }
 
 /** A row measurement: its escaped name and columns. */
@@ -60,17 +74,89 @@ const ROWS = {
 };
 const REDIS_NAME = escMeasurement(M.redis.name);
 
-/** A row's fields, `k=v,...` ('' when none can be written). */
-function rowFields(cols: Column[], row: object): string {
-  const o = row as Record<string, unknown>;
-  let f = '';
-  for (let i = 0; i < cols.length; i++) {
-    const c = cols[i]!;
-    const v = coerce(c.type, o[c.key]);
-    if (v === undefined) continue;
-    f = f ? `${f},${c.prefix}${valueText(c.type, v)}` : c.prefix + valueText(c.type, v);
+const COMMA = 0x2c;
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+const QUOTE = 0x22;
+
+function putPrefix(w: LineBuffer, p: Prefix): void {
+  if (p.bytes) w.bytes(p.bytes);
+  else w.text(p.text);
+}
+
+/** `,key=value` of a value coerce() accepted for `type`. */
+function putField(w: LineBuffer, p: Prefix, type: FieldType, v: FieldValue): void {
+  w.byte(COMMA);
+  putPrefix(w, p);
+  if (type === 'int') w.int(v as number);
+  else if (type === 'float') w.float(v as number);
+  else {
+    w.byte(QUOTE);
+    w.text(escString(String(v)));
+    w.byte(QUOTE);
   }
-  return f;
+}
+
+/** `,key=value` of a row field, or nothing when the value cannot be written (pointLine's rules). */
+function rowField(w: LineBuffer, c: Column, v: unknown): void {
+  const x = coerce(c.type, v);
+  if (x !== undefined) putField(w, c.prefix, c.type, x);
+}
+
+/**
+ * A line's measurement and tags; its fields follow, each after a comma. endLine() turns the
+ * first comma into the space before the fields, or takes the line back when it got none.
+ */
+function startLine(w: LineBuffer, name: string, tagText: string): number {
+  w.text(name);
+  w.text(tagText);
+  return w.pos;
+}
+
+function endLine(w: LineBuffer, lineAt: number, fieldsAt: number, time: Uint8Array): number {
+  if (w.pos === fieldsAt) {
+    w.pos = lineAt;
+    return 0;
+  }
+  w.buf[fieldsAt] = SPACE;
+  w.byte(SPACE);
+  w.bytes(time);
+  w.byte(NEWLINE);
+  return 1;
+}
+
+/** A row measurement's line from a row object. */
+function objectRow(w: LineBuffer, name: string, tagText: string, cols: Column[], row: object, time: Uint8Array): number {
+  const lineAt = w.pos;
+  const fieldsAt = startLine(w, name, tagText);
+  const o = row as Record<string, unknown>;
+  for (let i = 0; i < cols.length; i++) rowField(w, cols[i]!, o[cols[i]!.key]);
+  return endLine(w, lineAt, fieldsAt, time);
+}
+
+/** Where each column of a row measurement is in a form-2 sample's per-command numbers (form2-reader commandstatsOf / latencystatsOf), or null. */
+function numberColumns(cols: Column[], keys: string[]): number[] | null {
+  const at = cols.map((c) => keys.indexOf(c.key));
+  return at.includes(-1) ? null : at;
+}
+const CMDSTAT_AT = numberColumns(ROWS.cmdstat.cols, ['calls', 'usec', 'usecPerCall', 'rejectedCalls', 'failedCalls']);
+const LATENCY_AT = numberColumns(ROWS.latency.cols, ['p50', 'p99', 'p999']);
+
+/** Row j of a form-2 sample's per-command columns (a missing number is 0, as in commandstatsOf). */
+function columnRow(
+  w: LineBuffer,
+  name: string,
+  tagText: string,
+  cols: Column[],
+  at: number[],
+  nums: number[][],
+  j: number,
+  time: Uint8Array,
+): number {
+  const lineAt = w.pos;
+  const fieldsAt = startLine(w, name, tagText);
+  for (let i = 0; i < cols.length; i++) rowField(w, cols[i]!, nums[at[i]!]![j] ?? 0);
+  return endLine(w, lineAt, fieldsAt, time);
 }
 
 /** One sample's tags, escaped and sorted once; a row adds its own tag in its sorted place. */
@@ -104,7 +190,7 @@ class SampleTags {
 
 /** A redis field: `key=` escaped once, its pinned type (null: unlisted, a float when it is a number), and whether points.ts may set it after INFO. */
 interface RedisColumn {
-  prefix: string;
+  prefix: Prefix;
   type: FieldType | null;
   late: boolean;
 }
@@ -127,18 +213,24 @@ function redisColumn(k: string): RedisColumn {
   let c = redisColumns.get(k);
   if (c === undefined) {
     const fd = M.redis.fields[k];
-    c = { prefix: `${escKeyCached(k)}=`, type: fd ? fd.type : null, late: LATE.has(k) };
+    c = { prefix: prefixOf(k), type: fd ? fd.type : null, late: LATE.has(k) };
     if (redisColumns.size < REDIS_CACHE_MAX) redisColumns.set(k, c);
   }
   return c;
 }
 const UNLISTED_AS_FLOAT = M.redis.otherNumericFields === 'float';
 
-/** `k=v` of one redis field as points.ts put() and pointLine() write it, or '' when it is not written. */
-function redisField(c: RedisColumn, v: unknown): string {
-  if (c.type === null) return UNLISTED_AS_FLOAT && typeof v === 'number' && Number.isFinite(v) ? c.prefix + String(v) : '';
+/** `,key=value` of one redis field as points.ts put() and pointLine() write it; false when it is not written. */
+function redisField(w: LineBuffer, c: RedisColumn, v: unknown): boolean {
+  if (c.type === null) {
+    if (!(UNLISTED_AS_FLOAT && typeof v === 'number' && Number.isFinite(v))) return false;
+    putField(w, c.prefix, 'float', v);
+    return true;
+  }
   const x = coerce(c.type, v);
-  return x === undefined ? '' : c.prefix + valueText(c.type, x);
+  if (x === undefined) return false;
+  putField(w, c.prefix, c.type, x);
+  return true;
 }
 
 // A form-2 sample's INFO straight from its columns (no INFO map): a schema field's column by its index.
@@ -150,18 +242,18 @@ const INDEX_LIKE = /^(0|[1-9][0-9]*)$/;
 const ORDER_SAFE = !REDIS_FIELD_NAMES.some((n) => INDEX_LIKE.test(n));
 
 /**
- * The INFO fields of `c` into `parts`, in the order (and with the values) the INFO map built
+ * The INFO fields of `c` into `w`, in the order (and with the values) the INFO map built
  * from `c` (proto/form2-reader.ts infoOf) would give them; false when that map would differ
  * from the columns (a name twice, an array-index or `__proto__` name): the map is used then.
  */
-function columnFields(c: SampleColumns, lateSet: ReadonlySet<string>, parts: string[]): boolean {
+function columnFields(c: SampleColumns, lateSet: ReadonlySet<string>, w: LineBuffer): boolean {
   if (!ORDER_SAFE) return false;
   if (++seenStamp === 0xffff_ffff) {
     seenAt.fill(0);
     seenStamp = 1;
   }
   const stamp = seenStamp;
-  const indexed = (keys: number[], values: (number | string)[]): boolean => {
+  const indexed = (keys: ArrayLike<number>, values: ArrayLike<number | string>): boolean => {
     const n = Math.min(keys.length, values.length);
     for (let j = 0; j < n; j++) {
       const i = keys[j]!;
@@ -170,15 +262,14 @@ function columnFields(c: SampleColumns, lateSet: ReadonlySet<string>, parts: str
       seenAt[i] = stamp;
       const col = INDEX_COLUMNS[i]!;
       if (col.late && lateSet.has(REDIS_FIELD_NAMES[i]!)) continue;
-      const t = redisField(col, values[j]);
-      if (t) parts.push(t);
+      redisField(w, col, values[j]);
     }
     return true;
   };
   if (!indexed(c.intIndex, c.intValue) || !indexed(c.floatIndex, c.floatValue) || !indexed(c.strIndex, c.strValue)) return false;
   if (!c.otherIntName.length && !c.otherFloatName.length && !c.otherStrName.length) return true;
   const named = new Set<string>();
-  const other = (names: string[], values: (number | string)[]): boolean => {
+  const other = (names: string[], values: ArrayLike<number | string>): boolean => {
     const n = Math.min(names.length, values.length);
     for (let j = 0; j < n; j++) {
       const k = names[j]!;
@@ -186,23 +277,22 @@ function columnFields(c: SampleColumns, lateSet: ReadonlySet<string>, parts: str
       named.add(k);
       const col = redisColumn(k);
       if (col.late && lateSet.has(k)) continue;
-      const t = redisField(col, values[j]);
-      if (t) parts.push(t);
+      redisField(w, col, values[j]);
     }
     return true;
   };
   return other(c.otherIntName, c.otherIntValue) && other(c.otherFloatName, c.otherFloatValue) && other(c.otherStrName, c.otherStrValue);
 }
 
-/** The redis point's fields: INFO, then what points.ts sets after it (it wins over an INFO field of the same name). */
-function redisFields(s: RedisSample): string {
-  const late: string[] = [];
+/** The redis line's fields: INFO, then what points.ts sets after it (it wins over an INFO field of the same name). */
+function redisFields(s: RedisSample, columns: SampleColumns | undefined, w: LineBuffer): void {
+  const late: [RedisColumn, unknown][] = [];
   const lateSet = new Set<string>();
   const set = (name: string, v: unknown) => {
-    const t = redisField(redisColumn(name), v);
-    if (!t) return;
+    const c = redisColumn(name);
+    if (c.type === null ? !(UNLISTED_AS_FLOAT && typeof v === 'number' && Number.isFinite(v)) : coerce(c.type, v) === undefined) return;
     lateSet.add(name);
-    late.push(t);
+    late.push([c, v]);
   };
   set('up', s.up ? 1 : 0);
   set('error', s.error);
@@ -212,60 +302,65 @@ function redisFields(s: RedisSample): string {
   if (s.headroom?.limitSource) for (const [name, key] of HEADROOM_KEYS) set(name, (s.headroom as unknown as Record<string, unknown>)[key]);
   set('unavailable', s.unavailable.join(','));
 
-  // Joined at once: a flat string, not a rope of a few hundred pieces to flatten later.
-  const parts: string[] = [];
-  const columns = sampleColumns(s);
-  if (columns && columnFields(columns, lateSet, parts)) {
-    for (const t of late) parts.push(t);
-    return parts.join(',');
+  const at = w.pos;
+  if (!columns || !columnFields(columns, lateSet, w)) {
+    w.pos = at;
+    const info = s.info;
+    for (const k in info) {
+      const c = redisColumn(k);
+      if (c.late && lateSet.has(k)) continue;
+      redisField(w, c, valueOf(info[k]));
+    }
   }
-  parts.length = 0;
-  const info = s.info;
-  for (const k in info) {
-    const c = redisColumn(k);
-    if (c.late && lateSet.has(k)) continue;
-    const t = redisField(c, valueOf(info[k]));
-    if (t) parts.push(t);
-  }
-  for (const t of late) parts.push(t);
-  return parts.join(',');
+  for (const [c, v] of late) redisField(w, c, v);
 }
 
-/** Appends one sample's lines to `out.text`; counts them in `out.points`. */
-function sampleLines(s: RedisSample, base: Tags, reportTime: number, out: { text: string; points: number }): void {
-  const time = Math.trunc(s.sampledAtMs || reportTime);
+/** Writes one sample's lines; returns how many. */
+function sampleLines(s: RedisSample, base: Tags, reportTime: number, w: LineBuffer): number {
+  const time = asciiBytes(String(Math.trunc(s.sampledAtMs || reportTime)))!;
   const tags = new SampleTags(instanceTags(base, s));
-  let text = out.text;
+  const columns = sampleColumns(s);
   let n = 0;
-  const line = (name: string, tagText: string, fields: string, at: number) => {
-    if (!fields) return;
-    text += `${name}${tagText} ${fields} ${at}\n`;
-    n++;
-  };
-  line(REDIS_NAME, tags.text, redisFields(s), time);
+
+  const lineAt = w.pos;
+  const fieldsAt = startLine(w, REDIS_NAME, tags.text);
+  redisFields(s, columns, w);
+  n += endLine(w, lineAt, fieldsAt, time);
+
   for (const r of s.replicas) {
     const rt = withTag(withTag(tags.tags, 'replica', `${r.ip}:${r.port}`), 'state', r.state);
-    line(ROWS.replica.name, tagsText(rt), rowFields(ROWS.replica.cols, r), time);
+    n += objectRow(w, ROWS.replica.name, tagsText(rt), ROWS.replica.cols, r, time);
   }
-  for (const k of s.keyspace) line(ROWS.keyspace.name, tags.with('db', k.db), rowFields(ROWS.keyspace.cols, k), time);
-  for (const c of s.commandstats) line(ROWS.cmdstat.name, tags.with('command', c.command), rowFields(ROWS.cmdstat.cols, c), time);
-  for (const l of s.latencystats) line(ROWS.latency.name, tags.with('command', l.command), rowFields(ROWS.latency.cols, l), time);
-  for (const e of s.errorstats) line(ROWS.errorstat.name, tags.with('error', e.error), rowFields(ROWS.errorstat.cols, e), time);
-  for (const e of s.slowlog)
-    line(
-      ROWS.slowlog.name,
-      tags.with('command_name', slowlogCommand(e.command)),
-      rowFields(ROWS.slowlog.cols, e),
-      Math.trunc(slowlogTime(e)),
-    );
-  out.text = text;
-  out.points += n;
+  for (const k of s.keyspace) n += objectRow(w, ROWS.keyspace.name, tags.with('db', k.db), ROWS.keyspace.cols, k, time);
+  if (columns && CMDSTAT_AT) {
+    const { cols, name } = ROWS.cmdstat;
+    for (let j = 0; j < columns.cmd.length; j++)
+      n += columnRow(w, name, tags.with('command', columns.cmd[j]), cols, CMDSTAT_AT, columns.cmdNum, j, time);
+  } else for (const c of s.commandstats) n += objectRow(w, ROWS.cmdstat.name, tags.with('command', c.command), ROWS.cmdstat.cols, c, time);
+  if (columns && LATENCY_AT) {
+    const { cols, name } = ROWS.latency;
+    for (let j = 0; j < columns.lat.length; j++)
+      n += columnRow(w, name, tags.with('command', columns.lat[j]), cols, LATENCY_AT, columns.latNum, j, time);
+  } else for (const l of s.latencystats) n += objectRow(w, ROWS.latency.name, tags.with('command', l.command), ROWS.latency.cols, l, time);
+  for (const e of s.errorstats) n += objectRow(w, ROWS.errorstat.name, tags.with('error', e.error), ROWS.errorstat.cols, e, time);
+  for (const e of s.slowlog) {
+    const at = asciiBytes(String(Math.trunc(slowlogTime(e))))!;
+    n += objectRow(w, ROWS.slowlog.name, tags.with('command_name', slowlogCommand(e.command)), ROWS.slowlog.cols, e, at);
+  }
+  return n;
 }
+
+// One buffer for every report: reportLines runs start to end without yielding.
+const lineBuffer = new LineBuffer();
 
 /** Every point of one report as line protocol (what encodeLines(reportPoints(report, src)) writes). */
 export function reportLines(report: Report, src: PointSource): EncodedLines {
-  const out = encodeText(reportPoints(report, src, [], { skipRedis: true }));
+  const w = lineBuffer;
+  w.pos = 0;
+  const head = encodeText(reportPoints(report, src, [], { skipRedis: true }));
+  w.text(head.text);
+  let points = head.points;
   const base = hostTags(src);
-  for (const s of report.redis) sampleLines(s, base, report.timestampMs, out);
-  return { lines: Buffer.from(out.text), points: out.points };
+  for (const s of report.redis) points += sampleLines(s, base, report.timestampMs, w);
+  return { lines: w.take(), points };
 }

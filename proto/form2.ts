@@ -3,6 +3,7 @@
 // fingerprint travels in Hello and in every RedisSamples, so an agent and a collector built
 // from different schemas never read each other's indexes (the collector says so instead).
 import {
+  copyWithout,
   commandstatsOf,
   infoOf,
   latencystatsOf,
@@ -67,6 +68,8 @@ function columnsOf(s: RedisSample, c: Form2Columns): void {
   for (const x of s.latencystats) c.lat(x.command, x.p50, x.p99, x.p999);
 }
 
+// redisfleet.v2.RedisSample.slowlog (proto/redisfleet/v2/redis.proto)
+const SLOWLOG_FIELD = 37;
 const sampleWriter = new ProtoWriter();
 const reportWriter = new ProtoWriter(64 * 1024);
 const scratch = new Form2Columns();
@@ -106,6 +109,22 @@ function positions(c: InfoColumns): Int32Array {
       if (i !== undefined) at[i] = AT_MAP;
     }
   return at;
+}
+
+/** `infoOf(c)[name]` for a name outside the schema index: only the by-name columns can hold it, and the last one wins. */
+function unindexedValue(c: InfoColumns, name: string): Value | undefined {
+  // A name Object.prototype has (`__proto__`, `toString`) reads what the map would give.
+  if (name in Object.prototype) return infoOf(c, REDIS_FIELD_NAMES)[name];
+  const last = (names: string[], values: number): number => {
+    for (let j = Math.min(names.length, values) - 1; j >= 0; j--) if (names[j] === name) return j;
+    return -1;
+  };
+  const s = last(c.otherStrName, c.otherStrValue.length);
+  if (s >= 0) return { str: c.otherStrValue[s]! };
+  const f = last(c.otherFloatName, c.otherFloatValue.length);
+  if (f >= 0) return { float: c.otherFloatValue[f]! };
+  const n = last(c.otherIntName, c.otherIntValue.length);
+  return n >= 0 ? { int: c.otherIntValue[n]! } : undefined;
 }
 
 /**
@@ -184,9 +203,10 @@ class Form2Sample implements RedisSample {
   }
   /** `info[name]`, without building the map for a schema field. */
   infoValue(name: string): Value | undefined {
+    if (this.#info) return this.#info[name];
     const i = INDEX.get(name);
-    if (i === undefined || this.#info) return this.info[name];
     const c = this.columns();
+    if (i === undefined) return unindexedValue(c, name);
     const at = (this.#at ??= positions(c))[i]!;
     switch (at & 7) {
       case AT_INT:
@@ -201,12 +221,13 @@ class Form2Sample implements RedisSample {
         return undefined;
     }
   }
-  /** The same sample without its slowlog entries (sharing the columns). */
+  /**
+   * The sample without its slowlog entries, as an instance's latest sample (kept for an
+   * interval): its own copy of its bytes, without the entries, so the report's whole message is
+   * not held; its columns are read again when asked, not kept.
+   */
   withoutSlowlog(): Form2Sample {
-    const s = new Form2Sample({ ...this, slowlog: [] }, this.#bytes, this.#columns);
-    s.#info = this.#info;
-    s.#at = this.#at;
-    return s;
+    return new Form2Sample({ ...this, slowlog: [] }, copyWithout(this.#bytes, SLOWLOG_FIELD));
   }
   /** A plain copy, keys in the order the form-2 reader has always given them. */
   toJSON(): RedisSample {
@@ -233,8 +254,8 @@ export function sampleColumns(s: RedisSample): SampleColumns | undefined {
 
 /** The sample as the latest one of its instance: no slowlog entries (they are news of one report only). */
 export function withoutSlowlog(s: RedisSample): RedisSample {
-  if (!s.slowlog.length) return s;
-  return s instanceof Form2Sample ? s.withoutSlowlog() : { ...s, slowlog: [] };
+  if (s instanceof Form2Sample) return s.withoutSlowlog();
+  return s.slowlog.length ? { ...s, slowlog: [] } : s;
 }
 
 /** A form-2 sample as a one-sample RedisSamples (with the schema fingerprint) to store; null for a form-1 one. */

@@ -18,6 +18,8 @@ import {
   infoReader,
   sampleInfo,
   schemaFingerprint,
+  storedSample,
+  storedSampleBytes,
   withoutSlowlog,
   Form2Columns,
   REDIS_FIELD_INDEX,
@@ -227,6 +229,10 @@ function oddSamples(): RedisSample[] {
   const indexLike = new Form2Columns();
   indexLike.int(REDIS_FIELD_INDEX.get('connected_clients')!, 1);
   indexLike.otherInt('17', 9);
+  // an unindexed name in two by-name columns: the later column's value is the map's
+  indexLike.otherInt('future_both', 1);
+  indexLike.otherStr('future_both', 'text');
+  indexLike.otherFloat('future_both', 2.5);
   return [
     form2Sample({ ...fields, address: '10.0.0.9:1' }, twice),
     form2Sample({ ...fields, address: '10.0.0.9:2' }, schemaNameUnindexed),
@@ -254,7 +260,17 @@ test('a form-2 sample read lazily is the sample read whole: values, JSON, line p
   assert.equal(reportLines({ ...base(), redis: lazy() }, src).lines.toString(), today);
   assert.equal(JSON.stringify(lazy()), JSON.stringify(whole));
   assert.deepEqual(reportPoints({ ...base(), redis: lazy() }, src), reportPoints({ ...base(), redis: whole }, src));
-  const names = [...REDIS_FIELD_INDEX.keys(), 'future_counter', 'future_text', '17', 'absent', 'toString'];
+  const names = [
+    ...REDIS_FIELD_INDEX.keys(),
+    'master_replid',
+    'future_counter',
+    'future_text',
+    'future_both',
+    '17',
+    'absent',
+    'toString',
+    '__proto__',
+  ];
   lazy().forEach((s, i) => {
     const w = whole[i]!;
     const f = infoReader(s);
@@ -270,6 +286,10 @@ test('a form-2 sample read lazily is the sample read whole: values, JSON, line p
     const latest = withoutSlowlog(s);
     assert.deepEqual(latest.slowlog, []);
     assert.deepEqual(JSON.parse(JSON.stringify(latest)), { ...JSON.parse(JSON.stringify(w)), slowlog: [] });
+    // the latest sample holds its own bytes, without the slowlog entries, not a view of the report's
+    const held = storedSampleBytes(latest)!;
+    assert.equal(held.buffer === bytes.buffer, false);
+    assert.deepEqual(JSON.parse(JSON.stringify(storedSample(held))), JSON.parse(JSON.stringify(latest)));
   });
   // the odd ones did take the map's way: a name twice keeps its first place and its last value
   assert.deepEqual(whole[4]!.info.connected_clients, { int: 3 });
