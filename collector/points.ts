@@ -242,46 +242,62 @@ function emitRow(
  */
 interface KeptTags {
   base: Tags;
-  byKey: Map<string, Tags>;
+  instances: Map<string, KeptInstance>;
+}
+/** An instance's tags (and its replica rows'), valid while its role, cluster and group are these. */
+interface KeptInstance {
+  role: string;
+  cluster: string;
+  group: string;
+  tags: Tags;
+  replicas: Map<string, { state: string; tags: Tags }>;
 }
 const keptTags = new WeakMap<PointSource, KeptTags>();
-/** An instance's address, role, cluster or group change seldom; past this many the map starts over. */
+/** Instances (or replicas of one) come and go seldom; past this many the map starts over. */
 const KEPT_TAGS_MAX = 4096;
 
 function keptFor(src: PointSource): KeptTags {
   let k = keptTags.get(src);
-  if (!k) keptTags.set(src, (k = { base: hostTags(src), byKey: new Map() }));
+  if (!k) keptTags.set(src, (k = { base: hostTags(src), instances: new Map() }));
   return k;
 }
 
-function kept(k: KeptTags, key: string, make: () => Tags): Tags {
-  let tags = k.byKey.get(key);
-  if (!tags) {
-    if (k.byKey.size >= KEPT_TAGS_MAX) k.byKey.clear();
-    k.byKey.set(key, (tags = make()));
+function keptInstance(k: KeptTags, s: RedisSample): KeptInstance {
+  const role = s.up ? s.role : '';
+  let i = k.instances.get(s.address);
+  if (!i || i.role !== role || i.cluster !== s.cluster || i.group !== s.group) {
+    if (!i && k.instances.size >= KEPT_TAGS_MAX) k.instances.clear();
+    i = { role, cluster: s.cluster, group: s.group, tags: instanceTags(k.base, s), replicas: new Map() };
+    k.instances.set(s.address, i);
   }
-  return tags;
+  return i;
 }
 
-/** `v` prefixed with its length: keys joined from these cannot run into each other. */
-const part = (v: string): string => `${v.length}:${v}`;
+function replicaTags(tags: Tags, at: string, state: string): Tags {
+  const rt = withTag(tags, 'replica', at);
+  setTag(rt, 'state', state);
+  return rt;
+}
 
 function redisPoints(s: RedisSample, base: Tags, reportTime: number, out: Point[], need?: FieldNeeds, keep?: KeptTags): void {
   const time = s.sampledAtMs || reportTime;
-  const role = s.up ? s.role : '';
-  const key = keep && `${part(s.address)}${part(role)}${part(s.cluster)}${part(s.group)}`;
-  const tags = keep ? kept(keep, key!, () => instanceTags(base, s)) : instanceTags(base, s);
+  const kept = keep && keptInstance(keep, s);
+  const tags = kept ? kept.tags : instanceTags(base, s);
   const want = (m: MeasurementDef) => !need || need(m.name) !== undefined;
   if (want(M.redis)) redisPoint(s, tags, time, out, need?.(M.redis.name));
   if (want(M.replica)) {
     const keys = keysFor(REPLICA_KEYS, need?.(M.replica.name));
     for (const r of s.replicas) {
-      const make = () => {
-        const rt = withTag(tags, 'replica', `${r.ip}:${r.port}`);
-        setTag(rt, 'state', r.state);
-        return rt;
-      };
-      const rt = keep ? kept(keep, `${key!}r${part(r.ip)}${r.port}:${r.state}`, make) : make();
+      const at = `${r.ip}:${r.port}`;
+      let rt: Tags;
+      if (kept) {
+        let e = kept.replicas.get(at);
+        if (!e || e.state !== r.state) {
+          if (!e && kept.replicas.size >= KEPT_TAGS_MAX) kept.replicas.clear();
+          kept.replicas.set(at, (e = { state: r.state, tags: replicaTags(tags, at, r.state) }));
+        }
+        rt = e.tags;
+      } else rt = replicaTags(tags, at, r.state);
       emitRow(out, M.replica, rt, r, keys, REPLICA_KEYS, time);
     }
   }

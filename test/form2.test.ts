@@ -2,6 +2,8 @@
 // real codecs both sides use, gives the same points and the same line protocol.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import {
   encodeAgentMessage,
   fleetService,
@@ -13,6 +15,7 @@ import {
   encodeRedisSamples,
   fieldReader,
   infoPicker,
+  plainSample,
   valueOf,
   form2Sample,
   infoReader,
@@ -35,6 +38,8 @@ import { AlertTable } from '../collector/alerting/alerts.js';
 import { SqliteAlertingStore } from '../collector/alerting/store.js';
 import { Evaluator, builtinRules, compileRules, type Rule } from '../collector/alerting/rules/index.js';
 import { fixtureSample } from './form2-support.js';
+import { fixturePath } from './fixtures.js';
+import { parseInfoColumns, InfoPicks } from '../agent/index.js';
 
 const connect = (fleetService() as unknown as { service: { Connect: { requestDeserialize(b: Buffer): { report: Report } } } }).service
   .Connect;
@@ -446,5 +451,35 @@ test('the state store keeps a form-2 latest sample as its bytes and reads it bac
     );
   } finally {
     store.close();
+  }
+});
+
+test("plainSample of a form-2 sample equals its toJSON(): the agent's sample from the real capture and a lazily read one", () => {
+  for (const kind of ['master', 'replica'] as const) {
+    const text = fs.readFileSync(path.join(fixturePath('redis'), `info-all-${kind}-7.0.15.txt`), 'utf8');
+    const cols = new Form2Columns();
+    const rows = parseInfoColumns(text, cols, new InfoPicks(['used_memory']));
+    // the agent's way (agent/redis/instance.ts): the parse's columns and rows, every other field set
+    const { info: _i, commandstats: _c, latencystats: _l, ...fields } = fixtureSample(kind, '10.0.0.1:6379');
+    const agentSample = form2Sample(
+      { ...fields, role: rows.role, replicas: rows.replicas, keyspace: rows.keyspace, errorstats: rows.errorstats },
+      cols,
+    );
+    const lazy = decodeLazySamples(encodeRedisSamples([agentSample])).samples[0]!;
+    for (const [what, s] of [
+      ['agent', agentSample],
+      ['lazy', lazy],
+    ] as const) {
+      const json = (s as RedisSample & { toJSON(): RedisSample }).toJSON();
+      const plain = plainSample(s);
+      assert.notEqual(plain, s, `${what}: a copy`);
+      assert.ok(Object.keys(json.info).length > 100 && json.commandstats.length > 0 && json.slowlog.length === 1, what);
+      assert.deepStrictEqual(plain, json, `${kind} ${what}`);
+      // The same keys in the same order, down to INFO's, but for the agent's own objects (its
+      // headroom's keys in the order it built them; the bytes read back give the reader's order).
+      const text = (x: RedisSample) => JSON.stringify({ ...x, headroom: null });
+      assert.ok(text(plain) === text(json), `${kind} ${what}: key order`);
+      if (what === 'lazy') assert.ok(JSON.stringify(plain) === JSON.stringify(json), `${kind} ${what}: key order`);
+    }
   }
 });
