@@ -68,16 +68,42 @@ export class LineBuffer {
     this.pos = p;
   }
 
-  /** An integer's digits, as String(n) writes them (`n` already an integer; -0 is 0). */
-  digits(n: number): void {
-    if (n < 0 && n > -SMALL) {
+  /** An integer's digits, as String(n) writes them (-0 is 0; beyond 2^53 through String()). */
+  integer(n: number): void {
+    if (n < 0) {
+      if (n < -Number.MAX_SAFE_INTEGER) {
+        this.text(String(n));
+        return;
+      }
       this.byte(MINUS);
       n = -n;
     }
-    if (n < 0 || n >= SMALL) {
-      this.text(String(n));
-      return;
-    }
+    if (n < SMALL) this.small(n);
+    else if (n <= Number.MAX_SAFE_INTEGER) {
+      // Two parts of up to 9 digits; the division's rounding is mended so that 0 <= low < 1e9.
+      let high = Math.floor(n / 1e9);
+      let low = n - high * 1e9;
+      if (low < 0) {
+        high--;
+        low += 1e9;
+      } else if (low >= 1e9) {
+        high++;
+        low -= 1e9;
+      }
+      this.small(high);
+      this.room(9);
+      const buf = this.buf;
+      for (let p = this.pos + 8; p >= this.pos; p--) {
+        const q = (low / 10) | 0;
+        buf[p] = ZERO + low - q * 10;
+        low = q;
+      }
+      this.pos += 9;
+    } else this.text(String(n));
+  }
+
+  /** The digits of 0 <= n < 2^31. */
+  private small(n: number): void {
     let len = 1;
     for (let t = n; t >= 10; t = (t / 10) | 0) len++;
     this.room(len);
@@ -94,14 +120,14 @@ export class LineBuffer {
   /** A line protocol integer field value, `42i` (what line-protocol.ts intText writes). */
   int(n: number): void {
     const t = Math.trunc(n);
-    if (Number.isSafeInteger(t)) this.digits(t);
+    if (Number.isSafeInteger(t)) this.integer(t);
     else this.text(BigInt(t).toString());
     this.byte(LETTER_I);
   }
 
   /** A float field value as String(v) writes it. */
   float(v: number): void {
-    if (Number.isInteger(v) && v > -SMALL && v < SMALL) this.digits(v);
+    if (Number.isSafeInteger(v)) this.integer(v);
     else this.text(String(v));
   }
 

@@ -104,31 +104,42 @@ function rowField(w: LineBuffer, c: Column, v: unknown): void {
 }
 
 /**
- * A line's measurement and tags; its fields follow, each after a comma. endLine() turns the
- * first comma into the space before the fields, or takes the line back when it got none.
+ * A line's measurement and tags (the sample's, with the row's own tag `tag` = `raw` when given);
+ * its fields follow, each after a comma. endLine() turns the first comma into the space before
+ * the fields, or takes the line back when it got none.
  */
-function startLine(w: LineBuffer, name: string, tagText: string): number {
+function startLine(w: LineBuffer, name: string, tags: SampleTags, tag?: string, raw?: string): number {
   w.text(name);
-  w.text(tagText);
+  if (tag === undefined) w.text(tags.text);
+  else tags.write(w, tag, raw);
   return w.pos;
 }
 
-function endLine(w: LineBuffer, lineAt: number, fieldsAt: number, time: Uint8Array): number {
+function endLine(w: LineBuffer, lineAt: number, fieldsAt: number, time: number): number {
   if (w.pos === fieldsAt) {
     w.pos = lineAt;
     return 0;
   }
   w.buf[fieldsAt] = SPACE;
   w.byte(SPACE);
-  w.bytes(time);
+  w.integer(time);
   w.byte(NEWLINE);
   return 1;
 }
 
 /** A row measurement's line from a row object. */
-function objectRow(w: LineBuffer, name: string, tagText: string, cols: Column[], row: object, time: Uint8Array): number {
+function objectRow(
+  w: LineBuffer,
+  name: string,
+  tags: SampleTags,
+  tag: string,
+  raw: string,
+  cols: Column[],
+  row: object,
+  time: number,
+): number {
   const lineAt = w.pos;
-  const fieldsAt = startLine(w, name, tagText);
+  const fieldsAt = startLine(w, name, tags, tag, raw);
   const o = row as Record<string, unknown>;
   for (let i = 0; i < cols.length; i++) rowField(w, cols[i]!, o[cols[i]!.key]);
   return endLine(w, lineAt, fieldsAt, time);
@@ -146,15 +157,16 @@ const LATENCY_AT = numberColumns(ROWS.latency.cols, ['p50', 'p99', 'p999']);
 function columnRow(
   w: LineBuffer,
   name: string,
-  tagText: string,
+  tags: SampleTags,
+  raw: string | undefined,
   cols: Column[],
   at: number[],
   nums: number[][],
   j: number,
-  time: Uint8Array,
+  time: number,
 ): number {
   const lineAt = w.pos;
-  const fieldsAt = startLine(w, name, tagText);
+  const fieldsAt = startLine(w, name, tags, 'command', raw);
   for (let i = 0; i < cols.length; i++) rowField(w, cols[i]!, nums[at[i]!]![j] ?? 0);
   return endLine(w, lineAt, fieldsAt, time);
 }
@@ -164,7 +176,7 @@ class SampleTags {
   readonly text: string;
   private readonly keys: string[];
   private readonly parts: string[];
-  private readonly splits = new Map<string, [string, string]>();
+  private readonly splits = new Map<string, [string, string, string]>();
 
   constructor(readonly tags: Tags) {
     this.keys = Object.keys(tags).sort();
@@ -172,19 +184,28 @@ class SampleTags {
     this.text = this.parts.join('');
   }
 
-  /** The tags with `name` set to `raw` (cleaned like every tag; left out when empty). */
-  with(name: string, raw: string | undefined): string {
-    if (Object.hasOwn(this.tags, name)) return tagsText(withTag(this.tags, name, raw));
+  /** The tags with `name` set to `raw` (cleaned like every tag; left out when empty), into `w`. */
+  write(w: LineBuffer, name: string, raw: string | undefined): void {
+    if (Object.hasOwn(this.tags, name)) {
+      w.text(tagsText(withTag(this.tags, name, raw)));
+      return;
+    }
     const v = cleanTag(raw);
-    if (!v) return this.text;
+    if (!v) {
+      w.text(this.text);
+      return;
+    }
     let sp = this.splits.get(name);
     if (!sp) {
       let at = 0;
       while (at < this.keys.length && this.keys[at]! < name) at++;
-      sp = [this.parts.slice(0, at).join(''), this.parts.slice(at).join('')];
+      sp = [this.parts.slice(0, at).join(''), `,${escKeyCached(name)}=`, this.parts.slice(at).join('')];
       this.splits.set(name, sp);
     }
-    return `${sp[0]},${escKeyCached(name)}=${escKeyCached(v)}${sp[1]}`;
+    w.text(sp[0]);
+    w.text(sp[1]);
+    w.text(escKeyCached(v));
+    w.text(sp[2]);
   }
 }
 
@@ -192,19 +213,14 @@ class SampleTags {
 interface RedisColumn {
   prefix: Prefix;
   type: FieldType | null;
-  late: boolean;
+  /** Its place among the fields points.ts may set after INFO, or -1. */
+  late: number;
 }
 
 /** The fields points.ts sets after INFO's (so their value wins over an INFO field of the same name). */
-const LATE = new Set([
-  'up',
-  'error',
-  'maxmemory',
-  'maxclients',
-  'unavailable',
-  ...RATE_KEYS.map(([n]) => n),
-  ...HEADROOM_KEYS.map(([n]) => n),
-]);
+const LATE = [
+  ...new Set(['up', 'error', 'maxmemory', 'maxclients', 'unavailable', ...RATE_KEYS.map(([n]) => n), ...HEADROOM_KEYS.map(([n]) => n)]),
+];
 
 // INFO names repeat on every sample; bounded: unlisted names come from agents.
 const REDIS_CACHE_MAX = 10_000;
@@ -213,7 +229,7 @@ function redisColumn(k: string): RedisColumn {
   let c = redisColumns.get(k);
   if (c === undefined) {
     const fd = M.redis.fields[k];
-    c = { prefix: prefixOf(k), type: fd ? fd.type : null, late: LATE.has(k) };
+    c = { prefix: prefixOf(k), type: fd ? fd.type : null, late: LATE.indexOf(k) };
     if (redisColumns.size < REDIS_CACHE_MAX) redisColumns.set(k, c);
   }
   return c;
@@ -246,7 +262,7 @@ const ORDER_SAFE = !REDIS_FIELD_NAMES.some((n) => INDEX_LIKE.test(n));
  * from `c` (proto/form2-reader.ts infoOf) would give them; false when that map would differ
  * from the columns (a name twice, an array-index or `__proto__` name): the map is used then.
  */
-function columnFields(c: SampleColumns, lateSet: ReadonlySet<string>, w: LineBuffer): boolean {
+function columnFields(c: SampleColumns, w: LineBuffer): boolean {
   if (!ORDER_SAFE) return false;
   if (++seenStamp === 0xffff_ffff) {
     seenAt.fill(0);
@@ -261,7 +277,7 @@ function columnFields(c: SampleColumns, lateSet: ReadonlySet<string>, w: LineBuf
       if (seenAt[i] === stamp) return false;
       seenAt[i] = stamp;
       const col = INDEX_COLUMNS[i]!;
-      if (col.late && lateSet.has(REDIS_FIELD_NAMES[i]!)) continue;
+      if (col.late >= 0 && lateSetAt[col.late] === lateStamp) continue;
       redisField(w, col, values[j]);
     }
     return true;
@@ -276,7 +292,7 @@ function columnFields(c: SampleColumns, lateSet: ReadonlySet<string>, w: LineBuf
       if (named.has(k) || REDIS_FIELD_INDEX.has(k) || k === '__proto__' || INDEX_LIKE.test(k)) return false;
       named.add(k);
       const col = redisColumn(k);
-      if (col.late && lateSet.has(k)) continue;
+      if (col.late >= 0 && lateSetAt[col.late] === lateStamp) continue;
       redisField(w, col, values[j]);
     }
     return true;
@@ -286,13 +302,19 @@ function columnFields(c: SampleColumns, lateSet: ReadonlySet<string>, w: LineBuf
 
 /** The redis line's fields: INFO, then what points.ts sets after it (it wins over an INFO field of the same name). */
 function redisFields(s: RedisSample, columns: SampleColumns | undefined, w: LineBuffer): void {
-  const late: [RedisColumn, unknown][] = [];
-  const lateSet = new Set<string>();
+  const late = lateColumns;
+  const values = lateValues;
+  late.length = values.length = 0;
+  if (++lateStamp === 0xffff_ffff) {
+    lateSetAt.fill(0);
+    lateStamp = 1;
+  }
   const set = (name: string, v: unknown) => {
     const c = redisColumn(name);
     if (c.type === null ? !(UNLISTED_AS_FLOAT && typeof v === 'number' && Number.isFinite(v)) : coerce(c.type, v) === undefined) return;
-    lateSet.add(name);
-    late.push([c, v]);
+    if (c.late >= 0) lateSetAt[c.late] = lateStamp;
+    late.push(c);
+    values.push(v);
   };
   set('up', s.up ? 1 : 0);
   set('error', s.error);
@@ -303,50 +325,58 @@ function redisFields(s: RedisSample, columns: SampleColumns | undefined, w: Line
   set('unavailable', s.unavailable.join(','));
 
   const at = w.pos;
-  if (!columns || !columnFields(columns, lateSet, w)) {
+  if (!columns || !columnFields(columns, w)) {
     w.pos = at;
     const info = s.info;
     for (const k in info) {
       const c = redisColumn(k);
-      if (c.late && lateSet.has(k)) continue;
+      if (c.late >= 0 && lateSetAt[c.late] === lateStamp) continue;
       redisField(w, c, valueOf(info[k]));
     }
   }
-  for (const [c, v] of late) redisField(w, c, v);
+  for (let i = 0; i < late.length; i++) redisField(w, late[i]!, values[i]);
 }
+
+// What points.ts sets after INFO, per sample (reused: a sample's lines are written start to end).
+const lateColumns: RedisColumn[] = [];
+const lateValues: unknown[] = [];
+// Which of them this sample set: lateSetAt[late] === lateStamp.
+const lateSetAt = new Uint32Array(LATE.length);
+let lateStamp = 0;
 
 /** Writes one sample's lines; returns how many. */
 function sampleLines(s: RedisSample, base: Tags, reportTime: number, w: LineBuffer): number {
-  const time = asciiBytes(String(Math.trunc(s.sampledAtMs || reportTime)))!;
+  const time = Math.trunc(s.sampledAtMs || reportTime);
   const tags = new SampleTags(instanceTags(base, s));
   const columns = sampleColumns(s);
   let n = 0;
 
-  const lineAt = w.pos;
-  const fieldsAt = startLine(w, REDIS_NAME, tags.text);
+  let lineAt = w.pos;
+  let fieldsAt = startLine(w, REDIS_NAME, tags);
   redisFields(s, columns, w);
   n += endLine(w, lineAt, fieldsAt, time);
 
   for (const r of s.replicas) {
-    const rt = withTag(withTag(tags.tags, 'replica', `${r.ip}:${r.port}`), 'state', r.state);
-    n += objectRow(w, ROWS.replica.name, tagsText(rt), ROWS.replica.cols, r, time);
+    lineAt = w.pos;
+    w.text(ROWS.replica.name);
+    w.text(tagsText(withTag(withTag(tags.tags, 'replica', `${r.ip}:${r.port}`), 'state', r.state)));
+    fieldsAt = w.pos;
+    const o = r as unknown as Record<string, unknown>;
+    for (const c of ROWS.replica.cols) rowField(w, c, o[c.key]);
+    n += endLine(w, lineAt, fieldsAt, time);
   }
-  for (const k of s.keyspace) n += objectRow(w, ROWS.keyspace.name, tags.with('db', k.db), ROWS.keyspace.cols, k, time);
+  for (const k of s.keyspace) n += objectRow(w, ROWS.keyspace.name, tags, 'db', k.db, ROWS.keyspace.cols, k, time);
   if (columns && CMDSTAT_AT) {
     const { cols, name } = ROWS.cmdstat;
-    for (let j = 0; j < columns.cmd.length; j++)
-      n += columnRow(w, name, tags.with('command', columns.cmd[j]), cols, CMDSTAT_AT, columns.cmdNum, j, time);
-  } else for (const c of s.commandstats) n += objectRow(w, ROWS.cmdstat.name, tags.with('command', c.command), ROWS.cmdstat.cols, c, time);
+    for (let j = 0; j < columns.cmd.length; j++) n += columnRow(w, name, tags, columns.cmd[j], cols, CMDSTAT_AT, columns.cmdNum, j, time);
+  } else for (const c of s.commandstats) n += objectRow(w, ROWS.cmdstat.name, tags, 'command', c.command, ROWS.cmdstat.cols, c, time);
   if (columns && LATENCY_AT) {
     const { cols, name } = ROWS.latency;
-    for (let j = 0; j < columns.lat.length; j++)
-      n += columnRow(w, name, tags.with('command', columns.lat[j]), cols, LATENCY_AT, columns.latNum, j, time);
-  } else for (const l of s.latencystats) n += objectRow(w, ROWS.latency.name, tags.with('command', l.command), ROWS.latency.cols, l, time);
-  for (const e of s.errorstats) n += objectRow(w, ROWS.errorstat.name, tags.with('error', e.error), ROWS.errorstat.cols, e, time);
-  for (const e of s.slowlog) {
-    const at = asciiBytes(String(Math.trunc(slowlogTime(e))))!;
-    n += objectRow(w, ROWS.slowlog.name, tags.with('command_name', slowlogCommand(e.command)), ROWS.slowlog.cols, e, at);
-  }
+    for (let j = 0; j < columns.lat.length; j++) n += columnRow(w, name, tags, columns.lat[j], cols, LATENCY_AT, columns.latNum, j, time);
+  } else for (const l of s.latencystats) n += objectRow(w, ROWS.latency.name, tags, 'command', l.command, ROWS.latency.cols, l, time);
+  for (const e of s.errorstats) n += objectRow(w, ROWS.errorstat.name, tags, 'error', e.error, ROWS.errorstat.cols, e, time);
+  for (const e of s.slowlog)
+    n += objectRow(w, ROWS.slowlog.name, tags, 'command_name', slowlogCommand(e.command), ROWS.slowlog.cols, e, Math.trunc(slowlogTime(e)));
   return n;
 }
 

@@ -1,0 +1,65 @@
+// The byte writer of line protocol (collector/line-buffer.ts) writes what String() and
+// Buffer.from() would: numbers at every magnitude and sign, text of any script, across growth.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { LineBuffer } from '../collector/line-buffer.js';
+
+function written(f: (w: LineBuffer) => void): string {
+  const w = new LineBuffer();
+  f(w);
+  return w.take().toString('utf8');
+}
+
+test('integers are written as String() writes them, at every magnitude and sign', () => {
+  const edges = [0, -0, 1, -1, 9, 10, 99, 100, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), 999_999_999, 1e9, 1e9 + 1, 1_999_999_999_999];
+  edges.push(Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2 ** 53 + 2, -(2 ** 60), 1e21, 1e300);
+  for (let k = 1; k < 1e16; k *= 10) edges.push(k - 1, k, k + 1, -k);
+  let seed = 7;
+  for (let i = 0; i < 2000; i++) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    edges.push(Math.floor((seed / 2 ** 31) * 10 ** (i % 17)) * (i % 3 ? 1 : -1));
+  }
+  for (const n of edges) {
+    assert.equal(
+      written((w) => w.integer(n)),
+      String(n),
+      `integer ${n}`,
+    );
+    assert.equal(
+      written((w) => w.float(n)),
+      String(n),
+      `float ${n}`,
+    );
+  }
+});
+
+test('int fields end in i and go through BigInt beyond 2^53; floats keep their shortest text', () => {
+  assert.equal(
+    written((w) => w.int(42.9)),
+    '42i',
+  );
+  assert.equal(
+    written((w) => w.int(-7.5)),
+    '-7i',
+  );
+  assert.equal(
+    written((w) => w.int(2 ** 60)),
+    `${BigInt(2 ** 60)}i`,
+  );
+  for (const v of [0.1, -2.5, 1 / 3, 1.5e300, 5e-324, 123456.789])
+    assert.equal(
+      written((w) => w.float(v)),
+      String(v),
+    );
+});
+
+test('text of any script is UTF-8, and the buffer grows past its first size without losing bytes', () => {
+  const parts = ['plain ', 'é', ' 中文 ', '😀', 'x'.repeat(70_000), 'end'];
+  const w = new LineBuffer();
+  for (const p of parts) w.text(p);
+  w.integer(123);
+  assert.equal(w.take().toString('utf8'), `${parts.join('')}123`);
+  // empty after take, and reusable
+  w.text('again');
+  assert.equal(w.take().toString('utf8'), 'again');
+});
