@@ -5,12 +5,13 @@
 import {
   HOST_TAGS,
   MEASUREMENTS,
+  infoPicker,
   parseQueueEntry,
-  sampleInfo,
   splitInstanceFields,
   valueOf,
   type DashboardSample,
   type FieldType,
+  type InfoPicker,
   type MeasurementDef,
   type ProxySample,
   type RedisRates,
@@ -207,43 +208,134 @@ function emit(out: Point[], measurement: string, tags: Tags, fields: Record<stri
   }
 }
 
-function redisPoints(s: RedisSample, base: Tags, reportTime: number, out: Point[], need?: FieldNeeds): void {
+/**
+ * A row's point with the fields of `keys` (narrowed from `all`): emitted when the full point would
+ * be, even without one of the named fields, so the rules see the same series as with every field.
+ */
+function emitRow(
+  out: Point[],
+  def: MeasurementDef,
+  tags: Tags,
+  row: object,
+  keys: [string, string][],
+  all: [string, string][],
+  time: number,
+): void {
+  const f: Record<string, FieldValue> = {};
+  putAll(def, f, keys, row);
+  for (const _ in f) {
+    out.push({ measurement: def.name, tags, fields: f, time });
+    return;
+  }
+  if (keys === all) return;
+  const full: Record<string, FieldValue> = {};
+  putAll(def, full, all, row);
+  for (const _ in full) {
+    out.push({ measurement: def.name, tags, fields: f, time });
+    return;
+  }
+}
+
+/**
+ * The rules' tag objects, kept per hello (`src`) from report to report: the evaluator works out a
+ * series' identity once per tags object (rules/evaluate.ts). Kept tags are never changed.
+ */
+interface KeptTags {
+  base: Tags;
+  instances: Map<string, KeptInstance>;
+}
+/** An instance's tags (and its replica rows'), valid while its role, cluster and group are these. */
+interface KeptInstance {
+  role: string;
+  cluster: string;
+  group: string;
+  tags: Tags;
+  replicas: Map<string, { state: string; tags: Tags }>;
+}
+const keptTags = new WeakMap<PointSource, KeptTags>();
+/** Instances (or replicas of one) come and go seldom; past this many the map starts over. */
+const KEPT_TAGS_MAX = 4096;
+
+function keptFor(src: PointSource): KeptTags {
+  let k = keptTags.get(src);
+  if (!k) keptTags.set(src, (k = { base: hostTags(src), instances: new Map() }));
+  return k;
+}
+
+function keptInstance(k: KeptTags, s: RedisSample): KeptInstance {
+  const role = s.up ? s.role : '';
+  let i = k.instances.get(s.address);
+  if (!i || i.role !== role || i.cluster !== s.cluster || i.group !== s.group) {
+    if (!i && k.instances.size >= KEPT_TAGS_MAX) k.instances.clear();
+    i = { role, cluster: s.cluster, group: s.group, tags: instanceTags(k.base, s), replicas: new Map() };
+    k.instances.set(s.address, i);
+  }
+  return i;
+}
+
+function replicaTags(tags: Tags, at: string, state: string): Tags {
+  const rt = withTag(tags, 'replica', at);
+  setTag(rt, 'state', state);
+  return rt;
+}
+
+function redisPoints(s: RedisSample, base: Tags, reportTime: number, out: Point[], need?: FieldNeeds, keep?: KeptTags): void {
   const time = s.sampledAtMs || reportTime;
-  const tags = instanceTags(base, s);
+  const kept = keep && keptInstance(keep, s);
+  const tags = kept ? kept.tags : instanceTags(base, s);
   const want = (m: MeasurementDef) => !need || need(m.name) !== undefined;
   if (want(M.redis)) redisPoint(s, tags, time, out, need?.(M.redis.name));
-  if (want(M.replica))
+  if (want(M.replica)) {
+    const keys = keysFor(REPLICA_KEYS, need?.(M.replica.name));
     for (const r of s.replicas) {
-      const f: Record<string, FieldValue> = {};
-      putAll(M.replica, f, REPLICA_KEYS, r);
-      const rt = withTag(tags, 'replica', `${r.ip}:${r.port}`);
-      setTag(rt, 'state', r.state);
-      emit(out, M.replica.name, rt, f, time);
+      const at = `${r.ip}:${r.port}`;
+      let rt: Tags;
+      if (kept) {
+        let e = kept.replicas.get(at);
+        if (!e || e.state !== r.state) {
+          if (!e && kept.replicas.size >= KEPT_TAGS_MAX) kept.replicas.clear();
+          kept.replicas.set(at, (e = { state: r.state, tags: replicaTags(tags, at, r.state) }));
+        }
+        rt = e.tags;
+      } else rt = replicaTags(tags, at, r.state);
+      emitRow(out, M.replica, rt, r, keys, REPLICA_KEYS, time);
     }
-  if (want(M.keyspace)) rowPoints(out, M.keyspace, KEYSPACE_KEYS, s.keyspace, tags, 'db', (k) => k.db, time);
-  if (want(M.cmdstat)) rowPoints(out, M.cmdstat, CMDSTAT_KEYS, s.commandstats, tags, 'command', (c) => c.command, time);
-  if (want(M.latency)) rowPoints(out, M.latency, LATENCY_KEYS, s.latencystats, tags, 'command', (l) => l.command, time);
-  if (want(M.errorstat)) rowPoints(out, M.errorstat, ERRORSTAT_KEYS, s.errorstats, tags, 'error', (e) => e.error, time);
+  }
+  if (want(M.keyspace)) rowPoints(out, M.keyspace, KEYSPACE_KEYS, s.keyspace, tags, 'db', (k) => k.db, time, need?.(M.keyspace.name));
+  if (want(M.cmdstat))
+    rowPoints(out, M.cmdstat, CMDSTAT_KEYS, s.commandstats, tags, 'command', (c) => c.command, time, need?.(M.cmdstat.name));
+  if (want(M.latency))
+    rowPoints(out, M.latency, LATENCY_KEYS, s.latencystats, tags, 'command', (l) => l.command, time, need?.(M.latency.name));
+  if (want(M.errorstat))
+    rowPoints(out, M.errorstat, ERRORSTAT_KEYS, s.errorstats, tags, 'error', (e) => e.error, time, need?.(M.errorstat.name));
   if (want(M.slowlog))
-    rowPoints(out, M.slowlog, SLOWLOG_KEYS, s.slowlog, tags, 'command_name', (e) => slowlogCommand(e.command), slowlogTime);
+    rowPoints(
+      out,
+      M.slowlog,
+      SLOWLOG_KEYS,
+      s.slowlog,
+      tags,
+      'command_name',
+      (e) => slowlogCommand(e.command),
+      slowlogTime,
+      need?.(M.slowlog.name),
+    );
 }
 
 /** One point of `def` per row, tagged `tag` = tagOf(row), at `time` (or the row's own time). */
 function rowPoints<T extends object>(
   out: Point[],
   def: MeasurementDef,
-  keys: [string, string][],
+  all: [string, string][],
   rows: readonly T[],
   tags: Tags,
   tag: string,
   tagOf: (row: T) => string,
   time: number | ((row: T) => number),
+  need?: ReadonlySet<string> | 'all',
 ): void {
-  for (const r of rows) {
-    const f: Record<string, FieldValue> = {};
-    putAll(def, f, keys, r);
-    emit(out, def.name, withTag(tags, tag, tagOf(r)), f, typeof time === 'number' ? time : time(r));
-  }
+  const keys = keysFor(all, need);
+  for (const r of rows) emitRow(out, def, withTag(tags, tag, tagOf(r)), r, keys, all, typeof time === 'number' ? time : time(r));
 }
 
 /** The slowlog entry's command name (its first word, lower case): the `command_name` tag. */
@@ -255,26 +347,84 @@ export function slowlogCommand(command: string): string {
 /** ms precision everywhere: the entry's second plus (id % 1000) ms keeps entries logged within the same second apart. */
 export const slowlogTime = (e: { timestamp: number; id: number }): number => e.timestamp * 1000 + (e.id % 1000);
 
-/** The `redis` point of a sample (`only`: just those INFO fields, for the alert rules). */
+/** What a `redis` point for the rules reads, worked out once per field set (the rules' sets are kept while their rules are). */
+interface RedisPlan {
+  names: string[];
+  pick: InfoPicker;
+  /** Which of the fields the collector sets from the sample itself are wanted. */
+  up: boolean;
+  error: boolean;
+  maxmemory: boolean;
+  maxclients: boolean;
+  unavailable: boolean;
+  rates: [string, string][];
+  headroom: [string, string][];
+}
+
+const redisPlans = new WeakMap<ReadonlySet<string>, RedisPlan>();
+
+function redisPlan(only: ReadonlySet<string>): RedisPlan {
+  let plan = redisPlans.get(only);
+  if (!plan) {
+    const names = [...only];
+    plan = {
+      names,
+      pick: infoPicker(names),
+      up: only.has('up'),
+      error: only.has('error'),
+      maxmemory: only.has('maxmemory'),
+      maxclients: only.has('maxclients'),
+      unavailable: only.has('unavailable'),
+      rates: RATE_KEYS.filter(([f]) => only.has(f)),
+      headroom: HEADROOM_KEYS.filter(([f]) => only.has(f)),
+    };
+    redisPlans.set(only, plan);
+  }
+  return plan;
+}
+
+/** `keys` narrowed to the fields `need` names (every one for 'all'), per field set. */
+const narrowed = new WeakMap<ReadonlySet<string>, Map<[string, string][], [string, string][]>>();
+function keysFor(keys: [string, string][], need: ReadonlySet<string> | 'all' | undefined): [string, string][] {
+  if (need === undefined || need === 'all') return keys;
+  let m = narrowed.get(need);
+  if (!m) narrowed.set(need, (m = new Map()));
+  let k = m.get(keys);
+  if (!k) m.set(keys, (k = keys.filter(([f]) => need.has(f))));
+  return k;
+}
+
+/** The `redis` point of a sample (`only`: just those fields, for the alert rules). */
 function redisPoint(s: RedisSample, tags: Tags, time: number, out: Point[], only: ReadonlySet<string> | 'all' | undefined): void {
   const fields: Record<string, FieldValue> = {};
   const def = M.redis;
   if (only === undefined || only === 'all') {
     const info = s.info;
     for (const k in info) put(def, fields, k, valueOf(info[k]));
-  } else
-    for (const k of only) {
-      const v = sampleInfo(s, k);
-      if (v !== undefined) put(def, fields, k, valueOf(v));
-    }
-  put(def, fields, 'up', s.up ? 1 : 0);
-  put(def, fields, 'error', s.error);
-  if (s.maxmemory >= 0) put(def, fields, 'maxmemory', s.maxmemory);
-  if (s.maxclients >= 0) put(def, fields, 'maxclients', s.maxclients);
-  if (s.rates?.valid) putAll(def, fields, RATE_KEYS, s.rates);
-  // limitSource is '' when the agent could not work out a limit: no headroom then.
-  if (s.headroom?.limitSource) putAll(def, fields, HEADROOM_KEYS, s.headroom);
-  put(def, fields, 'unavailable', s.unavailable.join(','));
+    put(def, fields, 'up', s.up ? 1 : 0);
+    put(def, fields, 'error', s.error);
+    if (s.maxmemory >= 0) put(def, fields, 'maxmemory', s.maxmemory);
+    if (s.maxclients >= 0) put(def, fields, 'maxclients', s.maxclients);
+    if (s.rates?.valid) putAll(def, fields, RATE_KEYS, s.rates);
+    // limitSource is '' when the agent could not work out a limit: no headroom then.
+    if (s.headroom?.limitSource) putAll(def, fields, HEADROOM_KEYS, s.headroom);
+    put(def, fields, 'unavailable', s.unavailable.join(','));
+  } else {
+    // The same values as the full point's, for the named fields only.
+    const plan = redisPlan(only);
+    const values = plan.pick(s);
+    for (let j = 0; j < values.length; j++) if (values[j] !== undefined) put(def, fields, plan.names[j]!, values[j]);
+    if (plan.up) put(def, fields, 'up', s.up ? 1 : 0);
+    if (plan.error) put(def, fields, 'error', s.error);
+    if (plan.maxmemory && s.maxmemory >= 0) put(def, fields, 'maxmemory', s.maxmemory);
+    if (plan.maxclients && s.maxclients >= 0) put(def, fields, 'maxclients', s.maxclients);
+    if (plan.rates.length && s.rates?.valid) putAll(def, fields, plan.rates, s.rates);
+    if (plan.headroom.length && s.headroom?.limitSource) putAll(def, fields, plan.headroom, s.headroom);
+    if (plan.unavailable) put(def, fields, 'unavailable', s.unavailable.join(','));
+    // The full point always has `up`: the rules see the sample (absence, stale series) even when none of their fields is in it.
+    out.push({ measurement: def.name, tags, fields, time });
+    return;
+  }
   emit(out, def.name, tags, fields, time);
 }
 
@@ -284,35 +434,45 @@ function redisPoint(s: RedisSample, tags: Tags, time: number, out: Point[], only
  * slowlog entries and events.
  */
 export function reportPoints(report: Report, src: PointSource, out: Point[] = [], opts: PointOptions = {}): Point[] {
-  const base = hostTags(src);
+  const need = opts.need;
+  const keep = need && keptFor(src);
+  const base = keep ? keep.base : hostTags(src);
   const time = report.timestampMs;
+  // With `need`, a block whose measurements are all unread is not built.
+  const want = (defs: readonly MeasurementDef[]) => !need || defs.some((d) => need(d.name) !== undefined);
 
-  const hf: Record<string, FieldValue> = {};
-  if (report.host) putAll(M.host, hf, HOST_KEYS, report.host);
-  if (report.capacity) putAll(M.host, hf, HOST_KEYS, report.capacity);
-  if (report.agent) putAll(M.host, hf, AGENT_KEYS, report.agent);
-  emit(out, M.host.name, base, hf, time);
-
-  if (!opts.skipRedis) for (const s of report.redis) redisPoints(s, base, time, out, opts.need);
-
-  for (const p of report.proxies) proxyPoints(p, base, time, out);
-  for (const d of report.dashboards ?? []) dashboardPoints(d, base, time, out);
-
-  if (report.persistence) persistencePoints(report, base, time, out);
-  if (report.guard) guardPoints(report, base, time, out);
-  for (const s of report.sentinels ?? []) sentinelPoints(s, base, time, out);
-
-  for (const ev of report.events) {
-    const tags = withTag(base, 'kind', ev.kind);
-    setTag(tags, 'instance', ev.instance);
-    const f: Record<string, FieldValue> = {};
-    put(M.event, f, 'message', ev.message);
-    put(M.event, f, 'attrs', JSON.stringify(ev.attrs ?? {}));
-    put(M.event, f, 'count', 1);
-    emit(out, M.event.name, tags, f, ev.timestampMs || time);
+  if (want([M.host])) {
+    const hf: Record<string, FieldValue> = {};
+    if (report.host) putAll(M.host, hf, HOST_KEYS, report.host);
+    if (report.capacity) putAll(M.host, hf, HOST_KEYS, report.capacity);
+    if (report.agent) putAll(M.host, hf, AGENT_KEYS, report.agent);
+    emit(out, M.host.name, base, hf, time);
   }
+
+  if (!opts.skipRedis) for (const s of report.redis) redisPoints(s, base, time, out, need, keep);
+
+  if (want(PROXY_DEFS)) for (const p of report.proxies) proxyPoints(p, base, time, out);
+  if (want(DASHBOARD_DEFS)) for (const d of report.dashboards ?? []) dashboardPoints(d, base, time, out);
+
+  if (report.persistence && want([M.persistence])) persistencePoints(report, base, time, out);
+  if (report.guard && want([M.guard])) guardPoints(report, base, time, out);
+  if (want([M.sentinel, M.sentinelMaster])) for (const s of report.sentinels ?? []) sentinelPoints(s, base, time, out);
+
+  if (want([M.event]))
+    for (const ev of report.events) {
+      const tags = withTag(base, 'kind', ev.kind);
+      setTag(tags, 'instance', ev.instance);
+      const f: Record<string, FieldValue> = {};
+      put(M.event, f, 'message', ev.message);
+      put(M.event, f, 'attrs', JSON.stringify(ev.attrs ?? {}));
+      put(M.event, f, 'count', 1);
+      emit(out, M.event.name, tags, f, ev.timestampMs || time);
+    }
   return out;
 }
+
+const PROXY_DEFS = Object.values(PROXY_MEASUREMENTS).flatMap((d) => [d.sample, ...Object.values(d.items)]);
+const DASHBOARD_DEFS = [M.dashboard, ...Object.values(DASHBOARD_ITEMS)];
 
 /** A proxy sample → its proxy-level point and one point per item (command, group, pool, server). */
 function proxyPoints(p: ProxySample, base: Tags, time: number, out: Point[]): void {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { RedisSample, Value } from './types.js';
-import { sampleInfo } from './form2.js';
+import { REDIS_FIELD_INDEX, REDIS_FIELD_NAMES, sampleColumns, sampleInfo } from './form2.js';
 import { PROTO_DIR, encodeMessage } from './codec.js';
 
 export * from './types.js';
@@ -95,5 +95,66 @@ function valueReader(get: (k: string) => Value | undefined) {
       return v === undefined ? null : String(v);
     },
     flag: (k: string): boolean => valueOf(get(k)) === 1,
+  };
+}
+
+/** Values of a fixed list of INFO fields, in its order (undefined: absent); valid until the next call. */
+export type InfoPicker = (s: RedisSample) => readonly (number | string | undefined)[];
+
+/**
+ * valueOf(sampleInfo(s, name)) for each of `names`, in one pass over a form-2 sample's columns
+ * (sampleInfo's per-sample index of every schema field costs more than a few dozen reads); a
+ * form-1 sample and a name outside the schema read the INFO map. In a form-2 sample a name is
+ * answered as its INFO map would: columns in the map's order, a later one winning.
+ */
+export function infoPicker(names: readonly string[]): InfoPicker {
+  const out: (number | string | undefined)[] = new Array<undefined>(names.length).fill(undefined);
+  const slotOf = new Int32Array(REDIS_FIELD_NAMES.length).fill(-1);
+  const byName = new Map<string, number>();
+  const unindexed: number[] = [];
+  names.forEach((n, j) => {
+    const i = REDIS_FIELD_INDEX.get(n);
+    if (i === undefined) unindexed.push(j);
+    else {
+      slotOf[i] = j;
+      byName.set(n, j);
+    }
+  });
+  // An unindexed column rarely names a schema field: its names are looked up only at these lengths.
+  const atLength = new Uint8Array(256);
+  for (const n of byName.keys()) if (n.length < atLength.length) atLength[n.length] = 1;
+  // One scan per column type, each its own function: monomorphic array reads.
+  const scan = () => (keys: ArrayLike<number>, values: ArrayLike<number | string>) => {
+    const n = Math.min(keys.length, values.length);
+    for (let j = 0; j < n; j++) {
+      const slot = slotOf[keys[j]!];
+      if (slot !== undefined && slot >= 0) out[slot] = values[j];
+    }
+  };
+  const [ints, floats, strs] = [scan(), scan(), scan()];
+  const named = (keys: readonly string[], values: ArrayLike<number | string>) => {
+    const n = Math.min(keys.length, values.length);
+    for (let j = 0; j < n; j++) {
+      const k = keys[j]!;
+      if (k.length < atLength.length && atLength[k.length] === 0) continue;
+      const slot = byName.get(k);
+      if (slot !== undefined) out[slot] = values[j];
+    }
+  };
+  return (s) => {
+    const c = sampleColumns(s);
+    if (!c) {
+      for (let j = 0; j < names.length; j++) out[j] = valueOf(s.info[names[j]!]);
+      return out;
+    }
+    for (let j = 0; j < out.length; j++) out[j] = undefined;
+    ints(c.intIndex, c.intValue);
+    floats(c.floatIndex, c.floatValue);
+    strs(c.strIndex, c.strValue);
+    named(c.otherIntName, c.otherIntValue);
+    named(c.otherFloatName, c.otherFloatValue);
+    named(c.otherStrName, c.otherStrValue);
+    for (const j of unindexed) out[j] = valueOf(sampleInfo(s, names[j]!));
+    return out;
   };
 }

@@ -2,6 +2,8 @@
 // real codecs both sides use, gives the same points and the same line protocol.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import {
   encodeAgentMessage,
   fleetService,
@@ -12,6 +14,9 @@ import {
   decodeLazySamples,
   encodeRedisSamples,
   fieldReader,
+  infoPicker,
+  plainSample,
+  valueOf,
   form2Sample,
   infoReader,
   sampleInfo,
@@ -31,8 +36,10 @@ import { reportBatch } from '../collector/batch.js';
 import { Store } from '../collector/store.js';
 import { AlertTable } from '../collector/alerting/alerts.js';
 import { SqliteAlertingStore } from '../collector/alerting/store.js';
-import { Evaluator, builtinRules } from '../collector/alerting/rules/index.js';
+import { Evaluator, builtinRules, compileRules, type Rule } from '../collector/alerting/rules/index.js';
 import { fixtureSample } from './form2-support.js';
+import { fixturePath } from './fixtures.js';
+import { parseInfoColumns, InfoPicks } from '../agent/index.js';
 
 const connect = (fleetService() as unknown as { service: { Connect: { requestDeserialize(b: Buffer): { report: Report } } } }).service
   .Connect;
@@ -295,6 +302,122 @@ test('a form-2 sample read lazily is the sample read whole: values, JSON, line p
   assert.deepEqual(Object.keys(whole[6]!.info)[0], '17');
 });
 
+test('infoPicker reads each named INFO field as sampleInfo does, from form 1, lazy form 2 and the odd samples', () => {
+  const samples = [
+    fixtureSample('master', '10.0.0.1:6379'),
+    { ...fixtureSample('master', '10.0.0.1:6381'), up: false, error: 'down', info: {}, unavailable: ['INFO'] },
+    {
+      ...fixtureSample('master', '10.0.0.1:6382'),
+      info: { ...fixtureSample('master', '10.0.0.1:6382').info, maxclients: { int: 5 }, up: { str: 'x' }, used_memory: { str: 'junk' } },
+    },
+    ...oddSamples(),
+  ];
+  const bytes = encodeRedisSamples(samples);
+  const whole = decodeRedisSamples(bytes).samples;
+  const names = [...REDIS_FIELD_INDEX.keys(), 'future_counter', 'future_text', '17', 'absent', 'toString'];
+  const every = infoPicker(names);
+  // a few names in another order: the rules' kind of set
+  const few = ['maxclients', 'connected_clients', 'absent', 'future_ratio', 'up', 'role'];
+  const some = infoPicker(few);
+  let checked = 0;
+  for (const [form, list] of [
+    ['form 1', samples],
+    ['form 2 read whole', whole],
+    ['form 2 lazy', decodeLazySamples(bytes).samples],
+    ['form 2 lazy, map built', decodeLazySamples(bytes).samples.map((x) => (x.info, x))],
+  ] as const)
+    list.forEach((s, i) => {
+      const map = whole[i]!.info;
+      for (const [picker, ns] of [
+        [every, names],
+        [some, few],
+      ] as const) {
+        const got = [...picker(s)];
+        ns.forEach((n, j) => {
+          assert.deepEqual(got[j], valueOf(sampleInfo(s, n)), `${form} ${s.address} ${n}`);
+          assert.deepEqual(got[j], valueOf(map[n]), `${form} ${s.address} ${n} as in the map`);
+          checked++;
+        });
+      }
+    });
+  assert.ok(checked > 4 * 6 * REDIS_FIELD_INDEX.size, `${checked}`);
+  // the odd samples answer as their INFO map: the later of a name twice, the unindexed column over the indexed one
+  assert.equal(some(decodeLazySamples(bytes).samples[3]!)[1], 3);
+  assert.equal(some(decodeLazySamples(bytes).samples[4]!)[1], 4.5);
+});
+
+test('the rules decide the same from their own points as from every point, report after report, down to absence and row rules', () => {
+  const own = compileRules(
+    [
+      // no field named: the rules' points must still carry every sample and row
+      { name: 'RedisSampleGone', kind: 'absence', measurement: 'redis', for: '1m' },
+      { name: 'ReplicaRowGone', kind: 'absence', measurement: 'redis_replica', for: '1m' },
+      { name: 'ManyKeys', kind: 'threshold', measurement: 'redis_keyspace', expr: 'keys', op: '>', value: 10 },
+      { name: 'ReplicaAckOld', kind: 'threshold', measurement: 'redis_replica', expr: 'lag_seconds', op: '>=', value: 0 },
+    ],
+    'test',
+  );
+  // alone, the absence rules name no field of `redis`: the rules' redis points carry none
+  const t0 = 1_795_345_417_766;
+  const report = (at: number, redis: RedisSample[]): Report => ({ ...base(), timestampMs: at, redis });
+  const master = fixtureSample('master', '10.0.0.1:6379');
+  const replica = fixtureSample('replica', '10.0.0.1:6380');
+  // the same hello object throughout, as one agent stream gives (points.ts keeps its tags per hello)
+  const src = { hostId: 'h1', labels: { idc: 'bj' } };
+  const reports = [
+    report(t0, [{ ...master, maxclients: 1 }, replica]),
+    // the replica becomes a master (its role tag changes), the master's replica row is gone
+    report(t0 + 10_000, [
+      { ...master, replicas: [] },
+      { ...replica, role: 'master' },
+    ]),
+    // the master is down, the other one is gone
+    report(t0 + 20_000, [{ ...master, up: false, error: 'refused', info: {}, replicas: [] }]),
+  ];
+  const run = (rules: Rule[], points: (r: Report) => Point[]) => {
+    const store = Store.open(':memory:');
+    try {
+      const table = new AlertTable(new SqliteAlertingStore(store.db));
+      const evaluator = new Evaluator(table, rules);
+      const seen: string[] = [];
+      const state = () =>
+        table
+          .all()
+          .map((a) => `${a.labels.alertname} ${JSON.stringify(a.labels)} ${a.state} ${a.value}`)
+          .sort()
+          .join('\n');
+      for (const r of reports) {
+        evaluator.onPoints(points(r), r.timestampMs);
+        evaluator.tick(r.timestampMs);
+        seen.push(state());
+      }
+      // 59 s after the last report: the master is still there, the other sample and the replica row are not
+      evaluator.tick(t0 + 79_000);
+      seen.push(state());
+      return { seen, need: evaluator.need };
+    } finally {
+      store.close();
+    }
+  };
+  for (const rules of [[...builtinRules({ enabled: true, disable: [], overrides: {} }), ...own], own]) {
+    const viaAll = run(rules, (r) => reportPoints(r, src)).seen;
+    const need = run(rules, () => []).need;
+    for (const form of ['form 1', 'form 2']) {
+      const viaRules = run(rules, (r) =>
+        reportBatch(form === 'form 1' ? r : { ...r, redis: decodeLazySamples(encodeRedisSamples(r.redis)).samples }, src).rulePoints(need),
+      ).seen;
+      assert.deepEqual(viaRules, viaAll, `${form}, ${rules.length} rules`);
+    }
+    const fired = viaAll.at(-1)!;
+    const firing = (name: string, instance: string) =>
+      fired.split('\n').some((l) => l.startsWith(`${name} `) && l.includes(`"instance":"${instance}"`) && l.includes(' firing '));
+    assert.ok(firing('RedisSampleGone', '10.0.0.1:6380'), fired);
+    assert.ok(!firing('RedisSampleGone', '10.0.0.1:6379'), fired);
+    assert.ok(firing('ReplicaRowGone', '10.0.0.1:6379'), fired);
+    assert.ok(firing('ManyKeys', '10.0.0.1:6379') && firing('ReplicaAckOld', '10.0.0.1:6379'), fired);
+  }
+});
+
 test('a lazily read sample with malformed columns is refused when the report is read', () => {
   const good = encodeRedisSamples([fixtureSample('master', '10.0.0.1:6379')]);
   assert.equal(decodeLazySamples(good).samples.length, 1);
@@ -328,5 +451,35 @@ test('the state store keeps a form-2 latest sample as its bytes and reads it bac
     );
   } finally {
     store.close();
+  }
+});
+
+test("plainSample of a form-2 sample equals its toJSON(): the agent's sample from the real capture and a lazily read one", () => {
+  for (const kind of ['master', 'replica'] as const) {
+    const text = fs.readFileSync(path.join(fixturePath('redis'), `info-all-${kind}-7.0.15.txt`), 'utf8');
+    const cols = new Form2Columns();
+    const rows = parseInfoColumns(text, cols, new InfoPicks(['used_memory']));
+    // the agent's way (agent/redis/instance.ts): the parse's columns and rows, every other field set
+    const { info: _i, commandstats: _c, latencystats: _l, ...fields } = fixtureSample(kind, '10.0.0.1:6379');
+    const agentSample = form2Sample(
+      { ...fields, role: rows.role, replicas: rows.replicas, keyspace: rows.keyspace, errorstats: rows.errorstats },
+      cols,
+    );
+    const lazy = decodeLazySamples(encodeRedisSamples([agentSample])).samples[0]!;
+    for (const [what, s] of [
+      ['agent', agentSample],
+      ['lazy', lazy],
+    ] as const) {
+      const json = (s as RedisSample & { toJSON(): RedisSample }).toJSON();
+      const plain = plainSample(s);
+      assert.notEqual(plain, s, `${what}: a copy`);
+      assert.ok(Object.keys(json.info).length > 100 && json.commandstats.length > 0 && json.slowlog.length === 1, what);
+      assert.deepStrictEqual(plain, json, `${kind} ${what}`);
+      // The same keys in the same order, down to INFO's, but for the agent's own objects (its
+      // headroom's keys in the order it built them; the bytes read back give the reader's order).
+      const text = (x: RedisSample) => JSON.stringify({ ...x, headroom: null });
+      assert.ok(text(plain) === text(json), `${kind} ${what}: key order`);
+      if (what === 'lazy') assert.ok(JSON.stringify(plain) === JSON.stringify(json), `${kind} ${what}: key order`);
+    }
   }
 });

@@ -69,9 +69,19 @@ interface SeriesId {
   key: string;
 }
 
+/**
+ * Per tags object: collector/points.ts gives the rules the same tags objects report after report
+ * (a point's tags are not changed once it is evaluated), so a series' key is built once.
+ */
+const seriesIds = new WeakMap<Record<string, string>, SeriesId>();
+
 function seriesId(tags: Record<string, string>): SeriesId {
-  const labels = identity(tags);
-  return { labels, key: keyOf(labels) };
+  let id = seriesIds.get(tags);
+  if (!id) {
+    const labels = identity(tags);
+    seriesIds.set(tags, (id = { labels, key: keyOf(labels) }));
+  }
+  return id;
 }
 
 export class Evaluator {
