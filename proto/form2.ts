@@ -74,14 +74,6 @@ const sampleWriter = new ProtoWriter();
 const reportWriter = new ProtoWriter(64 * 1024);
 const scratch = new Form2Columns();
 
-function readBack(bytes: Buffer): RedisSample {
-  const w = new ProtoWriter(bytes.length + 16);
-  w.bytes(2, bytes);
-  const one = readRedisSamples(w.take(), REDIS_FIELD_NAMES).samples[0];
-  if (!one) throw new Error('form-2 sample bytes hold no sample');
-  return one;
-}
-
 // Where a schema field's INFO value is in a sample's columns: (position << 3) | kind.
 const AT_INT = 1;
 const AT_FLOAT = 2;
@@ -159,7 +151,6 @@ class Form2Sample implements RedisSample {
   #info: RedisSample['info'] | undefined;
   #commandstats: RedisSample['commandstats'] | undefined;
   #latencystats: RedisSample['latencystats'] | undefined;
-  #back: RedisSample | undefined;
 
   constructor(f: Form2SampleFields, bytes: Buffer, columns?: SampleColumns) {
     this.address = f.address;
@@ -187,10 +178,6 @@ class Form2Sample implements RedisSample {
   }
   columns(): SampleColumns {
     return (this.#columns ??= readSampleBody(this.#bytes, 0, this.#bytes.length).columns);
-  }
-  /** The sample read back from its bytes (what a collector reads). */
-  decoded(): RedisSample {
-    return (this.#back ??= readBack(this.#bytes));
   }
   get info(): RedisSample['info'] {
     return (this.#info ??= infoOf(this.columns(), REDIS_FIELD_NAMES));
@@ -271,7 +258,7 @@ export function storedSample(bytes: Buffer): RedisSample | null {
 
 /** A sample with every field its own data (form 1's encoder reads the INFO map only as an own property). */
 export function plainSample(s: RedisSample): RedisSample {
-  return s instanceof Form2Sample ? s.decoded() : s;
+  return s instanceof Form2Sample ? s.toJSON() : s;
 }
 
 /** Samples as an encoded redisfleet.v2.RedisSamples (Report.redisV2); `schema` only differs in tests. */
