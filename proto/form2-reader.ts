@@ -606,26 +606,3 @@ export function readRedisSamples(buf: Buffer, names: readonly string[]): { schem
   const { schema, spans } = readSampleSpans(buf);
   return { schema, samples: spans.map(([start, end]) => readSample(new Reader(buf, start, end), end, names)) };
 }
-
-/** A copy of one message's bytes without its top-level field `field` (its own memory: not a view of a larger message). */
-export function copyWithout(buf: Buffer, field: number): Buffer {
-  const r = new Reader(buf, 0, buf.length);
-  const keep: [number, number][] = [];
-  let size = 0;
-  let from = 0;
-  while (r.pos < r.end) {
-    const at = r.pos;
-    const tag = r.uint32();
-    r.skip(tag & 7);
-    if (tag >>> 3 !== field) continue;
-    if (at > from) keep.push([from, at]);
-    size += at - from;
-    from = r.pos;
-  }
-  if (r.end > from) keep.push([from, r.end]);
-  size += r.end - from;
-  const out = Buffer.allocUnsafeSlow(size);
-  let p = 0;
-  for (const [a, b] of keep) p += buf.copy(out, p, a, b);
-  return out;
-}

@@ -3,7 +3,6 @@
 // fingerprint travels in Hello and in every RedisSamples, so an agent and a collector built
 // from different schemas never read each other's indexes (the collector says so instead).
 import {
-  copyWithout,
   commandstatsOf,
   infoOf,
   latencystatsOf,
@@ -68,8 +67,6 @@ function columnsOf(s: RedisSample, c: Form2Columns): void {
   for (const x of s.latencystats) c.lat(x.command, x.p50, x.p99, x.p999);
 }
 
-// redisfleet.v2.RedisSample.slowlog (proto/redisfleet/v2/redis.proto)
-const SLOWLOG_FIELD = 37;
 const sampleWriter = new ProtoWriter();
 const reportWriter = new ProtoWriter(64 * 1024);
 const scratch = new Form2Columns();
@@ -208,13 +205,12 @@ class Form2Sample implements RedisSample {
         return undefined;
     }
   }
-  /**
-   * The sample without its slowlog entries, as an instance's latest sample (kept for an
-   * interval): its own copy of its bytes, without the entries, so the report's whole message is
-   * not held; its columns are read again when asked, not kept.
-   */
+  /** The same sample without its slowlog entries (sharing the columns). */
   withoutSlowlog(): Form2Sample {
-    return new Form2Sample({ ...this, slowlog: [] }, copyWithout(this.#bytes, SLOWLOG_FIELD));
+    const s = new Form2Sample({ ...this, slowlog: [] }, this.#bytes, this.#columns);
+    s.#info = this.#info;
+    s.#at = this.#at;
+    return s;
   }
   /** A plain copy, keys in the order the form-2 reader has always given them. */
   toJSON(): RedisSample {
@@ -241,8 +237,8 @@ export function sampleColumns(s: RedisSample): SampleColumns | undefined {
 
 /** The sample as the latest one of its instance: no slowlog entries (they are news of one report only). */
 export function withoutSlowlog(s: RedisSample): RedisSample {
-  if (s instanceof Form2Sample) return s.withoutSlowlog();
-  return s.slowlog.length ? { ...s, slowlog: [] } : s;
+  if (!s.slowlog.length) return s;
+  return s instanceof Form2Sample ? s.withoutSlowlog() : { ...s, slowlog: [] };
 }
 
 /** A form-2 sample as a one-sample RedisSamples (with the schema fingerprint) to store; null for a form-1 one. */
