@@ -3,7 +3,8 @@
 // transaction per persist() call, so the API survives a collector restart.
 // A host is down when silent for hostDownAfterIntervals x its own interval.
 import type { Logger } from '../common/index.js';
-import { withoutSlowlog, type Hello, type Report } from '../proto/index.js';
+import { latestSample, type Hello, type Report } from '../proto/index.js';
+import { VIEW_INFO_FIELDS } from './views.js';
 import type { HostRecord, HostStatus, InstanceRecord, Store } from './store.js';
 
 export type { HostRecord, HostStatus, InstanceRecord } from './store.js';
@@ -130,13 +131,14 @@ export class FleetState {
     for (const s of r.redis) {
       const id = instanceId(hostId, s.address);
       present.add(id);
-      // Slowlog entries are "new since the previous report": not part of a latest view.
+      // Slowlog entries are "new since the previous report": not part of a latest view. What the
+      // views read is picked now; the rest of INFO is read again only when asked.
       this.instances.set(id, {
         id,
         host: hostId,
         address: s.address,
         receivedAt: now,
-        sample: withoutSlowlog(s),
+        sample: latestSample(s, VIEW_INFO_FIELDS),
       });
       this.dirtyInstances.add(id);
       this.removedInstances.delete(id);

@@ -1,6 +1,6 @@
 // The JSON shapes the HTTP API returns (HostView, InstanceView in interfaces.md).
 // Built from state on read; nothing secret is ever part of the state.
-import { valueOf, type RedisSample } from '../proto/index.js';
+import { sampleInfo, valueOf, type RedisSample } from '../proto/index.js';
 import type { FleetState, HostRecord, InstanceRecord } from './state.js';
 
 export type InstanceStatus = 'up' | 'down' | 'host_down';
@@ -25,14 +25,14 @@ export const VIEW_INFO_FIELDS = [
 type ViewInfoField = (typeof VIEW_INFO_FIELDS)[number];
 
 function num(s: RedisSample, field: ViewInfoField): number | null {
-  const v = valueOf(s.info[field]);
+  const v = valueOf(sampleInfo(s, field));
   if (typeof v === 'number') return v;
   if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
   return null;
 }
 
 function str(s: RedisSample, field: ViewInfoField): string | null {
-  const v = valueOf(s.info[field]);
+  const v = valueOf(sampleInfo(s, field));
   return v === undefined ? null : String(v);
 }
 

@@ -148,6 +148,8 @@ class Form2Sample implements RedisSample {
   #info: RedisSample['info'] | undefined;
   #commandstats: RedisSample['commandstats'] | undefined;
   #latencystats: RedisSample['latencystats'] | undefined;
+  /** INFO values picked before the columns were let go (latest()). */
+  #kept: Map<string, Value | undefined> | undefined;
 
   constructor(f: Form2SampleFields, bytes: Buffer, columns?: SampleColumns) {
     this.address = f.address;
@@ -188,6 +190,7 @@ class Form2Sample implements RedisSample {
   /** `info[name]`, without building the map for a schema field. */
   infoValue(name: string): Value | undefined {
     if (this.#info) return this.#info[name];
+    if (!this.#columns && this.#kept?.has(name)) return this.#kept.get(name);
     const i = INDEX.get(name);
     const c = this.columns();
     if (i === undefined) return unindexedValue(c, name);
@@ -210,6 +213,19 @@ class Form2Sample implements RedisSample {
     const s = new Form2Sample({ ...this, slowlog: [] }, this.#bytes, this.#columns);
     s.#info = this.#info;
     s.#at = this.#at;
+    return s;
+  }
+  /**
+   * The sample as its instance's latest, kept for an interval: no slowlog entries, and its
+   * columns not kept (read again from its bytes if asked) but for the INFO fields `keep` names,
+   * picked now. A latest sample outlives a few young-generation collections, so each one would
+   * otherwise move a few hundred boxed numbers into the old generation.
+   */
+  latest(keep: readonly string[]): Form2Sample {
+    const s = new Form2Sample({ ...this, slowlog: [] }, this.#bytes);
+    const kept = new Map<string, Value | undefined>();
+    for (const k of keep) kept.set(k, this.infoValue(k));
+    s.#kept = kept;
     return s;
   }
   /** A plain copy, keys in the order the form-2 reader has always given them. */
@@ -239,6 +255,15 @@ export function sampleColumns(s: RedisSample): SampleColumns | undefined {
 export function withoutSlowlog(s: RedisSample): RedisSample {
   if (!s.slowlog.length) return s;
   return s instanceof Form2Sample ? s.withoutSlowlog() : { ...s, slowlog: [] };
+}
+
+/**
+ * The sample as the latest one of its instance: no slowlog entries, and a form-2 one without its
+ * columns, the INFO fields `keep` names picked (read through sampleInfo); the rest is read again
+ * from its bytes when asked.
+ */
+export function latestSample(s: RedisSample, keep: readonly string[]): RedisSample {
+  return s instanceof Form2Sample ? s.latest(keep) : withoutSlowlog(s);
 }
 
 /** A form-2 sample as a one-sample RedisSamples (with the schema fingerprint) to store; null for a form-1 one. */
