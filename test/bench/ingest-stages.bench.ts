@@ -5,7 +5,10 @@
 // the samples, report-lines.ts, beside the previous report → points → line protocol), the
 // built-in alert rules (on the points they name, beside all the points), the embedded store's
 // points, and the latest sample as the state store writes it (form 2: its bytes; form 1: JSON). The ingest benchmark
-// measures the whole collector; this one says which stage to cut next.
+// measures the whole collector; this one says which stage to cut next. A second table gives the
+// bytes each stage allocates per sample (V8's sampling heap profiler, counting objects already
+// collected: what the young-generation GC has to go through), and the JS heap an instance's
+// latest sample keeps (the state holds one per instance: 80,000 for the target fleet).
 import {
   fleetService,
   encodeAgentMessage,
@@ -22,6 +25,11 @@ import { Store } from '../../collector/store.js';
 import { SqliteAlertingStore } from '../../collector/alerting/store.js';
 import { AlertTable } from '../../collector/alerting/alerts.js';
 import { Evaluator, builtinRules } from '../../collector/alerting/rules/index.js';
+import { Session } from 'node:inspector/promises';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { latestSample, type RedisSample } from '../../proto/index.js';
+import { VIEW_INFO_FIELDS } from '../../collector/views.js';
 import { fixed, table } from './lib.js';
 import { reportMessage, syntheticSamples, type ReportForm } from './ingest.js';
 
@@ -77,7 +85,44 @@ function stages(form: ReportForm) {
   };
 }
 
-function main() {
+/** KB allocated per instance sample by `f` over `reports` (sampled every 512 bytes, collected objects included). */
+async function allocatedKb(session: Session, f: (r: Report) => unknown, reports: Report[]): Promise<number> {
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 512,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  for (const r of reports) f(r);
+  const { profile } = await session.post('HeapProfiler.stopSampling');
+  let bytes = 0;
+  const walk = (n: { selfSize: number; children: (typeof n)[] }) => {
+    bytes += n.selfSize;
+    for (const c of n.children) walk(c);
+  };
+  walk(profile.head);
+  return bytes / 1024 / reports.length / PER_REPORT;
+}
+
+/** JS heap (KB) each latest sample keeps, `keep(s)` of 8,000 form-2 samples of distinct instances. */
+function keptKb(keep: (s: RedisSample) => RedisSample): number {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const samples = syntheticSamples(PER_REPORT);
+  const kept = new Map<string, RedisSample>();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let h = 0; h < 1000; h++) {
+    samples.forEach((s, i) => (s.address = `10.0.${h >> 8}.${h & 255}:${6379 + i}`));
+    const r = decode(
+      encodeAgentMessage(reportMessage({ seq: 1, timestampMs: Date.now(), redis: samples, proxies: [], events: [] }, REPORT_FORM_V2)),
+    );
+    for (const s of r.redis) kept.set(s.address, keep(s));
+  }
+  gc();
+  return (process.memoryUsage().heapUsed - before) / 1024 / kept.size;
+}
+
+async function main() {
   console.log(
     `# ingest stages: ${PER_REPORT} instances per report, ${ROUNDS} rounds × ${ITERATIONS} reports per stage (forms interleaved), CPU time per instance sample, node ${process.version}, ${new Date().toISOString()}`,
   );
@@ -123,7 +168,27 @@ function main() {
   console.log(
     `report bytes: form 1 ${cases[0]!.bytes}, form 2 ${cases[1]!.bytes}; points per report ${cases[0]!.points}; line protocol ${cases[0]!.lineBytes} bytes per report`,
   );
+
+  const session = new Session();
+  session.connect();
+  const alloc: (string | number)[][] = [['stage', 'form 1 KB allocated / sample', 'form 2 KB allocated / sample']];
+  for (const name of names) {
+    const kb: string[] = [];
+    for (const c of cases) kb.push(fixed(await allocatedKb(session, c.run[name]!, Array.from({ length: 100 }, c.fresh)), 1));
+    alloc.push([name, ...kb]);
+  }
+  session.disconnect();
+  console.log(table(alloc));
+  // What the state keeps per instance: the sample as decoded (columns and all), and as its latest.
+  const whole = keptKb((s) => s);
+  const latest = keptKb((s) => latestSample(s, VIEW_INFO_FIELDS));
+  console.log(
+    `JS heap kept per instance's latest form-2 sample: ${fixed(latest, 2)} KB (the decoded sample with its columns: ${fixed(whole, 2)} KB)`,
+  );
   for (const c of cases) c.close();
 }
 
-main();
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
