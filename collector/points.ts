@@ -350,6 +350,8 @@ export const slowlogTime = (e: { timestamp: number; id: number }): number => e.t
 /** What a `redis` point for the rules reads, worked out once per field set (the rules' sets are kept while their rules are). */
 interface RedisPlan {
   names: string[];
+  /** Each name's pinned type (undefined: not in the schema), as put() would look it up. */
+  types: (FieldType | undefined)[];
   pick: InfoPicker;
   /** Which of the fields the collector sets from the sample itself are wanted. */
   up: boolean;
@@ -369,6 +371,7 @@ function redisPlan(only: ReadonlySet<string>): RedisPlan {
     const names = [...only];
     plan = {
       names,
+      types: names.map((n) => M.redis.fields[n]?.type),
       pick: infoPicker(names),
       up: only.has('up'),
       error: only.has('error'),
@@ -413,7 +416,16 @@ function redisPoint(s: RedisSample, tags: Tags, time: number, out: Point[], only
     // The same values as the full point's, for the named fields only.
     const plan = redisPlan(only);
     const values = plan.pick(s);
-    for (let j = 0; j < values.length; j++) if (values[j] !== undefined) put(def, fields, plan.names[j]!, values[j]);
+    // put() with each field's type looked up once per plan.
+    for (let j = 0; j < values.length; j++) {
+      const v = values[j];
+      if (v === undefined) continue;
+      const type = plan.types[j];
+      if (type) {
+        const c = coerce(type, v);
+        if (c !== undefined) fields[plan.names[j]!] = c;
+      } else if (def.otherNumericFields === 'float' && typeof v === 'number' && Number.isFinite(v)) fields[plan.names[j]!] = v;
+    }
     if (plan.up) put(def, fields, 'up', s.up ? 1 : 0);
     if (plan.error) put(def, fields, 'error', s.error);
     if (plan.maxmemory && s.maxmemory >= 0) put(def, fields, 'maxmemory', s.maxmemory);

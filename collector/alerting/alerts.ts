@@ -50,11 +50,19 @@ export class AlertTable {
 
   /**
    * One evaluation of `rule` on a series: cond true/false (undefined = no decision, nothing changes).
-   * `forMs` overrides the rule's (absence and event rules decide their own timing).
+   * `forMs` overrides the rule's (absence and event rules decide their own timing); `fp` is
+   * fingerprint(labels), when the caller keeps it.
    */
-  observe(rule: Rule, labels: Labels, cond: boolean | undefined, value: number | string | null, now: number, forMs = rule.forMs): void {
+  observe(
+    rule: Rule,
+    labels: Labels,
+    cond: boolean | undefined,
+    value: number | string | null,
+    now: number,
+    forMs = rule.forMs,
+    fp = cond === undefined ? '' : fingerprint(labels),
+  ): void {
     if (cond === undefined) return;
-    const fp = fingerprint(labels);
     const a = this.alerts.get(fp);
     if (cond) {
       if (!a || a.state === 'resolved') {

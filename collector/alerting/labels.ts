@@ -83,7 +83,12 @@ export type CompiledMatchers = (labels: Labels) => boolean;
 
 export function compileMatchers(ms: Matcher[]): CompiledMatchers {
   const compiled = ms.map((m) => ({ name: m.name, test: compileMatcher(m) }));
-  return (labels) => compiled.every((c) => c.test(labels[c.name]));
+  if (!compiled.length) return () => true;
+  // A loop, not every(): no closure per call (a rule's `where` runs on every sample).
+  return (labels) => {
+    for (let i = 0; i < compiled.length; i++) if (!compiled[i]!.test(labels[compiled[i]!.name])) return false;
+    return true;
+  };
 }
 
 const MATCHER_TEXT = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|(.*?))\s*$/;

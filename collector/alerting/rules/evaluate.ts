@@ -3,6 +3,7 @@
 // arrives); tick() runs the clock-driven parts (absence, event auto-resolve, stale series).
 import type { FieldNeeds, Point } from '../../points.js';
 import { AlertTable } from '../alerts.js';
+import { fingerprint } from '../labels.js';
 import type { Labels } from '../types.js';
 import { compare, evalExpr } from './expr.js';
 import type { Rule } from './rule.js';
@@ -15,9 +16,12 @@ export const STALE_SERIES_MS = 5 * 60_000;
 
 interface Series {
   labels: Labels;
-  /** The alert labels of this series under `alertRule` (one object per series: its fingerprint is memoized). */
+  /** The alert labels of this series under `alertRule` (one object per series) and their fingerprint. */
   alertLabels?: Labels;
+  alertFp?: string;
   alertRule?: Rule;
+  /** Deleted from its rule's series (stale): a point of the series starts a new one. */
+  dropped?: boolean;
   lastSeen: number;
   /** Newest last: [time, value]. */
   values: [number, number][];
@@ -67,6 +71,12 @@ const keyOf = (labels: Labels): string =>
 interface SeriesId {
   labels: Labels;
   key: string;
+  /**
+   * The Series of this id under each rule of `states` (an evaluator's rules of one measurement,
+   * replaced on setRules), by position: no map lookup per rule and sample.
+   */
+  states?: RuleState[];
+  row?: (Series | undefined)[];
 }
 
 /**
@@ -184,10 +194,11 @@ export class Evaluator {
       if (!states) continue;
       // The series identity of this point, worked out once for every rule reading its measurement.
       let id: SeriesId | undefined;
-      for (const st of states) {
+      for (let i = 0; i < states.length; i++) {
+        const st = states[i]!;
         st.lastEvalAt = now;
         if (st.rule.kind === 'event') this.onEvent(st, p, now);
-        else this.onSample(st, p, (id ??= seriesId(p.tags)), now);
+        else this.onSample(st, p, this.series(states, i, (id ??= seriesId(p.tags)), now), now);
       }
     }
   }
@@ -211,6 +222,7 @@ export class Evaluator {
           if (now - s.lastSeen < STALE_SERIES_MS) continue;
           if (s.labels.host && this.silentHosts.has(s.labels.host)) continue;
           st.series.delete(k);
+          s.dropped = true;
           if (r.kind === 'fluctuation') this.changedWindows.add(`${r.name}\0${k}`);
           this.alerts.observe(r, AlertTable.labelsFor(r, s.labels), false, null, now);
         }
@@ -226,46 +238,57 @@ export class Evaluator {
     else if (p.tags.kind === 'host.up') this.silentHosts.delete(host);
   }
 
-  private series(st: RuleState, id: SeriesId, now: number): Series {
+  /** The series of `id` under `states[i]`, made when new; seen now. */
+  private series(states: RuleState[], i: number, id: SeriesId, now: number): Series {
+    const st = states[i]!;
     const k = id.key;
     if (st.rule.kind === 'fluctuation') this.changedWindows.add(`${st.rule.name}\0${k}`);
-    let s = st.series.get(k);
-    if (!s) {
-      s = { labels: id.labels, lastSeen: now, values: [] };
-      st.series.set(k, s);
+    if (id.states !== states) {
+      id.states = states;
+      id.row = new Array<undefined>(states.length);
+    }
+    let s = id.row![i];
+    if (!s || s.dropped) {
+      s = st.series.get(k);
+      if (!s) {
+        s = { labels: id.labels, lastSeen: now, values: [] };
+        st.series.set(k, s);
+      }
+      id.row![i] = s;
     }
     s.lastSeen = now;
     return s;
   }
 
-  private onSample(st: RuleState, p: Point, id: SeriesId, now: number): void {
+  private onSample(st: RuleState, p: Point, s: Series, now: number): void {
     const r = st.rule;
-    const s = this.series(st, id, now);
     if (s.alertRule !== r) {
       s.alertLabels = AlertTable.labelsFor(r, s.labels);
+      s.alertFp = fingerprint(s.alertLabels);
       s.alertRule = r;
     }
     const labels = s.alertLabels!;
+    const fp = s.alertFp!;
     if (r.kind === 'absence') {
       // A point arrived: the series is present again.
-      this.alerts.observe(r, labels, false, null, now, 0);
+      this.alerts.observe(r, labels, false, null, now, 0, fp);
       return;
     }
     // A series outside the rule's `where` (e.g. a master that became a replica) is a false condition.
     if (!r.matchWhere(p.tags)) {
-      this.alerts.observe(r, labels, false, null, now);
+      this.alerts.observe(r, labels, false, null, now, r.forMs, fp);
       return;
     }
     const v = evalExpr(r.expr!, p.fields);
     if (v === undefined) return;
     if (r.kind === 'threshold') {
-      this.alerts.observe(r, labels, compare(v, r.op!, r.value!), v, now);
+      this.alerts.observe(r, labels, compare(v, r.op!, r.value!), v, now, r.forMs, fp);
       return;
     }
     if (typeof v !== 'number') return;
     pushValue(s, r, p.time, v);
     const d = fluctuation(r, s.values);
-    if (d) this.alerts.observe(r, labels, d.cond, d.value, now);
+    if (d) this.alerts.observe(r, labels, d.cond, d.value, now, r.forMs, fp);
   }
 
   private onEvent(st: RuleState, p: Point, now: number): void {
