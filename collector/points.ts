@@ -273,6 +273,11 @@ function keptInstance(k: KeptTags, s: RedisSample): KeptInstance {
   return i;
 }
 
+/** An instance's tags, the same object from report to report of one hello while its role, cluster and group stay (kept tags are never changed). */
+export function keptInstanceTags(src: PointSource, s: RedisSample): Tags {
+  return keptInstance(keptFor(src), s).tags;
+}
+
 function replicaTags(tags: Tags, at: string, state: string): Tags {
   const rt = withTag(tags, 'replica', at);
   setTag(rt, 'state', state);

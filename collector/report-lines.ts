@@ -30,8 +30,7 @@ import {
   SLOWLOG_KEYS,
   cleanTag,
   coerce,
-  hostTags,
-  instanceTags,
+  keptInstanceTags,
   reportPoints,
   slowlogCommand,
   slowlogTime,
@@ -344,39 +343,21 @@ const lateValues: unknown[] = [];
 const lateSetAt = new Uint32Array(LATE.length);
 let lateStamp = 0;
 
-/**
- * The escaped tags of a host's instances, kept per hello (`src`, the same object report after
- * report) while an instance's role, cluster and group stay: worked out once, not per sample.
- */
-interface KeptTags {
-  base: Tags;
-  instances: Map<string, { role: string; cluster: string; group: string; tags: SampleTags }>;
-}
-const keptTags = new WeakMap<PointSource, KeptTags>();
-/** Instances come and go seldom; past this many on one host the map starts over. */
-const KEPT_MAX = 4096;
+// A kept instance's tags object (points.ts) is replaced when its role, cluster or group change:
+// its escaped, sorted form is kept beside it.
+const escapedTags = new WeakMap<Tags, SampleTags>();
 
-function keptFor(src: PointSource): KeptTags {
-  let k = keptTags.get(src);
-  if (!k) keptTags.set(src, (k = { base: hostTags(src), instances: new Map() }));
-  return k;
-}
-
-function sampleTags(k: KeptTags, s: RedisSample): SampleTags {
-  const role = s.up ? s.role : '';
-  let i = k.instances.get(s.address);
-  if (!i || i.role !== role || i.cluster !== s.cluster || i.group !== s.group) {
-    if (!i && k.instances.size >= KEPT_MAX) k.instances.clear();
-    i = { role, cluster: s.cluster, group: s.group, tags: new SampleTags(instanceTags(k.base, s)) };
-    k.instances.set(s.address, i);
-  }
-  return i.tags;
+function sampleTags(src: PointSource, s: RedisSample): SampleTags {
+  const tags = keptInstanceTags(src, s);
+  let t = escapedTags.get(tags);
+  if (!t) escapedTags.set(tags, (t = new SampleTags(tags)));
+  return t;
 }
 
 /** Writes one sample's lines; returns how many. */
-function sampleLines(s: RedisSample, kept: KeptTags, reportTime: number, w: LineBuffer): number {
+function sampleLines(s: RedisSample, src: PointSource, reportTime: number, w: LineBuffer): number {
   const time = Math.trunc(s.sampledAtMs || reportTime);
-  const tags = sampleTags(kept, s);
+  const tags = sampleTags(src, s);
   const columns = sampleColumns(s);
   let n = 0;
 
@@ -419,7 +400,6 @@ export function reportLines(report: Report, src: PointSource): EncodedLines {
   const head = encodeText(reportPoints(report, src, [], { skipRedis: true }));
   w.text(head.text);
   let points = head.points;
-  const kept = keptFor(src);
-  for (const s of report.redis) points += sampleLines(s, kept, report.timestampMs, w);
+  for (const s of report.redis) points += sampleLines(s, src, report.timestampMs, w);
   return { lines: w.take(), points };
 }

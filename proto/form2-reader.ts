@@ -176,23 +176,6 @@ export interface InfoColumns {
   otherIntValue: number[];
 }
 
-export function emptyInfoColumns(): InfoColumns {
-  return {
-    intIndex: [],
-    intValue: [],
-    floatIndex: [],
-    floatValue: [],
-    strIndex: [],
-    strValue: [],
-    otherFloatName: [],
-    otherFloatValue: [],
-    otherStrName: [],
-    otherStrValue: [],
-    otherIntName: [],
-    otherIntValue: [],
-  };
-}
-
 /** The columns of one sample: INFO, commandstats and latencystats as they travel. */
 export interface SampleColumns extends InfoColumns {
   cmd: string[];
