@@ -4,17 +4,6 @@
 // last take() as a view of its slab (no copy), the way Buffer's own pool hands out small buffers.
 // report-lines.ts writes a report's lines here.
 
-/** Bytes of text known to be ASCII (an escaped key, a `key=` prefix), to copy without decoding again. */
-export function asciiBytes(s: string): Uint8Array | null {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) return null;
-    b[i] = c;
-  }
-  return b;
-}
-
 const MINUS = 0x2d;
 const ZERO = 0x30;
 const LETTER_I = 0x69;
@@ -154,8 +143,7 @@ export class LineBuffer {
   /** The piece written since the last take(), a view of its slab (which the pieces keep alive). */
   take(): Buffer {
     const out = this.buf.subarray(this.start, this.pos);
-    // The next piece starts 8-aligned.
-    this.start = this.pos = Math.min(this.buf.length, (this.pos + 7) & ~7);
+    this.start = this.pos;
     return out;
   }
 }

@@ -17,7 +17,7 @@ import {
   type SampleColumns,
 } from '../proto/index.js';
 import { encodeText, escKeyCached, escMeasurement, escString, tagsText, type EncodedLines } from './line-protocol.js';
-import { LineBuffer, asciiBytes } from './line-buffer.js';
+import { LineBuffer } from './line-buffer.js';
 import {
   CMDSTAT_KEYS,
   ERRORSTAT_KEYS,
@@ -40,23 +40,14 @@ import {
   type Tags,
 } from './points.js';
 
-/** One field of a row: where its value is read, `key=` escaped once, and its pinned type. */
+/** One field of a row: where its value is read, `key=` escaped once (as bytes), and its pinned type. */
 interface Column {
   key: string;
-  prefix: Prefix;
+  prefix: Buffer;
   type: FieldType;
 }
 
-/** `key=` of a field, escaped, as text and (when ASCII) as bytes. */
-interface Prefix {
-  text: string;
-  bytes: Uint8Array | null;
-}
-
-function prefixOf(name: string): Prefix {
-  const text = `${escKeyCached(name)}=`;
-  return { text, bytes: asciiBytes(text) };
-}
+const prefixOf = (name: string): Buffer => Buffer.from(`${escKeyCached(name)}=`);
 
 function columns(def: (typeof M)[keyof typeof M], keys: [string, string][]): Column[] {
   return keys.map(([name, key]) => ({ key, prefix: prefixOf(name), type: def.fields[name]!.type }));
@@ -78,15 +69,10 @@ const SPACE = 0x20;
 const NEWLINE = 0x0a;
 const QUOTE = 0x22;
 
-function putPrefix(w: LineBuffer, p: Prefix): void {
-  if (p.bytes) w.bytes(p.bytes);
-  else w.text(p.text);
-}
-
 /** `,key=value` of a value coerce() accepted for `type`. */
-function putField(w: LineBuffer, p: Prefix, type: FieldType, v: FieldValue): void {
+function putField(w: LineBuffer, prefix: Buffer, type: FieldType, v: FieldValue): void {
   w.byte(COMMA);
-  putPrefix(w, p);
+  w.bytes(prefix);
   if (type === 'int') w.int(v as number);
   else if (type === 'float') w.float(v as number);
   else {
@@ -210,7 +196,7 @@ class SampleTags {
 
 /** A redis field: `key=` escaped once, its pinned type (null: unlisted, a float when it is a number), and whether points.ts may set it after INFO. */
 interface RedisColumn {
-  prefix: Prefix;
+  prefix: Buffer;
   type: FieldType | null;
   /** Its place among the fields points.ts may set after INFO, or -1. */
   late: number;
@@ -235,17 +221,16 @@ function redisColumn(k: string): RedisColumn {
 }
 const UNLISTED_AS_FLOAT = M.redis.otherNumericFields === 'float';
 
-/** `,key=value` of one redis field as points.ts put() and pointLine() write it; false when it is not written. */
-function redisField(w: LineBuffer, c: RedisColumn, v: unknown): boolean {
-  if (c.type === null) {
-    if (!(UNLISTED_AS_FLOAT && typeof v === 'number' && Number.isFinite(v))) return false;
-    putField(w, c.prefix, 'float', v);
-    return true;
-  }
-  const x = coerce(c.type, v);
-  if (x === undefined) return false;
-  putField(w, c.prefix, c.type, x);
-  return true;
+/** A redis field's value as points.ts put() and pointLine() write it, or undefined when it is not written. */
+function redisValue(c: RedisColumn, v: unknown): FieldValue | undefined {
+  if (c.type !== null) return coerce(c.type, v);
+  return UNLISTED_AS_FLOAT && typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** `,key=value` of one redis field, or nothing when it is not written. */
+function redisField(w: LineBuffer, c: RedisColumn, v: unknown): void {
+  const x = redisValue(c, v);
+  if (x !== undefined) putField(w, c.prefix, c.type ?? 'float', x);
 }
 
 // A form-2 sample's INFO straight from its columns (no INFO map): a schema field's column by its index.
@@ -310,10 +295,11 @@ function redisFields(s: RedisSample, columns: SampleColumns | undefined, w: Line
   }
   const set = (name: string, v: unknown) => {
     const c = redisColumn(name);
-    if (c.type === null ? !(UNLISTED_AS_FLOAT && typeof v === 'number' && Number.isFinite(v)) : coerce(c.type, v) === undefined) return;
+    const x = redisValue(c, v);
+    if (x === undefined) return;
     if (c.late >= 0) lateSetAt[c.late] = lateStamp;
     late.push(c);
-    values.push(v);
+    values.push(x);
   };
   set('up', s.up ? 1 : 0);
   set('error', s.error);
@@ -333,12 +319,12 @@ function redisFields(s: RedisSample, columns: SampleColumns | undefined, w: Line
       redisField(w, c, valueOf(info[k]));
     }
   }
-  for (let i = 0; i < late.length; i++) redisField(w, late[i]!, values[i]);
+  for (let i = 0; i < late.length; i++) putField(w, late[i]!.prefix, late[i]!.type ?? 'float', values[i]!);
 }
 
 // What points.ts sets after INFO, per sample (reused: a sample's lines are written start to end).
 const lateColumns: RedisColumn[] = [];
-const lateValues: unknown[] = [];
+const lateValues: FieldValue[] = [];
 // Which of them this sample set: lateSetAt[late] === lateStamp.
 const lateSetAt = new Uint32Array(LATE.length);
 let lateStamp = 0;

@@ -95,11 +95,18 @@ function expected(points: Point[], step: number, agg: Agg): Map<string, Record<s
   return out;
 }
 
-test('rollups: per minute and per step, mean / min / max / last equal to those of the raw points', async (t) => {
-  const dir = tempDir(t);
-  const s = open(path.join(dir, 'c.db'), { rollupIntervalMs: 3_600_000 });
+/** The start of the hour before this one: rollups of an hour-long interval fold its minutes. */
+const lastHourStart = () => Math.floor((Date.now() - 3_600_000) / 3_600_000) * 3_600_000;
+
+/** A fresh store with hourly rollups, and the hour its points go in. */
+function openHourly(t: { after(fn: () => void): void }) {
+  const s = open(path.join(tempDir(t), 'c.db'), { rollupIntervalMs: 3_600_000 });
   t.after(() => closeAll(s));
-  const t0 = Math.floor((Date.now() - 3_600_000) / 3_600_000) * 3_600_000;
+  return { s, t0: lastHourStart() };
+}
+
+test('rollups: per minute and per step, mean / min / max / last equal to those of the raw points', async (t) => {
+  const { s, t0 } = openHourly(t);
   const points: Point[] = [];
   // 20 minutes of two instances every 10 s, written out of order (the second instance backwards).
   for (let i = 0; i < 120; i++) points.push(redisPoint('10.0.0.1:6379', t0 + i * 10_000, i));
@@ -195,10 +202,7 @@ test('rollups: per minute and per step, mean / min / max / last equal to those o
 });
 
 test('rollups: the minute of a fleet spread over many commits is folded once per series, not once per chunk of rows', async (t) => {
-  const dir = tempDir(t);
-  const s = open(path.join(dir, 'c.db'), { rollupIntervalMs: 3_600_000 });
-  t.after(() => closeAll(s));
-  const t0 = Math.floor((Date.now() - 3_600_000) / 3_600_000) * 3_600_000;
+  const { s, t0 } = openHourly(t);
   // 300 instances every second for 2 minutes, in time order as a fleet reports: each minute's
   // 18,000 rows span several chunks of 5,000 raw rows.
   const points: Point[] = [];
@@ -220,7 +224,7 @@ test('5-minute rollups: steps of whole 5 minutes read them, equal to the minutes
   const dir = tempDir(t);
   const file = path.join(dir, 'c.db');
   let s = open(file, { rollupIntervalMs: 3_600_000 });
-  const t0 = Math.floor((Date.now() - 3_600_000) / 3_600_000) * 3_600_000;
+  const t0 = lastHourStart();
   const points: Point[] = [];
   // 30 minutes of two instances every 10 s, the second one written backwards.
   for (let i = 0; i < 180; i++) points.push(redisPoint('10.0.0.1:6379', t0 + i * 10_000, i));
