@@ -127,10 +127,14 @@ export class FleetState {
     if (r.agent) h.agent = r.agent;
     this.opts.onReport?.(hostId, r, now);
 
-    const present = new Set<string>();
-    for (const s of r.redis) {
+    const redis = r.redis;
+    const before = h.instances;
+    // Mostly the same instances in the same order as the last report: nothing gone, the list kept.
+    let same = before.length === redis.length;
+    for (let j = 0; j < redis.length; j++) {
+      const s = redis[j]!;
+      if (same && before[j] !== s.address) same = false;
       const id = instanceId(hostId, s.address);
-      present.add(id);
       // Slowlog entries are "new since the previous report": not part of a latest view. What the
       // views read is picked now; the rest of INFO is read again only when asked.
       this.instances.set(id, {
@@ -141,17 +145,20 @@ export class FleetState {
         sample: latestSample(s, VIEW_INFO_FIELDS),
       });
       this.dirtyInstances.add(id);
-      this.removedInstances.delete(id);
+      if (this.removedInstances.size) this.removedInstances.delete(id);
     }
-    for (const address of h.instances) {
-      const id = instanceId(hostId, address);
-      if (!present.has(id)) {
+    if (same) return;
+    const present = new Set<string>();
+    for (const s of redis) present.add(s.address);
+    for (const address of before) {
+      if (!present.has(address)) {
+        const id = instanceId(hostId, address);
         this.instances.delete(id);
         this.dirtyInstances.delete(id);
         this.removedInstances.add(id);
       }
     }
-    h.instances = r.redis.map((s) => s.address);
+    h.instances = redis.map((s) => s.address);
   }
 
   setConnected(hostId: string, connected: boolean): void {

@@ -171,12 +171,21 @@ export class Store {
     readonly file: string,
   ) {
     this.db = db;
-    this.upsertHost = db.prepare(`INSERT OR REPLACE INTO hosts
+    // Upserts, not INSERT OR REPLACE: a replaced row is a delete and an insert in the table and in
+    // every index; an update in place leaves the indexes alone (the key does not change).
+    this.upsertHost = db.prepare(`INSERT INTO hosts
       (id, labels, roles, agent_version, interval_ms, session_id, last_seq, last_report_at, last_seen_at, report_time_ms,
        status, status_since, host, capacity, agent, instances)
       VALUES (@id, @labels, @roles, @agent_version, @interval_ms, @session_id, @last_seq, @last_report_at, @last_seen_at,
-       @report_time_ms, @status, @status_since, @host, @capacity, @agent, @instances)`);
-    this.upsertInstance = db.prepare('INSERT OR REPLACE INTO instances (id, host, address, received_at, sample) VALUES (?, ?, ?, ?, ?)');
+       @report_time_ms, @status, @status_since, @host, @capacity, @agent, @instances)
+      ON CONFLICT (id) DO UPDATE SET labels = excluded.labels, roles = excluded.roles, agent_version = excluded.agent_version,
+       interval_ms = excluded.interval_ms, session_id = excluded.session_id, last_seq = excluded.last_seq,
+       last_report_at = excluded.last_report_at, last_seen_at = excluded.last_seen_at, report_time_ms = excluded.report_time_ms,
+       status = excluded.status, status_since = excluded.status_since, host = excluded.host, capacity = excluded.capacity,
+       agent = excluded.agent, instances = excluded.instances`);
+    // An instance id is `<hostId>/<address>` and a host id has no "/" (validate.ts): the id fixes host and address.
+    this.upsertInstance = db.prepare(`INSERT INTO instances (id, host, address, received_at, sample) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET received_at = excluded.received_at, sample = excluded.sample`);
     this.deleteInstance = db.prepare('DELETE FROM instances WHERE id = ?');
   }
 

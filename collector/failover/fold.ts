@@ -2,7 +2,7 @@
 // (from any number of agents and Sentinels) and the promotion seen in samples (a replica that
 // now answers as master). Keyed by the new master within a time window; the cluster, group and
 // Sentinel master name are filled in from whichever source knows them.
-import { infoReader, type Report } from '../../proto/index.js';
+import { sampleInfo, valueOf, type Report, type RedisSample } from '../../proto/index.js';
 
 export interface Failover {
   /** 0 until stored. */
@@ -58,6 +58,14 @@ interface KnownRole {
 
 type FoldReport = Pick<Report, 'redis' | 'events' | 'sentinels'>;
 
+/** A replica's master as `host:port` ('' when INFO names no master_host). */
+function masterOf(s: RedisSample): string {
+  const host = valueOf(sampleInfo(s, 'master_host'));
+  if (host === undefined || host === '') return '';
+  const port = valueOf(sampleInfo(s, 'master_port'));
+  return `${String(host)}:${port === undefined ? '' : String(port)}`;
+}
+
 export class FailoverFolder {
   private readonly recentFailovers: Failover[] = [];
   private readonly roles = new Map<string, KnownRole>();
@@ -74,18 +82,26 @@ export class FailoverFolder {
   onReport(hostId: string, r: FoldReport, now = Date.now()): FoldResult {
     const out: FoldResult = { created: [], updated: [], roleChanges: [] };
     this.prune(now);
-    for (const s of r.sentinels ?? []) for (const m of s.masters) this.sentinelNames.set(m.address, m.name);
+    if (r.sentinels) for (const s of r.sentinels) for (const m of s.masters) this.sentinelNames.set(m.address, m.name);
     for (const s of r.redis) {
       if (!s.up || !s.role) continue;
-      const info = infoReader(s);
       const role = s.role;
-      const master = role === 'slave' && info.str('master_host') ? `${info.str('master_host')}:${info.str('master_port') ?? ''}` : '';
+      const master = role === 'slave' ? masterOf(s) : '';
       const at = s.sampledAtMs || now;
       const prev = this.roles.get(s.address);
       const cluster = s.cluster || prev?.cluster || '';
       const group = s.group || prev?.group || '';
+      if (prev && (prev.role === role || at < prev.at)) {
+        // No role change to report: the known role is brought up to date in place.
+        prev.role = role;
+        prev.master = master;
+        prev.cluster = cluster;
+        prev.group = group;
+        prev.at = at;
+        continue;
+      }
       this.roles.set(s.address, { role, master, cluster, group, at });
-      if (!prev || prev.role === role || at < prev.at) continue;
+      if (!prev) continue;
       out.roleChanges.push({ at, host: hostId, address: s.address, from: prev.role, to: role, cluster, group, master });
       if (prev.role === 'slave' && role === 'master' && at - prev.at <= this.opts.roleMemoryMs) {
         const masterName = this.sentinelNames.get(prev.master) ?? this.sentinelNames.get(s.address) ?? '';
@@ -163,7 +179,9 @@ export class FailoverFolder {
   }
 
   private prune(now: number): void {
-    const keep = this.recentFailovers.filter((f) => now - f.at <= 2 * this.opts.windowMs);
-    this.recentFailovers.splice(0, this.recentFailovers.length, ...keep);
+    const list = this.recentFailovers;
+    let n = 0;
+    for (const f of list) if (now - f.at <= 2 * this.opts.windowMs) list[n++] = f;
+    list.length = n;
   }
 }

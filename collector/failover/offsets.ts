@@ -2,11 +2,13 @@
 // operators watch during a resync or a failover): master and replica are sampled by different
 // agents, so the collector pairs the latest samples sharing a master_replid and writes one
 // `redis_repl_offset` point per pair when either side reports.
-import { infoReader, MEASUREMENTS, type RedisSample } from '../../proto/index.js';
+import { MEASUREMENTS, sampleInfo, valueOf, type RedisSample } from '../../proto/index.js';
 import type { Point } from '../points.js';
 
 /** Samples older than this are not paired (the other side stopped reporting). */
 export const OFFSET_PAIR_MAX_AGE_MS = 60_000;
+/** Sides too old to pair are let go this often (pairing checks their age anyway). */
+const PRUNE_EVERY_MS = 10_000;
 
 interface Side {
   address: string;
@@ -19,65 +21,103 @@ interface Side {
 
 const DEF = MEASUREMENTS.redis_repl_offset!;
 
+function infoNum(s: RedisSample, name: string): number | null {
+  const v = valueOf(sampleInfo(s, name));
+  return typeof v === 'number' ? v : null;
+}
+
+/**
+ * The side kept for `s` (one object per map entry, changed in place from report to report: no
+ * caller keeps a side past onSamples).
+ */
+function keep(side: Side | undefined, s: RedisSample, replid: string, offset: number, at: number): Side {
+  if (!side) return { address: s.address, replid, offset, at, cluster: s.cluster, group: s.group };
+  side.address = s.address;
+  side.replid = replid;
+  side.offset = offset;
+  side.at = at;
+  side.cluster = s.cluster;
+  side.group = s.group;
+  return side;
+}
+
 export class ReplOffsets {
   private readonly masters = new Map<string, Side>();
   /** replid → replica address → its latest offset. */
   private readonly replicas = new Map<string, Map<string, Side>>();
+  /** Replica address → the replid of the one map in `replicas` that holds it. */
+  private readonly replicaOf = new Map<string, string>();
+  /** The replids one onSamples() call touched, first seen first (reused from call to call). */
+  private readonly touched: string[] = [];
+  private lastPrune = 0;
 
   onSamples(samples: readonly RedisSample[], now = Date.now()): Point[] {
-    const pairs = new Map<string, [Side, Side]>();
-    const touched: Side[] = [];
+    const touched = this.touched;
+    touched.length = 0;
     for (const s of samples) {
-      if (!s.up) continue;
-      const f = infoReader(s);
-      const replid = f.str('master_replid');
-      const offset = s.role === 'slave' ? (f.num('slave_repl_offset') ?? f.num('master_repl_offset')) : f.num('master_repl_offset');
+      if (!s.up || (s.role !== 'master' && s.role !== 'slave')) continue;
+      const id = valueOf(sampleInfo(s, 'master_replid'));
+      const replid = id === undefined ? '' : String(id);
+      const offset =
+        s.role === 'slave' ? (infoNum(s, 'slave_repl_offset') ?? infoNum(s, 'master_repl_offset')) : infoNum(s, 'master_repl_offset');
       if (!replid || offset === null) continue;
-      const side: Side = { address: s.address, replid, offset, at: s.sampledAtMs || now, cluster: s.cluster, group: s.group };
-      if (s.role === 'master') this.masters.set(replid, side);
-      else if (s.role === 'slave') {
-        for (const [id, m] of this.replicas) if (id !== replid && m.delete(s.address) && m.size === 0) this.replicas.delete(id);
+      const at = s.sampledAtMs || now;
+      if (s.role === 'master') this.masters.set(replid, keep(this.masters.get(replid), s, replid, offset, at));
+      else {
+        const was = this.replicaOf.get(s.address);
+        if (was !== undefined && was !== replid) {
+          const old = this.replicas.get(was);
+          if (old?.delete(s.address) && old.size === 0) this.replicas.delete(was);
+        }
+        this.replicaOf.set(s.address, replid);
         let m = this.replicas.get(replid);
         if (!m) this.replicas.set(replid, (m = new Map()));
-        m.set(s.address, side);
-      } else continue;
-      touched.push(side);
-    }
-    for (const side of touched) {
-      const master = this.masters.get(side.replid);
-      if (!master || now - master.at > OFFSET_PAIR_MAX_AGE_MS) continue;
-      for (const r of this.replicas.get(side.replid)?.values() ?? []) {
-        if (now - r.at > OFFSET_PAIR_MAX_AGE_MS) continue;
-        pairs.set(`${master.address}>${r.address}`, [master, r]);
+        m.set(s.address, keep(m.get(s.address), s, replid, offset, at));
       }
+      if (!touched.includes(replid)) touched.push(replid);
     }
     const out: Point[] = [];
-    for (const [m, r] of pairs.values()) {
-      const tags: Record<string, string> = { master: m.address, replica: r.address };
-      const cluster = m.cluster || r.cluster;
-      const group = m.group || r.group;
-      if (cluster) tags.cluster = cluster;
-      if (group) tags.group = group;
-      out.push({
-        measurement: DEF.name,
-        tags,
-        time: Math.max(m.at, r.at),
-        fields: {
-          master_offset: m.offset,
-          replica_offset: r.offset,
-          diff_bytes: m.offset - r.offset,
-          sample_gap_ms: Math.abs(m.at - r.at),
-        },
-      });
+    for (const replid of touched) {
+      const m = this.masters.get(replid);
+      if (!m || now - m.at > OFFSET_PAIR_MAX_AGE_MS) continue;
+      const reps = this.replicas.get(replid);
+      if (!reps) continue;
+      for (const r of reps.values()) {
+        if (now - r.at > OFFSET_PAIR_MAX_AGE_MS) continue;
+        const tags: Record<string, string> = { master: m.address, replica: r.address };
+        const cluster = m.cluster || r.cluster;
+        const group = m.group || r.group;
+        if (cluster) tags.cluster = cluster;
+        if (group) tags.group = group;
+        out.push({
+          measurement: DEF.name,
+          tags,
+          time: Math.max(m.at, r.at),
+          fields: {
+            master_offset: m.offset,
+            replica_offset: r.offset,
+            diff_bytes: m.offset - r.offset,
+            sample_gap_ms: Math.abs(m.at - r.at),
+          },
+        });
+      }
     }
-    this.prune(now);
+    touched.length = 0;
+    if (now - this.lastPrune >= PRUNE_EVERY_MS) {
+      this.lastPrune = now;
+      this.prune(now);
+    }
     return out;
   }
 
   private prune(now: number): void {
     for (const [id, m] of this.masters) if (now - m.at > OFFSET_PAIR_MAX_AGE_MS) this.masters.delete(id);
     for (const [id, reps] of this.replicas) {
-      for (const [a, r] of reps) if (now - r.at > OFFSET_PAIR_MAX_AGE_MS) reps.delete(a);
+      for (const [a, r] of reps)
+        if (now - r.at > OFFSET_PAIR_MAX_AGE_MS) {
+          reps.delete(a);
+          this.replicaOf.delete(a);
+        }
       if (reps.size === 0) this.replicas.delete(id);
     }
   }

@@ -96,6 +96,8 @@ function seriesId(tags: Record<string, string>): SeriesId {
 
 export class Evaluator {
   private states = new Map<string, RuleState>();
+  /** Rule name → rule, as `rules` gives it (a copy there), kept for tick(). */
+  private ruleMap = new Map<string, Rule>();
   private byMeasurement = new Map<string, RuleState[]>();
   /** Per measurement a rule reads: the fields its expressions name, or every field (event rules, `event`). */
   private needs = new Map<string, Set<string> | 'all'>();
@@ -113,7 +115,7 @@ export class Evaluator {
   }
 
   get rules(): Map<string, Rule> {
-    return new Map([...this.states].map(([n, s]) => [n, s.rule]));
+    return new Map(this.ruleMap);
   }
 
   lastEvalAt(name: string): number {
@@ -129,6 +131,7 @@ export class Evaluator {
       next.set(r.name, { rule: r, series: keep ? old.series : new Map(), lastEvalAt: old?.lastEvalAt ?? 0 });
     }
     this.states = next;
+    this.ruleMap = new Map([...next].map(([n, st]) => [n, st.rule]));
     this.byMeasurement = new Map();
     // Collector and agent events mark silent hosts whatever the rules.
     this.needs = new Map([['event', 'all']]);
@@ -218,17 +221,18 @@ export class Evaluator {
             this.alerts.resolve(a, now, a.value, `no ${r.event} for ${r.resolveAfterMs / 1000}s`);
         }
       } else {
-        for (const [k, s] of st.series) {
-          if (now - s.lastSeen < STALE_SERIES_MS) continue;
-          if (s.labels.host && this.silentHosts.has(s.labels.host)) continue;
+        // forEach: no [key, series] pair made per series and tick.
+        st.series.forEach((s, k) => {
+          if (now - s.lastSeen < STALE_SERIES_MS) return;
+          if (s.labels.host && this.silentHosts.has(s.labels.host)) return;
           st.series.delete(k);
           s.dropped = true;
           if (r.kind === 'fluctuation') this.changedWindows.add(`${r.name}\0${k}`);
           this.alerts.observe(r, AlertTable.labelsFor(r, s.labels), false, null, now);
-        }
+        });
       }
     }
-    this.alerts.promote(this.rules, now);
+    this.alerts.promote(this.ruleMap, now);
   }
 
   private noteHostEvent(p: Point): void {
