@@ -17,18 +17,20 @@ export interface WriteOutcome {
 }
 
 /**
- * The batch's buffers as one gzip member, compressed in one thread-pool job: a stream fed report by
- * report costs the event loop a write and a callback per report, and 16 KB output chunks add a
- * round trip each. The bytes are the same as the stream's (deflate does not see how input was split).
+ * `body` as one gzip member, compressed in one thread-pool job: a stream fed report by report costs
+ * the event loop a write and a callback per report, and 16 KB output chunks add a round trip each.
+ * The bytes are the same as the stream's (deflate does not see how its input was split).
  */
-function gzipAsync(chunks: Buffer[]): Promise<Buffer> {
-  const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+function gzipAsync(body: Buffer): Promise<Buffer> {
   // Room for the whole output at once (line protocol shrinks well past 4:1 at level 1).
   const chunkSize = Math.max(zlib.constants.Z_DEFAULT_CHUNK, Math.min(1 << 20, body.length >> 2));
   return new Promise((resolve, reject) => {
     zlib.gzip(body, { level: 1, chunkSize }, (err, out) => (err ? reject(err) : resolve(out)));
   });
 }
+
+/** A batch joined for gzip is kept up to this size and reused; a larger one is joined afresh. */
+const JOIN_KEEP_BYTES = 4 << 20;
 
 export class InfluxWriter {
   private readonly url: URL;
@@ -56,14 +58,37 @@ export class InfluxWriter {
   /** Bytes handed to write() and bytes sent (smaller when gzip'd), since start. */
   readonly bytes = { raw: 0, sent: 0 };
 
+  /**
+   * The batch's buffers joined for gzip, in the buffer kept from the last batch when it is free and
+   * fits: Buffers are memory outside V8's heap, and each new one counts toward a full collection.
+   */
+  private join: Buffer | undefined;
+  private joinBusy = false;
+
   async write(body: Buffer[]): Promise<WriteOutcome> {
-    for (const b of body) this.bytes.raw += b.length;
+    let length = 0;
+    for (const b of body) length += b.length;
+    this.bytes.raw += length;
     if (!this.gzip) return this.post(body, false);
+    const reuse = body.length > 1 && !this.joinBusy && length <= JOIN_KEEP_BYTES;
+    let joined: Buffer;
+    if (body.length === 1) joined = body[0]!;
+    else if (!reuse) joined = Buffer.concat(body, length);
+    else {
+      if (!this.join || this.join.length < length)
+        this.join = Buffer.allocUnsafe(Math.min(JOIN_KEEP_BYTES, Math.max(length, 2 * (this.join?.length ?? 0))));
+      let at = 0;
+      for (const b of body) at += b.copy(this.join, at);
+      joined = this.join.subarray(0, length);
+      this.joinBusy = true;
+    }
     let packed: Buffer;
     try {
-      packed = await gzipAsync(body);
+      packed = await gzipAsync(joined);
     } catch (err) {
       return { status: 0, error: `gzip: ${(err as Error).message}` };
+    } finally {
+      if (reuse) this.joinBusy = false;
     }
     return this.post([packed], true);
   }

@@ -1,5 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-old-space-size=128
 // redis-fleet-collector --config <file.yaml>
+// The shebang's node flag: V8 sizes a small heap's old generation so tightly that under ingest it
+// starts a full collection every second or two, marking the whole heap each time; 128 MB before the
+// first one leaves the few that Buffers force (docs/benchmarks.md, "Collector ingest"). deploy/install.sh
+// (launcher, unit), npm start and the test harness run the collector with it.
 import { ConfigError, EX_CONFIG, configErrorLines, createLogger, daemonConfigPath, loadOrExit, startSdNotify } from '../common/index.js';
 import http from 'node:http';
 import https from 'node:https';

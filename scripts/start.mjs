@@ -169,7 +169,7 @@ async function portFree(host, port) {
   });
 }
 
-/** The node flags a program's shebang carries (agent/main.ts: V8 heap sizing), as deploy/install.sh runs it. */
+/** The node flags a program's shebang carries (agent/main.ts, collector/main.ts: V8 heap sizing), as deploy/install.sh runs it. */
 function shebangNodeFlags(script) {
   const m = /^#!.*[/ ]node((?:\s+--\S+)*)\s*$/.exec(fs.readFileSync(script, 'utf8').split('\n', 1)[0]);
   return m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
@@ -269,10 +269,11 @@ async function main() {
   );
 
   say('starting the collector');
+  const collectorMain = path.join(root, 'dist/collector/main.js');
   const collector = startChild(
     'collector',
     process.execPath,
-    [path.join(root, 'dist/collector/main.js'), '--config', collectorCfg],
+    [...shebangNodeFlags(collectorMain), collectorMain, '--config', collectorCfg],
     path.join(runDir, 'collector.log'),
   );
   const listening = await new Promise((resolve, reject) => {

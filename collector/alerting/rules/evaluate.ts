@@ -221,9 +221,10 @@ export class Evaluator {
             this.alerts.resolve(a, now, a.value, `no ${r.event} for ${r.resolveAfterMs / 1000}s`);
         }
       } else {
-        // forEach: no [key, series] pair made per series and tick.
+        // forEach: no [key, series] pair made per series and tick; a cutoff, not a difference per series.
+        const staleBefore = now - STALE_SERIES_MS;
         st.series.forEach((s, k) => {
-          if (now - s.lastSeen < STALE_SERIES_MS) return;
+          if (s.lastSeen > staleBefore) return;
           if (s.labels.host && this.silentHosts.has(s.labels.host)) return;
           st.series.delete(k);
           s.dropped = true;
