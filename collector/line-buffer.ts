@@ -52,6 +52,17 @@ export class LineBuffer {
     this.buf[this.pos++] = c;
   }
 
+  /** `,` then `prefix` (a field's `key=`). */
+  field(prefix: Uint8Array): void {
+    const n = prefix.length;
+    this.room(n + 1);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = COMMA;
+    for (let i = 0; i < n; i++) buf[p++] = prefix[i]!;
+    this.pos = p;
+  }
+
   bytes(b: Uint8Array): void {
     const n = b.length;
     this.room(n);
@@ -77,8 +88,7 @@ export class LineBuffer {
    */
   quoted(prefix: Uint8Array, b: Uint8Array, start: number, end: number): boolean {
     for (let i = start; i < end; i++) if (b[i]! >= 0x80) return false;
-    this.byte(COMMA);
-    this.bytes(prefix);
+    this.field(prefix);
     this.room(2 * (end - start) + 2);
     const buf = this.buf;
     let p = this.pos;

@@ -75,15 +75,13 @@ const ROWS = {
 };
 const REDIS_NAME = escMeasurement(M.redis.name);
 
-const COMMA = 0x2c;
 const SPACE = 0x20;
 const NEWLINE = 0x0a;
 const QUOTE = 0x22;
 
 /** `,key=value` of a value coerce() accepted for `type`. */
 function putField(w: LineBuffer, prefix: Buffer, type: FieldType, v: FieldValue): void {
-  w.byte(COMMA);
-  w.bytes(prefix);
+  w.field(prefix);
   if (type === 'int') w.int(v as number);
   else if (type === 'float') w.float(v as number);
   else {
@@ -166,8 +164,7 @@ function numberField(w: LineBuffer, prefix: Buffer, type: FieldType, v: number):
     return;
   }
   if (!Number.isFinite(v)) return;
-  w.byte(COMMA);
-  w.bytes(prefix);
+  w.field(prefix);
   if (type === 'int') w.int(v);
   else w.float(v);
 }
@@ -178,6 +175,7 @@ class SampleTags {
   private readonly keys: string[];
   private readonly parts: string[];
   private readonly splits = new Map<string, [string, string, string]>();
+  private readonly byteSplits = new Map<string, [Buffer, Buffer, Buffer]>();
 
   constructor(readonly tags: Tags) {
     this.keys = Object.keys(tags).sort();
@@ -209,11 +207,12 @@ class SampleTags {
       this.write(w, name, utf8Text(b, start, end));
       return;
     }
-    const sp = this.split(name);
-    w.text(sp[0]);
-    w.text(sp[1]);
+    let sp = this.byteSplits.get(name);
+    if (!sp) this.byteSplits.set(name, (sp = this.split(name).map((t) => Buffer.from(t)) as [Buffer, Buffer, Buffer]));
+    w.bytes(sp[0]);
+    w.bytes(sp[1]);
     w.range(b, start, end);
-    w.text(sp[2]);
+    w.bytes(sp[2]);
   }
 
   private split(name: string): [string, string, string] {
@@ -317,22 +316,81 @@ function cursorFields(s: RedisSample, w: LineBuffer): boolean {
     return true;
   };
   if (!indexed(INFO_INT) || !indexed(INFO_FLOAT) || !indexed(INFO_STR)) return false;
-  let named: Set<string> | undefined;
-  const other = (column: number): boolean => {
+  const stampOther = ++otherStamp;
+  const other = (column: number, names: NamesColumn): boolean => {
     openInfo(cur, s, column);
-    while (cur.next()) {
-      const k = cur.name();
-      named ??= new Set<string>();
-      if (named.has(k) || REDIS_FIELD_INDEX.has(k) || k === '__proto__' || INDEX_LIKE.test(k)) return false;
-      named.add(k);
-      const col = redisColumn(k);
+    const known = names.matches(cur);
+    for (let j = 0; cur.next(); j++) {
+      const name = known ? names.names[j]! : names.name(j, cur.name());
+      if (name.refused || name.seen === stampOther) return false;
+      name.seen = stampOther;
+      const col = name.col;
       if (col.late >= 0 && lateSetAt[col.late] === lateStamp) continue;
+      // An unindexed string is not written (redisValue): its text is not read.
+      if (column === OTHER_STR && col.type === null) continue;
       redisField(w, col, column === OTHER_STR ? cur.text() : cur.num);
     }
+    if (!known && cur.pairs > 0) names.keep(cur);
     return true;
   };
-  return other(OTHER_INT) && other(OTHER_FLOAT) && other(OTHER_STR);
+  return other(OTHER_INT, otherNames[0]) && other(OTHER_FLOAT, otherNames[1]) && other(OTHER_STR, otherNames[2]);
 }
+
+/** An INFO name outside the schema index: its column, and whether the INFO map could reorder or drop it (the map is used then). */
+interface OtherName {
+  col: RedisColumn;
+  refused: boolean;
+  /** otherStamp of the sample that last named it (a name twice: the map is used). */
+  seen: number;
+}
+let otherStamp = 0;
+const otherNameCache = new Map<string, OtherName>();
+
+function otherName(k: string): OtherName {
+  let n = otherNameCache.get(k);
+  if (!n) {
+    // Past the bound a name is not kept, and so could not be told twice in a sample: the map is used for it.
+    const full = otherNameCache.size >= REDIS_CACHE_MAX;
+    n = { col: redisColumn(k), refused: full || REDIS_FIELD_INDEX.has(k) || k === '__proto__' || INDEX_LIKE.test(k), seen: 0 };
+    if (!full) otherNameCache.set(k, n);
+  }
+  return n;
+}
+
+/**
+ * The names of one by-name INFO column as the last sample sent them: instances of one Redis
+ * version send the same list every time, so a column whose bytes are the last one's reuses its
+ * names (no string made per name and sample).
+ */
+class NamesColumn {
+  private bytes = Buffer.alloc(0);
+  /** The names of the kept column, and how many (a column is kept only when walked to its end). */
+  names: OtherName[] = [];
+  private count = 0;
+  private fresh: OtherName[] = [];
+
+  matches(cur: InfoCursor): boolean {
+    const n = cur.keysEnd - cur.keysStart;
+    return (
+      n > 0 && this.bytes.length === n && cur.pairs <= this.count && cur.bytes.compare(this.bytes, 0, n, cur.keysStart, cur.keysEnd) === 0
+    );
+  }
+
+  /** The name of pair `j` of a column not known yet. */
+  name(j: number, k: string): OtherName {
+    return (this.fresh[j] = otherName(k));
+  }
+
+  /** The column `cur` walked to its end (its names given to name()) becomes the known one. */
+  keep(cur: InfoCursor): void {
+    const n = cur.keysEnd - cur.keysStart;
+    if (this.bytes.length !== n) this.bytes = Buffer.allocUnsafe(n);
+    cur.bytes.copy(this.bytes, 0, cur.keysStart, cur.keysEnd);
+    [this.names, this.fresh] = [this.fresh, this.names];
+    this.count = cur.pairs;
+  }
+}
+const otherNames = [new NamesColumn(), new NamesColumn(), new NamesColumn()] as const;
 
 /** The redis line's fields: INFO, then what points.ts sets after it (it wins over an INFO field of the same name). */
 function redisFields(s: RedisSample, w: LineBuffer): void {

@@ -35,14 +35,19 @@ export class Reader {
   }
 
   uint32(): number {
-    // One-byte varints (tags, schema indexes below 128) are most of them.
-    if (this.pos < this.end) {
+    // One- and two-byte varints (tags, lengths, schema indexes) are nearly all of them.
+    if (this.pos + 1 < this.end) {
       const b0 = this.buf[this.pos]!;
       if (b0 < 0x80) {
         this.pos++;
         return b0;
       }
-    }
+      const b1 = this.buf[this.pos + 1]!;
+      if (b1 < 0x80) {
+        this.pos += 2;
+        return (b0 & 0x7f) | (b1 << 7);
+      }
+    } else if (this.pos < this.end && this.buf[this.pos]! < 0x80) return this.buf[this.pos++]!;
     let v = 0;
     for (let shift = 0; shift < 35; shift += 7) {
       if (this.pos >= this.end) this.fail('truncated varint');
@@ -283,6 +288,11 @@ export function emptyLayout(): SampleLayout {
   return L;
 }
 
+function sameBytes(buf: Buffer, a: number, b: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (buf[a + i] !== buf[b + i]) return false;
+  return true;
+}
+
 /**
  * One column field (its tag at `at`) into the layout; false when it does not travel the way the
  * agent writes it (unpacked, a packed column in two parts, strings not together, a varint longer
@@ -292,15 +302,24 @@ function layoutColumn(r: Reader, field: number, wire: number, L: SampleLayout, a
   if (wire !== 2) return false;
   const k = 3 * COLUMN_SLOT[field]!;
   const kind = COLUMN_KIND[field];
+  const tagLength = r.pos - at;
   const end = r.delimited();
   if (kind === STRINGS) {
     if (L[k]! < 0) {
       L[k] = at;
-      L[k + 2] = 1;
-    } else if (L[k + 1] === at) L[k + 2]!++;
-    else return false;
-    L[k + 1] = end;
+      L[k + 2] = 0;
+    } else if (L[k + 1] !== at) return false;
+    // The strings that follow under the same tag, taken here (not one by one through the sample's switch).
+    const buf = r.buf;
+    let count = 1;
     r.pos = end;
+    while (r.pos + tagLength < r.end && sameBytes(buf, at, r.pos, tagLength)) {
+      r.pos += tagLength;
+      r.pos = r.delimited();
+      count++;
+    }
+    L[k + 1] = r.pos;
+    L[k + 2]! += count;
     return true;
   }
   if (L[k]! >= 0) return false;

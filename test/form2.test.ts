@@ -248,11 +248,21 @@ function oddSamples(): RedisSample[] {
   texts.cmd('', 5, 6, 1.2, 0, 0);
   texts.lat('a\tb', 0.1, 2, 3);
   texts.lat('back\\slash', 1, 2, 3);
+  // a name in two by-name columns, and nothing else odd: the later column's value is the map's
+  const twiceByName = new Form2Columns();
+  twiceByName.otherInt('future_twice', 1);
+  twiceByName.otherFloat('future_twice', 2.5);
+  // the map is needed only at the second name of the column
+  const lateRefusal = new Form2Columns();
+  lateRefusal.otherInt('future_first', 1);
+  lateRefusal.otherInt('18', 2);
   return [
     form2Sample({ ...fields, address: '10.0.0.9:1' }, twice),
     form2Sample({ ...fields, address: '10.0.0.9:2' }, schemaNameUnindexed),
     form2Sample({ ...fields, address: '10.0.0.9:3' }, indexLike),
     form2Sample({ ...fields, address: '10.0.0.9:4' }, texts),
+    form2Sample({ ...fields, address: '10.0.0.9:6' }, twiceByName),
+    form2Sample({ ...fields, address: '10.0.0.9:7' }, lateRefusal),
   ];
 }
 
@@ -316,7 +326,14 @@ function variedSamples(): RedisSample[] {
 }
 
 test('a form-2 sample read lazily is the sample read whole: values, JSON, line protocol byte for byte', () => {
-  const samples = variedSamples();
+  // the odd ones twice: after a by-name column the line writer has seen, and after one it refused
+  const samples = [
+    ...variedSamples(),
+    fixtureSample('master', '10.0.0.2:6379'),
+    oddSamples().at(-1)!,
+    fixtureSample('master', '10.0.0.2:6380'),
+    ...oddSamples().reverse(),
+  ];
   const bytes = encodeRedisSamples(samples);
   const whole = decodeRedisSamples(bytes).samples;
   const src = { hostId: 'h 1', labels: { idc: 'bj,1' } };
