@@ -12,6 +12,7 @@ import {
   INFO_INT,
   INFO_STR,
   InfoCursor,
+  KeysMemo,
   LAT_ROWS,
   OTHER_FLOAT,
   OTHER_INT,
@@ -317,11 +318,12 @@ function cursorFields(s: RedisSample, w: LineBuffer): boolean {
   };
   if (!indexed(INFO_INT) || !indexed(INFO_FLOAT) || !indexed(INFO_STR)) return false;
   const stampOther = ++otherStamp;
-  const other = (column: number, names: NamesColumn): boolean => {
+  const other = (column: number, memo: KeysMemo<OtherName[]>): boolean => {
     openInfo(cur, s, column);
-    const known = names.matches(cur);
+    const known = memo.get(cur);
+    const names = known ?? [];
     for (let j = 0; cur.next(); j++) {
-      const name = known ? names.names[j]! : names.name(j, cur.name());
+      const name = known ? known[j]! : (names[j] = otherName(cur.name()));
       if (name.refused || name.seen === stampOther) return false;
       name.seen = stampOther;
       const col = name.col;
@@ -330,7 +332,7 @@ function cursorFields(s: RedisSample, w: LineBuffer): boolean {
       if (column === OTHER_STR && col.type === null) continue;
       redisField(w, col, column === OTHER_STR ? cur.text() : cur.num);
     }
-    if (!known && cur.pairs > 0) names.keep(cur);
+    if (!known) memo.set(cur, names);
     return true;
   };
   return other(OTHER_INT, otherNames[0]) && other(OTHER_FLOAT, otherNames[1]) && other(OTHER_STR, otherNames[2]);
@@ -357,40 +359,8 @@ function otherName(k: string): OtherName {
   return n;
 }
 
-/**
- * The names of one by-name INFO column as the last sample sent them: instances of one Redis
- * version send the same list every time, so a column whose bytes are the last one's reuses its
- * names (no string made per name and sample).
- */
-class NamesColumn {
-  private bytes = Buffer.alloc(0);
-  /** The names of the kept column, and how many (a column is kept only when walked to its end). */
-  names: OtherName[] = [];
-  private count = 0;
-  private fresh: OtherName[] = [];
-
-  matches(cur: InfoCursor): boolean {
-    const n = cur.keysEnd - cur.keysStart;
-    return (
-      n > 0 && this.bytes.length === n && cur.pairs <= this.count && cur.bytes.compare(this.bytes, 0, n, cur.keysStart, cur.keysEnd) === 0
-    );
-  }
-
-  /** The name of pair `j` of a column not known yet. */
-  name(j: number, k: string): OtherName {
-    return (this.fresh[j] = otherName(k));
-  }
-
-  /** The column `cur` walked to its end (its names given to name()) becomes the known one. */
-  keep(cur: InfoCursor): void {
-    const n = cur.keysEnd - cur.keysStart;
-    if (this.bytes.length !== n) this.bytes = Buffer.allocUnsafe(n);
-    cur.bytes.copy(this.bytes, 0, cur.keysStart, cur.keysEnd);
-    [this.names, this.fresh] = [this.fresh, this.names];
-    this.count = cur.pairs;
-  }
-}
-const otherNames = [new NamesColumn(), new NamesColumn(), new NamesColumn()] as const;
+// The names of each by-name column as the last sample sent them (KeysMemo).
+const otherNames = [new KeysMemo<OtherName[]>(), new KeysMemo<OtherName[]>(), new KeysMemo<OtherName[]>()] as const;
 
 /** The redis line's fields: INFO, then what points.ts sets after it (it wins over an INFO field of the same name). */
 function redisFields(s: RedisSample, w: LineBuffer): void {

@@ -138,6 +138,34 @@ export class InfoCursor {
   }
 }
 
+/**
+ * What was worked out from an INFO column's keys (its names), kept while the next sample's keys
+ * are the same bytes: an instance sends the same names every time, so nothing is made per name
+ * and sample.
+ */
+export class KeysMemo<T> {
+  private bytes = NO_BYTES;
+  private pairs = 0;
+  private value: T | undefined;
+
+  /** The value kept for `cur`'s column (opened, not walked yet), or undefined. */
+  get(cur: InfoCursor): T | undefined {
+    const n = cur.keysEnd - cur.keysStart;
+    if (n === 0 || n !== this.bytes.length || cur.pairs > this.pairs) return undefined;
+    return cur.bytes.compare(this.bytes, 0, n, cur.keysStart, cur.keysEnd) === 0 ? this.value : undefined;
+  }
+
+  /** `value` worked out from every pair of `cur`'s column. */
+  set(cur: InfoCursor, value: T): void {
+    const n = cur.keysEnd - cur.keysStart;
+    if (n === 0) return;
+    if (this.bytes.length !== n) this.bytes = Buffer.allocUnsafe(n);
+    cur.bytes.copy(this.bytes, 0, cur.keysStart, cur.keysEnd);
+    this.pairs = cur.pairs;
+    this.value = value;
+  }
+}
+
 /** The string value whose record (tag) starts at `valueAt` (InfoCursor.valueAt). */
 export function stringValueAt(bytes: Buffer, valueAt: number): string {
   const r = new Reader(bytes, valueAt, bytes.length);

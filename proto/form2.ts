@@ -15,7 +15,18 @@ import {
   type SampleColumns,
   type SampleLayout,
 } from './form2-reader.js';
-import { INFO_FLOAT, INFO_INT, INFO_STR, InfoCursor, OTHER_FLOAT, OTHER_INT, OTHER_STR, RowCursor, stringValueAt } from './form2-layout.js';
+import {
+  INFO_FLOAT,
+  INFO_INT,
+  INFO_STR,
+  InfoCursor,
+  KeysMemo,
+  OTHER_FLOAT,
+  OTHER_INT,
+  OTHER_STR,
+  RowCursor,
+  stringValueAt,
+} from './form2-layout.js';
 import { Form2Columns, ProtoWriter, writeForm2Sample, type Form2SampleFields } from './form2-writer.js';
 import { MEASUREMENTS } from './schema.js';
 import type { RedisSample, Value } from './types.js';
@@ -98,15 +109,24 @@ function positions(bytes: Buffer, layout: SampleLayout): Int32Array {
   mark(at, bytes, layout, INFO_FLOAT, AT_FLOAT);
   mark(at, bytes, layout, INFO_STR, AT_STR);
   const cur = positionCursor;
-  for (const column of [OTHER_INT, OTHER_FLOAT, OTHER_STR]) {
-    cur.open(bytes, layout, column);
-    while (cur.next()) {
-      const i = INDEX.get(cur.name());
-      if (i !== undefined) at[i] = AT_MAP;
+  for (let c = 0; c < NAMED_COLUMNS.length; c++) {
+    cur.open(bytes, layout, NAMED_COLUMNS[c]!);
+    let named = namedIndexes[c]!.get(cur);
+    if (!named) {
+      named = [];
+      while (cur.next()) {
+        const i = INDEX.get(cur.name());
+        if (i !== undefined) named.push(i);
+      }
+      namedIndexes[c]!.set(cur, named);
     }
+    for (const i of named) at[i] = AT_MAP;
   }
   return at;
 }
+const NAMED_COLUMNS = [OTHER_INT, OTHER_FLOAT, OTHER_STR];
+// The schema indexes each by-name column names too, as the last sample sent it (KeysMemo).
+const namedIndexes = NAMED_COLUMNS.map(() => new KeysMemo<number[]>());
 
 /** `infoOf(c)[name]` for a name outside the schema index: only the by-name columns can hold it, and the last one wins. */
 function unindexedValue(c: InfoColumns, name: string): Value | undefined {

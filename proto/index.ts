@@ -18,6 +18,7 @@ export {
   INFO_INT,
   INFO_STR,
   InfoCursor,
+  KeysMemo,
   LAT_ROWS,
   OTHER_FLOAT,
   OTHER_INT,
