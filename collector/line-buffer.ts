@@ -7,6 +7,9 @@
 const MINUS = 0x2d;
 const ZERO = 0x30;
 const LETTER_I = 0x69;
+const COMMA = 0x2c;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 // Below this a number's digits fit int32 arithmetic (the common case: counters, sizes, ports).
 const SMALL = 0x8000_0000;
 
@@ -49,6 +52,17 @@ export class LineBuffer {
     this.buf[this.pos++] = c;
   }
 
+  /** `,` then `prefix` (a field's `key=`). */
+  field(prefix: Uint8Array): void {
+    const n = prefix.length;
+    this.room(n + 1);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = COMMA;
+    for (let i = 0; i < n; i++) buf[p++] = prefix[i]!;
+    this.pos = p;
+  }
+
   bytes(b: Uint8Array): void {
     const n = b.length;
     this.room(n);
@@ -56,6 +70,37 @@ export class LineBuffer {
     let p = this.pos;
     for (let i = 0; i < n; i++) buf[p++] = b[i]!;
     this.pos = p;
+  }
+
+  /** Bytes `start` to `end` of `b`. */
+  range(b: Uint8Array, start: number, end: number): void {
+    this.room(end - start);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = start; i < end; i++) buf[p++] = b[i]!;
+    this.pos = p;
+  }
+
+  /**
+   * `,` `prefix` and the ASCII text in `b` from `start` to `end` as a line protocol string field
+   * value (quoted, `"` and `\` escaped: line-protocol.ts escString); false, with nothing written,
+   * when the text is not all ASCII (the caller writes it as a string then).
+   */
+  quoted(prefix: Uint8Array, b: Uint8Array, start: number, end: number): boolean {
+    for (let i = start; i < end; i++) if (b[i]! >= 0x80) return false;
+    this.field(prefix);
+    this.room(2 * (end - start) + 2);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = QUOTE;
+    for (let i = start; i < end; i++) {
+      const c = b[i]!;
+      if (c === QUOTE || c === BACKSLASH) buf[p++] = BACKSLASH;
+      buf[p++] = c;
+    }
+    buf[p++] = QUOTE;
+    this.pos = p;
+    return true;
   }
 
   /** `s` as UTF-8 (ASCII copied char by char; anything else through Buffer's encoder). */

@@ -7,14 +7,26 @@
 // encodeLines(reportPoints(report)) writes, up to the order of the fields in a line
 // (test/form2.test.ts checks it on the real capture in both report forms).
 import {
+  CMD_ROWS,
+  INFO_FLOAT,
+  INFO_INT,
+  INFO_STR,
+  InfoCursor,
+  KeysMemo,
+  LAT_ROWS,
+  OTHER_FLOAT,
+  OTHER_INT,
+  OTHER_STR,
   REDIS_FIELD_INDEX,
   REDIS_FIELD_NAMES,
-  sampleColumns,
+  RowCursor,
+  openInfo,
+  openRows,
+  utf8Text,
   valueOf,
   type FieldType,
   type RedisSample,
   type Report,
-  type SampleColumns,
 } from '../proto/index.js';
 import { encodeText, escKeyCached, escMeasurement, escString, tagsText, type EncodedLines } from './line-protocol.js';
 import { LineBuffer } from './line-buffer.js';
@@ -64,15 +76,13 @@ const ROWS = {
 };
 const REDIS_NAME = escMeasurement(M.redis.name);
 
-const COMMA = 0x2c;
 const SPACE = 0x20;
 const NEWLINE = 0x0a;
 const QUOTE = 0x22;
 
 /** `,key=value` of a value coerce() accepted for `type`. */
 function putField(w: LineBuffer, prefix: Buffer, type: FieldType, v: FieldValue): void {
-  w.byte(COMMA);
-  w.bytes(prefix);
+  w.field(prefix);
   if (type === 'int') w.int(v as number);
   else if (type === 'float') w.float(v as number);
   else {
@@ -138,22 +148,26 @@ function numberColumns(cols: Column[], keys: string[]): number[] | null {
 const CMDSTAT_AT = numberColumns(ROWS.cmdstat.cols, ['calls', 'usec', 'usecPerCall', 'rejectedCalls', 'failedCalls']);
 const LATENCY_AT = numberColumns(ROWS.latency.cols, ['p50', 'p99', 'p999']);
 
-/** Row j of a form-2 sample's per-command columns (a missing number is 0, as in commandstatsOf). */
-function columnRow(
-  w: LineBuffer,
-  name: string,
-  tags: SampleTags,
-  raw: string | undefined,
-  cols: Column[],
-  at: number[],
-  nums: number[][],
-  j: number,
-  time: number,
-): number {
+/** The current row of a form-2 sample's per-command rows (its numbers are all finite or not; rowField's rules). */
+function cursorRow(w: LineBuffer, name: string, tags: SampleTags, cols: Column[], at: number[], rows: RowCursor, time: number): number {
   const lineAt = w.length;
-  const fieldsAt = startLine(w, name, tags, 'command', raw);
-  for (let i = 0; i < cols.length; i++) rowField(w, cols[i]!, nums[at[i]!]![j] ?? 0);
+  w.text(name);
+  tags.writeBytes(w, 'command', rows.bytes, rows.at[0]!, rows.at[1]!);
+  const fieldsAt = w.length;
+  for (let i = 0; i < cols.length; i++) numberField(w, cols[i]!.prefix, cols[i]!.type, rows.num[at[i]!]!);
   return endLine(w, lineAt, fieldsAt, time);
+}
+
+/** `,key=value` of a number read from a form-2 sample's bytes: putField(coerce(type, v)) without boxing `v`. */
+function numberField(w: LineBuffer, prefix: Buffer, type: FieldType, v: number): void {
+  if (type === 'string') {
+    rowField(w, { key: '', prefix, type }, v);
+    return;
+  }
+  if (!Number.isFinite(v)) return;
+  w.field(prefix);
+  if (type === 'int') w.int(v);
+  else w.float(v);
 }
 
 /** One sample's tags, escaped and sorted once; a row adds its own tag in its sorted place. */
@@ -162,6 +176,7 @@ class SampleTags {
   private readonly keys: string[];
   private readonly parts: string[];
   private readonly splits = new Map<string, [string, string, string]>();
+  private readonly byteSplits = new Map<string, [Buffer, Buffer, Buffer]>();
 
   constructor(readonly tags: Tags) {
     this.keys = Object.keys(tags).sort();
@@ -180,6 +195,28 @@ class SampleTags {
       w.text(this.text);
       return;
     }
+    const sp = this.split(name);
+    w.text(sp[0]);
+    w.text(sp[1]);
+    w.text(escKeyCached(v));
+    w.text(sp[2]);
+  }
+
+  /** write() of the UTF-8 text in `b` from `start` to `end`: a plain one (nothing cleanTag or escaping would change) is copied as it is. */
+  writeBytes(w: LineBuffer, name: string, b: Buffer, start: number, end: number): void {
+    if (start === end || !plainTagBytes(b, start, end) || Object.hasOwn(this.tags, name)) {
+      this.write(w, name, utf8Text(b, start, end));
+      return;
+    }
+    let sp = this.byteSplits.get(name);
+    if (!sp) this.byteSplits.set(name, (sp = this.split(name).map((t) => Buffer.from(t)) as [Buffer, Buffer, Buffer]));
+    w.bytes(sp[0]);
+    w.bytes(sp[1]);
+    w.range(b, start, end);
+    w.bytes(sp[2]);
+  }
+
+  private split(name: string): [string, string, string] {
     let sp = this.splits.get(name);
     if (!sp) {
       let at = 0;
@@ -187,11 +224,17 @@ class SampleTags {
       sp = [this.parts.slice(0, at).join(''), `,${escKeyCached(name)}=`, this.parts.slice(at).join('')];
       this.splits.set(name, sp);
     }
-    w.text(sp[0]);
-    w.text(sp[1]);
-    w.text(escKeyCached(v));
-    w.text(sp[2]);
+    return sp;
   }
+}
+
+/** Printable ASCII but the characters a tag value escapes (`,` `=` space and `\`): cleanTag and escKeyCached leave it as it is. */
+function plainTagBytes(b: Buffer, start: number, end: number): boolean {
+  for (let p = start; p < end; p++) {
+    const c = b[p]!;
+    if (c <= 0x20 || c >= 0x7f || c === 0x2c || c === 0x3d || c === 0x5c) return false;
+  }
+  return true;
 }
 
 /** A redis field: `key=` escaped once, its pinned type (null: unlisted, a float when it is a number), and whether points.ts may set it after INFO. */
@@ -241,51 +284,86 @@ let seenStamp = 0;
 const INDEX_LIKE = /^(0|[1-9][0-9]*)$/;
 const ORDER_SAFE = !REDIS_FIELD_NAMES.some((n) => INDEX_LIKE.test(n));
 
+const infoCursor = new InfoCursor();
+
 /**
- * The INFO fields of `c` into `w`, in the order (and with the values) the INFO map built
- * from `c` (proto/form2-reader.ts infoOf) would give them; false when that map would differ
- * from the columns (a name twice, an array-index or `__proto__` name): the map is used then.
+ * A form-2 sample's INFO fields into `w` straight from its bytes, in the order (and with the
+ * values) its INFO map (proto/form2-reader.ts infoOf) would give them; false when that map would
+ * differ from the columns (a name twice, an array-index or `__proto__` name) or the sample has no
+ * layout: the map is used then.
  */
-function columnFields(c: SampleColumns, w: LineBuffer): boolean {
+function cursorFields(s: RedisSample, w: LineBuffer): boolean {
   if (!ORDER_SAFE) return false;
   if (++seenStamp === 0xffff_ffff) {
     seenAt.fill(0);
     seenStamp = 1;
   }
   const stamp = seenStamp;
-  const indexed = (keys: ArrayLike<number>, values: ArrayLike<number | string>): boolean => {
-    const n = Math.min(keys.length, values.length);
-    for (let j = 0; j < n; j++) {
-      const i = keys[j]!;
+  const cur = infoCursor;
+  const indexed = (column: number): boolean => {
+    if (!openInfo(cur, s, column)) return false;
+    while (cur.next()) {
+      const i = cur.key;
       if (i >= INDEX_COLUMNS.length) continue;
       if (seenAt[i] === stamp) return false;
       seenAt[i] = stamp;
       const col = INDEX_COLUMNS[i]!;
       if (col.late >= 0 && lateSetAt[col.late] === lateStamp) continue;
-      redisField(w, col, values[j]);
+      if (column !== INFO_STR) {
+        if (col.type === null) redisField(w, col, cur.num);
+        else numberField(w, col.prefix, col.type, cur.num);
+      } else if (col.type !== 'string' || !w.quoted(col.prefix, cur.bytes, cur.at[0]!, cur.at[1]!)) redisField(w, col, cur.text());
     }
     return true;
   };
-  if (!indexed(c.intIndex, c.intValue) || !indexed(c.floatIndex, c.floatValue) || !indexed(c.strIndex, c.strValue)) return false;
-  if (!c.otherIntName.length && !c.otherFloatName.length && !c.otherStrName.length) return true;
-  const named = new Set<string>();
-  const other = (names: string[], values: ArrayLike<number | string>): boolean => {
-    const n = Math.min(names.length, values.length);
-    for (let j = 0; j < n; j++) {
-      const k = names[j]!;
-      if (named.has(k) || REDIS_FIELD_INDEX.has(k) || k === '__proto__' || INDEX_LIKE.test(k)) return false;
-      named.add(k);
-      const col = redisColumn(k);
+  if (!indexed(INFO_INT) || !indexed(INFO_FLOAT) || !indexed(INFO_STR)) return false;
+  const stampOther = ++otherStamp;
+  const other = (column: number, memo: KeysMemo<OtherName[]>): boolean => {
+    openInfo(cur, s, column);
+    const known = memo.get(cur);
+    const names = known ?? [];
+    for (let j = 0; cur.next(); j++) {
+      const name = known ? known[j]! : (names[j] = otherName(cur.name()));
+      if (name.refused || name.seen === stampOther) return false;
+      name.seen = stampOther;
+      const col = name.col;
       if (col.late >= 0 && lateSetAt[col.late] === lateStamp) continue;
-      redisField(w, col, values[j]);
+      // An unindexed string is not written (redisValue): its text is not read.
+      if (column === OTHER_STR && col.type === null) continue;
+      redisField(w, col, column === OTHER_STR ? cur.text() : cur.num);
     }
+    if (!known) memo.set(cur, names);
     return true;
   };
-  return other(c.otherIntName, c.otherIntValue) && other(c.otherFloatName, c.otherFloatValue) && other(c.otherStrName, c.otherStrValue);
+  return other(OTHER_INT, otherNames[0]) && other(OTHER_FLOAT, otherNames[1]) && other(OTHER_STR, otherNames[2]);
 }
 
+/** An INFO name outside the schema index: its column, and whether the INFO map could reorder or drop it (the map is used then). */
+interface OtherName {
+  col: RedisColumn;
+  refused: boolean;
+  /** otherStamp of the sample that last named it (a name twice: the map is used). */
+  seen: number;
+}
+let otherStamp = 0;
+const otherNameCache = new Map<string, OtherName>();
+
+function otherName(k: string): OtherName {
+  let n = otherNameCache.get(k);
+  if (!n) {
+    // Past the bound a name is not kept, and so could not be told twice in a sample: the map is used for it.
+    const full = otherNameCache.size >= REDIS_CACHE_MAX;
+    n = { col: redisColumn(k), refused: full || REDIS_FIELD_INDEX.has(k) || k === '__proto__' || INDEX_LIKE.test(k), seen: 0 };
+    if (!full) otherNameCache.set(k, n);
+  }
+  return n;
+}
+
+// The names of each by-name column as the last sample sent them (KeysMemo).
+const otherNames = [new KeysMemo<OtherName[]>(), new KeysMemo<OtherName[]>(), new KeysMemo<OtherName[]>()] as const;
+
 /** The redis line's fields: INFO, then what points.ts sets after it (it wins over an INFO field of the same name). */
-function redisFields(s: RedisSample, columns: SampleColumns | undefined, w: LineBuffer): void {
+function redisFields(s: RedisSample, w: LineBuffer): void {
   const late = lateColumns;
   const values = lateValues;
   late.length = values.length = 0;
@@ -310,7 +388,7 @@ function redisFields(s: RedisSample, columns: SampleColumns | undefined, w: Line
   set('unavailable', s.unavailable.join(','));
 
   const at = w.length;
-  if (!columns || !columnFields(columns, w)) {
+  if (!cursorFields(s, w)) {
     w.length = at;
     const info = s.info;
     for (const k in info) {
@@ -344,12 +422,11 @@ function sampleTags(src: PointSource, s: RedisSample): SampleTags {
 function sampleLines(s: RedisSample, src: PointSource, reportTime: number, w: LineBuffer): number {
   const time = Math.trunc(s.sampledAtMs || reportTime);
   const tags = sampleTags(src, s);
-  const columns = sampleColumns(s);
   let n = 0;
 
   let lineAt = w.length;
   let fieldsAt = startLine(w, REDIS_NAME, tags);
-  redisFields(s, columns, w);
+  redisFields(s, w);
   n += endLine(w, lineAt, fieldsAt, time);
 
   for (const r of s.replicas) {
@@ -362,19 +439,22 @@ function sampleLines(s: RedisSample, src: PointSource, reportTime: number, w: Li
     n += endLine(w, lineAt, fieldsAt, time);
   }
   for (const k of s.keyspace) n += objectRow(w, ROWS.keyspace.name, tags, 'db', k.db, ROWS.keyspace.cols, k, time);
-  if (columns && CMDSTAT_AT) {
+  const rows = rowCursor;
+  if (CMDSTAT_AT && openRows(rows, s, CMD_ROWS)) {
     const { cols, name } = ROWS.cmdstat;
-    for (let j = 0; j < columns.cmd.length; j++) n += columnRow(w, name, tags, columns.cmd[j], cols, CMDSTAT_AT, columns.cmdNum, j, time);
+    while (rows.next()) n += cursorRow(w, name, tags, cols, CMDSTAT_AT, rows, time);
   } else for (const c of s.commandstats) n += objectRow(w, ROWS.cmdstat.name, tags, 'command', c.command, ROWS.cmdstat.cols, c, time);
-  if (columns && LATENCY_AT) {
+  if (LATENCY_AT && openRows(rows, s, LAT_ROWS)) {
     const { cols, name } = ROWS.latency;
-    for (let j = 0; j < columns.lat.length; j++) n += columnRow(w, name, tags, columns.lat[j], cols, LATENCY_AT, columns.latNum, j, time);
+    while (rows.next()) n += cursorRow(w, name, tags, cols, LATENCY_AT, rows, time);
   } else for (const l of s.latencystats) n += objectRow(w, ROWS.latency.name, tags, 'command', l.command, ROWS.latency.cols, l, time);
   for (const e of s.errorstats) n += objectRow(w, ROWS.errorstat.name, tags, 'error', e.error, ROWS.errorstat.cols, e, time);
   for (const e of s.slowlog)
     n += objectRow(w, ROWS.slowlog.name, tags, 'command_name', slowlogCommand(e.command), ROWS.slowlog.cols, e, Math.trunc(slowlogTime(e)));
   return n;
 }
+
+const rowCursor = new RowCursor();
 
 // One writer for every report: reportLines runs start to end without yielding.
 const lineBuffer = new LineBuffer();

@@ -13,14 +13,21 @@ interface Utf8Slicing {
   utf8Slice(start: number, end: number): string;
 }
 
-class Reader {
+export class Reader {
   pos: number;
   constructor(
-    readonly buf: Buffer,
+    public buf: Buffer,
     start: number,
-    readonly end: number,
+    public end: number,
   ) {
     this.pos = start;
+  }
+
+  /** The reader moved to `buf` from `start` to `end` (a cursor reuses one). */
+  at(buf: Buffer, start: number, end: number): void {
+    this.buf = buf;
+    this.pos = start;
+    this.end = end;
   }
 
   fail(what: string): never {
@@ -28,14 +35,19 @@ class Reader {
   }
 
   uint32(): number {
-    // One-byte varints (tags, schema indexes below 128) are most of them.
-    if (this.pos < this.end) {
+    // One- and two-byte varints (tags, lengths, schema indexes) are nearly all of them.
+    if (this.pos + 1 < this.end) {
       const b0 = this.buf[this.pos]!;
       if (b0 < 0x80) {
         this.pos++;
         return b0;
       }
-    }
+      const b1 = this.buf[this.pos + 1]!;
+      if (b1 < 0x80) {
+        this.pos += 2;
+        return (b0 & 0x7f) | (b1 << 7);
+      }
+    } else if (this.pos < this.end && this.buf[this.pos]! < 0x80) return this.buf[this.pos++]!;
     let v = 0;
     for (let shift = 0; shift < 35; shift += 7) {
       if (this.pos >= this.end) this.fail('truncated varint');
@@ -229,15 +241,129 @@ function emptyFields(): SampleFields {
   };
 }
 
-/** One sample's own fields into `s` and its columns into `c`. */
-function readSampleParts(r: Reader, end: number, s: SampleFields, c: SampleColumns): void {
+/**
+ * Where a sample's columns lie in its bytes, their values not read (form2-layout.ts walks them):
+ * per column (COLUMN_SLOT), at 3 × slot its first byte, then its end and how many values it
+ * holds (a packed column: its payload; a repeated string: from the first one's tag). Start -1:
+ * the column is absent.
+ */
+export type SampleLayout = number[];
+
+/** The column fields and how each travels (proto/redisfleet/v2/redis.proto). */
+export const VARINTS = 0;
+export const DOUBLES = 1;
+export const STRINGS = 2;
+const COLUMN_KIND: Record<number, number> = {
+  8: VARINTS,
+  9: DOUBLES,
+  10: VARINTS,
+  11: DOUBLES,
+  12: VARINTS,
+  13: STRINGS,
+  14: STRINGS,
+  15: DOUBLES,
+  16: STRINGS,
+  17: STRINGS,
+  21: STRINGS,
+  22: DOUBLES,
+  23: DOUBLES,
+  24: DOUBLES,
+  25: DOUBLES,
+  26: DOUBLES,
+  27: STRINGS,
+  28: DOUBLES,
+  29: DOUBLES,
+  30: DOUBLES,
+  38: STRINGS,
+  39: DOUBLES,
+};
+/** Field number → its slot in a SampleLayout (-1: not a column). */
+export const COLUMN_SLOT = new Int8Array(40).fill(-1);
+Object.keys(COLUMN_KIND).forEach((f, slot) => (COLUMN_SLOT[Number(f)] = slot));
+const LAYOUT_LENGTH = 3 * Object.keys(COLUMN_KIND).length;
+
+export function emptyLayout(): SampleLayout {
+  const L = new Array<number>(LAYOUT_LENGTH).fill(0);
+  for (let k = 0; k < LAYOUT_LENGTH; k += 3) L[k] = -1;
+  return L;
+}
+
+function sameBytes(buf: Buffer, a: number, b: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (buf[a + i] !== buf[b + i]) return false;
+  return true;
+}
+
+/**
+ * One column field (its tag at `at`) into the layout; false when it does not travel the way the
+ * agent writes it (unpacked, a packed column in two parts, strings not together, a varint longer
+ * than uint32 reads): such a sample is read into columns instead, which also says what is wrong.
+ */
+function layoutColumn(r: Reader, field: number, wire: number, L: SampleLayout, at: number): boolean {
+  if (wire !== 2) return false;
+  const k = 3 * COLUMN_SLOT[field]!;
+  const kind = COLUMN_KIND[field];
+  const tagLength = r.pos - at;
+  const end = r.delimited();
+  if (kind === STRINGS) {
+    if (L[k]! < 0) {
+      L[k] = at;
+      L[k + 2] = 0;
+    } else if (L[k + 1] !== at) return false;
+    // The strings that follow under the same tag, taken here (not one by one through the sample's switch).
+    const buf = r.buf;
+    let count = 1;
+    r.pos = end;
+    while (r.pos + tagLength < r.end && sameBytes(buf, at, r.pos, tagLength)) {
+      r.pos += tagLength;
+      r.pos = r.delimited();
+      count++;
+    }
+    L[k + 1] = r.pos;
+    L[k + 2]! += count;
+    return true;
+  }
+  if (L[k]! >= 0) return false;
+  const start = r.pos;
+  let count: number;
+  if (kind === DOUBLES) {
+    if ((end - start) % 8) r.fail('packed doubles not a multiple of 8 bytes');
+    count = (end - start) / 8;
+  } else {
+    count = 0;
+    let run = 0;
+    const buf = r.buf;
+    for (let p = start; p < end; p++) {
+      if (buf[p]! < 0x80) {
+        count++;
+        run = 0;
+      } else if (++run >= 5) return false;
+    }
+    if (run) return false;
+  }
+  L[k] = start;
+  L[k + 1] = end;
+  L[k + 2] = count;
+  r.pos = end;
+  return true;
+}
+
+/**
+ * One sample's own fields into `s` and its columns into `c`; or, given a layout `L`, where its
+ * columns lie into `L` (`c` untouched): false when they cannot be laid out (layoutColumn).
+ */
+function readSampleParts(r: Reader, end: number, s: SampleFields, c: SampleColumns, L?: SampleLayout): boolean {
   let rates: number[] | null = null;
   let headroom: number[] | null = null;
   let limitSource = '';
   while (r.pos < end) {
+    const at = r.pos;
     const tag = r.uint32();
     const field = tag >>> 3;
     const wire = tag & 7;
+    if (L && field < COLUMN_SLOT.length && COLUMN_SLOT[field]! >= 0) {
+      if (!layoutColumn(r, field, wire, L, at)) return false;
+      continue;
+    }
     switch (field) {
       case 1:
         s.address = r.string();
@@ -367,6 +493,7 @@ function readSampleParts(r: Reader, end: number, s: SampleFields, c: SampleColum
       usedRatio: headroom[2]!,
       limitSource: limitSource as NonNullable<RedisSample['headroom']>['limitSource'],
     };
+  return true;
 }
 
 function readSample(r: Reader, end: number, names: readonly string[]): RedisSample {
@@ -405,6 +532,15 @@ export function sampleOf(
   if (f.rates) s.rates = f.rates;
   if (f.headroom) s.headroom = f.headroom;
   return s;
+}
+
+const NO_COLUMNS = emptyColumns();
+
+/** One RedisSample message body (all of `bytes`): its own fields and its layout, or null when it cannot be laid out (layoutColumn). */
+export function readSampleLayout(bytes: Buffer): { fields: SampleFields; layout: SampleLayout } | null {
+  const fields = emptyFields();
+  const layout = emptyLayout();
+  return readSampleParts(new Reader(bytes, 0, bytes.length), bytes.length, fields, NO_COLUMNS, layout) ? { fields, layout } : null;
 }
 
 /** One RedisSample message body (`buf` from `start` to `end`): its own fields and its columns. */

@@ -8,11 +8,25 @@ import {
   latencystatsOf,
   readRedisSamples,
   readSampleBody,
+  readSampleLayout,
   readSampleSpans,
   sampleOf,
   type InfoColumns,
   type SampleColumns,
+  type SampleLayout,
 } from './form2-reader.js';
+import {
+  INFO_FLOAT,
+  INFO_INT,
+  INFO_STR,
+  InfoCursor,
+  KeysMemo,
+  OTHER_FLOAT,
+  OTHER_INT,
+  OTHER_STR,
+  RowCursor,
+  stringValueAt,
+} from './form2-layout.js';
 import { Form2Columns, ProtoWriter, writeForm2Sample, type Form2SampleFields } from './form2-writer.js';
 import { MEASUREMENTS } from './schema.js';
 import type { RedisSample, Value } from './types.js';
@@ -71,34 +85,48 @@ const sampleWriter = new ProtoWriter();
 const reportWriter = new ProtoWriter(64 * 1024);
 const scratch = new Form2Columns();
 
-// Where a schema field's INFO value is in a sample's columns: (position << 3) | kind.
+// Where a schema field's INFO value is in a sample's bytes: (offset << 3) | kind.
 const AT_INT = 1;
 const AT_FLOAT = 2;
 const AT_STR = 3;
 /** Also named in an unindexed column (a later column wins, as in the INFO map): ask the map. */
 const AT_MAP = 4;
+/** Offsets must fit beside the kind in an int32. */
+const MAX_LAID_OUT_BYTES = 2 ** 28;
 
-function mark(at: Int32Array, keys: number[], values: number, kind: number): void {
-  const n = Math.min(keys.length, values);
-  for (let j = 0; j < n; j++) {
-    const i = keys[j]!;
-    if (i < at.length) at[i] = (j << 3) | kind;
-  }
+const positionCursor = new InfoCursor();
+
+function mark(at: Int32Array, bytes: Buffer, layout: SampleLayout, column: number, kind: number): void {
+  const cur = positionCursor;
+  cur.open(bytes, layout, column);
+  while (cur.next()) if (cur.key < at.length) at[cur.key] = (cur.valueAt << 3) | kind;
 }
 
-/** Per schema index, where its value is in `c` (0: absent), as infoOf() would name it. */
-function positions(c: InfoColumns): Int32Array {
+/** Per schema index, where its value is in a laid-out sample's bytes (0: absent), as infoOf() would name it. */
+function positions(bytes: Buffer, layout: SampleLayout): Int32Array {
   const at = new Int32Array(REDIS_FIELD_NAMES.length);
-  mark(at, c.intIndex, c.intValue.length, AT_INT);
-  mark(at, c.floatIndex, c.floatValue.length, AT_FLOAT);
-  mark(at, c.strIndex, c.strValue.length, AT_STR);
-  for (const names of [c.otherIntName, c.otherFloatName, c.otherStrName])
-    for (const name of names) {
-      const i = INDEX.get(name);
-      if (i !== undefined) at[i] = AT_MAP;
+  mark(at, bytes, layout, INFO_INT, AT_INT);
+  mark(at, bytes, layout, INFO_FLOAT, AT_FLOAT);
+  mark(at, bytes, layout, INFO_STR, AT_STR);
+  const cur = positionCursor;
+  for (let c = 0; c < NAMED_COLUMNS.length; c++) {
+    cur.open(bytes, layout, NAMED_COLUMNS[c]!);
+    let named = namedIndexes[c]!.get(cur);
+    if (!named) {
+      named = [];
+      while (cur.next()) {
+        const i = INDEX.get(cur.name());
+        if (i !== undefined) named.push(i);
+      }
+      namedIndexes[c]!.set(cur, named);
     }
+    for (const i of named) at[i] = AT_MAP;
+  }
   return at;
 }
+const NAMED_COLUMNS = [OTHER_INT, OTHER_FLOAT, OTHER_STR];
+// The schema indexes each by-name column names too, as the last sample sent it (KeysMemo).
+const namedIndexes = NAMED_COLUMNS.map(() => new KeysMemo<number[]>());
 
 /** `infoOf(c)[name]` for a name outside the schema index: only the by-name columns can hold it, and the last one wins. */
 function unindexedValue(c: InfoColumns, name: string): Value | undefined {
@@ -117,13 +145,14 @@ function unindexedValue(c: InfoColumns, name: string): Value | undefined {
 }
 
 /**
- * A form-2 sample: its own fields read, its INFO, commandstats and latencystats kept as the
- * columns they travel in (proto/form2-reader.ts) and turned into the INFO map and row objects
- * only when something reads them. The agent builds one from its parse (form2Sample: bytes now,
- * columns read back when asked), the collector from a report (decodeLazySamples: columns read
- * with the report, so a malformed one is refused there). One INFO field is read without the
- * map through sampleInfo(). Prototype getters: a spread copy does not carry INFO (plainSample(),
- * or toJSON(), first). Not to be changed afterwards (the bytes would not follow).
+ * A form-2 sample: its own fields read, its INFO, commandstats and latencystats left in its bytes
+ * and read when something asks: a value at a time through its layout (where each column lies,
+ * form2-reader.ts readSampleLayout; cursors in form2-layout.ts), or all at once into the columns
+ * and the INFO map and row objects. The agent builds one from its parse (form2Sample: bytes now),
+ * the collector from a report (decodeLazySamples: laid out with the report, so a malformed one is
+ * refused there; one the layout cannot take is read into columns). One INFO field is read
+ * without the map through sampleInfo(). Prototype getters: a spread copy does not carry INFO
+ * (plainSample(), or toJSON(), first). Not to be changed afterwards (the bytes would not follow).
  */
 class Form2Sample implements RedisSample {
   address: string;
@@ -144,6 +173,8 @@ class Form2Sample implements RedisSample {
   slowlog: RedisSample['slowlog'];
   readonly #bytes: Buffer;
   #columns: SampleColumns | undefined;
+  /** Where its columns lie in #bytes; null: they cannot be laid out (read as columns). */
+  #layout: SampleLayout | null | undefined;
   #at: Int32Array | undefined;
   #info: RedisSample['info'] | undefined;
   #commandstats: RedisSample['commandstats'] | undefined;
@@ -151,7 +182,7 @@ class Form2Sample implements RedisSample {
   /** INFO values picked before the columns were let go (latest()). */
   #kept: Map<string, Value | undefined> | undefined;
 
-  constructor(f: Form2SampleFields, bytes: Buffer, columns?: SampleColumns) {
+  constructor(f: Form2SampleFields, bytes: Buffer, columns?: SampleColumns, layout?: SampleLayout) {
     this.address = f.address;
     this.cluster = f.cluster;
     this.group = f.group;
@@ -170,6 +201,7 @@ class Form2Sample implements RedisSample {
     this.slowlog = f.slowlog;
     this.#bytes = bytes;
     this.#columns = columns;
+    this.#layout = layout;
   }
   /** One redisfleet.v2.RedisSample message body. */
   get bytes(): Buffer {
@@ -177,6 +209,11 @@ class Form2Sample implements RedisSample {
   }
   columns(): SampleColumns {
     return (this.#columns ??= readSampleBody(this.#bytes, 0, this.#bytes.length).columns);
+  }
+  layout(): SampleLayout | null {
+    if (this.#layout === undefined)
+      this.#layout = this.#bytes.length < MAX_LAID_OUT_BYTES ? (readSampleLayout(this.#bytes)?.layout ?? null) : null;
+    return this.#layout;
   }
   get info(): RedisSample['info'] {
     return (this.#info ??= infoOf(this.columns(), REDIS_FIELD_NAMES));
@@ -190,18 +227,20 @@ class Form2Sample implements RedisSample {
   /** `info[name]`, without building the map for a schema field. */
   infoValue(name: string): Value | undefined {
     if (this.#info) return this.#info[name];
-    if (!this.#columns && this.#kept?.has(name)) return this.#kept.get(name);
+    if (this.#kept?.has(name)) return this.#kept.get(name);
     const i = INDEX.get(name);
-    const c = this.columns();
-    if (i === undefined) return unindexedValue(c, name);
-    const at = (this.#at ??= positions(c))[i]!;
+    if (i === undefined) return unindexedValue(this.columns(), name);
+    const layout = this.layout();
+    if (!layout) return this.info[name];
+    const bytes = this.#bytes;
+    const at = (this.#at ??= positions(bytes, layout))[i]!;
     switch (at & 7) {
       case AT_INT:
-        return { int: c.intValue[at >>> 3]! };
+        return { int: bytes.readDoubleLE(at >>> 3) };
       case AT_FLOAT:
-        return { float: c.floatValue[at >>> 3]! };
+        return { float: bytes.readDoubleLE(at >>> 3) };
       case AT_STR:
-        return { str: c.strValue[at >>> 3]! };
+        return { str: stringValueAt(bytes, at >>> 3) };
       case AT_MAP:
         return this.info[name];
       default:
@@ -210,7 +249,7 @@ class Form2Sample implements RedisSample {
   }
   /** The same sample without its slowlog entries (sharing the columns). */
   withoutSlowlog(): Form2Sample {
-    const s = new Form2Sample({ ...this, slowlog: [] }, this.#bytes, this.#columns);
+    const s = new Form2Sample({ ...this, slowlog: [] }, this.#bytes, this.#columns, this.#layout ?? undefined);
     s.#info = this.#info;
     s.#at = this.#at;
     return s;
@@ -246,9 +285,20 @@ export function sampleInfo(s: RedisSample, name: string): Value | undefined {
   return s instanceof Form2Sample ? s.infoValue(name) : s.info[name];
 }
 
-/** A form-2 sample's columns (INFO by schema index, per-command rows), or undefined for a form-1 one. */
-export function sampleColumns(s: RedisSample): SampleColumns | undefined {
-  return s instanceof Form2Sample ? s.columns() : undefined;
+/** Opens `cur` on INFO column `column` of a form-2 sample; false for a form-1 one, or one read as columns (its INFO map then). */
+export function openInfo(cur: InfoCursor, s: RedisSample, column: number): boolean {
+  const layout = s instanceof Form2Sample ? s.layout() : null;
+  if (!layout) return false;
+  cur.open((s as Form2Sample).bytes, layout, column);
+  return true;
+}
+
+/** Opens `cur` on a form-2 sample's per-command rows (CMD_ROWS, LAT_ROWS); false as openInfo(). */
+export function openRows(cur: RowCursor, s: RedisSample, which: number): boolean {
+  const layout = s instanceof Form2Sample ? s.layout() : null;
+  if (!layout) return false;
+  cur.open((s as Form2Sample).bytes, layout, which);
+  return true;
 }
 
 /** The sample as the latest one of its instance: no slowlog entries (they are news of one report only). */
@@ -311,8 +361,13 @@ export function decodeLazySamples(buf: Buffer): { schema: number; samples: Redis
   const { schema, spans } = readSampleSpans(buf);
   const samples: RedisSample[] = [];
   for (const [start, end] of spans) {
-    const { fields, columns } = readSampleBody(buf, start, end);
-    samples.push(new Form2Sample(fields, buf.subarray(start, end), columns));
+    const bytes = buf.subarray(start, end);
+    const laid = bytes.length < MAX_LAID_OUT_BYTES ? readSampleLayout(bytes) : null;
+    if (laid) samples.push(new Form2Sample(laid.fields, bytes, undefined, laid.layout));
+    else {
+      const { fields, columns } = readSampleBody(buf, start, end);
+      samples.push(new Form2Sample(fields, bytes, columns));
+    }
   }
   return { schema, samples };
 }

@@ -4,13 +4,28 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { RedisSample, Value } from './types.js';
-import { REDIS_FIELD_INDEX, REDIS_FIELD_NAMES, sampleColumns, sampleInfo } from './form2.js';
+import { REDIS_FIELD_INDEX, REDIS_FIELD_NAMES, openInfo, sampleInfo } from './form2.js';
+import { INFO_FLOAT, INFO_INT, INFO_STR, InfoCursor, OTHER_FLOAT, OTHER_INT, OTHER_STR } from './form2-layout.js';
 import { PROTO_DIR, encodeMessage } from './codec.js';
 
 export * from './types.js';
 export * from './schema.js';
 export * from './persistence.js';
 export * from './form2.js';
+export {
+  CMD_ROWS,
+  INFO_FLOAT,
+  INFO_INT,
+  INFO_STR,
+  InfoCursor,
+  KeysMemo,
+  LAT_ROWS,
+  OTHER_FLOAT,
+  OTHER_INT,
+  OTHER_STR,
+  RowCursor,
+  utf8Text,
+} from './form2-layout.js';
 
 export const PROTOCOL_VERSION = 1;
 export const PROTO_PACKAGE = 'redisfleet.v1';
@@ -102,10 +117,10 @@ function valueReader(get: (k: string) => Value | undefined) {
 export type InfoPicker = (s: RedisSample) => readonly (number | string | undefined)[];
 
 /**
- * valueOf(sampleInfo(s, name)) for each of `names`, in one pass over a form-2 sample's columns
- * (sampleInfo's per-sample index of every schema field costs more than a few dozen reads); a
- * form-1 sample and a name outside the schema read the INFO map. In a form-2 sample a name is
- * answered as its INFO map would: columns in the map's order, a later one winning.
+ * valueOf(sampleInfo(s, name)) for each of `names`, in one pass over a form-2 sample's columns in
+ * its bytes (sampleInfo's per-sample index of every schema field costs more than a few dozen
+ * reads); a form-1 sample and a name outside the schema read the INFO map. In a form-2 sample a
+ * name is answered as its INFO map would: columns in the map's order, a later one winning.
  */
 export function infoPicker(names: readonly string[]): InfoPicker {
   const out: (number | string | undefined)[] = new Array<undefined>(names.length).fill(undefined);
@@ -120,40 +135,38 @@ export function infoPicker(names: readonly string[]): InfoPicker {
       byName.set(n, j);
     }
   });
-  // An unindexed column rarely names a schema field: its names are looked up only at these lengths.
+  // An unindexed column rarely names a schema field: its names are looked up only at these byte lengths.
   const atLength = new Uint8Array(256);
   for (const n of byName.keys()) if (n.length < atLength.length) atLength[n.length] = 1;
-  // One scan per column type, each its own function: monomorphic array reads.
-  const scan = () => (keys: ArrayLike<number>, values: ArrayLike<number | string>) => {
-    const n = Math.min(keys.length, values.length);
-    for (let j = 0; j < n; j++) {
-      const slot = slotOf[keys[j]!];
-      if (slot !== undefined && slot >= 0) out[slot] = values[j];
+  const cur = new InfoCursor();
+  const indexed = (s: RedisSample, column: number): void => {
+    openInfo(cur, s, column);
+    while (cur.next()) {
+      const slot = slotOf[cur.key];
+      if (slot !== undefined && slot >= 0) out[slot] = column === INFO_STR ? cur.text() : cur.num;
     }
   };
-  const [ints, floats, strs] = [scan(), scan(), scan()];
-  const named = (keys: readonly string[], values: ArrayLike<number | string>) => {
-    const n = Math.min(keys.length, values.length);
-    for (let j = 0; j < n; j++) {
-      const k = keys[j]!;
-      if (k.length < atLength.length && atLength[k.length] === 0) continue;
-      const slot = byName.get(k);
-      if (slot !== undefined) out[slot] = values[j];
+  const named = (s: RedisSample, column: number): void => {
+    openInfo(cur, s, column);
+    while (cur.next()) {
+      const length = cur.at[3]! - cur.at[2]!;
+      if (length < atLength.length && atLength[length] === 0) continue;
+      const slot = byName.get(cur.name());
+      if (slot !== undefined) out[slot] = column === OTHER_STR ? cur.text() : cur.num;
     }
   };
   return (s) => {
-    const c = sampleColumns(s);
-    if (!c) {
-      for (let j = 0; j < names.length; j++) out[j] = valueOf(s.info[names[j]!]);
+    if (!openInfo(cur, s, INFO_INT)) {
+      for (let j = 0; j < names.length; j++) out[j] = valueOf(sampleInfo(s, names[j]!));
       return out;
     }
     for (let j = 0; j < out.length; j++) out[j] = undefined;
-    ints(c.intIndex, c.intValue);
-    floats(c.floatIndex, c.floatValue);
-    strs(c.strIndex, c.strValue);
-    named(c.otherIntName, c.otherIntValue);
-    named(c.otherFloatName, c.otherFloatValue);
-    named(c.otherStrName, c.otherStrValue);
+    indexed(s, INFO_INT);
+    indexed(s, INFO_FLOAT);
+    indexed(s, INFO_STR);
+    named(s, OTHER_INT);
+    named(s, OTHER_FLOAT);
+    named(s, OTHER_STR);
     for (const j of unindexed) out[j] = valueOf(sampleInfo(s, names[j]!));
     return out;
   };

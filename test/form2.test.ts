@@ -236,11 +236,78 @@ function oddSamples(): RedisSample[] {
   indexLike.otherInt('future_both', 1);
   indexLike.otherStr('future_both', 'text');
   indexLike.otherFloat('future_both', 2.5);
+  // text the line writer copies as bytes only when nothing in it needs escaping or is not ASCII
+  const texts = new Form2Columns();
+  texts.str(REDIS_FIELD_INDEX.get('redis_version')!, 'q"uote\\back');
+  texts.str(REDIS_FIELD_INDEX.get('os')!, 'Linux ☃ ünï');
+  texts.int(REDIS_FIELD_INDEX.get('used_memory')!, 2 ** 60);
+  texts.float(REDIS_FIELD_INDEX.get('mem_fragmentation_ratio')!, Number.NaN);
+  texts.cmd('get', 10, 20, 2, 0, 0);
+  texts.cmd('my cmd,=x', 1, Number.POSITIVE_INFINITY, 0.5, 1, 2);
+  texts.cmd('ünï', 3, 4, 1.25, 0, 0);
+  texts.cmd('', 5, 6, 1.2, 0, 0);
+  texts.lat('a\tb', 0.1, 2, 3);
+  texts.lat('back\\slash', 1, 2, 3);
+  // a name in two by-name columns, and nothing else odd: the later column's value is the map's
+  const twiceByName = new Form2Columns();
+  twiceByName.otherInt('future_twice', 1);
+  twiceByName.otherFloat('future_twice', 2.5);
+  // the map is needed only at the second name of the column
+  const lateRefusal = new Form2Columns();
+  lateRefusal.otherInt('future_first', 1);
+  lateRefusal.otherInt('18', 2);
   return [
     form2Sample({ ...fields, address: '10.0.0.9:1' }, twice),
     form2Sample({ ...fields, address: '10.0.0.9:2' }, schemaNameUnindexed),
     form2Sample({ ...fields, address: '10.0.0.9:3' }, indexLike),
+    form2Sample({ ...fields, address: '10.0.0.9:4' }, texts),
+    form2Sample({ ...fields, address: '10.0.0.9:6' }, twiceByName),
+    form2Sample({ ...fields, address: '10.0.0.9:7' }, lateRefusal),
   ];
+}
+
+/**
+ * A sample whose columns do not travel the way the agent writes them, though protobuf allows it
+ * (a packed column in two parts, unpacked doubles, repeated strings apart): read into columns
+ * rather than laid out, and answering the same.
+ */
+function unlaidSample(): RedisSample {
+  const varint = (v: number): number[] => {
+    const out: number[] = [];
+    for (; v >= 0x80; v = Math.floor(v / 128)) out.push((v % 128) | 0x80);
+    return [...out, v];
+  };
+  const tag = (field: number, wire: number) => varint(field * 8 + wire);
+  const bytesOf = (field: number, b: number[]) => [...tag(field, 2), ...varint(b.length), ...b];
+  const text = (field: number, t: string) => bytesOf(field, [...Buffer.from(t)]);
+  const double = (field: number, v: number) => {
+    const b = Buffer.alloc(8);
+    b.writeDoubleLE(v);
+    return [...tag(field, 1), ...b];
+  };
+  const index = (name: string) => varint(REDIS_FIELD_INDEX.get(name)!);
+  const body = [
+    ...text(1, '10.0.0.9:5'),
+    ...tag(4, 0),
+    1,
+    ...text(7, 'master'),
+    ...bytesOf(8, index('connected_clients')),
+    ...bytesOf(8, index('used_memory')),
+    ...double(9, 7),
+    ...double(9, 8),
+    ...bytesOf(12, index('redis_version')),
+    ...text(13, '7.0.15'),
+    ...text(21, 'get'),
+    ...double(22, 5),
+    ...text(21, 'set'),
+    ...double(22, 6),
+  ];
+  const fingerprint = Buffer.alloc(4);
+  fingerprint.writeUInt32LE(SCHEMA_FINGERPRINT);
+  const samples = decodeLazySamples(Buffer.from([...tag(1, 5), ...fingerprint, ...bytesOf(2, body)])).samples;
+  assert.equal(samples.length, 1);
+  assert.deepEqual(sampleInfo(samples[0]!, 'used_memory'), { int: 8 });
+  return samples[0]!;
 }
 
 /** A master, a replica, an instance down, INFO carrying collector-set fields and a bad number, and the odd samples. */
@@ -254,11 +321,19 @@ function variedSamples(): RedisSample[] {
       info: { ...fixtureSample('master', '10.0.0.1:6382').info, maxclients: { int: 5 }, up: { str: 'x' }, used_memory: { str: 'junk' } },
     },
     ...oddSamples(),
+    unlaidSample(),
   ];
 }
 
 test('a form-2 sample read lazily is the sample read whole: values, JSON, line protocol byte for byte', () => {
-  const samples = variedSamples();
+  // the odd ones twice: after a by-name column the line writer has seen, and after one it refused
+  const samples = [
+    ...variedSamples(),
+    fixtureSample('master', '10.0.0.2:6379'),
+    oddSamples().at(-1)!,
+    fixtureSample('master', '10.0.0.2:6380'),
+    ...oddSamples().reverse(),
+  ];
   const bytes = encodeRedisSamples(samples);
   const whole = decodeRedisSamples(bytes).samples;
   const src = { hostId: 'h 1', labels: { idc: 'bj,1' } };
