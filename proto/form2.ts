@@ -11,7 +11,6 @@ import {
   readSampleLayout,
   readSampleSpans,
   sampleOf,
-  type InfoColumns,
   type SampleColumns,
   type SampleLayout,
 } from './form2-reader.js';
@@ -128,20 +127,31 @@ const NAMED_COLUMNS = [OTHER_INT, OTHER_FLOAT, OTHER_STR];
 // The schema indexes each by-name column names too, as the last sample sent it (KeysMemo).
 const namedIndexes = NAMED_COLUMNS.map(() => new KeysMemo<number[]>());
 
-/** `infoOf(c)[name]` for a name outside the schema index: only the by-name columns can hold it, and the last one wins. */
-function unindexedValue(c: InfoColumns, name: string): Value | undefined {
-  // A name Object.prototype has (`__proto__`, `toString`) reads what the map would give.
-  if (name in Object.prototype) return infoOf(c, REDIS_FIELD_NAMES)[name];
-  const last = (names: string[], values: number): number => {
-    for (let j = Math.min(names.length, values) - 1; j >= 0; j--) if (names[j] === name) return j;
-    return -1;
-  };
-  const s = last(c.otherStrName, c.otherStrValue.length);
-  if (s >= 0) return { str: c.otherStrValue[s]! };
-  const f = last(c.otherFloatName, c.otherFloatValue.length);
-  if (f >= 0) return { float: c.otherFloatValue[f]! };
-  const n = last(c.otherIntName, c.otherIntValue.length);
-  return n >= 0 ? { int: c.otherIntValue[n]! } : undefined;
+// Names asked for outside the schema index, as UTF-8 (a few: what the collector reads by name).
+const wantedNames = new Map<string, Buffer>();
+
+/**
+ * `info[name]` of a laid-out sample for a name outside the schema index: only the by-name columns
+ * can hold it, and the last one wins (strings over floats over ints, as infoOf() sets them).
+ */
+function unindexedValue(bytes: Buffer, layout: SampleLayout, name: string): Value | undefined {
+  let want = wantedNames.get(name);
+  if (!want) {
+    want = Buffer.from(name);
+    if (wantedNames.size < 1000) wantedNames.set(name, want);
+  }
+  const cur = positionCursor;
+  for (const column of [OTHER_STR, OTHER_FLOAT, OTHER_INT]) {
+    cur.open(bytes, layout, column);
+    let found: Value | undefined;
+    while (cur.next()) {
+      const at = cur.at;
+      if (at[3]! - at[2]! !== want.length || bytes.compare(want, 0, want.length, at[2], at[3]) !== 0) continue;
+      found = column === OTHER_STR ? { str: cur.text() } : column === OTHER_FLOAT ? { float: cur.num } : { int: cur.num };
+    }
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /**
@@ -228,10 +238,11 @@ class Form2Sample implements RedisSample {
   infoValue(name: string): Value | undefined {
     if (this.#info) return this.#info[name];
     if (this.#kept?.has(name)) return this.#kept.get(name);
-    const i = INDEX.get(name);
-    if (i === undefined) return unindexedValue(this.columns(), name);
     const layout = this.layout();
-    if (!layout) return this.info[name];
+    // A name Object.prototype has (`__proto__`, `toString`) reads what the map would give.
+    if (!layout || name in Object.prototype) return this.info[name];
+    const i = INDEX.get(name);
+    if (i === undefined) return unindexedValue(this.#bytes, layout, name);
     const bytes = this.#bytes;
     const at = (this.#at ??= positions(bytes, layout))[i]!;
     switch (at & 7) {
