@@ -235,3 +235,37 @@ test('offset difference: master and replica from different agents paired by mast
   const late = T0 + 1000 + OFFSET_PAIR_MAX_AGE_MS + 1;
   assert.deepEqual(off.onSamples([withRepl(sample(B, 'slave', late, A), 'r1', 6000)], late), []);
 });
+
+test('offset difference: a replica that follows another history leaves the first; sides gone stale are let go and pair again when they return', () => {
+  const off = new ReplOffsets();
+  const withRepl = (s: RedisSample, replid: string, offset: number): RedisSample => ({
+    ...s,
+    info: { ...s.info, master_replid: { str: replid }, [s.role === 'slave' ? 'slave_repl_offset' : 'master_repl_offset']: { int: offset } },
+  });
+  const C = '10.0.0.3:6379';
+  assert.equal(off.onSamples([withRepl(sample(A, 'master', T0), 'r1', 100), withRepl(sample(B, 'slave', T0, A), 'r1', 90)], T0).length, 1);
+  // B now follows C's history (r2): A's next sample has no replica left to pair with.
+  assert.deepEqual(off.onSamples([withRepl(sample(B, 'slave', T0 + 100, C), 'r2', 5)], T0 + 100), []);
+  assert.deepEqual(off.onSamples([withRepl(sample(A, 'master', T0 + 200), 'r1', 120)], T0 + 200), []);
+  const pts = off.onSamples([withRepl(sample(C, 'master', T0 + 300), 'r2', 7)], T0 + 300);
+  assert.deepEqual(
+    pts.map((p) => [p.tags.master, p.tags.replica, p.fields.diff_bytes]),
+    [[C, B, 2]],
+  );
+  // Long after (every side stale, let go), B returns to r1 with A: one pair, none with C's old side.
+  const later = T0 + 300 + 2 * OFFSET_PAIR_MAX_AGE_MS;
+  assert.deepEqual(off.onSamples([withRepl(sample(C, 'master', later), 'r2', 9)], later), []);
+  const back = off.onSamples(
+    [withRepl(sample(A, 'master', later + 10), 'r1', 500), withRepl(sample(B, 'slave', later + 10, A), 'r1', 450)],
+    later + 10,
+  );
+  assert.deepEqual(
+    back.map((p) => [p.tags.master, p.tags.replica, p.fields.diff_bytes]),
+    [[A, B, 50]],
+  );
+  assert.deepEqual(
+    off.onSamples([withRepl(sample(C, 'master', later + 20), 'r2', 10)], later + 20),
+    [],
+    'B left r2 when it returned to r1',
+  );
+});

@@ -1,0 +1,93 @@
+// The fleet state and its SQLite rows (collector/state.ts, store.ts): what persist() writes is what
+// a restarted collector loads, through reports of the same instances (rows updated in place) and of
+// fewer (a vanished instance's row deleted).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { createLogger } from '../common/index.js';
+import { FleetState } from '../collector/state.js';
+import { Store } from '../collector/store.js';
+import { decodeLazySamples, encodeRedisSamples, sampleInfo, type Report } from '../proto/index.js';
+import { harness } from './harness/index.js';
+import { makeHello, makeReport, redisSample } from './collector-support.js';
+
+const logger = createLogger('collector-state-test', 'error');
+const T0 = 1_795_000_000_000;
+
+/** A report whose Redis samples arrived in form 2, as the gRPC server hands them to the state. */
+function form2Report(seq: number, at: number, addresses: string[]): Report {
+  const samples = addresses.map((address, i) => redisSample({ address, sampledAtMs: at, info: { connected_clients: { int: 10 + i } } }));
+  return { ...makeReport(seq, { timestampMs: at }), redis: decodeLazySamples(encodeRedisSamples(samples)).samples };
+}
+
+function reopened(file: string): { hosts: ReturnType<Store['loadHosts']>; instances: ReturnType<Store['loadInstances']> } {
+  const s = Store.open(file);
+  try {
+    return { hosts: s.loadHosts(), instances: s.loadInstances() };
+  } finally {
+    s.close();
+  }
+}
+
+test('state rows: the same instances again update their rows, a vanished one is deleted, a restart loads what was written', async (t) => {
+  const h = await harness(t);
+  const file = path.join(await h.tempDir('collector-state'), 'collector.db');
+  const store = Store.open(file);
+  t.after(() => store.close());
+  const state = new FleetState(store, { hostDownAfterIntervals: 3 }, logger);
+  const A = '10.0.0.1:6379';
+  const B = '10.0.0.1:6380';
+  state.hello(makeHello('db-1'), T0);
+
+  state.report('db-1', form2Report(1, T0, [A, B]), T0 + 10);
+  state.persist();
+  let back = reopened(file);
+  assert.deepEqual(back.instances.map((i) => [i.id, i.host, i.address, i.receivedAt]).sort(), [
+    [`db-1/${A}`, 'db-1', A, T0 + 10],
+    [`db-1/${B}`, 'db-1', B, T0 + 10],
+  ]);
+  assert.equal(back.hosts[0]!.lastSeq, 1);
+
+  // The same instances in the same order: the rows carry the newer samples.
+  const list = state.host('db-1')!.instances;
+  state.report('db-1', form2Report(2, T0 + 1000, [A, B]), T0 + 1010);
+  assert.deepEqual(state.host('db-1')!.instances, [A, B]);
+  assert.equal(state.host('db-1')!.instances, list, 'an unchanged instance list is kept');
+  state.persist();
+  back = reopened(file);
+  assert.deepEqual(back.instances.map((i) => [i.id, i.receivedAt, i.sample.sampledAtMs]).sort(), [
+    [`db-1/${A}`, T0 + 1010, T0 + 1000],
+    [`db-1/${B}`, T0 + 1010, T0 + 1000],
+  ]);
+  assert.deepEqual(sampleInfo(back.instances.find((i) => i.address === B)!.sample, 'connected_clients'), { int: 11 });
+  assert.equal(back.hosts[0]!.lastSeq, 2);
+  assert.equal(back.hosts[0]!.reportTimeMs, T0 + 1000);
+
+  // Another order, then one instance fewer: the list follows the report and B's row goes.
+  state.report('db-1', form2Report(3, T0 + 2000, [B, A]), T0 + 2010);
+  assert.deepEqual(state.host('db-1')!.instances, [B, A]);
+  state.report('db-1', form2Report(4, T0 + 3000, [A]), T0 + 3010);
+  assert.deepEqual(state.host('db-1')!.instances, [A]);
+  assert.deepEqual(
+    state.allInstances().map((i) => i.id),
+    [`db-1/${A}`],
+  );
+  state.persist();
+  back = reopened(file);
+  assert.deepEqual(
+    back.instances.map((i) => [i.id, i.receivedAt]),
+    [[`db-1/${A}`, T0 + 3010]],
+  );
+  assert.deepEqual(back.hosts[0]!.instances, [A]);
+  assert.equal(back.hosts[0]!.lastSeq, 4);
+
+  // B comes back: its row again.
+  state.report('db-1', form2Report(5, T0 + 4000, [A, B]), T0 + 4010);
+  state.persist();
+  assert.deepEqual(
+    reopened(file)
+      .instances.map((i) => i.id)
+      .sort(),
+    [`db-1/${A}`, `db-1/${B}`],
+  );
+});
