@@ -177,6 +177,7 @@ class SampleTags {
   private readonly parts: string[];
   private readonly splits = new Map<string, [string, string, string]>();
   private readonly byteSplits = new Map<string, [Buffer, Buffer, Buffer]>();
+  private readonly replicas = new Map<string, string>();
 
   constructor(readonly tags: Tags) {
     this.keys = Object.keys(tags).sort();
@@ -200,6 +201,17 @@ class SampleTags {
     w.text(sp[1]);
     w.text(escKeyCached(v));
     w.text(sp[2]);
+  }
+
+  /** The tags of a replica row (the sample's, with `replica` and `state`), kept per pair. */
+  withReplica(replica: string, state: string): string {
+    const key = `${replica}\n${state}`;
+    let t = this.replicas.get(key);
+    if (t === undefined) {
+      t = tagsText(withTag(withTag(this.tags, 'replica', replica), 'state', state));
+      if (this.replicas.size < 64) this.replicas.set(key, t);
+    }
+    return t;
   }
 
   /** write() of the UTF-8 text in `b` from `start` to `end`: a plain one (nothing cleanTag or escaping would change) is copied as it is. */
@@ -432,7 +444,7 @@ function sampleLines(s: RedisSample, src: PointSource, reportTime: number, w: Li
   for (const r of s.replicas) {
     lineAt = w.length;
     w.text(ROWS.replica.name);
-    w.text(tagsText(withTag(withTag(tags.tags, 'replica', `${r.ip}:${r.port}`), 'state', r.state)));
+    w.text(tags.withReplica(`${r.ip}:${r.port}`, r.state));
     fieldsAt = w.length;
     const o = r as unknown as Record<string, unknown>;
     for (const c of ROWS.replica.cols) rowField(w, c, o[c.key]);

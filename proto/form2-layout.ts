@@ -56,7 +56,9 @@ class Doubles {
       this.values = new Float64Array(Math.max((end - start) / 8, 2 * this.values.length));
       this.view = Buffer.from(this.values.buffer);
     }
-    if (LITTLE_ENDIAN) bytes.copy(this.view, 0, start, end);
+    // A byte loop: Buffer#copy makes a view of the source per call, and a column is a few hundred bytes.
+    const view = this.view;
+    if (LITTLE_ENDIAN) for (let p = start, i = 0; p < end;) view[i++] = bytes[p++]!;
     else for (let p = start, j = 0; p < end; p += 8) this.values[j++] = bytes.readDoubleLE(p);
   }
 }
