@@ -116,10 +116,24 @@ function endLine(w: LineBuffer, lineAt: number, fieldsAt: number, time: number):
     return 0;
   }
   w.set(fieldsAt, SPACE);
-  w.byte(SPACE);
-  w.integer(time);
-  w.byte(NEWLINE);
+  w.bytes(timeBytes(time));
   return 1;
+}
+
+// ` time\n` of the last time written: every row of a sample has its time.
+let lastTime = Number.NaN;
+let lastTimeBytes = Buffer.alloc(0);
+const timeWriter = new LineBuffer(64);
+function timeBytes(time: number): Buffer {
+  if (time !== lastTime) {
+    timeWriter.length = 0;
+    timeWriter.byte(SPACE);
+    timeWriter.integer(time);
+    timeWriter.byte(NEWLINE);
+    lastTimeBytes = Buffer.from(timeWriter.take());
+    lastTime = time;
+  }
+  return lastTimeBytes;
 }
 
 /** A row measurement's line from a row object. */
@@ -296,7 +310,7 @@ let seenStamp = 0;
 const INDEX_LIKE = /^(0|[1-9][0-9]*)$/;
 const ORDER_SAFE = !REDIS_FIELD_NAMES.some((n) => INDEX_LIKE.test(n));
 
-const infoCursor = new InfoCursor();
+const infoCursor = new InfoCursor(true);
 
 /**
  * A form-2 sample's INFO fields into `w` straight from its bytes, in the order (and with the

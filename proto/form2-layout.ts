@@ -73,6 +73,9 @@ export class InfoCursor {
   private readonly keys = new Reader(NO_BYTES, 0, 0);
   private readonly values = new Reader(NO_BYTES, 0, 0);
   private readonly numbers = new Doubles();
+
+  /** `bulk`: a number column is copied out at open() (a reader of most values); otherwise each value is read where it is. */
+  constructor(private readonly bulk = false) {}
   /** Pairs read, and pairs in the column. */
   private j = 0;
   pairs = 0;
@@ -101,7 +104,7 @@ export class InfoCursor {
     this.keys.at(bytes, layout[k]!, layout[k + 1]!);
     this.values.at(bytes, layout[v]!, layout[v + 1]!);
     this.valuesStart = layout[v]!;
-    if (!this.strings) this.numbers.read(bytes, layout[v]!, layout[v + 1]!);
+    if (this.bulk && !this.strings) this.numbers.read(bytes, layout[v]!, layout[v + 1]!);
   }
 
   next(): boolean {
@@ -120,7 +123,7 @@ export class InfoCursor {
 
   /** The current value, in a number column. */
   get num(): number {
-    return this.numbers.values[this.j - 1]!;
+    return this.bulk ? this.numbers.values[this.j - 1]! : this.bytes.readDoubleLE(this.valuesStart + 8 * (this.j - 1));
   }
 
   /** Where the current value's record starts in `bytes`: a number's 8 bytes, a string's tag. */
