@@ -5,6 +5,7 @@
 // report-lines.ts writes a report's lines here.
 
 const MINUS = 0x2d;
+const DOT = 0x2e;
 const ZERO = 0x30;
 const LETTER_I = 0x69;
 const COMMA = 0x2c;
@@ -179,10 +180,41 @@ export class LineBuffer {
     this.byte(LETTER_I);
   }
 
-  /** A float field value as String(v) writes it. */
+  /**
+   * A float field value as String(v) writes it. A value with at most three decimals below 1e9
+   * (what Redis prints: usec_per_call, latency percentiles, ratios) is written from its digits:
+   * m / 1000 === |v| means the decimal m·10⁻³ reads back as v, and no shorter decimal can (two
+   * decimals 0.001 apart never round to one double below 2^30), so it is String()'s shortest text.
+   */
   float(v: number): void {
-    if (Number.isSafeInteger(v)) this.integer(v);
-    else this.text(String(v));
+    if (Number.isSafeInteger(v)) {
+      this.integer(v);
+      return;
+    }
+    const a = v < 0 ? -v : v;
+    const m = a < 1e9 ? Math.round(a * 1000) : 0;
+    if (m === 0 || m / 1000 !== a) {
+      this.text(String(v));
+      return;
+    }
+    if (v < 0) this.byte(MINUS);
+    const whole = Math.floor(m / 1000);
+    let frac = m - whole * 1000;
+    this.small(whole);
+    this.room(4);
+    const buf = this.buf;
+    buf[this.pos++] = DOT;
+    let digits = 3;
+    while (frac % 10 === 0) {
+      frac /= 10;
+      digits--;
+    }
+    for (let p = this.pos + digits - 1; p >= this.pos; p--) {
+      const q = (frac / 10) | 0;
+      buf[p] = ZERO + frac - q * 10;
+      frac = q;
+    }
+    this.pos += digits;
   }
 
   /** The piece written since the last take(), a view of its slab (which the pieces keep alive). */

@@ -116,10 +116,24 @@ function endLine(w: LineBuffer, lineAt: number, fieldsAt: number, time: number):
     return 0;
   }
   w.set(fieldsAt, SPACE);
-  w.byte(SPACE);
-  w.integer(time);
-  w.byte(NEWLINE);
+  w.bytes(timeBytes(time));
   return 1;
+}
+
+// ` time\n` of the last time written: every row of a sample has its time.
+let lastTime = Number.NaN;
+let lastTimeBytes = Buffer.alloc(0);
+const timeWriter = new LineBuffer(64);
+function timeBytes(time: number): Buffer {
+  if (time !== lastTime) {
+    timeWriter.length = 0;
+    timeWriter.byte(SPACE);
+    timeWriter.integer(time);
+    timeWriter.byte(NEWLINE);
+    lastTimeBytes = Buffer.from(timeWriter.take());
+    lastTime = time;
+  }
+  return lastTimeBytes;
 }
 
 /** A row measurement's line from a row object. */
@@ -177,6 +191,7 @@ class SampleTags {
   private readonly parts: string[];
   private readonly splits = new Map<string, [string, string, string]>();
   private readonly byteSplits = new Map<string, [Buffer, Buffer, Buffer]>();
+  private readonly replicas = new Map<string, string>();
 
   constructor(readonly tags: Tags) {
     this.keys = Object.keys(tags).sort();
@@ -200,6 +215,17 @@ class SampleTags {
     w.text(sp[1]);
     w.text(escKeyCached(v));
     w.text(sp[2]);
+  }
+
+  /** The tags of a replica row (the sample's, with `replica` and `state`), kept per pair. */
+  withReplica(replica: string, state: string): string {
+    const key = `${replica}\n${state}`;
+    let t = this.replicas.get(key);
+    if (t === undefined) {
+      t = tagsText(withTag(withTag(this.tags, 'replica', replica), 'state', state));
+      if (this.replicas.size < 64) this.replicas.set(key, t);
+    }
+    return t;
   }
 
   /** write() of the UTF-8 text in `b` from `start` to `end`: a plain one (nothing cleanTag or escaping would change) is copied as it is. */
@@ -284,7 +310,7 @@ let seenStamp = 0;
 const INDEX_LIKE = /^(0|[1-9][0-9]*)$/;
 const ORDER_SAFE = !REDIS_FIELD_NAMES.some((n) => INDEX_LIKE.test(n));
 
-const infoCursor = new InfoCursor();
+const infoCursor = new InfoCursor(true);
 
 /**
  * A form-2 sample's INFO fields into `w` straight from its bytes, in the order (and with the
@@ -432,7 +458,7 @@ function sampleLines(s: RedisSample, src: PointSource, reportTime: number, w: Li
   for (const r of s.replicas) {
     lineAt = w.length;
     w.text(ROWS.replica.name);
-    w.text(tagsText(withTag(withTag(tags.tags, 'replica', `${r.ip}:${r.port}`), 'state', r.state)));
+    w.text(tags.withReplica(`${r.ip}:${r.port}`, r.state));
     fieldsAt = w.length;
     const o = r as unknown as Record<string, unknown>;
     for (const c of ROWS.replica.cols) rowField(w, c, o[c.key]);

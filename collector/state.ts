@@ -4,7 +4,6 @@
 // A host is down when silent for hostDownAfterIntervals x its own interval.
 import type { Logger } from '../common/index.js';
 import { latestSample, type Hello, type Report } from '../proto/index.js';
-import { VIEW_INFO_FIELDS } from './views.js';
 import type { HostRecord, HostStatus, InstanceRecord, Store } from './store.js';
 
 export type { HostRecord, HostStatus, InstanceRecord } from './store.js';
@@ -142,7 +141,7 @@ export class FleetState {
         host: hostId,
         address: s.address,
         receivedAt: now,
-        sample: latestSample(s, VIEW_INFO_FIELDS),
+        sample: latestSample(s),
       });
       this.dirtyInstances.add(id);
       if (this.removedInstances.size) this.removedInstances.delete(id);

@@ -56,7 +56,9 @@ class Doubles {
       this.values = new Float64Array(Math.max((end - start) / 8, 2 * this.values.length));
       this.view = Buffer.from(this.values.buffer);
     }
-    if (LITTLE_ENDIAN) bytes.copy(this.view, 0, start, end);
+    // A byte loop: Buffer#copy makes a view of the source per call, and a column is a few hundred bytes.
+    const view = this.view;
+    if (LITTLE_ENDIAN) for (let p = start, i = 0; p < end;) view[i++] = bytes[p++]!;
     else for (let p = start, j = 0; p < end; p += 8) this.values[j++] = bytes.readDoubleLE(p);
   }
 }
@@ -71,6 +73,9 @@ export class InfoCursor {
   private readonly keys = new Reader(NO_BYTES, 0, 0);
   private readonly values = new Reader(NO_BYTES, 0, 0);
   private readonly numbers = new Doubles();
+
+  /** `bulk`: a number column is copied out at open() (a reader of most values); otherwise each value is read where it is. */
+  constructor(private readonly bulk = false) {}
   /** Pairs read, and pairs in the column. */
   private j = 0;
   pairs = 0;
@@ -99,7 +104,7 @@ export class InfoCursor {
     this.keys.at(bytes, layout[k]!, layout[k + 1]!);
     this.values.at(bytes, layout[v]!, layout[v + 1]!);
     this.valuesStart = layout[v]!;
-    if (!this.strings) this.numbers.read(bytes, layout[v]!, layout[v + 1]!);
+    if (this.bulk && !this.strings) this.numbers.read(bytes, layout[v]!, layout[v + 1]!);
   }
 
   next(): boolean {
@@ -118,7 +123,7 @@ export class InfoCursor {
 
   /** The current value, in a number column. */
   get num(): number {
-    return this.numbers.values[this.j - 1]!;
+    return this.bulk ? this.numbers.values[this.j - 1]! : this.bytes.readDoubleLE(this.valuesStart + 8 * (this.j - 1));
   }
 
   /** Where the current value's record starts in `bytes`: a number's 8 bytes, a string's tag. */

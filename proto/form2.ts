@@ -189,8 +189,6 @@ class Form2Sample implements RedisSample {
   #info: RedisSample['info'] | undefined;
   #commandstats: RedisSample['commandstats'] | undefined;
   #latencystats: RedisSample['latencystats'] | undefined;
-  /** INFO values picked before the columns were let go (latest()). */
-  #kept: Map<string, Value | undefined> | undefined;
 
   constructor(f: Form2SampleFields, bytes: Buffer, columns?: SampleColumns, layout?: SampleLayout) {
     this.address = f.address;
@@ -237,7 +235,6 @@ class Form2Sample implements RedisSample {
   /** `info[name]`, without building the map for a schema field. */
   infoValue(name: string): Value | undefined {
     if (this.#info) return this.#info[name];
-    if (this.#kept?.has(name)) return this.#kept.get(name);
     const layout = this.layout();
     // A name Object.prototype has (`__proto__`, `toString`) reads what the map would give.
     if (!layout || name in Object.prototype) return this.info[name];
@@ -266,16 +263,15 @@ class Form2Sample implements RedisSample {
     return s;
   }
   /**
-   * The sample as its instance's latest, kept for an interval: no slowlog entries, and its
-   * columns not kept (read again from its bytes if asked) but for the INFO fields `keep` names,
-   * picked now. A latest sample outlives a few young-generation collections, so each one would
-   * otherwise move a few hundred boxed numbers into the old generation.
+   * The sample as its instance's latest, kept for an interval: no slowlog entries, no columns and
+   * no INFO map (read from its bytes through its layout when asked). A latest sample outlives a
+   * few young-generation collections: what it holds moves to the old generation.
    */
-  latest(keep: readonly string[]): Form2Sample {
-    const s = new Form2Sample({ ...this, slowlog: [] }, this.#bytes);
-    const kept = new Map<string, Value | undefined>();
-    for (const k of keep) kept.set(k, this.infoValue(k));
-    s.#kept = kept;
+  latest(): Form2Sample {
+    if (!this.slowlog.length && !this.#columns && !this.#info) return this;
+    const layout = this.layout();
+    const s = new Form2Sample({ ...this, slowlog: [] }, this.#bytes, layout ? undefined : this.#columns, layout ?? undefined);
+    s.#at = this.#at;
     return s;
   }
   /** A plain copy, keys in the order the form-2 reader has always given them. */
@@ -319,12 +315,11 @@ export function withoutSlowlog(s: RedisSample): RedisSample {
 }
 
 /**
- * The sample as the latest one of its instance: no slowlog entries, and a form-2 one without its
- * columns, the INFO fields `keep` names picked (read through sampleInfo); the rest is read again
- * from its bytes when asked.
+ * The sample as the latest one of its instance: no slowlog entries (they are news of one report
+ * only), and a form-2 one without its columns or INFO map (read from its bytes when asked).
  */
-export function latestSample(s: RedisSample, keep: readonly string[]): RedisSample {
-  return s instanceof Form2Sample ? s.latest(keep) : withoutSlowlog(s);
+export function latestSample(s: RedisSample): RedisSample {
+  return s instanceof Form2Sample ? s.latest() : withoutSlowlog(s);
 }
 
 /** A form-2 sample as a one-sample RedisSamples (with the schema fingerprint) to store; null for a form-1 one. */

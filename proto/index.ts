@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { RedisSample, Value } from './types.js';
 import { REDIS_FIELD_INDEX, REDIS_FIELD_NAMES, openInfo, sampleInfo } from './form2.js';
-import { INFO_FLOAT, INFO_INT, INFO_STR, InfoCursor, OTHER_FLOAT, OTHER_INT, OTHER_STR } from './form2-layout.js';
+import { INFO_FLOAT, INFO_INT, INFO_STR, InfoCursor, KeysMemo, OTHER_FLOAT, OTHER_INT, OTHER_STR } from './form2-layout.js';
 import { PROTO_DIR, encodeMessage } from './codec.js';
 
 export * from './types.js';
@@ -146,14 +146,23 @@ export function infoPicker(names: readonly string[]): InfoPicker {
       if (slot !== undefined && slot >= 0) out[slot] = column === INFO_STR ? cur.text() : cur.num;
     }
   };
-  const named = (s: RedisSample, column: number): void => {
+  // Per by-name column, the slot of each of its names (-1: not asked for), as the last sample sent it.
+  const namedSlots = [OTHER_INT, OTHER_FLOAT, OTHER_STR].map(() => new KeysMemo<number[]>());
+  const named = (s: RedisSample, column: number, memo: KeysMemo<number[]>): void => {
     openInfo(cur, s, column);
-    while (cur.next()) {
-      const length = cur.at[3]! - cur.at[2]!;
-      if (length < atLength.length && atLength[length] === 0) continue;
-      const slot = byName.get(cur.name());
-      if (slot !== undefined) out[slot] = column === OTHER_STR ? cur.text() : cur.num;
+    const known = memo.get(cur);
+    const slots = known ?? [];
+    for (let j = 0; cur.next(); j++) {
+      let slot: number;
+      if (known) slot = known[j]!;
+      else {
+        const length = cur.at[3]! - cur.at[2]!;
+        slot = length < atLength.length && atLength[length] === 0 ? -1 : (byName.get(cur.name()) ?? -1);
+        slots.push(slot);
+      }
+      if (slot >= 0) out[slot] = column === OTHER_STR ? cur.text() : cur.num;
     }
+    if (!known) memo.set(cur, slots);
   };
   return (s) => {
     if (!openInfo(cur, s, INFO_INT)) {
@@ -164,9 +173,9 @@ export function infoPicker(names: readonly string[]): InfoPicker {
     indexed(s, INFO_INT);
     indexed(s, INFO_FLOAT);
     indexed(s, INFO_STR);
-    named(s, OTHER_INT);
-    named(s, OTHER_FLOAT);
-    named(s, OTHER_STR);
+    named(s, OTHER_INT, namedSlots[0]!);
+    named(s, OTHER_FLOAT, namedSlots[1]!);
+    named(s, OTHER_STR, namedSlots[2]!);
     for (const j of unindexed) out[j] = valueOf(sampleInfo(s, names[j]!));
     return out;
   };

@@ -53,6 +53,23 @@ test('int fields end in i and go through BigInt beyond 2^53; floats keep their s
     );
 });
 
+test('floats of up to three decimals (written from their digits) and every other float read as String() writes them', () => {
+  const values = [0.001, 0.5, 1.5, 1.003, 2.25, 0.999, 1e-3, 999_999_999.999, 1e9 + 0.5, 1e9 - 0.001, 0.0005, 0.1 + 0.2, 1.0005, 3.14159];
+  let seed = 11;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+  for (let i = 0; i < 20_000; i++) {
+    const scale = 10 ** (next() % 10);
+    values.push(Math.round((next() / 2 ** 31) * scale * 1000) / 1000, (next() / 2 ** 31) * scale, next() / 1000, next() / 100);
+  }
+  for (const v of values)
+    for (const x of [v, -v])
+      assert.equal(
+        written((w) => w.float(x)),
+        String(x),
+        `float ${x}`,
+      );
+});
+
 test('text of any script is UTF-8, and the buffer grows past its first size without losing bytes', () => {
   const parts = ['plain ', 'é', ' 中文 ', '😀', 'x'.repeat(70_000), 'end'];
   const w = new LineBuffer();
