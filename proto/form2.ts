@@ -127,6 +127,8 @@ const NAMED_COLUMNS = [OTHER_INT, OTHER_FLOAT, OTHER_STR];
 // The schema indexes each by-name column names too, as the last sample sent it (KeysMemo).
 const namedIndexes = NAMED_COLUMNS.map(() => new KeysMemo<number[]>());
 
+// The by-name columns, the one whose value the INFO map keeps first (infoOf sets ints, floats, strings).
+const LAST_WINS_FIRST = [OTHER_STR, OTHER_FLOAT, OTHER_INT];
 // Names asked for outside the schema index, as UTF-8 (a few: what the collector reads by name).
 const wantedNames = new Map<string, Buffer>();
 
@@ -141,7 +143,7 @@ function unindexedValue(bytes: Buffer, layout: SampleLayout, name: string): Valu
     if (wantedNames.size < 1000) wantedNames.set(name, want);
   }
   const cur = positionCursor;
-  for (const column of [OTHER_STR, OTHER_FLOAT, OTHER_INT]) {
+  for (const column of LAST_WINS_FIRST) {
     cur.open(bytes, layout, column);
     let found: Value | undefined;
     while (cur.next()) {
