@@ -162,7 +162,7 @@ function numberColumns(cols: Column[], keys: string[]): number[] | null {
 const CMDSTAT_AT = numberColumns(ROWS.cmdstat.cols, ['calls', 'usec', 'usecPerCall', 'rejectedCalls', 'failedCalls']);
 const LATENCY_AT = numberColumns(ROWS.latency.cols, ['p50', 'p99', 'p999']);
 
-/** The current row of a form-2 sample's per-command rows (its numbers are all finite or not; rowField's rules). */
+/** The current row of a form-2 sample's per-command rows (each number written as rowField would). */
 function cursorRow(w: LineBuffer, name: string, tags: SampleTags, cols: Column[], at: number[], rows: RowCursor, time: number): number {
   const lineAt = w.length;
   w.text(name);
@@ -175,7 +175,8 @@ function cursorRow(w: LineBuffer, name: string, tags: SampleTags, cols: Column[]
 /** `,key=value` of a number read from a form-2 sample's bytes: putField(coerce(type, v)) without boxing `v`. */
 function numberField(w: LineBuffer, prefix: Buffer, type: FieldType, v: number): void {
   if (type === 'string') {
-    rowField(w, { key: '', prefix, type }, v);
+    const x = coerce(type, v);
+    if (x !== undefined) putField(w, prefix, type, x);
     return;
   }
   if (!Number.isFinite(v)) return;

@@ -3,17 +3,13 @@
 // made (a string is a byte range; text() makes it a string when one is wanted). What the collector
 // reads of every sample on ingest (line protocol, rules, the latest sample's picks) goes this way.
 import os from 'node:os';
-import { COLUMN_SLOT, Reader, type SampleLayout } from './form2-reader.js';
+import { COLUMN_SLOT, Reader, utf8Text, type SampleLayout } from './form2-reader.js';
 
 const NO_BYTES = Buffer.alloc(0);
 /** A Float64Array reads the platform's byte order; protobuf's doubles are little-endian. */
 const LITTLE_ENDIAN = os.endianness() === 'LE';
 
-/** Buffer's UTF-8 decode without toString's encoding switch (form2-reader.ts reads strings so too). */
-interface Utf8Slicing {
-  utf8Slice(start: number, end: number): string;
-}
-export const utf8Text = (b: Buffer, start: number, end: number): string => (b as unknown as Utf8Slicing).utf8Slice(start, end);
+export { utf8Text };
 
 /** The INFO columns an InfoCursor walks: by schema index (the field of the indexes) or by name (the field of the names). */
 export const INFO_INT = 8;

@@ -12,6 +12,7 @@ const TWO_32 = 0x1_0000_0000;
 interface Utf8Slicing {
   utf8Slice(start: number, end: number): string;
 }
+export const utf8Text = (b: Buffer, start: number, end: number): string => (b as unknown as Utf8Slicing).utf8Slice(start, end);
 
 export class Reader {
   pos: number;
@@ -115,7 +116,7 @@ export class Reader {
 
   string(): string {
     const end = this.delimited();
-    const s = (this.buf as unknown as Utf8Slicing).utf8Slice(this.pos, end);
+    const s = utf8Text(this.buf, this.pos, end);
     this.pos = end;
     return s;
   }
