@@ -2,7 +2,7 @@
 // redis-fleet-collector --config <file.yaml>
 // The shebang's node flag: V8 sizes a small heap's old generation so tightly that under ingest it
 // starts a full collection every second or two, marking the whole heap each time; 128 MB before the
-// first one leaves the few that Buffers force (docs/benchmarks.md, "Collector ingest"). deploy/install.sh
+// first one leaves the few that Buffers force (docs/benchmarks.md, "The rest of the ingest path"). deploy/install.sh
 // (launcher, unit), npm start and the test harness run the collector with it.
 import { ConfigError, EX_CONFIG, configErrorLines, createLogger, daemonConfigPath, loadOrExit, startSdNotify } from '../common/index.js';
 import http from 'node:http';
