@@ -146,9 +146,13 @@ export function coerce(type: FieldType, v: unknown): FieldValue | undefined {
 
 /** Sets `fields[name]` per the schema: pinned type, or float for unlisted numbers when allowed. */
 function put(def: MeasurementDef, fields: Record<string, FieldValue>, name: string, v: unknown): void {
-  const fd = def.fields[name];
-  if (fd) {
-    const c = coerce(fd.type, v);
+  putTyped(def, fields, name, def.fields[name]?.type, v);
+}
+
+/** put() with the field's pinned type already looked up (undefined: not in the schema). */
+function putTyped(def: MeasurementDef, fields: Record<string, FieldValue>, name: string, type: FieldType | undefined, v: unknown): void {
+  if (type) {
+    const c = coerce(type, v);
     if (c !== undefined) fields[name] = c;
   } else if (def.otherNumericFields === 'float' && typeof v === 'number' && Number.isFinite(v)) {
     fields[name] = v;
@@ -425,16 +429,8 @@ function redisPoint(s: RedisSample, tags: Tags, time: number, out: Point[], only
     // The same values as the full point's, for the named fields only.
     const plan = redisPlan(only);
     const values = plan.pick(s);
-    // put() with each field's type looked up once per plan.
-    for (let j = 0; j < values.length; j++) {
-      const v = values[j];
-      if (v === undefined) continue;
-      const type = plan.types[j];
-      if (type) {
-        const c = coerce(type, v);
-        if (c !== undefined) fields[plan.names[j]!] = c;
-      } else if (def.otherNumericFields === 'float' && typeof v === 'number' && Number.isFinite(v)) fields[plan.names[j]!] = v;
-    }
+    // Each field's type looked up once per plan.
+    for (let j = 0; j < values.length; j++) if (values[j] !== undefined) putTyped(def, fields, plan.names[j]!, plan.types[j], values[j]);
     if (plan.up) put(def, fields, 'up', s.up ? 1 : 0);
     if (plan.error) put(def, fields, 'error', s.error);
     if (plan.maxmemory && s.maxmemory >= 0) put(def, fields, 'maxmemory', s.maxmemory);

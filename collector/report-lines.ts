@@ -190,8 +190,8 @@ class SampleTags {
   readonly text: string;
   private readonly keys: string[];
   private readonly parts: string[];
-  private readonly splits = new Map<string, [string, string, string]>();
-  private readonly byteSplits = new Map<string, [Buffer, Buffer, Buffer]>();
+  /** Per row tag: the tags before it, `,name=`, and the tags after it, as bytes. */
+  private readonly splits = new Map<string, [Buffer, Buffer, Buffer]>();
   private readonly replicas = new Map<string, string>();
 
   constructor(readonly tags: Tags) {
@@ -212,10 +212,10 @@ class SampleTags {
       return;
     }
     const sp = this.split(name);
-    w.text(sp[0]);
-    w.text(sp[1]);
+    w.bytes(sp[0]);
+    w.bytes(sp[1]);
     w.text(escKeyCached(v));
-    w.text(sp[2]);
+    w.bytes(sp[2]);
   }
 
   /** The tags of a replica row (the sample's, with `replica` and `state`), kept per pair. */
@@ -235,20 +235,23 @@ class SampleTags {
       this.write(w, name, utf8Text(b, start, end));
       return;
     }
-    let sp = this.byteSplits.get(name);
-    if (!sp) this.byteSplits.set(name, (sp = this.split(name).map((t) => Buffer.from(t)) as [Buffer, Buffer, Buffer]));
+    const sp = this.split(name);
     w.bytes(sp[0]);
     w.bytes(sp[1]);
     w.range(b, start, end);
     w.bytes(sp[2]);
   }
 
-  private split(name: string): [string, string, string] {
+  private split(name: string): [Buffer, Buffer, Buffer] {
     let sp = this.splits.get(name);
     if (!sp) {
       let at = 0;
       while (at < this.keys.length && this.keys[at]! < name) at++;
-      sp = [this.parts.slice(0, at).join(''), `,${escKeyCached(name)}=`, this.parts.slice(at).join('')];
+      sp = [
+        Buffer.from(this.parts.slice(0, at).join('')),
+        Buffer.from(`,${escKeyCached(name)}=`),
+        Buffer.from(this.parts.slice(at).join('')),
+      ];
       this.splits.set(name, sp);
     }
     return sp;
@@ -355,9 +358,8 @@ function cursorFields(s: RedisSample, w: LineBuffer): boolean {
       name.seen = stampOther;
       const col = name.col;
       if (col.late >= 0 && lateSetAt[col.late] === lateStamp) continue;
-      // An unindexed string is not written (redisValue): its text is not read.
-      if (column === OTHER_STR && col.type === null) continue;
-      redisField(w, col, column === OTHER_STR ? cur.text() : cur.num);
+      // An unindexed name has no pinned type (a schema name is refused): its strings are not written (redisValue).
+      if (column !== OTHER_STR) redisField(w, col, cur.num);
     }
     if (!known) memo.set(cur, names);
     return true;

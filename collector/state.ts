@@ -134,8 +134,8 @@ export class FleetState {
       const s = redis[j]!;
       if (same && before[j] !== s.address) same = false;
       const id = instanceId(hostId, s.address);
-      // Slowlog entries are "new since the previous report": not part of a latest view. What the
-      // views read is picked now; the rest of INFO is read again only when asked.
+      // Slowlog entries are "new since the previous report": not part of a latest view. A form-2
+      // sample keeps its bytes, not its columns: INFO is read from them when asked.
       this.instances.set(id, {
         id,
         host: hostId,

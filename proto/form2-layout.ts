@@ -66,21 +66,24 @@ export class InfoCursor {
   key = 0;
   /** Where its value (a string column) or its name (OTHER_*) is in `bytes`: value start, end, name start, end. */
   readonly at = new Int32Array(4);
-  private readonly keys = new Reader(NO_BYTES, 0, 0);
-  private readonly values = new Reader(NO_BYTES, 0, 0);
-  private readonly numbers = new Doubles();
-
-  /** `bulk`: a number column is copied out at open() (a reader of most values); otherwise each value is read where it is. */
-  constructor(private readonly bulk = false) {}
-  /** Pairs read, and pairs in the column. */
-  private j = 0;
+  /** Pairs in the column. */
   pairs = 0;
-  private named = false;
-  private strings = false;
-  private valuesStart = 0;
   /** Where the column's keys (indexes or names) lie in `bytes`. */
   keysStart = 0;
   keysEnd = 0;
+  private readonly keys = new Reader(NO_BYTES, 0, 0);
+  private readonly values = new Reader(NO_BYTES, 0, 0);
+  private readonly numbers = new Doubles();
+  /** Pairs read. */
+  private j = 0;
+  private named = false;
+  private strings = false;
+  private valuesStart = 0;
+  /** The current string value's record (its tag), in a string column. */
+  private stringAt = 0;
+
+  /** `bulk`: a number column is copied out at open() (a reader of most values); otherwise each value is read where it is. */
+  constructor(private readonly bulk = false) {}
 
   /** Opens column `column` of a sample laid out as `layout` in `bytes`. */
   open(bytes: Buffer, layout: SampleLayout, column: number): void {
@@ -107,11 +110,9 @@ export class InfoCursor {
     if (this.j === this.pairs) return false;
     this.j++;
     if (this.named) stringAt(this.keys, this.at, 2);
-    else {
-      this.key = this.keys.uint32();
-    }
+    else this.key = this.keys.uint32();
     if (this.strings) {
-      this.atValue = this.values.pos;
+      this.stringAt = this.values.pos;
       stringAt(this.values, this.at, 0);
     }
     return true;
@@ -124,9 +125,8 @@ export class InfoCursor {
 
   /** Where the current value's record starts in `bytes`: a number's 8 bytes, a string's tag. */
   get valueAt(): number {
-    return this.strings ? this.atValue : this.valuesStart + 8 * (this.j - 1);
+    return this.strings ? this.stringAt : this.valuesStart + 8 * (this.j - 1);
   }
-  private atValue = 0;
 
   /** The current string value. */
   text(): string {
@@ -216,10 +216,5 @@ export class RowCursor {
     stringAt(this.names, this.at, 0);
     for (let c = 0; c < this.columns; c++) this.num[c] = j < this.count[c]! ? this.values[c]!.values[j]! : 0;
     return true;
-  }
-
-  /** The current command's name. */
-  name(): string {
-    return utf8Text(this.bytes, this.at[0]!, this.at[1]!);
   }
 }

@@ -251,9 +251,9 @@ function emptyFields(): SampleFields {
 export type SampleLayout = number[];
 
 /** The column fields and how each travels (proto/redisfleet/v2/redis.proto). */
-export const VARINTS = 0;
-export const DOUBLES = 1;
-export const STRINGS = 2;
+const VARINTS = 0;
+const DOUBLES = 1;
+const STRINGS = 2;
 const COLUMN_KIND: Record<number, number> = {
   8: VARINTS,
   9: DOUBLES,
@@ -283,7 +283,7 @@ export const COLUMN_SLOT = new Int8Array(40).fill(-1);
 Object.keys(COLUMN_KIND).forEach((f, slot) => (COLUMN_SLOT[Number(f)] = slot));
 const LAYOUT_LENGTH = 3 * Object.keys(COLUMN_KIND).length;
 
-export function emptyLayout(): SampleLayout {
+function emptyLayout(): SampleLayout {
   const L = new Array<number>(LAYOUT_LENGTH).fill(0);
   for (let k = 0; k < LAYOUT_LENGTH; k += 3) L[k] = -1;
   return L;

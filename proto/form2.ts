@@ -93,6 +93,11 @@ const AT_MAP = 4;
 /** Offsets must fit beside the kind in an int32. */
 const MAX_LAID_OUT_BYTES = 2 ** 28;
 
+/** A sample body's own fields and layout, or null when it cannot be laid out (too large, or columns sent otherwise). */
+function layOut(bytes: Buffer): ReturnType<typeof readSampleLayout> {
+  return bytes.length < MAX_LAID_OUT_BYTES ? readSampleLayout(bytes) : null;
+}
+
 const positionCursor = new InfoCursor();
 
 function mark(at: Int32Array, bytes: Buffer, layout: SampleLayout, column: number, kind: number): void {
@@ -221,8 +226,7 @@ class Form2Sample implements RedisSample {
     return (this.#columns ??= readSampleBody(this.#bytes, 0, this.#bytes.length).columns);
   }
   layout(): SampleLayout | null {
-    if (this.#layout === undefined)
-      this.#layout = this.#bytes.length < MAX_LAID_OUT_BYTES ? (readSampleLayout(this.#bytes)?.layout ?? null) : null;
+    if (this.#layout === undefined) this.#layout = layOut(this.#bytes)?.layout ?? null;
     return this.#layout;
   }
   get info(): RedisSample['info'] {
@@ -294,20 +298,21 @@ export function sampleInfo(s: RedisSample, name: string): Value | undefined {
   return s instanceof Form2Sample ? s.infoValue(name) : s.info[name];
 }
 
+/** A form-2 sample's layout; null for a form-1 one, or one read as columns. */
+const layoutOf = (s: RedisSample): SampleLayout | null => (s instanceof Form2Sample ? s.layout() : null);
+
 /** Opens `cur` on INFO column `column` of a form-2 sample; false for a form-1 one, or one read as columns (its INFO map then). */
 export function openInfo(cur: InfoCursor, s: RedisSample, column: number): boolean {
-  const layout = s instanceof Form2Sample ? s.layout() : null;
-  if (!layout) return false;
-  cur.open((s as Form2Sample).bytes, layout, column);
-  return true;
+  const layout = layoutOf(s);
+  if (layout) cur.open((s as Form2Sample).bytes, layout, column);
+  return layout !== null;
 }
 
 /** Opens `cur` on a form-2 sample's per-command rows (CMD_ROWS, LAT_ROWS); false as openInfo(). */
 export function openRows(cur: RowCursor, s: RedisSample, which: number): boolean {
-  const layout = s instanceof Form2Sample ? s.layout() : null;
-  if (!layout) return false;
-  cur.open((s as Form2Sample).bytes, layout, which);
-  return true;
+  const layout = layoutOf(s);
+  if (layout) cur.open((s as Form2Sample).bytes, layout, which);
+  return layout !== null;
 }
 
 /** The sample as the latest one of its instance: no slowlog entries (they are news of one report only). */
@@ -370,7 +375,7 @@ export function decodeLazySamples(buf: Buffer): { schema: number; samples: Redis
   const samples: RedisSample[] = [];
   for (const [start, end] of spans) {
     const bytes = buf.subarray(start, end);
-    const laid = bytes.length < MAX_LAID_OUT_BYTES ? readSampleLayout(bytes) : null;
+    const laid = layOut(bytes);
     if (laid) samples.push(new Form2Sample(laid.fields, bytes, undefined, laid.layout));
     else {
       const { fields, columns } = readSampleBody(buf, start, end);

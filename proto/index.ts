@@ -99,6 +99,18 @@ export function infoReader(s: RedisSample) {
   return valueReader((k) => sampleInfo(s, k));
 }
 
+/** infoReader(s).num(name), with no reader made (a per-sample read on ingest). */
+export function infoNum(s: RedisSample, name: string): number | null {
+  const v = valueOf(sampleInfo(s, name));
+  return typeof v === 'number' ? v : null;
+}
+
+/** infoReader(s).str(name), with no reader made. */
+export function infoStr(s: RedisSample, name: string): string | null {
+  const v = valueOf(sampleInfo(s, name));
+  return v === undefined ? null : String(v);
+}
+
 function valueReader(get: (k: string) => Value | undefined) {
   return {
     num: (k: string): number | null => {
@@ -139,8 +151,8 @@ export function infoPicker(names: readonly string[]): InfoPicker {
   const atLength = new Uint8Array(256);
   for (const n of byName.keys()) if (n.length < atLength.length) atLength[n.length] = 1;
   const cur = new InfoCursor();
-  const indexed = (s: RedisSample, column: number): void => {
-    openInfo(cur, s, column);
+  /** One schema-indexed column (`cur` opened on it). */
+  const indexed = (column: number): void => {
     while (cur.next()) {
       const slot = slotOf[cur.key];
       if (slot !== undefined && slot >= 0) out[slot] = column === INFO_STR ? cur.text() : cur.num;
@@ -170,9 +182,11 @@ export function infoPicker(names: readonly string[]): InfoPicker {
       return out;
     }
     for (let j = 0; j < out.length; j++) out[j] = undefined;
-    indexed(s, INFO_INT);
-    indexed(s, INFO_FLOAT);
-    indexed(s, INFO_STR);
+    indexed(INFO_INT);
+    openInfo(cur, s, INFO_FLOAT);
+    indexed(INFO_FLOAT);
+    openInfo(cur, s, INFO_STR);
+    indexed(INFO_STR);
     named(s, OTHER_INT, namedSlots[0]!);
     named(s, OTHER_FLOAT, namedSlots[1]!);
     named(s, OTHER_STR, namedSlots[2]!);

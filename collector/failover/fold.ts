@@ -2,7 +2,7 @@
 // (from any number of agents and Sentinels) and the promotion seen in samples (a replica that
 // now answers as master). Keyed by the new master within a time window; the cluster, group and
 // Sentinel master name are filled in from whichever source knows them.
-import { sampleInfo, valueOf, type Report, type RedisSample } from '../../proto/index.js';
+import { infoStr, type Report, type RedisSample } from '../../proto/index.js';
 
 export interface Failover {
   /** 0 until stored. */
@@ -60,10 +60,8 @@ type FoldReport = Pick<Report, 'redis' | 'events' | 'sentinels'>;
 
 /** A replica's master as `host:port` ('' when INFO names no master_host). */
 function masterOf(s: RedisSample): string {
-  const host = valueOf(sampleInfo(s, 'master_host'));
-  if (host === undefined || host === '') return '';
-  const port = valueOf(sampleInfo(s, 'master_port'));
-  return `${String(host)}:${port === undefined ? '' : String(port)}`;
+  const host = infoStr(s, 'master_host');
+  return host ? `${host}:${infoStr(s, 'master_port') ?? ''}` : '';
 }
 
 export class FailoverFolder {

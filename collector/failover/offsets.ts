@@ -2,7 +2,7 @@
 // operators watch during a resync or a failover): master and replica are sampled by different
 // agents, so the collector pairs the latest samples sharing a master_replid and writes one
 // `redis_repl_offset` point per pair when either side reports.
-import { MEASUREMENTS, sampleInfo, valueOf, type RedisSample } from '../../proto/index.js';
+import { infoNum, infoStr, MEASUREMENTS, type RedisSample } from '../../proto/index.js';
 import type { Point } from '../points.js';
 
 /** Samples older than this are not paired (the other side stopped reporting). */
@@ -20,11 +20,6 @@ interface Side {
 }
 
 const DEF = MEASUREMENTS.redis_repl_offset!;
-
-function infoNum(s: RedisSample, name: string): number | null {
-  const v = valueOf(sampleInfo(s, name));
-  return typeof v === 'number' ? v : null;
-}
 
 /**
  * The side kept for `s` (one object per map entry, changed in place from report to report: no
@@ -56,8 +51,7 @@ export class ReplOffsets {
     touched.length = 0;
     for (const s of samples) {
       if (!s.up || (s.role !== 'master' && s.role !== 'slave')) continue;
-      const id = valueOf(sampleInfo(s, 'master_replid'));
-      const replid = id === undefined ? '' : String(id);
+      const replid = infoStr(s, 'master_replid') ?? '';
       const offset =
         s.role === 'slave' ? (infoNum(s, 'slave_repl_offset') ?? infoNum(s, 'master_repl_offset')) : infoNum(s, 'master_repl_offset');
       if (!replid || offset === null) continue;
