@@ -133,43 +133,12 @@ export class LineBuffer {
       this.byte(MINUS);
       n = -n;
     }
-    if (n < SMALL) this.small(n);
-    else if (n <= Number.MAX_SAFE_INTEGER) {
-      // Two parts of up to 9 digits; the division's rounding is mended so that 0 <= low < 1e9.
-      let high = Math.floor(n / 1e9);
-      let low = n - high * 1e9;
-      if (low < 0) {
-        high--;
-        low += 1e9;
-      } else if (low >= 1e9) {
-        high++;
-        low -= 1e9;
-      }
-      this.small(high);
-      this.room(9);
-      const buf = this.buf;
-      for (let p = this.pos + 8; p >= this.pos; p--) {
-        const q = (low / 10) | 0;
-        buf[p] = ZERO + low - q * 10;
-        low = q;
-      }
-      this.pos += 9;
-    } else this.text(String(n));
-  }
-
-  /** The digits of 0 <= n < 2^31. */
-  private small(n: number): void {
-    let len = 1;
-    for (let t = n; t >= 10; t = (t / 10) | 0) len++;
-    this.room(len);
-    const buf = this.buf;
-    let p = this.pos + len;
-    this.pos = p;
-    do {
-      const q = (n / 10) | 0;
-      buf[--p] = ZERO + n - q * 10;
-      n = q;
-    } while (n > 0);
+    if (n > Number.MAX_SAFE_INTEGER) {
+      this.text(String(n));
+      return;
+    }
+    this.room(DIGITS_MAX);
+    this.pos = putDigits(this.buf, this.pos, n);
   }
 
   /** A line protocol integer field value, `42i` (what line-protocol.ts intText writes). */
@@ -182,39 +151,52 @@ export class LineBuffer {
 
   /**
    * A float field value as String(v) writes it. A value with at most three decimals below 1e9
-   * (what Redis prints: usec_per_call, latency percentiles, ratios) is written from its digits:
-   * m / 1000 === |v| means the decimal m·10⁻³ reads back as v, and no shorter decimal can (two
-   * decimals 0.001 apart never round to one double below 2^30), so it is String()'s shortest text.
+   * (what Redis prints: usec_per_call, latency percentiles, ratios) is written from its digits
+   * (putDecimal).
    */
   float(v: number): void {
     if (Number.isSafeInteger(v)) {
       this.integer(v);
       return;
     }
-    const a = v < 0 ? -v : v;
-    const m = a < 1e9 ? Math.round(a * 1000) : 0;
-    if (m === 0 || m / 1000 !== a) {
-      this.text(String(v));
+    this.room(DIGITS_MAX);
+    let p = this.pos;
+    if (v < 0) this.buf[p++] = MINUS;
+    p = putDecimal(this.buf, p, v < 0 ? -v : v);
+    if (p < 0) this.text(String(v));
+    else this.pos = p;
+  }
+
+  /** field(prefix) then int(n), with one check for room when n is a counter (0 <= n < 2^31). */
+  intField(prefix: Uint8Array, n: number): void {
+    const t = Math.trunc(n);
+    if (!(t >= 0 && t < SMALL)) {
+      this.field(prefix);
+      this.int(n);
       return;
     }
-    if (v < 0) this.byte(MINUS);
-    const whole = Math.floor(m / 1000);
-    let frac = m - whole * 1000;
-    this.small(whole);
-    this.room(4);
+    this.room(prefix.length + DIGITS_MAX);
     const buf = this.buf;
-    buf[this.pos++] = DOT;
-    let digits = 3;
-    while (frac % 10 === 0) {
-      frac /= 10;
-      digits--;
+    const p = putSmall(buf, putPrefix(buf, this.pos, prefix), t);
+    buf[p] = LETTER_I;
+    this.pos = p + 1;
+  }
+
+  /** field(prefix) then float(v), with one check for room when v is written from its digits. */
+  floatField(prefix: Uint8Array, v: number): void {
+    if (!(v >= 0 && v < 1e9)) {
+      this.field(prefix);
+      this.float(v);
+      return;
     }
-    for (let p = this.pos + digits - 1; p >= this.pos; p--) {
-      const q = (frac / 10) | 0;
-      buf[p] = ZERO + frac - q * 10;
-      frac = q;
+    this.room(prefix.length + DIGITS_MAX);
+    const at = putPrefix(this.buf, this.pos, prefix);
+    const p = putDecimal(this.buf, at, v);
+    if (p >= 0) this.pos = p;
+    else {
+      this.pos = at;
+      this.text(String(v));
     }
-    this.pos += digits;
   }
 
   /** The piece written since the last take(), a view of its slab (which the pieces keep alive). */
@@ -223,4 +205,91 @@ export class LineBuffer {
     this.start = this.pos;
     return out;
   }
+}
+
+// "00" to "99": two digits per division.
+const PAIRS = Buffer.from(Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0')).join(''), 'latin1');
+// The most a number written from its digits takes: a sign, 16 digits, a dot and a letter (`i`), and a `,`.
+const DIGITS_MAX = 24;
+
+/** `,` then `prefix` into `buf` at `p` (room made); returns where it ends. */
+function putPrefix(buf: Buffer, p: number, prefix: Uint8Array): number {
+  buf[p++] = COMMA;
+  for (let i = 0; i < prefix.length; i++) buf[p++] = prefix[i]!;
+  return p;
+}
+
+/** How many digits 0 <= n < 2^31 has. */
+function digitCount(n: number): number {
+  if (n < 1e5) return n < 100 ? (n < 10 ? 1 : 2) : n < 1e3 ? 3 : n < 1e4 ? 4 : 5;
+  return n < 1e7 ? (n < 1e6 ? 6 : 7) : n < 1e8 ? 8 : n < 1e9 ? 9 : 10;
+}
+
+/** The digits of 0 <= n < 2^31 into `buf` at `p` (room made); returns where they end. */
+function putSmall(buf: Buffer, p: number, n: number): number {
+  if (n < 10) {
+    buf[p] = ZERO + n;
+    return p + 1;
+  }
+  const end = p + digitCount(n);
+  let q = end;
+  while (n >= 100) {
+    const t = (n / 100) | 0;
+    const r = 2 * (n - t * 100);
+    buf[--q] = PAIRS[r + 1]!;
+    buf[--q] = PAIRS[r]!;
+    n = t;
+  }
+  if (n >= 10) {
+    buf[--q] = PAIRS[2 * n + 1]!;
+    buf[--q] = PAIRS[2 * n]!;
+  } else buf[--q] = ZERO + n;
+  return end;
+}
+
+/** The digits of 0 <= n <= 2^53 - 1 into `buf` at `p` (room made); returns where they end. */
+function putDigits(buf: Buffer, p: number, n: number): number {
+  if (n < SMALL) return putSmall(buf, p, n);
+  // Two parts, the low one of 9 digits; the division's rounding is mended so that 0 <= low < 1e9.
+  let high = Math.floor(n / 1e9);
+  let low = n - high * 1e9;
+  if (low < 0) {
+    high--;
+    low += 1e9;
+  } else if (low >= 1e9) {
+    high++;
+    low -= 1e9;
+  }
+  p = putSmall(buf, p, high);
+  for (let q = p + 8; q >= p; q--) {
+    const t = (low / 10) | 0;
+    buf[q] = ZERO + low - t * 10;
+    low = t;
+  }
+  return p + 9;
+}
+
+/**
+ * 0 <= a < 1e9 with at most three decimals as String(a) writes it, into `buf` at `p` (room
+ * made); returns where it ends, or -1 (nothing written) for any other value. m / 1000 === a means
+ * the decimal m·10⁻³ reads back as a, and no shorter decimal can (two decimals 0.001 apart never
+ * round to one double below 2^30), so it is String()'s shortest text.
+ */
+function putDecimal(buf: Buffer, p: number, a: number): number {
+  if (!(a < 1e9)) return -1;
+  const whole = Math.floor(a);
+  if (whole === a) return putSmall(buf, p, a);
+  const m = Math.round(a * 1000);
+  if (m / 1000 !== a) return -1;
+  const frac = m - whole * 1000;
+  p = putSmall(buf, p, whole);
+  buf[p++] = DOT;
+  const d1 = (frac / 100) | 0;
+  const d23 = frac - d1 * 100;
+  buf[p++] = ZERO + d1;
+  if (d23 === 0) return p;
+  buf[p++] = PAIRS[2 * d23]!;
+  if (d23 % 10 === 0) return p;
+  buf[p++] = PAIRS[2 * d23 + 1]!;
+  return p;
 }

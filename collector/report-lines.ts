@@ -82,10 +82,10 @@ const QUOTE = 0x22;
 
 /** `,key=value` of a value coerce() accepted for `type`. */
 function putField(w: LineBuffer, prefix: Buffer, type: FieldType, v: FieldValue): void {
-  w.field(prefix);
-  if (type === 'int') w.int(v as number);
-  else if (type === 'float') w.float(v as number);
+  if (type === 'int') w.intField(prefix, v as number);
+  else if (type === 'float') w.floatField(prefix, v as number);
   else {
+    w.field(prefix);
     w.byte(QUOTE);
     w.text(escString(String(v)));
     w.byte(QUOTE);
@@ -180,9 +180,8 @@ function numberField(w: LineBuffer, prefix: Buffer, type: FieldType, v: number):
     return;
   }
   if (!Number.isFinite(v)) return;
-  w.field(prefix);
-  if (type === 'int') w.int(v);
-  else w.float(v);
+  if (type === 'int') w.intField(prefix, v);
+  else w.floatField(prefix, v);
 }
 
 /** One sample's tags, escaped and sorted once; a row adds its own tag in its sorted place. */

@@ -94,3 +94,20 @@ test('pieces taken stay as written while later pieces are written, across slabs'
   }
   for (const [b, text] of pieces) assert.equal(b.toString('utf8'), text);
 });
+
+test('intField and floatField write what field() then int() or float() write, for every kind of number, across slabs', () => {
+  const prefix = Buffer.from('used_memory=');
+  const values = [0, -0, 0.4, -0.4, 7, 9.99, 10, 99, 100, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), 1e9 - 0.001, 1e9, 2 ** 53, 2 ** 60, -(2 ** 60)];
+  values.push(0.001, 0.07, 0.7, 1.003, 2.25, 195.7, 147.96, 0.1 + 0.2, 1 / 3, 5e-324, 1e21, -2.5, Number.MAX_SAFE_INTEGER);
+  let seed = 5;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+  for (let i = 0; i < 5000; i++) values.push(next() % 10 ** (i % 10), next() / 1000, (next() / 2 ** 31) * 10 ** (i % 12));
+  // A small slab: the combined writes must make room for the whole field as they go.
+  const w = new LineBuffer(64);
+  for (const v of values) {
+    w.intField(prefix, v);
+    assert.equal(w.take().toString(), `,used_memory=${written((x) => x.int(v))}`, `intField ${v}`);
+    w.floatField(prefix, v);
+    assert.equal(w.take().toString(), `,used_memory=${String(v)}`, `floatField ${v}`);
+  }
+});
