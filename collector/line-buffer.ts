@@ -8,7 +8,6 @@ const MINUS = 0x2d;
 const DOT = 0x2e;
 const ZERO = 0x30;
 const LETTER_I = 0x69;
-const COMMA = 0x2c;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 // Below this a number's digits fit int32 arithmetic (the common case: counters, sizes, ports).
@@ -53,24 +52,14 @@ export class LineBuffer {
     this.buf[this.pos++] = c;
   }
 
-  /** `,` then `prefix` (a field's `key=`). */
-  field(prefix: Uint8Array): void {
-    const n = prefix.length;
-    this.room(n + 1);
-    const buf = this.buf;
-    let p = this.pos;
-    buf[p++] = COMMA;
-    for (let i = 0; i < n; i++) buf[p++] = prefix[i]!;
-    this.pos = p;
+  /** A field's start: `key` is its `,key=` (escaped). */
+  field(key: Uint8Array): void {
+    this.bytes(key);
   }
 
   bytes(b: Uint8Array): void {
-    const n = b.length;
-    this.room(n);
-    const buf = this.buf;
-    let p = this.pos;
-    for (let i = 0; i < n; i++) buf[p++] = b[i]!;
-    this.pos = p;
+    this.room(b.length);
+    this.pos = putBytes(this.buf, this.pos, b);
   }
 
   /** Bytes `start` to `end` of `b`. */
@@ -83,13 +72,13 @@ export class LineBuffer {
   }
 
   /**
-   * `,` `prefix` and the ASCII text in `b` from `start` to `end` as a line protocol string field
+   * field(key) and the ASCII text in `b` from `start` to `end` as a line protocol string field
    * value (quoted, `"` and `\` escaped: line-protocol.ts escString); false, with nothing written,
    * when the text is not all ASCII (the caller writes it as a string then).
    */
-  quoted(prefix: Uint8Array, b: Uint8Array, start: number, end: number): boolean {
+  quoted(key: Uint8Array, b: Uint8Array, start: number, end: number): boolean {
     for (let i = start; i < end; i++) if (b[i]! >= 0x80) return false;
-    this.field(prefix);
+    this.field(key);
     this.room(2 * (end - start) + 2);
     const buf = this.buf;
     let p = this.pos;
@@ -167,30 +156,30 @@ export class LineBuffer {
     else this.pos = p;
   }
 
-  /** field(prefix) then int(n), with one check for room when n is a counter (0 <= n < 2^31). */
-  intField(prefix: Uint8Array, n: number): void {
+  /** field(key) then int(n), with one check for room when n is a counter (0 <= n < 2^31). */
+  intField(key: Uint8Array, n: number): void {
     const t = Math.trunc(n);
     if (!(t >= 0 && t < SMALL)) {
-      this.field(prefix);
+      this.field(key);
       this.int(n);
       return;
     }
-    this.room(prefix.length + DIGITS_MAX);
+    this.room(key.length + DIGITS_MAX);
     const buf = this.buf;
-    const p = putSmall(buf, putPrefix(buf, this.pos, prefix), t);
+    const p = putSmall(buf, putBytes(buf, this.pos, key), t);
     buf[p] = LETTER_I;
     this.pos = p + 1;
   }
 
-  /** field(prefix) then float(v), with one check for room when v is written from its digits. */
-  floatField(prefix: Uint8Array, v: number): void {
+  /** field(key) then float(v), with one check for room when v is written from its digits. */
+  floatField(key: Uint8Array, v: number): void {
     if (!(v >= 0 && v < 1e9)) {
-      this.field(prefix);
+      this.field(key);
       this.float(v);
       return;
     }
-    this.room(prefix.length + DIGITS_MAX);
-    const at = putPrefix(this.buf, this.pos, prefix);
+    this.room(key.length + DIGITS_MAX);
+    const at = putBytes(this.buf, this.pos, key);
     const p = putDecimal(this.buf, at, v);
     if (p >= 0) this.pos = p;
     else {
@@ -209,14 +198,18 @@ export class LineBuffer {
 
 // "00" to "99": two digits per division.
 const PAIRS = Buffer.from(Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0')).join(''), 'latin1');
-// The most a number written from its digits takes: a sign, 16 digits, a dot and a letter (`i`), and a `,`.
+// The most a number written from its digits takes: a sign, 16 digits, a dot and a letter (`i`).
 const DIGITS_MAX = 24;
 
-/** `,` then `prefix` into `buf` at `p` (room made); returns where it ends. */
-function putPrefix(buf: Buffer, p: number, prefix: Uint8Array): number {
-  buf[p++] = COMMA;
-  for (let i = 0; i < prefix.length; i++) buf[p++] = prefix[i]!;
-  return p;
+// Up to this many bytes a loop copies faster than TypedArray#set (a call into the runtime).
+const SHORT_COPY = 12;
+
+/** `b` into `buf` at `p` (room made); returns where it ends. */
+function putBytes(buf: Buffer, p: number, b: Uint8Array): number {
+  const n = b.length;
+  if (n > SHORT_COPY) buf.set(b, p);
+  else for (let i = 0; i < n; i++) buf[p + i] = b[i]!;
+  return p + n;
 }
 
 /** How many digits 0 <= n < 2^31 has. */

@@ -52,14 +52,14 @@ import {
   type Tags,
 } from './points.js';
 
-/** One field of a row: where its value is read, `key=` escaped once (as bytes), and its pinned type. */
+/** One field of a row: where its value is read, `,key=` escaped once (as bytes), and its pinned type. */
 interface Column {
   key: string;
   prefix: Buffer;
   type: FieldType;
 }
 
-const prefixOf = (name: string): Buffer => Buffer.from(`${escKeyCached(name)}=`);
+const prefixOf = (name: string): Buffer => Buffer.from(`,${escKeyCached(name)}=`);
 
 function columns(def: (typeof M)[keyof typeof M], keys: [string, string][]): Column[] {
   return keys.map(([name, key]) => ({ key, prefix: prefixOf(name), type: def.fields[name]!.type }));
@@ -266,7 +266,7 @@ function plainTagBytes(b: Buffer, start: number, end: number): boolean {
   return true;
 }
 
-/** A redis field: `key=` escaped once, its pinned type (null: unlisted, a float when it is a number), and whether points.ts may set it after INFO. */
+/** A redis field: `,key=` escaped once (as bytes), its pinned type (null: unlisted, a float when it is a number), and whether points.ts may set it after INFO. */
 interface RedisColumn {
   prefix: Buffer;
   type: FieldType | null;
