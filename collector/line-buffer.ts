@@ -188,6 +188,11 @@ export class LineBuffer {
     }
   }
 
+  /** A copy of the current piece from byte `at` on. */
+  copy(at: number): Buffer {
+    return Buffer.from(this.buf.subarray(this.start + at, this.pos));
+  }
+
   /** The piece written since the last take(), a view of its slab (which the pieces keep alive). */
   take(): Buffer {
     const out = this.buf.subarray(this.start, this.pos);

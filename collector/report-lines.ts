@@ -162,14 +162,64 @@ function numberColumns(cols: Column[], keys: string[]): number[] | null {
 const CMDSTAT_AT = numberColumns(ROWS.cmdstat.cols, ['calls', 'usec', 'usecPerCall', 'rejectedCalls', 'failedCalls']);
 const LATENCY_AT = numberColumns(ROWS.latency.cols, ['p50', 'p99', 'p999']);
 
-/** The current row of a form-2 sample's per-command rows (each number written as rowField would). */
-function cursorRow(w: LineBuffer, name: string, tags: SampleTags, cols: Column[], at: number[], rows: RowCursor, time: number): number {
+/** Row `row` (the current one) of a form-2 sample's per-command rows (each number written as rowField would). */
+function cursorRow(w: LineBuffer, m: CursorRows, heads: RowHeads, row: number, rows: RowCursor, tags: SampleTags, time: number): number {
   const lineAt = w.length;
-  w.text(name);
-  tags.writeBytes(w, 'command', rows.bytes, rows.at[0]!, rows.at[1]!);
+  const b = rows.bytes;
+  const start = rows.at[0]!;
+  const end = rows.at[1]!;
+  const head = heads.get(row, b, start, end);
+  if (head !== undefined) w.bytes(head);
+  else {
+    w.text(m.name);
+    tags.writeBytes(w, 'command', b, start, end);
+    heads.set(row, b, start, end, w.copy(lineAt));
+  }
   const fieldsAt = w.length;
+  const { cols, at } = m;
   for (let i = 0; i < cols.length; i++) numberField(w, cols[i]!.prefix, cols[i]!.type, rows.num[at[i]!]!);
   return endLine(w, lineAt, fieldsAt, time);
+}
+
+/** A per-command row measurement read from a form-2 sample: its name, columns and where each column's number is in RowCursor.num. */
+interface CursorRows {
+  name: string;
+  cols: Column[];
+  at: number[];
+}
+const CMDSTAT_ROWS: CursorRows | null = CMDSTAT_AT && { ...ROWS.cmdstat, at: CMDSTAT_AT };
+const LATENCY_ROWS: CursorRows | null = LATENCY_AT && { ...ROWS.latency, at: LATENCY_AT };
+
+// Per instance and measurement: rows past this many, or named by more bytes, are written tag by tag.
+const HEADS_MAX = 256;
+const HEAD_NAME_MAX = 64;
+
+/**
+ * The heads of an instance's per-command rows of one measurement (`measurement,tags` with the
+ * row's `command=` in its sorted place), kept by row with the name bytes they were written for:
+ * Redis lists its commands in the same order every time, so a row's head is one copy.
+ */
+class RowHeads {
+  private readonly names: Buffer[] = [];
+  private readonly heads: Buffer[] = [];
+
+  /** The head of row `row` when it was kept for the name in bytes `start` to `end` of `b`. */
+  get(row: number, b: Buffer, start: number, end: number): Buffer | undefined {
+    const name = this.names[row];
+    return name !== undefined && sameBytes(name, b, start, end) ? this.heads[row] : undefined;
+  }
+
+  set(row: number, b: Buffer, start: number, end: number, head: Buffer): void {
+    if (row > this.names.length || row >= HEADS_MAX || end - start > HEAD_NAME_MAX) return;
+    this.names[row] = Buffer.from(b.subarray(start, end));
+    this.heads[row] = head;
+  }
+}
+
+function sameBytes(a: Buffer, b: Buffer, start: number, end: number): boolean {
+  if (a.length !== end - start) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[start + i]) return false;
+  return true;
 }
 
 /** `,key=value` of a number read from a form-2 sample's bytes: putField(coerce(type, v)) without boxing `v`. */
@@ -191,12 +241,18 @@ class SampleTags {
   private readonly parts: string[];
   /** Per row tag: the tags before it, `,name=`, and the tags after it, as bytes. */
   private readonly splits = new Map<string, [Buffer, Buffer, Buffer]>();
-  private readonly replicas = new Map<string, string>();
+  private readonly replicas = new Map<string, Buffer>();
+  private readonly keyspaces = new Map<string, Buffer>();
+  /** The redis line's measurement and tags. */
+  readonly redisHead: Buffer;
+  readonly cmdstatHeads = new RowHeads();
+  readonly latencyHeads = new RowHeads();
 
   constructor(readonly tags: Tags) {
     this.keys = Object.keys(tags).sort();
     this.parts = this.keys.map((k) => (tags[k] === '' ? '' : `,${escKeyCached(k)}=${escKeyCached(tags[k]!)}`));
     this.text = this.parts.join('');
+    this.redisHead = Buffer.from(REDIS_NAME + this.text);
   }
 
   /** The tags with `name` set to `raw` (cleaned like every tag; left out when empty), into `w`. */
@@ -217,13 +273,26 @@ class SampleTags {
     w.bytes(sp[2]);
   }
 
-  /** The tags of a replica row (the sample's, with `replica` and `state`), kept per pair. */
-  withReplica(replica: string, state: string): string {
+  /** A replica row's measurement and tags (the sample's, with `replica` and `state`), kept per pair. */
+  replicaHead(replica: string, state: string): Buffer {
     const key = `${replica}\n${state}`;
     let t = this.replicas.get(key);
     if (t === undefined) {
-      t = tagsText(withTag(withTag(this.tags, 'replica', replica), 'state', state));
-      if (this.replicas.size < 64) this.replicas.set(key, t);
+      t = Buffer.from(ROWS.replica.name + tagsText(withTag(withTag(this.tags, 'replica', replica), 'state', state)));
+      if (this.replicas.size < KEPT_HEADS_MAX) this.replicas.set(key, t);
+    }
+    return t;
+  }
+
+  /** A keyspace row's measurement and tags (the sample's, with `db`), kept per db. */
+  keyspaceHead(w: LineBuffer, db: string): Buffer {
+    let t = this.keyspaces.get(db);
+    if (t === undefined) {
+      const at = w.length;
+      startLine(w, ROWS.keyspace.name, this, 'db', db);
+      t = w.copy(at);
+      w.length = at;
+      if (this.keyspaces.size < KEPT_HEADS_MAX) this.keyspaces.set(db, t);
     }
     return t;
   }
@@ -256,6 +325,9 @@ class SampleTags {
     return sp;
   }
 }
+
+// Replica and keyspace heads kept per instance.
+const KEPT_HEADS_MAX = 64;
 
 /** Printable ASCII but the characters a tag value escapes (`,` `=` space and `\`): cleanTag and escKeyCached leave it as it is. */
 function plainTagBytes(b: Buffer, start: number, end: number): boolean {
@@ -453,28 +525,33 @@ function sampleLines(s: RedisSample, src: PointSource, reportTime: number, w: Li
   let n = 0;
 
   let lineAt = w.length;
-  let fieldsAt = startLine(w, REDIS_NAME, tags);
+  w.bytes(tags.redisHead);
+  let fieldsAt = w.length;
   redisFields(s, w);
   n += endLine(w, lineAt, fieldsAt, time);
 
   for (const r of s.replicas) {
     lineAt = w.length;
-    w.text(ROWS.replica.name);
-    w.text(tags.withReplica(`${r.ip}:${r.port}`, r.state));
+    w.bytes(tags.replicaHead(`${r.ip}:${r.port}`, r.state));
     fieldsAt = w.length;
     const o = r as unknown as Record<string, unknown>;
     for (const c of ROWS.replica.cols) rowField(w, c, o[c.key]);
     n += endLine(w, lineAt, fieldsAt, time);
   }
-  for (const k of s.keyspace) n += objectRow(w, ROWS.keyspace.name, tags, 'db', k.db, ROWS.keyspace.cols, k, time);
+  for (const k of s.keyspace) {
+    lineAt = w.length;
+    w.bytes(tags.keyspaceHead(w, k.db));
+    fieldsAt = w.length;
+    const o = k as unknown as Record<string, unknown>;
+    for (const c of ROWS.keyspace.cols) rowField(w, c, o[c.key]);
+    n += endLine(w, lineAt, fieldsAt, time);
+  }
   const rows = rowCursor;
-  if (CMDSTAT_AT && openRows(rows, s, CMD_ROWS)) {
-    const { cols, name } = ROWS.cmdstat;
-    while (rows.next()) n += cursorRow(w, name, tags, cols, CMDSTAT_AT, rows, time);
+  if (CMDSTAT_ROWS && openRows(rows, s, CMD_ROWS)) {
+    for (let i = 0; rows.next(); i++) n += cursorRow(w, CMDSTAT_ROWS, tags.cmdstatHeads, i, rows, tags, time);
   } else for (const c of s.commandstats) n += objectRow(w, ROWS.cmdstat.name, tags, 'command', c.command, ROWS.cmdstat.cols, c, time);
-  if (LATENCY_AT && openRows(rows, s, LAT_ROWS)) {
-    const { cols, name } = ROWS.latency;
-    while (rows.next()) n += cursorRow(w, name, tags, cols, LATENCY_AT, rows, time);
+  if (LATENCY_ROWS && openRows(rows, s, LAT_ROWS)) {
+    for (let i = 0; rows.next(); i++) n += cursorRow(w, LATENCY_ROWS, tags.latencyHeads, i, rows, tags, time);
   } else for (const l of s.latencystats) n += objectRow(w, ROWS.latency.name, tags, 'command', l.command, ROWS.latency.cols, l, time);
   for (const e of s.errorstats) n += objectRow(w, ROWS.errorstat.name, tags, 'error', e.error, ROWS.errorstat.cols, e, time);
   for (const e of s.slowlog)

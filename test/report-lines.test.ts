@@ -52,3 +52,33 @@ function sortedFields(line: string): string {
 function canonical(text: string): string[] {
   return text.split('\n').filter(Boolean).map(sortedFields).sort();
 }
+
+test('rows whose commands, dbs or replicas change from report to report get their own tags, as the points write them', () => {
+  const src = { hostId: 'h2', labels: { idc: 'bj' } };
+  const master = { ...fixtureSample('master', '10.0.0.2:6379'), cluster: 'c1' };
+  const cmds = master.commandstats;
+  const lat = master.latencystats;
+  const renamed = (name: string) => cmds.map((c, i) => (i === 2 ? { ...c, command: name } : c));
+  const steps: RedisSample[] = [
+    master,
+    { ...master, commandstats: [...cmds].reverse(), latencystats: [...lat].reverse() },
+    { ...master, commandstats: [{ ...cmds[0]!, command: 'brand|new' }, ...cmds], latencystats: lat.slice(3) },
+    { ...master, commandstats: renamed('get'), latencystats: [] },
+    // same length as the name it replaces, then one that needs escaping, one that is not ASCII, one past the kept length
+    { ...master, commandstats: renamed(cmds[2]!.command.replace(/^./, 'x')) },
+    { ...master, commandstats: renamed('a b,c=d') },
+    { ...master, commandstats: renamed('命令') },
+    { ...master, commandstats: renamed('y'.repeat(100)), keyspace: [{ ...master.keyspace[0]!, db: 'db7' }] },
+    { ...master, keyspace: [], replicas: master.replicas.map((r) => ({ ...r, state: 'wait_bgsave' })) },
+    master,
+  ];
+  for (const form2 of [false, true])
+    for (const [i, s] of steps.entries()) {
+      const r = report([s], form2);
+      assert.deepEqual(
+        canonical(reportLines(r, src).lines.toString()),
+        canonical(encodeLines(reportPoints(r, src)).lines.toString()),
+        `step ${i}`,
+      );
+    }
+});
