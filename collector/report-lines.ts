@@ -29,7 +29,7 @@ import {
   type Report,
 } from '../proto/index.js';
 import { encodeText, escKeyCached, escMeasurement, escString, tagsText, type EncodedLines } from './line-protocol.js';
-import { LineBuffer } from './line-buffer.js';
+import { FieldKey, LineBuffer } from './line-buffer.js';
 import {
   CMDSTAT_KEYS,
   ERRORSTAT_KEYS,
@@ -55,11 +55,11 @@ import {
 /** One field of a row: where its value is read, `,key=` escaped once (as bytes), and its pinned type. */
 interface Column {
   key: string;
-  prefix: Buffer;
+  prefix: FieldKey;
   type: FieldType;
 }
 
-const prefixOf = (name: string): Buffer => Buffer.from(`,${escKeyCached(name)}=`);
+const prefixOf = (name: string): FieldKey => new FieldKey(Buffer.from(`,${escKeyCached(name)}=`));
 
 function columns(def: (typeof M)[keyof typeof M], keys: [string, string][]): Column[] {
   return keys.map(([name, key]) => ({ key, prefix: prefixOf(name), type: def.fields[name]!.type }));
@@ -81,7 +81,7 @@ const NEWLINE = 0x0a;
 const QUOTE = 0x22;
 
 /** `,key=value` of a value coerce() accepted for `type`. */
-function putField(w: LineBuffer, prefix: Buffer, type: FieldType, v: FieldValue): void {
+function putField(w: LineBuffer, prefix: FieldKey, type: FieldType, v: FieldValue): void {
   if (type === 'int') w.intField(prefix, v as number);
   else if (type === 'float') w.floatField(prefix, v as number);
   else {
@@ -223,7 +223,7 @@ function sameBytes(a: Buffer, b: Buffer, start: number, end: number): boolean {
 }
 
 /** `,key=value` of a number read from a form-2 sample's bytes: putField(coerce(type, v)) without boxing `v`. */
-function numberField(w: LineBuffer, prefix: Buffer, type: FieldType, v: number): void {
+function numberField(w: LineBuffer, prefix: FieldKey, type: FieldType, v: number): void {
   if (type === 'string') {
     const x = coerce(type, v);
     if (x !== undefined) putField(w, prefix, type, x);
@@ -340,7 +340,7 @@ function plainTagBytes(b: Buffer, start: number, end: number): boolean {
 
 /** A redis field: `,key=` escaped once (as bytes), its pinned type (null: unlisted, a float when it is a number), and whether points.ts may set it after INFO. */
 interface RedisColumn {
-  prefix: Buffer;
+  prefix: FieldKey;
   type: FieldType | null;
   /** Its place among the fields points.ts may set after INFO, or -1. */
   late: number;

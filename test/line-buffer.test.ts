@@ -2,7 +2,7 @@
 // Buffer.from() would: numbers at every magnitude and sign, text of any script, across growth.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { LineBuffer } from '../collector/line-buffer.js';
+import { FieldKey, LineBuffer } from '../collector/line-buffer.js';
 
 function written(f: (w: LineBuffer) => void): string {
   const w = new LineBuffer();
@@ -96,7 +96,7 @@ test('pieces taken stay as written while later pieces are written, across slabs'
 });
 
 test('intField and floatField write what field() then int() or float() write, for every kind of number, across slabs', () => {
-  const prefix = Buffer.from(',used_memory=');
+  const prefix = new FieldKey(Buffer.from(',used_memory='));
   const values = [0, -0, 0.4, -0.4, 7, 9.99, 10, 99, 100, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), 1e9 - 0.001, 1e9, 2 ** 53, 2 ** 60, -(2 ** 60)];
   values.push(0.001, 0.07, 0.7, 1.003, 2.25, 195.7, 147.96, 0.1 + 0.2, 1 / 3, 5e-324, 1e21, -2.5, Number.MAX_SAFE_INTEGER);
   let seed = 5;
