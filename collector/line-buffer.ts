@@ -169,16 +169,38 @@ export class LineBuffer {
       this.integer(v);
       return;
     }
+    const a = v < 0 ? -v : v;
+    const m = Math.round(a * 1000);
+    if (!(a < 1e9 && m / 1000 === a)) {
+      this.text(String(v));
+      return;
+    }
     this.room(DIGITS_MAX);
+    const buf = this.buf;
     let p = this.pos;
-    if (v < 0) this.buf[p++] = MINUS;
-    p = putDecimal(this.buf, p, v < 0 ? -v : v);
-    if (p < 0) this.text(String(v));
-    else this.pos = p;
+    if (v < 0) buf[p++] = MINUS;
+    const whole = Math.floor(a);
+    this.pos = putDecimal(buf, p, whole | 0, (m - whole * 1000) | 0);
   }
 
-  /** field(key) then int(n), with one check for room when n is a counter (0 <= n < 2^31). */
+  /** field(key) then int(n). */
   intField(key: FieldKey, n: number): void {
+    scratch[0] = n;
+    this.intFieldAt(key, scratch, 0);
+  }
+
+  /** field(key) then float(v). */
+  floatField(key: FieldKey, v: number): void {
+    scratch[0] = v;
+    this.floatFieldAt(key, scratch, 0);
+  }
+
+  // The number fields read their value from an array: a double passed to a call that is not
+  // inlined becomes a heap number (an allocation per field).
+
+  /** field(key) then int(values[i]), with one check for room when it is a counter (0 <= n < 2^31). */
+  intFieldAt(key: FieldKey, values: Float64Array, i: number): void {
+    const n = values[i]!;
     const t = Math.trunc(n);
     if (!(t >= 0 && t < SMALL)) {
       this.field(key);
@@ -187,26 +209,23 @@ export class LineBuffer {
     }
     this.room(key.length + DIGITS_MAX);
     const buf = this.buf;
-    const p = putSmall(buf, putKey(this.view, this.pos, key), t);
+    const p = putSmall(buf, putKey(this.view, this.pos, key), t | 0);
     buf[p] = LETTER_I;
     this.pos = p + 1;
   }
 
-  /** field(key) then float(v), with one check for room when v is written from its digits. */
-  floatField(key: FieldKey, v: number): void {
-    if (!(v >= 0 && v < 1e9)) {
+  /** field(key) then float(values[i]), with one check for room when it is written from its digits (see float()). */
+  floatFieldAt(key: FieldKey, values: Float64Array, i: number): void {
+    const v = values[i]!;
+    const m = Math.round(v * 1000);
+    if (!(v >= 0 && v < 1e9 && m / 1000 === v)) {
       this.field(key);
       this.float(v);
       return;
     }
     this.room(key.length + DIGITS_MAX);
-    const at = putKey(this.view, this.pos, key);
-    const p = putDecimal(this.buf, at, v);
-    if (p >= 0) this.pos = p;
-    else {
-      this.pos = at;
-      this.text(String(v));
-    }
+    const whole = Math.floor(v);
+    this.pos = putDecimal(this.buf, putKey(this.view, this.pos, key), whole | 0, (m - whole * 1000) | 0);
   }
 
   /** A copy of the current piece from byte `at` on. */
@@ -222,6 +241,7 @@ export class LineBuffer {
   }
 }
 
+const scratch = new Float64Array(1);
 // "00" to "99": two digits per division.
 const PAIRS = Buffer.from(Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0')).join(''), 'latin1');
 // The most a number written from its digits takes: a sign, 16 digits, a dot and a letter (`i`).
@@ -296,19 +316,14 @@ function putDigits(buf: Buffer, p: number, n: number): number {
 }
 
 /**
- * 0 <= a < 1e9 with at most three decimals as String(a) writes it, into `buf` at `p` (room
- * made); returns where it ends, or -1 (nothing written) for any other value. m / 1000 === a means
+ * whole + frac / 1000 (0 <= whole < 1e9, 0 <= frac < 1000) as String() writes it, into `buf` at `p`
+ * (room made); returns where it ends. The callers check m / 1000 === a for m = round(a·1000): then
  * the decimal m·10⁻³ reads back as a, and no shorter decimal can (two decimals 0.001 apart never
  * round to one double below 2^30), so it is String()'s shortest text.
  */
-function putDecimal(buf: Buffer, p: number, a: number): number {
-  if (!(a < 1e9)) return -1;
-  const whole = Math.floor(a);
-  if (whole === a) return putSmall(buf, p, a);
-  const m = Math.round(a * 1000);
-  if (m / 1000 !== a) return -1;
-  const frac = m - whole * 1000;
+function putDecimal(buf: Buffer, p: number, whole: number, frac: number): number {
   p = putSmall(buf, p, whole);
+  if (frac === 0) return p;
   buf[p++] = DOT;
   const d1 = (frac / 100) | 0;
   const d23 = frac - d1 * 100;

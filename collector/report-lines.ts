@@ -177,7 +177,7 @@ function cursorRow(w: LineBuffer, m: CursorRows, heads: RowHeads, row: number, r
   }
   const fieldsAt = w.length;
   const { cols, at } = m;
-  for (let i = 0; i < cols.length; i++) numberField(w, cols[i]!.prefix, cols[i]!.type, rows.num[at[i]!]!);
+  for (let i = 0; i < cols.length; i++) numberField(w, cols[i]!.prefix, cols[i]!.type, rows.num, at[i]!);
   return endLine(w, lineAt, fieldsAt, time);
 }
 
@@ -222,16 +222,16 @@ function sameBytes(a: Buffer, b: Buffer, start: number, end: number): boolean {
   return true;
 }
 
-/** `,key=value` of a number read from a form-2 sample's bytes: putField(coerce(type, v)) without boxing `v`. */
-function numberField(w: LineBuffer, prefix: FieldKey, type: FieldType, v: number): void {
+/** `,key=value` of `values[i]`, a number read from a form-2 sample's bytes: putField(coerce(type, v)) without boxing it (LineBuffer.intFieldAt). */
+function numberField(w: LineBuffer, prefix: FieldKey, type: FieldType, values: Float64Array, i: number): void {
   if (type === 'string') {
-    const x = coerce(type, v);
+    const x = coerce(type, values[i]);
     if (x !== undefined) putField(w, prefix, type, x);
     return;
   }
-  if (!Number.isFinite(v)) return;
-  if (type === 'int') w.intField(prefix, v);
-  else w.floatField(prefix, v);
+  if (!Number.isFinite(values[i])) return;
+  if (type === 'int') w.intFieldAt(prefix, values, i);
+  else w.floatFieldAt(prefix, values, i);
 }
 
 /** One sample's tags, escaped and sorted once; a row adds its own tag in its sorted place. */
@@ -412,7 +412,7 @@ function cursorFields(s: RedisSample, w: LineBuffer): boolean {
       if (col.late >= 0 && lateSetAt[col.late] === lateStamp) continue;
       if (column !== INFO_STR) {
         if (col.type === null) redisField(w, col, cur.num);
-        else numberField(w, col.prefix, col.type, cur.num);
+        else numberField(w, col.prefix, col.type, cur.columnValues, cur.index);
       } else if (col.type !== 'string' || !w.quoted(col.prefix, cur.bytes, cur.at[0]!, cur.at[1]!)) redisField(w, col, cur.text());
     }
     return true;

@@ -129,6 +129,14 @@ export class InfoCursor {
     return this.bulk ? this.numbers.values[this.j - 1]! : this.bytes.readDoubleLE(this.valuesStart + 8 * (this.j - 1));
   }
 
+  /** The values of a number column in a bulk cursor: the current one is columnValues[index]. */
+  get columnValues(): Float64Array {
+    return this.numbers.values;
+  }
+  get index(): number {
+    return this.j - 1;
+  }
+
   /** Where the current value's record starts in `bytes`: a number's 8 bytes, a string's tag. */
   get valueAt(): number {
     return this.strings ? this.stringAt : this.valuesStart + 8 * (this.j - 1);
