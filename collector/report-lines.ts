@@ -26,6 +26,7 @@ import {
   valueOf,
   type FieldType,
   type RedisSample,
+  type ReplicaInfo,
   type Report,
 } from '../proto/index.js';
 import { encodeText, escKeyCached, escMeasurement, escString, tagsText, type EncodedLines } from './line-protocol.js';
@@ -241,7 +242,7 @@ class SampleTags {
   private readonly parts: string[];
   /** Per row tag: the tags before it, `,name=`, and the tags after it, as bytes. */
   private readonly splits = new Map<string, [Buffer, Buffer, Buffer]>();
-  private readonly replicas = new Map<string, Buffer>();
+  private readonly replicas: { ip: string; port: number; state: string; head: Buffer }[] = [];
   private readonly keyspaces = new Map<string, Buffer>();
   /** The redis line's measurement and tags. */
   readonly redisHead: Buffer;
@@ -273,15 +274,13 @@ class SampleTags {
     w.bytes(sp[2]);
   }
 
-  /** A replica row's measurement and tags (the sample's, with `replica` and `state`), kept per pair. */
-  replicaHead(replica: string, state: string): Buffer {
-    const key = `${replica}\n${state}`;
-    let t = this.replicas.get(key);
-    if (t === undefined) {
-      t = Buffer.from(ROWS.replica.name + tagsText(withTag(withTag(this.tags, 'replica', replica), 'state', state)));
-      if (this.replicas.size < KEPT_HEADS_MAX) this.replicas.set(key, t);
-    }
-    return t;
+  /** Replica row `row`'s measurement and tags (the sample's, with `replica` and `state`), kept per row while its replica and state stay. */
+  replicaHead(row: number, r: ReplicaInfo): Buffer {
+    const kept = this.replicas[row];
+    if (kept !== undefined && kept.ip === r.ip && kept.port === r.port && kept.state === r.state) return kept.head;
+    const head = Buffer.from(ROWS.replica.name + tagsText(withTag(withTag(this.tags, 'replica', `${r.ip}:${r.port}`), 'state', r.state)));
+    if (row < KEPT_HEADS_MAX && row <= this.replicas.length) this.replicas[row] = { ip: r.ip, port: r.port, state: r.state, head };
+    return head;
   }
 
   /** A keyspace row's measurement and tags (the sample's, with `db`), kept per db. */
@@ -400,42 +399,56 @@ function cursorFields(s: RedisSample, w: LineBuffer): boolean {
     seenStamp = 1;
   }
   const stamp = seenStamp;
+  if (!indexedFields(w, s, INFO_INT, stamp) || !indexedFields(w, s, INFO_FLOAT, stamp) || !indexedFields(w, s, INFO_STR, stamp))
+    return false;
+  const other = ++otherStamp;
+  return (
+    otherFields(w, s, OTHER_INT, otherNames[0], other) &&
+    otherFields(w, s, OTHER_FLOAT, otherNames[1], other) &&
+    otherFields(w, s, OTHER_STR, otherNames[2], other)
+  );
+}
+
+/** cursorFields of one column by schema index (INFO_INT, INFO_FLOAT, INFO_STR); false when the INFO map is to be used. */
+function indexedFields(w: LineBuffer, s: RedisSample, column: number, stamp: number): boolean {
   const cur = infoCursor;
-  const indexed = (column: number): boolean => {
-    if (!openInfo(cur, s, column)) return false;
-    while (cur.next()) {
-      const i = cur.key;
-      if (i >= INDEX_COLUMNS.length) continue;
-      if (seenAt[i] === stamp) return false;
-      seenAt[i] = stamp;
-      const col = INDEX_COLUMNS[i]!;
-      if (col.late >= 0 && lateSetAt[col.late] === lateStamp) continue;
-      if (column !== INFO_STR) {
-        if (col.type === null) redisField(w, col, cur.num);
-        else numberField(w, col.prefix, col.type, cur.columnValues, cur.index);
-      } else if (col.type !== 'string' || !w.quoted(col.prefix, cur.bytes, cur.at[0]!, cur.at[1]!)) redisField(w, col, cur.text());
-    }
-    return true;
-  };
-  if (!indexed(INFO_INT) || !indexed(INFO_FLOAT) || !indexed(INFO_STR)) return false;
-  const stampOther = ++otherStamp;
-  const other = (column: number, memo: KeysMemo<OtherName[]>): boolean => {
-    openInfo(cur, s, column);
-    const known = memo.get(cur);
-    const names = known ?? [];
-    for (let j = 0; cur.next(); j++) {
-      const name = known ? known[j]! : (names[j] = otherName(cur.name()));
-      if (name.refused || name.seen === stampOther) return false;
-      name.seen = stampOther;
-      const col = name.col;
-      if (col.late >= 0 && lateSetAt[col.late] === lateStamp) continue;
-      // An unindexed name has no pinned type (a schema name is refused): its strings are not written (redisValue).
-      if (column !== OTHER_STR) redisField(w, col, cur.num);
-    }
-    if (!known) memo.set(cur, names);
-    return true;
-  };
-  return other(OTHER_INT, otherNames[0]) && other(OTHER_FLOAT, otherNames[1]) && other(OTHER_STR, otherNames[2]);
+  if (!openInfo(cur, s, column)) return false;
+  while (cur.next()) {
+    const i = cur.key;
+    if (i >= INDEX_COLUMNS.length) continue;
+    if (seenAt[i] === stamp) return false;
+    seenAt[i] = stamp;
+    const col = INDEX_COLUMNS[i]!;
+    if (col.late >= 0 && lateSetAt[col.late] === lateStamp) continue;
+    if (column !== INFO_STR) redisNumber(w, col, cur.columnValues, cur.index);
+    else if (col.type !== 'string' || !w.quoted(col.prefix, cur.bytes, cur.at[0]!, cur.at[1]!)) redisField(w, col, cur.text());
+  }
+  return true;
+}
+
+/** cursorFields of one by-name column (OTHER_*); false when the INFO map is to be used. */
+function otherFields(w: LineBuffer, s: RedisSample, column: number, memo: KeysMemo<OtherName[]>, stamp: number): boolean {
+  const cur = infoCursor;
+  openInfo(cur, s, column);
+  const known = memo.get(cur);
+  const names = known ?? [];
+  for (let j = 0; cur.next(); j++) {
+    const name = known ? known[j]! : (names[j] = otherName(cur.name()));
+    if (name.refused || name.seen === stamp) return false;
+    name.seen = stamp;
+    const col = name.col;
+    if (col.late >= 0 && lateSetAt[col.late] === lateStamp) continue;
+    // An unindexed name has no pinned type (a schema name is refused): its strings are not written (redisValue).
+    if (column !== OTHER_STR) redisNumber(w, col, cur.columnValues, cur.index);
+  }
+  if (!known) memo.set(cur, names);
+  return true;
+}
+
+/** redisField of `values[i]` without boxing it: a pinned type as numberField, an unlisted number as a float (redisValue). */
+function redisNumber(w: LineBuffer, col: RedisColumn, values: Float64Array, i: number): void {
+  if (col.type !== null) numberField(w, col.prefix, col.type, values, i);
+  else if (UNLISTED_AS_FLOAT && Number.isFinite(values[i])) w.floatFieldAt(col.prefix, values, i);
 }
 
 /** An INFO name outside the schema index: its column, and whether the INFO map could reorder or drop it (the map is used then). */
@@ -530,9 +543,10 @@ function sampleLines(s: RedisSample, src: PointSource, reportTime: number, w: Li
   redisFields(s, w);
   n += endLine(w, lineAt, fieldsAt, time);
 
-  for (const r of s.replicas) {
+  for (let i = 0; i < s.replicas.length; i++) {
+    const r = s.replicas[i]!;
     lineAt = w.length;
-    w.bytes(tags.replicaHead(`${r.ip}:${r.port}`, r.state));
+    w.bytes(tags.replicaHead(i, r));
     fieldsAt = w.length;
     const o = r as unknown as Record<string, unknown>;
     for (const c of ROWS.replica.cols) rowField(w, c, o[c.key]);
