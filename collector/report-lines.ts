@@ -478,20 +478,12 @@ const otherNames = [new KeysMemo<OtherName[]>(), new KeysMemo<OtherName[]>(), ne
 /** The redis line's fields: INFO, then what points.ts sets after it (it wins over an INFO field of the same name). */
 function redisFields(s: RedisSample, w: LineBuffer): void {
   const late = lateColumns;
-  const values = lateValues;
-  late.length = values.length = 0;
+  late.length = lateTexts.length = 0;
   if (++lateStamp === 0xffff_ffff) {
     lateSetAt.fill(0);
     lateStamp = 1;
   }
-  const set = (name: string, v: unknown) => {
-    const c = redisColumn(name);
-    const x = redisValue(c, v);
-    if (x === undefined) return;
-    if (c.late >= 0) lateSetAt[c.late] = lateStamp;
-    late.push(c);
-    values.push(x);
-  };
+  const set = setLate;
   set('up', s.up ? 1 : 0);
   set('error', s.error);
   if (s.maxmemory >= 0) set('maxmemory', s.maxmemory);
@@ -510,12 +502,35 @@ function redisFields(s: RedisSample, w: LineBuffer): void {
       redisField(w, c, valueOf(info[k]));
     }
   }
-  for (let i = 0; i < late.length; i++) putField(w, late[i]!.prefix, late[i]!.type ?? 'float', values[i]!);
+  for (let i = 0; i < late.length; i++) {
+    const c = late[i]!;
+    const text = lateTexts[i];
+    if (text !== undefined) putField(w, c.prefix, 'string', text);
+    else if (c.type === 'int') w.intFieldAt(c.prefix, lateNumbers, i);
+    else w.floatFieldAt(c.prefix, lateNumbers, i);
+  }
 }
 
-// What points.ts sets after INFO, per sample (reused: a sample's lines are written start to end).
+/** A field points.ts sets after INFO, for redisFields to write after INFO's. */
+function setLate(name: string, v: unknown): void {
+  const c = redisColumn(name);
+  const x = redisValue(c, v);
+  if (x === undefined) return;
+  if (c.late >= 0) lateSetAt[c.late] = lateStamp;
+  const i = lateColumns.length;
+  lateColumns.push(c);
+  if (typeof x === 'string') lateTexts[i] = x;
+  else {
+    lateTexts[i] = undefined;
+    lateNumbers[i] = x;
+  }
+}
+
+// What points.ts sets after INFO, per sample (reused: a sample's lines are written start to end):
+// each one's column and its text, or its number (kept unboxed; LATE names each of them once).
 const lateColumns: RedisColumn[] = [];
-const lateValues: FieldValue[] = [];
+const lateTexts: (string | undefined)[] = [];
+const lateNumbers = new Float64Array(LATE.length);
 // Which of them this sample set: lateSetAt[late] === lateStamp.
 const lateSetAt = new Uint32Array(LATE.length);
 let lateStamp = 0;
