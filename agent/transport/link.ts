@@ -7,7 +7,16 @@
 // `failbackMs` and taken back when it answers. Sampling never waits for any of this.
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { Backoff, OnceLog, mergeRecords, TlsMaterial, classifyTlsError, type Logger, type TlsFailure, type TlsFiles } from '../../common/index.js';
+import {
+  Backoff,
+  OnceLog,
+  mergeRecords,
+  TlsMaterial,
+  classifyTlsError,
+  type Logger,
+  type TlsFailure,
+  type TlsFiles,
+} from '../../common/index.js';
 import {
   REPORT_FORM_V1,
   REPORT_FORM_V2,
