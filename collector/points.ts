@@ -19,6 +19,7 @@ import {
   type RedisSample,
   type SentinelSample,
 } from '../proto/index.js';
+import { mergeRecords } from '../common/index.js';
 
 export type FieldValue = number | string;
 export type Tags = Record<string, string>;
@@ -195,7 +196,7 @@ export function hostTags(src: PointSource): Tags {
 }
 
 export function instanceTags(base: Tags, s: RedisSample): Tags {
-  const tags: Tags = { ...base };
+  const tags = mergeRecords<Tags>(base);
   setTag(tags, 'instance', s.address);
   if (s.up) setTag(tags, 'role', s.role);
   setTag(tags, 'cluster', s.cluster);
@@ -204,7 +205,7 @@ export function instanceTags(base: Tags, s: RedisSample): Tags {
 }
 
 export function withTag(base: Tags, name: string, v: string | undefined): Tags {
-  const tags: Tags = { ...base };
+  const tags = mergeRecords<Tags>(base);
   setTag(tags, name, v);
   return tags;
 }
@@ -522,7 +523,7 @@ function samplePoints(
   for (const it of p.items) {
     const def = defs.items[it.kind];
     if (!def) continue;
-    const itTags: Tags = { ...tags };
+    const itTags = mergeRecords<Tags>(tags);
     for (const t of def.tags) if (!(t in itTags)) setTag(itTags, t, it.tags[t]);
     const f: Record<string, FieldValue> = {};
     for (const k in it.fields) put(def, f, k, valueOf(it.fields[k]));

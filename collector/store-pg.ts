@@ -6,6 +6,7 @@ import type { PgPool } from './pg.js';
 import { withTransaction } from './pg.js';
 import type { FleetChanges, FleetStore, HostRecord, InstanceRecord } from './store.js';
 import { sampleInfo, type RedisSample } from '../proto/index.js';
+import { mergeRecords } from '../common/index.js';
 import { VIEW_INFO_FIELDS } from './views.js';
 
 /**
@@ -19,7 +20,7 @@ export function sharedSample(s: RedisSample): RedisSample {
     const v = sampleInfo(s, k);
     if (v !== undefined) info[k] = v;
   }
-  return { ...s, info, keyspace: [], commandstats: [], latencystats: [], errorstats: [], slowlog: [] };
+  return mergeRecords<RedisSample>(s, { info, keyspace: [], commandstats: [], latencystats: [], errorstats: [], slowlog: [] });
 }
 
 export interface PgFleetStoreOptions {

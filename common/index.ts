@@ -7,3 +7,4 @@ export * from './timeout.js';
 export { editorSchema } from './editor-schema.js';
 export * from './tls.js';
 export * from './args.js';
+export * from './records.js';

@@ -263,7 +263,7 @@ class Form2Sample implements RedisSample {
   }
   /** The same sample without its slowlog entries (sharing the columns). */
   withoutSlowlog(): Form2Sample {
-    const s = new Form2Sample({ ...this, slowlog: [] }, this.#bytes, this.#columns, this.#layout ?? undefined);
+    const s = new Form2Sample(withNoSlowlog(this), this.#bytes, this.#columns, this.#layout ?? undefined);
     s.#info = this.#info;
     s.#at = this.#at;
     return s;
@@ -276,7 +276,7 @@ class Form2Sample implements RedisSample {
   latest(): Form2Sample {
     if (!this.slowlog.length && !this.#columns && !this.#info) return this;
     const layout = this.layout();
-    const s = new Form2Sample({ ...this, slowlog: [] }, this.#bytes, layout ? undefined : this.#columns, layout ?? undefined);
+    const s = new Form2Sample(withNoSlowlog(this), this.#bytes, layout ? undefined : this.#columns, layout ?? undefined);
     s.#at = this.#at;
     return s;
   }
@@ -315,10 +315,14 @@ export function openRows(cur: RowCursor, s: RedisSample, which: number): boolean
   return layout !== null;
 }
 
+// Object.assign, not `{ ...s, slowlog: [] }`: on Node 20 that spread gives every copy a hidden class
+// of its own (common/records.ts).
+const withNoSlowlog = <T extends RedisSample>(s: T): RedisSample => Object.assign({}, s, { slowlog: [] });
+
 /** The sample as the latest one of its instance: no slowlog entries (they are news of one report only). */
 export function withoutSlowlog(s: RedisSample): RedisSample {
   if (!s.slowlog.length) return s;
-  return s instanceof Form2Sample ? s.withoutSlowlog() : { ...s, slowlog: [] };
+  return s instanceof Form2Sample ? s.withoutSlowlog() : withNoSlowlog(s);
 }
 
 /**

@@ -7,7 +7,16 @@
 // `failbackMs` and taken back when it answers. Sampling never waits for any of this.
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { Backoff, OnceLog, TlsMaterial, classifyTlsError, type Logger, type TlsFailure, type TlsFiles } from '../../common/index.js';
+import {
+  Backoff,
+  OnceLog,
+  mergeRecords,
+  TlsMaterial,
+  classifyTlsError,
+  type Logger,
+  type TlsFailure,
+  type TlsFiles,
+} from '../../common/index.js';
 import {
   REPORT_FORM_V1,
   REPORT_FORM_V2,
@@ -220,7 +229,7 @@ export class CollectorLink {
     const redisV2 = this.form === REPORT_FORM_V2 && report.redis.length ? this.encodeForm2(report.redis) : undefined;
     const form = redisV2 ? REPORT_FORM_V2 : REPORT_FORM_V1;
     const bytes = this.encode({
-      report: redisV2 ? { ...report, seq, redis: [], redisV2 } : { ...report, seq, redis: report.redis.map(plainSample) },
+      report: mergeRecords<Report>(report, redisV2 ? { seq, redis: [], redisV2 } : { seq, redis: report.redis.map(plainSample) }),
     });
     const limit = this.collectorMaxBytes ? Math.min(this.collectorMaxBytes, this.opts.maxMessageBytes) : this.opts.maxMessageBytes;
     if (bytes.length > limit) {

@@ -2,6 +2,7 @@
 // makes an alert pending, `for` later firing; a false one drops a pending alert and
 // resolves a firing one (after keepFiringFor). State changes are written to the store
 // at once; the last-true time and value of an unchanged alert are written in batches.
+import { mergeRecords } from '../../common/index.js';
 import { fingerprint, renderTemplate } from './labels.js';
 import type { Rule } from './rules/rule.js';
 import type { SqliteAlertingStore, StoredAlert } from './store.js';
@@ -45,7 +46,7 @@ export class AlertTable {
 
   /** Labels of an alert of `rule` on a series with `seriesLabels`. */
   static labelsFor(rule: Rule, seriesLabels: Labels): Labels {
-    return { ...seriesLabels, ...rule.labels, alertname: rule.name };
+    return mergeRecords<Labels>(seriesLabels, rule.labels, { alertname: rule.name });
   }
 
   /**
