@@ -8,7 +8,7 @@
 // there), so a flag that stops paying shows here.
 import fs from 'node:fs';
 import { harness, programNodeFlags, PROGRAMS, type Harness } from '../harness/index.js';
-import { fixed, memory, table } from './lib.js';
+import { fixed, memory, table, threadCpuMs } from './lib.js';
 import { driveIngest } from './ingest.js';
 import { REPORT_FORM_V2 } from '../../proto/index.js';
 
@@ -16,23 +16,6 @@ const SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 15);
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const PER_REPORT = 8;
-
-/** CPU ms of each thread of `pid`, the main thread apart. */
-function threadCpuMs(pid: number): { main: number; others: number } {
-  let main = 0;
-  let others = 0;
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    let ns: number;
-    try {
-      ns = Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      continue; // the thread ended
-    }
-    if (tid === String(pid)) main += ns / 1e6;
-    else others += ns / 1e6;
-  }
-  return { main, others };
-}
 
 async function run(h: Harness, nodeFlags: string[]) {
   const influx = await h.influx();

@@ -10,6 +10,23 @@ export function cpuMs(pid: number): number {
   return ((Number(rest[11]) + Number(rest[12])) * 1000) / CLK_TCK;
 }
 
+/** CPU ms of each thread of `pid`, the main thread apart. */
+export function threadCpuMs(pid: number): { main: number; others: number } {
+  let main = 0;
+  let others = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    let ns: number;
+    try {
+      ns = Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      continue; // the thread ended
+    }
+    if (tid === String(pid)) main += ns / 1e6;
+    else others += ns / 1e6;
+  }
+  return { main, others };
+}
+
 /** This process's CPU ms and that of its reaped children (/proc/self/stat utime+stime, cutime+cstime). */
 export function selfAndChildrenCpuMs(): { self: number; children: number } {
   const stat = fs.readFileSync('/proc/self/stat', 'utf8');
