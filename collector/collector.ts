@@ -280,7 +280,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
         await api.close();
         apiTokens.close();
         await alerting?.close();
-        state.persist();
+        state.persist(Date.now(), true);
         await cluster?.close();
         await sink.close();
         store.close();

@@ -1,6 +1,11 @@
 // In-memory fleet state: hosts (from hello + latest report) and the latest sample
 // of every instance. Changes are marked dirty and persisted to the store in one
-// transaction per persist() call, so the API survives a collector restart.
+// transaction per persist() call, so the API survives a collector restart. A host's row is
+// written after each change; an instance's row (its latest sample, ~4 KB) at most once per
+// INSTANCE_ROW_EVERY_MS while it keeps reporting, and at once when it is new or gone: rewriting
+// every sample's row was ~20 µs a sample, the largest per-instance cost of a 1,000-host collector
+// (docs/benchmarks.md, "Fleet size"). After a crash the restarted collector shows samples up to
+// that old until the agents report again, within one interval.
 // A host is down when silent for hostDownAfterIntervals x its own interval.
 import type { Logger } from '../common/index.js';
 import { latestSample, type Hello, type Report } from '../proto/index.js';
@@ -34,6 +39,9 @@ export const RECONNECT_GRACE_MS = 10_000;
 
 export const instanceId = (hostId: string, address: string): string => `${hostId}/${address}`;
 
+/** An instance's stored row is rewritten at most this often while its samples keep coming. */
+export const INSTANCE_ROW_EVERY_MS = 60_000;
+
 export class FleetState {
   private readonly hosts = new Map<string, HostRecord>();
   private readonly instances = new Map<string, InstanceRecord>();
@@ -41,6 +49,9 @@ export class FleetState {
   private readonly dirtyHosts = new Set<string>();
   private readonly dirtyInstances = new Set<string>();
   private readonly removedInstances = new Set<string>();
+  /** Instances whose stored row is older than their latest sample (written when due: rowWrittenAt). */
+  private readonly staleRows = new Set<string>();
+  private readonly rowWrittenAt = new Map<string, number>();
   private startedAt = Date.now();
 
   /** The reconnect grace starts when agents can reach us again (the gRPC port is bound), not at construction. */
@@ -154,6 +165,8 @@ export class FleetState {
         const id = instanceId(hostId, address);
         this.instances.delete(id);
         this.dirtyInstances.delete(id);
+        this.staleRows.delete(id);
+        this.rowWrittenAt.delete(id);
         this.removedInstances.add(id);
       }
     }
@@ -197,19 +210,11 @@ export class FleetState {
     }
   }
 
-  /** Writes what changed since the last call. */
-  persist(): void {
-    if (!this.dirtyHosts.size && !this.dirtyInstances.size && !this.removedInstances.size) return;
-    const hosts: HostRecord[] = [];
-    for (const id of this.dirtyHosts) {
-      const h = this.hosts.get(id);
-      if (h) hosts.push(h);
-    }
-    const instances: InstanceRecord[] = [];
-    for (const id of this.dirtyInstances) {
-      const i = this.instances.get(id);
-      if (i) instances.push(i);
-    }
+  /**
+   * Writes what changed since the last call: changed hosts, gone instances, and the instance rows
+   * due (never written, or INSTANCE_ROW_EVERY_MS old); `all` writes every stale row (shutdown).
+   */
+  persist(now = Date.now(), all = false): void {
     if (this.opts.shared) {
       for (const id of this.dirtyHosts) this.sharedHosts.add(id);
       for (const id of this.dirtyInstances) {
@@ -221,10 +226,28 @@ export class FleetState {
         this.sharedInstances.delete(id);
       }
     }
+    for (const id of this.dirtyInstances) this.staleRows.add(id);
+    this.dirtyInstances.clear();
+    const hosts: HostRecord[] = [];
+    for (const id of this.dirtyHosts) {
+      const h = this.hosts.get(id);
+      if (h) hosts.push(h);
+    }
+    const instances: InstanceRecord[] = [];
+    for (const id of this.staleRows) {
+      const at = this.rowWrittenAt.get(id);
+      if (!all && at !== undefined && now - at < INSTANCE_ROW_EVERY_MS) continue;
+      const i = this.instances.get(id);
+      if (i) instances.push(i);
+    }
+    if (!hosts.length && !instances.length && !this.removedInstances.size) return;
     try {
       this.store.saveState(hosts, instances, this.removedInstances);
       this.dirtyHosts.clear();
-      this.dirtyInstances.clear();
+      for (const i of instances) {
+        this.staleRows.delete(i.id);
+        this.rowWrittenAt.set(i.id, now);
+      }
       this.removedInstances.clear();
     } catch (err) {
       this.logger.error({ error: (err as Error).message }, 'state: saving to the store failed; will retry');

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { createLogger } from '../common/index.js';
-import { FleetState } from '../collector/state.js';
+import { FleetState, INSTANCE_ROW_EVERY_MS } from '../collector/state.js';
 import { Store } from '../collector/store.js';
 import { decodeLazySamples, encodeRedisSamples, sampleInfo, type Report } from '../proto/index.js';
 import { harness } from './harness/index.js';
@@ -29,7 +29,7 @@ function reopened(file: string): { hosts: ReturnType<Store['loadHosts']>; instan
   }
 }
 
-test('state rows: the same instances again update their rows, a vanished one is deleted, a restart loads what was written', async (t) => {
+test('state rows: an instance row is written when new, rewritten once a minute or at shutdown, deleted when the instance goes; a restart loads what was written', async (t) => {
   const h = await harness(t);
   const file = path.join(await h.tempDir('collector-state'), 'collector.db');
   const store = Store.open(file);
@@ -39,8 +39,9 @@ test('state rows: the same instances again update their rows, a vanished one is 
   const B = '10.0.0.1:6380';
   state.hello(makeHello('db-1'), T0);
 
+  const EVERY = INSTANCE_ROW_EVERY_MS;
   state.report('db-1', form2Report(1, T0, [A, B]), T0 + 10);
-  state.persist();
+  state.persist(T0 + 10);
   let back = reopened(file);
   assert.deepEqual(back.instances.map((i) => [i.id, i.host, i.address, i.receivedAt]).sort(), [
     [`db-1/${A}`, 'db-1', A, T0 + 10],
@@ -48,12 +49,20 @@ test('state rows: the same instances again update their rows, a vanished one is 
   ]);
   assert.equal(back.hosts[0]!.lastSeq, 1);
 
-  // The same instances in the same order: the rows carry the newer samples.
+  // The same instances in the same order: the host row follows at once, the instance rows when a
+  // minute has passed since they were written.
   const list = state.host('db-1')!.instances;
   state.report('db-1', form2Report(2, T0 + 1000, [A, B]), T0 + 1010);
   assert.deepEqual(state.host('db-1')!.instances, [A, B]);
   assert.equal(state.host('db-1')!.instances, list, 'an unchanged instance list is kept');
-  state.persist();
+  state.persist(T0 + 1010);
+  back = reopened(file);
+  assert.equal(back.hosts[0]!.lastSeq, 2);
+  assert.deepEqual(back.instances.map((i) => [i.id, i.receivedAt]).sort(), [
+    [`db-1/${A}`, T0 + 10],
+    [`db-1/${B}`, T0 + 10],
+  ]);
+  state.persist(T0 + 10 + EVERY);
   back = reopened(file);
   assert.deepEqual(back.instances.map((i) => [i.id, i.receivedAt, i.sample.sampledAtMs]).sort(), [
     [`db-1/${A}`, T0 + 1010, T0 + 1000],
@@ -72,7 +81,7 @@ test('state rows: the same instances again update their rows, a vanished one is 
     state.allInstances().map((i) => i.id),
     [`db-1/${A}`],
   );
-  state.persist();
+  state.persist(T0 + 3010 + 2 * EVERY);
   back = reopened(file);
   assert.deepEqual(
     back.instances.map((i) => [i.id, i.receivedAt]),
@@ -81,13 +90,28 @@ test('state rows: the same instances again update their rows, a vanished one is 
   assert.deepEqual(back.hosts[0]!.instances, [A]);
   assert.equal(back.hosts[0]!.lastSeq, 4);
 
-  // B comes back: its row again.
+  // B comes back: its row at once, as a new instance's; A's row is not due yet.
   state.report('db-1', form2Report(5, T0 + 4000, [A, B]), T0 + 4010);
-  state.persist();
+  state.persist(T0 + 4010 + 2 * EVERY);
   assert.deepEqual(
     reopened(file)
-      .instances.map((i) => i.id)
+      .instances.map((i) => [i.id, i.receivedAt])
       .sort(),
-    [`db-1/${A}`, `db-1/${B}`],
+    [
+      [`db-1/${A}`, T0 + 3010],
+      [`db-1/${B}`, T0 + 4010],
+    ],
+  );
+
+  // Shutdown writes every row not yet due.
+  state.persist(T0 + 4020 + 2 * EVERY, true);
+  assert.deepEqual(
+    reopened(file)
+      .instances.map((i) => [i.id, i.receivedAt])
+      .sort(),
+    [
+      [`db-1/${A}`, T0 + 4010],
+      [`db-1/${B}`, T0 + 4010],
+    ],
   );
 });
