@@ -8,7 +8,7 @@ import { AlertTable } from '../collector/alerting/alerts.js';
 import { fingerprint } from '../collector/alerting/labels.js';
 import { SqliteAlertingStore } from '../collector/alerting/store.js';
 import { compileRules } from '../collector/alerting/rules/index.js';
-import { Evaluator, STALE_SERIES_MS } from '../collector/alerting/rules/evaluate.js';
+import { Evaluator, STALE_SERIES_MS, STALE_SWEEP_MS } from '../collector/alerting/rules/evaluate.js';
 
 const rules = (where: string[] = []) =>
   compileRules(
@@ -92,6 +92,28 @@ test('a fluctuation window replaced with its rule (a new shape) takes the next p
       [[4]],
       'a new window, and the one the evaluator keeps',
     );
+  } finally {
+    store.close();
+  }
+});
+
+test('stale series are swept every STALE_SWEEP_MS: a series goes between STALE_SERIES_MS and STALE_SERIES_MS + STALE_SWEEP_MS after its last point', () => {
+  const store = Store.open(':memory:');
+  try {
+    const table = new AlertTable(new SqliteAlertingStore(store.db));
+    const ev = new Evaluator(table, rules());
+    const tags = { host: 'h1', instance: '10.0.0.1:6379', role: 'master' };
+    const state = () => table.all().find((a) => a.labels.alertname === 'Down')?.state;
+    const t = 1_800_000_000_000;
+    ev.onPoints([{ measurement: 'redis', tags, fields: { up: 0, connected_clients: 1 }, time: t }], t);
+    assert.equal(state(), 'firing');
+    const swept = t + STALE_SERIES_MS - 1000;
+    ev.tick(swept);
+    assert.equal(state(), 'firing', 'not stale yet');
+    ev.tick(t + STALE_SERIES_MS + 1000);
+    assert.equal(state(), 'firing', 'stale, but the last sweep was 2 s ago');
+    ev.tick(swept + STALE_SWEEP_MS);
+    assert.equal(state(), 'resolved');
   } finally {
     store.close();
   }

@@ -13,6 +13,13 @@ const VOLATILE_TAGS = new Set(['role', 'state', 'kind']);
 
 /** A series that sent no point for this long resolves its threshold alerts (unless its host is silent). */
 export const STALE_SERIES_MS = 5 * 60_000;
+/**
+ * Stale series are looked for this often, not on every tick: a sweep visits every series of every
+ * threshold rule (~11 per instance with the built-in rules), ~5 % of a 1,000-host collector's main
+ * thread when done each second (docs/benchmarks.md, "Fleet size"). A series goes up to this much
+ * later than STALE_SERIES_MS.
+ */
+export const STALE_SWEEP_MS = 5_000;
 
 interface Series {
   labels: Labels;
@@ -104,6 +111,7 @@ export class Evaluator {
   /** What onPoints() reads of a report: the reports' points need no more (batch.ts). */
   readonly need: FieldNeeds = (measurement) => this.needs.get(measurement);
   private readonly silentHosts = new Set<string>();
+  private lastStaleSweep = Number.NEGATIVE_INFINITY;
   /** Fluctuation windows changed (or dropped) since the last takeWindowChanges(): `rule\0series`. */
   private readonly changedWindows = new Set<string>();
 
@@ -207,6 +215,9 @@ export class Evaluator {
   }
 
   tick(now = Date.now()): void {
+    // A clock that went back (a test's, or the host's) sweeps too.
+    const sweep = now - this.lastStaleSweep >= STALE_SWEEP_MS || now < this.lastStaleSweep;
+    if (sweep) this.lastStaleSweep = now;
     for (const st of this.states.values()) {
       const r = st.rule;
       if (r.kind === 'absence') {
@@ -220,7 +231,7 @@ export class Evaluator {
           if (a.state === 'firing' && now - a.lastTrueAt >= r.resolveAfterMs)
             this.alerts.resolve(a, now, a.value, `no ${r.event} for ${r.resolveAfterMs / 1000}s`);
         }
-      } else {
+      } else if (sweep) {
         // forEach: no [key, series] pair made per series and tick; a cutoff, not a difference per series.
         const staleBefore = now - STALE_SERIES_MS;
         st.series.forEach((s, k) => {
