@@ -86,6 +86,11 @@ export class LineBuffer {
   /** Bytes `start` to `end` of `b`. */
   range(b: Uint8Array, start: number, end: number): void {
     this.room(end - start);
+    if (end - start > SHORT_COPY) {
+      this.buf.set(b.subarray(start, end), this.pos);
+      this.pos += end - start;
+      return;
+    }
     const buf = this.buf;
     let p = this.pos;
     for (let i = start; i < end; i++) buf[p++] = b[i]!;
@@ -231,6 +236,11 @@ export class LineBuffer {
   /** A copy of the current piece from byte `at` on. */
   copy(at: number): Buffer {
     return Buffer.from(this.buf.subarray(this.start + at, this.pos));
+  }
+
+  /** The current piece from byte `at` on, copied into `target` at `targetAt`. */
+  copyOut(at: number, target: Uint8Array, targetAt: number): void {
+    target.set(this.buf.subarray(this.start + at, this.pos), targetAt);
   }
 
   /** The piece written since the last take(), a view of its slab (which the pieces keep alive). */

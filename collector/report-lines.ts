@@ -163,18 +163,19 @@ function numberColumns(cols: Column[], keys: string[]): number[] | null {
 const CMDSTAT_AT = numberColumns(ROWS.cmdstat.cols, ['calls', 'usec', 'usecPerCall', 'rejectedCalls', 'failedCalls']);
 const LATENCY_AT = numberColumns(ROWS.latency.cols, ['p50', 'p99', 'p999']);
 
-/** Row `row` (the current one) of a form-2 sample's per-command rows (each number written as rowField would). */
-function cursorRow(w: LineBuffer, m: CursorRows, heads: RowHeads, row: number, rows: RowCursor, tags: SampleTags, time: number): number {
+/** The current row of a form-2 sample's per-command rows (each number written as rowField would). */
+function cursorRow(w: LineBuffer, m: CursorRows, head: RowHead | undefined, rows: RowCursor, tags: SampleTags, time: number): number {
   const lineAt = w.length;
   const b = rows.bytes;
   const start = rows.at[0]!;
   const end = rows.at[1]!;
-  const head = heads.get(row, b, start, end);
-  if (head !== undefined) w.bytes(head);
-  else {
+  if (head !== undefined && start !== end && plainTagBytes(b, start, end)) {
+    w.bytes(head.before);
+    w.range(b, start, end);
+    w.bytes(head.after);
+  } else {
     w.text(m.name);
     tags.writeBytes(w, 'command', b, start, end);
-    heads.set(row, b, start, end, w.copy(lineAt));
   }
   const fieldsAt = w.length;
   const { cols, at } = m;
@@ -191,38 +192,6 @@ interface CursorRows {
 const CMDSTAT_ROWS: CursorRows | null = CMDSTAT_AT && { ...ROWS.cmdstat, at: CMDSTAT_AT };
 const LATENCY_ROWS: CursorRows | null = LATENCY_AT && { ...ROWS.latency, at: LATENCY_AT };
 
-// Per instance and measurement: rows past this many, or named by more bytes, are written tag by tag.
-const HEADS_MAX = 256;
-const HEAD_NAME_MAX = 64;
-
-/**
- * The heads of an instance's per-command rows of one measurement (`measurement,tags` with the
- * row's `command=` in its sorted place), kept by row with the name bytes they were written for:
- * Redis lists its commands in the same order every time, so a row's head is one copy.
- */
-class RowHeads {
-  private readonly names: Buffer[] = [];
-  private readonly heads: Buffer[] = [];
-
-  /** The head of row `row` when it was kept for the name in bytes `start` to `end` of `b`. */
-  get(row: number, b: Buffer, start: number, end: number): Buffer | undefined {
-    const name = this.names[row];
-    return name !== undefined && sameBytes(name, b, start, end) ? this.heads[row] : undefined;
-  }
-
-  set(row: number, b: Buffer, start: number, end: number, head: Buffer): void {
-    if (row > this.names.length || row >= HEADS_MAX || end - start > HEAD_NAME_MAX) return;
-    this.names[row] = Buffer.from(b.subarray(start, end));
-    this.heads[row] = head;
-  }
-}
-
-function sameBytes(a: Buffer, b: Buffer, start: number, end: number): boolean {
-  if (a.length !== end - start) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[start + i]) return false;
-  return true;
-}
-
 /** `,key=value` of `values[i]`, a number read from a form-2 sample's bytes: putField(coerce(type, v)) without boxing it (LineBuffer.intFieldAt). */
 function numberField(w: LineBuffer, prefix: FieldKey, type: FieldType, values: Float64Array, i: number): void {
   if (type === 'string') {
@@ -233,6 +202,12 @@ function numberField(w: LineBuffer, prefix: FieldKey, type: FieldType, values: F
   if (!Number.isFinite(values[i])) return;
   if (type === 'int') w.intFieldAt(prefix, values, i);
   else w.floatFieldAt(prefix, values, i);
+}
+
+/** A per-command row's bytes before its command name and after it (SampleTags.rowHead). */
+interface RowHead {
+  before: Buffer;
+  after: Buffer;
 }
 
 /** One sample's tags, escaped and sorted once; a row adds its own tag in its sorted place. */
@@ -246,8 +221,7 @@ class SampleTags {
   private readonly keyspaces = new Map<string, Buffer>();
   /** The redis line's measurement and tags. */
   readonly redisHead: Buffer;
-  readonly cmdstatHeads = new RowHeads();
-  readonly latencyHeads = new RowHeads();
+  private readonly rowHeads = new Map<string, RowHead | undefined>();
 
   constructor(readonly tags: Tags) {
     this.keys = Object.keys(tags).sort();
@@ -294,6 +268,23 @@ class SampleTags {
       if (this.keyspaces.size < KEPT_HEADS_MAX) this.keyspaces.set(db, t);
     }
     return t;
+  }
+
+  /**
+   * A per-command row's head around its command name: the measurement and the tags before
+   * `command=` (with it), and the tags after; undefined when the sample has a `command` tag itself.
+   * Two pieces per instance and measurement instead of a head per row: a head per row made the
+   * line a copy shorter but kept ~4 KB an instance (docs/benchmarks.md, "Fleet size").
+   */
+  rowHead(measurement: string): RowHead | undefined {
+    if (this.rowHeads.has(measurement)) return this.rowHeads.get(measurement);
+    let head: RowHead | undefined;
+    if (!Object.hasOwn(this.tags, 'command')) {
+      const sp = this.split('command');
+      head = { before: Buffer.concat([Buffer.from(measurement), sp[0], sp[1]]), after: sp[2] };
+    }
+    this.rowHeads.set(measurement, head);
+    return head;
   }
 
   /** write() of the UTF-8 text in `b` from `start` to `end`: a plain one (nothing cleanTag or escaping would change) is copied as it is. */
@@ -577,10 +568,12 @@ function sampleLines(s: RedisSample, src: PointSource, reportTime: number, w: Li
   }
   const rows = rowCursor;
   if (CMDSTAT_ROWS && openRows(rows, s, CMD_ROWS)) {
-    for (let i = 0; rows.next(); i++) n += cursorRow(w, CMDSTAT_ROWS, tags.cmdstatHeads, i, rows, tags, time);
+    const head = tags.rowHead(CMDSTAT_ROWS.name);
+    while (rows.next()) n += cursorRow(w, CMDSTAT_ROWS, head, rows, tags, time);
   } else for (const c of s.commandstats) n += objectRow(w, ROWS.cmdstat.name, tags, 'command', c.command, ROWS.cmdstat.cols, c, time);
   if (LATENCY_ROWS && openRows(rows, s, LAT_ROWS)) {
-    for (let i = 0; rows.next(); i++) n += cursorRow(w, LATENCY_ROWS, tags.latencyHeads, i, rows, tags, time);
+    const head = tags.rowHead(LATENCY_ROWS.name);
+    while (rows.next()) n += cursorRow(w, LATENCY_ROWS, head, rows, tags, time);
   } else for (const l of s.latencystats) n += objectRow(w, ROWS.latency.name, tags, 'command', l.command, ROWS.latency.cols, l, time);
   for (const e of s.errorstats) n += objectRow(w, ROWS.errorstat.name, tags, 'error', e.error, ROWS.errorstat.cols, e, time);
   for (const e of s.slowlog)
