@@ -6,12 +6,17 @@
 import { encodeLines, type EncodedLines } from './line-protocol.js';
 import { reportPoints, type FieldNeeds, type Point, type PointSource } from './points.js';
 import { reportLines } from './report-lines.js';
+
+export { releaseLines } from './report-lines.js';
 import type { Report } from '../proto/index.js';
 
 export interface SinkBatch {
   /** Every point. */
   points(): Point[];
-  /** Every point as line protocol. */
+  /**
+   * Every point as line protocol. A sink that took the lines gives them back with releaseLines()
+   * once it has sent or copied them; the batch is not read again after that.
+   */
   lines(): EncodedLines;
   /** The points the alert rules read: at least the measurements and fields `need` names. */
   rulePoints(need: FieldNeeds): Point[];

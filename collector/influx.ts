@@ -8,7 +8,7 @@ import { InfluxDB, type IPoolOptions } from 'influx';
 import { Backoff, OnceLog, type Logger } from '../common/index.js';
 import type { InfluxConfig } from './config.js';
 import { InfluxWriter, type WriteOutcome } from './influx-write.js';
-import { batchLines, type Batch } from './batch.js';
+import { batchLines, releaseLines, type Batch } from './batch.js';
 import type { FieldValue, Point, Tags } from './points.js';
 import { sumSeries } from './downsample.js';
 import { victoriaQuery } from './victoria.js';
@@ -260,6 +260,7 @@ export class InfluxSink implements MetricSink {
   /** Appends to the spool (acked once fsync'd); false when it has no room. */
   private toSpool(e: Entry): boolean {
     if (!this.spool || !this.spool.append(e.points, e.lines, () => e.onStored?.())) return false;
+    releaseLines(e.lines); // the spool copied them
     this.counters.spooled += e.points;
     if (!this.spooling) {
       this.spooling = true;
@@ -296,6 +297,7 @@ export class InfluxSink implements MetricSink {
       const old = this.memory.shift()!;
       this.memPoints -= old.points;
       this.counters.droppedNoRoom += old.points;
+      releaseLines(old.lines);
     }
     this.enqueue({ lines, points: n });
     this.counters.accepted += n;
@@ -387,7 +389,10 @@ export class InfluxSink implements MetricSink {
     this.inflight = points;
     const out = await this.writer.write(batch.map((e) => e.lines));
     if (this.outcome(out, points)) {
-      for (const e of batch) e.onStored?.();
+      for (const e of batch) {
+        releaseLines(e.lines);
+        e.onStored?.();
+      }
       return this.memPoints >= this.cfg.batchSize || (this.spool?.records ?? 0) > 0 ? 0 : this.cfg.flushIntervalMs;
     }
     this.memory.unshiftAll(batch);

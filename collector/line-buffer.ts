@@ -3,6 +3,11 @@
 // string in between. The bytes go into large slabs; take() hands out the piece written since the
 // last take() as a view of its slab (no copy), the way Buffer's own pool hands out small buffers.
 // report-lines.ts writes a report's lines here.
+//
+// A slab whose pieces were all given back (release(), once the sink has sent or copied them) is
+// written again instead of a new one: each new 1 MB slab is external memory to V8, and ~7 MB/s of
+// it drove a full GC every few seconds, which over a collector holding 8,000 instances is ~15 % of
+// its CPU (docs/benchmarks.md, "Fleet size"). A piece not given back keeps its slab from reuse.
 
 const MINUS = 0x2d;
 const DOT = 0x2e;
@@ -37,7 +42,16 @@ export class LineBuffer {
   /** `buf` as a DataView, for putKey(). */
   private view: DataView;
 
-  constructor(private readonly slab = 1 << 20) {
+  /** Per slab (by its memory) with pieces out: how many. */
+  private readonly out = new Map<ArrayBufferLike, number>();
+  /** Slabs of `slab` bytes with no piece out, to write again. */
+  private readonly spare: Buffer[] = [];
+
+  constructor(
+    private readonly slab = 1 << 20,
+    /** How many free slabs are kept for reuse. */
+    private readonly spareMax = 4,
+  ) {
     this.buf = Buffer.allocUnsafeSlow(slab);
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
@@ -59,8 +73,10 @@ export class LineBuffer {
   private room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     const used = this.pos - this.start;
-    const b = Buffer.allocUnsafeSlow(Math.max(this.slab, 2 * (used + n)));
+    const size = Math.max(this.slab, 2 * (used + n));
+    const b = (size === this.slab && this.spare.pop()) || Buffer.allocUnsafeSlow(size);
     this.buf.copy(b, 0, this.start, this.pos);
+    this.keep(this.buf);
     this.buf = b;
     this.view = new DataView(b.buffer, b.byteOffset, b.length);
     this.start = 0;
@@ -243,11 +259,34 @@ export class LineBuffer {
     target.set(this.buf.subarray(this.start + at, this.pos), targetAt);
   }
 
-  /** The piece written since the last take(), a view of its slab (which the pieces keep alive). */
+  /** The piece written since the last take(), a view of its slab (which the pieces keep alive); release() it when done. */
   take(): Buffer {
     const out = this.buf.subarray(this.start, this.pos);
     this.start = this.pos;
+    const ab = this.buf.buffer;
+    this.out.set(ab, (this.out.get(ab) ?? 0) + 1);
     return out;
+  }
+
+  /**
+   * Gives back a piece take() handed out: nothing reads it any more. When it was the last one out
+   * of a slab no longer written, the slab is written again. A buffer not from here is ignored.
+   */
+  release(piece: Buffer): void {
+    const ab = piece.buffer;
+    const n = this.out.get(ab);
+    if (n === undefined) return;
+    if (n > 1) {
+      this.out.set(ab, n - 1);
+      return;
+    }
+    this.out.delete(ab);
+    if (ab !== this.buf.buffer) this.keep(Buffer.from(ab));
+  }
+
+  /** A slab left behind: kept for reuse when no piece of it is out and it has the usual size. */
+  private keep(slab: Buffer): void {
+    if (!this.out.has(slab.buffer) && slab.length === this.slab && this.spare.length < this.spareMax) this.spare.push(slab);
   }
 }
 

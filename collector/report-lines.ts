@@ -586,6 +586,14 @@ const rowCursor = new RowCursor();
 // One writer for every report: reportLines runs start to end without yielding.
 const lineBuffer = new LineBuffer();
 
+/**
+ * Gives back the lines of a report once nothing reads them (sent, or copied to the spool): their
+ * slab is written again (line-buffer.ts). Lines not from reportLines() are ignored.
+ */
+export function releaseLines(lines: Buffer): void {
+  lineBuffer.release(lines);
+}
+
 /** Every point of one report as line protocol (what encodeLines(reportPoints(report, src)) writes). */
 export function reportLines(report: Report, src: PointSource): EncodedLines {
   const w = lineBuffer;

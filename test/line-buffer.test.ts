@@ -111,3 +111,39 @@ test('intField and floatField write what field() then int() or float() write, fo
     assert.equal(w.take().toString(), `,used_memory=${String(v)}`, `floatField ${v}`);
   }
 });
+
+test('a slab is written again only once every piece of it was released; pieces out keep their bytes', () => {
+  const w = new LineBuffer(64, 2);
+  const piece = (text: string) => {
+    w.text(text);
+    return w.take();
+  };
+  // Fill a slab with pieces, then move to a second one.
+  const first = [piece('a'.repeat(20)), piece('b'.repeat(20)), piece('c'.repeat(20))];
+  const slabA = first[0]!.buffer;
+  const onB = piece('d'.repeat(20));
+  assert.notEqual(onB.buffer, slabA, 'the fourth piece did not fit: a new slab');
+
+  // One piece of A still out: moving on from B does not write A again.
+  w.release(first[0]!);
+  w.release(first[1]!);
+  w.release(Buffer.from('not from this writer'));
+  const later = [piece('e'.repeat(30)), piece('f'.repeat(30)), piece('g'.repeat(30))];
+  for (const p of later) assert.notEqual(p.buffer, slabA);
+  assert.equal(first[2]!.toString(), 'c'.repeat(20), 'a piece out keeps its bytes');
+
+  // The last piece of A back: A is written again, and the pieces out elsewhere keep theirs.
+  w.release(first[2]!);
+  const onA: Buffer[] = [];
+  for (let i = 0; i < 6 && !onA.some((p) => p.buffer === slabA); i++) onA.push(piece(String(i).repeat(20)));
+  assert.ok(
+    onA.some((p) => p.buffer === slabA),
+    'a released slab is reused',
+  );
+  assert.equal(onB.toString(), 'd'.repeat(20));
+  assert.deepEqual(
+    later.map((p) => p.toString()),
+    ['e'.repeat(30), 'f'.repeat(30), 'g'.repeat(30)],
+  );
+  onA.forEach((p, i) => assert.equal(p.toString(), String(i).repeat(20)));
+});
