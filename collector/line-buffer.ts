@@ -42,8 +42,11 @@ export class LineBuffer {
   /** `buf` as a DataView, for putKey(). */
   private view: DataView;
 
-  /** Per slab (by its memory) with pieces out: how many. */
-  private readonly out = new Map<ArrayBufferLike, number>();
+  /**
+   * Per slab (by its memory) with pieces out: how many. Weak: a piece dropped without release()
+   * (a report refused under backpressure whose stream then ended) must not keep its slab alive.
+   */
+  private readonly out = new WeakMap<ArrayBufferLike, number>();
   /** Slabs of `slab` bytes with no piece out, to write again. */
   private readonly spare: Buffer[] = [];
 

@@ -239,6 +239,7 @@ export class FleetState {
       if (!all && at !== undefined && now - at < INSTANCE_ROW_EVERY_MS) continue;
       const i = this.instances.get(id);
       if (i) instances.push(i);
+      else this.staleRows.delete(id);
     }
     if (!hosts.length && !instances.length && !this.removedInstances.size) return;
     try {
@@ -287,7 +288,14 @@ export class FleetState {
       if (this.connected.has(r.id)) continue;
       const h = this.hosts.get(r.id);
       if (h && (h.lastSeenAt > r.lastSeenAt || (h.lastSeenAt === r.lastSeenAt && h.statusSince > r.statusSince))) continue;
-      if (h) for (const a of h.instances) if (!r.instances.includes(a)) this.instances.delete(instanceId(r.id, a));
+      if (h)
+        for (const a of h.instances) {
+          if (r.instances.includes(a)) continue;
+          const id = instanceId(r.id, a);
+          this.instances.delete(id);
+          this.staleRows.delete(id);
+          this.rowWrittenAt.delete(id);
+        }
       this.hosts.set(r.id, r);
       this.restored.delete(r.id);
       taken.set(r.id, r);
