@@ -8,3 +8,4 @@ export { editorSchema } from './editor-schema.js';
 export * from './tls.js';
 export * from './args.js';
 export * from './records.js';
+export * from './redis-name.js';

@@ -3,7 +3,7 @@
 // place (a Redis restart drops it) and, once the host has not been cut off for the hysteresis
 // window, restore each instance to its rightful role from ZooKeeper and the Sentinel majority.
 import { Redis } from 'ioredis';
-import { OnceLog, errorText, withTimeout, type Logger } from '../common/index.js';
+import { errorText, type Logger, nameWhenReady, OnceLog, withTimeout } from '../common/index.js';
 import { guardBudget, type GuardConfig, type InstanceGuardOptions } from './config.js';
 import { FENCES, replicatesFrom, type FenceContext, type FenceMechanism } from './fence.js';
 import { IntentStore, type FenceIntent } from './intent.js';
@@ -160,21 +160,24 @@ export class SentinelGuard {
     });
     this.intents = new IntentStore(config.stateDir);
     this.slots = instances.map((spec) => {
-      const client = new Redis({
-        host: spec.host,
-        port: spec.port,
-        username: spec.user,
-        password: spec.password,
-        lazyConnect: true,
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 0,
-        enableReadyCheck: false,
-        connectTimeout: Math.max(config.fence.timeoutMs, 200),
-        commandTimeout: config.fence.timeoutMs,
-        // Reconnect fast: a restarted Redis must be re-fenced before it serves clients for long.
-        retryStrategy: (n: number) => Math.min(20 * n, 500),
-        connectionName: 'redis-fleet-guard',
-      });
+      const client = nameWhenReady(
+        new Redis({
+          host: spec.host,
+          port: spec.port,
+          username: spec.user,
+          password: spec.password,
+          lazyConnect: true,
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 0,
+          enableReadyCheck: false,
+          connectTimeout: Math.max(config.fence.timeoutMs, 200),
+          commandTimeout: config.fence.timeoutMs,
+          // Reconnect fast: a restarted Redis must be re-fenced before it serves clients for long.
+          retryStrategy: (n: number) => Math.min(20 * n, 500),
+          disableClientInfo: true, // and no connectionName: named once ready (common/redis-name.ts)
+        }),
+        'redis-fleet-guard',
+      );
       client.on('error', (err: Error) => {
         if (this.once.enter(`conn:${spec.address}`, 'down'))
           this.log.warn({ instance: spec.address, err: err.message }, 'guard: connection error');

@@ -3,7 +3,7 @@
 // the failsafe (a majority confirms this instance as a clean master) and the rightful master of a
 // group (highest config epoch among a majority).
 import { Redis } from 'ioredis';
-import { errorText, withTimeout } from '../common/index.js';
+import { errorText, nameWhenReady, withTimeout } from '../common/index.js';
 import { parseMasters, splitAddress, type MasterView } from '../sentinel/index.js';
 
 export { parseMasters, splitAddress, type MasterView };
@@ -35,19 +35,22 @@ export class SentinelPanel {
   ) {
     for (const a of addresses) {
       const [host, port] = splitAddress(a);
-      const c = new Redis({
-        host,
-        port,
-        password: opts.password,
-        lazyConnect: true,
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 0,
-        connectTimeout: Math.max(opts.timeoutMs, 200),
-        commandTimeout: opts.timeoutMs,
-        enableReadyCheck: false,
-        retryStrategy: (n: number) => Math.min(100 * n, 2000),
-        connectionName: 'redis-fleet-guard',
-      });
+      const c = nameWhenReady(
+        new Redis({
+          host,
+          port,
+          password: opts.password,
+          lazyConnect: true,
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 0,
+          connectTimeout: Math.max(opts.timeoutMs, 200),
+          commandTimeout: opts.timeoutMs,
+          enableReadyCheck: false,
+          retryStrategy: (n: number) => Math.min(100 * n, 2000),
+          disableClientInfo: true, // and no connectionName: named once ready (common/redis-name.ts)
+        }),
+        'redis-fleet-guard',
+      );
       c.on('error', () => {
         /* reported through the round's errors */
       });

@@ -1,7 +1,7 @@
 // Samples Sentinels: per Sentinel one SENTINEL masters, one SENTINEL CKQUORUM per master and
 // INFO sentinel (tilt), all under one deadline, so a frozen Sentinel reports down, never late.
 import { Redis } from 'ioredis';
-import { errorText, withTimeout } from '../common/index.js';
+import { errorText, nameWhenReady, withTimeout } from '../common/index.js';
 import type { SentinelMasterState, SentinelSample } from '../proto/index.js';
 import { parseCkquorum, parseMasters, splitAddress } from './parse.js';
 
@@ -47,20 +47,22 @@ export class SentinelSampler {
       }
       have?.client.disconnect();
       const [host, port] = splitAddress(addr);
-      const client = new Redis({
-        host,
-        port,
-        password: target.password ?? this.opts.password,
-        lazyConnect: true,
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 0,
-        connectTimeout: this.opts.timeoutMs,
-        commandTimeout: this.opts.timeoutMs,
-        enableReadyCheck: false,
-        disableClientInfo: true,
-        retryStrategy: (n: number) => Math.min(100 * n, 2000),
-        connectionName: this.opts.connectionName ?? 'redis-fleet-agent',
-      });
+      const client = nameWhenReady(
+        new Redis({
+          host,
+          port,
+          password: target.password ?? this.opts.password,
+          lazyConnect: true,
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 0,
+          connectTimeout: this.opts.timeoutMs,
+          commandTimeout: this.opts.timeoutMs,
+          enableReadyCheck: false,
+          disableClientInfo: true, // and no connectionName: named once ready (common/redis-name.ts)
+          retryStrategy: (n: number) => Math.min(100 * n, 2000),
+        }),
+        this.opts.connectionName ?? 'redis-fleet-agent',
+      );
       const entry: { client: Redis; target: SamplerTarget; lastError?: string } = { client, target };
       client.on('error', (err: Error) => {
         entry.lastError = err.message;

@@ -1,6 +1,6 @@
 // The Redis input against real redis-server processes: roles and replica lag,
 // instance down/up, wrong password, refused CONFIG, a hung instance, rates across a
-// restart, one persistent connection.
+// restart, one persistent connection, connections killed again and again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
@@ -155,6 +155,28 @@ test('an instance going down: up=false with the reason and one event/log; the ot
   assert.equal(r.log.count('instance up'), 1);
   assert.equal(byAddress(back, b.address).rates!.valid, false, 'a restarted server has fresh counters');
   assert.equal(byAddress(await r.gather(), b.address).rates!.valid, true);
+});
+
+test('the connection killed, and each new one killed as well: still one good sample within the budget, no down', async (t) => {
+  const h = await harness(t);
+  const server = await h.redis();
+  const link = await h.relay(server);
+  const r = await rig(t, [{ address: link.address }], { interval: '2s' });
+  assert.ok(byAddress(await r.gather(), link.address).up);
+  // The open connection and the next two closed as soon as the agent sends on them (its INFO).
+  link.reset(2);
+  const acc = await r.gather();
+  const s = byAddress(acc, link.address);
+  assert.equal(s.up, true, s.error);
+  assert.equal(link.resets, 3);
+  assert.deepEqual(acc.events, []);
+  assert.equal(r.log.count('instance down'), 0);
+  // Lost again and again: down after three fresh connections, not one connection after another.
+  link.reset(10);
+  const lost = byAddress(await r.gather(), link.address);
+  assert.equal(lost.up, false);
+  assert.equal(lost.error, 'connection closed');
+  assert.equal(link.resets, 3 + 1 + 3);
 });
 
 test('wrong or missing password: a clear error, never the password in logs', async (t) => {

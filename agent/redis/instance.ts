@@ -4,7 +4,7 @@ import os from 'node:os';
 import { Redis } from 'ioredis';
 import { Form2Columns, form2Sample, type RedisSample, type SlowlogEntry } from '../../proto/index.js';
 import type { RedisInstanceConfig } from '../config.js';
-import { TimeoutError, withTimeout } from '../../common/index.js';
+import { nameWhenReady, TimeoutError, withTimeout } from '../../common/index.js';
 import { describeRedisError, isReplyError } from './errors.js';
 import { InfoPicks, parseInfoColumns } from './info.js';
 import { RATE_COUNTERS, computeHeadroom, computeRates, rateSnapshotOf, type RateSnapshot } from './rates.js';
@@ -27,6 +27,9 @@ const PICKED = ['maxmemory', 'maxclients', 'used_memory', 'run_id', 'uptime_in_s
 export type ConfigState = { kind: 'unknown' } | { kind: 'ok'; maxmemory: number; maxclients: number } | { kind: 'refused'; error: string };
 
 const noop = (): void => {};
+
+/** Fresh connections one sample may open after losing its connection (sample()). */
+const LOST_CONNECTION_RETRIES = 3;
 
 /** os.totalmem() reads /proc/meminfo (3 syscalls): once a minute is enough for the headroom's denominator. */
 let memTotal = { bytes: 0, atMs: -Infinity };
@@ -56,24 +59,26 @@ export class RedisInstance {
     readonly cfg: RedisInstanceConfig,
     private readonly opts: InstanceOptions,
   ) {
-    this.client = new Redis({
-      host: cfg.host,
-      port: cfg.port,
-      username: cfg.user,
-      password: cfg.password,
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      enableReadyCheck: false, // a loading instance is up (loading:1), not "not ready"
-      connectTimeout: opts.timeoutMs,
-      commandTimeout: opts.timeoutMs,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times - 1, 16), opts.maxReconnectDelayMs),
-      connectionName: CLIENT_NAME, // CLIENT SETNAME, best-effort (ioredis ignores a refusal)
-      disableClientInfo: true,
-      autoResendUnfulfilledCommands: false,
-      autoResubscribe: false,
-      enableAutoPipelining: true, // INFO and SLOWLOG GET of one tick leave in one write (one syscall)
-    });
+    this.client = nameWhenReady(
+      new Redis({
+        host: cfg.host,
+        port: cfg.port,
+        username: cfg.user,
+        password: cfg.password,
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        enableReadyCheck: false, // a loading instance is up (loading:1), not "not ready"
+        connectTimeout: opts.timeoutMs,
+        commandTimeout: opts.timeoutMs,
+        maxRetriesPerRequest: 0,
+        retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times - 1, 16), opts.maxReconnectDelayMs),
+        disableClientInfo: true, // and no connectionName: named once ready (common/redis-name.ts)
+        autoResendUnfulfilledCommands: false,
+        autoResubscribe: false,
+        enableAutoPipelining: true, // INFO and SLOWLOG GET of one tick leave in one write (one syscall)
+      }),
+      CLIENT_NAME,
+    );
     this.client.on('error', (err: unknown) => {
       this.lastError = describeRedisError(err, cfg.password);
     });
@@ -205,23 +210,34 @@ export class RedisInstance {
 
   /**
    * One sample; never throws. A lost connection (Sentinel's CLIENT KILL on reconfigure, a restart
-   * in between) is not yet "down": one fresh connection and one more try within the same budget.
+   * in between) is not yet "down": a fresh connection and another try, again each time the fresh
+   * connection is lost too, within the same budget (Sentinel may kill it as well, e.g. while it
+   * reconfigures several replicas). A reconnect that fails ends the sample, and so does the
+   * LOST_CONNECTION_RETRIES-th lost one (a server that accepts and then closes, e.g. at maxclients,
+   * is not hammered).
    */
   async sample(): Promise<RedisSample> {
     const startMs = Date.now();
-    const first = await this.sampleOnce(startMs, this.opts.timeoutMs);
-    if (first.sample.up || !first.connectionLost) return first.sample;
-    const left = startMs + this.opts.timeoutMs - Date.now();
-    if (left < 20) return first.sample;
-    try {
-      return await withTimeout(
-        this.reconnectNow(left).then((ok) => (ok ? this.sampleOnce(startMs, left).then((r) => r.sample) : first.sample)),
-        left,
-        'INFO',
-      );
-    } catch (err) {
-      return err instanceof TimeoutError ? this.down(startMs, `no reply within ${this.opts.timeoutMs} ms`) : first.sample;
+    const endMs = startMs + this.opts.timeoutMs;
+    let last = await this.sampleOnce(startMs, this.opts.timeoutMs);
+    for (let retry = 0; retry < LOST_CONNECTION_RETRIES && !last.sample.up && last.connectionLost && !this.stopped; retry++) {
+      const left = endMs - Date.now();
+      if (left < 20) break;
+      try {
+        const next = await withTimeout(
+          this.reconnectNow(left).then((ok) => (ok ? this.sampleOnce(startMs, left) : undefined)),
+          left,
+          'INFO',
+        );
+        // A reconnect that fails (refused: the instance is really gone) ends it; only a connection
+        // that was up and then lost again is tried again.
+        if (!next) break;
+        last = next;
+      } catch (err) {
+        return err instanceof TimeoutError ? this.down(startMs, `no reply within ${this.opts.timeoutMs} ms`) : last.sample;
+      }
     }
+    return last.sample;
   }
 
   private async sampleOnce(startMs: number, waitMs: number): Promise<{ sample: RedisSample; connectionLost: boolean }> {
@@ -252,8 +268,11 @@ export class RedisInstance {
       if (wantConfig && res[cfg] && res[cfg + 1]) this.applyConfig(res[cfg], res[cfg + 1]);
     } catch (err) {
       // A reply (NOAUTH, NOPERM, LOADING...) is the instance's own answer; a dropped
-      // connection is better explained by the error that dropped it (e.g. WRONGPASS).
-      const reason = isReplyError(err)
+      // connection is better explained by the error that dropped it (e.g. WRONGPASS). So is a
+      // NOAUTH that only follows this connection's refused AUTH: ioredis reports the refusal as an
+      // error event, and the connection is ready before AUTH's reply (common/redis-name.ts).
+      const ownAnswer = isReplyError(err) && !(/^NOAUTH/.test((err as Error).message) && this.lastError?.startsWith('WRONGPASS'));
+      const reason = ownAnswer
         ? describeRedisError(err, this.cfg.password)
         : (this.lastError ?? describeRedisError(err, this.cfg.password));
       const st = this.client.status;
