@@ -99,21 +99,13 @@ export class LineBuffer {
 
   bytes(b: Uint8Array): void {
     this.room(b.length);
-    this.pos = putBytes(this.buf, this.pos, b);
+    this.pos = putBytes(this.buf, this.pos, b, 0, b.length);
   }
 
   /** Bytes `start` to `end` of `b`. */
   range(b: Uint8Array, start: number, end: number): void {
     this.room(end - start);
-    if (end - start > SHORT_COPY) {
-      this.buf.set(b.subarray(start, end), this.pos);
-      this.pos += end - start;
-      return;
-    }
-    const buf = this.buf;
-    let p = this.pos;
-    for (let i = start; i < end; i++) buf[p++] = b[i]!;
-    this.pos = p;
+    this.pos = putBytes(this.buf, this.pos, b, start, end);
   }
 
   /**
@@ -257,11 +249,6 @@ export class LineBuffer {
     return Buffer.from(this.buf.subarray(this.start + at, this.pos));
   }
 
-  /** The current piece from byte `at` on, copied into `target` at `targetAt`. */
-  copyOut(at: number, target: Uint8Array, targetAt: number): void {
-    target.set(this.buf.subarray(this.start + at, this.pos), targetAt);
-  }
-
   /** The piece written since the last take(), a view of its slab (which the pieces keep alive); release() it when done. */
   take(): Buffer {
     const out = this.buf.subarray(this.start, this.pos);
@@ -302,11 +289,11 @@ const DIGITS_MAX = 24;
 // Up to this many bytes a loop copies faster than TypedArray#set (a call into the runtime).
 const SHORT_COPY = 12;
 
-/** `b` into `buf` at `p` (room made); returns where it ends. */
-function putBytes(buf: Buffer, p: number, b: Uint8Array): number {
-  const n = b.length;
-  if (n > SHORT_COPY) buf.set(b, p);
-  else for (let i = 0; i < n; i++) buf[p + i] = b[i]!;
+/** Bytes `start` to `end` of `b` into `buf` at `p` (room made); returns where they end. */
+function putBytes(buf: Buffer, p: number, b: Uint8Array, start: number, end: number): number {
+  const n = end - start;
+  if (n > SHORT_COPY) buf.set(start === 0 && end === b.length ? b : b.subarray(start, end), p);
+  else for (let i = 0; i < n; i++) buf[p + i] = b[start + i]!;
   return p + n;
 }
 

@@ -123,7 +123,7 @@ function endLine(w: LineBuffer, lineAt: number, fieldsAt: number, time: number):
 
 // ` time\n` of the last time written: every row of a sample has its time.
 let lastTime = Number.NaN;
-let lastTimeBytes = Buffer.alloc(0);
+let lastTimeBytes: Buffer = Buffer.alloc(0);
 const timeWriter = new LineBuffer(64);
 function timeBytes(time: number): Buffer {
   if (time !== lastTime) {
@@ -131,7 +131,7 @@ function timeBytes(time: number): Buffer {
     timeWriter.byte(SPACE);
     timeWriter.integer(time);
     timeWriter.byte(NEWLINE);
-    lastTimeBytes = Buffer.from(timeWriter.take());
+    lastTimeBytes = timeWriter.copy(0);
     lastTime = time;
   }
   return lastTimeBytes;

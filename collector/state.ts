@@ -163,10 +163,8 @@ export class FleetState {
     for (const address of before) {
       if (!present.has(address)) {
         const id = instanceId(hostId, address);
-        this.instances.delete(id);
+        this.forget(id);
         this.dirtyInstances.delete(id);
-        this.staleRows.delete(id);
-        this.rowWrittenAt.delete(id);
         this.removedInstances.add(id);
       }
     }
@@ -288,14 +286,7 @@ export class FleetState {
       if (this.connected.has(r.id)) continue;
       const h = this.hosts.get(r.id);
       if (h && (h.lastSeenAt > r.lastSeenAt || (h.lastSeenAt === r.lastSeenAt && h.statusSince > r.statusSince))) continue;
-      if (h)
-        for (const a of h.instances) {
-          if (r.instances.includes(a)) continue;
-          const id = instanceId(r.id, a);
-          this.instances.delete(id);
-          this.staleRows.delete(id);
-          this.rowWrittenAt.delete(id);
-        }
+      if (h) for (const a of h.instances) if (!r.instances.includes(a)) this.forget(instanceId(r.id, a));
       this.hosts.set(r.id, r);
       this.restored.delete(r.id);
       taken.set(r.id, r);
@@ -309,6 +300,13 @@ export class FleetState {
       if (h && !taken.has(h.id)) taken.set(h.id, h);
     }
     for (const h of taken.values()) this.opts.onRemote?.(h, this.instancesOf(h));
+  }
+
+  /** An instance gone from this collector's view: its latest sample and its row's bookkeeping. */
+  private forget(id: string): void {
+    this.instances.delete(id);
+    this.staleRows.delete(id);
+    this.rowWrittenAt.delete(id);
   }
 
   private seen(h: HostRecord, now: number): void {

@@ -11,8 +11,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { harness, type CollectorProcess, type Harness } from '../harness/index.js';
 import { cpuMs, fixed, memory, percentile, table, threadCpuMs } from './lib.js';
-import { REPORT_FORM_V1, REPORT_FORM_V2, SCHEMA_FINGERPRINT, encodeAgentMessage, fleetService, type Report } from '../../proto/index.js';
-import { reportMessage, syntheticSamples, type ReportForm } from './ingest.js';
+import { REPORT_FORM_V1, REPORT_FORM_V2, encodeAgentMessage, type Report } from '../../proto/index.js';
+import { agentStream, helloMessage, reportMessage, syntheticSamples, type ReportForm } from './ingest.js';
 
 const HOSTS = (process.env.BENCH_FLEET_HOSTS ?? '100,1000,2000').split(',').map(Number);
 const INTERVAL_MS = Number(process.env.BENCH_INTERVAL_MS ?? 10_000);
@@ -28,8 +28,6 @@ interface Fleet {
 
 /** `hosts` synthetic agents: hello, then one report every INTERVAL_MS from a random phase; resolves when all are welcomed. */
 async function pacedFleet(c: CollectorProcess, hosts: number, form: ReportForm): Promise<Fleet> {
-  const Fleet = fleetService();
-  const codec = (Fleet as unknown as { service: { Connect: { path: string; responseDeserialize(b: Buffer): unknown } } }).service.Connect;
   const t0 = Date.now() - 365 * 86_400_000;
   const latencies: number[] = [];
   const stops: (() => void)[] = [];
@@ -39,15 +37,7 @@ async function pacedFleet(c: CollectorProcess, hosts: number, form: ReportForm):
   for (let i = 0; i < hosts; i++) {
     const hostId = `fleet-${i}`;
     const samples = syntheticSamples(PER_HOST).map((s, k) => ({ ...s, address: `10.${(i >> 8) & 255}.${i & 255}.1:${6379 + k}` }));
-    const client = new Fleet(c.grpcAddress, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 8 << 20 });
-    const md = new grpc.Metadata();
-    md.set('authorization', `Bearer ${c.tokens[0]!}`);
-    const call = client.makeBidiStreamRequest(
-      codec.path,
-      (b: Buffer) => b,
-      (b: Buffer) => codec.responseDeserialize(b) as { welcome?: unknown; ack?: { seq: number } },
-      md,
-    );
+    const { client, call } = agentStream(c.grpcAddress, c.tokens[0]!);
     let seq = 0;
     let ts = t0;
     let timer: NodeJS.Timeout | undefined;
@@ -84,20 +74,7 @@ async function pacedFleet(c: CollectorProcess, hosts: number, form: ReportForm):
         });
       }),
     );
-    call.write(
-      encodeAgentMessage({
-        hello: {
-          hostId,
-          labels: { idc: `idc${i % 3}` },
-          roles: ['redis'],
-          agentVersion: 'bench',
-          intervalMs: INTERVAL_MS,
-          sessionId: `${hostId}-${Date.now()}`,
-          protocolVersion: 1,
-          ...(form === REPORT_FORM_V2 ? { reportForms: [REPORT_FORM_V2], schema: SCHEMA_FINGERPRINT } : {}),
-        },
-      }),
-    );
+    call.write(helloMessage(hostId, `idc${i % 3}`, INTERVAL_MS, form));
     stops.push(() => {
       clearTimeout(timer);
       clearInterval(timer);

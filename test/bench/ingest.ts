@@ -82,17 +82,7 @@ export function reporter(
   latencies?: number[],
 ): Promise<number> {
   const sentAt: number[] = [];
-  const Fleet = fleetService();
-  const client = new Fleet(address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 8 << 20 });
-  const md = new grpc.Metadata();
-  md.set('authorization', `Bearer ${token}`);
-  const codec = (Fleet as unknown as { service: { Connect: { path: string; responseDeserialize(b: Buffer): unknown } } }).service.Connect;
-  const call = client.makeBidiStreamRequest(
-    codec.path,
-    (b: Buffer) => b,
-    (b: Buffer) => codec.responseDeserialize(b) as Record<string, unknown>,
-    md,
-  );
+  const { client, call } = agentStream(address, token);
   let seq = 0;
   let acked = 0;
   let ts = t0;
@@ -134,20 +124,39 @@ export function reporter(
       if ((e as grpc.ServiceError).code === grpc.status.CANCELLED) resolve(acked);
       else reject(e);
     });
-    call.write(
-      encodeAgentMessage({
-        hello: {
-          hostId,
-          labels: { idc: `idc${hostId.length % 3}` },
-          roles: ['redis'],
-          agentVersion: 'bench',
-          intervalMs: 10000,
-          sessionId: `${hostId}-${Date.now()}`,
-          protocolVersion: 1,
-          ...(form === REPORT_FORM_V2 ? { reportForms: [REPORT_FORM_V2], schema: SCHEMA_FINGERPRINT } : {}),
-        },
-      }),
-    );
+    call.write(helloMessage(hostId, `idc${hostId.length % 3}`, 10_000, form));
+  });
+}
+
+/** A synthetic agent's gRPC client and Connect stream to `address` (messages written as encoded bytes, answers decoded). */
+export function agentStream(address: string, token: string) {
+  const Fleet = fleetService();
+  const client = new Fleet(address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 8 << 20 });
+  const md = new grpc.Metadata();
+  md.set('authorization', `Bearer ${token}`);
+  const codec = (Fleet as unknown as { service: { Connect: { path: string; responseDeserialize(b: Buffer): unknown } } }).service.Connect;
+  const call = client.makeBidiStreamRequest(
+    codec.path,
+    (b: Buffer) => b,
+    (b: Buffer) => codec.responseDeserialize(b) as Record<string, unknown>,
+    md,
+  );
+  return { client, call };
+}
+
+/** A synthetic agent's hello: report form 2 offered with our schema when `form` is 2. */
+export function helloMessage(hostId: string, idc: string, intervalMs: number, form: ReportForm): Buffer {
+  return encodeAgentMessage({
+    hello: {
+      hostId,
+      labels: { idc },
+      roles: ['redis'],
+      agentVersion: 'bench',
+      intervalMs,
+      sessionId: `${hostId}-${Date.now()}`,
+      protocolVersion: 1,
+      ...(form === REPORT_FORM_V2 ? { reportForms: [REPORT_FORM_V2], schema: SCHEMA_FINGERPRINT } : {}),
+    },
   });
 }
 
