@@ -179,8 +179,7 @@ test('a frozen instance does not delay the others: their samples stay on the int
   const h = await harness(t);
   const [frozen, a, b] = await Promise.all([h.redis(), h.redis(), h.redis()]);
   const collector = await h.collector();
-  // 1 s: the tick's deadline leaves 20 % of the interval for the report (agent.ts tickDeadline);
-  // at 500 ms that is 100 ms, less than a loaded 2-core CI machine can promise every tick.
+  // 1 s: the tick's deadline leaves 20 % of the interval for the report (agent.ts tickDeadline).
   const intervalMs = 1000;
   const agent = await h.agent(
     {
@@ -217,7 +216,12 @@ test('a frozen instance does not delay the others: their samples stay on the int
     // Every tick's report carries their samples: ~12 ticks, none skipped for the frozen one.
     assert.ok(ps.length >= 10, `${r.address}: ${ps.length} samples in 12 intervals`);
   }
-  const skipped = agent.logs().filter((l) => l.msg === 'previous tick still running; tick skipped' && Date.parse(String(l.time)) >= from);
-  assert.deepEqual(skipped, [], 'no tick skipped while the instance is frozen');
+  // A frozen instance holding up the tick would skip every other tick (~6 here); a loaded 2-core
+  // CI machine can stall the agent past one boundary on its own, so one skip is tolerated.
+  // The agent logs its running count of skipped ticks on each overrun and when ticks are back on time.
+  const logs = agent.logs();
+  const skippedBy = (ls: typeof logs): number => Math.max(0, ...ls.map((l) => (typeof l.skipped === 'number' ? l.skipped : 0)));
+  const skippedTicks = skippedBy(logs) - skippedBy(logs.filter((l) => Date.parse(String(l.time)) < from));
+  assert.ok(skippedTicks <= 1, `${skippedTicks} ticks skipped while the instance is frozen`);
   frozen.resume();
 });
