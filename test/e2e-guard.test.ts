@@ -374,6 +374,9 @@ test('Redis restarted while partitioned: fenced again within a guard loop or two
     timeoutMs: 30_000,
     intervalMs: 50,
     what: 'restored after the heal',
+  }).catch(async (err: Error) => {
+    // What the guard waits for (the collector's guard view) makes a failure here say why.
+    throw new Error(`${err.message}; the guard: ${JSON.stringify(await guardView(s.collector, host))}`);
   });
 });
 
