@@ -131,23 +131,21 @@ export type InfoPicker = (s: RedisSample) => readonly (number | string | undefin
 /**
  * valueOf(sampleInfo(s, name)) for each of `names`, in one pass over a form-2 sample's columns in
  * its bytes (sampleInfo's per-sample index of every schema field costs more than a few dozen
- * reads); a form-1 sample and a name outside the schema read the INFO map. In a form-2 sample a
- * name is answered as its INFO map would: columns in the map's order, a later one winning.
+ * reads); a form-1 sample reads the INFO map. In a form-2 sample a name is answered as its INFO
+ * map would: columns in the map's order, a later one winning.
  */
 export function infoPicker(names: readonly string[]): InfoPicker {
   const out: (number | string | undefined)[] = new Array<undefined>(names.length).fill(undefined);
   const slotOf = new Int32Array(REDIS_FIELD_NAMES.length).fill(-1);
+  // Every name is looked for in the by-name columns too: a schema name may come there, and a name
+  // outside the schema comes only there.
   const byName = new Map<string, number>();
-  const unindexed: number[] = [];
   names.forEach((n, j) => {
     const i = REDIS_FIELD_INDEX.get(n);
-    if (i === undefined) unindexed.push(j);
-    else {
-      slotOf[i] = j;
-      byName.set(n, j);
-    }
+    if (i !== undefined) slotOf[i] = j;
+    byName.set(n, j);
   });
-  // An unindexed column rarely names a schema field: its names are looked up only at these byte lengths.
+  // The by-name columns' names are looked up only at these byte lengths.
   const atLength = new Uint8Array(256);
   for (const n of byName.keys()) if (n.length < atLength.length) atLength[n.length] = 1;
   const cur = new InfoCursor();
@@ -190,7 +188,6 @@ export function infoPicker(names: readonly string[]): InfoPicker {
     named(s, OTHER_INT, namedSlots[0]!);
     named(s, OTHER_FLOAT, namedSlots[1]!);
     named(s, OTHER_STR, namedSlots[2]!);
-    for (const j of unindexed) out[j] = valueOf(sampleInfo(s, names[j]!));
     return out;
   };
 }

@@ -2,7 +2,7 @@
 // (from any number of agents and Sentinels) and the promotion seen in samples (a replica that
 // now answers as master). Keyed by the new master within a time window; the cluster, group and
 // Sentinel master name are filled in from whichever source knows them.
-import { infoStr, type Report, type RedisSample } from '../../proto/index.js';
+import { infoPicker, type Report, type RedisSample } from '../../proto/index.js';
 
 export interface Failover {
   /** 0 until stored. */
@@ -58,10 +58,12 @@ interface KnownRole {
 
 type FoldReport = Pick<Report, 'redis' | 'events' | 'sentinels'>;
 
+const pickMaster = infoPicker(['master_host', 'master_port']);
+
 /** A replica's master as `host:port` ('' when INFO names no master_host). */
 function masterOf(s: RedisSample): string {
-  const host = infoStr(s, 'master_host');
-  return host ? `${host}:${infoStr(s, 'master_port') ?? ''}` : '';
+  const [host, port] = pickMaster(s);
+  return host ? `${host}:${port ?? ''}` : '';
 }
 
 export class FailoverFolder {

@@ -2,7 +2,7 @@
 // operators watch during a resync or a failover): master and replica are sampled by different
 // agents, so the collector pairs the latest samples sharing a master_replid and writes one
 // `redis_repl_offset` point per pair when either side reports.
-import { infoNum, infoStr, MEASUREMENTS, type RedisSample } from '../../proto/index.js';
+import { infoPicker, MEASUREMENTS, type RedisSample } from '../../proto/index.js';
 import type { Point } from '../points.js';
 
 /** Samples older than this are not paired (the other side stopped reporting). */
@@ -20,6 +20,11 @@ interface Side {
 }
 
 const DEF = MEASUREMENTS.redis_repl_offset!;
+
+// One pass over a sample's INFO for the three values (sampleInfo by name would index every schema
+// field of every sample for them).
+const pickOffsets = infoPicker(['master_replid', 'master_repl_offset', 'slave_repl_offset']);
+const num = (v: number | string | undefined): number | null => (typeof v === 'number' ? v : null);
 
 /**
  * The side kept for `s` (one object per map entry, changed in place from report to report: no
@@ -51,9 +56,9 @@ export class ReplOffsets {
     touched.length = 0;
     for (const s of samples) {
       if (!s.up || (s.role !== 'master' && s.role !== 'slave')) continue;
-      const replid = infoStr(s, 'master_replid') ?? '';
-      const offset =
-        s.role === 'slave' ? (infoNum(s, 'slave_repl_offset') ?? infoNum(s, 'master_repl_offset')) : infoNum(s, 'master_repl_offset');
+      const [replidValue, masterOffset, slaveOffset] = pickOffsets(s);
+      const replid = replidValue === undefined ? '' : String(replidValue);
+      const offset = s.role === 'slave' ? (num(slaveOffset) ?? num(masterOffset)) : num(masterOffset);
       if (!replid || offset === null) continue;
       const at = s.sampledAtMs || now;
       if (s.role === 'master') this.masters.set(replid, keep(this.masters.get(replid), s, replid, offset, at));
