@@ -17,6 +17,9 @@ import { agentStream, helloMessage, reportMessage, syntheticSamples, type Report
 const HOSTS = (process.env.BENCH_FLEET_HOSTS ?? '100,1000,2000').split(',').map(Number);
 const INTERVAL_MS = Number(process.env.BENCH_INTERVAL_MS ?? 10_000);
 const MEASURE_INTERVALS = Number(process.env.BENCH_MEASURE_INTERVALS ?? 2);
+// Past the first once-a-minute rewrite of the instance rows (collector/state.ts INSTANCE_ROW_EVERY_MS) and
+// a few full GCs of the grown heap: a window opened after one interval read ~15 % low (docs/benchmarks.md, "Fleet size").
+const WARM_INTERVALS = Number(process.env.BENCH_WARM_INTERVALS ?? 7);
 const FORMS = (process.env.BENCH_FORMS ?? '2,1').split(',').map((f) => (f === '1' ? REPORT_FORM_V1 : REPORT_FORM_V2));
 const PER_HOST = 8;
 
@@ -115,8 +118,8 @@ async function measure(h: Harness, hosts: number, form: ReportForm): Promise<Row
   });
   const fleet = await pacedFleet(c, hosts, form);
   try {
-    // Every host has reported once and the latest samples are in place before the window opens.
-    await new Promise((r) => setTimeout(r, INTERVAL_MS + 5000));
+    // Every host has reported WARM_INTERVALS times and the latest samples are in place before the window opens.
+    await new Promise((r) => setTimeout(r, WARM_INTERVALS * INTERVAL_MS + 5000));
     const a0 = fleet.acked();
     fleet.latencies.length = 0;
     const t0 = threadCpuMs(c.pid);
@@ -155,7 +158,7 @@ const h = await harness();
 try {
   console.log(
     `# fleet size: ${HOSTS.join(', ')} hosts × ${PER_HOST} instances, one report per host every ${INTERVAL_MS / 1000} s, ` +
-      `${MEASURE_INTERVALS} intervals measured after one of warm-up; collector (embedded state) → VictoriaMetrics; ` +
+      `${MEASURE_INTERVALS} intervals measured after ${WARM_INTERVALS} of warm-up; collector (embedded state) → VictoriaMetrics; ` +
       `node ${process.version}, ${new Date().toISOString()}`,
   );
   const rows: Row[] = [];
