@@ -17,8 +17,8 @@ import { agentStream, helloMessage, reportMessage, syntheticSamples, type Report
 const HOSTS = (process.env.BENCH_FLEET_HOSTS ?? '100,1000,2000').split(',').map(Number);
 const INTERVAL_MS = Number(process.env.BENCH_INTERVAL_MS ?? 10_000);
 const MEASURE_INTERVALS = Number(process.env.BENCH_MEASURE_INTERVALS ?? 2);
-// Past the first once-a-minute rewrite of the instance rows (collector/state.ts INSTANCE_ROW_EVERY_MS) and
-// a few full GCs of the grown heap: a window opened after one interval read ~15 % low (docs/benchmarks.md, "Fleet size").
+// A window opened after one interval read ~15 % below one past the first minute (docs/benchmarks.md,
+// "Runs of a minute and more"; not the instance rows' once-a-minute rewrite, its cause is not pinned down).
 const WARM_INTERVALS = Number(process.env.BENCH_WARM_INTERVALS ?? 7);
 const FORMS = (process.env.BENCH_FORMS ?? '2,1').split(',').map((f) => (f === '1' ? REPORT_FORM_V1 : REPORT_FORM_V2));
 const PER_HOST = 8;
