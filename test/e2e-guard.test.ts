@@ -26,6 +26,15 @@ test('silent partition (ZooKeeper and a Sentinel majority frozen): fenced within
   const fenceMs = Date.now() - cutAt;
   t.diagnostic(`fence latency after the cut: ${fenceMs} ms (Sentinel down-after ${DOWN_AFTER_MS} ms)`);
   assert.ok(fenceMs < DOWN_AFTER_MS, `fenced after ${fenceMs} ms, not before down-after (${DOWN_AFTER_MS} ms)`);
+  const view = await waitFor(
+    async () => {
+      const v = await guardView(s.collector, host);
+      return v?.instances[0]?.phase === 'fenced' ? v : undefined;
+    },
+    { what: 'the API to show the fence applied' },
+  );
+  // The fence sets the ACL, then kills normal clients; NOPERM can be seen in between. The phase
+  // turns 'fenced' once both are done, so from here the pooled connection has come back fenced.
   assert.match(await outcome(app.get('k')), /^NOPERM.*'get'/);
   assert.match(await outcome(app.set('k', 'during')), /^NOPERM.*'set'/);
   assert.match(await outcome(app.blpop('q', 1)), /^NOPERM/);
@@ -36,13 +45,6 @@ test('silent partition (ZooKeeper and a Sentinel majority frozen): fenced within
   await waitFor(async () => (await s.replica.call('GET', 'through-fence')) === '1', { what: 'the write to replicate while fenced' });
   assert.equal((await s.replica.info('replication')).master_link_status, 'up');
 
-  const view = await waitFor(
-    async () => {
-      const v = await guardView(s.collector, host);
-      return v?.instances[0]?.fenced ? v : undefined;
-    },
-    { what: 'the API to show the fence' },
-  );
   assert.equal(view.zookeeper.state, 'unreachable');
   assert.equal(view.instances[0]!.phase, 'fenced');
   assert.equal(view.instances[0]!.fence!.mode, 'acl');
@@ -210,7 +212,7 @@ test('agent SIGKILL while fenced: the fence holds; the restarted agent reconcile
   const v1 = await waitFor(
     async () => {
       const v = await guardView(s.collector, host);
-      return v?.instances[0]?.fenced ? v : undefined;
+      return v?.instances[0]?.phase === 'fenced' ? v : undefined;
     },
     { what: 'fence in the API' },
   );
