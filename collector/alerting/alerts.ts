@@ -51,25 +51,28 @@ export class AlertTable {
 
   /**
    * One evaluation of `rule` on a series: cond true/false (undefined = no decision, nothing changes).
-   * `forMs` overrides the rule's (absence and event rules decide their own timing); `fp` is
-   * fingerprint(labels), when the caller keeps it.
+   * The alert's labels are labelsFor(rule, seriesLabels), made only when an alert is: a series
+   * keeps its fingerprint (`fp`, when the caller has it), not a labels object per rule.
+   * `forMs` overrides the rule's (absence and event rules decide their own timing).
    */
   observe(
     rule: Rule,
-    labels: Labels,
+    seriesLabels: Labels,
     cond: boolean | undefined,
     value: number | string | null,
     now: number,
     forMs = rule.forMs,
-    fp = cond === undefined ? '' : fingerprint(labels),
+    fp?: string,
   ): void {
     if (cond === undefined) return;
+    let labels: Labels | undefined;
+    if (fp === undefined) fp = fingerprint((labels = AlertTable.labelsFor(rule, seriesLabels)));
     const a = this.alerts.get(fp);
     if (cond) {
       if (!a || a.state === 'resolved') {
         const fresh: StoredAlert = {
           fingerprint: fp,
-          labels,
+          labels: labels ?? AlertTable.labelsFor(rule, seriesLabels),
           annotations: {},
           state: 'pending',
           rule: rule.name,

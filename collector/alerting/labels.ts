@@ -19,10 +19,24 @@ export function fingerprint(labels: Labels): string {
     addText(h, labels[k]!);
     addByte(h, 0xff);
   }
-  const hex = (n: number) => n.toString(16).padStart(4, '0');
-  const fp = hex(h[3]!) + hex(h[2]!) + hex(h[1]!) + hex(h[0]!);
+  const fp = hex16(h);
   fingerprints.set(labels, fp);
   return fp;
+}
+
+const HEX = '0123456789abcdef';
+
+/**
+ * The four limbs as 16 hex digits, made as one flat string: a `+` of four pieces is a tree of
+ * seven strings while it lives, and fingerprints live as long as their series (~11 per instance).
+ */
+function hex16(h: number[]): string {
+  const c: number[] = new Array<number>(16);
+  for (let limb = 0; limb < 4; limb++) {
+    const n = h[3 - limb]!;
+    for (let d = 0; d < 4; d++) c[limb * 4 + d] = HEX.charCodeAt((n >>> (12 - 4 * d)) & 15);
+  }
+  return String.fromCharCode(...c);
 }
 
 const fingerprints = new WeakMap<Labels, string>();

@@ -96,6 +96,24 @@ async function pacedFleet(c: CollectorProcess, hosts: number, form: ReportForm):
   };
 }
 
+/**
+ * What the collector's own /metrics says of its JavaScript heap and of the main thread's GC pauses
+ * (prom-client's default metrics, `nodejs_gc_duration_seconds` by kind).
+ */
+async function heapAndGc(c: CollectorProcess): Promise<{ heapUsed: number; gcSeconds: Map<string, number> }> {
+  const r = await c.request('/metrics', { as: 'viewer' });
+  if (r.status !== 200) throw new Error(`/metrics: HTTP ${r.status}`);
+  const gcSeconds = new Map<string, number>();
+  let heapUsed = 0;
+  for (const line of r.text.split('\n')) {
+    const gc = /^redis_fleet_collector_nodejs_gc_duration_seconds_sum\{kind="(\w+)"\} (\S+)$/.exec(line);
+    if (gc) gcSeconds.set(gc[1]!, Number(gc[2]));
+    const heap = /^redis_fleet_collector_nodejs_heap_size_used_bytes (\S+)$/.exec(line);
+    if (heap) heapUsed = Number(heap[1]);
+  }
+  return { heapUsed, gcSeconds };
+}
+
 interface Row {
   hosts: number;
   form: ReportForm;
@@ -109,6 +127,9 @@ interface Row {
   p50: number;
   p99: number;
   vmMsPer1k: number;
+  /** Main-thread GC pauses in the window per sample, by kind (major, minor, incremental). */
+  gcUs: Map<string, number>;
+  heapUsed: number;
 }
 
 async function measure(h: Harness, hosts: number, form: ReportForm): Promise<Row> {
@@ -122,6 +143,7 @@ async function measure(h: Harness, hosts: number, form: ReportForm): Promise<Row
     await new Promise((r) => setTimeout(r, WARM_INTERVALS * INTERVAL_MS + 5000));
     const a0 = fleet.acked();
     fleet.latencies.length = 0;
+    const g0 = await heapAndGc(c);
     const t0 = threadCpuMs(c.pid);
     const vm0 = cpuMs(vm.pid);
     const w0 = performance.now();
@@ -129,6 +151,8 @@ async function measure(h: Harness, hosts: number, form: ReportForm): Promise<Row
     const wall = (performance.now() - w0) / 1000;
     const t1 = threadCpuMs(c.pid);
     const samples = (fleet.acked() - a0) * PER_HOST;
+    const g1 = await heapAndGc(c);
+    const gcUs = new Map([...g1.gcSeconds].map(([kind, sec]) => [kind, ((sec - (g0.gcSeconds.get(kind) ?? 0)) * 1e6) / samples]));
     const mem = memory(c.pid);
     const lat = [...fleet.latencies].sort((a, b) => a - b);
     const main = t1.main - t0.main;
@@ -146,6 +170,8 @@ async function measure(h: Harness, hosts: number, form: ReportForm): Promise<Row
       p50: percentile(lat, 50),
       p99: percentile(lat, 99),
       vmMsPer1k: ((cpuMs(vm.pid) - vm0) / samples) * 1000,
+      gcUs,
+      heapUsed: g1.heapUsed,
     };
   } finally {
     fleet.stop();
@@ -177,6 +203,8 @@ try {
       'VmHWM',
       'RssAnon',
       'KB / instance past the smallest fleet',
+      'JS heap used',
+      'main-thread GC µs / sample (major / incremental / minor)',
       'p50 / p99 ack',
       'VictoriaMetrics ms / 1k samples',
     ],
@@ -196,6 +224,8 @@ try {
       `${fixed(r.hwm / MB, 0)} MB`,
       `${fixed(r.anon / MB, 0)} MB`,
       added > 0 ? fixed((r.rss - base.rss) / 1024 / added, 1) : '—',
+      `${fixed(r.heapUsed / MB, 0)} MB`,
+      ['major', 'incremental', 'minor'].map((k) => fixed(r.gcUs.get(k) ?? 0, 0)).join(' / '),
       `${fixed(r.p50, 0)} / ${fixed(r.p99, 0)} ms`,
       fixed(r.vmMsPer1k, 0),
     ]);

@@ -23,16 +23,21 @@ export const STALE_SWEEP_MS = 5_000;
 
 interface Series {
   labels: Labels;
-  /** The alert labels of this series under `alertRule` (one object per series) and their fingerprint. */
-  alertLabels?: Labels;
+  /**
+   * The fingerprint of this series' alert labels under `alertRule`. The labels themselves are made
+   * only when an alert is (AlertTable.observe): ~11 series per instance stay alive, and each object
+   * they hold is marked by every full GC (docs/benchmarks.md, "Runs of a minute and more").
+   */
   alertFp?: string;
   alertRule?: Rule;
   /** Deleted from its rule's series (stale): a point of the series starts a new one. */
   dropped?: boolean;
   lastSeen: number;
-  /** Newest last: [time, value]. */
+  /** Newest last: [time, value]. Fluctuation rules only; the others share NO_VALUES. */
   values: [number, number][];
 }
+
+const NO_VALUES: [number, number][] = Object.freeze([]) as unknown as [number, number][];
 
 interface RuleState {
   rule: Rule;
@@ -223,7 +228,7 @@ export class Evaluator {
       if (r.kind === 'absence') {
         for (const s of st.series.values()) {
           if (now - s.lastSeen >= r.forMs)
-            this.alerts.observe(r, AlertTable.labelsFor(r, s.labels), true, Math.round((now - s.lastSeen) / 1000), now, 0);
+            this.alerts.observe(r, s.labels, true, Math.round((now - s.lastSeen) / 1000), now, 0);
         }
       } else if (r.kind === 'event') {
         if (r.resolveAfterMs === undefined) continue;
@@ -240,7 +245,7 @@ export class Evaluator {
           st.series.delete(k);
           s.dropped = true;
           if (r.kind === 'fluctuation') this.changedWindows.add(`${r.name}\0${k}`);
-          this.alerts.observe(r, AlertTable.labelsFor(r, s.labels), false, null, now);
+          this.alerts.observe(r, s.labels, false, null, now);
         });
       }
     }
@@ -267,7 +272,7 @@ export class Evaluator {
     if (!s || s.dropped) {
       s = st.series.get(k);
       if (!s) {
-        s = { labels: id.labels, lastSeen: now, values: [] };
+        s = { labels: id.labels, lastSeen: now, values: st.rule.kind === 'fluctuation' ? [] : NO_VALUES };
         st.series.set(k, s);
       }
       id.row![i] = s;
@@ -279,11 +284,10 @@ export class Evaluator {
   private onSample(st: RuleState, p: Point, s: Series, now: number): void {
     const r = st.rule;
     if (s.alertRule !== r) {
-      s.alertLabels = AlertTable.labelsFor(r, s.labels);
-      s.alertFp = fingerprint(s.alertLabels);
+      s.alertFp = fingerprint(AlertTable.labelsFor(r, s.labels));
       s.alertRule = r;
     }
-    const labels = s.alertLabels!;
+    const labels = s.labels;
     const fp = s.alertFp!;
     if (r.kind === 'absence') {
       // A point arrived: the series is present again.
@@ -317,7 +321,7 @@ export class Evaluator {
     for (const a of r.attrs ?? []) if (attrs[a]) labels[a] = attrs[a]!;
     if (kind === r.event) {
       const message = typeof p.fields.message === 'string' ? p.fields.message : null;
-      this.alerts.observe(r, AlertTable.labelsFor(r, labels), true, message, now, 0);
+      this.alerts.observe(r, labels, true, message, now, 0);
       return;
     }
     // The resolving event resolves every alert of the rule whose labels it names (attrs it lacks match all).
