@@ -227,8 +227,7 @@ export class Evaluator {
       const r = st.rule;
       if (r.kind === 'absence') {
         for (const s of st.series.values()) {
-          if (now - s.lastSeen >= r.forMs)
-            this.alerts.observe(r, s.labels, true, Math.round((now - s.lastSeen) / 1000), now, 0);
+          if (now - s.lastSeen >= r.forMs) this.alerts.observe(r, s.labels, true, Math.round((now - s.lastSeen) / 1000), now, 0);
         }
       } else if (r.kind === 'event') {
         if (r.resolveAfterMs === undefined) continue;
