@@ -39,6 +39,11 @@ interface Series {
 
 const NO_VALUES: [number, number][] = Object.freeze([]) as unknown as [number, number][];
 
+/** Every field set at birth: one shape for all series, and no out-of-object property array each. */
+function newSeries(labels: Labels, lastSeen: number, values: [number, number][]): Series {
+  return { labels, alertFp: undefined, alertRule: undefined, dropped: false, lastSeen, values };
+}
+
 interface RuleState {
   rule: Rule;
   series: Map<string, Series>;
@@ -175,7 +180,7 @@ export class Evaluator {
       const st = this.states.get(w.rule);
       if (!st || st.rule.kind !== 'fluctuation' || windowShape(st.rule) !== w.shape || st.series.has(w.series)) continue;
       // The collector's own downtime is not the series' silence: it gets the full stale grace again.
-      st.series.set(w.series, { labels: w.labels, lastSeen: Math.max(w.lastSeen, now), values: w.values });
+      st.series.set(w.series, newSeries(w.labels, Math.max(w.lastSeen, now), w.values));
       n++;
     }
     return n;
@@ -271,7 +276,7 @@ export class Evaluator {
     if (!s || s.dropped) {
       s = st.series.get(k);
       if (!s) {
-        s = { labels: id.labels, lastSeen: now, values: st.rule.kind === 'fluctuation' ? [] : NO_VALUES };
+        s = newSeries(id.labels, now, st.rule.kind === 'fluctuation' ? [] : NO_VALUES);
         st.series.set(k, s);
       }
       id.row![i] = s;
