@@ -20,6 +20,7 @@ import {
 } from '../proto/index.js';
 import type { TokenChecker } from './auth.js';
 import type { GrpcTlsConfig, ListenAddress } from './config.js';
+import { decoderReleasesChunks } from './grpc-decoder.js';
 import { GrpcListener } from './grpc-listener.js';
 import { reportBatch, type SinkBatch } from './batch.js';
 import type { MetricSink } from './sink.js';
@@ -403,6 +404,11 @@ export class FleetGrpcServer {
 
   async listen(): Promise<string> {
     this.boundAddress = await this.listener.listen();
+    if (!decoderReleasesChunks())
+      this.deps.logger.warn(
+        { hint: 'collector/grpc-decoder.ts' },
+        "grpc-js's stream decoder is not the one this collector knows: each agent stream keeps its last report's raw chunks (more memory per host)",
+      );
     return this.boundAddress;
   }
 
