@@ -4,7 +4,7 @@
 // the next report, an interval later: every connected host keeps a whole report's worth of raw
 // chunks alive besides the copy the collector decodes (docs/benchmarks.md, "The decoder's last
 // chunk"). Between messages the decoder needs neither, so they are dropped when a write ends on a
-// message boundary. Checked by test/collector-grpc.test.ts against the installed grpc-js.
+// message boundary. Checked by test/collector-grpc-decoder.test.ts against the installed grpc-js.
 import { createRequire } from 'node:module';
 
 interface DecoderState {
@@ -19,24 +19,18 @@ const NO_DATA = 0;
 
 const require = createRequire(import.meta.url);
 
-/** Whether the installed grpc-js has the decoder this was written for (the fields read below). */
-export function decoderReleasesChunks(): boolean {
-  return patched;
-}
-
-let patched = false;
-
-function patch(): void {
+/** Patches the decoder; false when the installed grpc-js does not have the one this was written for. */
+function patch(): boolean {
   let proto: DecoderState | undefined;
   try {
     const mod = require('@grpc/grpc-js/build/src/stream-decoder.js') as { StreamDecoder?: { prototype: DecoderState } };
     proto = mod.StreamDecoder?.prototype;
   } catch {
-    return;
+    return false;
   }
-  if (!proto || typeof proto.write !== 'function') return;
+  if (!proto || typeof proto.write !== 'function') return false;
   const probe = new (proto.constructor as new (max: number) => DecoderState)(-1);
-  if (probe.readState !== NO_DATA || !Buffer.isBuffer(probe.readCompressFlag) || !Array.isArray(probe.readPartialMessage)) return;
+  if (probe.readState !== NO_DATA || !Buffer.isBuffer(probe.readCompressFlag) || !Array.isArray(probe.readPartialMessage)) return false;
   const write = proto.write;
   const empty = Buffer.alloc(1);
   proto.write = function (this: DecoderState, data: Buffer): Buffer[] {
@@ -48,7 +42,12 @@ function patch(): void {
     }
     return out;
   };
-  patched = true;
+  return true;
 }
 
-patch();
+const patched = patch();
+
+/** Whether the installed grpc-js has the decoder this was written for, now patched. */
+export function decoderReleasesChunks(): boolean {
+  return patched;
+}

@@ -6,12 +6,10 @@ import type { Labels, Matcher } from './types.js';
  * each followed by the separator byte 0xff, as 16 hex digits (prometheus/common
  * model.LabelSet.Fingerprint, https://github.com/prometheus/common/blob/main/model/signature.go).
  * The 64-bit state is kept as four 16-bit limbs (exact in double arithmetic); the FNV prime is
- * 2^40 + 0x1b3. Hot (every rule on every sample): memoized per labels object, which callers
- * never change once an alert is made of it.
+ * 2^40 + 0x1b3. Not memoized: a series keeps its own (collector/alerting/rules/evaluate.ts), and
+ * the other callers pass labels made for the call.
  */
 export function fingerprint(labels: Labels): string {
-  const known = fingerprints.get(labels);
-  if (known !== undefined) return known;
   const h = [0x2325, 0x8422, 0x9ce4, 0xcbf2];
   for (const k of Object.keys(labels).sort()) {
     addText(h, k);
@@ -19,9 +17,7 @@ export function fingerprint(labels: Labels): string {
     addText(h, labels[k]!);
     addByte(h, 0xff);
   }
-  const fp = hex16(h);
-  fingerprints.set(labels, fp);
-  return fp;
+  return hex16(h);
 }
 
 const HEX = '0123456789abcdef';
@@ -38,8 +34,6 @@ function hex16(h: number[]): string {
   }
   return String.fromCharCode(...c);
 }
-
-const fingerprints = new WeakMap<Labels, string>();
 
 function addByte(h: number[], byte: number): void {
   const a0 = h[0]! ^ byte;

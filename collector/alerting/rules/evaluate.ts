@@ -26,7 +26,7 @@ interface Series {
   /**
    * The fingerprint of this series' alert labels under `alertRule`. The labels themselves are made
    * only when an alert is (AlertTable.observe): ~11 series per instance stay alive, and each object
-   * they hold is marked by every full GC (docs/benchmarks.md, "Runs of a minute and more").
+   * they hold is marked by every full GC (docs/benchmarks.md, "Fewer objects per alert series").
    */
   alertFp?: string;
   alertRule?: Rule;
