@@ -180,7 +180,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
     grpcServer,
     (points) => {
       alerting?.onPoints(points);
-      rawSink.write(points, () => undefined);
+      rawSink.offer(points);
     },
     logger,
   );

@@ -241,9 +241,19 @@ export class EmbeddedHistory implements MetricSink {
   }
 
   write(batch: Batch, onStored?: () => void): boolean {
+    return this.take(batch, onStored, true);
+  }
+
+  offer(batch: Batch): boolean {
+    return this.take(batch, () => undefined, false);
+  }
+
+  /** write() and offer(): `refusalIsBackpressure` says whether a refusal makes the storage 'full'. */
+  private take(batch: Batch, onStored: (() => void) | undefined, refusalIsBackpressure: boolean): boolean {
     if (this.closed) return false;
     const points = batchPoints(batch);
     if (this.queued + points.length > this.maxQueuePoints && this.queued > 0) {
+      if (!refusalIsBackpressure) return false;
       this.noRoomSince ||= Date.now();
       if (!onStored) this.counters.droppedNoRoom += points.length;
       if (this.once.enter('queue', 'full')) {
@@ -896,6 +906,7 @@ export class EmbeddedHistory implements MetricSink {
       this.queued -= batch.length;
       this.counters.written += batch.length;
       this.lastError = undefined;
+      this.noRoomSince = 0; // room freed: 'full' until the next refusal only
       for (const e of entries) e.onStored?.();
       try {
         this.pruneByCount();

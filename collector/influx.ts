@@ -119,6 +119,15 @@ export class InfluxSink implements MetricSink {
   }
 
   write(batch: Batch, onStored?: () => void): boolean {
+    return this.take(batch, onStored, true);
+  }
+
+  offer(batch: Batch): boolean {
+    return this.take(batch, () => undefined, false);
+  }
+
+  /** write() and offer(): `refusalIsBackpressure` says whether a refusal makes the storage 'full'. */
+  private take(batch: Batch, onStored: (() => void) | undefined, refusalIsBackpressure: boolean): boolean {
     if (this.closed) return false;
     const { lines, points: n } = batchLines(batch);
     if (n === 0) {
@@ -135,7 +144,7 @@ export class InfluxSink implements MetricSink {
     } else if (memoryRoom) {
       this.enqueue(entry); // the spool is full: waits in memory, acked once written
     } else {
-      this.noRoom(n, onStored);
+      if (refusalIsBackpressure) this.noRoom(n, onStored);
       return false;
     }
     this.noRoomSince = 0;
@@ -389,6 +398,7 @@ export class InfluxSink implements MetricSink {
     this.inflight = points;
     const out = await this.writer.write(batch.map((e) => e.lines));
     if (this.outcome(out, points)) {
+      this.noRoomSince = 0; // room freed: 'full' until the next refusal only
       for (const e of batch) {
         releaseLines(e.lines);
         e.onStored?.();
@@ -409,6 +419,7 @@ export class InfluxSink implements MetricSink {
     const out = await this.writer.write(recs.map((r) => r.lines));
     if (this.outcome(out, points)) {
       this.spool!.consume(recs.length);
+      this.noRoomSince = 0;
       return 0;
     }
     return this.retryDelay();

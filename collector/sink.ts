@@ -52,7 +52,10 @@ export interface SinkStats {
 
 /** What the storage path is doing, for /healthz and the built-in alerts. */
 export interface StorageState {
-  /** ok: storing as it comes; spooling: InfluxDB away or behind, points go to disk; full: no buffer has room (backpressure). */
+  /**
+   * ok: storing as it comes; spooling: InfluxDB away or behind, points go to disk; full: a
+   * report was refused for want of room (backpressure) and no room has been freed since.
+   */
   state: 'ok' | 'spooling' | 'full';
   /** Why, in words (the backend's last error), when not ok. */
   reason?: string;
@@ -68,6 +71,12 @@ export interface MetricSink {
    * A report comes as a SinkBatch (batch.ts): each sink asks for the form it stores.
    */
   write(batch: Batch, onStored?: () => void): boolean;
+  /**
+   * Stores the points if a buffer has room now, else lets them go, uncounted, and leaves the
+   * storage state alone. For the collector's own storage events: they reach the alerts
+   * directly, and a refused one must not keep the storage 'full' it reports on.
+   */
+  offer(batch: Batch): boolean;
   storage(): StorageState;
   /** Points accepted but not yet stored. */
   queueLength(): number;
@@ -89,6 +98,7 @@ export function observedSink(sink: MetricSink, observe: (batch: Batch) => void):
       if (ok) observe(batch);
       return ok;
     },
+    offer: (batch) => sink.offer(batch),
     storage: () => sink.storage(),
     queueLength: () => sink.queueLength(),
     stats: () => sink.stats(),
