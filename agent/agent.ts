@@ -40,9 +40,15 @@ export interface AgentRunStats extends LinkStats {
 
 export const DEFAULT_FLUSH_MS = 2000;
 
-/** When a tick's samples are due: early enough that the tick never runs into the next one. */
-export function tickDeadline(startMs: number, intervalMs: number): number {
-  return startMs + Math.max(50, intervalMs - Math.min(1000, intervalMs * 0.2));
+/**
+ * When a tick's samples are due: early enough that the tick never runs into the next one.
+ * Counted from the boundary the tick was due at, so a timer that fired late (a loaded host)
+ * does not push the deadline towards the next tick; but never less than half an interval
+ * after the actual start, so a very late tick does not report healthy instances down.
+ */
+export function tickDeadline(startMs: number, intervalMs: number, dueMs = startMs): number {
+  const budget = Math.max(50, intervalMs - Math.min(1000, intervalMs * 0.2));
+  return Math.max(Math.min(startMs, dueMs) + budget, startMs + Math.min(budget, intervalMs / 2));
 }
 /** The status file is rewritten after a tick at most this often (a rename costs ~1 ms here). */
 const STATUS_MIN_INTERVAL_MS = 5000;
@@ -116,21 +122,22 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
     if (stopped) return;
     const now = Date.now();
     const next = (Math.floor((now + minGapMs) / interval) + 1) * interval;
-    timer = setTimeout(onTimer, next - now);
+    timer = setTimeout(() => onTimer(next), next - now);
   };
 
-  const onTimer = (): void => {
+  const onTimer = (boundary: number): void => {
     schedule();
     if (running) {
       skipped++;
       if (once.enter('overrun', 'yes')) log.warn({ intervalMs: interval, skipped }, 'previous tick still running; tick skipped');
       return;
     }
-    running = safeTick();
+    running = safeTick(boundary);
   };
 
-  const safeTick = (): Promise<void> =>
-    tick()
+  /** `boundary`: when the tick was due. A timer that fires late must not move the deadline into the next tick. */
+  const safeTick = (boundary?: number): Promise<void> =>
+    tick(boundary)
       .catch((err: unknown) => {
         log.error({ error: (err as Error).message }, 'tick failed');
       })
@@ -138,10 +145,10 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: A
         running = undefined;
       });
 
-  const tick = async (): Promise<void> => {
+  const tick = async (boundary?: number): Promise<void> => {
     const startMs = Date.now();
     const cpu0 = process.cpuUsage();
-    const acc = new Accumulator(startMs, tickDeadline(startMs, interval));
+    const acc = new Accumulator(startMs, tickDeadline(startMs, interval, boundary));
     await Promise.all(
       inputs.map(async (input) => {
         try {

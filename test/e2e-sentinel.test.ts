@@ -214,14 +214,16 @@ test('a frozen instance does not delay the others: their samples stay on the int
     );
     assert.ok(ps.every((p) => p.fields.up === 1));
     // Every tick's report carries their samples: ~12 ticks, none skipped for the frozen one.
-    assert.ok(ps.length >= 10, `${r.address}: ${ps.length} samples in 12 intervals`);
+    assert.ok(ps.length >= 9, `${r.address}: ${ps.length} samples in 12 intervals`);
   }
-  // A frozen instance holding up the tick would skip every other tick (~6 here); a loaded 2-core
-  // CI machine can stall the agent past one boundary on its own, so one skip is tolerated.
+  // A frozen instance holding up the tick would skip every other tick (6 of 12 here). With a
+  // frozen instance every tick runs to its deadline, 200 ms before the next boundary, so a
+  // loaded 2-core CI machine (the whole suite) can stall the agent past a few boundaries on its
+  // own: up to a quarter is tolerated (3 were seen once in CI), half is the failure this catches.
   // The agent logs its running count of skipped ticks on each overrun and when ticks are back on time.
   const logs = agent.logs();
   const skippedBy = (ls: typeof logs): number => Math.max(0, ...ls.map((l) => (typeof l.skipped === 'number' ? l.skipped : 0)));
   const skippedTicks = skippedBy(logs) - skippedBy(logs.filter((l) => Date.parse(String(l.time)) < from));
-  assert.ok(skippedTicks <= 1, `${skippedTicks} ticks skipped while the instance is frozen`);
+  assert.ok(skippedTicks <= 3, `${skippedTicks} ticks skipped while the instance is frozen`);
   frozen.resume();
 });
