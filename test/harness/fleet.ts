@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import type { Owner } from './launch.js';
 import { freePort, LOOPBACK } from './ports.js';
 import { spawnManaged, type ManagedProcess } from './process.js';
-import { waitFor, WaitAbort } from './wait.js';
+import { noteWait, waitFor, WaitAbort } from './wait.js';
 
 /** Repository root (this file is dist/test/harness/fleet.js). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -209,12 +209,16 @@ export class FleetProcess {
   waitForLog(m: LogMatcher, timeoutMs = 10_000): Promise<LogLine> {
     const found = this.lines.find((l) => matches(l, m));
     if (found) return Promise.resolve(found);
+    const startedAt = Date.now();
     return new Promise<LogLine>((resolve, reject) => {
       let seen = 0;
       const check = () => {
         for (; seen < this.lines.length; seen++) {
           const line = this.lines[seen]!;
-          if (matches(line, m)) return finish(() => resolve(line));
+          if (matches(line, m)) {
+            noteWait(`${describeMatcher(m)} from ${this.kind}`, Date.now() - startedAt, timeoutMs, true);
+            return finish(() => resolve(line));
+          }
         }
         if (this.proc.exit) {
           finish(() =>
@@ -226,13 +230,12 @@ export class FleetProcess {
           );
         }
       };
-      const timer = setTimeout(
-        () =>
-          finish(() =>
-            reject(new Error(`timed out after ${timeoutMs} ms waiting for ${describeMatcher(m)} from ${this.kind}\n${this.proc.tail(30)}`)),
-          ),
-        timeoutMs,
-      );
+      const timer = setTimeout(() => {
+        noteWait(`${describeMatcher(m)} from ${this.kind}`, Date.now() - startedAt, timeoutMs, false);
+        finish(() =>
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${describeMatcher(m)} from ${this.kind}\n${this.proc.tail(30)}`)),
+        );
+      }, timeoutMs);
       const finish = (settle: () => void) => {
         clearTimeout(timer);
         this.waiters.delete(check);

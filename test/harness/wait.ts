@@ -1,4 +1,6 @@
 // Polling helpers: tests await conditions instead of sleeping.
+import fs from 'node:fs';
+import path from 'node:path';
 
 /** Thrown by a waitFor predicate to stop polling at once (e.g. the process being waited on died). */
 export class WaitAbort extends Error {
@@ -27,7 +29,8 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions = {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const intervalMs = opts.intervalMs ?? 50;
   const what = opts.what ?? 'condition';
-  const deadline = Date.now() + timeoutMs;
+  const startedAt = Date.now();
+  const deadline = startedAt + timeoutMs;
   let lastError: unknown;
   for (;;) {
     const remaining = deadline - Date.now();
@@ -37,7 +40,10 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions = {
         timer = setTimeout(() => resolve(cutOffMark), Math.max(remaining, 1));
       });
       const value = await Promise.race([Promise.resolve().then(fn), cutOff]);
-      if (value !== cutOffMark && value) return value as Truthy<Awaited<T>>;
+      if (value !== cutOffMark && value) {
+        noteWait(what, Date.now() - startedAt, timeoutMs, true);
+        return value as Truthy<Awaited<T>>;
+      }
       if (value === cutOffMark) lastError = new Error('the last check did not answer before the deadline');
     } catch (err) {
       if (err instanceof WaitAbort) throw err;
@@ -47,6 +53,7 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions = {
     }
     if (Date.now() + intervalMs > deadline) {
       const detail = lastError === undefined ? '' : `; last error: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
+      noteWait(what, Date.now() - startedAt, timeoutMs, false);
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
     }
     await pause(intervalMs);
@@ -54,3 +61,18 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions = {
 }
 
 const cutOffMark = Symbol('cut-off');
+
+/** A wait that took this share of its timeout is worth knowing about: a loaded machine may push it over. */
+const SLOW_SHARE = 0.4;
+
+/**
+ * With RF_SLOW_WAITS=<file>, a wait that took over 40 % of its timeout, or ran out, is appended
+ * to that file as a JSON line: the waits a loaded CI machine brings near their limit, found
+ * before they fail (test/harness/README.md).
+ */
+export function noteWait(what: string, tookMs: number, timeoutMs: number, ok: boolean): void {
+  const file = process.env.RF_SLOW_WAITS;
+  if (!file || (ok && tookMs < SLOW_SHARE * timeoutMs)) return;
+  const test = path.basename(process.argv[1] ?? '');
+  fs.appendFileSync(file, JSON.stringify({ test, what, tookMs, timeoutMs, ok }) + '\n');
+}
