@@ -18,7 +18,7 @@ import { Placement } from './placement/index.js';
 import { ProxyViews } from './proxy-view.js';
 import { CodisViews } from './codis-view.js';
 import { eventPoint, type Point } from './points.js';
-import { observedSink, type MetricSink, type SinkStats } from './sink.js';
+import { emitEvents, observedSink, type MetricSink, type SinkStats } from './sink.js';
 import { FleetState } from './state.js';
 import { StorageWatch } from './storage-watch.js';
 import { collectorMetrics } from './metrics.js';
@@ -101,8 +101,9 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
     throw err;
   }
   const rawSink = sink;
-  // Every accepted point (agent reports, collector events) also feeds the rule evaluation.
+  // Every accepted point of an agent's report also feeds the rule evaluation.
   if (alerting) sink = observedSink(sink, alerting.onBatch.bind(alerting));
+  const ownEvents = (points: Point[]): boolean => emitEvents(points, alerting && ((p) => alerting.onPoints(p)), rawSink);
 
   const persistence = new PersistenceViews();
   const proxies = new ProxyViews();
@@ -133,7 +134,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
         guard.update(hostId, r, now);
         codis.update(hostId, r, now);
         const folded = failovers.onReport({ hostId, labels: state.host(hostId)!.labels }, r, now);
-        if (folded.length) sink.write(folded);
+        if (folded.length) ownEvents(folded);
         placement.onReport(state.host(hostId)!, r.redis);
       },
       onTransition: (h, status, now) => {
@@ -144,7 +145,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
           status === 'down'
             ? `no report for ${Math.round(silentMs / 1000)}s (${config.hostDownAfterIntervals} intervals of ${h.intervalMs}ms)`
             : 'reports resumed';
-        sink.write([eventPoint({ hostId: h.id, labels: h.labels }, `host.${status}`, message, now)]);
+        ownEvents([eventPoint({ hostId: h.id, labels: h.labels }, `host.${status}`, message, now)]);
       },
     },
     logger,
@@ -178,9 +179,9 @@ export async function startCollector(config: CollectorConfig, logger: Logger, in
   const storage = new StorageWatch(
     rawSink,
     grpcServer,
-    (points) => {
+    (points, store) => {
       alerting?.onPoints(points);
-      rawSink.offer(points);
+      if (store) rawSink.offer(points);
     },
     logger,
   );

@@ -287,6 +287,7 @@ export class InfluxSink implements MetricSink {
       if (!this.toSpool(e)) break;
       this.memory.shift();
       this.memPoints -= e.points;
+      this.noRoomSince = 0; // room freed in memory
     }
   }
 

@@ -108,6 +108,16 @@ export function observedSink(sink: MetricSink, observe: (batch: Batch) => void):
   };
 }
 
+/**
+ * The collector's own events (host up/down, folded failovers): to the rules first, so that a
+ * refused host.up cannot leave HostSilent firing, then to the sink. A refusal is counted as a
+ * drop (MetricsDropped): the event is missing from the history. Returns whether it was stored.
+ */
+export function emitEvents(points: Point[], rules: ((points: Point[]) => void) | undefined, sink: MetricSink): boolean {
+  rules?.(points);
+  return sink.write(points);
+}
+
 /** FIFO with O(1) push and shift (an array with a moving head); nothing is ever dropped. */
 export class Fifo<T> {
   private items: (T | undefined)[] = [];

@@ -27,8 +27,9 @@ export interface StorageHealth {
 }
 
 export class StorageWatch {
-  private spooling = false;
-  private full = false;
+  /** Unknown until the first check, which says the state either way: an alert fired before a restart must resolve. */
+  private spooling: boolean | undefined;
+  private full: boolean | undefined;
   private dropped = 0;
   private lastDropAt = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -36,7 +37,8 @@ export class StorageWatch {
   constructor(
     private readonly sink: MetricSink,
     private readonly streams: BackpressureSource,
-    private readonly emit: (points: Point[]) => void,
+    /** `store` false: for the rules only (the first check's "nothing to report", not worth a line in the history). */
+    private readonly emit: (points: Point[], store: boolean) => void,
     private readonly logger: Logger,
   ) {}
 
@@ -56,6 +58,18 @@ export class StorageWatch {
     const spooling = st.state !== 'ok' && st.spool !== undefined && (st.state === 'spooling' || st.spool.points > 0);
     const full = st.state === 'full' || this.streams.pausedStreams > 0;
     const events: Point[] = [];
+    // The first look after a start resolves what a previous run left firing (a no-op when
+    // nothing fires); what is wrong now is reported below as a change, as always.
+    const atStart: Point[] = [];
+    if (this.spooling === undefined && !spooling) {
+      this.spooling = false;
+      atStart.push(eventPoint(COLLECTOR_SOURCE, 'collector.spool_drained', 'nothing spooled at start', now));
+    }
+    if (this.full === undefined && !full) {
+      this.full = false;
+      atStart.push(eventPoint(COLLECTOR_SOURCE, 'collector.backpressure_cleared', 'storage has room at start', now));
+    }
+    if (atStart.length) this.emit(atStart, false);
     if (spooling !== this.spooling) {
       this.spooling = spooling;
       events.push(
@@ -95,7 +109,7 @@ export class StorageWatch {
       this.lastDropAt = now;
     }
     this.dropped = dropped;
-    if (events.length) this.emit(events);
+    if (events.length) this.emit(events, true);
   }
 
   health(now = Date.now()): StorageHealth {
