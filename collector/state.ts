@@ -280,7 +280,7 @@ export class FleetState {
    * Hosts and samples other collectors wrote (cluster). A host connected here is ours: its rows
    * from elsewhere are older news. Others replace what we hold when at least as recent.
    */
-  mergeRemote(hosts: HostRecord[], instances: InstanceRecord[]): void {
+  mergeRemote(hosts: HostRecord[], instances: InstanceRecord[], leads = false, now = Date.now()): void {
     const taken = new Map<string, HostRecord>();
     for (const r of hosts) {
       if (this.connected.has(r.id)) continue;
@@ -290,6 +290,15 @@ export class FleetState {
       this.hosts.set(r.id, r);
       this.restored.delete(r.id);
       taken.set(r.id, r);
+      // Down here (the leader's silence check), newer and up there: the collector it reports to
+      // never saw it down, so nobody else says it is back. The leader does (HostSilent resolves),
+      // unless it has been silent too long since: then it stays down, without a flap.
+      if (h?.status === 'down' && r.status === 'up') {
+        if (this.statusOf(r, now) === 'down') {
+          r.status = 'down';
+          r.statusSince = h.statusSince;
+        } else if (leads) this.transition(r, 'up', now);
+      }
     }
     for (const i of instances) {
       if (this.connected.has(i.host)) continue;

@@ -115,3 +115,53 @@ test('state rows: an instance row is written when new, rewritten once a minute o
     ],
   );
 });
+
+test('cluster: a host the leader marked down and another collector still sees up is said back by the leader once merged, never by a follower, and not while still silent', async (t) => {
+  const h = await harness(t);
+  const dir = await h.tempDir('collector-state');
+  const transitions: string[] = [];
+  const member = (name: string, record: boolean) => {
+    const store = Store.open(path.join(dir, `${name}.db`));
+    t.after(() => store.close());
+    return new FleetState(
+      store,
+      {
+        hostDownAfterIntervals: 3,
+        shared: true,
+        remoteSlackMs: 2000,
+        onTransition: record ? (host, status) => transitions.push(`${name}:${host.id}:${status}`) : undefined,
+      },
+      logger,
+    );
+  };
+  const leader = member('leader', true);
+  const follower = member('follower', true);
+  const b = member('b', false); // the collector the host reports to
+  const copy = () => structuredClone(b.host('db-9')!);
+
+  b.hello(makeHello('db-9'), T0);
+  b.report('db-9', makeReport(1, { timestampMs: T0 }), T0);
+  leader.mergeRemote([copy()], [], true, T0 + 100);
+  follower.mergeRemote([copy()], [], false, T0 + 100);
+  // Silent for 3 intervals + the remote slack, as the leader sees it (the sync stalled, say).
+  leader.checkTransitions(T0 + 33_000);
+  follower.mergeRemote([structuredClone(leader.host('db-9')!)], [], false, T0 + 33_100);
+  assert.deepEqual(transitions, ['leader:db-9:down']);
+  assert.equal(follower.host('db-9')!.status, 'down');
+
+  // b never saw it down (its stream stayed open): a newer record, still up, but already silent again.
+  b.report('db-9', makeReport(2, { timestampMs: T0 + 31_000 }), T0 + 31_000);
+  leader.mergeRemote([copy()], [], true, T0 + 70_000);
+  assert.deepEqual(transitions, ['leader:db-9:down'], 'still silent: no up, no flap');
+  assert.equal(leader.host('db-9')!.status, 'down');
+  leader.checkTransitions(T0 + 70_000);
+  assert.deepEqual(transitions, ['leader:db-9:down'], 'and no second down');
+
+  // Reporting again through b: the leader says it is back; a follower merging the same record says nothing.
+  b.report('db-9', makeReport(3, { timestampMs: T0 + 80_000 }), T0 + 80_000);
+  follower.mergeRemote([copy()], [], false, T0 + 80_500);
+  leader.mergeRemote([copy()], [], true, T0 + 80_500);
+  assert.deepEqual(transitions, ['leader:db-9:down', 'leader:db-9:up']);
+  assert.equal(leader.host('db-9')!.status, 'up');
+  assert.equal(follower.host('db-9')!.status, 'up');
+});

@@ -160,7 +160,7 @@ export class ClusterMember {
     }
     // Theirs in.
     const theirs = await this.fleet.changedSince(this.fleetCursor);
-    state.mergeRemote(theirs.hosts, theirs.instances);
+    state.mergeRemote(theirs.hosts, theirs.instances, this.isLeader);
     this.fleetCursor = theirs.cursor;
     if (this.alerts) {
       const changes = await this.alerting.changedSince(this.alertCursor);
