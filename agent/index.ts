@@ -11,6 +11,8 @@ export { INPUTS } from './inputs/index.js';
 export type { Input, InputContext, InputFactory } from './inputs/index.js';
 export { RedisInput, CONFIG_EVERY_TICKS } from './inputs/redis.js';
 export { HostInput } from './inputs/host.js';
+export { ProxiesInput } from './inputs/proxies.js';
+export { DashboardsInput } from './inputs/dashboards.js';
 export { parseInfo, parseInfoColumns, InfoPicks, typeInfoValue, infoNumber, infoString } from './redis/info.js';
 export type { ParsedInfo } from './redis/info.js';
 export { computeRates, computeHeadroom, rateSnapshot, INVALID_RATES } from './redis/rates.js';

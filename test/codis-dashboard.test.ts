@@ -7,9 +7,11 @@ import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { valueOf, type DashboardSample } from '../proto/index.js';
 import { CodisDashboardPoller, dashboardSample, parseTopomOverview, parseTopomStats, pollCodisDashboard } from '../proxy/index.js';
-import { Targets } from '../agent/index.js';
+import { Accumulator, DashboardsInput, Targets } from '../agent/index.js';
 import { identifyProcess } from '../agent/discovery/index.js';
 import { readFixture } from './fixtures.js';
+import { harness, waitFor } from './harness/index.js';
+import { agentConfig, memoryLogger } from './agent-support.js';
 
 const read = (f: string) => readFixture('codis', f);
 const field = (s: DashboardSample, k: string) => valueOf(s.fields[k]);
@@ -227,4 +229,41 @@ test('discovery knows a codis-dashboard process; Targets gives discovered local 
     targets.redis.map((r) => r.group),
     ['g-own', '1'],
   );
+});
+
+test('agent dashboards input: a real codis-dashboard dropped from the targets while down gets its dashboard.up for the same instance', async (t) => {
+  const h = await harness(t);
+  const codis = await h.codis({ product: 'rf-gone', groups: 0, proxies: 0 });
+  const targets = new Targets([], []);
+  const found = { adminAddress: codis.dashboardAddress, name: '', productName: 'rf-gone', timeoutMs: 2000 };
+  targets.setDiscovered([], [], [found]);
+  const log = memoryLogger();
+  const input = new DashboardsInput({ config: agentConfig({}), logger: log.logger, targets });
+  const gather = async (): Promise<Accumulator> => {
+    const acc = new Accumulator(Date.now());
+    await input.gather(acc);
+    return acc;
+  };
+  assert.equal((await gather()).dashboards[0]?.up, true, 'the dashboard answers first');
+
+  await codis.dashboard.stop();
+  const down = (await gather()).events.find((e) => e.kind === 'dashboard.down');
+  assert.equal(down?.instance, codis.dashboardAddress);
+
+  // A rescan no longer finds it: the collector resolves CodisDashboardDown on a dashboard.up naming the same instance.
+  targets.setDiscovered([], [], []);
+  const acc = await gather();
+  assert.deepEqual(acc.dashboards, []);
+  assert.deepEqual(
+    acc.events.map((e) => [e.kind, e.instance, e.message, e.attrs.product, e.attrs.sampled]),
+    [['dashboard.up', codis.dashboardAddress, 'dashboard no longer sampled', 'rf-gone', 'false']],
+  );
+  assert.ok(Number(acc.events[0]!.attrs.downMs) >= 0);
+  assert.equal(log.count('codis-dashboard no longer sampled while not answering'), 1);
+
+  // Found again, still down: a new dashboard.down.
+  targets.setDiscovered([], [], [found]);
+  await waitFor(async () => (await gather()).events.some((e) => e.kind === 'dashboard.down'), {
+    what: 'dashboard.down after the rediscovery',
+  });
 });

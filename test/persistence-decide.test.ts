@@ -520,10 +520,36 @@ test('the original triggers survive an agent restart in the state file; a corrup
     const file = path.join(dir, 'sub', 'policy.json');
     const a = new PolicyStore(file);
     assert.equal(a.get('x:1'), undefined);
-    assert.equal(a.put('x:1', { save: '900 1', aofRewritePercentage: 100, source: 'instance' }), undefined);
+    assert.deepEqual(a.put('x:1', { save: '900 1', aofRewritePercentage: 100, source: 'instance' }), { written: true });
+    assert.deepEqual(
+      a.put('x:1', { save: '900 1', aofRewritePercentage: 100, source: 'instance' }),
+      { written: false },
+      'already recorded',
+    );
     assert.deepEqual(new PolicyStore(file).get('x:1'), { save: '900 1', aofRewritePercentage: 100, source: 'recorded' });
     fs.writeFileSync(file, '{not json');
     assert.throws(() => new PolicyStore(file), /not valid JSON.*fix or remove it/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a state file write that failed is retried by the next put with the same triggers', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pers-store-'));
+  try {
+    const file = path.join(dir, 'sub', 'policy.json');
+    const a = new PolicyStore(file);
+    // A file where the directory should be: the write fails even for root.
+    fs.writeFileSync(path.join(dir, 'sub'), '');
+    const t = { save: '900 1', aofRewritePercentage: 100, source: 'instance' } as const;
+    const failed = a.put('x:1', t);
+    assert.equal(failed.written, false);
+    assert.match(failed.error ?? '', /^cannot write .*policy\.json/);
+    assert.equal(a.get('x:1'), undefined, 'not recorded while the file is not written');
+    fs.rmSync(path.join(dir, 'sub'));
+    assert.deepEqual(a.put('x:1', t), { written: true });
+    assert.deepEqual(new PolicyStore(file).get('x:1'), { save: '900 1', aofRewritePercentage: 100, source: 'recorded' });
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'sub')), ['policy.json'], 'no temporary file left behind');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

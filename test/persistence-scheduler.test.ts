@@ -362,6 +362,30 @@ test('an instance restarted with its own triggers back on is taken over again; a
   assert.equal(await configGet(noFile, 'save'), '1 1');
 });
 
+test('a state file that could not be written at takeover is written on a later loop and survives an agent restart', async (t) => {
+  const h = await harness(t);
+  const blocker = path.join(await h.tempDir('persist-state'), 'state');
+  const statePath = path.join(blocker, 'policy.json');
+  const r = await startRedis(h, { save: '1 1' });
+  const run = schedule(t, [r], { statePath });
+  // After the (empty) state was read: a file where its directory should be fails the write even for root.
+  fs.writeFileSync(blocker, '');
+  await run.scheduler.start();
+  const takeover = run.events.find((e) => e.kind === 'persistence.takeover' && e.instance === r.address);
+  assert.match(String(takeover?.attrs.storeError), /^cannot write /);
+  assert.equal(await configGet(r, 'save'), '', 'taken over even though the record failed');
+
+  fs.rmSync(blocker);
+  await waitFor(() => fs.existsSync(statePath), { timeoutMs: 10_000, what: 'the record to be written on a later loop' });
+  await run.scheduler.stop();
+
+  const again = schedule(t, [r], { statePath });
+  await again.scheduler.start();
+  const st = again.scheduler.state().instances[r.address]!;
+  assert.equal(st.policySource, 'recorded');
+  assert.deepEqual(st.policy.savePoints, [{ seconds: 1, changes: 1 }]);
+});
+
 test('memory admission blocks while the reserve cannot cover the COW estimate and proceeds when it can', async (t) => {
   const h = await harness(t);
   const r = await startRedis(h, { save: '1 1' });

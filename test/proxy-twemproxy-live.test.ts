@@ -1,12 +1,15 @@
 // The twemproxy adapter against a real nutcracker 0.5.0 in front of real redis-servers:
 // traffic counted per server and rated between polls, the stats-interval guard, a killed
-// backend ejected and reported, and a recovered one leaving the ring state again.
+// backend ejected and reported, and a recovered one leaving the ring state again; the agent's
+// proxies input dropping a nutcracker that is down.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
 import { TwemproxyPoller, parseNutcrackerConfig, pollTwemproxy, type TwemproxyPoll } from '../proxy/index.js';
 import { valueOf, type ProxyItem, type ProxySample } from '../proto/index.js';
+import { Accumulator, ProxiesInput, Targets } from '../agent/index.js';
 import { harness, parseInfo, waitFor, type NutcrackerServer, type RedisServer } from './harness/index.js';
+import { agentConfig, memoryLogger } from './agent-support.js';
 
 const STATS_INTERVAL_MS = 300;
 
@@ -219,4 +222,46 @@ test('real nutcracker: after the retry timeout a recovered backend is back in th
   const sticky = await pollTwemproxy({ address: nut.statsAddress, timeoutMs: 2000 });
   assert.equal(num(server(sticky, 'b'), 'ejected'), 1);
   assert.equal(num(server(sticky, 'b'), 'ejected_at_ms'), stamp);
+});
+
+test('agent proxies input: a nutcracker dropped from the targets while down gets its proxy.up for the same instance', async (t) => {
+  const h = await harness(t);
+  const backend = await h.redis();
+  const nut = await h.nutcracker({ pools: { main: { servers: [backend] } }, statsIntervalMs: STATS_INTERVAL_MS });
+  const targets = new Targets([], []);
+  const found = {
+    kind: 'twemproxy',
+    statsAddress: nut.statsAddress,
+    name: '',
+    statsIntervalMs: STATS_INTERVAL_MS,
+    timeoutMs: 2000,
+  } as const;
+  targets.setDiscovered([], [found]);
+  const log = memoryLogger();
+  const input = new ProxiesInput({ config: agentConfig({}), logger: log.logger, targets });
+  const gather = async (): Promise<Accumulator> => {
+    const acc = new Accumulator(Date.now());
+    await input.gather(acc);
+    return acc;
+  };
+  await waitFor(async () => (await gather()).proxies.some((s) => s.up), { what: 'an up sample of the nutcracker' });
+
+  await nut.stop();
+  const down = await waitFor(async () => (await gather()).events.find((e) => e.kind === 'proxy.down'), { what: 'proxy.down' });
+  assert.equal(down.instance, nut.statsAddress);
+
+  // A rescan no longer finds it: the collector resolves ProxyDown on a proxy.up naming the same instance.
+  targets.setDiscovered([], []);
+  const acc = await gather();
+  assert.deepEqual(acc.proxies, []);
+  assert.deepEqual(
+    acc.events.map((e) => [e.kind, e.instance, e.message, e.attrs.kind, e.attrs.sampled]),
+    [['proxy.up', nut.statsAddress, 'proxy no longer sampled', 'twemproxy', 'false']],
+  );
+  assert.ok(Number(acc.events[0]!.attrs.downMs) >= 0);
+  assert.equal(log.count('proxy no longer sampled while not answering'), 1);
+
+  // Found again, still down: a new proxy.down (and a later proxy.up resolves that one).
+  targets.setDiscovered([], [found]);
+  await waitFor(async () => (await gather()).events.some((e) => e.kind === 'proxy.down'), { what: 'proxy.down after the rediscovery' });
 });

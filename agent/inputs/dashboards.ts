@@ -34,23 +34,34 @@ export class DashboardsInput implements Input {
     });
   }
 
-  /** Pollers for dashboards discovery found (kept, with their stall clock, while still there). */
-  private sync(): void {
+  /**
+   * Pollers for dashboards discovery found (kept, with their stall clock, while still there). One
+   * that goes away while down gets its dashboard.up: nothing else would resolve the alert its
+   * dashboard.down raised.
+   */
+  private sync(acc: Accumulator): void {
     if (this.generation === this.targets.generation) return;
     this.generation = this.targets.generation;
     const have = new Map(this.pollers.map((p) => [p.options.adminAddress, p]));
     this.pollers = this.targets.dashboards.map((d) => have.get(d.adminAddress) ?? this.poller(d));
     const now = new Set(this.pollers.map((p) => p.options.adminAddress));
-    for (const a of have.keys()) {
+    const at = Date.now();
+    for (const [a, p] of have) {
       if (now.has(a)) continue;
-      this.downSince.delete(a);
+      const since = this.downSince.get(a);
+      if (since !== undefined) {
+        this.downSince.delete(a);
+        const product = p.options.productName ?? '';
+        acc.addEvent('dashboard.up', a, 'dashboard no longer sampled', { product, downMs: String(at - since), sampled: 'false' }, at);
+        this.logger.info({ dashboard: a }, 'codis-dashboard no longer sampled while not answering');
+      }
       this.once.clear(`down:${a}`);
       this.once.clear(`misconfigured:${a}`);
     }
   }
 
   async gather(acc: Accumulator): Promise<void> {
-    this.sync();
+    this.sync(acc);
     const samples = await Promise.all(this.pollers.map((p) => p.poll()));
     const now = Date.now();
     // Discovered codis-servers get the group the dashboard puts them in.

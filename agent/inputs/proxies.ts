@@ -38,18 +38,28 @@ export class ProxiesInput implements Input {
     return c.kind === 'codis' ? this.codis(c) : this.twemproxy(c);
   }
 
-  /** Pollers for proxies that appeared (discovery), none for those that went away. */
-  private sync(): void {
+  /**
+   * Pollers for proxies that appeared (discovery), none for those that went away. One that goes
+   * away while down gets its proxy.up: nothing else would resolve the alert its proxy.down raised.
+   */
+  private sync(acc: Accumulator): void {
     if (this.generation === this.targets.generation) return;
     this.generation = this.targets.generation;
     const have = new Map(this.proxies.map((p) => [p.address, p]));
     this.proxies = this.targets.proxies.map((c) => have.get(c.kind === 'codis' ? c.adminAddress : c.statsAddress) ?? this.polled(c));
     const now = new Set(this.proxies.map((p) => p.address));
-    for (const a of have.keys())
-      if (!now.has(a)) {
+    const at = Date.now();
+    for (const [a, p] of have) {
+      if (now.has(a)) continue;
+      const since = this.downSince.get(a);
+      if (since !== undefined) {
         this.downSince.delete(a);
-        this.once.clear(`state:${a}`);
+        const kind = p.config.kind;
+        acc.addEvent('proxy.up', a, 'proxy no longer sampled', { kind, downMs: String(at - since), sampled: 'false' }, at);
+        this.logger.info({ proxy: a, kind }, 'proxy no longer sampled while not answering');
       }
+      this.once.clear(`state:${a}`);
+    }
   }
 
   private codis(c: Extract<ProxyConfig, { kind: 'codis' }>): PolledProxy {
@@ -101,7 +111,7 @@ export class ProxiesInput implements Input {
   }
 
   async gather(acc: Accumulator): Promise<void> {
-    this.sync();
+    this.sync(acc);
     const samples = await Promise.all(this.proxies.map((p) => p.poll()));
     for (let n = 0; n < samples.length; n++) {
       const s = samples[n];

@@ -42,20 +42,36 @@ export class PolicyStore {
     return { save: r.save, aofRewritePercentage: r.aofRewritePercentage, source: 'recorded' };
   }
 
-  /** Records the operator's triggers; returns an error message when the file cannot be written. */
-  put(address: string, t: KnownTriggers): string | undefined {
+  /**
+   * Records the operator's triggers. The in-memory copy changes only once the file is written, so a
+   * failed write is retried by the next call with the same values.
+   */
+  put(address: string, t: KnownTriggers): { written: boolean; error?: string } {
     const cur = this.data.instances[address];
-    if (cur && cur.save === t.save && cur.aofRewritePercentage === t.aofRewritePercentage) return undefined;
-    this.data.instances[address] = { save: t.save, aofRewritePercentage: t.aofRewritePercentage, recordedAt: new Date().toISOString() };
-    if (!this.file) return undefined;
-    try {
-      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    if (cur && cur.save === t.save && cur.aofRewritePercentage === t.aofRewritePercentage) return { written: false };
+    const next: StoreFile = {
+      ...this.data,
+      instances: {
+        ...this.data.instances,
+        [address]: { save: t.save, aofRewritePercentage: t.aofRewritePercentage, recordedAt: new Date().toISOString() },
+      },
+    };
+    if (this.file) {
       const tmp = `${this.file}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, `${JSON.stringify(this.data, null, 2)}\n`);
-      fs.renameSync(tmp, this.file);
-      return undefined;
-    } catch (err) {
-      return `cannot write ${this.file}: ${(err as Error).message}`;
+      try {
+        fs.mkdirSync(path.dirname(this.file), { recursive: true });
+        fs.writeFileSync(tmp, `${JSON.stringify(next, null, 2)}\n`);
+        fs.renameSync(tmp, this.file);
+      } catch (err) {
+        try {
+          fs.rmSync(tmp, { force: true });
+        } catch {
+          // the directory itself is unusable: there is no temporary file to remove
+        }
+        return { written: false, error: `cannot write ${this.file}: ${(err as Error).message}` };
+      }
     }
+    this.data = next;
+    return { written: this.file !== undefined };
   }
 }

@@ -467,6 +467,16 @@ export class PersistenceScheduler {
     this.emit('persistence.unmanaged', s.address, `persistence not managed: ${reason}`, { reason });
   }
 
+  /** Writes the operator's triggers learned from the instance to the state file. */
+  private recordTriggers(s: Slot): string | undefined {
+    if (s.known?.source !== 'instance') return undefined;
+    const { written, error } = this.store.put(s.address, s.known);
+    if (error && this.once.enter('store', error)) this.log.error({ error }, 'persistence: cannot record original triggers');
+    if (written && this.once.clear('store'))
+      this.log.info({ instance: s.address, statePath: this.config.statePath }, 'persistence: original triggers recorded');
+    return error;
+  }
+
   private async checkTriggers(s: Slot, poll: Poll, restarted: boolean, now: number): Promise<void> {
     if (s.spec.optOut) return this.setUnmanaged(s, 'opt-out');
     if (poll.configError || !poll.triggers) return this.setUnmanaged(s, poll.configError ?? 'no trigger settings');
@@ -483,12 +493,15 @@ export class PersistenceScheduler {
       policySave: formatSavePoints(s.policy.savePoints),
     };
     if (!triggersOn(t)) {
+      // Triggers off by our earlier takeover: a record that could not be written then is retried here.
+      const storeError = this.recordTriggers(s);
       if (!s.managed) {
         s.managed = true;
         s.unmanagedReason = undefined;
         this.emit('persistence.takeover', s.address, 'triggers already off; scheduler manages persistence', {
           reason: firstSight ? 'initial' : 'recovered',
           persisted: 'unchanged',
+          storeError,
           ...policyAttrs,
         });
       }
@@ -507,9 +520,7 @@ export class PersistenceScheduler {
       s.takeoverRetryAt = now + TAKEOVER_RETRY_MS;
       return this.setUnmanaged(s, `CONFIG SET refused: ${res.error}`);
     }
-    const storeError = s.known.source === 'instance' ? this.store.put(s.address, s.known) : undefined;
-    if (storeError && this.once.enter('store', storeError))
-      this.log.error({ error: storeError }, 'persistence: cannot record original triggers');
+    const storeError = this.recordTriggers(s);
     if (res.persistError && this.once.enter(`rewrite:${s.address}`, res.persistError)) {
       this.log.warn(
         { instance: s.address, err: res.persistError },
