@@ -86,6 +86,8 @@ interface Slot {
   zkMaster?: string;
   waitingFor?: string;
   error?: string;
+  /** The fence was lifted but the intent file could not be rewritten yet. */
+  liftUnsaved?: boolean;
 }
 
 const MAX_EVENTS = 1000;
@@ -305,11 +307,17 @@ export class SentinelGuard {
       this.slots
         .filter((s) => s.phase !== 'opt-out')
         .map((s) =>
-          this.evaluate(s, round).catch((err) => {
-            s.error = errorText(err);
-            if (this.once.enter(`eval:${s.spec.address}`, s.error))
-              this.log.error({ instance: s.spec.address, err: s.error }, 'guard: evaluating instance failed');
-          }),
+          this.evaluate(s, round).then(
+            () => {
+              if (this.once.clear(`eval:${s.spec.address}`))
+                this.log.info({ instance: s.spec.address }, 'guard: evaluating instance works again');
+            },
+            (err) => {
+              s.error = errorText(err);
+              if (this.once.enter(`eval:${s.spec.address}`, s.error))
+                this.log.error({ instance: s.spec.address, err: s.error }, 'guard: evaluating instance failed');
+            },
+          ),
         ),
     );
   }
@@ -327,6 +335,10 @@ export class SentinelGuard {
     } else if (next === 'reachable' && prev === 'unreachable') {
       this.log.info({ servers: this.config.zookeeper.servers }, 'ZooKeeper reachable again');
       this.emit('guard.zk_reachable', '', 'ZooKeeper reachable again', {});
+    } else if (next === 'reachable') {
+      // A previous run may have left GuardZooKeeperUnreachable firing; only this event resolves it.
+      this.log.info({ servers: this.config.zookeeper.servers }, 'ZooKeeper reachable');
+      this.emit('guard.zk_reachable', '', 'ZooKeeper reachable', {});
     }
   }
 
@@ -408,10 +420,12 @@ export class SentinelGuard {
     // Fencing needs `failures` probes failed in a row; before that ZooKeeper is not unreachable.
     if (this.zkState !== 'unreachable') {
       s.phase = 'serving';
+      this.once.clear(`fencefail:${addr}`);
       return;
     }
     const c = this.cutOff(s, round);
     if (!c.cut) {
+      this.once.clear(`fencefail:${addr}`);
       if (this.zkState === 'unreachable') {
         if (s.phase !== 'failsafe') {
           this.log.warn(
@@ -454,6 +468,7 @@ export class SentinelGuard {
     s.phase = 'fenced';
     s.okSinceMs = null;
     s.error = undefined;
+    s.liftUnsaved = false;
     this.once.clear(`fencefail:${addr}`);
     const ms = Date.now() - t0;
     const users = intent.users ? Object.keys(intent.users).length : 0;
@@ -480,13 +495,14 @@ export class SentinelGuard {
     if (!s.sentinelName && intent.sentinelName) s.sentinelName = intent.sentinelName;
     if (s.phase !== 'demoting') s.phase = 'fenced';
 
+    const c = this.cutOff(s, round);
     const gap = await this.fence.gap(this.ctx(s), intent);
-    if (gap) {
+    // After a lift whose save failed the fence is off on purpose: the lift is retried below, unless the host is cut off again.
+    if (gap && !(s.liftUnsaved && !c.cut)) {
       await this.applyFence(s, `${gap}; fence kept until the instance's role is settled`, true);
       if (!this.intent.has(addr)) return;
     }
 
-    const c = this.cutOff(s, round);
     const now = Date.now();
     if (c.cut) {
       s.okSinceMs = null;
@@ -572,8 +588,14 @@ export class SentinelGuard {
   private async lift(s: Slot, intent: FenceIntent, stillMaster: boolean, message: string, attrs: Record<string, string>): Promise<void> {
     const addr = s.spec.address;
     await withTimeout(this.fence.lift(this.ctx(s), intent, { stillMaster }), this.config.fence.timeoutMs, 'unfence');
+    s.liftUnsaved = true;
+    // Saved before it leaves memory: a failed save keeps the intent, so the next loop lifts (idempotent) and saves again.
+    const rest = new Map(this.intent);
+    rest.delete(addr);
+    this.intents.save(rest);
     this.intent.delete(addr);
-    this.intents.save(this.intent);
+    s.liftUnsaved = false;
+    this.once.clear(`fencefail:${addr}`);
     const fencedForMs = Date.now() - intent.fencedAtMs;
     s.phase = stillMaster ? 'serving' : 'replica';
     s.waitingFor = undefined;
