@@ -76,11 +76,10 @@ export class SentinelWatch {
     });
     sub.on('message', (channel: string, payload: string) => this.handle(addr, channel, payload));
     this.subs.set(addr, sub);
-    // subscribe() is replayed by ioredis on every reconnect.
-    sub
-      .connect()
-      .then(() => sub.subscribe(...SENTINEL_CHANNELS))
-      .catch(() => {});
+    // Not connect().then(subscribe): when the first connect fails (a Sentinel down at boot), ioredis
+    // keeps reconnecting but has nothing to resubscribe, and the events of that Sentinel are lost
+    // for good. The subscribe waits in the offline queue instead, and is replayed on every reconnect.
+    sub.subscribe(...SENTINEL_CHANNELS).catch(() => {});
   }
 
   private handle(sentinel: string, channel: string, payload: string): void {

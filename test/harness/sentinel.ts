@@ -128,9 +128,9 @@ export class SentinelServer extends HarnessServer {
     return pairs(await this.call('SENTINEL', 'master', name));
   }
 
-  /** Starts again on the same port from its (possibly rewritten) config file. */
+  /** Starts again on the same port from its (possibly rewritten) config file; stops it first if it runs. */
   async restart(): Promise<void> {
-    await this.stop();
+    if (this.running) await this.stop();
     await this.relaunch({
       name: 'redis-sentinel',
       timeoutMs: 20_000,
